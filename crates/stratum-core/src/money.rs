@@ -1,0 +1,161 @@
+//! Exact money amounts.
+//!
+//! Amounts are summed over millions of order lines; floating point would make the totals depend
+//! on the order of summation (and so on the thread count). [`Money`] is a fixed-point number with
+//! four decimal places held in an `i64`, so sums are exact and reproducible.
+
+use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Neg, Sub};
+
+/// A money amount with four decimal places, stored as an integer number of 1/10,000 units.
+///
+/// The range is ±922 trillion currency units, far beyond any customer total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(i64);
+
+impl Money {
+    /// Number of stored units per currency unit.
+    pub const SCALE: i64 = 10_000;
+    /// Zero.
+    pub const ZERO: Money = Money(0);
+
+    /// A money amount from a raw count of 1/10,000 units.
+    pub const fn from_units(units: i64) -> Self {
+        Money(units)
+    }
+
+    /// The raw count of 1/10,000 units.
+    pub const fn units(self) -> i64 {
+        self.0
+    }
+
+    /// A money amount from whole currency units and a fraction in 1/10,000 units.
+    pub const fn from_major(major: i64) -> Self {
+        Money(major * Self::SCALE)
+    }
+
+    /// The nearest money amount to `value`, or `None` when it is not finite or out of range.
+    pub fn from_f64(value: f64) -> Option<Self> {
+        let scaled = (value * Self::SCALE as f64).round();
+        if scaled.is_finite() && scaled.abs() < 9.0e18 {
+            Some(Money(scaled as i64))
+        } else {
+            None
+        }
+    }
+
+    /// The amount as a float (for statistics and shares, never for sums).
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / Self::SCALE as f64
+    }
+
+    /// Whether the amount is below zero.
+    pub const fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+
+    /// Checked addition, `None` on overflow.
+    pub const fn checked_add(self, other: Money) -> Option<Money> {
+        match self.0.checked_add(other.0) {
+            Some(v) => Some(Money(v)),
+            None => None,
+        }
+    }
+
+    /// The amount divided by a count, rounded half away from zero; zero when `count` is zero.
+    pub fn div_count(self, count: u64) -> Money {
+        if count == 0 {
+            return Money::ZERO;
+        }
+        let count = i128::from(count);
+        let v = i128::from(self.0);
+        let q = (2 * v + v.signum() * count) / (2 * count);
+        Money(q as i64)
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    fn add(self, rhs: Money) -> Money {
+        Money(self.0 + rhs.0)
+    }
+}
+
+impl AddAssign for Money {
+    fn add_assign(&mut self, rhs: Money) {
+        self.0 += rhs.0;
+    }
+}
+
+impl Sub for Money {
+    type Output = Money;
+    fn sub(self, rhs: Money) -> Money {
+        Money(self.0 - rhs.0)
+    }
+}
+
+impl Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+
+impl Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, |a, b| a + b)
+    }
+}
+
+impl<'a> Sum<&'a Money> for Money {
+    fn sum<I: Iterator<Item = &'a Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, |a, b| a + *b)
+    }
+}
+
+/// Plain decimal notation with at least two and at most four decimals (`1234.5` → `1234.50`,
+/// `0.125` → `0.125`), no thousands separators: the form CSV outputs use.
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let major = abs / Self::SCALE as u64;
+        let mut frac = abs % Self::SCALE as u64;
+        let mut digits = 4;
+        while digits > 2 && frac % 10 == 0 {
+            frac /= 10;
+            digits -= 1;
+        }
+        write!(f, "{sign}{major}.{frac:0digits$}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_keeps_two_to_four_decimals() {
+        assert_eq!(Money::from_units(12_345_000).to_string(), "1234.50");
+        assert_eq!(Money::from_units(1_250).to_string(), "0.125");
+        assert_eq!(Money::from_units(-2_000_000).to_string(), "-200.00");
+        assert_eq!(Money::from_units(-5).to_string(), "-0.0005");
+        assert_eq!(Money::ZERO.to_string(), "0.00");
+    }
+
+    #[test]
+    fn division_by_count_rounds_half_away_from_zero() {
+        assert_eq!(Money::from_units(10).div_count(4), Money::from_units(3));
+        assert_eq!(Money::from_units(-10).div_count(4), Money::from_units(-3));
+        assert_eq!(Money::from_units(9).div_count(4), Money::from_units(2));
+        assert_eq!(Money::from_units(9).div_count(0), Money::ZERO);
+    }
+
+    #[test]
+    fn from_f64_rounds_to_the_nearest_unit() {
+        assert_eq!(Money::from_f64(1234.5), Some(Money::from_units(12_345_000)));
+        assert_eq!(Money::from_f64(0.00004), Some(Money::ZERO));
+        assert_eq!(Money::from_f64(f64::NAN), None);
+    }
+}

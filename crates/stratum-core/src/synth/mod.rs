@@ -1,0 +1,1 @@
+//! Seeded synthetic customers and transactions for demos and benchmarks.

@@ -1,0 +1,4 @@
+//! Stratum inputs and outputs.
+#![deny(missing_docs)]
+
+pub mod demo;
