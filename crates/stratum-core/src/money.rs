@@ -131,6 +131,13 @@ impl fmt::Display for Money {
     }
 }
 
+/// Serialised as a JSON number in currency units (exact for amounts below 900 billion).
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.to_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

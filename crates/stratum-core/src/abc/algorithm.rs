@@ -1,0 +1,197 @@
+//! Fitting ABC classes.
+
+use super::CheckedAbcParams;
+use crate::Money;
+use crate::labels::{Labelled, Lang};
+
+/// An ABC class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AbcClass {
+    /// The head that brings the first `a` share of revenue.
+    A,
+    /// The next customers up to the `b` share.
+    B,
+    /// The long tail.
+    C,
+}
+
+impl AbcClass {
+    /// All classes in order.
+    pub const ALL: [AbcClass; 3] = [AbcClass::A, AbcClass::B, AbcClass::C];
+}
+
+impl Labelled for AbcClass {
+    fn code(&self) -> &'static str {
+        match self {
+            AbcClass::A => "A",
+            AbcClass::B => "B",
+            AbcClass::C => "C",
+        }
+    }
+
+    fn label(&self, lang: Lang) -> &'static str {
+        match self {
+            AbcClass::A => lang.pick("A类（核心）", "A (head)"),
+            AbcClass::B => lang.pick("B类（中坚）", "B (middle)"),
+            AbcClass::C => lang.pick("C类（长尾）", "C (long tail)"),
+        }
+    }
+}
+
+/// The Pareto figures of a customer base.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Pareto {
+    /// Number of customers.
+    pub customers: usize,
+    /// Sum of positive monetary values.
+    pub positive_revenue: f64,
+    /// Share of positive revenue from the top 20% of customers (⌈n / 5⌉ customers).
+    pub top20_revenue_share: f64,
+    /// Share of customers in class A.
+    pub a_customer_share: f64,
+    /// Share of customers in class B.
+    pub b_customer_share: f64,
+    /// Share of customers in class C.
+    pub c_customer_share: f64,
+}
+
+/// ABC results in the order of the values given to [`CheckedAbcParams::fit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Abc {
+    classes: Vec<AbcClass>,
+    cumulative_share: Vec<f64>,
+    pareto: Pareto,
+}
+
+impl Abc {
+    /// Each customer's class.
+    pub fn classes(&self) -> &[AbcClass] {
+        &self.classes
+    }
+
+    /// Each customer's cumulative revenue share, up to and including them, in the ranking
+    /// (0 for customers with zero or negative value).
+    pub fn cumulative_share(&self) -> &[f64] {
+        &self.cumulative_share
+    }
+
+    /// The Pareto figures.
+    pub fn pareto(&self) -> Pareto {
+        self.pareto
+    }
+}
+
+impl CheckedAbcParams {
+    /// ABC classes for customers with the given monetary values.
+    pub fn fit(&self, monetary: &[Money]) -> Abc {
+        let n = monetary.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        // Largest first; ties keep input order, which the class rule makes irrelevant.
+        order.sort_by(|&i, &j| monetary[j].cmp(&monetary[i]));
+        let total: i128 = monetary
+            .iter()
+            .filter(|m| m.units() > 0)
+            .map(|m| i128::from(m.units()))
+            .sum();
+        let mut classes = vec![AbcClass::C; n];
+        let mut cumulative_share = vec![0.0; n];
+        let mut before: i128 = 0;
+        let mut prev: Option<(Money, AbcClass)> = None;
+        for &i in &order {
+            let value = monetary[i];
+            if value.units() <= 0 || total == 0 {
+                break;
+            }
+            let class = match prev {
+                Some((v, c)) if v == value => c,
+                _ => {
+                    let share_before = before as f64 / total as f64;
+                    if share_before < self.a() {
+                        AbcClass::A
+                    } else if share_before < self.b() {
+                        AbcClass::B
+                    } else {
+                        AbcClass::C
+                    }
+                }
+            };
+            before += i128::from(value.units());
+            classes[i] = class;
+            cumulative_share[i] = before as f64 / total as f64;
+            prev = Some((value, class));
+        }
+        let top = n.div_ceil(5);
+        let top_sum: i128 = order
+            .iter()
+            .take(top)
+            .map(|&i| i128::from(monetary[i].units().max(0)))
+            .sum();
+        let share_of = |c: AbcClass| {
+            if n == 0 {
+                0.0
+            } else {
+                classes.iter().filter(|&&x| x == c).count() as f64 / n as f64
+            }
+        };
+        let pareto = Pareto {
+            customers: n,
+            positive_revenue: total as f64 / Money::SCALE as f64,
+            top20_revenue_share: if total == 0 {
+                0.0
+            } else {
+                top_sum as f64 / total as f64
+            },
+            a_customer_share: share_of(AbcClass::A),
+            b_customer_share: share_of(AbcClass::B),
+            c_customer_share: share_of(AbcClass::C),
+        };
+        Abc {
+            classes,
+            cumulative_share,
+            pareto,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abc::AbcParams;
+    use approx::assert_relative_eq;
+
+    fn fit(values: &[i64]) -> Abc {
+        let m: Vec<Money> = values.iter().map(|&v| Money::from_major(v)).collect();
+        match AbcParams::new().check() {
+            Ok(p) => p.fit(&m),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn head_that_reaches_eighty_percent_is_a() {
+        // total 1000: 500 (before 0% → A), 300 (before 50% → A), 100 (before 80% → B),
+        // 60 (before 90% → B), 40 (before 96% → C)
+        let abc = fit(&[100, 500, 40, 300, 60]);
+        use AbcClass::*;
+        assert_eq!(abc.classes(), [B, A, C, A, B]);
+        assert_relative_eq!(abc.cumulative_share()[3], 0.8);
+        // top 20% = ⌈5/5⌉ = 1 customer: 500 / 1000
+        assert_relative_eq!(abc.pareto().top20_revenue_share, 0.5);
+    }
+
+    #[test]
+    fn equal_values_share_a_class_and_non_positive_values_are_c() {
+        // total 1000: 700 (A), 100 (before 70% → A), 100 (tie → A), 100 (tie → A), 0, -50
+        let abc = fit(&[700, 100, 100, 100, 0, -50]);
+        use AbcClass::*;
+        assert_eq!(abc.classes(), [A, A, A, A, C, C]);
+    }
+
+    #[test]
+    fn cut_points_are_checked() {
+        assert_eq!(
+            AbcParams::new().a(0.9).b(0.8).check().map_err(|e| e.to_string()),
+            Err("abc cut points must satisfy 0 < a < b ≤ 1, got a = 0.9, b = 0.8".to_string())
+        );
+    }
+}

@@ -1,0 +1,343 @@
+//! Per-customer features from transaction lines.
+//!
+//! [`Aggregator`] takes cleaned transaction lines one at a time (it never holds the lines) and
+//! keeps one small accumulator per customer plus the sets needed to count distinct orders and
+//! purchase days. [`Aggregator::finish`] turns them into [`CustomerFeatures`] as of a date.
+//!
+//! Definitions (the documented contract of every output column):
+//! - a line with amount ≥ 0 is a *purchase line*; a line with amount < 0 is a *refund line*;
+//! - refund lines are netted into monetary value and never count as orders or purchase days;
+//! - `frequency` is the number of distinct order ids among purchase lines (a purchase line
+//!   without an order id counts as an order of its own), or with [`FrequencyBasis::Days`] the
+//!   number of distinct purchase days;
+//! - `monetary` is the net total: purchases plus refunds;
+//! - `recency_days` is `as_of − last purchase date`, `tenure_days` is `as_of − first purchase
+//!   date`; `as_of` is the analysis date: only lines dated strictly before it are used, so with
+//!   the default `as_of` (the day after the last line) the most recent buyer has recency 1;
+//! - `avg_order_value` is monetary / frequency.
+//!
+//! A customer with refund lines but no purchase line before `as_of` cannot be scored; such
+//! customers are returned apart in [`Features::refund_only`].
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use chrono::NaiveDate;
+
+use crate::Money;
+
+/// What `frequency` counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrequencyBasis {
+    /// Distinct order ids among purchase lines (the default).
+    #[default]
+    Orders,
+    /// Distinct purchase days.
+    Days,
+}
+
+/// One customer's measured features.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerFeatures {
+    /// The customer id as found in the data (trimmed).
+    pub customer_id: String,
+    /// Date of the first purchase line.
+    pub first_purchase: NaiveDate,
+    /// Date of the last purchase line.
+    pub last_purchase: NaiveDate,
+    /// Days from the last purchase to `as_of` (at least 1).
+    pub recency_days: i64,
+    /// Distinct orders (or purchase days, see [`FrequencyBasis`]).
+    pub frequency: u64,
+    /// Net total: purchases plus refunds.
+    pub monetary: Money,
+    /// Sum of purchase lines.
+    pub gross: Money,
+    /// Sum of refund lines (zero or negative).
+    pub refunds: Money,
+    /// Number of refund lines.
+    pub refund_lines: u64,
+    /// `monetary / frequency`, rounded to the nearest 1/10,000.
+    pub avg_order_value: Money,
+    /// Days from the first purchase to `as_of`.
+    pub tenure_days: i64,
+}
+
+/// A customer whose lines before `as_of` are all refunds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOnlyCustomer {
+    /// The customer id.
+    pub customer_id: String,
+    /// Net total of the refund lines.
+    pub refunds: Money,
+    /// Number of refund lines.
+    pub refund_lines: u64,
+}
+
+/// The features of every customer, sorted by customer id.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    /// The date the features are measured at.
+    pub as_of: Option<NaiveDate>,
+    /// Customers with at least one purchase, sorted by id.
+    pub customers: Vec<CustomerFeatures>,
+    /// Customers with refunds only, sorted by id; not scored.
+    pub refund_only: Vec<RefundOnlyCustomer>,
+    /// Lines dated on or after `as_of`, left out of every feature.
+    pub lines_after_as_of: u64,
+    /// Net amount of the lines left out for being on or after `as_of`.
+    pub amount_after_as_of: Money,
+}
+
+#[derive(Debug, Clone)]
+struct Acc {
+    first: Option<NaiveDate>,
+    last: Option<NaiveDate>,
+    orders: u64,
+    days: u64,
+    gross: Money,
+    refunds: Money,
+    refund_lines: u64,
+}
+
+impl Acc {
+    const EMPTY: Acc = Acc {
+        first: None,
+        last: None,
+        orders: 0,
+        days: 0,
+        gross: Money::ZERO,
+        refunds: Money::ZERO,
+        refund_lines: 0,
+    };
+}
+
+type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
+type FastSet<K> = std::collections::HashSet<K, rustc_hash::FxBuildHasher>;
+
+/// Accumulates transaction lines into per-customer state.
+///
+/// Memory grows with the number of customers plus the number of distinct (customer, order) and
+/// (customer, day) pairs, which are kept as 64-bit keys; the lines themselves are not kept.
+#[derive(Debug, Default)]
+pub struct Aggregator {
+    index: FastMap<Box<str>, u32>,
+    ids: Vec<Box<str>>,
+    accs: Vec<Acc>,
+    orders: FastSet<(u32, u64)>,
+    days: FastSet<(u32, i32)>,
+    as_of: Option<NaiveDate>,
+    max_date: Option<NaiveDate>,
+    min_date: Option<NaiveDate>,
+    lines_after_as_of: u64,
+    amount_after_as_of: Money,
+}
+
+impl Aggregator {
+    /// A new aggregator; when `as_of` is given, lines dated on or after it are counted apart
+    /// and left out of the features.
+    pub fn new(as_of: Option<NaiveDate>) -> Self {
+        Aggregator {
+            as_of,
+            ..Aggregator::default()
+        }
+    }
+
+    /// Adds one cleaned line. `order_id` is `None` when the data has no order column or the
+    /// line's order id is empty.
+    pub fn add(&mut self, customer_id: &str, order_id: Option<&str>, date: NaiveDate, amount: Money) {
+        if self.as_of.is_some_and(|as_of| date >= as_of) {
+            self.lines_after_as_of += 1;
+            self.amount_after_as_of += amount;
+            return;
+        }
+        self.min_date = Some(self.min_date.map_or(date, |d| d.min(date)));
+        self.max_date = Some(self.max_date.map_or(date, |d| d.max(date)));
+        let idx = match self.index.get(customer_id) {
+            Some(&i) => i,
+            None => {
+                let i = self.accs.len() as u32;
+                let id: Box<str> = customer_id.into();
+                self.index.insert(id.clone(), i);
+                self.ids.push(id);
+                self.accs.push(Acc::EMPTY);
+                i
+            }
+        };
+        let acc = &mut self.accs[idx as usize];
+        if amount.is_negative() {
+            acc.refunds += amount;
+            acc.refund_lines += 1;
+            return;
+        }
+        acc.gross += amount;
+        acc.first = Some(acc.first.map_or(date, |d| d.min(date)));
+        acc.last = Some(acc.last.map_or(date, |d| d.max(date)));
+        let new_order = match order_id {
+            Some(order) => self.orders.insert((idx, hash_str(order))),
+            None => true,
+        };
+        if new_order {
+            acc.orders += 1;
+        }
+        if self.days.insert((idx, days_from_ce(date))) {
+            acc.days += 1;
+        }
+    }
+
+    /// The earliest and latest line dates used so far.
+    pub fn date_range(&self) -> Option<(NaiveDate, NaiveDate)> {
+        self.min_date.zip(self.max_date)
+    }
+
+    /// The default analysis date: the day after the latest line used.
+    pub fn default_as_of(&self) -> Option<NaiveDate> {
+        self.max_date.and_then(|d| d.succ_opt())
+    }
+
+    /// The features of every customer as of `as_of` (must be after every line used: pass the
+    /// aggregator's own `as_of` or [`Aggregator::default_as_of`]).
+    pub fn finish(self, as_of: NaiveDate, basis: FrequencyBasis) -> Features {
+        let mut customers = Vec::with_capacity(self.accs.len());
+        let mut refund_only = Vec::new();
+        for (id, acc) in self.ids.into_iter().zip(self.accs) {
+            let customer_id = String::from(id);
+            match (acc.first, acc.last) {
+                (Some(first), Some(last)) => {
+                    let frequency = match basis {
+                        FrequencyBasis::Orders => acc.orders,
+                        FrequencyBasis::Days => acc.days,
+                    };
+                    let monetary = acc.gross + acc.refunds;
+                    customers.push(CustomerFeatures {
+                        customer_id,
+                        first_purchase: first,
+                        last_purchase: last,
+                        recency_days: (as_of - last).num_days(),
+                        frequency,
+                        monetary,
+                        gross: acc.gross,
+                        refunds: acc.refunds,
+                        refund_lines: acc.refund_lines,
+                        avg_order_value: monetary.div_count(frequency),
+                        tenure_days: (as_of - first).num_days(),
+                    });
+                }
+                _ => refund_only.push(RefundOnlyCustomer {
+                    customer_id,
+                    refunds: acc.refunds,
+                    refund_lines: acc.refund_lines,
+                }),
+            }
+        }
+        customers.sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        refund_only.sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        Features {
+            as_of: Some(as_of),
+            customers,
+            refund_only,
+            lines_after_as_of: self.lines_after_as_of,
+            amount_after_as_of: self.amount_after_as_of,
+        }
+    }
+}
+
+fn days_from_ce(date: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    date.num_days_from_ce()
+}
+
+fn hash_str(s: &str) -> u64 {
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    s.hash(&mut h);
+    // Mix in a second, differently seeded pass so that two distinct order ids of one customer
+    // collide only with probability ~2^-64.
+    let a = h.finish();
+    let mut h2 = rustc_hash::FxBuildHasher.build_hasher();
+    (a ^ 0x9e37_79b9_7f4a_7c15).hash(&mut h2);
+    s.len().hash(&mut h2);
+    a.rotate_left(29) ^ h2.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    fn m(v: i64) -> Money {
+        Money::from_major(v)
+    }
+
+    #[test]
+    fn lines_of_one_order_count_once_and_refunds_are_netted() {
+        let mut agg = Aggregator::new(None);
+        agg.add("A", Some("o1"), d("2025-01-01"), m(100));
+        agg.add("A", Some("o1"), d("2025-01-01"), m(50));
+        agg.add("A", Some("o2"), d("2025-01-10"), m(30));
+        agg.add("A", Some("o2"), d("2025-01-12"), m(-30));
+        let as_of = agg.default_as_of().unwrap_or_default();
+        assert_eq!(as_of, d("2025-01-13"));
+        let f = agg.finish(as_of, FrequencyBasis::Orders);
+        let a = &f.customers[0];
+        assert_eq!(a.frequency, 2);
+        assert_eq!(a.monetary, m(150));
+        assert_eq!(a.gross, m(180));
+        assert_eq!(a.refunds, m(-30));
+        assert_eq!(a.recency_days, 3);
+        assert_eq!(a.tenure_days, 12);
+        assert_eq!(a.avg_order_value, m(75));
+    }
+
+    #[test]
+    fn recency_uses_as_of_not_today_and_later_lines_are_left_out() {
+        let mut agg = Aggregator::new(Some(d("2025-02-01")));
+        agg.add("A", Some("o1"), d("2025-01-01"), m(10));
+        agg.add("A", Some("o2"), d("2025-02-01"), m(99));
+        let f = agg.finish(d("2025-02-01"), FrequencyBasis::Orders);
+        assert_eq!(f.customers[0].recency_days, 31);
+        assert_eq!(f.customers[0].monetary, m(10));
+        assert_eq!(f.lines_after_as_of, 1);
+        assert_eq!(f.amount_after_as_of, m(99));
+    }
+
+    #[test]
+    fn frequency_can_count_distinct_purchase_days() {
+        let mut agg = Aggregator::new(None);
+        agg.add("A", Some("o1"), d("2025-01-01"), m(1));
+        agg.add("A", Some("o2"), d("2025-01-01"), m(1));
+        agg.add("A", None, d("2025-01-02"), m(1));
+        agg.add("A", None, d("2025-01-02"), m(1));
+        let f = agg.finish(d("2025-01-03"), FrequencyBasis::Days);
+        assert_eq!(f.customers[0].frequency, 2);
+        let mut agg = Aggregator::new(None);
+        agg.add("A", None, d("2025-01-02"), m(1));
+        agg.add("A", None, d("2025-01-02"), m(1));
+        let f = agg.finish(d("2025-01-03"), FrequencyBasis::Orders);
+        assert_eq!(f.customers[0].frequency, 2, "lines without an order id are orders of their own");
+    }
+
+    #[test]
+    fn refund_only_customers_are_kept_apart() {
+        let mut agg = Aggregator::new(None);
+        agg.add("B", Some("o9"), d("2025-01-05"), m(-20));
+        agg.add("A", Some("o1"), d("2025-01-01"), m(10));
+        let f = agg.finish(d("2025-01-06"), FrequencyBasis::Orders);
+        assert_eq!(f.customers.len(), 1);
+        assert_eq!(f.refund_only[0].customer_id, "B");
+        assert_eq!(f.refund_only[0].refunds, m(-20));
+    }
+
+    #[test]
+    fn same_order_id_for_two_customers_counts_for_each() {
+        let mut agg = Aggregator::new(None);
+        agg.add("A", Some("o1"), d("2025-01-01"), m(10));
+        agg.add("B", Some("o1"), d("2025-01-01"), m(10));
+        let f = agg.finish(d("2025-01-02"), FrequencyBasis::Orders);
+        assert_eq!(f.customers[0].frequency, 1);
+        assert_eq!(f.customers[1].frequency, 1);
+    }
+}

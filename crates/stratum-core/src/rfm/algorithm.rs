@@ -1,0 +1,233 @@
+//! Fitting RFM scores, classes and segments to customer features.
+
+use super::{CheckedRfmParams, ClassBasis, RfmClass, ScoreMethod, Segment};
+use crate::features::CustomerFeatures;
+
+/// One customer's RFM result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerRfm {
+    /// Recency score, 1..=bins (high = recent).
+    pub r: u8,
+    /// Frequency score, 1..=bins.
+    pub f: u8,
+    /// Monetary score, 1..=bins.
+    pub m: u8,
+    /// The classic class.
+    pub class: RfmClass,
+    /// The named segment.
+    pub segment: Segment,
+}
+
+impl CustomerRfm {
+    /// The three scores as a code such as `"545"`.
+    pub fn score_code(&self) -> String {
+        format!("{}{}{}", self.r, self.f, self.m)
+    }
+}
+
+/// RFM results for a set of customers, in the order of the features given to
+/// [`CheckedRfmParams::fit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rfm {
+    bins: u8,
+    class_basis: ClassBasis,
+    mean_scores: [f64; 3],
+    mean_values: [f64; 3],
+    customers: Vec<CustomerRfm>,
+}
+
+impl Rfm {
+    /// The number of score levels.
+    pub fn bins(&self) -> u8 {
+        self.bins
+    }
+
+    /// What the classes were compared with.
+    pub fn class_basis(&self) -> ClassBasis {
+        self.class_basis
+    }
+
+    /// Mean R, F and M scores.
+    pub fn mean_scores(&self) -> [f64; 3] {
+        self.mean_scores
+    }
+
+    /// Mean recency (days), frequency and monetary value (currency units).
+    pub fn mean_values(&self) -> [f64; 3] {
+        self.mean_values
+    }
+
+    /// Per-customer results, in input order.
+    pub fn customers(&self) -> &[CustomerRfm] {
+        &self.customers
+    }
+}
+
+impl CheckedRfmParams {
+    /// Scores, classes and segments for `customers`.
+    pub fn fit(&self, customers: &[CustomerFeatures]) -> Rfm {
+        let bins = self.bins();
+        // "Goodness" keys: larger is better in every dimension.
+        let r_keys: Vec<i64> = customers.iter().map(|c| -c.recency_days).collect();
+        let f_keys: Vec<i64> = customers.iter().map(|c| c.frequency as i64).collect();
+        let m_keys: Vec<i64> = customers.iter().map(|c| c.monetary.units()).collect();
+        let (r, f, m) = match self.method() {
+            ScoreMethod::Quantile => (
+                quantile_scores(&r_keys, bins),
+                quantile_scores(&f_keys, bins),
+                quantile_scores(&m_keys, bins),
+            ),
+            ScoreMethod::Thresholds {
+                recency,
+                frequency,
+                monetary,
+            } => (
+                customers
+                    .iter()
+                    .map(|c| {
+                        let above = recency.iter().filter(|&&t| (c.recency_days as f64) > t);
+                        bins - above.count() as u8
+                    })
+                    .collect(),
+                threshold_scores(customers.iter().map(|c| c.frequency as f64), frequency),
+                threshold_scores(customers.iter().map(|c| c.monetary.to_f64()), monetary),
+            ),
+        };
+        let n = customers.len().max(1) as f64;
+        let mean = |s: &[u8]| s.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let mean_scores = [mean(&r), mean(&f), mean(&m)];
+        let mean_values = [
+            customers.iter().map(|c| c.recency_days as f64).sum::<f64>() / n,
+            customers.iter().map(|c| c.frequency as f64).sum::<f64>() / n,
+            // Summed exactly, divided once.
+            customers.iter().map(|c| i128::from(c.monetary.units())).sum::<i128>() as f64
+                / crate::Money::SCALE as f64
+                / n,
+        ];
+        let results = customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let (rh, fh, mh) = match self.class_basis() {
+                    ClassBasis::Scores => (
+                        f64::from(r[i]) > mean_scores[0],
+                        f64::from(f[i]) > mean_scores[1],
+                        f64::from(m[i]) > mean_scores[2],
+                    ),
+                    ClassBasis::Values => (
+                        (c.recency_days as f64) < mean_values[0],
+                        (c.frequency as f64) > mean_values[1],
+                        c.monetary.to_f64() > mean_values[2],
+                    ),
+                };
+                CustomerRfm {
+                    r: r[i],
+                    f: f[i],
+                    m: m[i],
+                    class: RfmClass::from_highs(rh, fh, mh),
+                    segment: Segment::from_scores(r[i], f[i], m[i], bins),
+                }
+            })
+            .collect();
+        Rfm {
+            bins,
+            class_basis: self.class_basis(),
+            mean_scores,
+            mean_values,
+            customers: results,
+        }
+    }
+}
+
+/// `1 + ⌊bins × (number of strictly smaller keys) / n⌋` for every key.
+fn quantile_scores(keys: &[i64], bins: u8) -> Vec<u8> {
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    let n = keys.len() as u128;
+    keys.iter()
+        .map(|k| {
+            let worse = sorted.partition_point(|v| v < k) as u128;
+            (1 + (u128::from(bins) * worse) / n) as u8
+        })
+        .collect()
+}
+
+/// `1 + (number of cut points at or below the value)`.
+fn threshold_scores(values: impl Iterator<Item = f64>, cuts: &[f64]) -> Vec<u8> {
+    values
+        .map(|v| 1 + cuts.iter().filter(|&&t| t <= v).count() as u8)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rfm::RfmParams;
+
+    #[test]
+    fn quantile_scores_follow_the_documented_rank_rule() {
+        // keys 10, 20, 20, 30, 40, 50, 60, 70, 80, 90 (n = 10, bins = 5):
+        // worse counts 0, 1, 1, 3, 4, 5, 6, 7, 8, 9 → 1 + ⌊5w/10⌋ = 1, 1, 1, 2, 3, 3, 4, 4, 5, 5
+        let keys = [10, 20, 20, 30, 40, 50, 60, 70, 80, 90];
+        assert_eq!(quantile_scores(&keys, 5), [1, 1, 1, 2, 3, 3, 4, 4, 5, 5]);
+    }
+
+    #[test]
+    fn ties_never_split_a_group_of_equal_values() {
+        let keys = [1, 1, 1, 1, 1, 1, 2, 3, 4, 5];
+        // 6 ones: worse 0 → 1; 2: worse 6 → 4; 3: 7 → 4; 4: 8 → 5; 5: 9 → 5
+        assert_eq!(quantile_scores(&keys, 5), [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]);
+    }
+
+    #[test]
+    fn thresholds_score_recency_downward_and_money_upward() {
+        let params = RfmParams::new()
+            .method(ScoreMethod::Thresholds {
+                recency: vec![30.0, 90.0, 180.0, 365.0],
+                frequency: vec![2.0, 3.0, 5.0, 10.0],
+                monetary: vec![100.0, 1000.0, 5000.0, 20000.0],
+            })
+            .check();
+        assert!(params.is_ok());
+        let Ok(params) = params else { return };
+        let d = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
+        let c = |recency_days, frequency, monetary| CustomerFeatures {
+            customer_id: String::new(),
+            first_purchase: d,
+            last_purchase: d,
+            recency_days,
+            frequency,
+            monetary: crate::Money::from_major(monetary),
+            gross: crate::Money::ZERO,
+            refunds: crate::Money::ZERO,
+            refund_lines: 0,
+            avg_order_value: crate::Money::ZERO,
+            tenure_days: 0,
+        };
+        let fit = params.fit(&[c(30, 1, 100), c(31, 10, 99), c(400, 4, 20000)]);
+        let s: Vec<(u8, u8, u8)> = fit.customers().iter().map(|x| (x.r, x.f, x.m)).collect();
+        assert_eq!(s, [(5, 1, 2), (4, 5, 1), (1, 3, 5)]);
+    }
+
+    #[test]
+    fn bad_params_name_the_value() {
+        assert_eq!(
+            RfmParams::new().bins(7).check().map(|_| ()).map_err(|e| e.to_string()),
+            Err("bins must be between 3 and 5, got 7".to_string())
+        );
+        let e = RfmParams::new()
+            .bins(3)
+            .method(ScoreMethod::Thresholds {
+                recency: vec![30.0],
+                frequency: vec![2.0, 3.0],
+                monetary: vec![1.0, 2.0],
+            })
+            .check()
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            e,
+            Err("recency thresholds must have 2 values (bins − 1), got 1".to_string())
+        );
+    }
+}
