@@ -29,9 +29,11 @@ pub mod money;
 pub mod rfm;
 pub mod summary;
 pub mod synth;
+pub mod tiering;
 
 pub use abc::{AbcClass, AbcParams};
 pub use features::{Aggregator, CustomerFeatures, Features, FrequencyBasis};
 pub use labels::{Labelled, Lang};
 pub use money::Money;
 pub use rfm::{ClassBasis, RfmClass, RfmParams, ScoreMethod, Segment};
+pub use tiering::{Tiering, tier};

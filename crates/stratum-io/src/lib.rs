@@ -1,4 +1,16 @@
-//! Stratum inputs and outputs.
+//! Stratum inputs and outputs: reading exports in any common format and encoding, mapping
+//! their columns, cleaning their rows (nothing dropped without a count and a reason), and
+//! writing the results for people (XLSX) and programs (CSV, JSON).
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod excel;
+pub mod mapping;
+pub mod master;
+pub mod output;
+pub mod parquet_source;
+pub mod quality;
+pub mod rejects;
+pub mod source;
+pub mod transactions;
+pub mod values;

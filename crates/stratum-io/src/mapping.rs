@@ -1,0 +1,274 @@
+//! Column mapping: which header holds which field.
+//!
+//! Exports name their columns in many ways (`customer_id`, `客户编号`, `会员ID`, …). Each field has
+//! a list of known names; a header matches when it equals one of them after normalisation
+//! (case, spaces, `_`, `-`, `.` and a trailing unit in brackets such as `金额(元)` are ignored).
+//! The first name in a field's list that some header matches wins, so `实付金额` (amount paid)
+//! is preferred to `订单金额` (order amount) when a file has both. An explicit mapping
+//! (`--map amount=应收金额`, or `[columns]` in a config file) always wins.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A field Stratum reads from an input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// The field's name, used in `--map` and in messages.
+    pub name: &'static str,
+    /// Known header names, most preferred first.
+    pub aliases: &'static [&'static str],
+    /// Whether the file is unusable without it.
+    pub required: bool,
+}
+
+/// The customer id field (shared by every input).
+pub const CUSTOMER_ID: FieldSpec = FieldSpec {
+    name: "customer_id",
+    aliases: &[
+        "customer_id", "customerid", "customer_no", "customer_code", "customer", "cust_id",
+        "client_id", "member_id", "user_id", "account_id", "客户编号", "客户id", "客户代码",
+        "客户编码", "客户号", "会员id", "会员编号", "会员号", "用户id", "用户编号", "买家id",
+    ],
+    required: true,
+};
+
+/// The fields of a transaction file, in [`TransactionColumns`] order.
+pub const TRANSACTION_FIELDS: [FieldSpec; 4] = [
+    CUSTOMER_ID,
+    FieldSpec {
+        name: "order_id",
+        aliases: &[
+            "order_id", "orderid", "order_no", "order_number", "invoice_id", "invoice_no",
+            "invoice", "transaction_id", "订单号", "订单编号", "订单id", "单号", "单据编号",
+            "交易号", "交易编号", "发票号",
+        ],
+        required: false,
+    },
+    FieldSpec {
+        name: "order_date",
+        aliases: &[
+            "order_date", "orderdate", "order_time", "purchase_date", "invoice_date",
+            "transaction_date", "date", "下单时间", "订单日期", "下单日期", "交易日期", "交易时间",
+            "成交日期", "成交时间", "付款时间", "支付时间", "购买日期", "日期",
+        ],
+        required: true,
+    },
+    FieldSpec {
+        name: "amount",
+        aliases: &[
+            "amount", "net_amount", "order_amount", "sales", "revenue", "total", "value",
+            "实付金额", "实收金额", "支付金额", "付款金额", "成交金额", "订单金额", "交易金额",
+            "销售额", "销售金额", "金额",
+        ],
+        required: true,
+    },
+];
+
+/// Where each transaction field is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransactionColumns {
+    /// The customer id column.
+    pub customer_id: usize,
+    /// The order id column, if the file has one.
+    pub order_id: Option<usize>,
+    /// The order date column.
+    pub order_date: usize,
+    /// The amount column.
+    pub amount: usize,
+}
+
+/// A field that could not be mapped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MappingError {
+    /// A required field matches no header.
+    #[error(
+        "column `{field}` not found in `{path}`; headers are: {headers}; names tried: {tried} (name the column with --map {field}=HEADER)",
+        path = path.display()
+    )]
+    Missing {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: &'static str,
+        /// The headers found, comma separated.
+        headers: String,
+        /// The names tried, comma separated.
+        tried: String,
+    },
+    /// An explicit mapping names a header the file does not have.
+    #[error(
+        "mapping {field}={header} names a column that `{path}` does not have; headers are: {headers}",
+        path = path.display()
+    )]
+    NoSuchHeader {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: String,
+        /// The header named.
+        header: String,
+        /// The headers found, comma separated.
+        headers: String,
+    },
+    /// An explicit mapping names a field Stratum does not know.
+    #[error("unknown field `{field}` in column mapping; fields are: {known}")]
+    UnknownField {
+        /// The field named.
+        field: String,
+        /// The known fields, comma separated.
+        known: String,
+    },
+}
+
+/// Normalises a header or alias for comparison.
+pub fn normalize(header: &str) -> String {
+    let mut h = header.trim();
+    for open in ['(', '（', '[', '【'] {
+        if let Some(p) = h.find(open)
+            && p > 0
+        {
+            h = h[..p].trim_end();
+        }
+    }
+    h.chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.' | '\u{3000}'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// How each field was mapped, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MappedColumn {
+    /// The field.
+    pub field: &'static str,
+    /// The header it was read from, if any.
+    pub header: Option<String>,
+    /// Whether the mapping was given explicitly.
+    pub explicit: bool,
+}
+
+/// Finds each of `fields` among `headers`. `explicit` maps field names to header names.
+pub fn resolve(
+    path: &Path,
+    headers: &[String],
+    fields: &[FieldSpec],
+    explicit: &BTreeMap<String, String>,
+) -> Result<(Vec<Option<usize>>, Vec<MappedColumn>), MappingError> {
+    let joined = || headers.join(", ");
+    for key in explicit.keys() {
+        if !fields.iter().any(|f| f.name == key) {
+            return Err(MappingError::UnknownField {
+                field: key.clone(),
+                known: fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", "),
+            });
+        }
+    }
+    let normalized: Vec<String> = headers.iter().map(|h| normalize(h)).collect();
+    let mut found = Vec::with_capacity(fields.len());
+    let mut report = Vec::with_capacity(fields.len());
+    for spec in fields {
+        let index = if let Some(want) = explicit.get(spec.name) {
+            let exact = headers.iter().position(|h| h == want.trim());
+            let loose = || normalized.iter().position(|h| *h == normalize(want));
+            Some(exact.or_else(loose).ok_or_else(|| MappingError::NoSuchHeader {
+                path: path.to_path_buf(),
+                field: spec.name.to_string(),
+                header: want.clone(),
+                headers: joined(),
+            })?)
+        } else {
+            spec.aliases.iter().find_map(|alias| {
+                let a = normalize(alias);
+                normalized.iter().position(|h| *h == a)
+            })
+        };
+        if index.is_none() && spec.required {
+            return Err(MappingError::Missing {
+                path: path.to_path_buf(),
+                field: spec.name,
+                headers: joined(),
+                tried: spec.aliases.join(", "),
+            });
+        }
+        report.push(MappedColumn {
+            field: spec.name,
+            header: index.map(|i| headers[i].clone()),
+            explicit: explicit.contains_key(spec.name),
+        });
+        found.push(index);
+    }
+    Ok((found, report))
+}
+
+/// Maps the transaction fields.
+pub fn transaction_columns(
+    path: &Path,
+    headers: &[String],
+    explicit: &BTreeMap<String, String>,
+) -> Result<(TransactionColumns, Vec<MappedColumn>), MappingError> {
+    let (found, report) = resolve(path, headers, &TRANSACTION_FIELDS, explicit)?;
+    // `resolve` has checked the required fields.
+    let columns = TransactionColumns {
+        customer_id: found[0].unwrap_or_default(),
+        order_id: found[1],
+        order_date: found[2].unwrap_or_default(),
+        amount: found[3].unwrap_or_default(),
+    };
+    Ok((columns, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(h: &[&str]) -> Vec<String> {
+        h.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn chinese_and_english_headers_are_recognised() {
+        let (c, _) = transaction_columns(
+            Path::new("x.csv"),
+            &headers(&["订单号", "客户编号", "下单时间", "实付金额(元)"]),
+            &BTreeMap::new(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c, TransactionColumns { customer_id: 1, order_id: Some(0), order_date: 2, amount: 3 });
+        let (c, _) = transaction_columns(
+            Path::new("x.csv"),
+            &headers(&["Customer ID", "Order Date", "Amount"]),
+            &BTreeMap::new(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.order_id, None);
+        assert_eq!(c.amount, 2);
+    }
+
+    #[test]
+    fn the_preferred_alias_wins_over_a_later_one() {
+        let (c, _) = transaction_columns(
+            Path::new("x.csv"),
+            &headers(&["会员ID", "日期", "订单金额", "实付金额"]),
+            &BTreeMap::new(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.amount, 3);
+    }
+
+    #[test]
+    fn an_explicit_mapping_wins_and_is_checked() {
+        let mut map = BTreeMap::new();
+        map.insert("amount".to_string(), "应收".to_string());
+        let h = headers(&["客户编号", "日期", "金额", "应收"]);
+        let (c, report) = transaction_columns(Path::new("x.csv"), &h, &map)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.amount, 3);
+        assert!(report[3].explicit);
+        map.insert("amount".to_string(), "不存在".to_string());
+        let err = transaction_columns(Path::new("x.csv"), &h, &map).map(|_| ());
+        assert_eq!(
+            err.map_err(|e| e.to_string()),
+            Err("mapping amount=不存在 names a column that `x.csv` does not have; headers are: 客户编号, 日期, 金额, 应收".to_string())
+        );
+    }
+}

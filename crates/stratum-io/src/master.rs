@@ -1,0 +1,120 @@
+//! Customer master data: one row per customer with any attributes (name, industry, region,
+//! account manager, …), joined to the computed features by customer id.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use csv::ByteRecord;
+use rustc_hash::FxHashMap;
+
+use crate::mapping::{CUSTOMER_ID, MappedColumn, resolve};
+use crate::rejects::{Reject, RejectReason, RejectsWriter, file_label};
+use crate::source::{self, ReadOptions, SourceInfo};
+use crate::transactions::{LoadError, RowCounts, record_hash};
+
+/// The customer master table.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerTable {
+    /// Attribute names (every header but the customer id), in file order.
+    pub attributes: Vec<String>,
+    /// Attribute values by customer id.
+    pub rows: FxHashMap<String, Vec<String>>,
+}
+
+impl CustomerTable {
+    /// The attribute values of `customer_id`, if it is in the table.
+    pub fn get(&self, customer_id: &str) -> Option<&[String]> {
+        self.rows.get(customer_id).map(Vec::as_slice)
+    }
+}
+
+/// The quality of a customer master file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MasterQuality {
+    /// The file and what was detected about it.
+    pub source: SourceInfo,
+    /// How the customer id was mapped.
+    pub columns: Vec<MappedColumn>,
+    /// Row accounting.
+    #[serde(flatten)]
+    pub counts: RowCounts,
+}
+
+/// Reads a customer master file. Exact duplicate rows are dropped; a row with an empty id, or
+/// repeating an id with different attributes, is rejected (the first row of an id wins).
+pub fn load_customers<W: Write>(
+    path: &Path,
+    read: &ReadOptions,
+    explicit: &BTreeMap<String, String>,
+    rejects: &mut RejectsWriter<W>,
+) -> Result<(CustomerTable, MasterQuality), LoadError> {
+    let mut src = source::open(path, read)?;
+    let headers = src.headers().to_vec();
+    let only_id: BTreeMap<String, String> = explicit
+        .iter()
+        .filter(|(k, _)| k.as_str() == CUSTOMER_ID.name)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let (found, columns) = resolve(path, &headers, &[CUSTOMER_ID], &only_id)?;
+    let id_col = found[0].unwrap_or_default();
+    let file = file_label(path);
+    let mut counts = RowCounts::default();
+    let mut table = CustomerTable {
+        attributes: headers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != id_col)
+            .map(|(_, h)| h.clone())
+            .collect(),
+        rows: FxHashMap::default(),
+    };
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut record = ByteRecord::new();
+    while let Some(line) = src.read(&mut record)? {
+        counts.rows_read += 1;
+        if !seen.insert(record_hash(&record)) {
+            counts.duplicates += 1;
+            continue;
+        }
+        let raw_id = record.get(id_col).unwrap_or(b"");
+        let id = String::from_utf8_lossy(raw_id).trim().to_string();
+        let problem = if id.is_empty() {
+            Some((RejectReason::MissingCustomerId, "customer id is empty".to_string()))
+        } else if table.rows.contains_key(&id) {
+            Some((
+                RejectReason::DuplicateCustomerId,
+                format!("customer `{id}` already appears earlier in the file; the first row is used"),
+            ))
+        } else {
+            None
+        };
+        if let Some((reason, message)) = problem {
+            *counts.rejected_by_reason.entry(reason).or_default() += 1;
+            counts.rejected += 1;
+            rejects.write(&Reject {
+                file: &file,
+                line,
+                reason,
+                column: &headers[id_col],
+                value: raw_id,
+                message: &message,
+                row: &record,
+            })?;
+            continue;
+        }
+        counts.accepted += 1;
+        let values = (0..headers.len())
+            .filter(|i| *i != id_col)
+            .map(|i| String::from_utf8_lossy(record.get(i).unwrap_or(b"")).trim().to_string())
+            .collect();
+        table.rows.insert(id, values);
+    }
+    counts.blank_rows = src.blank_rows();
+    let quality = MasterQuality {
+        source: src.info().clone(),
+        columns,
+        counts,
+    };
+    Ok((table, quality))
+}

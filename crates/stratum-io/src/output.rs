@@ -1,0 +1,326 @@
+//! Writing results: `customers.csv`, `segments.csv`, `quality.json` and `stratum.xlsx`.
+//!
+//! The CSV files are for programs and CRM re-import: stable English column names and codes,
+//! plain numbers, ISO dates, UTF-8. Label columns (`rfm_class_label`, `segment_label`, …) follow
+//! the chosen language. The workbook holds the same tables as typed cells (numbers as numbers,
+//! dates as dates) with a frozen, filtered header row.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
+use stratum_core::summary::GroupSummary;
+use stratum_core::{Labelled, Lang, Money, Tiering};
+
+use crate::master::CustomerTable;
+use crate::quality::QualityReport;
+
+/// A typed cell, written as text to CSV and as a typed value to XLSX.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    /// Text.
+    Text(&'a str),
+    /// Owned text.
+    Owned(String),
+    /// An integer.
+    Int(i64),
+    /// A money amount.
+    Money(Money),
+    /// A share in 0..=1.
+    Share(f64),
+    /// A plain decimal number.
+    Number(f64),
+    /// A date.
+    Date(NaiveDate),
+}
+
+impl Cell<'_> {
+    fn text(&self) -> String {
+        match self {
+            Cell::Text(s) => (*s).to_string(),
+            Cell::Owned(s) => s.clone(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Money(m) => m.to_string(),
+            Cell::Share(v) => format!("{v:.6}"),
+            Cell::Number(v) => format!("{v:.4}"),
+            Cell::Date(d) => d.to_string(),
+        }
+    }
+}
+
+/// The fixed columns of `customers.csv`, before any customer attributes.
+pub const CUSTOMER_COLUMNS: [&str; 20] = [
+    "customer_id",
+    "first_order_date",
+    "last_order_date",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "gross",
+    "refunds",
+    "avg_order_value",
+    "tenure_days",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_score",
+    "rfm_class",
+    "rfm_class_label",
+    "segment",
+    "segment_label",
+    "abc_class",
+    "revenue_cum_share",
+];
+
+/// The header of `customers.csv`: the fixed columns, then the master data's attributes
+/// (renamed `attr_NAME` where a name clashes with a fixed column).
+pub fn customer_header(master: Option<&CustomerTable>) -> Vec<String> {
+    let mut header: Vec<String> = CUSTOMER_COLUMNS.iter().map(|s| s.to_string()).collect();
+    if let Some(m) = master {
+        for a in &m.attributes {
+            if CUSTOMER_COLUMNS.contains(&a.as_str()) {
+                header.push(format!("attr_{a}"));
+            } else {
+                header.push(a.clone());
+            }
+        }
+    }
+    header
+}
+
+/// The cells of customer `i`.
+pub fn customer_row<'a>(
+    t: &'a Tiering,
+    i: usize,
+    master: Option<&'a CustomerTable>,
+    lang: Lang,
+) -> Vec<Cell<'a>> {
+    let c = &t.features.customers[i];
+    let r = &t.rfm.customers()[i];
+    let mut row = vec![
+        Cell::Text(&c.customer_id),
+        Cell::Date(c.first_purchase),
+        Cell::Date(c.last_purchase),
+        Cell::Int(c.recency_days),
+        Cell::Int(c.frequency as i64),
+        Cell::Money(c.monetary),
+        Cell::Money(c.gross),
+        Cell::Money(c.refunds),
+        Cell::Money(c.avg_order_value),
+        Cell::Int(c.tenure_days),
+        Cell::Int(i64::from(r.r)),
+        Cell::Int(i64::from(r.f)),
+        Cell::Int(i64::from(r.m)),
+        Cell::Owned(r.score_code()),
+        Cell::Text(r.class.code()),
+        Cell::Text(r.class.label(lang)),
+        Cell::Text(r.segment.code()),
+        Cell::Text(r.segment.label(lang)),
+        Cell::Text(t.abc.classes()[i].code()),
+        Cell::Share(t.abc.cumulative_share()[i]),
+    ];
+    if let Some(m) = master {
+        match m.get(&c.customer_id) {
+            Some(values) => row.extend(values.iter().map(|v| Cell::Text(v))),
+            None => row.extend(m.attributes.iter().map(|_| Cell::Text(""))),
+        }
+    }
+    row
+}
+
+/// Writes `customers.csv`.
+pub fn write_customers_csv<W: Write>(
+    out: W,
+    t: &Tiering,
+    master: Option<&CustomerTable>,
+    lang: Lang,
+) -> csv::Result<()> {
+    let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 20).from_writer(out);
+    w.write_record(customer_header(master))?;
+    let mut fields: Vec<String> = Vec::new();
+    for i in 0..t.features.customers.len() {
+        fields.clear();
+        fields.extend(customer_row(t, i, master, lang).iter().map(Cell::text));
+        w.write_record(&fields)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The columns of `segments.csv`.
+pub const SEGMENT_COLUMNS: [&str; 11] = [
+    "dimension",
+    "code",
+    "label",
+    "customers",
+    "customer_share",
+    "revenue",
+    "revenue_share",
+    "mean_recency_days",
+    "mean_frequency",
+    "mean_monetary",
+    "avg_order_value",
+];
+
+fn group_row<'a, K: Labelled>(dimension: &'a str, g: &GroupSummary<K>, lang: Lang) -> Vec<Cell<'a>> {
+    vec![
+        Cell::Text(dimension),
+        Cell::Text(g.key.code()),
+        Cell::Text(g.key.label(lang)),
+        Cell::Int(g.customers as i64),
+        Cell::Share(g.customer_share),
+        Cell::Money(g.revenue),
+        Cell::Share(g.revenue_share),
+        Cell::Number(g.mean_recency),
+        Cell::Number(g.mean_frequency),
+        Cell::Number(g.mean_monetary),
+        Cell::Number(g.avg_order_value),
+    ]
+}
+
+/// Every row of `segments.csv`: the eight RFM classes, the named segments, the ABC classes.
+pub fn segment_rows(t: &Tiering, lang: Lang) -> Vec<Vec<Cell<'_>>> {
+    let classes = t.classes.iter().map(|g| group_row("rfm_class", g, lang));
+    let segments = t.segments.iter().map(|g| group_row("segment", g, lang));
+    let abc = t.abc_classes.iter().map(|g| group_row("abc_class", g, lang));
+    classes.chain(segments).chain(abc).collect()
+}
+
+/// Writes `segments.csv`.
+pub fn write_segments_csv<W: Write>(out: W, t: &Tiering, lang: Lang) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(SEGMENT_COLUMNS)?;
+    for row in segment_rows(t, lang) {
+        w.write_record(row.iter().map(Cell::text))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Excel's row limit less the header row: longer tables continue on further sheets.
+const XLSX_MAX_ROWS: usize = 1_048_575;
+
+struct Formats {
+    header: Format,
+    money: Format,
+    share: Format,
+    number: Format,
+    date: Format,
+}
+
+fn write_cell(ws: &mut Worksheet, row: u32, col: u16, cell: &Cell<'_>, f: &Formats) -> Result<(), XlsxError> {
+    match cell {
+        Cell::Text(s) => ws.write_string(row, col, *s).map(|_| ()),
+        Cell::Owned(s) => ws.write_string(row, col, s).map(|_| ()),
+        Cell::Int(i) => ws.write_number(row, col, *i as f64).map(|_| ()),
+        Cell::Money(m) => ws.write_number_with_format(row, col, m.to_f64(), &f.money).map(|_| ()),
+        Cell::Share(v) => ws.write_number_with_format(row, col, *v, &f.share).map(|_| ()),
+        Cell::Number(v) => ws.write_number_with_format(row, col, *v, &f.number).map(|_| ()),
+        Cell::Date(d) => {
+            let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
+            ws.write_datetime_with_format(row, col, &dt, &f.date).map(|_| ())
+        }
+    }
+}
+
+/// Writes one table to as many sheets as it needs (`name`, `name (2)`, …).
+fn write_table<'a>(
+    book: &mut Workbook,
+    name: &str,
+    header: &[String],
+    widths: &[f64],
+    rows: impl Iterator<Item = Vec<Cell<'a>>>,
+    f: &Formats,
+) -> Result<(), XlsxError> {
+    let mut rows = rows.peekable();
+    let mut part = 1;
+    loop {
+        let ws = book.add_worksheet_with_constant_memory()?;
+        ws.set_name(if part == 1 { name.to_string() } else { format!("{name} ({part})") })?;
+        for (c, h) in header.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, h, &f.header)?;
+            let width = widths.get(c).copied().unwrap_or(14.0);
+            ws.set_column_width(c as u16, width)?;
+        }
+        ws.set_freeze_panes(1, 0)?;
+        let mut n = 0usize;
+        while n < XLSX_MAX_ROWS {
+            let Some(row) = rows.next() else { break };
+            n += 1;
+            for (c, cell) in row.iter().enumerate() {
+                write_cell(ws, n as u32, c as u16, cell, f)?;
+            }
+        }
+        if !header.is_empty() {
+            ws.autofilter(0, 0, n.max(1) as u32, (header.len() - 1) as u16)?;
+        }
+        if rows.peek().is_none() {
+            return Ok(());
+        }
+        part += 1;
+    }
+}
+
+/// Writes `stratum.xlsx` with the sheets customers, segments, quality and rejects.
+pub fn write_xlsx(
+    path: &Path,
+    t: &Tiering,
+    master: Option<&CustomerTable>,
+    quality: &QualityReport,
+    rejects_csv: &Path,
+    lang: Lang,
+) -> Result<(), XlsxError> {
+    let mut book = Workbook::new();
+    let f = Formats {
+        header: Format::new().set_bold().set_background_color("#DDEBF7"),
+        money: Format::new().set_num_format("#,##0.00"),
+        share: Format::new().set_num_format("0.00%"),
+        number: Format::new().set_num_format("#,##0.00"),
+        date: Format::new().set_num_format("yyyy-mm-dd"),
+    };
+    let header = customer_header(master);
+    let mut widths = vec![14.0; header.len()];
+    widths[0] = 16.0;
+    widths[15] = 22.0;
+    widths[17] = 22.0;
+    let n = t.features.customers.len();
+    let rows = (0..n).map(|i| customer_row(t, i, master, lang));
+    write_table(&mut book, lang.pick("客户", "customers"), &header, &widths, rows, &f)?;
+
+    let header: Vec<String> = SEGMENT_COLUMNS.iter().map(|s| s.to_string()).collect();
+    let widths = [12.0, 24.0, 24.0];
+    let rows = segment_rows(t, lang).into_iter();
+    write_table(&mut book, lang.pick("分群", "segments"), &header, &widths, rows, &f)?;
+
+    let header = vec![lang.pick("指标", "measure").to_string(), lang.pick("数值", "value").to_string()];
+    let lines = quality.lines(lang);
+    let rows = lines.iter().map(|(k, v)| vec![Cell::Text(k), Cell::Text(v)]);
+    write_table(&mut book, lang.pick("数据质量", "quality"), &header, &[40.0, 60.0], rows, &f)?;
+
+    // The rejects sheet is the rejects file as written, as text.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(rejects_csv)
+        .map_err(|e| XlsxError::ParameterError(format!("cannot read `{}`: {e}", rejects_csv.display())))?;
+    let header: Vec<String> = crate::rejects::REJECTS_HEADER.iter().map(|s| s.to_string()).collect();
+    let mut records = Vec::new();
+    for record in reader.byte_records() {
+        let record = record.map_err(|e| XlsxError::ParameterError(e.to_string()))?;
+        records.push(record);
+    }
+    let rows = records.iter().map(|r| {
+        r.iter()
+            .map(|f| Cell::Owned(String::from_utf8_lossy(f).into_owned()))
+            .collect()
+    });
+    write_table(
+        &mut book,
+        lang.pick("拒绝行", "rejects"),
+        &header,
+        &[18.0, 8.0, 20.0, 14.0, 18.0, 50.0, 60.0],
+        rows,
+        &f,
+    )?;
+    book.save(path)
+}

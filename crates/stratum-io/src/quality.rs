@@ -1,0 +1,184 @@
+//! The data-quality report of one run: what was read, what was used, what was left out and
+//! why. Printed to the terminal, written to `quality.json` and to the workbook.
+
+use chrono::NaiveDate;
+use stratum_core::abc::Pareto;
+use stratum_core::{Lang, Money};
+
+use crate::master::MasterQuality;
+use crate::transactions::TransactionQuality;
+
+/// Where the analysis date came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsOfSource {
+    /// Given with `--as-of`.
+    Given,
+    /// The day after the last transaction in the data.
+    DayAfterLastTransaction,
+}
+
+/// The quality report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QualityReport {
+    /// The analysis date.
+    pub as_of: NaiveDate,
+    /// Where it came from.
+    pub as_of_source: AsOfSource,
+    /// The transaction file.
+    pub transactions: TransactionQuality,
+    /// The customer master file, if one was given.
+    pub customer_master: Option<MasterQuality>,
+    /// Customers scored.
+    pub customers: usize,
+    /// Customers with refunds but no purchase before `as_of`: not scored.
+    pub refund_only_customers: usize,
+    /// Net amount of those customers' refunds.
+    pub refund_only_amount: Money,
+    /// Accepted lines dated on or after `as_of`: not used.
+    pub lines_after_as_of: u64,
+    /// Their net amount.
+    pub amount_after_as_of: Money,
+    /// Scored customers missing from the master file.
+    pub customers_not_in_master: Option<usize>,
+    /// Master-file customers with no transactions before `as_of`.
+    pub master_customers_without_transactions: Option<usize>,
+    /// Net monetary value of the scored customers.
+    pub scored_revenue: Money,
+    /// The Pareto figures.
+    pub pareto: Pareto,
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn money(m: Money) -> String {
+    let units = m.units();
+    let sign = if units < 0 { "-" } else { "" };
+    let abs = units.unsigned_abs();
+    let cents = (abs + 50) / 100;
+    format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.1}%", v * 100.0)
+}
+
+impl QualityReport {
+    /// The report as (measure, value) lines in `lang`.
+    pub fn lines(&self, lang: Lang) -> Vec<(String, String)> {
+        let t = &self.transactions;
+        let c = &t.counts;
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut add = |zh: &str, en: &str, v: String| out.push((lang.pick(zh, en).to_string(), v));
+        add("交易文件", "transactions file", t.source.path.display().to_string());
+        let mut detected = format!("{:?}", t.source.format).to_lowercase();
+        if let Some(e) = &t.source.encoding {
+            detected.push_str(&format!(", {e}"));
+        }
+        if let Some(d) = &t.source.delimiter {
+            detected.push_str(&format!(", delimiter {d}"));
+        }
+        if let Some(s) = &t.source.sheet {
+            detected.push_str(&format!(", sheet {s}"));
+        }
+        add("格式", "format", detected);
+        let mapping = t
+            .columns
+            .iter()
+            .map(|m| format!("{}←{}", m.field, m.header.as_deref().unwrap_or("-")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        add("列映射", "columns", mapping);
+        add("读取行数", "rows read", thousands(c.rows_read));
+        add("接受行数", "accepted", thousands(c.accepted));
+        add("重复行（已去除）", "duplicates dropped", thousands(c.duplicates));
+        add("拒绝行数", "rejected", format!("{} ({})", thousands(c.rejected), pct(c.reject_rate())));
+        for (reason, n) in &c.rejected_by_reason {
+            add("  拒绝原因", "  rejected", format!("{}: {}", reason.code(), thousands(*n)));
+        }
+        if c.blank_rows > 0 {
+            add("空行（跳过）", "blank lines skipped", thousands(c.blank_rows));
+        }
+        add("购买行", "purchase lines", format!("{} ({})", thousands(t.purchase_lines), money(t.purchase_amount)));
+        add("退款行", "refund lines", format!("{} ({})", thousands(t.refund_lines), money(t.refund_amount)));
+        if t.lines_without_order_id > 0 {
+            add("无订单号的购买行", "purchase lines without order id", thousands(t.lines_without_order_id));
+        }
+        if let (Some(a), Some(b)) = (t.first_date, t.last_date) {
+            add("日期范围", "date range", format!("{a} – {b}"));
+        }
+        let as_of_note = match self.as_of_source {
+            AsOfSource::Given => lang.pick("指定", "given"),
+            AsOfSource::DayAfterLastTransaction => lang.pick("最后交易日的次日", "day after the last transaction"),
+        };
+        add("分析日期", "as of", format!("{} ({as_of_note})", self.as_of));
+        if self.lines_after_as_of > 0 {
+            add(
+                "分析日期及之后的行（未使用）",
+                "lines on or after as-of (not used)",
+                format!("{} ({})", thousands(self.lines_after_as_of), money(self.amount_after_as_of)),
+            );
+        }
+        add("客户数", "customers", thousands(self.customers as u64));
+        if self.refund_only_customers > 0 {
+            add(
+                "只有退款的客户（未评分）",
+                "refund-only customers (not scored)",
+                format!("{} ({})", thousands(self.refund_only_customers as u64), money(self.refund_only_amount)),
+            );
+        }
+        add("净收入", "net revenue", money(self.scored_revenue));
+        add(
+            "前20%客户的收入占比",
+            "revenue share of the top 20% of customers",
+            pct(self.pareto.top20_revenue_share),
+        );
+        add("A类客户占比", "customers in class A", pct(self.pareto.a_customer_share));
+        if let Some(m) = &self.customer_master {
+            add("客户主数据文件", "customer master file", m.source.path.display().to_string());
+            add(
+                "主数据行（读取/接受/重复/拒绝）",
+                "master rows (read/accepted/duplicate/rejected)",
+                format!(
+                    "{} / {} / {} / {}",
+                    thousands(m.counts.rows_read),
+                    thousands(m.counts.accepted),
+                    thousands(m.counts.duplicates),
+                    thousands(m.counts.rejected)
+                ),
+            );
+        }
+        if let Some(n) = self.customers_not_in_master {
+            add("不在主数据中的客户", "customers not in master data", thousands(n as u64));
+        }
+        if let Some(n) = self.master_customers_without_transactions {
+            add("主数据中无交易的客户", "master customers without transactions", thousands(n as u64));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_get_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(12_345_678), "12,345,678");
+        assert_eq!(money(Money::from_units(-12_345_678_900)), "-1,234,567.89");
+        assert_eq!(money(Money::from_units(5_000)), "0.50");
+    }
+}

@@ -1,0 +1,409 @@
+//! Opening an input file of any supported format as a stream of records.
+//!
+//! Every format ends up as the same thing: a header row and then records of byte fields, each
+//! with the line (CSV) or row (Excel, Parquet) number a user sees when they open the file. CSV
+//! is streamed: its memory does not grow with the file. Excel workbooks are read whole by
+//! `calamine` (the format is a zip of XML); Parquet is read row group by row group.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use csv::ByteRecord;
+use encoding_rs::Encoding;
+
+use crate::values::DecimalMark;
+
+/// How to read an input file; every field is optional and detected when absent.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The text encoding of a CSV file (default: detected).
+    pub encoding: Option<&'static Encoding>,
+    /// The field delimiter of a CSV file (default: detected among `,` `;` tab `|`).
+    pub delimiter: Option<u8>,
+    /// The worksheet of an Excel file (default: the first).
+    pub sheet: Option<String>,
+    /// Whether amounts use a decimal comma.
+    pub decimal: DecimalMark,
+}
+
+/// The file formats Stratum reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Delimited text.
+    Csv,
+    /// An Excel or OpenDocument workbook.
+    Excel,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// What was detected about a file, for the quality report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SourceInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// The text encoding (CSV).
+    pub encoding: Option<String>,
+    /// The delimiter (CSV), as text (`tab` for a tab).
+    pub delimiter: Option<String>,
+    /// The worksheet (Excel).
+    pub sheet: Option<String>,
+}
+
+/// A failure to open or read an input file.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The file could not be opened or read.
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The CSV data is malformed beyond one row.
+    #[error("cannot parse `{path}` as CSV near line {line}: {message}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The line.
+        line: u64,
+        /// What the CSV reader said.
+        message: String,
+    },
+    /// The workbook could not be read.
+    #[error("cannot read workbook `{path}`: {message}")]
+    Excel {
+        /// The file.
+        path: PathBuf,
+        /// What calamine said.
+        message: String,
+    },
+    /// The sheet asked for does not exist.
+    #[error("sheet `{sheet}` not found in `{path}`; sheets are: {sheets}")]
+    NoSheet {
+        /// The file.
+        path: PathBuf,
+        /// The sheet asked for.
+        sheet: String,
+        /// The sheets present, comma separated.
+        sheets: String,
+    },
+    /// The Parquet file could not be read.
+    #[error("cannot read parquet file `{path}`: {message}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// What the parquet reader said.
+        message: String,
+    },
+    /// The file has no header row.
+    #[error("`{path}` is empty: no header row found")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// A stream of records with a header.
+pub trait RecordSource {
+    /// The header row, as text.
+    fn headers(&self) -> &[String];
+    /// Reads the next non-blank record into `record` and returns the line (or row) number it
+    /// starts on, or `None` at the end of the data.
+    fn read(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, SourceError>;
+    /// What was detected about the file.
+    fn info(&self) -> &SourceInfo;
+    /// Progress so far and the total, in bytes (CSV) or rows.
+    fn progress(&self) -> (u64, u64);
+    /// Blank lines or rows skipped so far.
+    fn blank_rows(&self) -> u64;
+}
+
+/// Opens `path` in the format its extension (or, failing that, its first bytes) indicates.
+pub fn open(path: &Path, options: &ReadOptions) -> Result<Box<dyn RecordSource>, SourceError> {
+    match detect_format(path)? {
+        Format::Csv => Ok(Box::new(CsvSource::open(path, options)?)),
+        Format::Excel => Ok(Box::new(crate::excel::ExcelSource::open(path, options)?)),
+        Format::Parquet => Ok(Box::new(crate::parquet_source::ParquetSource::open(path)?)),
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SourceError + '_ {
+    move |source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The format of `path`, from its extension or its magic bytes.
+pub fn detect_format(path: &Path) -> Result<Format, SourceError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("csv" | "tsv" | "txt") => return Ok(Format::Csv),
+        Some("xlsx" | "xlsm" | "xlsb" | "xls" | "ods") => return Ok(Format::Excel),
+        Some("parquet" | "pq") => return Ok(Format::Parquet),
+        _ => {}
+    }
+    let mut magic = [0u8; 4];
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let n = file.read(&mut magic).map_err(io_err(path))?;
+    Ok(match &magic[..n] {
+        [b'P', b'K', 3, 4] | [0xD0, 0xCF, 0x11, 0xE0] => Format::Excel,
+        b"PAR1" => Format::Parquet,
+        _ => Format::Csv,
+    })
+}
+
+/// Counts the bytes read through it, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// How much of a file is looked at to detect its encoding and delimiter.
+const SNIFF_BYTES: usize = 256 * 1024;
+
+/// Detects the encoding of a file from its first bytes: a byte order mark if there is one,
+/// else UTF-8 if the bytes are valid UTF-8, else GB18030 (a superset of GBK and GB2312, the
+/// encodings of Chinese Windows exports). Returns the encoding and the BOM length to skip.
+pub fn detect_encoding(head: &[u8]) -> (&'static Encoding, usize) {
+    if let Some((enc, bom)) = Encoding::for_bom(head) {
+        return (enc, bom);
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => (encoding_rs::UTF_8, 0),
+        // An incomplete character cut off at the end of the sample is still UTF-8.
+        Err(e) if e.error_len().is_none() => (encoding_rs::UTF_8, 0),
+        Err(_) => (encoding_rs::GB18030, 0),
+    }
+}
+
+/// Detects the delimiter from the first lines: the candidate found the same, non-zero number
+/// of times (outside quotes) on most lines, preferring the most frequent.
+pub fn detect_delimiter(head: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    let lines: Vec<&[u8]> = head.split(|b| *b == b'\n').take(20).collect();
+    // the last piece may be cut off mid-line
+    let complete = if lines.len() > 1 {
+        &lines[..lines.len() - 1]
+    } else {
+        &lines[..]
+    };
+    let mut best = (b',', 0usize, 0usize);
+    for &c in &CANDIDATES {
+        let counts: Vec<usize> = complete.iter().map(|l| count_unquoted(l, c)).collect();
+        let Some(&first) = counts.first() else { continue };
+        if first == 0 {
+            continue;
+        }
+        let agree = counts.iter().filter(|&&n| n == first).count();
+        if (agree, first) > (best.1, best.2) {
+            best = (c, agree, first);
+        }
+    }
+    best.0
+}
+
+fn count_unquoted(line: &[u8], c: u8) -> usize {
+    let mut quoted = false;
+    let mut n = 0;
+    for &b in line {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if b == c && !quoted {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The delimiter as a word for reports.
+pub fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tab".to_string(),
+        b' ' => "space".to_string(),
+        other => (other as char).to_string(),
+    }
+}
+
+/// A streamed delimited-text file.
+pub struct CsvSource {
+    reader: csv::Reader<Box<dyn Read>>,
+    headers: Vec<String>,
+    info: SourceInfo,
+    read_bytes: Arc<AtomicU64>,
+    total_bytes: u64,
+    blank: u64,
+}
+
+impl std::fmt::Debug for CsvSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvSource").field("info", &self.info).finish()
+    }
+}
+
+impl CsvSource {
+    /// Opens a CSV file, detecting what `options` leaves open.
+    pub fn open(path: &Path, options: &ReadOptions) -> Result<Self, SourceError> {
+        let file = File::open(path).map_err(io_err(path))?;
+        let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let read_bytes = Arc::new(AtomicU64::new(0));
+        let mut raw = BufReader::with_capacity(
+            1 << 20,
+            Counting {
+                inner: file,
+                count: read_bytes.clone(),
+            },
+        );
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        (&mut raw)
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(io_err(path))?;
+        let (detected, bom) = detect_encoding(&head);
+        let encoding = options.encoding.unwrap_or(detected);
+        let rest = io::Cursor::new(head).chain(raw);
+        let mut text: Box<dyn Read> = if encoding == encoding_rs::UTF_8 {
+            let mut r = rest;
+            io::copy(&mut (&mut r).take(bom as u64), &mut io::sink()).map_err(io_err(path))?;
+            Box::new(r)
+        } else {
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .encoding(Some(encoding))
+                    .bom_override(true)
+                    .build(rest),
+            ))
+        };
+        // Sniff the delimiter from the decoded text.
+        let mut text_head = Vec::with_capacity(64 * 1024);
+        (&mut text)
+            .take(64 * 1024)
+            .read_to_end(&mut text_head)
+            .map_err(io_err(path))?;
+        let delimiter = options
+            .delimiter
+            .unwrap_or_else(|| detect_delimiter(&text_head));
+        let text: Box<dyn Read> = Box::new(io::Cursor::new(text_head).chain(text));
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .buffer_capacity(1 << 20)
+            .from_reader(text);
+        let mut header = ByteRecord::new();
+        let has_header = reader.read_byte_record(&mut header).map_err(|e| SourceError::Csv {
+            path: path.to_path_buf(),
+            line: e.position().map_or(1, |p| p.line()),
+            message: e.to_string(),
+        })?;
+        if !has_header {
+            return Err(SourceError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        let headers = header
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).trim().to_string())
+            .collect();
+        Ok(CsvSource {
+            reader,
+            headers,
+            info: SourceInfo {
+                path: path.to_path_buf(),
+                format: Format::Csv,
+                encoding: Some(encoding.name().to_string()),
+                delimiter: Some(delimiter_name(delimiter)),
+                sheet: None,
+            },
+            read_bytes,
+            total_bytes,
+            blank: 0,
+        })
+    }
+}
+
+impl RecordSource for CsvSource {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn read(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, SourceError> {
+        loop {
+            let more = self
+                .reader
+                .read_byte_record(record)
+                .map_err(|e| SourceError::Csv {
+                    path: self.info.path.clone(),
+                    line: e.position().map_or(0, |p| p.line()),
+                    message: e.to_string(),
+                })?;
+            if !more {
+                return Ok(None);
+            }
+            if record.iter().all(|f| f.trim_ascii().is_empty()) {
+                self.blank += 1;
+                continue;
+            }
+            return Ok(Some(record.position().map_or(0, |p| p.line())));
+        }
+    }
+
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    fn progress(&self) -> (u64, u64) {
+        (self.read_bytes.load(Ordering::Relaxed), self.total_bytes)
+    }
+
+    fn blank_rows(&self) -> u64 {
+        self.blank
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_is_detected_from_bom_or_content() {
+        assert_eq!(detect_encoding(b"\xEF\xBB\xBFa,b").0, encoding_rs::UTF_8);
+        assert_eq!(detect_encoding(b"\xEF\xBB\xBFa,b").1, 3);
+        assert_eq!(detect_encoding("客户编号,金额".as_bytes()).0, encoding_rs::UTF_8);
+        let (gbk, _, _) = encoding_rs::GB18030.encode("客户编号,金额");
+        assert_eq!(detect_encoding(&gbk).0, encoding_rs::GB18030);
+        assert_eq!(detect_encoding(b"\xFF\xFEa\x00").0, encoding_rs::UTF_16LE);
+        // a multi-byte character cut off at the end of the sample
+        let cut = &"金额".as_bytes()[..4];
+        assert_eq!(detect_encoding(cut).0, encoding_rs::UTF_8);
+    }
+
+    #[test]
+    fn delimiter_is_the_consistent_one() {
+        assert_eq!(detect_delimiter(b"a,b,c\n1,2,3\n"), b',');
+        assert_eq!(detect_delimiter(b"a;b;c\n1,5;2;3\n"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\n\"x,y\"\t2\n"), b'\t');
+        assert_eq!(detect_delimiter(b"name|amount\n\"a;b\"|1,234.5\n"), b'|');
+        assert_eq!(detect_delimiter(b"single\n1\n"), b',');
+    }
+}
