@@ -1,1 +1,52 @@
-fn main() {}
+//! The `stratum` binary: argument parsing, settings, one module per subcommand.
+
+mod cli;
+mod commands;
+mod progress;
+mod settings;
+mod terminal;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// An error in what the user gave us (a file, a flag, a config value): exit code 1.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// 1 for bad input or usage, 2 for anything unexpected.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    let input = err.chain().any(|e| {
+        e.is::<BadInput>()
+            || e.is::<stratum_io::transactions::LoadError>()
+            || e.is::<stratum_io::source::SourceError>()
+            || e.is::<stratum_io::mapping::MappingError>()
+    });
+    if input { 1 } else { 2 }
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Demo(args) => commands::demo::run(args),
+        cli::Command::Segment(args) => commands::segment::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Command-line arguments. The doc comment on each field is its `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Stratum: customer tiering (客户分级) from transaction exports: RFM scores and classes, named
+/// segments, ABC classes, with a data-quality report and files your CRM can re-import.
+#[derive(Debug, Parser)]
+#[command(name = "stratum", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a seeded synthetic data set (transactions.csv, customers.csv) to a folder.
+    Demo(DemoArgs),
+    /// Tier every customer of a transaction export: RFM scores, classes, segments, ABC.
+    Segment(SegmentArgs),
+}
+
+/// Arguments of `stratum demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The folder to write to (created if missing).
+    #[arg(long, default_value = "demo")]
+    pub out: PathBuf,
+    /// Number of customers.
+    #[arg(long, default_value_t = 2_000)]
+    pub customers: usize,
+    /// Number of transaction lines (including refund lines and duplicate rows).
+    #[arg(long, default_value_t = 50_000)]
+    pub transactions: u64,
+    /// Random seed: the same seed gives the same files, byte for byte.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The last day of the generated history (YYYY-MM-DD).
+    #[arg(long, default_value = "2025-12-31")]
+    pub end_date: String,
+    /// Then run `stratum segment` on the data, writing to OUT/result.
+    #[arg(long)]
+    pub segment: bool,
+    /// Label language when --segment is given: zh or en.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+}
+
+/// Arguments of `stratum segment`.
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    /// The transaction file: CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
+    #[arg(long, short = 't')]
+    pub transactions: PathBuf,
+    /// A customer master file; its columns are joined to the results by customer id.
+    #[arg(long, short = 'c')]
+    pub customers: Option<PathBuf>,
+    /// The analysis date (YYYY-MM-DD): only lines before it are used and recency is counted
+    /// to it. Default: the day after the last transaction.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// A TOML config file ([input], [columns], [rfm], [abc], [output] sections).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Label language: zh or en (default en, or [output] lang in the config).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// The folder for the results (created if missing).
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Map a field to a header, e.g. --map customer_id=客户编号 (repeatable).
+    #[arg(long = "map", value_name = "FIELD=HEADER")]
+    pub map: Vec<String>,
+    /// Text encoding of CSV inputs, e.g. utf-8, gb18030, gbk, utf-16le (default: detected).
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// CSV delimiter: a single character or `tab` (default: detected).
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Worksheet of an Excel input (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Amounts use a decimal comma (`1 234,50`).
+    #[arg(long)]
+    pub decimal_comma: bool,
+    /// Fail when more than this share of rows is rejected, e.g. 0.05 or 5% (default 5%).
+    #[arg(long)]
+    pub max_reject_rate: Option<String>,
+    /// Score levels for R, F and M: 3, 4 or 5 (default 5).
+    #[arg(long)]
+    pub bins: Option<u8>,
+    /// What frequency counts: orders (distinct order ids) or days (distinct purchase days).
+    #[arg(long)]
+    pub frequency: Option<String>,
+    /// What the eight RFM classes compare with: scores (mean score) or values (mean raw value).
+    #[arg(long)]
+    pub class_basis: Option<String>,
+}

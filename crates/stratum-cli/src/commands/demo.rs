@@ -1,0 +1,70 @@
+//! `stratum demo`: a seeded synthetic data set, optionally tiered at once.
+
+use anyhow::{Context, Result};
+use stratum_core::synth::DemoParams;
+use stratum_io::demo::write_demo;
+
+use crate::BadInput;
+use crate::cli::{DemoArgs, SegmentArgs};
+use crate::progress;
+use crate::settings::{parse_cli_date, segment_settings};
+
+/// Runs `stratum demo`.
+pub fn run(args: DemoArgs) -> Result<()> {
+    let DemoArgs {
+        out,
+        customers,
+        transactions,
+        seed,
+        end_date,
+        segment,
+        lang,
+    } = args;
+    let end = parse_cli_date("--end-date", &end_date)?;
+    let params = DemoParams::new()
+        .customers(customers)
+        .transactions(transactions)
+        .seed(seed)
+        .end_date(end)
+        .check()
+        .map_err(|e| BadInput(e.to_string()))?;
+    let bar = progress::bar(transactions, false, "writing");
+    let summary = write_demo(&params, &out, |n| bar.set_position(n))
+        .with_context(|| format!("failed to write the demo data to `{}`", out.display()))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "wrote {} customers to {} and {} transaction lines ({} orders) to {}",
+        summary.customers,
+        summary.path_customers.display(),
+        summary.lines,
+        summary.orders,
+        summary.path_transactions.display()
+    );
+    if !segment {
+        eprintln!(
+            "next: stratum segment --transactions {} --customers {} --out {}",
+            summary.path_transactions.display(),
+            summary.path_customers.display(),
+            out.join("result").display()
+        );
+        return Ok(());
+    }
+    let args = SegmentArgs {
+        transactions: summary.path_transactions,
+        customers: Some(summary.path_customers),
+        as_of: None,
+        config: None,
+        lang: Some(lang),
+        out: out.join("result"),
+        map: Vec::new(),
+        encoding: None,
+        delimiter: None,
+        sheet: None,
+        decimal_comma: false,
+        max_reject_rate: None,
+        bins: None,
+        frequency: None,
+        class_basis: None,
+    };
+    super::segment::run_with(segment_settings(args)?)
+}

@@ -1,0 +1,264 @@
+//! `stratum segment`: a transaction export in, tiers and a quality report out.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use stratum_core::summary::GroupSummary;
+use stratum_core::{Aggregator, Labelled, Lang, Money, Tiering, tier};
+use stratum_io::master::{CustomerTable, load_customers};
+use stratum_io::output::{write_customers_csv, write_segments_csv, write_xlsx};
+use stratum_io::quality::{AsOfSource, QualityReport};
+use stratum_io::rejects::RejectsWriter;
+use stratum_io::transactions::{TransactionOptions, load_transactions};
+
+use crate::BadInput;
+use crate::cli::SegmentArgs;
+use crate::progress;
+use crate::settings::{SegmentSettings, segment_settings};
+use crate::terminal::table;
+
+/// The output files, in the order they are written.
+pub const OUTPUT_FILES: [&str; 5] = [
+    "rejects.csv",
+    "quality.json",
+    "customers.csv",
+    "segments.csv",
+    "stratum.xlsx",
+];
+
+/// Runs `stratum segment`.
+pub fn run(args: SegmentArgs) -> Result<()> {
+    run_with(segment_settings(args)?)
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>> {
+    let file =
+        File::create(path).with_context(|| format!("failed to create `{}`", path.display()))?;
+    Ok(BufWriter::with_capacity(1 << 20, file))
+}
+
+/// Runs the segmentation with resolved settings.
+pub fn run_with(s: SegmentSettings) -> Result<()> {
+    fs::create_dir_all(&s.out)
+        .with_context(|| format!("failed to create the output folder `{}`", s.out.display()))?;
+    let rejects_path = s.out.join("rejects.csv");
+    let mut rejects = RejectsWriter::new(create(&rejects_path)?)
+        .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
+
+    let mut aggregator = Aggregator::new(s.as_of);
+    let options = TransactionOptions {
+        read: s.read.clone(),
+        columns: s.columns.clone(),
+    };
+    let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
+    let bar = progress::bar(total, true, "reading");
+    let txq = load_transactions(
+        &s.transactions,
+        &options,
+        &mut aggregator,
+        &mut rejects,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
+
+    let master = match &s.customers {
+        Some(path) => Some(load_customers(path, &s.read, &s.columns, &mut rejects)?),
+        None => None,
+    };
+    rejects
+        .finish()
+        .and_then(|mut w| w.flush())
+        .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
+
+    let (as_of, as_of_source) = match (s.as_of, aggregator.default_as_of()) {
+        (Some(d), _) => (d, AsOfSource::Given),
+        (None, Some(d)) => (d, AsOfSource::DayAfterLastTransaction),
+        (None, None) => {
+            return Err(BadInput(format!(
+                "no usable transactions in `{}`: {} rows read, {} rejected, {} duplicates; see `{}`",
+                s.transactions.display(),
+                txq.counts.rows_read,
+                txq.counts.rejected,
+                txq.counts.duplicates,
+                rejects_path.display()
+            ))
+            .into());
+        }
+    };
+    let features = aggregator.finish(as_of, s.frequency);
+    let refund_only_amount: Money = features.refund_only.iter().map(|c| c.refunds).sum();
+    let (master_table, master_quality) = match master {
+        Some((t, q)) => (Some(t), Some(q)),
+        None => (None, None),
+    };
+    let tiering = tier(features, &s.rfm, &s.abc);
+    let (not_in_master, master_without) = match &master_table {
+        Some(m) => join_counts(&tiering, m),
+        None => (None, None),
+    };
+    let report = QualityReport {
+        as_of,
+        as_of_source,
+        customers: tiering.features.customers.len(),
+        refund_only_customers: tiering.features.refund_only.len(),
+        refund_only_amount,
+        lines_after_as_of: tiering.features.lines_after_as_of,
+        amount_after_as_of: tiering.features.amount_after_as_of,
+        customers_not_in_master: not_in_master,
+        master_customers_without_transactions: master_without,
+        scored_revenue: tiering.features.customers.iter().map(|c| c.monetary).sum(),
+        pareto: tiering.abc.pareto(),
+        transactions: txq,
+        customer_master: master_quality,
+    };
+    let quality_path = s.out.join("quality.json");
+    let mut q = create(&quality_path)?;
+    serde_json::to_writer_pretty(&mut q, &report)
+        .map_err(std::io::Error::from)
+        .and_then(|_| q.write_all(b"\n"))
+        .and_then(|_| q.flush())
+        .with_context(|| format!("failed to write `{}`", quality_path.display()))?;
+
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", quality_text(&report, s.lang));
+
+    let rate = report.transactions.counts.reject_rate();
+    if rate > s.max_reject_rate {
+        return Err(BadInput(format!(
+            "{:.1}% of the rows of `{}` were rejected ({} of {}), more than the allowed {:.1}% (--max-reject-rate); see `{}`",
+            rate * 100.0,
+            s.transactions.display(),
+            report.transactions.counts.rejected,
+            report.transactions.counts.rows_read,
+            s.max_reject_rate * 100.0,
+            rejects_path.display()
+        ))
+        .into());
+    }
+
+    if tiering.features.customers.is_empty() {
+        return Err(BadInput(format!(
+            "no customer has a purchase before {as_of} in `{}`",
+            s.transactions.display()
+        ))
+        .into());
+    }
+
+    let customers_path = s.out.join("customers.csv");
+    let mut w = create(&customers_path)?;
+    write_customers_csv(&mut w, &tiering, master_table.as_ref(), s.lang)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", customers_path.display()))?;
+    let segments_path = s.out.join("segments.csv");
+    let mut w = create(&segments_path)?;
+    write_segments_csv(&mut w, &tiering, s.lang)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", segments_path.display()))?;
+    let xlsx_path = s.out.join("stratum.xlsx");
+    write_xlsx(
+        &xlsx_path,
+        &tiering,
+        master_table.as_ref(),
+        &report,
+        &rejects_path,
+        s.lang,
+    )
+    .with_context(|| format!("failed to write `{}`", xlsx_path.display()))?;
+
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", segment_text(&tiering, s.lang));
+    let _ = writeln!(
+        err,
+        "{} {}: {}",
+        s.lang.pick("结果已写入", "wrote"),
+        s.out.display(),
+        OUTPUT_FILES.join(", ")
+    );
+    Ok(())
+}
+
+/// (scored customers missing from the master, master customers with no transactions).
+fn join_counts(t: &Tiering, m: &CustomerTable) -> (Option<usize>, Option<usize>) {
+    let missing = t
+        .features
+        .customers
+        .iter()
+        .filter(|c| m.get(&c.customer_id).is_none())
+        .count();
+    let present = t.features.customers.len() - missing;
+    (Some(missing), Some(m.rows.len().saturating_sub(present)))
+}
+
+fn quality_text(report: &QualityReport, lang: Lang) -> String {
+    let lines = report.lines(lang);
+    let width = lines
+        .iter()
+        .map(|(k, _)| unicode_width::UnicodeWidthStr::width(k.as_str()))
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from(lang.pick("数据质量\n", "Data quality\n"));
+    for (k, v) in lines {
+        let pad = width - unicode_width::UnicodeWidthStr::width(k.as_str());
+        out.push_str(&format!("  {k}{}  {v}\n", " ".repeat(pad)));
+    }
+    out
+}
+
+fn group_rows<K: Labelled>(groups: &[GroupSummary<K>], lang: Lang) -> Vec<Vec<String>> {
+    groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.key.label(lang).to_string(),
+                g.customers.to_string(),
+                format!("{:.1}%", g.customer_share * 100.0),
+                format!("{:.1}%", g.revenue_share * 100.0),
+                format!("{:.0}", g.mean_recency),
+                format!("{:.1}", g.mean_frequency),
+                format!("{:.2}", g.mean_monetary),
+                format!("{:.2}", g.avg_order_value),
+            ]
+        })
+        .collect()
+}
+
+fn segment_text(t: &Tiering, lang: Lang) -> String {
+    let header = |first: &str| -> Vec<String> {
+        [
+            first,
+            lang.pick("客户数", "customers"),
+            lang.pick("客户占比", "share"),
+            lang.pick("收入占比", "revenue"),
+            lang.pick("平均R(天)", "mean R (days)"),
+            lang.pick("平均F", "mean F"),
+            lang.pick("平均M", "mean M"),
+            lang.pick("客单价", "AOV"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mut out = String::new();
+    out.push_str(&table(
+        &header(lang.pick("RFM 八类", "RFM class")),
+        &group_rows(&t.classes, lang),
+    ));
+    out.push('\n');
+    out.push_str(&table(
+        &header(lang.pick("RFM 分群", "RFM segment")),
+        &group_rows(&t.segments, lang),
+    ));
+    out.push('\n');
+    out.push_str(&table(
+        &header(lang.pick("ABC 分类", "ABC class")),
+        &group_rows(&t.abc_classes, lang),
+    ));
+    out
+}
