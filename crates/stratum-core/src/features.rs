@@ -14,7 +14,7 @@
 //! - `recency_days` is `as_of − last purchase date`, `tenure_days` is `as_of − first purchase
 //!   date`; `as_of` is the analysis date: only lines dated strictly before it are used, so with
 //!   the default `as_of` (the day after the last line) the most recent buyer has recency 1;
-//! - `avg_order_value` is monetary / frequency.
+//! - `avg_order_value` is monetary / frequency, rounded to the cent.
 //!
 //! A customer with refund lines but no purchase line before `as_of` cannot be scored; such
 //! customers are returned apart in [`Features::refund_only`].
@@ -58,7 +58,7 @@ pub struct CustomerFeatures {
     pub refunds: Money,
     /// Number of refund lines.
     pub refund_lines: u64,
-    /// `monetary / frequency`, rounded to the nearest 1/10,000.
+    /// `monetary / frequency`, rounded to the cent.
     pub avg_order_value: Money,
     /// Days from the first purchase to `as_of`.
     pub tenure_days: i64,
@@ -146,7 +146,13 @@ impl Aggregator {
 
     /// Adds one cleaned line. `order_id` is `None` when the data has no order column or the
     /// line's order id is empty.
-    pub fn add(&mut self, customer_id: &str, order_id: Option<&str>, date: NaiveDate, amount: Money) {
+    pub fn add(
+        &mut self,
+        customer_id: &str,
+        order_id: Option<&str>,
+        date: NaiveDate,
+        amount: Money,
+    ) {
         if self.as_of.is_some_and(|as_of| date >= as_of) {
             self.lines_after_as_of += 1;
             self.amount_after_as_of += amount;
@@ -220,7 +226,7 @@ impl Aggregator {
                         gross: acc.gross,
                         refunds: acc.refunds,
                         refund_lines: acc.refund_lines,
-                        avg_order_value: monetary.div_count(frequency),
+                        avg_order_value: monetary.div_count(frequency).round_cents(),
                         tenure_days: (as_of - first).num_days(),
                     });
                 }
@@ -317,7 +323,10 @@ mod tests {
         agg.add("A", None, d("2025-01-02"), m(1));
         agg.add("A", None, d("2025-01-02"), m(1));
         let f = agg.finish(d("2025-01-03"), FrequencyBasis::Orders);
-        assert_eq!(f.customers[0].frequency, 2, "lines without an order id are orders of their own");
+        assert_eq!(
+            f.customers[0].frequency, 2,
+            "lines without an order id are orders of their own"
+        );
     }
 
     #[test]

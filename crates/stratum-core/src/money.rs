@@ -131,6 +131,20 @@ impl fmt::Display for Money {
     }
 }
 
+impl Money {
+    /// The amount rounded to whole cents (two decimals), half away from zero.
+    pub fn round_cents(self) -> Money {
+        let step = Self::SCALE / 100;
+        let half = step / 2;
+        let r = if self.0 >= 0 {
+            (self.0 + half) / step
+        } else {
+            (self.0 - half) / step
+        };
+        Money(r * step)
+    }
+}
+
 /// Serialised as a JSON number in currency units (exact for amounts below 900 billion).
 impl serde::Serialize for Money {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -157,6 +171,14 @@ mod tests {
         assert_eq!(Money::from_units(-10).div_count(4), Money::from_units(-3));
         assert_eq!(Money::from_units(9).div_count(4), Money::from_units(2));
         assert_eq!(Money::from_units(9).div_count(0), Money::ZERO);
+    }
+
+    #[test]
+    fn cents_round_half_away_from_zero() {
+        assert_eq!(Money::from_units(36_887_978).round_cents(), Money::from_units(36_888_000));
+        assert_eq!(Money::from_units(50).round_cents(), Money::from_units(100));
+        assert_eq!(Money::from_units(-50).round_cents(), Money::from_units(-100));
+        assert_eq!(Money::from_units(49).round_cents(), Money::ZERO);
     }
 
     #[test]
