@@ -20,7 +20,7 @@ pub enum Command {
     /// Write a seeded synthetic data set (transactions.csv, customers.csv) to a folder.
     Demo(DemoArgs),
     /// Tier every customer of a transaction export: RFM scores, classes, segments, ABC.
-    Segment(SegmentArgs),
+    Segment(Box<SegmentArgs>),
 }
 
 /// Arguments of `stratum demo`.

@@ -37,14 +37,21 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Demo(args) => commands::demo::run(args),
-        cli::Command::Segment(args) => commands::segment::run(args),
+        cli::Command::Segment(args) => commands::segment::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            // Library errors often show their cause in their own message; print a cause only
+            // when it adds something.
+            let mut shown = err.to_string();
+            eprintln!("error: {shown}");
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    shown.push_str(&text);
+                }
             }
             ExitCode::from(exit_code(&err))
         }

@@ -57,7 +57,7 @@ mod tests {
         );
         assert_eq!(
             t,
-            "class         n\n────────────  ──\n重要价值客户  12\nab             3\n"
+            "class          n\n────────────  ──\n重要价值客户  12\nab             3\n"
         );
     }
 }

@@ -20,7 +20,6 @@
 //! customers are returned apart in [`Features::refund_only`].
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
 
 use chrono::NaiveDate;
 
@@ -254,16 +253,10 @@ fn days_from_ce(date: NaiveDate) -> i32 {
     date.num_days_from_ce()
 }
 
+/// A 64-bit hash of an order id (xxh3): two distinct order ids of one customer are counted as
+/// one order only on a hash collision, probability about 2⁻⁶⁴ per pair.
 fn hash_str(s: &str) -> u64 {
-    let mut h = rustc_hash::FxBuildHasher.build_hasher();
-    s.hash(&mut h);
-    // Mix in a second, differently seeded pass so that two distinct order ids of one customer
-    // collide only with probability ~2^-64.
-    let a = h.finish();
-    let mut h2 = rustc_hash::FxBuildHasher.build_hasher();
-    (a ^ 0x9e37_79b9_7f4a_7c15).hash(&mut h2);
-    s.len().hash(&mut h2);
-    a.rotate_left(29) ^ h2.finish()
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
 }
 
 #[cfg(test)]

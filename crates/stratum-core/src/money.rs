@@ -123,7 +123,7 @@ impl fmt::Display for Money {
         let major = abs / Self::SCALE as u64;
         let mut frac = abs % Self::SCALE as u64;
         let mut digits = 4;
-        while digits > 2 && frac % 10 == 0 {
+        while digits > 2 && frac.is_multiple_of(10) {
             frac /= 10;
             digits -= 1;
         }
@@ -175,9 +175,15 @@ mod tests {
 
     #[test]
     fn cents_round_half_away_from_zero() {
-        assert_eq!(Money::from_units(36_887_978).round_cents(), Money::from_units(36_888_000));
+        assert_eq!(
+            Money::from_units(36_887_978).round_cents(),
+            Money::from_units(36_888_000)
+        );
         assert_eq!(Money::from_units(50).round_cents(), Money::from_units(100));
-        assert_eq!(Money::from_units(-50).round_cents(), Money::from_units(-100));
+        assert_eq!(
+            Money::from_units(-50).round_cents(),
+            Money::from_units(-100)
+        );
         assert_eq!(Money::from_units(49).round_cents(), Money::ZERO);
     }
 

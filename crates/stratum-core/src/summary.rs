@@ -35,7 +35,10 @@ pub fn summarize<K: Copy + PartialEq>(
     order: &[K],
 ) -> Vec<GroupSummary<K>> {
     let n = customers.len();
-    let total: i128 = customers.iter().map(|c| i128::from(c.monetary.units())).sum();
+    let total: i128 = customers
+        .iter()
+        .map(|c| i128::from(c.monetary.units()))
+        .sum();
     order
         .iter()
         .map(|&key| {

@@ -52,7 +52,10 @@ impl ExcelSource {
         let mut header_index = None;
         for (i, row) in rows.by_ref() {
             if row.iter().any(|c| !matches!(c, Data::Empty)) {
-                headers = row.iter().map(|c| cell_text(c).trim().to_string()).collect();
+                headers = row
+                    .iter()
+                    .map(|c| cell_text(c).trim().to_string())
+                    .collect();
                 header_index = Some(i);
                 break;
             }

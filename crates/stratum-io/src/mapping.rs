@@ -25,9 +25,27 @@ pub struct FieldSpec {
 pub const CUSTOMER_ID: FieldSpec = FieldSpec {
     name: "customer_id",
     aliases: &[
-        "customer_id", "customerid", "customer_no", "customer_code", "customer", "cust_id",
-        "client_id", "member_id", "user_id", "account_id", "客户编号", "客户id", "客户代码",
-        "客户编码", "客户号", "会员id", "会员编号", "会员号", "用户id", "用户编号", "买家id",
+        "customer_id",
+        "customerid",
+        "customer_no",
+        "customer_code",
+        "customer",
+        "cust_id",
+        "client_id",
+        "member_id",
+        "user_id",
+        "account_id",
+        "客户编号",
+        "客户id",
+        "客户代码",
+        "客户编码",
+        "客户号",
+        "会员id",
+        "会员编号",
+        "会员号",
+        "用户id",
+        "用户编号",
+        "买家id",
     ],
     required: true,
 };
@@ -38,27 +56,69 @@ pub const TRANSACTION_FIELDS: [FieldSpec; 4] = [
     FieldSpec {
         name: "order_id",
         aliases: &[
-            "order_id", "orderid", "order_no", "order_number", "invoice_id", "invoice_no",
-            "invoice", "transaction_id", "订单号", "订单编号", "订单id", "单号", "单据编号",
-            "交易号", "交易编号", "发票号",
+            "order_id",
+            "orderid",
+            "order_no",
+            "order_number",
+            "invoice_id",
+            "invoice_no",
+            "invoice",
+            "transaction_id",
+            "订单号",
+            "订单编号",
+            "订单id",
+            "单号",
+            "单据编号",
+            "交易号",
+            "交易编号",
+            "发票号",
         ],
         required: false,
     },
     FieldSpec {
         name: "order_date",
         aliases: &[
-            "order_date", "orderdate", "order_time", "purchase_date", "invoice_date",
-            "transaction_date", "date", "下单时间", "订单日期", "下单日期", "交易日期", "交易时间",
-            "成交日期", "成交时间", "付款时间", "支付时间", "购买日期", "日期",
+            "order_date",
+            "orderdate",
+            "order_time",
+            "purchase_date",
+            "invoice_date",
+            "transaction_date",
+            "date",
+            "下单时间",
+            "订单日期",
+            "下单日期",
+            "交易日期",
+            "交易时间",
+            "成交日期",
+            "成交时间",
+            "付款时间",
+            "支付时间",
+            "购买日期",
+            "日期",
         ],
         required: true,
     },
     FieldSpec {
         name: "amount",
         aliases: &[
-            "amount", "net_amount", "order_amount", "sales", "revenue", "total", "value",
-            "实付金额", "实收金额", "支付金额", "付款金额", "成交金额", "订单金额", "交易金额",
-            "销售额", "销售金额", "金额",
+            "amount",
+            "net_amount",
+            "order_amount",
+            "sales",
+            "revenue",
+            "total",
+            "value",
+            "实付金额",
+            "实收金额",
+            "支付金额",
+            "付款金额",
+            "成交金额",
+            "订单金额",
+            "交易金额",
+            "销售额",
+            "销售金额",
+            "金额",
         ],
         required: true,
     },
@@ -170,12 +230,16 @@ pub fn resolve(
         let index = if let Some(want) = explicit.get(spec.name) {
             let exact = headers.iter().position(|h| h == want.trim());
             let loose = || normalized.iter().position(|h| *h == normalize(want));
-            Some(exact.or_else(loose).ok_or_else(|| MappingError::NoSuchHeader {
-                path: path.to_path_buf(),
-                field: spec.name.to_string(),
-                header: want.clone(),
-                headers: joined(),
-            })?)
+            Some(
+                exact
+                    .or_else(loose)
+                    .ok_or_else(|| MappingError::NoSuchHeader {
+                        path: path.to_path_buf(),
+                        field: spec.name.to_string(),
+                        header: want.clone(),
+                        headers: joined(),
+                    })?,
+            )
         } else {
             spec.aliases.iter().find_map(|alias| {
                 let a = normalize(alias);
@@ -233,7 +297,15 @@ mod tests {
             &BTreeMap::new(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c, TransactionColumns { customer_id: 1, order_id: Some(0), order_date: 2, amount: 3 });
+        assert_eq!(
+            c,
+            TransactionColumns {
+                customer_id: 1,
+                order_id: Some(0),
+                order_date: 2,
+                amount: 3
+            }
+        );
         let (c, _) = transaction_columns(
             Path::new("x.csv"),
             &headers(&["Customer ID", "Order Date", "Amount"]),
@@ -260,8 +332,8 @@ mod tests {
         let mut map = BTreeMap::new();
         map.insert("amount".to_string(), "应收".to_string());
         let h = headers(&["客户编号", "日期", "金额", "应收"]);
-        let (c, report) = transaction_columns(Path::new("x.csv"), &h, &map)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (c, report) =
+            transaction_columns(Path::new("x.csv"), &h, &map).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.amount, 3);
         assert!(report[3].explicit);
         map.insert("amount".to_string(), "不存在".to_string());

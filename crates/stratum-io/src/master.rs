@@ -80,11 +80,16 @@ pub fn load_customers<W: Write>(
         let raw_id = record.get(id_col).unwrap_or(b"");
         let id = String::from_utf8_lossy(raw_id).trim().to_string();
         let problem = if id.is_empty() {
-            Some((RejectReason::MissingCustomerId, "customer id is empty".to_string()))
+            Some((
+                RejectReason::MissingCustomerId,
+                "customer id is empty".to_string(),
+            ))
         } else if table.rows.contains_key(&id) {
             Some((
                 RejectReason::DuplicateCustomerId,
-                format!("customer `{id}` already appears earlier in the file; the first row is used"),
+                format!(
+                    "customer `{id}` already appears earlier in the file; the first row is used"
+                ),
             ))
         } else {
             None
@@ -106,7 +111,11 @@ pub fn load_customers<W: Write>(
         counts.accepted += 1;
         let values = (0..headers.len())
             .filter(|i| *i != id_col)
-            .map(|i| String::from_utf8_lossy(record.get(i).unwrap_or(b"")).trim().to_string())
+            .map(|i| {
+                String::from_utf8_lossy(record.get(i).unwrap_or(b""))
+                    .trim()
+                    .to_string()
+            })
             .collect();
         table.rows.insert(id, values);
     }

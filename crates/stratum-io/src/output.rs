@@ -136,7 +136,9 @@ pub fn write_customers_csv<W: Write>(
     master: Option<&CustomerTable>,
     lang: Lang,
 ) -> csv::Result<()> {
-    let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 20).from_writer(out);
+    let mut w = csv::WriterBuilder::new()
+        .buffer_capacity(1 << 20)
+        .from_writer(out);
     w.write_record(customer_header(master))?;
     let mut fields: Vec<String> = Vec::new();
     for i in 0..t.features.customers.len() {
@@ -163,7 +165,11 @@ pub const SEGMENT_COLUMNS: [&str; 11] = [
     "avg_order_value",
 ];
 
-fn group_row<'a, K: Labelled>(dimension: &'a str, g: &GroupSummary<K>, lang: Lang) -> Vec<Cell<'a>> {
+fn group_row<'a, K: Labelled>(
+    dimension: &'a str,
+    g: &GroupSummary<K>,
+    lang: Lang,
+) -> Vec<Cell<'a>> {
     vec![
         Cell::Text(dimension),
         Cell::Text(g.key.code()),
@@ -183,7 +189,10 @@ fn group_row<'a, K: Labelled>(dimension: &'a str, g: &GroupSummary<K>, lang: Lan
 pub fn segment_rows(t: &Tiering, lang: Lang) -> Vec<Vec<Cell<'_>>> {
     let classes = t.classes.iter().map(|g| group_row("rfm_class", g, lang));
     let segments = t.segments.iter().map(|g| group_row("segment", g, lang));
-    let abc = t.abc_classes.iter().map(|g| group_row("abc_class", g, lang));
+    let abc = t
+        .abc_classes
+        .iter()
+        .map(|g| group_row("abc_class", g, lang));
     classes.chain(segments).chain(abc).collect()
 }
 
@@ -209,17 +218,30 @@ struct Formats {
     date: Format,
 }
 
-fn write_cell(ws: &mut Worksheet, row: u32, col: u16, cell: &Cell<'_>, f: &Formats) -> Result<(), XlsxError> {
+fn write_cell(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    cell: &Cell<'_>,
+    f: &Formats,
+) -> Result<(), XlsxError> {
     match cell {
         Cell::Text(s) => ws.write_string(row, col, *s).map(|_| ()),
         Cell::Owned(s) => ws.write_string(row, col, s).map(|_| ()),
         Cell::Int(i) => ws.write_number(row, col, *i as f64).map(|_| ()),
-        Cell::Money(m) => ws.write_number_with_format(row, col, m.to_f64(), &f.money).map(|_| ()),
-        Cell::Share(v) => ws.write_number_with_format(row, col, *v, &f.share).map(|_| ()),
-        Cell::Number(v) => ws.write_number_with_format(row, col, *v, &f.number).map(|_| ()),
+        Cell::Money(m) => ws
+            .write_number_with_format(row, col, m.to_f64(), &f.money)
+            .map(|_| ()),
+        Cell::Share(v) => ws
+            .write_number_with_format(row, col, *v, &f.share)
+            .map(|_| ()),
+        Cell::Number(v) => ws
+            .write_number_with_format(row, col, *v, &f.number)
+            .map(|_| ()),
         Cell::Date(d) => {
             let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
-            ws.write_datetime_with_format(row, col, &dt, &f.date).map(|_| ())
+            ws.write_datetime_with_format(row, col, &dt, &f.date)
+                .map(|_| ())
         }
     }
 }
@@ -237,7 +259,11 @@ fn write_table<'a>(
     let mut part = 1;
     loop {
         let ws = book.add_worksheet_with_constant_memory()?;
-        ws.set_name(if part == 1 { name.to_string() } else { format!("{name} ({part})") })?;
+        ws.set_name(if part == 1 {
+            name.to_string()
+        } else {
+            format!("{name} ({part})")
+        })?;
         for (c, h) in header.iter().enumerate() {
             ws.write_string_with_format(0, c as u16, h, &f.header)?;
             let width = widths.get(c).copied().unwrap_or(14.0);
@@ -286,24 +312,55 @@ pub fn write_xlsx(
     widths[17] = 22.0;
     let n = t.features.customers.len();
     let rows = (0..n).map(|i| customer_row(t, i, master, lang));
-    write_table(&mut book, lang.pick("客户", "customers"), &header, &widths, rows, &f)?;
+    write_table(
+        &mut book,
+        lang.pick("客户", "customers"),
+        &header,
+        &widths,
+        rows,
+        &f,
+    )?;
 
     let header: Vec<String> = SEGMENT_COLUMNS.iter().map(|s| s.to_string()).collect();
     let widths = [12.0, 24.0, 24.0];
     let rows = segment_rows(t, lang).into_iter();
-    write_table(&mut book, lang.pick("分群", "segments"), &header, &widths, rows, &f)?;
+    write_table(
+        &mut book,
+        lang.pick("分群", "segments"),
+        &header,
+        &widths,
+        rows,
+        &f,
+    )?;
 
-    let header = vec![lang.pick("指标", "measure").to_string(), lang.pick("数值", "value").to_string()];
+    let header = vec![
+        lang.pick("指标", "measure").to_string(),
+        lang.pick("数值", "value").to_string(),
+    ];
     let lines = quality.lines(lang);
-    let rows = lines.iter().map(|(k, v)| vec![Cell::Text(k), Cell::Text(v)]);
-    write_table(&mut book, lang.pick("数据质量", "quality"), &header, &[40.0, 60.0], rows, &f)?;
+    let rows = lines
+        .iter()
+        .map(|(k, v)| vec![Cell::Text(k), Cell::Text(v)]);
+    write_table(
+        &mut book,
+        lang.pick("数据质量", "quality"),
+        &header,
+        &[40.0, 60.0],
+        rows,
+        &f,
+    )?;
 
     // The rejects sheet is the rejects file as written, as text.
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_path(rejects_csv)
-        .map_err(|e| XlsxError::ParameterError(format!("cannot read `{}`: {e}", rejects_csv.display())))?;
-    let header: Vec<String> = crate::rejects::REJECTS_HEADER.iter().map(|s| s.to_string()).collect();
+        .map_err(|e| {
+            XlsxError::ParameterError(format!("cannot read `{}`: {e}", rejects_csv.display()))
+        })?;
+    let header: Vec<String> = crate::rejects::REJECTS_HEADER
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut records = Vec::new();
     for record in reader.byte_records() {
         let record = record.map_err(|e| XlsxError::ParameterError(e.to_string()))?;

@@ -25,7 +25,9 @@ pub struct ParquetSource {
 
 impl std::fmt::Debug for ParquetSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParquetSource").field("info", &self.info).finish()
+        f.debug_struct("ParquetSource")
+            .field("info", &self.info)
+            .finish()
     }
 }
 

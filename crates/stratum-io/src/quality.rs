@@ -53,7 +53,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -79,74 +79,159 @@ impl QualityReport {
         let t = &self.transactions;
         let c = &t.counts;
         let mut out: Vec<(String, String)> = Vec::new();
-        let mut add = |zh: &str, en: &str, v: String| out.push((lang.pick(zh, en).to_string(), v));
-        add("交易文件", "transactions file", t.source.path.display().to_string());
+        let add = |out: &mut Vec<(String, String)>, zh: &str, en: &str, v: String| {
+            out.push((lang.pick(zh, en).to_string(), v))
+        };
+        add(
+            &mut out,
+            "交易文件",
+            "transactions file",
+            t.source.path.display().to_string(),
+        );
         let mut detected = format!("{:?}", t.source.format).to_lowercase();
         if let Some(e) = &t.source.encoding {
             detected.push_str(&format!(", {e}"));
         }
         if let Some(d) = &t.source.delimiter {
-            detected.push_str(&format!(", delimiter {d}"));
+            detected.push_str(&format!(", {} {d}", lang.pick("分隔符", "delimiter")));
         }
         if let Some(s) = &t.source.sheet {
-            detected.push_str(&format!(", sheet {s}"));
+            detected.push_str(&format!(", {} {s}", lang.pick("工作表", "sheet")));
         }
-        add("格式", "format", detected);
+        add(&mut out, "格式", "format", detected);
         let mapping = t
             .columns
             .iter()
             .map(|m| format!("{}←{}", m.field, m.header.as_deref().unwrap_or("-")))
             .collect::<Vec<_>>()
             .join(", ");
-        add("列映射", "columns", mapping);
-        add("读取行数", "rows read", thousands(c.rows_read));
-        add("接受行数", "accepted", thousands(c.accepted));
-        add("重复行（已去除）", "duplicates dropped", thousands(c.duplicates));
-        add("拒绝行数", "rejected", format!("{} ({})", thousands(c.rejected), pct(c.reject_rate())));
+        add(&mut out, "列映射", "columns", mapping);
+        add(&mut out, "读取行数", "rows read", thousands(c.rows_read));
+        add(&mut out, "接受行数", "accepted", thousands(c.accepted));
+        add(
+            &mut out,
+            "重复行（已去除）",
+            "duplicates dropped",
+            thousands(c.duplicates),
+        );
+        add(
+            &mut out,
+            "拒绝行数",
+            "rejected",
+            format!("{} ({})", thousands(c.rejected), pct(c.reject_rate())),
+        );
         for (reason, n) in &c.rejected_by_reason {
-            add("  拒绝原因", "  rejected", format!("{}: {}", reason.code(), thousands(*n)));
+            add(
+                &mut out,
+                "  拒绝原因",
+                "  rejected",
+                format!("{}: {}", reason.code(), thousands(*n)),
+            );
         }
         if c.blank_rows > 0 {
-            add("空行（跳过）", "blank lines skipped", thousands(c.blank_rows));
+            add(
+                &mut out,
+                "空行（跳过）",
+                "blank lines skipped",
+                thousands(c.blank_rows),
+            );
         }
-        add("购买行", "purchase lines", format!("{} ({})", thousands(t.purchase_lines), money(t.purchase_amount)));
-        add("退款行", "refund lines", format!("{} ({})", thousands(t.refund_lines), money(t.refund_amount)));
+        add(
+            &mut out,
+            "购买行",
+            "purchase lines",
+            format!(
+                "{} ({})",
+                thousands(t.purchase_lines),
+                money(t.purchase_amount)
+            ),
+        );
+        add(
+            &mut out,
+            "退款行",
+            "refund lines",
+            format!("{} ({})", thousands(t.refund_lines), money(t.refund_amount)),
+        );
         if t.lines_without_order_id > 0 {
-            add("无订单号的购买行", "purchase lines without order id", thousands(t.lines_without_order_id));
+            add(
+                &mut out,
+                "无订单号的购买行",
+                "purchase lines without order id",
+                thousands(t.lines_without_order_id),
+            );
         }
         if let (Some(a), Some(b)) = (t.first_date, t.last_date) {
-            add("日期范围", "date range", format!("{a} – {b}"));
+            add(&mut out, "日期范围", "date range", format!("{a} – {b}"));
         }
         let as_of_note = match self.as_of_source {
             AsOfSource::Given => lang.pick("指定", "given"),
-            AsOfSource::DayAfterLastTransaction => lang.pick("最后交易日的次日", "day after the last transaction"),
+            AsOfSource::DayAfterLastTransaction => {
+                lang.pick("最后交易日的次日", "day after the last transaction")
+            }
         };
-        add("分析日期", "as of", format!("{} ({as_of_note})", self.as_of));
+        add(
+            &mut out,
+            "分析日期",
+            "as of",
+            format!("{} ({as_of_note})", self.as_of),
+        );
         if self.lines_after_as_of > 0 {
             add(
+                &mut out,
                 "分析日期及之后的行（未使用）",
                 "lines on or after as-of (not used)",
-                format!("{} ({})", thousands(self.lines_after_as_of), money(self.amount_after_as_of)),
+                format!(
+                    "{} ({})",
+                    thousands(self.lines_after_as_of),
+                    money(self.amount_after_as_of)
+                ),
             );
         }
-        add("客户数", "customers", thousands(self.customers as u64));
+        add(
+            &mut out,
+            "客户数",
+            "customers",
+            thousands(self.customers as u64),
+        );
         if self.refund_only_customers > 0 {
             add(
+                &mut out,
                 "只有退款的客户（未评分）",
                 "refund-only customers (not scored)",
-                format!("{} ({})", thousands(self.refund_only_customers as u64), money(self.refund_only_amount)),
+                format!(
+                    "{} ({})",
+                    thousands(self.refund_only_customers as u64),
+                    money(self.refund_only_amount)
+                ),
             );
         }
-        add("净收入", "net revenue", money(self.scored_revenue));
         add(
+            &mut out,
+            "净收入",
+            "net revenue",
+            money(self.scored_revenue),
+        );
+        add(
+            &mut out,
             "前20%客户的收入占比",
             "revenue share of the top 20% of customers",
             pct(self.pareto.top20_revenue_share),
         );
-        add("A类客户占比", "customers in class A", pct(self.pareto.a_customer_share));
+        add(
+            &mut out,
+            "A类客户占比",
+            "customers in class A",
+            pct(self.pareto.a_customer_share),
+        );
         if let Some(m) = &self.customer_master {
-            add("客户主数据文件", "customer master file", m.source.path.display().to_string());
             add(
+                &mut out,
+                "客户主数据文件",
+                "customer master file",
+                m.source.path.display().to_string(),
+            );
+            add(
+                &mut out,
                 "主数据行（读取/接受/重复/拒绝）",
                 "master rows (read/accepted/duplicate/rejected)",
                 format!(
@@ -159,10 +244,20 @@ impl QualityReport {
             );
         }
         if let Some(n) = self.customers_not_in_master {
-            add("不在主数据中的客户", "customers not in master data", thousands(n as u64));
+            add(
+                &mut out,
+                "不在主数据中的客户",
+                "customers not in master data",
+                thousands(n as u64),
+            );
         }
         if let Some(n) = self.master_customers_without_transactions {
-            add("主数据中无交易的客户", "master customers without transactions", thousands(n as u64));
+            add(
+                &mut out,
+                "主数据中无交易的客户",
+                "master customers without transactions",
+                thousands(n as u64),
+            );
         }
         out
     }

@@ -72,7 +72,9 @@ pub struct RejectsWriter<W: Write> {
 }
 
 /// The header of the rejects file.
-pub const REJECTS_HEADER: [&str; 7] = ["file", "line", "reason", "column", "value", "message", "row"];
+pub const REJECTS_HEADER: [&str; 7] = [
+    "file", "line", "reason", "column", "value", "message", "row",
+];
 
 impl<W: Write> RejectsWriter<W> {
     /// A writer that writes the header at once.
@@ -106,14 +108,18 @@ impl<W: Write> RejectsWriter<W> {
             self.scratch.pop();
         }
         let line = r.line.to_string();
+        // The rejects file stays valid UTF-8: bytes that are not (rows rejected for their
+        // encoding) are shown as U+FFFD; the line number leads back to the original bytes.
+        let value = String::from_utf8_lossy(r.value);
+        let row = String::from_utf8_lossy(&self.scratch);
         self.out.write_record([
-            r.file.as_bytes(),
-            line.as_bytes(),
-            r.reason.code().as_bytes(),
-            r.column.as_bytes(),
-            r.value,
-            r.message.as_bytes(),
-            &self.scratch,
+            r.file,
+            &line,
+            r.reason.code(),
+            r.column,
+            &value,
+            r.message,
+            &row,
         ])
     }
 

@@ -122,7 +122,8 @@ pub trait RecordSource {
     fn info(&self) -> &SourceInfo;
     /// Progress so far and the total, in bytes (CSV) or rows.
     fn progress(&self) -> (u64, u64);
-    /// Blank lines or rows skipped so far.
+    /// Rows whose fields are all empty (such as `,,,`), skipped so far. Empty lines of a CSV
+    /// file are not rows at all and are not counted.
     fn blank_rows(&self) -> u64;
 }
 
@@ -210,7 +211,9 @@ pub fn detect_delimiter(head: &[u8]) -> u8 {
     let mut best = (b',', 0usize, 0usize);
     for &c in &CANDIDATES {
         let counts: Vec<usize> = complete.iter().map(|l| count_unquoted(l, c)).collect();
-        let Some(&first) = counts.first() else { continue };
+        let Some(&first) = counts.first() else {
+            continue;
+        };
         if first == 0 {
             continue;
         }
@@ -256,7 +259,9 @@ pub struct CsvSource {
 
 impl std::fmt::Debug for CsvSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CsvSource").field("info", &self.info).finish()
+        f.debug_struct("CsvSource")
+            .field("info", &self.info)
+            .finish()
     }
 }
 
@@ -311,11 +316,13 @@ impl CsvSource {
             .buffer_capacity(1 << 20)
             .from_reader(text);
         let mut header = ByteRecord::new();
-        let has_header = reader.read_byte_record(&mut header).map_err(|e| SourceError::Csv {
-            path: path.to_path_buf(),
-            line: e.position().map_or(1, |p| p.line()),
-            message: e.to_string(),
-        })?;
+        let has_header = reader
+            .read_byte_record(&mut header)
+            .map_err(|e| SourceError::Csv {
+                path: path.to_path_buf(),
+                line: e.position().map_or(1, |p| p.line()),
+                message: e.to_string(),
+            })?;
         if !has_header {
             return Err(SourceError::Empty {
                 path: path.to_path_buf(),
@@ -389,7 +396,10 @@ mod tests {
     fn encoding_is_detected_from_bom_or_content() {
         assert_eq!(detect_encoding(b"\xEF\xBB\xBFa,b").0, encoding_rs::UTF_8);
         assert_eq!(detect_encoding(b"\xEF\xBB\xBFa,b").1, 3);
-        assert_eq!(detect_encoding("客户编号,金额".as_bytes()).0, encoding_rs::UTF_8);
+        assert_eq!(
+            detect_encoding("客户编号,金额".as_bytes()).0,
+            encoding_rs::UTF_8
+        );
         let (gbk, _, _) = encoding_rs::GB18030.encode("客户编号,金额");
         assert_eq!(detect_encoding(&gbk).0, encoding_rs::GB18030);
         assert_eq!(detect_encoding(b"\xFF\xFEa\x00").0, encoding_rs::UTF_16LE);

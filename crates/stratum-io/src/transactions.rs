@@ -154,7 +154,7 @@ pub fn load_transactions<W: Write>(
         .unwrap_or(0);
     while let Some(line) = src.read(&mut record)? {
         q.counts.rows_read += 1;
-        if q.counts.rows_read % 65_536 == 0 {
+        if q.counts.rows_read.is_multiple_of(65_536) {
             let (done, total) = src.progress();
             progress(done, total);
         }
@@ -181,7 +181,9 @@ pub fn load_transactions<W: Write>(
             }
             Err(bad) => {
                 q.counts.reject(bad.reason);
-                let column = bad.column.map_or("", |c| headers.get(c).map_or("", String::as_str));
+                let column = bad
+                    .column
+                    .map_or("", |c| headers.get(c).map_or("", String::as_str));
                 rejects.write(&Reject {
                     file: &file,
                     line,
@@ -268,7 +270,11 @@ fn clean_row<'a>(
     }
     let raw_date = record.get(cols.order_date).unwrap_or(b"");
     if raw_date.trim_ascii().is_empty() {
-        return Err(bad(RejectReason::MissingDate, cols.order_date, "date is empty".into()));
+        return Err(bad(
+            RejectReason::MissingDate,
+            cols.order_date,
+            "date is empty".into(),
+        ));
     }
     let date = parse_date(raw_date).ok_or_else(|| {
         bad(
@@ -282,7 +288,11 @@ fn clean_row<'a>(
     })?;
     let raw_amount = record.get(cols.amount).unwrap_or(b"");
     if raw_amount.trim_ascii().is_empty() {
-        return Err(bad(RejectReason::MissingAmount, cols.amount, "amount is empty".into()));
+        return Err(bad(
+            RejectReason::MissingAmount,
+            cols.amount,
+            "amount is empty".into(),
+        ));
     }
     let amount = parse_amount(raw_amount, options.read.decimal).ok_or_else(|| {
         bad(

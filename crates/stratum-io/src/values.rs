@@ -12,7 +12,8 @@ use chrono::{Duration, NaiveDate};
 use stratum_core::Money;
 
 /// The date forms accepted, for error messages.
-pub const DATE_FORMATS: &str = "YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO datetime, YYYYMMDD or an Excel serial date";
+pub const DATE_FORMATS: &str =
+    "YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO datetime, YYYYMMDD or an Excel serial date";
 
 /// Parses a date; `None` when the text is not a date in a recognised format.
 pub fn parse_date(raw: &[u8]) -> Option<NaiveDate> {
@@ -258,7 +259,11 @@ pub fn parse_amount(raw: &[u8], mark: DecimalMark) -> Option<Money> {
 fn trim(s: &[u8]) -> &[u8] {
     let mut s = s.trim_ascii();
     // non-breaking and narrow no-break spaces, as written by spreadsheet exports
-    for ws in ["\u{a0}".as_bytes(), "\u{202f}".as_bytes(), "\u{3000}".as_bytes()] {
+    for ws in [
+        "\u{a0}".as_bytes(),
+        "\u{202f}".as_bytes(),
+        "\u{3000}".as_bytes(),
+    ] {
         while let Some(rest) = s.strip_prefix(ws) {
             s = rest.trim_ascii();
         }
@@ -468,14 +473,29 @@ mod tests {
         assert_eq!(amount_comma("1 234,50").as_deref(), Some("1234.50"));
         assert_eq!(amount_comma("1.234,50").as_deref(), Some("1234.50"));
         assert_eq!(amount_comma("-€200,5").as_deref(), Some("-200.50"));
-        assert_eq!(amount("1 234,50"), None, "a decimal comma without the option is refused");
+        assert_eq!(
+            amount("1 234,50"),
+            None,
+            "a decimal comma without the option is refused"
+        );
     }
 
     #[test]
     fn malformed_amounts_are_refused() {
         for s in [
-            "", "-", "abc", "1,5", "12,34,567", "1,2345", "1.2.3", "--5", "(-5)", "12 apples",
-            "¥", ".", "1,234.5x",
+            "",
+            "-",
+            "abc",
+            "1,5",
+            "12,34,567",
+            "1,2345",
+            "1.2.3",
+            "--5",
+            "(-5)",
+            "12 apples",
+            "¥",
+            ".",
+            "1,234.5x",
         ] {
             assert_eq!(amount(s), None, "{s}");
         }

@@ -190,7 +190,11 @@ mod tests {
     #[test]
     fn cut_points_are_checked() {
         assert_eq!(
-            AbcParams::new().a(0.9).b(0.8).check().map_err(|e| e.to_string()),
+            AbcParams::new()
+                .a(0.9)
+                .b(0.8)
+                .check()
+                .map_err(|e| e.to_string()),
             Err("abc cut points must satisfy 0 < a < b ≤ 1, got a = 0.9, b = 0.8".to_string())
         );
     }

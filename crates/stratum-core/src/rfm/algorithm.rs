@@ -100,7 +100,10 @@ impl CheckedRfmParams {
             customers.iter().map(|c| c.recency_days as f64).sum::<f64>() / n,
             customers.iter().map(|c| c.frequency as f64).sum::<f64>() / n,
             // Summed exactly, divided once.
-            customers.iter().map(|c| i128::from(c.monetary.units())).sum::<i128>() as f64
+            customers
+                .iter()
+                .map(|c| i128::from(c.monetary.units()))
+                .sum::<i128>() as f64
                 / crate::Money::SCALE as f64
                 / n,
         ];
@@ -212,7 +215,11 @@ mod tests {
     #[test]
     fn bad_params_name_the_value() {
         assert_eq!(
-            RfmParams::new().bins(7).check().map(|_| ()).map_err(|e| e.to_string()),
+            RfmParams::new()
+                .bins(7)
+                .check()
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             Err("bins must be between 3 and 5, got 7".to_string())
         );
         let e = RfmParams::new()
@@ -229,5 +236,74 @@ mod tests {
             e,
             Err("recency thresholds must have 2 values (bins − 1), got 1".to_string())
         );
+    }
+
+    mod properties {
+        use super::super::*;
+        use crate::Money;
+        use crate::rfm::{ClassBasis, RfmParams};
+        use proptest::prelude::*;
+
+        fn customers(raw: &[(i64, u64, i64)]) -> Vec<CustomerFeatures> {
+            let d = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
+            raw.iter()
+                .enumerate()
+                .map(|(i, &(recency_days, frequency, units))| CustomerFeatures {
+                    customer_id: format!("c{i}"),
+                    first_purchase: d,
+                    last_purchase: d,
+                    recency_days,
+                    frequency,
+                    monetary: Money::from_units(units),
+                    gross: Money::from_units(units),
+                    refunds: Money::ZERO,
+                    refund_lines: 0,
+                    avg_order_value: Money::ZERO,
+                    tenure_days: recency_days,
+                })
+                .collect()
+        }
+
+        proptest! {
+            #[test]
+            fn scores_stay_in_range_and_equal_values_score_equally(
+                raw in proptest::collection::vec((1i64..60, 1u64..8, -5i64..40), 1..200),
+                bins in 3u8..=5,
+                by_values in any::<bool>(),
+            ) {
+                let basis = if by_values { ClassBasis::Values } else { ClassBasis::Scores };
+                let params = RfmParams::new().bins(bins).class_basis(basis).check();
+                prop_assert!(params.is_ok());
+                let Ok(params) = params else { return Ok(()) };
+                let cs = customers(&raw);
+                let fit = params.fit(&cs);
+                prop_assert_eq!(fit.customers().len(), cs.len());
+                for (i, a) in fit.customers().iter().enumerate() {
+                    for s in [a.r, a.f, a.m] {
+                        prop_assert!((1..=bins).contains(&s));
+                    }
+                    // exactly one class and one segment: the values exist and are among the
+                    // known ones
+                    prop_assert!(RfmClass::ALL.contains(&a.class));
+                    prop_assert!(Segment::ALL.contains(&a.segment));
+                    for (j, b) in fit.customers().iter().enumerate() {
+                        if cs[i].recency_days == cs[j].recency_days { prop_assert_eq!(a.r, b.r); }
+                        if cs[i].frequency == cs[j].frequency { prop_assert_eq!(a.f, b.f); }
+                        if cs[i].monetary == cs[j].monetary { prop_assert_eq!(a.m, b.m); }
+                        // better values never get lower scores
+                        if cs[i].recency_days < cs[j].recency_days { prop_assert!(a.r >= b.r); }
+                        if cs[i].frequency > cs[j].frequency { prop_assert!(a.f >= b.f); }
+                        if cs[i].monetary > cs[j].monetary { prop_assert!(a.m >= b.m); }
+                    }
+                }
+                // the best value always gets the top score
+                let best_f = cs.iter().map(|c| c.frequency).max().unwrap_or(0);
+                let top = cs.iter().position(|c| c.frequency == best_f).unwrap_or(0);
+                let distinct = cs.iter().map(|c| c.frequency).collect::<std::collections::BTreeSet<_>>().len();
+                if distinct > 1 && cs.iter().filter(|c| c.frequency == best_f).count() * usize::from(bins) <= cs.len() {
+                    prop_assert_eq!(fit.customers()[top].f, bins);
+                }
+            }
+        }
     }
 }

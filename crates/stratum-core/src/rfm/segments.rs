@@ -188,9 +188,18 @@ mod tests {
 
     #[test]
     fn scores_map_onto_the_five_level_scale() {
-        assert_eq!((1..=3).map(|s| to_five(s, 3)).collect::<Vec<_>>(), [1, 3, 5]);
-        assert_eq!((1..=4).map(|s| to_five(s, 4)).collect::<Vec<_>>(), [1, 2, 4, 5]);
-        assert_eq!((1..=5).map(|s| to_five(s, 5)).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            (1..=3).map(|s| to_five(s, 3)).collect::<Vec<_>>(),
+            [1, 3, 5]
+        );
+        assert_eq!(
+            (1..=4).map(|s| to_five(s, 4)).collect::<Vec<_>>(),
+            [1, 2, 4, 5]
+        );
+        assert_eq!(
+            (1..=5).map(|s| to_five(s, 5)).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
     }
 
     #[test]

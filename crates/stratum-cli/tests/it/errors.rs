@@ -1,0 +1,186 @@
+//! Every input error: a message naming the file, line, column or value, and exit code 1.
+
+use crate::{fixture, stratum};
+
+fn segment_error(file_name: &str, content: &[u8], extra: &[&str]) -> (i32, String) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join(file_name);
+    std::fs::write(&path, content).expect("write");
+    let out = tmp.path().join("out");
+    let mut args = vec![
+        "segment",
+        "-t",
+        path.to_str().expect("path"),
+        "-o",
+        out.to_str().expect("path"),
+    ];
+    args.extend_from_slice(extra);
+    let run = stratum(&args, tmp.path());
+    (run.code, run.stderr)
+}
+
+#[test]
+fn a_missing_column_lists_the_headers_and_the_names_tried() {
+    let (code, stderr) = segment_error(
+        "orders.csv",
+        "客户编号,日子,金额\nC1,2025-01-01,5\n".as_bytes(),
+        &[],
+    );
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stderr, @"error: column `order_date` not found in `[TMP]/orders.csv`; headers are: 客户编号, 日子, 金额; names tried: order_date, orderdate, order_time, purchase_date, invoice_date, transaction_date, date, 下单时间, 订单日期, 下单日期, 交易日期, 交易时间, 成交日期, 成交时间, 付款时间, 支付时间, 购买日期, 日期 (name the column with --map order_date=HEADER)");
+}
+
+#[test]
+fn a_mapping_to_an_absent_header_is_an_error() {
+    let (code, stderr) = segment_error(
+        "orders.csv",
+        "客户编号,日子,金额\nC1,2025-01-01,5\n".as_bytes(),
+        &["--map", "order_date=日期"],
+    );
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stderr, @"error: mapping order_date=日期 names a column that `[TMP]/orders.csv` does not have; headers are: 客户编号, 日子, 金额");
+}
+
+#[test]
+fn too_many_rejected_rows_is_an_error_after_writing_the_rejects() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            fixture("bad_rows.csv").to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.stderr, @"
+    Data quality
+      transactions file                          [FIXTURES]/bad_rows.csv
+      format                                     csv, UTF-8, delimiter ,
+      columns                                    customer_id←customer_id, order_id←order_id, order_date←order_date, amount←amount
+      rows read                                  11
+      accepted                                   3
+      duplicates dropped                         1
+      rejected                                   7 (63.6%)
+        rejected                                 missing_customer_id: 1
+        rejected                                 missing_date: 1
+        rejected                                 bad_date: 1
+        rejected                                 missing_amount: 1
+        rejected                                 bad_amount: 2
+        rejected                                 short_row: 1
+      purchase lines                             2 (110.00)
+      refund lines                               1 (-20.00)
+      date range                                 2025-01-05 – 2025-01-10
+      as of                                      2025-01-11 (day after the last transaction)
+      customers                                  2
+      refund-only customers (not scored)         1 (-20.00)
+      net revenue                                110.00
+      revenue share of the top 20% of customers  90.9%
+      customers in class A                       50.0%
+
+    error: 63.6% of the rows of `[FIXTURES]/bad_rows.csv` were rejected (7 of 11), more than the allowed 5.0% (--max-reject-rate); see `[TMP]/out/rejects.csv`
+    ");
+    assert!(out.join("rejects.csv").exists() && out.join("quality.json").exists());
+    assert!(!out.join("customers.csv").exists());
+    let relaxed = stratum(
+        &[
+            "segment",
+            "-t",
+            fixture("bad_rows.csv").to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+            "--max-reject-rate",
+            "70%",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(relaxed.code, 0, "{}", relaxed.stderr);
+}
+
+#[test]
+fn a_missing_file_names_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let missing = tmp.path().join("nope.csv");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            missing.to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.stderr, @"error: cannot read `[TMP]/nope.csv`: No such file or directory (os error 2)");
+}
+
+#[test]
+fn bad_flag_values_name_the_value() {
+    let cases: [&[&str]; 5] = [
+        &["--as-of", "2025-02-30"],
+        &["--bins", "7"],
+        &["--max-reject-rate", "lots"],
+        &["--encoding", "klingon"],
+        &["--frequency", "weekly"],
+    ];
+    let mut all = String::new();
+    for extra in cases {
+        let (code, stderr) = segment_error(
+            "t.csv",
+            b"customer_id,order_date,amount\nC1,2025-01-01,5\n",
+            extra,
+        );
+        all.push_str(&format!("{extra:?} -> exit {code}: {stderr}"));
+    }
+    insta::assert_snapshot!(all, @r#"
+    ["--as-of", "2025-02-30"] -> exit 1: error: --as-of must be a date like 2025-12-31, got `2025-02-30`
+    ["--bins", "7"] -> exit 1: error: bins must be between 3 and 5, got 7
+    ["--max-reject-rate", "lots"] -> exit 1: error: --max-reject-rate must be a share between 0 and 1 or a percentage, got `lots`
+    ["--encoding", "klingon"] -> exit 1: error: unknown encoding `klingon`; use e.g. utf-8, gb18030, gbk, big5, utf-16le, windows-1252
+    ["--frequency", "weekly"] -> exit 1: error: frequency must be `orders` or `days`, got `weekly`
+    "#);
+}
+
+#[test]
+fn a_config_file_with_an_unknown_key_names_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("stratum.toml");
+    std::fs::write(&config, "[rfm]\nbins = 4\nbinz = 5\n").expect("write");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            fixture("hand.csv").to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+            "--config",
+            config.to_str().expect("path"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.stderr, @"
+    error: config file `[TMP]/stratum.toml`: TOML parse error at line 3, column 1
+      |
+    3 | binz = 5
+      | ^^^^
+    unknown field `binz`, expected one of `bins`, `method`, `class_basis`, `frequency`, `thresholds`
+    ");
+}
+
+#[test]
+fn a_file_where_every_row_is_rejected_says_so() {
+    let (code, stderr) = segment_error(
+        "t.csv",
+        b"customer_id,order_date,amount\nC1,someday,5\n",
+        &["--max-reject-rate", "100%"],
+    );
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stderr, @"error: no usable transactions in `[TMP]/t.csv`: 1 rows read, 1 rejected, 0 duplicates; see `[TMP]/out/rejects.csv`");
+}

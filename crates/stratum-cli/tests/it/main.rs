@@ -1,0 +1,42 @@
+//! stratum-cli integration tests: the binary run as a user runs it, whole outputs snapshotted.
+
+mod errors;
+mod segment;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The output of one run, with temp paths replaced by `[TMP]` and the fixture folder by
+/// `[FIXTURES]`.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../stratum-io/tests/fixtures")
+        .join(name)
+}
+
+pub fn stratum(args: &[&str], tmp: &Path) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_stratum"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run stratum");
+    let clean = |b: &[u8]| {
+        let fixtures = fixture("");
+        String::from_utf8_lossy(b)
+            .replace(&tmp.display().to_string(), "[TMP]")
+            .replace(&fixtures.display().to_string(), "[FIXTURES]/")
+            .replace("[FIXTURES]//", "[FIXTURES]/")
+    };
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: clean(&out.stdout),
+        stderr: clean(&out.stderr),
+    }
+}

@@ -1,0 +1,88 @@
+//! A file with every kind of bad row: each lands in the rejects file with its line, column,
+//! value and reason, and the counts add up.
+
+use stratum_io::rejects::RejectReason;
+use stratum_io::source::ReadOptions;
+use stratum_io::transactions::TransactionOptions;
+
+use crate::common::{fixture, run};
+
+#[test]
+fn every_kind_of_bad_row_is_rejected_with_its_line_and_reason() {
+    let (t, q, rejects) = run(&fixture("bad_rows.csv"), &TransactionOptions::default());
+    let c = &q.counts;
+    // line 2 ok, 3–8 and 11 bad, 9–10 one quoted two-line row (ok), 12 duplicate of 2,
+    // 13 an empty line (not a row), 14 a refund-only customer (ok)
+    assert_eq!(
+        (
+            c.rows_read,
+            c.accepted,
+            c.duplicates,
+            c.rejected,
+            c.blank_rows
+        ),
+        (11, 3, 1, 7, 0)
+    );
+    assert_eq!(c.rows_read, c.accepted + c.duplicates + c.rejected);
+    let by_reason: Vec<(RejectReason, u64)> =
+        c.rejected_by_reason.iter().map(|(r, n)| (*r, *n)).collect();
+    assert_eq!(
+        by_reason,
+        [
+            (RejectReason::MissingCustomerId, 1),
+            (RejectReason::MissingDate, 1),
+            (RejectReason::BadDate, 1),
+            (RejectReason::MissingAmount, 1),
+            (RejectReason::BadAmount, 2),
+            (RejectReason::ShortRow, 1),
+        ]
+    );
+    insta::assert_snapshot!(rejects, @r#"
+    file,line,reason,column,value,message,row
+    bad_rows.csv,3,missing_customer_id,customer_id,,customer id is empty,",o2,2025-01-05,100.00"
+    bad_rows.csv,4,missing_date,order_date,,date is empty,"C02,o3,,50"
+    bad_rows.csv,5,bad_date,order_date,2025-13-40,"`2025-13-40` is not a date; expected YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO datetime, YYYYMMDD or an Excel serial date","C02,o4,2025-13-40,50"
+    bad_rows.csv,6,missing_amount,amount,,amount is empty,"C03,o5,2025-01-06,"
+    bad_rows.csv,7,bad_amount,amount,12abc,`12abc` is not an amount,"C03,o6,2025-01-06,12abc"
+    bad_rows.csv,8,short_row,,,"row has 3 fields, the columns used need 4","C04,o7,2025-01-07"
+    bad_rows.csv,11,bad_amount,amount,"1,5","`1,5` is not an amount; if commas are decimal marks, pass --decimal-comma","C05,o9,2025-01-09,""1,5"""
+    "#);
+    // C06 has only a refund: kept out of scoring but counted
+    assert_eq!(t.features.refund_only.len(), 1);
+    assert_eq!(t.features.refund_only[0].customer_id, "C06");
+    let ids: Vec<&str> = t
+        .features
+        .customers
+        .iter()
+        .map(|c| c.customer_id.as_str())
+        .collect();
+    assert_eq!(ids, ["C01", "C05"]);
+}
+
+#[test]
+fn a_gbk_file_read_as_utf8_rejects_its_rows_as_bad_encoding() {
+    let options = TransactionOptions {
+        read: ReadOptions {
+            encoding: Some(encoding_rs::UTF_8),
+            ..ReadOptions::default()
+        },
+        columns: [
+            ("customer_id".to_string(), "c".to_string()),
+            ("order_date".to_string(), "d".to_string()),
+            ("amount".to_string(), "a".to_string()),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("gbk.csv");
+    let (body, _, _) = encoding_rs::GBK.encode("c,d,a\n客户1,2025-01-01,5\nC2,2025-01-02,6\n");
+    std::fs::write(&path, &body).expect("write");
+    let (t, q, rejects) = run(&path, &options);
+    assert_eq!(
+        q.counts.rejected_by_reason.get(&RejectReason::BadEncoding),
+        Some(&1)
+    );
+    assert_eq!(t.features.customers.len(), 1);
+    assert!(rejects.contains("bad_encoding"), "{rejects}");
+}

@@ -1,0 +1,261 @@
+//! One hand-computed data set in every input format: CSV (UTF-8, English headers, mixed date
+//! and amount forms), GB18030 CSV (Chinese headers, `;`, 年月日 dates, ¥ amounts), XLSX (written
+//! by openpyxl, Chinese headers, date cells, second sheet) and Parquet (written by pyarrow,
+//! date32 and decimal(12,2) columns). See `fixtures/make_fixtures.py`.
+//!
+//! The data (as of 2025-07-01, the day after the last line; n = 10, 5 levels, so
+//! score = 1 + ⌊5 × worse / 10⌋ = 1 + ⌊worse / 2⌋):
+//!
+//! | id  | lines (date amount order)                       | R days | F | M     | worse R/F/M | scores |
+//! |-----|-------------------------------------------------|--------|---|-------|-------------|--------|
+//! | C01 | 06-25 1000 o1; 05-01 1500+500 o2; 03-01 1000 o3 |      6 | 3 |  4000 | 7 / 8 / 6   | 4 5 4  |
+//! | C02 | 06-30 500                                       |      1 | 1 |   500 | 9 / 0 / 3   | 5 1 2  |
+//! | C03 | 2024-07-01 3000; 2024-12-01 2000                |    212 | 2 |  5000 | 2 / 6 / 7   | 2 4 4  |
+//! | C04 | 01-15 800; refund 01-20 −300 (same order)       |    167 | 1 |   500 | 3 / 0 / 3   | 2 1 2  |
+//! | C05 | 06-01, 06-15, 06-20, 06-28 × 100 (+1 duplicate) |      3 | 4 |   400 | 8 / 9 / 2   | 5 5 2  |
+//! | C06 | 2023-07-01 10000                                |    731 | 1 | 10000 | 0 / 0 / 9   | 1 1 5  |
+//! | C07 | 04-01 1500; 05-01 1500                          |     61 | 2 |  3000 | 5 / 6 / 5   | 3 4 3  |
+//! | C08 | 02-01 200                                       |    150 | 1 |   200 | 4 / 0 / 1   | 3 1 1  |
+//! | C09 | 06-10 6000                                      |     21 | 1 |  6000 | 6 / 0 / 8   | 4 1 5  |
+//! | C10 | 2024-10-01 50                                   |    273 | 1 |    50 | 1 / 0 / 0   | 1 1 1  |
+//!
+//! Mean scores: R 30/10 = 3.0, F 24/10 = 2.4, M 29/10 = 2.9; high = strictly above the mean, so
+//! R high ⇔ R ≥ 4, F high ⇔ F ≥ 3, M high ⇔ M ≥ 3.
+//! Classes: C01 HHH important_value; C02 HLL general_development; C03 LHH important_retention;
+//! C04 LLL general_win_back; C05 HHL general_value; C06 LLH important_win_back; C07 (R 3 is not
+//! above 3.0) LHH important_retention; C08 LLL; C09 HLH important_development; C10 LLL.
+//!
+//! Segments, FM = ⌈(F + M) / 2⌉: C01 R4 FM5 loyal; C02 R5 FM2 potential_loyalist; C03 R2 FM4
+//! at_risk; C04 R2 FM2 hibernating; C05 R5 FM4 champions; C06 R1 FM3 at_risk; C07 R3 FM4 loyal;
+//! C08 R3 FM1 about_to_sleep; C09 R4 FM3 potential_loyalist; C10 R1 FM1 lost.
+//!
+//! ABC, total 29,650: C06 10000 (before 0% → A), C09 6000 (33.7% → A), C03 5000 (54.0% → A),
+//! C01 4000 (70.8% → A), C07 3000 (84.3% → B), C02 500 (94.4% → B), C04 500 (tie with C02 → B),
+//! C05 400 (97.8% → C), C08 200 (C), C10 50 (C). Top 20% (2 customers): 16000 / 29650.
+
+use approx::assert_relative_eq;
+use stratum_core::{Labelled, Tiering};
+use stratum_io::source::ReadOptions;
+use stratum_io::transactions::TransactionOptions;
+
+use crate::common::{fixture, run};
+
+/// id, recency, frequency, monetary (whole units), scores, class, segment, abc
+type Expected = (
+    &'static str,
+    i64,
+    u64,
+    i64,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const EXPECTED: [Expected; 10] = [
+    ("C01", 6, 3, 4000, "454", "important_value", "loyal", "A"),
+    (
+        "C02",
+        1,
+        1,
+        500,
+        "512",
+        "general_development",
+        "potential_loyalist",
+        "B",
+    ),
+    (
+        "C03",
+        212,
+        2,
+        5000,
+        "244",
+        "important_retention",
+        "at_risk",
+        "A",
+    ),
+    (
+        "C04",
+        167,
+        1,
+        500,
+        "212",
+        "general_win_back",
+        "hibernating",
+        "B",
+    ),
+    ("C05", 3, 4, 400, "552", "general_value", "champions", "C"),
+    (
+        "C06",
+        731,
+        1,
+        10000,
+        "115",
+        "important_win_back",
+        "at_risk",
+        "A",
+    ),
+    (
+        "C07",
+        61,
+        2,
+        3000,
+        "343",
+        "important_retention",
+        "loyal",
+        "B",
+    ),
+    (
+        "C08",
+        150,
+        1,
+        200,
+        "311",
+        "general_win_back",
+        "about_to_sleep",
+        "C",
+    ),
+    (
+        "C09",
+        21,
+        1,
+        6000,
+        "415",
+        "important_development",
+        "potential_loyalist",
+        "A",
+    ),
+    ("C10", 273, 1, 50, "111", "general_win_back", "lost", "C"),
+];
+
+fn check_hand_results(t: &Tiering) {
+    assert_eq!(
+        t.features.as_of.map(|d| d.to_string()).as_deref(),
+        Some("2025-07-01")
+    );
+    assert_eq!(t.features.customers.len(), EXPECTED.len());
+    for (i, want) in EXPECTED.iter().enumerate() {
+        let c = &t.features.customers[i];
+        let r = &t.rfm.customers()[i];
+        let got = (
+            c.customer_id.as_str(),
+            c.recency_days,
+            c.frequency,
+            c.monetary.units() / stratum_core::Money::SCALE,
+            r.score_code(),
+            r.class.code(),
+            r.segment.code(),
+            t.abc.classes()[i].code(),
+        );
+        let want = (
+            want.0,
+            want.1,
+            want.2,
+            want.3,
+            want.4.to_string(),
+            want.5,
+            want.6,
+            want.7,
+        );
+        assert_eq!(got, want, "customer {}", want.0);
+    }
+    let c01 = &t.features.customers[0];
+    assert_eq!(c01.avg_order_value.to_string(), "1333.33");
+    assert_eq!(c01.tenure_days, 122); // 2025-03-01 → 2025-07-01
+    assert_eq!(c01.first_purchase.to_string(), "2025-03-01");
+    let c04 = &t.features.customers[3];
+    assert_eq!(
+        (c04.gross.to_string(), c04.refunds.to_string()),
+        ("800.00".into(), "-300.00".into())
+    );
+    assert_eq!(t.rfm.mean_scores(), [3.0, 2.4, 2.9]);
+    assert_relative_eq!(t.abc.pareto().top20_revenue_share, 16000.0 / 29650.0);
+}
+
+#[test]
+fn utf8_csv_with_mixed_date_and_amount_forms_gives_the_hand_computed_tiers() {
+    let (t, q, rejects) = run(&fixture("hand.csv"), &TransactionOptions::default());
+    check_hand_results(&t);
+    assert_eq!(
+        (
+            q.counts.rows_read,
+            q.counts.accepted,
+            q.counts.duplicates,
+            q.counts.rejected
+        ),
+        (20, 19, 1, 0)
+    );
+    assert_eq!(
+        (q.refund_lines, q.refund_amount.to_string()),
+        (1, "-300.00".into())
+    );
+    assert_eq!(q.purchase_amount.to_string(), "29950.00");
+    assert_eq!(rejects, "file,line,reason,column,value,message,row\n");
+}
+
+#[test]
+fn gb18030_csv_with_chinese_headers_is_detected_and_read() {
+    let (t, q, _) = run(&fixture("hand_gb18030.csv"), &TransactionOptions::default());
+    check_hand_results(&t);
+    assert_eq!(q.source.encoding.as_deref(), Some("gb18030"));
+    assert_eq!(q.source.delimiter.as_deref(), Some(";"));
+    let mapped: Vec<(&str, Option<&str>)> = q
+        .columns
+        .iter()
+        .map(|m| (m.field, m.header.as_deref()))
+        .collect();
+    assert_eq!(
+        mapped,
+        [
+            ("customer_id", Some("客户编号")),
+            ("order_id", Some("订单号")),
+            ("order_date", Some("下单时间")),
+            ("amount", Some("实付金额"))
+        ]
+    );
+}
+
+#[test]
+fn xlsx_written_by_openpyxl_is_read_from_its_first_sheet() {
+    let (t, q, _) = run(&fixture("hand.xlsx"), &TransactionOptions::default());
+    check_hand_results(&t);
+    assert_eq!(q.source.sheet.as_deref(), Some("订单明细"));
+    assert_eq!(q.counts.duplicates, 1);
+}
+
+#[test]
+fn a_missing_sheet_is_an_error_listing_the_sheets() {
+    let options = TransactionOptions {
+        read: ReadOptions {
+            sheet: Some("Sheet9".into()),
+            ..ReadOptions::default()
+        },
+        ..TransactionOptions::default()
+    };
+    let mut agg = stratum_core::Aggregator::new(None);
+    let mut rejects = stratum_io::rejects::RejectsWriter::new(Vec::new()).expect("header");
+    let path = fixture("hand.xlsx");
+    let err = stratum_io::transactions::load_transactions(
+        &path,
+        &options,
+        &mut agg,
+        &mut rejects,
+        &mut |_, _| {},
+    )
+    .map(|_| ())
+    .map_err(|e| {
+        e.to_string()
+            .replace(&path.display().to_string(), "hand.xlsx")
+    });
+    assert_eq!(
+        err,
+        Err("sheet `Sheet9` not found in `hand.xlsx`; sheets are: 订单明细, 说明".into())
+    );
+}
+
+#[test]
+fn parquet_written_by_pyarrow_with_date32_and_decimal_columns_is_read() {
+    let (t, q, _) = run(&fixture("hand.parquet"), &TransactionOptions::default());
+    check_hand_results(&t);
+    assert_eq!(q.counts.rows_read, 20);
+}

@@ -1,0 +1,6 @@
+//! stratum-io integration tests: real files in, hand-computed numbers out.
+
+mod bad_rows;
+mod common;
+mod formats;
+mod properties;
