@@ -375,3 +375,98 @@ fn demo_then_segment_is_deterministic() {
         "the demo data has returns"
     );
 }
+
+#[test]
+fn a_config_file_sets_columns_thresholds_abc_cuts_and_language() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("orders.csv");
+    // headers no alias matches: the [columns] table names them
+    std::fs::write(
+        &input,
+        "cust,when,paid\nA,2025-06-01,100\nA,2025-06-20,300\nB,2025-03-01,5000\nC,2025-06-25,20\n",
+    )
+    .expect("write");
+    let config = tmp.path().join("stratum.toml");
+    std::fs::write(
+        &config,
+        r#"
+[columns]
+customer_id = "cust"
+order_date = "when"
+amount = "paid"
+
+[rfm]
+bins = 3
+class_basis = "values"
+
+[rfm.thresholds]
+recency = [10, 60]
+frequency = [2, 5]
+monetary = [100, 1000]
+
+[abc]
+a = 0.5
+b = 0.9
+
+[output]
+lang = "zh"
+"#,
+    )
+    .expect("write");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "segment", "-t", input.to_str().expect("path"), "-o", out.to_str().expect("path"),
+            "--config", config.to_str().expect("path"), "--as-of", "2025-07-01",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // as of 2025-07-01, no order ids (each line an order):
+    // A: recency 11 (> 10, ≤ 60 → R 2), F 2 (≥ 2 → 2), M 400 (≥ 100 → 2)
+    // B: recency 122 (> 60 → R 1), F 1 → 1, M 5000 (≥ 1000 → 3)
+    // C: recency 6 (≤ 10 → R 3), F 1 → 1, M 20 → 1
+    // means (values): recency 46.33, F 1.33, M 1806.67 → A: R high, F high, M low → general_value;
+    // B: R low, F low, M high → important_win_back; C: R high, F low, M low → general_development
+    // ABC with a = 50%, b = 90% of 5420: B 5000 (before 0 → A), A 400 (before 92.3% → C), C 20 → C
+    let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
+    let picked: Vec<String> = customers
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            [f[0], f[3], f[4], f[5], f[13], f[14], f[15], f[18]].join(",")
+        })
+        .collect();
+    insta::assert_snapshot!(picked.join("\n"), @"
+    customer_id,recency_days,frequency,monetary,rfm_score,rfm_class,rfm_class_label,abc_class
+    A,11,2,400.00,222,general_value,一般价值客户,C
+    B,122,1,5000.00,113,important_win_back,重要挽留客户,A
+    C,6,1,20.00,311,general_development,一般发展客户,C
+    ");
+}
+
+#[test]
+fn as_of_leaves_out_later_lines_and_counts_them() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "segment", "-t", fixture("hand.csv").to_str().expect("path"), "-o", out.to_str().expect("path"),
+            "--as-of", "2025-06-01",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Lines on or after 2025-06-01: C01 06-25 (1000), C02 06-30 (500), C05 06-01/06-15/06-20/06-28
+    // (4 × 100), C09 06-10 (6000) = 7 lines, 7,900.00. C02 and C09 then have no purchase.
+    let quality = std::fs::read_to_string(out.join("quality.json")).expect("quality");
+    let q: serde_json::Value = serde_json::from_str(&quality).expect("json");
+    assert_eq!(q["lines_after_as_of"], 7);
+    assert_eq!(q["amount_after_as_of"], 7900.0);
+    assert_eq!(q["customers"], 7);
+    assert_eq!(q["as_of_source"], "given");
+    let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
+    let c01 = customers.lines().nth(1).expect("C01 row");
+    // C01: last purchase 2025-05-01 → recency 31; orders o2, o3 → F 2; M 3000
+    assert!(c01.starts_with("C01,2025-03-01,2025-05-01,31,2,3000.00,"), "{c01}");
+}
