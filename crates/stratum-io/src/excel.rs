@@ -9,7 +9,9 @@ use std::path::Path;
 use calamine::{Data, Range, Reader, open_workbook_auto};
 use csv::ByteRecord;
 
-use crate::source::{Format, ReadOptions, RecordSource, SourceError, SourceInfo};
+use crate::source::{
+    Format, MAX_TITLE_ROWS, ReadOptions, RecordSource, SourceError, SourceInfo, looks_like_header,
+};
 
 /// A worksheet, read whole.
 #[derive(Debug)]
@@ -47,24 +49,39 @@ impl ExcelSource {
         };
         let range = book.worksheet_range(&sheet).map_err(excel_err)?;
         let start_row = range.start().map_or(0, |(r, _)| r as u64);
-        let mut rows = range.rows().enumerate();
-        let mut headers = Vec::new();
-        let mut header_index = None;
-        for (i, row) in rows.by_ref() {
-            if row.iter().any(|c| !matches!(c, Data::Empty)) {
-                headers = row
+        let non_empty: Vec<usize> = range
+            .rows()
+            .enumerate()
+            .filter(|(_, row)| row.iter().any(|c| !cell_text(c).trim().is_empty()))
+            .map(|(i, _)| i)
+            .take(MAX_TITLE_ROWS + 1)
+            .collect();
+        let row_at = |i: usize| range.rows().nth(i).unwrap_or(&[]);
+        let texts = |i: usize| -> Vec<String> { row_at(i).iter().map(cell_text).collect() };
+        // The header is the first row with two or more cells; rows above it are titles. If no
+        // row qualifies, the first non-empty row is the header.
+        let header_at = non_empty
+            .iter()
+            .position(|&i| looks_like_header(texts(i).iter().map(|t| t.as_bytes())));
+        let (header_index, title_rows) = match (header_at, non_empty.first()) {
+            (Some(k), _) => (
+                non_empty[k],
+                non_empty[..k]
                     .iter()
-                    .map(|c| cell_text(c).trim().to_string())
-                    .collect();
-                header_index = Some(i);
-                break;
+                    .map(|&i| texts(i).join(" ").trim().to_string())
+                    .collect(),
+            ),
+            (None, Some(&first)) => (first, Vec::new()),
+            (None, None) => {
+                return Err(SourceError::Empty {
+                    path: path.to_path_buf(),
+                });
             }
-        }
-        let Some(header_index) = header_index else {
-            return Err(SourceError::Empty {
-                path: path.to_path_buf(),
-            });
         };
+        let headers = texts(header_index)
+            .iter()
+            .map(|t| t.trim().to_string())
+            .collect();
         Ok(ExcelSource {
             range,
             headers,
@@ -76,6 +93,7 @@ impl ExcelSource {
                 encoding: None,
                 delimiter: None,
                 sheet: Some(sheet),
+                title_rows,
             },
             blank: 0,
         })

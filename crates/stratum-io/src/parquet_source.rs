@@ -63,6 +63,7 @@ impl ParquetSource {
                 encoding: None,
                 delimiter: None,
                 sheet: None,
+                title_rows: Vec::new(),
             },
             blank: 0,
         })

@@ -99,6 +99,14 @@ impl QualityReport {
             detected.push_str(&format!(", {} {s}", lang.pick("工作表", "sheet")));
         }
         add(&mut out, "格式", "format", detected);
+        if !t.source.title_rows.is_empty() {
+            add(
+                &mut out,
+                "表头上方的标题行（跳过）",
+                "title rows above the header (skipped)",
+                t.source.title_rows.join(" | "),
+            );
+        }
         let mapping = t
             .columns
             .iter()

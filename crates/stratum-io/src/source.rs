@@ -54,6 +54,18 @@ pub struct SourceInfo {
     pub delimiter: Option<String>,
     /// The worksheet (Excel).
     pub sheet: Option<String>,
+    /// Title lines above the header row that were skipped (a report title such as
+    /// `2025年销售明细表` on a line of its own), with their text.
+    pub title_rows: Vec<String>,
+}
+
+/// How many leading rows may be titles before the header row.
+pub const MAX_TITLE_ROWS: usize = 20;
+
+/// Whether a row looks like a header: at least two non-empty cells. Exports often put a report
+/// title in a row of its own above the header.
+pub fn looks_like_header<'a>(cells: impl Iterator<Item = &'a [u8]>) -> bool {
+    cells.filter(|c| !c.trim_ascii().is_empty()).count() >= 2
 }
 
 /// A failure to open or read an input file.
@@ -250,6 +262,8 @@ pub fn delimiter_name(d: u8) -> String {
 /// A streamed delimited-text file.
 pub struct CsvSource {
     reader: csv::Reader<Box<dyn Read>>,
+    /// Rows read while looking for the header, to be served first (in reverse order).
+    pending: Vec<ByteRecord>,
     headers: Vec<String>,
     info: SourceInfo,
     read_bytes: Arc<AtomicU64>,
@@ -315,19 +329,43 @@ impl CsvSource {
             .has_headers(false)
             .buffer_capacity(1 << 20)
             .from_reader(text);
-        let mut header = ByteRecord::new();
-        let has_header = reader
-            .read_byte_record(&mut header)
-            .map_err(|e| SourceError::Csv {
-                path: path.to_path_buf(),
-                line: e.position().map_or(1, |p| p.line()),
-                message: e.to_string(),
-            })?;
-        if !has_header {
-            return Err(SourceError::Empty {
-                path: path.to_path_buf(),
-            });
+        let mut leading: Vec<ByteRecord> = Vec::new();
+        let mut header = None;
+        while leading.len() < MAX_TITLE_ROWS {
+            let mut record = ByteRecord::new();
+            let more = reader
+                .read_byte_record(&mut record)
+                .map_err(|e| SourceError::Csv {
+                    path: path.to_path_buf(),
+                    line: e.position().map_or(1, |p| p.line()),
+                    message: e.to_string(),
+                })?;
+            if !more {
+                break;
+            }
+            if looks_like_header(record.iter()) {
+                header = Some(record);
+                break;
+            }
+            leading.push(record);
         }
+        // No row looks like a header: the first row is the header and nothing is skipped.
+        let (header, pending) = match header {
+            Some(h) => (h, Vec::new()),
+            None if leading.is_empty() => {
+                return Err(SourceError::Empty {
+                    path: path.to_path_buf(),
+                });
+            }
+            None => {
+                let first = leading.remove(0);
+                (first, std::mem::take(&mut leading))
+            }
+        };
+        let title_rows = leading
+            .iter()
+            .map(|r| String::from_utf8_lossy(r.as_slice()).trim().to_string())
+            .collect();
         let headers = header
             .iter()
             .map(|h| String::from_utf8_lossy(h).trim().to_string())
@@ -341,7 +379,9 @@ impl CsvSource {
                 encoding: Some(encoding.name().to_string()),
                 delimiter: Some(delimiter_name(delimiter)),
                 sheet: None,
+                title_rows,
             },
+            pending: pending.into_iter().rev().collect(),
             read_bytes,
             total_bytes,
             blank: 0,
@@ -356,16 +396,20 @@ impl RecordSource for CsvSource {
 
     fn read(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, SourceError> {
         loop {
-            let more = self
-                .reader
-                .read_byte_record(record)
-                .map_err(|e| SourceError::Csv {
-                    path: self.info.path.clone(),
-                    line: e.position().map_or(0, |p| p.line()),
-                    message: e.to_string(),
-                })?;
-            if !more {
-                return Ok(None);
+            if let Some(p) = self.pending.pop() {
+                *record = p;
+            } else {
+                let more = self
+                    .reader
+                    .read_byte_record(record)
+                    .map_err(|e| SourceError::Csv {
+                        path: self.info.path.clone(),
+                        line: e.position().map_or(0, |p| p.line()),
+                        message: e.to_string(),
+                    })?;
+                if !more {
+                    return Ok(None);
+                }
             }
             if record.iter().all(|f| f.trim_ascii().is_empty()) {
                 self.blank += 1;

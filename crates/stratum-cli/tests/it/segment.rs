@@ -124,7 +124,8 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
           "format": "csv",
           "encoding": "UTF-8",
           "delimiter": ",",
-          "sheet": null
+          "sheet": null,
+          "title_rows": []
         },
         "columns": [
           {
@@ -416,8 +417,15 @@ lang = "zh"
     let out = tmp.path().join("out");
     let run = stratum(
         &[
-            "segment", "-t", input.to_str().expect("path"), "-o", out.to_str().expect("path"),
-            "--config", config.to_str().expect("path"), "--as-of", "2025-07-01",
+            "segment",
+            "-t",
+            input.to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+            "--config",
+            config.to_str().expect("path"),
+            "--as-of",
+            "2025-07-01",
         ],
         tmp.path(),
     );
@@ -451,8 +459,13 @@ fn as_of_leaves_out_later_lines_and_counts_them() {
     let out = tmp.path().join("out");
     let run = stratum(
         &[
-            "segment", "-t", fixture("hand.csv").to_str().expect("path"), "-o", out.to_str().expect("path"),
-            "--as-of", "2025-06-01",
+            "segment",
+            "-t",
+            fixture("hand.csv").to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+            "--as-of",
+            "2025-06-01",
         ],
         tmp.path(),
     );
@@ -468,5 +481,8 @@ fn as_of_leaves_out_later_lines_and_counts_them() {
     let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
     let c01 = customers.lines().nth(1).expect("C01 row");
     // C01: last purchase 2025-05-01 → recency 31; orders o2, o3 → F 2; M 3000
-    assert!(c01.starts_with("C01,2025-03-01,2025-05-01,31,2,3000.00,"), "{c01}");
+    assert!(
+        c01.starts_with("C01,2025-03-01,2025-05-01,31,2,3000.00,"),
+        "{c01}"
+    );
 }

@@ -259,3 +259,30 @@ fn parquet_written_by_pyarrow_with_date32_and_decimal_columns_is_read() {
     check_hand_results(&t);
     assert_eq!(q.counts.rows_read, 20);
 }
+
+#[test]
+fn a_title_line_above_the_header_is_skipped_and_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("titled.csv");
+    let body = std::fs::read_to_string(fixture("hand.csv")).expect("read");
+    std::fs::write(&path, format!("2025年销售明细表,,,\n{body}")).expect("write");
+    let (t, q, _) = run(&path, &TransactionOptions::default());
+    check_hand_results(&t);
+    assert_eq!(q.source.title_rows, ["2025年销售明细表"]);
+    assert_eq!(q.counts.rows_read, 20);
+}
+
+#[test]
+fn a_one_column_file_keeps_its_first_row_as_the_header() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ids.csv");
+    std::fs::write(&path, "customer_id\nC1\nC2\n").expect("write");
+    let mut src = stratum_io::source::open(&path, &ReadOptions::default()).expect("open");
+    assert_eq!(src.headers(), ["customer_id"]);
+    let mut record = csv::ByteRecord::new();
+    let mut lines = Vec::new();
+    while let Some(line) = src.read(&mut record).expect("read") {
+        lines.push((line, String::from_utf8_lossy(&record[0]).into_owned()));
+    }
+    assert_eq!(lines, [(2, "C1".to_string()), (3, "C2".to_string())]);
+}
