@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod excel;
+pub mod format;
 pub mod mapping;
 pub mod master;
 pub mod output;

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use stratum_core::abc::Pareto;
 use stratum_core::{Lang, Money};
 
+use crate::format::{money, pct, thousands};
 use crate::master::MasterQuality;
 use crate::transactions::TransactionQuality;
 
@@ -47,30 +48,6 @@ pub struct QualityReport {
     pub scored_revenue: Money,
     /// The Pareto figures.
     pub pareto: Pareto,
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-fn money(m: Money) -> String {
-    let units = m.units();
-    let sign = if units < 0 { "-" } else { "" };
-    let abs = units.unsigned_abs();
-    let cents = (abs + 50) / 100;
-    format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
-}
-
-fn pct(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
 }
 
 impl QualityReport {
@@ -268,20 +245,5 @@ impl QualityReport {
             );
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_get_thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(12_345_678), "12,345,678");
-        assert_eq!(money(Money::from_units(-12_345_678_900)), "-1,234,567.89");
-        assert_eq!(money(Money::from_units(5_000)), "0.50");
     }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use stratum_core::summary::GroupSummary;
 use stratum_core::{Aggregator, Labelled, Lang, Money, Tiering, tier};
+use stratum_io::format::{number, pct, thousands};
 use stratum_io::master::{CustomerTable, load_customers};
 use stratum_io::output::{write_customers_csv, write_segments_csv, write_xlsx};
 use stratum_io::quality::{AsOfSource, QualityReport};
@@ -217,13 +218,13 @@ fn group_rows<K: Labelled>(groups: &[GroupSummary<K>], lang: Lang) -> Vec<Vec<St
         .map(|g| {
             vec![
                 g.key.label(lang).to_string(),
-                g.customers.to_string(),
-                format!("{:.1}%", g.customer_share * 100.0),
-                format!("{:.1}%", g.revenue_share * 100.0),
-                format!("{:.0}", g.mean_recency),
-                format!("{:.1}", g.mean_frequency),
-                format!("{:.2}", g.mean_monetary),
-                format!("{:.2}", g.avg_order_value),
+                thousands(g.customers as u64),
+                pct(g.customer_share),
+                pct(g.revenue_share),
+                number(g.mean_recency, 0),
+                number(g.mean_frequency, 1),
+                number(g.mean_monetary, 2),
+                number(g.avg_order_value, 2),
             ]
         })
         .collect()

@@ -1,0 +1,69 @@
+//! Number formatting for people: thousands separators, money with two decimals, percentages.
+
+use stratum_core::Money;
+
+/// `12345678` → `12,345,678`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A money amount with thousands separators and two decimals (rounded half away from zero).
+pub fn money(m: Money) -> String {
+    let cents = m.round_cents().units() / (Money::SCALE / 100);
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", thousands(abs / 100), abs % 100)
+}
+
+/// A float with thousands separators and `decimals` decimals.
+pub fn number(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let text = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let sign = if v < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    let int = thousands(int.parse().unwrap_or(0));
+    if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    }
+}
+
+/// A share as a percentage with one decimal.
+pub fn pct(v: f64) -> String {
+    format!("{:.1}%", v * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_get_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(12_345_678), "12,345,678");
+        assert_eq!(money(Money::from_units(-12_345_678_900)), "-1,234,567.89");
+        assert_eq!(money(Money::from_units(5_000)), "0.50");
+        assert_eq!(money(Money::from_units(-50)), "-0.01");
+        assert_eq!(number(1_234_567.891, 2), "1,234,567.89");
+        assert_eq!(number(-0.001, 2), "0.00");
+        assert_eq!(number(-2500.7, 0), "-2,501");
+        assert_eq!(pct(0.8012), "80.1%");
+    }
+}
