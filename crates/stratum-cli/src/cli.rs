@@ -98,4 +98,8 @@ pub struct SegmentArgs {
     /// What the eight RFM classes compare with: scores (mean score) or values (mean raw value).
     #[arg(long)]
     pub class_basis: Option<String>,
+    /// Worksheet of an Excel customer master file (default: the first; see also [customers]
+    /// in the config file).
+    #[arg(long)]
+    pub customers_sheet: Option<String>,
 }

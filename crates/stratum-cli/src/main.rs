@@ -24,9 +24,11 @@ impl std::error::Error for BadInput {}
 
 /// 1 for bad input or usage, 2 for anything unexpected.
 fn exit_code(err: &anyhow::Error) -> u8 {
+    use stratum_io::transactions::LoadError;
     let input = err.chain().any(|e| {
         e.is::<BadInput>()
-            || e.is::<stratum_io::transactions::LoadError>()
+            || e.downcast_ref::<LoadError>()
+                .is_some_and(|l| !matches!(l, LoadError::Rejects(_)))
             || e.is::<stratum_io::source::SourceError>()
             || e.is::<stratum_io::mapping::MappingError>()
     });

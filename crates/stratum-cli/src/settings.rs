@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use stratum_core::abc::{AbcParams, CheckedAbcParams};
@@ -37,6 +37,20 @@ pub struct ConfigFile {
     /// Output options.
     #[serde(default)]
     pub output: OutputConfig,
+    /// How the customer master file is read.
+    #[serde(default)]
+    pub customers: CustomersConfig,
+}
+
+/// `[customers]`: reading the customer master file (each option detected when absent).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomersConfig {
+    pub encoding: Option<String>,
+    pub delimiter: Option<String>,
+    pub sheet: Option<String>,
+    /// The header of the customer id column.
+    pub customer_id: Option<String>,
 }
 
 /// `[input]`.
@@ -95,6 +109,8 @@ pub struct SegmentSettings {
     pub out: PathBuf,
     pub lang: Lang,
     pub read: ReadOptions,
+    pub customers_read: ReadOptions,
+    pub customers_id: Option<String>,
     pub columns: BTreeMap<String, String>,
     pub max_reject_rate: f64,
     pub rfm: CheckedRfmParams,
@@ -123,7 +139,7 @@ pub fn parse_cli_date(flag: &str, value: &str) -> Result<NaiveDate> {
     })
 }
 
-fn parse_rate(value: &str) -> Result<f64> {
+fn parse_rate(name: &str, value: &str) -> Result<f64> {
     let v = value.trim();
     let parsed = match v.strip_suffix('%') {
         Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
@@ -132,7 +148,7 @@ fn parse_rate(value: &str) -> Result<f64> {
     match parsed {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
         _ => Err(bad(format!(
-            "--max-reject-rate must be a share between 0 and 1 or a percentage, got `{value}`"
+            "{name} must be a share between 0 and 1 or a percentage, got `{value}`"
         ))),
     }
 }
@@ -185,6 +201,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         bins,
         frequency,
         class_basis,
+        customers_sheet,
     } = args;
     let ConfigFile {
         input,
@@ -192,6 +209,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         rfm,
         abc,
         output,
+        customers: customers_config,
     } = match &config {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
@@ -212,6 +230,24 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
     } = rfm;
     let AbcConfig { a: cfg_a, b: cfg_b } = abc;
     let OutputConfig { lang: cfg_lang } = output;
+    let CustomersConfig {
+        encoding: customers_encoding,
+        delimiter: customers_delimiter,
+        sheet: customers_sheet_cfg,
+        customer_id: customers_id,
+    } = customers_config;
+    let customers_read = ReadOptions {
+        encoding: customers_encoding
+            .as_deref()
+            .map(parse_encoding)
+            .transpose()?,
+        delimiter: customers_delimiter
+            .as_deref()
+            .map(parse_delimiter)
+            .transpose()?,
+        sheet: customers_sheet.or(customers_sheet_cfg),
+        decimal: DecimalMark::Point,
+    };
 
     let lang: Lang = match lang.or(cfg_lang) {
         Some(l) => l.parse().map_err(bad)?,
@@ -231,8 +267,8 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         DecimalMark::Point
     };
     let max_reject_rate = match (max_reject_rate, cfg_max_reject_rate) {
-        (Some(r), _) => parse_rate(&r)?,
-        (None, Some(r)) => parse_rate(&r.to_string())?,
+        (Some(r), _) => parse_rate("--max-reject-rate", &r)?,
+        (None, Some(r)) => parse_rate("[input] max_reject_rate", &r.to_string())?,
         (None, None) => 0.05,
     };
     let mut columns = config_columns;
@@ -298,13 +334,14 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
             sheet: sheet.or(cfg_sheet),
             decimal,
         },
+        customers_read,
+        customers_id,
         columns,
         max_reject_rate,
         rfm,
         abc,
         frequency,
     })
-    .map_err(|e: anyhow::Error| anyhow!(e))
 }
 
 #[cfg(test)]
@@ -313,10 +350,10 @@ mod tests {
 
     #[test]
     fn reject_rates_accept_shares_and_percentages() {
-        assert!((parse_rate("5%").unwrap_or(-1.0) - 0.05).abs() < 1e-12);
-        assert!((parse_rate("0.2").unwrap_or(-1.0) - 0.2).abs() < 1e-12);
-        assert!(parse_rate("120%").is_err());
-        assert!(parse_rate("abc").is_err());
+        assert!((parse_rate("x", "5%").unwrap_or(-1.0) - 0.05).abs() < 1e-12);
+        assert!((parse_rate("x", "0.2").unwrap_or(-1.0) - 0.2).abs() < 1e-12);
+        assert!(parse_rate("x", "120%").is_err());
+        assert!(parse_rate("x", "abc").is_err());
     }
 
     #[test]

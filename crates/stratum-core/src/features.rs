@@ -5,7 +5,9 @@
 //! purchase days. [`Aggregator::finish`] turns them into [`CustomerFeatures`] as of a date.
 //!
 //! Definitions (the documented contract of every output column):
-//! - a line with amount ≥ 0 is a *purchase line*; a line with amount < 0 is a *refund line*;
+//! - a line with amount > 0 is a *purchase line*; a line with amount < 0 is a *refund line*;
+//!   a line of exactly 0 (a free replacement, a fully discounted order) is counted but is
+//!   neither: it moves no money and is not a purchase;
 //! - refund lines are netted into monetary value and never count as orders or purchase days;
 //! - `frequency` is the number of distinct order ids among purchase lines (a purchase line
 //!   without an order id counts as an order of its own), or with [`FrequencyBasis::Days`] the
@@ -14,10 +16,11 @@
 //! - `recency_days` is `as_of − last purchase date`, `tenure_days` is `as_of − first purchase
 //!   date`; `as_of` is the analysis date: only lines dated strictly before it are used, so with
 //!   the default `as_of` (the day after the last line) the most recent buyer has recency 1;
-//! - `avg_order_value` is monetary / frequency, rounded to the cent.
+//! - `avg_order_value` is monetary / orders (distinct orders, whatever `frequency` counts),
+//!   rounded to the cent.
 //!
-//! A customer with refund lines but no purchase line before `as_of` cannot be scored; such
-//! customers are returned apart in [`Features::refund_only`].
+//! A customer with refund or zero lines but no purchase line before `as_of` cannot be scored;
+//! such customers are returned apart in [`Features::no_purchase`].
 
 use std::collections::HashMap;
 
@@ -49,6 +52,8 @@ pub struct CustomerFeatures {
     pub recency_days: i64,
     /// Distinct orders (or purchase days, see [`FrequencyBasis`]).
     pub frequency: u64,
+    /// Distinct orders, whatever `frequency` counts.
+    pub orders: u64,
     /// Net total: purchases plus refunds.
     pub monetary: Money,
     /// Sum of purchase lines.
@@ -57,21 +62,24 @@ pub struct CustomerFeatures {
     pub refunds: Money,
     /// Number of refund lines.
     pub refund_lines: u64,
-    /// `monetary / frequency`, rounded to the cent.
+    /// `monetary / orders`, rounded to the cent.
     pub avg_order_value: Money,
     /// Days from the first purchase to `as_of`.
     pub tenure_days: i64,
 }
 
-/// A customer whose lines before `as_of` are all refunds.
+/// A customer with lines before `as_of` but no purchase line among them (refunds or zero
+/// amounts only).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefundOnlyCustomer {
+pub struct NoPurchaseCustomer {
     /// The customer id.
     pub customer_id: String,
     /// Net total of the refund lines.
     pub refunds: Money,
     /// Number of refund lines.
     pub refund_lines: u64,
+    /// Number of zero-amount lines.
+    pub zero_lines: u64,
 }
 
 /// The features of every customer, sorted by customer id.
@@ -81,8 +89,8 @@ pub struct Features {
     pub as_of: Option<NaiveDate>,
     /// Customers with at least one purchase, sorted by id.
     pub customers: Vec<CustomerFeatures>,
-    /// Customers with refunds only, sorted by id; not scored.
-    pub refund_only: Vec<RefundOnlyCustomer>,
+    /// Customers without a purchase line, sorted by id; not scored.
+    pub no_purchase: Vec<NoPurchaseCustomer>,
     /// Lines dated on or after `as_of`, left out of every feature.
     pub lines_after_as_of: u64,
     /// Net amount of the lines left out for being on or after `as_of`.
@@ -98,6 +106,7 @@ struct Acc {
     gross: Money,
     refunds: Money,
     refund_lines: u64,
+    zero_lines: u64,
 }
 
 impl Acc {
@@ -109,6 +118,7 @@ impl Acc {
         gross: Money::ZERO,
         refunds: Money::ZERO,
         refund_lines: 0,
+        zero_lines: 0,
     };
 }
 
@@ -176,6 +186,10 @@ impl Aggregator {
             acc.refund_lines += 1;
             return;
         }
+        if amount == Money::ZERO {
+            acc.zero_lines += 1;
+            return;
+        }
         acc.gross += amount;
         acc.first = Some(acc.first.map_or(date, |d| d.min(date)));
         acc.last = Some(acc.last.map_or(date, |d| d.max(date)));
@@ -205,7 +219,7 @@ impl Aggregator {
     /// aggregator's own `as_of` or [`Aggregator::default_as_of`]).
     pub fn finish(self, as_of: NaiveDate, basis: FrequencyBasis) -> Features {
         let mut customers = Vec::with_capacity(self.accs.len());
-        let mut refund_only = Vec::new();
+        let mut no_purchase = Vec::new();
         for (id, acc) in self.ids.into_iter().zip(self.accs) {
             let customer_id = String::from(id);
             match (acc.first, acc.last) {
@@ -221,27 +235,29 @@ impl Aggregator {
                         last_purchase: last,
                         recency_days: (as_of - last).num_days(),
                         frequency,
+                        orders: acc.orders,
                         monetary,
                         gross: acc.gross,
                         refunds: acc.refunds,
                         refund_lines: acc.refund_lines,
-                        avg_order_value: monetary.div_count(frequency).round_cents(),
+                        avg_order_value: monetary.div_count(acc.orders).round_cents(),
                         tenure_days: (as_of - first).num_days(),
                     });
                 }
-                _ => refund_only.push(RefundOnlyCustomer {
+                _ => no_purchase.push(NoPurchaseCustomer {
                     customer_id,
                     refunds: acc.refunds,
                     refund_lines: acc.refund_lines,
+                    zero_lines: acc.zero_lines,
                 }),
             }
         }
         customers.sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
-        refund_only.sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        no_purchase.sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
         Features {
             as_of: Some(as_of),
             customers,
-            refund_only,
+            no_purchase,
             lines_after_as_of: self.lines_after_as_of,
             amount_after_as_of: self.amount_after_as_of,
         }
@@ -323,14 +339,35 @@ mod tests {
     }
 
     #[test]
-    fn refund_only_customers_are_kept_apart() {
+    fn customers_without_a_purchase_are_kept_apart() {
         let mut agg = Aggregator::new(None);
         agg.add("B", Some("o9"), d("2025-01-05"), m(-20));
+        agg.add("C", Some("o8"), d("2025-01-05"), m(0));
         agg.add("A", Some("o1"), d("2025-01-01"), m(10));
         let f = agg.finish(d("2025-01-06"), FrequencyBasis::Orders);
         assert_eq!(f.customers.len(), 1);
-        assert_eq!(f.refund_only[0].customer_id, "B");
-        assert_eq!(f.refund_only[0].refunds, m(-20));
+        assert_eq!(f.no_purchase[0].customer_id, "B");
+        assert_eq!(f.no_purchase[0].refunds, m(-20));
+        assert_eq!(
+            (
+                f.no_purchase[1].customer_id.as_str(),
+                f.no_purchase[1].zero_lines
+            ),
+            ("C", 1)
+        );
+    }
+
+    #[test]
+    fn zero_amount_lines_are_not_orders_and_aov_divides_by_orders_not_days() {
+        let mut agg = Aggregator::new(None);
+        agg.add("A", Some("o1"), d("2025-01-01"), m(100));
+        agg.add("A", Some("o2"), d("2025-01-01"), m(100));
+        agg.add("A", Some("o3"), d("2025-01-02"), m(0));
+        let f = agg.finish(d("2025-01-03"), FrequencyBasis::Days);
+        let a = &f.customers[0];
+        assert_eq!((a.frequency, a.orders), (1, 2));
+        assert_eq!(a.last_purchase, d("2025-01-01"));
+        assert_eq!(a.avg_order_value, m(100));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::Money;
 use crate::features::CustomerFeatures;
+use crate::rfm::CustomerRfm;
 
 /// The summary of one group of customers (a class, a segment, a tier).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -23,14 +24,18 @@ pub struct GroupSummary<K> {
     pub mean_frequency: f64,
     /// Mean monetary value.
     pub mean_monetary: f64,
+    /// Mean R, F and M scores.
+    pub mean_scores: [f64; 3],
     /// Average order value: the group's revenue divided by its orders.
     pub avg_order_value: f64,
 }
 
 /// Summaries of the groups `keys` places customers in, one per key of `order` (groups with no
-/// customers included, so tables always show every class).
+/// customers included, so tables always show every class). `rfm` holds each customer's
+/// scores, in the order of `customers`.
 pub fn summarize<K: Copy + PartialEq>(
     customers: &[CustomerFeatures],
+    rfm: &[CustomerRfm],
     keys: &[K],
     order: &[K],
 ) -> Vec<GroupSummary<K>> {
@@ -46,12 +51,18 @@ pub fn summarize<K: Copy + PartialEq>(
             let mut revenue = Money::ZERO;
             let mut recency = 0i64;
             let mut frequency = 0u64;
-            for (c, k) in customers.iter().zip(keys) {
+            let mut orders = 0u64;
+            let mut scores = [0u64; 3];
+            for ((c, k), r) in customers.iter().zip(keys).zip(rfm) {
                 if *k == key {
                     count += 1;
                     revenue += c.monetary;
                     recency += c.recency_days;
                     frequency += c.frequency;
+                    orders += c.orders;
+                    scores[0] += u64::from(r.r);
+                    scores[1] += u64::from(r.f);
+                    scores[2] += u64::from(r.m);
                 }
             }
             let per = |v: f64| if count == 0 { 0.0 } else { v / count as f64 };
@@ -68,10 +79,11 @@ pub fn summarize<K: Copy + PartialEq>(
                 mean_recency: per(recency as f64),
                 mean_frequency: per(frequency as f64),
                 mean_monetary: per(revenue.to_f64()),
-                avg_order_value: if frequency == 0 {
+                mean_scores: scores.map(|s| per(s as f64)),
+                avg_order_value: if orders == 0 {
                     0.0
                 } else {
-                    revenue.to_f64() / frequency as f64
+                    revenue.to_f64() / orders as f64
                 },
             }
         })

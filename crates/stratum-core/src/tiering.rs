@@ -30,9 +30,9 @@ pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) 
     let abc = abc.fit(&monetary);
     let class_keys: Vec<RfmClass> = rfm.customers().iter().map(|c| c.class).collect();
     let segment_keys: Vec<Segment> = rfm.customers().iter().map(|c| c.segment).collect();
-    let classes = summarize(customers, &class_keys, &RfmClass::ALL);
-    let segments = summarize(customers, &segment_keys, &Segment::ALL);
-    let abc_classes = summarize(customers, abc.classes(), &AbcClass::ALL);
+    let classes = summarize(customers, rfm.customers(), &class_keys, &RfmClass::ALL);
+    let segments = summarize(customers, rfm.customers(), &segment_keys, &Segment::ALL);
+    let abc_classes = summarize(customers, rfm.customers(), abc.classes(), &AbcClass::ALL);
     Tiering {
         features,
         rfm,

@@ -56,8 +56,7 @@ impl ExcelSource {
             .map(|(i, _)| i)
             .take(MAX_TITLE_ROWS + 1)
             .collect();
-        let row_at = |i: usize| range.rows().nth(i).unwrap_or(&[]);
-        let texts = |i: usize| -> Vec<String> { row_at(i).iter().map(cell_text).collect() };
+        let texts = |i: usize| -> Vec<String> { row_cells(&range, i).map(cell_text).collect() };
         // The header is the first row with two or more cells; rows above it are titles. If no
         // row qualifies, the first non-empty row is the header.
         let header_at = non_empty
@@ -92,12 +91,19 @@ impl ExcelSource {
                 format: Format::Excel,
                 encoding: None,
                 delimiter: None,
+                delimiter_byte: None,
                 sheet: Some(sheet),
                 title_rows,
             },
             blank: 0,
         })
     }
+}
+
+/// The cells of row `i` (relative to the range), by direct index: O(width) per row.
+fn row_cells(range: &Range<Data>, i: usize) -> impl Iterator<Item = &Data> {
+    let width = range.width();
+    (0..width).map(move |c| range.get((i, c)).unwrap_or(&Data::Empty))
 }
 
 /// The text of a cell as the value parsers expect it.
@@ -124,19 +130,21 @@ impl RecordSource for ExcelSource {
     }
 
     fn read(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, SourceError> {
+        let mut text = String::new();
         while self.next_row < self.range.height() {
             let i = self.next_row;
             self.next_row += 1;
-            let Some(row) = self.range.rows().nth(i) else {
-                break;
-            };
-            if row.iter().all(|c| cell_text(c).trim().is_empty()) {
+            record.clear();
+            let mut blank = true;
+            for cell in row_cells(&self.range, i) {
+                text.clear();
+                text.push_str(&cell_text(cell));
+                blank &= text.trim().is_empty();
+                record.push_field(text.as_bytes());
+            }
+            if blank {
                 self.blank += 1;
                 continue;
-            }
-            record.clear();
-            for cell in row {
-                record.push_field(cell_text(cell).as_bytes());
             }
             return Ok(Some(self.first_row_number + i as u64));
         }

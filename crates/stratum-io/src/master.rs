@@ -43,20 +43,25 @@ pub struct MasterQuality {
 
 /// Reads a customer master file. Exact duplicate rows are dropped; a row with an empty id, or
 /// repeating an id with different attributes, is rejected (the first row of an id wins).
+///
+/// The id column is `id_header` when given; else `fallback_header` (the transaction file's
+/// explicit customer id header) when the file has it; else the first known customer id name.
 pub fn load_customers<W: Write>(
     path: &Path,
     read: &ReadOptions,
-    explicit: &BTreeMap<String, String>,
+    id_header: Option<&str>,
+    fallback_header: Option<&str>,
     rejects: &mut RejectsWriter<W>,
 ) -> Result<(CustomerTable, MasterQuality), LoadError> {
     let mut src = source::open(path, read)?;
     let headers = src.headers().to_vec();
-    let only_id: BTreeMap<String, String> = explicit
-        .iter()
-        .filter(|(k, _)| k.as_str() == CUSTOMER_ID.name)
-        .map(|(k, v)| (k.clone(), v.clone()))
+    let fallback = fallback_header.filter(|h| headers.iter().any(|x| x == h));
+    let explicit: BTreeMap<String, String> = id_header
+        .or(fallback)
+        .map(|h| (CUSTOMER_ID.name.to_string(), h.to_string()))
+        .into_iter()
         .collect();
-    let (found, columns) = resolve(path, &headers, &[CUSTOMER_ID], &only_id)?;
+    let (found, columns) = resolve(path, &headers, &[CUSTOMER_ID], &explicit)?;
     let id_col = found[0].unwrap_or_default();
     let file = file_label(path);
     let mut counts = RowCounts::default();
@@ -79,7 +84,26 @@ pub fn load_customers<W: Write>(
         }
         let raw_id = record.get(id_col).unwrap_or(b"");
         let id = String::from_utf8_lossy(raw_id).trim().to_string();
-        let problem = if id.is_empty() {
+        let problem = if id.contains('\u{FFFD}') {
+            Some((
+                RejectReason::BadEncoding,
+                "customer id holds bytes that are not valid in the file's encoding".to_string(),
+            ))
+        } else if record.len() > headers.len()
+            && record
+                .iter()
+                .skip(headers.len())
+                .any(|f| !f.trim_ascii().is_empty())
+        {
+            Some((
+                RejectReason::LongRow,
+                format!(
+                    "row has {} fields, the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
+            ))
+        } else if id.is_empty() {
             Some((
                 RejectReason::MissingCustomerId,
                 "customer id is empty".to_string(),

@@ -151,7 +151,7 @@ pub fn write_customers_csv<W: Write>(
 }
 
 /// The columns of `segments.csv`.
-pub const SEGMENT_COLUMNS: [&str; 11] = [
+pub const SEGMENT_COLUMNS: [&str; 14] = [
     "dimension",
     "code",
     "label",
@@ -162,6 +162,9 @@ pub const SEGMENT_COLUMNS: [&str; 11] = [
     "mean_recency_days",
     "mean_frequency",
     "mean_monetary",
+    "mean_r_score",
+    "mean_f_score",
+    "mean_m_score",
     "avg_order_value",
 ];
 
@@ -181,6 +184,9 @@ fn group_row<'a, K: Labelled>(
         Cell::Number(g.mean_recency),
         Cell::Number(g.mean_frequency),
         Cell::Number(g.mean_monetary),
+        Cell::Number(g.mean_scores[0]),
+        Cell::Number(g.mean_scores[1]),
+        Cell::Number(g.mean_scores[2]),
         Cell::Number(g.avg_order_value),
     ]
 }
@@ -207,6 +213,44 @@ pub fn write_segments_csv<W: Write>(out: W, t: &Tiering, lang: Lang) -> csv::Res
     Ok(())
 }
 
+/// The columns of `unscored.csv`.
+pub const UNSCORED_COLUMNS: [&str; 5] = [
+    "customer_id",
+    "reason",
+    "refunds",
+    "refund_lines",
+    "zero_amount_lines",
+];
+
+/// Writes `unscored.csv`: customers with lines but no purchase before the analysis date.
+pub fn write_unscored_csv<W: Write>(out: W, t: &Tiering) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(UNSCORED_COLUMNS)?;
+    for c in &t.features.no_purchase {
+        w.write_record([
+            c.customer_id.as_str(),
+            "no_purchase_before_as_of",
+            &c.refunds.to_string(),
+            &c.refund_lines.to_string(),
+            &c.zero_lines.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Excel's limit on the characters in a cell.
+const XLSX_MAX_CHARS: usize = 32_767;
+
+/// The text cut to Excel's cell limit, with a marker; the CSV files keep it whole.
+fn excel_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().count() <= XLSX_MAX_CHARS {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let cut: String = s.chars().take(XLSX_MAX_CHARS - 20).collect();
+    std::borrow::Cow::Owned(format!("{cut}… [cut, see the CSV]"))
+}
+
 /// Excel's row limit less the header row: longer tables continue on further sheets.
 const XLSX_MAX_ROWS: usize = 1_048_575;
 
@@ -226,8 +270,8 @@ fn write_cell(
     f: &Formats,
 ) -> Result<(), XlsxError> {
     match cell {
-        Cell::Text(s) => ws.write_string(row, col, *s).map(|_| ()),
-        Cell::Owned(s) => ws.write_string(row, col, s).map(|_| ()),
+        Cell::Text(s) => ws.write_string(row, col, excel_text(s)).map(|_| ()),
+        Cell::Owned(s) => ws.write_string(row, col, excel_text(s)).map(|_| ()),
         Cell::Int(i) => ws.write_number(row, col, *i as f64).map(|_| ()),
         Cell::Money(m) => ws
             .write_number_with_format(row, col, m.to_f64(), &f.money)

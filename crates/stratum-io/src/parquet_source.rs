@@ -62,6 +62,7 @@ impl ParquetSource {
                 format: Format::Parquet,
                 encoding: None,
                 delimiter: None,
+                delimiter_byte: None,
                 sheet: None,
                 title_rows: Vec::new(),
             },

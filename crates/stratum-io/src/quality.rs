@@ -32,10 +32,11 @@ pub struct QualityReport {
     pub customer_master: Option<MasterQuality>,
     /// Customers scored.
     pub customers: usize,
-    /// Customers with refunds but no purchase before `as_of`: not scored.
-    pub refund_only_customers: usize,
+    /// Customers with lines but no purchase before `as_of` (refunds or zero amounts only): not
+    /// scored, listed in `unscored.csv`.
+    pub unscored_customers: usize,
     /// Net amount of those customers' refunds.
-    pub refund_only_amount: Money,
+    pub unscored_amount: Money,
     /// Accepted lines dated on or after `as_of`: not used.
     pub lines_after_as_of: u64,
     /// Their net amount.
@@ -106,12 +107,7 @@ impl QualityReport {
             format!("{} ({})", thousands(c.rejected), pct(c.reject_rate())),
         );
         for (reason, n) in &c.rejected_by_reason {
-            add(
-                &mut out,
-                "  拒绝原因",
-                "  rejected",
-                format!("{}: {}", reason.code(), thousands(*n)),
-            );
+            out.push((format!("  - {}", reason.code()), thousands(*n)));
         }
         if c.blank_rows > 0 {
             add(
@@ -137,6 +133,29 @@ impl QualityReport {
             "refund lines",
             format!("{} ({})", thousands(t.refund_lines), money(t.refund_amount)),
         );
+        if t.zero_amount_lines > 0 {
+            add(
+                &mut out,
+                "金额为零的行（不计为购买）",
+                "zero-amount lines (not purchases)",
+                thousands(t.zero_amount_lines),
+            );
+        }
+        if t.columns
+            .iter()
+            .any(|m| m.field == "order_id" && m.header.is_none())
+        {
+            add(
+                &mut out,
+                "注意",
+                "note",
+                lang.pick(
+                    "没有订单号列：每行算作一个订单，完全相同的行按重复行去除",
+                    "no order id column: every line counts as an order, and identical lines are dropped as duplicates",
+                )
+                .to_string(),
+            );
+        }
         if t.lines_without_order_id > 0 {
             add(
                 &mut out,
@@ -178,15 +197,15 @@ impl QualityReport {
             "customers",
             thousands(self.customers as u64),
         );
-        if self.refund_only_customers > 0 {
+        if self.unscored_customers > 0 {
             add(
                 &mut out,
-                "只有退款的客户（未评分）",
-                "refund-only customers (not scored)",
+                "无购买的客户（未评分，见 unscored.csv）",
+                "customers without a purchase (not scored, see unscored.csv)",
                 format!(
                     "{} ({})",
-                    thousands(self.refund_only_customers as u64),
-                    money(self.refund_only_amount)
+                    thousands(self.unscored_customers as u64),
+                    money(self.unscored_amount)
                 ),
             );
         }

@@ -23,6 +23,8 @@ pub enum RejectReason {
     BadEncoding,
     /// The row has fewer fields than the header.
     ShortRow,
+    /// The row has more non-empty fields than the header.
+    LongRow,
     /// A customer master row repeats a customer id seen earlier in the file.
     DuplicateCustomerId,
 }
@@ -38,6 +40,7 @@ impl RejectReason {
             RejectReason::BadAmount => "bad_amount",
             RejectReason::BadEncoding => "bad_encoding",
             RejectReason::ShortRow => "short_row",
+            RejectReason::LongRow => "long_row",
             RejectReason::DuplicateCustomerId => "duplicate_customer_id",
         }
     }

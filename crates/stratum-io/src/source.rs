@@ -52,6 +52,9 @@ pub struct SourceInfo {
     pub encoding: Option<String>,
     /// The delimiter (CSV), as text (`tab` for a tab).
     pub delimiter: Option<String>,
+    /// The delimiter byte (CSV).
+    #[serde(skip)]
+    pub delimiter_byte: Option<u8>,
     /// The worksheet (Excel).
     pub sheet: Option<String>,
     /// Title lines above the header row that were skipped (a report title such as
@@ -209,11 +212,13 @@ pub fn detect_encoding(head: &[u8]) -> (&'static Encoding, usize) {
     }
 }
 
-/// Detects the delimiter from the first lines: the candidate found the same, non-zero number
-/// of times (outside quotes) on most lines, preferring the most frequent.
+/// Detects the delimiter from the first lines: the candidate that appears the same, non-zero
+/// number of times (outside quotes) on the most lines, then the most times per line. Lines
+/// where a candidate does not appear (such as a report title above the header) do not count
+/// against it.
 pub fn detect_delimiter(head: &[u8]) -> u8 {
     const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
-    let lines: Vec<&[u8]> = head.split(|b| *b == b'\n').take(20).collect();
+    let lines: Vec<&[u8]> = head.split(|b| *b == b'\n').take(50).collect();
     // the last piece may be cut off mid-line
     let complete = if lines.len() > 1 {
         &lines[..lines.len() - 1]
@@ -222,16 +227,21 @@ pub fn detect_delimiter(head: &[u8]) -> u8 {
     };
     let mut best = (b',', 0usize, 0usize);
     for &c in &CANDIDATES {
-        let counts: Vec<usize> = complete.iter().map(|l| count_unquoted(l, c)).collect();
-        let Some(&first) = counts.first() else {
-            continue;
-        };
-        if first == 0 {
-            continue;
+        let mut counts: Vec<usize> = complete
+            .iter()
+            .map(|l| count_unquoted(l, c))
+            .filter(|&n| n > 0)
+            .collect();
+        counts.sort_unstable();
+        // the most common non-zero count, and on how many lines it occurs
+        let mut mode = (0usize, 0usize);
+        for run in counts.chunk_by(|a, b| a == b) {
+            if (run.len(), run[0]) > mode {
+                mode = (run.len(), run[0]);
+            }
         }
-        let agree = counts.iter().filter(|&&n| n == first).count();
-        if (agree, first) > (best.1, best.2) {
-            best = (c, agree, first);
+        if mode.0 > 0 && mode > (best.1, best.2) {
+            best = (c, mode.0, mode.1);
         }
     }
     best.0
@@ -378,6 +388,7 @@ impl CsvSource {
                 format: Format::Csv,
                 encoding: Some(encoding.name().to_string()),
                 delimiter: Some(delimiter_name(delimiter)),
+                delimiter_byte: Some(delimiter),
                 sheet: None,
                 title_rows,
             },
@@ -459,5 +470,14 @@ mod tests {
         assert_eq!(detect_delimiter(b"a\tb\n\"x,y\"\t2\n"), b'\t');
         assert_eq!(detect_delimiter(b"name|amount\n\"a;b\"|1,234.5\n"), b'|');
         assert_eq!(detect_delimiter(b"single\n1\n"), b',');
+        // a title line above the header does not hide the delimiter
+        assert_eq!(
+            detect_delimiter("销售明细表\na;b;c\n1;2,5;3\n4;5;6\n".as_bytes()),
+            b';'
+        );
+        assert_eq!(
+            detect_delimiter("销售明细表\na\tb\n1,234.50\tx\n".as_bytes()),
+            b'\t'
+        );
     }
 }

@@ -23,7 +23,7 @@ use stratum_core::{Aggregator, Money};
 use crate::mapping::{MappedColumn, MappingError, TransactionColumns, transaction_columns};
 use crate::rejects::{Reject, RejectReason, RejectsWriter, file_label};
 use crate::source::{self, ReadOptions, SourceError, SourceInfo};
-use crate::values::{DATE_FORMATS, parse_amount, parse_date};
+use crate::values::{AmountError, DATE_FORMATS, DecimalMark, MAX_AMOUNT, parse_amount, parse_date};
 
 /// What happened to the rows of one input file.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -68,8 +68,10 @@ pub struct TransactionQuality {
     /// Row accounting.
     #[serde(flatten)]
     pub counts: RowCounts,
-    /// Accepted lines with an amount ≥ 0.
+    /// Accepted lines with an amount > 0.
     pub purchase_lines: u64,
+    /// Accepted lines with an amount of exactly 0 (not purchases, see the features' rules).
+    pub zero_amount_lines: u64,
     /// Accepted lines with a negative amount.
     pub refund_lines: u64,
     /// Sum of the purchase lines.
@@ -100,7 +102,7 @@ pub enum LoadError {
     /// A required column is missing.
     #[error(transparent)]
     Mapping(#[from] MappingError),
-    /// The rejects file could not be written.
+    /// The rejects file could not be written (not an input error).
     #[error("cannot write the rejects file: {0}")]
     Rejects(#[from] csv::Error),
 }
@@ -127,17 +129,13 @@ pub fn load_transactions<W: Write>(
     let headers = src.headers().to_vec();
     let (cols, mapped) = transaction_columns(path, &headers, &options.columns)?;
     let file = file_label(path);
-    let delimiter = src
-        .info()
-        .delimiter
-        .as_deref()
-        .map_or(b',', |d| if d == "tab" { b'\t' } else { d.as_bytes()[0] });
-    rejects.set_delimiter(delimiter);
+    rejects.set_delimiter(src.info().delimiter_byte.unwrap_or(b','));
     let mut q = TransactionQuality {
         source: src.info().clone(),
         columns: mapped,
         counts: RowCounts::default(),
         purchase_lines: 0,
+        zero_amount_lines: 0,
         refund_lines: 0,
         purchase_amount: Money::ZERO,
         refund_amount: Money::ZERO,
@@ -162,12 +160,14 @@ pub fn load_transactions<W: Write>(
             q.counts.duplicates += 1;
             continue;
         }
-        match clean_row(&record, &cols, needed, options) {
+        match clean_row(&record, &cols, needed, headers.len(), options) {
             Ok(row) => {
                 q.counts.accepted += 1;
                 if row.amount.is_negative() {
                     q.refund_lines += 1;
                     q.refund_amount += row.amount;
+                } else if row.amount == Money::ZERO {
+                    q.zero_amount_lines += 1;
                 } else {
                     q.purchase_lines += 1;
                     q.purchase_amount += row.amount;
@@ -237,8 +237,24 @@ fn clean_row<'a>(
     record: &'a ByteRecord,
     cols: &TransactionColumns,
     needed: usize,
+    width: usize,
     options: &TransactionOptions,
 ) -> Result<CleanRow<'a>, Bad> {
+    if record.len() > width
+        && record
+            .iter()
+            .skip(width)
+            .any(|f| !f.trim_ascii().is_empty())
+    {
+        return Err(Bad {
+            reason: RejectReason::LongRow,
+            column: None,
+            message: format!(
+                "row has {} fields, the header has {width}; an unquoted separator inside a value? (quote values that contain the delimiter)",
+                record.len()
+            ),
+        });
+    }
     if record.len() <= needed {
         return Err(Bad {
             reason: RejectReason::ShortRow,
@@ -252,13 +268,15 @@ fn clean_row<'a>(
     }
     let text = |c: usize| -> Result<&'a str, Bad> {
         let raw = record.get(c).unwrap_or(b"");
-        std::str::from_utf8(raw).map(str::trim).map_err(|_| {
-            bad(
+        // U+FFFD is what a decoder leaves for bytes that are not valid in the file's encoding.
+        match std::str::from_utf8(raw) {
+            Ok(t) if !t.contains('\u{FFFD}') => Ok(t.trim()),
+            _ => Err(bad(
                 RejectReason::BadEncoding,
                 c,
-                "not valid UTF-8; if the file is GBK or another encoding, pass --encoding".into(),
-            )
-        })
+                "holds bytes that are not valid in the file's encoding; pass --encoding (e.g. gb18030, utf-8)".into(),
+            )),
+        }
     };
     let customer_id = text(cols.customer_id)?;
     if customer_id.is_empty() {
@@ -294,20 +312,24 @@ fn clean_row<'a>(
             "amount is empty".into(),
         ));
     }
-    let amount = parse_amount(raw_amount, options.read.decimal).ok_or_else(|| {
-        bad(
-            RejectReason::BadAmount,
-            cols.amount,
-            format!(
-                "`{}` is not an amount{}",
-                String::from_utf8_lossy(raw_amount).trim(),
-                match options.read.decimal {
-                    crate::values::DecimalMark::Point if raw_amount.contains(&b',') =>
-                        "; if commas are decimal marks, pass --decimal-comma",
-                    _ => "",
-                }
+    let amount = parse_amount(raw_amount, options.read.decimal).map_err(|e| {
+        let shown = String::from_utf8_lossy(raw_amount);
+        let shown = shown.trim();
+        let message = match e {
+            AmountError::OutOfRange => format!(
+                "`{shown}` is beyond the largest accepted amount (±{})",
+                crate::format::thousands(MAX_AMOUNT as u64)
             ),
-        )
+            AmountError::Malformed
+                if options.read.decimal == DecimalMark::Point && raw_amount.contains(&b',') =>
+            {
+                format!(
+                    "`{shown}` is not an amount; if commas are decimal marks, pass --decimal-comma"
+                )
+            }
+            AmountError::Malformed => format!("`{shown}` is not an amount"),
+        };
+        bad(RejectReason::BadAmount, cols.amount, message)
     })?;
     let order_id = match cols.order_id {
         Some(c) => Some(text(c)?).filter(|s| !s.is_empty()),

@@ -7,13 +7,28 @@
 //! `1.2E+3`, and with decimal comma `1 234,50` or `1.234,50`. Thousands separators must group
 //! by three (`1,5` is refused instead of being read as 15). Both parsers work on bytes and
 //! allocate nothing; they are on the hot path of every row.
+//!
+//! Plausibility: dates must fall in the years 1900–2100 (Excel serials 10000–73050, that is
+//! 1927-05-18 to 2099-12-31, so that a stray `2025` or `100` in a date column is refused
+//! rather than read as a day in 1905 or 1900), and amounts must be within ±100 billion.
 
 use chrono::{Duration, NaiveDate};
 use stratum_core::Money;
 
 /// The date forms accepted, for error messages.
-pub const DATE_FORMATS: &str =
-    "YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO datetime, YYYYMMDD or an Excel serial date";
+pub const DATE_FORMATS: &str = "YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO datetime, YYYYMMDD or an Excel serial date, in the years 1900–2100";
+
+/// The largest accepted amount, in currency units.
+pub const MAX_AMOUNT: i64 = 100_000_000_000;
+
+/// Why an amount could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmountError {
+    /// Not a number in a recognised form.
+    Malformed,
+    /// A number beyond ±[`MAX_AMOUNT`].
+    OutOfRange,
+}
 
 /// Parses a date; `None` when the text is not a date in a recognised format.
 pub fn parse_date(raw: &[u8]) -> Option<NaiveDate> {
@@ -92,14 +107,13 @@ pub fn parse_date(raw: &[u8]) -> Option<NaiveDate> {
     (rest.eq_ignore_ascii_case(b"AM") || rest.eq_ignore_ascii_case(b"PM")).then_some(date)
 }
 
-/// Excel's 1900 date system: day 1 is 1900-01-01 and day 60 the non-existent 1900-02-29, so for
-/// every serial after 60 the date is 1899-12-30 plus the serial. Serials up to 60 (January and
-/// February 1900) are refused: they never occur in order data and are far more likely to be
-/// plain numbers in the wrong column.
+/// Excel's 1900 date system: for every serial after 60 the date is 1899-12-30 plus the serial.
+/// Only serials from 10000 (1927-05-18) to 73050 (2099-12-31) are taken as dates: smaller
+/// numbers are far more likely to be a year, a quantity or an id in the wrong column.
 fn excel_serial(s: &[u8]) -> Option<NaiveDate> {
     let text = std::str::from_utf8(s).ok()?;
     let v: f64 = text.parse().ok()?;
-    if !(61.0..2_958_466.0).contains(&v) {
+    if !(10_000.0..73_051.0).contains(&v) {
         return None;
     }
     let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
@@ -188,7 +202,7 @@ fn digits(s: &[u8]) -> Option<u32> {
 }
 
 fn ymd(y: u32, m: u32, d: u32) -> Option<NaiveDate> {
-    if !(1000..=9999).contains(&y) {
+    if !(1900..=2100).contains(&y) {
         return None;
     }
     NaiveDate::from_ymd_opt(y as i32, m, d)
@@ -216,7 +230,17 @@ const CURRENCY_WORDS: [&[u8]; 8] = [
 ];
 
 /// Parses a money amount; `None` when the text is not a number in a recognised form.
-pub fn parse_amount(raw: &[u8], mark: DecimalMark) -> Option<Money> {
+pub fn parse_amount(raw: &[u8], mark: DecimalMark) -> Result<Money, AmountError> {
+    let units = parse_units(raw, mark).ok_or(AmountError::Malformed)?;
+    let units = units.ok_or(AmountError::OutOfRange)?;
+    if units.unsigned_abs() > (MAX_AMOUNT * Money::SCALE) as u64 {
+        return Err(AmountError::OutOfRange);
+    }
+    Ok(Money::from_units(units))
+}
+
+/// `None`: malformed; `Some(None)`: a number too large for the money type.
+fn parse_units(raw: &[u8], mark: DecimalMark) -> Option<Option<i64>> {
     let mut s = trim(raw);
     let mut negative = false;
     if s.first() == Some(&b'(') && s.last() == Some(&b')') {
@@ -249,11 +273,14 @@ pub fn parse_amount(raw: &[u8], mark: DecimalMark) -> Option<Money> {
     }
     let units = if s.iter().any(|b| *b == b'e' || *b == b'E') {
         let v: f64 = std::str::from_utf8(s).ok()?.parse().ok()?;
-        Money::from_f64(v)?.units()
+        if !v.is_finite() {
+            return None;
+        }
+        Money::from_f64(v).map(Money::units)
     } else {
         fixed_point(s, mark)?
     };
-    Some(Money::from_units(if negative { -units } else { units }))
+    Some(units.map(|u| if negative { -u } else { u }))
 }
 
 fn trim(s: &[u8]) -> &[u8] {
@@ -295,7 +322,7 @@ fn strip_currency_suffix(s: &[u8]) -> Option<&[u8]> {
 
 /// Digits with optional grouping and one decimal mark, to 1/10,000 units (rounded half away
 /// from zero beyond four decimals).
-fn fixed_point(s: &[u8], mark: DecimalMark) -> Option<i64> {
+fn fixed_point(s: &[u8], mark: DecimalMark) -> Option<Option<i64>> {
     let (decimal, group) = match mark {
         DecimalMark::Point => (b'.', b','),
         DecimalMark::Comma => (b',', b'.'),
@@ -305,6 +332,7 @@ fn fixed_point(s: &[u8], mark: DecimalMark) -> Option<i64> {
         None => (s, None),
     };
     let mut int: i64 = 0;
+    let mut overflow = false;
     let mut group_len: Option<usize> = None; // digits since the last separator, once one is seen
     let mut first_group = 0usize;
     let mut i = 0;
@@ -312,7 +340,13 @@ fn fixed_point(s: &[u8], mark: DecimalMark) -> Option<i64> {
         let b = int_part[i];
         let sep_len = separator_len(&int_part[i..], group);
         if b.is_ascii_digit() {
-            int = int.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+            match int
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(i64::from(b - b'0')))
+            {
+                Some(v) => int = v,
+                None => overflow = true,
+            }
             match group_len.as_mut() {
                 Some(n) => *n += 1,
                 None => first_group += 1,
@@ -333,7 +367,9 @@ fn fixed_point(s: &[u8], mark: DecimalMark) -> Option<i64> {
     if group_len.is_some_and(|n| n != 3) {
         return None;
     }
-    let mut units = int.checked_mul(Money::SCALE)?;
+    let overflow = overflow || int > MAX_AMOUNT;
+    // |int| ≤ MAX_AMOUNT here, so the units and the fraction below cannot overflow an i64.
+    let mut units = if overflow { 0 } else { int * Money::SCALE };
     if let Some(frac) = frac_part {
         if int_part.is_empty() && frac.is_empty() {
             return None;
@@ -357,7 +393,7 @@ fn fixed_point(s: &[u8], mark: DecimalMark) -> Option<i64> {
     } else if int_part.is_empty() {
         return None;
     }
-    Some(units)
+    Some((!overflow).then_some(units))
 }
 
 /// Length of a grouping separator at the start of `s`: the group character, a space, a
@@ -381,11 +417,55 @@ mod tests {
     }
 
     fn amount(s: &str) -> Option<String> {
-        parse_amount(s.as_bytes(), DecimalMark::Point).map(|m| m.to_string())
+        parse_amount(s.as_bytes(), DecimalMark::Point)
+            .ok()
+            .map(|m| m.to_string())
+    }
+
+    #[test]
+    fn huge_amounts_are_out_of_range_not_wrapped() {
+        for s in [
+            "922337203685477.5808",
+            "99999999999999999999999",
+            "1e300",
+            "100000000000.01",
+        ] {
+            assert_eq!(
+                parse_amount(s.as_bytes(), DecimalMark::Point),
+                Err(AmountError::OutOfRange),
+                "{s}"
+            );
+        }
+        assert_eq!(amount("100000000000").as_deref(), Some("100000000000.00"));
+        assert_eq!(
+            parse_amount(b"1e999", DecimalMark::Point),
+            Err(AmountError::Malformed)
+        );
+    }
+
+    #[test]
+    fn implausible_dates_and_small_numbers_are_not_dates() {
+        for s in [
+            "2025",
+            "2025.03",
+            "100",
+            "9999",
+            "1025-03-07",
+            "2101-01-01",
+            "73051",
+            "1899-12-31",
+        ] {
+            assert_eq!(date(s), None, "{s}");
+        }
+        assert_eq!(date("10000").as_deref(), Some("1927-05-18"));
+        assert_eq!(date("73050").as_deref(), Some("2099-12-31"));
+        assert_eq!(date("1900-01-01").as_deref(), Some("1900-01-01"));
     }
 
     fn amount_comma(s: &str) -> Option<String> {
-        parse_amount(s.as_bytes(), DecimalMark::Comma).map(|m| m.to_string())
+        parse_amount(s.as_bytes(), DecimalMark::Comma)
+            .ok()
+            .map(|m| m.to_string())
     }
 
     #[test]
@@ -415,9 +495,9 @@ mod tests {
 
     #[test]
     fn excel_serials_use_the_1900_system() {
-        // 61 is 1900-03-01 in Excel; 1 and 60 (the phantom 1900-02-29) are refused.
-        assert_eq!(date("61").as_deref(), Some("1900-03-01"));
+        // 36526 is 2000-01-01 and 45658 is 2025-01-01 in Excel's 1900 system
         assert_eq!(date("36526").as_deref(), Some("2000-01-01"));
+        assert_eq!(date("45658").as_deref(), Some("2025-01-01"));
         assert_eq!(date("60"), None);
         assert_eq!(date("1"), None);
     }

@@ -65,6 +65,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         bins: None,
         frequency: None,
         class_basis: None,
+        customers_sheet: None,
     };
     super::segment::run_with(segment_settings(args)?)
 }

@@ -9,10 +9,11 @@ use stratum_core::summary::GroupSummary;
 use stratum_core::{Aggregator, Labelled, Lang, Money, Tiering, tier};
 use stratum_io::format::{number, pct, thousands};
 use stratum_io::master::{CustomerTable, load_customers};
-use stratum_io::output::{write_customers_csv, write_segments_csv, write_xlsx};
+use stratum_io::output::{write_customers_csv, write_segments_csv, write_unscored_csv, write_xlsx};
 use stratum_io::quality::{AsOfSource, QualityReport};
 use stratum_io::rejects::RejectsWriter;
-use stratum_io::transactions::{TransactionOptions, load_transactions};
+use stratum_io::source::{Format, detect_format};
+use stratum_io::transactions::{LoadError, TransactionOptions, load_transactions};
 
 use crate::BadInput;
 use crate::cli::SegmentArgs;
@@ -21,11 +22,12 @@ use crate::settings::{SegmentSettings, segment_settings};
 use crate::terminal::table;
 
 /// The output files, in the order they are written.
-pub const OUTPUT_FILES: [&str; 5] = [
+pub const OUTPUT_FILES: [&str; 6] = [
     "rejects.csv",
     "quality.json",
     "customers.csv",
     "segments.csv",
+    "unscored.csv",
     "stratum.xlsx",
 ];
 
@@ -44,6 +46,14 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
 pub fn run_with(s: SegmentSettings) -> Result<()> {
     fs::create_dir_all(&s.out)
         .with_context(|| format!("failed to create the output folder `{}`", s.out.display()))?;
+    // A failed run must not leave an earlier run's results beside its own quality report.
+    for name in OUTPUT_FILES {
+        let path = s.out.join(name);
+        if path.exists() {
+            fs::remove_file(&path)
+                .with_context(|| format!("failed to remove the earlier `{}`", path.display()))?;
+        }
+    }
     let rejects_path = s.out.join("rejects.csv");
     let mut rejects = RejectsWriter::new(create(&rejects_path)?)
         .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
@@ -54,7 +64,8 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         columns: s.columns.clone(),
     };
     let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
-    let bar = progress::bar(total, true, "reading");
+    let in_bytes = detect_format(&s.transactions).is_ok_and(|f| f == Format::Csv);
+    let bar = progress::bar(total, in_bytes, "reading");
     let txq = load_transactions(
         &s.transactions,
         &options,
@@ -64,11 +75,21 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             bar.set_length(total);
             bar.set_position(done);
         },
-    )?;
+    )
+    .map_err(|e| with_rejects_path(e, &rejects_path))?;
     bar.finish_and_clear();
 
     let master = match &s.customers {
-        Some(path) => Some(load_customers(path, &s.read, &s.columns, &mut rejects)?),
+        Some(path) => Some(
+            load_customers(
+                path,
+                &s.customers_read,
+                s.customers_id.as_deref(),
+                s.columns.get("customer_id").map(String::as_str),
+                &mut rejects,
+            )
+            .map_err(|e| with_rejects_path(e, &rejects_path))?,
+        ),
         None => None,
     };
     rejects
@@ -92,7 +113,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         }
     };
     let features = aggregator.finish(as_of, s.frequency);
-    let refund_only_amount: Money = features.refund_only.iter().map(|c| c.refunds).sum();
+    let unscored_amount: Money = features.no_purchase.iter().map(|c| c.refunds).sum();
     let (master_table, master_quality) = match master {
         Some((t, q)) => (Some(t), Some(q)),
         None => (None, None),
@@ -106,8 +127,8 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         as_of,
         as_of_source,
         customers: tiering.features.customers.len(),
-        refund_only_customers: tiering.features.refund_only.len(),
-        refund_only_amount,
+        unscored_customers: tiering.features.no_purchase.len(),
+        unscored_amount,
         lines_after_as_of: tiering.features.lines_after_as_of,
         amount_after_as_of: tiering.features.amount_after_as_of,
         customers_not_in_master: not_in_master,
@@ -162,6 +183,12 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         .map_err(std::io::Error::from)
         .and_then(|_| w.flush())
         .with_context(|| format!("failed to write `{}`", segments_path.display()))?;
+    let unscored_path = s.out.join("unscored.csv");
+    let mut w = create(&unscored_path)?;
+    write_unscored_csv(&mut w, &tiering)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", unscored_path.display()))?;
     let xlsx_path = s.out.join("stratum.xlsx");
     write_xlsx(
         &xlsx_path,
@@ -183,6 +210,16 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         OUTPUT_FILES.join(", ")
     );
     Ok(())
+}
+
+/// Names the rejects file when writing it failed (an output failure, not bad input).
+fn with_rejects_path(e: LoadError, path: &Path) -> anyhow::Error {
+    match e {
+        LoadError::Rejects(_) => {
+            anyhow::Error::new(e).context(format!("failed to write `{}`", path.display()))
+        }
+        other => other.into(),
+    }
 }
 
 /// (scored customers missing from the master, master customers with no transactions).

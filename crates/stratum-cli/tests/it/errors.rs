@@ -58,30 +58,32 @@ fn too_many_rejected_rows_is_an_error_after_writing_the_rejects() {
     assert_eq!(run.code, 1);
     insta::assert_snapshot!(run.stderr, @"
     Data quality
-      transactions file                          [FIXTURES]/bad_rows.csv
-      format                                     csv, UTF-8, delimiter ,
-      columns                                    customer_id←customer_id, order_id←order_id, order_date←order_date, amount←amount
-      rows read                                  11
-      accepted                                   3
-      duplicates dropped                         1
-      rejected                                   7 (63.6%)
-        rejected                                 missing_customer_id: 1
-        rejected                                 missing_date: 1
-        rejected                                 bad_date: 1
-        rejected                                 missing_amount: 1
-        rejected                                 bad_amount: 2
-        rejected                                 short_row: 1
-      purchase lines                             2 (110.00)
-      refund lines                               1 (-20.00)
-      date range                                 2025-01-05 – 2025-01-10
-      as of                                      2025-01-11 (day after the last transaction)
-      customers                                  2
-      refund-only customers (not scored)         1 (-20.00)
-      net revenue                                110.00
-      revenue share of the top 20% of customers  90.9%
-      customers in class A                       50.0%
+      transactions file                                            [FIXTURES]/bad_rows.csv
+      format                                                       csv, UTF-8, delimiter ,
+      columns                                                      customer_id←customer_id, order_id←order_id, order_date←order_date, amount←amount
+      rows read                                                    13
+      accepted                                                     4
+      duplicates dropped                                           1
+      rejected                                                     8 (61.5%)
+        - missing_customer_id                                      1
+        - missing_date                                             1
+        - bad_date                                                 1
+        - missing_amount                                           1
+        - bad_amount                                               2
+        - short_row                                                1
+        - long_row                                                 1
+      purchase lines                                               2 (110.00)
+      refund lines                                                 1 (-20.00)
+      zero-amount lines (not purchases)                            1
+      date range                                                   2025-01-05 – 2025-01-12
+      as of                                                        2025-01-13 (day after the last transaction)
+      customers                                                    2
+      customers without a purchase (not scored, see unscored.csv)  2 (-20.00)
+      net revenue                                                  110.00
+      revenue share of the top 20% of customers                    90.9%
+      customers in class A                                         50.0%
 
-    error: 63.6% of the rows of `[FIXTURES]/bad_rows.csv` were rejected (7 of 11), more than the allowed 5.0% (--max-reject-rate); see `[TMP]/out/rejects.csv`
+    error: 61.5% of the rows of `[FIXTURES]/bad_rows.csv` were rejected (8 of 13), more than the allowed 5.0% (--max-reject-rate); see `[TMP]/out/rejects.csv`
     ");
     assert!(out.join("rejects.csv").exists() && out.join("quality.json").exists());
     assert!(!out.join("customers.csv").exists());
@@ -121,12 +123,17 @@ fn a_missing_file_names_it() {
 
 #[test]
 fn bad_flag_values_name_the_value() {
-    let cases: [&[&str]; 5] = [
+    let cases: [&[&str]; 10] = [
         &["--as-of", "2025-02-30"],
         &["--bins", "7"],
         &["--max-reject-rate", "lots"],
         &["--encoding", "klingon"],
         &["--frequency", "weekly"],
+        &["--delimiter", "::"],
+        &["--lang", "fr"],
+        &["--class-basis", "median"],
+        &["--map", "amount"],
+        &["--map", "revenue=amount"],
     ];
     let mut all = String::new();
     for extra in cases {
@@ -143,6 +150,11 @@ fn bad_flag_values_name_the_value() {
     ["--max-reject-rate", "lots"] -> exit 1: error: --max-reject-rate must be a share between 0 and 1 or a percentage, got `lots`
     ["--encoding", "klingon"] -> exit 1: error: unknown encoding `klingon`; use e.g. utf-8, gb18030, gbk, big5, utf-16le, windows-1252
     ["--frequency", "weekly"] -> exit 1: error: frequency must be `orders` or `days`, got `weekly`
+    ["--delimiter", "::"] -> exit 1: error: delimiter must be a single ASCII character or `tab`, got `::`
+    ["--lang", "fr"] -> exit 1: error: language must be `zh` or `en`, got `fr`
+    ["--class-basis", "median"] -> exit 1: error: class basis must be `scores` or `values`, got `median`
+    ["--map", "amount"] -> exit 1: error: --map takes FIELD=HEADER, got `amount`
+    ["--map", "revenue=amount"] -> exit 1: error: unknown field `revenue` in column mapping; fields are: customer_id, order_id, order_date, amount
     "#);
 }
 
@@ -183,4 +195,64 @@ fn a_file_where_every_row_is_rejected_says_so() {
     );
     assert_eq!(code, 1);
     insta::assert_snapshot!(stderr, @"error: no usable transactions in `[TMP]/t.csv`: 1 rows read, 1 rejected, 0 duplicates; see `[TMP]/out/rejects.csv`");
+}
+
+#[test]
+fn bad_config_values_name_the_value() {
+    let mut all = String::new();
+    for config in [
+        "[abc]\na = 0.9\nb = 0.8\n",
+        "[rfm]\nbins = 4\n[rfm.thresholds]\nrecency = [30, 90]\nfrequency = [2, 3, 5]\nmonetary = [1, 2, 3]\n",
+        "[rfm.thresholds]\nrecency = [90, 30, 180, 365]\nfrequency = [2, 3, 5, 10]\nmonetary = [1, 2, 3, 4]\n",
+        "[rfm]\nmethod = \"thresholds\"\n",
+        "[input]\nmax_reject_rate = 2.0\n",
+    ] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("stratum.toml");
+        std::fs::write(&path, config).expect("write");
+        let out = tmp.path().join("out");
+        let run = stratum(
+            &[
+                "segment",
+                "-t",
+                fixture("hand.csv").to_str().expect("path"),
+                "-o",
+                out.to_str().expect("path"),
+                "--config",
+                path.to_str().expect("path"),
+            ],
+            tmp.path(),
+        );
+        all.push_str(&format!("exit {}: {}", run.code, run.stderr));
+    }
+    insta::assert_snapshot!(all, @"
+    exit 1: error: abc cut points must satisfy 0 < a < b ≤ 1, got a = 0.9, b = 0.8
+    exit 1: error: recency thresholds must have 3 values (bins − 1), got 2
+    exit 1: error: recency thresholds must be finite and strictly ascending, got [90.0, 30.0, 180.0, 365.0]
+    exit 1: error: [rfm] method is `thresholds` but there is no [rfm.thresholds] table
+    exit 1: error: [input] max_reject_rate must be a share between 0 and 1 or a percentage, got `2`
+    ");
+}
+
+#[test]
+fn a_missing_sheet_and_an_empty_file_are_errors() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    let sheet = stratum(
+        &[
+            "segment",
+            "-t",
+            fixture("hand.xlsx").to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+            "--sheet",
+            "Sheet9",
+        ],
+        tmp.path(),
+    );
+    let (code, empty) = segment_error("empty.csv", b"", &[]);
+    insta::assert_snapshot!(format!("exit {}: {}exit {code}: {empty}", sheet.code, sheet.stderr), @"
+    exit 1: error: sheet `Sheet9` not found in `[FIXTURES]/hand.xlsx`; sheets are: 订单明细, 说明
+    exit 1: error: `[TMP]/empty.csv` is empty: no header row found
+    ");
 }

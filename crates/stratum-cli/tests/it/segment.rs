@@ -69,7 +69,7 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
       revenue share of the top 20% of customers  54.0%
       customers in class A                       40.0%
 
-    wrote [TMP]/out: rejects.csv, quality.json, customers.csv, segments.csv, stratum.xlsx
+    wrote [TMP]/out: rejects.csv, quality.json, customers.csv, segments.csv, unscored.csv, stratum.xlsx
     ");
     let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
     insta::assert_snapshot!(customers, @"
@@ -87,29 +87,29 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
     ");
     let segments = std::fs::read_to_string(out.join("segments.csv")).expect("segments.csv");
     insta::assert_snapshot!(segments, @"
-    dimension,code,label,customers,customer_share,revenue,revenue_share,mean_recency_days,mean_frequency,mean_monetary,avg_order_value
-    rfm_class,important_value,Important value,1,0.100000,4000.00,0.134907,6.0000,3.0000,4000.0000,1333.3333
-    rfm_class,important_retention,Important retention,2,0.200000,8000.00,0.269815,136.5000,2.0000,4000.0000,2000.0000
-    rfm_class,important_development,Important development,1,0.100000,6000.00,0.202361,21.0000,1.0000,6000.0000,6000.0000
-    rfm_class,important_win_back,Important win-back,1,0.100000,10000.00,0.337268,731.0000,1.0000,10000.0000,10000.0000
-    rfm_class,general_value,General value,1,0.100000,400.00,0.013491,3.0000,4.0000,400.0000,100.0000
-    rfm_class,general_retention,General retention,0,0.000000,0.00,0.000000,0.0000,0.0000,0.0000,0.0000
-    rfm_class,general_development,General development,1,0.100000,500.00,0.016863,1.0000,1.0000,500.0000,500.0000
-    rfm_class,general_win_back,General win-back,3,0.300000,750.00,0.025295,196.6667,1.0000,250.0000,250.0000
-    segment,champions,Champions,1,0.100000,400.00,0.013491,3.0000,4.0000,400.0000,100.0000
-    segment,loyal,Loyal,2,0.200000,7000.00,0.236088,33.5000,2.5000,3500.0000,1400.0000
-    segment,potential_loyalist,Potential loyalist,2,0.200000,6500.00,0.219224,11.0000,1.0000,3250.0000,3250.0000
-    segment,new,New,0,0.000000,0.00,0.000000,0.0000,0.0000,0.0000,0.0000
-    segment,promising,Promising,0,0.000000,0.00,0.000000,0.0000,0.0000,0.0000,0.0000
-    segment,need_attention,Need attention,0,0.000000,0.00,0.000000,0.0000,0.0000,0.0000,0.0000
-    segment,about_to_sleep,About to sleep,1,0.100000,200.00,0.006745,150.0000,1.0000,200.0000,200.0000
-    segment,at_risk,At risk,2,0.200000,15000.00,0.505902,471.5000,1.5000,7500.0000,5000.0000
-    segment,cant_lose,Can't lose them,0,0.000000,0.00,0.000000,0.0000,0.0000,0.0000,0.0000
-    segment,hibernating,Hibernating,1,0.100000,500.00,0.016863,167.0000,1.0000,500.0000,500.0000
-    segment,lost,Lost,1,0.100000,50.00,0.001686,273.0000,1.0000,50.0000,50.0000
-    abc_class,A,A (head),4,0.400000,25000.00,0.843170,242.5000,1.7500,6250.0000,3571.4286
-    abc_class,B,B (middle),3,0.300000,4000.00,0.134907,76.3333,1.3333,1333.3333,1000.0000
-    abc_class,C,C (long tail),3,0.300000,650.00,0.021922,142.0000,2.0000,216.6667,108.3333
+    dimension,code,label,customers,customer_share,revenue,revenue_share,mean_recency_days,mean_frequency,mean_monetary,mean_r_score,mean_f_score,mean_m_score,avg_order_value
+    rfm_class,important_value,Important value,1,0.100000,4000.00,0.134907,6.0000,3.0000,4000.0000,4.0000,5.0000,4.0000,1333.3333
+    rfm_class,important_retention,Important retention,2,0.200000,8000.00,0.269815,136.5000,2.0000,4000.0000,2.5000,4.0000,3.5000,2000.0000
+    rfm_class,important_development,Important development,1,0.100000,6000.00,0.202361,21.0000,1.0000,6000.0000,4.0000,1.0000,5.0000,6000.0000
+    rfm_class,important_win_back,Important win-back,1,0.100000,10000.00,0.337268,731.0000,1.0000,10000.0000,1.0000,1.0000,5.0000,10000.0000
+    rfm_class,general_value,General value,1,0.100000,400.00,0.013491,3.0000,4.0000,400.0000,5.0000,5.0000,2.0000,100.0000
+    rfm_class,general_retention,General retention,0,0.000000,0.00,0.000000,0.0000,0.0000,0.0000,0.0000,0.0000,0.0000,0.0000
+    rfm_class,general_development,General development,1,0.100000,500.00,0.016863,1.0000,1.0000,500.0000,5.0000,1.0000,2.0000,500.0000
+    rfm_class,general_win_back,General win-back,3,0.300000,750.00,0.025295,196.6667,1.0000,250.0000,2.0000,1.0000,1.3333,250.0000
+    segment,champions,Champions,1,0.100000,400.00,0.013491,3.0000,4.0000,400.0000,5.0000,5.0000,2.0000,100.0000
+    segment,loyal,Loyal,2,0.200000,7000.00,0.236088,33.5000,2.5000,3500.0000,3.5000,4.5000,3.5000,1400.0000
+    segment,potential_loyalist,Potential loyalist,2,0.200000,6500.00,0.219224,11.0000,1.0000,3250.0000,4.5000,1.0000,3.5000,3250.0000
+    segment,new,New,0,0.000000,0.00,0.000000,0.0000,0.0000,0.0000,0.0000,0.0000,0.0000,0.0000
+    segment,promising,Promising,0,0.000000,0.00,0.000000,0.0000,0.0000,0.0000,0.0000,0.0000,0.0000,0.0000
+    segment,need_attention,Need attention,0,0.000000,0.00,0.000000,0.0000,0.0000,0.0000,0.0000,0.0000,0.0000,0.0000
+    segment,about_to_sleep,About to sleep,1,0.100000,200.00,0.006745,150.0000,1.0000,200.0000,3.0000,1.0000,1.0000,200.0000
+    segment,at_risk,At risk,2,0.200000,15000.00,0.505902,471.5000,1.5000,7500.0000,1.5000,2.5000,4.5000,5000.0000
+    segment,cant_lose,Can't lose them,0,0.000000,0.00,0.000000,0.0000,0.0000,0.0000,0.0000,0.0000,0.0000,0.0000
+    segment,hibernating,Hibernating,1,0.100000,500.00,0.016863,167.0000,1.0000,500.0000,2.0000,1.0000,2.0000,500.0000
+    segment,lost,Lost,1,0.100000,50.00,0.001686,273.0000,1.0000,50.0000,1.0000,1.0000,1.0000,50.0000
+    abc_class,A,A (head),4,0.400000,25000.00,0.843170,242.5000,1.7500,6250.0000,2.7500,2.7500,4.5000,3571.4286
+    abc_class,B,B (middle),3,0.300000,4000.00,0.134907,76.3333,1.3333,1333.3333,3.3333,2.0000,2.3333,1000.0000
+    abc_class,C,C (long tail),3,0.300000,650.00,0.021922,142.0000,2.0000,216.6667,3.0000,2.3333,1.3333,108.3333
     ");
     let quality = std::fs::read_to_string(out.join("quality.json"))
         .expect("quality.json")
@@ -156,6 +156,7 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
         "rejected_by_reason": {},
         "blank_rows": 0,
         "purchase_lines": 18,
+        "zero_amount_lines": 0,
         "refund_lines": 1,
         "purchase_amount": 29950.0,
         "refund_amount": -300.0,
@@ -165,8 +166,8 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
       },
       "customer_master": null,
       "customers": 10,
-      "refund_only_customers": 0,
-      "refund_only_amount": 0.0,
+      "unscored_customers": 0,
+      "unscored_amount": 0.0,
       "lines_after_as_of": 0,
       "amount_after_as_of": 0.0,
       "customers_not_in_master": null,
@@ -265,7 +266,7 @@ fn chinese_labels_with_lang_zh_and_master_data_joined() {
       不在主数据中的客户               8
       主数据中无交易的客户             1
 
-    结果已写入 [TMP]/out: rejects.csv, quality.json, customers.csv, segments.csv, stratum.xlsx
+    结果已写入 [TMP]/out: rejects.csv, quality.json, customers.csv, segments.csv, unscored.csv, stratum.xlsx
     ");
     let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
     let first_rows: Vec<&str> = customers.lines().take(3).collect();
@@ -318,11 +319,11 @@ fn the_workbook_reads_back_with_typed_cells() {
     );
     let c01 = sheet.rows().nth(1).expect("C01");
     assert_eq!(c01[0], Data::String("C01".into()));
-    assert!(
-        matches!(&c01[1], Data::DateTime(d) if d.as_f64() == 45717.0),
-        "{:?}",
-        c01[1]
-    ); // 2025-03-01
+    // a date cell: serial 45717 is 2025-03-01
+    let Data::DateTime(first) = &c01[1] else {
+        panic!("not a date cell: {:?}", c01[1])
+    };
+    assert_eq!(first.to_ymd_hms_milli(), (2025, 3, 1, 0, 0, 0, 0));
     assert_eq!(c01[3], Data::Float(6.0));
     assert_eq!(c01[5], Data::Float(4000.0));
     assert_eq!(sheet.height(), 11);
@@ -480,9 +481,14 @@ fn as_of_leaves_out_later_lines_and_counts_them() {
     assert_eq!(q["as_of_source"], "given");
     let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
     let c01 = customers.lines().nth(1).expect("C01 row");
-    // C01: last purchase 2025-05-01 → recency 31; orders o2, o3 → F 2; M 3000
-    assert!(
-        c01.starts_with("C01,2025-03-01,2025-05-01,31,2,3000.00,"),
-        "{c01}"
+    // 7 customers left: C01 (R 31, F 2, M 3000), C03 (182, 2, 5000), C04 (137, 1, 500),
+    // C06 (701, 1, 10000), C07 (31, 2, 3000), C08 (120, 1, 200), C10 (243, 1, 50).
+    // C01, score = 1 + ⌊5 × worse / 7⌋: R worse 5 → 4; F worse 4 → 3; M worse 3 → 3.
+    // Mean scores R 18/7, F 13/7, M 19/7: all three above → important_value; R 4, FM 3 →
+    // potential_loyalist. ABC of 21,750: 10000, 5000 (46% before), C01 3000 (69% before → A),
+    // cumulative (10000 + 5000 + 3000) / 21750 = 0.827586.
+    assert_eq!(
+        c01,
+        "C01,2025-03-01,2025-05-01,31,2,3000.00,3000.00,0.00,1500.00,92,4,3,3,433,important_value,Important value,potential_loyalist,Potential loyalist,A,0.827586"
     );
 }

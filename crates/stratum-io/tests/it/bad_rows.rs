@@ -12,7 +12,8 @@ fn every_kind_of_bad_row_is_rejected_with_its_line_and_reason() {
     let (t, q, rejects) = run(&fixture("bad_rows.csv"), &TransactionOptions::default());
     let c = &q.counts;
     // line 2 ok, 3–8 and 11 bad, 9–10 one quoted two-line row (ok), 12 duplicate of 2,
-    // 13 an empty line (not a row), 14 a refund-only customer (ok)
+    // 13 an empty line (not a row), 14 a refund-only customer (ok), 15 an unquoted thousands
+    // separator splitting the amount (bad), 16 a zero amount (ok, not a purchase)
     assert_eq!(
         (
             c.rows_read,
@@ -21,7 +22,7 @@ fn every_kind_of_bad_row_is_rejected_with_its_line_and_reason() {
             c.rejected,
             c.blank_rows
         ),
-        (11, 3, 1, 7, 0)
+        (13, 4, 1, 8, 0)
     );
     assert_eq!(c.rows_read, c.accepted + c.duplicates + c.rejected);
     let by_reason: Vec<(RejectReason, u64)> =
@@ -35,21 +36,29 @@ fn every_kind_of_bad_row_is_rejected_with_its_line_and_reason() {
             (RejectReason::MissingAmount, 1),
             (RejectReason::BadAmount, 2),
             (RejectReason::ShortRow, 1),
+            (RejectReason::LongRow, 1),
         ]
     );
     insta::assert_snapshot!(rejects, @r#"
     file,line,reason,column,value,message,row
     bad_rows.csv,3,missing_customer_id,customer_id,,customer id is empty,",o2,2025-01-05,100.00"
     bad_rows.csv,4,missing_date,order_date,,date is empty,"C02,o3,,50"
-    bad_rows.csv,5,bad_date,order_date,2025-13-40,"`2025-13-40` is not a date; expected YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO datetime, YYYYMMDD or an Excel serial date","C02,o4,2025-13-40,50"
+    bad_rows.csv,5,bad_date,order_date,2025-13-40,"`2025-13-40` is not a date; expected YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO datetime, YYYYMMDD or an Excel serial date, in the years 1900–2100","C02,o4,2025-13-40,50"
     bad_rows.csv,6,missing_amount,amount,,amount is empty,"C03,o5,2025-01-06,"
     bad_rows.csv,7,bad_amount,amount,12abc,`12abc` is not an amount,"C03,o6,2025-01-06,12abc"
     bad_rows.csv,8,short_row,,,"row has 3 fields, the columns used need 4","C04,o7,2025-01-07"
     bad_rows.csv,11,bad_amount,amount,"1,5","`1,5` is not an amount; if commas are decimal marks, pass --decimal-comma","C05,o9,2025-01-09,""1,5"""
+    bad_rows.csv,15,long_row,,,"row has 5 fields, the header has 4; an unquoted separator inside a value? (quote values that contain the delimiter)","C07,o11,2025-01-11,1,234.50"
     "#);
-    // C06 has only a refund: kept out of scoring but counted
-    assert_eq!(t.features.refund_only.len(), 1);
-    assert_eq!(t.features.refund_only[0].customer_id, "C06");
+    // C06 has only a refund and C08 only a zero line: kept out of scoring but listed
+    let unscored: Vec<&str> = t
+        .features
+        .no_purchase
+        .iter()
+        .map(|c| c.customer_id.as_str())
+        .collect();
+    assert_eq!(unscored, ["C06", "C08"]);
+    assert_eq!(q.zero_amount_lines, 1);
     let ids: Vec<&str> = t
         .features
         .customers
