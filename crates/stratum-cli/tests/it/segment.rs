@@ -492,3 +492,46 @@ fn as_of_leaves_out_later_lines_and_counts_them() {
         "C01,2025-03-01,2025-05-01,31,2,3000.00,3000.00,0.00,1500.00,92,4,3,3,433,important_value,Important value,potential_loyalist,Potential loyalist,A,0.827586"
     );
 }
+
+#[test]
+fn unscored_customers_are_listed_and_the_master_file_follows_the_id_mapping() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let orders = tmp.path().join("orders.csv");
+    std::fs::write(
+        &orders,
+        "会员,日期,金额\nM1,2025-01-02,100\nM2,2025-01-03,-30\nM3,2025-01-04,0\n",
+    )
+    .expect("write");
+    // the master file names its id column like the orders file, not with a known alias
+    let master = tmp.path().join("master.csv");
+    std::fs::write(&master, "会员;等级\nM1;金卡\nM2;银卡\n").expect("write");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            orders.to_str().expect("path"),
+            "-c",
+            master.to_str().expect("path"),
+            "--map",
+            "customer_id=会员",
+            "-o",
+            out.to_str().expect("path"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let unscored = std::fs::read_to_string(out.join("unscored.csv")).expect("unscored.csv");
+    insta::assert_snapshot!(unscored, @"
+    customer_id,reason,refunds,refund_lines,zero_amount_lines
+    M2,no_purchase_before_as_of,-30.00,1,0
+    M3,no_purchase_before_as_of,0.00,0,1
+    ");
+    let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
+    let m1 = customers.lines().nth(1).expect("M1");
+    // as of the day after the last line of any kind (M3's zero line on 01-04): 2025-01-05
+    assert_eq!(
+        m1,
+        "M1,2025-01-02,2025-01-02,3,1,100.00,100.00,0.00,100.00,3,1,1,1,111,general_win_back,General win-back,lost,Lost,A,1.000000,金卡"
+    );
+}

@@ -180,8 +180,10 @@ mod tests {
                 }
             }
             // With fewer levels the 5-level scale has gaps (see the module docs).
-            let missing: Vec<Segment> =
-                Segment::ALL.into_iter().filter(|s| !seen.contains(s)).collect();
+            let missing: Vec<Segment> = Segment::ALL
+                .into_iter()
+                .filter(|s| !seen.contains(s))
+                .collect();
             let expected: &[Segment] = match bins {
                 3 => &[Segment::Promising],
                 4 => &[Segment::NeedAttention, Segment::AboutToSleep],
