@@ -162,6 +162,18 @@ impl Aggregator {
         date: NaiveDate,
         amount: Money,
     ) {
+        self.add_hashed(customer_id, order_id.map(order_key), date, amount);
+    }
+
+    /// Like [`Aggregator::add`], with the order id already reduced by [`order_key`] (so the
+    /// hashing can run on another thread).
+    pub fn add_hashed(
+        &mut self,
+        customer_id: &str,
+        order_key: Option<u64>,
+        date: NaiveDate,
+        amount: Money,
+    ) {
         if self.as_of.is_some_and(|as_of| date >= as_of) {
             self.lines_after_as_of += 1;
             self.amount_after_as_of += amount;
@@ -193,8 +205,8 @@ impl Aggregator {
         acc.gross += amount;
         acc.first = Some(acc.first.map_or(date, |d| d.min(date)));
         acc.last = Some(acc.last.map_or(date, |d| d.max(date)));
-        let new_order = match order_id {
-            Some(order) => self.orders.insert((idx, hash_str(order))),
+        let new_order = match order_key {
+            Some(key) => self.orders.insert((idx, key)),
             None => true,
         };
         if new_order {
@@ -203,6 +215,31 @@ impl Aggregator {
         if self.days.insert((idx, days_from_ce(date))) {
             acc.days += 1;
         }
+    }
+
+    /// Takes in another aggregator's state. The two must hold disjoint sets of customers, as
+    /// when lines are sharded by customer id.
+    pub fn merge(&mut self, other: Aggregator) {
+        let offset = self.accs.len() as u32;
+        for (i, (id, acc)) in other.ids.into_iter().zip(other.accs).enumerate() {
+            self.index.insert(id.clone(), offset + i as u32);
+            self.ids.push(id);
+            self.accs.push(acc);
+        }
+        self.orders
+            .extend(other.orders.into_iter().map(|(c, k)| (c + offset, k)));
+        self.days
+            .extend(other.days.into_iter().map(|(c, d)| (c + offset, d)));
+        self.min_date = match (self.min_date, other.min_date) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.max_date = match (self.max_date, other.max_date) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.lines_after_as_of += other.lines_after_as_of;
+        self.amount_after_as_of += other.amount_after_as_of;
     }
 
     /// The earliest and latest line dates used so far.
@@ -269,10 +306,10 @@ fn days_from_ce(date: NaiveDate) -> i32 {
     date.num_days_from_ce()
 }
 
-/// A 64-bit hash of an order id (xxh3): two distinct order ids of one customer are counted as
+/// The 64-bit key of an order id (xxh3): two distinct order ids of one customer are counted as
 /// one order only on a hash collision, probability about 2⁻⁶⁴ per pair.
-fn hash_str(s: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
+pub fn order_key(order_id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(order_id.as_bytes())
 }
 
 #[cfg(test)]
@@ -368,6 +405,32 @@ mod tests {
         assert_eq!((a.frequency, a.orders), (1, 2));
         assert_eq!(a.last_purchase, d("2025-01-01"));
         assert_eq!(a.avg_order_value, m(100));
+    }
+
+    #[test]
+    fn merging_shards_gives_the_same_features_as_one_aggregator() {
+        let lines = [
+            ("A", "o1", "2025-01-01", 100),
+            ("B", "o2", "2025-01-02", 50),
+            ("A", "o3", "2025-01-05", -20),
+            ("C", "o4", "2025-01-07", 70),
+            ("B", "o2", "2025-01-02", 30),
+            ("D", "o5", "2025-01-03", -5),
+        ];
+        let mut one = Aggregator::new(None);
+        let mut shards = [Aggregator::new(None), Aggregator::new(None)];
+        for (c, o, day, v) in lines {
+            one.add(c, Some(o), d(day), m(v));
+            shards[usize::from(c == "B" || c == "C")].add(c, Some(o), d(day), m(v));
+        }
+        let [mut first, second] = shards;
+        first.merge(second);
+        assert_eq!(first.date_range(), one.date_range());
+        let as_of = one.default_as_of().unwrap_or_default();
+        let a = one.finish(as_of, FrequencyBasis::Orders);
+        let b = first.finish(as_of, FrequencyBasis::Orders);
+        assert_eq!(a.customers, b.customers);
+        assert_eq!(a.no_purchase, b.no_purchase);
     }
 
     #[test]

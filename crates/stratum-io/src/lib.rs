@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+mod engine;
 pub mod excel;
 pub mod format;
 pub mod mapping;

@@ -65,13 +65,65 @@ pub struct Reject<'a> {
     pub row: &'a ByteRecord,
 }
 
-/// Writes `rejects.csv`: `file,line,reason,column,value,message,row`, where `row` is the
-/// original row re-joined with the file's delimiter.
+impl Reject<'_> {
+    /// An owned copy, with the row re-joined with `delimiter`. Text that is not valid UTF-8
+    /// (rows rejected for their encoding) is shown with U+FFFD, so that the rejects file stays
+    /// valid UTF-8; the line number leads back to the original bytes.
+    pub fn to_row(&self, delimiter: u8) -> RejectRow {
+        RejectRow {
+            file: self.file.to_string(),
+            line: self.line,
+            reason: self.reason,
+            column: self.column.to_string(),
+            value: String::from_utf8_lossy(self.value).into_owned(),
+            message: self.message.to_string(),
+            row: join_record(self.row, delimiter),
+        }
+    }
+}
+
+/// An owned rejected row, ready to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectRow {
+    /// The file's name.
+    pub file: String,
+    /// The line or row number in the file.
+    pub line: u64,
+    /// Why.
+    pub reason: RejectReason,
+    /// The column at fault (header text), or empty.
+    pub column: String,
+    /// The value at fault.
+    pub value: String,
+    /// A human explanation.
+    pub message: String,
+    /// The whole row, re-joined with the file's delimiter.
+    pub row: String,
+}
+
+/// A record's fields joined with `delimiter`, quoted as CSV needs.
+pub fn join_record(record: &ByteRecord, delimiter: u8) -> String {
+    let mut out = Vec::new();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(&mut out);
+        // Writing to a Vec cannot fail.
+        let _ = w.write_byte_record(record);
+        let _ = w.flush();
+    }
+    if out.last() == Some(&b'\n') {
+        out.pop();
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Writes `rejects.csv`: `file,line,reason,column,value,message,row`.
 #[derive(Debug)]
 pub struct RejectsWriter<W: Write> {
     out: csv::Writer<W>,
     delimiter: u8,
-    scratch: Vec<u8>,
 }
 
 /// The header of the rejects file.
@@ -87,7 +139,6 @@ impl<W: Write> RejectsWriter<W> {
         Ok(RejectsWriter {
             out,
             delimiter: b',',
-            scratch: Vec::new(),
         })
     }
 
@@ -98,31 +149,21 @@ impl<W: Write> RejectsWriter<W> {
 
     /// Writes one rejected row.
     pub fn write(&mut self, r: &Reject<'_>) -> csv::Result<()> {
-        self.scratch.clear();
-        {
-            let mut w = csv::WriterBuilder::new()
-                .delimiter(self.delimiter)
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_writer(&mut self.scratch);
-            w.write_byte_record(r.row)?;
-            w.flush()?;
-        }
-        if self.scratch.last() == Some(&b'\n') {
-            self.scratch.pop();
-        }
+        let row = r.to_row(self.delimiter);
+        self.write_row(&row)
+    }
+
+    /// Writes one owned rejected row.
+    pub fn write_row(&mut self, r: &RejectRow) -> csv::Result<()> {
         let line = r.line.to_string();
-        // The rejects file stays valid UTF-8: bytes that are not (rows rejected for their
-        // encoding) are shown as U+FFFD; the line number leads back to the original bytes.
-        let value = String::from_utf8_lossy(r.value);
-        let row = String::from_utf8_lossy(&self.scratch);
         self.out.write_record([
-            r.file,
+            r.file.as_str(),
             &line,
             r.reason.code(),
-            r.column,
-            &value,
-            r.message,
-            &row,
+            &r.column,
+            &r.value,
+            &r.message,
+            &r.row,
         ])
     }
 

@@ -279,6 +279,8 @@ pub struct CsvSource {
     read_bytes: Arc<AtomicU64>,
     total_bytes: u64,
     blank: u64,
+    /// Where the data starts, for UTF-8 files only: (byte offset in the file, line number).
+    data_start: Option<(u64, u64)>,
 }
 
 impl std::fmt::Debug for CsvSource {
@@ -372,6 +374,15 @@ impl CsvSource {
                 (first, std::mem::take(&mut leading))
             }
         };
+        // The first data record starts where the reader stopped, or at the first pending row.
+        let next = match pending.first() {
+            Some(r) => r.position().cloned(),
+            None => Some(reader.position().clone()),
+        };
+        let data_start = (encoding == encoding_rs::UTF_8)
+            .then_some(next)
+            .flatten()
+            .map(|p| (bom as u64 + p.byte(), p.line()));
         let title_rows = leading
             .iter()
             .map(|r| String::from_utf8_lossy(r.as_slice()).trim().to_string())
@@ -396,7 +407,16 @@ impl CsvSource {
             read_bytes,
             total_bytes,
             blank: 0,
+            data_start,
         })
+    }
+}
+
+impl CsvSource {
+    /// For a UTF-8 file: the byte offset in the file where the first data record starts and
+    /// its line number, so that the rest of the file can be read in parallel chunks.
+    pub fn data_start(&self) -> Option<(u64, u64)> {
+        self.data_start
     }
 }
 

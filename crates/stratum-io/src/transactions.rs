@@ -1,4 +1,4 @@
-//! Reading, cleaning and aggregating a transaction file in one streaming pass.
+//! Reading, cleaning and aggregating a transaction file in one streaming, parallel pass.
 //!
 //! Every data row ends up in exactly one of three places, so that
 //! `rows_read = accepted + duplicates + rejected` always holds:
@@ -17,12 +17,12 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use csv::ByteRecord;
-use rustc_hash::FxHashSet;
 use stratum_core::{Aggregator, Money};
 
+use crate::engine::{Context, Engine, RunError};
 use crate::mapping::{MappedColumn, MappingError, TransactionColumns, transaction_columns};
-use crate::rejects::{Reject, RejectReason, RejectsWriter, file_label};
-use crate::source::{self, ReadOptions, SourceError, SourceInfo};
+use crate::rejects::{RejectReason, RejectRow, RejectsWriter, file_label};
+use crate::source::{self, CsvSource, Format, ReadOptions, RecordSource, SourceError, SourceInfo};
 use crate::values::{AmountError, DATE_FORMATS, DecimalMark, MAX_AMOUNT, parse_amount, parse_date};
 
 /// What happened to the rows of one input file.
@@ -50,11 +50,6 @@ impl RowCounts {
         } else {
             self.rejected as f64 / self.rows_read as f64
         }
-    }
-
-    fn reject(&mut self, reason: RejectReason) {
-        self.rejected += 1;
-        *self.rejected_by_reason.entry(reason).or_default() += 1;
     }
 }
 
@@ -114,24 +109,68 @@ pub struct TransactionOptions {
     pub read: ReadOptions,
     /// Explicit field → header mapping.
     pub columns: BTreeMap<String, String>,
+    /// Bytes of CSV per batch (default 16 MiB; other sources take one record per 256 bytes).
+    /// Results do not depend on it; small values exercise batch boundaries in tests.
+    pub batch_bytes: Option<usize>,
 }
 
-/// Reads `path`, cleans every row and feeds the accepted ones to `aggregator`; rejected rows
-/// go to `rejects`. `progress(done, total)` is called now and then.
+/// Reads `path`, cleans every row and aggregates the accepted ones per customer (lines dated
+/// on or after `as_of` are counted apart, see [`Aggregator::new`]); rejected rows go to
+/// `rejects` in line order. `progress(done, total)` is called after each batch.
+///
+/// The work runs on the current rayon thread pool; the result is the same for any number of
+/// threads (see the `engine` module).
 pub fn load_transactions<W: Write>(
     path: &Path,
     options: &TransactionOptions,
-    aggregator: &mut Aggregator,
+    as_of: Option<NaiveDate>,
     rejects: &mut RejectsWriter<W>,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<TransactionQuality, LoadError> {
-    let mut src = source::open(path, &options.read)?;
+) -> Result<(Aggregator, TransactionQuality), LoadError> {
+    // A UTF-8 CSV file is read in parallel chunks from where its data starts; anything else
+    // through its record source.
+    let (mut src, csv_start): (Box<dyn RecordSource>, _) = match source::detect_format(path)? {
+        Format::Csv => {
+            let csv = CsvSource::open(path, &options.read)?;
+            let start = csv.data_start();
+            (Box::new(csv), start)
+        }
+        _ => (source::open(path, &options.read)?, None),
+    };
     let headers = src.headers().to_vec();
     let (cols, mapped) = transaction_columns(path, &headers, &options.columns)?;
     let file = file_label(path);
-    rejects.set_delimiter(src.info().delimiter_byte.unwrap_or(b','));
+    let delimiter = src.info().delimiter_byte.unwrap_or(b',');
+    rejects.set_delimiter(delimiter);
+    let info = src.info().clone();
+    let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut engine = Engine::new(Context {
+        cols,
+        headers: &headers,
+        options,
+        file: &file,
+        delimiter,
+        as_of,
+    });
+    let mut sink = |rows: Vec<RejectRow>| -> Result<(), csv::Error> {
+        for r in &rows {
+            rejects.write_row(r)?;
+        }
+        Ok(())
+    };
+    let ran = match csv_start {
+        Some(start) => {
+            drop(src);
+            engine.run_csv(path, start, &mut sink, &mut |done| progress(done, total))
+        }
+        None => engine.run_source(src.as_mut(), &mut sink, progress),
+    };
+    ran.map_err(|e| match e {
+        RunError::Source(e) => LoadError::Source(e),
+        RunError::Rejects(e) => LoadError::Rejects(e),
+    })?;
     let mut q = TransactionQuality {
-        source: src.info().clone(),
+        source: info,
         columns: mapped,
         counts: RowCounts::default(),
         purchase_lines: 0,
@@ -143,63 +182,36 @@ pub fn load_transactions<W: Write>(
         first_date: None,
         last_date: None,
     };
-    let mut seen: FxHashSet<u128> = FxHashSet::default();
-    let mut record = ByteRecord::new();
-    let needed = [cols.customer_id, cols.order_date, cols.amount]
-        .into_iter()
-        .chain(cols.order_id)
-        .max()
-        .unwrap_or(0);
-    while let Some(line) = src.read(&mut record)? {
-        q.counts.rows_read += 1;
-        if q.counts.rows_read.is_multiple_of(65_536) {
-            let (done, total) = src.progress();
-            progress(done, total);
+    q.counts.blank_rows = engine.blank;
+    let mut aggregator = Aggregator::new(as_of);
+    for shard in engine.shards {
+        let c = shard.counts;
+        q.counts.rows_read += c.rows_read;
+        q.counts.accepted += c.accepted;
+        q.counts.duplicates += c.duplicates;
+        q.counts.rejected += c.rejected;
+        for (reason, n) in c.rejected_by_reason {
+            *q.counts.rejected_by_reason.entry(reason).or_default() += n;
         }
-        if !seen.insert(record_hash(&record)) {
-            q.counts.duplicates += 1;
-            continue;
-        }
-        match clean_row(&record, &cols, needed, headers.len(), options) {
-            Ok(row) => {
-                q.counts.accepted += 1;
-                if row.amount.is_negative() {
-                    q.refund_lines += 1;
-                    q.refund_amount += row.amount;
-                } else if row.amount == Money::ZERO {
-                    q.zero_amount_lines += 1;
-                } else {
-                    q.purchase_lines += 1;
-                    q.purchase_amount += row.amount;
-                    if row.order_id.is_none() {
-                        q.lines_without_order_id += 1;
-                    }
-                }
-                q.first_date = Some(q.first_date.map_or(row.date, |d| d.min(row.date)));
-                q.last_date = Some(q.last_date.map_or(row.date, |d| d.max(row.date)));
-                aggregator.add(row.customer_id, row.order_id, row.date, row.amount);
-            }
-            Err(bad) => {
-                q.counts.reject(bad.reason);
-                let column = bad
-                    .column
-                    .map_or("", |c| headers.get(c).map_or("", String::as_str));
-                rejects.write(&Reject {
-                    file: &file,
-                    line,
-                    reason: bad.reason,
-                    column,
-                    value: bad.column.and_then(|c| record.get(c)).unwrap_or(b""),
-                    message: &bad.message,
-                    row: &record,
-                })?;
-            }
-        }
+        q.purchase_lines += shard.purchase_lines;
+        q.zero_amount_lines += shard.zero_amount_lines;
+        q.refund_lines += shard.refund_lines;
+        q.purchase_amount += shard.purchase_amount;
+        q.refund_amount += shard.refund_amount;
+        q.lines_without_order_id += shard.lines_without_order_id;
+        q.first_date = min_opt(q.first_date, shard.first_date, true);
+        q.last_date = min_opt(q.last_date, shard.last_date, false);
+        aggregator.merge(shard.agg);
     }
-    q.counts.blank_rows = src.blank_rows();
-    let (done, total) = src.progress();
-    progress(done, total);
-    Ok(q)
+    Ok((aggregator, q))
+}
+
+/// The smaller (or, with `min = false`, the larger) of two optional dates.
+fn min_opt(a: Option<NaiveDate>, b: Option<NaiveDate>, min: bool) -> Option<NaiveDate> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if min { x.min(y) } else { x.max(y) }),
+        (x, y) => x.or(y),
+    }
 }
 
 /// A hash of a record's fields and their boundaries.
@@ -212,17 +224,17 @@ pub fn record_hash(record: &ByteRecord) -> u128 {
     h.digest128()
 }
 
-struct CleanRow<'a> {
-    customer_id: &'a str,
-    order_id: Option<&'a str>,
-    date: NaiveDate,
-    amount: Money,
+pub(crate) struct CleanRow<'a> {
+    pub customer_id: &'a str,
+    pub order_id: Option<&'a str>,
+    pub date: NaiveDate,
+    pub amount: Money,
 }
 
-struct Bad {
-    reason: RejectReason,
-    column: Option<usize>,
-    message: String,
+pub(crate) struct Bad {
+    pub reason: RejectReason,
+    pub column: Option<usize>,
+    pub message: String,
 }
 
 fn bad(reason: RejectReason, column: usize, message: String) -> Bad {
@@ -233,7 +245,7 @@ fn bad(reason: RejectReason, column: usize, message: String) -> Bad {
     }
 }
 
-fn clean_row<'a>(
+pub(crate) fn clean_row<'a>(
     record: &'a ByteRecord,
     cols: &TransactionColumns,
     needed: usize,

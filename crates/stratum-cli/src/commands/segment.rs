@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use stratum_core::summary::GroupSummary;
-use stratum_core::{Aggregator, Labelled, Lang, Money, Tiering, tier};
+use stratum_core::{Labelled, Lang, Money, Tiering, tier};
 use stratum_io::format::{number, pct, thousands};
 use stratum_io::master::{CustomerTable, load_customers};
 use stratum_io::output::{write_customers_csv, write_segments_csv, write_unscored_csv, write_xlsx};
@@ -58,18 +58,18 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     let mut rejects = RejectsWriter::new(create(&rejects_path)?)
         .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
 
-    let mut aggregator = Aggregator::new(s.as_of);
     let options = TransactionOptions {
         read: s.read.clone(),
         columns: s.columns.clone(),
+        batch_bytes: None,
     };
     let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
     let in_bytes = detect_format(&s.transactions).is_ok_and(|f| f == Format::Csv);
     let bar = progress::bar(total, in_bytes, "reading");
-    let txq = load_transactions(
+    let (aggregator, txq) = load_transactions(
         &s.transactions,
         &options,
-        &mut aggregator,
+        s.as_of,
         &mut rejects,
         &mut |done, total| {
             bar.set_length(total);

@@ -82,6 +82,7 @@ fn a_gbk_file_read_as_utf8_rejects_its_rows_as_bad_encoding() {
         ]
         .into_iter()
         .collect(),
+        ..TransactionOptions::default()
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("gbk.csv");

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use stratum_core::{AbcParams, Aggregator, RfmParams, Tiering, tier};
+use stratum_core::{AbcParams, RfmParams, Tiering, tier};
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::transactions::{TransactionOptions, TransactionQuality, load_transactions};
 
@@ -15,9 +15,8 @@ pub fn fixture(name: &str) -> PathBuf {
 /// Loads a file and tiers it with default parameters; returns the tiers, the quality and the
 /// rejects file's text.
 pub fn run(path: &Path, options: &TransactionOptions) -> (Tiering, TransactionQuality, String) {
-    let mut agg = Aggregator::new(None);
     let mut rejects = RejectsWriter::new(Vec::new()).expect("rejects header");
-    let quality = load_transactions(path, options, &mut agg, &mut rejects, &mut |_, _| {})
+    let (agg, quality) = load_transactions(path, options, None, &mut rejects, &mut |_, _| {})
         .unwrap_or_else(|e| panic!("{e}"));
     let as_of = agg.default_as_of().expect("some transactions");
     let features = agg.finish(as_of, stratum_core::FrequencyBasis::Orders);

@@ -232,13 +232,12 @@ fn a_missing_sheet_is_an_error_listing_the_sheets() {
         },
         ..TransactionOptions::default()
     };
-    let mut agg = stratum_core::Aggregator::new(None);
     let mut rejects = stratum_io::rejects::RejectsWriter::new(Vec::new()).expect("header");
     let path = fixture("hand.xlsx");
     let err = stratum_io::transactions::load_transactions(
         &path,
         &options,
-        &mut agg,
+        None,
         &mut rejects,
         &mut |_, _| {},
     )

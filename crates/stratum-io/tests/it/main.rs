@@ -3,4 +3,5 @@
 mod bad_rows;
 mod common;
 mod formats;
+mod parallel;
 mod properties;

@@ -91,12 +91,11 @@ fn run_or_skip(
     stratum_io::transactions::TransactionQuality,
     String,
 ) {
-    let mut agg = stratum_core::Aggregator::new(None);
     let mut rejects = stratum_io::rejects::RejectsWriter::new(Vec::new()).expect("header");
-    let q = stratum_io::transactions::load_transactions(
+    let (agg, q) = stratum_io::transactions::load_transactions(
         path,
         &TransactionOptions::default(),
-        &mut agg,
+        None,
         &mut rejects,
         &mut |_, _| {},
     )

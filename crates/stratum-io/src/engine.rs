@@ -1,0 +1,559 @@
+//! The parallel cleaning and aggregation engine behind [`crate::transactions::load_transactions`].
+//!
+//! The input is processed in batches (about 16 MiB of a CSV file, or 64k records of any other
+//! source), each in two parallel phases:
+//!
+//! 1. **parse and clean**: the batch is cut into pieces at record boundaries (quotes are
+//!    tracked, so a newline inside a quoted field is never a cut); each piece is parsed,
+//!    hashed and cleaned on its own thread. Every record is routed to a *shard* chosen by a
+//!    hash of its customer id field (rows without one by their row hash).
+//! 2. **deduplicate and aggregate**: each shard, on its own thread, takes its records in file
+//!    order and drops exact duplicates, counts rejects and feeds an [`Aggregator`].
+//!
+//! Byte-identical rows have the same customer id field, so they land in the same shard, and a
+//! shard sees its rows in file order: every decision (which copy of a duplicate is kept, which
+//! rows are rejected, each customer's state) is exactly what a single thread reading the file
+//! from top to bottom would make, whatever the number of threads. Rejected rows of a batch are
+//! sorted by line before being written, so `rejects.csv` is identical too.
+//!
+//! Memory: a batch at a time of input, plus per shard the customers' state and 16 bytes per
+//! distinct row (the duplicate hashes), 16 per distinct (customer, order) and 8 per distinct
+//! (customer, day).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use csv::ByteRecord;
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
+use stratum_core::features::order_key;
+use stratum_core::{Aggregator, Money};
+
+use crate::mapping::TransactionColumns;
+use crate::rejects::{Reject, RejectRow};
+use crate::source::{RecordSource, SourceError};
+use crate::transactions::{RowCounts, TransactionOptions, clean_row, record_hash};
+
+/// Number of shards: more than the threads, so that uneven shards still balance.
+const SHARDS: usize = 32;
+/// Bytes of CSV read per batch.
+const BATCH_BYTES: usize = 16 << 20;
+/// Records per batch for non-CSV sources.
+const BATCH_RECORDS: usize = 1 << 16;
+
+/// What every piece of work needs to know about the file.
+pub(crate) struct Context<'a> {
+    pub cols: TransactionColumns,
+    pub headers: &'a [String],
+    pub options: &'a TransactionOptions,
+    pub file: &'a str,
+    pub delimiter: u8,
+    pub as_of: Option<NaiveDate>,
+}
+
+impl Context<'_> {
+    fn needed(&self) -> usize {
+        let c = &self.cols;
+        [c.customer_id, c.order_date, c.amount]
+            .into_iter()
+            .chain(c.order_id)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+enum Outcome {
+    Accepted {
+        /// The customer id's place in the piece's arena.
+        id: (u32, u32),
+        order: Option<u64>,
+        date: NaiveDate,
+        amount: Money,
+    },
+    Rejected(Box<RejectRow>),
+}
+
+struct Parsed {
+    row_hash: u128,
+    outcome: Outcome,
+}
+
+/// Phase 1's output for one piece.
+struct Piece {
+    arena: String,
+    by_shard: Vec<Vec<Parsed>>,
+    blank: u64,
+}
+
+impl Piece {
+    fn new() -> Self {
+        Piece {
+            arena: String::new(),
+            by_shard: (0..SHARDS).map(|_| Vec::new()).collect(),
+            blank: 0,
+        }
+    }
+
+    /// Cleans one record and routes it to its shard.
+    fn push(&mut self, line: u64, record: &ByteRecord, ctx: &Context<'_>, needed: usize) {
+        if record.iter().all(|f| f.trim_ascii().is_empty()) {
+            self.blank += 1;
+            return;
+        }
+        let row_hash = record_hash(record);
+        let id_field = record.get(ctx.cols.customer_id).map(<[u8]>::trim_ascii);
+        let shard = match id_field {
+            Some(id) if !id.is_empty() => xxhash_rust::xxh3::xxh3_64(id) as usize % SHARDS,
+            _ => (row_hash as usize) % SHARDS,
+        };
+        let width = ctx.headers.len();
+        let outcome = match clean_row(record, &ctx.cols, needed, width, ctx.options) {
+            Ok(row) => {
+                let start = self.arena.len() as u32;
+                self.arena.push_str(row.customer_id);
+                Outcome::Accepted {
+                    id: (start, row.customer_id.len() as u32),
+                    order: row.order_id.map(order_key),
+                    date: row.date,
+                    amount: row.amount,
+                }
+            }
+            Err(bad) => {
+                let column = bad
+                    .column
+                    .map_or("", |c| ctx.headers.get(c).map_or("", String::as_str));
+                let reject = Reject {
+                    file: ctx.file,
+                    line,
+                    reason: bad.reason,
+                    column,
+                    value: bad.column.and_then(|c| record.get(c)).unwrap_or(b""),
+                    message: &bad.message,
+                    row: record,
+                };
+                Outcome::Rejected(Box::new(reject.to_row(ctx.delimiter)))
+            }
+        };
+        self.by_shard[shard].push(Parsed { row_hash, outcome });
+    }
+}
+
+/// One shard's running state.
+pub(crate) struct Shard {
+    pub agg: Aggregator,
+    seen: FxHashSet<u128>,
+    pub counts: RowCounts,
+    pub purchase_lines: u64,
+    pub zero_amount_lines: u64,
+    pub refund_lines: u64,
+    pub purchase_amount: Money,
+    pub refund_amount: Money,
+    pub lines_without_order_id: u64,
+    pub first_date: Option<NaiveDate>,
+    pub last_date: Option<NaiveDate>,
+    rejects: Vec<RejectRow>,
+}
+
+impl Shard {
+    fn new(as_of: Option<NaiveDate>) -> Self {
+        Shard {
+            agg: Aggregator::new(as_of),
+            seen: FxHashSet::default(),
+            counts: RowCounts::default(),
+            purchase_lines: 0,
+            zero_amount_lines: 0,
+            refund_lines: 0,
+            purchase_amount: Money::ZERO,
+            refund_amount: Money::ZERO,
+            lines_without_order_id: 0,
+            first_date: None,
+            last_date: None,
+            rejects: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, arena: &str, items: Vec<Parsed>) {
+        for p in items {
+            self.counts.rows_read += 1;
+            if !self.seen.insert(p.row_hash) {
+                self.counts.duplicates += 1;
+                continue;
+            }
+            match p.outcome {
+                Outcome::Accepted {
+                    id,
+                    order,
+                    date,
+                    amount,
+                } => {
+                    self.counts.accepted += 1;
+                    if amount.is_negative() {
+                        self.refund_lines += 1;
+                        self.refund_amount += amount;
+                    } else if amount == Money::ZERO {
+                        self.zero_amount_lines += 1;
+                    } else {
+                        self.purchase_lines += 1;
+                        self.purchase_amount += amount;
+                        if order.is_none() {
+                            self.lines_without_order_id += 1;
+                        }
+                    }
+                    self.first_date = Some(self.first_date.map_or(date, |d| d.min(date)));
+                    self.last_date = Some(self.last_date.map_or(date, |d| d.max(date)));
+                    let (start, len) = (id.0 as usize, id.1 as usize);
+                    let customer = arena.get(start..start + len).unwrap_or_default();
+                    self.agg.add_hashed(customer, order, date, amount);
+                }
+                Outcome::Rejected(row) => {
+                    self.counts.rejected += 1;
+                    *self
+                        .counts
+                        .rejected_by_reason
+                        .entry(row.reason)
+                        .or_default() += 1;
+                    self.rejects.push(*row);
+                }
+            }
+        }
+    }
+}
+
+/// The engine's state across batches.
+pub(crate) struct Engine<'a> {
+    ctx: Context<'a>,
+    needed: usize,
+    pub shards: Vec<Shard>,
+    pub blank: u64,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(ctx: Context<'a>) -> Self {
+        let needed = ctx.needed();
+        let shards = (0..SHARDS).map(|_| Shard::new(ctx.as_of)).collect();
+        Engine {
+            ctx,
+            needed,
+            shards,
+            blank: 0,
+        }
+    }
+
+    /// Phase 2 over the pieces of one batch; returns the batch's rejects in line order.
+    fn absorb(&mut self, mut pieces: Vec<Piece>) -> Vec<RejectRow> {
+        let mut work: Vec<Vec<(usize, Vec<Parsed>)>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        for (pi, piece) in pieces.iter_mut().enumerate() {
+            self.blank += piece.blank;
+            for (s, items) in piece.by_shard.iter_mut().enumerate() {
+                if !items.is_empty() {
+                    work[s].push((pi, std::mem::take(items)));
+                }
+            }
+        }
+        let arenas: Vec<&str> = pieces.iter().map(|p| p.arena.as_str()).collect();
+        self.shards
+            .par_iter_mut()
+            .zip(work.into_par_iter())
+            .for_each(|(shard, work)| {
+                for (pi, items) in work {
+                    shard.take(arenas[pi], items);
+                }
+            });
+        let mut rejects: Vec<RejectRow> = self
+            .shards
+            .iter_mut()
+            .flat_map(|s| std::mem::take(&mut s.rejects))
+            .collect();
+        rejects.sort_by_key(|r| r.line);
+        rejects
+    }
+
+    /// Runs a whole UTF-8 CSV file from `start` (byte offset, line number of the first data
+    /// record). `sink` receives each batch's rejects; `progress` the bytes done.
+    pub fn run_csv(
+        &mut self,
+        path: &Path,
+        start: (u64, u64),
+        sink: &mut dyn FnMut(Vec<RejectRow>) -> Result<(), csv::Error>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), RunError> {
+        let io = |source| {
+            RunError::Source(SourceError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let mut file = File::open(path).map_err(io)?;
+        file.seek(SeekFrom::Start(start.0)).map_err(io)?;
+        let mut buf: Vec<u8> = Vec::new();
+        let mut line = start.1;
+        let mut done = start.0;
+        let batch_bytes = self.ctx.options.batch_bytes.unwrap_or(BATCH_BYTES).max(1);
+        let mut want = batch_bytes;
+        let threads = rayon::current_num_threads().max(1);
+        loop {
+            let have = buf.len();
+            buf.resize(have.max(want), 0);
+            let mut filled = have;
+            let mut eof = false;
+            while filled < buf.len() {
+                let n = file.read(&mut buf[filled..]).map_err(io)?;
+                if n == 0 {
+                    eof = true;
+                    break;
+                }
+                filled += n;
+            }
+            buf.truncate(filled);
+            let cuts = record_cuts(&buf, threads * 2, eof, self.ctx.delimiter);
+            let end = cuts.last().copied().unwrap_or(0);
+            if end == 0 && !eof {
+                // one record longer than the buffer: read more before cutting
+                want = buf.len() * 2;
+                continue;
+            }
+            want = batch_bytes;
+            // line numbers of each piece's first record
+            let mut bounds = Vec::with_capacity(cuts.len());
+            let mut from = 0;
+            let mut first_line = line;
+            for &to in &cuts {
+                bounds.push((from, to, first_line));
+                first_line += memchr::memchr_iter(b'\n', &buf[from..to]).count() as u64;
+                from = to;
+            }
+            line = first_line;
+            let ctx = &self.ctx;
+            let needed = self.needed;
+            let data = &buf;
+            let pieces: Vec<Piece> = bounds
+                .par_iter()
+                .map(|&(from, to, first)| parse_piece(&data[from..to], first, ctx, needed))
+                .collect::<Result<_, _>>()
+                .map_err(|(l, e)| {
+                    RunError::Source(SourceError::Csv {
+                        path: path.to_path_buf(),
+                        line: l,
+                        message: e,
+                    })
+                })?;
+            let rejects = self.absorb(pieces);
+            sink(rejects).map_err(RunError::Rejects)?;
+            done += end as u64;
+            progress(done);
+            if eof {
+                // at end of file the last cut is the end of the buffer
+                return Ok(());
+            }
+            buf.drain(..end);
+        }
+    }
+
+    /// Runs any record source, a batch of records at a time.
+    pub fn run_source(
+        &mut self,
+        src: &mut dyn RecordSource,
+        sink: &mut dyn FnMut(Vec<RejectRow>) -> Result<(), csv::Error>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<(), RunError> {
+        let threads = rayon::current_num_threads().max(1);
+        let batch_records = match self.ctx.options.batch_bytes {
+            Some(b) => (b / 256).max(1),
+            None => BATCH_RECORDS,
+        };
+        loop {
+            let mut batch: Vec<(u64, ByteRecord)> = Vec::with_capacity(batch_records);
+            let mut record = ByteRecord::new();
+            while batch.len() < batch_records {
+                match src.read(&mut record).map_err(RunError::Source)? {
+                    Some(line) => batch.push((line, std::mem::take(&mut record))),
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
+                self.blank += src.blank_rows();
+                return Ok(());
+            }
+            let size = batch.len().div_ceil(threads * 2);
+            let ctx = &self.ctx;
+            let needed = self.needed;
+            let pieces: Vec<Piece> = batch
+                .par_chunks(size.max(1))
+                .map(|chunk| {
+                    let mut piece = Piece::new();
+                    for (line, record) in chunk {
+                        piece.push(*line, record, ctx, needed);
+                    }
+                    piece
+                })
+                .collect();
+            let rejects = self.absorb(pieces);
+            sink(rejects).map_err(RunError::Rejects)?;
+            let (done, total) = src.progress();
+            progress(done, total);
+        }
+    }
+}
+
+/// A failure while running the engine.
+#[derive(Debug)]
+pub(crate) enum RunError {
+    Source(SourceError),
+    Rejects(csv::Error),
+}
+
+/// Parses one piece of CSV that starts at a record boundary on line `first_line`.
+fn parse_piece(
+    bytes: &[u8],
+    first_line: u64,
+    ctx: &Context<'_>,
+    needed: usize,
+) -> Result<Piece, (u64, String)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(ctx.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut record = ByteRecord::new();
+    let mut piece = Piece::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {
+                let local = record.position().map_or(1, |p| p.line());
+                piece.push(first_line + local - 1, &record, ctx, needed);
+            }
+            Ok(false) => return Ok(piece),
+            Err(e) => {
+                let local = e.position().map_or(1, |p| p.line());
+                return Err((first_line + local - 1, e.to_string()));
+            }
+        }
+    }
+}
+
+/// Cut points (exclusive ends) that split `buf` into about `parts` pieces, each ending just
+/// after a record's newline. The last cut is the end of the last complete record, or the end
+/// of `buf` at end of file.
+pub(crate) fn record_cuts(buf: &[u8], parts: usize, eof: bool, delimiter: u8) -> Vec<usize> {
+    let target = (buf.len() / parts.max(1)).max(1);
+    let mut c = Cutter {
+        target,
+        next_target: target,
+        last_boundary: 0,
+        cuts: Vec::with_capacity(parts + 1),
+    };
+    if memchr::memchr(b'"', buf).is_none() {
+        // No quotes: every newline ends a record; jump to the first one past each target.
+        while c.next_target < buf.len() {
+            // a newline at next_target − 1 already makes a cut at next_target
+            let from = c.next_target - 1;
+            match memchr::memchr(b'\n', &buf[from..]) {
+                Some(i) => c.boundary(from + i + 1),
+                None => break,
+            }
+        }
+        // the last newline of the buffer ends the last complete record
+        if let Some(i) = memchr::memrchr(b'\n', buf) {
+            c.last_boundary = i + 1;
+        }
+    } else {
+        // The CSV reader's rule: a quote opens a quoted field only at the start of a field;
+        // inside one, `""` is an escaped quote and a lone `"` closes it.
+        let mut i = 0;
+        let mut field_start = true;
+        let mut quoted = false;
+        while i < buf.len() {
+            let b = buf[i];
+            if quoted {
+                if b == b'"' {
+                    if buf.get(i + 1) == Some(&b'"') {
+                        i += 2;
+                        continue;
+                    }
+                    quoted = false;
+                }
+            } else if b == b'"' && field_start {
+                quoted = true;
+                field_start = false;
+            } else if b == b'\n' {
+                c.boundary(i + 1);
+                field_start = true;
+            } else if b == delimiter {
+                field_start = true;
+            } else if b != b'\r' {
+                field_start = false;
+            }
+            i += 1;
+        }
+    }
+    let end = if eof { buf.len() } else { c.last_boundary };
+    let mut cuts = c.cuts;
+    cuts.retain(|&x| x < end);
+    if end > 0 {
+        cuts.push(end);
+    }
+    cuts
+}
+
+struct Cutter {
+    target: usize,
+    next_target: usize,
+    last_boundary: usize,
+    cuts: Vec<usize>,
+}
+
+impl Cutter {
+    /// A record ends just before `at`.
+    fn boundary(&mut self, at: usize) {
+        self.last_boundary = at;
+        if at >= self.next_target {
+            self.cuts.push(at);
+            self.next_target = at + self.target;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(buf: &[u8], parts: usize, eof: bool) -> Vec<String> {
+        let mut from = 0;
+        record_cuts(buf, parts, eof, b',')
+            .into_iter()
+            .map(|to| {
+                let s = String::from_utf8_lossy(&buf[from..to]).into_owned();
+                from = to;
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cuts_fall_after_newlines_and_keep_the_incomplete_tail() {
+        assert_eq!(
+            pieces(b"a,1\nb,2\nc,3\nd,", 3, false),
+            ["a,1\n", "b,2\n", "c,3\n"]
+        );
+        assert_eq!(
+            pieces(b"a,1\nb,2\nc,3\nd,", 3, true),
+            ["a,1\n", "b,2\n", "c,3\n", "d,"]
+        );
+        assert_eq!(pieces(b"abc", 2, false), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_newline_inside_quotes_is_never_a_cut() {
+        let buf = b"a,\"x\ny\"\nb,\"\"\"q\"\"\n\"\nc,3\n";
+        let got = pieces(buf, 8, false);
+        assert_eq!(got, ["a,\"x\ny\"\n", "b,\"\"\"q\"\"\n\"\n", "c,3\n"]);
+        // a quote inside an unquoted field is a literal character, as for the CSV reader
+        let buf = b"a,5\" screen\nb,\"x\ny\"\nc,3\n";
+        assert_eq!(
+            pieces(buf, 8, false),
+            ["a,5\" screen\n", "b,\"x\ny\"\n", "c,3\n"]
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! The parallel engine gives the same result whatever the thread count and batch size, and
+//! whatever path the file takes (parallel UTF-8 chunks, or records from a transcoding reader).
+
+use std::fmt::Write as _;
+
+use stratum_core::synth::DemoParams;
+use stratum_io::rejects::RejectsWriter;
+use stratum_io::source::ReadOptions;
+use stratum_io::transactions::{TransactionOptions, load_transactions};
+
+/// Everything a run produces, as text: features of every customer, the quality counts and the
+/// rejects file.
+fn run(
+    path: &std::path::Path,
+    threads: usize,
+    batch_bytes: Option<usize>,
+    encoding: Option<&'static encoding_rs::Encoding>,
+) -> String {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    pool.install(|| {
+        let options = TransactionOptions {
+            read: ReadOptions {
+                encoding,
+                ..ReadOptions::default()
+            },
+            batch_bytes,
+            ..TransactionOptions::default()
+        };
+        let mut rejects = RejectsWriter::new(Vec::new()).expect("header");
+        let (agg, q) = load_transactions(path, &options, None, &mut rejects, &mut |_, _| {}).expect("load");
+        let as_of = agg.default_as_of().expect("data");
+        let f = agg.finish(as_of, stratum_core::FrequencyBasis::Orders);
+        let mut out = String::new();
+        let c = &q.counts;
+        let _ = writeln!(
+            out,
+            "read {} accepted {} dup {} rejected {} {:?} purchases {} {} refunds {} {} zero {} dates {:?}..{:?}",
+            c.rows_read, c.accepted, c.duplicates, c.rejected, c.rejected_by_reason,
+            q.purchase_lines, q.purchase_amount, q.refund_lines, q.refund_amount, q.zero_amount_lines,
+            q.first_date, q.last_date
+        );
+        for x in &f.customers {
+            let _ = writeln!(out, "{x:?}");
+        }
+        for x in &f.no_purchase {
+            let _ = writeln!(out, "{x:?}");
+        }
+        out.push_str(&String::from_utf8(rejects.finish().expect("flush")).expect("utf-8"));
+        out
+    })
+}
+
+/// Demo data with bad rows, quoted multi-line fields and far-apart duplicates mixed in.
+fn messy_file(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let params = DemoParams::new()
+        .customers(300)
+        .transactions(20_000)
+        .seed(11)
+        .check()
+        .expect("params");
+    let customers = params.customers();
+    let mut text = String::from("customer_id,order_id,order_date,amount,note\n");
+    let mut n = 0u64;
+    params.for_each_line(&customers, |l| {
+        n += 1;
+        let id = &customers[l.customer as usize].id;
+        let note = match n % 97 {
+            0 => "\"two\nlines, quoted\"".to_string(),
+            1 => "5\" literal quote".to_string(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            text,
+            "{id},{},{},{},{note}",
+            params.order_id(l.order_id),
+            l.order_date,
+            l.amount
+        );
+        match n % 1_000 {
+            0 => text.push_str(",SO1,2025-01-01,5,\n"),
+            250 => text.push_str("C0001,SO2,someday,5,\n"),
+            500 => text.push_str("C0002,SO3,2025-01-01,1,234.50,x\n"),
+            750 => text.push_str("C0001,SO000001,2021-01-10,100.00,\n"), // the same row many times
+            _ => {}
+        }
+    });
+    let path = dir.join("messy.csv");
+    std::fs::write(&path, &text).expect("write");
+    (path, text)
+}
+
+#[test]
+fn threads_and_batch_sizes_do_not_change_any_result() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, _) = messy_file(dir.path());
+    let reference = run(&path, 1, None, None);
+    assert!(
+        reference.contains("long_row") && reference.contains("bad_date"),
+        "{}",
+        &reference[..300]
+    );
+    for (threads, batch) in [(2, None), (4, Some(4_096)), (3, Some(997)), (1, Some(50))] {
+        let got = run(&path, threads, batch, None);
+        assert!(
+            got == reference,
+            "threads {threads}, batch {batch:?} differ from one thread"
+        );
+    }
+}
+
+#[test]
+fn the_transcoding_path_gives_the_same_result_as_the_parallel_utf8_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (path, text) = messy_file(dir.path());
+    let gbk_path = dir.path().join("messy_gbk.csv");
+    let (gbk, _, _) = encoding_rs::GB18030.encode(&text);
+    std::fs::write(&gbk_path, &gbk).expect("write");
+    let utf8 = run(&path, 2, Some(8_192), None);
+    let transcoded = run(&gbk_path, 2, Some(8_192), Some(encoding_rs::GB18030));
+    assert!(
+        utf8.replace("messy.csv", "X") == transcoded.replace("messy_gbk.csv", "X"),
+        "the GB18030 path differs from the UTF-8 path"
+    );
+}
