@@ -217,31 +217,6 @@ impl Aggregator {
         }
     }
 
-    /// Takes in another aggregator's state. The two must hold disjoint sets of customers, as
-    /// when lines are sharded by customer id.
-    pub fn merge(&mut self, other: Aggregator) {
-        let offset = self.accs.len() as u32;
-        for (i, (id, acc)) in other.ids.into_iter().zip(other.accs).enumerate() {
-            self.index.insert(id.clone(), offset + i as u32);
-            self.ids.push(id);
-            self.accs.push(acc);
-        }
-        self.orders
-            .extend(other.orders.into_iter().map(|(c, k)| (c + offset, k)));
-        self.days
-            .extend(other.days.into_iter().map(|(c, d)| (c + offset, d)));
-        self.min_date = match (self.min_date, other.min_date) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.max_date = match (self.max_date, other.max_date) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        self.lines_after_as_of += other.lines_after_as_of;
-        self.amount_after_as_of += other.amount_after_as_of;
-    }
-
     /// The earliest and latest line dates used so far.
     pub fn date_range(&self) -> Option<(NaiveDate, NaiveDate)> {
         self.min_date.zip(self.max_date)
@@ -298,6 +273,56 @@ impl Aggregator {
             lines_after_as_of: self.lines_after_as_of,
             amount_after_as_of: self.amount_after_as_of,
         }
+    }
+}
+
+/// Aggregators over disjoint sets of customers (as when lines are sharded by customer id),
+/// finished in parallel into one [`Features`] equal to what a single aggregator would give.
+#[derive(Debug, Default)]
+pub struct ShardedAggregator {
+    shards: Vec<Aggregator>,
+}
+
+impl ShardedAggregator {
+    /// Shards that hold disjoint sets of customers.
+    pub fn new(shards: Vec<Aggregator>) -> Self {
+        ShardedAggregator { shards }
+    }
+
+    /// The earliest and latest line dates used.
+    pub fn date_range(&self) -> Option<(NaiveDate, NaiveDate)> {
+        let ranges = self.shards.iter().filter_map(Aggregator::date_range);
+        ranges.reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+    }
+
+    /// The day after the latest line used.
+    pub fn default_as_of(&self) -> Option<NaiveDate> {
+        self.date_range().and_then(|(_, last)| last.succ_opt())
+    }
+
+    /// The features of every customer as of `as_of`, sorted by customer id.
+    pub fn finish(self, as_of: NaiveDate, basis: FrequencyBasis) -> Features {
+        use rayon::prelude::*;
+        let parts: Vec<Features> = self
+            .shards
+            .into_par_iter()
+            .map(|a| a.finish(as_of, basis))
+            .collect();
+        let mut all = Features {
+            as_of: Some(as_of),
+            ..Features::default()
+        };
+        for p in parts {
+            all.customers.extend(p.customers);
+            all.no_purchase.extend(p.no_purchase);
+            all.lines_after_as_of += p.lines_after_as_of;
+            all.amount_after_as_of += p.amount_after_as_of;
+        }
+        all.customers
+            .par_sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        all.no_purchase
+            .sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        all
     }
 }
 
@@ -408,7 +433,7 @@ mod tests {
     }
 
     #[test]
-    fn merging_shards_gives_the_same_features_as_one_aggregator() {
+    fn sharded_aggregators_give_the_same_features_as_one() {
         let lines = [
             ("A", "o1", "2025-01-01", 100),
             ("B", "o2", "2025-01-02", 50),
@@ -418,17 +443,17 @@ mod tests {
             ("D", "o5", "2025-01-03", -5),
         ];
         let mut one = Aggregator::new(None);
-        let mut shards = [Aggregator::new(None), Aggregator::new(None)];
+        let mut shards = vec![Aggregator::new(None), Aggregator::new(None)];
         for (c, o, day, v) in lines {
             one.add(c, Some(o), d(day), m(v));
             shards[usize::from(c == "B" || c == "C")].add(c, Some(o), d(day), m(v));
         }
-        let [mut first, second] = shards;
-        first.merge(second);
-        assert_eq!(first.date_range(), one.date_range());
+        let sharded = ShardedAggregator::new(shards);
+        assert_eq!(sharded.date_range(), one.date_range());
         let as_of = one.default_as_of().unwrap_or_default();
+        assert_eq!(sharded.default_as_of(), Some(as_of));
         let a = one.finish(as_of, FrequencyBasis::Orders);
-        let b = first.finish(as_of, FrequencyBasis::Orders);
+        let b = sharded.finish(as_of, FrequencyBasis::Orders);
         assert_eq!(a.customers, b.customers);
         assert_eq!(a.no_purchase, b.no_purchase);
     }

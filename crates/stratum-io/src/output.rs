@@ -342,6 +342,9 @@ pub fn write_xlsx(
     lang: Lang,
 ) -> Result<(), XlsxError> {
     let mut book = Workbook::new();
+    // Level 1 deflate: about half the time of the default level 6 on large tables, for a
+    // somewhat larger file.
+    book.set_zip_compression_level(1);
     let f = Formats {
         header: Format::new().set_bold().set_background_color("#DDEBF7"),
         money: Format::new().set_num_format("#,##0.00"),

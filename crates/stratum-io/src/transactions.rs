@@ -17,7 +17,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use csv::ByteRecord;
-use stratum_core::{Aggregator, Money};
+use stratum_core::{Money, ShardedAggregator};
 
 use crate::engine::{Context, Engine, RunError};
 use crate::mapping::{MappedColumn, MappingError, TransactionColumns, transaction_columns};
@@ -115,7 +115,7 @@ pub struct TransactionOptions {
 }
 
 /// Reads `path`, cleans every row and aggregates the accepted ones per customer (lines dated
-/// on or after `as_of` are counted apart, see [`Aggregator::new`]); rejected rows go to
+/// on or after `as_of` are counted apart, see [`stratum_core::Aggregator::new`]); rejected rows go to
 /// `rejects` in line order. `progress(done, total)` is called after each batch.
 ///
 /// The work runs on the current rayon thread pool; the result is the same for any number of
@@ -126,7 +126,7 @@ pub fn load_transactions<W: Write>(
     as_of: Option<NaiveDate>,
     rejects: &mut RejectsWriter<W>,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<(Aggregator, TransactionQuality), LoadError> {
+) -> Result<(ShardedAggregator, TransactionQuality), LoadError> {
     // A UTF-8 CSV file is read in parallel chunks from where its data starts; anything else
     // through its record source.
     let (mut src, csv_start): (Box<dyn RecordSource>, _) = match source::detect_format(path)? {
@@ -183,7 +183,7 @@ pub fn load_transactions<W: Write>(
         last_date: None,
     };
     q.counts.blank_rows = engine.blank;
-    let mut aggregator = Aggregator::new(as_of);
+    let mut shards = Vec::with_capacity(engine.shards.len());
     for shard in engine.shards {
         let c = shard.counts;
         q.counts.rows_read += c.rows_read;
@@ -201,9 +201,9 @@ pub fn load_transactions<W: Write>(
         q.lines_without_order_id += shard.lines_without_order_id;
         q.first_date = min_opt(q.first_date, shard.first_date, true);
         q.last_date = min_opt(q.last_date, shard.last_date, false);
-        aggregator.merge(shard.agg);
+        shards.push(shard.agg);
     }
-    Ok((aggregator, q))
+    Ok((ShardedAggregator::new(shards), q))
 }
 
 /// The smaller (or, with `min = false`, the larger) of two optional dates.

@@ -171,34 +171,21 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         .into());
     }
 
-    let customers_path = s.out.join("customers.csv");
-    let mut w = create(&customers_path)?;
-    write_customers_csv(&mut w, &tiering, master_table.as_ref(), s.lang)
-        .map_err(std::io::Error::from)
-        .and_then(|_| w.flush())
-        .with_context(|| format!("failed to write `{}`", customers_path.display()))?;
-    let segments_path = s.out.join("segments.csv");
-    let mut w = create(&segments_path)?;
-    write_segments_csv(&mut w, &tiering, s.lang)
-        .map_err(std::io::Error::from)
-        .and_then(|_| w.flush())
-        .with_context(|| format!("failed to write `{}`", segments_path.display()))?;
-    let unscored_path = s.out.join("unscored.csv");
-    let mut w = create(&unscored_path)?;
-    write_unscored_csv(&mut w, &tiering)
-        .map_err(std::io::Error::from)
-        .and_then(|_| w.flush())
-        .with_context(|| format!("failed to write `{}`", unscored_path.display()))?;
+    // The workbook is the slowest output: write it beside the CSV files.
     let xlsx_path = s.out.join("stratum.xlsx");
-    write_xlsx(
-        &xlsx_path,
-        &tiering,
-        master_table.as_ref(),
-        &report,
-        &rejects_path,
-        s.lang,
-    )
-    .with_context(|| format!("failed to write `{}`", xlsx_path.display()))?;
+    let (xlsx, csvs) = std::thread::scope(|scope| {
+        let xlsx = scope.spawn(|| {
+            write_xlsx(&xlsx_path, &tiering, master_table.as_ref(), &report, &rejects_path, s.lang)
+                .with_context(|| format!("failed to write `{}`", xlsx_path.display()))
+        });
+        let csvs = write_csv_outputs(&s.out, &tiering, master_table.as_ref(), s.lang);
+        (xlsx.join(), csvs)
+    });
+    csvs?;
+    match xlsx {
+        Ok(result) => result?,
+        Err(_) => anyhow::bail!("writing `{}` failed unexpectedly", xlsx_path.display()),
+    }
 
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", segment_text(&tiering, s.lang));
@@ -209,6 +196,34 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         s.out.display(),
         OUTPUT_FILES.join(", ")
     );
+    Ok(())
+}
+
+/// Writes `customers.csv`, `segments.csv` and `unscored.csv`.
+fn write_csv_outputs(
+    out: &Path,
+    tiering: &Tiering,
+    master: Option<&CustomerTable>,
+    lang: Lang,
+) -> Result<()> {
+    let customers_path = out.join("customers.csv");
+    let mut w = create(&customers_path)?;
+    write_customers_csv(&mut w, tiering, master, lang)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", customers_path.display()))?;
+    let segments_path = out.join("segments.csv");
+    let mut w = create(&segments_path)?;
+    write_segments_csv(&mut w, tiering, lang)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", segments_path.display()))?;
+    let unscored_path = out.join("unscored.csv");
+    let mut w = create(&unscored_path)?;
+    write_unscored_csv(&mut w, tiering)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", unscored_path.display()))?;
     Ok(())
 }
 

@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# Benchmark: Stratum's tiering job against the same job in DuckDB, Polars and pandas.
+#
+# Usage: bench/run.sh [--sizes "N ..."] [--runs R] [--customers C] [--formats "csv parquet"]
+#                     [--tools "stratum duckdb polars pandas"] [--regen]
+# The same options as environment variables: SIZES, RUNS, CUSTOMERS, FORMATS, TOOLS, REGEN=1.
+#   SIZES      transaction lines per data set              (default "1000000 10000000")
+#   RUNS       timed runs per tool, size and format        (default 3; the median is reported)
+#   CUSTOMERS  customers per data set                      (default: lines / 50)
+#   FORMATS    input formats                               (default "csv parquet")
+#   TOOLS      tools to run; stratum is the reference and always runs (default: all four)
+#   REGEN=1    regenerate the data sets even when bench/data/N is up to date
+#   PYTHON     the Python used to create bench/.venv       (default python3)
+#
+# Steps: build Stratum (cargo build --release), create bench/.venv from bench/requirements.txt,
+# generate bench/data/N once per size (stratum demo, seed 42) plus a Parquet copy, run every tool
+# RUNS times per size and format under /usr/bin/time -v (tools interleaved inside each run),
+# check every peer's per-customer output against Stratum's (bench/compare.py), print a markdown
+# table and append it with the machine and versions to bench/results/latest.md.
+# Exit status: 0 when every tool ran and every comparison passed, 1 otherwise.
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
+SEED=42
+
+SIZES=${SIZES:-"1000000 10000000"}
+RUNS=${RUNS:-3}
+CUSTOMERS=${CUSTOMERS:-}
+FORMATS=${FORMATS:-"csv parquet"}
+TOOLS=${TOOLS:-"stratum duckdb polars pandas"}
+REGEN=${REGEN:-0}
+PYTHON=${PYTHON:-python3}
+
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --sizes) SIZES=$2; shift 2 ;;
+        --runs) RUNS=$2; shift 2 ;;
+        --customers) CUSTOMERS=$2; shift 2 ;;
+        --formats) FORMATS=$2; shift 2 ;;
+        --tools) TOOLS=$2; shift 2 ;;
+        --regen) REGEN=1; shift ;;
+        --sizes=*) SIZES=${1#*=}; shift ;;
+        --runs=*) RUNS=${1#*=}; shift ;;
+        --customers=*) CUSTOMERS=${1#*=}; shift ;;
+        --formats=*) FORMATS=${1#*=}; shift ;;
+        --tools=*) TOOLS=${1#*=}; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+die() { echo "run.sh: $*" >&2; exit 2; }
+is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
+
+is_count "$RUNS" || die "RUNS must be a positive integer, got '$RUNS'"
+for n in $SIZES; do is_count "$n" || die "SIZES must be positive integers, got '$n'"; done
+[[ -z $CUSTOMERS ]] || is_count "$CUSTOMERS" || die "CUSTOMERS must be a positive integer"
+for f in $FORMATS; do [[ $f == csv || $f == parquet ]] || die "unknown format '$f' (csv, parquet)"; done
+PEERS=()
+for t in $TOOLS; do
+    case $t in
+        stratum) ;;
+        duckdb | polars | pandas) PEERS+=("$t") ;;
+        *) die "unknown tool '$t' (stratum duckdb polars pandas)" ;;
+    esac
+done
+ALL_TOOLS=(stratum ${PEERS[@]+"${PEERS[@]}"})
+[[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (Debian/Ubuntu: apt-get install time)"
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+# --- 1. build Stratum ------------------------------------------------------------------------
+log "building Stratum (cargo build --release)"
+(cd "$ROOT" && cargo build --release)
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+[[ $TARGET_DIR == /* ]] || TARGET_DIR=$ROOT/$TARGET_DIR
+STRATUM=$TARGET_DIR/release/stratum
+[[ -x $STRATUM ]] || die "no binary at $STRATUM after the build"
+
+# --- 2. Python environment -------------------------------------------------------------------
+VENV=$BENCH/.venv
+if [[ ! -x $VENV/bin/python ]]; then
+    log "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+PY=$VENV/bin/python
+log "installing the pinned peers (bench/requirements.txt)"
+"$PY" -m pip install --quiet --disable-pip-version-check -r "$BENCH/requirements.txt"
+
+STRATUM_VERSION=$("$STRATUM" --version)
+PY_VERSIONS=$("$PY" - <<'EOF'
+import platform
+from importlib.metadata import version
+print(f"python {platform.python_version()}, " + ", ".join(
+    f"{p} {version(p)}" for p in ("duckdb", "polars", "pandas", "pyarrow", "numpy")))
+EOF
+)
+GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$ROOT" status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null) ]]; then
+    GIT_REV="$GIT_REV (with uncommitted changes under crates/)"
+fi
+echo "$STRATUM_VERSION (commit $GIT_REV)"
+echo "$PY_VERSIONS"
+
+SEGMENT_FLAGS=()
+if "$STRATUM" segment --help 2>/dev/null | grep -q -- '--no-xlsx'; then
+    SEGMENT_FLAGS+=(--no-xlsx)
+fi
+echo "stratum segment extra flags: ${SEGMENT_FLAGS[*]:-(none; --no-xlsx not supported, so Stratum also writes stratum.xlsx)}"
+
+# --- 3. data ---------------------------------------------------------------------------------
+
+# The Parquet copy of a transactions CSV: all columns kept, customer_id/order_id/channel/
+# category as strings, order_date as DATE, amount as DECIMAL(18,2); written by DuckDB (Snappy,
+# default row groups). Swap this function's body for Stratum's own Parquet writer once it has one.
+convert_csv_to_parquet() {
+    local csv=$1 parquet=$2
+    "$PY" - "$csv" "$parquet.tmp" <<'EOF'
+import sys
+import duckdb
+src, dst = sys.argv[1], sys.argv[2]
+lit = lambda s: "'" + s.replace("'", "''") + "'"
+duckdb.sql(f"""
+    COPY (SELECT * FROM read_csv({lit(src)}, header = true, delim = ',', quote = '"',
+                                 dateformat = '%Y-%m-%d',
+                                 columns = {{'customer_id': 'VARCHAR', 'order_id': 'VARCHAR',
+                                            'order_date': 'DATE', 'amount': 'DECIMAL(18,2)',
+                                            'channel': 'VARCHAR', 'category': 'VARCHAR'}}))
+    TO {lit(dst)} (FORMAT parquet, COMPRESSION snappy)
+""")
+EOF
+    mv "$parquet.tmp" "$parquet"
+}
+
+prepare_data() {
+    local n=$1 c=$2 dir=$BENCH/data/$1
+    local params="customers=$c transactions=$n seed=$SEED"
+    if [[ $REGEN == 1 || ! -f $dir/transactions.csv || $(cat "$dir/.params" 2>/dev/null) != "$params" ]]; then
+        log "generating $dir ($params)"
+        rm -rf "$dir"
+        "$STRATUM" demo --out "$dir" --customers "$c" --transactions "$n" --seed "$SEED"
+        echo "$params" >"$dir/.params"
+    fi
+    if [[ " $FORMATS " == *" parquet "* ]] &&
+        [[ ! -f $dir/transactions.parquet || $dir/transactions.csv -nt $dir/transactions.parquet ]]; then
+        log "converting $dir/transactions.csv to Parquet"
+        convert_csv_to_parquet "$dir/transactions.csv" "$dir/transactions.parquet"
+    fi
+}
+
+# --- 4. runs ---------------------------------------------------------------------------------
+OUT=$BENCH/out
+mkdir -p "$OUT"
+RESULTS=$OUT/results.tsv
+CHECKS=$OUT/checks.tsv
+printf 'size\tformat\ttool\trun\twall_s\trss_kb\tcpu_pct\tstatus\n' >"$RESULTS"
+printf 'size\tformat\ttool\tstatus\n' >"$CHECKS"
+FAILED=0
+
+# Seconds from /usr/bin/time's "h:mm:ss" or "m:ss.ss".
+wall_seconds() {
+    awk -F': ' '/Elapsed \(wall clock\)/ {
+        n = split($NF, p, ":"); s = 0
+        for (i = 1; i <= n; i++) s = s * 60 + p[i]
+        printf "%.2f", s
+    }' "$1"
+}
+time_field() { awk -F': ' -v key="$2" 'index($0, key) { gsub(/%/, "", $NF); print $NF }' "$1"; }
+
+# run_tool TOOL INPUT DIR RUN: one timed run; the per-customer output ends in DIR/TOOL.csv.
+run_tool() {
+    local tool=$1 input=$2 dir=$3 run=$4 size=$5 format=$6
+    local tfile=$dir/$tool.time log=$dir/$tool.log status=ok cmd
+    rm -f "$dir/$tool.csv" "$tfile"
+    case $tool in
+        stratum)
+            cmd=("$STRATUM" segment --transactions "$input" --out "$dir/stratum.d"
+                ${SEGMENT_FLAGS[@]+"${SEGMENT_FLAGS[@]}"})
+            ;;
+        *) cmd=("$PY" "$BENCH/peers/${tool}_job.py" "$input" "$dir/$tool.csv") ;;
+    esac
+    if ! /usr/bin/time -v -o "$tfile" "${cmd[@]}" >"$log" 2>&1; then
+        status=failed
+    elif [[ $tool == stratum ]]; then
+        cp "$dir/stratum.d/customers.csv" "$dir/stratum.csv"
+    fi
+    [[ -f $dir/$tool.csv ]] || status=failed
+    local wall rss cpu
+    wall=$(wall_seconds "$tfile")
+    rss=$(time_field "$tfile" "Maximum resident set size")
+    cpu=$(time_field "$tfile" "Percent of CPU this job got")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$format" "$tool" "$run" \
+        "${wall:-}" "${rss:-}" "${cpu:-}" "$status" >>"$RESULTS"
+    printf '  run %s  %-8s %8ss %9s MB  %s\n' "$run" "$tool" "${wall:-?}" \
+        "$(( ${rss:-0} / 1024 ))" "$status" >&2
+    if [[ $status != ok ]]; then
+        FAILED=1
+        echo "  $tool failed; the last lines of $log:" >&2
+        tail -n 5 "$log" | sed 's/^/    /' >&2
+    fi
+}
+
+for n in $SIZES; do
+    c=${CUSTOMERS:-$((n / 50))}
+    ((c > 0)) || c=1
+    prepare_data "$n" "$c"
+    for format in $FORMATS; do
+        input=$BENCH/data/$n/transactions.$format
+        dir=$OUT/$n/$format
+        mkdir -p "$dir"
+        log "$n lines, $c customers, $format: $RUNS run(s) of ${ALL_TOOLS[*]}"
+        for ((run = 1; run <= RUNS; run++)); do
+            for tool in "${ALL_TOOLS[@]}"; do
+                run_tool "$tool" "$input" "$dir" "$run" "$n" "$format"
+            done
+        done
+        log "checking the outputs of the last run against Stratum's ($dir)"
+        for tool in ${PEERS[@]+"${PEERS[@]}"}; do
+            if [[ ! -f $dir/stratum.csv || ! -f $dir/$tool.csv ]]; then
+                status=missing
+            elif "$PY" "$BENCH/compare.py" "$dir/stratum.csv" "$dir/$tool.csv"; then
+                status=ok
+            else
+                status=differs
+            fi
+            [[ $status == ok ]] || FAILED=1
+            printf '%s\t%s\t%s\t%s\n' "$n" "$format" "$tool" "$status" >>"$CHECKS"
+        done
+    done
+done
+
+# --- 5. report -------------------------------------------------------------------------------
+TABLE=$("$PY" "$BENCH/report.py" "$RESULTS" "$CHECKS")
+mkdir -p "$BENCH/results"
+{
+    echo
+    echo "## $(date -u '+%Y-%m-%d %H:%M UTC'): SIZES=\"$SIZES\" RUNS=$RUNS FORMATS=\"$FORMATS\" CUSTOMERS=${CUSTOMERS:-lines/50}"
+    echo
+    echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "- stratum: $STRATUM_VERSION, commit $GIT_REV; segment flags: ${SEGMENT_FLAGS[*]:-none}"
+    echo "- peers: $PY_VERSIONS"
+    echo
+    echo '```'
+    echo '$ free -g'
+    free -g
+    echo '```'
+    echo
+    echo "$TABLE"
+} >>"$BENCH/results/latest.md"
+
+echo
+echo "$TABLE"
+echo
+echo "appended to $BENCH/results/latest.md"
+if ((FAILED)); then
+    echo "FAILED: a tool failed or an output differs from Stratum's (see above)" >&2
+    exit 1
+fi
+echo "all outputs equal Stratum's"
