@@ -51,7 +51,7 @@ def main() -> int:
                 output = "reference"
             else:
                 output = {"ok": "= Stratum", "differs": "**DIFFERS**"}.get(
-                    check.get((size, fmt, tool), "missing"), "**missing**"
+                    check.get((size, fmt, tool), "missing"), "**no output**"
                 )
             if tool not in medians:
                 lines.append(

@@ -102,14 +102,14 @@ GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git -C "$ROOT" status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null) ]]; then
     GIT_REV="$GIT_REV (with uncommitted changes under crates/)"
 fi
-echo "$STRATUM_VERSION (commit $GIT_REV)"
-echo "$PY_VERSIONS"
+echo "$STRATUM_VERSION (commit $GIT_REV)" >&2
+echo "$PY_VERSIONS" >&2
 
 SEGMENT_FLAGS=()
 if "$STRATUM" segment --help 2>/dev/null | grep -q -- '--no-xlsx'; then
     SEGMENT_FLAGS+=(--no-xlsx)
 fi
-echo "stratum segment extra flags: ${SEGMENT_FLAGS[*]:-(none; --no-xlsx not supported, so Stratum also writes stratum.xlsx)}"
+echo "stratum segment extra flags: ${SEGMENT_FLAGS[*]:-(none; --no-xlsx not supported, so Stratum also writes stratum.xlsx)}" >&2
 
 # --- 3. data ---------------------------------------------------------------------------------
 
@@ -221,7 +221,7 @@ for n in $SIZES; do
         for tool in ${PEERS[@]+"${PEERS[@]}"}; do
             if [[ ! -f $dir/stratum.csv || ! -f $dir/$tool.csv ]]; then
                 status=missing
-            elif "$PY" "$BENCH/compare.py" "$dir/stratum.csv" "$dir/$tool.csv"; then
+            elif "$PY" "$BENCH/compare.py" "$dir/stratum.csv" "$dir/$tool.csv" >&2; then
                 status=ok
             else
                 status=differs

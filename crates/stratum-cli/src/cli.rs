@@ -98,6 +98,10 @@ pub struct SegmentArgs {
     /// What the eight RFM classes compare with: scores (mean score) or values (mean raw value).
     #[arg(long)]
     pub class_basis: Option<String>,
+    /// Do not write the workbook (stratum.xlsx): for very large customer counts, where it is
+    /// the slowest output, or when only the CSV files are wanted.
+    #[arg(long)]
+    pub no_xlsx: bool,
     /// Worksheet of an Excel customer master file (default: the first; see also [customers]
     /// in the config file).
     #[arg(long)]

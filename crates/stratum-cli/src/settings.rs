@@ -116,6 +116,7 @@ pub struct SegmentSettings {
     pub rfm: CheckedRfmParams,
     pub abc: CheckedAbcParams,
     pub frequency: FrequencyBasis,
+    pub write_xlsx: bool,
 }
 
 /// Reads a config file.
@@ -202,6 +203,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         frequency,
         class_basis,
         customers_sheet,
+        no_xlsx,
     } = args;
     let ConfigFile {
         input,
@@ -341,6 +343,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         rfm,
         abc,
         frequency,
+        write_xlsx: !no_xlsx,
     })
 }
 

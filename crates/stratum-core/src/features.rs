@@ -107,6 +107,9 @@ struct Acc {
     refunds: Money,
     refund_lines: u64,
     zero_lines: u64,
+    /// The last order key added: lines of one order usually come together, and a repeat of
+    /// it needs no set look-up.
+    last_order: Option<u64>,
 }
 
 impl Acc {
@@ -119,6 +122,7 @@ impl Acc {
         refunds: Money::ZERO,
         refund_lines: 0,
         zero_lines: 0,
+        last_order: None,
     };
 }
 
@@ -137,6 +141,7 @@ pub struct Aggregator {
     orders: FastSet<(u32, u64)>,
     days: FastSet<(u32, i32)>,
     as_of: Option<NaiveDate>,
+    basis: FrequencyBasis,
     max_date: Option<NaiveDate>,
     min_date: Option<NaiveDate>,
     lines_after_as_of: u64,
@@ -145,10 +150,12 @@ pub struct Aggregator {
 
 impl Aggregator {
     /// A new aggregator; when `as_of` is given, lines dated on or after it are counted apart
-    /// and left out of the features.
-    pub fn new(as_of: Option<NaiveDate>) -> Self {
+    /// and left out of the features. `basis` says what `frequency` counts; distinct purchase
+    /// days are only tracked when it is [`FrequencyBasis::Days`].
+    pub fn new(as_of: Option<NaiveDate>, basis: FrequencyBasis) -> Self {
         Aggregator {
             as_of,
+            basis,
             ..Aggregator::default()
         }
     }
@@ -206,13 +213,17 @@ impl Aggregator {
         acc.first = Some(acc.first.map_or(date, |d| d.min(date)));
         acc.last = Some(acc.last.map_or(date, |d| d.max(date)));
         let new_order = match order_key {
-            Some(key) => self.orders.insert((idx, key)),
+            Some(key) if acc.last_order == Some(key) => false,
+            Some(key) => {
+                acc.last_order = Some(key);
+                self.orders.insert((idx, key))
+            }
             None => true,
         };
         if new_order {
             acc.orders += 1;
         }
-        if self.days.insert((idx, days_from_ce(date))) {
+        if self.basis == FrequencyBasis::Days && self.days.insert((idx, days_from_ce(date))) {
             acc.days += 1;
         }
     }
@@ -229,7 +240,8 @@ impl Aggregator {
 
     /// The features of every customer as of `as_of` (must be after every line used: pass the
     /// aggregator's own `as_of` or [`Aggregator::default_as_of`]).
-    pub fn finish(self, as_of: NaiveDate, basis: FrequencyBasis) -> Features {
+    pub fn finish(self, as_of: NaiveDate) -> Features {
+        let basis = self.basis;
         let mut customers = Vec::with_capacity(self.accs.len());
         let mut no_purchase = Vec::new();
         for (id, acc) in self.ids.into_iter().zip(self.accs) {
@@ -301,12 +313,12 @@ impl ShardedAggregator {
     }
 
     /// The features of every customer as of `as_of`, sorted by customer id.
-    pub fn finish(self, as_of: NaiveDate, basis: FrequencyBasis) -> Features {
+    pub fn finish(self, as_of: NaiveDate) -> Features {
         use rayon::prelude::*;
         let parts: Vec<Features> = self
             .shards
             .into_par_iter()
-            .map(|a| a.finish(as_of, basis))
+            .map(|a| a.finish(as_of))
             .collect();
         let mut all = Features {
             as_of: Some(as_of),
@@ -351,14 +363,14 @@ mod tests {
 
     #[test]
     fn lines_of_one_order_count_once_and_refunds_are_netted() {
-        let mut agg = Aggregator::new(None);
+        let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
         agg.add("A", Some("o1"), d("2025-01-01"), m(100));
         agg.add("A", Some("o1"), d("2025-01-01"), m(50));
         agg.add("A", Some("o2"), d("2025-01-10"), m(30));
         agg.add("A", Some("o2"), d("2025-01-12"), m(-30));
         let as_of = agg.default_as_of().unwrap_or_default();
         assert_eq!(as_of, d("2025-01-13"));
-        let f = agg.finish(as_of, FrequencyBasis::Orders);
+        let f = agg.finish(as_of);
         let a = &f.customers[0];
         assert_eq!(a.frequency, 2);
         assert_eq!(a.monetary, m(150));
@@ -371,10 +383,10 @@ mod tests {
 
     #[test]
     fn recency_uses_as_of_not_today_and_later_lines_are_left_out() {
-        let mut agg = Aggregator::new(Some(d("2025-02-01")));
+        let mut agg = Aggregator::new(Some(d("2025-02-01")), FrequencyBasis::Orders);
         agg.add("A", Some("o1"), d("2025-01-01"), m(10));
         agg.add("A", Some("o2"), d("2025-02-01"), m(99));
-        let f = agg.finish(d("2025-02-01"), FrequencyBasis::Orders);
+        let f = agg.finish(d("2025-02-01"));
         assert_eq!(f.customers[0].recency_days, 31);
         assert_eq!(f.customers[0].monetary, m(10));
         assert_eq!(f.lines_after_as_of, 1);
@@ -383,17 +395,17 @@ mod tests {
 
     #[test]
     fn frequency_can_count_distinct_purchase_days() {
-        let mut agg = Aggregator::new(None);
+        let mut agg = Aggregator::new(None, FrequencyBasis::Days);
         agg.add("A", Some("o1"), d("2025-01-01"), m(1));
         agg.add("A", Some("o2"), d("2025-01-01"), m(1));
         agg.add("A", None, d("2025-01-02"), m(1));
         agg.add("A", None, d("2025-01-02"), m(1));
-        let f = agg.finish(d("2025-01-03"), FrequencyBasis::Days);
+        let f = agg.finish(d("2025-01-03"));
         assert_eq!(f.customers[0].frequency, 2);
-        let mut agg = Aggregator::new(None);
+        let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
         agg.add("A", None, d("2025-01-02"), m(1));
         agg.add("A", None, d("2025-01-02"), m(1));
-        let f = agg.finish(d("2025-01-03"), FrequencyBasis::Orders);
+        let f = agg.finish(d("2025-01-03"));
         assert_eq!(
             f.customers[0].frequency, 2,
             "lines without an order id are orders of their own"
@@ -402,11 +414,11 @@ mod tests {
 
     #[test]
     fn customers_without_a_purchase_are_kept_apart() {
-        let mut agg = Aggregator::new(None);
+        let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
         agg.add("B", Some("o9"), d("2025-01-05"), m(-20));
         agg.add("C", Some("o8"), d("2025-01-05"), m(0));
         agg.add("A", Some("o1"), d("2025-01-01"), m(10));
-        let f = agg.finish(d("2025-01-06"), FrequencyBasis::Orders);
+        let f = agg.finish(d("2025-01-06"));
         assert_eq!(f.customers.len(), 1);
         assert_eq!(f.no_purchase[0].customer_id, "B");
         assert_eq!(f.no_purchase[0].refunds, m(-20));
@@ -421,11 +433,11 @@ mod tests {
 
     #[test]
     fn zero_amount_lines_are_not_orders_and_aov_divides_by_orders_not_days() {
-        let mut agg = Aggregator::new(None);
+        let mut agg = Aggregator::new(None, FrequencyBasis::Days);
         agg.add("A", Some("o1"), d("2025-01-01"), m(100));
         agg.add("A", Some("o2"), d("2025-01-01"), m(100));
         agg.add("A", Some("o3"), d("2025-01-02"), m(0));
-        let f = agg.finish(d("2025-01-03"), FrequencyBasis::Days);
+        let f = agg.finish(d("2025-01-03"));
         let a = &f.customers[0];
         assert_eq!((a.frequency, a.orders), (1, 2));
         assert_eq!(a.last_purchase, d("2025-01-01"));
@@ -442,8 +454,11 @@ mod tests {
             ("B", "o2", "2025-01-02", 30),
             ("D", "o5", "2025-01-03", -5),
         ];
-        let mut one = Aggregator::new(None);
-        let mut shards = vec![Aggregator::new(None), Aggregator::new(None)];
+        let mut one = Aggregator::new(None, FrequencyBasis::Orders);
+        let mut shards = vec![
+            Aggregator::new(None, FrequencyBasis::Orders),
+            Aggregator::new(None, FrequencyBasis::Orders),
+        ];
         for (c, o, day, v) in lines {
             one.add(c, Some(o), d(day), m(v));
             shards[usize::from(c == "B" || c == "C")].add(c, Some(o), d(day), m(v));
@@ -452,18 +467,18 @@ mod tests {
         assert_eq!(sharded.date_range(), one.date_range());
         let as_of = one.default_as_of().unwrap_or_default();
         assert_eq!(sharded.default_as_of(), Some(as_of));
-        let a = one.finish(as_of, FrequencyBasis::Orders);
-        let b = sharded.finish(as_of, FrequencyBasis::Orders);
+        let a = one.finish(as_of);
+        let b = sharded.finish(as_of);
         assert_eq!(a.customers, b.customers);
         assert_eq!(a.no_purchase, b.no_purchase);
     }
 
     #[test]
     fn same_order_id_for_two_customers_counts_for_each() {
-        let mut agg = Aggregator::new(None);
+        let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
         agg.add("A", Some("o1"), d("2025-01-01"), m(10));
         agg.add("B", Some("o1"), d("2025-01-01"), m(10));
-        let f = agg.finish(d("2025-01-02"), FrequencyBasis::Orders);
+        let f = agg.finish(d("2025-01-02"));
         assert_eq!(f.customers[0].frequency, 1);
         assert_eq!(f.customers[1].frequency, 1);
     }

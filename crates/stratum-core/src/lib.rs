@@ -10,11 +10,11 @@
 //! use stratum_core::{Aggregator, FrequencyBasis, Money, RfmParams};
 //!
 //! let day = |d| NaiveDate::from_ymd_opt(2025, 3, d).unwrap();
-//! let mut agg = Aggregator::new(None);
+//! let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
 //! agg.add("C1", Some("o1"), day(1), Money::from_major(500));
 //! agg.add("C1", Some("o2"), day(20), Money::from_major(300));
 //! agg.add("C2", Some("o3"), day(5), Money::from_major(80));
-//! let features = agg.finish(day(21), FrequencyBasis::Orders);
+//! let features = agg.finish(day(21));
 //! let rfm = RfmParams::new().check().unwrap().fit(&features.customers);
 //! // Two customers: C1 is better in every dimension, so its scores are 1 + ⌊5 × 1 / 2⌋ = 3.
 //! assert_eq!(rfm.customers()[0].score_code(), "333");

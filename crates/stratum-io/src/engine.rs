@@ -29,7 +29,7 @@ use csv::ByteRecord;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use stratum_core::features::order_key;
-use stratum_core::{Aggregator, Money};
+use stratum_core::{Aggregator, FrequencyBasis, Money};
 
 use crate::mapping::TransactionColumns;
 use crate::rejects::{Reject, RejectRow};
@@ -88,10 +88,12 @@ struct Piece {
 }
 
 impl Piece {
-    fn new() -> Self {
+    /// A piece expected to hold about `rows` records.
+    fn new(rows: usize) -> Self {
+        let per_shard = rows / SHARDS + rows / (4 * SHARDS) + 16;
         Piece {
-            arena: String::new(),
-            by_shard: (0..SHARDS).map(|_| Vec::new()).collect(),
+            arena: String::with_capacity(rows * 8),
+            by_shard: (0..SHARDS).map(|_| Vec::with_capacity(per_shard)).collect(),
             blank: 0,
         }
     }
@@ -157,9 +159,9 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
-    fn new(as_of: Option<NaiveDate>) -> Self {
+    fn new(as_of: Option<NaiveDate>, basis: FrequencyBasis) -> Self {
         Shard {
-            agg: Aggregator::new(as_of),
+            agg: Aggregator::new(as_of, basis),
             seen: FxHashSet::default(),
             counts: RowCounts::default(),
             purchase_lines: 0,
@@ -232,7 +234,8 @@ pub(crate) struct Engine<'a> {
 impl<'a> Engine<'a> {
     pub fn new(ctx: Context<'a>) -> Self {
         let needed = ctx.needed();
-        let shards = (0..SHARDS).map(|_| Shard::new(ctx.as_of)).collect();
+        let basis = ctx.options.frequency;
+        let shards = (0..SHARDS).map(|_| Shard::new(ctx.as_of, basis)).collect();
         Engine {
             ctx,
             needed,
@@ -382,7 +385,7 @@ impl<'a> Engine<'a> {
             let pieces: Vec<Piece> = batch
                 .par_chunks(size.max(1))
                 .map(|chunk| {
-                    let mut piece = Piece::new();
+                    let mut piece = Piece::new(chunk.len());
                     for (line, record) in chunk {
                         piece.push(*line, record, ctx, needed);
                     }
@@ -417,7 +420,8 @@ fn parse_piece(
         .flexible(true)
         .from_reader(bytes);
     let mut record = ByteRecord::new();
-    let mut piece = Piece::new();
+    // about 60 bytes a record in typical exports
+    let mut piece = Piece::new(bytes.len() / 60);
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(true) => {

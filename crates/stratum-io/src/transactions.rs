@@ -17,7 +17,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use csv::ByteRecord;
-use stratum_core::{Money, ShardedAggregator};
+use stratum_core::{FrequencyBasis, Money, ShardedAggregator};
 
 use crate::engine::{Context, Engine, RunError};
 use crate::mapping::{MappedColumn, MappingError, TransactionColumns, transaction_columns};
@@ -109,6 +109,8 @@ pub struct TransactionOptions {
     pub read: ReadOptions,
     /// Explicit field → header mapping.
     pub columns: BTreeMap<String, String>,
+    /// What `frequency` counts.
+    pub frequency: FrequencyBasis,
     /// Bytes of CSV per batch (default 16 MiB; other sources take one record per 256 bytes).
     /// Results do not depend on it; small values exercise batch boundaries in tests.
     pub batch_bytes: Option<usize>,
@@ -214,14 +216,26 @@ fn min_opt(a: Option<NaiveDate>, b: Option<NaiveDate>, min: bool) -> Option<Naiv
     }
 }
 
-/// A hash of a record's fields and their boundaries.
+/// A 128-bit hash of a record's fields and their boundaries (so that `ab,c` and `a,bc`
+/// differ): xxh3 of the concatenated field bytes, seeded with a hash of the field lengths.
 pub fn record_hash(record: &ByteRecord) -> u128 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    use xxhash_rust::xxh3;
+    let mut lens = [0u8; 256];
+    let mut n = 0;
     for field in record {
-        h.update(&(field.len() as u32).to_le_bytes());
-        h.update(field);
+        if n + 4 > lens.len() {
+            // more than 64 fields: hash them one by one
+            let mut h = xxh3::Xxh3::new();
+            for field in record {
+                h.update(&(field.len() as u32).to_le_bytes());
+                h.update(field);
+            }
+            return h.digest128();
+        }
+        lens[n..n + 4].copy_from_slice(&(field.len() as u32).to_le_bytes());
+        n += 4;
     }
-    h.digest128()
+    xxh3::xxh3_128_with_seed(record.as_slice(), xxh3::xxh3_64(&lens[..n]))
 }
 
 pub(crate) struct CleanRow<'a> {

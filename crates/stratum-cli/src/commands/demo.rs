@@ -66,6 +66,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         frequency: None,
         class_basis: None,
         customers_sheet: None,
+        no_xlsx: false,
     };
     super::segment::run_with(segment_settings(args)?)
 }

@@ -61,11 +61,13 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     let options = TransactionOptions {
         read: s.read.clone(),
         columns: s.columns.clone(),
+        frequency: s.frequency,
         batch_bytes: None,
     };
     let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
     let in_bytes = detect_format(&s.transactions).is_ok_and(|f| f == Format::Csv);
     let bar = progress::bar(total, in_bytes, "reading");
+    let mut timer = Timer::new();
     let (aggregator, txq) = load_transactions(
         &s.transactions,
         &options,
@@ -79,6 +81,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     .map_err(|e| with_rejects_path(e, &rejects_path))?;
     bar.finish_and_clear();
 
+    timer.lap("read transactions");
     let master = match &s.customers {
         Some(path) => Some(
             load_customers(
@@ -112,13 +115,16 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             .into());
         }
     };
-    let features = aggregator.finish(as_of, s.frequency);
+    timer.lap("read customer master");
+    let features = aggregator.finish(as_of);
+    timer.lap("features");
     let unscored_amount: Money = features.no_purchase.iter().map(|c| c.refunds).sum();
     let (master_table, master_quality) = match master {
         Some((t, q)) => (Some(t), Some(q)),
         None => (None, None),
     };
     let tiering = tier(features, &s.rfm, &s.abc);
+    timer.lap("tiers");
     let (not_in_master, master_without) = match &master_table {
         Some(m) => join_counts(&tiering, m),
         None => (None, None),
@@ -175,12 +181,23 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     let xlsx_path = s.out.join("stratum.xlsx");
     let (xlsx, csvs) = std::thread::scope(|scope| {
         let xlsx = scope.spawn(|| {
-            write_xlsx(&xlsx_path, &tiering, master_table.as_ref(), &report, &rejects_path, s.lang)
-                .with_context(|| format!("failed to write `{}`", xlsx_path.display()))
+            if !s.write_xlsx {
+                return Ok(());
+            }
+            write_xlsx(
+                &xlsx_path,
+                &tiering,
+                master_table.as_ref(),
+                &report,
+                &rejects_path,
+                s.lang,
+            )
+            .with_context(|| format!("failed to write `{}`", xlsx_path.display()))
         });
         let csvs = write_csv_outputs(&s.out, &tiering, master_table.as_ref(), s.lang);
         (xlsx.join(), csvs)
     });
+    timer.lap("outputs");
     csvs?;
     match xlsx {
         Ok(result) => result?,
@@ -194,9 +211,37 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         "{} {}: {}",
         s.lang.pick("结果已写入", "wrote"),
         s.out.display(),
-        OUTPUT_FILES.join(", ")
+        OUTPUT_FILES
+            .iter()
+            .filter(|f| s.write_xlsx || **f != "stratum.xlsx")
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
+}
+
+/// Phase timings on stderr when `STRATUM_TIMINGS` is set (for benchmarks and profiling).
+struct Timer {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Timer {
+    fn new() -> Self {
+        Timer {
+            on: std::env::var_os("STRATUM_TIMINGS").is_some(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, what: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!("timing: {what}: {:.3} s", (now - self.last).as_secs_f64());
+            self.last = now;
+        }
+    }
 }
 
 /// Writes `customers.csv`, `segments.csv` and `unscored.csv`.

@@ -19,7 +19,7 @@ pub fn run(path: &Path, options: &TransactionOptions) -> (Tiering, TransactionQu
     let (agg, quality) = load_transactions(path, options, None, &mut rejects, &mut |_, _| {})
         .unwrap_or_else(|e| panic!("{e}"));
     let as_of = agg.default_as_of().expect("some transactions");
-    let features = agg.finish(as_of, stratum_core::FrequencyBasis::Orders);
+    let features = agg.finish(as_of);
     let rfm = RfmParams::new().check().expect("default rfm params");
     let abc = AbcParams::new().check().expect("default abc params");
     let text = String::from_utf8(rejects.finish().expect("flush")).expect("utf-8 rejects");

@@ -32,7 +32,7 @@ fn run(
         let mut rejects = RejectsWriter::new(Vec::new()).expect("header");
         let (agg, q) = load_transactions(path, &options, None, &mut rejects, &mut |_, _| {}).expect("load");
         let as_of = agg.default_as_of().expect("data");
-        let f = agg.finish(as_of, stratum_core::FrequencyBasis::Orders);
+        let f = agg.finish(as_of);
         let mut out = String::new();
         let c = &q.counts;
         let _ = writeln!(
