@@ -111,6 +111,13 @@ if "$STRATUM" segment --help 2>/dev/null | grep -q -- '--no-xlsx'; then
 fi
 echo "stratum segment extra flags: ${SEGMENT_FLAGS[*]:-(none; --no-xlsx not supported, so Stratum also writes stratum.xlsx)}" >&2
 
+# Other work on the machine skews every figure: note the load now and at the end.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${LOAD_START%% *}" 'BEGIN { exit !(l > 0.5) }'; then
+    echo "run.sh: warning: load average is $LOAD_START before the benchmark; other processes" \
+        "compete for the cores and the timings will show it" >&2
+fi
+
 # --- 3. data ---------------------------------------------------------------------------------
 
 # The Parquet copy of a transactions CSV: all columns kept, customer_id/order_id/channel/
@@ -242,6 +249,7 @@ mkdir -p "$BENCH/results"
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "- stratum: $STRATUM_VERSION, commit $GIT_REV; segment flags: ${SEGMENT_FLAGS[*]:-none}"
     echo "- peers: $PY_VERSIONS"
+    echo "- load average (1, 5, 15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
     echo
     echo '```'
     echo '$ free -g'

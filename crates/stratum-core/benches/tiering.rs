@@ -1,0 +1,73 @@
+//! Micro-benchmarks of the engine's hot parts: per-line aggregation and scoring.
+//! Seeded inputs, fixed sizes; run with `cargo bench -p stratum-core`.
+
+use std::hint::black_box;
+
+use chrono::NaiveDate;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use stratum_core::synth::DemoParams;
+use stratum_core::{AbcParams, Aggregator, FrequencyBasis, Money, RfmParams, tier};
+
+struct Line {
+    customer: String,
+    order: String,
+    date: NaiveDate,
+    amount: Money,
+}
+
+fn lines(n: u64, customers: usize) -> Vec<Line> {
+    let params = DemoParams::new()
+        .customers(customers)
+        .transactions(n)
+        .seed(7)
+        .check()
+        .expect("params");
+    let list = params.customers();
+    let mut out = Vec::with_capacity(n as usize);
+    params.for_each_line(&list, |l| {
+        out.push(Line {
+            customer: list[l.customer as usize].id.clone(),
+            order: params.order_id(l.order_id),
+            date: l.order_date,
+            amount: l.amount,
+        })
+    });
+    out
+}
+
+fn aggregation(c: &mut Criterion) {
+    let data = lines(200_000, 5_000);
+    let mut g = c.benchmark_group("aggregate");
+    g.throughput(Throughput::Elements(data.len() as u64));
+    g.bench_function("200k lines, 5k customers", |b| {
+        b.iter(|| {
+            let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
+            for l in &data {
+                agg.add(&l.customer, Some(&l.order), l.date, l.amount);
+            }
+            black_box(agg.date_range())
+        })
+    });
+    g.finish();
+}
+
+fn scoring(c: &mut Criterion) {
+    let data = lines(400_000, 100_000);
+    let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
+    for l in &data {
+        agg.add(&l.customer, Some(&l.order), l.date, l.amount);
+    }
+    let as_of = agg.default_as_of().expect("data");
+    let features = agg.finish(as_of);
+    let rfm = RfmParams::new().check().expect("rfm");
+    let abc = AbcParams::new().check().expect("abc");
+    let mut g = c.benchmark_group("score");
+    g.throughput(Throughput::Elements(features.customers.len() as u64));
+    g.bench_function("rfm + abc + summaries, ~100k customers", |b| {
+        b.iter(|| black_box(tier(features.clone(), &rfm, &abc).classes.len()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, aggregation, scoring);
+criterion_main!(benches);
