@@ -32,6 +32,7 @@ use stratum_core::features::order_key;
 use stratum_core::{Aggregator, FrequencyBasis, Money};
 
 use crate::mapping::TransactionColumns;
+use crate::parquet_columns::{Column, ParquetFile, read_column, row_record};
 use crate::rejects::{Reject, RejectRow};
 use crate::source::{RecordSource, SourceError};
 use crate::transactions::{RowCounts, TransactionOptions, clean_row, record_hash};
@@ -352,6 +353,51 @@ impl<'a> Engine<'a> {
             }
             buf.drain(..end);
         }
+    }
+
+    /// Runs a flat Parquet file: a row group at a time, its columns decoded in parallel, then
+    /// its rows cleaned in parallel pieces. Line numbers are row numbers plus one, as if the
+    /// file had a header line.
+    pub fn run_parquet(
+        &mut self,
+        path: &Path,
+        file: &ParquetFile,
+        sink: &mut dyn FnMut(Vec<RejectRow>) -> Result<(), csv::Error>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<(), RunError> {
+        let threads = rayon::current_num_threads().max(1);
+        let mut base = 0u64;
+        for (group, &rows) in file.row_groups.iter().enumerate() {
+            let columns: Vec<Column> = (0..file.headers.len())
+                .into_par_iter()
+                .map(|col| read_column(path, group, col))
+                .collect::<Result<_, _>>()
+                .map_err(RunError::Source)?;
+            let size = rows.div_ceil(threads * 2).max(1);
+            let ctx = &self.ctx;
+            let needed = self.needed;
+            let pieces: Vec<Piece> = (0..rows)
+                .step_by(size)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|from| {
+                    let to = (from + size).min(rows);
+                    let mut piece = Piece::new(to - from);
+                    let mut record = ByteRecord::new();
+                    let mut scratch = Vec::new();
+                    for row in from..to {
+                        row_record(&columns, row, &mut record, &mut scratch);
+                        piece.push(base + row as u64 + 2, &record, ctx, needed);
+                    }
+                    piece
+                })
+                .collect();
+            let rejects = self.absorb(pieces);
+            sink(rejects).map_err(RunError::Rejects)?;
+            base += rows as u64;
+            progress(base, file.total_rows);
+        }
+        Ok(())
     }
 
     /// Runs any record source, a batch of records at a time.

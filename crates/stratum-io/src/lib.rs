@@ -10,6 +10,7 @@ pub mod format;
 pub mod mapping;
 pub mod master;
 pub mod output;
+mod parquet_columns;
 pub mod parquet_source;
 pub mod quality;
 pub mod rejects;

@@ -21,6 +21,7 @@ use stratum_core::{FrequencyBasis, Money, ShardedAggregator};
 
 use crate::engine::{Context, Engine, RunError};
 use crate::mapping::{MappedColumn, MappingError, TransactionColumns, transaction_columns};
+use crate::parquet_columns;
 use crate::rejects::{RejectReason, RejectRow, RejectsWriter, file_label};
 use crate::source::{self, CsvSource, Format, ReadOptions, RecordSource, SourceError, SourceInfo};
 use crate::values::{AmountError, DATE_FORMATS, DecimalMark, MAX_AMOUNT, parse_amount, parse_date};
@@ -131,13 +132,17 @@ pub fn load_transactions<W: Write>(
 ) -> Result<(ShardedAggregator, TransactionQuality), LoadError> {
     // A UTF-8 CSV file is read in parallel chunks from where its data starts; anything else
     // through its record source.
-    let (mut src, csv_start): (Box<dyn RecordSource>, _) = match source::detect_format(path)? {
+    let (mut src, fast) = match source::detect_format(path)? {
         Format::Csv => {
             let csv = CsvSource::open(path, &options.read)?;
-            let start = csv.data_start();
-            (Box::new(csv), start)
+            let fast = csv.data_start().map(Fast::Csv);
+            (Box::new(csv) as Box<dyn RecordSource>, fast)
         }
-        _ => (source::open(path, &options.read)?, None),
+        Format::Parquet => {
+            let fast = parquet_columns::inspect(path)?.map(Fast::Parquet);
+            (source::open(path, &options.read)?, fast)
+        }
+        Format::Excel => (source::open(path, &options.read)?, None),
     };
     let headers = src.headers().to_vec();
     let (cols, mapped) = transaction_columns(path, &headers, &options.columns)?;
@@ -160,10 +165,14 @@ pub fn load_transactions<W: Write>(
         }
         Ok(())
     };
-    let ran = match csv_start {
-        Some(start) => {
+    let ran = match fast {
+        Some(Fast::Csv(start)) => {
             drop(src);
             engine.run_csv(path, start, &mut sink, &mut |done| progress(done, total))
+        }
+        Some(Fast::Parquet(file)) => {
+            drop(src);
+            engine.run_parquet(path, &file, &mut sink, progress)
         }
         None => engine.run_source(src.as_mut(), &mut sink, progress),
     };
@@ -206,6 +215,12 @@ pub fn load_transactions<W: Write>(
         shards.push(shard.agg);
     }
     Ok((ShardedAggregator::new(shards), q))
+}
+
+/// The parallel ways in: a UTF-8 CSV file from where its data starts, a flat Parquet file.
+enum Fast {
+    Csv((u64, u64)),
+    Parquet(crate::parquet_columns::ParquetFile),
 }
 
 /// The smaller (or, with `min = false`, the larger) of two optional dates.
