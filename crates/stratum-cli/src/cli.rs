@@ -41,6 +41,10 @@ pub struct DemoArgs {
     /// The last day of the generated history (YYYY-MM-DD).
     #[arg(long, default_value = "2025-12-31")]
     pub end_date: String,
+    /// Also write the transactions as Parquet (transactions.parquet: DATE and DECIMAL(18,2)
+    /// columns, snappy, row groups of 1,048,576 lines).
+    #[arg(long)]
+    pub parquet: bool,
     /// Then run `stratum segment` on the data, writing to OUT/result.
     #[arg(long)]
     pub segment: bool,

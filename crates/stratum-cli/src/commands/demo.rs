@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use stratum_core::synth::DemoParams;
-use stratum_io::demo::write_demo;
+use stratum_io::demo::{write_demo, write_demo_parquet};
 
 use crate::BadInput;
 use crate::cli::{DemoArgs, SegmentArgs};
@@ -17,6 +17,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         transactions,
         seed,
         end_date,
+        parquet,
         segment,
         lang,
     } = args;
@@ -40,6 +41,18 @@ pub fn run(args: DemoArgs) -> Result<()> {
         summary.orders,
         summary.path_transactions.display()
     );
+    if parquet {
+        let bar = progress::bar(transactions, false, "writing parquet");
+        let path =
+            write_demo_parquet(&params, &out, |n| bar.set_position(n)).with_context(|| {
+                format!(
+                    "failed to write the demo Parquet file to `{}`",
+                    out.display()
+                )
+            })?;
+        bar.finish_and_clear();
+        eprintln!("wrote the same lines to {}", path.display());
+    }
     if !segment {
         eprintln!(
             "next: stratum segment --transactions {} --customers {} --out {}",

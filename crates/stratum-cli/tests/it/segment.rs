@@ -347,6 +347,7 @@ fn demo_then_segment_is_deterministic() {
                 "--seed",
                 "7",
                 "--segment",
+                "--parquet",
             ],
             tmp.path(),
         );
@@ -361,6 +362,34 @@ fn demo_then_segment_is_deterministic() {
         let x = std::fs::read(a.join(file)).expect("read a");
         let y = std::fs::read(b.join(file)).expect("read b");
         assert!(x == y, "{file} differs between two runs with the same seed");
+    }
+    // the Parquet copy of the same lines gives the same tiers
+    let from_parquet = tmp.path().join("from_parquet");
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            a.join("transactions.parquet").to_str().expect("path"),
+            "-c",
+            a.join("customers.csv").to_str().expect("path"),
+            "-o",
+            from_parquet.to_str().expect("path"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for file in [
+        "customers.csv",
+        "segments.csv",
+        "unscored.csv",
+        "rejects.csv",
+    ] {
+        let x = std::fs::read_to_string(a.join("result").join(file)).expect("csv result");
+        let y = std::fs::read_to_string(from_parquet.join(file)).expect("parquet result");
+        assert!(
+            x == y,
+            "{file} differs between the CSV and the Parquet input"
+        );
     }
     let quality: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(a.join("result/quality.json")).expect("quality"),
