@@ -120,41 +120,15 @@ fi
 
 # --- 3. data ---------------------------------------------------------------------------------
 
-# The Parquet copy of a transactions CSV: all columns kept, customer_id/order_id/channel/
-# category as strings, order_date as DATE, amount as DECIMAL(18,2); written by DuckDB (Snappy,
-# default row groups). Swap this function's body for Stratum's own Parquet writer once it has one.
-convert_csv_to_parquet() {
-    local csv=$1 parquet=$2
-    "$PY" - "$csv" "$parquet.tmp" <<'EOF'
-import sys
-import duckdb
-src, dst = sys.argv[1], sys.argv[2]
-lit = lambda s: "'" + s.replace("'", "''") + "'"
-duckdb.sql(f"""
-    COPY (SELECT * FROM read_csv({lit(src)}, header = true, delim = ',', quote = '"',
-                                 dateformat = '%Y-%m-%d',
-                                 columns = {{'customer_id': 'VARCHAR', 'order_id': 'VARCHAR',
-                                            'order_date': 'DATE', 'amount': 'DECIMAL(18,2)',
-                                            'channel': 'VARCHAR', 'category': 'VARCHAR'}}))
-    TO {lit(dst)} (FORMAT parquet, COMPRESSION snappy)
-""")
-EOF
-    mv "$parquet.tmp" "$parquet"
-}
-
 prepare_data() {
     local n=$1 c=$2 dir=$BENCH/data/$1
-    local params="customers=$c transactions=$n seed=$SEED"
+    local params="customers=$c transactions=$n seed=$SEED parquet=stratum"
     if [[ $REGEN == 1 || ! -f $dir/transactions.csv || $(cat "$dir/.params" 2>/dev/null) != "$params" ]]; then
         log "generating $dir ($params)"
         rm -rf "$dir"
-        "$STRATUM" demo --out "$dir" --customers "$c" --transactions "$n" --seed "$SEED"
+        # the same lines as CSV and as Parquet (DATE and DECIMAL(18,2) columns, snappy)
+        "$STRATUM" demo --out "$dir" --customers "$c" --transactions "$n" --seed "$SEED" --parquet
         echo "$params" >"$dir/.params"
-    fi
-    if [[ " $FORMATS " == *" parquet "* ]] &&
-        [[ ! -f $dir/transactions.parquet || $dir/transactions.csv -nt $dir/transactions.parquet ]]; then
-        log "converting $dir/transactions.csv to Parquet"
-        convert_csv_to_parquet "$dir/transactions.csv" "$dir/transactions.parquet"
     fi
 }
 

@@ -304,6 +304,144 @@ impl DateCache {
     }
 }
 
+/// File name of the Parquet copy of the transactions.
+pub const TRANSACTIONS_PARQUET_FILE: &str = "transactions.parquet";
+
+/// Lines per Parquet row group.
+const PARQUET_ROW_GROUP: usize = 1 << 20;
+
+/// The Parquet schema of the demo transactions: strings as UTF-8, the date as DATE and the
+/// amount as DECIMAL(18,2), as ERP and warehouse exports type them.
+const PARQUET_SCHEMA: &str = "
+message transactions {
+  REQUIRED BYTE_ARRAY customer_id (UTF8);
+  REQUIRED BYTE_ARRAY order_id (UTF8);
+  REQUIRED INT32 order_date (DATE);
+  REQUIRED INT64 amount (DECIMAL(18,2));
+  REQUIRED BYTE_ARRAY channel (UTF8);
+  REQUIRED BYTE_ARRAY category (UTF8);
+}";
+
+/// Writes the same transaction lines as [`write_demo`] (same params, same order, duplicate
+/// rows and returns included) to `dir/transactions.parquet`, snappy-compressed, in row groups
+/// of 1,048,576 lines. `progress` is called with the lines written after each row group.
+pub fn write_demo_parquet(
+    params: &CheckedDemoParams,
+    dir: &Path,
+    mut progress: impl FnMut(u64),
+) -> Result<PathBuf, DemoWriteError> {
+    use std::sync::Arc;
+
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+
+    fs::create_dir_all(dir).map_err(|source| DemoWriteError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let path = dir.join(TRANSACTIONS_PARQUET_FILE);
+    let err = |e: parquet::errors::ParquetError| DemoWriteError::Write {
+        path: path.clone(),
+        source: io::Error::other(e.to_string()),
+    };
+    let schema = Arc::new(parse_message_type(PARQUET_SCHEMA).map_err(err)?);
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build(),
+    );
+    let file = File::create(&path).map_err(|source| DemoWriteError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    let mut writer = SerializedFileWriter::new(file, schema, props).map_err(err)?;
+    let customers = params.customers();
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+
+    #[derive(Default)]
+    struct Group {
+        customer: Vec<ByteArray>,
+        order: Vec<ByteArray>,
+        date: Vec<i32>,
+        amount: Vec<i64>,
+        channel: Vec<ByteArray>,
+        category: Vec<ByteArray>,
+    }
+    let mut group = Group::default();
+    let mut written = 0u64;
+    let flush = |group: &mut Group,
+                 writer: &mut SerializedFileWriter<File>|
+     -> Result<(), parquet::errors::ParquetError> {
+        if group.date.is_empty() {
+            return Ok(());
+        }
+        let mut rg = writer.next_row_group()?;
+        let mut i = 0;
+        while let Some(mut col) = rg.next_column()? {
+            match i {
+                0 | 1 | 4 | 5 => {
+                    let values = match i {
+                        0 => &group.customer,
+                        1 => &group.order,
+                        4 => &group.channel,
+                        _ => &group.category,
+                    };
+                    col.typed::<ByteArrayType>()
+                        .write_batch(values, None, None)?;
+                }
+                2 => {
+                    col.typed::<Int32Type>()
+                        .write_batch(&group.date, None, None)?;
+                }
+                _ => {
+                    col.typed::<Int64Type>()
+                        .write_batch(&group.amount, None, None)?;
+                }
+            }
+            col.close()?;
+            i += 1;
+        }
+        rg.close()?;
+        *group = Group::default();
+        Ok(())
+    };
+    let mut failed = None;
+    params.for_each_line(&customers, |l| {
+        if failed.is_some() {
+            return;
+        }
+        group
+            .customer
+            .push(ByteArray::from(customers[l.customer as usize].id.as_str()));
+        group
+            .order
+            .push(ByteArray::from(params.order_id(l.order_id).as_str()));
+        group.date.push((l.order_date - epoch).num_days() as i32);
+        // DECIMAL(18,2): whole cents (the demo amounts have two decimals)
+        group.amount.push(l.amount.units() / (Money::SCALE / 100));
+        group.channel.push(ByteArray::from(l.channel));
+        group.category.push(ByteArray::from(l.category));
+        if group.date.len() == PARQUET_ROW_GROUP {
+            written += group.date.len() as u64;
+            if let Err(e) = flush(&mut group, &mut writer) {
+                failed = Some(e);
+            }
+            progress(written);
+        }
+    });
+    if let Some(e) = failed {
+        return Err(err(e));
+    }
+    written += group.date.len() as u64;
+    flush(&mut group, &mut writer).map_err(err)?;
+    writer.close().map_err(err)?;
+    progress(written);
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
@@ -502,142 +640,4 @@ mod tests {
             started.elapsed().as_secs_f64()
         );
     }
-}
-
-/// File name of the Parquet copy of the transactions.
-pub const TRANSACTIONS_PARQUET_FILE: &str = "transactions.parquet";
-
-/// Lines per Parquet row group.
-const PARQUET_ROW_GROUP: usize = 1 << 20;
-
-/// The Parquet schema of the demo transactions: strings as UTF-8, the date as DATE and the
-/// amount as DECIMAL(18,2), as ERP and warehouse exports type them.
-const PARQUET_SCHEMA: &str = "
-message transactions {
-  REQUIRED BYTE_ARRAY customer_id (UTF8);
-  REQUIRED BYTE_ARRAY order_id (UTF8);
-  REQUIRED INT32 order_date (DATE);
-  REQUIRED INT64 amount (DECIMAL(18,2));
-  REQUIRED BYTE_ARRAY channel (UTF8);
-  REQUIRED BYTE_ARRAY category (UTF8);
-}";
-
-/// Writes the same transaction lines as [`write_demo`] (same params, same order, duplicate
-/// rows and returns included) to `dir/transactions.parquet`, snappy-compressed, in row groups
-/// of 1,048,576 lines. `progress` is called with the lines written after each row group.
-pub fn write_demo_parquet(
-    params: &CheckedDemoParams,
-    dir: &Path,
-    mut progress: impl FnMut(u64),
-) -> Result<PathBuf, DemoWriteError> {
-    use std::sync::Arc;
-
-    use parquet::basic::Compression;
-    use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
-    use parquet::file::properties::WriterProperties;
-    use parquet::file::writer::SerializedFileWriter;
-    use parquet::schema::parser::parse_message_type;
-
-    fs::create_dir_all(dir).map_err(|source| DemoWriteError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let path = dir.join(TRANSACTIONS_PARQUET_FILE);
-    let err = |e: parquet::errors::ParquetError| DemoWriteError::Write {
-        path: path.clone(),
-        source: io::Error::other(e.to_string()),
-    };
-    let schema = Arc::new(parse_message_type(PARQUET_SCHEMA).map_err(err)?);
-    let props = Arc::new(
-        WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .build(),
-    );
-    let file = File::create(&path).map_err(|source| DemoWriteError::Write {
-        path: path.clone(),
-        source,
-    })?;
-    let mut writer = SerializedFileWriter::new(file, schema, props).map_err(err)?;
-    let customers = params.customers();
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-
-    #[derive(Default)]
-    struct Group {
-        customer: Vec<ByteArray>,
-        order: Vec<ByteArray>,
-        date: Vec<i32>,
-        amount: Vec<i64>,
-        channel: Vec<ByteArray>,
-        category: Vec<ByteArray>,
-    }
-    let mut group = Group::default();
-    let mut written = 0u64;
-    let flush = |group: &mut Group,
-                 writer: &mut SerializedFileWriter<File>|
-     -> Result<(), parquet::errors::ParquetError> {
-        if group.date.is_empty() {
-            return Ok(());
-        }
-        let mut rg = writer.next_row_group()?;
-        let mut i = 0;
-        while let Some(mut col) = rg.next_column()? {
-            match i {
-                0 | 1 | 4 | 5 => {
-                    let values = match i {
-                        0 => &group.customer,
-                        1 => &group.order,
-                        4 => &group.channel,
-                        _ => &group.category,
-                    };
-                    col.typed::<ByteArrayType>()
-                        .write_batch(values, None, None)?;
-                }
-                2 => {
-                    col.typed::<Int32Type>()
-                        .write_batch(&group.date, None, None)?;
-                }
-                _ => {
-                    col.typed::<Int64Type>()
-                        .write_batch(&group.amount, None, None)?;
-                }
-            }
-            col.close()?;
-            i += 1;
-        }
-        rg.close()?;
-        *group = Group::default();
-        Ok(())
-    };
-    let mut failed = None;
-    params.for_each_line(&customers, |l| {
-        if failed.is_some() {
-            return;
-        }
-        group
-            .customer
-            .push(ByteArray::from(customers[l.customer as usize].id.as_str()));
-        group
-            .order
-            .push(ByteArray::from(params.order_id(l.order_id).as_str()));
-        group.date.push((l.order_date - epoch).num_days() as i32);
-        // DECIMAL(18,2): whole cents (the demo amounts have two decimals)
-        group.amount.push(l.amount.units() / (Money::SCALE / 100));
-        group.channel.push(ByteArray::from(l.channel));
-        group.category.push(ByteArray::from(l.category));
-        if group.date.len() == PARQUET_ROW_GROUP {
-            written += group.date.len() as u64;
-            if let Err(e) = flush(&mut group, &mut writer) {
-                failed = Some(e);
-            }
-            progress(written);
-        }
-    });
-    if let Some(e) = failed {
-        return Err(err(e));
-    }
-    written += group.date.len() as u64;
-    flush(&mut group, &mut writer).map_err(err)?;
-    writer.close().map_err(err)?;
-    progress(written);
-    Ok(path)
 }
