@@ -22,8 +22,6 @@
 //! A customer with refund or zero lines but no purchase line before `as_of` cannot be scored;
 //! such customers are returned apart in [`Features::no_purchase`].
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 
 use crate::Money;
@@ -126,7 +124,6 @@ impl Acc {
     };
 }
 
-type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 type FastSet<K> = std::collections::HashSet<K, rustc_hash::FxBuildHasher>;
 
 /// Accumulates transaction lines into per-customer state.
@@ -135,7 +132,9 @@ type FastSet<K> = std::collections::HashSet<K, rustc_hash::FxBuildHasher>;
 /// (customer, day) pairs, which are kept as 64-bit keys; the lines themselves are not kept.
 #[derive(Debug, Default)]
 pub struct Aggregator {
-    index: FastMap<Box<str>, u32>,
+    /// Customer index by [`customer_key`], with the keys kept for rehashing.
+    index: hashbrown::HashTable<u32>,
+    keys: Vec<u64>,
     ids: Vec<Box<str>>,
     accs: Vec<Acc>,
     orders: FastSet<(u32, u64)>,
@@ -169,14 +168,21 @@ impl Aggregator {
         date: NaiveDate,
         amount: Money,
     ) {
-        self.add_hashed(customer_id, order_id.map(order_key), date, amount);
+        self.add_keyed(
+            customer_id,
+            customer_key(customer_id),
+            order_id.map(order_key),
+            date,
+            amount,
+        );
     }
 
-    /// Like [`Aggregator::add`], with the order id already reduced by [`order_key`] (so the
-    /// hashing can run on another thread).
-    pub fn add_hashed(
+    /// Like [`Aggregator::add`], with the customer id's [`customer_key`] and the order id's
+    /// [`order_key`] already computed (so that the hashing can run on another thread).
+    pub fn add_keyed(
         &mut self,
         customer_id: &str,
+        customer_key: u64,
         order_key: Option<u64>,
         date: NaiveDate,
         amount: Money,
@@ -188,13 +194,20 @@ impl Aggregator {
         }
         self.min_date = Some(self.min_date.map_or(date, |d| d.min(date)));
         self.max_date = Some(self.max_date.map_or(date, |d| d.max(date)));
-        let idx = match self.index.get(customer_id) {
-            Some(&i) => i,
+        let ids = &self.ids;
+        let found = self
+            .index
+            .find(customer_key, |&i| &*ids[i as usize] == customer_id)
+            .copied();
+        let idx = match found {
+            Some(i) => i,
             None => {
                 let i = self.accs.len() as u32;
-                let id: Box<str> = customer_id.into();
-                self.index.insert(id.clone(), i);
-                self.ids.push(id);
+                let keys = &self.keys;
+                self.index
+                    .insert_unique(customer_key, i, |&j| keys[j as usize]);
+                self.keys.push(customer_key);
+                self.ids.push(customer_id.into());
                 self.accs.push(Acc::EMPTY);
                 i
             }
@@ -341,6 +354,11 @@ impl ShardedAggregator {
 fn days_from_ce(date: NaiveDate) -> i32 {
     use chrono::Datelike;
     date.num_days_from_ce()
+}
+
+/// The 64-bit key of a customer id (xxh3), used to find the customer's state.
+pub fn customer_key(customer_id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(customer_id.as_bytes())
 }
 
 /// The 64-bit key of an order id (xxh3): two distinct order ids of one customer are counted as

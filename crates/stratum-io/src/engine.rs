@@ -28,7 +28,7 @@ use chrono::NaiveDate;
 use csv::ByteRecord;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
-use stratum_core::features::order_key;
+use stratum_core::features::{customer_key, order_key};
 use stratum_core::{Aggregator, FrequencyBasis, Money};
 
 use crate::mapping::TransactionColumns;
@@ -69,6 +69,8 @@ enum Outcome {
     Accepted {
         /// The customer id's place in the piece's arena.
         id: (u32, u32),
+        /// The customer id's [`customer_key`].
+        key: u64,
         order: Option<u64>,
         date: NaiveDate,
         amount: Money,
@@ -86,6 +88,10 @@ struct Piece {
     arena: String,
     by_shard: Vec<Vec<Parsed>>,
     blank: u64,
+    /// Newlines in the piece (CSV): how far the next piece's line numbers start further on.
+    newlines: u64,
+    /// Where the rejected rows are (shard, index), to fix up their line numbers.
+    rejected: Vec<(u32, u32)>,
 }
 
 impl Piece {
@@ -96,32 +102,57 @@ impl Piece {
             arena: String::with_capacity(rows * 8),
             by_shard: (0..SHARDS).map(|_| Vec::with_capacity(per_shard)).collect(),
             blank: 0,
+            newlines: 0,
+            rejected: Vec::new(),
         }
     }
 
-    /// Cleans one record and routes it to its shard.
-    fn push(&mut self, line: u64, record: &ByteRecord, ctx: &Context<'_>, needed: usize) {
+    /// Adds `offset` to the line numbers of this piece's rejected rows.
+    fn shift_lines(&mut self, offset: u64) {
+        for &(shard, i) in &self.rejected {
+            if let Some(Parsed {
+                outcome: Outcome::Rejected(row),
+                ..
+            }) = self.by_shard[shard as usize].get_mut(i as usize)
+            {
+                row.line += offset;
+            }
+        }
+    }
+
+    /// Cleans one record and routes it to its shard. `raw` is the record's line as it stands in
+    /// the file (CSV), whose hash then identifies duplicates; otherwise its fields are hashed.
+    fn push(
+        &mut self,
+        line: u64,
+        record: &ByteRecord,
+        raw: Option<&[u8]>,
+        ctx: &Context<'_>,
+        needed: usize,
+    ) {
         if record.iter().all(|f| f.trim_ascii().is_empty()) {
             self.blank += 1;
             return;
         }
-        let row_hash = record_hash(record);
-        let id_field = record.get(ctx.cols.customer_id).map(<[u8]>::trim_ascii);
-        let shard = match id_field {
-            Some(id) if !id.is_empty() => xxhash_rust::xxh3::xxh3_64(id) as usize % SHARDS,
-            _ => (row_hash as usize) % SHARDS,
+        let row_hash = match raw {
+            Some(raw) => xxhash_rust::xxh3::xxh3_128(raw),
+            None => record_hash(record),
         };
         let width = ctx.headers.len();
-        let outcome = match clean_row(record, &ctx.cols, needed, width, ctx.options) {
+        // Identical rows clean identically, so they reach the same shard either way.
+        let (shard, outcome) = match clean_row(record, &ctx.cols, needed, width, ctx.options) {
             Ok(row) => {
                 let start = self.arena.len() as u32;
                 self.arena.push_str(row.customer_id);
-                Outcome::Accepted {
+                let key = customer_key(row.customer_id);
+                let outcome = Outcome::Accepted {
                     id: (start, row.customer_id.len() as u32),
+                    key,
                     order: row.order_id.map(order_key),
                     date: row.date,
                     amount: row.amount,
-                }
+                };
+                (key as usize % SHARDS, outcome)
             }
             Err(bad) => {
                 let column = bad
@@ -136,7 +167,13 @@ impl Piece {
                     message: &bad.message,
                     row: record,
                 };
-                Outcome::Rejected(Box::new(reject.to_row(ctx.delimiter)))
+                let shard = row_hash as usize % SHARDS;
+                let at = (shard as u32, self.by_shard[shard].len() as u32);
+                self.rejected.push(at);
+                (
+                    shard,
+                    Outcome::Rejected(Box::new(reject.to_row(ctx.delimiter))),
+                )
             }
         };
         self.by_shard[shard].push(Parsed { row_hash, outcome });
@@ -187,6 +224,7 @@ impl Shard {
             match p.outcome {
                 Outcome::Accepted {
                     id,
+                    key,
                     order,
                     date,
                     amount,
@@ -208,7 +246,7 @@ impl Shard {
                     self.last_date = Some(self.last_date.map_or(date, |d| d.max(date)));
                     let (start, len) = (id.0 as usize, id.1 as usize);
                     let customer = arena.get(start..start + len).unwrap_or_default();
-                    self.agg.add_hashed(customer, order, date, amount);
+                    self.agg.add_keyed(customer, key, order, date, amount);
                 }
                 Outcome::Rejected(row) => {
                     self.counts.rejected += 1;
@@ -319,30 +357,35 @@ impl<'a> Engine<'a> {
                 continue;
             }
             want = batch_bytes;
-            // line numbers of each piece's first record
-            let mut bounds = Vec::with_capacity(cuts.len());
-            let mut from = 0;
-            let mut first_line = line;
-            for &to in &cuts {
-                bounds.push((from, to, first_line));
-                first_line += memchr::memchr_iter(b'\n', &buf[from..to]).count() as u64;
-                from = to;
-            }
-            line = first_line;
+            let bounds: Vec<(usize, usize)> = std::iter::once(0)
+                .chain(cuts.iter().copied())
+                .zip(cuts.iter().copied())
+                .collect();
             let ctx = &self.ctx;
             let needed = self.needed;
             let data = &buf;
-            let pieces: Vec<Piece> = bounds
+            // Pieces number their lines from 1; the offsets are added once all are parsed.
+            let results: Vec<Result<Piece, (u64, String)>> = bounds
                 .par_iter()
-                .map(|&(from, to, first)| parse_piece(&data[from..to], first, ctx, needed))
-                .collect::<Result<_, _>>()
-                .map_err(|(l, e)| {
-                    RunError::Source(SourceError::Csv {
-                        path: path.to_path_buf(),
-                        line: l,
-                        message: e,
-                    })
-                })?;
+                .map(|&(from, to)| parse_piece(&data[from..to], ctx, needed))
+                .collect();
+            let mut pieces = Vec::with_capacity(results.len());
+            for result in results {
+                match result {
+                    Ok(mut piece) => {
+                        piece.shift_lines(line - 1);
+                        line += piece.newlines;
+                        pieces.push(piece);
+                    }
+                    Err((local, message)) => {
+                        return Err(RunError::Source(SourceError::Csv {
+                            path: path.to_path_buf(),
+                            line: line + local - 1,
+                            message,
+                        }));
+                    }
+                }
+            }
             let rejects = self.absorb(pieces);
             sink(rejects).map_err(RunError::Rejects)?;
             done += end as u64;
@@ -387,7 +430,7 @@ impl<'a> Engine<'a> {
                     let mut scratch = Vec::new();
                     for row in from..to {
                         row_record(&columns, row, &mut record, &mut scratch);
-                        piece.push(base + row as u64 + 2, &record, ctx, needed);
+                        piece.push(base + row as u64 + 2, &record, None, ctx, needed);
                     }
                     piece
                 })
@@ -433,7 +476,7 @@ impl<'a> Engine<'a> {
                 .map(|chunk| {
                     let mut piece = Piece::new(chunk.len());
                     for (line, record) in chunk {
-                        piece.push(*line, record, ctx, needed);
+                        piece.push(*line, record, None, ctx, needed);
                     }
                     piece
                 })
@@ -453,13 +496,8 @@ pub(crate) enum RunError {
     Rejects(csv::Error),
 }
 
-/// Parses one piece of CSV that starts at a record boundary on line `first_line`.
-fn parse_piece(
-    bytes: &[u8],
-    first_line: u64,
-    ctx: &Context<'_>,
-    needed: usize,
-) -> Result<Piece, (u64, String)> {
+/// Parses one piece of CSV that starts at a record boundary, numbering its lines from 1.
+fn parse_piece(bytes: &[u8], ctx: &Context<'_>, needed: usize) -> Result<Piece, (u64, String)> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(ctx.delimiter)
         .has_headers(false)
@@ -468,19 +506,27 @@ fn parse_piece(
     let mut record = ByteRecord::new();
     // about 60 bytes a record in typical exports
     let mut piece = Piece::new(bytes.len() / 60);
+    piece.newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(true) => {
-                let local = record.position().map_or(1, |p| p.line());
-                piece.push(first_line + local - 1, &record, ctx, needed);
+                let (line, start) = record
+                    .position()
+                    .map_or((1, 0), |p| (p.line(), p.byte() as usize));
+                let end = (reader.position().byte() as usize).min(bytes.len());
+                let raw = bytes.get(start..end).map(trim_newline);
+                piece.push(line, &record, raw, ctx, needed);
             }
             Ok(false) => return Ok(piece),
-            Err(e) => {
-                let local = e.position().map_or(1, |p| p.line());
-                return Err((first_line + local - 1, e.to_string()));
-            }
+            Err(e) => return Err((e.position().map_or(1, |p| p.line()), e.to_string())),
         }
     }
+}
+
+/// A record's raw bytes without its line ending.
+fn trim_newline(raw: &[u8]) -> &[u8] {
+    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+    raw.strip_suffix(b"\r").unwrap_or(raw)
 }
 
 /// Cut points (exclusive ends) that split `buf` into about `parts` pieces, each ending just
