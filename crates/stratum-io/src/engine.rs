@@ -23,6 +23,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::mpsc;
 
 use chrono::NaiveDate;
 use csv::ByteRecord;
@@ -329,73 +330,59 @@ impl<'a> Engine<'a> {
         };
         let mut file = File::open(path).map_err(io)?;
         file.seek(SeekFrom::Start(start.0)).map_err(io)?;
-        let mut buf: Vec<u8> = Vec::new();
-        let mut line = start.1;
-        let mut done = start.0;
         let batch_bytes = self.ctx.options.batch_bytes.unwrap_or(BATCH_BYTES).max(1);
-        let mut want = batch_bytes;
-        let threads = rayon::current_num_threads().max(1);
-        loop {
-            let have = buf.len();
-            buf.resize(have.max(want), 0);
-            let mut filled = have;
-            let mut eof = false;
-            while filled < buf.len() {
-                let n = file.read(&mut buf[filled..]).map_err(io)?;
-                if n == 0 {
-                    eof = true;
-                    break;
-                }
-                filled += n;
-            }
-            buf.truncate(filled);
-            let cuts = record_cuts(&buf, threads * 2, eof, self.ctx.delimiter);
-            let end = cuts.last().copied().unwrap_or(0);
-            if end == 0 && !eof {
-                // one record longer than the buffer: read more before cutting
-                want = buf.len() * 2;
-                continue;
-            }
-            want = batch_bytes;
-            let bounds: Vec<(usize, usize)> = std::iter::once(0)
-                .chain(cuts.iter().copied())
-                .zip(cuts.iter().copied())
-                .collect();
-            let ctx = &self.ctx;
-            let needed = self.needed;
-            let data = &buf;
-            // Pieces number their lines from 1; the offsets are added once all are parsed.
-            let results: Vec<Result<Piece, (u64, String)>> = bounds
-                .par_iter()
-                .map(|&(from, to)| parse_piece(&data[from..to], ctx, needed))
-                .collect();
-            let mut pieces = Vec::with_capacity(results.len());
-            for result in results {
-                match result {
-                    Ok(mut piece) => {
-                        piece.shift_lines(line - 1);
-                        line += piece.newlines;
-                        pieces.push(piece);
-                    }
-                    Err((local, message)) => {
-                        return Err(RunError::Source(SourceError::Csv {
-                            path: path.to_path_buf(),
-                            line: line + local - 1,
-                            message,
-                        }));
+        let parts = rayon::current_num_threads().max(1) * 2;
+        let delimiter = self.ctx.delimiter;
+        // A reader thread reads and cuts the next batch while this one is processed; used
+        // buffers go back to it, so at most three batches of memory are in use.
+        let (batches, batches_rx) = mpsc::sync_channel::<std::io::Result<Batch>>(1);
+        let (spare, spare_rx) = mpsc::channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                read_batches(file, batch_bytes, parts, delimiter, &batches, &spare_rx)
+            });
+            let mut line = start.1;
+            let mut done = start.0;
+            for batch in batches_rx {
+                let batch = batch.map_err(io)?;
+                let bounds: Vec<(usize, usize)> = std::iter::once(0)
+                    .chain(batch.cuts.iter().copied())
+                    .zip(batch.cuts.iter().copied())
+                    .collect();
+                let ctx = &self.ctx;
+                let needed = self.needed;
+                let data = &batch.buf;
+                // Pieces number their lines from 1; the offsets are added once all are parsed.
+                let results: Vec<Result<Piece, (u64, String)>> = bounds
+                    .par_iter()
+                    .map(|&(from, to)| parse_piece(&data[from..to], ctx, needed))
+                    .collect();
+                let mut pieces = Vec::with_capacity(results.len());
+                for result in results {
+                    match result {
+                        Ok(mut piece) => {
+                            piece.shift_lines(line - 1);
+                            line += piece.newlines;
+                            pieces.push(piece);
+                        }
+                        Err((local, message)) => {
+                            return Err(RunError::Source(SourceError::Csv {
+                                path: path.to_path_buf(),
+                                line: line + local - 1,
+                                message,
+                            }));
+                        }
                     }
                 }
+                let rejects = self.absorb(pieces);
+                sink(rejects).map_err(RunError::Rejects)?;
+                done += batch.end as u64;
+                progress(done);
+                // the reader may have finished; a buffer it does not take back is just freed
+                let _ = spare.send(batch.buf);
             }
-            let rejects = self.absorb(pieces);
-            sink(rejects).map_err(RunError::Rejects)?;
-            done += end as u64;
-            progress(done);
-            if eof {
-                // at end of file the last cut is the end of the buffer
-                return Ok(());
-            }
-            buf.drain(..end);
-        }
+            Ok(())
+        })
     }
 
     /// Runs a flat Parquet file: a row group at a time, its columns decoded in parallel, then
@@ -485,6 +472,66 @@ impl<'a> Engine<'a> {
             sink(rejects).map_err(RunError::Rejects)?;
             let (done, total) = src.progress();
             progress(done, total);
+        }
+    }
+}
+
+/// A batch of CSV cut at record boundaries: `buf[..end]` holds whole records, split at `cuts`.
+struct Batch {
+    buf: Vec<u8>,
+    cuts: Vec<usize>,
+    end: usize,
+}
+
+/// The reader thread: fills buffers from `file` (taking used ones back from `spare`), cuts each
+/// after its last complete record, carries the rest over to the next, and sends the batches.
+fn read_batches(
+    mut file: File,
+    batch_bytes: usize,
+    parts: usize,
+    delimiter: u8,
+    out: &mpsc::SyncSender<std::io::Result<Batch>>,
+    spare: &mpsc::Receiver<Vec<u8>>,
+) {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut want = batch_bytes;
+    loop {
+        let mut buf = spare.try_recv().unwrap_or_default();
+        // a recycled buffer is already initialised: only growth is zero-filled
+        if buf.len() < want.max(carry.len() + 1) {
+            buf.resize(want.max(carry.len() + 1), 0);
+        }
+        buf[..carry.len()].copy_from_slice(&carry);
+        let mut filled = carry.len();
+        let mut eof = false;
+        while filled < buf.len() {
+            match file.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = out.send(Err(e));
+                    return;
+                }
+            }
+        }
+        let cuts = record_cuts(&buf[..filled], parts, eof, delimiter);
+        let end = cuts.last().copied().unwrap_or(0);
+        if end == 0 && !eof {
+            // one record longer than the buffer: read on with a bigger one
+            carry.clear();
+            carry.extend_from_slice(&buf[..filled]);
+            want = filled * 2;
+            continue;
+        }
+        want = batch_bytes;
+        carry.clear();
+        carry.extend_from_slice(&buf[end..filled]);
+        if out.send(Ok(Batch { buf, cuts, end })).is_err() || eof {
+            return;
         }
     }
 }

@@ -285,6 +285,10 @@ fn parse_units(raw: &[u8], mark: DecimalMark) -> Option<Option<i64>> {
 
 fn trim(s: &[u8]) -> &[u8] {
     let mut s = s.trim_ascii();
+    // the common case: nothing but ASCII at both ends
+    if s.first().is_none_or(u8::is_ascii) && s.last().is_none_or(u8::is_ascii) {
+        return s;
+    }
     // non-breaking and narrow no-break spaces, as written by spreadsheet exports
     for ws in [
         "\u{a0}".as_bytes(),
@@ -305,11 +309,18 @@ fn strip_sign(s: &[u8]) -> Option<(&[u8], bool)> {
     match s.first() {
         Some(b'-') => Some((&s[1..], true)),
         Some(b'+') => Some((&s[1..], false)),
+        Some(b) if b.is_ascii() => None,
         _ => s.strip_prefix("−".as_bytes()).map(|r| (r, true)),
     }
 }
 
 fn strip_currency_prefix(s: &[u8]) -> Option<&[u8]> {
+    // every marker starts with `$`, an upper-case letter or a non-ASCII byte
+    if s.first()
+        .is_none_or(|b| b.is_ascii() && !b.is_ascii_uppercase() && *b != b'$')
+    {
+        return None;
+    }
     if let Some(rest) = s.strip_prefix(b"$") {
         return Some(rest);
     }
@@ -317,6 +328,12 @@ fn strip_currency_prefix(s: &[u8]) -> Option<&[u8]> {
 }
 
 fn strip_currency_suffix(s: &[u8]) -> Option<&[u8]> {
+    // every marker ends with an upper-case letter or a non-ASCII byte
+    if s.last()
+        .is_none_or(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        return None;
+    }
     CURRENCY_WORDS.iter().find_map(|w| s.strip_suffix(*w))
 }
 
