@@ -274,17 +274,63 @@ fn bad(reason: RejectReason, column: usize, message: String) -> Bad {
     }
 }
 
-pub(crate) fn clean_row<'a>(
-    record: &'a ByteRecord,
+/// Read access to a row's fields: a parsed record, or a line of the file split in place.
+pub(crate) trait Fields {
+    /// The number of fields.
+    fn count(&self) -> usize;
+    /// Field `i`, if the row has it.
+    fn field(&self, i: usize) -> Option<&[u8]>;
+    /// The fields as a record (for the rejects file).
+    fn to_record(&self) -> ByteRecord {
+        let mut r = ByteRecord::new();
+        for i in 0..self.count() {
+            r.push_field(self.field(i).unwrap_or(b""));
+        }
+        r
+    }
+}
+
+impl Fields for ByteRecord {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        self.get(i)
+    }
+
+    fn to_record(&self) -> ByteRecord {
+        self.clone()
+    }
+}
+
+/// A line without quotes split at its delimiters: field `i` is `line[bounds[i].0..bounds[i].1]`.
+pub(crate) struct SplitLine<'a> {
+    pub line: &'a [u8],
+    pub bounds: &'a [(u32, u32)],
+}
+
+impl Fields for SplitLine<'_> {
+    fn count(&self) -> usize {
+        self.bounds.len()
+    }
+
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        let &(a, b) = self.bounds.get(i)?;
+        self.line.get(a as usize..b as usize)
+    }
+}
+
+pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
+    record: &'a F,
     cols: &TransactionColumns,
     needed: usize,
     width: usize,
     options: &TransactionOptions,
 ) -> Result<CleanRow<'a>, Bad> {
-    if record.len() > width
-        && record
-            .iter()
-            .skip(width)
+    if record.count() > width
+        && (width..record.count())
+            .filter_map(|i| record.field(i))
             .any(|f| !f.trim_ascii().is_empty())
     {
         return Err(Bad {
@@ -292,23 +338,23 @@ pub(crate) fn clean_row<'a>(
             column: None,
             message: format!(
                 "row has {} fields, the header has {width}; an unquoted separator inside a value? (quote values that contain the delimiter)",
-                record.len()
+                record.count()
             ),
         });
     }
-    if record.len() <= needed {
+    if record.count() <= needed {
         return Err(Bad {
             reason: RejectReason::ShortRow,
             column: None,
             message: format!(
                 "row has {} fields, the columns used need {}",
-                record.len(),
+                record.count(),
                 needed + 1
             ),
         });
     }
     let text = |c: usize| -> Result<&'a str, Bad> {
-        let raw = record.get(c).unwrap_or(b"");
+        let raw = record.field(c).unwrap_or(b"");
         // U+FFFD is what a decoder leaves for bytes that are not valid in the file's encoding.
         match std::str::from_utf8(raw) {
             Ok(t) if !t.contains('\u{FFFD}') => Ok(t.trim()),
@@ -327,7 +373,7 @@ pub(crate) fn clean_row<'a>(
             "customer id is empty".into(),
         ));
     }
-    let raw_date = record.get(cols.order_date).unwrap_or(b"");
+    let raw_date = record.field(cols.order_date).unwrap_or(b"");
     if raw_date.trim_ascii().is_empty() {
         return Err(bad(
             RejectReason::MissingDate,
@@ -345,7 +391,7 @@ pub(crate) fn clean_row<'a>(
             ),
         )
     })?;
-    let raw_amount = record.get(cols.amount).unwrap_or(b"");
+    let raw_amount = record.field(cols.amount).unwrap_or(b"");
     if raw_amount.trim_ascii().is_empty() {
         return Err(bad(
             RejectReason::MissingAmount,
