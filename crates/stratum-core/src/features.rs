@@ -194,10 +194,13 @@ impl Aggregator {
         }
         self.min_date = Some(self.min_date.map_or(date, |d| d.min(date)));
         self.max_date = Some(self.max_date.map_or(date, |d| d.max(date)));
-        let ids = &self.ids;
+        let (ids, keys) = (&self.ids, &self.keys);
+        // the stored key first: it settles almost every mismatch without touching the id
         let found = self
             .index
-            .find(customer_key, |&i| &*ids[i as usize] == customer_id)
+            .find(customer_key, |&i| {
+                keys[i as usize] == customer_key && same_bytes(&ids[i as usize], customer_id)
+            })
             .copied();
         let idx = match found {
             Some(i) => i,
@@ -354,6 +357,12 @@ impl ShardedAggregator {
 fn days_from_ce(date: NaiveDate) -> i32 {
     use chrono::Datelike;
     date.num_days_from_ce()
+}
+
+/// Byte equality without a library call for the short ids that are the rule.
+fn same_bytes(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// The 64-bit key of a customer id (xxh3), used to find the customer's state.

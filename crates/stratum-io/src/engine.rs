@@ -36,7 +36,9 @@ use crate::mapping::TransactionColumns;
 use crate::parquet_columns::{Column, ParquetFile, read_column, row_record};
 use crate::rejects::{Reject, RejectRow};
 use crate::source::{RecordSource, SourceError};
-use crate::transactions::{Fields, RowCounts, SplitLine, TransactionOptions, clean_row, record_hash};
+use crate::transactions::{
+    Fields, RowCounts, SplitLine, TransactionOptions, clean_row, record_hash,
+};
 
 /// Number of shards: more than the threads, so that uneven shards still balance.
 const SHARDS: usize = 32;
@@ -565,27 +567,41 @@ fn split_piece(bytes: &[u8], ctx: &Context<'_>, needed: usize) -> Piece {
     let mut piece = Piece::new(bytes.len() / 60);
     let mut bounds: Vec<(u32, u32)> = Vec::with_capacity(16);
     let mut line_no = 0u64;
-    let mut from = 0usize;
-    while from < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |i| from + i);
-        line_no += 1;
-        let line = trim_newline(&bytes[from..end]);
-        from = end + 1;
-        if line.is_empty() {
+    let mut line_start = 0usize;
+    let mut field_start = 0usize;
+    // One pass over the piece for delimiters and newlines together.
+    let ends =
+        memchr::memchr2_iter(ctx.delimiter, b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for i in ends {
+        if i < bytes.len() && bytes[i] == ctx.delimiter {
+            bounds.push(((field_start - line_start) as u32, (i - line_start) as u32));
+            field_start = i + 1;
             continue;
         }
-        bounds.clear();
-        let mut start = 0u32;
-        for i in memchr::memchr_iter(ctx.delimiter, line) {
-            bounds.push((start, i as u32));
-            start = i as u32 + 1;
+        // end of a line (or of the piece)
+        if i == bytes.len() && line_start >= bytes.len() {
+            break;
         }
-        bounds.push((start, line.len() as u32));
-        let fields = SplitLine {
-            line,
-            bounds: &bounds,
-        };
-        piece.push(line_no, &fields, Some(line), ctx, needed);
+        line_no += 1;
+        let mut last = i;
+        if last > field_start && bytes[last - 1] == b'\r' {
+            last -= 1;
+        }
+        let line = &bytes[line_start..last];
+        if !(line.is_empty() && bounds.is_empty()) {
+            bounds.push((
+                (field_start - line_start) as u32,
+                (last - line_start) as u32,
+            ));
+            let fields = SplitLine {
+                line,
+                bounds: &bounds,
+            };
+            piece.push(line_no, &fields, Some(line), ctx, needed);
+        }
+        bounds.clear();
+        line_start = i + 1;
+        field_start = i + 1;
     }
     piece.newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
     piece

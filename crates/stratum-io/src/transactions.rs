@@ -274,6 +274,12 @@ fn bad(reason: RejectReason, column: usize, message: String) -> Bad {
     }
 }
 
+/// Whether `bytes` hold U+FFFD (EF BF BD in UTF-8): a byte search, much cheaper than a char
+/// search on the short fields of every row.
+fn has_replacement_char(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(0xEF, bytes).any(|i| bytes.get(i + 1..i + 3) == Some(&[0xBF, 0xBD]))
+}
+
 /// Read access to a row's fields: a parsed record, or a line of the file split in place.
 pub(crate) trait Fields {
     /// The number of fields.
@@ -357,7 +363,7 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
         let raw = record.field(c).unwrap_or(b"");
         // U+FFFD is what a decoder leaves for bytes that are not valid in the file's encoding.
         match std::str::from_utf8(raw) {
-            Ok(t) if !t.contains('\u{FFFD}') => Ok(t.trim()),
+            Ok(t) if !has_replacement_char(raw) => Ok(t.trim()),
             _ => Err(bad(
                 RejectReason::BadEncoding,
                 c,
