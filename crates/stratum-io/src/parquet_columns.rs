@@ -121,27 +121,57 @@ fn be_int(bytes: &[u8]) -> i128 {
 }
 
 fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: u32) -> std::io::Result<()> {
-    use std::io::Write;
-    if scale == 0 {
-        return write!(out, "{unscaled}");
+    // by hand: this runs for every amount of a decimal column
+    if unscaled < 0 {
+        out.push(b'-');
     }
-    let p = 10i128.pow(scale.min(30));
-    let sign = if unscaled < 0 { "-" } else { "" };
-    let abs = unscaled.unsigned_abs();
-    let p = p as u128;
-    write!(
-        out,
-        "{sign}{}.{:0width$}",
-        abs / p,
-        abs % p,
-        width = scale as usize
-    )
+    let mut digits = [0u8; 40];
+    let mut n = 0;
+    let mut v = unscaled.unsigned_abs();
+    loop {
+        digits[n] = b'0' + (v % 10) as u8;
+        v /= 10;
+        n += 1;
+        if v == 0 {
+            break;
+        }
+    }
+    let scale = (scale as usize).min(38);
+    while n <= scale {
+        digits[n] = b'0';
+        n += 1;
+    }
+    for k in (0..n).rev() {
+        if k + 1 == scale {
+            out.push(b'.');
+        }
+        out.push(digits[k]);
+    }
+    Ok(())
 }
 
 fn write_date(out: &mut Vec<u8>, days: i64) -> std::io::Result<()> {
+    use chrono::Datelike;
     use std::io::Write;
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     match epoch.checked_add_signed(chrono::Duration::days(days)) {
+        Some(d) if (0..=9999).contains(&d.year()) => {
+            // by hand: `Display` goes through the formatting machinery for every row
+            let (y, m, dd) = (d.year() as u32, d.month(), d.day());
+            out.extend_from_slice(&[
+                b'0' + (y / 1000) as u8,
+                b'0' + (y / 100 % 10) as u8,
+                b'0' + (y / 10 % 10) as u8,
+                b'0' + (y % 10) as u8,
+                b'-',
+                b'0' + (m / 10) as u8,
+                b'0' + (m % 10) as u8,
+                b'-',
+                b'0' + (dd / 10) as u8,
+                b'0' + (dd % 10) as u8,
+            ]);
+            Ok(())
+        }
         Some(d) => write!(out, "{d}"),
         // out of chrono's range: leave a value the date parser will reject, with its number
         None => write!(out, "date {days}"),
@@ -290,6 +320,9 @@ mod tests {
         assert_eq!(text(|o| write_decimal(o, 123_450, 2)), "1234.50");
         assert_eq!(text(|o| write_decimal(o, -5, 2)), "-0.05");
         assert_eq!(text(|o| write_decimal(o, 42, 0)), "42");
+        assert_eq!(text(|o| write_decimal(o, 7, 3)), "0.007");
+        assert_eq!(text(|o| write_decimal(o, -123_456_789, 4)), "-12345.6789");
+        assert_eq!(text(|o| write_decimal(o, 0, 2)), "0.00");
         assert_eq!(text(|o| write_date(o, 20_154)), "2025-03-07");
         assert_eq!(
             text(|o| write_timestamp(o, 1_741_392_000_500, 1_000)),

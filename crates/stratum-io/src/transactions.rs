@@ -360,10 +360,17 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
         });
     }
     let text = |c: usize| -> Result<&'a str, Bad> {
-        let raw = record.field(c).unwrap_or(b"");
+        // ASCII blanks first (the rule), Unicode ones (such as U+3000) after, only if any
+        let raw = record.field(c).unwrap_or(b"").trim_ascii();
         // U+FFFD is what a decoder leaves for bytes that are not valid in the file's encoding.
         match std::str::from_utf8(raw) {
-            Ok(t) if !has_replacement_char(raw) => Ok(t.trim()),
+            Ok(t) if !has_replacement_char(raw) => Ok(
+                if raw.first().is_some_and(|b| !b.is_ascii()) || raw.last().is_some_and(|b| !b.is_ascii()) {
+                    t.trim()
+                } else {
+                    t
+                },
+            ),
             _ => Err(bad(
                 RejectReason::BadEncoding,
                 c,
