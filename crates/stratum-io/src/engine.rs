@@ -16,9 +16,10 @@
 //! from top to bottom would make, whatever the number of threads. Rejected rows of a batch are
 //! sorted by line before being written, so `rejects.csv` is identical too.
 //!
-//! Memory: a batch at a time of input, plus per shard the customers' state and 16 bytes per
-//! distinct row (the duplicate hashes), 16 per distinct (customer, order) and 8 per distinct
-//! (customer, day).
+//! Memory: at most three batches of input (one being read, one being processed, one spare),
+//! plus per shard the customers' state and, in hash tables, about 20 bytes per distinct row
+//! (the duplicate hashes), 20 per distinct (customer, order) and, with `frequency = days`, 12
+//! per distinct (customer, day). 10M lines of 200,000 customers peak at about 0.53 GB.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

@@ -2,14 +2,16 @@
 //!
 //! Every data row ends up in exactly one of three places, so that
 //! `rows_read = accepted + duplicates + rejected` always holds:
-//! - **duplicates**: a row byte-identical (field by field) to an earlier row is dropped. Rows
-//!   are recognised by a 128-bit hash of their fields, so memory is 16 bytes per distinct row
-//!   and a false match needs a hash collision (probability below 10⁻²⁰ for 10⁹ rows);
+//! - **duplicates**: a row identical to an earlier row is dropped. Rows are recognised by a
+//!   128-bit xxh3 hash: of the raw line (without its line ending) for a UTF-8 CSV file, so that
+//!   rows must be byte-identical; of the fields and their lengths for other sources. Memory is
+//!   about 20 bytes per distinct row in the hash tables, and a false match needs a hash
+//!   collision (probability below 10⁻²⁰ for 10⁹ rows);
 //! - **rejected**: a row with an empty customer id, a missing or unreadable date or amount, text
-//!   that is not valid in the file's encoding, or fewer fields than the header is written to
-//!   the rejects file with its line number and reason;
-//! - **accepted**: every other row, passed to the [`Aggregator`]. Negative amounts are refund
-//!   lines: netted into monetary value, not counted as orders.
+//!   that is not valid in the file's encoding, or fewer or more fields than the header is
+//!   written to the rejects file with its line number and reason;
+//! - **accepted**: every other row, aggregated per customer. Negative amounts are refund lines:
+//!   netted into monetary value, not counted as orders.
 
 use std::collections::BTreeMap;
 use std::io::Write;
