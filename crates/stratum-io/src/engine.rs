@@ -38,7 +38,7 @@ use crate::parquet_columns::{Column, ParquetFile, read_column, row_record};
 use crate::rejects::{Reject, RejectRow};
 use crate::source::{RecordSource, SourceError};
 use crate::transactions::{
-    Fields, RowCounts, SplitLine, TransactionOptions, clean_row, record_hash,
+    DateCache, Fields, RowCounts, SplitLine, TransactionOptions, clean_row, record_hash,
 };
 
 /// Number of shards: more than the threads, so that uneven shards still balance.
@@ -90,6 +90,7 @@ struct Parsed {
 /// Phase 1's output for one piece.
 struct Piece {
     arena: String,
+    dates: DateCache,
     by_shard: Vec<Vec<Parsed>>,
     blank: u64,
     /// Newlines in the piece (CSV): how far the next piece's line numbers start further on.
@@ -104,6 +105,7 @@ impl Piece {
         let per_shard = rows / SHARDS + rows / (4 * SHARDS) + 16;
         Piece {
             arena: String::with_capacity(rows * 8),
+            dates: DateCache::default(),
             by_shard: (0..SHARDS).map(|_| Vec::with_capacity(per_shard)).collect(),
             blank: 0,
             newlines: 0,
@@ -144,7 +146,15 @@ impl Piece {
         };
         let width = ctx.headers.len();
         // Identical rows clean identically, so they reach the same shard either way.
-        let (shard, outcome) = match clean_row(record, &ctx.cols, needed, width, ctx.options) {
+        let cleaned = clean_row(
+            record,
+            &mut self.dates,
+            &ctx.cols,
+            needed,
+            width,
+            ctx.options,
+        );
+        let (shard, outcome) = match cleaned {
             Ok(row) => {
                 let start = self.arena.len() as u32;
                 self.arena.push_str(row.customer_id);

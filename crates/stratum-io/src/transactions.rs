@@ -282,6 +282,29 @@ fn has_replacement_char(bytes: &[u8]) -> bool {
     memchr::memchr_iter(0xEF, bytes).any(|i| bytes.get(i + 1..i + 3) == Some(&[0xBF, 0xBD]))
 }
 
+/// The last date text parsed and its value: exports are often sorted by date, so most rows
+/// repeat the previous row's date and need no parsing.
+#[derive(Debug, Default)]
+pub(crate) struct DateCache {
+    text: Vec<u8>,
+    date: Option<NaiveDate>,
+}
+
+impl DateCache {
+    fn parse(&mut self, raw: &[u8]) -> Option<NaiveDate> {
+        if self.date.is_some() && self.text == raw {
+            return self.date;
+        }
+        let date = parse_date(raw);
+        if date.is_some() {
+            self.text.clear();
+            self.text.extend_from_slice(raw);
+            self.date = date;
+        }
+        date
+    }
+}
+
 /// Read access to a row's fields: a parsed record, or a line of the file split in place.
 pub(crate) trait Fields {
     /// The number of fields.
@@ -331,6 +354,7 @@ impl Fields for SplitLine<'_> {
 
 pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
     record: &'a F,
+    dates: &mut DateCache,
     cols: &TransactionColumns,
     needed: usize,
     width: usize,
@@ -396,7 +420,7 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
             "date is empty".into(),
         ));
     }
-    let date = parse_date(raw_date).ok_or_else(|| {
+    let date = dates.parse(raw_date).ok_or_else(|| {
         bad(
             RejectReason::BadDate,
             cols.order_date,
