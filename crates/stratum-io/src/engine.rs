@@ -1,6 +1,6 @@
 //! The parallel cleaning and aggregation engine behind [`crate::transactions::load_transactions`].
 //!
-//! The input is processed in batches (about 16 MiB of a CSV file, or 64k records of any other
+//! The input is processed in batches (about 32 MiB of a CSV file, or 64k records of any other
 //! source), each in two parallel phases:
 //!
 //! 1. **parse and clean**: the batch is cut into pieces at record boundaries (quotes are
@@ -43,8 +43,10 @@ use crate::transactions::{
 
 /// Number of shards: more than the threads, so that uneven shards still balance.
 const SHARDS: usize = 32;
-/// Bytes of CSV read per batch.
-const BATCH_BYTES: usize = 16 << 20;
+/// Bytes of CSV read per batch: 32 MiB measured faster than 16 (fewer barriers and fresh
+/// allocations per file) for 75 MB more peak memory on 10M lines; 64 MiB gained 3% more for
+/// another 160 MB.
+const BATCH_BYTES: usize = 32 << 20;
 /// Records per batch for non-CSV sources.
 const BATCH_RECORDS: usize = 1 << 16;
 
@@ -345,7 +347,8 @@ impl<'a> Engine<'a> {
         let mut file = File::open(path).map_err(io)?;
         file.seek(SeekFrom::Start(start.0)).map_err(io)?;
         let batch_bytes = self.ctx.options.batch_bytes.unwrap_or(BATCH_BYTES).max(1);
-        let parts = rayon::current_num_threads().max(1) * 2;
+        // eight pieces a thread: small enough that an uneven piece does not leave a core idle
+        let parts = rayon::current_num_threads().max(1) * 8;
         let delimiter = self.ctx.delimiter;
         // A reader thread reads and cuts the next batch while this one is processed; used
         // buffers go back to it, so at most three batches of memory are in use.

@@ -114,7 +114,7 @@ pub struct TransactionOptions {
     pub columns: BTreeMap<String, String>,
     /// What `frequency` counts.
     pub frequency: FrequencyBasis,
-    /// Bytes of CSV per batch (default 16 MiB; other sources take one record per 256 bytes).
+    /// Bytes of CSV per batch (default 32 MiB; other sources take one record per 256 bytes).
     /// Results do not depend on it; small values exercise batch boundaries in tests.
     pub batch_bytes: Option<usize>,
 }
