@@ -38,7 +38,7 @@ use crate::parquet_columns::{Column, ParquetFile, read_column, row_record};
 use crate::rejects::{Reject, RejectRow};
 use crate::source::{RecordSource, SourceError};
 use crate::transactions::{
-    DateCache, Fields, RowCounts, SplitLine, TransactionOptions, clean_row, record_hash,
+    DateCache, Fields, LineStats, RowCounts, SplitLine, TransactionOptions, clean_row, record_hash,
 };
 
 /// Number of shards: more than the threads, so that uneven shards still balance.
@@ -202,14 +202,7 @@ pub(crate) struct Shard {
     pub agg: Aggregator,
     seen: FxHashSet<u128>,
     pub counts: RowCounts,
-    pub purchase_lines: u64,
-    pub zero_amount_lines: u64,
-    pub refund_lines: u64,
-    pub purchase_amount: Money,
-    pub refund_amount: Money,
-    pub lines_without_order_id: u64,
-    pub first_date: Option<NaiveDate>,
-    pub last_date: Option<NaiveDate>,
+    pub lines: LineStats,
     rejects: Vec<RejectRow>,
 }
 
@@ -219,14 +212,7 @@ impl Shard {
             agg: Aggregator::new(as_of, basis),
             seen: FxHashSet::default(),
             counts: RowCounts::default(),
-            purchase_lines: 0,
-            zero_amount_lines: 0,
-            refund_lines: 0,
-            purchase_amount: Money::ZERO,
-            refund_amount: Money::ZERO,
-            lines_without_order_id: 0,
-            first_date: None,
-            last_date: None,
+            lines: LineStats::default(),
             rejects: Vec::new(),
         }
     }
@@ -247,20 +233,7 @@ impl Shard {
                     amount,
                 } => {
                     self.counts.accepted += 1;
-                    if amount.is_negative() {
-                        self.refund_lines += 1;
-                        self.refund_amount += amount;
-                    } else if amount == Money::ZERO {
-                        self.zero_amount_lines += 1;
-                    } else {
-                        self.purchase_lines += 1;
-                        self.purchase_amount += amount;
-                        if order.is_none() {
-                            self.lines_without_order_id += 1;
-                        }
-                    }
-                    self.first_date = Some(self.first_date.map_or(date, |d| d.min(date)));
-                    self.last_date = Some(self.last_date.map_or(date, |d| d.max(date)));
+                    self.lines.add(amount, order.is_some(), date);
                     let (start, len) = (id.0 as usize, id.1 as usize);
                     let customer = arena.get(start..start + len).unwrap_or_default();
                     self.agg.add_keyed(customer, key, order, date, amount);

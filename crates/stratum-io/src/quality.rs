@@ -123,22 +123,26 @@ impl QualityReport {
             "purchase lines",
             format!(
                 "{} ({})",
-                thousands(t.purchase_lines),
-                money(t.purchase_amount)
+                thousands(t.lines.purchase_lines),
+                money(t.lines.purchase_amount)
             ),
         );
         add(
             &mut out,
             "退款行",
             "refund lines",
-            format!("{} ({})", thousands(t.refund_lines), money(t.refund_amount)),
+            format!(
+                "{} ({})",
+                thousands(t.lines.refund_lines),
+                money(t.lines.refund_amount)
+            ),
         );
-        if t.zero_amount_lines > 0 {
+        if t.lines.zero_amount_lines > 0 {
             add(
                 &mut out,
                 "金额为零的行（不计为购买）",
                 "zero-amount lines (not purchases)",
-                thousands(t.zero_amount_lines),
+                thousands(t.lines.zero_amount_lines),
             );
         }
         if t.columns
@@ -156,15 +160,15 @@ impl QualityReport {
                 .to_string(),
             );
         }
-        if t.lines_without_order_id > 0 {
+        if t.lines.lines_without_order_id > 0 {
             add(
                 &mut out,
                 "无订单号的购买行",
                 "purchase lines without order id",
-                thousands(t.lines_without_order_id),
+                thousands(t.lines.lines_without_order_id),
             );
         }
-        if let (Some(a), Some(b)) = (t.first_date, t.last_date) {
+        if let (Some(a), Some(b)) = (t.lines.first_date, t.lines.last_date) {
             add(&mut out, "日期范围", "date range", format!("{a} – {b}"));
         }
         let as_of_note = match self.as_of_source {

@@ -66,6 +66,14 @@ pub struct TransactionQuality {
     /// Row accounting.
     #[serde(flatten)]
     pub counts: RowCounts,
+    /// What the accepted lines add up to.
+    #[serde(flatten)]
+    pub lines: LineStats,
+}
+
+/// What the accepted lines of a file add up to.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LineStats {
     /// Accepted lines with an amount > 0.
     pub purchase_lines: u64,
     /// Accepted lines with an amount of exactly 0 (not purchases, see the features' rules).
@@ -84,10 +92,42 @@ pub struct TransactionQuality {
     pub last_date: Option<NaiveDate>,
 }
 
+impl LineStats {
+    /// Counts one accepted line.
+    pub(crate) fn add(&mut self, amount: Money, has_order_id: bool, date: NaiveDate) {
+        if amount.is_negative() {
+            self.refund_lines += 1;
+            self.refund_amount += amount;
+        } else if amount == Money::ZERO {
+            self.zero_amount_lines += 1;
+        } else {
+            self.purchase_lines += 1;
+            self.purchase_amount += amount;
+            if !has_order_id {
+                self.lines_without_order_id += 1;
+            }
+        }
+        self.first_date = min_opt(self.first_date, Some(date), true);
+        self.last_date = min_opt(self.last_date, Some(date), false);
+    }
+
+    /// Adds another part's counts.
+    pub(crate) fn merge(&mut self, o: &LineStats) {
+        self.purchase_lines += o.purchase_lines;
+        self.zero_amount_lines += o.zero_amount_lines;
+        self.refund_lines += o.refund_lines;
+        self.purchase_amount += o.purchase_amount;
+        self.refund_amount += o.refund_amount;
+        self.lines_without_order_id += o.lines_without_order_id;
+        self.first_date = min_opt(self.first_date, o.first_date, true);
+        self.last_date = min_opt(self.last_date, o.last_date, false);
+    }
+}
+
 impl TransactionQuality {
     /// The net amount of all accepted lines.
     pub fn accepted_amount(&self) -> Money {
-        self.purchase_amount + self.refund_amount
+        self.lines.purchase_amount + self.lines.refund_amount
     }
 }
 
@@ -186,14 +226,7 @@ pub fn load_transactions<W: Write>(
         source: info,
         columns: mapped,
         counts: RowCounts::default(),
-        purchase_lines: 0,
-        zero_amount_lines: 0,
-        refund_lines: 0,
-        purchase_amount: Money::ZERO,
-        refund_amount: Money::ZERO,
-        lines_without_order_id: 0,
-        first_date: None,
-        last_date: None,
+        lines: LineStats::default(),
     };
     q.counts.blank_rows = engine.blank;
     let mut shards = Vec::with_capacity(engine.shards.len());
@@ -206,14 +239,7 @@ pub fn load_transactions<W: Write>(
         for (reason, n) in c.rejected_by_reason {
             *q.counts.rejected_by_reason.entry(reason).or_default() += n;
         }
-        q.purchase_lines += shard.purchase_lines;
-        q.zero_amount_lines += shard.zero_amount_lines;
-        q.refund_lines += shard.refund_lines;
-        q.purchase_amount += shard.purchase_amount;
-        q.refund_amount += shard.refund_amount;
-        q.lines_without_order_id += shard.lines_without_order_id;
-        q.first_date = min_opt(q.first_date, shard.first_date, true);
-        q.last_date = min_opt(q.last_date, shard.last_date, false);
+        q.lines.merge(&shard.lines);
         shards.push(shard.agg);
     }
     Ok((ShardedAggregator::new(shards), q))

@@ -58,7 +58,7 @@ fn every_kind_of_bad_row_is_rejected_with_its_line_and_reason() {
         .map(|c| c.customer_id.as_str())
         .collect();
     assert_eq!(unscored, ["C06", "C08"]);
-    assert_eq!(q.zero_amount_lines, 1);
+    assert_eq!(q.lines.zero_amount_lines, 1);
     let ids: Vec<&str> = t
         .features
         .customers

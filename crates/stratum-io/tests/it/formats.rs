@@ -186,10 +186,10 @@ fn utf8_csv_with_mixed_date_and_amount_forms_gives_the_hand_computed_tiers() {
         (20, 19, 1, 0)
     );
     assert_eq!(
-        (q.refund_lines, q.refund_amount.to_string()),
+        (q.lines.refund_lines, q.lines.refund_amount.to_string()),
         (1, "-300.00".into())
     );
-    assert_eq!(q.purchase_amount.to_string(), "29950.00");
+    assert_eq!(q.lines.purchase_amount.to_string(), "29950.00");
     assert_eq!(rejects, "file,line,reason,column,value,message,row\n");
 }
 

@@ -39,8 +39,8 @@ fn run(
             out,
             "read {} accepted {} dup {} rejected {} {:?} purchases {} {} refunds {} {} zero {} dates {:?}..{:?}",
             c.rows_read, c.accepted, c.duplicates, c.rejected, c.rejected_by_reason,
-            q.purchase_lines, q.purchase_amount, q.refund_lines, q.refund_amount, q.zero_amount_lines,
-            q.first_date, q.last_date
+            q.lines.purchase_lines, q.lines.purchase_amount, q.lines.refund_lines, q.lines.refund_amount, q.lines.zero_amount_lines,
+            q.lines.first_date, q.lines.last_date
         );
         for x in &f.customers {
             let _ = writeln!(out, "{x:?}");
