@@ -81,7 +81,8 @@ enum Outcome {
         date: NaiveDate,
         amount: Money,
     },
-    Rejected(Box<RejectRow>),
+    /// A rejected row, with its place among the piece's rows (to write rejects in file order).
+    Rejected(Box<(u32, RejectRow)>),
 }
 
 struct Parsed {
@@ -99,6 +100,8 @@ struct Piece {
     newlines: u64,
     /// Where the rejected rows are (shard, index), to fix up their line numbers.
     rejected: Vec<(u32, u32)>,
+    /// Rows pushed so far.
+    rows: u32,
 }
 
 impl Piece {
@@ -112,6 +115,7 @@ impl Piece {
             blank: 0,
             newlines: 0,
             rejected: Vec::new(),
+            rows: 0,
         }
     }
 
@@ -123,7 +127,7 @@ impl Piece {
                 ..
             }) = self.by_shard[shard as usize].get_mut(i as usize)
             {
-                row.line += offset;
+                row.1.line += offset;
             }
         }
     }
@@ -189,11 +193,12 @@ impl Piece {
                 self.rejected.push(at);
                 (
                     shard,
-                    Outcome::Rejected(Box::new(reject.to_row(ctx.delimiter))),
+                    Outcome::Rejected(Box::new((self.rows, reject.to_row(ctx.delimiter)))),
                 )
             }
         };
         self.by_shard[shard].push(Parsed { row_hash, outcome });
+        self.rows += 1;
     }
 }
 
@@ -203,7 +208,8 @@ pub(crate) struct Shard {
     seen: FxHashSet<u128>,
     pub counts: RowCounts,
     pub lines: LineStats,
-    rejects: Vec<RejectRow>,
+    /// Rejected rows with their place in the file: (piece, row within the piece).
+    rejects: Vec<((u32, u32), RejectRow)>,
 }
 
 impl Shard {
@@ -217,7 +223,7 @@ impl Shard {
         }
     }
 
-    fn take(&mut self, arena: &str, items: Vec<Parsed>) {
+    fn take(&mut self, piece: u32, arena: &str, items: Vec<Parsed>) {
         for p in items {
             self.counts.rows_read += 1;
             if !self.seen.insert(p.row_hash) {
@@ -238,14 +244,15 @@ impl Shard {
                     let customer = arena.get(start..start + len).unwrap_or_default();
                     self.agg.add_keyed(customer, key, order, date, amount);
                 }
-                Outcome::Rejected(row) => {
+                Outcome::Rejected(rejected) => {
+                    let (row_in_piece, row) = *rejected;
                     self.counts.rejected += 1;
                     *self
                         .counts
                         .rejected_by_reason
                         .entry(row.reason)
                         .or_default() += 1;
-                    self.rejects.push(*row);
+                    self.rejects.push(((piece, row_in_piece), row));
                 }
             }
         }
@@ -290,16 +297,17 @@ impl<'a> Engine<'a> {
             .zip(work.into_par_iter())
             .for_each(|(shard, work)| {
                 for (pi, items) in work {
-                    shard.take(arenas[pi], items);
+                    shard.take(pi as u32, arenas[pi], items);
                 }
             });
-        let mut rejects: Vec<RejectRow> = self
+        let mut rejects: Vec<((u32, u32), RejectRow)> = self
             .shards
             .iter_mut()
             .flat_map(|s| std::mem::take(&mut s.rejects))
             .collect();
-        rejects.sort_by_key(|r| r.line);
-        rejects
+        // file order (pieces are in file order, rows within them too), whatever the lines say
+        rejects.sort_unstable_by_key(|(at, _)| *at);
+        rejects.into_iter().map(|(_, r)| r).collect()
     }
 
     /// Runs a whole UTF-8 CSV file from `start` (byte offset, line number of the first data
@@ -608,10 +616,19 @@ fn parse_piece_csv(bytes: &[u8], ctx: &Context<'_>, needed: usize) -> Result<Pie
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(true) => {
-                let (line, start) = record
+                let (mut line, mut start) = record
                     .position()
                     .map_or((1, 0), |p| (p.line(), p.byte() as usize));
                 let end = (reader.position().byte() as usize).min(bytes.len());
+                // The reader stamps a record with where its call began: after a CRLF record
+                // that is the `\n` it left, and blank lines are skipped inside the call. A
+                // record never begins with either, so step over them to its real start.
+                while start < end && matches!(bytes[start], b'\r' | b'\n') {
+                    if bytes[start] == b'\n' {
+                        line += 1;
+                    }
+                    start += 1;
+                }
                 let raw = bytes.get(start..end).map(trim_newline);
                 piece.push(line, &record, raw, ctx, needed);
             }
@@ -674,9 +691,10 @@ pub(crate) fn record_cuts(buf: &[u8], parts: usize, eof: bool, delimiter: u8) ->
             } else if b == b'\n' {
                 c.boundary(i + 1);
                 field_start = true;
-            } else if b == delimiter {
+            } else if b == delimiter || b == b'\r' {
+                // a lone CR ends a record for the CSV reader, so a field starts after it
                 field_start = true;
-            } else if b != b'\r' {
+            } else {
                 field_start = false;
             }
             i += 1;

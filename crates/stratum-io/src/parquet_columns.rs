@@ -50,6 +50,21 @@ fn kind_of(desc: &ColumnDescPtr) -> Kind {
     }
 }
 
+impl Values {
+    fn len(&self) -> usize {
+        match self {
+            Values::Bool(v) => v.len(),
+            Values::I32(v) => v.len(),
+            Values::I64(v) => v.len(),
+            Values::I96(v) => v.len(),
+            Values::F32(v) => v.len(),
+            Values::F64(v) => v.len(),
+            Values::Bytes(v) => v.len(),
+            Values::Fixed(v) => v.len(),
+        }
+    }
+}
+
 enum Values {
     Bool(Vec<bool>),
     I32(Vec<i32>),
@@ -80,6 +95,10 @@ impl Column {
             },
         };
         use std::io::Write;
+        // a corrupt file may hold fewer values than rows: such a row reads as null
+        if i >= self.values.len() {
+            return;
+        }
         let _ = match &self.values {
             Values::Bool(v) => write!(out, "{}", v[i]),
             Values::I32(v) => match self.kind {
@@ -98,26 +117,38 @@ impl Column {
             Values::F32(v) => write!(out, "{}", v[i]),
             Values::F64(v) => write!(out, "{}", v[i]),
             Values::Bytes(v) => match self.kind {
-                Kind::Decimal(scale) => write_decimal(out, be_int(v[i].data()), scale),
+                Kind::Decimal(scale) => write_be_decimal(out, v[i].data(), scale),
                 _ => out.write_all(v[i].data()),
             },
             Values::Fixed(v) => match self.kind {
-                Kind::Decimal(scale) => write_decimal(out, be_int(v[i].data()), scale),
+                Kind::Decimal(scale) => write_be_decimal(out, v[i].data(), scale),
                 _ => out.write_all(v[i].data()),
             },
         };
     }
 }
 
-/// A big-endian two's complement integer (decimals stored as bytes), saturating past 128 bits.
-fn be_int(bytes: &[u8]) -> i128 {
+/// A big-endian two's complement integer (decimals stored as bytes); past 128 bits, a value
+/// no amount can be, so that the row is rejected instead of read as zero.
+fn be_int(bytes: &[u8]) -> Option<i128> {
     if bytes.is_empty() || bytes.len() > 16 {
-        return 0;
+        return None;
     }
     let negative = bytes[0] & 0x80 != 0;
     let mut buf = if negative { [0xFFu8; 16] } else { [0u8; 16] };
     buf[16 - bytes.len()..].copy_from_slice(bytes);
-    i128::from_be_bytes(buf)
+    Some(i128::from_be_bytes(buf))
+}
+
+/// A decimal stored as bytes, or a marker the amount parser rejects.
+fn write_be_decimal(out: &mut Vec<u8>, bytes: &[u8], scale: u32) -> std::io::Result<()> {
+    match be_int(bytes) {
+        Some(v) => write_decimal(out, v, scale),
+        None => {
+            out.extend_from_slice(b"decimal wider than 128 bits");
+            Ok(())
+        }
+    }
 }
 
 fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: u32) -> std::io::Result<()> {
@@ -200,8 +231,13 @@ pub(crate) fn inspect(path: &Path) -> Result<Option<ParquetFile>, SourceError> {
     let reader = open(path)?;
     let meta = reader.metadata();
     let schema = meta.file_metadata().schema_descr();
-    let top = schema.root_schema().get_fields().len();
-    if top != schema.num_columns() {
+    // flat: every leaf a top-level field, none repeated (a list column or a struct goes through
+    // the row reader)
+    let flat = schema
+        .columns()
+        .iter()
+        .all(|c| c.max_rep_level() == 0 && c.path().parts().len() == 1);
+    if !flat || schema.root_schema().get_fields().len() != schema.num_columns() {
         return Ok(None);
     }
     let headers = schema
@@ -332,7 +368,8 @@ mod tests {
             text(|o| write_timestamp(o, -1, 1_000)),
             "1969-12-31 23:59:59"
         );
-        assert_eq!(be_int(&[0xFF, 0x85]), -123);
-        assert_eq!(be_int(&[0x01, 0x00]), 256);
+        assert_eq!(be_int(&[0xFF, 0x85]), Some(-123));
+        assert_eq!(be_int(&[0x01, 0x00]), Some(256));
+        assert_eq!(be_int(&[1; 17]), None);
     }
 }

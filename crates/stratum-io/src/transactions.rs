@@ -302,6 +302,12 @@ fn bad(reason: RejectReason, column: usize, message: String) -> Bad {
     }
 }
 
+/// Whether a byte at the end of an ASCII-trimmed field may still be white space to `str::trim`:
+/// a non-ASCII byte (U+3000, U+00A0, …) or a vertical tab, which `trim_ascii` keeps.
+fn needs_unicode_trim(b: &u8) -> bool {
+    !b.is_ascii() || *b == 0x0B
+}
+
 /// Whether `bytes` hold U+FFFD (EF BF BD in UTF-8): a byte search, much cheaper than a char
 /// search on the short fields of every row.
 fn has_replacement_char(bytes: &[u8]) -> bool {
@@ -417,7 +423,7 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
         // U+FFFD is what a decoder leaves for bytes that are not valid in the file's encoding.
         match std::str::from_utf8(raw) {
             Ok(t) if !has_replacement_char(raw) => Ok(
-                if raw.first().is_some_and(|b| !b.is_ascii()) || raw.last().is_some_and(|b| !b.is_ascii()) {
+                if raw.first().is_some_and(needs_unicode_trim) || raw.last().is_some_and(needs_unicode_trim) {
                     t.trim()
                 } else {
                     t

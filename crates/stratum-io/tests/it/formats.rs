@@ -327,3 +327,29 @@ fn parquet_nulls_timestamps_and_row_groups_line_up_row_by_row() {
     nulls.parquet,5,missing_amount,amount,,amount is empty,"A,4,2025-01-04 23:59:00,"
     "#);
 }
+
+#[test]
+fn parquet_with_a_list_column_is_read_by_the_row_reader() {
+    // A: 1.50 on 01-01 and 3.25 on 01-03; B: 2.00 on 01-02; as of 2025-01-04
+    let (t, q, _) = run(&fixture("nested.parquet"), &TransactionOptions::default());
+    assert_eq!((q.counts.rows_read, q.counts.accepted), (3, 3));
+    let got: Vec<(String, i64, String)> = t
+        .features
+        .customers
+        .iter()
+        .map(|c| {
+            (
+                c.customer_id.clone(),
+                c.recency_days,
+                c.monetary.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("A".to_string(), 1, "4.75".to_string()),
+            ("B".to_string(), 2, "2.00".to_string())
+        ]
+    );
+}

@@ -125,3 +125,64 @@ fn the_transcoding_path_gives_the_same_result_as_the_parallel_utf8_path() {
         "the GB18030 path differs from the UTF-8 path"
     );
 }
+
+/// Runs `text` in several configurations, checks they all agree and returns the reference.
+fn agree(text: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, text).expect("write");
+    let reference = run(&path, 1, None, None);
+    for (threads, batch) in [(2, Some(7)), (3, Some(1)), (2, Some(40)), (4, None)] {
+        let got = run(&path, threads, batch, None);
+        assert!(
+            got == reference,
+            "threads {threads}, batch {batch:?}:\n{got}\nvs\n{reference}"
+        );
+    }
+    reference
+}
+
+#[test]
+fn crlf_and_blank_lines_before_quoted_rows_keep_duplicates_and_line_numbers() {
+    // CRLF, every row quoted (so the CSV reader parses it): the repeated X row (lines 3 and 5)
+    // is one duplicate; the bad date on line 4 is reported on line 4.
+    let crlf = b"customer_id,order_id,order_date,amount,note\r\nA,o1,2025-01-01,5,\"n\"\r\nX,o9,2025-01-01,10,\"n\"\r\nB,o2,someday,7,\"n\"\r\nX,o9,2025-01-01,10,\"n\"\r\n";
+    let out = agree(crlf);
+    assert!(
+        out.starts_with("read 4 accepted 2 dup 1 rejected 1"),
+        "{out}"
+    );
+    assert!(out.contains("t.csv,4,bad_date,order_date,someday"), "{out}");
+    // LF with blank lines between quoted rows (lines 3, 4 and 6): the bad date is on line 5
+    let blank = b"customer_id,order_id,order_date,amount,note\nX,o9,2025-01-01,10,\"n\"\n\n\nB,o2,someday,7,\"n\"\n\nX,o9,2025-01-01,10,\"n\"\n";
+    let out = agree(blank);
+    assert!(
+        out.starts_with("read 3 accepted 1 dup 1 rejected 1"),
+        "{out}"
+    );
+    assert!(out.contains("t.csv,5,bad_date"), "{out}");
+}
+
+#[test]
+fn a_lone_carriage_return_ends_a_record_as_for_the_csv_reader() {
+    // `\r` then a quoted field holding a newline: three records, all accepted
+    let text = b"customer_id,order_id,order_date,amount\nA,o1,2025-01-01,5\r\"B\n\",o2,2025-01-02,7\nC,o3,2025-01-03,9\n";
+    let out = agree(text);
+    assert!(
+        out.starts_with("read 3 accepted 3 dup 0 rejected 0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn rejects_that_share_a_line_number_stay_in_file_order() {
+    // lone-CR line endings: the CSV reader numbers every row line 1
+    let text = b"customer_id,order_id,order_date,amount\rA,o1,bad1,5\rB,o2,bad2,7\rC,o3,bad3,9\rD,o4,bad4,1\rE,o5,2025-01-01,1\r";
+    let out = agree(text);
+    let order: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split(',').nth(4))
+        .filter(|v| v.starts_with("bad"))
+        .collect();
+    assert_eq!(order, ["bad1", "bad2", "bad3", "bad4"]);
+}
