@@ -36,7 +36,7 @@ use stratum_core::{Aggregator, FrequencyBasis, Money};
 use crate::mapping::TransactionColumns;
 use crate::parquet_columns::{Column, ParquetFile, read_column, row_record};
 use crate::rejects::{Reject, RejectRow};
-use crate::source::{RecordSource, SourceError};
+use crate::source::{DataStart, RecordSource, SourceError};
 use crate::transactions::{
     DateCache, Fields, LineStats, RowCounts, SplitLine, TransactionOptions, clean_row, record_hash,
 };
@@ -310,12 +310,12 @@ impl<'a> Engine<'a> {
         rejects.into_iter().map(|(_, r)| r).collect()
     }
 
-    /// Runs a whole UTF-8 CSV file from `start` (byte offset, line number of the first data
-    /// record). `sink` receives each batch's rejects; `progress` the bytes done.
+    /// Runs a whole CSV file from `start` (where its first data record is), decoding it to
+    /// UTF-8 first when it is in another encoding. `sink` receives each batch's rejects; `progress` the bytes done.
     pub fn run_csv(
         &mut self,
         path: &Path,
-        start: (u64, u64),
+        start: DataStart,
         sink: &mut dyn FnMut(Vec<RejectRow>) -> Result<(), csv::Error>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), RunError> {
@@ -326,7 +326,22 @@ impl<'a> Engine<'a> {
             })
         };
         let mut file = File::open(path).map_err(io)?;
-        file.seek(SeekFrom::Start(start.0)).map_err(io)?;
+        let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // UTF-8 is read as it is; any other encoding through a decoder to UTF-8, so that the
+        // cutting, splitting and line numbers work on the same text in every case.
+        let input: Box<dyn Read + Send> = if start.encoding == encoding_rs::UTF_8 {
+            file.seek(SeekFrom::Start(start.bom + start.offset))
+                .map_err(io)?;
+            Box::new(file)
+        } else {
+            let mut decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(start.encoding))
+                .bom_override(true)
+                .build(file);
+            std::io::copy(&mut (&mut decoded).take(start.offset), &mut std::io::sink())
+                .map_err(io)?;
+            Box::new(decoded)
+        };
         let batch_bytes = self.ctx.options.batch_bytes.unwrap_or(BATCH_BYTES).max(1);
         // eight pieces a thread: small enough that an uneven piece does not leave a core idle
         let parts = rayon::current_num_threads().max(1) * 8;
@@ -337,10 +352,13 @@ impl<'a> Engine<'a> {
         let (spare, spare_rx) = mpsc::channel::<Vec<u8>>();
         std::thread::scope(|scope| {
             scope.spawn(move || {
-                read_batches(file, batch_bytes, parts, delimiter, &batches, &spare_rx)
+                scope.spawn(move || {
+                    read_batches(input, batch_bytes, parts, delimiter, &batches, &spare_rx)
+                });
             });
-            let mut line = start.1;
-            let mut done = start.0;
+            let mut line = start.line;
+            // decoded text can be longer than the file: progress stops at the file's size
+            let mut done = start.bom + start.offset;
             for batch in batches_rx {
                 let batch = batch.map_err(io)?;
                 let bounds: Vec<(usize, usize)> = std::iter::once(0)
@@ -375,7 +393,7 @@ impl<'a> Engine<'a> {
                 let rejects = self.absorb(pieces);
                 sink(rejects).map_err(RunError::Rejects)?;
                 done += batch.end as u64;
-                progress(done);
+                progress(done.min(total));
                 // the reader may have finished; a buffer it does not take back is just freed
                 let _ = spare.send(batch.buf);
             }
@@ -484,7 +502,7 @@ struct Batch {
 /// The reader thread: fills buffers from `file` (taking used ones back from `spare`), cuts each
 /// after its last complete record, carries the rest over to the next, and sends the batches.
 fn read_batches(
-    mut file: File,
+    mut file: Box<dyn Read + Send>,
     batch_bytes: usize,
     parts: usize,
     delimiter: u8,

@@ -279,8 +279,23 @@ pub struct CsvSource {
     read_bytes: Arc<AtomicU64>,
     total_bytes: u64,
     blank: u64,
-    /// Where the data starts, for UTF-8 files only: (byte offset in the file, line number).
-    data_start: Option<(u64, u64)>,
+    /// Where the data records start.
+    data_start: Option<DataStart>,
+}
+
+/// Where the data records of a CSV file start, so that the rest can be read in parallel
+/// chunks: as bytes of the file for UTF-8, as bytes of the decoded text for other encodings.
+#[derive(Debug, Clone, Copy)]
+pub struct DataStart {
+    /// The file's encoding.
+    pub encoding: &'static Encoding,
+    /// Bytes of byte order mark at the start of the file.
+    pub bom: u64,
+    /// Offset of the first data record in the text after the byte order mark (in UTF-8
+    /// bytes of the decoded text when the file is in another encoding).
+    pub offset: u64,
+    /// The line number of the first data record.
+    pub line: u64,
 }
 
 impl std::fmt::Debug for CsvSource {
@@ -379,10 +394,12 @@ impl CsvSource {
             Some(r) => r.position().cloned(),
             None => Some(reader.position().clone()),
         };
-        let data_start = (encoding == encoding_rs::UTF_8)
-            .then_some(next)
-            .flatten()
-            .map(|p| (bom as u64 + p.byte(), p.line()));
+        let data_start = next.map(|p| DataStart {
+            encoding,
+            bom: bom as u64,
+            offset: p.byte(),
+            line: p.line(),
+        });
         let title_rows = leading
             .iter()
             .map(|r| String::from_utf8_lossy(r.as_slice()).trim().to_string())
@@ -413,9 +430,9 @@ impl CsvSource {
 }
 
 impl CsvSource {
-    /// For a UTF-8 file: the byte offset in the file where the first data record starts and
-    /// its line number, so that the rest of the file can be read in parallel chunks.
-    pub fn data_start(&self) -> Option<(u64, u64)> {
+    /// Where the first data record starts, so that the rest of the file can be read in
+    /// parallel chunks.
+    pub fn data_start(&self) -> Option<DataStart> {
         self.data_start
     }
 }

@@ -3,8 +3,9 @@
 //! Every data row ends up in exactly one of three places, so that
 //! `rows_read = accepted + duplicates + rejected` always holds:
 //! - **duplicates**: a row identical to an earlier row is dropped. Rows are recognised by a
-//!   128-bit xxh3 hash: of the raw line (without its line ending) for a UTF-8 CSV file, so that
-//!   rows must be byte-identical; of the fields and their lengths for other sources. Memory is
+//!   128-bit xxh3 hash: of the raw line (without its line ending, decoded to UTF-8 if the file is in
+//!   another encoding) for a CSV file, so that rows must be byte-identical; of the fields and
+//!   their lengths for Excel and Parquet. Memory is
 //!   about 20 bytes per distinct row in the hash tables, and a false match needs a hash
 //!   collision (probability below 10⁻²⁰ for 10⁹ rows);
 //! - **rejected**: a row with an empty customer id, a missing or unreadable date or amount, text
@@ -172,8 +173,8 @@ pub fn load_transactions<W: Write>(
     rejects: &mut RejectsWriter<W>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(ShardedAggregator, TransactionQuality), LoadError> {
-    // A UTF-8 CSV file is read in parallel chunks from where its data starts; anything else
-    // through its record source.
+    // A CSV file is read in parallel chunks from where its data starts; anything else through
+    // its record source.
     let (mut src, fast) = match source::detect_format(path)? {
         Format::Csv => {
             let csv = CsvSource::open(path, &options.read)?;
@@ -245,9 +246,10 @@ pub fn load_transactions<W: Write>(
     Ok((ShardedAggregator::new(shards), q))
 }
 
-/// The parallel ways in: a UTF-8 CSV file from where its data starts, a flat Parquet file.
+/// The parallel ways in: a CSV file from where its data starts (decoded to UTF-8 on the way
+/// when it is in another encoding), a flat Parquet file.
 enum Fast {
-    Csv((u64, u64)),
+    Csv(source::DataStart),
     Parquet(crate::parquet_columns::ParquetFile),
 }
 

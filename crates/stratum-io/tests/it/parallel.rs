@@ -186,3 +186,29 @@ fn rejects_that_share_a_line_number_stay_in_file_order() {
         .collect();
     assert_eq!(order, ["bad1", "bad2", "bad3", "bad4"]);
 }
+
+#[test]
+fn gb18030_files_take_the_same_parallel_path_with_true_line_numbers() {
+    // CRLF, quoted fields, Chinese ids; the bad date is on line 4 and the repeated row on 5
+    let text = "customer_id,order_id,order_date,amount,note\r\n客户甲,o1,2025-01-01,5,\"备注\"\r\n客户乙,o9,2025-01-01,10,\"n\"\r\n客户丙,o2,someday,7,\"n\"\r\n客户乙,o9,2025-01-01,10,\"n\"\r\n";
+    let (gbk, _, _) = encoding_rs::GB18030.encode(text);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, &gbk).expect("write");
+    let reference = run(&path, 1, None, None);
+    for (threads, batch) in [(2, Some(7)), (3, Some(1))] {
+        assert!(
+            run(&path, threads, batch, None) == reference,
+            "threads {threads}, batch {batch:?}"
+        );
+    }
+    assert!(
+        reference.starts_with("read 4 accepted 2 dup 1 rejected 1"),
+        "{reference}"
+    );
+    assert!(
+        reference.contains("t.csv,4,bad_date,order_date,someday"),
+        "{reference}"
+    );
+    assert!(reference.contains("customer_id: \"客户乙\""), "{reference}");
+}
