@@ -1,21 +1,13 @@
 //! Every input error: a message naming the file, line, column or value, and exit code 1.
 
-use crate::{fixture, stratum};
+use crate::{fixture, segment};
 
 fn segment_error(file_name: &str, content: &[u8], extra: &[&str]) -> (i32, String) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let path = tmp.path().join(file_name);
     std::fs::write(&path, content).expect("write");
     let out = tmp.path().join("out");
-    let mut args = vec![
-        "segment",
-        "-t",
-        path.to_str().expect("path"),
-        "-o",
-        out.to_str().expect("path"),
-    ];
-    args.extend_from_slice(extra);
-    let run = stratum(&args, tmp.path());
+    let run = segment(path.to_str().expect("path"), &out, extra, tmp.path());
     (run.code, run.stderr)
 }
 
@@ -45,14 +37,10 @@ fn a_mapping_to_an_absent_header_is_an_error() {
 fn too_many_rejected_rows_is_an_error_after_writing_the_rejects() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "segment",
-            "-t",
-            fixture("bad_rows.csv").to_str().expect("path"),
-            "-o",
-            out.to_str().expect("path"),
-        ],
+    let run = segment(
+        fixture("bad_rows.csv").to_str().expect("path"),
+        &out,
+        &[],
         tmp.path(),
     );
     assert_eq!(run.code, 1);
@@ -87,16 +75,10 @@ fn too_many_rejected_rows_is_an_error_after_writing_the_rejects() {
     ");
     assert!(out.join("rejects.csv").exists() && out.join("quality.json").exists());
     assert!(!out.join("customers.csv").exists());
-    let relaxed = stratum(
-        &[
-            "segment",
-            "-t",
-            fixture("bad_rows.csv").to_str().expect("path"),
-            "-o",
-            out.to_str().expect("path"),
-            "--max-reject-rate",
-            "70%",
-        ],
+    let relaxed = segment(
+        fixture("bad_rows.csv").to_str().expect("path"),
+        &out,
+        &["--max-reject-rate", "70%"],
         tmp.path(),
     );
     assert_eq!(relaxed.code, 0, "{}", relaxed.stderr);
@@ -107,16 +89,7 @@ fn a_missing_file_names_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let missing = tmp.path().join("nope.csv");
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "segment",
-            "-t",
-            missing.to_str().expect("path"),
-            "-o",
-            out.to_str().expect("path"),
-        ],
-        tmp.path(),
-    );
+    let run = segment(missing.to_str().expect("path"), &out, &[], tmp.path());
     assert_eq!(run.code, 1);
     insta::assert_snapshot!(run.stderr, @"error: cannot read `[TMP]/nope.csv`: No such file or directory (os error 2)");
 }
@@ -164,16 +137,10 @@ fn a_config_file_with_an_unknown_key_names_it() {
     let config = tmp.path().join("stratum.toml");
     std::fs::write(&config, "[rfm]\nbins = 4\nbinz = 5\n").expect("write");
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "segment",
-            "-t",
-            fixture("hand.csv").to_str().expect("path"),
-            "-o",
-            out.to_str().expect("path"),
-            "--config",
-            config.to_str().expect("path"),
-        ],
+    let run = segment(
+        fixture("hand.csv").to_str().expect("path"),
+        &out,
+        &["--config", config.to_str().expect("path")],
         tmp.path(),
     );
     assert_eq!(run.code, 1);
@@ -211,16 +178,10 @@ fn bad_config_values_name_the_value() {
         let path = tmp.path().join("stratum.toml");
         std::fs::write(&path, config).expect("write");
         let out = tmp.path().join("out");
-        let run = stratum(
-            &[
-                "segment",
-                "-t",
-                fixture("hand.csv").to_str().expect("path"),
-                "-o",
-                out.to_str().expect("path"),
-                "--config",
-                path.to_str().expect("path"),
-            ],
+        let run = segment(
+            fixture("hand.csv").to_str().expect("path"),
+            &out,
+            &["--config", path.to_str().expect("path")],
             tmp.path(),
         );
         all.push_str(&format!("exit {}: {}", run.code, run.stderr));
@@ -238,16 +199,10 @@ fn bad_config_values_name_the_value() {
 fn a_missing_sheet_and_an_empty_file_are_errors() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("out");
-    let sheet = stratum(
-        &[
-            "segment",
-            "-t",
-            fixture("hand.xlsx").to_str().expect("path"),
-            "-o",
-            out.to_str().expect("path"),
-            "--sheet",
-            "Sheet9",
-        ],
+    let sheet = segment(
+        fixture("hand.xlsx").to_str().expect("path"),
+        &out,
+        &["--sheet", "Sheet9"],
         tmp.path(),
     );
     let (code, empty) = segment_error("empty.csv", b"", &[]);

@@ -40,3 +40,11 @@ pub fn stratum(args: &[&str], tmp: &Path) -> Run {
         stderr: clean(&out.stderr),
     }
 }
+
+/// `stratum segment -t INPUT -o OUT EXTRA…`.
+pub fn segment(input: &str, out: &Path, extra: &[&str], tmp: &Path) -> Run {
+    let out = out.to_str().expect("utf-8 path");
+    let mut args = vec!["segment", "-t", input, "-o", out];
+    args.extend_from_slice(extra);
+    stratum(&args, tmp)
+}

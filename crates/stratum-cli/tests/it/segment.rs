@@ -1,7 +1,7 @@
 //! `stratum segment` on the hand-computed fixture (values derived in
 //! `crates/stratum-io/tests/it/formats.rs`).
 
-use crate::{fixture, stratum};
+use crate::{fixture, segment, stratum};
 
 #[test]
 fn segment_prints_quality_and_tables_and_writes_every_file() {
@@ -282,14 +282,10 @@ fn the_workbook_reads_back_with_typed_cells() {
     use calamine::{Data, Reader, open_workbook_auto};
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "segment",
-            "-t",
-            fixture("hand.xlsx").to_str().expect("path"),
-            "-o",
-            out.to_str().expect("path"),
-        ],
+    let run = segment(
+        fixture("hand.xlsx").to_str().expect("path"),
+        &out,
+        &[],
         tmp.path(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -445,13 +441,10 @@ lang = "zh"
     )
     .expect("write");
     let out = tmp.path().join("out");
-    let run = stratum(
+    let run = segment(
+        input.to_str().expect("path"),
+        &out,
         &[
-            "segment",
-            "-t",
-            input.to_str().expect("path"),
-            "-o",
-            out.to_str().expect("path"),
             "--config",
             config.to_str().expect("path"),
             "--as-of",
@@ -487,16 +480,10 @@ lang = "zh"
 fn as_of_leaves_out_later_lines_and_counts_them() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "segment",
-            "-t",
-            fixture("hand.csv").to_str().expect("path"),
-            "-o",
-            out.to_str().expect("path"),
-            "--as-of",
-            "2025-06-01",
-        ],
+    let run = segment(
+        fixture("hand.csv").to_str().expect("path"),
+        &out,
+        &["--as-of", "2025-06-01"],
         tmp.path(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
