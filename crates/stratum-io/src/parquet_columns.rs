@@ -1,158 +1,280 @@
 //! Parquet read column by column, a row group at a time, for the parallel engine.
 //!
-//! The row-by-row reader of the `parquet` crate builds an object per row and field; here each
-//! column of a row group is decoded whole (the columns in parallel), and the rows are then
-//! turned into records in parallel pieces. Values become the same text the CSV path sees
-//! (dates `YYYY-MM-DD`, decimals in plain notation, timestamps as their UTC date and time), so
-//! that one set of cleaning rules serves every format.
+//! Each column of a row group is decoded whole into an Arrow array by the `parquet` crate's
+//! Arrow reader (the columns in parallel): strings land in one contiguous buffer instead of a
+//! reference-counted object per value. The rows are then cleaned in parallel pieces, reading
+//! the arrays in place:
+//! - text columns are handed to the cleaning rules as the bytes stored;
+//! - a DATE or TIMESTAMP column used as the order date, and a DECIMAL column of at most four
+//!   decimals used as the amount, are taken as typed values, with the same plausibility
+//!   limits as text (years 1900–2100, amounts within ±100 billion); values outside them go
+//!   the text way, so that they are rejected with the same message as in a CSV file;
+//! - any other typed value becomes, only when asked for, the text the CSV path would see
+//!   (dates `YYYY-MM-DD`, decimals in plain notation, timestamps as their UTC date and time).
+//!
+//! Exact duplicates are found by a hash of each row's stored values (typed values by their
+//! bytes, nulls apart from empty strings).
 
+use std::cell::OnceCell;
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate};
-use csv::ByteRecord;
-use parquet::basic::{ConvertedType, LogicalType, TimeUnit, Type as PhysicalType};
-use parquet::column::reader::ColumnReader;
-use parquet::data_type::{ByteArray, FixedLenByteArray, Int96};
-use parquet::file::reader::{FileReader, SerializedFileReader};
-use parquet::schema::types::ColumnDescPtr;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Decimal128Type, Decimal256Type, Float32Type, Float64Type, Int8Type, Int16Type,
+    Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Decimal256Array,
+    FixedSizeBinaryArray, Float32Array, Float64Array, Int64Array, PrimitiveArray, StringArray,
+    UInt64Array,
+};
+use arrow_buffer::NullBuffer;
+use arrow_schema::{DataType, TimeUnit};
+use chrono::{DateTime, Datelike, NaiveDate};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use stratum_core::Money;
 
 use crate::source::SourceError;
-
-/// Rows decoded per read call.
-const READ_BATCH: usize = 64 * 1024;
-
-/// How a column's values are to be shown as text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Plain,
-    Date,
-    Decimal(u32),
-    TimestampMillis,
-    TimestampMicros,
-    TimestampNanos,
-}
-
-fn kind_of(desc: &ColumnDescPtr) -> Kind {
-    let scale = desc.type_scale().max(0) as u32;
-    match (desc.logical_type_ref(), desc.converted_type()) {
-        (Some(LogicalType::Timestamp(t)), _) => match t.unit {
-            TimeUnit::MILLIS => Kind::TimestampMillis,
-            TimeUnit::MICROS => Kind::TimestampMicros,
-            TimeUnit::NANOS => Kind::TimestampNanos,
-        },
-        (_, ConvertedType::DATE) => Kind::Date,
-        (_, ConvertedType::DECIMAL) => Kind::Decimal(scale),
-        (_, ConvertedType::TIMESTAMP_MILLIS) => Kind::TimestampMillis,
-        (_, ConvertedType::TIMESTAMP_MICROS) => Kind::TimestampMicros,
-        _ if desc.physical_type() == PhysicalType::INT96 => Kind::TimestampNanos,
-        _ => Kind::Plain,
-    }
-}
-
-impl Values {
-    fn len(&self) -> usize {
-        match self {
-            Values::Bool(v) => v.len(),
-            Values::I32(v) => v.len(),
-            Values::I64(v) => v.len(),
-            Values::I96(v) => v.len(),
-            Values::F32(v) => v.len(),
-            Values::F64(v) => v.len(),
-            Values::Bytes(v) => v.len(),
-            Values::Fixed(v) => v.len(),
-        }
-    }
-}
-
-enum Values {
-    Bool(Vec<bool>),
-    I32(Vec<i32>),
-    I64(Vec<i64>),
-    I96(Vec<Int96>),
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-    Bytes(Vec<ByteArray>),
-    Fixed(Vec<FixedLenByteArray>),
-}
+use crate::transactions::Fields;
+use crate::values::MAX_AMOUNT;
 
 /// One column of a row group, decoded.
 pub(crate) struct Column {
-    values: Values,
-    kind: Kind,
-    /// For each row, the index of its value, or `None` for a null (absent when no row is null).
-    slots: Option<Vec<Option<u32>>>,
+    data: Data,
+    /// Which rows are null, when any is.
+    nulls: Option<NullBuffer>,
+}
+
+/// A column's values.
+enum Data {
+    /// Strings (UTF8-annotated byte arrays).
+    Text(StringArray),
+    /// Byte arrays without a text annotation, read as they are.
+    Bytes(BinaryArray),
+    /// Fixed-length byte arrays without a decimal annotation.
+    Fixed(FixedSizeBinaryArray),
+    Bool(BooleanArray),
+    /// Every signed integer and the unsigned ones up to 32 bits.
+    Int(Int64Array),
+    UInt(UInt64Array),
+    F32(Float32Array),
+    F64(Float64Array),
+    Date(Date32Array),
+    Decimal(Decimal128Array, i8),
+    WideDecimal(Decimal256Array, i8),
+    /// A timestamp as an integer count of `1 / per_second` seconds since 1970 (UTC).
+    Timestamp {
+        values: Int64Array,
+        per_second: i64,
+    },
 }
 
 impl Column {
+    fn from_array(array: &ArrayRef) -> Option<Column> {
+        let nulls = array.logical_nulls().filter(|n| n.null_count() > 0);
+        Data::from_array(array).map(|data| Column { data, nulls })
+    }
+
+    fn len(&self) -> usize {
+        self.data.array().len()
+    }
+
+    fn is_null(&self, row: usize) -> bool {
+        self.nulls.as_ref().is_some_and(|n| n.is_null(row))
+    }
+}
+
+impl Data {
+    fn from_array(array: &ArrayRef) -> Option<Data> {
+        fn widen<T>(a: &dyn Array) -> Int64Array
+        where
+            T: arrow_array::ArrowPrimitiveType,
+            T::Native: Into<i64>,
+        {
+            a.as_primitive::<T>().unary(|v| v.into())
+        }
+        fn as_i64<T>(a: &dyn Array) -> Int64Array
+        where
+            T: arrow_array::ArrowPrimitiveType<Native = i64>,
+        {
+            let a = a.as_primitive::<T>();
+            PrimitiveArray::new(a.values().clone(), a.nulls().cloned())
+        }
+        let a = array.as_ref();
+        Some(match a.data_type() {
+            DataType::Utf8 => Data::Text(a.as_string::<i32>().clone()),
+            DataType::Binary => Data::Bytes(a.as_binary::<i32>().clone()),
+            DataType::FixedSizeBinary(_) => Data::Fixed(a.as_fixed_size_binary().clone()),
+            DataType::Boolean => Data::Bool(a.as_boolean().clone()),
+            DataType::Int8 => Data::Int(widen::<Int8Type>(a)),
+            DataType::Int16 => Data::Int(widen::<Int16Type>(a)),
+            DataType::Int32 => Data::Int(widen::<Int32Type>(a)),
+            DataType::Int64 => Data::Int(as_i64::<Int64Type>(a)),
+            DataType::UInt8 => Data::Int(widen::<UInt8Type>(a)),
+            DataType::UInt16 => Data::Int(widen::<UInt16Type>(a)),
+            DataType::UInt32 => Data::Int(widen::<UInt32Type>(a)),
+            DataType::UInt64 => Data::UInt(a.as_primitive::<UInt64Type>().clone()),
+            DataType::Float32 => Data::F32(a.as_primitive::<Float32Type>().clone()),
+            DataType::Float64 => Data::F64(a.as_primitive::<Float64Type>().clone()),
+            DataType::Date32 => Data::Date(a.as_primitive::<Date32Type>().clone()),
+            DataType::Decimal128(_, scale) => {
+                Data::Decimal(a.as_primitive::<Decimal128Type>().clone(), *scale)
+            }
+            DataType::Decimal256(_, scale) => {
+                Data::WideDecimal(a.as_primitive::<Decimal256Type>().clone(), *scale)
+            }
+            DataType::Timestamp(unit, _) => {
+                let (values, per_second) = match unit {
+                    TimeUnit::Second => (as_i64::<TimestampSecondType>(a), 1),
+                    TimeUnit::Millisecond => (as_i64::<TimestampMillisecondType>(a), 1_000),
+                    TimeUnit::Microsecond => (as_i64::<TimestampMicrosecondType>(a), 1_000_000),
+                    TimeUnit::Nanosecond => (as_i64::<TimestampNanosecondType>(a), 1_000_000_000),
+                };
+                Data::Timestamp { values, per_second }
+            }
+            _ => return None,
+        })
+    }
+
+    fn array(&self) -> &dyn Array {
+        match self {
+            Data::Text(a) => a,
+            Data::Bytes(a) => a,
+            Data::Fixed(a) => a,
+            Data::Bool(a) => a,
+            Data::Int(a) => a,
+            Data::UInt(a) => a,
+            Data::F32(a) => a,
+            Data::F64(a) => a,
+            Data::Date(a) => a,
+            Data::Decimal(a, _) => a,
+            Data::WideDecimal(a, _) => a,
+            Data::Timestamp { values, .. } => values,
+        }
+    }
+}
+
+impl Column {
+    /// The stored bytes of a byte-array value, without formatting.
+    fn stored(&self, row: usize) -> Option<&[u8]> {
+        match &self.data {
+            Data::Text(a) => Some(a.value(row).as_bytes()),
+            Data::Bytes(a) => Some(a.value(row)),
+            Data::Fixed(a) => Some(a.value(row)),
+            _ => None,
+        }
+    }
+
     /// Appends row `row`'s value as text to `out` (nothing for a null).
-    pub fn write(&self, row: usize, out: &mut Vec<u8>) {
-        let i = match &self.slots {
-            None => row,
-            Some(slots) => match slots.get(row).copied().flatten() {
-                Some(i) => i as usize,
-                None => return,
-            },
-        };
+    fn write(&self, row: usize, out: &mut Vec<u8>) {
         use std::io::Write;
-        // a corrupt file may hold fewer values than rows: such a row reads as null
-        if i >= self.values.len() {
+        if self.is_null(row) {
             return;
         }
-        let _ = match &self.values {
-            Values::Bool(v) => write!(out, "{}", v[i]),
-            Values::I32(v) => match self.kind {
-                Kind::Date => write_date(out, i64::from(v[i])),
-                Kind::Decimal(scale) => write_decimal(out, i128::from(v[i]), scale),
-                _ => write!(out, "{}", v[i]),
+        if let Some(bytes) = self.stored(row) {
+            out.extend_from_slice(bytes);
+            return;
+        }
+        let _ = match &self.data {
+            Data::Bool(a) => write!(out, "{}", a.value(row)),
+            Data::Int(a) => write!(out, "{}", a.value(row)),
+            Data::UInt(a) => write!(out, "{}", a.value(row)),
+            Data::F32(a) => write!(out, "{}", a.value(row)),
+            Data::F64(a) => write!(out, "{}", a.value(row)),
+            Data::Date(a) => write_date(out, i64::from(a.value(row))),
+            Data::Decimal(a, scale) => write_decimal(out, a.value(row), *scale),
+            Data::WideDecimal(a, scale) => match a.value(row).to_i128() {
+                Some(v) => write_decimal(out, v, *scale),
+                // a value no amount can be: the row is rejected instead of read as zero
+                None => out.write_all(b"decimal wider than 128 bits"),
             },
-            Values::I64(v) => match self.kind {
-                Kind::Decimal(scale) => write_decimal(out, i128::from(v[i]), scale),
-                Kind::TimestampMillis => write_timestamp(out, v[i], 1_000),
-                Kind::TimestampMicros => write_timestamp(out, v[i], 1_000_000),
-                Kind::TimestampNanos => write_timestamp(out, v[i], 1_000_000_000),
-                _ => write!(out, "{}", v[i]),
-            },
-            Values::I96(v) => write_timestamp(out, v[i].to_nanos(), 1_000_000_000),
-            Values::F32(v) => write!(out, "{}", v[i]),
-            Values::F64(v) => write!(out, "{}", v[i]),
-            Values::Bytes(v) => match self.kind {
-                Kind::Decimal(scale) => write_be_decimal(out, v[i].data(), scale),
-                _ => out.write_all(v[i].data()),
-            },
-            Values::Fixed(v) => match self.kind {
-                Kind::Decimal(scale) => write_be_decimal(out, v[i].data(), scale),
-                _ => out.write_all(v[i].data()),
-            },
+            Data::Timestamp { values, per_second } => {
+                write_timestamp(out, values.value(row), *per_second)
+            }
+            Data::Text(_) | Data::Bytes(_) | Data::Fixed(_) => Ok(()),
         };
     }
-}
 
-/// A big-endian two's complement integer (decimals stored as bytes); past 128 bits, a value
-/// no amount can be, so that the row is rejected instead of read as zero.
-fn be_int(bytes: &[u8]) -> Option<i128> {
-    if bytes.is_empty() || bytes.len() > 16 {
-        return None;
-    }
-    let negative = bytes[0] & 0x80 != 0;
-    let mut buf = if negative { [0xFFu8; 16] } else { [0u8; 16] };
-    buf[16 - bytes.len()..].copy_from_slice(bytes);
-    Some(i128::from_be_bytes(buf))
-}
-
-/// A decimal stored as bytes, or a marker the amount parser rejects.
-fn write_be_decimal(out: &mut Vec<u8>, bytes: &[u8], scale: u32) -> std::io::Result<()> {
-    match be_int(bytes) {
-        Some(v) => write_decimal(out, v, scale),
-        None => {
-            out.extend_from_slice(b"decimal wider than 128 bits");
-            Ok(())
+    /// The value's bytes for the duplicate hash: the stored bytes, or a typed value's own.
+    fn hash_bytes(&self, row: usize, out: &mut Vec<u8>) {
+        if self.is_null(row) {
+            out.extend_from_slice(&u32::MAX.to_le_bytes());
+            return;
+        }
+        let mut put = |bytes: &[u8]| {
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            out.extend_from_slice(bytes);
+        };
+        match &self.data {
+            Data::Text(a) => put(a.value(row).as_bytes()),
+            Data::Bytes(a) => put(a.value(row)),
+            Data::Fixed(a) => put(a.value(row)),
+            Data::Bool(a) => put(&[u8::from(a.value(row))]),
+            Data::Int(a) => put(&a.value(row).to_le_bytes()),
+            Data::UInt(a) => put(&a.value(row).to_le_bytes()),
+            Data::F32(a) => put(&a.value(row).to_le_bytes()),
+            Data::F64(a) => put(&a.value(row).to_le_bytes()),
+            Data::Date(a) => put(&a.value(row).to_le_bytes()),
+            Data::Decimal(a, _) => put(&a.value(row).to_le_bytes()),
+            Data::WideDecimal(a, _) => put(&a.value(row).to_le_bytes()),
+            Data::Timestamp { values, .. } => put(&values.value(row).to_le_bytes()),
         }
     }
+
+    /// The value as an order date, when the column stores dates or timestamps and the date is
+    /// plausible (years 1900–2100, as for text).
+    fn date(&self, row: usize) -> Option<NaiveDate> {
+        if self.is_null(row) {
+            return None;
+        }
+        let date = match &self.data {
+            // day 719,163 of the common era is 1970-01-01
+            Data::Date(a) => {
+                NaiveDate::from_num_days_from_ce_opt(a.value(row).checked_add(719_163)?)?
+            }
+            Data::Timestamp { values, per_second } => {
+                DateTime::from_timestamp(values.value(row).div_euclid(*per_second), 0)?.date_naive()
+            }
+            _ => return None,
+        };
+        (1900..=2100).contains(&date.year()).then_some(date)
+    }
+
+    /// The value as an amount, when the column stores decimals of at most four places and the
+    /// amount is within ±[`MAX_AMOUNT`] (more places are rounded, like text, by the text way).
+    fn amount(&self, row: usize) -> Option<Money> {
+        let Data::Decimal(a, scale) = &self.data else {
+            return None;
+        };
+        if self.is_null(row) || !(0..=4).contains(scale) {
+            return None;
+        }
+        let units = a.value(row).checked_mul(10i128.pow(4 - *scale as u32))?;
+        let units = i64::try_from(units).ok()?;
+        (units.unsigned_abs() <= (MAX_AMOUNT * Money::SCALE) as u64)
+            .then(|| Money::from_units(units))
+    }
 }
 
-fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: u32) -> std::io::Result<()> {
-    // by hand: this runs for every amount of a decimal column
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()
+}
+
+fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: i8) -> std::io::Result<()> {
+    use std::io::Write;
+    if scale < 0 {
+        // a negative scale multiplies: 12 at scale −2 is 1200
+        write!(out, "{unscaled}")?;
+        out.extend(std::iter::repeat_n(b'0', scale.unsigned_abs() as usize));
+        return Ok(());
+    }
+    // by hand: this runs for every amount of a decimal column read the text way
     if unscaled < 0 {
         out.push(b'-');
     }
@@ -182,27 +304,8 @@ fn write_decimal(out: &mut Vec<u8>, unscaled: i128, scale: u32) -> std::io::Resu
 }
 
 fn write_date(out: &mut Vec<u8>, days: i64) -> std::io::Result<()> {
-    use chrono::Datelike;
     use std::io::Write;
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    match epoch.checked_add_signed(chrono::Duration::days(days)) {
-        Some(d) if (0..=9999).contains(&d.year()) => {
-            // by hand: `Display` goes through the formatting machinery for every row
-            let (y, m, dd) = (d.year() as u32, d.month(), d.day());
-            out.extend_from_slice(&[
-                b'0' + (y / 1000) as u8,
-                b'0' + (y / 100 % 10) as u8,
-                b'0' + (y / 10 % 10) as u8,
-                b'0' + (y % 10) as u8,
-                b'-',
-                b'0' + (m / 10) as u8,
-                b'0' + (m % 10) as u8,
-                b'-',
-                b'0' + (dd / 10) as u8,
-                b'0' + (dd % 10) as u8,
-            ]);
-            Ok(())
-        }
+    match epoch().checked_add_signed(chrono::Duration::days(days)) {
         Some(d) => write!(out, "{d}"),
         // out of chrono's range: leave a value the date parser will reject, with its number
         None => write!(out, "date {days}"),
@@ -223,14 +326,18 @@ pub(crate) struct ParquetFile {
     pub headers: Vec<String>,
     pub row_groups: Vec<usize>,
     pub total_rows: u64,
+    meta: ArrowReaderMetadata,
 }
 
-/// The file's column names and row group sizes; `None` when the schema is nested (then the
-/// row reader is used).
+/// The file's column names and row group sizes; `None` when the schema is nested or holds a
+/// type without a text form here (then the row reader is used).
 pub(crate) fn inspect(path: &Path) -> Result<Option<ParquetFile>, SourceError> {
-    let reader = open(path)?;
-    let meta = reader.metadata();
-    let schema = meta.file_metadata().schema_descr();
+    let file = open(path)?;
+    // the types come from the Parquet schema alone: an embedded Arrow schema may ask for
+    // dictionaries or views, which would change nothing here but the work
+    let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    let meta = ArrowReaderMetadata::load(&file, options).map_err(|e| parquet_err(path, e))?;
+    let schema = meta.parquet_schema();
     // flat: every leaf a top-level field, none repeated (a list column or a struct goes through
     // the row reader)
     let flat = schema
@@ -240,12 +347,39 @@ pub(crate) fn inspect(path: &Path) -> Result<Option<ParquetFile>, SourceError> {
     if !flat || schema.root_schema().get_fields().len() != schema.num_columns() {
         return Ok(None);
     }
+    let known = meta.schema().fields().iter().all(|f| {
+        matches!(
+            f.data_type(),
+            DataType::Utf8
+                | DataType::Binary
+                | DataType::FixedSizeBinary(_)
+                | DataType::Boolean
+                | DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+                | DataType::UInt64
+                | DataType::Float32
+                | DataType::Float64
+                | DataType::Date32
+                | DataType::Decimal128(..)
+                | DataType::Decimal256(..)
+                | DataType::Timestamp(..)
+        )
+    });
+    if !known {
+        return Ok(None);
+    }
     let headers = schema
         .columns()
         .iter()
         .map(|c| c.name().to_string())
         .collect();
     let row_groups: Vec<usize> = meta
+        .metadata()
         .row_groups()
         .iter()
         .map(|g| g.num_rows().max(0) as usize)
@@ -254,15 +388,15 @@ pub(crate) fn inspect(path: &Path) -> Result<Option<ParquetFile>, SourceError> {
         headers,
         total_rows: row_groups.iter().map(|&n| n as u64).sum(),
         row_groups,
+        meta,
     }))
 }
 
-fn open(path: &Path) -> Result<SerializedFileReader<File>, SourceError> {
-    let file = File::open(path).map_err(|source| SourceError::Io {
+fn open(path: &Path) -> Result<File, SourceError> {
+    File::open(path).map_err(|source| SourceError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    SerializedFileReader::new(file).map_err(|e| parquet_err(path, e))
+    })
 }
 
 fn parquet_err(path: &Path, e: parquet::errors::ParquetError) -> SourceError {
@@ -272,73 +406,111 @@ fn parquet_err(path: &Path, e: parquet::errors::ParquetError) -> SourceError {
     }
 }
 
-/// Decodes column `col` of row group `group` (each call opens the file on its own, so that
+/// Decodes column `col` of row group `group` (each call reads the file on its own, so that
 /// columns can be decoded on different threads).
-pub(crate) fn read_column(path: &Path, group: usize, col: usize) -> Result<Column, SourceError> {
+pub(crate) fn read_column(
+    path: &Path,
+    pq: &ParquetFile,
+    group: usize,
+    col: usize,
+) -> Result<Column, SourceError> {
     let err = |e| parquet_err(path, e);
-    let reader = open(path)?;
-    let rg = reader.get_row_group(group).map_err(err)?;
-    let desc = reader.metadata().file_metadata().schema_descr().column(col);
-    let rows = rg.metadata().num_rows().max(0) as usize;
-    let max_def = desc.max_def_level();
-    let kind = kind_of(&desc);
-    let mut defs: Vec<i16> = Vec::with_capacity(if max_def > 0 { rows } else { 0 });
-    macro_rules! read_all {
-        ($r:expr, $variant:ident) => {{
-            let mut values = Vec::with_capacity(rows);
-            loop {
-                let d = if max_def > 0 { Some(&mut defs) } else { None };
-                let (records, _, _) = $r
-                    .read_records(READ_BATCH, d, None, &mut values)
-                    .map_err(err)?;
-                if records == 0 {
-                    break;
-                }
-            }
-            Values::$variant(values)
-        }};
+    let rows = pq.row_groups.get(group).copied().unwrap_or(0);
+    let mask = ProjectionMask::leaves(pq.meta.parquet_schema(), [col]);
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(open(path)?, pq.meta.clone())
+        .with_row_groups(vec![group])
+        .with_projection(mask)
+        .with_batch_size(rows.max(1))
+        .build()
+        .map_err(err)?;
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(1);
+    for batch in reader {
+        let batch = batch.map_err(|e| SourceError::Parquet {
+            path: path.to_path_buf(),
+            message: format!("row group {group}: {e}"),
+        })?;
+        arrays.push(Arc::clone(batch.column(0)));
     }
-    let values = match rg.get_column_reader(col).map_err(err)? {
-        ColumnReader::BoolColumnReader(mut r) => read_all!(r, Bool),
-        ColumnReader::Int32ColumnReader(mut r) => read_all!(r, I32),
-        ColumnReader::Int64ColumnReader(mut r) => read_all!(r, I64),
-        ColumnReader::Int96ColumnReader(mut r) => read_all!(r, I96),
-        ColumnReader::FloatColumnReader(mut r) => read_all!(r, F32),
-        ColumnReader::DoubleColumnReader(mut r) => read_all!(r, F64),
-        ColumnReader::ByteArrayColumnReader(mut r) => read_all!(r, Bytes),
-        ColumnReader::FixedLenByteArrayColumnReader(mut r) => read_all!(r, Fixed),
-    };
-    let slots = (max_def > 0).then(|| {
-        let mut next = 0u32;
-        defs.iter()
-            .map(|&d| {
-                (d == max_def).then(|| {
-                    next += 1;
-                    next - 1
-                })
-            })
-            .collect()
-    });
-    Ok(Column {
-        values,
-        kind,
-        slots,
-    })
+    let read: usize = arrays.iter().map(|a| a.len()).sum();
+    // one batch: the batch size is the row group's row count
+    let array = (arrays.len() == 1).then(|| arrays.remove(0));
+    match array.as_ref().and_then(Column::from_array) {
+        Some(c) if c.len() == rows => Ok(c),
+        _ => Err(SourceError::Parquet {
+            path: path.to_path_buf(),
+            message: format!(
+                "row group {group}, column {}: {rows} rows announced, {} read",
+                pq.headers.get(col).map_or("?", String::as_str),
+                read
+            ),
+        }),
+    }
 }
 
-/// Row `row` of the decoded columns as a record.
-pub(crate) fn row_record(
-    columns: &[Column],
-    row: usize,
-    record: &mut ByteRecord,
-    scratch: &mut Vec<u8>,
-) {
-    record.clear();
+/// Row `row` of a row group's decoded columns, read in place.
+pub(crate) struct ParquetRow<'a> {
+    pub columns: &'a [Column],
+    pub row: usize,
+    /// Typed values turned into text, when asked for (one cell per column, emptied per row).
+    pub text: &'a [OnceCell<Vec<u8>>],
+}
+
+impl Fields for ParquetRow<'_> {
+    fn count(&self) -> usize {
+        self.columns.len()
+    }
+
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        let c = self.columns.get(i)?;
+        if c.is_null(self.row) {
+            return Some(b"");
+        }
+        match c.stored(self.row) {
+            Some(bytes) => Some(bytes),
+            None => Some(self.text.get(i)?.get_or_init(|| {
+                let mut out = Vec::new();
+                c.write(self.row, &mut out);
+                out
+            })),
+        }
+    }
+
+    fn is_blank(&self) -> bool {
+        self.columns.iter().all(|c| {
+            c.is_null(self.row)
+                || c.stored(self.row)
+                    .is_some_and(|b| b.trim_ascii().is_empty())
+        })
+    }
+
+    fn typed_date(&self, i: usize) -> Option<NaiveDate> {
+        self.columns.get(i)?.date(self.row)
+    }
+
+    fn typed_amount(&self, i: usize) -> Option<Money> {
+        self.columns.get(i)?.amount(self.row)
+    }
+
+    fn row_hash(&self, scratch: &mut Vec<u8>) -> u128 {
+        scratch.clear();
+        for c in self.columns {
+            c.hash_bytes(self.row, scratch);
+        }
+        xxhash_rust::xxh3::xxh3_128(scratch)
+    }
+}
+
+/// Row `row` of the decoded columns as a record (the text the CSV path would see).
+#[cfg(test)]
+fn row_record(columns: &[Column], row: usize) -> csv::ByteRecord {
+    let mut record = csv::ByteRecord::new();
+    let mut scratch = Vec::new();
     for c in columns {
         scratch.clear();
-        c.write(row, scratch);
-        record.push_field(scratch);
+        c.write(row, &mut scratch);
+        record.push_field(&scratch);
     }
+    record
 }
 
 #[cfg(test)]
@@ -359,6 +531,7 @@ mod tests {
         assert_eq!(text(|o| write_decimal(o, 7, 3)), "0.007");
         assert_eq!(text(|o| write_decimal(o, -123_456_789, 4)), "-12345.6789");
         assert_eq!(text(|o| write_decimal(o, 0, 2)), "0.00");
+        assert_eq!(text(|o| write_decimal(o, 12, -2)), "1200");
         assert_eq!(text(|o| write_date(o, 20_154)), "2025-03-07");
         assert_eq!(
             text(|o| write_timestamp(o, 1_741_392_000_500, 1_000)),
@@ -368,8 +541,70 @@ mod tests {
             text(|o| write_timestamp(o, -1, 1_000)),
             "1969-12-31 23:59:59"
         );
-        assert_eq!(be_int(&[0xFF, 0x85]), Some(-123));
-        assert_eq!(be_int(&[0x01, 0x00]), Some(256));
-        assert_eq!(be_int(&[1; 17]), None);
+    }
+
+    #[test]
+    fn typed_dates_and_amounts_match_what_their_text_would_give() {
+        use crate::values::{DecimalMark, parse_amount, parse_date};
+        let dates: ArrayRef = Arc::new(Date32Array::from(vec![
+            Some(20_154),
+            None,
+            Some(-30_000),
+            Some(50_000),
+        ]));
+        let amounts: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![
+                Some(123_450),
+                Some(-5),
+                None,
+                Some(10_000_000_000_001),
+            ])
+            .with_precision_and_scale(18, 2)
+            .expect("valid decimal type"),
+        );
+        let columns = [
+            Column::from_array(&dates).expect("dates"),
+            Column::from_array(&amounts).expect("amounts"),
+        ];
+        for row in 0..4 {
+            let record = row_record(&columns, row);
+            let typed = (columns[0].date(row), columns[1].amount(row));
+            let from_text = (
+                parse_date(&record[0]),
+                parse_amount(&record[1], DecimalMark::Point).ok(),
+            );
+            assert_eq!(typed, from_text, "row {row}: {record:?}");
+        }
+        // 1.2345678 at scale 7 is left to the text way, which rounds it
+        let fine: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![12_345_678])
+                .with_precision_and_scale(18, 7)
+                .expect("valid decimal type"),
+        );
+        let fine = Column::from_array(&fine).expect("decimal");
+        assert_eq!(fine.amount(0), None);
+        assert_eq!(
+            parse_amount(
+                &row_record(std::slice::from_ref(&fine), 0)[0],
+                DecimalMark::Point
+            ),
+            Ok(Money::from_units(12_346))
+        );
+    }
+
+    #[test]
+    fn nulls_hash_apart_from_empty_strings() {
+        let a: ArrayRef = Arc::new(StringArray::from(vec![Some(""), None]));
+        let columns = [Column::from_array(&a).expect("strings")];
+        let cells = [OnceCell::new()];
+        let hash = |row| {
+            ParquetRow {
+                columns: &columns,
+                row,
+                text: &cells,
+            }
+            .row_hash(&mut Vec::new())
+        };
+        assert_ne!(hash(0), hash(1));
     }
 }

@@ -353,6 +353,25 @@ pub(crate) trait Fields {
         }
         r
     }
+    /// Whether every field is empty or blank.
+    fn is_blank(&self) -> bool {
+        (0..self.count()).all(|i| self.field(i).is_none_or(|f| f.trim_ascii().is_empty()))
+    }
+    /// Field `i` as a date, when the source stores it typed and it is plausible; `None` to read
+    /// the field's text instead.
+    fn typed_date(&self, _i: usize) -> Option<NaiveDate> {
+        None
+    }
+    /// Field `i` as an amount, when the source stores it typed and it is within range; `None`
+    /// to read the field's text instead.
+    fn typed_amount(&self, _i: usize) -> Option<Money> {
+        None
+    }
+    /// A 128-bit hash of the row's values for duplicate detection (`scratch` is a buffer to
+    /// reuse).
+    fn row_hash(&self, _scratch: &mut Vec<u8>) -> u128 {
+        record_hash(&self.to_record())
+    }
 }
 
 impl Fields for ByteRecord {
@@ -366,6 +385,10 @@ impl Fields for ByteRecord {
 
     fn to_record(&self) -> ByteRecord {
         self.clone()
+    }
+
+    fn row_hash(&self, _scratch: &mut Vec<u8>) -> u128 {
+        record_hash(self)
     }
 }
 
@@ -446,33 +469,63 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
             "customer id is empty".into(),
         ));
     }
-    let raw_date = record.field(cols.order_date).unwrap_or(b"");
+    let date = match record.typed_date(cols.order_date) {
+        Some(date) => date,
+        None => text_date(record, dates, cols.order_date)?,
+    };
+    let amount = match record.typed_amount(cols.amount) {
+        Some(amount) => amount,
+        None => text_amount(record, cols.amount, options)?,
+    };
+    let order_id = match cols.order_id {
+        Some(c) => Some(text(c)?).filter(|s| !s.is_empty()),
+        None => None,
+    };
+    Ok(CleanRow {
+        customer_id,
+        order_id,
+        date,
+        amount,
+    })
+}
+
+/// The date in field `c`'s text.
+fn text_date<F: Fields + ?Sized>(
+    record: &F,
+    dates: &mut DateCache,
+    c: usize,
+) -> Result<NaiveDate, Bad> {
+    let raw_date = record.field(c).unwrap_or(b"");
     if raw_date.trim_ascii().is_empty() {
-        return Err(bad(
-            RejectReason::MissingDate,
-            cols.order_date,
-            "date is empty".into(),
-        ));
+        return Err(bad(RejectReason::MissingDate, c, "date is empty".into()));
     }
-    let date = dates.parse(raw_date).ok_or_else(|| {
+    dates.parse(raw_date).ok_or_else(|| {
         bad(
             RejectReason::BadDate,
-            cols.order_date,
+            c,
             format!(
                 "`{}` is not a date; expected {DATE_FORMATS}",
                 String::from_utf8_lossy(raw_date).trim()
             ),
         )
-    })?;
-    let raw_amount = record.field(cols.amount).unwrap_or(b"");
+    })
+}
+
+/// The amount in field `c`'s text.
+fn text_amount<F: Fields + ?Sized>(
+    record: &F,
+    c: usize,
+    options: &TransactionOptions,
+) -> Result<Money, Bad> {
+    let raw_amount = record.field(c).unwrap_or(b"");
     if raw_amount.trim_ascii().is_empty() {
         return Err(bad(
             RejectReason::MissingAmount,
-            cols.amount,
+            c,
             "amount is empty".into(),
         ));
     }
-    let amount = parse_amount(raw_amount, options.read.decimal).map_err(|e| {
+    parse_amount(raw_amount, options.read.decimal).map_err(|e| {
         let shown = String::from_utf8_lossy(raw_amount);
         let shown = shown.trim();
         let message = match e {
@@ -489,16 +542,6 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
             }
             AmountError::Malformed => format!("`{shown}` is not an amount"),
         };
-        bad(RejectReason::BadAmount, cols.amount, message)
-    })?;
-    let order_id = match cols.order_id {
-        Some(c) => Some(text(c)?).filter(|s| !s.is_empty()),
-        None => None,
-    };
-    Ok(CleanRow {
-        customer_id,
-        order_id,
-        date,
-        amount,
+        bad(RejectReason::BadAmount, c, message)
     })
 }

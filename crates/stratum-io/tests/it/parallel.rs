@@ -212,3 +212,140 @@ fn gb18030_files_take_the_same_parallel_path_with_true_line_numbers() {
     );
     assert!(reference.contains("customer_id: \"客户乙\""), "{reference}");
 }
+
+#[test]
+fn parquet_with_typed_columns_gives_the_same_result_as_the_same_rows_in_csv() {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Date32Array, Decimal128Array, RecordBatch, StringArray};
+    use chrono::NaiveDate;
+
+    // (customer, order, date, amount in cents, note); `None` is a null in Parquet and an
+    // empty field in CSV
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<NaiveDate>,
+        Option<i128>,
+        Option<&'static str>,
+    );
+    let params = DemoParams::new()
+        .customers(200)
+        .transactions(6_000)
+        .seed(5)
+        .check()
+        .expect("params");
+    let customers = params.customers();
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+    let mut rows: Vec<Row> = Vec::new();
+    params.for_each_line(&customers, |l| {
+        rows.push((
+            Some(customers[l.customer as usize].id.clone()),
+            Some(params.order_id(l.order_id)),
+            Some(l.order_date),
+            Some(i128::from(l.amount.units() / 100)),
+            Some(l.channel),
+        ));
+        let bad: Option<Row> = match rows.len() % 500 {
+            0 => Some((None, Some("SO1".into()), day(2025, 1, 1), Some(500), None)),
+            100 => Some((Some("C0001".into()), None, day(1850, 1, 1), Some(500), None)),
+            200 => Some((
+                Some("C0002".into()),
+                None,
+                day(2025, 1, 1),
+                Some(20_000_000_000_000),
+                None,
+            )),
+            300 => Some((Some("C0003".into()), None, None, Some(1), None)),
+            350 => Some((Some("C0003".into()), None, day(2025, 1, 1), None, Some("x"))),
+            400 => Some((None, None, None, None, None)),
+            450 => rows.first().cloned(), // the same row again, far away
+            _ => None,
+        };
+        rows.extend(bad);
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    // CSV: dates as YYYY-MM-DD, amounts with two decimals
+    let mut csv = String::from("customer_id,order_id,order_date,amount,note\n");
+    for (c, o, d, a, n) in &rows {
+        let amount = a.map(|a| {
+            format!(
+                "{}{}.{:02}",
+                if a < 0 { "-" } else { "" },
+                a.abs() / 100,
+                a.abs() % 100
+            )
+        });
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{}",
+            c.as_deref().unwrap_or(""),
+            o.as_deref().unwrap_or(""),
+            d.map(|d| d.to_string()).unwrap_or_default(),
+            amount.unwrap_or_default(),
+            n.unwrap_or("")
+        );
+    }
+    let csv_path = dir.path().join("t.csv");
+    std::fs::write(&csv_path, csv).expect("write csv");
+    // Parquet: DATE and DECIMAL(18,2) columns, in row groups of 1,000 rows
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter(rows.iter().map(|r| r.0.clone()))),
+        Arc::new(StringArray::from_iter(rows.iter().map(|r| r.1.clone()))),
+        Arc::new(Date32Array::from_iter(
+            rows.iter()
+                .map(|r| r.2.map(|d| (d - epoch).num_days() as i32)),
+        )),
+        Arc::new(
+            Decimal128Array::from_iter(rows.iter().map(|r| r.3))
+                .with_precision_and_scale(18, 2)
+                .expect("decimal type"),
+        ),
+        Arc::new(StringArray::from_iter(rows.iter().map(|r| r.4))),
+    ];
+    let batch = RecordBatch::try_from_iter(
+        ["customer_id", "order_id", "order_date", "amount", "note"]
+            .into_iter()
+            .zip(columns),
+    )
+    .expect("batch");
+    let pq_path = dir.path().join("t.parquet");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(1_000))
+        .build();
+    let file = std::fs::File::create(&pq_path).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).expect("writer");
+    writer.write(&batch).expect("write parquet");
+    writer.close().expect("close");
+
+    let from_csv = run(&csv_path, 2, None, None).replace("t.csv", "t");
+    let counts = from_csv.lines().next().unwrap_or("");
+    for reason in [
+        "MissingCustomerId",
+        "BadDate",
+        "BadAmount",
+        "MissingDate",
+        "MissingAmount",
+    ] {
+        assert!(counts.contains(reason), "{reason} missing: {counts}");
+    }
+    assert!(!counts.contains(" dup 0 "), "{counts}");
+    for threads in [1, 3] {
+        let from_parquet = run(&pq_path, threads, None, None).replace("t.parquet", "t");
+        assert!(
+            from_parquet == from_csv,
+            "{threads} threads: Parquet differs from CSV:\n{}",
+            first_difference(&from_parquet, &from_csv)
+        );
+    }
+}
+
+/// The first line where two outputs differ, for a readable failure.
+fn first_difference(a: &str, b: &str) -> String {
+    a.lines().zip(b.lines()).find(|(x, y)| x != y).map_or_else(
+        || format!("{} lines vs {}", a.lines().count(), b.lines().count()),
+        |(x, y)| format!("{x}\nvs\n{y}"),
+    )
+}
