@@ -15,7 +15,7 @@
 //! Exact duplicates are found by a hash of each row's stored values (typed values by their
 //! bytes, nulls apart from empty strings).
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
@@ -36,8 +36,10 @@ use arrow_schema::{DataType, TimeUnit};
 use chrono::{DateTime, Datelike, NaiveDate};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
+use rayon::prelude::*;
 use stratum_core::Money;
 
 use crate::source::SourceError;
@@ -81,7 +83,7 @@ impl Column {
         Data::from_array(array).map(|data| Column { data, nulls })
     }
 
-    fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.data.array().len()
     }
 
@@ -406,44 +408,86 @@ fn parquet_err(path: &Path, e: parquet::errors::ParquetError) -> SourceError {
     }
 }
 
-/// Decodes column `col` of row group `group` (each call reads the file on its own, so that
-/// columns can be decoded on different threads).
-pub(crate) fn read_column(
+/// The columns of one row group, read in step a batch of rows at a time.
+pub(crate) struct GroupReader {
+    /// One reader per column (each with its own file handle, so that they can decode on
+    /// different threads).
+    readers: Vec<ParquetRecordBatchReader>,
+    group: usize,
+    /// Rows the file's metadata announces for the group, and rows read so far.
+    announced: usize,
+    read: usize,
+}
+
+/// Opens row group `group` for reading `batch_rows` rows at a time.
+pub(crate) fn group_reader(
     path: &Path,
     pq: &ParquetFile,
     group: usize,
-    col: usize,
-) -> Result<Column, SourceError> {
-    let err = |e| parquet_err(path, e);
-    let rows = pq.row_groups.get(group).copied().unwrap_or(0);
-    let mask = ProjectionMask::leaves(pq.meta.parquet_schema(), [col]);
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(open(path)?, pq.meta.clone())
-        .with_row_groups(vec![group])
-        .with_projection(mask)
-        .with_batch_size(rows.max(1))
-        .build()
-        .map_err(err)?;
-    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(1);
-    for batch in reader {
-        let batch = batch.map_err(|e| SourceError::Parquet {
+    batch_rows: usize,
+) -> Result<GroupReader, SourceError> {
+    let readers = (0..pq.headers.len())
+        .map(|col| {
+            let mask = ProjectionMask::leaves(pq.meta.parquet_schema(), [col]);
+            ParquetRecordBatchReaderBuilder::new_with_metadata(open(path)?, pq.meta.clone())
+                .with_row_groups(vec![group])
+                .with_projection(mask)
+                .with_batch_size(batch_rows.max(1))
+                .build()
+                .map_err(|e| parquet_err(path, e))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(GroupReader {
+        readers,
+        group,
+        announced: pq.row_groups.get(group).copied().unwrap_or(0),
+        read: 0,
+    })
+}
+
+impl GroupReader {
+    /// The next batch of rows, every column decoded (the columns in parallel); `None` at the
+    /// end of the row group.
+    pub fn next_batch(&mut self, path: &Path) -> Result<Option<Vec<Column>>, SourceError> {
+        let group = self.group;
+        let fail = |message: String| SourceError::Parquet {
             path: path.to_path_buf(),
-            message: format!("row group {group}: {e}"),
-        })?;
-        arrays.push(Arc::clone(batch.column(0)));
-    }
-    let read: usize = arrays.iter().map(|a| a.len()).sum();
-    // one batch: the batch size is the row group's row count
-    let array = (arrays.len() == 1).then(|| arrays.remove(0));
-    match array.as_ref().and_then(Column::from_array) {
-        Some(c) if c.len() == rows => Ok(c),
-        _ => Err(SourceError::Parquet {
-            path: path.to_path_buf(),
-            message: format!(
-                "row group {group}, column {}: {rows} rows announced, {} read",
-                pq.headers.get(col).map_or("?", String::as_str),
-                read
-            ),
-        }),
+            message: format!("row group {group}: {message}"),
+        };
+        let batches: Vec<Option<ArrayRef>> = self
+            .readers
+            .par_iter_mut()
+            .map(|r| match r.next() {
+                Some(Ok(batch)) => Ok(Some(Arc::clone(batch.column(0)))),
+                Some(Err(e)) => Err(e.to_string()),
+                None => Ok(None),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(fail)?;
+        if batches.iter().all(Option::is_none) {
+            return if self.read == self.announced {
+                Ok(None)
+            } else {
+                Err(fail(format!(
+                    "{} rows announced, {} read",
+                    self.announced, self.read
+                )))
+            };
+        }
+        let arrays: Vec<ArrayRef> = batches.into_iter().flatten().collect();
+        let rows = arrays.first().map_or(0, |a| a.len());
+        if arrays.len() != self.readers.len() || arrays.iter().any(|a| a.len() != rows) {
+            return Err(fail("columns of unequal length".into()));
+        }
+        self.read += rows;
+        arrays
+            .iter()
+            .map(|a| {
+                Column::from_array(a)
+                    .ok_or_else(|| fail(format!("unexpected column type {}", a.data_type())))
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
     }
 }
 
@@ -453,6 +497,8 @@ pub(crate) struct ParquetRow<'a> {
     pub row: usize,
     /// Typed values turned into text, when asked for (one cell per column, emptied per row).
     pub text: &'a [OnceCell<Vec<u8>>],
+    /// The last DATE value read and its date (exports are mostly in date order).
+    pub last_day: &'a Cell<Option<(i32, NaiveDate)>>,
 }
 
 impl Fields for ParquetRow<'_> {
@@ -475,6 +521,16 @@ impl Fields for ParquetRow<'_> {
         }
     }
 
+    fn str_field(&self, i: usize) -> Option<&str> {
+        match self.columns.get(i)? {
+            Column {
+                data: Data::Text(a),
+                nulls,
+            } if !nulls.as_ref().is_some_and(|n| n.is_null(self.row)) => Some(a.value(self.row)),
+            _ => None,
+        }
+    }
+
     fn is_blank(&self) -> bool {
         self.columns.iter().all(|c| {
             c.is_null(self.row)
@@ -484,7 +540,21 @@ impl Fields for ParquetRow<'_> {
     }
 
     fn typed_date(&self, i: usize) -> Option<NaiveDate> {
-        self.columns.get(i)?.date(self.row)
+        let c = self.columns.get(i)?;
+        if let Data::Date(a) = &c.data
+            && !c.is_null(self.row)
+        {
+            let days = a.value(self.row);
+            if let Some((last, date)) = self.last_day.get()
+                && last == days
+            {
+                return Some(date);
+            }
+            let date = c.date(self.row)?;
+            self.last_day.set(Some((days, date)));
+            return Some(date);
+        }
+        c.date(self.row)
     }
 
     fn typed_amount(&self, i: usize) -> Option<Money> {
@@ -602,6 +672,7 @@ mod tests {
                 columns: &columns,
                 row,
                 text: &cells,
+                last_day: &Cell::new(None),
             }
             .row_hash(&mut Vec::new())
         };

@@ -353,6 +353,11 @@ pub(crate) trait Fields {
         }
         r
     }
+    /// Field `i` as text, when the source guarantees it is valid UTF-8 (saves checking it);
+    /// `None` to check the bytes of [`Fields::field`].
+    fn str_field(&self, _i: usize) -> Option<&str> {
+        None
+    }
     /// Whether every field is empty or blank.
     fn is_blank(&self) -> bool {
         (0..self.count()).all(|i| self.field(i).is_none_or(|f| f.trim_ascii().is_empty()))
@@ -444,16 +449,20 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
     }
     let text = |c: usize| -> Result<&'a str, Bad> {
         // ASCII blanks first (the rule), Unicode ones (such as U+3000) after, only if any
-        let raw = record.field(c).unwrap_or(b"").trim_ascii();
         // U+FFFD is what a decoder leaves for bytes that are not valid in the file's encoding.
-        match std::str::from_utf8(raw) {
-            Ok(t) if !has_replacement_char(raw) => Ok(
+        let checked = match record.str_field(c) {
+            Some(t) => Ok(t.trim_ascii()),
+            None => std::str::from_utf8(record.field(c).unwrap_or(b"").trim_ascii()),
+        };
+        match checked {
+            Ok(t) if !has_replacement_char(t.as_bytes()) => Ok({
+                let raw = t.as_bytes();
                 if raw.first().is_some_and(needs_unicode_trim) || raw.last().is_some_and(needs_unicode_trim) {
                     t.trim()
                 } else {
                     t
-                },
-            ),
+                }
+            }),
             _ => Err(bad(
                 RejectReason::BadEncoding,
                 c,

@@ -332,11 +332,12 @@ fn parquet_with_typed_columns_gives_the_same_result_as_the_same_rows_in_csv() {
         assert!(counts.contains(reason), "{reason} missing: {counts}");
     }
     assert!(!counts.contains(" dup 0 "), "{counts}");
-    for threads in [1, 3] {
-        let from_parquet = run(&pq_path, threads, None, None).replace("t.parquet", "t");
+    // whole row groups, and batches of 64 rows (`batch_bytes / 64`) read in step
+    for (threads, batch) in [(1, None), (3, Some(4_096))] {
+        let from_parquet = run(&pq_path, threads, batch, None).replace("t.parquet", "t");
         assert!(
             from_parquet == from_csv,
-            "{threads} threads: Parquet differs from CSV:\n{}",
+            "{threads} threads, batch {batch:?}: Parquet differs from CSV:\n{}",
             first_difference(&from_parquet, &from_csv)
         );
     }
