@@ -400,6 +400,9 @@ impl Fields for ByteRecord {
 /// A line without quotes split at its delimiters: field `i` is `line[bounds[i].0..bounds[i].1]`.
 pub(crate) struct SplitLine<'a> {
     pub line: &'a [u8],
+    /// The line as text, when the piece it comes from was checked as valid UTF-8 as a whole
+    /// (once per piece instead of once per field).
+    pub text: Option<&'a str>,
     pub bounds: &'a [(u32, u32)],
 }
 
@@ -411,6 +414,12 @@ impl Fields for SplitLine<'_> {
     fn field(&self, i: usize) -> Option<&[u8]> {
         let &(a, b) = self.bounds.get(i)?;
         self.line.get(a as usize..b as usize)
+    }
+
+    fn str_field(&self, i: usize) -> Option<&str> {
+        let &(a, b) = self.bounds.get(i)?;
+        // fields end at ASCII delimiters, so at character boundaries
+        self.text?.get(a as usize..b as usize)
     }
 }
 
