@@ -64,6 +64,28 @@ pub struct CustomerFeatures {
     pub avg_order_value: Money,
     /// Days from the first purchase to `as_of`.
     pub tenure_days: i64,
+    /// Trailing-window figures, when the aggregator kept daily history
+    /// ([`Aggregator::keep_history`]).
+    pub windows: Option<Windows>,
+}
+
+/// A customer's figures over the twelve months before `as_of` and the twelve before those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Windows {
+    /// Net revenue (purchases plus refunds) dated in `[as_of − 12 months, as_of)`.
+    pub revenue_12m: Money,
+    /// Net revenue dated in `[as_of − 24 months, as_of − 12 months)`.
+    pub revenue_prev_12m: Money,
+    /// Distinct orders whose first line is dated in the last twelve months.
+    pub orders_12m: u64,
+}
+
+/// One customer's net amount and new orders on one day.
+#[derive(Debug, Clone, Copy)]
+struct DayBucket {
+    day: i32,
+    net: Money,
+    new_orders: u32,
 }
 
 /// A customer with lines before `as_of` but no purchase line among them (refunds or zero
@@ -139,6 +161,8 @@ pub struct Aggregator {
     accs: Vec<Acc>,
     orders: FastSet<(u32, u64)>,
     days: FastSet<(u32, i32)>,
+    /// Per customer (beside `accs`), amounts by day, when history is kept.
+    history: Option<Vec<Vec<DayBucket>>>,
     as_of: Option<NaiveDate>,
     basis: FrequencyBasis,
     max_date: Option<NaiveDate>,
@@ -157,6 +181,14 @@ impl Aggregator {
             basis,
             ..Aggregator::default()
         }
+    }
+
+    /// Also keeps each customer's net amount and new orders by day (about 16 bytes per
+    /// distinct customer and day), so that [`CustomerFeatures::windows`] can be computed for
+    /// whatever `as_of` the features are finished at.
+    pub fn keep_history(mut self) -> Self {
+        self.history = Some(Vec::new());
+        self
     }
 
     /// Adds one cleaned line. `order_id` is `None` when the data has no order column or the
@@ -212,6 +244,9 @@ impl Aggregator {
                 self.keys.push(customer_key);
                 self.ids.push(customer_id.into());
                 self.accs.push(Acc::EMPTY);
+                if let Some(h) = &mut self.history {
+                    h.push(Vec::new());
+                }
                 i
             }
         };
@@ -219,6 +254,7 @@ impl Aggregator {
         if amount.is_negative() {
             acc.refunds += amount;
             acc.refund_lines += 1;
+            record(&mut self.history, idx, date, amount, 0);
             return;
         }
         if amount == Money::ZERO {
@@ -239,6 +275,7 @@ impl Aggregator {
         if new_order {
             acc.orders += 1;
         }
+        record(&mut self.history, idx, date, amount, u32::from(new_order));
         if self.basis == FrequencyBasis::Days && self.days.insert((idx, days_from_ce(date))) {
             acc.days += 1;
         }
@@ -260,7 +297,8 @@ impl Aggregator {
         let basis = self.basis;
         let mut customers = Vec::with_capacity(self.accs.len());
         let mut no_purchase = Vec::new();
-        for (id, acc) in self.ids.into_iter().zip(self.accs) {
+        let history = self.history;
+        for (i, (id, acc)) in self.ids.into_iter().zip(self.accs).enumerate() {
             let customer_id = String::from(id);
             match (acc.first, acc.last) {
                 (Some(first), Some(last)) => {
@@ -282,6 +320,7 @@ impl Aggregator {
                         refund_lines: acc.refund_lines,
                         avg_order_value: monetary.div_count(acc.orders).round_cents(),
                         tenure_days: (as_of - first).num_days(),
+                        windows: history.as_ref().map(|h| windows(&h[i], as_of)),
                     });
                 }
                 _ => no_purchase.push(NoPurchaseCustomer {
@@ -354,6 +393,50 @@ impl ShardedAggregator {
     }
 }
 
+/// Adds a line to customer `idx`'s daily history, if kept.
+fn record(
+    history: &mut Option<Vec<Vec<DayBucket>>>,
+    idx: u32,
+    date: NaiveDate,
+    amount: Money,
+    new_orders: u32,
+) {
+    let Some(h) = history else { return };
+    let days = &mut h[idx as usize];
+    let day = days_from_ce(date);
+    match days.last_mut() {
+        Some(b) if b.day == day => {
+            b.net += amount;
+            b.new_orders += new_orders;
+        }
+        _ => days.push(DayBucket {
+            day,
+            net: amount,
+            new_orders,
+        }),
+    }
+}
+
+/// The trailing-window figures of one customer's daily history at `as_of`.
+fn windows(days: &[DayBucket], as_of: NaiveDate) -> Windows {
+    let back = |months| {
+        as_of
+            .checked_sub_months(chrono::Months::new(months))
+            .map_or(i32::MIN, days_from_ce)
+    };
+    let (from_12, from_24) = (back(12), back(24));
+    let mut w = Windows::default();
+    for b in days.iter() {
+        if b.day >= from_12 {
+            w.revenue_12m += b.net;
+            w.orders_12m += u64::from(b.new_orders);
+        } else if b.day >= from_24 {
+            w.revenue_prev_12m += b.net;
+        }
+    }
+    w
+}
+
 fn days_from_ce(date: NaiveDate) -> i32 {
     use chrono::Datelike;
     date.num_days_from_ce()
@@ -386,6 +469,32 @@ mod tests {
 
     fn m(v: i64) -> Money {
         Money::from_major(v)
+    }
+
+    #[test]
+    fn windows_split_revenue_at_twelve_and_twenty_four_months_before_as_of() {
+        // as of 2025-07-01 the last 12 months start on 2024-07-01 and the 12 before on
+        // 2023-07-01 (both included): 12m = 100 + 50 − 40 = 110 with orders o1, o2 and the
+        // second line of o1; the 12 before = 30 + 20; 2023-06-30 is in neither.
+        let mut agg = Aggregator::new(None, FrequencyBasis::Orders).keep_history();
+        agg.add("A", Some("o1"), d("2025-06-30"), m(100));
+        agg.add("A", Some("o1"), d("2025-06-30"), m(0));
+        agg.add("A", Some("o2"), d("2024-07-01"), m(50));
+        agg.add("A", None, d("2025-01-01"), m(-40));
+        agg.add("A", Some("o3"), d("2024-06-30"), m(30));
+        agg.add("A", Some("o4"), d("2023-07-01"), m(20));
+        agg.add("A", Some("o5"), d("2023-06-30"), m(10));
+        let f = agg.finish(d("2025-07-01"));
+        assert_eq!(
+            f.customers[0].windows,
+            Some(Windows {
+                revenue_12m: m(110),
+                revenue_prev_12m: m(50),
+                orders_12m: 2,
+            })
+        );
+        let plain = Aggregator::new(None, FrequencyBasis::Orders);
+        assert!(plain.history.is_none());
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod features;
 pub mod labels;
 pub mod money;
 pub mod rfm;
+pub mod scheme;
 pub mod summary;
 pub mod synth;
 pub mod tiering;

@@ -221,9 +221,10 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
-    fn new(as_of: Option<NaiveDate>, basis: FrequencyBasis) -> Self {
+    fn new(as_of: Option<NaiveDate>, basis: FrequencyBasis, history: bool) -> Self {
+        let agg = Aggregator::new(as_of, basis);
         Shard {
-            agg: Aggregator::new(as_of, basis),
+            agg: if history { agg.keep_history() } else { agg },
             seen: FxHashSet::default(),
             counts: RowCounts::default(),
             lines: LineStats::default(),
@@ -279,7 +280,10 @@ impl<'a> Engine<'a> {
     pub fn new(ctx: Context<'a>) -> Self {
         let needed = ctx.needed();
         let basis = ctx.options.frequency;
-        let shards = (0..SHARDS).map(|_| Shard::new(ctx.as_of, basis)).collect();
+        let history = ctx.options.history;
+        let shards = (0..SHARDS)
+            .map(|_| Shard::new(ctx.as_of, basis, history))
+            .collect();
         Engine {
             ctx,
             needed,

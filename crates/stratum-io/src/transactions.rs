@@ -158,6 +158,9 @@ pub struct TransactionOptions {
     /// Bytes of CSV per batch (default 32 MiB; other sources take one record per 256 bytes).
     /// Results do not depend on it; small values exercise batch boundaries in tests.
     pub batch_bytes: Option<usize>,
+    /// Keep each customer's amounts by day, for the trailing-window features
+    /// ([`stratum_core::features::Windows`]) that tier schemes use.
+    pub history: bool,
 }
 
 /// Reads `path`, cleans every row and aggregates the accepted ones per customer (lines dated

@@ -63,6 +63,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         columns: s.columns.clone(),
         frequency: s.frequency,
         batch_bytes: None,
+        history: false,
     };
     let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
     let in_bytes = detect_format(&s.transactions).is_ok_and(|f| f == Format::Csv);

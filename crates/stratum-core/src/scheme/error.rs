@@ -1,0 +1,41 @@
+//! Errors of tier schemes and their rules.
+
+use sqlparser::tokenizer::Location;
+
+/// A rule that cannot be compiled, with where in the expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} at {}{}", where_(*line, *position), hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default())]
+pub struct RuleError {
+    /// Line inside the expression, from 1.
+    pub line: u64,
+    /// Character position inside that line, from 1.
+    pub position: u64,
+    /// What is wrong (`unknown column "anual_revenue"`).
+    pub message: String,
+    /// How to fix it, when known (`did you mean "annual_revenue"?`).
+    pub hint: Option<String>,
+}
+
+fn where_(line: u64, position: u64) -> String {
+    if line > 1 {
+        format!("line {line}, position {position}")
+    } else {
+        format!("position {position}")
+    }
+}
+
+impl RuleError {
+    pub(crate) fn at(location: Location, message: impl Into<String>) -> Self {
+        RuleError {
+            line: location.line.max(1),
+            position: location.column.max(1),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}

@@ -1,0 +1,993 @@
+//! Rule expressions: SQL boolean expressions over a customer's features and attributes,
+//! parsed once with `sqlparser`, type-checked against the columns available, and evaluated
+//! natively for every customer.
+//!
+//! Supported: `AND`, `OR`, `NOT`, parentheses; `=`, `<>`/`!=`, `<`, `<=`, `>`, `>=`;
+//! `+ - * /` on numbers; `[NOT] IN (…)`, `[NOT] BETWEEN … AND …`, `IS [NOT] NULL`,
+//! `[NOT] LIKE` / `ILIKE` with `%` and `_`; number, string, `TRUE`/`FALSE` and `NULL`
+//! literals. Column names are matched without regard to ASCII case; names that are not plain
+//! identifiers are written in double quotes (`"客户经理" = '张伟'` works unquoted too, as
+//! Chinese letters are letters).
+//!
+//! Logic is SQL's three-valued logic: a comparison with an empty value (`NULL`) is unknown,
+//! and a rule matches only when it is true, so a customer with no NPS answer never matches
+//! `last_nps < 7`.
+
+use sqlparser::ast::{self, BinaryOperator, Expr, UnaryOperator, Value as SqlValue};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Location;
+
+use super::error::RuleError;
+
+/// What a column or an expression holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    /// Numbers (amounts, counts, days, rates, scores).
+    Number,
+    /// Text (classes, tier names, attributes such as industry or region).
+    Text,
+}
+
+impl ColumnType {
+    /// `number` or `text`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Number => "number",
+            ColumnType::Text => "text",
+        }
+    }
+}
+
+/// The columns a rule may name, with their types.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    names: Vec<String>,
+    types: Vec<ColumnType>,
+}
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn new() -> Self {
+        Catalog::default()
+    }
+
+    /// Adds a column (a later column with the same name, ignoring ASCII case, is not
+    /// reachable); returns its index.
+    pub fn push(&mut self, name: impl Into<String>, ty: ColumnType) -> usize {
+        self.names.push(name.into());
+        self.types.push(ty);
+        self.names.len() - 1
+    }
+
+    /// The index of the column called `name` (ASCII case ignored).
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// The column names, in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The type of column `i`.
+    pub fn column_type(&self, i: usize) -> ColumnType {
+        self.types[i]
+    }
+
+    /// The known name closest to `name`, if it is close enough to be a likely typo.
+    pub fn suggest(&self, name: &str) -> Option<&str> {
+        let lower = name.to_lowercase();
+        self.names
+            .iter()
+            .map(|n| (edit_distance(&lower, &n.to_lowercase()), n))
+            .filter(|(d, n)| *d <= 2.max(n.chars().count() / 4))
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, n)| n.as_str())
+    }
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// A value of one customer's column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    /// No value (an empty attribute, a rate without a denominator, no NPS answer).
+    Null,
+    /// A number.
+    Number(f64),
+    /// Text.
+    Text(&'a str),
+}
+
+/// A customer's values, by catalog column index.
+pub trait Row {
+    /// The value of column `column`.
+    fn get(&self, column: usize) -> Value<'_>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Eq => "=",
+            Cmp::Ne => "≠",
+            Cmp::Lt => "<",
+            Cmp::Le => "≤",
+            Cmp::Gt => ">",
+            Cmp::Ge => "≥",
+        }
+    }
+
+    fn holds(self, ord: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Cmp::Eq => ord == Equal,
+            Cmp::Ne => ord != Equal,
+            Cmp::Lt => ord == Less,
+            Cmp::Le => ord != Greater,
+            Cmp::Gt => ord == Greater,
+            Cmp::Ge => ord != Less,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// A compiled expression node.
+#[derive(Debug, Clone)]
+enum Node {
+    Column(usize),
+    Number(f64),
+    Text(String),
+    Null,
+    Bool(bool),
+    Arith(Arith, Box<Node>, Box<Node>, String),
+    Neg(Box<Node>, String),
+    Cmp(Cmp, Box<Node>, Box<Node>),
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    Not(Box<Node>, String),
+    In {
+        expr: Box<Node>,
+        list: Vec<Node>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Node>,
+        low: Box<Node>,
+        high: Box<Node>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<Node>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Node>,
+        pattern: String,
+        negated: bool,
+        fold_case: bool,
+    },
+}
+
+/// What a node evaluates to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Number,
+    Text,
+    Bool,
+    /// The `NULL` literal: fits any type.
+    Null,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Number => "number",
+            Kind::Text => "text",
+            Kind::Bool => "true/false",
+            Kind::Null => "null",
+        }
+    }
+}
+
+/// A scalar result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scalar<'a> {
+    Null,
+    Number(f64),
+    Text(&'a str),
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    node: Node,
+    source: String,
+}
+
+impl Rule {
+    /// Parses and type-checks `sql` against `catalog`. The expression must be true/false.
+    pub fn compile(sql: &str, catalog: &Catalog) -> Result<Rule, RuleError> {
+        let dialect = GenericDialect {};
+        let expr = Parser::new(&dialect)
+            .try_with_sql(sql)
+            .and_then(|mut p| {
+                let e = p.parse_expr()?;
+                // anything after the expression is an error, not silently ignored
+                p.expect_token(&sqlparser::tokenizer::Token::EOF)?;
+                Ok(e)
+            })
+            .map_err(|e| syntax_error(sql, &e.to_string()))?;
+        let compiler = Compiler { catalog };
+        let (node, kind) = compiler.node(&expr)?;
+        if kind != Kind::Bool {
+            return Err(RuleError::at(
+                span_start(&expr),
+                format!(
+                    "the rule is a {}, not a condition (true or false)",
+                    kind.name()
+                ),
+            )
+            .hint(format!("compare it with something, e.g. `{sql} > 0`")));
+        }
+        Ok(Rule {
+            node,
+            source: sql.to_string(),
+        })
+    }
+
+    /// The rule as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the rule is true for `row` (unknown counts as false).
+    pub fn matches(&self, row: &dyn Row) -> bool {
+        truth(&self.node, row) == Some(true)
+    }
+
+    /// Why the rule is true for `row`: the comparisons that made it true, with the values
+    /// (`annual_revenue=1,250,000 ≥ 1,000,000; tenure_months=31 ≥ 24`).
+    pub fn explain(&self, row: &dyn Row, catalog: &Catalog) -> String {
+        let mut parts = Vec::new();
+        explain(&self.node, row, catalog, &mut parts);
+        parts.join("; ")
+    }
+}
+
+fn syntax_error(sql: &str, message: &str) -> RuleError {
+    // sqlparser ends its messages with " at Line: L, Column: C"
+    let location = message.rsplit_once(" at Line: ").and_then(|(_, rest)| {
+        let (line, col) = rest.split_once(", Column: ")?;
+        Some(Location {
+            line: line.trim().parse().ok()?,
+            column: col.trim().parse().ok()?,
+        })
+    });
+    let text = message
+        .rsplit_once(" at Line: ")
+        .map_or(message, |(m, _)| m)
+        .trim_start_matches("sql parser error: ");
+    let location = location.unwrap_or(Location {
+        line: 1,
+        column: sql.chars().count() as u64 + 1,
+    });
+    RuleError::at(location, format!("syntax error: {}", text.to_lowercase()))
+}
+
+fn span_start(expr: &Expr) -> Location {
+    use sqlparser::ast::Spanned;
+    let s = expr.span().start;
+    if s.line == 0 {
+        Location { line: 1, column: 1 }
+    } else {
+        s
+    }
+}
+
+struct Compiler<'a> {
+    catalog: &'a Catalog,
+}
+
+impl Compiler<'_> {
+    fn node(&self, expr: &Expr) -> Result<(Node, Kind), RuleError> {
+        let at = || span_start(expr);
+        Ok(match expr {
+            Expr::Identifier(ident) => self.column(ident)?,
+            Expr::CompoundIdentifier(parts) if parts.len() == 1 => self.column(&parts[0])?,
+            Expr::Nested(inner) => self.node(inner)?,
+            Expr::Value(v) => match &v.value {
+                SqlValue::Number(n, _) => {
+                    let x: f64 = n
+                        .parse()
+                        .map_err(|_| RuleError::at(at(), format!("`{n}` is not a number")))?;
+                    (Node::Number(x), Kind::Number)
+                }
+                SqlValue::SingleQuotedString(s) => (Node::Text(s.clone()), Kind::Text),
+                SqlValue::Boolean(b) => (Node::Bool(*b), Kind::Bool),
+                SqlValue::Null => (Node::Null, Kind::Null),
+                SqlValue::DoubleQuotedString(s) => {
+                    return Err(RuleError::at(at(), format!("unknown column \"{s}\""))
+                        .hint(format!("text values take single quotes: '{s}'")));
+                }
+                other => {
+                    return Err(RuleError::at(at(), format!("unsupported value `{other}`")));
+                }
+            },
+            Expr::UnaryOp { op, expr: inner } => match op {
+                UnaryOperator::Not => {
+                    let n = self.expect(inner, Kind::Bool, "NOT")?;
+                    (Node::Not(Box::new(n), inner.to_string()), Kind::Bool)
+                }
+                UnaryOperator::Minus => {
+                    let n = self.expect(inner, Kind::Number, "-")?;
+                    match n {
+                        Node::Number(x) => (Node::Number(-x), Kind::Number),
+                        n => (Node::Neg(Box::new(n), expr.to_string()), Kind::Number),
+                    }
+                }
+                UnaryOperator::Plus => (self.expect(inner, Kind::Number, "+")?, Kind::Number),
+                other => {
+                    return Err(RuleError::at(
+                        at(),
+                        format!("unsupported operator `{other}`"),
+                    ));
+                }
+            },
+            Expr::BinaryOp { left, op, right } => self.binary(expr, left, op, right)?,
+            Expr::IsNull(inner) | Expr::IsNotNull(inner) => {
+                let (n, _) = self.node(inner)?;
+                (
+                    Node::IsNull {
+                        expr: Box::new(n),
+                        negated: matches!(expr, Expr::IsNotNull(_)),
+                    },
+                    Kind::Bool,
+                )
+            }
+            Expr::In {
+                expr: inner,
+                target,
+                negated,
+                ..
+            } => {
+                let ast::InTarget::List(list) = target else {
+                    return Err(RuleError::at(at(), "IN takes a list of values")
+                        .hint("e.g. industry IN ('retail', '制造业')"));
+                };
+                let (n, kind) = self.node(inner)?;
+                let mut items = Vec::with_capacity(list.len());
+                for item in list {
+                    let (node, k) = self.node(item)?;
+                    self.same_type(kind, k, item, "IN")?;
+                    items.push(node);
+                }
+                (
+                    Node::In {
+                        expr: Box::new(n),
+                        list: items,
+                        negated: *negated,
+                    },
+                    Kind::Bool,
+                )
+            }
+            Expr::Between {
+                expr: inner,
+                negated,
+                low,
+                high,
+            } => {
+                let (n, kind) = self.node(inner)?;
+                let (lo, kl) = self.node(low)?;
+                let (hi, kh) = self.node(high)?;
+                self.same_type(kind, kl, low, "BETWEEN")?;
+                self.same_type(kind, kh, high, "BETWEEN")?;
+                (
+                    Node::Between {
+                        expr: Box::new(n),
+                        low: Box::new(lo),
+                        high: Box::new(hi),
+                        negated: *negated,
+                    },
+                    Kind::Bool,
+                )
+            }
+            Expr::Like {
+                negated,
+                expr: inner,
+                pattern,
+                escape_char: None,
+                any: false,
+            }
+            | Expr::ILike {
+                negated,
+                expr: inner,
+                pattern,
+                escape_char: None,
+                any: false,
+            } => {
+                let n = self.expect(inner, Kind::Text, "LIKE")?;
+                let Node::Text(p) = self.expect(pattern, Kind::Text, "LIKE")? else {
+                    return Err(RuleError::at(
+                        span_start(pattern),
+                        "LIKE takes a text pattern in single quotes",
+                    )
+                    .hint("e.g. name LIKE '%公司'"));
+                };
+                let fold_case = matches!(expr, Expr::ILike { .. });
+                (
+                    Node::Like {
+                        expr: Box::new(n),
+                        pattern: if fold_case { p.to_lowercase() } else { p },
+                        negated: *negated,
+                        fold_case,
+                    },
+                    Kind::Bool,
+                )
+            }
+            other => {
+                return Err(
+                    RuleError::at(at(), format!("`{other}` is not supported in a rule")).hint(
+                        "use comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL and + - * /",
+                    ),
+                );
+            }
+        })
+    }
+
+    fn column(&self, ident: &ast::Ident) -> Result<(Node, Kind), RuleError> {
+        let name = &ident.value;
+        match self.catalog.find(name) {
+            Some(i) => Ok((
+                Node::Column(i),
+                match self.catalog.column_type(i) {
+                    ColumnType::Number => Kind::Number,
+                    ColumnType::Text => Kind::Text,
+                },
+            )),
+            None => {
+                let e = RuleError::at(ident.span.start, format!("unknown column \"{name}\""));
+                Err(if let Some(s) = self.catalog.suggest(name) {
+                    e.hint(format!("did you mean \"{s}\"?"))
+                } else if ident.quote_style == Some('"') {
+                    e.hint(format!("text values take single quotes: '{name}'"))
+                } else {
+                    e.hint("see `stratum check --columns` for the columns a rule can use")
+                })
+            }
+        }
+    }
+
+    fn expect(&self, expr: &Expr, want: Kind, op: &str) -> Result<Node, RuleError> {
+        let (n, kind) = self.node(expr)?;
+        if kind == want || kind == Kind::Null {
+            Ok(n)
+        } else {
+            Err(RuleError::at(
+                span_start(expr),
+                format!(
+                    "{op} needs {} {}, but `{expr}` is {} {}",
+                    article(want),
+                    want.name(),
+                    article(kind),
+                    kind.name()
+                ),
+            ))
+        }
+    }
+
+    fn same_type(&self, a: Kind, b: Kind, at: &Expr, op: &str) -> Result<(), RuleError> {
+        if a == b || a == Kind::Null || b == Kind::Null {
+            return Ok(());
+        }
+        Err(RuleError::at(
+            span_start(at),
+            format!(
+                "{op} compares {} {} with {} {} (`{at}`)",
+                article(a),
+                a.name(),
+                article(b),
+                b.name(),
+            ),
+        )
+        .hint(if a == Kind::Number {
+            "write numbers without quotes"
+        } else {
+            "put text values in single quotes"
+        }))
+    }
+
+    fn binary(
+        &self,
+        whole: &Expr,
+        left: &Expr,
+        op: &BinaryOperator,
+        right: &Expr,
+    ) -> Result<(Node, Kind), RuleError> {
+        let cmp = match op {
+            BinaryOperator::Eq => Some(Cmp::Eq),
+            BinaryOperator::NotEq => Some(Cmp::Ne),
+            BinaryOperator::Lt => Some(Cmp::Lt),
+            BinaryOperator::LtEq => Some(Cmp::Le),
+            BinaryOperator::Gt => Some(Cmp::Gt),
+            BinaryOperator::GtEq => Some(Cmp::Ge),
+            _ => None,
+        };
+        if let Some(cmp) = cmp {
+            let (l, kl) = self.node(left)?;
+            let (r, kr) = self.node(right)?;
+            if kl == Kind::Bool || kr == Kind::Bool {
+                return Err(RuleError::at(
+                    span_start(whole),
+                    format!("`{whole}` compares conditions"),
+                )
+                .hint("combine conditions with AND or OR"));
+            }
+            self.same_type(kl, kr, right, op_text(op))?;
+            return Ok((Node::Cmp(cmp, Box::new(l), Box::new(r)), Kind::Bool));
+        }
+        match op {
+            BinaryOperator::And | BinaryOperator::Or => {
+                let l = self.expect(left, Kind::Bool, op_text(op))?;
+                let r = self.expect(right, Kind::Bool, op_text(op))?;
+                let node = if *op == BinaryOperator::And {
+                    Node::And(Box::new(l), Box::new(r))
+                } else {
+                    Node::Or(Box::new(l), Box::new(r))
+                };
+                Ok((node, Kind::Bool))
+            }
+            BinaryOperator::Plus
+            | BinaryOperator::Minus
+            | BinaryOperator::Multiply
+            | BinaryOperator::Divide => {
+                let l = self.expect(left, Kind::Number, op_text(op))?;
+                let r = self.expect(right, Kind::Number, op_text(op))?;
+                let a = match op {
+                    BinaryOperator::Plus => Arith::Add,
+                    BinaryOperator::Minus => Arith::Sub,
+                    BinaryOperator::Multiply => Arith::Mul,
+                    _ => Arith::Div,
+                };
+                Ok((
+                    Node::Arith(a, Box::new(l), Box::new(r), whole.to_string()),
+                    Kind::Number,
+                ))
+            }
+            other => Err(RuleError::at(
+                span_start(whole),
+                format!("operator `{other}` is not supported in a rule"),
+            )),
+        }
+    }
+}
+
+fn op_text(op: &BinaryOperator) -> &'static str {
+    match op {
+        BinaryOperator::Eq => "=",
+        BinaryOperator::NotEq => "<>",
+        BinaryOperator::Lt => "<",
+        BinaryOperator::LtEq => "<=",
+        BinaryOperator::Gt => ">",
+        BinaryOperator::GtEq => ">=",
+        BinaryOperator::And => "AND",
+        BinaryOperator::Or => "OR",
+        BinaryOperator::Plus => "+",
+        BinaryOperator::Minus => "-",
+        BinaryOperator::Multiply => "*",
+        BinaryOperator::Divide => "/",
+        _ => "the operator",
+    }
+}
+
+fn article(k: Kind) -> &'static str {
+    match k {
+        Kind::Number | Kind::Text => "a",
+        Kind::Bool | Kind::Null => "",
+    }
+}
+
+fn scalar<'r>(node: &'r Node, row: &'r dyn Row) -> Scalar<'r> {
+    match node {
+        Node::Column(i) => match row.get(*i) {
+            Value::Null => Scalar::Null,
+            Value::Number(x) if x.is_nan() => Scalar::Null,
+            Value::Number(x) => Scalar::Number(x),
+            Value::Text(t) => Scalar::Text(t),
+        },
+        Node::Number(x) => Scalar::Number(*x),
+        Node::Text(t) => Scalar::Text(t),
+        Node::Null => Scalar::Null,
+        Node::Arith(op, l, r, _) => match (scalar(l, row), scalar(r, row)) {
+            (Scalar::Number(a), Scalar::Number(b)) => {
+                let v = match op {
+                    Arith::Add => a + b,
+                    Arith::Sub => a - b,
+                    Arith::Mul => a * b,
+                    // division by zero is unknown, as in SQL engines that do not fail
+                    Arith::Div if b == 0.0 => return Scalar::Null,
+                    Arith::Div => a / b,
+                };
+                Scalar::Number(v)
+            }
+            _ => Scalar::Null,
+        },
+        Node::Neg(n, _) => match scalar(n, row) {
+            Scalar::Number(x) => Scalar::Number(-x),
+            _ => Scalar::Null,
+        },
+        // conditions are not scalars (the compiler keeps them apart)
+        _ => Scalar::Null,
+    }
+}
+
+fn compare(a: Scalar<'_>, b: Scalar<'_>) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Scalar::Number(x), Scalar::Number(y)) => x.partial_cmp(&y),
+        (Scalar::Text(x), Scalar::Text(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// Three-valued truth: `None` is unknown.
+fn truth(node: &Node, row: &dyn Row) -> Option<bool> {
+    match node {
+        Node::Bool(b) => Some(*b),
+        Node::Null => None,
+        Node::Cmp(op, l, r) => compare(scalar(l, row), scalar(r, row)).map(|o| op.holds(o)),
+        Node::And(l, r) => match (truth(l, row), truth(r, row)) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        Node::Or(l, r) => match (truth(l, row), truth(r, row)) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        Node::Not(n, _) => truth(n, row).map(|b| !b),
+        Node::In {
+            expr,
+            list,
+            negated,
+        } => {
+            let v = scalar(expr, row);
+            if v == Scalar::Null {
+                return None;
+            }
+            let mut unknown = false;
+            for item in list {
+                match compare(v, scalar(item, row)) {
+                    Some(std::cmp::Ordering::Equal) => return Some(!negated),
+                    None => unknown = true,
+                    Some(_) => {}
+                }
+            }
+            if unknown { None } else { Some(*negated) }
+        }
+        Node::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => {
+            let v = scalar(expr, row);
+            let lo = compare(v, scalar(low, row))?;
+            let hi = compare(v, scalar(high, row))?;
+            let inside = lo != std::cmp::Ordering::Less && hi != std::cmp::Ordering::Greater;
+            Some(inside != *negated)
+        }
+        Node::IsNull { expr, negated } => Some((scalar(expr, row) == Scalar::Null) != *negated),
+        Node::Like {
+            expr,
+            pattern,
+            negated,
+            fold_case,
+        } => match scalar(expr, row) {
+            Scalar::Text(t) => {
+                let hit = if *fold_case {
+                    like(&t.to_lowercase(), pattern)
+                } else {
+                    like(t, pattern)
+                };
+                Some(hit != *negated)
+            }
+            _ => None,
+        },
+        Node::Column(_) | Node::Number(_) | Node::Text(_) | Node::Arith(..) | Node::Neg(..) => None,
+    }
+}
+
+/// SQL `LIKE`: `%` any run of characters, `_` one character.
+fn like(text: &str, pattern: &str) -> bool {
+    let t: Vec<char> = text.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    // classic two-pointer match with backtracking to the last `%`
+    let (mut ti, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '_' || (p[pi] != '%' && p[pi] == t[ti])) {
+            ti += 1;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == '%' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '%')
+}
+
+/// A number as people read it: thousands separators, at most two decimals.
+pub fn show_number(x: f64) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    let rounded = (x * 100.0).round() / 100.0;
+    let neg = rounded < 0.0;
+    let abs = rounded.abs();
+    let int = abs.trunc() as u64;
+    let frac = ((abs - abs.trunc()) * 100.0).round() as u64;
+    let digits = int.to_string();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if frac > 0 {
+        let f = format!("{frac:02}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+    out
+}
+
+fn show(s: Scalar<'_>) -> String {
+    match s {
+        Scalar::Null => "(empty)".into(),
+        Scalar::Number(x) => show_number(x),
+        Scalar::Text(t) => t.to_string(),
+    }
+}
+
+/// A side of a comparison as shown in a reason: `name=value` for a column or a computed
+/// value, the literal as written otherwise.
+fn side(node: &Node, row: &dyn Row, catalog: &Catalog) -> String {
+    match node {
+        Node::Column(i) => format!("{}={}", catalog.names()[*i], show(scalar(node, row))),
+        Node::Arith(.., text) | Node::Neg(_, text) => {
+            format!("({text})={}", show(scalar(node, row)))
+        }
+        Node::Text(t) => format!("'{t}'"),
+        _ => show(scalar(node, row)),
+    }
+}
+
+fn explain(node: &Node, row: &dyn Row, catalog: &Catalog, out: &mut Vec<String>) {
+    match node {
+        Node::And(l, r) => {
+            explain(l, row, catalog, out);
+            explain(r, row, catalog, out);
+        }
+        Node::Or(l, r) => {
+            if truth(l, row) == Some(true) {
+                explain(l, row, catalog, out);
+            } else {
+                explain(r, row, catalog, out);
+            }
+        }
+        Node::Bool(true) => out.push("always".into()),
+        Node::Cmp(op, l, r) => out.push(format!(
+            "{} {} {}",
+            side(l, row, catalog),
+            op.symbol(),
+            side(r, row, catalog)
+        )),
+        Node::In {
+            expr,
+            list,
+            negated,
+        } => {
+            let items: Vec<String> = list.iter().map(|n| side(n, row, catalog)).collect();
+            out.push(format!(
+                "{} {}in ({})",
+                side(expr, row, catalog),
+                if *negated { "not " } else { "" },
+                items.join(", ")
+            ));
+        }
+        Node::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => out.push(format!(
+            "{} {}between {} and {}",
+            side(expr, row, catalog),
+            if *negated { "not " } else { "" },
+            side(low, row, catalog),
+            side(high, row, catalog)
+        )),
+        Node::IsNull { expr, negated } => out.push(match expr.as_ref() {
+            Node::Column(i) if !negated => format!("{} is empty", catalog.names()[*i]),
+            _ if *negated => format!("{} is not empty", side(expr, row, catalog)),
+            _ => format!("{} is empty", side(expr, row, catalog)),
+        }),
+        Node::Like {
+            expr,
+            pattern,
+            negated,
+            ..
+        } => out.push(format!(
+            "{} {}like '{pattern}'",
+            side(expr, row, catalog),
+            if *negated { "not " } else { "" }
+        )),
+        Node::Not(_, text) => out.push(format!("not ({text})")),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct R(Vec<Value<'static>>);
+    impl Row for R {
+        fn get(&self, column: usize) -> Value<'_> {
+            self.0[column]
+        }
+    }
+
+    fn catalog() -> Catalog {
+        let mut c = Catalog::new();
+        c.push("annual_revenue", ColumnType::Number);
+        c.push("tenure_months", ColumnType::Number);
+        c.push("industry", ColumnType::Text);
+        c.push("last_nps", ColumnType::Number);
+        c.push("客户经理", ColumnType::Text);
+        c
+    }
+
+    fn row(revenue: f64, tenure: f64, industry: &'static str, nps: Option<f64>) -> R {
+        R(vec![
+            Value::Number(revenue),
+            Value::Number(tenure),
+            Value::Text(industry),
+            nps.map_or(Value::Null, Value::Number),
+            Value::Text("张伟"),
+        ])
+    }
+
+    fn rule(sql: &str) -> Rule {
+        Rule::compile(sql, &catalog()).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    fn error(sql: &str) -> String {
+        Rule::compile(sql, &catalog())
+            .map(|_| String::new())
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn rules_evaluate_with_sql_semantics() {
+        let r = row(1_250_000.0, 31.0, "制造业", None);
+        assert!(rule("annual_revenue >= 1000000 AND tenure_months >= 24").matches(&r));
+        assert!(!rule("annual_revenue >= 1000000 AND tenure_months >= 36").matches(&r));
+        assert!(rule("industry IN ('制造业', 'retail')").matches(&r));
+        assert!(!rule("industry NOT IN ('制造业', 'retail')").matches(&r));
+        assert!(rule("annual_revenue / 12 > 100000").matches(&r));
+        assert!(rule("tenure_months BETWEEN 24 AND 36").matches(&r));
+        assert!(rule("客户经理 = '张伟'").matches(&r));
+        assert!(rule("\"客户经理\" LIKE '张%'").matches(&r));
+        assert!(rule("INDUSTRY ilike '制造%'").matches(&r));
+        // unknown (NULL) never matches, and NOT unknown is still unknown
+        assert!(!rule("last_nps < 7").matches(&r));
+        assert!(!rule("NOT (last_nps < 7)").matches(&r));
+        assert!(rule("last_nps IS NULL").matches(&r));
+        assert!(rule("last_nps < 7 OR tenure_months > 30").matches(&r));
+        assert!(!rule("annual_revenue / 0 > 1").matches(&r));
+        assert!(rule("TRUE").matches(&r));
+    }
+
+    #[test]
+    fn like_handles_percent_and_underscore() {
+        assert!(like("北京分公司", "%公司"));
+        assert!(like("abc", "a_c"));
+        assert!(like("abc", "%"));
+        assert!(!like("abc", "a_"));
+        assert!(like("aXbXc", "a%b%c"));
+        assert!(!like("ab", "a%c"));
+    }
+
+    #[test]
+    fn reasons_show_the_values_that_made_the_rule_true() {
+        let r = row(1_250_000.0, 31.0, "制造业", Some(9.0));
+        let c = catalog();
+        assert_eq!(
+            rule("annual_revenue >= 1000000 AND tenure_months >= 24").explain(&r, &c),
+            "annual_revenue=1,250,000 ≥ 1,000,000; tenure_months=31 ≥ 24"
+        );
+        assert_eq!(
+            rule("last_nps < 7 OR industry IN ('制造业', 'retail')").explain(&r, &c),
+            "industry=制造业 in ('制造业', 'retail')"
+        );
+        assert_eq!(
+            rule("annual_revenue / 12 > 100000.5").explain(&r, &c),
+            "(annual_revenue / 12)=104,166.67 > 100,000.5"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_column_and_the_position() {
+        assert_eq!(
+            error("anual_revenue >= 1000000"),
+            "unknown column \"anual_revenue\" at position 1; did you mean \"annual_revenue\"?"
+        );
+        assert_eq!(
+            error("tenure_months >= 24 AND industry = 5"),
+            "= compares a text with a number (`5`) at position 36; put text values in single quotes"
+        );
+        assert_eq!(
+            error("annual_revenue"),
+            "the rule is a number, not a condition (true or false) at position 1; compare it with something, e.g. `annual_revenue > 0`"
+        );
+        assert!(error("annual_revenue >= ").starts_with("syntax error: "));
+        assert!(error("annual_revenue >= 1 extra").starts_with("syntax error: "));
+        let e = Rule::compile("tenure_months >= 24 AND anual_revenue > 1", &catalog())
+            .err()
+            .map(|e| (e.line, e.position));
+        assert_eq!(e, Some((1, 25)));
+    }
+
+    #[test]
+    fn numbers_are_shown_with_separators_and_two_decimals_at_most() {
+        assert_eq!(show_number(1_250_000.0), "1,250,000");
+        assert_eq!(show_number(0.25), "0.25");
+        assert_eq!(show_number(-1234.5), "-1,234.5");
+        assert_eq!(show_number(31.0), "31");
+        assert_eq!(show_number(0.333_333), "0.33");
+    }
+}
