@@ -39,3 +39,52 @@ impl RuleError {
         self
     }
 }
+
+/// A scheme file that cannot be used, with the line in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemeError {
+    /// The file is not valid TOML, or has an unknown or mistyped key.
+    #[error("line {line}: {message}")]
+    Toml {
+        /// Line in the file.
+        line: usize,
+        /// The TOML reader's message.
+        message: String,
+    },
+    /// A rule that does not compile.
+    #[error(
+        "line {line}: {} at rule {tier}, position {}{}",
+        error.message,
+        error.position,
+        error.hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default()
+    )]
+    Rule {
+        /// Line in the file.
+        line: usize,
+        /// The dimension of the rule.
+        dimension: String,
+        /// The tier of the rule.
+        tier: String,
+        /// What is wrong, and where in the rule.
+        error: RuleError,
+    },
+    /// A name, default or reference that does not fit.
+    #[error("line {line}: {message}")]
+    Invalid {
+        /// Line in the file.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl SchemeError {
+    /// The line in the scheme file.
+    pub fn line(&self) -> usize {
+        match self {
+            SchemeError::Toml { line, .. }
+            | SchemeError::Rule { line, .. }
+            | SchemeError::Invalid { line, .. } => *line,
+        }
+    }
+}

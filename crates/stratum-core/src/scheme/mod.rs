@@ -2,11 +2,24 @@
 //!
 //! A scheme names dimensions (value, behaviour, lifecycle, …), each an ordered list of tiers
 //! with a rule per tier; the first rule that is true places the customer, a default tier
-//! catches the rest. Rules are SQL conditions over the customer's features and attributes
-//! ([`expr`]).
+//! catches the rest. Rules are SQL conditions ([`expr`]) over the customer's profile
+//! ([`profile`]): features, built-in tiers, lifecycle stage and master-data attributes.
+//!
+//! The layout follows the other algorithms: [`SchemeParams`] (the parsed file) →
+//! [`CheckedScheme`] (rules compiled against the profile's columns) →
+//! [`SchemeResult`] ([`CheckedScheme::apply`]).
 
+pub mod algorithm;
 pub mod error;
 pub mod expr;
+pub mod params;
+pub mod profile;
 
-pub use error::RuleError;
+pub use algorithm::{Assignment, Override, SchemeResult, SkipReason, SkippedOverride};
+pub use error::{RuleError, SchemeError};
 pub use expr::{Catalog, ColumnType, Row, Rule, Value};
+pub use params::{CheckedScheme, Dimension, Label, SchemeParams, Strategy, Tier};
+pub use profile::{Attributes, ColumnData, LifecycleParams, Profile, profile};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,390 @@
+//! The scheme file (TOML) and its check against the columns available.
+//!
+//! ```toml
+//! name = "B2B key accounts"
+//! final = "tier"                  # the dimension that is the final tier (default: the last)
+//!
+//! [lifecycle]                     # optional; the brief's defaults
+//! churn_warning_days = 180
+//!
+//! [[dimensions]]
+//! name = "tier"
+//! label = { zh = "客户等级", en = "Customer tier" }
+//!
+//! [[dimensions.tiers]]
+//! name = "strategic"
+//! label = { zh = "战略客户", en = "Strategic" }
+//! rule = "annual_revenue >= 1000000 AND tenure_months >= 24"
+//!
+//! [[dimensions.tiers]]            # no rule: the default tier of the dimension
+//! name = "standard"
+//!
+//! [strategies.strategic]
+//! coverage = { zh = "专属客户经理", en = "dedicated account manager" }
+//! response_hours = 4
+//! follow_up_days = 30
+//! ```
+//!
+//! A dimension's rules may name the features, attributes and built-in tiers of the profile
+//! and every earlier dimension (as text: `value = 'high' AND lifecycle = 'stable'`).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+
+use super::error::SchemeError;
+use super::expr::{Catalog, ColumnType, Rule};
+use super::profile::LifecycleParams;
+use crate::labels::Lang;
+
+/// A text in Chinese and English (either may be left out; the other is shown instead).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    /// Chinese.
+    #[serde(default)]
+    pub zh: String,
+    /// English.
+    #[serde(default)]
+    pub en: String,
+}
+
+impl Label {
+    /// The text in `lang`, else in the other language, else `fallback`.
+    pub fn pick<'a>(&'a self, lang: Lang, fallback: &'a str) -> &'a str {
+        let (first, second) = match lang {
+            Lang::Zh => (&self.zh, &self.en),
+            Lang::En => (&self.en, &self.zh),
+        };
+        [first.as_str(), second.as_str(), fallback]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .unwrap_or(fallback)
+    }
+}
+
+/// The service strategy of a final tier.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Strategy {
+    /// Account manager coverage (dedicated, pooled, self-service, …).
+    #[serde(default)]
+    pub coverage: Label,
+    /// Response time target, in hours.
+    pub response_hours: Option<f64>,
+    /// Days between follow-ups (visits, calls); the next action is due this long after the
+    /// last order.
+    pub follow_up_days: Option<u32>,
+    /// Visit or follow-up cadence, in words.
+    #[serde(default)]
+    pub cadence: Label,
+    /// Marketing actions.
+    #[serde(default)]
+    pub marketing: Label,
+    /// Discount policy.
+    #[serde(default)]
+    pub discount: Label,
+    /// Anything else.
+    #[serde(default)]
+    pub notes: Label,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTier {
+    name: toml::Spanned<String>,
+    #[serde(default)]
+    label: Label,
+    rule: Option<toml::Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDimension {
+    name: toml::Spanned<String>,
+    #[serde(default)]
+    label: Label,
+    #[serde(default)]
+    tiers: Vec<FileTier>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SchemeFile {
+    name: Option<String>,
+    #[serde(rename = "final")]
+    final_dimension: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    lifecycle: LifecycleParams,
+    #[serde(default)]
+    dimensions: Vec<FileDimension>,
+    #[serde(default)]
+    strategies: BTreeMap<String, toml::Spanned<Strategy>>,
+}
+
+/// A tier of a checked scheme.
+#[derive(Debug, Clone)]
+pub struct Tier {
+    /// The tier's code.
+    pub name: String,
+    /// Its labels.
+    pub label: Label,
+    /// Its rule; `None` for the default tier.
+    pub rule: Option<Rule>,
+}
+
+/// A dimension of a checked scheme.
+#[derive(Debug, Clone)]
+pub struct Dimension {
+    /// The dimension's code (also the column later rules use).
+    pub name: String,
+    /// Its labels.
+    pub label: Label,
+    /// Its tiers, in rule order.
+    pub tiers: Vec<Tier>,
+    /// The index of the default tier.
+    pub default: usize,
+}
+
+/// A scheme parsed from its file but not yet checked against the columns (see
+/// [`SchemeParams::check`]).
+#[derive(Debug)]
+pub struct SchemeParams {
+    file: SchemeFile,
+    text: String,
+}
+
+/// A scheme whose rules are compiled against the profile's columns.
+#[derive(Debug, Clone)]
+pub struct CheckedScheme {
+    /// The scheme's name.
+    pub name: Option<String>,
+    /// Lifecycle thresholds.
+    pub lifecycle: LifecycleParams,
+    /// Dimensions, in evaluation order.
+    pub dimensions: Vec<Dimension>,
+    /// The index of the final dimension.
+    pub final_dimension: usize,
+    /// Strategies by final tier name.
+    pub strategies: BTreeMap<String, Strategy>,
+    /// The columns the rules were compiled against, then one text column per dimension.
+    pub catalog: Catalog,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+impl SchemeParams {
+    /// Parses a scheme file's text.
+    pub fn from_toml(text: &str) -> Result<SchemeParams, SchemeError> {
+        let file: SchemeFile = toml::from_str(text).map_err(|e| SchemeError::Toml {
+            line: e.span().map_or(1, |s| line_of(text, s.start)),
+            message: e.message().trim().to_string(),
+        })?;
+        Ok(SchemeParams {
+            file,
+            text: text.to_string(),
+        })
+    }
+
+    /// The lifecycle thresholds (needed to build the profile before the check).
+    pub fn lifecycle(&self) -> &LifecycleParams {
+        &self.file.lifecycle
+    }
+
+    fn line(&self, span: Range<usize>) -> usize {
+        line_of(&self.text, span.start)
+    }
+
+    /// Compiles every rule against `columns` (the profile's catalog), checking names,
+    /// defaults, the final dimension and the strategies.
+    pub fn check(self, columns: &Catalog) -> Result<CheckedScheme, SchemeError> {
+        let file = &self.file;
+        let lc = &file.lifecycle;
+        if lc.new_months > lc.stable_months {
+            return Err(SchemeError::Invalid {
+                line: 1,
+                message: format!(
+                    "lifecycle: new_months ({}) must not exceed stable_months ({})",
+                    lc.new_months, lc.stable_months
+                ),
+            });
+        }
+        if lc.churn_warning_days > lc.churned_days {
+            return Err(SchemeError::Invalid {
+                line: 1,
+                message: format!(
+                    "lifecycle: churn_warning_days ({}) must not exceed churned_days ({})",
+                    lc.churn_warning_days, lc.churned_days
+                ),
+            });
+        }
+        if file.dimensions.is_empty() {
+            return Err(SchemeError::Invalid {
+                line: 1,
+                message: "the scheme has no dimension; add a [[dimensions]] table".into(),
+            });
+        }
+        let mut catalog = columns.clone();
+        let mut dimensions = Vec::with_capacity(file.dimensions.len());
+        for dim in &file.dimensions {
+            let name = dim.name.get_ref().trim().to_string();
+            let line = self.line(dim.name.span());
+            if name.is_empty() {
+                return Err(SchemeError::Invalid {
+                    line,
+                    message: "a dimension has an empty name".into(),
+                });
+            }
+            if catalog.find(&name).is_some() {
+                return Err(SchemeError::Invalid {
+                    line,
+                    message: format!(
+                        "dimension \"{name}\" has the name of a column or an earlier dimension; rename it"
+                    ),
+                });
+            }
+            if dim.tiers.is_empty() {
+                return Err(SchemeError::Invalid {
+                    line,
+                    message: format!("dimension \"{name}\" has no tiers"),
+                });
+            }
+            let mut tiers: Vec<Tier> = Vec::with_capacity(dim.tiers.len());
+            let mut default = None;
+            for (k, t) in dim.tiers.iter().enumerate() {
+                let tier = t.name.get_ref().trim().to_string();
+                let tline = self.line(t.name.span());
+                if tier.is_empty() {
+                    return Err(SchemeError::Invalid {
+                        line: tline,
+                        message: format!("a tier of dimension \"{name}\" has an empty name"),
+                    });
+                }
+                if tiers.iter().any(|x| x.name == tier) {
+                    return Err(SchemeError::Invalid {
+                        line: tline,
+                        message: format!("dimension \"{name}\" has two tiers named \"{tier}\""),
+                    });
+                }
+                let rule = match &t.rule {
+                    None => {
+                        if let Some(d) = default {
+                            let first: &Tier = &tiers[d];
+                            return Err(SchemeError::Invalid {
+                                line: tline,
+                                message: format!(
+                                    "dimension \"{name}\" has two tiers without a rule (\"{}\" and \"{tier}\"); exactly one, the default, catches the customers no rule matches",
+                                    first.name
+                                ),
+                            });
+                        }
+                        default = Some(k);
+                        None
+                    }
+                    Some(r) => Some(Rule::compile(r.get_ref(), &catalog).map_err(|error| {
+                        // the rule's text starts after its opening quote (or quotes and a
+                        // newline for a multi-line string)
+                        let raw = &self.text[r.span()];
+                        let skip = raw.len() - raw.trim_start_matches(['"', '\'']).len();
+                        let start = r.span().start + skip;
+                        let first_line = line_of(&self.text, start)
+                            + usize::from(self.text[start..].starts_with('\n'));
+                        SchemeError::Rule {
+                            line: first_line + error.line as usize - 1,
+                            dimension: name.clone(),
+                            tier: tier.clone(),
+                            error,
+                        }
+                    })?),
+                };
+                tiers.push(Tier {
+                    name: tier,
+                    label: t.label.clone(),
+                    rule,
+                });
+            }
+            let Some(default) = default else {
+                return Err(SchemeError::Invalid {
+                    line,
+                    message: format!(
+                        "dimension \"{name}\" has no default tier; give one tier no rule, so that every customer lands in a tier"
+                    ),
+                });
+            };
+            catalog.push(name.clone(), ColumnType::Text);
+            dimensions.push(Dimension {
+                name,
+                label: dim.label.clone(),
+                tiers,
+                default,
+            });
+        }
+        let final_dimension = match &file.final_dimension {
+            None => dimensions.len() - 1,
+            Some(f) => dimensions
+                .iter()
+                .position(|d| d.name == *f.get_ref())
+                .ok_or_else(|| SchemeError::Invalid {
+                    line: self.line(f.span()),
+                    message: format!(
+                        "final = \"{}\" names no dimension; the dimensions are {}",
+                        f.get_ref(),
+                        dimensions
+                            .iter()
+                            .map(|d| format!("\"{}\"", d.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })?,
+        };
+        let fin = &dimensions[final_dimension];
+        let mut strategies = BTreeMap::new();
+        for (tier, s) in &file.strategies {
+            if !fin.tiers.iter().any(|t| t.name == *tier) {
+                return Err(SchemeError::Invalid {
+                    line: self.line(s.span()),
+                    message: format!(
+                        "strategy \"{tier}\" is for no tier of the final dimension \"{}\"; its tiers are {}",
+                        fin.name,
+                        tier_list(fin)
+                    ),
+                });
+            }
+            strategies.insert(tier.clone(), s.get_ref().clone());
+        }
+        if !strategies.is_empty()
+            && let Some(t) = fin.tiers.iter().find(|t| !strategies.contains_key(&t.name))
+        {
+            return Err(SchemeError::Invalid {
+                line: 1,
+                message: format!(
+                    "final tier \"{}\" has no strategy; add [strategies.{}]",
+                    t.name, t.name
+                ),
+            });
+        }
+        Ok(CheckedScheme {
+            name: file.name.clone(),
+            lifecycle: file.lifecycle,
+            dimensions,
+            final_dimension,
+            strategies,
+            catalog,
+        })
+    }
+}
+
+fn tier_list(d: &Dimension) -> String {
+    d.tiers
+        .iter()
+        .map(|t| format!("\"{}\"", t.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,374 @@
+//! The customer profile: every feature, built-in tier and attribute of every scored customer
+//! as one table of named, typed columns, the table a scheme's rules are evaluated on.
+//!
+//! Built-in columns (numbers unless marked):
+//! - `recency_days` and `days_since_last_order` (days from the last purchase to `as_of`),
+//!   `frequency`, `orders`, `monetary`, `gross`, `refunds`, `avg_order_value`;
+//! - `tenure_days`, `tenure_months`: from the signup date when the master data has one, else
+//!   from the first purchase; `tenure_months` counts whole calendar months;
+//! - `annual_revenue` (net revenue in the twelve months before `as_of`), `revenue_prev_12m`
+//!   (the twelve before those), `revenue_growth` (`annual_revenue / revenue_prev_12m − 1`,
+//!   empty when the earlier year has no positive revenue), `orders_12m`;
+//! - `repurchase_rate`: the share of a customer's orders that were repeat orders,
+//!   `(orders − 1) / orders`; `loyalty` (text) from it: `high` above 70%, `medium` from 30%
+//!   to 70%, `low` below 30%;
+//! - `r_score`, `f_score`, `m_score`, and as text `rfm_class`, `rfm_segment`, `abc_class`
+//!   (their codes, e.g. `important_value`, `champions`, `A`), `lifecycle` (see
+//!   [`LifecycleParams`]);
+//! - every master-data attribute, by its header: a number column when every non-empty value
+//!   is a number, text otherwise.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::expr::{Catalog, ColumnType, Row, Value};
+use crate::labels::Labelled;
+use crate::tiering::Tiering;
+
+/// One column's values, one per customer.
+#[derive(Debug, Clone)]
+pub enum ColumnData {
+    /// Numbers (`None` is empty).
+    Number(Vec<Option<f64>>),
+    /// Text (`None` is empty).
+    Text(Vec<Option<String>>),
+}
+
+/// Named, typed columns over the scored customers (in the order of
+/// `tiering.features.customers`).
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    catalog: Catalog,
+    columns: Vec<ColumnData>,
+    rows: usize,
+}
+
+impl Profile {
+    /// A profile of the given columns (all of `rows` values).
+    pub fn from_columns(rows: usize, columns: Vec<(String, ColumnData)>) -> Profile {
+        let mut p = Profile {
+            rows,
+            ..Profile::default()
+        };
+        for (name, data) in columns {
+            p.push(&name, data);
+        }
+        p
+    }
+
+    /// The columns' names and types.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The number of customers.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Customer `row` as a [`Row`] for rules.
+    pub fn row(&self, row: usize) -> ProfileRow<'_> {
+        ProfileRow { profile: self, row }
+    }
+
+    /// The value of column `column` for customer `row`.
+    pub fn value(&self, column: usize, row: usize) -> Value<'_> {
+        match &self.columns[column] {
+            ColumnData::Number(v) => v[row].map_or(Value::Null, Value::Number),
+            ColumnData::Text(v) => v[row].as_deref().map_or(Value::Null, Value::Text),
+        }
+    }
+
+    /// The column called `name`, if any.
+    pub fn column(&self, name: &str) -> Option<&ColumnData> {
+        self.catalog.find(name).map(|i| &self.columns[i])
+    }
+
+    fn push(&mut self, name: &str, data: ColumnData) {
+        let ty = match data {
+            ColumnData::Number(_) => ColumnType::Number,
+            ColumnData::Text(_) => ColumnType::Text,
+        };
+        // a master-data header equal to a built-in name is reachable only as the built-in
+        self.catalog.push(name, ty);
+        self.columns.push(data);
+    }
+}
+
+/// One customer of a [`Profile`].
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileRow<'a> {
+    profile: &'a Profile,
+    row: usize,
+}
+
+impl Row for ProfileRow<'_> {
+    fn get(&self, column: usize) -> Value<'_> {
+        self.profile.value(column, self.row)
+    }
+}
+
+/// Lifecycle stages, first matching wins: `churned` when the last order is more than
+/// `churned_days` old; `churn_warning` when it is more than `churn_warning_days` old or
+/// revenue fell by more than `falling_growth` year on year; else `new` below `new_months` of
+/// tenure, `growing` up to `stable_months`, `stable` beyond.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LifecycleParams {
+    /// Tenure below which a customer is new, in months (default 6).
+    pub new_months: u32,
+    /// Tenure above which a customer is stable, in months (default 24).
+    pub stable_months: u32,
+    /// Days without an order after which a customer is in churn warning (default 180).
+    pub churn_warning_days: u32,
+    /// Days without an order after which a customer is churned (default 365).
+    pub churned_days: u32,
+    /// Year-on-year revenue growth below which a customer is in churn warning (default −0.5,
+    /// a halving).
+    pub falling_growth: f64,
+}
+
+impl Default for LifecycleParams {
+    fn default() -> Self {
+        LifecycleParams {
+            new_months: 6,
+            stable_months: 24,
+            churn_warning_days: 180,
+            churned_days: 365,
+            falling_growth: -0.5,
+        }
+    }
+}
+
+/// The lifecycle stage codes, in order.
+pub const LIFECYCLE_STAGES: [&str; 5] = ["new", "growing", "stable", "churn_warning", "churned"];
+
+/// The Chinese and English label of a lifecycle stage code.
+pub fn lifecycle_label(code: &str) -> (&'static str, &'static str) {
+    match code {
+        "new" => ("新客户", "new"),
+        "growing" => ("成长期", "growing"),
+        "stable" => ("稳定期", "stable"),
+        "churn_warning" => ("流失预警", "churn warning"),
+        "churned" => ("已流失", "churned"),
+        _ => ("", ""),
+    }
+}
+
+impl LifecycleParams {
+    /// The stage of a customer.
+    pub fn stage(
+        &self,
+        days_since_last_order: i64,
+        tenure_months: i64,
+        growth: Option<f64>,
+    ) -> &'static str {
+        if days_since_last_order > i64::from(self.churned_days) {
+            "churned"
+        } else if days_since_last_order > i64::from(self.churn_warning_days)
+            || growth.is_some_and(|g| g < self.falling_growth)
+        {
+            "churn_warning"
+        } else if tenure_months < i64::from(self.new_months) {
+            "new"
+        } else if tenure_months <= i64::from(self.stable_months) {
+            "growing"
+        } else {
+            "stable"
+        }
+    }
+}
+
+/// Whole calendar months from `from` to `to` (0 when `to` is earlier).
+pub fn whole_months(from: NaiveDate, to: NaiveDate) -> i64 {
+    let months = i64::from(to.year() - from.year()) * 12 + i64::from(to.month())
+        - i64::from(from.month())
+        - i64::from(to.day() < from.day());
+    months.max(0)
+}
+
+/// Master data for the profile: attribute names and, per customer id, their values.
+pub trait Attributes {
+    /// The attribute names, in order.
+    fn names(&self) -> &[String];
+    /// The values of `customer_id` (in `names` order), if the customer is in the master data.
+    fn values(&self, customer_id: &str) -> Option<&[String]>;
+    /// The customer's signup or contract date, when the master data has one.
+    fn signup(&self, customer_id: &str) -> Option<NaiveDate>;
+}
+
+/// Builds the profile of every scored customer of `tiering`.
+pub fn profile(
+    tiering: &Tiering,
+    attributes: Option<&dyn Attributes>,
+    lifecycle: &LifecycleParams,
+) -> Profile {
+    let customers = &tiering.features.customers;
+    let n = customers.len();
+    let as_of = tiering.features.as_of.unwrap_or_default();
+    let mut p = Profile {
+        rows: n,
+        ..Profile::default()
+    };
+    let num = |f: &dyn Fn(usize) -> Option<f64>| ColumnData::Number((0..n).map(f).collect());
+    let text = |f: &dyn Fn(usize) -> Option<String>| ColumnData::Text((0..n).map(f).collect());
+    let money = |m: crate::Money| m.to_f64();
+    let start: Vec<NaiveDate> = customers
+        .iter()
+        .map(|c| {
+            attributes
+                .and_then(|a| a.signup(&c.customer_id))
+                .filter(|d| *d <= as_of)
+                .unwrap_or(c.first_purchase)
+        })
+        .collect();
+    let tenure_months: Vec<i64> = start.iter().map(|&s| whole_months(s, as_of)).collect();
+    let growth: Vec<Option<f64>> = customers
+        .iter()
+        .map(|c| {
+            let w = c.windows?;
+            let prev = money(w.revenue_prev_12m);
+            (prev > 0.0).then(|| money(w.revenue_12m) / prev - 1.0)
+        })
+        .collect();
+    let repurchase: Vec<f64> = customers
+        .iter()
+        .map(|c| (c.orders.saturating_sub(1)) as f64 / c.orders.max(1) as f64)
+        .collect();
+
+    p.push(
+        "recency_days",
+        num(&|i| Some(customers[i].recency_days as f64)),
+    );
+    p.push(
+        "days_since_last_order",
+        num(&|i| Some(customers[i].recency_days as f64)),
+    );
+    p.push("frequency", num(&|i| Some(customers[i].frequency as f64)));
+    p.push("orders", num(&|i| Some(customers[i].orders as f64)));
+    p.push("monetary", num(&|i| Some(money(customers[i].monetary))));
+    p.push("gross", num(&|i| Some(money(customers[i].gross))));
+    p.push("refunds", num(&|i| Some(money(customers[i].refunds))));
+    p.push(
+        "avg_order_value",
+        num(&|i| Some(money(customers[i].avg_order_value))),
+    );
+    p.push(
+        "tenure_days",
+        num(&|i| Some((as_of - start[i]).num_days() as f64)),
+    );
+    p.push("tenure_months", num(&|i| Some(tenure_months[i] as f64)));
+    p.push(
+        "annual_revenue",
+        num(&|i| customers[i].windows.map(|w| money(w.revenue_12m))),
+    );
+    p.push(
+        "revenue_prev_12m",
+        num(&|i| customers[i].windows.map(|w| money(w.revenue_prev_12m))),
+    );
+    p.push("revenue_growth", num(&|i| growth[i]));
+    p.push(
+        "orders_12m",
+        num(&|i| customers[i].windows.map(|w| w.orders_12m as f64)),
+    );
+    p.push("repurchase_rate", num(&|i| Some(repurchase[i])));
+    p.push(
+        "loyalty",
+        text(&|i| {
+            Some(
+                match repurchase[i] {
+                    r if r > 0.7 => "high",
+                    r if r >= 0.3 => "medium",
+                    _ => "low",
+                }
+                .to_string(),
+            )
+        }),
+    );
+    let rfm = tiering.rfm.customers();
+    p.push("r_score", num(&|i| Some(f64::from(rfm[i].r))));
+    p.push("f_score", num(&|i| Some(f64::from(rfm[i].f))));
+    p.push("m_score", num(&|i| Some(f64::from(rfm[i].m))));
+    p.push(
+        "rfm_class",
+        text(&|i| Some(rfm[i].class.code().to_string())),
+    );
+    p.push(
+        "rfm_segment",
+        text(&|i| Some(rfm[i].segment.code().to_string())),
+    );
+    let abc = tiering.abc.classes();
+    p.push("abc_class", text(&|i| Some(abc[i].code().to_string())));
+    p.push(
+        "lifecycle",
+        text(&|i| {
+            Some(
+                lifecycle
+                    .stage(customers[i].recency_days, tenure_months[i], growth[i])
+                    .to_string(),
+            )
+        }),
+    );
+    if let Some(a) = attributes {
+        let rows: Vec<Option<&[String]>> =
+            customers.iter().map(|c| a.values(&c.customer_id)).collect();
+        for (k, name) in a.names().iter().enumerate() {
+            let value = |i: usize| -> Option<&str> {
+                rows[i]
+                    .and_then(|r| r.get(k))
+                    .map(|v| v.trim())
+                    .filter(|v| !v.is_empty())
+            };
+            let numbers: Option<Vec<Option<f64>>> = (0..n)
+                .map(|i| match value(i) {
+                    None => Some(None),
+                    Some(v) => v.replace(',', "").parse::<f64>().ok().map(Some),
+                })
+                .collect();
+            let any = (0..n).any(|i| value(i).is_some());
+            match numbers {
+                Some(v) if any => p.push(name, ColumnData::Number(v)),
+                _ => p.push(
+                    name,
+                    ColumnData::Text((0..n).map(|i| value(i).map(str::to_string)).collect()),
+                ),
+            }
+        }
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    #[test]
+    fn whole_months_count_calendar_months() {
+        assert_eq!(whole_months(d("2024-01-31"), d("2024-02-29")), 0);
+        assert_eq!(whole_months(d("2024-01-15"), d("2024-02-15")), 1);
+        assert_eq!(whole_months(d("2022-03-10"), d("2024-03-09")), 23);
+        assert_eq!(whole_months(d("2022-03-10"), d("2024-03-10")), 24);
+        assert_eq!(whole_months(d("2025-01-01"), d("2024-01-01")), 0);
+    }
+
+    #[test]
+    fn lifecycle_boundaries_follow_the_brief() {
+        let l = LifecycleParams::default();
+        // tenure: < 6 new, 6..=24 growing, > 24 stable
+        assert_eq!(l.stage(10, 5, None), "new");
+        assert_eq!(l.stage(10, 6, None), "growing");
+        assert_eq!(l.stage(10, 24, None), "growing");
+        assert_eq!(l.stage(10, 25, None), "stable");
+        // no order for more than 180 days: churn warning; more than 365: churned
+        assert_eq!(l.stage(180, 30, None), "stable");
+        assert_eq!(l.stage(181, 30, None), "churn_warning");
+        assert_eq!(l.stage(365, 30, None), "churn_warning");
+        assert_eq!(l.stage(366, 2, None), "churned");
+        // revenue halved year on year: churn warning even when recent
+        assert_eq!(l.stage(5, 30, Some(-0.5)), "stable");
+        assert_eq!(l.stage(5, 30, Some(-0.51)), "churn_warning");
+    }
+}
