@@ -19,8 +19,11 @@ pub struct Cli {
 pub enum Command {
     /// Write a seeded synthetic data set (transactions.csv, customers.csv) to a folder.
     Demo(DemoArgs),
-    /// Tier every customer of a transaction export: RFM scores, classes, segments, ABC.
+    /// Tier every customer of a transaction export: RFM scores, classes, segments, ABC, and a
+    /// tier scheme's tiers, strategies and action lists with --scheme.
     Segment(Box<SegmentArgs>),
+    /// Check a tier scheme against the columns its rules can use, without running it.
+    Check(CheckArgs),
 }
 
 /// Arguments of `stratum demo`.
@@ -48,6 +51,9 @@ pub struct DemoArgs {
     /// Then run `stratum segment` on the data, writing to OUT/result.
     #[arg(long)]
     pub segment: bool,
+    /// With --segment: also tier the demo customers with this scheme (e.g. schemes/b2b.toml).
+    #[arg(long, requires = "segment")]
+    pub scheme: Option<PathBuf>,
     /// Label language when --segment is given: zh or en.
     #[arg(long, default_value = "en")]
     pub lang: String,
@@ -110,4 +116,25 @@ pub struct SegmentArgs {
     /// in the config file).
     #[arg(long)]
     pub customers_sheet: Option<String>,
+    /// A tier scheme (TOML): dimensions of tiers with SQL rules, the final tier and its
+    /// strategies. Adds tiers.csv, tier_summary.csv and the account managers' action lists.
+    #[arg(long)]
+    pub scheme: Option<PathBuf>,
+    /// Manual tier overrides (CSV/XLSX: customer_id, tier, reason, set_by, set_on, expires);
+    /// they win over the scheme's rules for the final tier until they expire.
+    #[arg(long, requires = "scheme")]
+    pub overrides: Option<PathBuf>,
+}
+
+/// Arguments of `stratum check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The tier scheme (TOML) to check.
+    pub scheme: PathBuf,
+    /// A customer master file whose columns the rules may use (only its header is read).
+    #[arg(long, short = 'c')]
+    pub customers: Option<PathBuf>,
+    /// List the columns a rule can use, with their types.
+    #[arg(long)]
+    pub columns: bool,
 }

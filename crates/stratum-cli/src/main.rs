@@ -40,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Demo(args) => commands::demo::run(args),
         cli::Command::Segment(args) => commands::segment::run(*args),
+        cli::Command::Check(args) => commands::check::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

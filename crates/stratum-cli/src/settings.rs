@@ -117,6 +117,8 @@ pub struct SegmentSettings {
     pub abc: CheckedAbcParams,
     pub frequency: FrequencyBasis,
     pub write_xlsx: bool,
+    pub scheme: Option<PathBuf>,
+    pub overrides: Option<PathBuf>,
 }
 
 /// Reads a config file.
@@ -204,6 +206,8 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         class_basis,
         customers_sheet,
         no_xlsx,
+        scheme,
+        overrides,
     } = args;
     let ConfigFile {
         input,
@@ -344,6 +348,8 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         abc,
         frequency,
         write_xlsx: !no_xlsx,
+        scheme,
+        overrides,
     })
 }
 

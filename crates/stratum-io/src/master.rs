@@ -151,3 +151,110 @@ pub fn load_customers<W: Write>(
     };
     Ok((table, quality))
 }
+
+/// Header names of a signup or contract start date, most preferred first (matched after
+/// [`crate::mapping::normalize`]).
+pub const SIGNUP_ALIASES: &[&str] = &[
+    "signup_date",
+    "signup",
+    "registration_date",
+    "register_date",
+    "contract_date",
+    "contract_start",
+    "first_contract_date",
+    "customer_since",
+    "created_at",
+    "注册日期",
+    "注册时间",
+    "签约日期",
+    "合作开始日期",
+    "开户日期",
+    "建档日期",
+];
+
+/// Header names of the account manager.
+pub const MANAGER_ALIASES: &[&str] = &[
+    "account_manager",
+    "manager",
+    "owner",
+    "sales_rep",
+    "salesperson",
+    "客户经理",
+    "负责人",
+    "销售代表",
+    "业务员",
+    "销售",
+];
+
+/// Header names of the customer's name.
+pub const NAME_ALIASES: &[&str] = &[
+    "name",
+    "customer_name",
+    "company",
+    "company_name",
+    "客户名称",
+    "客户名",
+    "公司名称",
+    "名称",
+];
+
+impl CustomerTable {
+    /// The attribute that is the first of `aliases` found among the attribute names.
+    pub fn role(&self, aliases: &[&str]) -> Option<usize> {
+        let names: Vec<String> = self
+            .attributes
+            .iter()
+            .map(|a| crate::mapping::normalize(a))
+            .collect();
+        aliases.iter().find_map(|alias| {
+            let alias = crate::mapping::normalize(alias);
+            names.iter().position(|n| *n == alias)
+        })
+    }
+
+    /// The value of attribute `k` for `customer_id`, if present and not blank.
+    pub fn attribute(&self, customer_id: &str, k: usize) -> Option<&str> {
+        self.get(customer_id)
+            .and_then(|v| v.get(k))
+            .map(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// The master table as the attributes of a scheme's profile; the signup date is the first
+/// column named like one ([`SIGNUP_ALIASES`]).
+#[derive(Debug)]
+pub struct MasterAttributes<'a> {
+    table: &'a CustomerTable,
+    signup: Option<usize>,
+}
+
+impl<'a> MasterAttributes<'a> {
+    /// Wraps `table`.
+    pub fn new(table: &'a CustomerTable) -> Self {
+        MasterAttributes {
+            signup: table.role(SIGNUP_ALIASES),
+            table,
+        }
+    }
+
+    /// The header used as the signup date, if any.
+    pub fn signup_header(&self) -> Option<&str> {
+        self.signup.map(|k| self.table.attributes[k].as_str())
+    }
+}
+
+impl stratum_core::scheme::Attributes for MasterAttributes<'_> {
+    fn names(&self) -> &[String] {
+        &self.table.attributes
+    }
+
+    fn values(&self, customer_id: &str) -> Option<&[String]> {
+        self.table.get(customer_id)
+    }
+
+    fn signup(&self, customer_id: &str) -> Option<chrono::NaiveDate> {
+        let k = self.signup?;
+        crate::values::parse_date(self.table.attribute(customer_id, k)?.as_bytes())
+    }
+}

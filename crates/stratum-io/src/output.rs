@@ -36,7 +36,7 @@ pub enum Cell<'a> {
 }
 
 impl Cell<'_> {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             Cell::Text(s) => (*s).to_string(),
             Cell::Owned(s) => s.clone(),
@@ -270,12 +270,26 @@ fn excel_text(s: &str) -> std::borrow::Cow<'_, str> {
 /// Excel's row limit less the header row: longer tables continue on further sheets.
 const XLSX_MAX_ROWS: usize = 1_048_575;
 
-struct Formats {
+pub(crate) struct Formats {
     header: Format,
     money: Format,
     share: Format,
     number: Format,
     date: Format,
+}
+
+impl Formats {
+    /// The workbook's formats: bold shaded header, thousands with two decimals, percentages,
+    /// ISO dates.
+    pub(crate) fn standard() -> Formats {
+        Formats {
+            header: Format::new().set_bold().set_background_color("#DDEBF7"),
+            money: Format::new().set_num_format("#,##0.00"),
+            share: Format::new().set_num_format("0.00%"),
+            number: Format::new().set_num_format("#,##0.00"),
+            date: Format::new().set_num_format("yyyy-mm-dd"),
+        }
+    }
 }
 
 fn write_cell(
@@ -307,7 +321,7 @@ fn write_cell(
 }
 
 /// Writes one table to as many sheets as it needs (`name`, `name (2)`, …).
-fn write_table<'a>(
+pub(crate) fn write_table<'a>(
     book: &mut Workbook,
     name: &str,
     header: &[String],
@@ -361,13 +375,7 @@ pub fn write_xlsx(
     // Level 1 deflate: about half the time of the default level 6 on large tables, for a
     // somewhat larger file.
     book.set_zip_compression_level(1);
-    let f = Formats {
-        header: Format::new().set_bold().set_background_color("#DDEBF7"),
-        money: Format::new().set_num_format("#,##0.00"),
-        share: Format::new().set_num_format("0.00%"),
-        number: Format::new().set_num_format("#,##0.00"),
-        date: Format::new().set_num_format("yyyy-mm-dd"),
-    };
+    let f = Formats::standard();
     let header = customer_header(master);
     let mut widths = vec![14.0; header.len()];
     widths[0] = 16.0;

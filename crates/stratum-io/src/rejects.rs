@@ -27,6 +27,8 @@ pub enum RejectReason {
     LongRow,
     /// A customer master row repeats a customer id seen earlier in the file.
     DuplicateCustomerId,
+    /// An override row names no tier.
+    MissingTier,
 }
 
 impl RejectReason {
@@ -42,6 +44,7 @@ impl RejectReason {
             RejectReason::ShortRow => "short_row",
             RejectReason::LongRow => "long_row",
             RejectReason::DuplicateCustomerId => "duplicate_customer_id",
+            RejectReason::MissingTier => "missing_tier",
         }
     }
 }

@@ -19,6 +19,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         end_date,
         parquet,
         segment,
+        scheme,
         lang,
     } = args;
     let end = parse_cli_date("--end-date", &end_date)?;
@@ -80,6 +81,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
         class_basis: None,
         customers_sheet: None,
         no_xlsx: false,
+        scheme,
+        overrides: None,
     };
     super::segment::run_with(segment_settings(args)?)
 }

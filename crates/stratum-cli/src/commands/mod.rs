@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
+pub mod check;
 pub mod demo;
+pub mod scheme;
 pub mod segment;

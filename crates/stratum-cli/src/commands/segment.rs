@@ -15,6 +15,13 @@ use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::{Format, detect_format};
 use stratum_io::transactions::{LoadError, TransactionOptions, load_transactions};
 
+use stratum_core::scheme::{Attributes, ColumnData, SchemeResult, SkipReason, profile};
+use stratum_io::master::MasterAttributes;
+use stratum_io::output::Cell;
+use stratum_io::overrides::load_overrides;
+use stratum_io::tiers::{SchemeOutput, summary_rows, write_scheme_outputs};
+
+use super::scheme::{load_scheme, scheme_error};
 use crate::BadInput;
 use crate::cli::SegmentArgs;
 use crate::progress;
@@ -44,10 +51,12 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
 
 /// Runs the segmentation with resolved settings.
 pub fn run_with(s: SegmentSettings) -> Result<()> {
+    // a scheme with a syntax error fails before the long read
+    let scheme = s.scheme.as_deref().map(load_scheme).transpose()?;
     fs::create_dir_all(&s.out)
         .with_context(|| format!("failed to create the output folder `{}`", s.out.display()))?;
     // A failed run must not leave an earlier run's results beside its own quality report.
-    for name in OUTPUT_FILES {
+    for name in OUTPUT_FILES.iter().chain(&SCHEME_FILES) {
         let path = s.out.join(name);
         if path.exists() {
             fs::remove_file(&path)
@@ -63,7 +72,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         columns: s.columns.clone(),
         frequency: s.frequency,
         batch_bytes: None,
-        history: false,
+        history: scheme.is_some(),
     };
     let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
     let in_bytes = detect_format(&s.transactions).is_ok_and(|f| f == Format::Csv);
@@ -95,6 +104,23 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             .map_err(|e| with_rejects_path(e, &rejects_path))?,
         ),
         None => None,
+    };
+    let overrides = match &s.overrides {
+        Some(path) => {
+            let (list, counts, _) = load_overrides(path, &s.customers_read, &mut rejects)
+                .map_err(|e| with_rejects_path(e, &rejects_path))?;
+            if counts.rejected > 0 {
+                eprintln!(
+                    "{}: {} of {} override rows rejected; see `{}`",
+                    path.display(),
+                    counts.rejected,
+                    counts.rows_read,
+                    rejects_path.display()
+                );
+            }
+            list
+        }
+        None => Vec::new(),
     };
     rejects
         .finish()
@@ -205,8 +231,49 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         Err(_) => anyhow::bail!("writing `{}` failed unexpectedly", xlsx_path.display()),
     }
 
+    let mut scheme_files = Vec::new();
+    let mut scheme_table = String::new();
+    if let (Some(params), Some(path)) = (scheme, &s.scheme) {
+        let attributes = master_table.as_ref().map(MasterAttributes::new);
+        let profile = profile(
+            &tiering,
+            attributes.as_ref().map(|a| a as &dyn Attributes),
+            params.lifecycle(),
+        );
+        let checked = params
+            .check(profile.catalog())
+            .map_err(|e| scheme_error(path, &e, master_table.is_some()))?;
+        let ids: Vec<&str> = tiering
+            .features
+            .customers
+            .iter()
+            .map(|c| c.customer_id.as_str())
+            .collect();
+        let result = checked.apply(&profile, &ids, &overrides, as_of, s.lang);
+        report_overrides(&result, s.lang);
+        let lifecycle: Vec<&str> = match profile.column("lifecycle") {
+            Some(ColumnData::Text(v)) => v.iter().map(|x| x.as_deref().unwrap_or("")).collect(),
+            _ => vec![""; ids.len()],
+        };
+        let output = SchemeOutput {
+            tiering: &tiering,
+            scheme: &checked,
+            result: &result,
+            lifecycle: &lifecycle,
+            master: master_table.as_ref(),
+            as_of,
+            lang: s.lang,
+        };
+        scheme_files = write_scheme_outputs(&s.out, &output, s.write_xlsx)?;
+        timer.lap("scheme");
+        scheme_table = final_tier_text(&output);
+    }
+
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", segment_text(&tiering, s.lang));
+    if !scheme_table.is_empty() {
+        let _ = write!(out, "\n{scheme_table}");
+    }
     let _ = writeln!(
         err,
         "{} {}: {}",
@@ -215,11 +282,95 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         OUTPUT_FILES
             .iter()
             .filter(|f| s.write_xlsx || **f != "stratum.xlsx")
-            .copied()
+            .map(|f| f.to_string())
+            .chain(
+                scheme_files
+                    .iter()
+                    .filter_map(|p| { p.file_name().map(|n| n.to_string_lossy().into_owned()) })
+            )
             .collect::<Vec<_>>()
             .join(", ")
     );
     Ok(())
+}
+
+/// Outputs of a scheme run, removed before every run.
+const SCHEME_FILES: [&str; 3] = ["tiers.csv", "tier_summary.csv", "actions.xlsx"];
+
+/// Overrides not applied, on stderr.
+fn report_overrides(result: &SchemeResult, lang: Lang) {
+    if result.applied > 0 {
+        eprintln!(
+            "{}: {}",
+            lang.pick("已应用的手动调整", "overrides applied"),
+            result.applied
+        );
+    }
+    for k in &result.skipped {
+        let why = match k.why {
+            SkipReason::Expired => format!(
+                "{} {}",
+                lang.pick("已于此日到期：", "expired on"),
+                k.item.expires.map(|d| d.to_string()).unwrap_or_default()
+            ),
+            SkipReason::UnknownTier => format!(
+                "{} \"{}\"",
+                lang.pick("最终等级中没有", "no final tier named"),
+                k.item.tier
+            ),
+            SkipReason::UnknownCustomer => lang
+                .pick(
+                    "该客户没有被评分（无购买记录）",
+                    "the customer is not among the scored customers",
+                )
+                .to_string(),
+        };
+        eprintln!(
+            "{} {} → {}: {why}",
+            lang.pick("忽略手动调整", "override ignored:"),
+            k.item.customer_id,
+            k.item.tier
+        );
+    }
+}
+
+/// The final tiers as a table: customers, revenue share, strategy.
+fn final_tier_text(o: &SchemeOutput<'_>) -> String {
+    let lang = o.lang;
+    let fin = &o.scheme.dimensions[o.scheme.final_dimension];
+    let rows: Vec<Vec<String>> = summary_rows(o)
+        .into_iter()
+        .filter(|r| matches!(&r[0], Cell::Text(d) if *d == fin.name))
+        .map(|r| {
+            let text = |c: &Cell<'_>| match c {
+                Cell::Text(t) => t.to_string(),
+                Cell::Owned(t) => t.clone(),
+                Cell::Int(i) => thousands(*i as u64),
+                Cell::Share(v) => pct(*v),
+                Cell::Money(m) => m.to_string(),
+                Cell::Number(v) => number(*v, 1),
+                Cell::Date(d) => d.to_string(),
+            };
+            vec![
+                text(&r[2]),
+                text(&r[3]),
+                text(&r[4]),
+                text(&r[6]),
+                text(&r[10]),
+            ]
+        })
+        .collect();
+    let header: Vec<String> = [
+        fin.label.pick(lang, &fin.name),
+        lang.pick("客户数", "customers"),
+        lang.pick("客户占比", "share"),
+        lang.pick("收入占比", "revenue"),
+        lang.pick("服务策略", "strategy"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    table(&header, &rows)
 }
 
 /// Phase timings on stderr when `STRATUM_TIMINGS` is set (for benchmarks and profiling).

@@ -819,6 +819,12 @@ fn explain(node: &Node, row: &dyn Row, catalog: &Catalog, out: &mut Vec<String>)
             }
         }
         Node::Bool(true) => out.push("always".into()),
+        // a column equal to a text literal says it all: `rfm_class=important_value`
+        Node::Cmp(Cmp::Eq, l, r)
+            if matches!((l.as_ref(), r.as_ref()), (Node::Column(_), Node::Text(_))) =>
+        {
+            out.push(side(l, row, catalog));
+        }
         Node::Cmp(op, l, r) => out.push(format!(
             "{} {} {}",
             side(l, row, catalog),

@@ -19,7 +19,9 @@ pub use algorithm::{Assignment, Override, SchemeResult, SkipReason, SkippedOverr
 pub use error::{RuleError, SchemeError};
 pub use expr::{Catalog, ColumnType, Row, Rule, Value};
 pub use params::{CheckedScheme, Dimension, Label, SchemeParams, Strategy, Tier};
-pub use profile::{Attributes, ColumnData, LifecycleParams, Profile, profile};
+pub use profile::{
+    Attributes, BUILTIN_COLUMNS, ColumnData, LifecycleParams, Profile, catalog, profile,
+};
 
 #[cfg(test)]
 mod tests;

@@ -196,6 +196,75 @@ pub trait Attributes {
     fn signup(&self, customer_id: &str) -> Option<NaiveDate>;
 }
 
+/// The built-in columns of every profile, in order, before the attributes.
+pub const BUILTIN_COLUMNS: [(&str, ColumnType); 23] = [
+    ("recency_days", ColumnType::Number),
+    ("days_since_last_order", ColumnType::Number),
+    ("frequency", ColumnType::Number),
+    ("orders", ColumnType::Number),
+    ("monetary", ColumnType::Number),
+    ("gross", ColumnType::Number),
+    ("refunds", ColumnType::Number),
+    ("avg_order_value", ColumnType::Number),
+    ("tenure_days", ColumnType::Number),
+    ("tenure_months", ColumnType::Number),
+    ("annual_revenue", ColumnType::Number),
+    ("revenue_prev_12m", ColumnType::Number),
+    ("revenue_growth", ColumnType::Number),
+    ("orders_12m", ColumnType::Number),
+    ("repurchase_rate", ColumnType::Number),
+    ("loyalty", ColumnType::Text),
+    ("r_score", ColumnType::Number),
+    ("f_score", ColumnType::Number),
+    ("m_score", ColumnType::Number),
+    ("rfm_class", ColumnType::Text),
+    ("rfm_segment", ColumnType::Text),
+    ("abc_class", ColumnType::Text),
+    ("lifecycle", ColumnType::Text),
+];
+
+/// An attribute column from per-customer rows of master values: numbers when every
+/// non-empty value is a number (`1,200` counts), text otherwise.
+pub fn attribute_column(rows: &[Option<&[String]>], k: usize) -> ColumnData {
+    let value = |i: usize| -> Option<&str> {
+        rows[i]
+            .and_then(|r| r.get(k))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let n = rows.len();
+    let numbers: Option<Vec<Option<f64>>> = (0..n)
+        .map(|i| match value(i) {
+            None => Some(None),
+            Some(v) => v.replace(',', "").parse::<f64>().ok().map(Some),
+        })
+        .collect();
+    match numbers {
+        Some(v) if v.iter().any(Option::is_some) => ColumnData::Number(v),
+        _ => ColumnData::Text((0..n).map(|i| value(i).map(str::to_string)).collect()),
+    }
+}
+
+/// The columns a rule can use: the built-ins and, typed from their values, the attributes
+/// of every customer in `attributes` (for checking a scheme without transactions).
+pub fn catalog(attributes: Option<(&dyn Attributes, &[&str])>) -> Catalog {
+    let mut c = Catalog::new();
+    for (name, ty) in BUILTIN_COLUMNS {
+        c.push(name, ty);
+    }
+    if let Some((a, ids)) = attributes {
+        let rows: Vec<Option<&[String]>> = ids.iter().map(|id| a.values(id)).collect();
+        for (k, name) in a.names().iter().enumerate() {
+            let ty = match attribute_column(&rows, k) {
+                ColumnData::Number(_) => ColumnType::Number,
+                ColumnData::Text(_) => ColumnType::Text,
+            };
+            c.push(name.as_str(), ty);
+        }
+    }
+    c
+}
+
 /// Builds the profile of every scored customer of `tiering`.
 pub fn profile(
     tiering: &Tiering,
@@ -312,26 +381,7 @@ pub fn profile(
         let rows: Vec<Option<&[String]>> =
             customers.iter().map(|c| a.values(&c.customer_id)).collect();
         for (k, name) in a.names().iter().enumerate() {
-            let value = |i: usize| -> Option<&str> {
-                rows[i]
-                    .and_then(|r| r.get(k))
-                    .map(|v| v.trim())
-                    .filter(|v| !v.is_empty())
-            };
-            let numbers: Option<Vec<Option<f64>>> = (0..n)
-                .map(|i| match value(i) {
-                    None => Some(None),
-                    Some(v) => v.replace(',', "").parse::<f64>().ok().map(Some),
-                })
-                .collect();
-            let any = (0..n).any(|i| value(i).is_some());
-            match numbers {
-                Some(v) if any => p.push(name, ColumnData::Number(v)),
-                _ => p.push(
-                    name,
-                    ColumnData::Text((0..n).map(|i| value(i).map(str::to_string)).collect()),
-                ),
-            }
+            p.push(name, attribute_column(&rows, k));
         }
     }
     p
@@ -343,6 +393,59 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    struct Master(Vec<String>);
+    impl Attributes for Master {
+        fn names(&self) -> &[String] {
+            &self.0
+        }
+        fn values(&self, customer_id: &str) -> Option<&[String]> {
+            (customer_id == "A").then_some(&self.0[..])
+        }
+        fn signup(&self, customer_id: &str) -> Option<NaiveDate> {
+            (customer_id == "A").then(|| d("2023-01-15"))
+        }
+    }
+
+    #[test]
+    fn the_profile_has_the_builtin_columns_then_the_attributes_with_their_values() {
+        use crate::{AbcParams, Aggregator, FrequencyBasis, Money, RfmParams};
+        let mut agg = Aggregator::new(None, FrequencyBasis::Orders).keep_history();
+        agg.add("A", Some("o1"), d("2024-03-01"), Money::from_major(100));
+        agg.add("A", Some("o2"), d("2025-03-01"), Money::from_major(300));
+        agg.add("B", Some("o3"), d("2025-02-01"), Money::from_major(50));
+        let features = agg.finish(d("2025-03-15"));
+        let rfm = RfmParams::new().check().expect("rfm");
+        let abc = AbcParams::new().check().expect("abc");
+        let t = crate::tier(features, &rfm, &abc);
+        // attribute names "7" and "x": "7" is a number column, the second text
+        let master = Master(vec!["7".into(), "x".into()]);
+        let p = profile(&t, Some(&master), &LifecycleParams::default());
+        let names = p.catalog().names();
+        for (k, (name, ty)) in BUILTIN_COLUMNS.iter().enumerate() {
+            assert_eq!(
+                (names[k].as_str(), p.catalog().column_type(k)),
+                (*name, *ty)
+            );
+        }
+        assert_eq!(&names[23..], ["7", "x"]);
+        assert_eq!(catalog(Some((&master, &["A"]))).names(), names);
+        let v = |col: &str, row| p.value(p.catalog().find(col).expect(col), row);
+        // A: signup 2023-01-15 → 26 whole months to 2025-03-15; 12-month revenue 300 (the
+        // 100 of 2024-03-01 is more than 12 months back) against 100 the year before: +200%
+        assert_eq!(v("tenure_months", 0), Value::Number(26.0));
+        assert_eq!(v("annual_revenue", 0), Value::Number(300.0));
+        assert_eq!(v("revenue_growth", 0), Value::Number(2.0));
+        assert_eq!(v("repurchase_rate", 0), Value::Number(0.5));
+        assert_eq!(v("loyalty", 0), Value::Text("medium"));
+        assert_eq!(v("lifecycle", 0), Value::Text("stable"));
+        assert_eq!(v("7", 0), Value::Number(7.0));
+        // B has no master row: attributes empty, tenure from its first order, no growth
+        assert_eq!(v("x", 1), Value::Null);
+        assert_eq!(v("tenure_months", 1), Value::Number(1.0));
+        assert_eq!(v("revenue_growth", 1), Value::Null);
+        assert_eq!(v("lifecycle", 1), Value::Text("new"));
     }
 
     #[test]

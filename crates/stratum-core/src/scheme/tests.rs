@@ -136,7 +136,7 @@ fn the_first_matching_rule_wins_and_the_default_catches_the_rest() {
     assert_eq!(
         reasons,
         [
-            "value=strategic = 'strategic'",
+            "value=strategic",
             "value=key in ('strategic', 'key'); days_since_last_order=200 > 180",
             "default tier (no rule matched)",
             "default tier (no rule matched)",

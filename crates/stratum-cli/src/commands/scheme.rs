@@ -1,0 +1,31 @@
+//! Helpers shared by `stratum segment --scheme` and `stratum check`: reading a scheme file
+//! and turning its errors into messages that name the file and line.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use stratum_core::scheme::{SchemeError, SchemeParams};
+
+use crate::BadInput;
+
+/// Reads and parses a scheme file.
+pub fn load_scheme(path: &Path) -> Result<SchemeParams> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read the scheme `{}`", path.display()))?;
+    SchemeParams::from_toml(&text).map_err(|e| scheme_error(path, &e, true))
+}
+
+/// A scheme error as bad input, naming the file: `` scheme `b2b.toml`, line 12: … ``. Without
+/// master data, an unknown column may be one of its attributes: the message says so.
+pub fn scheme_error(path: &Path, e: &SchemeError, have_master: bool) -> anyhow::Error {
+    let mut message = format!("scheme `{}`, {e}", path.display());
+    if !have_master
+        && let SchemeError::Rule { error, .. } = e
+        && error.message.starts_with("unknown column")
+    {
+        message.push_str(
+            " (master-data columns such as industry or region are known only with --customers FILE)",
+        );
+    }
+    BadInput(message).into()
+}

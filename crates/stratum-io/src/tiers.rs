@@ -1,0 +1,405 @@
+//! Writing a scheme's results: `tiers.csv` (every customer's tier per dimension, final tier,
+//! strategy and reason), `tier_summary.csv` (per tier: customers, revenue, mean features,
+//! strategy) and the action lists, one per account manager (`actions/<manager>.csv`, and one
+//! sheet each in `actions.xlsx`).
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rust_xlsxwriter::{Workbook, XlsxError};
+use stratum_core::scheme::{CheckedScheme, SchemeResult, Strategy};
+use stratum_core::{Lang, Money, Tiering};
+
+use crate::master::{CustomerTable, MANAGER_ALIASES, NAME_ALIASES};
+use crate::output::{Cell, Formats, write_table};
+
+/// Everything the scheme outputs are made of.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemeOutput<'a> {
+    /// The tiers and features (customers in id order).
+    pub tiering: &'a Tiering,
+    /// The scheme.
+    pub scheme: &'a CheckedScheme,
+    /// Its result (in the order of `tiering.features.customers`).
+    pub result: &'a SchemeResult,
+    /// The lifecycle stage of each customer.
+    pub lifecycle: &'a [&'a str],
+    /// Master data, for names and account managers.
+    pub master: Option<&'a CustomerTable>,
+    /// The analysis date.
+    pub as_of: NaiveDate,
+    /// Label language.
+    pub lang: Lang,
+}
+
+impl SchemeOutput<'_> {
+    fn final_tier(&self, i: usize) -> &stratum_core::scheme::Tier {
+        let d = self.scheme.final_dimension;
+        &self.scheme.dimensions[d].tiers[self.result.assignments[i].tiers[d] as usize]
+    }
+
+    fn strategy(&self, i: usize) -> Option<&Strategy> {
+        self.scheme.strategies.get(&self.final_tier(i).name)
+    }
+
+    fn master_value(&self, i: usize, aliases: &[&str]) -> Option<&str> {
+        let m = self.master?;
+        let k = m.role(aliases)?;
+        m.attribute(&self.tiering.features.customers[i].customer_id, k)
+    }
+
+    /// The next follow-up: due `follow_up_days` after the last order.
+    fn due(&self, i: usize) -> Option<NaiveDate> {
+        let days = self.strategy(i)?.follow_up_days?;
+        self.tiering.features.customers[i]
+            .last_purchase
+            .checked_add_days(chrono::Days::new(u64::from(days)))
+    }
+
+    fn next_action(&self, i: usize) -> String {
+        let lang = self.lang;
+        let fallback = lang.pick("跟进", "follow up");
+        match self.strategy(i) {
+            Some(s) => {
+                let cadence = s.cadence.pick(lang, "");
+                if cadence.is_empty() {
+                    s.coverage.pick(lang, fallback).to_string()
+                } else {
+                    cadence.to_string()
+                }
+            }
+            None => fallback.to_string(),
+        }
+    }
+}
+
+/// The header of `tiers.csv`.
+pub fn tiers_header(o: &SchemeOutput<'_>) -> Vec<String> {
+    let mut h = vec!["customer_id".to_string()];
+    h.extend(o.scheme.dimensions.iter().map(|d| d.name.clone()));
+    h.extend(
+        [
+            "final_tier",
+            "final_tier_label",
+            "lifecycle",
+            "strategy",
+            "response_hours",
+            "next_action",
+            "next_action_due",
+            "reason",
+            "overridden",
+            "account_manager",
+        ]
+        .map(String::from),
+    );
+    h
+}
+
+/// Customer `i`'s row of `tiers.csv`.
+pub fn tiers_row<'a>(o: &'a SchemeOutput<'a>, i: usize) -> Vec<Cell<'a>> {
+    let c = &o.tiering.features.customers[i];
+    let a = &o.result.assignments[i];
+    let mut row = vec![Cell::Text(&c.customer_id)];
+    for (d, &t) in o.scheme.dimensions.iter().zip(&a.tiers) {
+        row.push(Cell::Text(&d.tiers[t as usize].name));
+    }
+    let tier = o.final_tier(i);
+    let strategy = o.strategy(i);
+    row.push(Cell::Text(&tier.name));
+    row.push(Cell::Text(tier.label.pick(o.lang, &tier.name)));
+    row.push(Cell::Text(o.lifecycle[i]));
+    row.push(Cell::Text(
+        strategy.map_or("", |s| s.coverage.pick(o.lang, "")),
+    ));
+    row.push(match strategy.and_then(|s| s.response_hours) {
+        Some(h) if h.fract() == 0.0 && h.abs() < 1e15 => Cell::Int(h as i64),
+        Some(h) => Cell::Number(h),
+        None => Cell::Text(""),
+    });
+    row.push(Cell::Owned(o.next_action(i)));
+    row.push(match o.due(i) {
+        Some(d) => Cell::Date(d),
+        None => Cell::Text(""),
+    });
+    row.push(Cell::Text(&a.reason));
+    row.push(Cell::Text(if a.overridden { "yes" } else { "no" }));
+    row.push(Cell::Text(o.master_value(i, MANAGER_ALIASES).unwrap_or("")));
+    row
+}
+
+/// The header of `tier_summary.csv`.
+pub const SUMMARY_COLUMNS: [&str; 11] = [
+    "dimension",
+    "tier",
+    "tier_label",
+    "customers",
+    "customer_share",
+    "revenue",
+    "revenue_share",
+    "mean_recency_days",
+    "mean_frequency",
+    "mean_monetary",
+    "strategy",
+];
+
+/// One row per tier of every dimension, in scheme order.
+pub fn summary_rows<'a>(o: &'a SchemeOutput<'a>) -> Vec<Vec<Cell<'a>>> {
+    let customers = &o.tiering.features.customers;
+    let n = customers.len().max(1) as f64;
+    let total: Money = customers.iter().map(|c| c.monetary).sum();
+    let mut rows = Vec::new();
+    for (d, dim) in o.scheme.dimensions.iter().enumerate() {
+        for (t, tier) in dim.tiers.iter().enumerate() {
+            let members: Vec<usize> = (0..customers.len())
+                .filter(|&i| o.result.assignments[i].tiers[d] as usize == t)
+                .collect();
+            let k = members.len();
+            let revenue: Money = members.iter().map(|&i| customers[i].monetary).sum();
+            let mean = |f: &dyn Fn(usize) -> f64| {
+                if k == 0 {
+                    0.0
+                } else {
+                    members.iter().map(|&i| f(i)).sum::<f64>() / k as f64
+                }
+            };
+            let strategy = (d == o.scheme.final_dimension)
+                .then(|| o.scheme.strategies.get(&tier.name))
+                .flatten()
+                .map_or("", |s| s.coverage.pick(o.lang, ""));
+            rows.push(vec![
+                Cell::Text(&dim.name),
+                Cell::Text(&tier.name),
+                Cell::Text(tier.label.pick(o.lang, &tier.name)),
+                Cell::Int(k as i64),
+                Cell::Share(k as f64 / n),
+                Cell::Money(revenue),
+                Cell::Share(if total.units() > 0 {
+                    revenue.to_f64() / total.to_f64()
+                } else {
+                    0.0
+                }),
+                Cell::Number(mean(&|i| customers[i].recency_days as f64)),
+                Cell::Number(mean(&|i| customers[i].frequency as f64)),
+                Cell::Number(mean(&|i| customers[i].monetary.to_f64())),
+                Cell::Text(strategy),
+            ]);
+        }
+    }
+    rows
+}
+
+/// The header of an action list.
+pub const ACTION_COLUMNS: [&str; 10] = [
+    "priority",
+    "customer_id",
+    "name",
+    "tier",
+    "strategy",
+    "next_action",
+    "next_action_due",
+    "reason",
+    "monetary",
+    "last_order_date",
+];
+
+/// The action lists: per account manager (customers without one under `unassigned`), their
+/// customers by priority: final tier in scheme order, then revenue, highest first.
+pub fn action_lists<'a>(o: &'a SchemeOutput<'a>) -> Vec<(String, Vec<Vec<Cell<'a>>>)> {
+    let customers = &o.tiering.features.customers;
+    let fin = o.scheme.final_dimension;
+    let unassigned = o.lang.pick("未分配", "unassigned");
+    let mut by_manager: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for i in 0..customers.len() {
+        let m = o.master_value(i, MANAGER_ALIASES).unwrap_or(unassigned);
+        by_manager.entry(m).or_default().push(i);
+    }
+    by_manager
+        .into_iter()
+        .map(|(manager, mut idx)| {
+            idx.sort_by(|&a, &b| {
+                let ta = o.result.assignments[a].tiers[fin];
+                let tb = o.result.assignments[b].tiers[fin];
+                ta.cmp(&tb)
+                    .then(customers[b].monetary.cmp(&customers[a].monetary))
+                    .then(customers[a].customer_id.cmp(&customers[b].customer_id))
+            });
+            let rows = idx
+                .iter()
+                .enumerate()
+                .map(|(p, &i)| {
+                    let c = &customers[i];
+                    let tier = o.final_tier(i);
+                    vec![
+                        Cell::Int(p as i64 + 1),
+                        Cell::Text(&c.customer_id),
+                        Cell::Text(o.master_value(i, NAME_ALIASES).unwrap_or("")),
+                        Cell::Text(tier.label.pick(o.lang, &tier.name)),
+                        Cell::Text(o.strategy(i).map_or("", |s| s.coverage.pick(o.lang, ""))),
+                        Cell::Owned(o.next_action(i)),
+                        match o.due(i) {
+                            Some(d) => Cell::Date(d),
+                            None => Cell::Text(""),
+                        },
+                        Cell::Text(&o.result.assignments[i].reason),
+                        Cell::Money(c.monetary),
+                        Cell::Date(c.last_purchase),
+                    ]
+                })
+                .collect();
+            (manager.to_string(), rows)
+        })
+        .collect()
+}
+
+fn write_csv<'a>(
+    path: &Path,
+    header: &[String],
+    rows: impl Iterator<Item = Vec<Cell<'a>>>,
+) -> std::io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    w.write_record(header)?;
+    for row in rows {
+        w.write_record(row.iter().map(Cell::text))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// A file or sheet name for an account manager: characters that files or Excel refuse are
+/// replaced, and names are made unique.
+fn safe_name(name: &str, taken: &mut Vec<String>, max_chars: usize) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if matches!(
+                c,
+                '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '[' | ']'
+            ) || c.is_control()
+            {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(max_chars - 4)
+        .collect();
+    let base = match cleaned.trim().trim_matches('.') {
+        "" => "_".to_string(),
+        s => s.to_string(),
+    };
+    let mut candidate = base.clone();
+    let mut k = 2;
+    while taken.iter().any(|t| t.eq_ignore_ascii_case(&candidate)) {
+        candidate = format!("{base} ({k})");
+        k += 1;
+    }
+    taken.push(candidate.clone());
+    candidate
+}
+
+/// Writes `tiers.csv`, `tier_summary.csv`, `actions/*.csv` and, with `xlsx`, `actions.xlsx`
+/// into `dir`; returns the files written.
+pub fn write_scheme_outputs(
+    dir: &Path,
+    o: &SchemeOutput<'_>,
+    xlsx: bool,
+) -> Result<Vec<PathBuf>, SchemeOutputError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SchemeOutputError::Io { path, source }
+    };
+    let mut written = Vec::new();
+    let path = dir.join("tiers.csv");
+    let n = o.tiering.features.customers.len();
+    write_csv(&path, &tiers_header(o), (0..n).map(|i| tiers_row(o, i))).map_err(io(&path))?;
+    written.push(path);
+    let path = dir.join("tier_summary.csv");
+    let header: Vec<String> = SUMMARY_COLUMNS.iter().map(|s| s.to_string()).collect();
+    write_csv(&path, &header, summary_rows(o).into_iter()).map_err(io(&path))?;
+    written.push(path);
+
+    let lists = action_lists(o);
+    let actions = dir.join("actions");
+    if actions.exists() {
+        // lists of managers no longer in the data must not linger
+        std::fs::remove_dir_all(&actions).map_err(io(&actions))?;
+    }
+    std::fs::create_dir_all(&actions).map_err(io(&actions))?;
+    let header: Vec<String> = ACTION_COLUMNS.iter().map(|s| s.to_string()).collect();
+    let mut taken = Vec::new();
+    for (manager, rows) in &lists {
+        let name = safe_name(manager, &mut taken, 100);
+        let path = actions.join(format!("{name}.csv"));
+        write_csv(&path, &header, rows.iter().cloned()).map_err(io(&path))?;
+    }
+    written.push(actions);
+    if xlsx {
+        let path = dir.join("actions.xlsx");
+        write_actions_xlsx(&path, &header, &lists).map_err(|e| SchemeOutputError::Xlsx {
+            path: path.clone(),
+            source: e,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn write_actions_xlsx(
+    path: &Path,
+    header: &[String],
+    lists: &[(String, Vec<Vec<Cell<'_>>>)],
+) -> Result<(), XlsxError> {
+    let mut book = Workbook::new();
+    book.set_zip_compression_level(1);
+    let f = Formats::standard();
+    let widths = [8.0, 16.0, 24.0, 16.0, 24.0, 24.0, 14.0, 60.0, 14.0, 14.0];
+    let mut taken = Vec::new();
+    for (manager, rows) in lists {
+        // Excel sheet names: at most 31 characters, unique
+        let name = safe_name(manager, &mut taken, 27);
+        write_table(&mut book, &name, header, &widths, rows.iter().cloned(), &f)?;
+    }
+    book.save(path)
+}
+
+/// A scheme output that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemeOutputError {
+    /// A file or folder could not be written.
+    #[error("failed to write `{}`: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The workbook could not be written.
+    #[error("failed to write `{}`: {source}", path.display())]
+    Xlsx {
+        /// The workbook.
+        path: PathBuf,
+        /// The cause.
+        source: XlsxError,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manager_names_become_safe_unique_file_names() {
+        let mut taken = Vec::new();
+        assert_eq!(safe_name("张伟", &mut taken, 100), "张伟");
+        assert_eq!(safe_name("a/b:c", &mut taken, 100), "a_b_c");
+        assert_eq!(safe_name("A_B_C", &mut taken, 100), "A_B_C (2)");
+        assert_eq!(safe_name("..", &mut taken, 100), "_");
+        assert_eq!(
+            safe_name("x".repeat(40).as_str(), &mut taken, 27)
+                .chars()
+                .count(),
+            23
+        );
+    }
+}
