@@ -48,12 +48,14 @@ impl SchemeOutput<'_> {
         m.attribute(&self.tiering.features.customers[i].customer_id, k)
     }
 
-    /// The next follow-up: due `follow_up_days` after the last order.
+    /// The next follow-up: due `follow_up_days` after the last order, or at `as_of` when
+    /// that day has passed (the action is due now).
     fn due(&self, i: usize) -> Option<NaiveDate> {
         let days = self.strategy(i)?.follow_up_days?;
-        self.tiering.features.customers[i]
+        let due = self.tiering.features.customers[i]
             .last_purchase
-            .checked_add_days(chrono::Days::new(u64::from(days)))
+            .checked_add_days(chrono::Days::new(u64::from(days)))?;
+        Some(due.max(self.as_of))
     }
 
     fn next_action(&self, i: usize) -> String {

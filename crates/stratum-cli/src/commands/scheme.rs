@@ -22,6 +22,10 @@ pub fn scheme_error(path: &Path, e: &SchemeError, have_master: bool) -> anyhow::
     if !have_master
         && let SchemeError::Rule { error, .. } = e
         && error.message.starts_with("unknown column")
+        && !error
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.starts_with("did you mean"))
     {
         message.push_str(
             " (master-data columns such as industry or region are known only with --customers FILE)",

@@ -1,6 +1,7 @@
 //! stratum-cli integration tests: the binary run as a user runs it, whole outputs snapshotted.
 
 mod errors;
+mod scheme;
 mod segment;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,13 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A fixture of the CLI tests.
+pub fn test_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
 pub fn stratum(args: &[&str], tmp: &Path) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_stratum"))
         .args(args)
@@ -31,6 +39,8 @@ pub fn stratum(args: &[&str], tmp: &Path) -> Run {
         let fixtures = fixture("");
         String::from_utf8_lossy(b)
             .replace(&tmp.display().to_string(), "[TMP]")
+            .replace(&test_fixture("").display().to_string(), "[CLI_FIXTURES]/")
+            .replace("[CLI_FIXTURES]//", "[CLI_FIXTURES]/")
             .replace(&fixtures.display().to_string(), "[FIXTURES]/")
             .replace("[FIXTURES]//", "[FIXTURES]/")
     };
