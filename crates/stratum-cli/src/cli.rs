@@ -124,6 +124,11 @@ pub struct SegmentArgs {
     /// they win over the scheme's rules for the final tier until they expire.
     #[arg(long, requires = "scheme")]
     pub overrides: Option<PathBuf>,
+    /// Interactions (CSV/XLSX: customer_id, date, type, satisfaction 1–5, nps 0–10): adds
+    /// interactions and complaints in the last 90 days, complaint rate, satisfaction and NPS
+    /// to the columns a scheme's rules can use.
+    #[arg(long, requires = "scheme")]
+    pub interactions: Option<PathBuf>,
 }
 
 /// Arguments of `stratum check`.

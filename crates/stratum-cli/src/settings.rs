@@ -119,6 +119,7 @@ pub struct SegmentSettings {
     pub write_xlsx: bool,
     pub scheme: Option<PathBuf>,
     pub overrides: Option<PathBuf>,
+    pub interactions: Option<PathBuf>,
 }
 
 /// Reads a config file.
@@ -208,6 +209,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         no_xlsx,
         scheme,
         overrides,
+        interactions,
     } = args;
     let ConfigFile {
         input,
@@ -350,6 +352,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         write_xlsx: !no_xlsx,
         scheme,
         overrides,
+        interactions,
     })
 }
 

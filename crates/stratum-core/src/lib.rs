@@ -24,6 +24,7 @@
 
 pub mod abc;
 pub mod features;
+pub mod interactions;
 pub mod labels;
 pub mod money;
 pub mod rfm;

@@ -4,6 +4,8 @@
 //! [`stratum_core::synth`] into two UTF-8 CSV files (no BOM):
 //!
 //! * `customers.csv`: `customer_id,name,industry,region,size,signup_date,account_manager`;
+//! * `interactions.csv`: `customer_id,date,type,satisfaction,nps` (visits, calls, tickets,
+//!   complaints, surveys);
 //! * `transactions.csv`: `customer_id,order_id,order_date,amount,channel,category`, dates as
 //!   `YYYY-MM-DD`, amounts in plain decimal notation (`1234.50`, `-200.00`).
 //!
@@ -23,6 +25,10 @@ use thiserror::Error;
 pub const TRANSACTIONS_FILE: &str = "transactions.csv";
 /// File name of the customer master.
 pub const CUSTOMERS_FILE: &str = "customers.csv";
+/// File name of the interactions.
+pub const INTERACTIONS_FILE: &str = "interactions.csv";
+/// Header of `interactions.csv`.
+pub const INTERACTIONS_HEADER: [&str; 5] = ["customer_id", "date", "type", "satisfaction", "nps"];
 /// Header of `transactions.csv`.
 pub const TRANSACTIONS_HEADER: [&str; 6] = [
     "customer_id",
@@ -61,6 +67,10 @@ pub struct DemoSummary {
     pub path_customers: PathBuf,
     /// Path of `transactions.csv`.
     pub path_transactions: PathBuf,
+    /// Path of `interactions.csv`.
+    pub path_interactions: PathBuf,
+    /// Interactions written.
+    pub interactions: usize,
     /// Size of `transactions.csv` in bytes.
     pub transactions_bytes: u64,
 }
@@ -116,14 +126,48 @@ pub fn write_demo(
         progress(written.lines);
     }
 
+    let path_interactions = dir.join(INTERACTIONS_FILE);
+    let interactions = params.interactions(&customers);
+    write_interactions(&customers, &interactions, &path_interactions).map_err(|source| {
+        DemoWriteError::Write {
+            path: path_interactions.clone(),
+            source,
+        }
+    })?;
+
     Ok(DemoSummary {
         customers: customers.len(),
         lines: written.lines,
         orders: written.orders,
         path_customers,
         path_transactions,
+        path_interactions,
+        interactions: interactions.len(),
         transactions_bytes: written.bytes,
     })
+}
+
+fn write_interactions(
+    customers: &[DemoCustomer],
+    interactions: &[stratum_core::synth::DemoInteraction],
+    path: &Path,
+) -> io::Result<()> {
+    let file = File::create(path)?;
+    let mut out = csv::Writer::from_writer(BufWriter::with_capacity(BUFFER_BYTES, file));
+    out.write_record(INTERACTIONS_HEADER)?;
+    for x in interactions {
+        let score = |v: Option<u8>| v.map(|v| v.to_string()).unwrap_or_default();
+        out.write_record([
+            customers[x.customer as usize].id.as_str(),
+            &x.date.to_string(),
+            x.kind,
+            &score(x.satisfaction),
+            &score(x.nps),
+        ])?;
+    }
+    let buffered = out.into_inner().map_err(|e| e.into_error())?;
+    buffered.into_inner().map_err(|e| e.into_error())?;
+    Ok(())
 }
 
 fn write_customers(customers: &[DemoCustomer], path: &Path) -> io::Result<()> {

@@ -7,6 +7,7 @@ pub mod demo;
 mod engine;
 pub mod excel;
 pub mod format;
+pub mod interactions;
 pub mod mapping;
 pub mod master;
 pub mod output;

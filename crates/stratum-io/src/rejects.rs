@@ -29,6 +29,8 @@ pub enum RejectReason {
     DuplicateCustomerId,
     /// An override row names no tier.
     MissingTier,
+    /// A satisfaction (1–5) or NPS (0–10) answer out of its scale.
+    BadScore,
 }
 
 impl RejectReason {
@@ -45,6 +47,7 @@ impl RejectReason {
             RejectReason::LongRow => "long_row",
             RejectReason::DuplicateCustomerId => "duplicate_customer_id",
             RejectReason::MissingTier => "missing_tier",
+            RejectReason::BadScore => "bad_score",
         }
     }
 }

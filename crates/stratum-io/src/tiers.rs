@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use rust_xlsxwriter::{Workbook, XlsxError};
-use stratum_core::scheme::{CheckedScheme, SchemeResult, Strategy};
+use stratum_core::interactions::nps_score;
+use stratum_core::scheme::{CheckedScheme, ColumnData, Profile, SchemeResult, Strategy};
 use stratum_core::{Lang, Money, Tiering};
 
 use crate::master::{CustomerTable, MANAGER_ALIASES, NAME_ALIASES};
@@ -18,6 +19,8 @@ use crate::output::{Cell, Formats, write_table};
 pub struct SchemeOutput<'a> {
     /// The tiers and features (customers in id order).
     pub tiering: &'a Tiering,
+    /// The profile the scheme ran on (same order).
+    pub profile: &'a Profile,
     /// The scheme.
     pub scheme: &'a CheckedScheme,
     /// Its result (in the order of `tiering.features.customers`).
@@ -130,7 +133,7 @@ pub fn tiers_row<'a>(o: &'a SchemeOutput<'a>, i: usize) -> Vec<Cell<'a>> {
 }
 
 /// The header of `tier_summary.csv`.
-pub const SUMMARY_COLUMNS: [&str; 11] = [
+pub const SUMMARY_COLUMNS: [&str; 13] = [
     "dimension",
     "tier",
     "tier_label",
@@ -141,6 +144,8 @@ pub const SUMMARY_COLUMNS: [&str; 11] = [
     "mean_recency_days",
     "mean_frequency",
     "mean_monetary",
+    "mean_satisfaction",
+    "nps",
     "strategy",
 ];
 
@@ -149,6 +154,18 @@ pub fn summary_rows<'a>(o: &'a SchemeOutput<'a>) -> Vec<Vec<Cell<'a>>> {
     let customers = &o.tiering.features.customers;
     let n = customers.len().max(1) as f64;
     let total: Money = customers.iter().map(|c| c.monetary).sum();
+    let numbers = |name: &str| -> Vec<Option<f64>> {
+        match o.profile.column(name) {
+            Some(ColumnData::Number(v)) => v.clone(),
+            _ => vec![None; customers.len()],
+        }
+    };
+    let satisfaction = numbers("avg_satisfaction");
+    let nps: Vec<Option<u8>> = numbers("last_nps")
+        .into_iter()
+        .map(|v| v.map(|x| x as u8))
+        .collect();
+    let opt = |v: Option<f64>| v.map_or(Cell::Text(""), Cell::Number);
     let mut rows = Vec::new();
     for (d, dim) in o.scheme.dimensions.iter().enumerate() {
         for (t, tier) in dim.tiers.iter().enumerate() {
@@ -183,11 +200,19 @@ pub fn summary_rows<'a>(o: &'a SchemeOutput<'a>) -> Vec<Vec<Cell<'a>>> {
                 Cell::Number(mean(&|i| customers[i].recency_days as f64)),
                 Cell::Number(mean(&|i| customers[i].frequency as f64)),
                 Cell::Number(mean(&|i| customers[i].monetary.to_f64())),
+                opt(mean_of(&satisfaction, &members)),
+                opt(nps_score(members.iter().filter_map(|&i| nps[i]))),
                 Cell::Text(strategy),
             ]);
         }
     }
     rows
+}
+
+/// The mean of the values of `members` that are present.
+fn mean_of(values: &[Option<f64>], members: &[usize]) -> Option<f64> {
+    let present: Vec<f64> = members.iter().filter_map(|&i| values[i]).collect();
+    (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64)
 }
 
 /// The header of an action list.

@@ -81,8 +81,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
         class_basis: None,
         customers_sheet: None,
         no_xlsx: false,
-        scheme,
         overrides: None,
+        interactions: scheme.is_some().then(|| summary.path_interactions.clone()),
+        scheme,
     };
     super::segment::run_with(segment_settings(args)?)
 }

@@ -15,11 +15,13 @@ use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::{Format, detect_format};
 use stratum_io::transactions::{LoadError, TransactionOptions, load_transactions};
 
-use stratum_core::scheme::{Attributes, ColumnData, SchemeResult, SkipReason, profile};
+use stratum_core::interactions::{nps_category, nps_score};
+use stratum_core::scheme::{Attributes, ColumnData, Profile, SchemeResult, SkipReason, profile};
+use stratum_io::interactions::load_interactions;
 use stratum_io::master::MasterAttributes;
 use stratum_io::output::Cell;
 use stratum_io::overrides::load_overrides;
-use stratum_io::tiers::{SchemeOutput, summary_rows, write_scheme_outputs};
+use stratum_io::tiers::{SUMMARY_COLUMNS, SchemeOutput, summary_rows, write_scheme_outputs};
 
 use super::scheme::{load_scheme, scheme_error};
 use crate::BadInput;
@@ -103,6 +105,27 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             )
             .map_err(|e| with_rejects_path(e, &rejects_path))?,
         ),
+        None => None,
+    };
+    let interactions = match &s.interactions {
+        Some(path) => {
+            let (log, counts, _) = load_interactions(path, &s.customers_read, &mut rejects)
+                .map_err(|e| with_rejects_path(e, &rejects_path))?;
+            eprintln!(
+                "{}: {} rows read: {} accepted, {} exact duplicates dropped, {} rejected{}",
+                path.display(),
+                counts.rows_read,
+                counts.accepted,
+                counts.duplicates,
+                counts.rejected,
+                if counts.rejected > 0 {
+                    format!("; see `{}`", rejects_path.display())
+                } else {
+                    String::new()
+                }
+            );
+            Some(log)
+        }
         None => None,
     };
     let overrides = match &s.overrides {
@@ -238,6 +261,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         let profile = profile(
             &tiering,
             attributes.as_ref().map(|a| a as &dyn Attributes),
+            interactions.as_ref(),
             params.lifecycle(),
         );
         let checked = params
@@ -255,8 +279,12 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             Some(ColumnData::Text(v)) => v.iter().map(|x| x.as_deref().unwrap_or("")).collect(),
             _ => vec![""; ids.len()],
         };
+        if interactions.is_some() {
+            report_nps(&profile, s.lang);
+        }
         let output = SchemeOutput {
             tiering: &tiering,
+            profile: &profile,
             scheme: &checked,
             result: &result,
             lifecycle: &lifecycle,
@@ -296,6 +324,30 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 
 /// Outputs of a scheme run, removed before every run.
 const SCHEME_FILES: [&str; 3] = ["tiers.csv", "tier_summary.csv", "actions.xlsx"];
+
+/// The NPS and satisfaction of the scored customers, on stderr.
+fn report_nps(profile: &Profile, lang: Lang) {
+    let answers: Vec<u8> = match profile.column("last_nps") {
+        Some(ColumnData::Number(v)) => v.iter().flatten().map(|&x| x as u8).collect(),
+        _ => Vec::new(),
+    };
+    let Some(score) = nps_score(answers.iter().copied()) else {
+        return;
+    };
+    let share = |cat: &str| {
+        answers.iter().filter(|&&a| nps_category(a) == cat).count() as f64 / answers.len() as f64
+    };
+    eprintln!(
+        "NPS {:.1} ({} {}, {} {}, {} {})",
+        score,
+        pct(share("promoter")),
+        lang.pick("推荐者", "promoters"),
+        pct(share("detractor")),
+        lang.pick("贬损者", "detractors"),
+        thousands(answers.len() as u64),
+        lang.pick("位客户作答", "customers answered")
+    );
+}
 
 /// Overrides not applied, on stderr.
 fn report_overrides(result: &SchemeResult, lang: Lang) {
@@ -351,12 +403,14 @@ fn final_tier_text(o: &SchemeOutput<'_>) -> String {
                 Cell::Number(v) => number(*v, 1),
                 Cell::Date(d) => d.to_string(),
             };
+            let at = |name: &str| SUMMARY_COLUMNS.iter().position(|c| *c == name).unwrap_or(0);
             vec![
-                text(&r[2]),
-                text(&r[3]),
-                text(&r[4]),
-                text(&r[6]),
-                text(&r[10]),
+                text(&r[at("tier_label")]),
+                text(&r[at("customers")]),
+                text(&r[at("customer_share")]),
+                text(&r[at("revenue_share")]),
+                text(&r[at("nps")]),
+                text(&r[at("strategy")]),
             ]
         })
         .collect();
@@ -365,6 +419,7 @@ fn final_tier_text(o: &SchemeOutput<'_>) -> String {
         lang.pick("客户数", "customers"),
         lang.pick("客户占比", "share"),
         lang.pick("收入占比", "revenue"),
+        "NPS",
         lang.pick("服务策略", "strategy"),
     ]
     .iter()

@@ -9,6 +9,9 @@
 //! 5,000, 212 days → big → at_risk; C07 3,000 → key; C09 6,000 in 制造业 → vip; the others are
 //! small → rest, except C02, placed in vip by an override. C10's override expired on
 //! 2025-01-01, C05's names no tier, and two override rows are rejected (a bad date, no id).
+//! Interactions: 9 rows, 1 duplicate, 4 rejected (satisfaction 6, a bad date, no id, NPS
+//! 11); C01 answered satisfaction 5 and NPS 10 (key: NPS 100), C03 complained and answered 2
+//! and 3 (at_risk: NPS −100); the other tiers have no answer.
 
 use std::path::Path;
 
@@ -33,6 +36,10 @@ fn a_scheme_places_every_customer_with_reasons_overrides_and_action_lists() {
             test_fixture("hand_scheme.toml").to_str().expect("path"),
             "--overrides",
             test_fixture("hand_overrides.csv").to_str().expect("path"),
+            "--interactions",
+            test_fixture("hand_interactions.csv")
+                .to_str()
+                .expect("path"),
             "-o",
             out.to_str().expect("path"),
         ],
@@ -41,23 +48,25 @@ fn a_scheme_places_every_customer_with_reasons_overrides_and_action_lists() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let table = run.stdout.split("\n\n").last().unwrap_or_default();
     insta::assert_snapshot!(table, @"
-    Tier     customers  share  revenue  strategy
-    ───────  ─────────  ─────  ───────  ─────────────────────────
-    At risk          1  10.0%    16.9%  sales director
-    VIP              2  20.0%    21.9%  dedicated account manager
-    Key              2  20.0%    23.6%  shared account manager
-    Rest             5  50.0%    37.6%  automated
+    Tier     customers  share  revenue     NPS  strategy
+    ───────  ─────────  ─────  ───────  ──────  ─────────────────────────
+    At risk          1  10.0%    16.9%  -100.0  sales director
+    VIP              2  20.0%    21.9%          dedicated account manager
+    Key              2  20.0%    23.6%   100.0  shared account manager
+    Rest             5  50.0%    37.6%          automated
     ");
     let overrides: Vec<&str> = run
         .stderr
         .lines()
-        .filter(|l| l.contains("override"))
+        .filter(|l| l.contains("override") || l.contains("interactions") || l.starts_with("NPS"))
         .collect();
     insta::assert_snapshot!(overrides.join("\n"), @r#"
+    [CLI_FIXTURES]/hand_interactions.csv: 9 rows read: 4 accepted, 1 exact duplicates dropped, 4 rejected; see `[TMP]/out/rejects.csv`
     [CLI_FIXTURES]/hand_overrides.csv: 2 of 5 override rows rejected; see `[TMP]/out/rejects.csv`
     overrides applied: 1
     override ignored: C10 → key: expired on 2025-01-01
     override ignored: C05 → gold: no final tier named "gold"
+    NPS 0.0 (50.0% promoters, 50.0% detractors, 2 customers answered)
     "#);
     insta::assert_snapshot!(read(&out.join("tiers.csv")), @r#"
     customer_id,value,tier,final_tier,final_tier_label,lifecycle,strategy,response_hours,next_action,next_action_due,reason,overridden,account_manager
@@ -73,14 +82,14 @@ fn a_scheme_places_every_customer_with_reasons_overrides_and_action_lists() {
     C10,small,rest,rest,Rest,churn_warning,automated,,automated,,default tier (no rule matched),no,
     "#);
     insta::assert_snapshot!(read(&out.join("tier_summary.csv")), @"
-    dimension,tier,tier_label,customers,customer_share,revenue,revenue_share,mean_recency_days,mean_frequency,mean_monetary,strategy
-    value,big,big,2,0.200000,11000.00,0.370995,116.5000,1.5000,5500.0000,
-    value,mid,mid,2,0.200000,7000.00,0.236088,33.5000,2.5000,3500.0000,
-    value,small,small,6,0.600000,11650.00,0.392917,220.8333,1.5000,1941.6667,
-    tier,at_risk,At risk,1,0.100000,5000.00,0.168634,212.0000,2.0000,5000.0000,sales director
-    tier,vip,VIP,2,0.200000,6500.00,0.219224,11.0000,1.0000,3250.0000,dedicated account manager
-    tier,key,Key,2,0.200000,7000.00,0.236088,33.5000,2.5000,3500.0000,shared account manager
-    tier,rest,Rest,5,0.500000,11150.00,0.376054,264.8000,1.6000,2230.0000,automated
+    dimension,tier,tier_label,customers,customer_share,revenue,revenue_share,mean_recency_days,mean_frequency,mean_monetary,mean_satisfaction,nps,strategy
+    value,big,big,2,0.200000,11000.00,0.370995,116.5000,1.5000,5500.0000,2.0000,-100.0000,
+    value,mid,mid,2,0.200000,7000.00,0.236088,33.5000,2.5000,3500.0000,5.0000,100.0000,
+    value,small,small,6,0.600000,11650.00,0.392917,220.8333,1.5000,1941.6667,,,
+    tier,at_risk,At risk,1,0.100000,5000.00,0.168634,212.0000,2.0000,5000.0000,2.0000,-100.0000,sales director
+    tier,vip,VIP,2,0.200000,6500.00,0.219224,11.0000,1.0000,3250.0000,,,dedicated account manager
+    tier,key,Key,2,0.200000,7000.00,0.236088,33.5000,2.5000,3500.0000,5.0000,100.0000,shared account manager
+    tier,rest,Rest,5,0.500000,11150.00,0.376054,264.8000,1.6000,2230.0000,,,automated
     ");
     let mut lists = String::new();
     for name in ["张伟", "李娜", "unassigned"] {
@@ -107,6 +116,10 @@ fn a_scheme_places_every_customer_with_reasons_overrides_and_action_lists() {
     "#);
     insta::assert_snapshot!(read(&out.join("rejects.csv")), @r#"
     file,line,reason,column,value,message,row
+    hand_interactions.csv,7,bad_score,satisfaction,6,`6` is not a satisfaction answer; expected a whole number from 1 to 5,"C05,2025-06-10,survey,6,"
+    hand_interactions.csv,8,bad_date,date,someday,"`someday` is not a date; expected YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO datetime, YYYYMMDD or an Excel serial date, in the years 1900–2100","C07,someday,call,,"
+    hand_interactions.csv,9,missing_customer_id,customer_id,,customer id is empty,",2025-06-01,call,,"
+    hand_interactions.csv,10,bad_score,nps,11,`11` is not an NPS answer; expected a whole number from 0 to 10,"C02,2025-06-20,survey,4,11"
     hand_overrides.csv,5,bad_date,set_on,someday,"`someday` is not a date; expected YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO datetime, YYYYMMDD or an Excel serial date, in the years 1900–2100","C04,key,bad date,张伟,someday,"
     hand_overrides.csv,6,missing_customer_id,customer_id,,customer id is empty,",key,no id,,,"
     "#);

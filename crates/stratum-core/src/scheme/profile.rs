@@ -10,8 +10,13 @@
 //!   (the twelve before those), `revenue_growth` (`annual_revenue / revenue_prev_12m − 1`,
 //!   empty when the earlier year has no positive revenue), `orders_12m`;
 //! - `repurchase_rate`: the share of a customer's orders that were repeat orders,
-//!   `(orders − 1) / orders`; `loyalty` (text) from it: `high` above 70%, `medium` from 30%
-//!   to 70%, `low` below 30%;
+//!   `(orders − 1) / orders`, read as the repurchase probability;
+//! - from interactions ([`crate::interactions`]): `interactions_90d`, `complaints_90d`,
+//!   `complaint_rate`, `avg_satisfaction`, `last_nps` and as text `nps_category` (empty
+//!   without interactions);
+//! - `loyalty` (text): `high` when the repurchase rate is above 70% and the average
+//!   satisfaction, if any, at least 4; `low` when the repurchase rate is below 30% or the
+//!   satisfaction at most 2; `medium` otherwise;
 //! - `r_score`, `f_score`, `m_score`, and as text `rfm_class`, `rfm_segment`, `abc_class`
 //!   (their codes, e.g. `important_value`, `champions`, `A`), `lifecycle` (see
 //!   [`LifecycleParams`]);
@@ -21,6 +26,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::expr::{Catalog, ColumnType, Row, Value};
+use crate::interactions::{InteractionLog, InteractionStats, nps_category};
 use crate::labels::Labelled;
 use crate::tiering::Tiering;
 
@@ -178,6 +184,17 @@ impl LifecycleParams {
     }
 }
 
+/// The loyalty band from the repurchase probability and the average satisfaction.
+pub fn loyalty(repurchase: f64, satisfaction: Option<f64>) -> &'static str {
+    if repurchase < 0.3 || satisfaction.is_some_and(|s| s <= 2.0) {
+        "low"
+    } else if repurchase > 0.7 && satisfaction.is_none_or(|s| s >= 4.0) {
+        "high"
+    } else {
+        "medium"
+    }
+}
+
 /// Whole calendar months from `from` to `to` (0 when `to` is earlier).
 pub fn whole_months(from: NaiveDate, to: NaiveDate) -> i64 {
     let months = i64::from(to.year() - from.year()) * 12 + i64::from(to.month())
@@ -197,7 +214,7 @@ pub trait Attributes {
 }
 
 /// The built-in columns of every profile, in order, before the attributes.
-pub const BUILTIN_COLUMNS: [(&str, ColumnType); 23] = [
+pub const BUILTIN_COLUMNS: [(&str, ColumnType); 29] = [
     ("recency_days", ColumnType::Number),
     ("days_since_last_order", ColumnType::Number),
     ("frequency", ColumnType::Number),
@@ -213,6 +230,12 @@ pub const BUILTIN_COLUMNS: [(&str, ColumnType); 23] = [
     ("revenue_growth", ColumnType::Number),
     ("orders_12m", ColumnType::Number),
     ("repurchase_rate", ColumnType::Number),
+    ("interactions_90d", ColumnType::Number),
+    ("complaints_90d", ColumnType::Number),
+    ("complaint_rate", ColumnType::Number),
+    ("avg_satisfaction", ColumnType::Number),
+    ("last_nps", ColumnType::Number),
+    ("nps_category", ColumnType::Text),
     ("loyalty", ColumnType::Text),
     ("r_score", ColumnType::Number),
     ("f_score", ColumnType::Number),
@@ -269,6 +292,7 @@ pub fn catalog(attributes: Option<(&dyn Attributes, &[&str])>) -> Catalog {
 pub fn profile(
     tiering: &Tiering,
     attributes: Option<&dyn Attributes>,
+    interactions: Option<&InteractionLog>,
     lifecycle: &LifecycleParams,
 ) -> Profile {
     let customers = &tiering.features.customers;
@@ -340,17 +364,43 @@ pub fn profile(
         num(&|i| customers[i].windows.map(|w| w.orders_12m as f64)),
     );
     p.push("repurchase_rate", num(&|i| Some(repurchase[i])));
+    let stats: Vec<Option<InteractionStats>> = customers
+        .iter()
+        .map(|c| interactions.and_then(|l| l.stats(&c.customer_id, as_of)))
+        .collect();
+    p.push(
+        "interactions_90d",
+        num(&|i| stats[i].map(|s| s.interactions_90d as f64)),
+    );
+    p.push(
+        "complaints_90d",
+        num(&|i| stats[i].map(|s| s.complaints_90d as f64)),
+    );
+    p.push(
+        "complaint_rate",
+        num(&|i| stats[i].and_then(|s| s.complaint_rate)),
+    );
+    p.push(
+        "avg_satisfaction",
+        num(&|i| stats[i].and_then(|s| s.avg_satisfaction)),
+    );
+    p.push(
+        "last_nps",
+        num(&|i| stats[i].and_then(|s| s.last_nps).map(f64::from)),
+    );
+    p.push(
+        "nps_category",
+        text(&|i| {
+            stats[i]
+                .and_then(|s| s.last_nps)
+                .map(|n| nps_category(n).to_string())
+        }),
+    );
     p.push(
         "loyalty",
         text(&|i| {
-            Some(
-                match repurchase[i] {
-                    r if r > 0.7 => "high",
-                    r if r >= 0.3 => "medium",
-                    _ => "low",
-                }
-                .to_string(),
-            )
+            let sat = stats[i].and_then(|s| s.avg_satisfaction);
+            Some(loyalty(repurchase[i], sat).to_string())
         }),
     );
     let rfm = tiering.rfm.customers();
@@ -421,7 +471,16 @@ mod tests {
         let t = crate::tier(features, &rfm, &abc);
         // attribute names "7" and "x": "7" is a number column, the second text
         let master = Master(vec!["7".into(), "x".into()]);
-        let p = profile(&t, Some(&master), &LifecycleParams::default());
+        let mut log = InteractionLog::new();
+        let survey = |date, nps| crate::interactions::Interaction {
+            date: d(date),
+            kind: crate::interactions::InteractionKind::Survey,
+            satisfaction: Some(4),
+            nps: Some(nps),
+        };
+        log.add("A", survey("2025-01-10", 6));
+        log.add("A", survey("2025-03-01", 10));
+        let p = profile(&t, Some(&master), Some(&log), &LifecycleParams::default());
         let names = p.catalog().names();
         for (k, (name, ty)) in BUILTIN_COLUMNS.iter().enumerate() {
             assert_eq!(
@@ -429,7 +488,7 @@ mod tests {
                 (*name, *ty)
             );
         }
-        assert_eq!(&names[23..], ["7", "x"]);
+        assert_eq!(&names[29..], ["7", "x"]);
         assert_eq!(catalog(Some((&master, &["A"]))).names(), names);
         let v = |col: &str, row| p.value(p.catalog().find(col).expect(col), row);
         // A: signup 2023-01-15 → 26 whole months to 2025-03-15; 12-month revenue 300 (the
@@ -439,6 +498,10 @@ mod tests {
         assert_eq!(v("revenue_growth", 0), Value::Number(2.0));
         assert_eq!(v("repurchase_rate", 0), Value::Number(0.5));
         assert_eq!(v("loyalty", 0), Value::Text("medium"));
+        assert_eq!(v("last_nps", 0), Value::Number(10.0));
+        assert_eq!(v("nps_category", 0), Value::Text("promoter"));
+        assert_eq!(v("interactions_90d", 0), Value::Number(2.0));
+        assert_eq!(v("nps_category", 1), Value::Null);
         assert_eq!(v("lifecycle", 0), Value::Text("stable"));
         assert_eq!(v("7", 0), Value::Number(7.0));
         // B has no master row: attributes empty, tenure from its first order, no growth
@@ -446,6 +509,17 @@ mod tests {
         assert_eq!(v("tenure_months", 1), Value::Number(1.0));
         assert_eq!(v("revenue_growth", 1), Value::Null);
         assert_eq!(v("lifecycle", 1), Value::Text("new"));
+    }
+
+    #[test]
+    fn loyalty_bands_combine_repurchase_and_satisfaction() {
+        assert_eq!(loyalty(0.8, None), "high");
+        assert_eq!(loyalty(0.8, Some(4.0)), "high");
+        assert_eq!(loyalty(0.8, Some(3.5)), "medium");
+        assert_eq!(loyalty(0.7, None), "medium");
+        assert_eq!(loyalty(0.3, None), "medium");
+        assert_eq!(loyalty(0.29, Some(5.0)), "low");
+        assert_eq!(loyalty(0.9, Some(2.0)), "low");
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub(crate) struct Traits {
     category: u8,
 }
 
-fn seeded(params: &CheckedDemoParams, stream: u64) -> ChaCha8Rng {
+pub(super) fn seeded(params: &CheckedDemoParams, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed());
     rng.set_stream(stream);
     rng
@@ -95,7 +95,7 @@ fn normal<R: Rng>(rng: &mut R) -> f64 {
 }
 
 /// An index drawn with the given relative weights.
-fn pick_weighted<R: Rng>(rng: &mut R, weights: &[u32]) -> usize {
+pub(super) fn pick_weighted<R: Rng>(rng: &mut R, weights: &[u32]) -> usize {
     let total: u32 = weights.iter().sum();
     let mut r = rng.random_range(0..total);
     for (i, &w) in weights.iter().enumerate() {

@@ -26,6 +26,7 @@
 //! math library may round a rare amount or date differently.
 
 mod generate;
+mod interactions;
 mod words;
 
 use chrono::{Months, NaiveDate};
@@ -33,6 +34,7 @@ use thiserror::Error;
 
 use crate::Money;
 
+pub use interactions::{DemoInteraction, INTERACTION_TYPES};
 pub use words::{ACCOUNT_MANAGERS, CATEGORIES, CHANNELS, INDUSTRIES, REGIONS, SIZES};
 
 /// Largest accepted number of customers (the customer list is held in memory, about 200 bytes
