@@ -7,7 +7,7 @@ use stratum_core::{Lang, Money};
 
 use crate::format::{money, pct, thousands};
 use crate::master::MasterQuality;
-use crate::transactions::TransactionQuality;
+use crate::transactions::{RowCounts, TransactionQuality};
 
 /// Where the analysis date came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -49,6 +49,52 @@ pub struct QualityReport {
     pub scored_revenue: Money,
     /// The Pareto figures.
     pub pareto: Pareto,
+    /// The tier scheme's inputs and figures, with `--scheme`.
+    pub scheme: Option<SchemeQuality>,
+}
+
+/// One extra input file (interactions, overrides): where, how mapped, what became of its rows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct InputQuality {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// How its fields were mapped.
+    pub columns: Vec<crate::mapping::MappedColumn>,
+    /// Row accounting.
+    #[serde(flatten)]
+    pub counts: RowCounts,
+}
+
+/// An override that was not applied.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IgnoredOverride {
+    /// The customer.
+    pub customer_id: String,
+    /// The tier it named.
+    pub tier: String,
+    /// `expired`, `unknown_tier` or `unknown_customer`.
+    pub why: &'static str,
+}
+
+/// What a scheme run used and found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SchemeQuality {
+    /// The scheme file.
+    pub path: std::path::PathBuf,
+    /// The scheme's name.
+    pub name: Option<String>,
+    /// The interactions file, if given.
+    pub interactions: Option<InputQuality>,
+    /// The overrides file, if given.
+    pub overrides: Option<InputQuality>,
+    /// Overrides applied.
+    pub overrides_applied: usize,
+    /// Overrides not applied.
+    pub overrides_ignored: Vec<IgnoredOverride>,
+    /// NPS of the scored customers (last answer each), −100 to 100.
+    pub nps: Option<f64>,
+    /// Scored customers with an NPS answer.
+    pub nps_answers: usize,
 }
 
 impl QualityReport {
@@ -266,6 +312,72 @@ impl QualityReport {
                 "master customers without transactions",
                 thousands(n as u64),
             );
+        }
+        if let Some(sq) = &self.scheme {
+            add(
+                &mut out,
+                "分级方案",
+                "tier scheme",
+                match &sq.name {
+                    Some(n) => format!("{} ({n})", sq.path.display()),
+                    None => sq.path.display().to_string(),
+                },
+            );
+            let rows = |q: &InputQuality| {
+                format!(
+                    "{} / {} / {} / {}",
+                    thousands(q.counts.rows_read),
+                    thousands(q.counts.accepted),
+                    thousands(q.counts.duplicates),
+                    thousands(q.counts.rejected)
+                )
+            };
+            if let Some(q) = &sq.interactions {
+                add(
+                    &mut out,
+                    "互动记录文件",
+                    "interactions file",
+                    q.path.display().to_string(),
+                );
+                add(
+                    &mut out,
+                    "互动行（读取/接受/重复/拒绝）",
+                    "interaction rows (read/accepted/duplicate/rejected)",
+                    rows(q),
+                );
+            }
+            if let Some(q) = &sq.overrides {
+                add(
+                    &mut out,
+                    "手动调整文件",
+                    "overrides file",
+                    q.path.display().to_string(),
+                );
+                add(
+                    &mut out,
+                    "调整行（读取/接受/重复/拒绝）",
+                    "override rows (read/accepted/duplicate/rejected)",
+                    rows(q),
+                );
+                add(
+                    &mut out,
+                    "调整（应用/忽略）",
+                    "overrides (applied/ignored)",
+                    format!(
+                        "{} / {}",
+                        thousands(sq.overrides_applied as u64),
+                        thousands(sq.overrides_ignored.len() as u64)
+                    ),
+                );
+            }
+            if let Some(nps) = sq.nps {
+                add(
+                    &mut out,
+                    "净推荐值 NPS（作答客户）",
+                    "NPS (customers answering)",
+                    format!("{nps:.1} ({})", thousands(sq.nps_answers as u64)),
+                );
+            }
         }
         out
     }

@@ -91,6 +91,8 @@ pub fn tiers_header(o: &SchemeOutput<'_>) -> Vec<String> {
             "response_hours",
             "next_action",
             "next_action_due",
+            "marketing",
+            "discount",
             "reason",
             "overridden",
             "account_manager",
@@ -126,6 +128,12 @@ pub fn tiers_row<'a>(o: &'a SchemeOutput<'a>, i: usize) -> Vec<Cell<'a>> {
         Some(d) => Cell::Date(d),
         None => Cell::Text(""),
     });
+    row.push(Cell::Text(
+        strategy.map_or("", |s| s.marketing.pick(o.lang, "")),
+    ));
+    row.push(Cell::Text(
+        strategy.map_or("", |s| s.discount.pick(o.lang, "")),
+    ));
     row.push(Cell::Text(&a.reason));
     row.push(Cell::Text(if a.overridden { "yes" } else { "no" }));
     row.push(Cell::Text(o.master_value(i, MANAGER_ALIASES).unwrap_or("")));

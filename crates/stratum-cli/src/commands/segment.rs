@@ -10,13 +10,15 @@ use stratum_core::{Labelled, Lang, Money, Tiering, tier};
 use stratum_io::format::{number, pct, thousands};
 use stratum_io::master::{CustomerTable, load_customers};
 use stratum_io::output::{write_customers_csv, write_segments_csv, write_unscored_csv, write_xlsx};
-use stratum_io::quality::{AsOfSource, QualityReport};
+use stratum_io::quality::{
+    AsOfSource, IgnoredOverride, InputQuality, QualityReport, SchemeQuality,
+};
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::{Format, detect_format};
 use stratum_io::transactions::{LoadError, TransactionOptions, load_transactions};
 
-use stratum_core::interactions::{nps_category, nps_score};
-use stratum_core::scheme::{Attributes, ColumnData, Profile, SchemeResult, SkipReason, profile};
+use stratum_core::interactions::nps_score;
+use stratum_core::scheme::{Attributes, ColumnData, SchemeResult, SkipReason, profile};
 use stratum_io::interactions::load_interactions;
 use stratum_io::master::MasterAttributes;
 use stratum_io::output::Cell;
@@ -109,41 +111,31 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     };
     let interactions = match &s.interactions {
         Some(path) => {
-            let (log, counts, _) = load_interactions(path, &s.customers_read, &mut rejects)
+            let (log, counts, columns) = load_interactions(path, &s.customers_read, &mut rejects)
                 .map_err(|e| with_rejects_path(e, &rejects_path))?;
-            eprintln!(
-                "{}: {} rows read: {} accepted, {} exact duplicates dropped, {} rejected{}",
-                path.display(),
-                counts.rows_read,
-                counts.accepted,
-                counts.duplicates,
-                counts.rejected,
-                if counts.rejected > 0 {
-                    format!("; see `{}`", rejects_path.display())
-                } else {
-                    String::new()
-                }
-            );
-            Some(log)
+            Some((
+                log,
+                InputQuality {
+                    path: path.clone(),
+                    columns,
+                    counts,
+                },
+            ))
         }
         None => None,
     };
-    let overrides = match &s.overrides {
+    let (overrides, overrides_quality) = match &s.overrides {
         Some(path) => {
-            let (list, counts, _) = load_overrides(path, &s.customers_read, &mut rejects)
+            let (list, counts, columns) = load_overrides(path, &s.customers_read, &mut rejects)
                 .map_err(|e| with_rejects_path(e, &rejects_path))?;
-            if counts.rejected > 0 {
-                eprintln!(
-                    "{}: {} of {} override rows rejected; see `{}`",
-                    path.display(),
-                    counts.rejected,
-                    counts.rows_read,
-                    rejects_path.display()
-                );
-            }
-            list
+            let q = InputQuality {
+                path: path.clone(),
+                columns,
+                counts,
+            };
+            (list, Some(q))
         }
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
     rejects
         .finish()
@@ -175,6 +167,58 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     };
     let tiering = tier(features, &s.rfm, &s.abc);
     timer.lap("tiers");
+    let applied = match (scheme, &s.scheme) {
+        (Some(params), Some(path)) => {
+            let attributes = master_table.as_ref().map(MasterAttributes::new);
+            let profile = profile(
+                &tiering,
+                attributes.as_ref().map(|a| a as &dyn Attributes),
+                interactions.as_ref().map(|(log, _)| log),
+                params.lifecycle(),
+            );
+            let checked = params
+                .check(profile.catalog())
+                .map_err(|e| scheme_error(path, &e, master_table.is_some()))?;
+            let ids: Vec<&str> = tiering
+                .features
+                .customers
+                .iter()
+                .map(|c| c.customer_id.as_str())
+                .collect();
+            let result = checked.apply(&profile, &ids, &overrides, as_of, s.lang);
+            timer.lap("scheme");
+            Some((path, profile, checked, result))
+        }
+        _ => None,
+    };
+    let scheme_quality = applied.as_ref().map(|(path, profile, checked, result)| {
+        let answers: Vec<u8> = match profile.column("last_nps") {
+            Some(ColumnData::Number(v)) => v.iter().flatten().map(|&x| x as u8).collect(),
+            _ => Vec::new(),
+        };
+        SchemeQuality {
+            path: path.to_path_buf(),
+            name: checked.name.clone(),
+            interactions: interactions.as_ref().map(|(_, q)| q.clone()),
+            overrides: overrides_quality.clone(),
+            overrides_applied: result.applied,
+            overrides_ignored: result
+                .skipped
+                .iter()
+                .map(|k| IgnoredOverride {
+                    customer_id: k.item.customer_id.clone(),
+                    tier: k.item.tier.clone(),
+                    why: match k.why {
+                        SkipReason::Expired => "expired",
+                        SkipReason::UnknownTier => "unknown_tier",
+                        SkipReason::UnknownCustomer => "unknown_customer",
+                    },
+                })
+                .collect(),
+            nps: nps_score(answers.iter().copied()),
+            nps_answers: answers.len(),
+        }
+    });
     let (not_in_master, master_without) = match &master_table {
         Some(m) => join_counts(&tiering, m),
         None => (None, None),
@@ -191,6 +235,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         master_customers_without_transactions: master_without,
         scored_revenue: tiering.features.customers.iter().map(|c| c.monetary).sum(),
         pareto: tiering.abc.pareto(),
+        scheme: scheme_quality,
         transactions: txq,
         customer_master: master_quality,
     };
@@ -256,44 +301,24 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 
     let mut scheme_files = Vec::new();
     let mut scheme_table = String::new();
-    if let (Some(params), Some(path)) = (scheme, &s.scheme) {
-        let attributes = master_table.as_ref().map(MasterAttributes::new);
-        let profile = profile(
-            &tiering,
-            attributes.as_ref().map(|a| a as &dyn Attributes),
-            interactions.as_ref(),
-            params.lifecycle(),
-        );
-        let checked = params
-            .check(profile.catalog())
-            .map_err(|e| scheme_error(path, &e, master_table.is_some()))?;
-        let ids: Vec<&str> = tiering
-            .features
-            .customers
-            .iter()
-            .map(|c| c.customer_id.as_str())
-            .collect();
-        let result = checked.apply(&profile, &ids, &overrides, as_of, s.lang);
-        report_overrides(&result, s.lang);
+    if let Some((_, profile, checked, result)) = &applied {
+        report_overrides(result, s.lang);
         let lifecycle: Vec<&str> = match profile.column("lifecycle") {
             Some(ColumnData::Text(v)) => v.iter().map(|x| x.as_deref().unwrap_or("")).collect(),
-            _ => vec![""; ids.len()],
+            _ => vec![""; tiering.features.customers.len()],
         };
-        if interactions.is_some() {
-            report_nps(&profile, s.lang);
-        }
         let output = SchemeOutput {
             tiering: &tiering,
-            profile: &profile,
-            scheme: &checked,
-            result: &result,
+            profile,
+            scheme: checked,
+            result,
             lifecycle: &lifecycle,
             master: master_table.as_ref(),
             as_of,
             lang: s.lang,
         };
         scheme_files = write_scheme_outputs(&s.out, &output, s.write_xlsx)?;
-        timer.lap("scheme");
+        timer.lap("scheme outputs");
         scheme_table = final_tier_text(&output);
     }
 
@@ -325,39 +350,8 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 /// Outputs of a scheme run, removed before every run.
 const SCHEME_FILES: [&str; 3] = ["tiers.csv", "tier_summary.csv", "actions.xlsx"];
 
-/// The NPS and satisfaction of the scored customers, on stderr.
-fn report_nps(profile: &Profile, lang: Lang) {
-    let answers: Vec<u8> = match profile.column("last_nps") {
-        Some(ColumnData::Number(v)) => v.iter().flatten().map(|&x| x as u8).collect(),
-        _ => Vec::new(),
-    };
-    let Some(score) = nps_score(answers.iter().copied()) else {
-        return;
-    };
-    let share = |cat: &str| {
-        answers.iter().filter(|&&a| nps_category(a) == cat).count() as f64 / answers.len() as f64
-    };
-    eprintln!(
-        "NPS {:.1} ({} {}, {} {}, {} {})",
-        score,
-        pct(share("promoter")),
-        lang.pick("推荐者", "promoters"),
-        pct(share("detractor")),
-        lang.pick("贬损者", "detractors"),
-        thousands(answers.len() as u64),
-        lang.pick("位客户作答", "customers answered")
-    );
-}
-
 /// Overrides not applied, on stderr.
 fn report_overrides(result: &SchemeResult, lang: Lang) {
-    if result.applied > 0 {
-        eprintln!(
-            "{}: {}",
-            lang.pick("已应用的手动调整", "overrides applied"),
-            result.applied
-        );
-    }
     for k in &result.skipped {
         let why = match k.why {
             SkipReason::Expired => format!(

@@ -180,7 +180,8 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
         "a_customer_share": 0.4,
         "b_customer_share": 0.3,
         "c_customer_share": 0.3
-      }
+      },
+      "scheme": null
     }
     "#);
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).expect("rejects.csv");
