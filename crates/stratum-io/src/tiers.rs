@@ -33,6 +33,41 @@ pub struct SchemeOutput<'a> {
     pub as_of: NaiveDate,
     /// Label language.
     pub lang: Lang,
+    /// The master columns holding the account manager and the customer's name.
+    roles: (Option<usize>, Option<usize>),
+}
+
+impl<'a> SchemeOutput<'a> {
+    /// The outputs of `result`; see the fields for the arguments.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one plain record of what the outputs use"
+    )]
+    pub fn new(
+        tiering: &'a Tiering,
+        profile: &'a Profile,
+        scheme: &'a CheckedScheme,
+        result: &'a SchemeResult,
+        lifecycle: &'a [&'a str],
+        master: Option<&'a CustomerTable>,
+        as_of: NaiveDate,
+        lang: Lang,
+    ) -> Self {
+        let roles = master.map_or((None, None), |m| {
+            (m.role(MANAGER_ALIASES), m.role(NAME_ALIASES))
+        });
+        SchemeOutput {
+            tiering,
+            profile,
+            scheme,
+            result,
+            lifecycle,
+            master,
+            as_of,
+            lang,
+            roles,
+        }
+    }
 }
 
 impl SchemeOutput<'_> {
@@ -45,10 +80,17 @@ impl SchemeOutput<'_> {
         self.scheme.strategies.get(&self.final_tier(i).name)
     }
 
-    fn master_value(&self, i: usize, aliases: &[&str]) -> Option<&str> {
-        let m = self.master?;
-        let k = m.role(aliases)?;
-        m.attribute(&self.tiering.features.customers[i].customer_id, k)
+    fn master_value(&self, i: usize, column: Option<usize>) -> Option<&str> {
+        self.master?
+            .attribute(&self.tiering.features.customers[i].customer_id, column?)
+    }
+
+    fn manager(&self, i: usize) -> Option<&str> {
+        self.master_value(i, self.roles.0)
+    }
+
+    fn name(&self, i: usize) -> Option<&str> {
+        self.master_value(i, self.roles.1)
     }
 
     /// The next follow-up: due `follow_up_days` after the last order, or at `as_of` when
@@ -136,7 +178,7 @@ pub fn tiers_row<'a>(o: &'a SchemeOutput<'a>, i: usize) -> Vec<Cell<'a>> {
     ));
     row.push(Cell::Text(&a.reason));
     row.push(Cell::Text(if a.overridden { "yes" } else { "no" }));
-    row.push(Cell::Text(o.master_value(i, MANAGER_ALIASES).unwrap_or("")));
+    row.push(Cell::Text(o.manager(i).unwrap_or("")));
     row
 }
 
@@ -245,7 +287,7 @@ pub fn action_lists<'a>(o: &'a SchemeOutput<'a>) -> Vec<(String, Vec<Vec<Cell<'a
     let unassigned = o.lang.pick("未分配", "unassigned");
     let mut by_manager: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
     for i in 0..customers.len() {
-        let m = o.master_value(i, MANAGER_ALIASES).unwrap_or(unassigned);
+        let m = o.manager(i).unwrap_or(unassigned);
         by_manager.entry(m).or_default().push(i);
     }
     by_manager
@@ -267,7 +309,7 @@ pub fn action_lists<'a>(o: &'a SchemeOutput<'a>) -> Vec<(String, Vec<Vec<Cell<'a
                     vec![
                         Cell::Int(p as i64 + 1),
                         Cell::Text(&c.customer_id),
-                        Cell::Text(o.master_value(i, NAME_ALIASES).unwrap_or("")),
+                        Cell::Text(o.name(i).unwrap_or("")),
                         Cell::Text(tier.label.pick(o.lang, &tier.name)),
                         Cell::Text(o.strategy(i).map_or("", |s| s.coverage.pick(o.lang, ""))),
                         Cell::Owned(o.next_action(i)),
@@ -344,38 +386,57 @@ pub fn write_scheme_outputs(
         let path = path.to_path_buf();
         move |source| SchemeOutputError::Io { path, source }
     };
-    let mut written = Vec::new();
-    let path = dir.join("tiers.csv");
-    let n = o.tiering.features.customers.len();
-    write_csv(&path, &tiers_header(o), (0..n).map(|i| tiers_row(o, i))).map_err(io(&path))?;
-    written.push(path);
-    let path = dir.join("tier_summary.csv");
-    let header: Vec<String> = SUMMARY_COLUMNS.iter().map(|s| s.to_string()).collect();
-    write_csv(&path, &header, summary_rows(o).into_iter()).map_err(io(&path))?;
-    written.push(path);
-
     let lists = action_lists(o);
-    let actions = dir.join("actions");
-    if actions.exists() {
-        // lists of managers no longer in the data must not linger
-        std::fs::remove_dir_all(&actions).map_err(io(&actions))?;
-    }
-    std::fs::create_dir_all(&actions).map_err(io(&actions))?;
     let header: Vec<String> = ACTION_COLUMNS.iter().map(|s| s.to_string()).collect();
-    let mut taken = Vec::new();
-    for (manager, rows) in &lists {
-        let name = safe_name(manager, &mut taken, 100);
-        let path = actions.join(format!("{name}.csv"));
-        write_csv(&path, &header, rows.iter().cloned()).map_err(io(&path))?;
-    }
-    written.push(actions);
-    if xlsx {
-        let path = dir.join("actions.xlsx");
-        write_actions_xlsx(&path, &header, &lists).map_err(|e| SchemeOutputError::Xlsx {
-            path: path.clone(),
-            source: e,
-        })?;
-        written.push(path);
+    let book_path = dir.join("actions.xlsx");
+    // the workbook is the slowest part: written beside the CSV files
+    let (csvs, book) = std::thread::scope(|scope| {
+        let book = xlsx.then(|| scope.spawn(|| write_actions_xlsx(&book_path, &header, &lists)));
+        let csvs = (|| -> Result<Vec<PathBuf>, SchemeOutputError> {
+            let mut written = Vec::new();
+            let path = dir.join("tiers.csv");
+            let n = o.tiering.features.customers.len();
+            write_csv(&path, &tiers_header(o), (0..n).map(|i| tiers_row(o, i)))
+                .map_err(io(&path))?;
+            written.push(path);
+            let path = dir.join("tier_summary.csv");
+            let summary_header: Vec<String> =
+                SUMMARY_COLUMNS.iter().map(|s| s.to_string()).collect();
+            write_csv(&path, &summary_header, summary_rows(o).into_iter()).map_err(io(&path))?;
+            written.push(path);
+            let actions = dir.join("actions");
+            if actions.exists() {
+                // lists of managers no longer in the data must not linger
+                std::fs::remove_dir_all(&actions).map_err(io(&actions))?;
+            }
+            std::fs::create_dir_all(&actions).map_err(io(&actions))?;
+            let mut taken = Vec::new();
+            for (manager, rows) in &lists {
+                let name = safe_name(manager, &mut taken, 100);
+                let path = actions.join(format!("{name}.csv"));
+                write_csv(&path, &header, rows.iter().cloned()).map_err(io(&path))?;
+            }
+            written.push(actions);
+            Ok(written)
+        })();
+        (csvs, book.map(|h| h.join()))
+    });
+    let mut written = csvs?;
+    match book {
+        None => {}
+        Some(Ok(result)) => {
+            result.map_err(|e| SchemeOutputError::Xlsx {
+                path: book_path.clone(),
+                source: e,
+            })?;
+            written.push(book_path);
+        }
+        Some(Err(_)) => {
+            return Err(SchemeOutputError::Io {
+                path: book_path,
+                source: std::io::Error::other("the workbook writer stopped unexpectedly"),
+            });
+        }
     }
     Ok(written)
 }

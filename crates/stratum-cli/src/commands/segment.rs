@@ -307,16 +307,16 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             Some(ColumnData::Text(v)) => v.iter().map(|x| x.as_deref().unwrap_or("")).collect(),
             _ => vec![""; tiering.features.customers.len()],
         };
-        let output = SchemeOutput {
-            tiering: &tiering,
+        let output = SchemeOutput::new(
+            &tiering,
             profile,
-            scheme: checked,
+            checked,
             result,
-            lifecycle: &lifecycle,
-            master: master_table.as_ref(),
+            &lifecycle,
+            master_table.as_ref(),
             as_of,
-            lang: s.lang,
-        };
+            s.lang,
+        );
         scheme_files = write_scheme_outputs(&s.out, &output, s.write_xlsx)?;
         timer.lap("scheme outputs");
         scheme_table = final_tier_text(&output);
