@@ -42,6 +42,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
         summary.orders,
         summary.path_transactions.display()
     );
+    eprintln!(
+        "wrote {} interactions to {}",
+        summary.interactions,
+        summary.path_interactions.display()
+    );
     if parquet {
         let bar = progress::bar(transactions, false, "writing parquet");
         let path =
@@ -56,10 +61,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
     if !segment {
         eprintln!(
-            "next: stratum segment --transactions {} --customers {} --out {}",
+            "next: stratum segment --transactions {} --customers {} --out {}\n  (with a tier scheme: add --scheme schemes/b2b.toml --interactions {})",
             summary.path_transactions.display(),
             summary.path_customers.display(),
-            out.join("result").display()
+            out.join("result").display(),
+            summary.path_interactions.display()
         );
         return Ok(());
     }
