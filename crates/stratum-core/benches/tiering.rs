@@ -1,4 +1,5 @@
-//! Micro-benchmarks of the engine's hot parts: per-line aggregation and scoring.
+//! Micro-benchmarks of the engine's hot parts: per-line aggregation, scoring, and a tier
+//! scheme's profile and rules.
 //! Seeded inputs, fixed sizes; run with `cargo bench -p stratum-core`.
 
 use std::hint::black_box;
@@ -69,5 +70,68 @@ fn scoring(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, aggregation, scoring);
+const SCHEME: &str = r#"
+[[dimensions]]
+name = "value"
+[[dimensions.tiers]]
+name = "high"
+rule = "annual_revenue >= 20000 AND tenure_months >= 24"
+[[dimensions.tiers]]
+name = "mid"
+rule = "annual_revenue >= 5000 OR rfm_class IN ('important_value', 'important_retention')"
+[[dimensions.tiers]]
+name = "low"
+
+[[dimensions]]
+name = "tier"
+[[dimensions.tiers]]
+name = "at_risk"
+rule = "value <> 'low' AND lifecycle IN ('churn_warning', 'churned')"
+[[dimensions.tiers]]
+name = "keep"
+rule = "value = 'high'"
+[[dimensions.tiers]]
+name = "rest"
+"#;
+
+fn scheme(c: &mut Criterion) {
+    use stratum_core::scheme::{SchemeParams, profile};
+    let data = lines(400_000, 100_000);
+    let mut agg = Aggregator::new(None, FrequencyBasis::Orders).keep_history();
+    for l in &data {
+        agg.add(&l.customer, Some(&l.order), l.date, l.amount);
+    }
+    let as_of = agg.default_as_of().expect("data");
+    let rfm = RfmParams::new().check().expect("rfm");
+    let abc = AbcParams::new().check().expect("abc");
+    let t = tier(agg.finish(as_of), &rfm, &abc);
+    let ids: Vec<&str> = t
+        .features
+        .customers
+        .iter()
+        .map(|c| c.customer_id.as_str())
+        .collect();
+    let params = SchemeParams::from_toml(SCHEME).expect("scheme");
+    let lifecycle = *params.lifecycle();
+    let p = profile(&t, None, None, &lifecycle);
+    let checked = params.check(p.catalog()).expect("check");
+    let mut g = c.benchmark_group("scheme");
+    g.throughput(Throughput::Elements(ids.len() as u64));
+    g.bench_function("profile, ~100k customers", |b| {
+        b.iter(|| black_box(profile(&t, None, None, &lifecycle).rows()))
+    });
+    g.bench_function("two dimensions with reasons, ~100k customers", |b| {
+        b.iter(|| {
+            black_box(
+                checked
+                    .apply(&p, &ids, &[], as_of, stratum_core::Lang::En)
+                    .assignments
+                    .len(),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, aggregation, scoring, scheme);
 criterion_main!(benches);
