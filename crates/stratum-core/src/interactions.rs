@@ -132,6 +132,15 @@ impl InteractionLog {
         self.by_customer.len()
     }
 
+    /// Interactions dated on or after `as_of` (left out of every feature).
+    pub fn on_or_after(&self, as_of: NaiveDate) -> u64 {
+        self.by_customer
+            .values()
+            .flatten()
+            .filter(|i| i.date >= as_of)
+            .count() as u64
+    }
+
     /// The customers with interactions.
     pub fn customer_ids(&self) -> impl Iterator<Item = &str> {
         self.by_customer.keys().map(String::as_str)
@@ -223,6 +232,7 @@ mod tests {
             }
         );
         assert_eq!(log.stats("B", d("2025-07-01")), None);
+        assert_eq!(log.on_or_after(d("2025-07-01")), 1);
         assert_eq!(log.stats("A", d("2022-01-01")), None);
     }
 

@@ -227,15 +227,45 @@ impl CustomerTable {
 pub struct MasterAttributes<'a> {
     table: &'a CustomerTable,
     signup: Option<usize>,
+    numeric: Vec<bool>,
 }
 
 impl<'a> MasterAttributes<'a> {
     /// Wraps `table`.
     pub fn new(table: &'a CustomerTable) -> Self {
+        // a number column: every non-empty value over all rows is a number, and one is there
+        let numeric = (0..table.attributes.len())
+            .map(|k| {
+                let mut any = false;
+                let all = table.rows.values().all(|row| {
+                    match row.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                        None => true,
+                        Some(v) => {
+                            any = true;
+                            stratum_core::scheme::attribute_number(v).is_some()
+                        }
+                    }
+                });
+                all && any
+            })
+            .collect();
         MasterAttributes {
             signup: table.role(SIGNUP_ALIASES),
             table,
+            numeric,
         }
+    }
+
+    /// Customers whose signup date is filled in but cannot be read (their tenure counts from
+    /// the first order).
+    pub fn unreadable_signups(&self) -> usize {
+        let Some(k) = self.signup else { return 0 };
+        self.table
+            .rows
+            .values()
+            .filter_map(|row| row.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()))
+            .filter(|v| crate::values::parse_date(v.as_bytes()).is_none())
+            .count()
     }
 
     /// The header used as the signup date, if any.
@@ -256,5 +286,9 @@ impl stratum_core::scheme::Attributes for MasterAttributes<'_> {
     fn signup(&self, customer_id: &str) -> Option<chrono::NaiveDate> {
         let k = self.signup?;
         crate::values::parse_date(self.table.attribute(customer_id, k)?.as_bytes())
+    }
+
+    fn is_number(&self, k: usize) -> bool {
+        self.numeric.get(k).copied().unwrap_or(false)
     }
 }

@@ -72,7 +72,7 @@ pub struct IgnoredOverride {
     pub customer_id: String,
     /// The tier it named.
     pub tier: String,
-    /// `expired`, `unknown_tier` or `unknown_customer`.
+    /// `expired`, `unknown_tier`, `unknown_customer` or `superseded`.
     pub why: &'static str,
 }
 
@@ -85,6 +85,13 @@ pub struct SchemeQuality {
     pub name: Option<String>,
     /// The interactions file, if given.
     pub interactions: Option<InputQuality>,
+    /// Accepted interactions dated on or after the analysis date: not used.
+    pub interactions_after_as_of: u64,
+    /// Customers with interactions who are not among the scored customers (their
+    /// interactions are not used; many of them may mean ids written differently).
+    pub interaction_customers_not_scored: usize,
+    /// Master rows whose signup date cannot be read (tenure counts from the first order).
+    pub signup_dates_unreadable: usize,
     /// The overrides file, if given.
     pub overrides: Option<InputQuality>,
     /// Overrides applied.
@@ -344,6 +351,28 @@ impl QualityReport {
                     "互动行（读取/接受/重复/拒绝）",
                     "interaction rows (read/accepted/duplicate/rejected)",
                     rows(q),
+                );
+            }
+            if sq.interactions.is_some() {
+                add(
+                    &mut out,
+                    "分析日期及之后的互动（未使用）",
+                    "interactions on or after as-of (not used)",
+                    thousands(sq.interactions_after_as_of),
+                );
+                add(
+                    &mut out,
+                    "有互动但未评分的客户",
+                    "customers with interactions but not scored",
+                    thousands(sq.interaction_customers_not_scored as u64),
+                );
+            }
+            if sq.signup_dates_unreadable > 0 {
+                add(
+                    &mut out,
+                    "无法识别的注册日期（按首单计算）",
+                    "unreadable signup dates (tenure from the first order)",
+                    thousands(sq.signup_dates_unreadable as u64),
                 );
             }
             if let Some(q) = &sq.overrides {

@@ -344,34 +344,44 @@ fn write_csv<'a>(
 }
 
 /// A file or sheet name for an account manager: characters that files or Excel refuse are
-/// replaced, and names are made unique.
-fn safe_name(name: &str, taken: &mut Vec<String>, max_chars: usize) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if matches!(
-                c,
-                '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '[' | ']'
-            ) || c.is_control()
-            {
-                '_'
-            } else {
-                c
-            }
-        })
-        .take(max_chars - 4)
-        .collect();
-    let base = match cleaned.trim().trim_matches('.') {
+/// replaced, leading and trailing apostrophes and dots dropped (Excel refuses them in sheet
+/// names), the length kept within `max_units` UTF-16 units (Excel counts those) and names
+/// made unique, ignoring case.
+fn safe_name(
+    name: &str,
+    taken: &mut std::collections::HashSet<String>,
+    max_units: usize,
+) -> String {
+    let mut cleaned = String::new();
+    let mut units = 0;
+    // room for a " (n)" suffix
+    let budget = max_units.saturating_sub(6).max(1);
+    for c in name.trim().trim_matches(['\'', '.']).chars() {
+        let c = if matches!(
+            c,
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '[' | ']'
+        ) || c.is_control()
+        {
+            '_'
+        } else {
+            c
+        };
+        if units + c.len_utf16() > budget {
+            break;
+        }
+        units += c.len_utf16();
+        cleaned.push(c);
+    }
+    let base = match cleaned.trim() {
         "" => "_".to_string(),
         s => s.to_string(),
     };
     let mut candidate = base.clone();
     let mut k = 2;
-    while taken.iter().any(|t| t.eq_ignore_ascii_case(&candidate)) {
+    while !taken.insert(candidate.to_lowercase()) {
         candidate = format!("{base} ({k})");
         k += 1;
     }
-    taken.push(candidate.clone());
     candidate
 }
 
@@ -410,7 +420,7 @@ pub fn write_scheme_outputs(
                 std::fs::remove_dir_all(&actions).map_err(io(&actions))?;
             }
             std::fs::create_dir_all(&actions).map_err(io(&actions))?;
-            let mut taken = Vec::new();
+            let mut taken = std::collections::HashSet::new();
             for (manager, rows) in &lists {
                 let name = safe_name(manager, &mut taken, 100);
                 let path = actions.join(format!("{name}.csv"));
@@ -450,10 +460,10 @@ fn write_actions_xlsx(
     book.set_zip_compression_level(1);
     let f = Formats::standard();
     let widths = [8.0, 16.0, 24.0, 16.0, 24.0, 24.0, 14.0, 60.0, 14.0, 14.0];
-    let mut taken = Vec::new();
+    let mut taken = std::collections::HashSet::new();
     for (manager, rows) in lists {
         // Excel sheet names: at most 31 characters, unique
-        let name = safe_name(manager, &mut taken, 27);
+        let name = safe_name(manager, &mut taken, 31);
         write_table(&mut book, &name, header, &widths, rows.iter().cloned(), &f)?;
     }
     book.save(path)
@@ -486,16 +496,16 @@ mod tests {
 
     #[test]
     fn manager_names_become_safe_unique_file_names() {
-        let mut taken = Vec::new();
+        let mut taken = std::collections::HashSet::new();
         assert_eq!(safe_name("张伟", &mut taken, 100), "张伟");
         assert_eq!(safe_name("a/b:c", &mut taken, 100), "a_b_c");
         assert_eq!(safe_name("A_B_C", &mut taken, 100), "A_B_C (2)");
         assert_eq!(safe_name("..", &mut taken, 100), "_");
-        assert_eq!(
-            safe_name("x".repeat(40).as_str(), &mut taken, 27)
-                .chars()
-                .count(),
-            23
-        );
+        assert_eq!(safe_name("'王芳'", &mut taken, 31), "王芳");
+        // Excel's 31 UTF-16 units, with room for a suffix: 25 units of name at most
+        let long = safe_name(&"x".repeat(40), &mut taken, 31);
+        assert_eq!(long.encode_utf16().count(), 25);
+        let wide = safe_name(&"😀".repeat(20), &mut taken, 31);
+        assert!(wide.encode_utf16().count() <= 25, "{wide}");
     }
 }

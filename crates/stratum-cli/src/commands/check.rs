@@ -9,7 +9,7 @@ use stratum_io::master::{MasterAttributes, load_customers};
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::ReadOptions;
 
-use super::scheme::{load_scheme, scheme_error};
+use super::scheme::{load_scheme, scheme_error, warn_shadowed};
 use crate::cli::CheckArgs;
 use crate::terminal::table;
 
@@ -30,15 +30,13 @@ pub fn run(args: CheckArgs) -> Result<()> {
         None => None,
     };
     let attributes = master.as_ref().map(MasterAttributes::new);
-    let ids: Vec<&str> = master
+    let dyn_attributes = attributes
         .as_ref()
-        .map(|m| m.rows.keys().map(String::as_str).collect())
-        .unwrap_or_default();
-    let cat = catalog(
-        attributes
-            .as_ref()
-            .map(|a| (a as &dyn stratum_core::scheme::Attributes, ids.as_slice())),
-    );
+        .map(|a| a as &dyn stratum_core::scheme::Attributes);
+    if let Some(a) = dyn_attributes {
+        warn_shadowed(a);
+    }
+    let cat = catalog(dyn_attributes);
     let mut out = std::io::stdout().lock();
     if columns {
         let rows: Vec<Vec<String>> = cat

@@ -33,3 +33,13 @@ pub fn scheme_error(path: &Path, e: &SchemeError, have_master: bool) -> anyhow::
     }
     BadInput(message).into()
 }
+
+/// Warns about master columns that rules cannot reach (named like a built-in column or an
+/// earlier column).
+pub fn warn_shadowed(attributes: &dyn stratum_core::scheme::Attributes) {
+    for name in stratum_core::scheme::shadowed(attributes) {
+        eprintln!(
+            "warning: the master column `{name}` has the name of a built-in column or an earlier column; rules see the first, so rename it to use it"
+        );
+    }
+}

@@ -25,7 +25,7 @@ use stratum_io::output::Cell;
 use stratum_io::overrides::load_overrides;
 use stratum_io::tiers::{SUMMARY_COLUMNS, SchemeOutput, summary_rows, write_scheme_outputs};
 
-use super::scheme::{load_scheme, scheme_error};
+use super::scheme::{load_scheme, scheme_error, warn_shadowed};
 use crate::BadInput;
 use crate::cli::SegmentArgs;
 use crate::progress;
@@ -167,9 +167,14 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     };
     let tiering = tier(features, &s.rfm, &s.abc);
     timer.lap("tiers");
+    let mut signup_unreadable = 0;
     let applied = match (scheme, &s.scheme) {
         (Some(params), Some(path)) => {
             let attributes = master_table.as_ref().map(MasterAttributes::new);
+            if let Some(a) = &attributes {
+                warn_shadowed(a);
+            }
+            signup_unreadable = attributes.as_ref().map_or(0, |a| a.unreadable_signups());
             let profile = profile(
                 &tiering,
                 attributes.as_ref().map(|a| a as &dyn Attributes),
@@ -200,6 +205,19 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             path: path.to_path_buf(),
             name: checked.name.clone(),
             interactions: interactions.as_ref().map(|(_, q)| q.clone()),
+            interactions_after_as_of: interactions
+                .as_ref()
+                .map_or(0, |(log, _)| log.on_or_after(as_of)),
+            interaction_customers_not_scored: interactions.as_ref().map_or(0, |(log, _)| {
+                let scored: std::collections::HashSet<&str> = tiering
+                    .features
+                    .customers
+                    .iter()
+                    .map(|c| c.customer_id.as_str())
+                    .collect();
+                log.customer_ids().filter(|id| !scored.contains(id)).count()
+            }),
+            signup_dates_unreadable: signup_unreadable,
             overrides: overrides_quality.clone(),
             overrides_applied: result.applied,
             overrides_ignored: result
@@ -212,6 +230,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                         SkipReason::Expired => "expired",
                         SkipReason::UnknownTier => "unknown_tier",
                         SkipReason::UnknownCustomer => "unknown_customer",
+                        SkipReason::Superseded => "superseded",
                     },
                 })
                 .collect(),
@@ -364,6 +383,12 @@ fn report_overrides(result: &SchemeResult, lang: Lang) {
                 lang.pick("最终等级中没有", "no final tier named"),
                 k.item.tier
             ),
+            SkipReason::Superseded => lang
+                .pick(
+                    "被同一客户较新的调整取代",
+                    "a later override of the customer replaces it",
+                )
+                .to_string(),
             SkipReason::UnknownCustomer => lang
                 .pick(
                     "该客户没有被评分（无购买记录）",

@@ -68,6 +68,8 @@ fn a_scheme_places_every_customer_with_reasons_overrides_and_action_lists() {
       tier scheme                                          [CLI_FIXTURES]/hand_scheme.toml (hand)
       interactions file                                    [CLI_FIXTURES]/hand_interactions.csv
       interaction rows (read/accepted/duplicate/rejected)  9 / 4 / 1 / 4
+      interactions on or after as-of (not used)            0
+      customers with interactions but not scored           0
       overrides file                                       [CLI_FIXTURES]/hand_overrides.csv
       override rows (read/accepted/duplicate/rejected)     5 / 3 / 0 / 2
       overrides (applied/ignored)                          1 / 2

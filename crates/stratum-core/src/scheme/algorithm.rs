@@ -46,6 +46,8 @@ pub enum SkipReason {
     UnknownTier,
     /// The customer is not among the scored customers.
     UnknownCustomer,
+    /// A later override of the same customer replaces it.
+    Superseded,
 }
 
 /// One customer's tiers.
@@ -104,12 +106,23 @@ impl CheckedScheme {
     ) -> SchemeResult {
         let base_len = profile.catalog().names().len();
         let fin = self.final_dimension;
-        let mut assignments: Vec<Assignment> = (0..profile.rows())
+        let (chosen, skipped) = self.resolve(customer_ids, overrides, as_of);
+        let assignments: Vec<Assignment> = (0..profile.rows())
             .into_par_iter()
             .map(|row| {
                 let mut tiers: Vec<u16> = Vec::with_capacity(self.dimensions.len());
                 let mut reason = String::new();
+                let mut overridden = false;
                 for (d, dim) in self.dimensions.iter().enumerate() {
+                    // an override places the final tier; later dimensions see it
+                    if d == fin
+                        && let Some(&(k, tier)) = chosen.get(&row)
+                    {
+                        reason = override_reason(&overrides[k], lang);
+                        overridden = true;
+                        tiers.push(tier as u16);
+                        continue;
+                    }
                     let staged = Staged {
                         base: profile.row(row),
                         base_len,
@@ -133,64 +146,88 @@ impl CheckedScheme {
                 Assignment {
                     tiers,
                     reason,
-                    overridden: false,
+                    overridden,
                 }
             })
             .collect();
+        SchemeResult {
+            assignments,
+            applied: chosen.len(),
+            skipped,
+        }
+    }
+
+    /// The override that applies to each customer row (index into `overrides`, final tier
+    /// index), and the ones that do not, in input order. Of several valid overrides of one
+    /// customer, the latest `set_on` wins (the later row on a tie or without dates).
+    fn resolve(
+        &self,
+        customer_ids: &[&str],
+        overrides: &[Override],
+        as_of: NaiveDate,
+    ) -> (FxHashMap<usize, (usize, usize)>, Vec<SkippedOverride>) {
+        let fin = &self.dimensions[self.final_dimension];
         let index: FxHashMap<&str, usize> = customer_ids
             .iter()
             .enumerate()
             .map(|(i, id)| (*id, i))
             .collect();
-        let mut applied = 0;
-        let mut skipped = Vec::new();
-        for o in overrides {
-            let why = if o.expires.is_some_and(|e| e < as_of) {
+        let mut why: Vec<Option<SkipReason>> = vec![None; overrides.len()];
+        let mut chosen: FxHashMap<usize, (usize, usize)> = FxHashMap::default();
+        for (k, o) in overrides.iter().enumerate() {
+            let tier = fin.tiers.iter().position(|t| t.name == o.tier);
+            let row = index.get(o.customer_id.as_str()).copied();
+            why[k] = if o.expires.is_some_and(|e| e < as_of) {
                 Some(SkipReason::Expired)
-            } else if !self.dimensions[fin].tiers.iter().any(|t| t.name == o.tier) {
+            } else if tier.is_none() {
                 Some(SkipReason::UnknownTier)
-            } else if !index.contains_key(o.customer_id.as_str()) {
+            } else if row.is_none() {
                 Some(SkipReason::UnknownCustomer)
             } else {
                 None
             };
-            if let Some(why) = why {
-                skipped.push(SkippedOverride {
+            let (Some(row), Some(tier), None) = (row, tier, why[k]) else {
+                continue;
+            };
+            match chosen.get(&row).copied() {
+                Some((earlier, _)) if overrides[earlier].set_on > o.set_on => {
+                    why[k] = Some(SkipReason::Superseded);
+                }
+                Some((earlier, _)) => {
+                    why[earlier] = Some(SkipReason::Superseded);
+                    chosen.insert(row, (k, tier));
+                }
+                None => {
+                    chosen.insert(row, (k, tier));
+                }
+            }
+        }
+        let skipped = overrides
+            .iter()
+            .zip(why)
+            .filter_map(|(o, why)| {
+                why.map(|why| SkippedOverride {
                     item: o.clone(),
                     why,
-                });
-                continue;
-            }
-            let (Some(&row), Some(tier)) = (
-                index.get(o.customer_id.as_str()),
-                self.dimensions[fin]
-                    .tiers
-                    .iter()
-                    .position(|t| t.name == o.tier),
-            ) else {
-                continue;
-            };
-            let a = &mut assignments[row];
-            a.tiers[fin] = tier as u16;
-            a.overridden = true;
-            let on = o.set_on.map(|d| d.to_string()).unwrap_or_default();
-            let by = if o.set_by.is_empty() {
-                lang.pick("客户经理", "the account manager").to_string()
-            } else {
-                o.set_by.clone()
-            };
-            a.reason = match (lang, on.is_empty()) {
-                (Lang::Zh, true) => format!("{by}手动调整：{}", o.reason),
-                (Lang::Zh, false) => format!("{by}于 {on} 手动调整：{}", o.reason),
-                (Lang::En, true) => format!("override by {by}: {}", o.reason),
-                (Lang::En, false) => format!("override by {by} on {on}: {}", o.reason),
-            };
-            applied += 1;
-        }
-        SchemeResult {
-            assignments,
-            applied,
-            skipped,
-        }
+                })
+            })
+            .collect();
+        (chosen, skipped)
+    }
+}
+
+/// The reason given for an override.
+fn override_reason(o: &Override, lang: Lang) -> String {
+    let on = o.set_on.map(|d| d.to_string()).unwrap_or_default();
+    let by = if o.set_by.is_empty() {
+        lang.pick("客户经理", "the account manager").to_string()
+    } else {
+        o.set_by.clone()
+    };
+    match (lang, on.is_empty()) {
+        (Lang::Zh, true) => format!("{by}手动调整：{}", o.reason),
+        (Lang::Zh, false) => format!("{by}于 {on} 手动调整：{}", o.reason),
+        (Lang::En, true) => format!("override by {by}: {}", o.reason),
+        (Lang::En, false) => format!("override by {by} on {on}: {}", o.reason),
     }
 }

@@ -368,7 +368,7 @@ impl Compiler<'_> {
             },
             Expr::BinaryOp { left, op, right } => self.binary(expr, left, op, right)?,
             Expr::IsNull(inner) | Expr::IsNotNull(inner) => {
-                let (n, _) = self.node(inner)?;
+                let n = self.value(inner, "IS NULL")?.0;
                 (
                     Node::IsNull {
                         expr: Box::new(n),
@@ -387,10 +387,10 @@ impl Compiler<'_> {
                     return Err(RuleError::at(at(), "IN takes a list of values")
                         .hint("e.g. industry IN ('retail', '制造业')"));
                 };
-                let (n, kind) = self.node(inner)?;
+                let (n, kind) = self.value(inner, "IN")?;
                 let mut items = Vec::with_capacity(list.len());
                 for item in list {
-                    let (node, k) = self.node(item)?;
+                    let (node, k) = self.value(item, "IN")?;
                     self.same_type(kind, k, item, "IN")?;
                     items.push(node);
                 }
@@ -409,9 +409,9 @@ impl Compiler<'_> {
                 low,
                 high,
             } => {
-                let (n, kind) = self.node(inner)?;
-                let (lo, kl) = self.node(low)?;
-                let (hi, kh) = self.node(high)?;
+                let (n, kind) = self.value(inner, "BETWEEN")?;
+                let (lo, kl) = self.value(low, "BETWEEN")?;
+                let (hi, kh) = self.value(high, "BETWEEN")?;
                 self.same_type(kind, kl, low, "BETWEEN")?;
                 self.same_type(kind, kh, high, "BETWEEN")?;
                 (
@@ -506,6 +506,19 @@ impl Compiler<'_> {
                 ),
             ))
         }
+    }
+
+    /// A number or text (or `NULL`), not a condition.
+    fn value(&self, expr: &Expr, op: &str) -> Result<(Node, Kind), RuleError> {
+        let (n, kind) = self.node(expr)?;
+        if kind == Kind::Bool {
+            return Err(RuleError::at(
+                span_start(expr),
+                format!("{op} takes a value, but `{expr}` is a condition"),
+            )
+            .hint("compare a column or a computed value"));
+        }
+        Ok((n, kind))
     }
 
     fn same_type(&self, a: Kind, b: Kind, at: &Expr, op: &str) -> Result<(), RuleError> {
@@ -703,11 +716,16 @@ fn truth(node: &Node, row: &dyn Row) -> Option<bool> {
             high,
             negated,
         } => {
+            // x BETWEEN a AND b is x >= a AND x <= b, in three-valued logic
             let v = scalar(expr, row);
-            let lo = compare(v, scalar(low, row))?;
-            let hi = compare(v, scalar(high, row))?;
-            let inside = lo != std::cmp::Ordering::Less && hi != std::cmp::Ordering::Greater;
-            Some(inside != *negated)
+            let lo = compare(v, scalar(low, row)).map(|o| o != std::cmp::Ordering::Less);
+            let hi = compare(v, scalar(high, row)).map(|o| o != std::cmp::Ordering::Greater);
+            let inside = match (lo, hi) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            };
+            inside.map(|b| b != *negated)
         }
         Node::IsNull { expr, negated } => Some((scalar(expr, row) == Scalar::Null) != *negated),
         Node::Like {
@@ -936,6 +954,9 @@ mod tests {
         assert!(rule("last_nps < 7 OR tenure_months > 30").matches(&r));
         assert!(!rule("annual_revenue / 0 > 1").matches(&r));
         assert!(rule("TRUE").matches(&r));
+        // BETWEEN with an empty bound: 31 NOT BETWEEN NULL AND 5 is true (31 > 5 decides)
+        assert!(rule("tenure_months NOT BETWEEN NULL AND 5").matches(&r));
+        assert!(!rule("tenure_months BETWEEN NULL AND 50").matches(&r));
     }
 
     #[test]
@@ -979,6 +1000,10 @@ mod tests {
         assert_eq!(
             error("annual_revenue"),
             "the rule is a number, not a condition (true or false) at position 1; compare it with something, e.g. `annual_revenue > 0`"
+        );
+        assert_eq!(
+            error("(last_nps < 7) IS NULL"),
+            "IS NULL takes a value, but `(last_nps < 7)` is a condition at position 2; compare a column or a computed value"
         );
         assert!(error("annual_revenue >= ").starts_with("syntax error: "));
         assert!(error("annual_revenue >= 1 extra").starts_with("syntax error: "));

@@ -20,7 +20,8 @@ pub use error::{RuleError, SchemeError};
 pub use expr::{Catalog, ColumnType, Row, Rule, Value};
 pub use params::{CheckedScheme, Dimension, Label, SchemeParams, Strategy, Tier};
 pub use profile::{
-    Attributes, BUILTIN_COLUMNS, ColumnData, LifecycleParams, Profile, catalog, profile,
+    Attributes, BUILTIN_COLUMNS, ColumnData, LifecycleParams, Profile, attribute_number, catalog,
+    profile, shadowed,
 };
 
 #[cfg(test)]

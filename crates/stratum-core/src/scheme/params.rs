@@ -294,8 +294,11 @@ impl SchemeParams {
                         let raw = &self.text[r.span()];
                         let skip = raw.len() - raw.trim_start_matches(['"', '\'']).len();
                         let start = r.span().start + skip;
+                        // a multi-line string's text starts after the newline that
+                        // follows its opening quotes
+                        let rest = &self.text[start..];
                         let first_line = line_of(&self.text, start)
-                            + usize::from(self.text[start..].starts_with('\n'));
+                            + usize::from(rest.starts_with('\n') || rest.starts_with("\r\n"));
                         SchemeError::Rule {
                             line: first_line + error.line as usize - 1,
                             dimension: name.clone(),
@@ -330,7 +333,7 @@ impl SchemeParams {
             None => dimensions.len() - 1,
             Some(f) => dimensions
                 .iter()
-                .position(|d| d.name == *f.get_ref())
+                .position(|d| d.name == f.get_ref().trim())
                 .ok_or_else(|| SchemeError::Invalid {
                     line: self.line(f.span()),
                     message: format!(
@@ -362,8 +365,14 @@ impl SchemeParams {
         if !strategies.is_empty()
             && let Some(t) = fin.tiers.iter().find(|t| !strategies.contains_key(&t.name))
         {
+            // the line of the tier's name in the final dimension
+            let line = file.dimensions[final_dimension]
+                .tiers
+                .iter()
+                .find(|x| x.name.get_ref().trim() == t.name)
+                .map_or(1, |x| self.line(x.name.span()));
             return Err(SchemeError::Invalid {
-                line: 1,
+                line,
                 message: format!(
                     "final tier \"{}\" has no strategy; add [strategies.{}]",
                     t.name, t.name

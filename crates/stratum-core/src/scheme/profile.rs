@@ -195,11 +195,17 @@ pub fn loyalty(repurchase: f64, satisfaction: Option<f64>) -> &'static str {
     }
 }
 
-/// Whole calendar months from `from` to `to` (0 when `to` is earlier).
+/// Whole calendar months from `from` to `to` (0 when `to` is earlier). A month is complete
+/// on the same day of the month, or on the last day of a shorter month (Jan 31 → Apr 30 is
+/// three months, Feb 29 → next Feb 28 is twelve).
 pub fn whole_months(from: NaiveDate, to: NaiveDate) -> i64 {
+    let last_day = to
+        .checked_add_days(chrono::Days::new(1))
+        .is_some_and(|next| next.month() != to.month());
+    let short = to.day() < from.day() && !last_day;
     let months = i64::from(to.year() - from.year()) * 12 + i64::from(to.month())
         - i64::from(from.month())
-        - i64::from(to.day() < from.day());
+        - i64::from(short);
     months.max(0)
 }
 
@@ -211,6 +217,38 @@ pub trait Attributes {
     fn values(&self, customer_id: &str) -> Option<&[String]>;
     /// The customer's signup or contract date, when the master data has one.
     fn signup(&self, customer_id: &str) -> Option<NaiveDate>;
+    /// Whether attribute `k` is a number column: every non-empty value of it, over the whole
+    /// master data (not only the scored customers, so that a scheme checked against the
+    /// master file sees the same types as a run), is a number (`1,200` counts).
+    fn is_number(&self, k: usize) -> bool;
+}
+
+/// Whether `text` reads as an attribute number.
+pub fn attribute_number(text: &str) -> Option<f64> {
+    text.trim()
+        .replace(',', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+}
+
+/// Attribute names a rule cannot reach because a built-in column or an earlier attribute
+/// has the same name (ASCII case ignored): rules see the first.
+pub fn shadowed(attributes: &dyn Attributes) -> Vec<String> {
+    let mut seen: Vec<String> = BUILTIN_COLUMNS
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
+    let mut out = Vec::new();
+    for name in attributes.names() {
+        let lower = name.to_ascii_lowercase();
+        if seen.contains(&lower) {
+            out.push(name.clone());
+        } else {
+            seen.push(lower);
+        }
+    }
+    out
 }
 
 /// The built-in columns of every profile, in order, before the attributes.
@@ -246,9 +284,8 @@ pub const BUILTIN_COLUMNS: [(&str, ColumnType); 29] = [
     ("lifecycle", ColumnType::Text),
 ];
 
-/// An attribute column from per-customer rows of master values: numbers when every
-/// non-empty value is a number (`1,200` counts), text otherwise.
-pub fn attribute_column(rows: &[Option<&[String]>], k: usize) -> ColumnData {
+/// Attribute `k` of each customer row, as numbers when `number`, else as text.
+fn attribute_column(rows: &[Option<&[String]>], k: usize, number: bool) -> ColumnData {
     let value = |i: usize| -> Option<&str> {
         rows[i]
             .and_then(|r| r.get(k))
@@ -256,31 +293,30 @@ pub fn attribute_column(rows: &[Option<&[String]>], k: usize) -> ColumnData {
             .filter(|v| !v.is_empty())
     };
     let n = rows.len();
-    let numbers: Option<Vec<Option<f64>>> = (0..n)
-        .map(|i| match value(i) {
-            None => Some(None),
-            Some(v) => v.replace(',', "").parse::<f64>().ok().map(Some),
-        })
-        .collect();
-    match numbers {
-        Some(v) if v.iter().any(Option::is_some) => ColumnData::Number(v),
-        _ => ColumnData::Text((0..n).map(|i| value(i).map(str::to_string)).collect()),
+    if number {
+        ColumnData::Number(
+            (0..n)
+                .map(|i| value(i).and_then(attribute_number))
+                .collect(),
+        )
+    } else {
+        ColumnData::Text((0..n).map(|i| value(i).map(str::to_string)).collect())
     }
 }
 
-/// The columns a rule can use: the built-ins and, typed from their values, the attributes
-/// of every customer in `attributes` (for checking a scheme without transactions).
-pub fn catalog(attributes: Option<(&dyn Attributes, &[&str])>) -> Catalog {
+/// The columns a rule can use: the built-ins and the attributes (for checking a scheme
+/// without transactions).
+pub fn catalog(attributes: Option<&dyn Attributes>) -> Catalog {
     let mut c = Catalog::new();
     for (name, ty) in BUILTIN_COLUMNS {
         c.push(name, ty);
     }
-    if let Some((a, ids)) = attributes {
-        let rows: Vec<Option<&[String]>> = ids.iter().map(|id| a.values(id)).collect();
+    if let Some(a) = attributes {
         for (k, name) in a.names().iter().enumerate() {
-            let ty = match attribute_column(&rows, k) {
-                ColumnData::Number(_) => ColumnType::Number,
-                ColumnData::Text(_) => ColumnType::Text,
+            let ty = if a.is_number(k) {
+                ColumnType::Number
+            } else {
+                ColumnType::Text
             };
             c.push(name.as_str(), ty);
         }
@@ -308,10 +344,11 @@ pub fn profile(
     let start: Vec<NaiveDate> = customers
         .iter()
         .map(|c| {
+            // the relationship starts at the signup date, or at the first order if earlier
             attributes
                 .and_then(|a| a.signup(&c.customer_id))
                 .filter(|d| *d <= as_of)
-                .unwrap_or(c.first_purchase)
+                .map_or(c.first_purchase, |d| d.min(c.first_purchase))
         })
         .collect();
     let tenure_months: Vec<i64> = start.iter().map(|&s| whole_months(s, as_of)).collect();
@@ -431,7 +468,7 @@ pub fn profile(
         let rows: Vec<Option<&[String]>> =
             customers.iter().map(|c| a.values(&c.customer_id)).collect();
         for (k, name) in a.names().iter().enumerate() {
-            p.push(name, attribute_column(&rows, k));
+            p.push(name, attribute_column(&rows, k, a.is_number(k)));
         }
     }
     p
@@ -454,7 +491,15 @@ mod tests {
             (customer_id == "A").then_some(&self.0[..])
         }
         fn signup(&self, customer_id: &str) -> Option<NaiveDate> {
-            (customer_id == "A").then(|| d("2023-01-15"))
+            match customer_id {
+                "A" => Some(d("2023-01-15")),
+                // after B's first order: the first order starts the relationship
+                "B" => Some(d("2025-03-01")),
+                _ => None,
+            }
+        }
+        fn is_number(&self, k: usize) -> bool {
+            k == 0
         }
     }
 
@@ -489,7 +534,8 @@ mod tests {
             );
         }
         assert_eq!(&names[29..], ["7", "x"]);
-        assert_eq!(catalog(Some((&master, &["A"]))).names(), names);
+        assert_eq!(catalog(Some(&master)).names(), names);
+        assert_eq!(catalog(Some(&master)).column_type(30), ColumnType::Text);
         let v = |col: &str, row| p.value(p.catalog().find(col).expect(col), row);
         // A: signup 2023-01-15 → 26 whole months to 2025-03-15; 12-month revenue 300 (the
         // 100 of 2024-03-01 is more than 12 months back) against 100 the year before: +200%
@@ -504,7 +550,8 @@ mod tests {
         assert_eq!(v("nps_category", 1), Value::Null);
         assert_eq!(v("lifecycle", 0), Value::Text("stable"));
         assert_eq!(v("7", 0), Value::Number(7.0));
-        // B has no master row: attributes empty, tenure from its first order, no growth
+        // B has no master row and a signup after its first order: attributes empty, tenure
+        // from its first order (2025-02-01), no growth
         assert_eq!(v("x", 1), Value::Null);
         assert_eq!(v("tenure_months", 1), Value::Number(1.0));
         assert_eq!(v("revenue_growth", 1), Value::Null);
@@ -524,11 +571,15 @@ mod tests {
 
     #[test]
     fn whole_months_count_calendar_months() {
-        assert_eq!(whole_months(d("2024-01-31"), d("2024-02-29")), 0);
+        assert_eq!(whole_months(d("2024-01-31"), d("2024-02-29")), 1);
+        assert_eq!(whole_months(d("2024-01-31"), d("2024-02-28")), 0);
         assert_eq!(whole_months(d("2024-01-15"), d("2024-02-15")), 1);
         assert_eq!(whole_months(d("2022-03-10"), d("2024-03-09")), 23);
         assert_eq!(whole_months(d("2022-03-10"), d("2024-03-10")), 24);
         assert_eq!(whole_months(d("2025-01-01"), d("2024-01-01")), 0);
+        assert_eq!(whole_months(d("2025-01-31"), d("2025-04-30")), 3);
+        assert_eq!(whole_months(d("2025-01-31"), d("2025-04-29")), 2);
+        assert_eq!(whole_months(d("2024-02-29"), d("2025-02-28")), 12);
     }
 
     #[test]

@@ -285,3 +285,63 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_override_reaches_later_dimensions_and_the_latest_override_wins() {
+    let scheme = B2B.replace("name = \"test\"", "name = \"test\"\nfinal = \"tier\"")
+        + r#"
+[[dimensions]]
+name = "flag"
+
+[[dimensions.tiers]]
+name = "vip_flag"
+rule = "tier = 'vip'"
+
+[[dimensions.tiers]]
+name = "none"
+"#;
+    let o = |id: &str, tier: &str, on: Option<&str>| Override {
+        customer_id: id.into(),
+        tier: tier.into(),
+        reason: format!("set {on:?}"),
+        set_by: String::new(),
+        set_on: on.map(d),
+        expires: None,
+    };
+    let (s, r) = run(
+        &scheme,
+        &[
+            o("C3", "vip", Some("2026-09-01")),
+            o("C3", "other", Some("2026-08-01")), // older than the first: superseded
+            o("C4", "other", Some("2026-07-01")),
+            o("C4", "vip", Some("2026-07-01")), // same day, later row: wins
+            o("C2", "vip", Some("2026-11-15")), // set after as_of: the data lags, it applies
+        ],
+    );
+    assert_eq!(
+        names(&s, &r),
+        [
+            "strategic/vip/vip_flag",
+            "key/vip/vip_flag",
+            "standard/vip/vip_flag",
+            "growth/vip/vip_flag"
+        ]
+    );
+    assert_eq!(r.applied, 3);
+    let why: Vec<(&str, &str, SkipReason)> = r
+        .skipped
+        .iter()
+        .map(|k| (k.item.customer_id.as_str(), k.item.tier.as_str(), k.why))
+        .collect();
+    assert_eq!(
+        why,
+        [
+            ("C3", "other", SkipReason::Superseded),
+            ("C4", "other", SkipReason::Superseded),
+        ]
+    );
+    assert_eq!(
+        r.assignments[2].reason,
+        "override by the account manager on 2026-09-01: set Some(\"2026-09-01\")"
+    );
+}
