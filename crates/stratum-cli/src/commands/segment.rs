@@ -323,7 +323,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     if let Some((_, profile, checked, result)) = &applied {
         report_overrides(result, s.lang);
         let lifecycle: Vec<&str> = match profile.column("lifecycle") {
-            Some(ColumnData::Text(v)) => v.iter().map(|x| x.as_deref().unwrap_or("")).collect(),
+            Some(ColumnData::Text(v)) => (0..v.len()).map(|i| v.get(i).unwrap_or("")).collect(),
             _ => vec![""; tiering.features.customers.len()],
         };
         let output = SchemeOutput::new(

@@ -20,8 +20,8 @@ pub use error::{RuleError, SchemeError};
 pub use expr::{Catalog, ColumnType, Row, Rule, Value};
 pub use params::{CheckedScheme, Dimension, Label, SchemeParams, Strategy, Tier};
 pub use profile::{
-    Attributes, BUILTIN_COLUMNS, ColumnData, LifecycleParams, Profile, attribute_number, catalog,
-    profile, shadowed,
+    Attributes, BUILTIN_COLUMNS, ColumnData, LifecycleParams, Profile, TextColumn,
+    attribute_number, catalog, profile, shadowed,
 };
 
 #[cfg(test)]

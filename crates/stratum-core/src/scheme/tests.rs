@@ -31,12 +31,15 @@ fn profile4() -> (Profile, Vec<&'static str>) {
             ),
             (
                 "industry".into(),
-                ColumnData::Text(vec![
-                    Some("制造业".into()),
-                    Some("retail".into()),
-                    None,
-                    Some("retail".into()),
-                ]),
+                ColumnData::Text(
+                    vec![
+                        Some("制造业".to_string()),
+                        Some("retail".into()),
+                        None,
+                        Some("retail".into()),
+                    ]
+                    .into(),
+                ),
             ),
             (
                 "days_since_last_order".into(),
@@ -268,7 +271,7 @@ proptest! {
         let p = Profile::from_columns(n, vec![
             ("annual_revenue".into(), ColumnData::Number(rows.iter().map(|r| r.0).collect())),
             ("tenure_months".into(), ColumnData::Number(rows.iter().map(|r| Some(r.1)).collect())),
-            ("industry".into(), ColumnData::Text(rows.iter().map(|r| r.3.then(|| "retail".to_string())).collect())),
+            ("industry".into(), ColumnData::Text(rows.iter().map(|r| r.3.then_some("retail")).collect())),
             ("days_since_last_order".into(), ColumnData::Number(rows.iter().map(|r| Some(r.2)).collect())),
         ]);
         let ids: Vec<String> = (0..n).map(|i| format!("C{i}")).collect();
