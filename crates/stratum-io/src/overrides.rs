@@ -13,7 +13,7 @@ use csv::ByteRecord;
 use stratum_core::scheme::Override;
 
 use crate::mapping::{CUSTOMER_ID, FieldSpec, MappedColumn, resolve};
-use crate::rejects::{Reject, RejectReason, RejectsWriter, file_label};
+use crate::rejects::{MappedRow, RejectReason, RejectsWriter, file_label};
 use crate::source::{self, ReadOptions};
 use crate::transactions::{LoadError, RowCounts};
 use crate::values::{DATE_FORMATS, parse_date};
@@ -131,18 +131,15 @@ pub fn load_overrides<W: Write>(
         match problem {
             None => counts.accepted += 1,
             Some((reason, k, message)) => {
-                counts.rejected += 1;
-                *counts.rejected_by_reason.entry(reason).or_default() += 1;
-                let col = found[k];
-                rejects.write(&Reject {
+                let row = MappedRow {
                     file: &file,
                     line,
-                    reason,
-                    column: col.map_or(OVERRIDE_FIELDS[k].name, |c| headers[c].as_str()),
-                    value: col.and_then(|c| record.get(c)).unwrap_or(b""),
-                    message: &message,
-                    row: &record,
-                })?;
+                    headers: &headers,
+                    fields: &OVERRIDE_FIELDS,
+                    found: &found,
+                    record: &record,
+                };
+                row.reject(rejects, &mut counts, reason, k, &message)?;
             }
         }
     }

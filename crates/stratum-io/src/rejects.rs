@@ -187,3 +187,42 @@ pub fn file_label(path: &Path) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
 }
+
+/// A row of a mapped input file (interactions, overrides), for rejecting it on one of its
+/// fields.
+pub(crate) struct MappedRow<'a> {
+    pub file: &'a str,
+    pub line: u64,
+    pub headers: &'a [String],
+    pub fields: &'a [crate::mapping::FieldSpec],
+    /// Where each field was found among the headers.
+    pub found: &'a [Option<usize>],
+    pub record: &'a csv::ByteRecord,
+}
+
+impl MappedRow<'_> {
+    /// Counts the row as rejected for `reason` on field `k` and writes it to `rejects`.
+    pub fn reject<W: std::io::Write>(
+        &self,
+        rejects: &mut RejectsWriter<W>,
+        counts: &mut crate::transactions::RowCounts,
+        reason: RejectReason,
+        k: usize,
+        message: &str,
+    ) -> csv::Result<()> {
+        counts.rejected += 1;
+        *counts.rejected_by_reason.entry(reason).or_default() += 1;
+        let col = self.found.get(k).copied().flatten();
+        rejects.write(&Reject {
+            file: self.file,
+            line: self.line,
+            reason,
+            column: col.map_or(self.fields.get(k).map_or("", |f| f.name), |c| {
+                self.headers[c].as_str()
+            }),
+            value: col.and_then(|c| self.record.get(c)).unwrap_or(b""),
+            message,
+            row: self.record,
+        })
+    }
+}
