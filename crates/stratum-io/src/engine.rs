@@ -35,7 +35,7 @@ use stratum_core::features::{customer_key, order_key};
 use stratum_core::{Aggregator, FrequencyBasis, Money};
 
 use crate::mapping::TransactionColumns;
-use crate::parquet_columns::{ParquetFile, ParquetRow, group_reader};
+use crate::parquet_columns::{Column, GroupReader, ParquetFile, ParquetRow, group_reader};
 use crate::rejects::{Reject, RejectRow};
 use crate::source::{DataStart, RecordSource, SourceError};
 use crate::transactions::{
@@ -429,42 +429,65 @@ impl<'a> Engine<'a> {
             Some(b) => (b / 64).max(1),
             None => PARQUET_BATCH_ROWS,
         };
-        for group in 0..file.row_groups.len() {
-            let mut reader =
-                group_reader(path, file, group, batch_rows).map_err(RunError::Source)?;
-            while let Some(columns) = reader.next_batch(path).map_err(RunError::Source)? {
-                let rows = columns.first().map_or(0, |c| c.len());
-                let size = rows.div_ceil(threads * 2).max(1);
-                let ctx = &self.ctx;
-                let needed = self.needed;
-                let pieces: Vec<Piece> = (0..rows)
-                    .step_by(size)
-                    .collect::<Vec<_>>()
-                    .into_par_iter()
-                    .map(|from| {
-                        let to = (from + size).min(rows);
-                        let mut piece = Piece::new(to - from);
-                        let mut text: Vec<OnceCell<Vec<u8>>> =
-                            columns.iter().map(|_| OnceCell::new()).collect();
-                        let last_day = Cell::new(None);
-                        for row in from..to {
-                            text.iter_mut().for_each(|t| drop(t.take()));
-                            let record = ParquetRow {
-                                columns: &columns,
-                                row,
-                                text: &text,
-                                last_day: &last_day,
-                            };
-                            piece.push(base + row as u64 + 2, &record, None, ctx, needed);
+        // the batches of every row group in turn
+        let mut group = 0;
+        let mut reader: Option<GroupReader> = None;
+        let mut fetch =
+            |reader: &mut Option<GroupReader>| -> Result<Option<Vec<Column>>, RunError> {
+                loop {
+                    if let Some(r) = reader.as_mut() {
+                        match r.next_batch(path).map_err(RunError::Source)? {
+                            Some(columns) => return Ok(Some(columns)),
+                            None => *reader = None,
                         }
-                        piece
-                    })
-                    .collect();
-                let rejects = self.absorb(pieces);
-                sink(rejects).map_err(RunError::Rejects)?;
-                base += rows as u64;
-                progress(base, file.total_rows);
-            }
+                    }
+                    if group >= file.row_groups.len() {
+                        return Ok(None);
+                    }
+                    *reader = Some(
+                        group_reader(path, file, group, batch_rows).map_err(RunError::Source)?,
+                    );
+                    group += 1;
+                }
+            };
+        let mut next = fetch(&mut reader)?;
+        while let Some(columns) = next {
+            let rows = columns.first().map_or(0, |c| c.len());
+            let size = rows.div_ceil(threads * 2).max(1);
+            let ctx = &self.ctx;
+            let needed = self.needed;
+            let pieces: Vec<Piece> = (0..rows)
+                .step_by(size)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|from| {
+                    let to = (from + size).min(rows);
+                    let mut piece = Piece::new(to - from);
+                    let mut text: Vec<OnceCell<Vec<u8>>> =
+                        columns.iter().map(|_| OnceCell::new()).collect();
+                    let last_day = Cell::new(None);
+                    for row in from..to {
+                        text.iter_mut().for_each(|t| drop(t.take()));
+                        let record = ParquetRow {
+                            columns: &columns,
+                            row,
+                            text: &text,
+                            last_day: &last_day,
+                        };
+                        piece.push(base + row as u64 + 2, &record, None, ctx, needed);
+                    }
+                    piece
+                })
+                .collect();
+            drop(columns);
+            // the next batch decodes while this one is deduplicated and aggregated (phase 2
+            // runs on 32 shards, the decoding on one thread per column: together they keep
+            // both cores busy)
+            let (fetched, rejects) = rayon::join(|| fetch(&mut reader), || self.absorb(pieces));
+            next = fetched?;
+            sink(rejects).map_err(RunError::Rejects)?;
+            base += rows as u64;
+            progress(base, file.total_rows);
         }
         Ok(())
     }
