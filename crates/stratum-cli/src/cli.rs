@@ -136,7 +136,8 @@ pub struct SegmentArgs {
 pub struct CheckArgs {
     /// The tier scheme (TOML) to check.
     pub scheme: PathBuf,
-    /// A customer master file whose columns the rules may use (only its header is read).
+    /// A customer master file whose columns the rules may use (read whole: a column is a
+    /// number column when all its values are numbers).
     #[arg(long, short = 'c')]
     pub customers: Option<PathBuf>,
     /// List the columns a rule can use, with their types.
