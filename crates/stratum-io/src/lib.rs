@@ -8,6 +8,7 @@ mod engine;
 pub mod excel;
 pub mod format;
 pub mod interactions;
+mod mapped;
 pub mod mapping;
 pub mod master;
 pub mod output;

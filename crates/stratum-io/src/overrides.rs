@@ -5,18 +5,16 @@
 //! `set_by`, `set_on` and `expires` (the last day the override applies). Rows without a
 //! customer id or a tier, or with a date that cannot be read, are rejected with the reason.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use csv::ByteRecord;
 use stratum_core::scheme::Override;
 
-use crate::mapping::{CUSTOMER_ID, FieldSpec, MappedColumn, resolve};
-use crate::rejects::{MappedRow, RejectReason, RejectsWriter, file_label};
-use crate::source::{self, ReadOptions};
+use crate::mapped::read_mapped;
+use crate::mapping::{CUSTOMER_ID, FieldSpec, MappedColumn};
+use crate::rejects::{RejectReason, RejectsWriter};
+use crate::source::ReadOptions;
 use crate::transactions::{LoadError, RowCounts};
-use crate::values::{DATE_FORMATS, parse_date};
 
 /// The fields of an overrides file, in order.
 pub const OVERRIDE_FIELDS: [FieldSpec; 6] = [
@@ -77,72 +75,26 @@ pub fn load_overrides<W: Write>(
     read: &ReadOptions,
     rejects: &mut RejectsWriter<W>,
 ) -> Result<(Vec<Override>, RowCounts, Vec<MappedColumn>), LoadError> {
-    let mut src = source::open(path, read)?;
-    let headers = src.headers().to_vec();
-    let (found, mapped) = resolve(path, &headers, &OVERRIDE_FIELDS, &BTreeMap::new())?;
-    let file = file_label(path);
-    let mut counts = RowCounts::default();
-    let mut out = Vec::new();
-    let mut record = ByteRecord::new();
-    while let Some(line) = src.read(&mut record)? {
-        counts.rows_read += 1;
-        let field = |k: usize| -> String {
-            found[k]
-                .and_then(|c| record.get(c))
-                .map(|b| String::from_utf8_lossy(b).trim().to_string())
-                .unwrap_or_default()
-        };
-        let date = |k: usize| -> Result<Option<chrono::NaiveDate>, (usize, String)> {
-            let text = field(k);
-            if text.is_empty() {
-                return Ok(None);
-            }
-            parse_date(text.as_bytes()).map(Some).ok_or_else(|| {
-                (
-                    k,
-                    format!("`{text}` is not a date; expected {DATE_FORMATS}"),
-                )
-            })
-        };
-        let problem = if field(0).is_empty() {
-            Some((
+    read_mapped(path, read, &OVERRIDE_FIELDS, false, rejects, |row| {
+        if row.text(0).is_empty() {
+            return Err((
                 RejectReason::MissingCustomerId,
                 0,
                 "customer id is empty".to_string(),
-            ))
-        } else if field(1).is_empty() {
-            Some((RejectReason::MissingTier, 1, "tier is empty".to_string()))
-        } else {
-            match (date(4), date(5)) {
-                (Err((k, m)), _) | (_, Err((k, m))) => Some((RejectReason::BadDate, k, m)),
-                (Ok(set_on), Ok(expires)) => {
-                    out.push(Override {
-                        customer_id: field(0),
-                        tier: field(1),
-                        reason: field(2),
-                        set_by: field(3),
-                        set_on,
-                        expires,
-                    });
-                    None
-                }
-            }
-        };
-        match problem {
-            None => counts.accepted += 1,
-            Some((reason, k, message)) => {
-                let row = MappedRow {
-                    file: &file,
-                    line,
-                    headers: &headers,
-                    fields: &OVERRIDE_FIELDS,
-                    found: &found,
-                    record: &record,
-                };
-                row.reject(rejects, &mut counts, reason, k, &message)?;
-            }
+            ));
         }
-    }
-    counts.blank_rows = src.blank_rows();
-    Ok((out, counts, mapped))
+        if row.text(1).is_empty() {
+            return Err((RejectReason::MissingTier, 1, "tier is empty".to_string()));
+        }
+        let set_on = row.date(4)?;
+        let expires = row.date(5)?;
+        Ok(Override {
+            customer_id: row.text(0),
+            tier: row.text(1),
+            reason: row.text(2),
+            set_by: row.text(3),
+            set_on,
+            expires,
+        })
+    })
 }
