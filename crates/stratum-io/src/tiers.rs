@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use rust_xlsxwriter::{Workbook, XlsxError};
 use stratum_core::interactions::nps_score;
-use stratum_core::scheme::{CheckedScheme, ColumnData, Profile, SchemeResult, Strategy};
+use stratum_core::scheme::{CheckedScheme, Profile, SchemeResult, Strategy, Value};
 use stratum_core::{Lang, Money, Tiering};
 
 use crate::master::{CustomerTable, MANAGER_ALIASES, NAME_ALIASES};
@@ -25,8 +25,6 @@ pub struct SchemeOutput<'a> {
     pub scheme: &'a CheckedScheme,
     /// Its result (in the order of `tiering.features.customers`).
     pub result: &'a SchemeResult,
-    /// The lifecycle stage of each customer.
-    pub lifecycle: &'a [&'a str],
     /// Master data, for names and account managers.
     pub master: Option<&'a CustomerTable>,
     /// The analysis date.
@@ -35,20 +33,17 @@ pub struct SchemeOutput<'a> {
     pub lang: Lang,
     /// The master columns holding the account manager and the customer's name.
     roles: (Option<usize>, Option<usize>),
+    /// The profile columns `lifecycle`, `avg_satisfaction` and `last_nps`.
+    columns: [Option<usize>; 3],
 }
 
 impl<'a> SchemeOutput<'a> {
     /// The outputs of `result`; see the fields for the arguments.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one plain record of what the outputs use"
-    )]
     pub fn new(
         tiering: &'a Tiering,
         profile: &'a Profile,
         scheme: &'a CheckedScheme,
         result: &'a SchemeResult,
-        lifecycle: &'a [&'a str],
         master: Option<&'a CustomerTable>,
         as_of: NaiveDate,
         lang: Lang,
@@ -56,21 +51,38 @@ impl<'a> SchemeOutput<'a> {
         let roles = master.map_or((None, None), |m| {
             (m.role(MANAGER_ALIASES), m.role(NAME_ALIASES))
         });
+        let columns =
+            ["lifecycle", "avg_satisfaction", "last_nps"].map(|name| profile.catalog().find(name));
         SchemeOutput {
             tiering,
             profile,
             scheme,
             result,
-            lifecycle,
             master,
             as_of,
             lang,
             roles,
+            columns,
         }
     }
 }
 
 impl SchemeOutput<'_> {
+    /// Customer `i`'s value of profile column `col` as text or as a number.
+    fn profile_text(&self, col: Option<usize>, i: usize) -> &str {
+        match col.map(|c| self.profile.value(c, i)) {
+            Some(Value::Text(t)) => t,
+            _ => "",
+        }
+    }
+
+    fn profile_number(&self, col: Option<usize>, i: usize) -> Option<f64> {
+        match col.map(|c| self.profile.value(c, i)) {
+            Some(Value::Number(x)) => Some(x),
+            _ => None,
+        }
+    }
+
     fn final_tier(&self, i: usize) -> &stratum_core::scheme::Tier {
         let d = self.scheme.final_dimension;
         &self.scheme.dimensions[d].tiers[self.result.assignments[i].tiers[d] as usize]
@@ -156,7 +168,7 @@ pub fn tiers_row<'a>(o: &'a SchemeOutput<'a>, i: usize) -> Vec<Cell<'a>> {
     let strategy = o.strategy(i);
     row.push(Cell::Text(&tier.name));
     row.push(Cell::Text(tier.label.pick(o.lang, &tier.name)));
-    row.push(Cell::Text(o.lifecycle[i]));
+    row.push(Cell::Text(o.profile_text(o.columns[0], i)));
     row.push(Cell::Text(
         strategy.map_or("", |s| s.coverage.pick(o.lang, "")),
     ));
@@ -204,17 +216,6 @@ pub fn summary_rows<'a>(o: &'a SchemeOutput<'a>) -> Vec<Vec<Cell<'a>>> {
     let customers = &o.tiering.features.customers;
     let n = customers.len().max(1) as f64;
     let total: Money = customers.iter().map(|c| c.monetary).sum();
-    let numbers = |name: &str| -> Vec<Option<f64>> {
-        match o.profile.column(name) {
-            Some(ColumnData::Number(v)) => v.clone(),
-            _ => vec![None; customers.len()],
-        }
-    };
-    let satisfaction = numbers("avg_satisfaction");
-    let nps: Vec<Option<u8>> = numbers("last_nps")
-        .into_iter()
-        .map(|v| v.map(|x| x as u8))
-        .collect();
     let opt = |v: Option<f64>| v.map_or(Cell::Text(""), Cell::Number);
     let mut rows = Vec::new();
     for (d, dim) in o.scheme.dimensions.iter().enumerate() {
@@ -250,8 +251,14 @@ pub fn summary_rows<'a>(o: &'a SchemeOutput<'a>) -> Vec<Vec<Cell<'a>>> {
                 Cell::Number(mean(&|i| customers[i].recency_days as f64)),
                 Cell::Number(mean(&|i| customers[i].frequency as f64)),
                 Cell::Number(mean(&|i| customers[i].monetary.to_f64())),
-                opt(mean_of(&satisfaction, &members)),
-                opt(nps_score(members.iter().filter_map(|&i| nps[i]))),
+                opt(mean_of(
+                    members
+                        .iter()
+                        .filter_map(|&i| o.profile_number(o.columns[1], i)),
+                )),
+                opt(nps_score(members.iter().filter_map(|&i| {
+                    o.profile_number(o.columns[2], i).map(|x| x as u8)
+                }))),
                 Cell::Text(strategy),
             ]);
         }
@@ -259,10 +266,10 @@ pub fn summary_rows<'a>(o: &'a SchemeOutput<'a>) -> Vec<Vec<Cell<'a>>> {
     rows
 }
 
-/// The mean of the values of `members` that are present.
-fn mean_of(values: &[Option<f64>], members: &[usize]) -> Option<f64> {
-    let present: Vec<f64> = members.iter().filter_map(|&i| values[i]).collect();
-    (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64)
+/// The mean of `values`, if there are any.
+fn mean_of(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0u64), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
 }
 
 /// The header of an action list.

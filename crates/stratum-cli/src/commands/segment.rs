@@ -322,16 +322,11 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     let mut scheme_table = String::new();
     if let Some((_, profile, checked, result)) = &applied {
         report_overrides(result, s.lang);
-        let lifecycle: Vec<&str> = match profile.column("lifecycle") {
-            Some(ColumnData::Text(v)) => (0..v.len()).map(|i| v.get(i).unwrap_or("")).collect(),
-            _ => vec![""; tiering.features.customers.len()],
-        };
         let output = SchemeOutput::new(
             &tiering,
             profile,
             checked,
             result,
-            &lifecycle,
             master_table.as_ref(),
             as_of,
             s.lang,
