@@ -36,6 +36,18 @@ pub enum Cell<'a> {
 }
 
 impl Cell<'_> {
+    /// The value as people read it: thousands separators, percentages, one decimal.
+    pub fn display(&self) -> String {
+        use crate::format::{money, number, pct, thousands};
+        match self {
+            Cell::Int(i) if *i >= 0 => thousands(*i as u64),
+            Cell::Share(v) => pct(*v),
+            Cell::Money(m) => money(*m),
+            Cell::Number(v) => number(*v, 1),
+            other => other.text(),
+        }
+    }
+
     pub(crate) fn text(&self) -> String {
         match self {
             Cell::Text(s) => (*s).to_string(),

@@ -404,29 +404,19 @@ fn report_overrides(result: &SchemeResult, lang: Lang) {
 fn final_tier_text(o: &SchemeOutput<'_>) -> String {
     let lang = o.lang;
     let fin = &o.scheme.dimensions[o.scheme.final_dimension];
+    let shown = [
+        "tier_label",
+        "customers",
+        "customer_share",
+        "revenue_share",
+        "nps",
+        "strategy",
+    ]
+    .map(|name| SUMMARY_COLUMNS.iter().position(|c| *c == name).unwrap_or(0));
     let rows: Vec<Vec<String>> = summary_rows(o)
         .into_iter()
         .filter(|r| matches!(&r[0], Cell::Text(d) if *d == fin.name))
-        .map(|r| {
-            let text = |c: &Cell<'_>| match c {
-                Cell::Text(t) => t.to_string(),
-                Cell::Owned(t) => t.clone(),
-                Cell::Int(i) => thousands(*i as u64),
-                Cell::Share(v) => pct(*v),
-                Cell::Money(m) => m.to_string(),
-                Cell::Number(v) => number(*v, 1),
-                Cell::Date(d) => d.to_string(),
-            };
-            let at = |name: &str| SUMMARY_COLUMNS.iter().position(|c| *c == name).unwrap_or(0);
-            vec![
-                text(&r[at("tier_label")]),
-                text(&r[at("customers")]),
-                text(&r[at("customer_share")]),
-                text(&r[at("revenue_share")]),
-                text(&r[at("nps")]),
-                text(&r[at("strategy")]),
-            ]
-        })
+        .map(|r| shown.iter().map(|&k| r[k].display()).collect())
         .collect();
     let header: Vec<String> = [
         fin.label.pick(lang, &fin.name),
