@@ -17,17 +17,9 @@ import sys
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
-COLUMNS = [
-    "customer_id",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "r_score",
-    "f_score",
-    "m_score",
-    "rfm_class",
-    "abc_class",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+from common import OUTPUT_COLUMNS as COLUMNS  # noqa: E402
+
 # Other header spellings accepted for a column, in case Stratum's output is renamed.
 ALIASES = {
     "rfm_class": ["rfm_class_code", "class"],

@@ -16,19 +16,9 @@ import sys
 
 import numpy as np
 import pandas as pd
+from common import CLASSES, OUTPUT_COLUMNS
 
 BINS = 5
-
-CLASSES = {
-    (True, True, True): "important_value",
-    (False, True, True): "important_retention",
-    (True, False, True): "important_development",
-    (False, False, True): "important_win_back",
-    (True, True, False): "general_value",
-    (False, True, False): "general_retention",
-    (True, False, False): "general_development",
-    (False, False, False): "general_win_back",
-}
 
 
 def read(path: str) -> pd.DataFrame:
@@ -113,19 +103,7 @@ def tiers(features: pd.DataFrame) -> pd.DataFrame:
     frac = (cents.abs() % 100).astype("str").str.zfill(2)
     out["monetary"] = sign + units + "." + frac
     out = out.reset_index().sort_values("customer_id")
-    return out[
-        [
-            "customer_id",
-            "recency_days",
-            "frequency",
-            "monetary",
-            "r_score",
-            "f_score",
-            "m_score",
-            "rfm_class",
-            "abc_class",
-        ]
-    ]
+    return out[OUTPUT_COLUMNS]
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import sys
 from datetime import timedelta
 
 import polars as pl
+from common import CLASSES, OUTPUT_COLUMNS
 
 BINS = 5
 
@@ -27,17 +28,6 @@ SCHEMA = {
     "amount": pl.Decimal(18, 2),
     "channel": pl.String,
     "category": pl.String,
-}
-
-CLASSES = {
-    (True, True, True): "important_value",
-    (False, True, True): "important_retention",
-    (True, False, True): "important_development",
-    (False, False, True): "important_win_back",
-    (True, True, False): "general_value",
-    (False, True, False): "general_retention",
-    (True, False, False): "general_development",
-    (False, False, False): "general_win_back",
 }
 
 
@@ -118,17 +108,7 @@ def tiers(customers: pl.DataFrame) -> pl.DataFrame:
             .then(pl.lit("B"))
             .otherwise(pl.lit("C")),
         )
-        .select(
-            "customer_id",
-            "recency_days",
-            "frequency",
-            "monetary",
-            "r_score",
-            "f_score",
-            "m_score",
-            "rfm_class",
-            "abc_class",
-        )
+        .select(OUTPUT_COLUMNS)
         .sort("customer_id")
         .collect()
     )
