@@ -127,11 +127,6 @@ impl InteractionLog {
         }
     }
 
-    /// The number of customers with interactions.
-    pub fn customers(&self) -> usize {
-        self.by_customer.len()
-    }
-
     /// Interactions dated on or after `as_of` (left out of every feature).
     pub fn on_or_after(&self, as_of: NaiveDate) -> u64 {
         self.by_customer

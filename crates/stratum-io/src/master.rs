@@ -267,11 +267,6 @@ impl<'a> MasterAttributes<'a> {
             .filter(|v| crate::values::parse_date(v.as_bytes()).is_none())
             .count()
     }
-
-    /// The header used as the signup date, if any.
-    pub fn signup_header(&self) -> Option<&str> {
-        self.signup.map(|k| self.table.attributes[k].as_str())
-    }
 }
 
 impl stratum_core::scheme::Attributes for MasterAttributes<'_> {

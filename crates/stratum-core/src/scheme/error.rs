@@ -77,14 +77,3 @@ pub enum SchemeError {
         message: String,
     },
 }
-
-impl SchemeError {
-    /// The line in the scheme file.
-    pub fn line(&self) -> usize {
-        match self {
-            SchemeError::Toml { line, .. }
-            | SchemeError::Rule { line, .. }
-            | SchemeError::Invalid { line, .. } => *line,
-        }
-    }
-}

@@ -234,7 +234,6 @@ enum Scalar<'a> {
 #[derive(Debug, Clone)]
 pub struct Rule {
     node: Node,
-    source: String,
 }
 
 impl Rule {
@@ -262,15 +261,7 @@ impl Rule {
             )
             .hint(format!("compare it with something, e.g. `{sql} > 0`")));
         }
-        Ok(Rule {
-            node,
-            source: sql.to_string(),
-        })
-    }
-
-    /// The rule as written.
-    pub fn source(&self) -> &str {
-        &self.source
+        Ok(Rule { node })
     }
 
     /// Whether the rule is true for `row` (unknown counts as false).

@@ -208,21 +208,6 @@ impl Default for LifecycleParams {
     }
 }
 
-/// The lifecycle stage codes, in order.
-pub const LIFECYCLE_STAGES: [&str; 5] = ["new", "growing", "stable", "churn_warning", "churned"];
-
-/// The Chinese and English label of a lifecycle stage code.
-pub fn lifecycle_label(code: &str) -> (&'static str, &'static str) {
-    match code {
-        "new" => ("新客户", "new"),
-        "growing" => ("成长期", "growing"),
-        "stable" => ("稳定期", "stable"),
-        "churn_warning" => ("流失预警", "churn warning"),
-        "churned" => ("已流失", "churned"),
-        _ => ("", ""),
-    }
-}
-
 impl LifecycleParams {
     /// The stage of a customer.
     pub fn stage(
