@@ -295,13 +295,7 @@ impl QualityReport {
                 &mut out,
                 "主数据行（读取/接受/重复/拒绝）",
                 "master rows (read/accepted/duplicate/rejected)",
-                format!(
-                    "{} / {} / {} / {}",
-                    thousands(m.counts.rows_read),
-                    thousands(m.counts.accepted),
-                    thousands(m.counts.duplicates),
-                    thousands(m.counts.rejected)
-                ),
+                row_counts(&m.counts),
             );
         }
         if let Some(n) = self.customers_not_in_master {
@@ -330,15 +324,6 @@ impl QualityReport {
                     None => sq.path.display().to_string(),
                 },
             );
-            let rows = |q: &InputQuality| {
-                format!(
-                    "{} / {} / {} / {}",
-                    thousands(q.counts.rows_read),
-                    thousands(q.counts.accepted),
-                    thousands(q.counts.duplicates),
-                    thousands(q.counts.rejected)
-                )
-            };
             if let Some(q) = &sq.interactions {
                 add(
                     &mut out,
@@ -350,7 +335,7 @@ impl QualityReport {
                     &mut out,
                     "互动行（读取/接受/重复/拒绝）",
                     "interaction rows (read/accepted/duplicate/rejected)",
-                    rows(q),
+                    row_counts(&q.counts),
                 );
             }
             if sq.interactions.is_some() {
@@ -386,7 +371,7 @@ impl QualityReport {
                     &mut out,
                     "调整行（读取/接受/重复/拒绝）",
                     "override rows (read/accepted/duplicate/rejected)",
-                    rows(q),
+                    row_counts(&q.counts),
                 );
                 add(
                     &mut out,
@@ -410,4 +395,15 @@ impl QualityReport {
         }
         out
     }
+}
+
+/// Rows read / accepted / duplicate / rejected.
+fn row_counts(c: &RowCounts) -> String {
+    format!(
+        "{} / {} / {} / {}",
+        thousands(c.rows_read),
+        thousands(c.accepted),
+        thousands(c.duplicates),
+        thousands(c.rejected)
+    )
 }
