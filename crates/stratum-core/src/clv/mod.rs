@@ -1,0 +1,52 @@
+//! Customer lifetime value and churn risk from the buy-till-you-die models.
+//!
+//! Tiering by what customers *were* worth is half the job; these models say what each will be
+//! worth and how likely they are to still be a customer. From each customer's purchase days
+//! ([`summarize`]) we fit a transaction model — [`BgNbd`], [`ParetoNbd`] or, for discrete
+//! opportunities, [`BgBb`] — and the [`GammaGamma`] spend model, by maximum likelihood with
+//! exact gradients (see `optimize`). Identical summaries are grouped, so the cost grows with
+//! distinct summaries, not customers.
+//!
+//! ```
+//! use stratum_core::clv::{ClvParams, Grouped, Summary};
+//!
+//! // the published CDNOW summary of Fader, Hardie & Lee (2005), in weeks
+//! # let summaries: Vec<Summary> = Vec::new();
+//! let params = ClvParams::new().check().unwrap();
+//! # if !summaries.is_empty() {
+//! let model = params.fit(&summaries).unwrap();
+//! println!("r = {:.3}", model.transaction_report().value("r"));
+//! # }
+//! ```
+
+mod algorithm;
+mod bgbb;
+mod bgnbd;
+pub mod dual;
+mod error;
+mod gamma_gamma;
+mod optimize;
+mod params;
+mod paretonbd;
+mod summary;
+
+pub use algorithm::{ChurnBand, ClvModel, HoldoutRow, Prediction, TransactionFit};
+pub use bgbb::BgBb;
+pub use bgnbd::BgNbd;
+pub use error::ClvError;
+pub use gamma_gamma::GammaGamma;
+pub use optimize::FitReport;
+pub use params::{CheckedClvParams, ClvParams, ModelKind};
+pub use paretonbd::ParetoNbd;
+pub use summary::{Grouped, Period, PurchaseDay, Summary, summarize, summarize_discrete};
+
+/// Predictions of a fitted transaction model for one customer's summary; times are in the
+/// model's periods.
+pub trait TransactionModel {
+    /// The probability that the customer is still alive at the end of calibration.
+    fn p_alive(&self, s: &Summary) -> f64;
+    /// Expected purchases in the `horizon` periods after the end of calibration.
+    fn expected_purchases(&self, s: &Summary, horizon: f64) -> f64;
+    /// Expected purchases of a customer new at time 0 over `horizon` periods.
+    fn expected_purchases_new(&self, horizon: f64) -> f64;
+}

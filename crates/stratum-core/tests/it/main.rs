@@ -1,0 +1,3 @@
+//! Integration tests of the engine against published results.
+
+mod clv;
