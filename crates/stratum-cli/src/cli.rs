@@ -24,6 +24,67 @@ pub enum Command {
     Segment(Box<SegmentArgs>),
     /// Check a tier scheme against the columns its rules can use, without running it.
     Check(CheckArgs),
+    /// Fit a lifetime-value model (BG/NBD, Pareto/NBD or BG/BB, with Gamma-Gamma spend) and
+    /// predict each customer's purchases, P(alive), churn risk and CLV.
+    Clv(Box<ClvArgs>),
+}
+
+/// Arguments of `stratum clv`.
+#[derive(Debug, Args)]
+pub struct ClvArgs {
+    /// The transaction file (CSV in any common encoding, XLSX, Parquet).
+    #[arg(long, short = 't')]
+    pub transactions: PathBuf,
+    /// The time unit of recency, age and predictions: day, week or month (default week).
+    #[arg(long)]
+    pub period: Option<String>,
+    /// First day of the holdout (YYYY-MM-DD): the models are fitted on the purchases before
+    /// it and checked against the purchases from it on. Without it, all purchases calibrate.
+    #[arg(long)]
+    pub holdout_from: Option<String>,
+    /// The transaction model: bgnbd, paretonbd or bgbb (default bgnbd).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The output folder.
+    #[arg(long, short = 'o', default_value = "stratum-clv")]
+    pub out: PathBuf,
+    /// End of observation (YYYY-MM-DD, exclusive): lines on or after it are left out. Default:
+    /// the day after the last line.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// L2 penalty on the parameters (as `penalizer_coef` in lifetimes; default 0).
+    #[arg(long)]
+    pub penalty: Option<f64>,
+    /// CLV horizon in months (default 12).
+    #[arg(long)]
+    pub horizon_months: Option<u32>,
+    /// CLV discount rate per month (default 0.01).
+    #[arg(long)]
+    pub discount_rate: Option<f64>,
+    /// A config file (stratum.toml); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Language of labels: en or zh.
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Map a field to a header: --map customer_id=客户编号 (repeatable).
+    #[arg(long = "map", value_name = "FIELD=HEADER")]
+    pub map: Vec<String>,
+    /// The file's encoding (detected when absent).
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// The CSV delimiter (detected when absent).
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// The sheet of an XLSX file (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Amounts use a decimal comma (1.234,56).
+    #[arg(long)]
+    pub decimal_comma: bool,
+    /// The largest share of rejected rows before the run fails (default 5%).
+    #[arg(long)]
+    pub max_reject_rate: Option<String>,
 }
 
 /// Arguments of `stratum demo`.

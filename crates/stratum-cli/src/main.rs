@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         cli::Command::Demo(args) => commands::demo::run(args),
         cli::Command::Segment(args) => commands::segment::run(*args),
         cli::Command::Check(args) => commands::check::run(args),
+        cli::Command::Clv(args) => commands::clv::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,7 +16,8 @@ use stratum_io::source::ReadOptions;
 use stratum_io::values::DecimalMark;
 
 use crate::BadInput;
-use crate::cli::SegmentArgs;
+use crate::cli::{ClvArgs, SegmentArgs};
+use stratum_core::clv::{CheckedClvParams, ClvError, ClvParams};
 
 /// The config file (`stratum.toml`).
 #[derive(Debug, Default, Deserialize)]
@@ -40,6 +41,155 @@ pub struct ConfigFile {
     /// How the customer master file is read.
     #[serde(default)]
     pub customers: CustomersConfig,
+    /// Lifetime-value options.
+    #[serde(default)]
+    pub clv: ClvConfig,
+}
+
+/// `[clv]`: the lifetime-value models (each option defaults as in `stratum clv --help`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClvConfig {
+    pub model: Option<String>,
+    pub period: Option<String>,
+    pub penalty: Option<f64>,
+    pub horizon_months: Option<u32>,
+    pub discount_rate: Option<f64>,
+    pub churn_medium: Option<f64>,
+    pub churn_high: Option<f64>,
+}
+
+/// Lifetime-value flags, shared by `stratum clv` and `stratum segment --clv`.
+#[derive(Debug, Default)]
+pub struct ClvFlags {
+    pub model: Option<String>,
+    pub period: Option<String>,
+    pub penalty: Option<f64>,
+    pub horizon_months: Option<u32>,
+    pub discount_rate: Option<f64>,
+}
+
+/// Resolves the lifetime-value flags with `[clv]`.
+pub fn resolve_clv(flags: ClvFlags, cfg: ClvConfig) -> Result<CheckedClvParams> {
+    let ClvFlags {
+        model,
+        period,
+        penalty,
+        horizon_months,
+        discount_rate,
+    } = flags;
+    let ClvConfig {
+        model: cfg_model,
+        period: cfg_period,
+        penalty: cfg_penalty,
+        horizon_months: cfg_horizon,
+        discount_rate: cfg_discount,
+        churn_medium,
+        churn_high,
+    } = cfg;
+    let mut params = ClvParams::new();
+    if let Some(m) = model.or(cfg_model) {
+        params = params.model(m.parse().map_err(|e: ClvError| bad(e.to_string()))?);
+    }
+    if let Some(p) = period.or(cfg_period) {
+        params = params.period(p.parse().map_err(|e: ClvError| bad(e.to_string()))?);
+    }
+    if let Some(p) = penalty.or(cfg_penalty) {
+        params = params.penalty(p);
+    }
+    if let Some(h) = horizon_months.or(cfg_horizon) {
+        params = params.horizon_months(h);
+    }
+    if let Some(d) = discount_rate.or(cfg_discount) {
+        params = params.discount_rate(d);
+    }
+    if let Some(m) = churn_medium {
+        params = params.churn_medium(m);
+    }
+    if let Some(h) = churn_high {
+        params = params.churn_high(h);
+    }
+    params.check().map_err(|e| bad(e.to_string()))
+}
+
+/// Everything `stratum clv` needs, resolved.
+#[derive(Debug)]
+pub struct ClvSettings {
+    pub transactions: PathBuf,
+    pub out: PathBuf,
+    pub as_of: Option<NaiveDate>,
+    pub holdout_from: Option<NaiveDate>,
+    pub input: InputSettings,
+    pub clv: CheckedClvParams,
+}
+
+/// Resolves `stratum clv`'s arguments with the config file.
+pub fn clv_settings(args: ClvArgs) -> Result<ClvSettings> {
+    let ClvArgs {
+        transactions,
+        period,
+        holdout_from,
+        model,
+        out,
+        as_of,
+        penalty,
+        horizon_months,
+        discount_rate,
+        config,
+        lang,
+        map,
+        encoding,
+        delimiter,
+        sheet,
+        decimal_comma,
+        max_reject_rate,
+    } = args;
+    let ConfigFile {
+        input,
+        columns,
+        rfm: _,
+        abc: _,
+        output: OutputConfig { lang: cfg_lang },
+        customers: _,
+        clv,
+    } = match &config {
+        Some(path) => read_config(path)?,
+        None => ConfigFile::default(),
+    };
+    let input = resolve_input(
+        InputFlags {
+            lang,
+            map,
+            encoding,
+            delimiter,
+            sheet,
+            decimal_comma,
+            max_reject_rate,
+        },
+        input,
+        cfg_lang,
+        columns,
+    )?;
+    let clv = resolve_clv(
+        ClvFlags {
+            model,
+            period,
+            penalty,
+            horizon_months,
+            discount_rate,
+        },
+        clv,
+    )?;
+    Ok(ClvSettings {
+        transactions,
+        out,
+        as_of: as_of.map(|d| parse_cli_date("--as-of", &d)).transpose()?,
+        holdout_from: holdout_from
+            .map(|d| parse_cli_date("--holdout-from", &d))
+            .transpose()?,
+        input,
+        clv,
+    })
 }
 
 /// `[customers]`: reading the customer master file (each option detected when absent).
@@ -187,6 +337,87 @@ pub fn parse_map(pairs: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(map)
 }
 
+/// The input flags every command that reads a transaction file takes.
+#[derive(Debug)]
+pub struct InputFlags {
+    pub lang: Option<String>,
+    pub map: Vec<String>,
+    pub encoding: Option<String>,
+    pub delimiter: Option<String>,
+    pub sheet: Option<String>,
+    pub decimal_comma: bool,
+    pub max_reject_rate: Option<String>,
+}
+
+/// How the transaction file is read, resolved.
+#[derive(Debug)]
+pub struct InputSettings {
+    pub lang: Lang,
+    pub read: ReadOptions,
+    pub columns: BTreeMap<String, String>,
+    pub max_reject_rate: f64,
+}
+
+/// Resolves the input flags with the config file's `[input]`, `[output] lang` and `[columns]`.
+fn resolve_input(
+    flags: InputFlags,
+    cfg: InputConfig,
+    cfg_lang: Option<String>,
+    config_columns: BTreeMap<String, String>,
+) -> Result<InputSettings> {
+    let InputFlags {
+        lang,
+        map,
+        encoding,
+        delimiter,
+        sheet,
+        decimal_comma,
+        max_reject_rate,
+    } = flags;
+    let InputConfig {
+        encoding: cfg_encoding,
+        delimiter: cfg_delimiter,
+        sheet: cfg_sheet,
+        decimal_comma: cfg_decimal_comma,
+        max_reject_rate: cfg_max_reject_rate,
+    } = cfg;
+    let lang: Lang = match lang.or(cfg_lang) {
+        Some(l) => l.parse().map_err(bad)?,
+        None => Lang::En,
+    };
+    let encoding = match encoding.or(cfg_encoding) {
+        Some(e) => Some(parse_encoding(&e)?),
+        None => None,
+    };
+    let delimiter = match delimiter.or(cfg_delimiter) {
+        Some(d) => Some(parse_delimiter(&d)?),
+        None => None,
+    };
+    let decimal = if decimal_comma || cfg_decimal_comma.unwrap_or(false) {
+        DecimalMark::Comma
+    } else {
+        DecimalMark::Point
+    };
+    let max_reject_rate = match (max_reject_rate, cfg_max_reject_rate) {
+        (Some(r), _) => parse_rate("--max-reject-rate", &r)?,
+        (None, Some(r)) => parse_rate("[input] max_reject_rate", &r.to_string())?,
+        (None, None) => 0.05,
+    };
+    let mut columns = config_columns;
+    columns.extend(parse_map(&map)?);
+    Ok(InputSettings {
+        lang,
+        read: ReadOptions {
+            encoding,
+            delimiter,
+            sheet: sheet.or(cfg_sheet),
+            decimal,
+        },
+        columns,
+        max_reject_rate,
+    })
+}
+
 /// Resolves `stratum segment`'s arguments with the config file.
 pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
     let SegmentArgs {
@@ -218,6 +449,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         abc,
         output,
         customers: customers_config,
+        clv: cfg_clv,
     } = match &config {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
@@ -257,30 +489,26 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         decimal: DecimalMark::Point,
     };
 
-    let lang: Lang = match lang.or(cfg_lang) {
-        Some(l) => l.parse().map_err(bad)?,
-        None => Lang::En,
-    };
-    let encoding = match encoding.or(cfg_encoding) {
-        Some(e) => Some(parse_encoding(&e)?),
-        None => None,
-    };
-    let delimiter = match delimiter.or(cfg_delimiter) {
-        Some(d) => Some(parse_delimiter(&d)?),
-        None => None,
-    };
-    let decimal = if decimal_comma || cfg_decimal_comma.unwrap_or(false) {
-        DecimalMark::Comma
-    } else {
-        DecimalMark::Point
-    };
-    let max_reject_rate = match (max_reject_rate, cfg_max_reject_rate) {
-        (Some(r), _) => parse_rate("--max-reject-rate", &r)?,
-        (None, Some(r)) => parse_rate("[input] max_reject_rate", &r.to_string())?,
-        (None, None) => 0.05,
-    };
-    let mut columns = config_columns;
-    columns.extend(parse_map(&map)?);
+    let input = resolve_input(
+        InputFlags {
+            lang,
+            map,
+            encoding,
+            delimiter,
+            sheet,
+            decimal_comma,
+            max_reject_rate,
+        },
+        InputConfig {
+            encoding: cfg_encoding,
+            delimiter: cfg_delimiter,
+            sheet: cfg_sheet,
+            decimal_comma: cfg_decimal_comma,
+            max_reject_rate: cfg_max_reject_rate,
+        },
+        cfg_lang,
+        config_columns,
+    )?;
     let frequency = match frequency.or(cfg_frequency).as_deref() {
         None | Some("orders") => FrequencyBasis::Orders,
         Some("days") => FrequencyBasis::Days,
@@ -335,17 +563,12 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         customers,
         as_of,
         out,
-        lang,
-        read: ReadOptions {
-            encoding,
-            delimiter,
-            sheet: sheet.or(cfg_sheet),
-            decimal,
-        },
+        lang: input.lang,
+        read: input.read,
         customers_read,
         customers_id,
-        columns,
-        max_reject_rate,
+        columns: input.columns,
+        max_reject_rate: input.max_reject_rate,
         rfm,
         abc,
         frequency,

@@ -67,6 +67,20 @@ pub struct CustomerFeatures {
     /// Trailing-window figures, when the aggregator kept daily history
     /// ([`Aggregator::keep_history`]).
     pub windows: Option<Windows>,
+    /// Net amount and new orders by day, sorted by date, when the aggregator kept daily
+    /// history.
+    pub days: Option<Box<[DayTotal]>>,
+}
+
+/// A customer's net amount and new orders on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayTotal {
+    /// The day.
+    pub date: NaiveDate,
+    /// Net amount of the day's lines (purchases plus refunds).
+    pub net: Money,
+    /// Orders whose first purchase line is on this day (with no order column, purchase lines).
+    pub new_orders: u32,
 }
 
 /// A customer's figures over the twelve months before `as_of` and the twelve before those.
@@ -321,6 +335,7 @@ impl Aggregator {
                         avg_order_value: monetary.div_count(acc.orders).round_cents(),
                         tenure_days: (as_of - first).num_days(),
                         windows: history.as_ref().map(|h| windows(&h[i], as_of)),
+                        days: history.as_ref().map(|h| day_totals(&h[i])),
                     });
                 }
                 _ => no_purchase.push(NoPurchaseCustomer {
@@ -415,6 +430,27 @@ fn record(
             new_orders,
         }),
     }
+}
+
+/// One customer's daily history sorted by date, one entry per day.
+fn day_totals(days: &[DayBucket]) -> Box<[DayTotal]> {
+    let mut sorted = days.to_vec();
+    sorted.sort_by_key(|b| b.day);
+    let mut out: Vec<DayTotal> = Vec::with_capacity(sorted.len());
+    for b in sorted {
+        match out.last_mut() {
+            Some(last) if days_from_ce(last.date) == b.day => {
+                last.net += b.net;
+                last.new_orders += b.new_orders;
+            }
+            _ => out.push(DayTotal {
+                date: NaiveDate::from_num_days_from_ce_opt(b.day).unwrap_or_default(),
+                net: b.net,
+                new_orders: b.new_orders,
+            }),
+        }
+    }
+    out.into_boxed_slice()
 }
 
 /// The trailing-window figures of one customer's daily history at `as_of`.

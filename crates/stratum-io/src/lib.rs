@@ -3,6 +3,7 @@
 //! writing the results for people (XLSX) and programs (CSV, JSON).
 #![deny(missing_docs)]
 
+pub mod clv;
 pub mod demo;
 mod engine;
 pub mod excel;

@@ -47,7 +47,7 @@ pub fn run(args: SegmentArgs) -> Result<()> {
     run_with(segment_settings(args)?)
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>> {
+pub(crate) fn create(path: &Path) -> Result<BufWriter<File>> {
     let file =
         File::create(path).with_context(|| format!("failed to create `{}`", path.display()))?;
     Ok(BufWriter::with_capacity(1 << 20, file))
@@ -484,7 +484,7 @@ fn write_csv_outputs(
 }
 
 /// Names the rejects file when writing it failed (an output failure, not bad input).
-fn with_rejects_path(e: LoadError, path: &Path) -> anyhow::Error {
+pub(crate) fn with_rejects_path(e: LoadError, path: &Path) -> anyhow::Error {
     match e {
         LoadError::Rejects(_) => {
             anyhow::Error::new(e).context(format!("failed to write `{}`", path.display()))

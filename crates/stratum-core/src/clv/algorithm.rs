@@ -285,6 +285,12 @@ impl ClvModel {
         }
     }
 
+    /// Predictions for many customers, in parallel, in order.
+    pub fn predict_all(&self, summaries: &[Summary]) -> Vec<Prediction> {
+        use rayon::prelude::*;
+        summaries.par_iter().map(|s| self.predict(s)).collect()
+    }
+
     /// Mean predicted against mean actual purchases in a holdout of `holdout` periods, by
     /// number of calibration repeat purchases (0 … `top`−1 and `top`+), then all customers.
     pub fn holdout_table(&self, summaries: &[Summary], holdout: f64, top: u32) -> Vec<HoldoutRow> {

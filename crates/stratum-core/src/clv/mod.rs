@@ -38,7 +38,9 @@ pub use gamma_gamma::GammaGamma;
 pub use optimize::FitReport;
 pub use params::{CheckedClvParams, ClvParams, ModelKind};
 pub use paretonbd::ParetoNbd;
-pub use summary::{Grouped, Period, PurchaseDay, Summary, summarize, summarize_discrete};
+pub use summary::{
+    Grouped, Period, PurchaseDay, Summary, purchase_days, summarize, summarize_discrete,
+};
 
 /// Predictions of a fitted transaction model for one customer's summary; times are in the
 /// model's periods.

@@ -64,6 +64,19 @@ pub struct PurchaseDay {
     pub amount: f64,
 }
 
+/// A customer's purchase days from their daily history: the days with a new order (or, without
+/// an order column, a purchase line), with that day's net amount. Days with only refunds or
+/// with more lines of an order begun earlier are not purchases.
+pub fn purchase_days(days: &[crate::DayTotal]) -> Vec<PurchaseDay> {
+    days.iter()
+        .filter(|d| d.new_orders > 0)
+        .map(|d| PurchaseDay {
+            date: d.date,
+            amount: d.net.to_f64(),
+        })
+        .collect()
+}
+
 /// A customer's calibration summary in model units, with the holdout purchases.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Summary {

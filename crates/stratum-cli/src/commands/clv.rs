@@ -1,0 +1,323 @@
+//! `stratum clv`: fit a lifetime-value model on a transaction export and predict every
+//! customer's future purchases, P(alive), churn risk and CLV.
+
+use std::fs;
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use chrono::{Days, NaiveDate};
+use stratum_core::clv::{
+    ChurnBand, ClvModel, FitReport, ModelKind, Summary, purchase_days, summarize,
+    summarize_discrete,
+};
+use stratum_core::{CustomerFeatures, Lang};
+use stratum_io::clv::{
+    ClvReport, CustomerPrediction, HOLDOUT_COLUMNS, holdout_cells, write_holdout_csv,
+    write_predictions_csv,
+};
+use stratum_io::format::{money, number, thousands};
+use stratum_io::rejects::RejectsWriter;
+use stratum_io::source::{Format, detect_format};
+use stratum_io::transactions::{TransactionOptions, load_transactions};
+
+use super::segment::{create, with_rejects_path};
+use crate::BadInput;
+use crate::cli::ClvArgs;
+use crate::progress;
+use crate::settings::{ClvSettings, clv_settings};
+use crate::terminal::table;
+
+/// The output files.
+pub const OUTPUT_FILES: [&str; 4] = [
+    "rejects.csv",
+    "params.json",
+    "predictions.csv",
+    "holdout.csv",
+];
+
+/// Runs `stratum clv`.
+pub fn run(args: ClvArgs) -> Result<()> {
+    run_with(clv_settings(args)?)
+}
+
+/// Each customer's calibration summary in the model's terms, `None` when their first purchase
+/// is after `calibration_end`.
+pub fn summaries(
+    customers: &[CustomerFeatures],
+    calibration_end: NaiveDate,
+    model: &stratum_core::clv::CheckedClvParams,
+) -> Vec<Option<Summary>> {
+    customers
+        .iter()
+        .map(|c| {
+            let days = purchase_days(c.days.as_deref().unwrap_or_default());
+            match model.model() {
+                ModelKind::BgBb => summarize_discrete(&days, calibration_end, model.period()),
+                _ => summarize(&days, calibration_end, model.period()),
+            }
+        })
+        .collect()
+}
+
+fn run_with(s: ClvSettings) -> Result<()> {
+    fs::create_dir_all(&s.out)
+        .with_context(|| format!("failed to create the output folder `{}`", s.out.display()))?;
+    for name in OUTPUT_FILES {
+        let path = s.out.join(name);
+        if path.exists() {
+            fs::remove_file(&path)
+                .with_context(|| format!("failed to remove the earlier `{}`", path.display()))?;
+        }
+    }
+    let lang = s.input.lang;
+    let rejects_path = s.out.join("rejects.csv");
+    let mut rejects = RejectsWriter::new(create(&rejects_path)?)
+        .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
+    let options = TransactionOptions {
+        read: s.input.read.clone(),
+        columns: s.input.columns.clone(),
+        frequency: stratum_core::FrequencyBasis::Orders,
+        batch_bytes: None,
+        history: true,
+    };
+    let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
+    let in_bytes = detect_format(&s.transactions).is_ok_and(|f| f == Format::Csv);
+    let bar = progress::bar(total, in_bytes, "reading");
+    let (aggregator, txq) = load_transactions(
+        &s.transactions,
+        &options,
+        s.as_of,
+        &mut rejects,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )
+    .map_err(|e| with_rejects_path(e, &rejects_path))?;
+    bar.finish_and_clear();
+    rejects
+        .finish()
+        .and_then(|mut w| w.flush())
+        .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
+    let rate = txq.counts.reject_rate();
+    if rate > s.input.max_reject_rate {
+        return Err(BadInput(format!(
+            "{:.1}% of the rows of `{}` were rejected ({} of {}), more than the allowed {:.1}% (--max-reject-rate); see `{}`",
+            rate * 100.0,
+            s.transactions.display(),
+            txq.counts.rejected,
+            txq.counts.rows_read,
+            s.input.max_reject_rate * 100.0,
+            rejects_path.display()
+        ))
+        .into());
+    }
+    let Some((first_date, _)) = aggregator.date_range() else {
+        return Err(BadInput(format!(
+            "no usable transactions in `{}`: {} rows read, {} rejected; see `{}`",
+            s.transactions.display(),
+            txq.counts.rows_read,
+            txq.counts.rejected,
+            rejects_path.display()
+        ))
+        .into());
+    };
+    let as_of = match (s.as_of, aggregator.default_as_of()) {
+        (Some(d), _) | (None, Some(d)) => d,
+        (None, None) => first_date,
+    };
+    let last_day = as_of - Days::new(1);
+    let calibration_end = match s.holdout_from {
+        Some(h) if h <= first_date || h > last_day => {
+            return Err(BadInput(format!(
+                "--holdout-from {h} must be after the first transaction ({first_date}) and on or \
+                 before the last day observed ({last_day})"
+            ))
+            .into());
+        }
+        Some(h) => h - Days::new(1),
+        None => last_day,
+    };
+    let features = aggregator.finish(as_of);
+    let summaries = summaries(&features.customers, calibration_end, &s.clv);
+    let fitted: Vec<(&str, Summary)> = features
+        .customers
+        .iter()
+        .zip(&summaries)
+        .filter_map(|(c, s)| s.map(|s| (c.customer_id.as_str(), s)))
+        .collect();
+    let first_seen_in_holdout = summaries.len() - fitted.len();
+    let just: Vec<Summary> = fitted.iter().map(|f| f.1).collect();
+    let model = s
+        .clv
+        .fit(&just)
+        .map_err(|e| BadInput(format!("`{}`: {e}", s.transactions.display())))?;
+    let predictions = model.predict_all(&just);
+    let rows: Vec<CustomerPrediction> = fitted
+        .iter()
+        .zip(&predictions)
+        .map(|(&(customer_id, summary), &prediction)| CustomerPrediction {
+            customer_id,
+            summary,
+            prediction,
+        })
+        .collect();
+    let holdout_days = (last_day - calibration_end).num_days();
+    let holdout_periods =
+        (holdout_days > 0).then(|| holdout_days as f64 / s.clv.period().days());
+    let holdout = match holdout_periods {
+        Some(p) => model.holdout_table(&just, p, 7),
+        None => Vec::new(),
+    };
+    let report = ClvReport::new(
+        &model,
+        calibration_end,
+        holdout_periods.map(|_| last_day),
+        rows.len(),
+        first_seen_in_holdout,
+        &holdout,
+        &txq,
+        holdout_periods,
+    );
+    let params_path = s.out.join("params.json");
+    let mut w = create(&params_path)?;
+    serde_json::to_writer_pretty(&mut w, &report)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.write_all(b"\n"))
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", params_path.display()))?;
+    let predictions_path = s.out.join("predictions.csv");
+    write_predictions_csv(create(&predictions_path)?, &rows, holdout_periods.is_some(), lang)
+        .with_context(|| format!("failed to write `{}`", predictions_path.display()))?;
+    let mut written = vec!["rejects.csv", "params.json", "predictions.csv"];
+    if holdout_periods.is_some() {
+        let holdout_path = s.out.join("holdout.csv");
+        write_holdout_csv(create(&holdout_path)?, &holdout)
+            .with_context(|| format!("failed to write `{}`", holdout_path.display()))?;
+        written.push("holdout.csv");
+    }
+
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", clv_text(&model, &report, &rows, lang));
+    let mut err = std::io::stderr().lock();
+    if model.spend_correlation_warning() {
+        let _ = writeln!(
+            err,
+            "{} {:.2}",
+            lang.pick(
+                "警告：复购次数与平均消费额相关性较强，Gamma-Gamma 模型假设二者独立；相关系数",
+                "warning: repeat purchases and mean spend are correlated, which the Gamma-Gamma model assumes they are not; correlation",
+            ),
+            model.spend_correlation()
+        );
+    }
+    if first_seen_in_holdout > 0 {
+        let _ = writeln!(
+            err,
+            "{} {}",
+            thousands(first_seen_in_holdout as u64),
+            lang.pick(
+                "位客户首次购买在验证期内，未参与拟合与预测",
+                "customers first bought in the holdout: not fitted, not predicted",
+            )
+        );
+    }
+    let _ = writeln!(
+        err,
+        "{} {}: {}",
+        lang.pick("结果已写入", "wrote"),
+        s.out.display(),
+        written.join(", ")
+    );
+    Ok(())
+}
+
+/// The fitted parameters with standard errors.
+fn params_table(r: &FitReport, lang: Lang) -> String {
+    let header = [
+        lang.pick("参数", "parameter"),
+        lang.pick("估计值", "estimate"),
+        lang.pick("标准误", "std. error"),
+    ]
+    .map(String::from);
+    let rows: Vec<Vec<String>> = r
+        .names
+        .iter()
+        .zip(&r.values)
+        .zip(&r.std_errors)
+        .map(|((n, v), se)| {
+            vec![
+                n.to_string(),
+                format!("{v:.4}"),
+                se.map_or_else(|| "–".to_string(), |se| format!("{se:.4}")),
+            ]
+        })
+        .collect();
+    format!(
+        "{} ({} {}, {} {}, {} {}):\n{}",
+        r.model,
+        lang.pick("对数似然", "log-likelihood"),
+        number(r.log_likelihood, 2),
+        thousands(r.customers as u64),
+        lang.pick("位客户", "customers"),
+        r.iterations,
+        lang.pick("次迭代", "iterations"),
+        table(&header, &rows)
+    )
+}
+
+fn clv_text(
+    model: &ClvModel,
+    report: &ClvReport<'_>,
+    rows: &[CustomerPrediction<'_>],
+    lang: Lang,
+) -> String {
+    let mut text = params_table(model.transaction_report(), lang);
+    text.push('\n');
+    text.push_str(&params_table(model.spend_report(), lang));
+    if !report.holdout.is_empty() {
+        let header = HOLDOUT_COLUMNS.map(String::from);
+        let cells: Vec<Vec<String>> = holdout_cells(report.holdout, lang)
+            .iter()
+            .map(|r| r.iter().map(|c| c.display()).collect())
+            .collect();
+        let cells: Vec<Vec<String>> = cells
+            .into_iter()
+            .zip(report.holdout)
+            .map(|(mut r, h)| {
+                r[2] = format!("{:.3}", h.actual);
+                r[3] = format!("{:.3}", h.predicted);
+                r
+            })
+            .collect();
+        text.push_str(&format!(
+            "\n{} {} ({} {:.1} {}):\n{}",
+            lang.pick("验证期", "holdout from"),
+            report.calibration_end + Days::new(1),
+            lang.pick("长度", "length"),
+            report.holdout_periods.unwrap_or(0.0),
+            model.params().period().name(),
+            table(&header, &cells)
+        ));
+    }
+    let total_clv: f64 = rows.iter().map(|r| r.prediction.clv).sum();
+    let band = |b| rows.iter().filter(|r| r.prediction.churn_band == b).count() as u64;
+    text.push_str(&format!(
+        "\n{} {}: {}; {}: {} {} / {} {} / {} {}\n",
+        lang.pick("未来", "CLV over"),
+        format_args!(
+            "{} {}",
+            model.params().horizon_months(),
+            lang.pick("个月客户价值合计", "months, all customers")
+        ),
+        stratum_core::Money::from_f64(total_clv).map_or_else(|| number(total_clv, 2), money),
+        lang.pick("流失风险", "churn risk"),
+        thousands(band(ChurnBand::Low)),
+        ChurnBand::Low.label(lang),
+        thousands(band(ChurnBand::Medium)),
+        ChurnBand::Medium.label(lang),
+        thousands(band(ChurnBand::High)),
+        ChurnBand::High.label(lang),
+    ));
+    text
+}

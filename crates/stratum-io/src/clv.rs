@@ -1,0 +1,203 @@
+//! Lifetime-value outputs: `predictions.csv`, `holdout.csv` and `params.json`.
+//!
+//! Times in the summaries (`recency`, `T`) are in the fitted model's period; amounts in the
+//! currency of the input.
+
+use std::io::Write;
+
+use chrono::NaiveDate;
+use stratum_core::Lang;
+use stratum_core::clv::{ClvModel, FitReport, HoldoutRow, Prediction, Summary};
+
+use crate::output::Cell;
+use crate::transactions::TransactionQuality;
+
+/// One customer's summary and predictions.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerPrediction<'a> {
+    /// The customer id.
+    pub customer_id: &'a str,
+    /// The calibration summary.
+    pub summary: Summary,
+    /// The predictions.
+    pub prediction: Prediction,
+}
+
+/// The columns of `predictions.csv`; `holdout_purchases` only with a holdout.
+pub const PREDICTION_COLUMNS: [&str; 13] = [
+    "customer_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary",
+    "p_alive",
+    "churn_risk",
+    "churn_band",
+    "churn_band_label",
+    "expected_purchases_90d",
+    "expected_spend",
+    "clv",
+    "holdout_purchases",
+];
+
+fn money(v: f64) -> Cell<'static> {
+    stratum_core::Money::from_f64(v).map_or(Cell::Number(v), |m| Cell::Money(m.round_cents()))
+}
+
+/// The cells of one `predictions.csv` row.
+pub fn prediction_row<'a>(p: &CustomerPrediction<'a>, holdout: bool, lang: Lang) -> Vec<Cell<'a>> {
+    let (s, q) = (&p.summary, &p.prediction);
+    let mut row = vec![
+        Cell::Text(p.customer_id),
+        Cell::Int(i64::from(s.frequency)),
+        Cell::Number(s.recency),
+        Cell::Number(s.t),
+        money(s.monetary),
+        Cell::Number(q.p_alive),
+        Cell::Number(q.churn_risk),
+        Cell::Text(q.churn_band.label(Lang::En)),
+        Cell::Text(q.churn_band.label(lang)),
+        Cell::Number(q.expected_purchases_90d),
+        money(q.expected_spend),
+        money(q.clv),
+    ];
+    if holdout {
+        row.push(Cell::Int(i64::from(s.holdout_frequency)));
+    }
+    row
+}
+
+/// Writes `predictions.csv`.
+pub fn write_predictions_csv<W: Write>(
+    out: W,
+    rows: &[CustomerPrediction<'_>],
+    holdout: bool,
+    lang: Lang,
+) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let n = if holdout {
+        PREDICTION_COLUMNS.len()
+    } else {
+        PREDICTION_COLUMNS.len() - 1
+    };
+    w.write_record(&PREDICTION_COLUMNS[..n])?;
+    for p in rows {
+        w.write_record(prediction_row(p, holdout, lang).iter().map(Cell::text))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The cells of the calibration/holdout table: repeat purchases in calibration, customers,
+/// mean actual and mean predicted holdout purchases.
+pub fn holdout_cells(rows: &[HoldoutRow], lang: Lang) -> Vec<Vec<Cell<'static>>> {
+    rows.iter()
+        .map(|r| {
+            let group = match r.frequency {
+                Some(f) if r.and_more => format!("{f}+"),
+                Some(f) => f.to_string(),
+                None => lang.pick("合计", "all").to_string(),
+            };
+            vec![
+                Cell::Owned(group),
+                Cell::Int(r.customers as i64),
+                Cell::Number(r.actual),
+                Cell::Number(r.predicted),
+            ]
+        })
+        .collect()
+}
+
+/// The header of the calibration/holdout table.
+pub const HOLDOUT_COLUMNS: [&str; 4] = [
+    "calibration_repeat_purchases",
+    "customers",
+    "actual_holdout_purchases",
+    "predicted_holdout_purchases",
+];
+
+/// Writes `holdout.csv`.
+pub fn write_holdout_csv<W: Write>(out: W, rows: &[HoldoutRow]) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(HOLDOUT_COLUMNS)?;
+    for r in holdout_cells(rows, Lang::En) {
+        w.write_record(r.iter().map(Cell::text))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Everything `params.json` holds.
+#[derive(Debug, serde::Serialize)]
+pub struct ClvReport<'a> {
+    /// The transaction model's name.
+    pub model: &'static str,
+    /// The time unit.
+    pub period: &'static str,
+    /// The last day of calibration.
+    pub calibration_end: NaiveDate,
+    /// The last day of the holdout, when there is one.
+    pub holdout_end: Option<NaiveDate>,
+    /// The holdout length in periods.
+    pub holdout_periods: Option<f64>,
+    /// The transaction model's fit.
+    pub transaction_model: &'a FitReport,
+    /// The spend model's fit.
+    pub spend_model: &'a FitReport,
+    /// Pearson correlation of repeat purchases and mean spend among repeat customers.
+    pub spend_frequency_correlation: f64,
+    /// Whether that correlation is strong enough (|ρ| ≥ 0.3) to doubt the spend model.
+    pub spend_correlation_warning: bool,
+    /// Repeat customers left out of the spend fit (mean spend ≤ 0).
+    pub spend_excluded_customers: usize,
+    /// Customers in the predictions.
+    pub customers: usize,
+    /// Customers whose first purchase is after the calibration end: not fitted, not predicted.
+    pub customers_first_seen_in_holdout: usize,
+    /// The CLV horizon in months.
+    pub horizon_months: u32,
+    /// The discount rate per month.
+    pub discount_rate_per_month: f64,
+    /// Churn risk from which a customer is at medium and at high risk.
+    pub churn_thresholds: (f64, f64),
+    /// Predicted against actual holdout purchases.
+    pub holdout: &'a [HoldoutRow],
+    /// The transaction file's quality.
+    pub transactions: &'a TransactionQuality,
+}
+
+impl<'a> ClvReport<'a> {
+    /// The report of a fitted model.
+    #[expect(clippy::too_many_arguments, reason = "one field each, named at the call site")]
+    pub fn new(
+        model: &'a ClvModel,
+        calibration_end: NaiveDate,
+        holdout_end: Option<NaiveDate>,
+        customers: usize,
+        first_seen_in_holdout: usize,
+        holdout: &'a [HoldoutRow],
+        transactions: &'a TransactionQuality,
+        holdout_periods: Option<f64>,
+    ) -> Self {
+        let p = model.params();
+        ClvReport {
+            model: p.model().title(),
+            period: p.period().name(),
+            calibration_end,
+            holdout_end,
+            holdout_periods,
+            transaction_model: model.transaction_report(),
+            spend_model: model.spend_report(),
+            spend_frequency_correlation: model.spend_correlation(),
+            spend_correlation_warning: model.spend_correlation_warning(),
+            spend_excluded_customers: model.spend_excluded(),
+            customers,
+            customers_first_seen_in_holdout: first_seen_in_holdout,
+            horizon_months: p.horizon_months(),
+            discount_rate_per_month: p.discount_rate(),
+            churn_thresholds: p.churn_bands(),
+            holdout,
+            transactions,
+        }
+    }
+}
