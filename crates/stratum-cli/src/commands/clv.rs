@@ -20,7 +20,7 @@ use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::{Format, detect_format};
 use stratum_io::transactions::{TransactionOptions, load_transactions};
 
-use super::segment::{create, with_rejects_path};
+use super::segment::{Timer, create, with_rejects_path};
 use crate::BadInput;
 use crate::cli::ClvArgs;
 use crate::progress;
@@ -83,6 +83,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
     let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
     let in_bytes = detect_format(&s.transactions).is_ok_and(|f| f == Format::Csv);
     let bar = progress::bar(total, in_bytes, "reading");
+    let mut timer = Timer::new();
     let (aggregator, txq) = load_transactions(
         &s.transactions,
         &options,
@@ -138,8 +139,10 @@ fn run_with(s: ClvSettings) -> Result<()> {
         Some(h) => h - Days::new(1),
         None => last_day,
     };
+    timer.lap("read transactions");
     let features = aggregator.finish(as_of);
     let summaries = summaries(&features.customers, calibration_end, &s.clv);
+    timer.lap("summaries");
     let fitted: Vec<(&str, Summary)> = features
         .customers
         .iter()
@@ -152,7 +155,9 @@ fn run_with(s: ClvSettings) -> Result<()> {
         .clv
         .fit(&just)
         .map_err(|e| BadInput(format!("`{}`: {e}", s.transactions.display())))?;
+    timer.lap("fit");
     let predictions = model.predict_all(&just);
+    timer.lap("predict");
     let rows: Vec<CustomerPrediction> = fitted
         .iter()
         .zip(&predictions)

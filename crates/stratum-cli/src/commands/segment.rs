@@ -433,20 +433,20 @@ fn final_tier_text(o: &SchemeOutput<'_>) -> String {
 }
 
 /// Phase timings on stderr when `STRATUM_TIMINGS` is set (for benchmarks and profiling).
-struct Timer {
+pub(crate) struct Timer {
     on: bool,
     last: std::time::Instant,
 }
 
 impl Timer {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Timer {
             on: std::env::var_os("STRATUM_TIMINGS").is_some(),
             last: std::time::Instant::now(),
         }
     }
 
-    fn lap(&mut self, what: &str) {
+    pub(crate) fn lap(&mut self, what: &str) {
         if self.on {
             let now = std::time::Instant::now();
             eprintln!("timing: {what}: {:.3} s", (now - self.last).as_secs_f64());

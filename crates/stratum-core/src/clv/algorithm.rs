@@ -7,6 +7,11 @@ use super::paretonbd::{ParetoNbd, ParetoNbdData};
 use super::summary::{Grouped, Summary};
 use super::{ClvError, TransactionModel};
 
+/// From this many distinct summaries (or spend rows) on, the fit starts from a fit on a sample.
+const SAMPLE_FROM: usize = 100_000;
+/// The sample: every this many-th distinct summary (or spend row).
+const SAMPLE_EVERY: usize = 16;
+
 /// A fitted transaction model.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -56,6 +61,11 @@ pub enum ChurnBand {
 }
 
 impl ChurnBand {
+    /// The code used in files and rules.
+    pub fn code(self) -> &'static str {
+        self.label(crate::Lang::En)
+    }
+
     /// The band's name in English or Chinese.
     pub fn label(self, lang: crate::Lang) -> &'static str {
         match (self, lang) {
@@ -66,6 +76,66 @@ impl ChurnBand {
             (ChurnBand::Medium, crate::Lang::Zh) => "中",
             (ChurnBand::High, crate::Lang::Zh) => "高",
         }
+    }
+}
+
+/// A predicted-value tier: customers ranked by CLV, the top 20% high, the next 30% medium,
+/// the rest low; customers with equal CLV share the tier of the first of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueTier {
+    /// The top 20% by CLV.
+    High,
+    /// The next 30%.
+    Medium,
+    /// The rest.
+    Low,
+}
+
+impl ValueTier {
+    /// The code used in files and rules.
+    pub fn code(self) -> &'static str {
+        match self {
+            ValueTier::High => "high",
+            ValueTier::Medium => "medium",
+            ValueTier::Low => "low",
+        }
+    }
+
+    /// The tier's name in English or Chinese.
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        match (self, lang) {
+            (ValueTier::High, crate::Lang::En) => "high predicted value",
+            (ValueTier::Medium, crate::Lang::En) => "medium predicted value",
+            (ValueTier::Low, crate::Lang::En) => "low predicted value",
+            (ValueTier::High, crate::Lang::Zh) => "高预测价值",
+            (ValueTier::Medium, crate::Lang::Zh) => "中预测价值",
+            (ValueTier::Low, crate::Lang::Zh) => "低预测价值",
+        }
+    }
+
+    /// The tier of every customer given their CLVs.
+    pub fn assign(clv: &[f64]) -> Vec<ValueTier> {
+        let n = clv.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| clv[b].total_cmp(&clv[a]).then(a.cmp(&b)));
+        let mut tiers = vec![ValueTier::Low; n];
+        let mut tier = ValueTier::High;
+        for (rank, &i) in order.iter().enumerate() {
+            let tied = rank > 0 && clv[order[rank - 1]] == clv[i];
+            if !tied {
+                let share = rank as f64 / n as f64;
+                tier = if share < 0.2 {
+                    ValueTier::High
+                } else if share < 0.5 {
+                    ValueTier::Medium
+                } else {
+                    ValueTier::Low
+                };
+            }
+            tiers[i] = tier;
+        }
+        tiers
     }
 }
 
@@ -129,12 +199,12 @@ impl CheckedClvParams {
                 what: " with a positive mean spend",
             });
         }
-        let spend_report = fit(
-            &spend_data,
-            spend_data.len(),
-            self.penalty(),
-            self.max_iters(),
-        )?;
+        let (penalty, iters) = (self.penalty(), self.max_iters());
+        let start = (spend_data.len() >= SAMPLE_FROM)
+            .then(|| spend_data.sample(SAMPLE_EVERY))
+            .and_then(|d| fit(&d, d.len(), penalty, iters, None).ok())
+            .map(|r| r.values);
+        let spend_report = fit(&spend_data, spend_data.len(), penalty, iters, start.as_deref())?;
         Ok(ClvModel {
             params: self.clone(),
             transaction,
@@ -179,20 +249,27 @@ impl CheckedClvParams {
             });
         }
         let (penalty, iters, groups) = (self.penalty(), self.max_iters(), grouped.rows.len());
+        let sample = (groups >= SAMPLE_FROM).then(|| grouped.sample(SAMPLE_EVERY));
+        // a fit on the sample, when it converges, is the full fit's starting point
+        let start = |r: Result<FitReport, ClvError>| r.ok().map(|r| r.values);
         Ok(match model {
             ModelKind::BgNbd => {
-                let r = fit(&BgNbdData::new(&grouped), groups, penalty, iters)?;
+                let s = sample.and_then(|g| {
+                    start(fit(&BgNbdData::new(&g), g.rows.len(), penalty, iters, None))
+                });
+                let r = fit(&BgNbdData::new(&grouped), groups, penalty, iters, s.as_deref())?;
                 (TransactionFit::BgNbd(BgNbd::from_values(&r.values)), r)
             }
             ModelKind::ParetoNbd => {
-                let r = fit(&ParetoNbdData { grouped: &grouped }, groups, penalty, iters)?;
-                (
-                    TransactionFit::ParetoNbd(ParetoNbd::from_values(&r.values)),
-                    r,
-                )
+                let s = sample.and_then(|g| {
+                    start(fit(&ParetoNbdData { grouped: &g }, g.rows.len(), penalty, iters, None))
+                });
+                let data = ParetoNbdData { grouped: &grouped };
+                let r = fit(&data, groups, penalty, iters, s.as_deref())?;
+                (TransactionFit::ParetoNbd(ParetoNbd::from_values(&r.values)), r)
             }
             ModelKind::BgBb => {
-                let r = fit(&BgBbData { grouped: &grouped }, groups, penalty, iters)?;
+                let r = fit(&BgBbData { grouped: &grouped }, groups, penalty, iters, None)?;
                 (TransactionFit::BgBb(BgBb::from_values(&r.values)), r)
             }
         })
@@ -326,5 +403,22 @@ impl ClvModel {
             r.predicted /= r.customers as f64;
         }
         rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_tiers_split_20_30_50_and_keep_ties_together() {
+        let clv = [10.0, 9.0, 8.0, 7.0, 7.0, 5.0, 4.0, 3.0, 2.0, 1.0];
+        let t = ValueTier::assign(&clv);
+        use ValueTier::{High as H, Low as L, Medium as M};
+        // ranks 0–1 high (share < 20%), 2–4 medium (the tie at ranks 3 and 4 stays together),
+        // 5– low
+        assert_eq!(t, vec![H, H, M, M, M, L, L, L, L, L]);
+        let tie = ValueTier::assign(&[5.0, 5.0, 5.0]);
+        assert_eq!(tie, vec![H, H, H]);
     }
 }

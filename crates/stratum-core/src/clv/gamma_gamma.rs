@@ -89,6 +89,27 @@ impl SpendData {
         data
     }
 
+    /// Every `every`-th row (a systematic sample of the rows sorted by x and m).
+    pub(crate) fn sample(&self, every: usize) -> SpendData {
+        let rows: Vec<(u32, f64)> = self.rows.iter().step_by(every.max(1)).copied().collect();
+        let mut per_x: Vec<(u32, f64, f64)> = Vec::new();
+        for &(x, m) in &rows {
+            match per_x.last_mut() {
+                Some(last) if last.0 == x => {
+                    last.1 += 1.0;
+                    last.2 += m.ln();
+                }
+                _ => per_x.push((x, 1.0, m.ln())),
+            }
+        }
+        SpendData {
+            rows,
+            per_x,
+            correlation: self.correlation,
+            nonpositive: 0,
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.rows.len()
     }

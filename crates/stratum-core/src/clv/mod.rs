@@ -30,7 +30,7 @@ mod params;
 mod paretonbd;
 mod summary;
 
-pub use algorithm::{ChurnBand, ClvModel, HoldoutRow, Prediction, TransactionFit};
+pub use algorithm::{ChurnBand, ClvModel, HoldoutRow, Prediction, TransactionFit, ValueTier};
 pub use bgbb::BgBb;
 pub use bgnbd::BgNbd;
 pub use error::ClvError;

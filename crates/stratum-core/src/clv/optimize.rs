@@ -7,7 +7,8 @@
 //! `λ Σ θ²` (the penaliser of the `lifetimes` package, so its results can be compared).
 //! Standard errors are the square roots of the diagonal of the inverse Hessian of the total
 //! negative log-likelihood at the optimum; the Hessian is the central difference of the exact
-//! gradient (relative step 1e-5), symmetrised.
+//! gradient (relative step 1e-6), symmetrised. On large data the optimiser starts from a fit on
+//! a systematic sample (every 16th distinct summary), which saves most full passes.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -130,11 +131,15 @@ impl<L: Likelihood> Gradient for Problem<'_, L> {
 }
 
 /// Fits `model` by maximum likelihood.
+///
+/// With `start`, the optimiser starts there (a fit on a sample of the data) instead of at the
+/// model's own starting values.
 pub(crate) fn fit<L: Likelihood>(
     model: &L,
     groups: usize,
     penalty: f64,
     max_iters: u64,
+    start: Option<&[f64]>,
 ) -> Result<FitReport, ClvError> {
     let evaluations = AtomicU64::new(0);
     let problem = |evaluations| Problem {
@@ -143,9 +148,12 @@ pub(crate) fn fit<L: Likelihood>(
         last: Mutex::new(None),
         evaluations,
     };
-    let start: Vec<f64> = model.start().iter().map(|x| x.ln()).collect();
+    let start: Vec<f64> = match start {
+        Some(s) => s.iter().map(|x| x.ln()).collect(),
+        None => model.start().iter().map(|x| x.ln()).collect(),
+    };
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
-        .with_tolerance_grad(1e-9)
+        .with_tolerance_grad(1e-7)
         .and_then(|s| s.with_tolerance_cost(1e-15))
         .map_err(|e| optimiser_error::<L>(&e))?;
     let result = Executor::new(problem(&evaluations), solver)
@@ -194,8 +202,9 @@ pub(crate) fn fit<L: Likelihood>(
             ),
         });
     }
-    let mut g = vec![0.0; values.len()];
-    let log_likelihood = model.log_likelihood(&values, &mut g);
+    // the mean penalised objective back to the total log-likelihood
+    let log_likelihood = -(cost - penalty * values.iter().map(|v| v * v).sum::<f64>())
+        * model.customers();
     let std_errors = std_errors(model, &values, penalty);
     Ok(FitReport {
         model: L::MODEL,
@@ -234,7 +243,7 @@ fn show_params(names: &[&str], values: &[f64]) -> String {
     reason = "matrix code reads clearer with indices"
 )]
 /// Standard errors from the inverse of the Hessian of the penalised total negative
-/// log-likelihood, by central differences of the exact gradient.
+/// log-likelihood, by forward differences of the exact gradient (relative step 1e-6).
 fn std_errors<L: Likelihood>(model: &L, theta: &[f64], penalty: f64) -> Vec<Option<f64>> {
     let n = theta.len();
     let total = model.customers();
@@ -248,15 +257,14 @@ fn std_errors<L: Likelihood>(model: &L, theta: &[f64], penalty: f64) -> Vec<Opti
             .collect::<Vec<f64>>()
     };
     let mut h = vec![vec![0.0; n]; n];
+    let at = grad(theta);
     for i in 0..n {
-        let step = 1e-5 * theta[i];
+        let step = 1e-6 * theta[i];
         let mut up = theta.to_vec();
         up[i] += step;
-        let mut down = theta.to_vec();
-        down[i] -= step;
-        let (gu, gd) = (grad(&up), grad(&down));
+        let gu = grad(&up);
         for j in 0..n {
-            h[i][j] = (gu[j] - gd[j]) / (2.0 * step);
+            h[i][j] = (gu[j] - at[j]) / step;
         }
     }
     for i in 0..n {

@@ -208,6 +208,7 @@ mod tests {
             avg_order_value: crate::Money::ZERO,
             tenure_days: 0,
             windows: None,
+            days: None,
         };
         let fit = params.fit(&[c(30, 1, 100), c(31, 10, 99), c(400, 4, 20000)]);
         let s: Vec<(u8, u8, u8)> = fit.customers().iter().map(|x| (x.r, x.f, x.m)).collect();
@@ -264,6 +265,7 @@ mod tests {
                     avg_order_value: Money::ZERO,
                     tenure_days: recency_days,
                     windows: None,
+                    days: None,
                 })
                 .collect()
         }

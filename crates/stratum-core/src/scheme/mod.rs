@@ -20,7 +20,7 @@ pub use error::{RuleError, SchemeError};
 pub use expr::{Catalog, ColumnType, Row, Rule, Value};
 pub use params::{CheckedScheme, Dimension, Label, SchemeParams, Strategy, Tier};
 pub use profile::{
-    Attributes, BUILTIN_COLUMNS, ColumnData, LifecycleParams, Profile, TextColumn,
+    Attributes, BUILTIN_COLUMNS, CLV_COLUMNS, ColumnData, LifecycleParams, Profile, TextColumn,
     attribute_number, catalog, profile, shadowed,
 };
 

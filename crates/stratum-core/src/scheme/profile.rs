@@ -152,6 +152,26 @@ impl Profile {
         self.catalog.find(name).map(|i| &self.columns[i])
     }
 
+    /// Adds the lifetime-value columns ([`CLV_COLUMNS`]) from each customer's predictions and
+    /// predicted-value tier, in the profile's customer order.
+    pub fn add_clv(&mut self, predictions: &[(crate::clv::Prediction, crate::clv::ValueTier)]) {
+        let num = |f: &dyn Fn(&crate::clv::Prediction) -> f64| {
+            ColumnData::Number(predictions.iter().map(|(p, _)| Some(f(p))).collect())
+        };
+        self.push("clv", num(&|p| p.clv));
+        self.push("p_alive", num(&|p| p.p_alive));
+        self.push("churn_risk", num(&|p| p.churn_risk));
+        self.push(
+            "churn_band",
+            ColumnData::Text(predictions.iter().map(|(p, _)| Some(p.churn_band.code())).collect()),
+        );
+        self.push("expected_purchases_90d", num(&|p| p.expected_purchases_90d));
+        self.push(
+            "value_tier",
+            ColumnData::Text(predictions.iter().map(|(_, t)| Some(t.code())).collect()),
+        );
+    }
+
     fn push(&mut self, name: &str, data: ColumnData) {
         let ty = match data {
             ColumnData::Number(_) => ColumnType::Number,
@@ -332,6 +352,17 @@ pub const BUILTIN_COLUMNS: [(&str, ColumnType); 29] = [
     ("lifecycle", ColumnType::Text),
 ];
 
+/// The lifetime-value columns, in a profile only when the model was fitted
+/// ([`Profile::add_clv`]).
+pub const CLV_COLUMNS: [(&str, ColumnType); 6] = [
+    ("clv", ColumnType::Number),
+    ("p_alive", ColumnType::Number),
+    ("churn_risk", ColumnType::Number),
+    ("churn_band", ColumnType::Text),
+    ("expected_purchases_90d", ColumnType::Number),
+    ("value_tier", ColumnType::Text),
+];
+
 /// Attribute `k` of each customer row, as numbers when `number`, else as text.
 fn attribute_column(rows: &[Option<&[String]>], k: usize, number: bool) -> ColumnData {
     let value = |i: usize| -> Option<&str> {
@@ -352,8 +383,8 @@ fn attribute_column(rows: &[Option<&[String]>], k: usize, number: bool) -> Colum
     }
 }
 
-/// The columns a rule can use: the built-ins and the attributes (for checking a scheme
-/// without transactions).
+/// The columns a rule can use: the built-ins, the attributes and the lifetime-value columns
+/// (for checking a scheme without transactions; a run has the last only with `--clv`).
 pub fn catalog(attributes: Option<&dyn Attributes>) -> Catalog {
     let mut c = Catalog::new();
     for (name, ty) in BUILTIN_COLUMNS {
@@ -368,6 +399,9 @@ pub fn catalog(attributes: Option<&dyn Attributes>) -> Catalog {
             };
             c.push(name.as_str(), ty);
         }
+    }
+    for (name, ty) in CLV_COLUMNS {
+        c.push(name, ty);
     }
     c
 }
@@ -567,7 +601,7 @@ mod tests {
             );
         }
         assert_eq!(&names[29..], ["7", "x"]);
-        assert_eq!(catalog(Some(&master)).names(), names);
+        assert_eq!(catalog(Some(&master)).names()[..names.len()], names[..]);
         assert_eq!(catalog(Some(&master)).column_type(30), ColumnType::Text);
         let v = |col: &str, row| p.value(p.catalog().find(col).expect(col), row);
         // A: signup 2023-01-15 → 26 whole months to 2025-03-15; 12-month revenue 300 (the
