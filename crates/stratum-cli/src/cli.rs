@@ -190,6 +190,12 @@ pub struct SegmentArgs {
     /// to the columns a scheme's rules can use.
     #[arg(long, requires = "scheme")]
     pub interactions: Option<PathBuf>,
+    /// Also fit the lifetime-value model ([clv] in the config file; default BG/NBD in weeks
+    /// with Gamma-Gamma): writes clv.csv, clv_by_class.csv and clv_params.json, and gives
+    /// scheme rules the columns clv, p_alive, churn_risk, churn_band, expected_purchases_90d
+    /// and value_tier.
+    #[arg(long)]
+    pub clv: bool,
 }
 
 /// Arguments of `stratum check`.

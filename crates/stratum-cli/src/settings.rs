@@ -270,6 +270,7 @@ pub struct SegmentSettings {
     pub scheme: Option<PathBuf>,
     pub overrides: Option<PathBuf>,
     pub interactions: Option<PathBuf>,
+    pub clv: Option<CheckedClvParams>,
 }
 
 /// Reads a config file.
@@ -441,6 +442,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         scheme,
         overrides,
         interactions,
+        clv,
     } = args;
     let ConfigFile {
         input,
@@ -576,6 +578,9 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         scheme,
         overrides,
         interactions,
+        clv: clv
+            .then(|| resolve_clv(ClvFlags::default(), cfg_clv))
+            .transpose()?,
     })
 }
 

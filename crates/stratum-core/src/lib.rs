@@ -35,7 +35,9 @@ pub mod synth;
 pub mod tiering;
 
 pub use abc::{AbcClass, AbcParams};
-pub use features::{Aggregator, CustomerFeatures, DayTotal, Features, FrequencyBasis, ShardedAggregator};
+pub use features::{
+    Aggregator, CustomerFeatures, DayTotal, Features, FrequencyBasis, ShardedAggregator,
+};
 pub use labels::{Labelled, Lang};
 pub use money::Money;
 pub use rfm::{ClassBasis, RfmClass, RfmParams, ScoreMethod, Segment};

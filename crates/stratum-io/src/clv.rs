@@ -168,7 +168,10 @@ pub struct ClvReport<'a> {
 
 impl<'a> ClvReport<'a> {
     /// The report of a fitted model.
-    #[expect(clippy::too_many_arguments, reason = "one field each, named at the call site")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one field each, named at the call site"
+    )]
     pub fn new(
         model: &'a ClvModel,
         calibration_end: NaiveDate,
@@ -200,4 +203,98 @@ impl<'a> ClvReport<'a> {
             transactions,
         }
     }
+}
+
+/// Writes a segment run's `clv.csv`: the columns of `predictions.csv` (without holdout) and the
+/// predicted-value tier (`tiers` in the same order as `rows`).
+pub fn write_clv_csv<W: Write>(
+    out: W,
+    rows: &[CustomerPrediction<'_>],
+    tiers: &[stratum_core::clv::ValueTier],
+    lang: Lang,
+) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let n = PREDICTION_COLUMNS.len() - 1;
+    let header = PREDICTION_COLUMNS[..n]
+        .iter()
+        .copied()
+        .chain(["value_tier", "value_tier_label"]);
+    w.write_record(header)?;
+    for (p, t) in rows.iter().zip(tiers) {
+        let mut row = prediction_row(p, false, lang);
+        row.push(Cell::Text(t.code()));
+        row.push(Cell::Text(t.label(lang)));
+        w.write_record(row.iter().map(Cell::text))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Predicted value and churn of one RFM class.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassClv {
+    /// The class.
+    pub class: stratum_core::RfmClass,
+    /// Customers with a prediction.
+    pub customers: usize,
+    /// Their total CLV.
+    pub total_clv: f64,
+    /// The sum of their churn risks (the mean once divided by `customers`).
+    pub churn_risk: f64,
+    /// Customers at high churn risk.
+    pub high_risk: usize,
+}
+
+impl ClassClv {
+    /// An empty row for `class`.
+    pub fn new(class: stratum_core::RfmClass) -> Self {
+        ClassClv {
+            class,
+            customers: 0,
+            total_clv: 0.0,
+            churn_risk: 0.0,
+            high_risk: 0,
+        }
+    }
+}
+
+/// The columns of `clv_by_class.csv`.
+pub const CLV_CLASS_COLUMNS: [&str; 7] = [
+    "rfm_class",
+    "rfm_class_label",
+    "customers",
+    "mean_clv",
+    "total_clv",
+    "mean_churn_risk",
+    "high_churn_risk_customers",
+];
+
+/// The cells of one class row.
+pub fn clv_class_cells(k: &ClassClv, lang: Lang) -> Vec<Cell<'static>> {
+    use stratum_core::Labelled;
+    let n = k.customers.max(1) as f64;
+    vec![
+        Cell::Text(k.class.code()),
+        Cell::Text(k.class.label(lang)),
+        Cell::Int(k.customers as i64),
+        money(k.total_clv / n),
+        money(k.total_clv),
+        Cell::Share(k.churn_risk / n),
+        Cell::Int(k.high_risk as i64),
+    ]
+}
+
+/// Writes `clv_by_class.csv`.
+pub fn write_clv_by_class_csv<W: Write>(
+    out: W,
+    classes: &[ClassClv],
+    lang: Lang,
+) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CLV_CLASS_COLUMNS)?;
+    for k in classes {
+        w.write_record(clv_class_cells(k, lang).iter().map(Cell::text))?;
+    }
+    w.flush()?;
+    Ok(())
 }

@@ -53,7 +53,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
     }
     let checked = params
         .check(&cat)
-        .map_err(|e| scheme_error(&scheme, &e, master.is_some()))?;
+        .map_err(|e| scheme_error(&scheme, &e, master.is_some(), true))?;
     let dims: Vec<String> = checked
         .dimensions
         .iter()

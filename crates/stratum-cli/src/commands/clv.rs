@@ -161,15 +161,16 @@ fn run_with(s: ClvSettings) -> Result<()> {
     let rows: Vec<CustomerPrediction> = fitted
         .iter()
         .zip(&predictions)
-        .map(|(&(customer_id, summary), &prediction)| CustomerPrediction {
-            customer_id,
-            summary,
-            prediction,
-        })
+        .map(
+            |(&(customer_id, summary), &prediction)| CustomerPrediction {
+                customer_id,
+                summary,
+                prediction,
+            },
+        )
         .collect();
     let holdout_days = (last_day - calibration_end).num_days();
-    let holdout_periods =
-        (holdout_days > 0).then(|| holdout_days as f64 / s.clv.period().days());
+    let holdout_periods = (holdout_days > 0).then(|| holdout_days as f64 / s.clv.period().days());
     let holdout = match holdout_periods {
         Some(p) => model.holdout_table(&just, p, 7),
         None => Vec::new(),
@@ -192,8 +193,13 @@ fn run_with(s: ClvSettings) -> Result<()> {
         .and_then(|_| w.flush())
         .with_context(|| format!("failed to write `{}`", params_path.display()))?;
     let predictions_path = s.out.join("predictions.csv");
-    write_predictions_csv(create(&predictions_path)?, &rows, holdout_periods.is_some(), lang)
-        .with_context(|| format!("failed to write `{}`", predictions_path.display()))?;
+    write_predictions_csv(
+        create(&predictions_path)?,
+        &rows,
+        holdout_periods.is_some(),
+        lang,
+    )
+    .with_context(|| format!("failed to write `{}`", predictions_path.display()))?;
     let mut written = vec!["rejects.csv", "params.json", "predictions.csv"];
     if holdout_periods.is_some() {
         let holdout_path = s.out.join("holdout.csv");

@@ -90,6 +90,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         overrides: None,
         interactions: scheme.is_some().then(|| summary.path_interactions.clone()),
         scheme,
+        clv: true,
     };
     super::segment::run_with(segment_settings(args)?)
 }

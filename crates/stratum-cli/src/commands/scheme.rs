@@ -12,13 +12,27 @@ use crate::BadInput;
 pub fn load_scheme(path: &Path) -> Result<SchemeParams> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read the scheme `{}`", path.display()))?;
-    SchemeParams::from_toml(&text).map_err(|e| scheme_error(path, &e, true))
+    SchemeParams::from_toml(&text).map_err(|e| scheme_error(path, &e, true, true))
 }
 
 /// A scheme error as bad input, naming the file: `` scheme `b2b.toml`, line 12: … ``. Without
 /// master data, an unknown column may be one of its attributes: the message says so.
-pub fn scheme_error(path: &Path, e: &SchemeError, have_master: bool) -> anyhow::Error {
+pub fn scheme_error(
+    path: &Path,
+    e: &SchemeError,
+    have_master: bool,
+    have_clv: bool,
+) -> anyhow::Error {
     let mut message = format!("scheme `{}`, {e}", path.display());
+    if !have_clv
+        && let SchemeError::Rule { error, .. } = e
+        && stratum_core::scheme::CLV_COLUMNS
+            .iter()
+            .any(|(name, _)| error.message == format!("unknown column \"{name}\""))
+    {
+        message.push_str(" (the lifetime-value columns are computed only with --clv)");
+        return BadInput(message).into();
+    }
     if !have_master
         && let SchemeError::Rule { error, .. } = e
         && error.message.starts_with("unknown column")

@@ -31,6 +31,13 @@ use crate::cli::SegmentArgs;
 use crate::progress;
 use crate::settings::{SegmentSettings, segment_settings};
 use crate::terminal::table;
+use chrono::NaiveDate;
+use stratum_core::RfmClass;
+use stratum_core::clv::{CheckedClvParams, ChurnBand, Prediction, Summary, ValueTier};
+use stratum_io::clv::{
+    CLV_CLASS_COLUMNS, ClassClv, ClvReport, CustomerPrediction, clv_class_cells,
+    write_clv_by_class_csv, write_clv_csv,
+};
 
 /// The output files, in the order they are written.
 pub const OUTPUT_FILES: [&str; 6] = [
@@ -76,7 +83,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         columns: s.columns.clone(),
         frequency: s.frequency,
         batch_bytes: None,
-        history: scheme.is_some(),
+        history: scheme.is_some() || s.clv.is_some(),
     };
     let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
     let in_bytes = detect_format(&s.transactions).is_ok_and(|f| f == Format::Csv);
@@ -167,6 +174,11 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     };
     let tiering = tier(features, &s.rfm, &s.abc);
     timer.lap("tiers");
+    let clv = match &s.clv {
+        Some(params) => Some(fit_clv(&tiering, params, as_of, &s.transactions)?),
+        None => None,
+    };
+    timer.lap("clv");
     let mut signup_unreadable = 0;
     let applied = match (scheme, &s.scheme) {
         (Some(params), Some(path)) => {
@@ -175,15 +187,18 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                 warn_shadowed(a);
             }
             signup_unreadable = attributes.as_ref().map_or(0, |a| a.unreadable_signups());
-            let profile = profile(
+            let mut profile = profile(
                 &tiering,
                 attributes.as_ref().map(|a| a as &dyn Attributes),
                 interactions.as_ref().map(|(log, _)| log),
                 params.lifecycle(),
             );
+            if let Some(c) = &clv {
+                profile.add_clv(&c.per_customer);
+            }
             let checked = params
                 .check(profile.catalog())
-                .map_err(|e| scheme_error(path, &e, master_table.is_some()))?;
+                .map_err(|e| scheme_error(path, &e, master_table.is_some(), clv.is_some()))?;
             let ids: Vec<&str> = tiering
                 .features
                 .customers
@@ -336,10 +351,21 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         scheme_table = final_tier_text(&output);
     }
 
+    let mut clv_files: Vec<&str> = Vec::new();
+    let mut clv_table = String::new();
+    if let Some(c) = &clv {
+        clv_files = write_clv_outputs(&s.out, &tiering, c, &report.transactions, s.lang)?;
+        clv_table = clv_class_text(&tiering, c, s.lang);
+        timer.lap("clv outputs");
+    }
+
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", segment_text(&tiering, s.lang));
     if !scheme_table.is_empty() {
         let _ = write!(out, "\n{scheme_table}");
+    }
+    if !clv_table.is_empty() {
+        let _ = write!(out, "\n{clv_table}");
     }
     let _ = writeln!(
         err,
@@ -355,6 +381,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                     .iter()
                     .filter_map(|p| { p.file_name().map(|n| n.to_string_lossy().into_owned()) })
             )
+            .chain(clv_files.iter().map(|f| f.to_string()))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -362,7 +389,142 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 }
 
 /// Outputs of a scheme run, removed before every run.
-const SCHEME_FILES: [&str; 3] = ["tiers.csv", "tier_summary.csv", "actions.xlsx"];
+const SCHEME_FILES: [&str; 6] = [
+    "tiers.csv",
+    "tier_summary.csv",
+    "actions.xlsx",
+    "clv.csv",
+    "clv_by_class.csv",
+    "clv_params.json",
+];
+
+/// The lifetime-value model fitted in a segment run, with each scored customer's predictions.
+struct SegmentClv {
+    model: stratum_core::clv::ClvModel,
+    /// Per scored customer (in the tiering's order): summary, predictions and value tier.
+    per_customer: Vec<Option<(Prediction, ValueTier)>>,
+    summaries: Vec<Option<Summary>>,
+    calibration_end: NaiveDate,
+}
+
+/// Fits the lifetime-value model on all purchases before `as_of` and predicts every scored
+/// customer.
+fn fit_clv(
+    tiering: &Tiering,
+    params: &CheckedClvParams,
+    as_of: NaiveDate,
+    path: &Path,
+) -> Result<SegmentClv> {
+    let calibration_end = as_of - chrono::Days::new(1);
+    let summaries = super::clv::summaries(&tiering.features.customers, calibration_end, params);
+    let fitted: Vec<Summary> = summaries.iter().flatten().copied().collect();
+    let model = params
+        .fit(&fitted)
+        .map_err(|e| BadInput(format!("`{}`: {e} (--clv)", path.display())))?;
+    let predictions = model.predict_all(&fitted);
+    let tiers = ValueTier::assign(&predictions.iter().map(|p| p.clv).collect::<Vec<_>>());
+    let mut it = predictions.into_iter().zip(tiers);
+    let per_customer = summaries
+        .iter()
+        .map(|s| s.and_then(|_| it.next()))
+        .collect();
+    Ok(SegmentClv {
+        model,
+        per_customer,
+        summaries,
+        calibration_end,
+    })
+}
+
+/// Writes `clv.csv`, `clv_by_class.csv` and `clv_params.json`.
+fn write_clv_outputs(
+    out: &Path,
+    tiering: &Tiering,
+    c: &SegmentClv,
+    transactions: &stratum_io::transactions::TransactionQuality,
+    lang: Lang,
+) -> Result<Vec<&'static str>> {
+    let rows: Vec<CustomerPrediction> = tiering
+        .features
+        .customers
+        .iter()
+        .zip(&c.summaries)
+        .zip(&c.per_customer)
+        .filter_map(|((f, s), p)| {
+            Some(CustomerPrediction {
+                customer_id: &f.customer_id,
+                summary: (*s)?,
+                prediction: p.as_ref()?.0,
+            })
+        })
+        .collect();
+    let path = out.join("clv.csv");
+    let tiers: Vec<ValueTier> = c.per_customer.iter().flatten().map(|p| p.1).collect();
+    write_clv_csv(create(&path)?, &rows, &tiers, lang)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    let path = out.join("clv_by_class.csv");
+    write_clv_by_class_csv(create(&path)?, &clv_by_class(tiering, c), lang)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    let path = out.join("clv_params.json");
+    let report = ClvReport::new(
+        &c.model,
+        c.calibration_end,
+        None,
+        rows.len(),
+        0,
+        &[],
+        transactions,
+        None,
+    );
+    let mut w = create(&path)?;
+    serde_json::to_writer_pretty(&mut w, &report)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.write_all(b"\n"))
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    Ok(vec!["clv.csv", "clv_by_class.csv", "clv_params.json"])
+}
+
+/// Mean CLV and churn per RFM class, in class order.
+fn clv_by_class(tiering: &Tiering, c: &SegmentClv) -> Vec<ClassClv> {
+    let rfm = tiering.rfm.customers();
+    RfmClass::ALL
+        .iter()
+        .map(|&class| {
+            let mut k = ClassClv::new(class);
+            for (r, p) in rfm.iter().zip(&c.per_customer) {
+                if let (true, Some((p, _))) = (r.class == class, p) {
+                    k.customers += 1;
+                    k.total_clv += p.clv;
+                    k.churn_risk += p.churn_risk;
+                    k.high_risk += usize::from(p.churn_band == ChurnBand::High);
+                }
+            }
+            k
+        })
+        .filter(|k| k.customers > 0)
+        .collect()
+}
+
+/// The per-class table on stdout.
+fn clv_class_text(tiering: &Tiering, c: &SegmentClv, lang: Lang) -> String {
+    let header = CLV_CLASS_COLUMNS.map(String::from);
+    let rows: Vec<Vec<String>> = clv_by_class(tiering, c)
+        .iter()
+        .map(|k| clv_class_cells(k, lang).iter().map(Cell::display).collect())
+        .collect();
+    format!(
+        "{} ({}, {} {}):\n{}",
+        lang.pick(
+            "各 RFM 类别的预测客户价值与流失风险",
+            "predicted value and churn risk by RFM class"
+        ),
+        c.model.params().model().title(),
+        c.model.params().horizon_months(),
+        lang.pick("个月", "months"),
+        table(&header, &rows)
+    )
+}
 
 /// Overrides not applied, on stderr.
 fn report_overrides(result: &SchemeResult, lang: Lang) {

@@ -204,7 +204,13 @@ impl CheckedClvParams {
             .then(|| spend_data.sample(SAMPLE_EVERY))
             .and_then(|d| fit(&d, d.len(), penalty, iters, None).ok())
             .map(|r| r.values);
-        let spend_report = fit(&spend_data, spend_data.len(), penalty, iters, start.as_deref())?;
+        let spend_report = fit(
+            &spend_data,
+            spend_data.len(),
+            penalty,
+            iters,
+            start.as_deref(),
+        )?;
         Ok(ClvModel {
             params: self.clone(),
             transaction,
@@ -257,19 +263,40 @@ impl CheckedClvParams {
                 let s = sample.and_then(|g| {
                     start(fit(&BgNbdData::new(&g), g.rows.len(), penalty, iters, None))
                 });
-                let r = fit(&BgNbdData::new(&grouped), groups, penalty, iters, s.as_deref())?;
+                let r = fit(
+                    &BgNbdData::new(&grouped),
+                    groups,
+                    penalty,
+                    iters,
+                    s.as_deref(),
+                )?;
                 (TransactionFit::BgNbd(BgNbd::from_values(&r.values)), r)
             }
             ModelKind::ParetoNbd => {
                 let s = sample.and_then(|g| {
-                    start(fit(&ParetoNbdData { grouped: &g }, g.rows.len(), penalty, iters, None))
+                    start(fit(
+                        &ParetoNbdData { grouped: &g },
+                        g.rows.len(),
+                        penalty,
+                        iters,
+                        None,
+                    ))
                 });
                 let data = ParetoNbdData { grouped: &grouped };
                 let r = fit(&data, groups, penalty, iters, s.as_deref())?;
-                (TransactionFit::ParetoNbd(ParetoNbd::from_values(&r.values)), r)
+                (
+                    TransactionFit::ParetoNbd(ParetoNbd::from_values(&r.values)),
+                    r,
+                )
             }
             ModelKind::BgBb => {
-                let r = fit(&BgBbData { grouped: &grouped }, groups, penalty, iters, None)?;
+                let r = fit(
+                    &BgBbData { grouped: &grouped },
+                    groups,
+                    penalty,
+                    iters,
+                    None,
+                )?;
                 (TransactionFit::BgBb(BgBb::from_values(&r.values)), r)
             }
         })

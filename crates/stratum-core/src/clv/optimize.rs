@@ -203,8 +203,8 @@ pub(crate) fn fit<L: Likelihood>(
         });
     }
     // the mean penalised objective back to the total log-likelihood
-    let log_likelihood = -(cost - penalty * values.iter().map(|v| v * v).sum::<f64>())
-        * model.customers();
+    let log_likelihood =
+        -(cost - penalty * values.iter().map(|v| v * v).sum::<f64>()) * model.customers();
     let std_errors = std_errors(model, &values, penalty);
     Ok(FitReport {
         model: L::MODEL,

@@ -154,21 +154,39 @@ impl Profile {
 
     /// Adds the lifetime-value columns ([`CLV_COLUMNS`]) from each customer's predictions and
     /// predicted-value tier, in the profile's customer order.
-    pub fn add_clv(&mut self, predictions: &[(crate::clv::Prediction, crate::clv::ValueTier)]) {
+    pub fn add_clv(
+        &mut self,
+        predictions: &[Option<(crate::clv::Prediction, crate::clv::ValueTier)>],
+    ) {
         let num = |f: &dyn Fn(&crate::clv::Prediction) -> f64| {
-            ColumnData::Number(predictions.iter().map(|(p, _)| Some(f(p))).collect())
+            ColumnData::Number(
+                predictions
+                    .iter()
+                    .map(|p| p.as_ref().map(|(p, _)| f(p)))
+                    .collect(),
+            )
         };
         self.push("clv", num(&|p| p.clv));
         self.push("p_alive", num(&|p| p.p_alive));
         self.push("churn_risk", num(&|p| p.churn_risk));
         self.push(
             "churn_band",
-            ColumnData::Text(predictions.iter().map(|(p, _)| Some(p.churn_band.code())).collect()),
+            ColumnData::Text(
+                predictions
+                    .iter()
+                    .map(|p| p.as_ref().map(|(p, _)| p.churn_band.code()))
+                    .collect(),
+            ),
         );
         self.push("expected_purchases_90d", num(&|p| p.expected_purchases_90d));
         self.push(
             "value_tier",
-            ColumnData::Text(predictions.iter().map(|(_, t)| Some(t.code())).collect()),
+            ColumnData::Text(
+                predictions
+                    .iter()
+                    .map(|p| p.as_ref().map(|(_, t)| t.code()))
+                    .collect(),
+            ),
         );
     }
 
