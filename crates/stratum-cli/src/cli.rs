@@ -33,8 +33,13 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ClvArgs {
     /// The transaction file (CSV in any common encoding, XLSX, Parquet).
-    #[arg(long, short = 't')]
-    pub transactions: PathBuf,
+    #[arg(long, short = 't', required_unless_present = "summary")]
+    pub transactions: Option<PathBuf>,
+    /// Instead of transactions, a summary per customer: customer_id, frequency (repeat
+    /// purchases), recency (t_x), T and monetary (mean repeat spend), times in --period units,
+    /// as lifetimes' summary_data_from_transaction_data writes them.
+    #[arg(long, conflicts_with_all = ["transactions", "holdout_from", "as_of"])]
+    pub summary: Option<PathBuf>,
     /// The time unit of recency, age and predictions: day, week or month (default week).
     #[arg(long)]
     pub period: Option<String>,

@@ -115,7 +115,8 @@ pub fn resolve_clv(flags: ClvFlags, cfg: ClvConfig) -> Result<CheckedClvParams> 
 /// Everything `stratum clv` needs, resolved.
 #[derive(Debug)]
 pub struct ClvSettings {
-    pub transactions: PathBuf,
+    pub transactions: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
     pub out: PathBuf,
     pub as_of: Option<NaiveDate>,
     pub holdout_from: Option<NaiveDate>,
@@ -127,6 +128,7 @@ pub struct ClvSettings {
 pub fn clv_settings(args: ClvArgs) -> Result<ClvSettings> {
     let ClvArgs {
         transactions,
+        summary,
         period,
         holdout_from,
         model,
@@ -182,6 +184,7 @@ pub fn clv_settings(args: ClvArgs) -> Result<ClvSettings> {
     )?;
     Ok(ClvSettings {
         transactions,
+        summary,
         out,
         as_of: as_of.map(|d| parse_cli_date("--as-of", &d)).transpose()?,
         holdout_from: holdout_from

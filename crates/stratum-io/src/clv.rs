@@ -9,8 +9,135 @@ use chrono::NaiveDate;
 use stratum_core::Lang;
 use stratum_core::clv::{ClvModel, FitReport, HoldoutRow, Prediction, Summary};
 
+use crate::mapped::{Bad, read_mapped};
+use crate::mapping::{FieldSpec, MappedColumn};
 use crate::output::Cell;
-use crate::transactions::TransactionQuality;
+use crate::rejects::{RejectReason, RejectsWriter};
+use crate::source::ReadOptions;
+use crate::transactions::{LoadError, RowCounts, TransactionQuality};
+
+/// The fields of a summary file (one row per customer, times in the model's period), in order.
+pub const SUMMARY_FIELDS: [FieldSpec; 5] = [
+    FieldSpec {
+        name: "customer_id",
+        aliases: &[
+            "customer_id",
+            "customerid",
+            "customer",
+            "cust_id",
+            "id",
+            "客户编号",
+            "客户id",
+            "客户代码",
+            "会员编号",
+        ],
+        required: true,
+    },
+    FieldSpec {
+        name: "frequency",
+        aliases: &["frequency", "x", "repeat_purchases", "复购次数"],
+        required: true,
+    },
+    FieldSpec {
+        name: "recency",
+        aliases: &["recency", "t_x", "tx", "最近购买时间"],
+        required: true,
+    },
+    FieldSpec {
+        name: "T",
+        aliases: &["t", "age", "客户年龄"],
+        required: true,
+    },
+    FieldSpec {
+        name: "monetary",
+        aliases: &[
+            "monetary",
+            "monetary_value",
+            "zbar",
+            "mean_spend",
+            "平均消费",
+            "平均客单价",
+        ],
+        required: true,
+    },
+];
+
+/// Customer ids with their summaries, in file order.
+pub type SummaryRows = Vec<(String, Summary)>;
+
+/// Reads a summary file: `customer_id`, `frequency` (repeat purchases, a whole number),
+/// `recency` (`t_x`), `T` and `monetary` (mean spend of the repeat purchases) per customer, as
+/// `lifetimes`' `summary_data_from_transaction_data` writes them. Rows with a value that is
+/// not a number, a negative one, `recency > T`, a fractional frequency or a repeated customer
+/// id are rejected with the reason.
+pub fn load_summaries<W: Write>(
+    path: &std::path::Path,
+    read: &ReadOptions,
+    rejects: &mut RejectsWriter<W>,
+) -> Result<(SummaryRows, RowCounts, Vec<MappedColumn>), LoadError> {
+    // 64-bit keys of the ids seen: two distinct ids are taken for one with probability about
+    // 2⁻⁶⁴ per pair (as order ids are counted)
+    let mut seen = rustc_hash::FxHashSet::default();
+    read_mapped(path, read, &SUMMARY_FIELDS, false, rejects, |row| {
+        let id = row.text(0);
+        if id.is_empty() {
+            return Err((
+                RejectReason::MissingCustomerId,
+                0,
+                "customer id is empty".to_string(),
+            ));
+        }
+        let number = |k: usize| -> Result<f64, Bad> {
+            let text = row.text(k);
+            match text.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+                _ => Err((
+                    RejectReason::BadSummary,
+                    k,
+                    format!("{} `{text}` is not a number ≥ 0", SUMMARY_FIELDS[k].name),
+                )),
+            }
+        };
+        let frequency = number(1)?;
+        if frequency.fract() != 0.0 || frequency > f64::from(u32::MAX) {
+            return Err((
+                RejectReason::BadSummary,
+                1,
+                format!("frequency `{frequency}` is not a whole number of repeat purchases"),
+            ));
+        }
+        let (recency, t) = (number(2)?, number(3)?);
+        if recency > t {
+            return Err((
+                RejectReason::BadSummary,
+                2,
+                format!("recency {recency} is after T {t}"),
+            ));
+        }
+        let monetary = if frequency == 0.0 && row.text(4).is_empty() {
+            0.0
+        } else {
+            number(4)?
+        };
+        if !seen.insert(stratum_core::features::customer_key(&id)) {
+            return Err((
+                RejectReason::DuplicateCustomerId,
+                0,
+                format!("customer `{id}` has an earlier row"),
+            ));
+        }
+        Ok((
+            id,
+            Summary {
+                frequency: frequency as u32,
+                recency,
+                t,
+                monetary,
+                ..Summary::default()
+            },
+        ))
+    })
+}
 
 /// One customer's summary and predictions.
 #[derive(Debug, Clone, Copy)]
@@ -134,8 +261,8 @@ pub struct ClvReport<'a> {
     pub model: &'static str,
     /// The time unit.
     pub period: &'static str,
-    /// The last day of calibration.
-    pub calibration_end: NaiveDate,
+    /// The last day of calibration (none for a summary file).
+    pub calibration_end: Option<NaiveDate>,
     /// The last day of the holdout, when there is one.
     pub holdout_end: Option<NaiveDate>,
     /// The holdout length in periods.
@@ -162,8 +289,18 @@ pub struct ClvReport<'a> {
     pub churn_thresholds: (f64, f64),
     /// Predicted against actual holdout purchases.
     pub holdout: &'a [HoldoutRow],
-    /// The transaction file's quality.
-    pub transactions: &'a TransactionQuality,
+    /// The input file's quality.
+    pub input: ClvInput<'a>,
+}
+
+/// What the model was fitted from.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClvInput<'a> {
+    /// A transaction file.
+    Transactions(&'a TransactionQuality),
+    /// A summary file.
+    Summary(&'a crate::quality::InputQuality),
 }
 
 impl<'a> ClvReport<'a> {
@@ -174,12 +311,12 @@ impl<'a> ClvReport<'a> {
     )]
     pub fn new(
         model: &'a ClvModel,
-        calibration_end: NaiveDate,
+        calibration_end: Option<NaiveDate>,
         holdout_end: Option<NaiveDate>,
         customers: usize,
         first_seen_in_holdout: usize,
         holdout: &'a [HoldoutRow],
-        transactions: &'a TransactionQuality,
+        input: ClvInput<'a>,
         holdout_periods: Option<f64>,
     ) -> Self {
         let p = model.params();
@@ -200,7 +337,7 @@ impl<'a> ClvReport<'a> {
             discount_rate_per_month: p.discount_rate(),
             churn_thresholds: p.churn_bands(),
             holdout,
-            transactions,
+            input,
         }
     }
 }

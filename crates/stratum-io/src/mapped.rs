@@ -1,6 +1,7 @@
 //! The reading loop shared by the small mapped inputs (interactions, overrides): open the
 //! file through format and encoding detection, map its fields by header, optionally drop
-//! exact duplicate rows, and keep the rows a parser accepts; the others are counted and
+//! exact duplicate rows, reject rows with more non-empty fields than the header, and keep the
+//! rows a parser accepts; the others are counted and
 //! written to the rejects file with the field and the reason.
 
 use std::collections::BTreeMap;
@@ -76,10 +77,28 @@ pub(crate) fn read_mapped<W: Write, T>(
             counts.duplicates += 1;
             continue;
         }
-        match parse(&Row {
-            record: &record,
-            found: &found,
-        }) {
+        let long = record.len() > headers.len()
+            && record
+                .iter()
+                .skip(headers.len())
+                .any(|f| !f.trim_ascii().is_empty());
+        let parsed = if long {
+            Err((
+                RejectReason::LongRow,
+                usize::MAX,
+                format!(
+                    "row has {} fields, the header has {}; an unquoted separator inside a value? (quote values that contain the delimiter)",
+                    record.len(),
+                    headers.len()
+                ),
+            ))
+        } else {
+            parse(&Row {
+                record: &record,
+                found: &found,
+            })
+        };
+        match parsed {
             Ok(item) => {
                 counts.accepted += 1;
                 out.push(item);

@@ -31,6 +31,8 @@ pub enum RejectReason {
     MissingTier,
     /// A satisfaction (1–5) or NPS (0–10) answer out of its scale.
     BadScore,
+    /// A customer summary (frequency, recency, T, monetary) that is not valid.
+    BadSummary,
 }
 
 impl RejectReason {
@@ -48,6 +50,7 @@ impl RejectReason {
             RejectReason::DuplicateCustomerId => "duplicate_customer_id",
             RejectReason::MissingTier => "missing_tier",
             RejectReason::BadScore => "bad_score",
+            RejectReason::BadSummary => "bad_summary",
         }
     }
 }

@@ -281,6 +281,55 @@ pub struct CsvSource {
     blank: u64,
     /// Where the data records start.
     data_start: Option<DataStart>,
+    /// The line feeds the reader has passed, for line numbers.
+    newlines: Newlines,
+}
+
+/// The byte offsets of the line feeds in the text a CSV reader has pulled, so that a record's
+/// line can be found from its start offset. The csv crate's own line count is one short after
+/// a CRLF line end (BurntSushi/rust-csv#395): a record read after `\r` starts at the `\n`, so
+/// the record's line is 1 + the line feeds at or before its start offset.
+#[derive(Debug, Clone, Default)]
+struct Newlines(Arc<std::sync::Mutex<NewlineState>>);
+
+#[derive(Debug, Default)]
+struct NewlineState {
+    /// Offsets not yet passed by a query (ascending).
+    pending: std::collections::VecDeque<u64>,
+    /// Bytes seen so far.
+    seen: u64,
+    /// Line feeds before the last queried offset.
+    passed: u64,
+}
+
+impl Newlines {
+    /// The line of a record starting at byte `start`; queries must come in ascending order.
+    fn line_of(&self, start: u64) -> u64 {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        while s.pending.front().is_some_and(|&o| o <= start) {
+            s.pending.pop_front();
+            s.passed += 1;
+        }
+        1 + s.passed
+    }
+}
+
+/// A reader that records the offsets of the line feeds it passes on.
+struct CountNewlines<R> {
+    inner: R,
+    newlines: Newlines,
+}
+
+impl<R: Read> Read for CountNewlines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut s = self.newlines.0.lock().unwrap_or_else(|e| e.into_inner());
+        let base = s.seen;
+        s.pending
+            .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| base + i as u64));
+        s.seen += n as u64;
+        Ok(n)
+    }
 }
 
 /// Where the data records of a CSV file start, so that the rest can be read in parallel
@@ -349,7 +398,11 @@ impl CsvSource {
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| detect_delimiter(&text_head));
-        let text: Box<dyn Read> = Box::new(io::Cursor::new(text_head).chain(text));
+        let newlines = Newlines::default();
+        let text: Box<dyn Read> = Box::new(CountNewlines {
+            inner: io::Cursor::new(text_head).chain(text),
+            newlines: newlines.clone(),
+        });
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
@@ -421,6 +474,7 @@ impl CsvSource {
                 title_rows,
             },
             pending: pending.into_iter().rev().collect(),
+            newlines,
             read_bytes,
             total_bytes,
             blank: 0,
@@ -463,7 +517,11 @@ impl RecordSource for CsvSource {
                 self.blank += 1;
                 continue;
             }
-            return Ok(Some(record.position().map_or(0, |p| p.line())));
+            return Ok(Some(
+                record
+                    .position()
+                    .map_or(0, |p| self.newlines.line_of(p.byte())),
+            ));
         }
     }
 
@@ -498,6 +556,27 @@ mod tests {
         // a multi-byte character cut off at the end of the sample
         let cut = &"金额".as_bytes()[..4];
         assert_eq!(detect_encoding(cut).0, encoding_rs::UTF_8);
+    }
+
+    #[test]
+    fn record_lines_are_right_for_crlf_lf_and_after_a_title_row() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, text) in [
+            ("lf.csv", "id,amount\na,1\nb,2\nc,3\n"),
+            ("crlf.csv", "id,amount\r\na,1\r\nb,2\r\nc,3\r\n"),
+            ("title.csv", "Sales 2025\r\nid,amount\r\na,1\r\nb,2\r\nc,3"),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("write");
+            let mut src = CsvSource::open(&path, &ReadOptions::default()).expect("open");
+            let mut record = ByteRecord::new();
+            let mut lines = Vec::new();
+            while let Some(line) = src.read(&mut record).expect("read") {
+                lines.push(line);
+            }
+            let first = if name == "title.csv" { 3 } else { 2 };
+            assert_eq!(lines, vec![first, first + 1, first + 2], "{name}");
+        }
     }
 
     #[test]

@@ -12,10 +12,11 @@ use stratum_core::clv::{
 };
 use stratum_core::{CustomerFeatures, Lang};
 use stratum_io::clv::{
-    ClvReport, CustomerPrediction, HOLDOUT_COLUMNS, holdout_cells, write_holdout_csv,
-    write_predictions_csv,
+    ClvInput, ClvReport, CustomerPrediction, HOLDOUT_COLUMNS, holdout_cells, load_summaries,
+    write_holdout_csv, write_predictions_csv,
 };
 use stratum_io::format::{money, number, thousands};
+use stratum_io::quality::InputQuality;
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::{Format, detect_format};
 use stratum_io::transactions::{TransactionOptions, load_transactions};
@@ -59,6 +60,35 @@ pub fn summaries(
         .collect()
 }
 
+/// What the model is fitted on: each customer's summary, and where it came from.
+struct Prepared {
+    rows: Vec<(String, Summary)>,
+    /// The last day of calibration and the last day observed (transactions only).
+    dates: Option<(NaiveDate, NaiveDate)>,
+    first_seen_in_holdout: usize,
+    quality: Quality,
+}
+
+enum Quality {
+    Transactions(stratum_io::transactions::TransactionQuality),
+    Summary(InputQuality),
+}
+
+impl Quality {
+    fn counts(&self) -> &stratum_io::transactions::RowCounts {
+        match self {
+            Quality::Transactions(q) => &q.counts,
+            Quality::Summary(q) => &q.counts,
+        }
+    }
+    fn input(&self) -> ClvInput<'_> {
+        match self {
+            Quality::Transactions(q) => ClvInput::Transactions(q),
+            Quality::Summary(q) => ClvInput::Summary(q),
+        }
+    }
+}
+
 fn run_with(s: ClvSettings) -> Result<()> {
     fs::create_dir_all(&s.out)
         .with_context(|| format!("failed to create the output folder `{}`", s.out.display()))?;
@@ -73,103 +103,72 @@ fn run_with(s: ClvSettings) -> Result<()> {
     let rejects_path = s.out.join("rejects.csv");
     let mut rejects = RejectsWriter::new(create(&rejects_path)?)
         .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
-    let options = TransactionOptions {
-        read: s.input.read.clone(),
-        columns: s.input.columns.clone(),
-        frequency: stratum_core::FrequencyBasis::Orders,
-        batch_bytes: None,
-        history: true,
-    };
-    let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
-    let in_bytes = detect_format(&s.transactions).is_ok_and(|f| f == Format::Csv);
-    let bar = progress::bar(total, in_bytes, "reading");
     let mut timer = Timer::new();
-    let (aggregator, txq) = load_transactions(
-        &s.transactions,
-        &options,
-        s.as_of,
-        &mut rejects,
-        &mut |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        },
-    )
-    .map_err(|e| with_rejects_path(e, &rejects_path))?;
-    bar.finish_and_clear();
+    let (path, prepared) = match (&s.transactions, &s.summary) {
+        (_, Some(path)) => {
+            let (rows, counts, columns) = load_summaries(path, &s.input.read, &mut rejects)
+                .map_err(|e| with_rejects_path(e, &rejects_path))?;
+            let quality = Quality::Summary(InputQuality {
+                path: path.clone(),
+                columns,
+                counts,
+            });
+            let prepared = Prepared {
+                rows,
+                dates: None,
+                first_seen_in_holdout: 0,
+                quality,
+            };
+            (path, prepared)
+        }
+        (Some(path), None) => (
+            path,
+            from_transactions(path, &s, &mut rejects, &rejects_path)?,
+        ),
+        (None, None) => {
+            return Err(BadInput("give a --transactions or a --summary file".into()).into());
+        }
+    };
     rejects
         .finish()
         .and_then(|mut w| w.flush())
         .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
-    let rate = txq.counts.reject_rate();
+    let counts = prepared.quality.counts();
+    let rate = counts.reject_rate();
     if rate > s.input.max_reject_rate {
         return Err(BadInput(format!(
             "{:.1}% of the rows of `{}` were rejected ({} of {}), more than the allowed {:.1}% (--max-reject-rate); see `{}`",
             rate * 100.0,
-            s.transactions.display(),
-            txq.counts.rejected,
-            txq.counts.rows_read,
+            path.display(),
+            counts.rejected,
+            counts.rows_read,
             s.input.max_reject_rate * 100.0,
             rejects_path.display()
         ))
         .into());
     }
-    let Some((first_date, _)) = aggregator.date_range() else {
-        return Err(BadInput(format!(
-            "no usable transactions in `{}`: {} rows read, {} rejected; see `{}`",
-            s.transactions.display(),
-            txq.counts.rows_read,
-            txq.counts.rejected,
-            rejects_path.display()
-        ))
-        .into());
-    };
-    let as_of = match (s.as_of, aggregator.default_as_of()) {
-        (Some(d), _) | (None, Some(d)) => d,
-        (None, None) => first_date,
-    };
-    let last_day = as_of - Days::new(1);
-    let calibration_end = match s.holdout_from {
-        Some(h) if h <= first_date || h > last_day => {
-            return Err(BadInput(format!(
-                "--holdout-from {h} must be after the first transaction ({first_date}) and on or \
-                 before the last day observed ({last_day})"
-            ))
-            .into());
-        }
-        Some(h) => h - Days::new(1),
-        None => last_day,
-    };
-    timer.lap("read transactions");
-    let features = aggregator.finish(as_of);
-    let summaries = summaries(&features.customers, calibration_end, &s.clv);
     timer.lap("summaries");
-    let fitted: Vec<(&str, Summary)> = features
-        .customers
-        .iter()
-        .zip(&summaries)
-        .filter_map(|(c, s)| s.map(|s| (c.customer_id.as_str(), s)))
-        .collect();
-    let first_seen_in_holdout = summaries.len() - fitted.len();
-    let just: Vec<Summary> = fitted.iter().map(|f| f.1).collect();
+    let just: Vec<Summary> = prepared.rows.iter().map(|r| r.1).collect();
     let model = s
         .clv
         .fit(&just)
-        .map_err(|e| BadInput(format!("`{}`: {e}", s.transactions.display())))?;
+        .map_err(|e| BadInput(format!("`{}`: {e}", path.display())))?;
     timer.lap("fit");
     let predictions = model.predict_all(&just);
     timer.lap("predict");
-    let rows: Vec<CustomerPrediction> = fitted
+    let rows: Vec<CustomerPrediction> = prepared
+        .rows
         .iter()
         .zip(&predictions)
-        .map(
-            |(&(customer_id, summary), &prediction)| CustomerPrediction {
-                customer_id,
-                summary,
-                prediction,
-            },
-        )
+        .map(|((customer_id, summary), &prediction)| CustomerPrediction {
+            customer_id,
+            summary: *summary,
+            prediction,
+        })
         .collect();
-    let holdout_days = (last_day - calibration_end).num_days();
+    let holdout_days = prepared.dates.map_or(0, |(calibration_end, last_day)| {
+        (last_day - calibration_end).num_days()
+    });
     let holdout_periods = (holdout_days > 0).then(|| holdout_days as f64 / s.clv.period().days());
     let holdout = match holdout_periods {
         Some(p) => model.holdout_table(&just, p, 7),
@@ -177,12 +176,12 @@ fn run_with(s: ClvSettings) -> Result<()> {
     };
     let report = ClvReport::new(
         &model,
-        calibration_end,
-        holdout_periods.map(|_| last_day),
+        prepared.dates.map(|d| d.0),
+        holdout_periods.and(prepared.dates.map(|d| d.1)),
         rows.len(),
-        first_seen_in_holdout,
+        prepared.first_seen_in_holdout,
         &holdout,
-        &txq,
+        prepared.quality.input(),
         holdout_periods,
     );
     let params_path = s.out.join("params.json");
@@ -207,6 +206,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
             .with_context(|| format!("failed to write `{}`", holdout_path.display()))?;
         written.push("holdout.csv");
     }
+    timer.lap("outputs");
 
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", clv_text(&model, &report, &rows, lang));
@@ -222,11 +222,11 @@ fn run_with(s: ClvSettings) -> Result<()> {
             model.spend_correlation()
         );
     }
-    if first_seen_in_holdout > 0 {
+    if prepared.first_seen_in_holdout > 0 {
         let _ = writeln!(
             err,
             "{} {}",
-            thousands(first_seen_in_holdout as u64),
+            thousands(prepared.first_seen_in_holdout as u64),
             lang.pick(
                 "位客户首次购买在验证期内，未参与拟合与预测",
                 "customers first bought in the holdout: not fitted, not predicted",
@@ -241,6 +241,72 @@ fn run_with(s: ClvSettings) -> Result<()> {
         written.join(", ")
     );
     Ok(())
+}
+
+/// Reads a transaction file and summarises every customer up to the calibration end.
+fn from_transactions(
+    path: &std::path::Path,
+    s: &ClvSettings,
+    rejects: &mut RejectsWriter<std::io::BufWriter<fs::File>>,
+    rejects_path: &std::path::Path,
+) -> Result<Prepared> {
+    let options = TransactionOptions {
+        read: s.input.read.clone(),
+        columns: s.input.columns.clone(),
+        frequency: stratum_core::FrequencyBasis::Orders,
+        batch_bytes: None,
+        history: true,
+    };
+    let total = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let in_bytes = detect_format(path).is_ok_and(|f| f == Format::Csv);
+    let bar = progress::bar(total, in_bytes, "reading");
+    let (aggregator, txq) =
+        load_transactions(path, &options, s.as_of, rejects, &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .map_err(|e| with_rejects_path(e, rejects_path))?;
+    bar.finish_and_clear();
+    let Some((first_date, _)) = aggregator.date_range() else {
+        return Err(BadInput(format!(
+            "no usable transactions in `{}`: {} rows read, {} rejected; see `{}`",
+            path.display(),
+            txq.counts.rows_read,
+            txq.counts.rejected,
+            rejects_path.display()
+        ))
+        .into());
+    };
+    let as_of = match (s.as_of, aggregator.default_as_of()) {
+        (Some(d), _) | (None, Some(d)) => d,
+        (None, None) => first_date,
+    };
+    let last_day = as_of - Days::new(1);
+    let calibration_end = match s.holdout_from {
+        Some(h) if h <= first_date || h > last_day => {
+            return Err(BadInput(format!(
+                "--holdout-from {h} must be after the first transaction ({first_date}) and on or \
+                 before the last day observed ({last_day})"
+            ))
+            .into());
+        }
+        Some(h) => h - Days::new(1),
+        None => last_day,
+    };
+    let features = aggregator.finish(as_of);
+    let all = summaries(&features.customers, calibration_end, &s.clv);
+    let rows: Vec<(String, Summary)> = features
+        .customers
+        .into_iter()
+        .zip(&all)
+        .filter_map(|(c, s)| s.map(|s| (c.customer_id, s)))
+        .collect();
+    Ok(Prepared {
+        first_seen_in_holdout: all.len() - rows.len(),
+        rows,
+        dates: Some((calibration_end, last_day)),
+        quality: Quality::Transactions(txq),
+    })
 }
 
 /// The fitted parameters with standard errors.
@@ -304,7 +370,10 @@ fn clv_text(
         text.push_str(&format!(
             "\n{} {} ({} {:.1} {}):\n{}",
             lang.pick("验证期", "holdout from"),
-            report.calibration_end + Days::new(1),
+            report
+                .calibration_end
+                .map(|d| (d + Days::new(1)).to_string())
+                .unwrap_or_default(),
             lang.pick("长度", "length"),
             report.holdout_periods.unwrap_or(0.0),
             model.params().period().name(),

@@ -35,7 +35,7 @@ use chrono::NaiveDate;
 use stratum_core::RfmClass;
 use stratum_core::clv::{CheckedClvParams, ChurnBand, Prediction, Summary, ValueTier};
 use stratum_io::clv::{
-    CLV_CLASS_COLUMNS, ClassClv, ClvReport, CustomerPrediction, clv_class_cells,
+    CLV_CLASS_COLUMNS, ClassClv, ClvInput, ClvReport, CustomerPrediction, clv_class_cells,
     write_clv_by_class_csv, write_clv_csv,
 };
 
@@ -468,12 +468,12 @@ fn write_clv_outputs(
     let path = out.join("clv_params.json");
     let report = ClvReport::new(
         &c.model,
-        c.calibration_end,
+        Some(c.calibration_end),
         None,
         rows.len(),
         0,
         &[],
-        transactions,
+        ClvInput::Transactions(transactions),
         None,
     );
     let mut w = create(&path)?;

@@ -32,7 +32,10 @@ fn clv_on_cdnow_transactions_reproduces_the_published_fit_and_holdout_table() {
     let values = &params["transaction_model"]["values"];
     for (i, published) in [0.243, 4.414, 0.793, 2.426].iter().enumerate() {
         let v = values[i].as_f64().unwrap_or(f64::NAN);
-        assert!((v / published - 1.0).abs() < 0.01, "{i}: {v} against {published}");
+        assert!(
+            (v / published - 1.0).abs() < 0.01,
+            "{i}: {v} against {published}"
+        );
     }
     insta::assert_snapshot!(run.stdout);
     let holdout = std::fs::read_to_string(out.join("holdout.csv")).expect("holdout.csv");
@@ -58,4 +61,55 @@ fn a_holdout_outside_the_data_is_a_plain_error() {
     );
     assert_eq!(run.code, 1);
     insta::assert_snapshot!(run.stderr);
+}
+
+#[test]
+fn clv_on_the_published_cdnow_summary_gives_the_published_parameters() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../stratum-core/tests/data/clv/cdnow_customers_summary_with_transactions.csv");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "clv",
+            "--summary",
+            input.to_str().expect("utf-8"),
+            "-o",
+            out.to_str().expect("utf-8"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL −9582.4 (Fader, Hardie & Lee 2005);
+    // p = 6.25, q = 3.74, γ = 15.44 (Fader, Hardie & Lee 2005, "RFM and CLV")
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn summary_rows_too_long_or_with_recency_after_t_are_rejected_with_the_reason() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("summary.csv");
+    // the published CDNOW summary with one row whose last purchase is after its age
+    let published = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../stratum-core/tests/data/clv/cdnow_customers_summary_with_transactions.csv");
+    let mut text = std::fs::read_to_string(published).expect("cdnow summary");
+    // (the file ends without a line break; a row appended without one is one row too long)
+    text.push_str("9998,1,2,3,4,5\n9999,2,31,30,12\n");
+    std::fs::write(&input, text).expect("write");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "clv",
+            "--summary",
+            input.to_str().expect("utf-8"),
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--max-reject-rate",
+            "5%",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).expect("rejects.csv");
+    insta::assert_snapshot!(rejects.replace(&tmp.path().display().to_string(), "[TMP]"));
 }

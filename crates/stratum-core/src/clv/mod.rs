@@ -28,6 +28,7 @@ mod gamma_gamma;
 mod optimize;
 mod params;
 mod paretonbd;
+pub mod simulate;
 mod summary;
 
 pub use algorithm::{ChurnBand, ClvModel, HoldoutRow, Prediction, TransactionFit, ValueTier};

@@ -178,16 +178,6 @@ pub(crate) fn fit<L: Likelihood>(
     let gradient_norm = grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
     let values: Vec<f64> = u.iter().map(|x| x.exp()).collect();
     let names = L::NAMES;
-    if !cost.is_finite() || gradient_norm.is_nan() || gradient_norm >= 1e-5 {
-        return Err(ClvError::Degenerate {
-            model: L::MODEL,
-            reason: format!(
-                "no maximum found after {iterations} iterations ({termination}); \
-                 gradient {gradient_norm:.3e} at {}",
-                show_params(names, &values)
-            ),
-        });
-    }
     if let Some((name, v)) = names
         .iter()
         .zip(&values)
@@ -198,6 +188,16 @@ pub(crate) fn fit<L: Likelihood>(
             reason: format!(
                 "parameter {name} ran off to {v:.3e} ({}): the data does not identify the \
                  model (too little repeat buying, or everyone alike)",
+                show_params(names, &values)
+            ),
+        });
+    }
+    if !cost.is_finite() || gradient_norm.is_nan() || gradient_norm >= 1e-5 {
+        return Err(ClvError::Degenerate {
+            model: L::MODEL,
+            reason: format!(
+                "no maximum found after {iterations} iterations ({termination}); \
+                 gradient {gradient_norm:.3e} at {}",
                 show_params(names, &values)
             ),
         });

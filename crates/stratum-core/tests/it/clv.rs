@@ -383,3 +383,42 @@ fn fits_are_identical_on_one_and_three_threads() {
     };
     assert_eq!(fit(1), fit(3));
 }
+
+#[test]
+fn fits_recover_the_parameters_simulated_data_was_drawn_with() {
+    use stratum_core::clv::simulate::simulate;
+    let truth = BgNbd {
+        r: 0.8,
+        alpha: 20.0,
+        a: 0.6,
+        b: 2.5,
+    };
+    let spend = GammaGamma {
+        p: 4.0,
+        q: 5.0,
+        gamma: 60.0,
+    };
+    let data = simulate(&truth, &spend, 60_000, 730, 7.0, 11);
+    let model = ClvParams::new()
+        .check()
+        .and_then(|p| p.fit(&data))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // within three standard errors of the truth
+    for (report, truth) in [
+        (model.transaction_report(), vec![0.8, 20.0, 0.6, 2.5]),
+        (model.spend_report(), vec![4.0, 5.0, 60.0]),
+    ] {
+        for ((name, v), (se, t)) in report
+            .names
+            .iter()
+            .zip(&report.values)
+            .zip(report.std_errors.iter().zip(truth))
+        {
+            let se = se.unwrap_or(f64::NAN);
+            assert!(
+                (v - t).abs() < 3.0 * se,
+                "{name}: {v} ± {se}, drawn with {t}"
+            );
+        }
+    }
+}
