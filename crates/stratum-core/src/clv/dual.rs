@@ -35,6 +35,9 @@ pub trait Real:
     fn exp_m1(self) -> Self;
     /// `ln Γ(x)` for `x > 0`.
     fn ln_gamma(self) -> Self;
+    /// Whether `self` is negligible (relative 1e-16) next to `sum`, in value and in every
+    /// derivative: a series may stop adding terms.
+    fn negligible(self, sum: Self) -> bool;
     /// `ln B(a, b) = ln Γ(a) + ln Γ(b) − ln Γ(a + b)`.
     fn ln_beta(self, b: Self) -> Self {
         self.ln_gamma() + b.ln_gamma() - (self + b).ln_gamma()
@@ -62,6 +65,9 @@ impl Real for f64 {
     }
     fn ln_gamma(self) -> Self {
         ln_gamma(self)
+    }
+    fn negligible(self, sum: Self) -> bool {
+        self.abs() <= 1e-16 * sum.abs()
     }
 }
 
@@ -123,6 +129,9 @@ impl<const N: usize> Real for Dual<N> {
     }
     fn ln_gamma(self) -> Self {
         self.chain(ln_gamma(self.v), digamma(self.v))
+    }
+    fn negligible(self, sum: Self) -> bool {
+        self.v.negligible(sum.v) && self.d.iter().zip(sum.d).all(|(t, s)| t.negligible(s))
     }
 }
 
@@ -244,7 +253,7 @@ pub fn hyp2f1<T: Real>(a: T, b: T, c: T, z: T) -> Option<T> {
         let k = f64::from(k);
         term = term * (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
         sum = sum + term;
-        if term.value().abs() <= 1e-16 * sum.value().abs() {
+        if term.negligible(sum) {
             return Some(sum);
         }
         if !sum.value().is_finite() {

@@ -143,9 +143,10 @@ pub fn summarize(
 
 /// The summary for discrete-opportunity models (BG/BB): opportunity `k` is the `k`-th whole
 /// period after the first purchase (days `[first + k·u, first + (k+1)·u)` for a period of `u`
-/// days). `n` (in [`Summary::t`]) is the number of opportunities that began on or before
-/// `calibration_end`, `x` the number of them with a purchase and `t_x` the last such one (0
-/// without). Opportunities after `n` are the holdout. `None` when the customer made no purchase
+/// days). `n` (in [`Summary::t`]) is the number of opportunities after the first that ended on
+/// or before `calibration_end`, `x` the number of them with a purchase and `t_x` the last such
+/// one (0 without). Later opportunities, the one running at the calibration end included, are
+/// the holdout. `None` when the customer made no purchase
 /// on or before `calibration_end`.
 pub fn summarize_discrete(
     days: &[PurchaseDay],
@@ -159,7 +160,9 @@ pub fn summarize_discrete(
         .min()?;
     let unit = period.days();
     let index = |date: NaiveDate| ((date - first).num_days() as f64 / unit).floor() as u32;
-    let n = index(calibration_end);
+    // opportunities that ended on or before the calibration end: k with (k + 1)·u ≤ days + 1
+    let observed = (calibration_end - first).num_days() + 1;
+    let n = ((observed as f64 / unit).floor() as u32).saturating_sub(1);
     // amount per opportunity, the first purchase's opportunity included
     let mut spent: Vec<(u32, f64)> = days
         .iter()
@@ -324,7 +327,8 @@ mod tests {
     #[test]
     fn discrete_summaries_count_whole_opportunities() {
         // weekly opportunities from 01-01: purchases in weeks 0, 0, 2, 2 and 5; calibration
-        // through 01-30 (day 29, week 4), so n = 4, x = 1 (week 2), t_x = 2; week 5 is holdout
+        // through 01-30 (30 days: weeks 0–3 complete, week 4 running), so n = 3, x = 1 (week 2),
+        // t_x = 2; week 5 is holdout
         let p = |m, d, amount| PurchaseDay {
             date: day(m, d),
             amount,
@@ -334,12 +338,14 @@ mod tests {
             p(1, 3, 1.0),
             p(1, 15, 2.0),
             p(1, 20, 3.0),
+            // in week 4, which runs past the calibration end: holdout, like week 5
+            p(1, 29, 6.0),
             p(2, 5, 4.0),
         ];
         let s = summarize_discrete(&days, day(1, 30), Period::Week).unwrap_or_default();
-        assert_eq!((s.frequency, s.recency, s.t), (1, 2.0, 4.0));
+        assert_eq!((s.frequency, s.recency, s.t), (1, 2.0, 3.0));
         assert_relative_eq!(s.monetary, 5.0);
-        assert_eq!(s.holdout_frequency, 1);
+        assert_eq!(s.holdout_frequency, 2);
     }
 
     #[test]
