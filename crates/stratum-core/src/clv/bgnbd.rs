@@ -312,7 +312,7 @@ mod tests {
         // 1303.5341039152119373…
         assert_relative_eq!(
             m.expected_purchases(&s, 39.0),
-            1303.534_103_915_212,
+            1_303.534_103_915_212,
             max_relative = 1e-10
         );
     }
