@@ -34,5 +34,5 @@ print(json.dumps({
     "bgnbd_seconds": bg_seconds,
     "gamma_gamma_seconds": gg_seconds,
     "customers": len(data),
-    "repeat_customers": len(repeat),
+    "repeat_customers_with_positive_spend": len(repeat),
 }))

@@ -80,6 +80,6 @@ print(f"| BG/NBD + Gamma-Gamma fit | {fit:.3f} s | {lt:.2f} s ({theirs['bgnbd_se
 print(f"| whole process on the summary file | {wall('stratum'):.2f} s | {wall('lifetimes'):.2f} s | {wall('lifetimes') / wall('stratum'):.1f}× |")
 print(f"| peak memory on the summary file | {peak('stratum'):.0f} MB | {peak('lifetimes'):.0f} MB | {peak('lifetimes') / peak('stratum'):.1f}× less |")
 print(f"| Stratum from the {lines:,} transaction lines (read, summarise, fit, predict, write) | {wall('transactions'):.2f} s, {peak('transactions'):.0f} MB | | |")
-print(f"\nCustomers fitted: {ours['customers']:,} ({theirs['repeat_customers']:,} with repeat purchases); distinct summaries: {t['groups']:,}; largest parameter difference {worst:.1e}.")
+print(f"\nCustomers fitted: {ours['customers']:,} ({theirs['repeat_customers_with_positive_spend']:,} with repeat purchases and a positive mean spend); distinct summaries: {t['groups']:,}; largest parameter difference {worst:.1e}.")
 sys.exit(0 if worst <= 1e-4 else 1)
 PY

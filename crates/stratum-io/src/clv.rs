@@ -68,11 +68,14 @@ pub type SummaryRows = Vec<(String, Summary)>;
 /// Reads a summary file: `customer_id`, `frequency` (repeat purchases, a whole number),
 /// `recency` (`t_x`), `T` and `monetary` (mean spend of the repeat purchases) per customer, as
 /// `lifetimes`' `summary_data_from_transaction_data` writes them. Rows with a value that is
-/// not a number, a negative one, `recency > T`, a fractional frequency or a repeated customer
-/// id are rejected with the reason.
+/// not a number, a negative one, `recency > T`, a recency without repeat purchases, a
+/// fractional frequency or a repeated customer id are rejected with the reason; with
+/// `discrete` (BG/BB: `recency` and `T` count opportunities) also rows with a fractional
+/// recency or T, or more purchases than the last purchase's opportunity.
 pub fn load_summaries<W: Write>(
     path: &std::path::Path,
     read: &ReadOptions,
+    discrete: bool,
     rejects: &mut RejectsWriter<W>,
 ) -> Result<(SummaryRows, RowCounts, Vec<MappedColumn>), LoadError> {
     // 64-bit keys of the ids seen: two distinct ids are taken for one with probability about
@@ -107,6 +110,23 @@ pub fn load_summaries<W: Write>(
             ));
         }
         let (recency, t) = (number(2)?, number(3)?);
+        if frequency == 0.0 && recency > 0.0 {
+            return Err((
+                RejectReason::BadSummary,
+                2,
+                format!("recency {recency} without repeat purchases (frequency 0) must be 0"),
+            ));
+        }
+        if discrete && (recency.fract() != 0.0 || t.fract() != 0.0 || frequency > recency) {
+            return Err((
+                RejectReason::BadSummary,
+                2,
+                format!(
+                    "BG/BB counts whole opportunities with frequency ≤ recency ≤ T, got \
+                     frequency {frequency}, recency {recency}, T {t}"
+                ),
+            ));
+        }
         if recency > t {
             return Err((
                 RejectReason::BadSummary,
@@ -167,8 +187,22 @@ pub const PREDICTION_COLUMNS: [&str; 13] = [
     "holdout_purchases",
 ];
 
+/// An amount; empty when it is not a finite number (a failed prediction).
 fn money(v: f64) -> Cell<'static> {
-    stratum_core::Money::from_f64(v).map_or(Cell::Number(v), |m| Cell::Money(m.round_cents()))
+    match stratum_core::Money::from_f64(v) {
+        Some(m) if v.is_finite() => Cell::Money(m.round_cents()),
+        _ if v.is_finite() => Cell::Number(v),
+        _ => Cell::Text(""),
+    }
+}
+
+/// A number; empty when it is not finite (a failed prediction).
+fn number(v: f64) -> Cell<'static> {
+    if v.is_finite() {
+        Cell::Number(v)
+    } else {
+        Cell::Text("")
+    }
 }
 
 /// The cells of one `predictions.csv` row.
@@ -180,11 +214,11 @@ pub fn prediction_row<'a>(p: &CustomerPrediction<'a>, holdout: bool, lang: Lang)
         Cell::Number(s.recency),
         Cell::Number(s.t),
         money(s.monetary),
-        Cell::Number(q.p_alive),
-        Cell::Number(q.churn_risk),
-        Cell::Text(q.churn_band.label(Lang::En)),
-        Cell::Text(q.churn_band.label(lang)),
-        Cell::Number(q.expected_purchases_90d),
+        number(q.p_alive),
+        number(q.churn_risk),
+        Cell::Text(q.churn_band.map_or("", |b| b.label(Lang::En))),
+        Cell::Text(q.churn_band.map_or("", |b| b.label(lang))),
+        number(q.expected_purchases_90d),
         money(q.expected_spend),
         money(q.clv),
     ];
@@ -281,6 +315,8 @@ pub struct ClvReport<'a> {
     pub customers: usize,
     /// Customers whose first purchase is after the calibration end: not fitted, not predicted.
     pub customers_first_seen_in_holdout: usize,
+    /// Customers whose predictions are not finite numbers (left empty, ranked last).
+    pub customers_not_predicted: usize,
     /// The CLV horizon in months.
     pub horizon_months: u32,
     /// The discount rate per month.
@@ -333,6 +369,7 @@ impl<'a> ClvReport<'a> {
             spend_excluded_customers: model.spend_excluded(),
             customers,
             customers_first_seen_in_holdout: first_seen_in_holdout,
+            customers_not_predicted: 0,
             horizon_months: p.horizon_months(),
             discount_rate_per_month: p.discount_rate(),
             churn_thresholds: p.churn_bands(),

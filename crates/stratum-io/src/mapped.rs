@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use csv::ByteRecord;
 
 use crate::mapping::{FieldSpec, MappedColumn, resolve};
-use crate::rejects::{Reject, RejectReason, RejectsWriter, file_label};
+use crate::rejects::{Reject, RejectReason, RejectsWriter, file_label, long_row};
 use crate::source::{self, ReadOptions};
 use crate::transactions::{LoadError, RowCounts, record_hash};
 use crate::values::{DATE_FORMATS, parse_date};
@@ -77,21 +77,8 @@ pub(crate) fn read_mapped<W: Write, T>(
             counts.duplicates += 1;
             continue;
         }
-        let long = record.len() > headers.len()
-            && record
-                .iter()
-                .skip(headers.len())
-                .any(|f| !f.trim_ascii().is_empty());
-        let parsed = if long {
-            Err((
-                RejectReason::LongRow,
-                usize::MAX,
-                format!(
-                    "row has {} fields, the header has {}; an unquoted separator inside a value? (quote values that contain the delimiter)",
-                    record.len(),
-                    headers.len()
-                ),
-            ))
+        let parsed = if let Some(message) = long_row(&record, headers.len()) {
+            Err((RejectReason::LongRow, usize::MAX, message))
         } else {
             parse(&Row {
                 record: &record,

@@ -89,20 +89,8 @@ pub fn load_customers<W: Write>(
                 RejectReason::BadEncoding,
                 "customer id holds bytes that are not valid in the file's encoding".to_string(),
             ))
-        } else if record.len() > headers.len()
-            && record
-                .iter()
-                .skip(headers.len())
-                .any(|f| !f.trim_ascii().is_empty())
-        {
-            Some((
-                RejectReason::LongRow,
-                format!(
-                    "row has {} fields, the header has {}",
-                    record.len(),
-                    headers.len()
-                ),
-            ))
+        } else if let Some(message) = crate::rejects::long_row(&record, headers.len()) {
+            Some((RejectReason::LongRow, message))
         } else if id.is_empty() {
             Some((
                 RejectReason::MissingCustomerId,

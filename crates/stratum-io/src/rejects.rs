@@ -5,6 +5,21 @@ use std::path::Path;
 
 use csv::ByteRecord;
 
+/// Why a row with more non-empty fields than the `width` fields of the header is rejected, or
+/// `None` when it has no more (empty trailing fields, as spreadsheets write them, are fine).
+pub(crate) fn long_row(record: &ByteRecord, width: usize) -> Option<String> {
+    let extra = record
+        .iter()
+        .skip(width)
+        .any(|f| !f.trim_ascii().is_empty());
+    extra.then(|| {
+        format!(
+            "row has {} fields, the header has {width}; an unquoted separator inside a value? (quote values that contain the delimiter)",
+            record.len()
+        )
+    })
+}
+
 /// Why a row was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -417,7 +417,7 @@ impl CsvSource {
                 .read_byte_record(&mut record)
                 .map_err(|e| SourceError::Csv {
                     path: path.to_path_buf(),
-                    line: e.position().map_or(1, |p| p.line()),
+                    line: e.position().map_or(1, |p| newlines.line_of(p.byte())),
                     message: e.to_string(),
                 })?;
             if !more {
@@ -506,7 +506,7 @@ impl RecordSource for CsvSource {
                     .read_byte_record(record)
                     .map_err(|e| SourceError::Csv {
                         path: self.info.path.clone(),
-                        line: e.position().map_or(0, |p| p.line()),
+                        line: e.position().map_or(0, |p| self.newlines.line_of(p.byte())),
                         message: e.to_string(),
                     })?;
                 if !more {

@@ -106,8 +106,10 @@ fn run_with(s: ClvSettings) -> Result<()> {
     let mut timer = Timer::new();
     let (path, prepared) = match (&s.transactions, &s.summary) {
         (_, Some(path)) => {
-            let (rows, counts, columns) = load_summaries(path, &s.input.read, &mut rejects)
-                .map_err(|e| with_rejects_path(e, &rejects_path))?;
+            let discrete = s.clv.model() == ModelKind::BgBb;
+            let (rows, counts, columns) =
+                load_summaries(path, &s.input.read, discrete, &mut rejects)
+                    .map_err(|e| with_rejects_path(e, &rejects_path))?;
             let quality = Quality::Summary(InputQuality {
                 path: path.clone(),
                 columns,
@@ -174,7 +176,11 @@ fn run_with(s: ClvSettings) -> Result<()> {
         Some(p) => model.holdout_table(&just, p, 7),
         None => Vec::new(),
     };
-    let report = ClvReport::new(
+    let not_predicted = predictions
+        .iter()
+        .filter(|p| !(p.clv.is_finite() && p.p_alive.is_finite()))
+        .count();
+    let mut report = ClvReport::new(
         &model,
         prepared.dates.map(|d| d.0),
         holdout_periods.and(prepared.dates.map(|d| d.1)),
@@ -184,6 +190,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
         prepared.quality.input(),
         holdout_periods,
     );
+    report.customers_not_predicted = not_predicted;
     let params_path = s.out.join("params.json");
     let mut w = create(&params_path)?;
     serde_json::to_writer_pretty(&mut w, &report)
@@ -220,6 +227,17 @@ fn run_with(s: ClvSettings) -> Result<()> {
                 "warning: repeat purchases and mean spend are correlated, which the Gamma-Gamma model assumes they are not; correlation",
             ),
             model.spend_correlation()
+        );
+    }
+    if not_predicted > 0 {
+        let _ = writeln!(
+            err,
+            "{} {}",
+            thousands(not_predicted as u64),
+            lang.pick(
+                "位客户的预测值无法计算（不是有限数），已留空",
+                "customers could not be predicted (not a finite number); their predictions are left empty",
+            )
         );
     }
     if prepared.first_seen_in_holdout > 0 {
@@ -380,8 +398,15 @@ fn clv_text(
             table(&header, &cells)
         ));
     }
-    let total_clv: f64 = rows.iter().map(|r| r.prediction.clv).sum();
-    let band = |b| rows.iter().filter(|r| r.prediction.churn_band == b).count() as u64;
+    let total_clv: f64 = rows
+        .iter()
+        .map(|r| r.prediction.clv)
+        .filter(|v| v.is_finite())
+        .sum();
+    let band = |b| {
+        let n = rows.iter().filter(|r| r.prediction.churn_band == Some(b));
+        n.count() as u64
+    };
     text.push_str(&format!(
         "\n{} {}: {}; {}: {} {} / {} {} / {} {}\n",
         lang.pick("未来", "CLV over"),

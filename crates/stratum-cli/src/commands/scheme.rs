@@ -30,7 +30,9 @@ pub fn scheme_error(
             .iter()
             .any(|(name, _)| error.message == format!("unknown column \"{name}\""))
     {
-        message.push_str(" (the lifetime-value columns are computed only with --clv)");
+        message.push_str(
+            " (the lifetime-value columns exist only with --clv, when the model can be fitted)",
+        );
         return BadInput(message).into();
     }
     if !have_master

@@ -174,8 +174,21 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     };
     let tiering = tier(features, &s.rfm, &s.abc);
     timer.lap("tiers");
+    // a model that cannot be fitted costs the lifetime-value outputs, not the run
     let clv = match &s.clv {
-        Some(params) => Some(fit_clv(&tiering, params, as_of, &s.transactions)?),
+        Some(params) => match fit_clv(&tiering, params, as_of, &s.transactions) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!(
+                    "{} {e}",
+                    s.lang.pick(
+                        "警告：未计算客户生命周期价值：",
+                        "warning: no lifetime value:"
+                    )
+                );
+                None
+            }
+        },
         None => None,
     };
     timer.lap("clv");
@@ -493,11 +506,14 @@ fn clv_by_class(tiering: &Tiering, c: &SegmentClv) -> Vec<ClassClv> {
         .map(|&class| {
             let mut k = ClassClv::new(class);
             for (r, p) in rfm.iter().zip(&c.per_customer) {
-                if let (true, Some((p, _))) = (r.class == class, p) {
+                if let (true, Some((p, _))) = (r.class == class, p)
+                    && p.clv.is_finite()
+                    && p.churn_risk.is_finite()
+                {
                     k.customers += 1;
                     k.total_clv += p.clv;
                     k.churn_risk += p.churn_risk;
-                    k.high_risk += usize::from(p.churn_band == ChurnBand::High);
+                    k.high_risk += usize::from(p.churn_band == Some(ChurnBand::High));
                 }
             }
             k

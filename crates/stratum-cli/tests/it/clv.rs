@@ -94,7 +94,7 @@ fn summary_rows_too_long_or_with_recency_after_t_are_rejected_with_the_reason() 
         .join("../stratum-core/tests/data/clv/cdnow_customers_summary_with_transactions.csv");
     let mut text = std::fs::read_to_string(published).expect("cdnow summary");
     // (the file ends without a line break; a row appended without one is one row too long)
-    text.push_str("9998,1,2,3,4,5\n9999,2,31,30,12\n");
+    text.push_str("9998,1,2,3,4,5\n9999,2,31,30,12\n9997,0,5,30,\n");
     std::fs::write(&input, text).expect("write");
     let out = tmp.path().join("out");
     let run = stratum(
@@ -112,4 +112,21 @@ fn summary_rows_too_long_or_with_recency_after_t_are_rejected_with_the_reason() 
     assert_eq!(run.code, 0, "{}", run.stderr);
     let rejects = std::fs::read_to_string(out.join("rejects.csv")).expect("rejects.csv");
     insta::assert_snapshot!(rejects.replace(&tmp.path().display().to_string(), "[TMP]"));
+}
+
+#[test]
+fn segment_clv_on_too_little_data_warns_and_still_writes_the_tiers() {
+    // the hand fixture's ten customers are too few for the model (ten repeat buyers needed)
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    let input = crate::fixture("hand.csv");
+    let run = crate::segment(input.to_str().expect("utf-8"), &out, &["--clv"], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let warning: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning"))
+        .collect();
+    insta::assert_snapshot!(warning.join("\n"));
+    assert!(out.join("customers.csv").exists() && !out.join("clv.csv").exists());
 }

@@ -114,11 +114,19 @@ impl ValueTier {
         }
     }
 
-    /// The tier of every customer given their CLVs.
+    /// The tier of every customer given their CLVs; a CLV that is not a finite number ranks
+    /// last.
     pub fn assign(clv: &[f64]) -> Vec<ValueTier> {
         let n = clv.len();
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| clv[b].total_cmp(&clv[a]).then(a.cmp(&b)));
+        let key = |i: usize| {
+            if clv[i].is_finite() {
+                clv[i]
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
+        order.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
         let mut tiers = vec![ValueTier::Low; n];
         let mut tier = ValueTier::High;
         for (rank, &i) in order.iter().enumerate() {
@@ -146,8 +154,8 @@ pub struct Prediction {
     pub p_alive: f64,
     /// `1 − p_alive`.
     pub churn_risk: f64,
-    /// The band of `churn_risk`.
-    pub churn_band: ChurnBand,
+    /// The band of `churn_risk`; `None` when the prediction failed (not a finite number).
+    pub churn_band: Option<ChurnBand>,
     /// Expected purchases in the next 90 days.
     pub expected_purchases_90d: f64,
     /// Expected mean purchase value (Gamma-Gamma).
@@ -211,6 +219,16 @@ impl CheckedClvParams {
             iters,
             start.as_deref(),
         )?;
+        let q = spend_report.value("q");
+        if q <= 1.0 {
+            return Err(ClvError::Degenerate {
+                model: "Gamma-Gamma",
+                reason: format!(
+                    "q = {q:.3} ≤ 1, so the population's mean spend is infinite: spend is too \
+                     heavy-tailed for the model (look for outliers or mixed currencies)"
+                ),
+            });
+        }
         Ok(ClvModel {
             params: self.clone(),
             transaction,
@@ -353,15 +371,26 @@ impl ClvModel {
     /// Predictions for one customer.
     ///
     /// The CLV adds, month by month over the horizon, the expected purchases in that month
-    /// times the expected spend, discounted by `(1 + d)^i` for month `i` (the stepwise
-    /// discounting of `lifetimes`' `customer_lifetime_value`). BG/BB steps by whole
-    /// opportunities instead, with the monthly rate converted to the opportunity's length.
+    /// times the expected spend, discounted by `(1 + d)^i` for month `i`. This is the stepwise
+    /// discounting of `lifetimes`' `customer_lifetime_value`, except that a month here is an
+    /// average calendar month (30.4375 days) where `lifetimes` steps 30 days. BG/BB steps by
+    /// whole opportunities instead, with the monthly rate converted to the opportunity's length.
+    /// Repeat buyers without a positive mean spend get the population's expected spend.
+    ///
+    /// Under BG/NBD a customer without a repeat purchase has P(alive) = 1 however long ago
+    /// they bought (the model lets customers drop out only after a repeat purchase): their
+    /// churn risk is 0 and their CLV rests on the low purchase rate a single purchase implies.
     pub fn predict(&self, s: &Summary) -> Prediction {
         let m = &self.transaction;
         let p_alive = m.p_alive(s).clamp(0.0, 1.0);
         let churn_risk = 1.0 - p_alive;
         let unit = self.params.period().days();
-        let expected_spend = self.spend.expected_spend(s.frequency, s.monetary);
+        // repeat buyers left out of the spend fit (mean spend ≤ 0) get the population mean
+        let expected_spend = if s.monetary > 0.0 {
+            self.spend.expected_spend(s.frequency, s.monetary)
+        } else {
+            self.spend.expected_spend(0, 0.0)
+        };
         let month = 365.25 / 12.0 / unit;
         let (step, steps) = match m {
             TransactionFit::BgBb(_) => {
@@ -382,7 +411,7 @@ impl ClvModel {
         Prediction {
             p_alive,
             churn_risk,
-            churn_band: self.churn_band(churn_risk),
+            churn_band: churn_risk.is_finite().then(|| self.churn_band(churn_risk)),
             expected_purchases_90d: m.expected_purchases(s, 90.0 / unit),
             expected_spend,
             clv,
@@ -447,5 +476,7 @@ mod tests {
         assert_eq!(t, vec![H, H, M, M, M, L, L, L, L, L]);
         let tie = ValueTier::assign(&[5.0, 5.0, 5.0]);
         assert_eq!(tie, vec![H, H, H]);
+        let nan = ValueTier::assign(&[f64::NAN, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(nan, vec![L, L, M, M, H]);
     }
 }

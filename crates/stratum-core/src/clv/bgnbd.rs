@@ -237,6 +237,10 @@ impl Likelihood for BgNbdData {
     fn start(&self) -> Vec<f64> {
         vec![1.0, self.mean_t.max(1e-3), 1.0, 1.0]
     }
+
+    fn scale(&self, i: usize) -> f64 {
+        if i == 1 { self.mean_t.max(1e-3) } else { 1.0 }
+    }
 }
 
 #[cfg(test)]

@@ -63,35 +63,30 @@ pub(crate) struct SpendData {
 
 impl SpendData {
     pub(crate) fn new<'a>(summaries: impl IntoIterator<Item = &'a Summary>) -> Self {
-        let mut data = SpendData::default();
+        let mut rows = Vec::new();
+        let mut nonpositive = 0;
         for s in summaries {
             if s.frequency == 0 {
                 continue;
             }
             if !(s.monetary > 0.0 && s.monetary.is_finite()) {
-                data.nonpositive += 1;
+                nonpositive += 1;
                 continue;
             }
-            data.rows.push((s.frequency, s.monetary));
+            rows.push((s.frequency, s.monetary));
         }
-        data.rows
-            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        for &(x, m) in &data.rows {
-            match data.per_x.last_mut() {
-                Some(last) if last.0 == x => {
-                    last.1 += 1.0;
-                    last.2 += m.ln();
-                }
-                _ => data.per_x.push((x, 1.0, m.ln())),
-            }
+        {
+            use rayon::slice::ParallelSliceMut;
+            rows.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         }
-        data.correlation = pearson(&data.rows);
-        data
+        SpendData {
+            nonpositive,
+            ..SpendData::with_rows(rows)
+        }
     }
 
-    /// Every `every`-th row (a systematic sample of the rows sorted by x and m).
-    pub(crate) fn sample(&self, every: usize) -> SpendData {
-        let rows: Vec<(u32, f64)> = self.rows.iter().step_by(every.max(1)).copied().collect();
+    /// The data of `rows`, sorted by x.
+    fn with_rows(rows: Vec<(u32, f64)>) -> Self {
         let mut per_x: Vec<(u32, f64, f64)> = Vec::new();
         for &(x, m) in &rows {
             match per_x.last_mut() {
@@ -103,15 +98,25 @@ impl SpendData {
             }
         }
         SpendData {
+            correlation: pearson(&rows),
             rows,
             per_x,
-            correlation: self.correlation,
             nonpositive: 0,
         }
     }
 
+    /// Every `every`-th row (a systematic sample of the rows sorted by x and m).
+    pub(crate) fn sample(&self, every: usize) -> SpendData {
+        SpendData::with_rows(self.rows.iter().step_by(every.max(1)).copied().collect())
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.rows.len()
+    }
+
+    fn mean_spend(&self) -> f64 {
+        let total: f64 = self.rows.iter().map(|r| r.1).sum();
+        (total / self.rows.len().max(1) as f64).max(1e-3)
     }
 }
 
@@ -169,8 +174,11 @@ impl Likelihood for SpendData {
     }
 
     fn start(&self) -> Vec<f64> {
-        let mean = self.rows.iter().map(|r| r.1).sum::<f64>() / self.rows.len().max(1) as f64;
-        vec![1.0, 1.0, mean.max(1e-3)]
+        vec![1.0, 1.0, self.mean_spend()]
+    }
+
+    fn scale(&self, i: usize) -> f64 {
+        if i == 2 { self.mean_spend() } else { 1.0 }
     }
 }
 

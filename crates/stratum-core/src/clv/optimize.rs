@@ -6,7 +6,7 @@
 //! positive, and minimises the mean negative log-likelihood plus an optional L2 penalty
 //! `λ Σ θ²` (the penaliser of the `lifetimes` package, so its results can be compared).
 //! Standard errors are the square roots of the diagonal of the inverse Hessian of the total
-//! negative log-likelihood at the optimum; the Hessian is the central difference of the exact
+//! negative log-likelihood at the optimum; the Hessian is the forward difference of the exact
 //! gradient (relative step 1e-6), symmetrised. On large data the optimiser starts from a fit on
 //! a systematic sample (every 16th distinct summary), which saves most full passes.
 
@@ -31,6 +31,12 @@ pub(crate) trait Likelihood: Sync {
     fn customers(&self) -> f64;
     /// Starting values.
     fn start(&self) -> Vec<f64>;
+    /// The data's natural size for parameter `i` (the mean age for a time scale, the mean
+    /// spend for a money scale, 1 for a shape): a fitted value more than 1e8 times larger or
+    /// smaller than it counts as run off.
+    fn scale(&self, _i: usize) -> f64 {
+        1.0
+    }
 }
 
 /// How a fit went: parameters, their standard errors and the optimiser's diagnostics.
@@ -181,7 +187,9 @@ pub(crate) fn fit<L: Likelihood>(
     if let Some((name, v)) = names
         .iter()
         .zip(&values)
-        .find(|(_, v)| !(1e-8..=1e8).contains(*v))
+        .enumerate()
+        .find(|(i, (_, v))| !(1e-8..=1e8).contains(&(**v / model.scale(*i))))
+        .map(|(_, nv)| nv)
     {
         return Err(ClvError::Degenerate {
             model: L::MODEL,

@@ -151,8 +151,12 @@ impl ClvParams {
         if self.min_repeat == 0 {
             return bad("min_repeat", 0.0, "at least 1");
         }
-        if self.horizon_months == 0 {
-            return bad("horizon_months", 0.0, "at least 1");
+        if !(1..=1200).contains(&self.horizon_months) {
+            return bad(
+                "horizon_months",
+                f64::from(self.horizon_months),
+                "between 1 and 1200",
+            );
         }
         if !(0.0..1.0).contains(&self.discount_rate) {
             return bad("discount_rate", self.discount_rate, "in [0, 1)");

@@ -214,6 +214,15 @@ impl Likelihood for ParetoNbdData<'_> {
         let mean_t = g.rows.iter().map(|r| r.2 * r.3).sum::<f64>() / g.customers.max(1.0);
         vec![1.0, mean_t.max(1e-3), 1.0, mean_t.max(1e-3)]
     }
+
+    fn scale(&self, i: usize) -> f64 {
+        if i == 1 || i == 3 {
+            let g = self.grouped;
+            (g.rows.iter().map(|r| r.2 * r.3).sum::<f64>() / g.customers.max(1.0)).max(1e-3)
+        } else {
+            1.0
+        }
+    }
 }
 
 #[cfg(test)]

@@ -162,7 +162,8 @@ impl Profile {
             ColumnData::Number(
                 predictions
                     .iter()
-                    .map(|p| p.as_ref().map(|(p, _)| f(p)))
+                    // a prediction that failed (not a finite number) is an empty value
+                    .map(|p| p.as_ref().map(|(p, _)| f(p)).filter(|v| v.is_finite()))
                     .collect(),
             )
         };
@@ -174,7 +175,7 @@ impl Profile {
             ColumnData::Text(
                 predictions
                     .iter()
-                    .map(|p| p.as_ref().map(|(p, _)| p.churn_band.code()))
+                    .map(|p| p.as_ref().and_then(|(p, _)| p.churn_band).map(|b| b.code()))
                     .collect(),
             ),
         );
