@@ -66,30 +66,9 @@ pub struct ClvArgs {
     /// CLV discount rate per month (default 0.01).
     #[arg(long)]
     pub discount_rate: Option<f64>,
-    /// A config file (stratum.toml); flags override it.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Language of labels: en or zh.
-    #[arg(long)]
-    pub lang: Option<String>,
-    /// Map a field to a header: --map customer_id=客户编号 (repeatable).
-    #[arg(long = "map", value_name = "FIELD=HEADER")]
-    pub map: Vec<String>,
-    /// The file's encoding (detected when absent).
-    #[arg(long)]
-    pub encoding: Option<String>,
-    /// The CSV delimiter (detected when absent).
-    #[arg(long)]
-    pub delimiter: Option<String>,
-    /// The sheet of an XLSX file (default: the first).
-    #[arg(long)]
-    pub sheet: Option<String>,
-    /// Amounts use a decimal comma (1.234,56).
-    #[arg(long)]
-    pub decimal_comma: bool,
-    /// The largest share of rejected rows before the run fails (default 5%).
-    #[arg(long)]
-    pub max_reject_rate: Option<String>,
+    /// How the input is read, the config file and the language.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// Arguments of `stratum demo`.
@@ -125,28 +104,16 @@ pub struct DemoArgs {
     pub lang: String,
 }
 
-/// Arguments of `stratum segment`.
-#[derive(Debug, Args)]
-pub struct SegmentArgs {
-    /// The transaction file: CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
-    #[arg(long, short = 't')]
-    pub transactions: PathBuf,
-    /// A customer master file; its columns are joined to the results by customer id.
-    #[arg(long, short = 'c')]
-    pub customers: Option<PathBuf>,
-    /// The analysis date (YYYY-MM-DD): only lines before it are used and recency is counted
-    /// to it. Default: the day after the last transaction.
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// A TOML config file ([input], [columns], [rfm], [abc], [output] sections).
+/// The flags of every command that reads a transaction file.
+#[derive(Debug, Args, Default)]
+pub struct InputArgs {
+    /// A TOML config file ([input], [columns], [rfm], [abc], [output], [customers], [clv]
+    /// sections); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Label language: zh or en (default en, or [output] lang in the config).
     #[arg(long)]
     pub lang: Option<String>,
-    /// The folder for the results (created if missing).
-    #[arg(long, short = 'o')]
-    pub out: PathBuf,
     /// Map a field to a header, e.g. --map customer_id=客户编号 (repeatable).
     #[arg(long = "map", value_name = "FIELD=HEADER")]
     pub map: Vec<String>,
@@ -165,6 +132,27 @@ pub struct SegmentArgs {
     /// Fail when more than this share of rows is rejected, e.g. 0.05 or 5% (default 5%).
     #[arg(long)]
     pub max_reject_rate: Option<String>,
+}
+
+/// Arguments of `stratum segment`.
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    /// The transaction file: CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
+    #[arg(long, short = 't')]
+    pub transactions: PathBuf,
+    /// A customer master file; its columns are joined to the results by customer id.
+    #[arg(long, short = 'c')]
+    pub customers: Option<PathBuf>,
+    /// The analysis date (YYYY-MM-DD): only lines before it are used and recency is counted
+    /// to it. Default: the day after the last transaction.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The folder for the results (created if missing).
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// How the input is read, the config file and the language.
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Score levels for R, F and M: 3, 4 or 5 (default 5).
     #[arg(long)]
     pub bins: Option<u8>,

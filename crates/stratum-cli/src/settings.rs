@@ -16,7 +16,7 @@ use stratum_io::source::ReadOptions;
 use stratum_io::values::DecimalMark;
 
 use crate::BadInput;
-use crate::cli::{ClvArgs, SegmentArgs};
+use crate::cli::{ClvArgs, InputArgs, SegmentArgs};
 use stratum_core::clv::{CheckedClvParams, ClvError, ClvParams};
 
 /// The config file (`stratum.toml`).
@@ -137,15 +137,9 @@ pub fn clv_settings(args: ClvArgs) -> Result<ClvSettings> {
         penalty,
         horizon_months,
         discount_rate,
-        config,
-        lang,
-        map,
-        encoding,
-        delimiter,
-        sheet,
-        decimal_comma,
-        max_reject_rate,
+        input: input_args,
     } = args;
+    let config = input_args.config.clone();
     let ConfigFile {
         input,
         columns,
@@ -158,20 +152,7 @@ pub fn clv_settings(args: ClvArgs) -> Result<ClvSettings> {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
     };
-    let input = resolve_input(
-        InputFlags {
-            lang,
-            map,
-            encoding,
-            delimiter,
-            sheet,
-            decimal_comma,
-            max_reject_rate,
-        },
-        input,
-        cfg_lang,
-        columns,
-    )?;
+    let input = resolve_input(input_args, input, cfg_lang, columns)?;
     let clv = resolve_clv(
         ClvFlags {
             model,
@@ -341,18 +322,6 @@ pub fn parse_map(pairs: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(map)
 }
 
-/// The input flags every command that reads a transaction file takes.
-#[derive(Debug)]
-pub struct InputFlags {
-    pub lang: Option<String>,
-    pub map: Vec<String>,
-    pub encoding: Option<String>,
-    pub delimiter: Option<String>,
-    pub sheet: Option<String>,
-    pub decimal_comma: bool,
-    pub max_reject_rate: Option<String>,
-}
-
 /// How the transaction file is read, resolved.
 #[derive(Debug)]
 pub struct InputSettings {
@@ -364,12 +333,13 @@ pub struct InputSettings {
 
 /// Resolves the input flags with the config file's `[input]`, `[output] lang` and `[columns]`.
 fn resolve_input(
-    flags: InputFlags,
+    flags: InputArgs,
     cfg: InputConfig,
     cfg_lang: Option<String>,
     config_columns: BTreeMap<String, String>,
 ) -> Result<InputSettings> {
-    let InputFlags {
+    let InputArgs {
+        config: _,
         lang,
         map,
         encoding,
@@ -428,15 +398,8 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         transactions,
         customers,
         as_of,
-        config,
-        lang,
         out,
-        map,
-        encoding,
-        delimiter,
-        sheet,
-        decimal_comma,
-        max_reject_rate,
+        input: input_args,
         bins,
         frequency,
         class_basis,
@@ -447,6 +410,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         interactions,
         clv,
     } = args;
+    let config = input_args.config.clone();
     let ConfigFile {
         input,
         columns: config_columns,
@@ -495,15 +459,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
     };
 
     let input = resolve_input(
-        InputFlags {
-            lang,
-            map,
-            encoding,
-            delimiter,
-            sheet,
-            decimal_comma,
-            max_reject_rate,
-        },
+        input_args,
         InputConfig {
             encoding: cfg_encoding,
             delimiter: cfg_delimiter,

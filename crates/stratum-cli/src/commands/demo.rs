@@ -5,7 +5,7 @@ use stratum_core::synth::DemoParams;
 use stratum_io::demo::{write_demo, write_demo_parquet};
 
 use crate::BadInput;
-use crate::cli::{DemoArgs, SegmentArgs};
+use crate::cli::{DemoArgs, InputArgs, SegmentArgs};
 use crate::progress;
 use crate::settings::{parse_cli_date, segment_settings};
 
@@ -73,15 +73,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
         transactions: summary.path_transactions,
         customers: Some(summary.path_customers),
         as_of: None,
-        config: None,
-        lang: Some(lang),
         out: out.join("result"),
-        map: Vec::new(),
-        encoding: None,
-        delimiter: None,
-        sheet: None,
-        decimal_comma: false,
-        max_reject_rate: None,
+        input: InputArgs {
+            lang: Some(lang),
+            ..InputArgs::default()
+        },
         bins: None,
         frequency: None,
         class_basis: None,

@@ -12,8 +12,8 @@
 //! summed in logarithms, generically over [`Real`] for the exact gradient.
 
 use super::TransactionModel;
-use super::dual::{Dual, Real, ln_gamma, log_add_exp};
-use super::optimize::{Likelihood, par_sum};
+use super::dual::{Real, ln_gamma, log_add_exp};
+use super::optimize::{Likelihood, dual_log_likelihood};
 use super::summary::{Grouped, Summary};
 
 /// Fitted BG/BB parameters.
@@ -123,16 +123,7 @@ impl Likelihood for BgBbData<'_> {
     const NAMES: &'static [&'static str] = BgBb::NAMES;
 
     fn log_likelihood(&self, p: &[f64], grad: &mut [f64]) -> f64 {
-        let vars: [Dual<4>; 4] = std::array::from_fn(|i| Dual::variable(p[i], i));
-        let sums = par_sum::<_, 5>(&self.grouped.rows, |&(x, tx, n, w), acc| {
-            let l = row_ll(vars, f64::from(x), tx, n);
-            acc[0] += w * l.v;
-            for i in 0..4 {
-                acc[i + 1] += w * l.d[i];
-            }
-        });
-        grad.copy_from_slice(&sums[1..]);
-        sums[0]
+        dual_log_likelihood(self.grouped, p, grad, row_ll)
     }
 
     fn customers(&self) -> f64 {

@@ -124,9 +124,7 @@ impl BgNbdData {
         let mut xs: Vec<(u32, f64)> = Vec::new();
         let mut zero: FxHashMap<u32, f64> = FxHashMap::default();
         let mut rows = Vec::new();
-        let mut weighted_t = 0.0;
         for &(x, tx, t, weight) in &g.rows {
-            weighted_t += weight * t;
             let xi = *x_index.entry(x).or_insert_with(|| {
                 xs.push((x, 0.0));
                 (xs.len() - 1) as u32
@@ -154,7 +152,7 @@ impl BgNbdData {
             zero,
             rows,
             customers: g.customers,
-            mean_t: weighted_t / g.customers.max(1.0),
+            mean_t: g.mean_t(),
         }
     }
 }
@@ -235,11 +233,11 @@ impl Likelihood for BgNbdData {
     }
 
     fn start(&self) -> Vec<f64> {
-        vec![1.0, self.mean_t.max(1e-3), 1.0, 1.0]
+        vec![1.0, self.mean_t, 1.0, 1.0]
     }
 
     fn scale(&self, i: usize) -> f64 {
-        if i == 1 { self.mean_t.max(1e-3) } else { 1.0 }
+        if i == 1 { self.mean_t } else { 1.0 }
     }
 }
 

@@ -333,6 +333,27 @@ fn invert(a: Vec<Vec<f64>>) -> Option<Vec<Vec<f64>>> {
     Some(inv)
 }
 
+/// The total log-likelihood of grouped summaries and its exact gradient, from a per-summary
+/// log-likelihood written over dual numbers: `row(params, x, t_x, T)`.
+pub(crate) fn dual_log_likelihood(
+    grouped: &super::Grouped,
+    p: &[f64],
+    grad: &mut [f64],
+    row: impl Fn([super::dual::Dual<4>; 4], f64, f64, f64) -> super::dual::Dual<4> + Sync,
+) -> f64 {
+    let vars: [super::dual::Dual<4>; 4] =
+        std::array::from_fn(|i| super::dual::Dual::variable(p[i], i));
+    let sums = par_sum::<_, 5>(&grouped.rows, |&(x, tx, t, w), acc| {
+        let l = row(vars, f64::from(x), tx, t);
+        acc[0] += w * l.v;
+        for i in 0..4 {
+            acc[i + 1] += w * l.d[i];
+        }
+    });
+    grad.copy_from_slice(&sums[1..]);
+    sums[0]
+}
+
 /// Sums `f` over `rows` in fixed chunks on the rayon pool, adding the chunk sums in order, so
 /// the result is the same for any number of threads.
 pub(crate) fn par_sum<T: Sync, const K: usize>(

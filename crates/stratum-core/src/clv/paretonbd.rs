@@ -20,8 +20,8 @@
 use std::sync::OnceLock;
 
 use super::TransactionModel;
-use super::dual::{Dual, Real, log_add_exp};
-use super::optimize::{Likelihood, par_sum};
+use super::dual::{Real, log_add_exp};
+use super::optimize::{Likelihood, dual_log_likelihood};
 use super::summary::{Grouped, Summary};
 
 /// Fitted Pareto/NBD parameters.
@@ -193,16 +193,7 @@ impl Likelihood for ParetoNbdData<'_> {
     const NAMES: &'static [&'static str] = ParetoNbd::NAMES;
 
     fn log_likelihood(&self, p: &[f64], grad: &mut [f64]) -> f64 {
-        let vars: [Dual<4>; 4] = std::array::from_fn(|i| Dual::variable(p[i], i));
-        let sums = par_sum::<_, 5>(&self.grouped.rows, |&(x, tx, t, w), acc| {
-            let l = row_ll(vars, f64::from(x), tx, t);
-            acc[0] += w * l.v;
-            for i in 0..4 {
-                acc[i + 1] += w * l.d[i];
-            }
-        });
-        grad.copy_from_slice(&sums[1..]);
-        sums[0]
+        dual_log_likelihood(self.grouped, p, grad, row_ll)
     }
 
     fn customers(&self) -> f64 {
@@ -210,15 +201,13 @@ impl Likelihood for ParetoNbdData<'_> {
     }
 
     fn start(&self) -> Vec<f64> {
-        let g = self.grouped;
-        let mean_t = g.rows.iter().map(|r| r.2 * r.3).sum::<f64>() / g.customers.max(1.0);
-        vec![1.0, mean_t.max(1e-3), 1.0, mean_t.max(1e-3)]
+        let mean_t = self.grouped.mean_t();
+        vec![1.0, mean_t, 1.0, mean_t]
     }
 
     fn scale(&self, i: usize) -> f64 {
         if i == 1 || i == 3 {
-            let g = self.grouped;
-            (g.rows.iter().map(|r| r.2 * r.3).sum::<f64>() / g.customers.max(1.0)).max(1e-3)
+            self.grouped.mean_t()
         } else {
             1.0
         }

@@ -268,6 +268,12 @@ impl Grouped {
         Grouped { rows, customers }
     }
 
+    /// The customers' mean `T` (at least 1e-3): the natural size of the time scales.
+    pub fn mean_t(&self) -> f64 {
+        let total: f64 = self.rows.iter().map(|r| r.2 * r.3).sum();
+        (total / self.customers.max(1.0)).max(1e-3)
+    }
+
     /// Customers with at least one repeat purchase.
     pub fn repeat_customers(&self) -> f64 {
         self.rows.iter().filter(|r| r.0 > 0).map(|r| r.3).sum()
