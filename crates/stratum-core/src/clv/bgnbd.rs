@@ -108,6 +108,7 @@ pub(crate) struct BgNbdData {
     rows: Vec<Row>,
     customers: f64,
     mean_t: f64,
+    max_t: f64,
 }
 
 impl BgNbdData {
@@ -153,6 +154,7 @@ impl BgNbdData {
             rows,
             customers: g.customers,
             mean_t: g.mean_t(),
+            max_t: g.max_t(),
         }
     }
 }
@@ -238,6 +240,10 @@ impl Likelihood for BgNbdData {
 
     fn scale(&self, i: usize) -> f64 {
         if i == 1 { self.mean_t } else { 1.0 }
+    }
+
+    fn penalty_unit(&self, i: usize) -> f64 {
+        if i == 1 { self.max_t } else { 1.0 }
     }
 }
 

@@ -4,7 +4,9 @@
 //! Every model provides its total log-likelihood with the exact gradient in the natural
 //! parameters ([`Likelihood`]). The optimiser works on `u = ln θ`, so the parameters stay
 //! positive, and minimises the mean negative log-likelihood plus an optional L2 penalty
-//! `λ Σ θ²` (the penaliser of the `lifetimes` package, so its results can be compared).
+//! `λ Σ (θ/c)²`, the `penalizer_coef` of the `lifetimes` package, so that results can be
+//! compared: like `lifetimes`, time-scale parameters are penalised in units of the largest `T`
+//! (`c` = max T for them, 1 for the others).
 //! Standard errors are the square roots of the diagonal of the inverse Hessian of the total
 //! negative log-likelihood at the optimum; the Hessian is the forward difference of the exact
 //! gradient (relative step 1e-6), symmetrised. On large data the optimiser starts from a fit on
@@ -31,6 +33,11 @@ pub(crate) trait Likelihood: Sync {
     fn customers(&self) -> f64;
     /// Starting values.
     fn start(&self) -> Vec<f64>;
+    /// The unit parameter `i` is penalised in: the largest `T` for a time scale (as
+    /// `lifetimes`, which fits on times divided by the largest `T`), else 1.
+    fn penalty_unit(&self, _i: usize) -> f64 {
+        1.0
+    }
     /// The data's natural size for parameter `i` (the mean age for a time scale, the mean
     /// spend for a money scale, 1 for a shape): a fitted value more than 1e8 times larger or
     /// smaller than it counts as run off.
@@ -106,9 +113,10 @@ impl<L: Likelihood> Problem<'_, L> {
         let n = self.model.customers();
         let mut f = -ll / n;
         for (i, th) in theta.iter().enumerate() {
-            f += self.penalty * th * th;
-            // d/du of (−ll/n + λ θ²) with θ = eᵘ
-            g[i] = (-g[i] / n + 2.0 * self.penalty * th) * th;
+            let c = self.model.penalty_unit(i);
+            f += self.penalty * (th / c).powi(2);
+            // d/du of (−ll/n + λ (θ/c)²) with θ = eᵘ
+            g[i] = (-g[i] / n + 2.0 * self.penalty * th / (c * c)) * th;
         }
         if !f.is_finite() || g.iter().any(|x| !x.is_finite()) {
             // keeps the line search away from where the likelihood breaks down
@@ -139,13 +147,31 @@ impl<L: Likelihood> Gradient for Problem<'_, L> {
 /// Fits `model` by maximum likelihood.
 ///
 /// With `start`, the optimiser starts there (a fit on a sample of the data) instead of at the
-/// model's own starting values.
+/// model's own starting values. When no maximum is found from there, the fit is tried again
+/// from every parameter at 1 (where `lifetimes` starts) before the first failure is reported.
 pub(crate) fn fit<L: Likelihood>(
     model: &L,
     groups: usize,
     penalty: f64,
     max_iters: u64,
     start: Option<&[f64]>,
+) -> Result<FitReport, ClvError> {
+    let first = start.map_or_else(|| model.start(), <[f64]>::to_vec);
+    let ones = vec![1.0; first.len()];
+    match fit_from(model, groups, penalty, max_iters, &first) {
+        Err(e) if first != ones => {
+            fit_from(model, groups, penalty, max_iters, &ones).map_err(|_| e)
+        }
+        done => done,
+    }
+}
+
+fn fit_from<L: Likelihood>(
+    model: &L,
+    groups: usize,
+    penalty: f64,
+    max_iters: u64,
+    start: &[f64],
 ) -> Result<FitReport, ClvError> {
     let evaluations = AtomicU64::new(0);
     let problem = |evaluations| Problem {
@@ -154,10 +180,7 @@ pub(crate) fn fit<L: Likelihood>(
         last: Mutex::new(None),
         evaluations,
     };
-    let start: Vec<f64> = match start {
-        Some(s) => s.iter().map(|x| x.ln()).collect(),
-        None => model.start().iter().map(|x| x.ln()).collect(),
-    };
+    let start: Vec<f64> = start.iter().map(|x| x.ln()).collect();
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
         .with_tolerance_grad(1e-7)
         .and_then(|s| s.with_tolerance_cost(1e-15))
@@ -211,8 +234,7 @@ pub(crate) fn fit<L: Likelihood>(
         });
     }
     // the mean penalised objective back to the total log-likelihood
-    let log_likelihood =
-        -(cost - penalty * values.iter().map(|v| v * v).sum::<f64>()) * model.customers();
+    let log_likelihood = -(cost - penalty * penalty_sum(model, &values)) * model.customers();
     let std_errors = std_errors(model, &values, penalty);
     Ok(FitReport {
         model: L::MODEL,
@@ -246,22 +268,35 @@ fn show_params(names: &[&str], values: &[f64]) -> String {
         .join(", ")
 }
 
+/// `Σ (θ/c)²`, the penalty per unit of `λ`.
+fn penalty_sum<L: Likelihood>(model: &L, theta: &[f64]) -> f64 {
+    theta
+        .iter()
+        .enumerate()
+        .map(|(i, th)| (th / model.penalty_unit(i)).powi(2))
+        .sum()
+}
+
+/// Standard errors from the inverse of the Hessian of the penalised total negative
+/// log-likelihood, by forward differences of the exact gradient (relative step 1e-6).
 #[expect(
     clippy::needless_range_loop,
     reason = "matrix code reads clearer with indices"
 )]
-/// Standard errors from the inverse of the Hessian of the penalised total negative
-/// log-likelihood, by forward differences of the exact gradient (relative step 1e-6).
 fn std_errors<L: Likelihood>(model: &L, theta: &[f64], penalty: f64) -> Vec<Option<f64>> {
     let n = theta.len();
     let total = model.customers();
     let grad = |p: &[f64]| {
         let mut g = vec![0.0; n];
         model.log_likelihood(p, &mut g);
-        // gradient of −ll + n λ Σθ²
+        // gradient of −ll + n λ Σ(θ/c)²
         g.iter()
             .zip(p)
-            .map(|(gi, th)| -gi + 2.0 * penalty * total * th)
+            .enumerate()
+            .map(|(i, (gi, th))| {
+                let c = model.penalty_unit(i);
+                -gi + 2.0 * penalty * total * th / (c * c)
+            })
             .collect::<Vec<f64>>()
     };
     let mut h = vec![vec![0.0; n]; n];

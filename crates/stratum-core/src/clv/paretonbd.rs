@@ -212,6 +212,14 @@ impl Likelihood for ParetoNbdData<'_> {
             1.0
         }
     }
+
+    fn penalty_unit(&self, i: usize) -> f64 {
+        if i == 1 || i == 3 {
+            self.grouped.max_t()
+        } else {
+            1.0
+        }
+    }
 }
 
 #[cfg(test)]

@@ -274,6 +274,11 @@ impl Grouped {
         (total / self.customers.max(1.0)).max(1e-3)
     }
 
+    /// The largest `T` (at least 1e-3).
+    pub fn max_t(&self) -> f64 {
+        self.rows.iter().map(|r| r.2).fold(1e-3, f64::max)
+    }
+
     /// Customers with at least one repeat purchase.
     pub fn repeat_customers(&self) -> f64 {
         self.rows.iter().filter(|r| r.0 > 0).map(|r| r.3).sum()

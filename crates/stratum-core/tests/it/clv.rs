@@ -422,3 +422,22 @@ fn fits_recover_the_parameters_simulated_data_was_drawn_with() {
         }
     }
 }
+
+#[test]
+fn the_l2_penalty_matches_lifetimes_penalizer_coef() {
+    // lifetimes 0.11.3: BetaGeoFitter(penalizer_coef=0.1).fit(x, t_x, T) on the CDNOW summary
+    let (_, report) = ClvParams::new()
+        .penalty(0.1)
+        .check()
+        .and_then(|p| p.fit_transactions(&cdnow()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lifetimes = [
+        0.230_947_013_865_734_35,
+        4.219_287_523_619_105,
+        0.128_654_740_207_459_6,
+        0.267_126_796_050_421,
+    ];
+    for (v, l) in report.values.iter().zip(lifetimes) {
+        assert_relative_eq!(*v, l, max_relative = 1e-4);
+    }
+}
