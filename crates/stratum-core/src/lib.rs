@@ -33,6 +33,7 @@ pub mod scheme;
 pub mod summary;
 pub mod synth;
 pub mod tiering;
+pub mod validate;
 
 pub use abc::{AbcClass, AbcParams};
 pub use features::{

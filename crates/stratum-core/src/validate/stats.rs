@@ -1,0 +1,201 @@
+//! The test statistics: Kruskal–Wallis H (with the tie correction), one-way ANOVA F, and the
+//! five-number summaries.
+
+use statrs::distribution::{ChiSquared, ContinuousCDF, FisherSnedecor};
+
+/// Kruskal–Wallis H test across groups.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct KruskalWallis {
+    /// H, corrected for ties.
+    pub h: f64,
+    /// Degrees of freedom (groups − 1).
+    pub df: f64,
+    /// P(χ²(df) ≥ H).
+    pub p: f64,
+    /// Effect size ε² = H / (n − 1): the share of rank variance between groups.
+    pub epsilon_sq: f64,
+}
+
+/// One-way ANOVA across groups.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Anova {
+    /// F = (between-group mean square) / (within-group mean square).
+    pub f: f64,
+    /// Degrees of freedom between groups (groups − 1).
+    pub df_between: f64,
+    /// Degrees of freedom within groups (n − groups).
+    pub df_within: f64,
+    /// P(F(df_between, df_within) ≥ F).
+    pub p: f64,
+}
+
+/// Kruskal–Wallis over the non-empty groups; `None` with fewer than two of them or when
+/// every value is the same.
+pub fn kruskal_wallis(groups: &[&[f64]]) -> Option<KruskalWallis> {
+    let groups: Vec<&[f64]> = groups.iter().copied().filter(|g| !g.is_empty()).collect();
+    if groups.len() < 2 {
+        return None;
+    }
+    let mut all: Vec<(f64, usize)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, values)| values.iter().map(move |&v| (v, g)))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let n = all.len() as f64;
+    let mut rank_sums = vec![0.0; groups.len()];
+    let mut ties = 0.0;
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        // positions i..=j share the mean rank
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        for item in &all[i..=j] {
+            rank_sums[item.1] += rank;
+        }
+        let t = (j - i + 1) as f64;
+        ties += t * t * t - t;
+        i = j + 1;
+    }
+    let correction = 1.0 - ties / (n * n * n - n);
+    if correction <= 0.0 {
+        return None;
+    }
+    let sum: f64 = groups
+        .iter()
+        .zip(&rank_sums)
+        .map(|(g, r)| r * r / g.len() as f64)
+        .sum();
+    let h = (12.0 / (n * (n + 1.0)) * sum - 3.0 * (n + 1.0)) / correction;
+    let df = (groups.len() - 1) as f64;
+    let p = ChiSquared::new(df).map_or(f64::NAN, |c| c.sf(h));
+    Some(KruskalWallis {
+        h,
+        df,
+        p,
+        epsilon_sq: h / (n - 1.0),
+    })
+}
+
+/// One-way ANOVA over the non-empty groups; `None` with fewer than two of them or no
+/// within-group degrees of freedom.
+pub fn anova(groups: &[&[f64]]) -> Option<Anova> {
+    let groups: Vec<&[f64]> = groups.iter().copied().filter(|g| !g.is_empty()).collect();
+    let n: usize = groups.iter().map(|g| g.len()).sum();
+    let k = groups.len();
+    if k < 2 || n <= k {
+        return None;
+    }
+    let grand = groups.iter().flat_map(|g| g.iter()).sum::<f64>() / n as f64;
+    let (mut between, mut within) = (0.0, 0.0);
+    for g in &groups {
+        let mean = g.iter().sum::<f64>() / g.len() as f64;
+        between += g.len() as f64 * (mean - grand).powi(2);
+        within += g.iter().map(|v| (v - mean).powi(2)).sum::<f64>();
+    }
+    let (df_between, df_within) = ((k - 1) as f64, (n - k) as f64);
+    let f = (between / df_between) / (within / df_within);
+    let p = FisherSnedecor::new(df_between, df_within).map_or(f64::NAN, |d| d.sf(f));
+    Some(Anova {
+        f,
+        df_between,
+        df_within,
+        p,
+    })
+}
+
+/// Count, mean and quartiles of some values.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct Describe {
+    /// Values.
+    pub n: usize,
+    /// Mean.
+    pub mean: f64,
+    /// First quartile.
+    pub q1: f64,
+    /// Median.
+    pub median: f64,
+    /// Third quartile.
+    pub q3: f64,
+}
+
+/// The summary of `values` (quartiles by linear interpolation between order statistics, the
+/// default of numpy and pandas).
+pub fn describe(values: &[f64]) -> Describe {
+    if values.is_empty() {
+        return Describe::default();
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        let pos = p * (v.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    };
+    Describe {
+        n: v.len(),
+        mean: v.iter().sum::<f64>() / v.len() as f64,
+        q1: q(0.25),
+        median: q(0.5),
+        q3: q(0.75),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn kruskal_wallis_without_ties_by_hand() {
+        // ranks = values; mean ranks 2, 5, 8 of N = 9:
+        // H = 12/(9·10) · 3·(2² + 5² + 8²) − 3·10 = 0.1333… · 279 − 30 = 7.2; df 2;
+        // p = P(χ²₂ ≥ 7.2) = e^(−7.2/2) = 0.027324; ε² = 7.2 / 8 = 0.9
+        let kw = kruskal_wallis(&[&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0], &[7.0, 8.0, 9.0]]);
+        let kw = kw.unwrap_or_else(|| panic!("no result"));
+        assert_relative_eq!(kw.h, 7.2, max_relative = 1e-12);
+        assert_relative_eq!(kw.df, 2.0);
+        assert_relative_eq!(kw.p, (-3.6f64).exp(), max_relative = 1e-9);
+        assert_relative_eq!(kw.epsilon_sq, 0.9, max_relative = 1e-12);
+    }
+
+    #[test]
+    fn kruskal_wallis_with_ties_by_hand() {
+        // A = 1, 2, 2; B = 2, 3, 4. Sorted: 1 | 2 2 2 | 3 | 4 → ranks 1 | 3 3 3 | 5 | 6.
+        // R_A = 1 + 3 + 3 = 7, R_B = 3 + 5 + 6 = 14; N = 6.
+        // H₀ = 12/(6·7) · (49/3 + 196/3) − 3·7 = 0.285714 · 81.6667 − 21 = 2.333333
+        // ties: one group of 3 → Σ(t³ − t) = 24; correction 1 − 24/(216 − 6) = 0.885714
+        // H = 2.333333 / 0.885714 = 2.634409; df 1; p = P(χ²₁ ≥ H) = erfc(√(H/2)) = 0.1045710
+        let kw = kruskal_wallis(&[&[1.0, 2.0, 2.0], &[2.0, 3.0, 4.0]]);
+        let kw = kw.unwrap_or_else(|| panic!("no result"));
+        assert_relative_eq!(kw.h, 2.333_333_333_333 / (1.0 - 24.0 / 210.0), max_relative = 1e-9);
+        assert_relative_eq!(kw.p, 0.104_571_0, max_relative = 1e-6);
+        assert!(kruskal_wallis(&[&[1.0, 1.0], &[1.0]]).is_none());
+    }
+
+    #[test]
+    fn anova_by_hand() {
+        // means 2, 5, 8, grand mean 5: SSB = 3·(9 + 0 + 9) = 54, SSW = 3·2 = 6;
+        // F = (54/2) / (6/6) = 27 with (2, 6) df; for F(2, d): P(F ≥ f) = (1 + 2f/d)^(−d/2)
+        // = (1 + 9)^(−3) = 0.001
+        let a = anova(&[&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0], &[7.0, 8.0, 9.0]]);
+        let a = a.unwrap_or_else(|| panic!("no result"));
+        assert_relative_eq!(a.f, 27.0, max_relative = 1e-12);
+        assert_relative_eq!((a.df_between, a.df_within).0, 2.0);
+        assert_relative_eq!(a.df_within, 6.0);
+        assert_relative_eq!(a.p, 0.001, max_relative = 1e-9);
+    }
+
+    #[test]
+    fn quartiles_interpolate_like_numpy() {
+        // numpy.percentile([1, 2, 3, 4, 10], [25, 50, 75]) = 2, 3, 4
+        let d = describe(&[10.0, 1.0, 3.0, 2.0, 4.0]);
+        assert_eq!((d.n, d.q1, d.median, d.q3), (5, 2.0, 3.0, 4.0));
+        assert_relative_eq!(d.mean, 4.0);
+        // numpy.percentile([1, 2, 3, 4], 25) = 1.75
+        assert_relative_eq!(describe(&[1.0, 2.0, 3.0, 4.0]).q1, 1.75);
+    }
+}
