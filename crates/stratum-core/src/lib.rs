@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod abc;
+pub mod cluster;
 pub mod clv;
 pub mod features;
 pub mod interactions;

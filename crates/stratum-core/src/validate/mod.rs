@@ -149,9 +149,9 @@ impl ValidationWarning {
             (ValidationWarning::SmallSegment { segment, share }, crate::Lang::Zh) => {
                 format!("分群“{segment}”仅占客户的 {:.2}%", share * 100.0)
             }
-            (ValidationWarning::NotDifferent { a, b }, crate::Lang::En) => format!(
-                "segments \"{a}\" and \"{b}\" do not differ significantly on any feature"
-            ),
+            (ValidationWarning::NotDifferent { a, b }, crate::Lang::En) => {
+                format!("segments \"{a}\" and \"{b}\" do not differ significantly on any feature")
+            }
             (ValidationWarning::NotDifferent { a, b }, crate::Lang::Zh) => {
                 format!("分群“{a}”与“{b}”在任何指标上都没有显著差异")
             }
@@ -264,9 +264,9 @@ impl CheckedValidateParams {
         let level = self.0.alpha / (pairs * features.len()).max(1) as f64;
         for (i, &a) in present.iter().enumerate() {
             for &b in &present[i + 1..] {
-                let differs = sampled.iter().any(|by| {
-                    kruskal_wallis(&[&by[a], &by[b]]).is_some_and(|t| t.p < level)
-                });
+                let differs = sampled
+                    .iter()
+                    .any(|by| kruskal_wallis(&[&by[a], &by[b]]).is_some_and(|t| t.p < level));
                 if !differs {
                     warnings.push(ValidationWarning::NotDifferent {
                         a: names[a].clone(),

@@ -171,7 +171,11 @@ mod tests {
         // H = 2.333333 / 0.885714 = 2.634409; df 1; p = P(χ²₁ ≥ H) = erfc(√(H/2)) = 0.1045710
         let kw = kruskal_wallis(&[&[1.0, 2.0, 2.0], &[2.0, 3.0, 4.0]]);
         let kw = kw.unwrap_or_else(|| panic!("no result"));
-        assert_relative_eq!(kw.h, 2.333_333_333_333 / (1.0 - 24.0 / 210.0), max_relative = 1e-9);
+        assert_relative_eq!(
+            kw.h,
+            2.333_333_333_333 / (1.0 - 24.0 / 210.0),
+            max_relative = 1e-9
+        );
         assert_relative_eq!(kw.p, 0.104_571_0, max_relative = 1e-6);
         assert!(kruskal_wallis(&[&[1.0, 1.0], &[1.0]]).is_none());
     }

@@ -1,3 +1,4 @@
 //! Integration tests of the engine against published results.
 
+mod cluster;
 mod clv;
