@@ -27,6 +27,89 @@ pub enum Command {
     /// Fit a lifetime-value model (BG/NBD, Pareto/NBD or BG/BB, with Gamma-Gamma spend) and
     /// predict each customer's purchases, P(alive), churn risk and CLV.
     Clv(Box<ClvArgs>),
+    /// Cluster customers by k-means on chosen features (K fixed or chosen by silhouette),
+    /// numbered in business order and described in words, with the clusters validated.
+    Cluster(Box<ClusterArgs>),
+    /// Check that the segments of a segmentation (RFM classes, named segments, ABC classes,
+    /// lifecycle stages or any text column of the customer master) really differ.
+    Validate(Box<ValidateArgs>),
+}
+
+/// Arguments of `stratum cluster`.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// The transaction file: CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
+    #[arg(long, short = 't')]
+    pub transactions: PathBuf,
+    /// A customer master file: its number columns can be clustered on too.
+    #[arg(long, short = 'c')]
+    pub customers: Option<PathBuf>,
+    /// The analysis date (YYYY-MM-DD; default: the day after the last transaction).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The output folder.
+    #[arg(long, short = 'o', default_value = "stratum-cluster")]
+    pub out: PathBuf,
+    /// The number of clusters, or `auto` to choose it by silhouette over --k-range.
+    #[arg(long, default_value = "auto")]
+    pub k: String,
+    /// The K range for --k auto, e.g. 2-8.
+    #[arg(long, default_value = "2-8")]
+    pub k_range: String,
+    /// The features, comma-separated: any number column of `stratum check --columns`
+    /// (e.g. recency_days,frequency,monetary,tenure_months,annual_revenue) or of the master.
+    #[arg(long, default_value = "recency_days,frequency,monetary")]
+    pub features: String,
+    /// How features are scaled: zscore or robust (median and interquartile range).
+    #[arg(long, default_value = "zscore")]
+    pub scale: String,
+    /// Do not log-transform the features first.
+    #[arg(long)]
+    pub no_log: bool,
+    /// The feature clusters are numbered by (descending mean): cluster 1 has the highest.
+    /// Default: monetary when clustered on, else the first feature.
+    #[arg(long)]
+    pub order_by: Option<String>,
+    /// k-means++ restarts.
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+    /// Random seed: the same data and seed give the same clusters.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// How the input is read, the config file and the language.
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// Arguments of `stratum validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The transaction file: CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
+    #[arg(long, short = 't')]
+    pub transactions: PathBuf,
+    /// A customer master file (its text columns can be validated, its number columns used as
+    /// features).
+    #[arg(long, short = 'c')]
+    pub customers: Option<PathBuf>,
+    /// The analysis date (YYYY-MM-DD; default: the day after the last transaction).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The output folder.
+    #[arg(long, short = 'o', default_value = "stratum-validate")]
+    pub out: PathBuf,
+    /// The segmentation: rfm_class, rfm_segment, abc_class, lifecycle, loyalty, or a text
+    /// column of the customer master.
+    #[arg(long, default_value = "rfm_class")]
+    pub by: String,
+    /// The features, comma-separated (number columns, as for `stratum cluster`).
+    #[arg(long, default_value = "recency_days,frequency,monetary")]
+    pub features: String,
+    /// Segments below this share of customers are flagged (e.g. 0.01 or 1%).
+    #[arg(long, default_value = "1%")]
+    pub min_share: String,
+    /// How the input is read, the config file and the language.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// Arguments of `stratum clv`.

@@ -42,6 +42,8 @@ fn main() -> ExitCode {
         cli::Command::Segment(args) => commands::segment::run(*args),
         cli::Command::Check(args) => commands::check::run(args),
         cli::Command::Clv(args) => commands::clv::run(*args),
+        cli::Command::Cluster(args) => commands::cluster::run(*args),
+        cli::Command::Validate(args) => commands::validate::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

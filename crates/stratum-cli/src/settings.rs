@@ -278,7 +278,7 @@ pub fn parse_cli_date(flag: &str, value: &str) -> Result<NaiveDate> {
     })
 }
 
-fn parse_rate(name: &str, value: &str) -> Result<f64> {
+pub fn parse_rate(name: &str, value: &str) -> Result<f64> {
     let v = value.trim();
     let parsed = match v.strip_suffix('%') {
         Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
@@ -390,6 +390,16 @@ fn resolve_input(
         columns,
         max_reject_rate,
     })
+}
+
+/// Resolves the reading flags alone with the config file's `[input]`, `[columns]` and
+/// `[output] lang` (for the commands that use nothing else from it).
+pub fn input_settings(args: InputArgs) -> Result<InputSettings> {
+    let config = match &args.config {
+        Some(path) => read_config(path)?,
+        None => ConfigFile::default(),
+    };
+    resolve_input(args, config.input, config.output.lang, config.columns)
 }
 
 /// Resolves `stratum segment`'s arguments with the config file.

@@ -3,6 +3,7 @@
 //! writing the results for people (XLSX) and programs (CSV, JSON).
 #![deny(missing_docs)]
 
+pub mod cluster;
 pub mod clv;
 pub mod demo;
 mod engine;
@@ -21,4 +22,5 @@ pub mod rejects;
 pub mod source;
 pub mod tiers;
 pub mod transactions;
+pub mod validation;
 pub mod values;

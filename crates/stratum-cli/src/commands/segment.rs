@@ -34,10 +34,12 @@ use crate::terminal::table;
 use chrono::NaiveDate;
 use stratum_core::RfmClass;
 use stratum_core::clv::{CheckedClvParams, ChurnBand, Prediction, Summary, ValueTier};
+use stratum_core::validate::ValidateParams;
 use stratum_io::clv::{
     CLV_CLASS_COLUMNS, ClassClv, ClvInput, ClvReport, CustomerPrediction, clv_class_cells,
     write_clv_by_class_csv, write_clv_csv,
 };
+use stratum_io::validation::{write_tests_csv, write_validation_csv};
 
 /// The output files, in the order they are written.
 pub const OUTPUT_FILES: [&str; 6] = [
@@ -364,6 +366,9 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         scheme_table = final_tier_text(&output);
     }
 
+    let validation_files = write_validation(&s.out, &tiering, applied.as_ref(), s.lang)?;
+    timer.lap("validation");
+
     let mut clv_files: Vec<&str> = Vec::new();
     let mut clv_table = String::new();
     if let Some(c) = &clv {
@@ -394,6 +399,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                     .iter()
                     .filter_map(|p| { p.file_name().map(|n| n.to_string_lossy().into_owned()) })
             )
+            .chain(validation_files.iter().map(|f| f.to_string()))
             .chain(clv_files.iter().map(|f| f.to_string()))
             .collect::<Vec<_>>()
             .join(", ")
@@ -402,7 +408,10 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 }
 
 /// Outputs of a scheme run, removed before every run.
-const SCHEME_FILES: [&str; 6] = [
+const SCHEME_FILES: [&str; 9] = [
+    "validation.csv",
+    "validation_tests.csv",
+    "validation.json",
     "tiers.csv",
     "tier_summary.csv",
     "actions.xlsx",
@@ -410,6 +419,129 @@ const SCHEME_FILES: [&str; 6] = [
     "clv_by_class.csv",
     "clv_params.json",
 ];
+
+/// Validates the RFM classes, the named segments, the ABC classes and (with a scheme) the
+/// final tiers on recency, frequency and monetary value; writes `validation.csv`,
+/// `validation_tests.csv` and `validation.json` and prints the warnings on stderr.
+fn write_validation(
+    out: &Path,
+    tiering: &Tiering,
+    applied: Option<&(
+        &std::path::PathBuf,
+        stratum_core::scheme::Profile,
+        stratum_core::scheme::CheckedScheme,
+        SchemeResult,
+    )>,
+    lang: Lang,
+) -> Result<[&'static str; 3]> {
+    let customers = &tiering.features.customers;
+    let features: Vec<(String, Vec<Option<f64>>)> = vec![
+        (
+            "recency_days".into(),
+            customers
+                .iter()
+                .map(|c| Some(c.recency_days as f64))
+                .collect(),
+        ),
+        (
+            "frequency".into(),
+            customers.iter().map(|c| Some(c.frequency as f64)).collect(),
+        ),
+        (
+            "monetary".into(),
+            customers
+                .iter()
+                .map(|c| Some(c.monetary.to_f64()))
+                .collect(),
+        ),
+    ];
+    let params = ValidateParams::new()
+        .check()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rfm = tiering.rfm.customers();
+    let index_of = |all: &[&str], code: &str| all.iter().position(|c| *c == code).unwrap_or(0);
+    let class_codes: Vec<&str> = RfmClass::ALL.iter().map(|c| c.code()).collect();
+    let segment_codes: Vec<&str> = stratum_core::Segment::ALL
+        .iter()
+        .map(|c| c.code())
+        .collect();
+    let abc_codes: Vec<&str> = stratum_core::AbcClass::ALL
+        .iter()
+        .map(|c| c.code())
+        .collect();
+    let mut sets: Vec<(String, Vec<usize>, Vec<String>)> = vec![
+        (
+            "rfm_class".into(),
+            rfm.iter()
+                .map(|r| index_of(&class_codes, r.class.code()))
+                .collect(),
+            class_codes.iter().map(|c| c.to_string()).collect(),
+        ),
+        (
+            "rfm_segment".into(),
+            rfm.iter()
+                .map(|r| index_of(&segment_codes, r.segment.code()))
+                .collect(),
+            segment_codes.iter().map(|c| c.to_string()).collect(),
+        ),
+        (
+            "abc_class".into(),
+            tiering
+                .abc
+                .classes()
+                .iter()
+                .map(|c| index_of(&abc_codes, c.code()))
+                .collect(),
+            abc_codes.iter().map(|c| c.to_string()).collect(),
+        ),
+    ];
+    if let Some((_, _, scheme, result)) = applied {
+        let fin = &scheme.dimensions[scheme.final_dimension];
+        sets.push((
+            fin.name.clone(),
+            result
+                .assignments
+                .iter()
+                .map(|a| usize::from(a.tiers[scheme.final_dimension]))
+                .collect(),
+            fin.tiers.iter().map(|t| t.name.clone()).collect(),
+        ));
+    }
+    let mut done: Vec<(String, stratum_core::validate::Validation)> = Vec::new();
+    for (name, labels, names) in &sets {
+        let v = params
+            .validate(labels, names, &features)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        done.push((name.clone(), v));
+    }
+    let all: Vec<(&str, &stratum_core::validate::Validation)> =
+        done.iter().map(|(n, v)| (n.as_str(), v)).collect();
+    let path = out.join("validation.csv");
+    write_validation_csv(create(&path)?, &all)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    let path = out.join("validation_tests.csv");
+    write_tests_csv(create(&path)?, &all)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    let path = out.join("validation.json");
+    let json: std::collections::BTreeMap<&str, &stratum_core::validate::Validation> =
+        all.iter().copied().collect();
+    let mut w = create(&path)?;
+    serde_json::to_writer_pretty(&mut w, &json)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.write_all(b"\n"))
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    for (name, v) in &all {
+        for warning in &v.warnings {
+            eprintln!(
+                "{} {name}: {}",
+                lang.pick("验证提示", "validation"),
+                warning.text(lang)
+            );
+        }
+    }
+    Ok(["validation.csv", "validation_tests.csv", "validation.json"])
+}
 
 /// The lifetime-value model fitted in a segment run, with each scored customer's predictions.
 struct SegmentClv {

@@ -69,6 +69,9 @@ pub struct Clustering {
     pub skipped: usize,
 }
 
+/// Restarts per K while choosing K (the final fit uses them all).
+const SELECTION_RUNS: usize = 4;
+
 /// `sign(x) · ln(1 + |x|)`.
 fn signed_log(x: f64) -> f64 {
     x.signum() * x.abs().ln_1p()
@@ -183,7 +186,7 @@ impl CheckedClusterParams {
                 let rows_x = x.select(Axis(0), &idx);
                 let max = max.min(idx.len().saturating_sub(1)).max(min);
                 for k in min..=max {
-                    let labels = self.kmeans(rows_x.view(), k)?;
+                    let labels = self.kmeans(rows_x.view(), k, p.runs.min(SELECTION_RUNS))?;
                     let (inertia, ch) = inertia_ch(rows_x.view(), &labels, k);
                     let silhouette =
                         silhouette_sampled(rows_x.view(), &labels, p.silhouette_sample, p.seed);
@@ -207,7 +210,7 @@ impl CheckedClusterParams {
         if n < k {
             return Err(ClusterError::TooFew { customers: n, k });
         }
-        let labels = self.kmeans(x.view(), k)?;
+        let labels = self.kmeans(x.view(), k, p.runs)?;
         let (inertia, calinski_harabasz) = inertia_ch(x.view(), &labels, k);
         let silhouette = silhouette_sampled(x.view(), &labels, p.silhouette_sample, p.seed);
 
@@ -276,12 +279,17 @@ impl CheckedClusterParams {
     }
 
     /// k-means++ with restarts (linfa), seeded; each row's cluster index.
-    fn kmeans(&self, x: ArrayView2<'_, f64>, k: usize) -> Result<Vec<usize>, ClusterError> {
+    fn kmeans(
+        &self,
+        x: ArrayView2<'_, f64>,
+        k: usize,
+        runs: usize,
+    ) -> Result<Vec<usize>, ClusterError> {
         let p = &self.0;
         let rng = Xoshiro256Plus::seed_from_u64(p.seed);
         let data = DatasetBase::from(x.to_owned());
         let model = KMeans::params_with_rng(k, rng)
-            .n_runs(p.runs)
+            .n_runs(runs)
             .max_n_iterations(p.max_iters)
             .tolerance(p.tolerance)
             .fit(&data)

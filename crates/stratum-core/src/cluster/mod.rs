@@ -4,8 +4,9 @@
 //!
 //! K can be fixed or chosen from a range by the silhouette score; the table of inertia (for
 //! the elbow), silhouette and Calinski–Harabasz figures for every K is kept so the analyst sees
-//! why. On large data K is chosen on a seeded random sample and silhouettes are computed on a
-//! smaller one (both reported); the final fit uses every customer.
+//! why. On large data K is chosen on a seeded random sample (with at most 4 restarts per K)
+//! and silhouettes are computed on a smaller one (both reported); the final fit uses every
+//! customer and every restart.
 //!
 //! Clusters are numbered in business order — descending mean of a chosen feature such as
 //! monetary value — not in the algorithm's internal order, and described in words.

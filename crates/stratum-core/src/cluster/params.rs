@@ -61,7 +61,7 @@ impl Default for ClusterParams {
 impl ClusterParams {
     /// The defaults: K chosen from 2–8, 10 k-means++ restarts, at most 300 iterations,
     /// tolerance 1e-4, seed 42, z-scores of log-transformed features, K chosen on a sample of
-    /// at most 100,000 customers, silhouettes on at most 5,000.
+    /// at most 20,000 customers (with at most 4 restarts per K), silhouettes on at most 5,000.
     pub fn new() -> Self {
         ClusterParams {
             k: KChoice::Auto { min: 2, max: 8 },
@@ -71,7 +71,7 @@ impl ClusterParams {
             seed: 42,
             scaling: Scaling::ZScore,
             log: true,
-            selection_sample: 100_000,
+            selection_sample: 20_000,
             silhouette_sample: 5_000,
         }
     }
@@ -111,7 +111,7 @@ impl ClusterParams {
         self.log = log;
         self
     }
-    /// The most customers K is chosen on (default 100,000; a systematic sample above).
+    /// The most customers K is chosen on (default 20,000; a seeded random sample above).
     pub fn selection_sample(mut self, n: usize) -> Self {
         self.selection_sample = n;
         self

@@ -1,0 +1,117 @@
+//! Clustering outputs: `clusters.csv` (each customer's cluster with the features it was
+//! clustered on), `cluster_profiles.csv` (each cluster's size, revenue share, feature means and
+//! description) and `k_selection.csv` (the figures behind the choice of K).
+
+use std::io::Write;
+
+use stratum_core::Lang;
+use stratum_core::cluster::{Cluster, Clustering};
+
+use crate::output::Cell;
+
+/// The header of `cluster_profiles.csv`: fixed columns, then `mean_<feature>` per feature.
+pub fn profile_header(c: &Clustering) -> Vec<String> {
+    ["cluster", "label", "customers", "share", "revenue_share"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(c.features.iter().map(|f| format!("mean_{f}")))
+        .collect()
+}
+
+/// The cells of one cluster's profile row; `revenue_share` is its share of total revenue.
+pub fn profile_row(cluster: &Cluster, revenue_share: f64, lang: Lang) -> Vec<Cell<'_>> {
+    let label = match lang {
+        Lang::En => cluster.label_en.as_str(),
+        Lang::Zh => cluster.label_zh.as_str(),
+    };
+    let mut row = vec![
+        Cell::Int(cluster.id as i64),
+        Cell::Text(label),
+        Cell::Int(cluster.size as i64),
+        Cell::Share(cluster.share),
+        Cell::Share(revenue_share),
+    ];
+    row.extend(cluster.means.iter().map(|m| Cell::Number(*m)));
+    row
+}
+
+/// Writes `cluster_profiles.csv`; `revenue_shares` by cluster id order.
+pub fn write_profiles_csv<W: Write>(
+    out: W,
+    c: &Clustering,
+    revenue_shares: &[f64],
+    lang: Lang,
+) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(profile_header(c))?;
+    for (cluster, share) in c.clusters.iter().zip(revenue_shares) {
+        w.write_record(profile_row(cluster, *share, lang).iter().map(Cell::text))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Writes `clusters.csv`: `customer_id`, `cluster`, `cluster_label`, then the features; a
+/// customer without every feature has an empty cluster.
+pub fn write_clusters_csv<W: Write>(
+    out: W,
+    ids: &[&str],
+    c: &Clustering,
+    features: &[(String, Vec<Option<f64>>)],
+    lang: Lang,
+) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let header = ["customer_id", "cluster", "cluster_label"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(features.iter().map(|f| f.0.clone()));
+    w.write_record(header)?;
+    for (i, id) in ids.iter().enumerate() {
+        let cluster = c.labels[i].and_then(|l| c.clusters.get(l - 1));
+        let mut row = vec![
+            Cell::Text(id),
+            cluster.map_or(Cell::Text(""), |k| Cell::Int(k.id as i64)),
+            Cell::Text(cluster.map_or("", |k| match lang {
+                Lang::En => k.label_en.as_str(),
+                Lang::Zh => k.label_zh.as_str(),
+            })),
+        ];
+        row.extend(
+            features
+                .iter()
+                .map(|f| f.1[i].map_or(Cell::Text(""), Cell::Number)),
+        );
+        w.write_record(row.iter().map(Cell::text))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The header of `k_selection.csv`.
+pub const K_COLUMNS: [&str; 4] = ["k", "inertia", "silhouette", "calinski_harabasz"];
+
+/// The rows of the K-selection table.
+pub fn k_rows(c: &Clustering) -> Vec<Vec<Cell<'static>>> {
+    c.k_table
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::Int(r.k as i64),
+                Cell::Number(r.inertia),
+                Cell::Number(r.silhouette),
+                Cell::Number(r.calinski_harabasz),
+            ]
+        })
+        .collect()
+}
+
+/// Writes `k_selection.csv`.
+pub fn write_k_csv<W: Write>(out: W, c: &Clustering) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(K_COLUMNS)?;
+    for row in k_rows(c) {
+        w.write_record(row.iter().map(Cell::text))?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Validation outputs: `validation.csv` (per segment and feature: size, share, mean,
+//! quartiles) and `validation_tests.csv` (per feature: Kruskal–Wallis H, df, p, ε², ANOVA F and
+//! p), for one or more segmentations.
+
+use std::io::Write;
+
+use stratum_core::validate::Validation;
+
+use crate::output::Cell;
+
+/// The columns of `validation.csv`.
+pub const SEGMENT_COLUMNS: [&str; 9] = [
+    "segmentation",
+    "segment",
+    "customers",
+    "share",
+    "feature",
+    "mean",
+    "q1",
+    "median",
+    "q3",
+];
+
+/// The columns of `validation_tests.csv`.
+pub const TEST_COLUMNS: [&str; 8] = [
+    "segmentation",
+    "feature",
+    "kruskal_wallis_h",
+    "df",
+    "p_value",
+    "epsilon_squared",
+    "anova_f",
+    "anova_p_value",
+];
+
+fn num(v: Option<f64>) -> Cell<'static> {
+    match v {
+        Some(v) if v.is_finite() => Cell::Number(v),
+        _ => Cell::Text(""),
+    }
+}
+
+/// The rows of `validation_tests.csv`.
+pub fn test_rows<'a>(name: &'a str, v: &'a Validation) -> Vec<Vec<Cell<'a>>> {
+    v.tests
+        .iter()
+        .map(|t| {
+            let kw = t.kruskal_wallis;
+            vec![
+                Cell::Text(name),
+                Cell::Text(&t.feature),
+                num(kw.map(|k| k.h)),
+                kw.map_or(Cell::Text(""), |k| Cell::Int(k.df as i64)),
+                p_cell(kw.map(|k| k.p)),
+                kw.map_or(Cell::Text(""), |k| {
+                    Cell::Owned(format!("{:.4}", k.epsilon_sq))
+                }),
+                num(t.anova.map(|a| a.f)),
+                p_cell(t.anova.map(|a| a.p)),
+            ]
+        })
+        .collect()
+}
+
+/// A p-value: very small ones in scientific notation, so they do not read as 0.
+fn p_cell(p: Option<f64>) -> Cell<'static> {
+    match p {
+        Some(0.0) => Cell::Text("0"),
+        Some(p) if p.is_finite() && p < 1e-4 => Cell::Owned(format!("{p:.2e}")),
+        other => num(other),
+    }
+}
+
+/// Writes `validation.csv` for `(segmentation name, validation)` pairs.
+pub fn write_validation_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(SEGMENT_COLUMNS)?;
+    for (name, v) in all {
+        for s in &v.segments {
+            for (feature, d) in v.features.iter().zip(&s.features) {
+                let row = [
+                    Cell::Text(name),
+                    Cell::Text(&s.name),
+                    Cell::Int(s.size as i64),
+                    Cell::Share(s.share),
+                    Cell::Text(feature),
+                    num(Some(d.mean)),
+                    num(Some(d.q1)),
+                    num(Some(d.median)),
+                    num(Some(d.q3)),
+                ];
+                w.write_record(row.iter().map(Cell::text))?;
+            }
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Writes `validation_tests.csv`.
+pub fn write_tests_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(TEST_COLUMNS)?;
+    for (name, v) in all {
+        for row in test_rows(name, v) {
+            w.write_record(row.iter().map(Cell::text))?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
