@@ -531,12 +531,24 @@ fn write_validation(
         .and_then(|_| w.write_all(b"\n"))
         .and_then(|_| w.flush())
         .with_context(|| format!("failed to write `{}`", path.display()))?;
+    // a count per segmentation here; each warning is in validation.json
     for (name, v) in &all {
-        for warning in &v.warnings {
+        use stratum_core::validate::ValidationWarning;
+        let small = v
+            .warnings
+            .iter()
+            .filter(|w| matches!(w, ValidationWarning::SmallSegment { .. }))
+            .count();
+        let alike = v.warnings.len() - small;
+        if small + alike > 0 {
             eprintln!(
-                "{} {name}: {}",
+                "{} {name}: {small} {}, {alike} {}",
                 lang.pick("验证提示", "validation"),
-                warning.text(lang)
+                lang.pick("个分群占比不足", "small segments"),
+                lang.pick(
+                    "对分群无显著差异（详见 validation.json）",
+                    "pairs of segments not significantly different (see validation.json)"
+                ),
             );
         }
     }

@@ -1,5 +1,6 @@
 //! stratum-cli integration tests: the binary run as a user runs it, whole outputs snapshotted.
 
+mod cluster;
 mod clv;
 mod errors;
 mod scheme;

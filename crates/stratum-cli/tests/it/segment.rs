@@ -69,7 +69,10 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
       revenue share of the top 20% of customers  54.0%
       customers in class A                       40.0%
 
-    wrote [TMP]/out: rejects.csv, quality.json, customers.csv, segments.csv, unscored.csv, stratum.xlsx
+    validation rfm_class: 0 small segments, 21 pairs of segments not significantly different (see validation.json)
+    validation rfm_segment: 0 small segments, 21 pairs of segments not significantly different (see validation.json)
+    validation abc_class: 0 small segments, 3 pairs of segments not significantly different (see validation.json)
+    wrote [TMP]/out: rejects.csv, quality.json, customers.csv, segments.csv, unscored.csv, stratum.xlsx, validation.csv, validation_tests.csv, validation.json
     ");
     let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
     insta::assert_snapshot!(customers, @"
@@ -267,7 +270,10 @@ fn chinese_labels_with_lang_zh_and_master_data_joined() {
       不在主数据中的客户               8
       主数据中无交易的客户             1
 
-    结果已写入 [TMP]/out: rejects.csv, quality.json, customers.csv, segments.csv, unscored.csv, stratum.xlsx
+    验证提示 rfm_class: 0 个分群占比不足, 21 对分群无显著差异（详见 validation.json）
+    验证提示 rfm_segment: 0 个分群占比不足, 21 对分群无显著差异（详见 validation.json）
+    验证提示 abc_class: 0 个分群占比不足, 3 对分群无显著差异（详见 validation.json）
+    结果已写入 [TMP]/out: rejects.csv, quality.json, customers.csv, segments.csv, unscored.csv, stratum.xlsx, validation.csv, validation_tests.csv, validation.json
     ");
     let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
     let first_rows: Vec<&str> = customers.lines().take(3).collect();
