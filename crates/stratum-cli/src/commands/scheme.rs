@@ -24,6 +24,15 @@ pub fn scheme_error(
     have_clv: bool,
 ) -> anyhow::Error {
     let mut message = format!("scheme `{}`, {e}", path.display());
+    if let SchemeError::Rule { error, .. } = e
+        && stratum_core::scheme::CLUSTER_COLUMNS
+            .iter()
+            .any(|(name, _)| error.message == format!("unknown column \"{name}\""))
+    {
+        message
+            .push_str(" (the cluster columns exist only with a [cluster] section in the scheme)");
+        return BadInput(message).into();
+    }
     if !have_clv
         && let SchemeError::Rule { error, .. } = e
         && stratum_core::scheme::CLV_COLUMNS

@@ -195,6 +195,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     };
     timer.lap("clv");
     let mut signup_unreadable = 0;
+    let mut scheme_clusters = None;
     let applied = match (scheme, &s.scheme) {
         (Some(params), Some(path)) => {
             let attributes = master_table.as_ref().map(MasterAttributes::new);
@@ -210,6 +211,30 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             );
             if let Some(c) = &clv {
                 profile.add_clv(&c.per_customer);
+            }
+            let spec = params
+                .cluster()
+                .map_err(|e| scheme_error(path, &e, master_table.is_some(), clv.is_some()))?;
+            if let Some(spec) = spec {
+                let columns = super::prepare::number_columns(&profile, &spec.features.join(","))
+                    .map_err(|e| {
+                        BadInput(format!("scheme `{}`, [cluster]: {e}", path.display()))
+                    })?;
+                let order = match &spec.order_by {
+                    Some(name) => columns.iter().position(|c| &c.0 == name).ok_or_else(|| {
+                        BadInput(format!(
+                            "scheme `{}`, [cluster]: order_by \"{name}\" is not one of the features",
+                            path.display()
+                        ))
+                    })?,
+                    None => columns.iter().position(|c| c.0 == "monetary").unwrap_or(0),
+                };
+                let clustering = spec.params.fit(&columns, order).map_err(|e| {
+                    BadInput(format!("scheme `{}`, [cluster]: {e}", path.display()))
+                })?;
+                profile.add_cluster(&clustering, s.lang);
+                timer.lap("clusters");
+                scheme_clusters = Some((clustering, columns));
             }
             let checked = params
                 .check(profile.catalog())
@@ -362,6 +387,42 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             s.lang,
         );
         scheme_files = write_scheme_outputs(&s.out, &output, s.write_xlsx)?;
+        if let Some((clustering, columns)) = &scheme_clusters {
+            let ids: Vec<&str> = tiering
+                .features
+                .customers
+                .iter()
+                .map(|c| c.customer_id.as_str())
+                .collect();
+            let path = s.out.join("clusters.csv");
+            stratum_io::cluster::write_clusters_csv(
+                create(&path)?,
+                &ids,
+                clustering,
+                columns,
+                s.lang,
+            )
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
+            let total: f64 = tiering
+                .features
+                .customers
+                .iter()
+                .map(|c| c.monetary.to_f64())
+                .sum();
+            let mut revenue = vec![0.0; clustering.k];
+            for (c, l) in tiering.features.customers.iter().zip(&clustering.labels) {
+                if let Some(l) = l {
+                    revenue[l - 1] += c.monetary.to_f64() / total.max(f64::MIN_POSITIVE);
+                }
+            }
+            let path = s.out.join("cluster_profiles.csv");
+            stratum_io::cluster::write_profiles_csv(create(&path)?, clustering, &revenue, s.lang)
+                .with_context(|| format!("failed to write `{}`", path.display()))?;
+            scheme_files.extend([
+                s.out.join("clusters.csv"),
+                s.out.join("cluster_profiles.csv"),
+            ]);
+        }
         timer.lap("scheme outputs");
         scheme_table = final_tier_text(&output);
     }
@@ -408,7 +469,9 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 }
 
 /// Outputs of a scheme run, removed before every run.
-const SCHEME_FILES: [&str; 9] = [
+const SCHEME_FILES: [&str; 11] = [
+    "clusters.csv",
+    "cluster_profiles.csv",
     "validation.csv",
     "validation_tests.csv",
     "validation.json",

@@ -102,3 +102,62 @@ fn validate_abc_classes() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.stdout);
 }
+
+#[test]
+fn a_scheme_cluster_section_gives_rules_the_cluster_columns() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = demo(tmp.path());
+    let scheme = tmp.path().join("clusters.toml");
+    std::fs::write(
+        &scheme,
+        r#"
+name = "By cluster"
+
+[cluster]
+k = 3
+features = ["recency_days", "frequency", "monetary"]
+
+[[dimensions]]
+name = "tier"
+
+[[dimensions.tiers]]
+name = "best"
+rule = "cluster = 1"
+
+[[dimensions.tiers]]
+name = "rest"
+"#,
+    )
+    .expect("write scheme");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            &input,
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--scheme",
+            scheme.to_str().expect("utf-8"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // the customers of cluster 1 are exactly the "best" tier
+    let clusters = std::fs::read_to_string(out.join("clusters.csv")).expect("clusters.csv");
+    let tiers = std::fs::read_to_string(out.join("tiers.csv")).expect("tiers.csv");
+    let in_one = clusters
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) == Some("1"))
+        .count();
+    let best = tiers
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains(",best,"))
+        .count();
+    assert!(in_one > 0);
+    assert_eq!(in_one, best);
+    let profiles = std::fs::read_to_string(out.join("cluster_profiles.csv")).expect("profiles");
+    insta::assert_snapshot!(profiles);
+}

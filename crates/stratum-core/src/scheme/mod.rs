@@ -18,10 +18,10 @@ pub mod profile;
 pub use algorithm::{Assignment, Override, SchemeResult, SkipReason, SkippedOverride};
 pub use error::{RuleError, SchemeError};
 pub use expr::{Catalog, ColumnType, Row, Rule, Value};
-pub use params::{CheckedScheme, Dimension, Label, SchemeParams, Strategy, Tier};
+pub use params::{CheckedScheme, ClusterSpec, Dimension, Label, SchemeParams, Strategy, Tier};
 pub use profile::{
-    Attributes, BUILTIN_COLUMNS, CLV_COLUMNS, ColumnData, LifecycleParams, Profile, TextColumn,
-    attribute_number, catalog, profile, shadowed,
+    Attributes, BUILTIN_COLUMNS, CLUSTER_COLUMNS, CLV_COLUMNS, ColumnData, LifecycleParams,
+    Profile, TextColumn, attribute_number, catalog, profile, shadowed,
 };
 
 #[cfg(test)]

@@ -121,6 +121,41 @@ struct SchemeFile {
     dimensions: Vec<FileDimension>,
     #[serde(default)]
     strategies: BTreeMap<String, toml::Spanned<Strategy>>,
+    cluster: Option<toml::Spanned<ClusterSection>>,
+}
+
+/// `[cluster]`: k-means clusters whose id and description rules can use as the columns
+/// `cluster` and `cluster_label` (every key optional, defaults as `stratum cluster`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterSection {
+    k: Option<KSpec>,
+    k_range: Option<[usize; 2]>,
+    features: Option<Vec<String>>,
+    scale: Option<String>,
+    log: Option<bool>,
+    seed: Option<u64>,
+    runs: Option<usize>,
+    order_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum KSpec {
+    Number(usize),
+    Text(String),
+}
+
+/// A scheme's `[cluster]` section, checked.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    /// The k-means settings.
+    pub params: crate::cluster::CheckedClusterParams,
+    /// The features (number columns of the profile).
+    pub features: Vec<String>,
+    /// The feature clusters are numbered by; `None` for monetary if clustered on, else the
+    /// first.
+    pub order_by: Option<String>,
 }
 
 /// A tier of a checked scheme.
@@ -191,6 +226,62 @@ impl SchemeParams {
             file,
             text: text.to_string(),
         })
+    }
+
+    /// The `[cluster]` section, if any, checked; the error names its line.
+    pub fn cluster(&self) -> Result<Option<ClusterSpec>, SchemeError> {
+        use crate::cluster::{ClusterParams, KChoice};
+        let Some(section) = &self.file.cluster else {
+            return Ok(None);
+        };
+        let line = self.line(section.span());
+        let c = section.get_ref();
+        let invalid = |message: String| SchemeError::Invalid { line, message };
+        let k = match (&c.k, c.k_range) {
+            (Some(KSpec::Number(k)), _) => KChoice::Fixed(*k),
+            (None, range) | (Some(KSpec::Text(_)), range) => {
+                if let Some(KSpec::Text(t)) = &c.k
+                    && t != "auto"
+                {
+                    return Err(invalid(format!(
+                        "cluster: k must be a number or \"auto\", got \"{t}\""
+                    )));
+                }
+                let [min, max] = range.unwrap_or([2, 8]);
+                KChoice::Auto { min, max }
+            }
+        };
+        let mut params = ClusterParams::new().k(k);
+        if let Some(scale) = &c.scale {
+            params = params.scaling(
+                scale
+                    .parse()
+                    .map_err(|e: String| invalid(format!("cluster: {e}")))?,
+            );
+        }
+        if let Some(log) = c.log {
+            params = params.log(log);
+        }
+        if let Some(seed) = c.seed {
+            params = params.seed(seed);
+        }
+        if let Some(runs) = c.runs {
+            params = params.runs(runs);
+        }
+        let params = params
+            .check()
+            .map_err(|e| invalid(format!("cluster: {e}")))?;
+        let features = c.features.clone().unwrap_or_else(|| {
+            ["recency_days", "frequency", "monetary"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
+        Ok(Some(ClusterSpec {
+            params,
+            features,
+            order_by: c.order_by.clone(),
+        }))
     }
 
     /// The lifecycle thresholds (needed to build the profile before the check).

@@ -191,6 +191,37 @@ impl Profile {
         );
     }
 
+    /// Adds the cluster columns ([`CLUSTER_COLUMNS`]): each customer's cluster id and its
+    /// description (English or Chinese), in the profile's customer order.
+    pub fn add_cluster(&mut self, clustering: &crate::cluster::Clustering, lang: crate::Lang) {
+        let cluster = |l: &Option<usize>| l.and_then(|l| clustering.clusters.get(l - 1));
+        self.push(
+            "cluster",
+            ColumnData::Number(
+                clustering
+                    .labels
+                    .iter()
+                    .map(|l| l.map(|l| l as f64))
+                    .collect(),
+            ),
+        );
+        self.push(
+            "cluster_label",
+            ColumnData::Text(
+                clustering
+                    .labels
+                    .iter()
+                    .map(|l| {
+                        cluster(l).map(|c| match lang {
+                            crate::Lang::En => c.label_en.as_str(),
+                            crate::Lang::Zh => c.label_zh.as_str(),
+                        })
+                    })
+                    .collect(),
+            ),
+        );
+    }
+
     fn push(&mut self, name: &str, data: ColumnData) {
         let ty = match data {
             ColumnData::Number(_) => ColumnType::Number,
@@ -382,6 +413,13 @@ pub const CLV_COLUMNS: [(&str, ColumnType); 6] = [
     ("value_tier", ColumnType::Text),
 ];
 
+/// The cluster columns, in a profile only when the scheme has a `[cluster]` section
+/// ([`Profile::add_cluster`]).
+pub const CLUSTER_COLUMNS: [(&str, ColumnType); 2] = [
+    ("cluster", ColumnType::Number),
+    ("cluster_label", ColumnType::Text),
+];
+
 /// Attribute `k` of each customer row, as numbers when `number`, else as text.
 fn attribute_column(rows: &[Option<&[String]>], k: usize, number: bool) -> ColumnData {
     let value = |i: usize| -> Option<&str> {
@@ -419,7 +457,7 @@ pub fn catalog(attributes: Option<&dyn Attributes>) -> Catalog {
             c.push(name.as_str(), ty);
         }
     }
-    for (name, ty) in CLV_COLUMNS {
+    for (name, ty) in CLV_COLUMNS.into_iter().chain(CLUSTER_COLUMNS) {
         c.push(name, ty);
     }
     c
