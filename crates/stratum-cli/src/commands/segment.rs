@@ -427,7 +427,13 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         scheme_table = final_tier_text(&output);
     }
 
-    let validation_files = write_validation(&s.out, &tiering, applied.as_ref(), s.lang)?;
+    let validation_files = write_validation(
+        &s.out,
+        &tiering,
+        applied.as_ref(),
+        scheme_clusters.as_ref().map(|c| &c.0),
+        s.lang,
+    )?;
     timer.lap("validation");
 
     let mut clv_files: Vec<&str> = Vec::new();
@@ -484,7 +490,7 @@ const SCHEME_FILES: [&str; 11] = [
 ];
 
 /// Validates the RFM classes, the named segments, the ABC classes and (with a scheme) the
-/// final tiers on recency, frequency and monetary value; writes `validation.csv`,
+/// final tiers and the `[cluster]` clusters on recency, frequency and monetary value; writes `validation.csv`,
 /// `validation_tests.csv` and `validation.json` and prints the warnings on stderr.
 fn write_validation(
     out: &Path,
@@ -495,6 +501,7 @@ fn write_validation(
         stratum_core::scheme::CheckedScheme,
         SchemeResult,
     )>,
+    clusters: Option<&stratum_core::cluster::Clustering>,
     lang: Lang,
 ) -> Result<[&'static str; 3]> {
     let customers = &tiering.features.customers;
@@ -576,6 +583,25 @@ fn write_validation(
             .validate(labels, names, &features)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         done.push((name.clone(), v));
+    }
+    if let Some(c) = clusters {
+        // the clustered customers only (a customer without every feature has no cluster)
+        let rows: Vec<usize> = (0..c.labels.len())
+            .filter(|&i| c.labels[i].is_some())
+            .collect();
+        let labels: Vec<usize> = rows
+            .iter()
+            .filter_map(|&i| c.labels[i].map(|l| l - 1))
+            .collect();
+        let names: Vec<String> = (1..=c.k).map(|k| k.to_string()).collect();
+        let subset: Vec<(String, Vec<Option<f64>>)> = features
+            .iter()
+            .map(|(n, v)| (n.clone(), rows.iter().map(|&i| v[i]).collect()))
+            .collect();
+        let v = params
+            .validate(&labels, &names, &subset)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        done.push(("cluster".into(), v));
     }
     let all: Vec<(&str, &stratum_core::validate::Validation)> =
         done.iter().map(|(n, v)| (n.as_str(), v)).collect();
