@@ -392,16 +392,6 @@ fn resolve_input(
     })
 }
 
-/// Resolves the reading flags alone with the config file's `[input]`, `[columns]` and
-/// `[output] lang` (for the commands that use nothing else from it).
-pub fn input_settings(args: InputArgs) -> Result<InputSettings> {
-    let config = match &args.config {
-        Some(path) => read_config(path)?,
-        None => ConfigFile::default(),
-    };
-    resolve_input(args, config.input, config.output.lang, config.columns)
-}
-
 /// Resolves `stratum segment`'s arguments with the config file.
 pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
     let SegmentArgs {

@@ -30,6 +30,7 @@ pub mod interactions;
 pub mod labels;
 pub mod money;
 pub mod rfm;
+mod sampling;
 pub mod scheme;
 pub mod summary;
 pub mod synth;

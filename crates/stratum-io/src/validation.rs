@@ -9,12 +9,13 @@ use stratum_core::validate::Validation;
 use crate::output::Cell;
 
 /// The columns of `validation.csv`.
-pub const SEGMENT_COLUMNS: [&str; 9] = [
+pub const SEGMENT_COLUMNS: [&str; 10] = [
     "segmentation",
     "segment",
     "customers",
     "share",
     "feature",
+    "n",
     "mean",
     "q1",
     "median",
@@ -62,12 +63,14 @@ pub fn test_rows<'a>(name: &'a str, v: &'a Validation) -> Vec<Vec<Cell<'a>>> {
         .collect()
 }
 
-/// A p-value: very small ones in scientific notation, so they do not read as 0.
+/// A p-value as people and programs read it: four decimals, scientific notation under 1e-4,
+/// and `<1e-300` where it underflows (never a bare 0, never rounded to 0.0 or 0.1).
 fn p_cell(p: Option<f64>) -> Cell<'static> {
     match p {
-        Some(0.0) => Cell::Text("0"),
+        Some(p) if p.is_finite() && p <= 0.0 => Cell::Text("<1e-300"),
         Some(p) if p.is_finite() && p < 1e-4 => Cell::Owned(format!("{p:.2e}")),
-        other => num(other),
+        Some(p) if p.is_finite() => Cell::Owned(format!("{p:.4}")),
+        _ => Cell::Text(""),
     }
 }
 
@@ -84,10 +87,12 @@ pub fn write_validation_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> cs
                     Cell::Int(s.size as i64),
                     Cell::Share(s.share),
                     Cell::Text(feature),
-                    num(Some(d.mean)),
-                    num(Some(d.q1)),
-                    num(Some(d.median)),
-                    num(Some(d.q3)),
+                    Cell::Int(d.n as i64),
+                    // no values for this feature in the segment: no figures
+                    num((d.n > 0).then_some(d.mean)),
+                    num((d.n > 0).then_some(d.q1)),
+                    num((d.n > 0).then_some(d.median)),
+                    num((d.n > 0).then_some(d.q3)),
                 ];
                 w.write_record(row.iter().map(Cell::text))?;
             }

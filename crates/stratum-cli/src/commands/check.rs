@@ -51,6 +51,24 @@ pub fn run(args: CheckArgs) -> Result<()> {
             table(&["column".to_string(), "type".to_string()], &rows)
         );
     }
+    // the [cluster] section: its settings, and features that are number columns
+    if let Some(spec) = params
+        .cluster()
+        .map_err(|e| scheme_error(&scheme, &e, master.is_some(), true))?
+    {
+        for f in &spec.features {
+            let number = cat
+                .find(f)
+                .is_some_and(|i| cat.column_type(i) == stratum_core::scheme::ColumnType::Number);
+            if !number {
+                return Err(crate::BadInput(format!(
+                    "scheme `{}`, [cluster]: feature \"{f}\" is not a number column (see --columns)",
+                    scheme.display()
+                ))
+                .into());
+            }
+        }
+    }
     let checked = params
         .check(&cat)
         .map_err(|e| scheme_error(&scheme, &e, master.is_some(), true))?;

@@ -14,11 +14,12 @@ use stratum_io::cluster::{
 use stratum_io::output::Cell;
 use stratum_io::validation::{TEST_COLUMNS, test_rows, write_tests_csv, write_validation_csv};
 
-use super::prepare::{number_columns, prepare};
+use super::prepare::{
+    number_columns, order_index, prepare, revenue_shares, settings, validate_clusters, write_json,
+};
 use super::segment::{Timer, create};
 use crate::BadInput;
 use crate::cli::ClusterArgs;
-use crate::settings::{input_settings, parse_cli_date};
 use crate::terminal::table;
 
 /// The output files.
@@ -53,16 +54,23 @@ pub fn run(args: ClusterArgs) -> Result<()> {
         seed,
         input,
     } = args;
-    let input = input_settings(input)?;
-    let lang = input.lang;
-    let as_of = as_of.map(|d| parse_cli_date("--as-of", &d)).transpose()?;
+    let settings = settings(transactions, customers, as_of, out, input)?;
+    let lang = settings.lang;
     let k = match k.trim() {
         "auto" => {
-            let (lo, hi) = k_range
+            let range: Option<(usize, usize)> = k_range
                 .split_once('-')
-                .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
-                .ok_or_else(|| bad(format!("--k-range must look like 2-8, got `{k_range}`")))?;
-            KChoice::Auto { min: lo, max: hi }
+                .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+            match range {
+                Some((lo, hi)) if 2 <= lo && lo <= hi && hi <= 30 => {
+                    KChoice::Auto { min: lo, max: hi }
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "--k-range must be a range within 2-30, smallest first, like 2-8; got `{k_range}`"
+                    )));
+                }
+            }
         }
         n => KChoice::Fixed(
             n.parse()
@@ -78,6 +86,7 @@ pub fn run(args: ClusterArgs) -> Result<()> {
         .seed(seed)
         .check()
         .map_err(|e| bad(e.to_string()))?;
+    let out = &settings.out;
     for name in OUTPUT_FILES {
         let path = out.join(name);
         if path.exists() {
@@ -86,53 +95,25 @@ pub fn run(args: ClusterArgs) -> Result<()> {
         }
     }
     let mut timer = Timer::new();
-    let prepared = prepare(&transactions, customers.as_deref(), &input, as_of, &out)?;
+    let prepared = prepare(&settings)?;
     timer.lap("read and profile");
     let columns = number_columns(&prepared.profile, &features)?;
-    let order = match &order_by {
-        Some(name) => columns.iter().position(|c| &c.0 == name).ok_or_else(|| {
-            bad(format!(
-                "--order-by `{name}` is not one of the features ({features})"
-            ))
-        })?,
-        None => columns.iter().position(|c| c.0 == "monetary").unwrap_or(0),
-    };
+    let order = order_index(&columns, order_by.as_deref())?;
     let clustering = params
         .fit(&columns, order)
-        .map_err(|e| bad(format!("`{}`: {e}", transactions.display())))?;
+        .map_err(|e| bad(format!("`{}`: {e}", settings.transactions.display())))?;
     timer.lap("cluster");
 
     let customers = &prepared.tiering.features.customers;
     let ids: Vec<&str> = customers.iter().map(|c| c.customer_id.as_str()).collect();
-    // revenue share per cluster
-    let total: f64 = customers.iter().map(|c| c.monetary.to_f64()).sum();
-    let mut revenue = vec![0.0; clustering.k];
-    for (c, l) in customers.iter().zip(&clustering.labels) {
-        if let Some(l) = l {
-            revenue[l - 1] += c.monetary.to_f64();
-        }
-    }
-    let shares: Vec<f64> = revenue
-        .iter()
-        .map(|r| r / total.max(f64::MIN_POSITIVE))
-        .collect();
-    // validation of the clusters on the same features
-    let clustered: Vec<usize> = (0..ids.len())
-        .filter(|&i| clustering.labels[i].is_some())
-        .collect();
-    let labels: Vec<usize> = clustered
-        .iter()
-        .filter_map(|&i| clustering.labels[i].map(|l| l - 1))
-        .collect();
-    let names: Vec<String> = (1..=clustering.k).map(|i| i.to_string()).collect();
-    let cols: Vec<(String, Vec<Option<f64>>)> = columns
-        .iter()
-        .map(|(n, v)| (n.clone(), clustered.iter().map(|&i| v[i]).collect()))
-        .collect();
-    let validation = ValidateParams::new()
-        .check()
-        .and_then(|p| p.validate(&labels, &names, &cols))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let shares = revenue_shares(&prepared.tiering, &clustering);
+    let validation = validate_clusters(
+        &ValidateParams::new()
+            .check()
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        &clustering,
+        &columns,
+    )?;
     timer.lap("validate");
 
     let mut written = vec!["rejects.csv"];
@@ -156,17 +137,13 @@ pub fn run(args: ClusterArgs) -> Result<()> {
     let path = out.join("validation_tests.csv");
     write_tests_csv(create(&path)?, &all)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
-    let path = out.join("validation.json");
-    let json = serde_json::json!({
-        "clustering": &clustering_summary(&clustering),
-        "validation": &validation,
-    });
-    let mut w = create(&path)?;
-    serde_json::to_writer_pretty(&mut w, &json)
-        .map_err(std::io::Error::from)
-        .and_then(|_| w.write_all(b"\n"))
-        .and_then(|_| w.flush())
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    write_json(
+        &out.join("validation.json"),
+        &serde_json::json!({
+            "clustering": &clustering_summary(&clustering),
+            "validation": &validation,
+        }),
+    )?;
     written.extend(["validation.csv", "validation_tests.csv", "validation.json"]);
     timer.lap("outputs");
 

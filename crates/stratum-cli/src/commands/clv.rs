@@ -191,13 +191,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
         holdout_periods,
     );
     report.customers_not_predicted = not_predicted;
-    let params_path = s.out.join("params.json");
-    let mut w = create(&params_path)?;
-    serde_json::to_writer_pretty(&mut w, &report)
-        .map_err(std::io::Error::from)
-        .and_then(|_| w.write_all(b"\n"))
-        .and_then(|_| w.flush())
-        .with_context(|| format!("failed to write `{}`", params_path.display()))?;
+    super::prepare::write_json(&s.out.join("params.json"), &report)?;
     let predictions_path = s.out.join("predictions.csv");
     write_predictions_csv(
         create(&predictions_path)?,

@@ -1,16 +1,18 @@
 //! The first steps `stratum cluster` and `stratum validate` share with `stratum segment`: read
 //! the transactions (rejects written, reject rate checked) and the optional customer master,
-//! tier the customers (default RFM and ABC settings) and build every customer's profile — the
-//! columns a scheme's rules see, which are the features these commands can use.
+//! tier the customers (with the config file's `[rfm]`, `[abc]` and `[customers]` settings, as
+//! `segment` does) and build every customer's profile — the columns a scheme's rules see, which
+//! are the features these commands can use.
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chrono::NaiveDate;
+use stratum_core::cluster::Clustering;
 use stratum_core::scheme::{Attributes, ColumnData, LifecycleParams, Profile, profile};
-use stratum_core::{AbcParams, RfmParams, Tiering, tier};
+use stratum_core::validate::{CheckedValidateParams, Validation};
+use stratum_core::{Tiering, tier};
 use stratum_io::master::{MasterAttributes, load_customers};
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::{Format, detect_format};
@@ -19,7 +21,7 @@ use stratum_io::transactions::{TransactionOptions, load_transactions};
 use super::segment::{create, with_rejects_path};
 use crate::BadInput;
 use crate::progress;
-use crate::settings::InputSettings;
+use crate::settings::{SegmentSettings, segment_settings};
 
 /// The tiered customers and their profile.
 pub struct Prepared {
@@ -29,23 +31,45 @@ pub struct Prepared {
     pub profile: Profile,
 }
 
-/// Reads, tiers and profiles the customers of `transactions`.
-pub fn prepare(
-    transactions: &Path,
-    customers: Option<&Path>,
-    input: &InputSettings,
-    as_of: Option<NaiveDate>,
-    out: &Path,
-) -> Result<Prepared> {
+/// The settings `segment` would use for these flags (its config sections included).
+pub fn settings(
+    transactions: PathBuf,
+    customers: Option<PathBuf>,
+    as_of: Option<String>,
+    out: PathBuf,
+    input: crate::cli::InputArgs,
+) -> Result<SegmentSettings> {
+    segment_settings(crate::cli::SegmentArgs {
+        transactions,
+        customers,
+        as_of,
+        out,
+        input,
+        bins: None,
+        frequency: None,
+        class_basis: None,
+        customers_sheet: None,
+        no_xlsx: true,
+        scheme: None,
+        overrides: None,
+        interactions: None,
+        clv: false,
+    })
+}
+
+/// Reads, tiers and profiles the customers of `s.transactions`.
+pub fn prepare(s: &SegmentSettings) -> Result<Prepared> {
+    let (transactions, out, as_of) = (s.transactions.as_path(), s.out.as_path(), s.as_of);
+    let customers = s.customers.as_deref();
     fs::create_dir_all(out)
         .with_context(|| format!("failed to create the output folder `{}`", out.display()))?;
     let rejects_path = out.join("rejects.csv");
     let mut rejects = RejectsWriter::new(create(&rejects_path)?)
         .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
     let options = TransactionOptions {
-        read: input.read.clone(),
-        columns: input.columns.clone(),
-        frequency: stratum_core::FrequencyBasis::Orders,
+        read: s.read.clone(),
+        columns: s.columns.clone(),
+        frequency: s.frequency,
         batch_bytes: None,
         history: true,
     };
@@ -68,9 +92,9 @@ pub fn prepare(
         Some(path) => Some(
             load_customers(
                 path,
-                &input.read,
-                None,
-                input.columns.get("customer_id").map(String::as_str),
+                &s.customers_read,
+                s.customers_id.as_deref(),
+                s.columns.get("customer_id").map(String::as_str),
                 &mut rejects,
             )
             .map_err(|e| with_rejects_path(e, &rejects_path))?
@@ -83,14 +107,14 @@ pub fn prepare(
         .and_then(|mut w| w.flush())
         .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
     let rate = txq.counts.reject_rate();
-    if rate > input.max_reject_rate {
+    if rate > s.max_reject_rate {
         return Err(BadInput(format!(
             "{:.1}% of the rows of `{}` were rejected ({} of {}), more than the allowed {:.1}% (--max-reject-rate); see `{}`",
             rate * 100.0,
             transactions.display(),
             txq.counts.rejected,
             txq.counts.rows_read,
-            input.max_reject_rate * 100.0,
+            s.max_reject_rate * 100.0,
             rejects_path.display()
         ))
         .into());
@@ -113,13 +137,7 @@ pub fn prepare(
         ))
         .into());
     }
-    let rfm = RfmParams::new()
-        .check()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let abc = AbcParams::new()
-        .check()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let tiering = tier(features, &rfm, &abc);
+    let tiering = tier(features, &s.rfm, &s.abc);
     let attributes = master.as_ref().map(MasterAttributes::new);
     let profile = profile(
         &tiering,
@@ -157,4 +175,70 @@ pub fn number_columns(profile: &Profile, names: &str) -> Result<Vec<(String, Vec
         return Err(BadInput("no features given (--features)".into()).into());
     }
     Ok(out)
+}
+
+/// The index of feature `order_by` among `columns` (default: monetary if clustered on, else the
+/// first), or an error naming it.
+pub fn order_index(
+    columns: &[(String, Vec<Option<f64>>)],
+    order_by: Option<&str>,
+) -> Result<usize> {
+    match order_by {
+        Some(name) => columns.iter().position(|c| c.0 == name).ok_or_else(|| {
+            let names: Vec<&str> = columns.iter().map(|c| c.0.as_str()).collect();
+            BadInput(format!(
+                "the ordering feature `{name}` is not one of the features: {}",
+                names.join(", ")
+            ))
+            .into()
+        }),
+        None => Ok(columns.iter().position(|c| c.0 == "monetary").unwrap_or(0)),
+    }
+}
+
+/// Each cluster's share of the total net revenue, by cluster id.
+pub fn revenue_shares(tiering: &Tiering, c: &Clustering) -> Vec<f64> {
+    let customers = &tiering.features.customers;
+    let total: f64 = customers.iter().map(|x| x.monetary.to_f64()).sum();
+    let mut shares = vec![0.0; c.k];
+    for (x, l) in customers.iter().zip(&c.labels) {
+        if let Some(l) = l {
+            shares[l - 1] += x.monetary.to_f64() / total.max(f64::MIN_POSITIVE);
+        }
+    }
+    shares
+}
+
+/// The validation of a clustering on `features` (one value per clustered row's customer),
+/// over the customers that have a cluster.
+pub fn validate_clusters(
+    params: &CheckedValidateParams,
+    c: &Clustering,
+    features: &[(String, Vec<Option<f64>>)],
+) -> Result<Validation> {
+    let rows: Vec<usize> = (0..c.labels.len())
+        .filter(|&i| c.labels[i].is_some())
+        .collect();
+    let labels: Vec<usize> = rows
+        .iter()
+        .filter_map(|&i| c.labels[i].map(|l| l - 1))
+        .collect();
+    let names: Vec<String> = (1..=c.k).map(|k| k.to_string()).collect();
+    let subset: Vec<(String, Vec<Option<f64>>)> = features
+        .iter()
+        .map(|(n, v)| (n.clone(), rows.iter().map(|&i| v[i]).collect()))
+        .collect();
+    params
+        .validate(&labels, &names, &subset)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Writes `value` as pretty JSON to `path`, with a final line break.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let mut w = create(path)?;
+    serde_json::to_writer_pretty(&mut w, value)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.write_all(b"\n"))
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", path.display()))
 }

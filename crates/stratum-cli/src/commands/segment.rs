@@ -220,15 +220,10 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                     .map_err(|e| {
                         BadInput(format!("scheme `{}`, [cluster]: {e}", path.display()))
                     })?;
-                let order = match &spec.order_by {
-                    Some(name) => columns.iter().position(|c| &c.0 == name).ok_or_else(|| {
-                        BadInput(format!(
-                            "scheme `{}`, [cluster]: order_by \"{name}\" is not one of the features",
-                            path.display()
-                        ))
-                    })?,
-                    None => columns.iter().position(|c| c.0 == "monetary").unwrap_or(0),
-                };
+                let order = super::prepare::order_index(&columns, spec.order_by.as_deref())
+                    .map_err(|e| {
+                        BadInput(format!("scheme `{}`, [cluster]: {e}", path.display()))
+                    })?;
                 let clustering = spec.params.fit(&columns, order).map_err(|e| {
                     BadInput(format!("scheme `{}`, [cluster]: {e}", path.display()))
                 })?;
@@ -313,13 +308,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         transactions: txq,
         customer_master: master_quality,
     };
-    let quality_path = s.out.join("quality.json");
-    let mut q = create(&quality_path)?;
-    serde_json::to_writer_pretty(&mut q, &report)
-        .map_err(std::io::Error::from)
-        .and_then(|_| q.write_all(b"\n"))
-        .and_then(|_| q.flush())
-        .with_context(|| format!("failed to write `{}`", quality_path.display()))?;
+    super::prepare::write_json(&s.out.join("quality.json"), &report)?;
 
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{}", quality_text(&report, s.lang));
@@ -403,18 +392,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                 s.lang,
             )
             .with_context(|| format!("failed to write `{}`", path.display()))?;
-            let total: f64 = tiering
-                .features
-                .customers
-                .iter()
-                .map(|c| c.monetary.to_f64())
-                .sum();
-            let mut revenue = vec![0.0; clustering.k];
-            for (c, l) in tiering.features.customers.iter().zip(&clustering.labels) {
-                if let Some(l) = l {
-                    revenue[l - 1] += c.monetary.to_f64() / total.max(f64::MIN_POSITIVE);
-                }
-            }
+            let revenue = super::prepare::revenue_shares(&tiering, clustering);
             let path = s.out.join("cluster_profiles.csv");
             stratum_io::cluster::write_profiles_csv(create(&path)?, clustering, &revenue, s.lang)
                 .with_context(|| format!("failed to write `{}`", path.display()))?;
@@ -585,22 +563,7 @@ fn write_validation(
         done.push((name.clone(), v));
     }
     if let Some(c) = clusters {
-        // the clustered customers only (a customer without every feature has no cluster)
-        let rows: Vec<usize> = (0..c.labels.len())
-            .filter(|&i| c.labels[i].is_some())
-            .collect();
-        let labels: Vec<usize> = rows
-            .iter()
-            .filter_map(|&i| c.labels[i].map(|l| l - 1))
-            .collect();
-        let names: Vec<String> = (1..=c.k).map(|k| k.to_string()).collect();
-        let subset: Vec<(String, Vec<Option<f64>>)> = features
-            .iter()
-            .map(|(n, v)| (n.clone(), rows.iter().map(|&i| v[i]).collect()))
-            .collect();
-        let v = params
-            .validate(&labels, &names, &subset)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let v = super::prepare::validate_clusters(&params, c, &features)?;
         done.push(("cluster".into(), v));
     }
     let all: Vec<(&str, &stratum_core::validate::Validation)> =
@@ -611,15 +574,12 @@ fn write_validation(
     let path = out.join("validation_tests.csv");
     write_tests_csv(create(&path)?, &all)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
-    let path = out.join("validation.json");
-    let json: std::collections::BTreeMap<&str, &stratum_core::validate::Validation> =
-        all.iter().copied().collect();
-    let mut w = create(&path)?;
-    serde_json::to_writer_pretty(&mut w, &json)
-        .map_err(std::io::Error::from)
-        .and_then(|_| w.write_all(b"\n"))
-        .and_then(|_| w.flush())
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    // a list, not a map: a scheme dimension may share a name with a built-in segmentation
+    let json: Vec<serde_json::Value> = all
+        .iter()
+        .map(|(name, v)| serde_json::json!({ "segmentation": name, "validation": v }))
+        .collect();
+    super::prepare::write_json(&out.join("validation.json"), &json)?;
     // a count per segmentation here; each warning is in validation.json
     for (name, v) in &all {
         use stratum_core::validate::ValidationWarning;
@@ -722,12 +682,7 @@ fn write_clv_outputs(
         ClvInput::Transactions(transactions),
         None,
     );
-    let mut w = create(&path)?;
-    serde_json::to_writer_pretty(&mut w, &report)
-        .map_err(std::io::Error::from)
-        .and_then(|_| w.write_all(b"\n"))
-        .and_then(|_| w.flush())
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    super::prepare::write_json(&path, &report)?;
     Ok(vec!["clv.csv", "clv_by_class.csv", "clv_params.json"])
 }
 

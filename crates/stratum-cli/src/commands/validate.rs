@@ -8,11 +8,11 @@ use stratum_core::validate::ValidateParams;
 use stratum_io::output::Cell;
 use stratum_io::validation::{TEST_COLUMNS, test_rows, write_tests_csv, write_validation_csv};
 
-use super::prepare::{number_columns, prepare};
+use super::prepare::{number_columns, prepare, settings, write_json};
 use super::segment::create;
 use crate::BadInput;
 use crate::cli::ValidateArgs;
-use crate::settings::{input_settings, parse_cli_date, parse_rate};
+use crate::settings::parse_rate;
 use crate::terminal::table;
 
 /// The output files.
@@ -35,14 +35,18 @@ pub fn run(args: ValidateArgs) -> Result<()> {
         min_share,
         input,
     } = args;
-    let input = input_settings(input)?;
-    let lang = input.lang;
-    let as_of = as_of.map(|d| parse_cli_date("--as-of", &d)).transpose()?;
+    let settings = settings(transactions, customers, as_of, out, input)?;
+    let lang = settings.lang;
     let min_share = parse_rate("--min-share", &min_share)?;
     let params = ValidateParams::new()
         .min_share(min_share)
         .check()
-        .map_err(|e| BadInput(e.to_string()))?;
+        .map_err(|_| {
+            BadInput(format!(
+                "--min-share must be a share below 1 (e.g. 0.01 or 1%), got {min_share}"
+            ))
+        })?;
+    let out = &settings.out;
     for name in OUTPUT_FILES {
         let path = out.join(name);
         if path.exists() {
@@ -50,7 +54,7 @@ pub fn run(args: ValidateArgs) -> Result<()> {
                 .with_context(|| format!("failed to remove the earlier `{}`", path.display()))?;
         }
     }
-    let prepared = prepare(&transactions, customers.as_deref(), &input, as_of, &out)?;
+    let prepared = prepare(&settings)?;
     let columns = number_columns(&prepared.profile, &features)?;
     let Some(ColumnData::Text(segments)) = prepared.profile.column(&by) else {
         let texts: Vec<&str> = prepared
@@ -84,6 +88,7 @@ pub fn run(args: ValidateArgs) -> Result<()> {
     let rows: Vec<usize> = (0..segments.len())
         .filter(|&i| segments.get(i).is_some())
         .collect();
+    let without = segments.len() - rows.len();
     let labels: Vec<usize> = rows
         .iter()
         .filter_map(|&i| segments.get(i))
@@ -103,13 +108,10 @@ pub fn run(args: ValidateArgs) -> Result<()> {
     let path = out.join("validation_tests.csv");
     write_tests_csv(create(&path)?, &all)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
-    let path = out.join("validation.json");
-    let mut w = create(&path)?;
-    serde_json::to_writer_pretty(&mut w, &serde_json::json!({ by.as_str(): &validation }))
-        .map_err(std::io::Error::from)
-        .and_then(|_| w.write_all(b"\n"))
-        .and_then(|_| w.flush())
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    write_json(
+        &out.join("validation.json"),
+        &serde_json::json!([{ "segmentation": &by, "validation": &validation }]),
+    )?;
 
     let mut stdout = std::io::stdout().lock();
     let seg_rows: Vec<Vec<String>> = validation
@@ -157,6 +159,22 @@ pub fn run(args: ValidateArgs) -> Result<()> {
         )
     );
     let mut err = std::io::stderr().lock();
+    if without > 0 {
+        let _ = writeln!(
+            err,
+            "{without} {} `{by}`{}",
+            lang.pick("位客户没有", "customers have no"),
+            lang.pick("取值，未参与验证", " value and are left out"),
+        );
+    }
+    let _ = writeln!(
+        err,
+        "{}",
+        lang.pick(
+            "注：用来划分分群的指标必然有显著差异；效应量 ε² 与两两比较的提示更有参考价值",
+            "note: features that defined the segments differ by construction; ε² and the pairwise warnings say more",
+        )
+    );
     for w in &validation.warnings {
         let _ = writeln!(
             err,

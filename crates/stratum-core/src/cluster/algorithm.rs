@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::params::{CheckedClusterParams, KChoice, Scaling};
 use super::{ClusterError, describe_cluster};
+use crate::sampling::{quantile, sample_indices as sample};
 
 /// One row of the K-selection table.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -75,31 +76,6 @@ const SELECTION_RUNS: usize = 4;
 /// `sign(x) · ln(1 + |x|)`.
 fn signed_log(x: f64) -> f64 {
     x.signum() * x.abs().ln_1p()
-}
-
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let pos = p * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
-
-/// A seeded random sample of at most `most` of `0..n`, ascending (all of them when `n` is
-/// not larger). Random, not every k-th, so that a periodic order in the data cannot bias it.
-fn sample(n: usize, most: usize, seed: u64) -> Vec<usize> {
-    if n <= most {
-        return (0..n).collect();
-    }
-    use rand::{RngExt, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut idx: Vec<usize> = (0..n).collect();
-    // a partial Fisher–Yates shuffle: the first `most` places
-    for i in 0..most {
-        let j = rng.random_range(i..n);
-        idx.swap(i, j);
-    }
-    idx.truncate(most);
-    idx.sort_unstable();
-    idx
 }
 
 impl CheckedClusterParams {
@@ -197,14 +173,17 @@ impl CheckedClusterParams {
                         calinski_harabasz: ch,
                     });
                 }
-                // the best silhouette; the smaller K on a tie
+                // the best silhouette; the smaller K on a tie; a K whose silhouette could not
+                // be computed (a cluster left empty, every point in one) never wins
                 k_table
                     .iter()
+                    .filter(|r| r.silhouette.is_finite())
                     .fold(None::<KRow>, |best, r| match best {
                         Some(b) if b.silhouette >= r.silhouette => Some(b),
                         _ => Some(*r),
                     })
-                    .map_or(min, |r| r.k)
+                    .map(|r| r.k)
+                    .ok_or(ClusterError::NoStructure)?
             }
         };
         if n < k {
@@ -215,6 +194,14 @@ impl CheckedClusterParams {
         let silhouette = silhouette_sampled(x.view(), &labels, p.silhouette_sample, p.seed);
 
         // business order: descending mean of the ordering feature on its own scale
+        let mut sizes = vec![0usize; k];
+        for &l in &labels {
+            sizes[l] += 1;
+        }
+        let empty = sizes.iter().filter(|&&s| s == 0).count();
+        if empty > 0 {
+            return Err(ClusterError::Empty { k, empty });
+        }
         let mut sizes = vec![0usize; k];
         let mut sums = vec![vec![0.0; d]; k];
         let mut zsums = vec![vec![0.0; d]; k];

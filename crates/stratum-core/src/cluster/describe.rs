@@ -1,5 +1,6 @@
-//! Clusters in business words: each feature whose cluster mean is at least half a standard
-//! deviation (after scaling) above or below the overall mean is named, value first, then
+//! Clusters in business words: each feature whose cluster mean is at least 0.5 above or below
+//! the overall mean after scaling (standard deviations for z-scores, interquartile ranges for
+//! robust scaling) is named, value first, then
 //! recency, then frequency, then the rest in feature order.
 
 /// Words for a feature that stands out: (priority, high en, low en, high zh, low zh).

@@ -36,6 +36,21 @@ pub enum ClusterError {
         /// Clusters asked for.
         k: usize,
     },
+    /// K-means left clusters without customers (fewer distinct customers than K).
+    #[error(
+        "k-means left {empty} of {k} clusters empty: the customers are too few or too alike for k = {k}"
+    )]
+    Empty {
+        /// Clusters asked for.
+        k: usize,
+        /// Clusters left empty.
+        empty: usize,
+    },
+    /// No K in the range gave a silhouette score.
+    #[error(
+        "no K in the range separates the customers (every silhouette undefined): are the features constant?"
+    )]
+    NoStructure,
     /// The clustering library failed.
     #[error("k-means failed: {0}")]
     KMeans(String),

@@ -132,8 +132,8 @@ impl ClusterParams {
             })
         };
         match self.k {
-            KChoice::Fixed(k) if !(1..=100).contains(&k) => {
-                return bad("k", k as f64, "between 1 and 100");
+            KChoice::Fixed(k) if !(2..=100).contains(&k) => {
+                return bad("k", k as f64, "between 2 and 100");
             }
             KChoice::Auto { min, max } if !(2 <= min && min <= max && max <= 30) => {
                 return bad(

@@ -238,7 +238,12 @@ impl SchemeParams {
         let c = section.get_ref();
         let invalid = |message: String| SchemeError::Invalid { line, message };
         let k = match (&c.k, c.k_range) {
-            (Some(KSpec::Number(k)), _) => KChoice::Fixed(*k),
+            (Some(KSpec::Number(_)), Some(_)) => {
+                return Err(invalid(
+                    "cluster: give k (a number) or k_range (with k = \"auto\"), not both".into(),
+                ));
+            }
+            (Some(KSpec::Number(k)), None) => KChoice::Fixed(*k),
             (None, range) | (Some(KSpec::Text(_)), range) => {
                 if let Some(KSpec::Text(t)) = &c.k
                     && t != "auto"

@@ -353,8 +353,11 @@ pub fn attribute_number(text: &str) -> Option<f64> {
 /// Attribute names a rule cannot reach because a built-in column or an earlier attribute
 /// has the same name (ASCII case ignored): rules see the first.
 pub fn shadowed(attributes: &dyn Attributes) -> Vec<String> {
+    // the computed columns too: a master column named like one would hide it from rules
     let mut seen: Vec<String> = BUILTIN_COLUMNS
         .iter()
+        .chain(&CLV_COLUMNS)
+        .chain(&CLUSTER_COLUMNS)
         .map(|(n, _)| n.to_ascii_lowercase())
         .collect();
     let mut out = Vec::new();

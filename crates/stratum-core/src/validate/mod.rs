@@ -5,8 +5,12 @@
 //!
 //! The pairwise check runs a two-group Kruskal–Wallis test for every pair of segments and every
 //! feature at `alpha` divided by the number of tests (Bonferroni). On large data each segment
-//! takes part in it with a systematic sample of at most 5,000 customers, which keeps the check
-//! fast and is said so in [`Validation::pairwise_sample`].
+//! takes part in it with a seeded random sample of at most 5,000 customers, which keeps the
+//! check fast and is said so in [`Validation::pairwise_sample`].
+//!
+//! Features that defined the segments (recency, frequency and monetary value for RFM classes,
+//! the clustering features for clusters) differ across them by construction: the p-values are
+//! then tiny whatever the quality, and ε² and the pairwise warnings say more.
 
 mod stats;
 
@@ -26,6 +30,16 @@ pub enum ValidateError {
         value: f64,
         /// The allowed range.
         expected: &'static str,
+    },
+    /// A label that names no segment.
+    #[error("customer {row} has segment {label}, but there are only {segments} segments")]
+    Label {
+        /// The customer's position.
+        row: usize,
+        /// Its label.
+        label: usize,
+        /// The number of segment names.
+        segments: usize,
     },
     /// Labels and feature values of different lengths.
     #[error("feature `{feature}` has {values} values for {customers} customers")]
@@ -199,6 +213,13 @@ impl CheckedValidateParams {
             }
         }
         let k = names.len();
+        if let Some((row, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= k) {
+            return Err(ValidateError::Label {
+                row,
+                label,
+                segments: k,
+            });
+        }
         // values[f][s] = feature f's values in segment s
         let values: Vec<Vec<Vec<f64>>> = features
             .iter()
@@ -248,14 +269,16 @@ impl CheckedValidateParams {
                 share: sizes[s] as f64 / n.max(1) as f64,
             })
             .collect();
-        // pairwise: a systematic sample of each segment's values per feature
+        // pairwise: a seeded random sample of each segment's values per feature
         let sampled: Vec<Vec<Vec<f64>>> = values
             .iter()
             .map(|by| {
                 by.iter()
                     .map(|v| {
-                        let step = v.len().div_ceil(PAIRWISE_SAMPLE).max(1);
-                        v.iter().step_by(step).copied().collect()
+                        crate::sampling::sample_indices(v.len(), PAIRWISE_SAMPLE, 42)
+                            .into_iter()
+                            .map(|i| v[i])
+                            .collect()
                     })
                     .collect()
             })

@@ -130,11 +130,7 @@ pub fn describe(values: &[f64]) -> Describe {
     }
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
-    let q = |p: f64| {
-        let pos = p * (v.len() - 1) as f64;
-        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
-    };
+    let q = |p: f64| crate::sampling::quantile(&v, p);
     Describe {
         n: v.len(),
         mean: v.iter().sum::<f64>() / v.len() as f64,

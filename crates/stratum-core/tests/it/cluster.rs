@@ -140,3 +140,27 @@ fn rows_with_a_missing_value_are_left_out_and_counted() {
     assert_eq!((c.labels[7], c.labels[8]), (None, None));
     assert_eq!(c.clusters.iter().map(|c| c.size).sum::<usize>(), 1_198);
 }
+
+#[test]
+fn degenerate_requests_are_plain_errors() {
+    // one cluster is no segmentation
+    let err = ClusterParams::new().k(KChoice::Fixed(1)).check().err();
+    assert_eq!(
+        err.map(|e| e.to_string()).unwrap_or_default(),
+        "k must be between 2 and 100, got 1"
+    );
+    // three distinct customers cannot make four clusters
+    let same: Vec<(String, Vec<Option<f64>>)> = vec![(
+        "x".into(),
+        (0..40).map(|i| Some(f64::from(i % 3))).collect(),
+    )];
+    let err = ClusterParams::new()
+        .k(KChoice::Fixed(4))
+        .check()
+        .and_then(|p| p.fit(&same, 0))
+        .err();
+    assert_eq!(
+        err.map(|e| e.to_string()).unwrap_or_default(),
+        "k-means left 1 of 4 clusters empty: the customers are too few or too alike for k = 4"
+    );
+}
