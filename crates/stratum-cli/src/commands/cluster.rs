@@ -12,10 +12,11 @@ use stratum_io::cluster::{
     write_profiles_csv,
 };
 use stratum_io::output::Cell;
-use stratum_io::validation::{TEST_COLUMNS, test_rows, write_tests_csv, write_validation_csv};
+use stratum_io::validation::{TEST_COLUMNS, test_rows};
 
 use super::prepare::{
     number_columns, order_index, prepare, revenue_shares, settings, validate_clusters, write_json,
+    write_validation_files,
 };
 use super::segment::{Timer, create};
 use crate::BadInput;
@@ -23,11 +24,12 @@ use crate::cli::ClusterArgs;
 use crate::terminal::table;
 
 /// The output files.
-pub const OUTPUT_FILES: [&str; 7] = [
+pub const OUTPUT_FILES: [&str; 8] = [
     "rejects.csv",
     "clusters.csv",
     "cluster_profiles.csv",
     "k_selection.csv",
+    "clustering.json",
     "validation.csv",
     "validation_tests.csv",
     "validation.json",
@@ -130,21 +132,17 @@ pub fn run(args: ClusterArgs) -> Result<()> {
             .with_context(|| format!("failed to write `{}`", path.display()))?;
         written.push("k_selection.csv");
     }
-    let all = [("cluster", &validation)];
-    let path = out.join("validation.csv");
-    write_validation_csv(create(&path)?, &all)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    let path = out.join("validation_tests.csv");
-    write_tests_csv(create(&path)?, &all)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
     write_json(
-        &out.join("validation.json"),
-        &serde_json::json!({
-            "clustering": &clustering_summary(&clustering),
-            "validation": &validation,
-        }),
+        &out.join("clustering.json"),
+        &clustering_summary(&clustering),
     )?;
-    written.extend(["validation.csv", "validation_tests.csv", "validation.json"]);
+    write_validation_files(out, &[("cluster", &validation)])?;
+    written.extend([
+        "clustering.json",
+        "validation.csv",
+        "validation_tests.csv",
+        "validation.json",
+    ]);
     timer.lap("outputs");
 
     let mut stdout = std::io::stdout().lock();
@@ -183,7 +181,7 @@ pub fn run(args: ClusterArgs) -> Result<()> {
     Ok(())
 }
 
-/// The clustering without its per-customer labels (those are in clusters.csv).
+/// The clustering without its per-customer labels (those are in clusters.csv): clustering.json.
 fn clustering_summary(c: &Clustering) -> serde_json::Value {
     serde_json::json!({
         "features": c.features,

@@ -242,3 +242,21 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
         .and_then(|_| w.flush())
         .with_context(|| format!("failed to write `{}`", path.display()))
 }
+
+/// Writes `validation.csv`, `validation_tests.csv` and `validation.json` (a list of
+/// `{segmentation, validation}`: a scheme dimension may share a name with a built-in
+/// segmentation) for `(segmentation name, validation)` pairs.
+pub fn write_validation_files(out: &Path, all: &[(&str, &Validation)]) -> Result<()> {
+    use stratum_io::validation::{write_tests_csv, write_validation_csv};
+    let path = out.join("validation.csv");
+    write_validation_csv(create(&path)?, all)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    let path = out.join("validation_tests.csv");
+    write_tests_csv(create(&path)?, all)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    let json: Vec<serde_json::Value> = all
+        .iter()
+        .map(|(name, v)| serde_json::json!({ "segmentation": name, "validation": v }))
+        .collect();
+    write_json(&out.join("validation.json"), &json)
+}

@@ -39,7 +39,6 @@ use stratum_io::clv::{
     CLV_CLASS_COLUMNS, ClassClv, ClvInput, ClvReport, CustomerPrediction, clv_class_cells,
     write_clv_by_class_csv, write_clv_csv,
 };
-use stratum_io::validation::{write_tests_csv, write_validation_csv};
 
 /// The output files, in the order they are written.
 pub const OUTPUT_FILES: [&str; 6] = [
@@ -568,18 +567,7 @@ fn write_validation(
     }
     let all: Vec<(&str, &stratum_core::validate::Validation)> =
         done.iter().map(|(n, v)| (n.as_str(), v)).collect();
-    let path = out.join("validation.csv");
-    write_validation_csv(create(&path)?, &all)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    let path = out.join("validation_tests.csv");
-    write_tests_csv(create(&path)?, &all)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    // a list, not a map: a scheme dimension may share a name with a built-in segmentation
-    let json: Vec<serde_json::Value> = all
-        .iter()
-        .map(|(name, v)| serde_json::json!({ "segmentation": name, "validation": v }))
-        .collect();
-    super::prepare::write_json(&out.join("validation.json"), &json)?;
+    super::prepare::write_validation_files(out, &all)?;
     // a count per segmentation here; each warning is in validation.json
     for (name, v) in &all {
         use stratum_core::validate::ValidationWarning;

@@ -6,10 +6,9 @@ use anyhow::{Context, Result};
 use stratum_core::scheme::ColumnData;
 use stratum_core::validate::ValidateParams;
 use stratum_io::output::Cell;
-use stratum_io::validation::{TEST_COLUMNS, test_rows, write_tests_csv, write_validation_csv};
+use stratum_io::validation::{TEST_COLUMNS, test_rows};
 
-use super::prepare::{number_columns, prepare, settings, write_json};
-use super::segment::create;
+use super::prepare::{number_columns, prepare, settings, write_validation_files};
 use crate::BadInput;
 use crate::cli::ValidateArgs;
 use crate::settings::parse_rate;
@@ -101,17 +100,7 @@ pub fn run(args: ValidateArgs) -> Result<()> {
     let validation = params
         .validate(&labels, &names, &cols)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let all = [(by.as_str(), &validation)];
-    let path = out.join("validation.csv");
-    write_validation_csv(create(&path)?, &all)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    let path = out.join("validation_tests.csv");
-    write_tests_csv(create(&path)?, &all)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    write_json(
-        &out.join("validation.json"),
-        &serde_json::json!([{ "segmentation": &by, "validation": &validation }]),
-    )?;
+    write_validation_files(out, &[(by.as_str(), &validation)])?;
 
     let mut stdout = std::io::stdout().lock();
     let seg_rows: Vec<Vec<String>> = validation
