@@ -365,7 +365,16 @@ fn clv_text(
     text.push('\n');
     text.push_str(&params_table(model.spend_report(), lang));
     if !report.holdout.is_empty() {
-        let header = HOLDOUT_COLUMNS.map(String::from);
+        let header = match lang {
+            Lang::En => HOLDOUT_COLUMNS.map(String::from),
+            Lang::Zh => [
+                "校准期复购次数",
+                "客户数",
+                "验证期实际购买",
+                "验证期预测购买",
+            ]
+            .map(String::from),
+        };
         let cells: Vec<Vec<String>> = holdout_cells(report.holdout, lang)
             .iter()
             .map(|r| r.iter().map(|c| c.display()).collect())
@@ -388,7 +397,12 @@ fn clv_text(
                 .unwrap_or_default(),
             lang.pick("长度", "length"),
             report.holdout_periods.unwrap_or(0.0),
-            model.params().period().name(),
+            match (lang, model.params().period()) {
+                (Lang::En, p) => p.name(),
+                (Lang::Zh, stratum_core::clv::Period::Day) => "天",
+                (Lang::Zh, stratum_core::clv::Period::Week) => "周",
+                (Lang::Zh, stratum_core::clv::Period::Month) => "月",
+            },
             table(&header, &cells)
         ));
     }
