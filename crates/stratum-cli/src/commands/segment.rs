@@ -336,7 +336,15 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 
     // The workbook is the slowest output: write it beside the CSV files.
     let xlsx_path = s.out.join("stratum.xlsx");
-    let (xlsx, csvs) = std::thread::scope(|scope| {
+    // and the validation statistics beside both
+    let (xlsx, csvs, validation) = std::thread::scope(|scope| {
+        let validation = scope.spawn(|| {
+            validations(
+                &tiering,
+                applied.as_ref(),
+                scheme_clusters.as_ref().map(|c| &c.0),
+            )
+        });
         let xlsx = scope.spawn(|| {
             if !s.write_xlsx {
                 return Ok(());
@@ -352,8 +360,12 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             .with_context(|| format!("failed to write `{}`", xlsx_path.display()))
         });
         let csvs = write_csv_outputs(&s.out, &tiering, master_table.as_ref(), s.lang);
-        (xlsx.join(), csvs)
+        (xlsx.join(), csvs, validation.join())
     });
+    let validation = match validation {
+        Ok(v) => v,
+        Err(_) => anyhow::bail!("validating the segments failed unexpectedly"),
+    };
     timer.lap("outputs");
     csvs?;
     match xlsx {
@@ -404,14 +416,8 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         scheme_table = final_tier_text(&output);
     }
 
-    let validation_files = write_validation(
-        &s.out,
-        &tiering,
-        applied.as_ref(),
-        scheme_clusters.as_ref().map(|c| &c.0),
-        s.lang,
-    )?;
-    timer.lap("validation");
+    let validation_files = write_validation(&s.out, &validation?, s.lang)?;
+    timer.lap("validation files");
 
     let mut clv_files: Vec<&str> = Vec::new();
     let mut clv_table = String::new();
@@ -469,8 +475,7 @@ const SCHEME_FILES: [&str; 11] = [
 /// Validates the RFM classes, the named segments, the ABC classes and (with a scheme) the
 /// final tiers and the `[cluster]` clusters on recency, frequency and monetary value; writes `validation.csv`,
 /// `validation_tests.csv` and `validation.json` and prints the warnings on stderr.
-fn write_validation(
-    out: &Path,
+fn validations(
     tiering: &Tiering,
     applied: Option<&(
         &std::path::PathBuf,
@@ -479,8 +484,7 @@ fn write_validation(
         SchemeResult,
     )>,
     clusters: Option<&stratum_core::cluster::Clustering>,
-    lang: Lang,
-) -> Result<[&'static str; 3]> {
+) -> Result<Vec<(String, stratum_core::validate::Validation)>> {
     let customers = &tiering.features.customers;
     let features: Vec<(String, Vec<Option<f64>>)> = vec![
         (
@@ -554,17 +558,30 @@ fn write_validation(
             fin.tiers.iter().map(|t| t.name.clone()).collect(),
         ));
     }
-    let mut done: Vec<(String, stratum_core::validate::Validation)> = Vec::new();
-    for (name, labels, names) in &sets {
-        let v = params
-            .validate(labels, names, &features)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        done.push((name.clone(), v));
-    }
+    // the segmentations in parallel (each sorts every feature)
+    use rayon::prelude::*;
+    let mut done = sets
+        .par_iter()
+        .map(|(name, labels, names)| {
+            params
+                .validate(labels, names, &features)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
     if let Some(c) = clusters {
         let v = super::prepare::validate_clusters(&params, c, &features)?;
         done.push(("cluster".into(), v));
     }
+    Ok(done)
+}
+
+/// Writes the validation files and prints one line of warning counts per segmentation.
+fn write_validation(
+    out: &Path,
+    done: &[(String, stratum_core::validate::Validation)],
+    lang: Lang,
+) -> Result<[&'static str; 3]> {
     let all: Vec<(&str, &stratum_core::validate::Validation)> =
         done.iter().map(|(n, v)| (n.as_str(), v)).collect();
     super::prepare::write_validation_files(out, &all)?;
