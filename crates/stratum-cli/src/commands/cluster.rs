@@ -12,11 +12,10 @@ use stratum_io::cluster::{
     write_profiles_csv,
 };
 use stratum_io::output::Cell;
-use stratum_io::validation::{TEST_COLUMNS, test_rows};
 
 use super::prepare::{
-    number_columns, order_index, prepare, revenue_shares, settings, validate_clusters, write_json,
-    write_validation_files,
+    number_columns, order_index, prepare, revenue_shares, settings, tests_table, validate_clusters,
+    write_json, write_validation_files,
 };
 use super::segment::{Timer, create};
 use crate::BadInput;
@@ -247,23 +246,13 @@ fn cluster_text(c: &Clustering, shares: &[f64], v: &Validation, lang: Lang) -> S
         c.calinski_harabasz,
         table(&profile_header(c), &show(profile_rows))
     ));
-    let tests: Vec<Vec<String>> = show(test_rows("cluster", v))
-        .into_iter()
-        .map(|r| r[1..].to_vec())
-        .collect();
     text.push_str(&format!(
         "{}:\n{}\n",
         lang.pick(
             "各指标的差异检验",
             "do the clusters differ? (Kruskal–Wallis, ANOVA)"
         ),
-        table(
-            &TEST_COLUMNS[1..]
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>(),
-            &tests
-        )
+        tests_table(v)
     ));
     text
 }

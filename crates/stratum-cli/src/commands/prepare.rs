@@ -260,3 +260,16 @@ pub fn write_validation_files(out: &Path, all: &[(&str, &Validation)]) -> Result
         .collect();
     write_json(&out.join("validation.json"), &json)
 }
+
+/// The per-feature tests of a validation as a terminal table (the segmentation column left
+/// out).
+pub fn tests_table(v: &Validation) -> String {
+    use stratum_io::output::Cell;
+    use stratum_io::validation::{TEST_COLUMNS, test_rows};
+    let rows: Vec<Vec<String>> = test_rows("", v)
+        .iter()
+        .map(|r| r[1..].iter().map(Cell::display).collect())
+        .collect();
+    let header: Vec<String> = TEST_COLUMNS[1..].iter().map(|s| s.to_string()).collect();
+    crate::terminal::table(&header, &rows)
+}

@@ -6,9 +6,8 @@ use anyhow::{Context, Result};
 use stratum_core::scheme::ColumnData;
 use stratum_core::validate::ValidateParams;
 use stratum_io::output::Cell;
-use stratum_io::validation::{TEST_COLUMNS, test_rows};
 
-use super::prepare::{number_columns, prepare, settings, write_validation_files};
+use super::prepare::{number_columns, prepare, settings, tests_table, write_validation_files};
 use crate::BadInput;
 use crate::cli::ValidateArgs;
 use crate::settings::parse_rate;
@@ -127,10 +126,6 @@ pub fn run(args: ValidateArgs) -> Result<()> {
             .iter()
             .map(|f| format!("{} {f}", lang.pick("中位数", "median"))),
     );
-    let tests: Vec<Vec<String>> = test_rows(&by, &validation)
-        .iter()
-        .map(|r| r[1..].iter().map(Cell::display).collect())
-        .collect();
     let _ = write!(
         stdout,
         "{}\n{}:\n{}\n",
@@ -139,13 +134,7 @@ pub fn run(args: ValidateArgs) -> Result<()> {
             "各指标的差异检验",
             "do the segments differ? (Kruskal–Wallis, ANOVA)"
         ),
-        table(
-            &TEST_COLUMNS[1..]
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>(),
-            &tests
-        )
+        tests_table(&validation)
     );
     let mut err = std::io::stderr().lock();
     if without > 0 {
