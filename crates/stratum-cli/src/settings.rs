@@ -59,54 +59,38 @@ pub struct ClvConfig {
     pub churn_high: Option<f64>,
 }
 
-/// Lifetime-value flags, shared by `stratum clv` and `stratum segment --clv`.
-#[derive(Debug, Default)]
-pub struct ClvFlags {
-    pub model: Option<String>,
-    pub period: Option<String>,
-    pub penalty: Option<f64>,
-    pub horizon_months: Option<u32>,
-    pub discount_rate: Option<f64>,
-}
-
-/// Resolves the lifetime-value flags with `[clv]`.
-pub fn resolve_clv(flags: ClvFlags, cfg: ClvConfig) -> Result<CheckedClvParams> {
-    let ClvFlags {
+/// Resolves the lifetime-value settings: `flags` (the command line, as a `[clv]` table of its
+/// own) over the config file's `cfg`.
+pub fn resolve_clv(flags: ClvConfig, cfg: ClvConfig) -> Result<CheckedClvParams> {
+    let ClvConfig {
         model,
         period,
         penalty,
         horizon_months,
         discount_rate,
-    } = flags;
-    let ClvConfig {
-        model: cfg_model,
-        period: cfg_period,
-        penalty: cfg_penalty,
-        horizon_months: cfg_horizon,
-        discount_rate: cfg_discount,
         churn_medium,
         churn_high,
-    } = cfg;
+    } = flags;
     let mut params = ClvParams::new();
-    if let Some(m) = model.or(cfg_model) {
+    if let Some(m) = model.or(cfg.model) {
         params = params.model(m.parse().map_err(|e: ClvError| bad(e.to_string()))?);
     }
-    if let Some(p) = period.or(cfg_period) {
+    if let Some(p) = period.or(cfg.period) {
         params = params.period(p.parse().map_err(|e: ClvError| bad(e.to_string()))?);
     }
-    if let Some(p) = penalty.or(cfg_penalty) {
+    if let Some(p) = penalty.or(cfg.penalty) {
         params = params.penalty(p);
     }
-    if let Some(h) = horizon_months.or(cfg_horizon) {
+    if let Some(h) = horizon_months.or(cfg.horizon_months) {
         params = params.horizon_months(h);
     }
-    if let Some(d) = discount_rate.or(cfg_discount) {
+    if let Some(d) = discount_rate.or(cfg.discount_rate) {
         params = params.discount_rate(d);
     }
-    if let Some(m) = churn_medium {
+    if let Some(m) = churn_medium.or(cfg.churn_medium) {
         params = params.churn_medium(m);
     }
-    if let Some(h) = churn_high {
+    if let Some(h) = churn_high.or(cfg.churn_high) {
         params = params.churn_high(h);
     }
     params.check().map_err(|e| bad(e.to_string()))
@@ -154,12 +138,14 @@ pub fn clv_settings(args: ClvArgs) -> Result<ClvSettings> {
     };
     let input = resolve_input(input_args, input, cfg_lang, columns)?;
     let clv = resolve_clv(
-        ClvFlags {
+        ClvConfig {
             model,
             period,
             penalty,
             horizon_months,
             discount_rate,
+            churn_medium: None,
+            churn_high: None,
         },
         clv,
     )?;
@@ -538,7 +524,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         overrides,
         interactions,
         clv: clv
-            .then(|| resolve_clv(ClvFlags::default(), cfg_clv))
+            .then(|| resolve_clv(ClvConfig::default(), cfg_clv))
             .transpose()?,
     })
 }

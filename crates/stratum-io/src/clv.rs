@@ -191,17 +191,7 @@ pub const PREDICTION_COLUMNS: [&str; 13] = [
 fn money(v: f64) -> Cell<'static> {
     match stratum_core::Money::from_f64(v) {
         Some(m) if v.is_finite() => Cell::Money(m.round_cents()),
-        _ if v.is_finite() => Cell::Number(v),
-        _ => Cell::Text(""),
-    }
-}
-
-/// A number; empty when it is not finite (a failed prediction).
-fn number(v: f64) -> Cell<'static> {
-    if v.is_finite() {
-        Cell::Number(v)
-    } else {
-        Cell::Text("")
+        _ => Cell::finite(Some(v)),
     }
 }
 
@@ -214,11 +204,11 @@ pub fn prediction_row<'a>(p: &CustomerPrediction<'a>, holdout: bool, lang: Lang)
         Cell::Number(s.recency),
         Cell::Number(s.t),
         money(s.monetary),
-        number(q.p_alive),
-        number(q.churn_risk),
+        Cell::finite(Some(q.p_alive)),
+        Cell::finite(Some(q.churn_risk)),
         Cell::Text(q.churn_band.map_or("", |b| b.label(Lang::En))),
         Cell::Text(q.churn_band.map_or("", |b| b.label(lang))),
-        number(q.expected_purchases_90d),
+        Cell::finite(Some(q.expected_purchases_90d)),
         money(q.expected_spend),
         money(q.clv),
     ];

@@ -35,6 +35,17 @@ pub enum Cell<'a> {
     Date(NaiveDate),
 }
 
+impl Cell<'static> {
+    /// A number, or an empty cell when there is none or it is not finite (a statistic that
+    /// could not be computed, a failed prediction).
+    pub fn finite(v: Option<f64>) -> Self {
+        match v {
+            Some(v) if v.is_finite() => Cell::Number(v),
+            _ => Cell::Text(""),
+        }
+    }
+}
+
 impl Cell<'_> {
     /// The value as people read it: thousands separators, percentages, one decimal.
     pub fn display(&self) -> String {

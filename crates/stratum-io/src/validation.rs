@@ -34,13 +34,6 @@ pub const TEST_COLUMNS: [&str; 8] = [
     "anova_p_value",
 ];
 
-fn num(v: Option<f64>) -> Cell<'static> {
-    match v {
-        Some(v) if v.is_finite() => Cell::Number(v),
-        _ => Cell::Text(""),
-    }
-}
-
 /// The rows of `validation_tests.csv`.
 pub fn test_rows<'a>(name: &'a str, v: &'a Validation) -> Vec<Vec<Cell<'a>>> {
     v.tests
@@ -50,13 +43,13 @@ pub fn test_rows<'a>(name: &'a str, v: &'a Validation) -> Vec<Vec<Cell<'a>>> {
             vec![
                 Cell::Text(name),
                 Cell::Text(&t.feature),
-                num(kw.map(|k| k.h)),
+                Cell::finite(kw.map(|k| k.h)),
                 kw.map_or(Cell::Text(""), |k| Cell::Int(k.df as i64)),
                 p_cell(kw.map(|k| k.p)),
                 kw.map_or(Cell::Text(""), |k| {
                     Cell::Owned(format!("{:.4}", k.epsilon_sq))
                 }),
-                num(t.anova.map(|a| a.f)),
+                Cell::finite(t.anova.map(|a| a.f)),
                 p_cell(t.anova.map(|a| a.p)),
             ]
         })
@@ -89,10 +82,10 @@ pub fn write_validation_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> cs
                     Cell::Text(feature),
                     Cell::Int(d.n as i64),
                     // no values for this feature in the segment: no figures
-                    num((d.n > 0).then_some(d.mean)),
-                    num((d.n > 0).then_some(d.q1)),
-                    num((d.n > 0).then_some(d.median)),
-                    num((d.n > 0).then_some(d.q3)),
+                    Cell::finite((d.n > 0).then_some(d.mean)),
+                    Cell::finite((d.n > 0).then_some(d.q1)),
+                    Cell::finite((d.n > 0).then_some(d.median)),
+                    Cell::finite((d.n > 0).then_some(d.q3)),
                 ];
                 w.write_record(row.iter().map(Cell::text))?;
             }

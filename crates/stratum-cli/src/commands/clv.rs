@@ -397,12 +397,7 @@ fn clv_text(
                 .unwrap_or_default(),
             lang.pick("长度", "length"),
             report.holdout_periods.unwrap_or(0.0),
-            match (lang, model.params().period()) {
-                (Lang::En, p) => p.name(),
-                (Lang::Zh, stratum_core::clv::Period::Day) => "天",
-                (Lang::Zh, stratum_core::clv::Period::Week) => "周",
-                (Lang::Zh, stratum_core::clv::Period::Month) => "月",
-            },
+            model.params().period().label(lang),
             table(&header, &cells)
         ));
     }

@@ -68,7 +68,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     fs::create_dir_all(&s.out)
         .with_context(|| format!("failed to create the output folder `{}`", s.out.display()))?;
     // A failed run must not leave an earlier run's results beside its own quality report.
-    for name in OUTPUT_FILES.iter().chain(&SCHEME_FILES) {
+    for name in OUTPUT_FILES.iter().chain(&OPTIONAL_FILES) {
         let path = s.out.join(name);
         if path.exists() {
             fs::remove_file(&path)
@@ -457,8 +457,9 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     Ok(())
 }
 
-/// Outputs of a scheme run, removed before every run.
-const SCHEME_FILES: [&str; 11] = [
+/// The outputs beyond [`OUTPUT_FILES`]: the validation files and those written only with a
+/// scheme or `--clv`; removed before every run like the others.
+const OPTIONAL_FILES: [&str; 11] = [
     "clusters.csv",
     "cluster_profiles.csv",
     "validation.csv",

@@ -1,23 +1,28 @@
 //! `stratum clv` on the CDNOW sample's transactions (`cdnow.csv`, converted from
 //! `stratum-core/tests/data/clv/CDNOW_sample.txt`: sample id, date, dollars).
 
-use crate::{stratum, test_fixture};
+use std::path::Path;
+
+use crate::{Run, stratum, test_fixture};
+
+/// `stratum clv FLAG INPUT -o OUT EXTRA…` (`FLAG` is `-t` or `--summary`).
+fn clv(flag: &str, input: &Path, out: &Path, extra: &[&str], tmp: &Path) -> Run {
+    let (input, out) = (input.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+    let mut args = vec!["clv", flag, input, "-o", out];
+    args.extend_from_slice(extra);
+    stratum(&args, tmp)
+}
 
 #[test]
 fn clv_on_cdnow_transactions_reproduces_the_published_fit_and_holdout_table() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = test_fixture("cdnow.csv");
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "clv",
-            "-t",
-            input.to_str().expect("utf-8"),
-            "--holdout-from",
-            "1997-10-01",
-            "-o",
-            out.to_str().expect("utf-8"),
-        ],
+    let run = clv(
+        "-t",
+        &input,
+        &out,
+        &["--holdout-from", "1997-10-01"],
         tmp.path(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -47,16 +52,11 @@ fn a_holdout_outside_the_data_is_a_plain_error() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = test_fixture("cdnow.csv");
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "clv",
-            "-t",
-            input.to_str().expect("utf-8"),
-            "--holdout-from",
-            "1999-01-01",
-            "-o",
-            out.to_str().expect("utf-8"),
-        ],
+    let run = clv(
+        "-t",
+        &input,
+        &out,
+        &["--holdout-from", "1999-01-01"],
         tmp.path(),
     );
     assert_eq!(run.code, 1);
@@ -69,16 +69,7 @@ fn clv_on_the_published_cdnow_summary_gives_the_published_parameters() {
     let input = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../stratum-core/tests/data/clv/cdnow_customers_summary_with_transactions.csv");
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "clv",
-            "--summary",
-            input.to_str().expect("utf-8"),
-            "-o",
-            out.to_str().expect("utf-8"),
-        ],
-        tmp.path(),
-    );
+    let run = clv("--summary", &input, &out, &[], tmp.path());
     assert_eq!(run.code, 0, "{}", run.stderr);
     // r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL −9582.4 (Fader, Hardie & Lee 2005);
     // p = 6.25, q = 3.74, γ = 15.44 (Fader, Hardie & Lee 2005, "RFM and CLV")
@@ -97,16 +88,11 @@ fn summary_rows_too_long_or_with_recency_after_t_are_rejected_with_the_reason() 
     text.push_str("9998,1,2,3,4,5\n9999,2,31,30,12\n9997,0,5,30,\n");
     std::fs::write(&input, text).expect("write");
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "clv",
-            "--summary",
-            input.to_str().expect("utf-8"),
-            "-o",
-            out.to_str().expect("utf-8"),
-            "--max-reject-rate",
-            "5%",
-        ],
+    let run = clv(
+        "--summary",
+        &input,
+        &out,
+        &["--max-reject-rate", "5%"],
         tmp.path(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -190,10 +190,6 @@ impl CheckedClusterParams {
             return Err(ClusterError::TooFew { customers: n, k });
         }
         let labels = self.kmeans(x.view(), k, p.runs)?;
-        let (inertia, calinski_harabasz) = inertia_ch(x.view(), &labels, k);
-        let silhouette = silhouette_sampled(x.view(), &labels, p.silhouette_sample, p.seed);
-
-        // business order: descending mean of the ordering feature on its own scale
         let mut sizes = vec![0usize; k];
         for &l in &labels {
             sizes[l] += 1;
@@ -202,11 +198,13 @@ impl CheckedClusterParams {
         if empty > 0 {
             return Err(ClusterError::Empty { k, empty });
         }
-        let mut sizes = vec![0usize; k];
+        let (inertia, calinski_harabasz) = inertia_ch(x.view(), &labels, k);
+        let silhouette = silhouette_sampled(x.view(), &labels, p.silhouette_sample, p.seed);
+
+        // business order: descending mean of the ordering feature on its own scale
         let mut sums = vec![vec![0.0; d]; k];
         let mut zsums = vec![vec![0.0; d]; k];
         for (i, &l) in labels.iter().enumerate() {
-            sizes[l] += 1;
             for f in 0..d {
                 sums[l][f] += raw(i, f);
                 zsums[l][f] += x[[i, f]];

@@ -31,8 +31,6 @@ pub trait Real:
     fn exp(self) -> Self;
     /// `ln(1 + x)`, accurate for small `x`.
     fn ln_1p(self) -> Self;
-    /// `exp(x) − 1`, accurate for small `x`.
-    fn exp_m1(self) -> Self;
     /// `ln Γ(x)` for `x > 0`.
     fn ln_gamma(self) -> Self;
     /// Whether `self` is negligible (relative 1e-16) next to `sum`, in value and in every
@@ -59,9 +57,6 @@ impl Real for f64 {
     }
     fn ln_1p(self) -> Self {
         f64::ln_1p(self)
-    }
-    fn exp_m1(self) -> Self {
-        f64::exp_m1(self)
     }
     fn ln_gamma(self) -> Self {
         ln_gamma(self)
@@ -123,9 +118,6 @@ impl<const N: usize> Real for Dual<N> {
     }
     fn ln_1p(self) -> Self {
         self.chain(self.v.ln_1p(), 1.0 / (1.0 + self.v))
-    }
-    fn exp_m1(self) -> Self {
-        self.chain(self.v.exp_m1(), self.v.exp())
     }
     fn ln_gamma(self) -> Self {
         self.chain(ln_gamma(self.v), digamma(self.v))
@@ -239,11 +231,6 @@ pub fn log_add_exp<T: Real>(a: T, b: T) -> T {
     }
 }
 
-/// `ln(eᵃ − eᵇ)` for `a > b`, without overflow: `a + ln(−expm1(b − a))`.
-pub fn log_sub_exp<T: Real>(a: T, b: T) -> T {
-    a + (-(b - a).exp_m1()).ln()
-}
-
 /// The Gauss hypergeometric function ₂F₁(a, b; c; z) for `0 ≤ z < 1` by its power series, or
 /// `None` when the series has not converged after a million terms.
 pub fn hyp2f1<T: Real>(a: T, b: T, c: T, z: T) -> Option<T> {
@@ -305,9 +292,5 @@ mod tests {
     #[test]
     fn log_sums_are_stable() {
         assert_relative_eq!(log_add_exp(1000.0, 1000.0), 1000.0 + 2f64.ln());
-        assert_relative_eq!(
-            log_sub_exp(1000.0, 999.0),
-            1000.0 + (1.0 - (-1f64).exp()).ln()
-        );
     }
 }

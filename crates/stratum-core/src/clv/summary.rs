@@ -33,6 +33,16 @@ impl Period {
         }
     }
 
+    /// The period's name for people, in English (as on the command line) or Chinese.
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        match (lang, self) {
+            (crate::Lang::En, p) => p.name(),
+            (crate::Lang::Zh, Period::Day) => "天",
+            (crate::Lang::Zh, Period::Week) => "周",
+            (crate::Lang::Zh, Period::Month) => "月",
+        }
+    }
+
     /// The name used on the command line and in outputs.
     pub fn name(self) -> &'static str {
         match self {
