@@ -22,6 +22,11 @@ pub enum Command {
     /// Tier every customer of a transaction export: RFM scores, classes, segments, ABC, and a
     /// tier scheme's tiers, strategies and action lists with --scheme.
     Segment(Box<SegmentArgs>),
+    /// The report: `stratum segment --report --clv`. Tiers the customers as `segment` does,
+    /// writes its files, and report.html: one self-contained page (charts inline, opens
+    /// offline, prints to PDF) with the 80/20 curve, the RFM grid and classes, the scheme's
+    /// tiers and strategies, clusters, validation, lifetime value and churn risk.
+    Report(Box<SegmentArgs>),
     /// Check a tier scheme against the columns its rules can use, without running it.
     Check(CheckArgs),
     /// Fit a lifetime-value model (BG/NBD, Pareto/NBD or BG/BB, with Gamma-Gamma spend) and
@@ -176,7 +181,8 @@ pub struct DemoArgs {
     /// columns, snappy, row groups of 1,048,576 lines).
     #[arg(long)]
     pub parquet: bool,
-    /// Then run `stratum segment` on the data, writing to OUT/result.
+    /// Then run `stratum report` on the data (tiers, lifetime value, report.html), writing
+    /// to OUT/result.
     #[arg(long)]
     pub segment: bool,
     /// With --segment: also tier the demo customers with this scheme (e.g. schemes/b2b.toml).
@@ -272,6 +278,17 @@ pub struct SegmentArgs {
     /// and value_tier.
     #[arg(long)]
     pub clv: bool,
+    /// Also write report.html: the results as one self-contained HTML page with charts, in
+    /// the --lang language (`stratum report` turns this and --clv on).
+    #[arg(long)]
+    pub report: bool,
+    /// High-value customers at churn risk listed in the report.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Currency symbol shown before amounts in the report and the workbook, e.g. ¥ or $
+    /// (default none, or [output] currency in the config).
+    #[arg(long)]
+    pub currency: Option<String>,
 }
 
 /// Arguments of `stratum check`.

@@ -40,6 +40,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Demo(args) => commands::demo::run(args),
         cli::Command::Segment(args) => commands::segment::run(*args),
+        cli::Command::Report(mut args) => {
+            args.report = true;
+            args.clv = true;
+            commands::segment::run(*args)
+        }
         cli::Command::Check(args) => commands::check::run(args),
         cli::Command::Clv(args) => commands::clv::run(*args),
         cli::Command::Cluster(args) => commands::cluster::run(*args),

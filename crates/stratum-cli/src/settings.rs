@@ -129,7 +129,7 @@ pub fn clv_settings(args: ClvArgs) -> Result<ClvSettings> {
         columns,
         rfm: _,
         abc: _,
-        output: OutputConfig { lang: cfg_lang },
+        output: OutputConfig { lang: cfg_lang, .. },
         customers: _,
         clv,
     } = match &config {
@@ -218,6 +218,8 @@ pub struct AbcConfig {
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
     pub lang: Option<String>,
+    /// The currency symbol shown before amounts in the report and the workbook, e.g. "¥".
+    pub currency: Option<String>,
 }
 
 /// Everything `stratum segment` needs, resolved.
@@ -241,6 +243,12 @@ pub struct SegmentSettings {
     pub overrides: Option<PathBuf>,
     pub interactions: Option<PathBuf>,
     pub clv: Option<CheckedClvParams>,
+    /// Write `report.html`.
+    pub report: bool,
+    /// High-value customers at risk listed in the report.
+    pub top: usize,
+    /// The currency symbol for amounts in the report and the workbook (may be empty).
+    pub currency: String,
 }
 
 /// Reads a config file.
@@ -395,6 +403,9 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         overrides,
         interactions,
         clv,
+        report,
+        top,
+        currency,
     } = args;
     let config = input_args.config.clone();
     let ConfigFile {
@@ -424,7 +435,10 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         thresholds: cfg_thresholds,
     } = rfm;
     let AbcConfig { a: cfg_a, b: cfg_b } = abc;
-    let OutputConfig { lang: cfg_lang } = output;
+    let OutputConfig {
+        lang: cfg_lang,
+        currency: cfg_currency,
+    } = output;
     let CustomersConfig {
         encoding: customers_encoding,
         delimiter: customers_delimiter,
@@ -526,6 +540,9 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         clv: clv
             .then(|| resolve_clv(ClvConfig::default(), cfg_clv))
             .transpose()?,
+        report,
+        top,
+        currency: currency.or(cfg_currency).unwrap_or_default(),
     })
 }
 

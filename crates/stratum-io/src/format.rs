@@ -48,6 +48,19 @@ pub fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 
+/// An amount as Chinese readers group it: 亿 (10⁸) and 万 (10⁴) units above ten thousand,
+/// e.g. `123,456,789` → `1.23亿`, `12,345,678` → `1,234.57万`, `5,432.1` → `5,432.10`.
+pub fn wan(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e8 {
+        format!("{}亿", number(v / 1e8, 2))
+    } else if a >= 1e4 {
+        format!("{}万", number(v / 1e4, 2))
+    } else {
+        number(v, 2)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +78,9 @@ mod tests {
         assert_eq!(number(-0.001, 2), "0.00");
         assert_eq!(number(-2500.7, 0), "-2,501");
         assert_eq!(pct(0.8012), "80.1%");
+        assert_eq!(wan(123_456_789.0), "1.23亿");
+        assert_eq!(wan(12_345_678.0), "1,234.57万");
+        assert_eq!(wan(-15_000.0), "-1.50万");
+        assert_eq!(wan(5_432.1), "5,432.10");
     }
 }

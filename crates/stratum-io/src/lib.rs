@@ -19,6 +19,7 @@ mod parquet_columns;
 pub mod parquet_source;
 pub mod quality;
 pub mod rejects;
+pub mod report;
 pub mod source;
 pub mod tiers;
 pub mod transactions;

@@ -70,6 +70,26 @@ impl RejectReason {
     }
 }
 
+impl RejectReason {
+    /// The reason in words, for the report.
+    pub fn label(self, lang: stratum_core::Lang) -> &'static str {
+        match self {
+            RejectReason::MissingCustomerId => lang.pick("缺少客户编号", "missing customer id"),
+            RejectReason::MissingDate => lang.pick("缺少日期", "missing date"),
+            RejectReason::BadDate => lang.pick("日期无法识别", "unreadable date"),
+            RejectReason::MissingAmount => lang.pick("缺少金额", "missing amount"),
+            RejectReason::BadAmount => lang.pick("金额无法识别", "unreadable amount"),
+            RejectReason::BadEncoding => lang.pick("文本编码错误", "bad text encoding"),
+            RejectReason::ShortRow => lang.pick("字段少于表头", "fewer fields than the header"),
+            RejectReason::LongRow => lang.pick("字段多于表头", "more fields than the header"),
+            RejectReason::DuplicateCustomerId => lang.pick("客户编号重复", "customer id repeated"),
+            RejectReason::MissingTier => lang.pick("缺少等级", "missing tier"),
+            RejectReason::BadScore => lang.pick("评分超出范围", "score out of its scale"),
+            RejectReason::BadSummary => lang.pick("客户汇总无效", "invalid customer summary"),
+        }
+    }
+}
+
 /// One rejected row.
 #[derive(Debug, Clone, Copy)]
 pub struct Reject<'a> {

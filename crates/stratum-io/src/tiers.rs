@@ -97,22 +97,34 @@ impl SchemeOutput<'_> {
             .attribute(&self.tiering.features.customers[i].customer_id, column?)
     }
 
-    fn manager(&self, i: usize) -> Option<&str> {
+    /// Customer `i`'s account manager, from the master data.
+    pub fn manager(&self, i: usize) -> Option<&str> {
         self.master_value(i, self.roles.0)
     }
 
-    fn name(&self, i: usize) -> Option<&str> {
+    /// Customer `i`'s name, from the master data.
+    pub fn name(&self, i: usize) -> Option<&str> {
         self.master_value(i, self.roles.1)
     }
 
     /// The next follow-up: due `follow_up_days` after the last order, or at `as_of` when
     /// that day has passed (the action is due now).
-    fn due(&self, i: usize) -> Option<NaiveDate> {
+    pub fn due(&self, i: usize) -> Option<NaiveDate> {
         let days = self.strategy(i)?.follow_up_days?;
         let due = self.tiering.features.customers[i]
             .last_purchase
             .checked_add_days(chrono::Days::new(u64::from(days)))?;
         Some(due.max(self.as_of))
+    }
+
+    /// Customer `i`'s lifecycle stage code (`new`, `growing`, …).
+    pub fn lifecycle(&self, i: usize) -> &str {
+        self.profile_text(self.columns[0], i)
+    }
+
+    /// The index of customer `i`'s tier in dimension `d`.
+    pub fn tier_index(&self, d: usize, i: usize) -> usize {
+        usize::from(self.result.assignments[i].tiers[d])
     }
 
     fn next_action(&self, i: usize) -> String {

@@ -58,7 +58,7 @@ pub fn test_rows<'a>(name: &'a str, v: &'a Validation) -> Vec<Vec<Cell<'a>>> {
 
 /// A p-value as people and programs read it: four decimals, scientific notation under 1e-4,
 /// and `<1e-300` where it underflows (never a bare 0, never rounded to 0.0 or 0.1).
-fn p_cell(p: Option<f64>) -> Cell<'static> {
+pub(crate) fn p_cell(p: Option<f64>) -> Cell<'static> {
     match p {
         Some(p) if p.is_finite() && p <= 0.0 => Cell::Text("<1e-300"),
         Some(p) if p.is_finite() && p < 1e-4 => Cell::Owned(format!("{p:.2e}")),

@@ -87,6 +87,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
         interactions: scheme.is_some().then(|| summary.path_interactions.clone()),
         scheme,
         clv: true,
+        report: true,
+        top: 20,
+        currency: None,
     };
     super::segment::run_with(segment_settings(args)?)
 }

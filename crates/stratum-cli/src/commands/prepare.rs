@@ -54,6 +54,9 @@ pub fn settings(
         overrides: None,
         interactions: None,
         clv: false,
+        report: false,
+        top: 20,
+        currency: None,
     })
 }
 

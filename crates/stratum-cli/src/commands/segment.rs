@@ -14,6 +14,7 @@ use stratum_io::quality::{
     AsOfSource, IgnoredOverride, InputQuality, QualityReport, SchemeQuality,
 };
 use stratum_io::rejects::RejectsWriter;
+use stratum_io::report::{ClvPart, ReportInput, write_report};
 use stratum_io::source::{Format, detect_format};
 use stratum_io::transactions::{LoadError, TransactionOptions, load_transactions};
 
@@ -375,9 +376,8 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 
     let mut scheme_files = Vec::new();
     let mut scheme_table = String::new();
-    if let Some((_, profile, checked, result)) = &applied {
-        report_overrides(result, s.lang);
-        let output = SchemeOutput::new(
+    let output = applied.as_ref().map(|(_, profile, checked, result)| {
+        SchemeOutput::new(
             &tiering,
             profile,
             checked,
@@ -385,9 +385,15 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             master_table.as_ref(),
             as_of,
             s.lang,
-        );
-        scheme_files = write_scheme_outputs(&s.out, &output, s.write_xlsx)?;
-        if let Some((clustering, columns)) = &scheme_clusters {
+        )
+    });
+    let cluster_revenue = scheme_clusters
+        .as_ref()
+        .map(|(clustering, _)| super::prepare::revenue_shares(&tiering, clustering));
+    if let (Some((_, _, _, result)), Some(output)) = (&applied, &output) {
+        report_overrides(result, s.lang);
+        scheme_files = write_scheme_outputs(&s.out, output, s.write_xlsx)?;
+        if let (Some((clustering, columns)), Some(revenue)) = (&scheme_clusters, &cluster_revenue) {
             let ids: Vec<&str> = tiering
                 .features
                 .customers
@@ -403,9 +409,8 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                 s.lang,
             )
             .with_context(|| format!("failed to write `{}`", path.display()))?;
-            let revenue = super::prepare::revenue_shares(&tiering, clustering);
             let path = s.out.join("cluster_profiles.csv");
-            stratum_io::cluster::write_profiles_csv(create(&path)?, clustering, &revenue, s.lang)
+            stratum_io::cluster::write_profiles_csv(create(&path)?, clustering, revenue, s.lang)
                 .with_context(|| format!("failed to write `{}`", path.display()))?;
             scheme_files.extend([
                 s.out.join("clusters.csv"),
@@ -413,10 +418,11 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             ]);
         }
         timer.lap("scheme outputs");
-        scheme_table = final_tier_text(&output);
+        scheme_table = final_tier_text(output);
     }
 
-    let validation_files = write_validation(&s.out, &validation?, s.lang)?;
+    let validation = validation?;
+    let validation_files = write_validation(&s.out, &validation, s.lang)?;
     timer.lap("validation files");
 
     let mut clv_files: Vec<&str> = Vec::new();
@@ -425,6 +431,35 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         clv_files = write_clv_outputs(&s.out, &tiering, c, &report.transactions, s.lang)?;
         clv_table = clv_class_text(&tiering, c, s.lang);
         timer.lap("clv outputs");
+    }
+
+    let mut report_files: Vec<&str> = Vec::new();
+    if s.report {
+        let path = s.out.join("report.html");
+        let generator = format!("Stratum {}", env!("CARGO_PKG_VERSION"));
+        let input = ReportInput {
+            tiering: &tiering,
+            quality: &report,
+            lang: s.lang,
+            currency: &s.currency,
+            scheme: output.as_ref(),
+            clusters: scheme_clusters
+                .as_ref()
+                .zip(cluster_revenue.as_deref())
+                .map(|((c, _), r)| (c, r)),
+            validations: &validation,
+            clv: clv.as_ref().map(|c| ClvPart {
+                predictions: &c.per_customer,
+                model: format!("{} + Gamma-Gamma", c.model.params().model().title()),
+                horizon_months: c.model.params().horizon_months(),
+            }),
+            top: s.top,
+            generator: &generator,
+        };
+        write_report(&path, &input)
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
+        report_files.push("report.html");
+        timer.lap("report");
     }
 
     let mut out = std::io::stdout().lock();
@@ -451,6 +486,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             )
             .chain(validation_files.iter().map(|f| f.to_string()))
             .chain(clv_files.iter().map(|f| f.to_string()))
+            .chain(report_files.iter().map(|f| f.to_string()))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -459,7 +495,8 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 
 /// The outputs beyond [`OUTPUT_FILES`]: the validation files and those written only with a
 /// scheme or `--clv`; removed before every run like the others.
-const OPTIONAL_FILES: [&str; 11] = [
+const OPTIONAL_FILES: [&str; 12] = [
+    "report.html",
     "clusters.csv",
     "cluster_profiles.csv",
     "validation.csv",

@@ -51,6 +51,47 @@ impl RfmClass {
     }
 }
 
+impl RfmClass {
+    /// The recommended action for the class: what the classic reading of its R, F and M
+    /// suggests (the service a CRM team would attach to it).
+    pub fn strategy(&self, lang: Lang) -> &'static str {
+        match self {
+            RfmClass::ImportantValue => lang.pick(
+                "重点保持：VIP 专属服务、专属客户经理、新品优先体验",
+                "keep them close: VIP service, a dedicated account manager, early access",
+            ),
+            RfmClass::ImportantRetention => lang.pick(
+                "主动回访，了解近期未购原因，个性化优惠唤回",
+                "call them: learn why they have not bought lately, win them back with a tailored offer",
+            ),
+            RfmClass::ImportantDevelopment => lang.pick(
+                "提升购买频次：会员计划、交叉销售、定期跟进",
+                "raise their frequency: membership plan, cross-sell, scheduled follow-ups",
+            ),
+            RfmClass::ImportantWinBack => lang.pick(
+                "重点挽留：客户经理联系，定向挽回方案",
+                "win them back: account manager contact and a targeted retention offer",
+            ),
+            RfmClass::GeneralValue => lang.pick(
+                "提升客单价：组合推荐、满额优惠",
+                "raise their order value: bundles and spend-more offers",
+            ),
+            RfmClass::GeneralRetention => lang.pick(
+                "低成本维系：自动化营销、积分与提醒",
+                "keep them cheaply: automated marketing, points and reminders",
+            ),
+            RfmClass::GeneralDevelopment => lang.pick(
+                "新客培育：欢迎礼包，引导复购",
+                "nurture: welcome offer, prompt the second purchase",
+            ),
+            RfmClass::GeneralWinBack => lang.pick(
+                "定期自动激活，不投入人工",
+                "periodic automated re-activation, no manual effort",
+            ),
+        }
+    }
+}
+
 impl Labelled for RfmClass {
     fn code(&self) -> &'static str {
         match self {

@@ -21,7 +21,7 @@ pub use expr::{Catalog, ColumnType, Row, Rule, Value};
 pub use params::{CheckedScheme, ClusterSpec, Dimension, Label, SchemeParams, Strategy, Tier};
 pub use profile::{
     Attributes, BUILTIN_COLUMNS, CLUSTER_COLUMNS, CLV_COLUMNS, ColumnData, LifecycleParams,
-    Profile, TextColumn, attribute_number, catalog, profile, shadowed,
+    Profile, STAGES, TextColumn, attribute_number, catalog, profile, shadowed, stage_label,
 };
 
 #[cfg(test)]

@@ -302,6 +302,21 @@ impl LifecycleParams {
     }
 }
 
+/// The lifecycle stages [`LifecycleParams::stage`] gives, in the customer's life order.
+pub const STAGES: [&str; 5] = ["new", "growing", "stable", "churn_warning", "churned"];
+
+/// The label of a lifecycle stage code (the code itself when it is not one of [`STAGES`]).
+pub fn stage_label(code: &str, lang: crate::Lang) -> &str {
+    match code {
+        "new" => lang.pick("新客户", "new"),
+        "growing" => lang.pick("成长期", "growing"),
+        "stable" => lang.pick("稳定期", "stable"),
+        "churn_warning" => lang.pick("流失预警", "churn warning"),
+        "churned" => lang.pick("已流失", "churned"),
+        other => other,
+    }
+}
+
 /// The loyalty band from the repurchase probability and the average satisfaction.
 pub fn loyalty(repurchase: f64, satisfaction: Option<f64>) -> &'static str {
     if repurchase < 0.3 || satisfaction.is_some_and(|s| s <= 2.0) {

@@ -1,0 +1,1465 @@
+//! The report's sections, built from the results.
+
+use std::collections::BTreeMap;
+
+use stratum_core::clv::ChurnBand;
+use stratum_core::scheme::{STAGES, stage_label};
+use stratum_core::summary::GroupSummary;
+use stratum_core::validate::Validation;
+use stratum_core::{AbcClass, Labelled, Lang, RfmClass};
+
+use super::chart::{Bars, Bins, HeatMap, Histogram, PALETTE, ParetoCurve, Series};
+use super::{Block, ReportInput, Section, Table};
+use crate::format::{number, pct, thousands, wan};
+use crate::quality::AsOfSource;
+
+/// Numbers as the report's readers write them.
+struct Fmt<'a> {
+    lang: Lang,
+    currency: &'a str,
+}
+
+impl Fmt<'_> {
+    fn count(&self, n: usize) -> String {
+        thousands(n as u64)
+    }
+
+    /// An amount: 万/亿 units in Chinese, whole units above 1,000 in English; the currency
+    /// symbol after the sign.
+    fn amount(&self, v: f64) -> String {
+        if !v.is_finite() {
+            return "–".into();
+        }
+        let body = match self.lang {
+            Lang::Zh => wan(v.abs()),
+            Lang::En if v.abs() >= 1000.0 => number(v.abs(), 0),
+            Lang::En => number(v.abs(), 2),
+        };
+        let sign = if v < 0.0 && body.chars().any(|c| c.is_ascii_digit() && c != '0') {
+            "-"
+        } else {
+            ""
+        };
+        format!("{sign}{}{body}", self.currency)
+    }
+
+    /// An amount for an axis tick: no decimals, 万/亿 without trailing zeros in Chinese.
+    fn tick(&self, v: f64) -> String {
+        let trim = |s: String| {
+            if s.contains('.') {
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            } else {
+                s
+            }
+        };
+        let a = v.abs();
+        let body = match self.lang {
+            Lang::Zh if a >= 1e8 => format!("{}亿", trim(number(a / 1e8, 2))),
+            Lang::Zh if a >= 1e4 => format!("{}万", trim(number(a / 1e4, 2))),
+            // 1-2-5 edges below 10: as many decimals as the edge has
+            _ if a < 10.0 && a.fract() != 0.0 => {
+                let decimals = (-a.log10().floor()).max(2.0) as usize;
+                trim(number(a, decimals))
+            }
+            _ => number(a, 0),
+        };
+        let sign = if v < 0.0 { "-" } else { "" };
+        format!("{sign}{}{body}", self.currency)
+    }
+
+    fn pick<'s>(&self, zh: &'s str, en: &'s str) -> &'s str {
+        self.lang.pick(zh, en)
+    }
+}
+
+fn share_tick(v: f64) -> String {
+    format!("{:.0}%", v * 100.0)
+}
+
+fn strings<const N: usize>(items: [&str; N]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// The title, subtitle, sections and footer of the report.
+pub fn build(r: &ReportInput<'_>) -> (String, String, Vec<Section>, String) {
+    let f = Fmt {
+        lang: r.lang,
+        currency: r.currency,
+    };
+    let q = r.quality;
+    let file = q
+        .transactions
+        .source
+        .path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let title = f
+        .pick("客户分级报告", "Customer tiering report")
+        .to_string();
+    let subtitle = format!("{file} · {} {}", f.pick("分析日期", "as of"), q.as_of);
+    let mut sections = vec![overview(r, &f), pareto(r, &f), rfm(r, &f)];
+    if let Some(s) = scheme(r, &f) {
+        sections.push(s);
+    }
+    if let Some(s) = clusters(r, &f) {
+        sections.push(s);
+    }
+    if let Some(s) = clv(r, &f) {
+        sections.push(s);
+    }
+    if !r.validations.is_empty() {
+        sections.push(validation(r, &f));
+    }
+    sections.push(distributions(r, &f));
+    let rfm = &r.tiering.rfm;
+    let footer = format!(
+        "{} {} · {}: {} {}, {} · {}",
+        f.pick("生成工具", "Made with"),
+        r.generator,
+        f.pick("RFM 评分", "RFM scores"),
+        rfm.bins(),
+        f.pick("级（按五分位，分值相同者同级）", "levels (quantiles, equal values share a score)"),
+        match rfm.class_basis() {
+            stratum_core::ClassBasis::Scores => f.pick("八类按平均分划分", "classes against the mean score"),
+            stratum_core::ClassBasis::Values => f.pick("八类按平均值划分", "classes against the mean value"),
+        },
+        f.pick(
+            "金额为净额（购买减退款），最近一次购买距分析日期的天数为 R",
+            "amounts are net (purchases less refunds); R is days from the last purchase to the analysis date"
+        ),
+    );
+    (title, subtitle, sections, footer)
+}
+
+fn overview(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
+    let q = r.quality;
+    let c = &q.transactions.counts;
+    let customers = &r.tiering.features.customers;
+    let first = customers.iter().map(|c| c.first_purchase).min();
+    let last = customers.iter().map(|c| c.last_purchase).max();
+    let mut figures = vec![
+        (
+            f.pick("已评分客户", "customers scored").to_string(),
+            f.count(q.customers),
+            if q.unscored_customers > 0 {
+                format!(
+                    "{} {}",
+                    f.count(q.unscored_customers),
+                    f.pick(
+                        "位客户在分析日前无购买",
+                        "more with no purchase before the as-of date"
+                    )
+                )
+            } else {
+                String::new()
+            },
+        ),
+        (
+            f.pick("净收入", "net revenue").to_string(),
+            f.amount(q.scored_revenue.to_f64()),
+            f.pick("购买减退款", "purchases less refunds").to_string(),
+        ),
+    ];
+    if let (Some(a), Some(b)) = (first, last) {
+        figures.push((
+            f.pick("交易期间", "period").to_string(),
+            format!("{a} – {b}"),
+            format!(
+                "{} {}",
+                f.count(((b - a).num_days() + 1) as usize),
+                f.pick("天", "days")
+            ),
+        ));
+    }
+    figures.push((
+        f.pick("分析日期", "as-of date").to_string(),
+        q.as_of.to_string(),
+        match q.as_of_source {
+            AsOfSource::Given => f.pick("指定", "given"),
+            AsOfSource::DayAfterLastTransaction => {
+                f.pick("最后一笔交易的次日", "the day after the last transaction")
+            }
+        }
+        .to_string(),
+    ));
+    figures.push((
+        f.pick("前 20% 客户贡献", "top 20% of customers bring")
+            .to_string(),
+        pct(q.pareto.top20_revenue_share),
+        f.pick("的收入", "of revenue").to_string(),
+    ));
+    figures.push((
+        f.pick("读取行数", "rows read").to_string(),
+        f.count(c.rows_read as usize),
+        format!(
+            "{} {}",
+            f.count(c.accepted as usize),
+            f.pick("行接受", "accepted")
+        ),
+    ));
+    figures.push((
+        f.pick("拒绝行数", "rows rejected").to_string(),
+        format!(
+            "{} ({})",
+            f.count(c.rejected as usize),
+            pct(c.reject_rate())
+        ),
+        f.pick("原因见 rejects.csv", "reasons in rejects.csv")
+            .to_string(),
+    ));
+    figures.push((
+        f.pick("重复行（已去除）", "duplicate rows dropped")
+            .to_string(),
+        f.count(c.duplicates as usize),
+        String::new(),
+    ));
+    let mut blocks = vec![Block::Figures(figures)];
+    blocks.push(Block::Heading(f.pick("数据质量", "Data quality").into()));
+    if c.rejected_by_reason.is_empty() {
+        blocks.push(Block::Text(
+            f.pick("没有被拒绝的行。", "No row was rejected.").into(),
+        ));
+    } else {
+        blocks.push(Block::Table(Table {
+            header: strings([
+                f.pick("拒绝原因", "reason"),
+                f.pick("代码", "code"),
+                f.pick("行数", "rows"),
+                f.pick("占读取行", "of rows read"),
+            ]),
+            rows: c
+                .rejected_by_reason
+                .iter()
+                .map(|(reason, n)| {
+                    vec![
+                        reason.label(f.lang).to_string(),
+                        reason.code().to_string(),
+                        f.count(*n as usize),
+                        pct(*n as f64 / c.rows_read.max(1) as f64),
+                    ]
+                })
+                .collect(),
+            ..Table::default()
+        }));
+    }
+    let lines = &q.transactions.lines;
+    let mut notes = vec![format!(
+        "{}: {} ({}); {}: {} ({})",
+        f.pick("购买行", "purchase lines"),
+        f.count(lines.purchase_lines as usize),
+        f.amount(lines.purchase_amount.to_f64()),
+        f.pick("退款行", "refund lines"),
+        f.count(lines.refund_lines as usize),
+        f.amount(lines.refund_amount.to_f64()),
+    )];
+    if q.lines_after_as_of > 0 {
+        notes.push(format!(
+            "{} {} ({}) {}",
+            f.count(q.lines_after_as_of as usize),
+            f.pick("行在分析日期当天或之后", "lines on or after the as-of date"),
+            f.amount(q.amount_after_as_of.to_f64()),
+            f.pick("未计入", "are not counted")
+        ));
+    }
+    if let Some(n) = q.customers_not_in_master.filter(|&n| n > 0) {
+        notes.push(format!(
+            "{} {}",
+            f.count(n),
+            f.pick(
+                "位已评分客户不在客户主数据中",
+                "scored customers are not in the customer master"
+            )
+        ));
+    }
+    if let Some(m) = &q.customer_master
+        && m.counts.rejected > 0
+    {
+        notes.push(format!(
+            "{} {}",
+            f.count(m.counts.rejected as usize),
+            f.pick(
+                "行客户主数据被拒绝（见 rejects.csv）",
+                "customer master rows rejected (see rejects.csv)"
+            )
+        ));
+    }
+    blocks.push(Block::Notes(notes));
+    Section {
+        id: "overview",
+        title: f.pick("概览", "Overview").into(),
+        blocks,
+    }
+}
+
+fn group_table<K: Labelled>(groups: &[GroupSummary<K>], first: &str, f: &Fmt<'_>) -> Table {
+    Table {
+        header: strings([
+            first,
+            f.pick("客户数", "customers"),
+            f.pick("客户占比", "share"),
+            f.pick("收入", "revenue"),
+            f.pick("收入占比", "revenue share"),
+            f.pick("平均 R（天）", "mean R (days)"),
+            f.pick("平均 F（次）", "mean F (orders)"),
+            f.pick("平均 M", "mean M"),
+            f.pick("客单价", "AOV"),
+        ]),
+        rows: groups
+            .iter()
+            .map(|g| {
+                vec![
+                    g.key.label(f.lang).to_string(),
+                    f.count(g.customers),
+                    pct(g.customer_share),
+                    f.amount(g.revenue.to_f64()),
+                    pct(g.revenue_share),
+                    number(g.mean_recency, 0),
+                    number(g.mean_frequency, 1),
+                    f.amount(g.mean_monetary),
+                    f.amount(g.avg_order_value),
+                ]
+            })
+            .collect(),
+        ..Table::default()
+    }
+}
+
+/// Customer share and revenue share side by side, one row per group.
+fn share_bars(
+    title: String,
+    categories: Vec<String>,
+    customers: Vec<f64>,
+    revenue: Vec<f64>,
+    f: &Fmt<'_>,
+) -> String {
+    let max = customers
+        .iter()
+        .chain(&revenue)
+        .copied()
+        .fold(0.0, f64::max);
+    Bars {
+        title,
+        categories,
+        series: vec![
+            Series {
+                name: f.pick("客户占比", "share of customers").into(),
+                values: customers,
+                color: PALETTE[0],
+            },
+            Series {
+                name: f.pick("收入占比", "share of revenue").into(),
+                values: revenue,
+                color: PALETTE[1],
+            },
+        ],
+        format: &|v| pct(v),
+        ticks: &share_tick,
+        axis_max: Some(if max > 0.5 {
+            1.0
+        } else {
+            ((max * 10.0).ceil() / 10.0).max(0.1)
+        }),
+        stacked: false,
+        axis_label: f.pick("占比（%）", "share (%)").into(),
+    }
+    .svg()
+}
+
+fn pareto(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
+    let t = r.tiering;
+    let p = t.abc.pareto();
+    let mut values: Vec<f64> = t
+        .features
+        .customers
+        .iter()
+        .map(|c| c.monetary.to_f64().max(0.0))
+        .collect();
+    values.sort_by(|a, b| b.total_cmp(a));
+    let n = values.len();
+    let total: f64 = values.iter().sum();
+    let mut points = vec![(0.0, 0.0)];
+    let mut cum = 0.0;
+    // at most about 500 points: the curve is smooth at that resolution
+    let every = n.div_ceil(500).max(1);
+    for (i, v) in values.iter().enumerate() {
+        cum += v;
+        if (i + 1) % every == 0 || i + 1 == n {
+            points.push((
+                (i + 1) as f64 / n as f64,
+                if total > 0.0 { cum / total } else { 0.0 },
+            ));
+        }
+    }
+    let a_end = p.a_customer_share;
+    let b_end = p.a_customer_share + p.b_customer_share;
+    let class = |k: AbcClass| t.abc_classes.iter().find(|g| g.key == k);
+    let a_rev = class(AbcClass::A).map_or(0.0, |g| g.revenue_share);
+    let b_rev = class(AbcClass::B).map_or(0.0, |g| g.revenue_share);
+    let mark_label = format!(
+        "{} 20% → {}",
+        f.pick("前", "top"),
+        pct(p.top20_revenue_share)
+    );
+    let chart = ParetoCurve {
+        title: f
+            .pick(
+                "帕累托曲线：累计收入占比",
+                "Pareto curve: cumulative share of revenue",
+            )
+            .into(),
+        points,
+        cuts: vec![(a_end, "A | B".into()), (b_end, "B | C".into())],
+        mark: Some((0.2, p.top20_revenue_share, mark_label)),
+        axes: (
+            f.pick(
+                "客户占比（按收入从高到低）",
+                "share of customers, largest first",
+            )
+            .into(),
+            f.pick("累计收入占比", "cumulative share of revenue").into(),
+        ),
+        format: &share_tick,
+        diagonal: f.pick("均匀分布", "equal shares").into(),
+    }
+    .svg();
+    let text = match f.lang {
+        Lang::Zh => format!(
+            "前 20% 的客户贡献了 {} 的收入。A 类客户占客户总数的 {}，贡献 {} 的收入；A、B 两类合计占 {} 的客户、{} 的收入。",
+            pct(p.top20_revenue_share),
+            pct(a_end),
+            pct(a_rev),
+            pct(b_end),
+            pct(a_rev + b_rev)
+        ),
+        Lang::En => format!(
+            "The top 20% of customers bring {} of revenue. Class A is {} of the customers and brings {} of revenue; classes A and B together are {} of the customers and {} of revenue.",
+            pct(p.top20_revenue_share),
+            pct(a_end),
+            pct(a_rev),
+            pct(b_end),
+            pct(a_rev + b_rev)
+        ),
+    };
+    Section {
+        id: "pareto",
+        title: f.pick("价值集中度（帕累托 / ABC）", "Value concentration (Pareto / ABC)").into(),
+        blocks: vec![
+            Block::Text(text),
+            Block::Chart {
+                svg: chart,
+                caption: f
+                    .pick(
+                        "虚线为 ABC 分类界限（A 类累计至 80% 收入，B 类至 95%）；只计正收入。",
+                        "Dashed lines are the ABC class boundaries (A up to 80% of revenue, B up to 95%); positive revenue only.",
+                    )
+                    .into(),
+            },
+            Block::Table(group_table(&t.abc_classes, f.pick("ABC 分类", "ABC class"), f)),
+        ],
+    }
+}
+
+fn rfm(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
+    let t = r.tiering;
+    let bins = t.rfm.bins() as usize;
+    let mut counts = vec![vec![0usize; bins]; bins];
+    let mut sums = vec![vec![0.0f64; bins]; bins];
+    for (c, s) in t.features.customers.iter().zip(t.rfm.customers()) {
+        let (ri, fi) = (bins - s.r as usize, s.f as usize - 1);
+        counts[ri][fi] += 1;
+        sums[ri][fi] += c.monetary.to_f64();
+    }
+    let text: Vec<Vec<Vec<String>>> = (0..bins)
+        .map(|ri| {
+            (0..bins)
+                .map(|fi| {
+                    let k = counts[ri][fi];
+                    if k == 0 {
+                        vec!["0".into()]
+                    } else {
+                        vec![
+                            f.count(k),
+                            format!(
+                                "{} {}",
+                                f.pick("均", "avg"),
+                                f.amount(sums[ri][fi] / k as f64)
+                            ),
+                        ]
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let heat = HeatMap {
+        title: f
+            .pick(
+                "R × F 网格：客户数与平均消费金额",
+                "R × F grid: customers and mean monetary value",
+            )
+            .into(),
+        rows: (0..bins).map(|ri| format!("R = {}", bins - ri)).collect(),
+        columns: (1..=bins).map(|k| format!("F = {k}")).collect(),
+        values: counts
+            .iter()
+            .map(|row| row.iter().map(|&k| k as f64).collect())
+            .collect(),
+        text,
+        axes: (
+            f.pick(
+                "F 分（购买频次，越高越频繁）",
+                "F score (frequency; higher is more often)",
+            )
+            .into(),
+            f.pick("R 分（越高越近期）", "R score (higher is more recent)")
+                .into(),
+        ),
+        legend: f
+            .pick(
+                "颜色：客户数（越亮越多）",
+                "colour: customers (brighter is more)",
+            )
+            .into(),
+    }
+    .svg();
+    let labels =
+        |g: &[GroupSummary<RfmClass>]| g.iter().map(|g| g.key.label(f.lang).to_string()).collect();
+    let class_bars = share_bars(
+        f.pick(
+            "RFM 八类：客户占比与收入占比",
+            "The 8 RFM classes: share of customers and of revenue",
+        )
+        .into(),
+        labels(&t.classes),
+        t.classes.iter().map(|g| g.customer_share).collect(),
+        t.classes.iter().map(|g| g.revenue_share).collect(),
+        f,
+    );
+    let mut class_table = group_table(&t.classes, f.pick("RFM 八类", "RFM class"), f);
+    class_table
+        .header
+        .push(f.pick("建议策略", "recommended strategy").into());
+    for (row, g) in class_table.rows.iter_mut().zip(&t.classes) {
+        row.push(g.key.strategy(f.lang).into());
+    }
+    let seg_bars = share_bars(
+        f.pick(
+            "RFM 分群：客户占比与收入占比",
+            "RFM segments: share of customers and of revenue",
+        )
+        .into(),
+        t.segments
+            .iter()
+            .map(|g| g.key.label(f.lang).to_string())
+            .collect(),
+        t.segments.iter().map(|g| g.customer_share).collect(),
+        t.segments.iter().map(|g| g.revenue_share).collect(),
+        f,
+    );
+    Section {
+        id: "rfm",
+        title: f.pick("RFM 分析", "RFM").into(),
+        blocks: vec![
+            Block::Heading(f.pick("R × F 网格", "The R × F grid").into()),
+            Block::Chart {
+                svg: heat,
+                caption: f
+                    .pick(
+                        "每格：客户数与平均消费金额（净额）。右上角为近期且频繁购买的客户。",
+                        "Each cell: customers and their mean monetary value (net). Top right: recent, frequent buyers.",
+                    )
+                    .into(),
+            },
+            Block::Heading(f.pick("RFM 八类", "The 8 RFM classes").into()),
+            Block::Chart {
+                svg: class_bars,
+                caption: f
+                    .pick("R、F、M 各自与平均值比较后的高低组合。", "Each of R, F and M compared with its mean: high or low.")
+                    .into(),
+            },
+            Block::Table(class_table),
+            Block::Heading(f.pick("RFM 分群", "Named RFM segments").into()),
+            Block::Chart {
+                svg: seg_bars,
+                caption: f
+                    .pick("按 R 分与 F、M 平均分的区间命名的分群。", "Segments named by ranges of the R score and the mean of the F and M scores.")
+                    .into(),
+            },
+            Block::Table(group_table(&t.segments, f.pick("RFM 分群", "RFM segment"), f)),
+        ],
+    }
+}
+
+fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
+    let o = r.scheme?;
+    let customers = &r.tiering.features.customers;
+    let n = customers.len();
+    let total: f64 = customers.iter().map(|c| c.monetary.to_f64()).sum();
+    let fin_d = o.scheme.final_dimension;
+    let fin = &o.scheme.dimensions[fin_d];
+    let k = fin.tiers.len();
+    let mut counts = vec![0usize; k];
+    let mut revenue = vec![0.0f64; k];
+    for (i, c) in customers.iter().enumerate() {
+        let t = o.tier_index(fin_d, i);
+        counts[t] += 1;
+        revenue[t] += c.monetary.to_f64();
+    }
+    let share = |v: f64, of: f64| if of > 0.0 { v / of } else { 0.0 };
+    let tier_label = |d: usize, t: usize| {
+        let tier = &o.scheme.dimensions[d].tiers[t];
+        tier.label.pick(f.lang, &tier.name).to_string()
+    };
+    let fin_label = fin.label.pick(f.lang, &fin.name).to_string();
+    let bars = share_bars(
+        format!(
+            "{fin_label}: {}",
+            f.pick("客户占比与收入占比", "share of customers and of revenue")
+        ),
+        (0..k).map(|t| tier_label(fin_d, t)).collect(),
+        counts.iter().map(|&c| share(c as f64, n as f64)).collect(),
+        revenue.iter().map(|&v| share(v, total)).collect(),
+        f,
+    );
+    let mut blocks = Vec::new();
+    if let Some(name) = &o.scheme.name {
+        blocks.push(Block::Text(format!(
+            "{}: {name}",
+            f.pick("分级方案", "Tier scheme")
+        )));
+    }
+    blocks.push(Block::Heading(fin_label.clone()));
+    blocks.push(Block::Chart {
+        svg: bars,
+        caption: f
+            .pick(
+                "最终等级按方案顺序排列（规则自上而下，先匹配者优先）。",
+                "Final tiers in scheme order (rules are tried top down; the first match wins).",
+            )
+            .into(),
+    });
+    let hours = |v: Option<f64>| v.map_or(String::new(), |h| number(h, 0));
+    blocks.push(Block::Table(Table {
+        header: strings([
+            f.pick("等级", "tier"),
+            f.pick("客户数", "customers"),
+            f.pick("客户占比", "share"),
+            f.pick("收入", "revenue"),
+            f.pick("收入占比", "revenue share"),
+            f.pick("服务覆盖", "coverage"),
+            f.pick("响应（小时）", "response (hours)"),
+            f.pick("跟进间隔（天）", "follow-up (days)"),
+            f.pick("节奏", "cadence"),
+            f.pick("营销", "marketing"),
+            f.pick("折扣", "discount"),
+        ]),
+        rows: (0..k)
+            .map(|t| {
+                let s = o.scheme.strategies.get(&fin.tiers[t].name);
+                let pick = |l: Option<&stratum_core::scheme::Label>| {
+                    l.map_or(String::new(), |l| l.pick(f.lang, "").to_string())
+                };
+                vec![
+                    tier_label(fin_d, t),
+                    f.count(counts[t]),
+                    pct(share(counts[t] as f64, n as f64)),
+                    f.amount(revenue[t]),
+                    pct(share(revenue[t], total)),
+                    pick(s.map(|s| &s.coverage)),
+                    hours(s.and_then(|s| s.response_hours)),
+                    s.and_then(|s| s.follow_up_days)
+                        .map_or(String::new(), |d| d.to_string()),
+                    pick(s.map(|s| &s.cadence)),
+                    pick(s.map(|s| &s.marketing)),
+                    pick(s.map(|s| &s.discount)),
+                ]
+            })
+            .collect(),
+        ..Table::default()
+    }));
+    // value × lifecycle: the dimension named `value` (else the final one) against the stage
+    let vd = o
+        .scheme
+        .dimensions
+        .iter()
+        .position(|d| d.name == "value")
+        .unwrap_or(fin_d);
+    let mut stages: Vec<String> = STAGES.iter().map(|s| s.to_string()).collect();
+    let mut grid: BTreeMap<(usize, String), usize> = BTreeMap::new();
+    for i in 0..n {
+        let stage = o.lifecycle(i).to_string();
+        if !stage.is_empty() && !stages.contains(&stage) {
+            stages.push(stage.clone());
+        }
+        *grid.entry((o.tier_index(vd, i), stage)).or_default() += 1;
+    }
+    let vtiers = o.scheme.dimensions[vd].tiers.len();
+    let used: Vec<&String> = stages
+        .iter()
+        .filter(|s| (0..vtiers).any(|t| grid.contains_key(&(t, (*s).clone()))))
+        .collect();
+    let max = grid.values().copied().max().unwrap_or(0).max(1) as f64;
+    let mut header = vec![
+        o.scheme.dimensions[vd]
+            .label
+            .pick(f.lang, &o.scheme.dimensions[vd].name)
+            .to_string(),
+    ];
+    header.extend(used.iter().map(|s| stage_label(s, f.lang).to_string()));
+    header.push(f.pick("合计", "total").into());
+    let mut rows = Vec::new();
+    let mut shade = Vec::new();
+    for t in 0..vtiers {
+        let cells: Vec<usize> = used
+            .iter()
+            .map(|s| grid.get(&(t, (*s).clone())).copied().unwrap_or(0))
+            .collect();
+        let mut row = vec![tier_label(vd, t)];
+        row.extend(cells.iter().map(|&c| f.count(c)));
+        row.push(f.count(cells.iter().sum()));
+        let mut sh = vec![f64::NAN];
+        sh.extend(cells.iter().map(|&c| c as f64 / max));
+        sh.push(f64::NAN);
+        rows.push(row);
+        shade.push(sh);
+    }
+    blocks.push(Block::Heading(format!(
+        "{} × {}",
+        o.scheme.dimensions[vd]
+            .label
+            .pick(f.lang, &o.scheme.dimensions[vd].name),
+        f.pick("生命周期", "lifecycle")
+    )));
+    blocks.push(Block::Table(Table {
+        header,
+        rows,
+        shade: Some(shade),
+        highlight: None,
+    }));
+    // every dimension's tiers
+    if o.scheme.dimensions.len() > 1 {
+        blocks.push(Block::Heading(
+            f.pick("各维度分级", "Every dimension").into(),
+        ));
+        let mut rows = Vec::new();
+        for (d, dim) in o.scheme.dimensions.iter().enumerate() {
+            let mut cnt = vec![0usize; dim.tiers.len()];
+            let mut rev = vec![0.0; dim.tiers.len()];
+            for (i, c) in customers.iter().enumerate() {
+                let t = o.tier_index(d, i);
+                cnt[t] += 1;
+                rev[t] += c.monetary.to_f64();
+            }
+            for t in 0..dim.tiers.len() {
+                rows.push(vec![
+                    dim.label.pick(f.lang, &dim.name).to_string(),
+                    tier_label(d, t),
+                    f.count(cnt[t]),
+                    pct(share(cnt[t] as f64, n as f64)),
+                    pct(share(rev[t], total)),
+                ]);
+            }
+        }
+        blocks.push(Block::Table(Table {
+            header: strings([
+                f.pick("维度", "dimension"),
+                f.pick("等级", "tier"),
+                f.pick("客户数", "customers"),
+                f.pick("客户占比", "share"),
+                f.pick("收入占比", "revenue share"),
+            ]),
+            rows,
+            ..Table::default()
+        }));
+    }
+    // the account managers' actions
+    let unassigned = f.pick("未分配", "unassigned");
+    let mut managers: BTreeMap<&str, (Vec<usize>, usize, usize)> = BTreeMap::new();
+    let week = o.as_of + chrono::Days::new(7);
+    for i in 0..n {
+        let m = o.manager(i).unwrap_or(unassigned);
+        let e = managers.entry(m).or_insert_with(|| (vec![0; k], 0, 0));
+        e.0[o.tier_index(fin_d, i)] += 1;
+        match o.due(i) {
+            Some(d) if d <= o.as_of => e.1 += 1,
+            Some(d) if d <= week => e.2 += 1,
+            _ => {}
+        }
+    }
+    let mut header = vec![
+        f.pick("客户经理", "account manager").to_string(),
+        f.pick("客户数", "customers").to_string(),
+    ];
+    header.extend((0..k).map(|t| tier_label(fin_d, t)));
+    header.push(f.pick("今日到期", "due now").into());
+    header.push(f.pick("7 天内到期", "due within 7 days").into());
+    let rows = managers
+        .iter()
+        .map(|(m, (tiers, now, soon))| {
+            let mut row = vec![m.to_string(), f.count(tiers.iter().sum())];
+            row.extend(tiers.iter().map(|&c| f.count(c)));
+            row.push(f.count(*now));
+            row.push(f.count(*soon));
+            row
+        })
+        .collect();
+    blocks.push(Block::Heading(
+        f.pick("客户经理行动清单", "Account managers' action lists")
+            .into(),
+    ));
+    blocks.push(Block::Table(Table {
+        header,
+        rows,
+        ..Table::default()
+    }));
+    blocks.push(Block::Notes(vec![f
+        .pick(
+            "“今日到期”：按等级的跟进间隔，自最后一次购买起算已到期的跟进（详见 actions/ 下各客户经理的清单）。",
+            "\"Due now\": follow-ups whose interval (by tier) since the last purchase has passed; the lists per manager are in actions/.",
+        )
+        .into()]));
+    Some(Section {
+        id: "tiers",
+        title: f
+            .pick("分级方案与服务策略", "Tiers and service strategies")
+            .into(),
+        blocks,
+    })
+}
+
+fn clusters(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
+    let (c, revenue) = r.clusters?;
+    let label = |k: &stratum_core::cluster::Cluster| match f.lang {
+        Lang::Zh => k.label_zh.clone(),
+        Lang::En => k.label_en.clone(),
+    };
+    let mut blocks = vec![Block::Figures(vec![
+        (
+            f.pick("簇数 K", "clusters K").into(),
+            c.k.to_string(),
+            String::new(),
+        ),
+        (
+            f.pick("轮廓系数", "silhouette").into(),
+            number(c.silhouette, 3),
+            f.pick("−1 到 1，越高越分明", "−1 to 1, higher is better separated")
+                .into(),
+        ),
+        (
+            f.pick("Calinski–Harabasz 指数", "Calinski–Harabasz").into(),
+            number(c.calinski_harabasz, 1),
+            String::new(),
+        ),
+        (
+            f.pick("特征", "features").into(),
+            c.features.join(", "),
+            String::new(),
+        ),
+    ])];
+    let names: Vec<String> = c
+        .clusters
+        .iter()
+        .map(|k| format!("{} {}", k.id, label(k)))
+        .collect();
+    blocks.push(Block::Chart {
+        svg: share_bars(
+            f.pick(
+                "各簇客户占比与收入占比",
+                "Clusters: share of customers and of revenue",
+            )
+            .into(),
+            names,
+            c.clusters.iter().map(|k| k.share).collect(),
+            c.clusters
+                .iter()
+                .map(|k| revenue.get(k.id - 1).copied().unwrap_or(0.0))
+                .collect(),
+            f,
+        ),
+        caption: f
+            .pick(
+                "簇按排序特征的均值从高到低编号。",
+                "Clusters are numbered by the mean of the ordering feature, highest first.",
+            )
+            .into(),
+    });
+    let mut header = strings([
+        f.pick("簇", "cluster"),
+        f.pick("描述", "description"),
+        f.pick("客户数", "customers"),
+        f.pick("客户占比", "share"),
+        f.pick("收入占比", "revenue share"),
+    ]);
+    header.extend(
+        c.features
+            .iter()
+            .map(|x| format!("{} {x}", f.pick("均值", "mean"))),
+    );
+    let rows = c
+        .clusters
+        .iter()
+        .map(|k| {
+            let mut row = vec![
+                k.id.to_string(),
+                label(k),
+                f.count(k.size),
+                pct(k.share),
+                pct(revenue.get(k.id - 1).copied().unwrap_or(0.0)),
+            ];
+            row.extend(k.means.iter().map(|m| number(*m, 1)));
+            row
+        })
+        .collect();
+    blocks.push(Block::Table(Table {
+        header,
+        rows,
+        ..Table::default()
+    }));
+    if c.k_table.len() > 1 {
+        blocks.push(Block::Heading(f.pick("K 的选择", "Choosing K").into()));
+        blocks.push(Block::Table(Table {
+            header: strings([
+                "K",
+                f.pick("簇内平方和（肘部法）", "inertia (elbow)"),
+                f.pick("轮廓系数", "silhouette"),
+                "Calinski–Harabasz",
+            ]),
+            rows: c
+                .k_table
+                .iter()
+                .map(|row| {
+                    vec![
+                        row.k.to_string(),
+                        number(row.inertia, 1),
+                        number(row.silhouette, 3),
+                        number(row.calinski_harabasz, 1),
+                    ]
+                })
+                .collect(),
+            highlight: c.k_table.iter().position(|row| row.k == c.k),
+            shade: None,
+        }));
+        let mut notes = vec![f
+            .pick("高亮行为所选 K：轮廓系数最高者（相同时取较小的 K）。", "The highlighted row is the chosen K: the best silhouette (the smaller K on a tie).")
+            .to_string()];
+        if let Some(s) = c.selection_sample {
+            notes.push(format!(
+                "{} {} {}",
+                f.pick("K 在随机抽取的", "K was chosen on a seeded sample of"),
+                f.count(s),
+                f.pick(
+                    "位客户上选择；最终聚类使用全部客户。",
+                    "customers; the final fit uses every customer."
+                )
+            ));
+        }
+        blocks.push(Block::Notes(notes));
+    }
+    if c.skipped > 0 {
+        blocks.push(Block::Notes(vec![format!(
+            "{} {}",
+            f.count(c.skipped),
+            f.pick(
+                "位客户缺少特征值，未参与聚类。",
+                "customers lack a feature value and are not clustered."
+            )
+        )]));
+    }
+    Some(Section {
+        id: "clusters",
+        title: f.pick("聚类分群（K-means）", "Clusters (k-means)").into(),
+        blocks,
+    })
+}
+
+/// The p-value as people read it: four decimals, scientific below 1e-4, `<1e-300` when it
+/// underflows.
+fn p_text(p: f64) -> String {
+    crate::validation::p_cell(Some(p)).text()
+}
+
+fn validation(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
+    let mut blocks = vec![Block::Text(
+        f.pick(
+            "各分群在每个特征上是否确有差异：Kruskal–Wallis 检验（秩检验，对偏态数据稳健）与单因素方差分析。ε² 为效应量（0 到 1）。用于划分分群的特征按定义必然不同，应关注 ε² 与下方提示。",
+            "Whether the segments really differ on each feature: the Kruskal–Wallis test (on ranks, robust to skewed data) and one-way ANOVA. ε² is the effect size (0 to 1). Features that define a segmentation differ by construction: read ε² and the remarks below.",
+        )
+        .into(),
+    )];
+    for (name, v) in r.validations {
+        blocks.push(Block::Heading(validation_title(name, r, f)));
+        blocks.push(Block::Table(test_table(v, f)));
+        if !v.warnings.is_empty() {
+            let mut notes: Vec<String> =
+                v.warnings.iter().take(8).map(|w| w.text(f.lang)).collect();
+            if v.warnings.len() > 8 {
+                notes.push(format!(
+                    "{} {} {}",
+                    f.pick("另有", "and"),
+                    v.warnings.len() - 8,
+                    f.pick("条提示，见 validation.json", "more in validation.json")
+                ));
+            }
+            blocks.push(Block::Notes(notes));
+        }
+    }
+    Section {
+        id: "validation",
+        title: f.pick("分群验证", "Do the segments differ?").into(),
+        blocks,
+    }
+}
+
+fn validation_title(name: &str, r: &ReportInput<'_>, f: &Fmt<'_>) -> String {
+    match name {
+        "rfm_class" => f.pick("RFM 八类", "RFM classes").into(),
+        "rfm_segment" => f.pick("RFM 分群", "RFM segments").into(),
+        "abc_class" => f.pick("ABC 分类", "ABC classes").into(),
+        "cluster" => f.pick("聚类", "Clusters").into(),
+        other => r
+            .scheme
+            .and_then(|o| o.scheme.dimensions.iter().find(|d| d.name == other))
+            .map_or_else(
+                || other.to_string(),
+                |d| d.label.pick(f.lang, &d.name).to_string(),
+            ),
+    }
+}
+
+fn test_table(v: &Validation, f: &Fmt<'_>) -> Table {
+    Table {
+        header: strings([
+            f.pick("特征", "feature"),
+            "Kruskal–Wallis H",
+            f.pick("自由度", "df"),
+            "p",
+            "ε²",
+            "ANOVA F",
+            "p (F)",
+        ]),
+        rows: v
+            .tests
+            .iter()
+            .map(|t| {
+                let kw = t.kruskal_wallis.as_ref();
+                let an = t.anova.as_ref();
+                vec![
+                    t.feature.clone(),
+                    kw.map_or("–".into(), |k| number(k.h, 1)),
+                    kw.map_or("–".into(), |k| number(k.df, 0)),
+                    kw.map_or("–".into(), |k| p_text(k.p)),
+                    kw.map_or("–".into(), |k| number(k.epsilon_sq, 3)),
+                    an.map_or("–".into(), |a| number(a.f, 1)),
+                    an.map_or("–".into(), |a| p_text(a.p)),
+                ]
+            })
+            .collect(),
+        ..Table::default()
+    }
+}
+
+fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
+    let c = r.clv.as_ref()?;
+    let t = r.tiering;
+    let customers = &t.features.customers;
+    let preds: Vec<(usize, &stratum_core::clv::Prediction)> = c
+        .predictions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.as_ref().map(|(p, _)| (i, p)))
+        .filter(|(_, p)| p.clv.is_finite() && p.churn_risk.is_finite())
+        .collect();
+    let total: f64 = preds.iter().map(|(_, p)| p.clv).sum();
+    let high = preds
+        .iter()
+        .filter(|(_, p)| p.churn_band == Some(ChurnBand::High))
+        .count();
+    let mean_alive = preds.iter().map(|(_, p)| p.p_alive).sum::<f64>() / preds.len().max(1) as f64;
+    let mut blocks = vec![Block::Figures(vec![
+        (
+            f.pick("模型", "model").into(),
+            c.model.clone(),
+            format!(
+                "{} {} {}",
+                f.pick("预测期", "horizon"),
+                c.horizon_months,
+                f.pick("个月", "months")
+            ),
+        ),
+        (
+            f.pick("预测客户价值合计", "predicted value (CLV), total")
+                .into(),
+            f.amount(total),
+            format!("{} {}", f.count(preds.len()), f.pick("位客户", "customers")),
+        ),
+        (
+            f.pick("平均存活概率", "mean P(alive)").into(),
+            pct(mean_alive),
+            String::new(),
+        ),
+        (
+            f.pick("高流失风险客户", "customers at high churn risk")
+                .into(),
+            f.count(high),
+            pct(high as f64 / preds.len().max(1) as f64),
+        ),
+    ])];
+    let values: Vec<f64> = preds.iter().map(|(_, p)| p.clv).collect();
+    // fractions of a currency unit do not matter: the axis starts at 1 at the lowest
+    let bins = Bins::with_floor(&values, 1.0);
+    blocks.push(Block::Chart {
+        svg: Histogram {
+            title: f
+                .pick("预测客户价值分布", "Distribution of predicted value (CLV)")
+                .into(),
+            bins: &bins,
+            axes: (
+                format!(
+                    "{}{}",
+                    f.pick("预测客户价值", "predicted value (CLV)"),
+                    if bins.log {
+                        f.pick("（对数刻度）", ", log scale")
+                    } else {
+                        ""
+                    }
+                ),
+                f.pick("客户数", "customers").into(),
+            ),
+            format: &|v| f.tick(v),
+            count: &|v| f.count(v as usize),
+        }
+        .svg(),
+        caption: hist_caption(&bins, f),
+    });
+    // churn bands by tier: the scheme's final tiers, else the RFM classes
+    let (groups, names): (Vec<usize>, Vec<String>) = match r.scheme {
+        Some(o) => {
+            let d = o.scheme.final_dimension;
+            (
+                (0..customers.len()).map(|i| o.tier_index(d, i)).collect(),
+                o.scheme.dimensions[d]
+                    .tiers
+                    .iter()
+                    .map(|t| t.label.pick(f.lang, &t.name).to_string())
+                    .collect(),
+            )
+        }
+        None => (
+            t.rfm
+                .customers()
+                .iter()
+                .map(|x| {
+                    RfmClass::ALL
+                        .iter()
+                        .position(|c| *c == x.class)
+                        .unwrap_or(0)
+                })
+                .collect(),
+            RfmClass::ALL
+                .iter()
+                .map(|c| c.label(f.lang).to_string())
+                .collect(),
+        ),
+    };
+    let g = names.len();
+    let mut bands = vec![[0usize; 3]; g];
+    let mut clv_sum = vec![0.0; g];
+    let mut risk_sum = vec![0.0; g];
+    for (i, p) in &preds {
+        let k = groups[*i];
+        let b = match p.churn_band {
+            Some(ChurnBand::Low) => 0,
+            Some(ChurnBand::Medium) => 1,
+            _ => 2,
+        };
+        bands[k][b] += 1;
+        clv_sum[k] += p.clv;
+        risk_sum[k] += p.churn_risk;
+    }
+    let present: Vec<usize> = (0..g)
+        .filter(|&k| bands[k].iter().sum::<usize>() > 0)
+        .collect();
+    let frac =
+        |k: usize, b: usize| bands[k][b] as f64 / bands[k].iter().sum::<usize>().max(1) as f64;
+    let band_names = [ChurnBand::Low, ChurnBand::Medium, ChurnBand::High];
+    let by = if r.scheme.is_some() {
+        f.pick("各等级", "by tier")
+    } else {
+        f.pick("各 RFM 类别", "by RFM class")
+    };
+    blocks.push(Block::Heading(format!(
+        "{} {by}",
+        f.pick("流失风险", "Churn risk")
+    )));
+    blocks.push(Block::Chart {
+        svg: Bars {
+            title: format!("{} {by}", f.pick("流失风险分布", "Churn risk bands")),
+            categories: present.iter().map(|&k| names[k].clone()).collect(),
+            series: band_names
+                .iter()
+                .enumerate()
+                .map(|(b, band)| Series {
+                    name: format!(
+                        "{} {}",
+                        f.pick("流失风险", "churn risk"),
+                        band.label(f.lang)
+                    ),
+                    values: present.iter().map(|&k| frac(k, b)).collect(),
+                    // low blue, medium orange, high vermillion
+                    color: [PALETTE[0], PALETTE[1], PALETTE[3]][b],
+                })
+                .collect(),
+            format: &share_tick,
+            ticks: &share_tick,
+            axis_max: Some(1.0),
+            stacked: true,
+            axis_label: f.pick("客户占比（%）", "share of customers (%)").into(),
+        }
+        .svg(),
+        caption: f
+            .pick(
+                "流失风险 = 1 − 存活概率；低 < 0.2 ≤ 中 < 0.5 ≤ 高。",
+                "Churn risk = 1 − P(alive); low < 0.2 ≤ medium < 0.5 ≤ high.",
+            )
+            .into(),
+    });
+    blocks.push(Block::Table(Table {
+        header: strings([
+            if r.scheme.is_some() {
+                f.pick("等级", "tier")
+            } else {
+                f.pick("RFM 八类", "RFM class")
+            },
+            f.pick("客户数", "customers"),
+            f.pick("平均流失风险", "mean churn risk"),
+            f.pick("高风险客户", "high risk"),
+            f.pick("预测价值合计", "total CLV"),
+            f.pick("平均预测价值", "mean CLV"),
+        ]),
+        rows: present
+            .iter()
+            .map(|&k| {
+                let m = bands[k].iter().sum::<usize>();
+                vec![
+                    names[k].clone(),
+                    f.count(m),
+                    pct(risk_sum[k] / m as f64),
+                    f.count(bands[k][2]),
+                    f.amount(clv_sum[k]),
+                    f.amount(clv_sum[k] / m as f64),
+                ]
+            })
+            .collect(),
+        ..Table::default()
+    }));
+    // the high-value customers at risk: class A by past revenue, high churn risk
+    let abc = t.abc.classes();
+    let mut at_risk: Vec<&(usize, &stratum_core::clv::Prediction)> = preds
+        .iter()
+        .filter(|(i, p)| abc[*i] == AbcClass::A && p.churn_band == Some(ChurnBand::High))
+        .collect();
+    at_risk.sort_by(|a, b| {
+        customers[b.0]
+            .monetary
+            .cmp(&customers[a.0].monetary)
+            .then(customers[a.0].customer_id.cmp(&customers[b.0].customer_id))
+    });
+    blocks.push(Block::Heading(format!(
+        "{} ({} {}, {} {})",
+        f.pick("高价值客户流失预警", "High-value customers at risk"),
+        f.count(at_risk.len()),
+        f.pick("位", "customers"),
+        f.pick("显示前", "top"),
+        r.top.min(at_risk.len())
+    )));
+    if at_risk.is_empty() {
+        blocks.push(Block::Text(
+            f.pick(
+                "没有 A 类客户处于高流失风险。",
+                "No class A customer is at high churn risk.",
+            )
+            .into(),
+        ));
+    } else {
+        let mut header = strings([
+            f.pick("客户编号", "customer"),
+            f.pick("RFM 八类", "RFM class"),
+            f.pick("历史消费", "monetary"),
+            f.pick("最后购买", "last order"),
+            f.pick("距今（天）", "days since"),
+            f.pick("存活概率", "P(alive)"),
+            f.pick("预测价值", "CLV"),
+        ]);
+        if let Some(o) = r.scheme {
+            header.push(
+                o.scheme.dimensions[o.scheme.final_dimension]
+                    .label
+                    .pick(f.lang, "tier")
+                    .to_string(),
+            );
+            header.push(f.pick("客户经理", "account manager").into());
+        }
+        let rows = at_risk
+            .iter()
+            .take(r.top)
+            .map(|(i, p)| {
+                let x = &customers[*i];
+                let id = match r.scheme.and_then(|o| o.name(*i)) {
+                    Some(name) if !name.is_empty() => format!("{} {name}", x.customer_id),
+                    _ => x.customer_id.clone(),
+                };
+                let mut row = vec![
+                    id,
+                    t.rfm.customers()[*i].class.label(f.lang).to_string(),
+                    f.amount(x.monetary.to_f64()),
+                    x.last_purchase.to_string(),
+                    f.count(x.recency_days.max(0) as usize),
+                    pct(p.p_alive),
+                    f.amount(p.clv),
+                ];
+                if let Some(o) = r.scheme {
+                    row.push(names[groups[*i]].clone());
+                    row.push(o.manager(*i).unwrap_or("").to_string());
+                }
+                row
+            })
+            .collect();
+        blocks.push(Block::Table(Table {
+            header,
+            rows,
+            ..Table::default()
+        }));
+        blocks.push(Block::Notes(vec![f
+            .pick("A 类（历史收入前 80%）且流失风险高的客户，按历史消费从高到低；完整名单见 clv.csv。", "Class A customers (the top 80% of past revenue) at high churn risk, by past revenue; the full list is in clv.csv.")
+            .into()]));
+    }
+    Some(Section {
+        id: "clv",
+        title: f
+            .pick(
+                "客户生命周期价值与流失风险",
+                "Lifetime value and churn risk",
+            )
+            .into(),
+        blocks,
+    })
+}
+
+fn hist_caption(b: &Bins, f: &Fmt<'_>) -> String {
+    let mut s = if b.log {
+        f.pick(
+            "横轴为对数刻度（数据长尾）。",
+            "Log scale: the data is heavy-tailed.",
+        )
+        .to_string()
+    } else {
+        String::new()
+    };
+    if b.below > 0 {
+        s.push_str(&format!(
+            " {} {} {} {}",
+            f.pick("第一条柱含", "The first bar includes"),
+            f.count(b.below as usize),
+            f.pick("位值低于", "customers below"),
+            f.tick(b.edges[0])
+        ));
+        s.push_str(f.pick("的客户。", "."));
+    }
+    if b.left_out > 0 {
+        s.push_str(&format!(
+            " {}{} {}",
+            f.pick("另有 ", ""),
+            f.count(b.left_out as usize),
+            f.pick(
+                "位客户的值 ≤ 0，未显示。",
+                "customers with values ≤ 0 are not shown."
+            )
+        ));
+    }
+    s.trim().to_string()
+}
+
+fn distributions(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
+    let c = &r.tiering.features.customers;
+    let mut blocks = Vec::new();
+    let specs: [(&str, &str, Vec<f64>, bool); 3] = [
+        (
+            f.pick(
+                "最近一次购买距今天数（R）",
+                "Days since the last purchase (R)",
+            ),
+            f.pick("距今天数", "days"),
+            c.iter().map(|x| x.recency_days as f64).collect(),
+            false,
+        ),
+        (
+            f.pick("购买次数（F）", "Purchases (F)"),
+            f.pick("购买次数", "orders"),
+            c.iter().map(|x| x.frequency as f64).collect(),
+            false,
+        ),
+        (
+            f.pick("消费金额（M，净额）", "Monetary value (M, net)"),
+            f.pick("消费金额", "amount"),
+            c.iter().map(|x| x.monetary.to_f64()).collect(),
+            true,
+        ),
+    ];
+    for (title, unit, values, money) in specs {
+        let bins = Bins::new(&values);
+        let axis = format!(
+            "{unit}{}",
+            if bins.log {
+                f.pick("（对数刻度）", ", log scale")
+            } else {
+                ""
+            }
+        );
+        blocks.push(Block::Heading(title.into()));
+        blocks.push(Block::Chart {
+            svg: Histogram {
+                title: title.into(),
+                bins: &bins,
+                axes: (axis, f.pick("客户数", "customers").into()),
+                format: &|v| if money { f.tick(v) } else { number(v, 0) },
+                count: &|v| f.count(v as usize),
+            }
+            .svg(),
+            caption: hist_caption(&bins, f),
+        });
+    }
+    Section {
+        id: "distributions",
+        title: f
+            .pick("R、F、M 的分布", "Distributions of R, F and M")
+            .into(),
+        blocks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_follow_the_language() {
+        let zh = Fmt {
+            lang: Lang::Zh,
+            currency: "¥",
+        };
+        assert_eq!(zh.amount(12_345_678.0), "¥1,234.57万");
+        assert_eq!(zh.amount(-250_000_000.0), "-¥2.50亿");
+        assert_eq!(zh.amount(999.5), "¥999.50");
+        assert_eq!(zh.tick(50_000.0), "¥5万");
+        assert_eq!(zh.tick(2_500_000.0), "¥250万");
+        let en = Fmt {
+            lang: Lang::En,
+            currency: "",
+        };
+        assert_eq!(en.tick(500.0), "500");
+        assert_eq!(en.tick(0.05), "0.05");
+        assert_eq!(en.tick(0.001), "0.001");
+        assert_eq!(en.amount(12_345_678.4), "12,345,678");
+        assert_eq!(en.amount(-12.345), "-12.35");
+        assert_eq!(en.amount(-0.001), "0.00");
+    }
+}
