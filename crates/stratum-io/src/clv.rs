@@ -369,6 +369,29 @@ impl<'a> ClvReport<'a> {
     }
 }
 
+/// The header of `clv.csv`.
+pub fn clv_header() -> Vec<String> {
+    let n = PREDICTION_COLUMNS.len() - 1;
+    PREDICTION_COLUMNS[..n]
+        .iter()
+        .copied()
+        .chain(["value_tier", "value_tier_label"])
+        .map(String::from)
+        .collect()
+}
+
+/// One row of `clv.csv`.
+pub fn clv_row<'a>(
+    p: &CustomerPrediction<'a>,
+    tier: stratum_core::clv::ValueTier,
+    lang: Lang,
+) -> Vec<Cell<'a>> {
+    let mut row = prediction_row(p, false, lang);
+    row.push(Cell::Text(tier.code()));
+    row.push(Cell::Text(tier.label(lang)));
+    row
+}
+
 /// Writes a segment run's `clv.csv`: the columns of `predictions.csv` (without holdout) and the
 /// predicted-value tier (`tiers` in the same order as `rows`).
 pub fn write_clv_csv<W: Write>(
@@ -378,17 +401,9 @@ pub fn write_clv_csv<W: Write>(
     lang: Lang,
 ) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let n = PREDICTION_COLUMNS.len() - 1;
-    let header = PREDICTION_COLUMNS[..n]
-        .iter()
-        .copied()
-        .chain(["value_tier", "value_tier_label"]);
-    w.write_record(header)?;
+    w.write_record(clv_header())?;
     for (p, t) in rows.iter().zip(tiers) {
-        let mut row = prediction_row(p, false, lang);
-        row.push(Cell::Text(t.code()));
-        row.push(Cell::Text(t.label(lang)));
-        w.write_record(row.iter().map(Cell::text))?;
+        w.write_record(clv_row(p, *t, lang).iter().map(Cell::text))?;
     }
     w.flush()?;
     Ok(())

@@ -25,3 +25,4 @@ pub mod tiers;
 pub mod transactions;
 pub mod validation;
 pub mod values;
+pub mod workbook;

@@ -1,4 +1,5 @@
-//! Writing results: `customers.csv`, `segments.csv`, `quality.json` and `stratum.xlsx`.
+//! Writing results: `customers.csv`, `segments.csv`, `unscored.csv`, and the typed cells and
+//! table sheets the workbooks are made of.
 //!
 //! The CSV files are for programs and CRM re-import: stable English column names and codes,
 //! plain numbers, ISO dates, UTF-8. Label columns (`rfm_class_label`, `segment_label`, …) follow
@@ -6,7 +7,6 @@
 //! dates as dates) with a frozen, filtered header row.
 
 use std::io::Write;
-use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
@@ -14,7 +14,6 @@ use stratum_core::summary::GroupSummary;
 use stratum_core::{Labelled, Lang, Money, Tiering};
 
 use crate::master::CustomerTable;
-use crate::quality::QualityReport;
 
 /// A typed cell, written as text to CSV and as a typed value to XLSX.
 #[derive(Debug, Clone, PartialEq)]
@@ -294,7 +293,8 @@ fn excel_text(s: &str) -> std::borrow::Cow<'_, str> {
 const XLSX_MAX_ROWS: usize = 1_048_575;
 
 pub(crate) struct Formats {
-    header: Format,
+    pub(crate) header: Format,
+    pub(crate) title: Format,
     money: Format,
     share: Format,
     number: Format,
@@ -305,9 +305,22 @@ impl Formats {
     /// The workbook's formats: bold shaded header, thousands with two decimals, percentages,
     /// ISO dates.
     pub(crate) fn standard() -> Formats {
+        Formats::with_currency("")
+    }
+
+    /// The standard formats, amounts with `symbol` before them (e.g. `¥#,##0.00`).
+    pub(crate) fn with_currency(symbol: &str) -> Formats {
+        // a literal in an Excel number format is quoted; quotes in it cannot be
+        let symbol: String = symbol.chars().filter(|&c| c != '"').collect();
+        let money = if symbol.is_empty() {
+            "#,##0.00".to_string()
+        } else {
+            format!("\"{symbol}\"#,##0.00")
+        };
         Formats {
             header: Format::new().set_bold().set_background_color("#DDEBF7"),
-            money: Format::new().set_num_format("#,##0.00"),
+            title: Format::new().set_bold().set_font_size(12),
+            money: Format::new().set_num_format(money),
             share: Format::new().set_num_format("0.00%"),
             number: Format::new().set_num_format("#,##0.00"),
             date: Format::new().set_num_format("yyyy-mm-dd"),
@@ -315,7 +328,7 @@ impl Formats {
     }
 }
 
-fn write_cell(
+pub(crate) fn write_cell(
     ws: &mut Worksheet,
     row: u32,
     col: u16,
@@ -383,95 +396,4 @@ pub(crate) fn write_table<'a>(
         }
         part += 1;
     }
-}
-
-/// Writes `stratum.xlsx` with the sheets customers, segments, quality and rejects.
-pub fn write_xlsx(
-    path: &Path,
-    t: &Tiering,
-    master: Option<&CustomerTable>,
-    quality: &QualityReport,
-    rejects_csv: &Path,
-    lang: Lang,
-) -> Result<(), XlsxError> {
-    let mut book = Workbook::new();
-    // Level 1 deflate: about half the time of the default level 6 on large tables, for a
-    // somewhat larger file.
-    book.set_zip_compression_level(1);
-    let f = Formats::standard();
-    let header = customer_header(master);
-    let mut widths = vec![14.0; header.len()];
-    widths[0] = 16.0;
-    widths[15] = 22.0;
-    widths[17] = 22.0;
-    let n = t.features.customers.len();
-    let rows = (0..n).map(|i| customer_row(t, i, master, lang));
-    write_table(
-        &mut book,
-        lang.pick("客户", "customers"),
-        &header,
-        &widths,
-        rows,
-        &f,
-    )?;
-
-    let header: Vec<String> = SEGMENT_COLUMNS.iter().map(|s| s.to_string()).collect();
-    let widths = [12.0, 24.0, 24.0];
-    let rows = segment_rows(t, lang).into_iter();
-    write_table(
-        &mut book,
-        lang.pick("分群", "segments"),
-        &header,
-        &widths,
-        rows,
-        &f,
-    )?;
-
-    let header = vec![
-        lang.pick("指标", "measure").to_string(),
-        lang.pick("数值", "value").to_string(),
-    ];
-    let lines = quality.lines(lang);
-    let rows = lines
-        .iter()
-        .map(|(k, v)| vec![Cell::Text(k), Cell::Text(v)]);
-    write_table(
-        &mut book,
-        lang.pick("数据质量", "quality"),
-        &header,
-        &[40.0, 60.0],
-        rows,
-        &f,
-    )?;
-
-    // The rejects sheet is the rejects file as written, as text.
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_path(rejects_csv)
-        .map_err(|e| {
-            XlsxError::ParameterError(format!("cannot read `{}`: {e}", rejects_csv.display()))
-        })?;
-    let header: Vec<String> = crate::rejects::REJECTS_HEADER
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut records = Vec::new();
-    for record in reader.byte_records() {
-        let record = record.map_err(|e| XlsxError::ParameterError(e.to_string()))?;
-        records.push(record);
-    }
-    let rows = records.iter().map(|r| {
-        r.iter()
-            .map(|f| Cell::Owned(String::from_utf8_lossy(f).into_owned()))
-            .collect()
-    });
-    write_table(
-        &mut book,
-        lang.pick("拒绝行", "rejects"),
-        &header,
-        &[18.0, 8.0, 20.0, 14.0, 18.0, 50.0, 60.0],
-        rows,
-        &f,
-    )?;
-    book.save(path)
 }

@@ -366,7 +366,7 @@ fn write_csv<'a>(
 /// replaced, leading and trailing apostrophes and dots dropped (Excel refuses them in sheet
 /// names), the length kept within `max_units` UTF-16 units (Excel counts those) and names
 /// made unique, ignoring case.
-fn safe_name(
+pub(crate) fn safe_name(
     name: &str,
     taken: &mut std::collections::HashSet<String>,
     max_units: usize,

@@ -9,7 +9,7 @@ use stratum_core::summary::GroupSummary;
 use stratum_core::{Labelled, Lang, Money, Tiering, tier};
 use stratum_io::format::{number, pct, thousands};
 use stratum_io::master::{CustomerTable, load_customers};
-use stratum_io::output::{write_customers_csv, write_segments_csv, write_unscored_csv, write_xlsx};
+use stratum_io::output::{write_customers_csv, write_segments_csv, write_unscored_csv};
 use stratum_io::quality::{
     AsOfSource, IgnoredOverride, InputQuality, QualityReport, SchemeQuality,
 };
@@ -17,6 +17,7 @@ use stratum_io::rejects::RejectsWriter;
 use stratum_io::report::{ClvPart, ReportInput, write_report};
 use stratum_io::source::{Format, detect_format};
 use stratum_io::transactions::{LoadError, TransactionOptions, load_transactions};
+use stratum_io::workbook::{WorkbookInput, write_workbook};
 
 use stratum_core::interactions::nps_score;
 use stratum_core::scheme::{Attributes, ColumnData, SchemeResult, SkipReason, profile};
@@ -335,6 +336,18 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         .into());
     }
 
+    let output = applied.as_ref().map(|(_, profile, checked, result)| {
+        SchemeOutput::new(
+            &tiering,
+            profile,
+            checked,
+            result,
+            master_table.as_ref(),
+            as_of,
+            s.lang,
+        )
+    });
+    let clv_rows = clv.as_ref().map(|c| clv_rows(&tiering, c));
     // The workbook is the slowest output: write it beside the CSV files.
     let xlsx_path = s.out.join("stratum.xlsx");
     // and the validation statistics beside both
@@ -350,15 +363,18 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             if !s.write_xlsx {
                 return Ok(());
             }
-            write_xlsx(
-                &xlsx_path,
-                &tiering,
-                master_table.as_ref(),
-                &report,
-                &rejects_path,
-                s.lang,
-            )
-            .with_context(|| format!("failed to write `{}`", xlsx_path.display()))
+            let input = WorkbookInput {
+                tiering: &tiering,
+                master: master_table.as_ref(),
+                quality: &report,
+                rejects_csv: &rejects_path,
+                lang: s.lang,
+                currency: &s.currency,
+                scheme: output.as_ref(),
+                clv: clv_rows.as_ref().map(|(r, t)| (r.as_slice(), t.as_slice())),
+            };
+            write_workbook(&xlsx_path, &input)
+                .with_context(|| format!("failed to write `{}`", xlsx_path.display()))
         });
         let csvs = write_csv_outputs(&s.out, &tiering, master_table.as_ref(), s.lang);
         (xlsx.join(), csvs, validation.join())
@@ -376,17 +392,6 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 
     let mut scheme_files = Vec::new();
     let mut scheme_table = String::new();
-    let output = applied.as_ref().map(|(_, profile, checked, result)| {
-        SchemeOutput::new(
-            &tiering,
-            profile,
-            checked,
-            result,
-            master_table.as_ref(),
-            as_of,
-            s.lang,
-        )
-    });
     let cluster_revenue = scheme_clusters
         .as_ref()
         .map(|(clustering, _)| super::prepare::revenue_shares(&tiering, clustering));
@@ -693,22 +698,8 @@ fn write_clv_outputs(
     transactions: &stratum_io::transactions::TransactionQuality,
     lang: Lang,
 ) -> Result<Vec<&'static str>> {
-    let rows: Vec<CustomerPrediction> = tiering
-        .features
-        .customers
-        .iter()
-        .zip(&c.summaries)
-        .zip(&c.per_customer)
-        .filter_map(|((f, s), p)| {
-            Some(CustomerPrediction {
-                customer_id: &f.customer_id,
-                summary: (*s)?,
-                prediction: p.as_ref()?.0,
-            })
-        })
-        .collect();
+    let (rows, tiers) = clv_rows(tiering, c);
     let path = out.join("clv.csv");
-    let tiers: Vec<ValueTier> = c.per_customer.iter().flatten().map(|p| p.1).collect();
     write_clv_csv(create(&path)?, &rows, &tiers, lang)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     let path = out.join("clv_by_class.csv");
@@ -727,6 +718,31 @@ fn write_clv_outputs(
     );
     super::prepare::write_json(&path, &report)?;
     Ok(vec!["clv.csv", "clv_by_class.csv", "clv_params.json"])
+}
+
+/// The customers with a prediction (in the tiering's order) and their value tiers.
+fn clv_rows<'a>(
+    tiering: &'a Tiering,
+    c: &SegmentClv,
+) -> (Vec<CustomerPrediction<'a>>, Vec<ValueTier>) {
+    tiering
+        .features
+        .customers
+        .iter()
+        .zip(&c.summaries)
+        .zip(&c.per_customer)
+        .filter_map(|((f, s), p)| {
+            let (prediction, tier) = p.as_ref()?;
+            Some((
+                CustomerPrediction {
+                    customer_id: &f.customer_id,
+                    summary: (*s)?,
+                    prediction: *prediction,
+                },
+                *tier,
+            ))
+        })
+        .unzip()
 }
 
 /// Mean CLV and churn per RFM class, in class order.

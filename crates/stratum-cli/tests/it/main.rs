@@ -3,6 +3,7 @@
 mod cluster;
 mod clv;
 mod errors;
+mod report;
 mod scheme;
 mod segment;
 

@@ -299,7 +299,7 @@ fn the_workbook_reads_back_with_typed_cells() {
     let mut book = open_workbook_auto(out.join("stratum.xlsx")).expect("open workbook");
     assert_eq!(
         book.sheet_names(),
-        ["customers", "segments", "quality", "rejects"]
+        ["summary", "customers", "segments", "quality", "rejects"]
     );
     let sheet = book.worksheet_range("customers").expect("customers sheet");
     let header: Vec<String> = sheet

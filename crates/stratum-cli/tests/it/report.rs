@@ -1,0 +1,363 @@
+//! `stratum report` and the workbook: the report's structure on demo data, the workbook read
+//! back with calamine.
+
+use std::path::Path;
+
+use crate::stratum;
+
+/// A seeded demo data set with a scheme run: `demo --segment` writes the report.
+fn demo(dir: &Path, lang: &str, tmp: &Path) {
+    let scheme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemes/b2b.toml");
+    let run = stratum(
+        &[
+            "demo",
+            "--out",
+            dir.to_str().expect("path"),
+            "--customers",
+            "400",
+            "--transactions",
+            "8000",
+            "--seed",
+            "7",
+            "--segment",
+            "--scheme",
+            scheme.to_str().expect("path"),
+            "--lang",
+            lang,
+        ],
+        tmp,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+/// The text of an HTML report, one line per heading, paragraph, figure, caption, list item
+/// and table row (cells joined by `|`); each chart as its title and shape count.
+fn outline(html: &str) -> String {
+    // the style sheet is not content
+    let html = match (html.find("<style>"), html.find("</style>")) {
+        (Some(a), Some(b)) => format!("{}{}", &html[..a], &html[b + 8..]),
+        _ => html.to_string(),
+    };
+    let mut out = String::new();
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find("<svg") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find("</svg>")
+            .map_or(rest.len(), |e| start + e + 6);
+        let svg = &rest[start..end];
+        let title = svg
+            .split_once("<title>")
+            .and_then(|(_, t)| t.split_once("</title>"))
+            .map_or("", |(t, _)| t);
+        let shapes = svg.matches("<rect").count() + svg.matches("<path").count();
+        out.push_str(&format!("[chart: {title}; {shapes} shapes]\n"));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    let mut text = String::new();
+    let mut tags = out.split('<');
+    text.push_str(tags.next().unwrap_or(""));
+    for piece in tags {
+        let (tag, after) = piece.split_once('>').unwrap_or((piece, ""));
+        let name = tag.split_whitespace().next().unwrap_or("");
+        match name {
+            "/h1" | "/h2" | "/h3" | "/p" | "/li" | "/figcaption" | "/tr" | "/header"
+            | "/footer" | "/nav" => text.push('\n'),
+            "h2" => text.push_str("\n## "),
+            "h3" => text.push_str("### "),
+            "li" => text.push_str("* "),
+            "td" | "th" => text.push_str("| "),
+            "/td" | "/th" | "/a" => text.push(' '),
+            "title" => text.push_str("<title> "),
+            "div" if tag.contains("class=\"figure\"") => text.push_str("\n- "),
+            "div" if tag.contains("class=\"value\"") => text.push_str(": "),
+            "div" if tag.contains("class=\"note\"") => text.push_str(" · "),
+            _ => {}
+        }
+        text.push_str(after);
+    }
+    text.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_report_on_demo_data_has_every_section() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    demo(&dir, "en", tmp.path());
+    let html = std::fs::read_to_string(dir.join("result/report.html")).expect("report.html");
+    // self-contained: no scripts, nothing fetched
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for outside in ["<script", "src=\"http", "href=\"http", "@import", "url("] {
+        assert!(
+            !html.contains(outside),
+            "the report refers outside: {outside}"
+        );
+    }
+    insta::assert_snapshot!(outline(&html));
+}
+
+#[test]
+fn the_chinese_report_groups_large_amounts_in_wan() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    demo(&dir, "zh", tmp.path());
+    let html = std::fs::read_to_string(dir.join("result/report.html")).expect("report.html");
+    let text = outline(&html);
+    assert!(html.contains("<html lang=\"zh-CN\">"));
+    for heading in [
+        "## 概览",
+        "## 价值集中度（帕累托 / ABC）",
+        "## RFM 分析",
+        "## 分级方案与服务策略",
+        "## 客户生命周期价值与流失风险",
+        "## 分群验证",
+        "## R、F、M 的分布",
+    ] {
+        assert!(text.contains(heading), "no {heading} in\n{text}");
+    }
+    // the net revenue as 万 or 亿, the class labels and strategies in Chinese
+    let revenue = text
+        .lines()
+        .find(|l| l.starts_with("- 净收入: "))
+        .expect("net revenue figure");
+    assert!(
+        revenue.contains("万 ·") || revenue.contains("亿 ·"),
+        "{revenue}"
+    );
+    assert!(text.contains("| 重要价值客户 |"));
+    assert!(text.contains("重点保持：VIP 专属服务"));
+}
+
+#[test]
+fn the_report_command_writes_the_segment_files_and_the_report() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let run = stratum(
+        &[
+            "demo",
+            "--out",
+            data.to_str().expect("path"),
+            "--customers",
+            "200",
+            "--transactions",
+            "3000",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "report",
+            "-t",
+            data.join("transactions.csv").to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+            "--currency",
+            "$",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("clv.csv"), "{}", run.stderr);
+    assert!(run.stderr.contains("report.html"), "{}", run.stderr);
+    let text = outline(&std::fs::read_to_string(out.join("report.html")).expect("report"));
+    // no scheme: no tiers section; the CLV section by RFM class; amounts with the symbol
+    assert!(!text.contains("## Tiers and service strategies"));
+    assert!(text.contains("## Lifetime value and churn risk"));
+    assert!(text.contains("### Churn risk by RFM class"));
+    assert!(text.contains("\n- net revenue: $"), "{text}");
+    // the currency from the config file, with segment --report
+    let config = tmp.path().join("stratum.toml");
+    std::fs::write(&config, "[output]\ncurrency = \"€\"\n").expect("config");
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            data.join("transactions.csv").to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+            "--report",
+            "--config",
+            config.to_str().expect("path"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = outline(&std::fs::read_to_string(out.join("report.html")).expect("report"));
+    assert!(text.contains("\n- net revenue: €"), "{text}");
+    // no --clv: no lifetime-value section
+    assert!(!text.contains("## Lifetime value and churn risk"));
+    // segment without --report writes none, and removes an earlier one
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            data.join("transactions.csv").to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!out.join("report.html").exists());
+}
+
+#[test]
+fn the_workbook_has_a_summary_with_native_charts_and_typed_sheets() {
+    use calamine::{Data, Reader, open_workbook_auto};
+    use std::io::Read;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    demo(&dir, "en", tmp.path());
+    let path = dir.join("result/stratum.xlsx");
+    let mut book = open_workbook_auto(&path).expect("open workbook");
+    let names = book.sheet_names();
+    assert_eq!(
+        names[..5],
+        ["summary", "customers", "segments", "tiers", "clv"],
+        "{names:?}"
+    );
+    assert_eq!(names[names.len() - 2..], ["quality", "rejects"]);
+    // one action list per account manager between them, as in actions.xlsx
+    let actions = open_workbook_auto(dir.join("result/actions.xlsx"))
+        .expect("actions.xlsx")
+        .sheet_names();
+    assert_eq!(names[5..names.len() - 2], actions[..]);
+
+    // the summary: labels beside typed values
+    let summary = book.worksheet_range("summary").expect("summary");
+    let value_of = |label: &str| -> Data {
+        summary
+            .rows()
+            .find(|r| r.first() == Some(&Data::String(label.into())))
+            .and_then(|r| r.get(1).cloned())
+            .unwrap_or_else(|| panic!("no {label} on the summary sheet"))
+    };
+    assert_eq!(value_of("customers scored"), Data::Float(400.0));
+    let Data::Float(revenue) = value_of("net revenue") else {
+        panic!("net revenue is not a number")
+    };
+    assert!(revenue > 0.0);
+    let Data::DateTime(as_of) = value_of("as-of date") else {
+        panic!("the as-of date is not a date cell")
+    };
+    assert_eq!(as_of.to_ymd_hms_milli().0, 2026);
+    let Data::Float(top20) = value_of("revenue share of the top 20%") else {
+        panic!("the top-20% share is not a number")
+    };
+    assert!((0.2..=1.0).contains(&top20), "{top20}");
+    // the customers sheet agrees with customers.csv
+    let customers = book.worksheet_range("customers").expect("customers");
+    let csv_text = std::fs::read_to_string(dir.join("result/customers.csv")).expect("csv");
+    let first: Vec<&str> = csv_text.lines().nth(1).expect("row").split(',').collect();
+    let row = customers.rows().nth(1).expect("row");
+    assert_eq!(row[0], Data::String(first[0].into()));
+    assert_eq!(row[5], Data::Float(first[5].parse().expect("monetary")));
+    assert_eq!(customers.height(), 401);
+    // the clv sheet: numbers, not text
+    let clv = book.worksheet_range("clv").expect("clv");
+    let header: Vec<String> = clv
+        .rows()
+        .next()
+        .expect("header")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let p_alive = header
+        .iter()
+        .position(|h| h == "p_alive")
+        .expect("p_alive column");
+    assert!(
+        matches!(clv.rows().nth(1).expect("row")[p_alive], Data::Float(p) if (0.0..=1.0).contains(&p))
+    );
+    // the tiers sheet: due dates are dates
+    let tiers = book.worksheet_range("tiers").expect("tiers");
+    let header: Vec<String> = tiers
+        .rows()
+        .next()
+        .expect("header")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let due = header
+        .iter()
+        .position(|h| h == "next_action_due")
+        .expect("due column");
+    assert!(
+        tiers
+            .rows()
+            .skip(1)
+            .any(|r| matches!(r[due], Data::DateTime(_)))
+    );
+
+    // native charts on the summary sheet: the Pareto curve, classes, segments, tiers, churn
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).expect("open")).expect("zip");
+    let mut charts: Vec<String> = (0..zip.len())
+        .filter_map(|i| {
+            zip.by_index(i)
+                .ok()
+                .and_then(|f| f.name().ok().map(|n| n.to_string()))
+        })
+        .filter(|n| n.starts_with("xl/charts/chart"))
+        .collect();
+    charts.sort();
+    assert_eq!(charts.len(), 5, "{charts:?}");
+    let mut xml = String::new();
+    zip.by_name("xl/charts/chart1.xml")
+        .expect("chart1")
+        .read_to_string(&mut xml)
+        .expect("read");
+    assert!(
+        xml.contains("<c:scatterChart>"),
+        "the first chart is not the Pareto curve"
+    );
+    assert!(
+        xml.contains("summary!$B$"),
+        "the curve does not read the summary sheet"
+    );
+}
+
+#[test]
+fn the_report_lists_the_rejected_rows_by_reason() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "report",
+            "-t",
+            crate::fixture("bad_rows.csv").to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+            "--max-reject-rate",
+            "100%",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // too few customers for the lifetime-value model: a warning, and no CLV section
+    assert!(
+        run.stderr.contains("warning: no lifetime value"),
+        "{}",
+        run.stderr
+    );
+    let text = outline(&std::fs::read_to_string(out.join("report.html")).expect("report"));
+    assert!(!text.contains("## Lifetime value"));
+    let quality: String = text
+        .lines()
+        .skip_while(|l| *l != "### Data quality")
+        .take_while(|l| !l.starts_with("## "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(quality);
+}

@@ -1,0 +1,519 @@
+//! `stratum.xlsx`, the analyst's workbook: a summary sheet with the key figures, the tables
+//! behind them and native Excel charts (the Pareto curve, the RFM classes, the named segments,
+//! the final tiers, the churn bands), then the customers, segments, tiers, lifetime value,
+//! one action list per account manager, data quality and rejects.
+//!
+//! Every table sheet has a frozen, filtered header row and set column widths; numbers are
+//! numbers with formats (amounts with thousands separators and the currency symbol, shares as
+//! percentages, dates as dates).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
+use stratum_core::clv::{ChurnBand, ValueTier};
+use stratum_core::summary::GroupSummary;
+use stratum_core::{Labelled, Lang, Money, Tiering};
+
+use crate::clv::{CustomerPrediction, clv_header, clv_row};
+use crate::master::CustomerTable;
+use crate::output::{
+    Cell, Formats, SEGMENT_COLUMNS, customer_header, customer_row, segment_rows, write_cell,
+    write_table,
+};
+use crate::quality::QualityReport;
+use crate::tiers::{
+    ACTION_COLUMNS, SchemeOutput, action_lists, safe_name, tiers_header, tiers_row,
+};
+
+/// What the workbook is made of.
+#[derive(Debug)]
+pub struct WorkbookInput<'a> {
+    /// The tiers and features.
+    pub tiering: &'a Tiering,
+    /// Master data, joined to the customers sheet.
+    pub master: Option<&'a CustomerTable>,
+    /// The data-quality figures.
+    pub quality: &'a QualityReport,
+    /// The rejects file, copied into the rejects sheet.
+    pub rejects_csv: &'a Path,
+    /// Label language (sheet names, labels).
+    pub lang: Lang,
+    /// The currency symbol of the amount format (may be empty).
+    pub currency: &'a str,
+    /// The scheme's results: the tiers sheet and the action lists.
+    pub scheme: Option<&'a SchemeOutput<'a>>,
+    /// The lifetime-value predictions and value tiers (same order).
+    pub clv: Option<(&'a [CustomerPrediction<'a>], &'a [ValueTier])>,
+}
+
+/// A table on the summary sheet, for a chart: where its rows are.
+struct Placed {
+    first_row: u32,
+    last_row: u32,
+}
+
+/// Writes a titled table of (label, customers, customer share, revenue, revenue share) rows at
+/// `row`; returns where its data rows are and the next free row.
+fn group_block<K: Labelled>(
+    ws: &mut Worksheet,
+    row: u32,
+    title: &str,
+    groups: &[GroupSummary<K>],
+    f: &Formats,
+    lang: Lang,
+) -> Result<(Placed, u32), XlsxError> {
+    let rows: Vec<Vec<Cell<'_>>> = groups
+        .iter()
+        .map(|g| {
+            vec![
+                Cell::Text(g.key.label(lang)),
+                Cell::Int(g.customers as i64),
+                Cell::Share(g.customer_share),
+                Cell::Money(g.revenue),
+                Cell::Share(g.revenue_share),
+            ]
+        })
+        .collect();
+    share_block(ws, row, title, &rows, f, lang)
+}
+
+fn share_block(
+    ws: &mut Worksheet,
+    row: u32,
+    title: &str,
+    rows: &[Vec<Cell<'_>>],
+    f: &Formats,
+    lang: Lang,
+) -> Result<(Placed, u32), XlsxError> {
+    ws.write_string_with_format(row, 0, title, &f.title)?;
+    let header = [
+        lang.pick("名称", "name"),
+        lang.pick("客户数", "customers"),
+        lang.pick("客户占比", "customer share"),
+        lang.pick("收入", "revenue"),
+        lang.pick("收入占比", "revenue share"),
+    ];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string_with_format(row + 1, c as u16, *h, &f.header)?;
+    }
+    for (r, cells) in rows.iter().enumerate() {
+        for (c, cell) in cells.iter().enumerate() {
+            write_cell(ws, row + 2 + r as u32, c as u16, cell, f)?;
+        }
+    }
+    let first_row = row + 2;
+    let last_row = first_row + rows.len().max(1) as u32 - 1;
+    Ok((
+        Placed {
+            first_row,
+            last_row,
+        },
+        last_row + 2,
+    ))
+}
+
+/// A bar chart of the customer and revenue shares of a placed table.
+fn share_chart(sheet: &str, p: &Placed, title: &str, lang: Lang) -> Chart {
+    let mut chart = Chart::new(ChartType::Bar);
+    chart.title().set_name(title);
+    for (col, name) in [
+        (2u16, lang.pick("客户占比", "share of customers")),
+        (4u16, lang.pick("收入占比", "share of revenue")),
+    ] {
+        chart
+            .add_series()
+            .set_name(name)
+            .set_categories((sheet, p.first_row, 0, p.last_row, 0))
+            .set_values((sheet, p.first_row, col, p.last_row, col));
+    }
+    // in a bar chart the y axis holds the categories: top to bottom in table order
+    chart.y_axis().set_reverse();
+    chart.x_axis().set_num_format("0%");
+    chart.set_width(620).set_height(320);
+    chart
+}
+
+/// Writes `stratum.xlsx`.
+pub fn write_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
+    let lang = w.lang;
+    let t = w.tiering;
+    let mut book = Workbook::new();
+    // Level 1 deflate: about half the time of the default level 6 on large tables, for a
+    // somewhat larger file.
+    book.set_zip_compression_level(1);
+    let f = Formats::with_currency(w.currency);
+    let mut taken: HashSet<String> = HashSet::new();
+    let name = |n: &str, taken: &mut HashSet<String>| safe_name(n, taken, 31);
+
+    let summary = name(lang.pick("摘要", "summary"), &mut taken);
+    summary_sheet(&mut book, &summary, w, &f)?;
+
+    let header = customer_header(w.master);
+    let mut widths = vec![14.0; header.len()];
+    widths[0] = 16.0;
+    widths[15] = 22.0;
+    widths[17] = 22.0;
+    let n = t.features.customers.len();
+    let rows = (0..n).map(|i| customer_row(t, i, w.master, lang));
+    let sheet = name(lang.pick("客户", "customers"), &mut taken);
+    write_table(&mut book, &sheet, &header, &widths, rows, &f)?;
+
+    let header: Vec<String> = SEGMENT_COLUMNS.iter().map(|s| s.to_string()).collect();
+    let sheet = name(lang.pick("分群", "segments"), &mut taken);
+    let rows = segment_rows(t, lang).into_iter();
+    write_table(&mut book, &sheet, &header, &[12.0, 24.0, 24.0], rows, &f)?;
+
+    if let Some(o) = w.scheme {
+        let header = tiers_header(o);
+        let mut widths = vec![14.0; header.len()];
+        widths[0] = 16.0;
+        let sheet = name(lang.pick("等级", "tiers"), &mut taken);
+        write_table(
+            &mut book,
+            &sheet,
+            &header,
+            &widths,
+            (0..n).map(|i| tiers_row(o, i)),
+            &f,
+        )?;
+    }
+    if let Some((rows, tiers)) = w.clv {
+        let sheet = name(lang.pick("客户价值", "clv"), &mut taken);
+        let cells = rows
+            .iter()
+            .zip(tiers)
+            .map(|(p, tier)| clv_row(p, *tier, lang));
+        write_table(&mut book, &sheet, &clv_header(), &[16.0], cells, &f)?;
+    }
+    if let Some(o) = w.scheme {
+        let header: Vec<String> = ACTION_COLUMNS.iter().map(|s| s.to_string()).collect();
+        let widths = [8.0, 16.0, 24.0, 16.0, 24.0, 24.0, 14.0, 60.0, 14.0, 14.0];
+        for (manager, rows) in action_lists(o) {
+            let sheet = name(&manager, &mut taken);
+            write_table(&mut book, &sheet, &header, &widths, rows.into_iter(), &f)?;
+        }
+    }
+
+    let header = vec![
+        lang.pick("指标", "measure").to_string(),
+        lang.pick("数值", "value").to_string(),
+    ];
+    let lines = w.quality.lines(lang);
+    let rows = lines
+        .iter()
+        .map(|(k, v)| vec![Cell::Text(k), Cell::Text(v)]);
+    let sheet = name(lang.pick("数据质量", "quality"), &mut taken);
+    write_table(&mut book, &sheet, &header, &[40.0, 60.0], rows, &f)?;
+
+    // The rejects sheet is the rejects file as written, as text.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(w.rejects_csv)
+        .map_err(|e| {
+            XlsxError::ParameterError(format!("cannot read `{}`: {e}", w.rejects_csv.display()))
+        })?;
+    let header: Vec<String> = crate::rejects::REJECTS_HEADER
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut records = Vec::new();
+    for record in reader.byte_records() {
+        let record = record.map_err(|e| XlsxError::ParameterError(e.to_string()))?;
+        records.push(record);
+    }
+    let rows = records.iter().map(|r| {
+        r.iter()
+            .map(|f| Cell::Owned(String::from_utf8_lossy(f).into_owned()))
+            .collect()
+    });
+    let sheet = name(lang.pick("拒绝行", "rejects"), &mut taken);
+    write_table(
+        &mut book,
+        &sheet,
+        &header,
+        &[18.0, 8.0, 20.0, 14.0, 18.0, 50.0, 60.0],
+        rows,
+        &f,
+    )?;
+    book.save(path)
+}
+
+/// The summary sheet: key figures, the tables behind the charts, the charts.
+fn summary_sheet(
+    book: &mut Workbook,
+    sheet: &str,
+    w: &WorkbookInput<'_>,
+    f: &Formats,
+) -> Result<(), XlsxError> {
+    let lang = w.lang;
+    let t = w.tiering;
+    let q = w.quality;
+    let ws = book.add_worksheet();
+    ws.set_name(sheet)?;
+    ws.set_column_width(0, 30.0)?;
+    ws.set_column_width(1, 14.0)?;
+    ws.set_column_width(2, 14.0)?;
+    ws.set_column_width(3, 18.0)?;
+    ws.set_column_width(4, 14.0)?;
+    let big = Format::new().set_bold().set_font_size(16);
+    ws.write_string_with_format(
+        0,
+        0,
+        lang.pick("客户分级摘要", "Customer tiering summary"),
+        &big,
+    )?;
+    let file = q
+        .transactions
+        .source
+        .path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    ws.write_string(
+        1,
+        0,
+        format!("{file} · {} {}", lang.pick("分析日期", "as of"), q.as_of),
+    )?;
+
+    let customers = &t.features.customers;
+    let c = &q.transactions.counts;
+    let mut figures: Vec<(&str, Cell<'_>)> = vec![
+        (
+            lang.pick("已评分客户", "customers scored"),
+            Cell::Int(q.customers as i64),
+        ),
+        (
+            lang.pick("净收入", "net revenue"),
+            Cell::Money(q.scored_revenue),
+        ),
+    ];
+    if let (Some(a), Some(b)) = (
+        customers.iter().map(|c| c.first_purchase).min(),
+        customers.iter().map(|c| c.last_purchase).max(),
+    ) {
+        figures.push((lang.pick("首次购买", "first purchase"), Cell::Date(a)));
+        figures.push((lang.pick("最近购买", "last purchase"), Cell::Date(b)));
+    }
+    figures.extend([
+        (lang.pick("分析日期", "as-of date"), Cell::Date(q.as_of)),
+        (
+            lang.pick("前 20% 客户的收入占比", "revenue share of the top 20%"),
+            Cell::Share(q.pareto.top20_revenue_share),
+        ),
+        (
+            lang.pick("读取行数", "rows read"),
+            Cell::Int(c.rows_read as i64),
+        ),
+        (
+            lang.pick("拒绝行数", "rows rejected"),
+            Cell::Int(c.rejected as i64),
+        ),
+        (
+            lang.pick("拒绝率", "reject rate"),
+            Cell::Share(c.reject_rate()),
+        ),
+        (
+            lang.pick("重复行（已去除）", "duplicate rows dropped"),
+            Cell::Int(c.duplicates as i64),
+        ),
+    ]);
+    let clv_total: Option<Money> = w.clv.map(|(rows, _)| {
+        rows.iter()
+            .filter_map(|p| {
+                Money::from_f64(p.prediction.clv).filter(|_| p.prediction.clv.is_finite())
+            })
+            .sum()
+    });
+    if let (Some(total), Some((rows, _))) = (clv_total, w.clv) {
+        figures.push((
+            lang.pick("预测客户价值合计", "predicted value (CLV), total"),
+            Cell::Money(total.round_cents()),
+        ));
+        let high = rows
+            .iter()
+            .filter(|p| p.prediction.churn_band == Some(ChurnBand::High))
+            .count();
+        figures.push((
+            lang.pick("高流失风险客户", "customers at high churn risk"),
+            Cell::Int(high as i64),
+        ));
+    }
+    ws.write_string_with_format(3, 0, lang.pick("关键指标", "Key figures"), &f.title)?;
+    for (r, (label, value)) in figures.iter().enumerate() {
+        let row = 4 + r as u32;
+        ws.write_string(row, 0, *label)?;
+        write_cell(ws, row, 1, value, f)?;
+    }
+    let mut row = 4 + figures.len() as u32 + 1;
+
+    let mut charts: Vec<Chart> = Vec::new();
+    let title = lang.pick("RFM 八类", "RFM classes");
+    let (p, next) = group_block(ws, row, title, &t.classes, f, lang)?;
+    charts.push(share_chart(sheet, &p, title, lang));
+    row = next;
+    let title = lang.pick("RFM 分群", "RFM segments");
+    let (p, next) = group_block(ws, row, title, &t.segments, f, lang)?;
+    charts.push(share_chart(sheet, &p, title, lang));
+    row = next;
+    let (_, next) = group_block(
+        ws,
+        row,
+        lang.pick("ABC 分类", "ABC classes"),
+        &t.abc_classes,
+        f,
+        lang,
+    )?;
+    row = next;
+    if let Some(o) = w.scheme {
+        let d = o.scheme.final_dimension;
+        let dim = &o.scheme.dimensions[d];
+        let total: Money = customers.iter().map(|c| c.monetary).sum();
+        let n = customers.len().max(1) as f64;
+        let mut counts = vec![(0usize, Money::ZERO); dim.tiers.len()];
+        for (i, c) in customers.iter().enumerate() {
+            let k = &mut counts[o.tier_index(d, i)];
+            k.0 += 1;
+            k.1 += c.monetary;
+        }
+        let rows: Vec<Vec<Cell<'_>>> = dim
+            .tiers
+            .iter()
+            .zip(&counts)
+            .map(|(tier, (k, rev))| {
+                vec![
+                    Cell::Text(tier.label.pick(lang, &tier.name)),
+                    Cell::Int(*k as i64),
+                    Cell::Share(*k as f64 / n),
+                    Cell::Money(*rev),
+                    Cell::Share(if total.units() > 0 {
+                        rev.to_f64() / total.to_f64()
+                    } else {
+                        0.0
+                    }),
+                ]
+            })
+            .collect();
+        let title = dim.label.pick(lang, &dim.name).to_string();
+        let (p, next) = share_block(ws, row, &title, &rows, f, lang)?;
+        charts.push(share_chart(sheet, &p, &title, lang));
+        row = next;
+    }
+    if let Some((rows, _)) = w.clv {
+        let title = lang.pick("流失风险", "Churn risk");
+        ws.write_string_with_format(row, 0, title, &f.title)?;
+        ws.write_string_with_format(row + 1, 0, lang.pick("流失风险", "churn band"), &f.header)?;
+        ws.write_string_with_format(row + 1, 1, lang.pick("客户数", "customers"), &f.header)?;
+        for (k, band) in [ChurnBand::Low, ChurnBand::Medium, ChurnBand::High]
+            .iter()
+            .enumerate()
+        {
+            let count = rows
+                .iter()
+                .filter(|p| p.prediction.churn_band == Some(*band))
+                .count();
+            ws.write_string(row + 2 + k as u32, 0, band.label(lang))?;
+            ws.write_number(row + 2 + k as u32, 1, count as f64)?;
+        }
+        let mut chart = Chart::new(ChartType::Doughnut);
+        chart.title().set_name(title);
+        chart
+            .add_series()
+            .set_name(lang.pick("客户数", "customers"))
+            .set_categories((sheet, row + 2, 0, row + 4, 0))
+            .set_values((sheet, row + 2, 1, row + 4, 1))
+            .set_point_colors(&["#0072B2", "#E69F00", "#D55E00"]);
+        chart.set_width(620).set_height(320);
+        charts.push(chart);
+        row += 6;
+    }
+    // the Pareto curve: cumulative revenue share at each percent of customers
+    ws.write_string_with_format(
+        row,
+        0,
+        lang.pick("帕累托曲线数据", "Pareto curve data"),
+        &f.title,
+    )?;
+    ws.write_string_with_format(
+        row + 1,
+        0,
+        lang.pick(
+            "客户占比（按收入从高到低）",
+            "share of customers, largest first",
+        ),
+        &f.header,
+    )?;
+    ws.write_string_with_format(
+        row + 1,
+        1,
+        lang.pick("累计收入占比", "cumulative revenue share"),
+        &f.header,
+    )?;
+    let curve = pareto_points(t, 100);
+    for (k, (x, y)) in curve.iter().enumerate() {
+        write_cell(ws, row + 2 + k as u32, 0, &Cell::Share(*x), f)?;
+        write_cell(ws, row + 2 + k as u32, 1, &Cell::Share(*y), f)?;
+    }
+    let (first, last) = (row + 2, row + 2 + curve.len() as u32 - 1);
+    let mut chart = Chart::new(ChartType::ScatterStraight);
+    chart
+        .title()
+        .set_name(lang.pick("帕累托曲线", "Pareto curve"));
+    chart
+        .add_series()
+        .set_name(lang.pick("累计收入占比", "cumulative revenue share"))
+        .set_categories((sheet, first, 0, last, 0))
+        .set_values((sheet, first, 1, last, 1));
+    chart
+        .x_axis()
+        .set_name(lang.pick("客户占比", "share of customers"))
+        .set_num_format("0%")
+        .set_min(0)
+        .set_max(1);
+    chart
+        .y_axis()
+        .set_name(lang.pick("收入占比", "share of revenue"))
+        .set_num_format("0%")
+        .set_min(0)
+        .set_max(1);
+    chart.legend().set_hidden();
+    chart.set_width(620).set_height(320);
+    charts.insert(0, chart);
+
+    for (k, chart) in charts.iter().enumerate() {
+        ws.insert_chart(1 + 17 * k as u32, 6, chart)?;
+    }
+    Ok(())
+}
+
+/// The Pareto curve at `steps + 1` evenly spaced customer shares (0 to 1): the share of the
+/// positive revenue held by the largest customers up to each share.
+pub fn pareto_points(t: &Tiering, steps: usize) -> Vec<(f64, f64)> {
+    let mut v: Vec<i64> = t
+        .features
+        .customers
+        .iter()
+        .map(|c| c.monetary.units().max(0))
+        .collect();
+    v.sort_unstable_by(|a, b| b.cmp(a));
+    let total: i128 = v.iter().map(|&x| i128::from(x)).sum();
+    let mut prefix = Vec::with_capacity(v.len() + 1);
+    let mut sum: i128 = 0;
+    prefix.push(0i128);
+    for &x in &v {
+        sum += i128::from(x);
+        prefix.push(sum);
+    }
+    (0..=steps)
+        .map(|k| {
+            let x = k as f64 / steps as f64;
+            // the customers within the share, rounded to the nearest customer
+            let m = (x * v.len() as f64).round() as usize;
+            let y = if total > 0 {
+                prefix[m.min(v.len())] as f64 / total as f64
+            } else {
+                0.0
+            };
+            (x, y)
+        })
+        .collect()
+}
