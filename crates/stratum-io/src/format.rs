@@ -51,10 +51,12 @@ pub fn pct(v: f64) -> String {
 /// An amount as Chinese readers group it: 亿 (10⁸) and 万 (10⁴) units above ten thousand,
 /// e.g. `123,456,789` → `1.23亿`, `12,345,678` → `1,234.57万`, `5,432.1` → `5,432.10`.
 pub fn wan(v: f64) -> String {
+    // the unit is chosen on the rounded value: 99,999,999 is 1.00亿, not 10,000.00万
+    let rounds_to = |x: f64| (x * 100.0).round() / 100.0;
     let a = v.abs();
-    if a >= 1e8 {
+    if rounds_to(a / 1e4) >= 1e4 {
         format!("{}亿", number(v / 1e8, 2))
-    } else if a >= 1e4 {
+    } else if rounds_to(a) >= 1e4 {
         format!("{}万", number(v / 1e4, 2))
     } else {
         number(v, 2)
@@ -82,5 +84,7 @@ mod tests {
         assert_eq!(wan(12_345_678.0), "1,234.57万");
         assert_eq!(wan(-15_000.0), "-1.50万");
         assert_eq!(wan(5_432.1), "5,432.10");
+        assert_eq!(wan(9_999.996), "1.00万");
+        assert_eq!(wan(99_999_999.0), "1.00亿");
     }
 }

@@ -290,7 +290,7 @@ fn excel_text(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Excel's row limit less the header row: longer tables continue on further sheets.
-const XLSX_MAX_ROWS: usize = 1_048_575;
+pub(crate) const XLSX_MAX_ROWS: usize = 1_048_575;
 
 pub(crate) struct Formats {
     pub(crate) header: Format,

@@ -18,8 +18,8 @@ use stratum_core::{Labelled, Lang, Money, Tiering};
 use crate::clv::{CustomerPrediction, clv_header, clv_row};
 use crate::master::CustomerTable;
 use crate::output::{
-    Cell, Formats, SEGMENT_COLUMNS, customer_header, customer_row, segment_rows, write_cell,
-    write_table,
+    Cell, Formats, SEGMENT_COLUMNS, XLSX_MAX_ROWS, customer_header, customer_row, segment_rows,
+    write_cell, write_table,
 };
 use crate::quality::QualityReport;
 use crate::tiers::{
@@ -143,10 +143,44 @@ pub fn write_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxErro
     // somewhat larger file.
     book.set_zip_compression_level(1);
     let f = Formats::with_currency(w.currency);
+    // The rejects sheet is the rejects file as written, as text.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(w.rejects_csv)
+        .map_err(|e| {
+            XlsxError::ParameterError(format!("cannot read `{}`: {e}", w.rejects_csv.display()))
+        })?;
+    let rejects_header: Vec<String> = crate::rejects::REJECTS_HEADER
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut records = Vec::new();
+    for record in reader.byte_records() {
+        let record = record.map_err(|e| XlsxError::ParameterError(e.to_string()))?;
+        records.push(record);
+    }
+    // the fixed sheets are named first, with the continuation sheets of long tables
+    // ("customers (2)"), so an account manager named like one gets a suffix instead
     let mut taken: HashSet<String> = HashSet::new();
-    let name = |n: &str, taken: &mut HashSet<String>| safe_name(n, taken, 31);
-
-    let summary = name(lang.pick("摘要", "summary"), &mut taken);
+    let n = t.features.customers.len();
+    let name = |base: &str, rows: usize, taken: &mut HashSet<String>| {
+        let name = safe_name(base, taken, 31);
+        for part in 2..=rows.div_ceil(XLSX_MAX_ROWS) {
+            taken.insert(format!("{name} ({part})").to_lowercase());
+        }
+        name
+    };
+    let summary = name(lang.pick("摘要", "summary"), 0, &mut taken);
+    let customers_sheet = name(lang.pick("客户", "customers"), n, &mut taken);
+    let segments_sheet = name(lang.pick("分群", "segments"), 0, &mut taken);
+    let tiers_sheet = w
+        .scheme
+        .map(|_| name(lang.pick("等级", "tiers"), n, &mut taken));
+    let clv_sheet = w
+        .clv
+        .map(|(rows, _)| name(lang.pick("客户价值", "clv"), rows.len(), &mut taken));
+    let quality_sheet = name(lang.pick("数据质量", "quality"), 0, &mut taken);
+    let rejects_sheet = name(lang.pick("拒绝行", "rejects"), records.len(), &mut taken);
     summary_sheet(&mut book, &summary, w, &f)?;
 
     let header = customer_header(w.master);
@@ -154,43 +188,45 @@ pub fn write_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxErro
     widths[0] = 16.0;
     widths[15] = 22.0;
     widths[17] = 22.0;
-    let n = t.features.customers.len();
     let rows = (0..n).map(|i| customer_row(t, i, w.master, lang));
-    let sheet = name(lang.pick("客户", "customers"), &mut taken);
-    write_table(&mut book, &sheet, &header, &widths, rows, &f)?;
+    write_table(&mut book, &customers_sheet, &header, &widths, rows, &f)?;
 
     let header: Vec<String> = SEGMENT_COLUMNS.iter().map(|s| s.to_string()).collect();
-    let sheet = name(lang.pick("分群", "segments"), &mut taken);
     let rows = segment_rows(t, lang).into_iter();
-    write_table(&mut book, &sheet, &header, &[12.0, 24.0, 24.0], rows, &f)?;
+    write_table(
+        &mut book,
+        &segments_sheet,
+        &header,
+        &[12.0, 24.0, 24.0],
+        rows,
+        &f,
+    )?;
 
-    if let Some(o) = w.scheme {
+    if let (Some(o), Some(sheet)) = (w.scheme, &tiers_sheet) {
         let header = tiers_header(o);
         let mut widths = vec![14.0; header.len()];
         widths[0] = 16.0;
-        let sheet = name(lang.pick("等级", "tiers"), &mut taken);
         write_table(
             &mut book,
-            &sheet,
+            sheet,
             &header,
             &widths,
             (0..n).map(|i| tiers_row(o, i)),
             &f,
         )?;
     }
-    if let Some((rows, tiers)) = w.clv {
-        let sheet = name(lang.pick("客户价值", "clv"), &mut taken);
+    if let (Some((rows, tiers)), Some(sheet)) = (w.clv, &clv_sheet) {
         let cells = rows
             .iter()
             .zip(tiers)
             .map(|(p, tier)| clv_row(p, *tier, lang));
-        write_table(&mut book, &sheet, &clv_header(), &[16.0], cells, &f)?;
+        write_table(&mut book, sheet, &clv_header(), &[16.0], cells, &f)?;
     }
     if let Some(o) = w.scheme {
         let header: Vec<String> = ACTION_COLUMNS.iter().map(|s| s.to_string()).collect();
         let widths = [8.0, 16.0, 24.0, 16.0, 24.0, 24.0, 14.0, 60.0, 14.0, 14.0];
         for (manager, rows) in action_lists(o) {
-            let sheet = name(&manager, &mut taken);
+            let sheet = name(&manager, rows.len(), &mut taken);
             write_table(&mut book, &sheet, &header, &widths, rows.into_iter(), &f)?;
         }
     }
@@ -203,35 +239,17 @@ pub fn write_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxErro
     let rows = lines
         .iter()
         .map(|(k, v)| vec![Cell::Text(k), Cell::Text(v)]);
-    let sheet = name(lang.pick("数据质量", "quality"), &mut taken);
-    write_table(&mut book, &sheet, &header, &[40.0, 60.0], rows, &f)?;
+    write_table(&mut book, &quality_sheet, &header, &[40.0, 60.0], rows, &f)?;
 
-    // The rejects sheet is the rejects file as written, as text.
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_path(w.rejects_csv)
-        .map_err(|e| {
-            XlsxError::ParameterError(format!("cannot read `{}`: {e}", w.rejects_csv.display()))
-        })?;
-    let header: Vec<String> = crate::rejects::REJECTS_HEADER
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut records = Vec::new();
-    for record in reader.byte_records() {
-        let record = record.map_err(|e| XlsxError::ParameterError(e.to_string()))?;
-        records.push(record);
-    }
     let rows = records.iter().map(|r| {
         r.iter()
             .map(|f| Cell::Owned(String::from_utf8_lossy(f).into_owned()))
             .collect()
     });
-    let sheet = name(lang.pick("拒绝行", "rejects"), &mut taken);
     write_table(
         &mut book,
-        &sheet,
-        &header,
+        &rejects_sheet,
+        &rejects_header,
         &[18.0, 8.0, 20.0, 14.0, 18.0, 50.0, 60.0],
         rows,
         &f,

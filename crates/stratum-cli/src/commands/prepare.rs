@@ -199,14 +199,18 @@ pub fn order_index(
     }
 }
 
-/// Each cluster's share of the total net revenue, by cluster id.
+/// Each cluster's share of the total net revenue, by cluster id (0 when the total is not
+/// positive: a share of nothing is not defined).
 pub fn revenue_shares(tiering: &Tiering, c: &Clustering) -> Vec<f64> {
     let customers = &tiering.features.customers;
     let total: f64 = customers.iter().map(|x| x.monetary.to_f64()).sum();
     let mut shares = vec![0.0; c.k];
+    if total <= 0.0 {
+        return shares;
+    }
     for (x, l) in customers.iter().zip(&c.labels) {
         if let Some(l) = l {
-            shares[l - 1] += x.monetary.to_f64() / total.max(f64::MIN_POSITIVE);
+            shares[l - 1] += x.monetary.to_f64() / total;
         }
     }
     shares

@@ -348,17 +348,10 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         )
     });
     let clv_rows = clv.as_ref().map(|c| clv_rows(&tiering, c));
-    // The workbook is the slowest output: write it beside the CSV files.
+    // The workbook is the slowest output: it is written beside all the others, the
+    // validation statistics beside the CSV files.
     let xlsx_path = s.out.join("stratum.xlsx");
-    // and the validation statistics beside both
-    let (xlsx, csvs, validation) = std::thread::scope(|scope| {
-        let validation = scope.spawn(|| {
-            validations(
-                &tiering,
-                applied.as_ref(),
-                scheme_clusters.as_ref().map(|c| &c.0),
-            )
-        });
+    let (xlsx, rest) = std::thread::scope(|scope| {
         let xlsx = scope.spawn(|| {
             if !s.write_xlsx {
                 return Ok(());
@@ -376,96 +369,124 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             write_workbook(&xlsx_path, &input)
                 .with_context(|| format!("failed to write `{}`", xlsx_path.display()))
         });
-        let csvs = write_csv_outputs(&s.out, &tiering, master_table.as_ref(), s.lang);
-        (xlsx.join(), csvs, validation.join())
+        let rest = (|| -> Result<_> {
+            let validation = scope.spawn(|| {
+                validations(
+                    &tiering,
+                    applied.as_ref(),
+                    scheme_clusters.as_ref().map(|c| &c.0),
+                )
+            });
+            let csvs = write_csv_outputs(&s.out, &tiering, master_table.as_ref(), s.lang);
+            let validation = match validation.join() {
+                Ok(v) => v,
+                Err(_) => anyhow::bail!("validating the segments failed unexpectedly"),
+            };
+            timer.lap("outputs");
+            csvs?;
+            let mut scheme_files = Vec::new();
+            let mut scheme_table = String::new();
+            let cluster_revenue = scheme_clusters
+                .as_ref()
+                .map(|(clustering, _)| super::prepare::revenue_shares(&tiering, clustering));
+            if let (Some((_, _, _, result)), Some(output)) = (&applied, &output) {
+                report_overrides(result, s.lang);
+                scheme_files = write_scheme_outputs(&s.out, output, s.write_xlsx)?;
+                if let (Some((clustering, columns)), Some(revenue)) =
+                    (&scheme_clusters, &cluster_revenue)
+                {
+                    let ids: Vec<&str> = tiering
+                        .features
+                        .customers
+                        .iter()
+                        .map(|c| c.customer_id.as_str())
+                        .collect();
+                    let path = s.out.join("clusters.csv");
+                    stratum_io::cluster::write_clusters_csv(
+                        create(&path)?,
+                        &ids,
+                        clustering,
+                        columns,
+                        s.lang,
+                    )
+                    .with_context(|| format!("failed to write `{}`", path.display()))?;
+                    let path = s.out.join("cluster_profiles.csv");
+                    stratum_io::cluster::write_profiles_csv(
+                        create(&path)?,
+                        clustering,
+                        revenue,
+                        s.lang,
+                    )
+                    .with_context(|| format!("failed to write `{}`", path.display()))?;
+                    scheme_files.extend([
+                        s.out.join("clusters.csv"),
+                        s.out.join("cluster_profiles.csv"),
+                    ]);
+                }
+                timer.lap("scheme outputs");
+                scheme_table = final_tier_text(output);
+            }
+
+            let validation = validation?;
+            let validation_files = write_validation(&s.out, &validation, s.lang)?;
+            timer.lap("validation files");
+
+            let mut clv_files: Vec<&str> = Vec::new();
+            let mut clv_table = String::new();
+            if let Some(c) = &clv {
+                clv_files = write_clv_outputs(&s.out, &tiering, c, &report.transactions, s.lang)?;
+                clv_table = clv_class_text(&tiering, c, s.lang);
+                timer.lap("clv outputs");
+            }
+
+            let mut report_files: Vec<&str> = Vec::new();
+            if s.report {
+                let path = s.out.join("report.html");
+                let generator = format!("Stratum {}", env!("CARGO_PKG_VERSION"));
+                let input = ReportInput {
+                    tiering: &tiering,
+                    quality: &report,
+                    lang: s.lang,
+                    currency: &s.currency,
+                    scheme: output.as_ref(),
+                    clusters: scheme_clusters
+                        .as_ref()
+                        .zip(cluster_revenue.as_deref())
+                        .map(|((c, _), r)| (c, r)),
+                    validations: &validation,
+                    clv: clv.as_ref().map(|c| ClvPart {
+                        predictions: &c.per_customer,
+                        model: format!("{} + Gamma-Gamma", c.model.params().model().title()),
+                        horizon_months: c.model.params().horizon_months(),
+                        churn_bands: c.model.params().churn_bands(),
+                    }),
+                    top: s.top,
+                    abc_cuts: (s.abc.a(), s.abc.b()),
+                    rfm_quantiles: matches!(s.rfm.method(), stratum_core::ScoreMethod::Quantile),
+                    generator: &generator,
+                };
+                write_report(&path, &input)
+                    .with_context(|| format!("failed to write `{}`", path.display()))?;
+                report_files.push("report.html");
+                timer.lap("report");
+            }
+            Ok((
+                scheme_files,
+                scheme_table,
+                validation_files,
+                clv_files,
+                clv_table,
+                report_files,
+            ))
+        })();
+        (xlsx.join(), rest)
     });
-    let validation = match validation {
-        Ok(v) => v,
-        Err(_) => anyhow::bail!("validating the segments failed unexpectedly"),
-    };
-    timer.lap("outputs");
-    csvs?;
+    let (scheme_files, scheme_table, validation_files, clv_files, clv_table, report_files) = rest?;
     match xlsx {
         Ok(result) => result?,
         Err(_) => anyhow::bail!("writing `{}` failed unexpectedly", xlsx_path.display()),
     }
-
-    let mut scheme_files = Vec::new();
-    let mut scheme_table = String::new();
-    let cluster_revenue = scheme_clusters
-        .as_ref()
-        .map(|(clustering, _)| super::prepare::revenue_shares(&tiering, clustering));
-    if let (Some((_, _, _, result)), Some(output)) = (&applied, &output) {
-        report_overrides(result, s.lang);
-        scheme_files = write_scheme_outputs(&s.out, output, s.write_xlsx)?;
-        if let (Some((clustering, columns)), Some(revenue)) = (&scheme_clusters, &cluster_revenue) {
-            let ids: Vec<&str> = tiering
-                .features
-                .customers
-                .iter()
-                .map(|c| c.customer_id.as_str())
-                .collect();
-            let path = s.out.join("clusters.csv");
-            stratum_io::cluster::write_clusters_csv(
-                create(&path)?,
-                &ids,
-                clustering,
-                columns,
-                s.lang,
-            )
-            .with_context(|| format!("failed to write `{}`", path.display()))?;
-            let path = s.out.join("cluster_profiles.csv");
-            stratum_io::cluster::write_profiles_csv(create(&path)?, clustering, revenue, s.lang)
-                .with_context(|| format!("failed to write `{}`", path.display()))?;
-            scheme_files.extend([
-                s.out.join("clusters.csv"),
-                s.out.join("cluster_profiles.csv"),
-            ]);
-        }
-        timer.lap("scheme outputs");
-        scheme_table = final_tier_text(output);
-    }
-
-    let validation = validation?;
-    let validation_files = write_validation(&s.out, &validation, s.lang)?;
-    timer.lap("validation files");
-
-    let mut clv_files: Vec<&str> = Vec::new();
-    let mut clv_table = String::new();
-    if let Some(c) = &clv {
-        clv_files = write_clv_outputs(&s.out, &tiering, c, &report.transactions, s.lang)?;
-        clv_table = clv_class_text(&tiering, c, s.lang);
-        timer.lap("clv outputs");
-    }
-
-    let mut report_files: Vec<&str> = Vec::new();
-    if s.report {
-        let path = s.out.join("report.html");
-        let generator = format!("Stratum {}", env!("CARGO_PKG_VERSION"));
-        let input = ReportInput {
-            tiering: &tiering,
-            quality: &report,
-            lang: s.lang,
-            currency: &s.currency,
-            scheme: output.as_ref(),
-            clusters: scheme_clusters
-                .as_ref()
-                .zip(cluster_revenue.as_deref())
-                .map(|((c, _), r)| (c, r)),
-            validations: &validation,
-            clv: clv.as_ref().map(|c| ClvPart {
-                predictions: &c.per_customer,
-                model: format!("{} + Gamma-Gamma", c.model.params().model().title()),
-                horizon_months: c.model.params().horizon_months(),
-            }),
-            top: s.top,
-            generator: &generator,
-        };
-        write_report(&path, &input)
-            .with_context(|| format!("failed to write `{}`", path.display()))?;
-        report_files.push("report.html");
-        timer.lap("report");
-    }
+    timer.lap("workbook");
 
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", segment_text(&tiering, s.lang));

@@ -139,10 +139,19 @@ name = "rest"
             out.to_str().expect("utf-8"),
             "--scheme",
             scheme.to_str().expect("utf-8"),
+            "--report",
         ],
         tmp.path(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // the report shows the clusters and validates them
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert!(html.contains("<section id=\"clusters\">"));
+    assert!(html.contains("<h2>Clusters (k-means)</h2>"));
+    assert!(
+        html.contains("<h3>Clusters</h3>"),
+        "no cluster validation table"
+    );
     // the customers of cluster 1 are exactly the "best" tier
     let clusters = std::fs::read_to_string(out.join("clusters.csv")).expect("clusters.csv");
     let tiers = std::fs::read_to_string(out.join("tiers.csv")).expect("tiers.csv");

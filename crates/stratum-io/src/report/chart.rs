@@ -531,7 +531,8 @@ pub struct Bins {
 
 impl Bins {
     /// Bins for `values`: on a log axis with 1-2-5 edges when the data is positive and
-    /// heavy-tailed (the 99th percentile over 20 times the median), else about 30 equal bins
+    /// heavy-tailed (the 99th percentile over 20 times the median, or the largest value over
+    /// 50 times: on a linear axis it would crowd the rest into the first bars), else about 30 equal bins
     /// with a round width (one per integer for small integer data). Non-finite values, and on
     /// the log axis values ≤ 0, are counted in `left_out`.
     pub fn new(values: &[f64]) -> Bins {
@@ -556,7 +557,7 @@ impl Bins {
         let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
         let positive = v.iter().filter(|&&x| x > 0.0).count();
         let median = q(0.5);
-        let heavy = median > 0.0 && q(0.99) > 20.0 * median;
+        let heavy = median > 0.0 && (q(0.99) > 20.0 * median || v[v.len() - 1] > 50.0 * median);
         // mostly positive values with a long tail: a log axis; the rest are counted
         if heavy && positive as f64 >= 0.95 * v.len() as f64 {
             left_out += (v.len() - positive) as u64;
@@ -565,7 +566,8 @@ impl Bins {
             let (lo, hi) = (p01.max(floor).min(pos[pos.len() - 1]), pos[pos.len() - 1]);
             let mut e = floor_125(lo);
             let mut edges = vec![e];
-            while e <= hi {
+            // 1-2-5 steps cover 1e-300..f64::MAX in under 2,000 edges
+            while e <= hi && edges.len() < 2_000 {
                 e = next_125(e);
                 edges.push(e);
             }
@@ -581,7 +583,11 @@ impl Bins {
         }
         let (lo, hi) = (v[0], v[v.len() - 1]);
         let integers = v.iter().all(|x| x.fract() == 0.0);
-        let edges: Vec<f64> = if integers && hi - lo <= 40.0 {
+        let edges: Vec<f64> = if !integers && hi - lo <= lo.abs() * 1e-9 {
+            // one value (or values equal to the last digits): one bin around it
+            let w = (lo.abs() * 0.05).max(0.5);
+            vec![lo - w, lo + w]
+        } else if integers && hi - lo <= 40.0 {
             (0..=((hi - lo) as i64 + 1))
                 .map(|i| lo - 0.5 + i as f64)
                 .collect()
@@ -602,8 +608,9 @@ impl Bins {
     }
 }
 
-/// The largest 1, 2 or 5 × 10ᵏ at most `x` (> 0).
+/// The largest 1, 2 or 5 × 10ᵏ at most `x` (> 0; values below 1e-300 count as 1e-300).
 fn floor_125(x: f64) -> f64 {
+    let x = x.max(1e-300);
     let mag = 10f64.powi(x.log10().floor() as i32);
     let m = x / mag;
     if m >= 5.0 {
@@ -669,7 +676,8 @@ impl Histogram<'_> {
         };
         let x = |v: f64| x0 + pw * scale(v).clamp(0.0, 1.0);
         let max = b.counts.iter().copied().max().unwrap_or(0) as f64;
-        let step = nice_step(max.max(1.0), 4);
+        // counts: whole-number ticks
+        let step = nice_step(max.max(1.0), 4).max(1.0);
         let top = ((max / step).ceil() * step).max(step);
         let y = |v: f64| y0 + ph * (1.0 - v / top);
         let mut svg = Svg::new(width, height, &self.title);
@@ -822,6 +830,38 @@ mod tests {
         assert_eq!(b.below, 5);
         // they are counted in the first bin, not lost
         assert_eq!(b.counts.iter().sum::<u64>(), 1005);
+    }
+
+    #[test]
+    fn one_repeated_value_gets_one_bin() {
+        let b = Bins::new(&[99.9, 99.9, 99.9]);
+        assert_eq!(b.counts, vec![3]);
+        assert!(b.edges[0] < 99.9 && b.edges[1] > 99.9, "{:?}", b.edges);
+        let b = Bins::new(&[7.0]);
+        assert_eq!(
+            (b.edges.clone(), b.counts.clone()),
+            (vec![6.5, 7.5], vec![1])
+        );
+        let h = Histogram {
+            title: "t".into(),
+            bins: &b,
+            axes: ("x".into(), "y".into()),
+            format: &|v| format!("{v}"),
+            count: &|v| format!("{v}"),
+        }
+        .svg();
+        assert!(!h.contains("NaN") && !h.contains("inf"), "{h}");
+        // a count of 1: ticks 0 and 1, not 0, 0.5, 1
+        assert_eq!(h.matches("class=\"tick\">0<").count(), 1);
+    }
+
+    #[test]
+    fn log_bins_stop_on_extreme_values() {
+        let b = Bins::new(&[1e-320, 1e-310, 1.0, 1e300]);
+        assert!(b.log);
+        assert!(b.edges.len() <= 2_001);
+        assert!(b.edges.iter().all(|e| e.is_finite() && *e > 0.0));
+        assert_eq!(b.counts.iter().sum::<u64>(), 4);
     }
 
     #[test]

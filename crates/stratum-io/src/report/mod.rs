@@ -44,6 +44,10 @@ pub struct ReportInput<'a> {
     pub clv: Option<ClvPart<'a>>,
     /// How many high-value customers at risk to list.
     pub top: usize,
+    /// The ABC cut points (cumulative revenue shares ending classes A and B).
+    pub abc_cuts: (f64, f64),
+    /// Whether the RFM scores are quantiles (else fixed thresholds).
+    pub rfm_quantiles: bool,
     /// The program and version, for the footer.
     pub generator: &'a str,
 }
@@ -57,6 +61,8 @@ pub struct ClvPart<'a> {
     pub model: String,
     /// The CLV horizon in months.
     pub horizon_months: u32,
+    /// The churn-risk band thresholds (medium from, high from).
+    pub churn_bands: (f64, f64),
 }
 
 /// A part of the report with its own heading and table-of-contents entry.
@@ -144,7 +150,9 @@ svg .markline{stroke:#D55E00;stroke-dasharray:2 3}
 table{border-collapse:collapse;margin:8px 0;font-size:13px;break-inside:auto}
 th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap}
+td.wide{min-width:14em}
 tr.highlight td{background:#fff3cd}
 tr{break-inside:avoid;page-break-inside:avoid}
 ul.notes{margin:6px 0;padding-left:20px;color:var(--muted)}
@@ -281,6 +289,9 @@ fn table_html(out: &mut String, t: &Table) {
             let mut class = String::new();
             if numeric_col.get(c).copied().unwrap_or(false) {
                 class.push_str("num");
+            } else if cell.chars().count() > 24 {
+                // long text (a strategy, a description) keeps a readable width
+                class.push_str("wide");
             }
             let style = match shade {
                 Some(v) if v.is_finite() => {

@@ -56,9 +56,13 @@ impl Fmt<'_> {
         let body = match self.lang {
             Lang::Zh if a >= 1e8 => format!("{}亿", trim(number(a / 1e8, 2))),
             Lang::Zh if a >= 1e4 => format!("{}万", trim(number(a / 1e4, 2))),
-            // 1-2-5 edges below 10: as many decimals as the edge has
-            _ if a < 10.0 && a.fract() != 0.0 => {
-                let decimals = (-a.log10().floor()).max(2.0) as usize;
+            // fractional edges: as many decimals as they have (1-2-5 edges below 1)
+            _ if a.fract() != 0.0 => {
+                let decimals = if a < 1.0 {
+                    (-a.log10().floor()).max(2.0) as usize
+                } else {
+                    2
+                };
                 trim(number(a, decimals))
             }
             _ => number(a, 0),
@@ -69,6 +73,16 @@ impl Fmt<'_> {
 
     fn pick<'s>(&self, zh: &'s str, en: &'s str) -> &'s str {
         self.lang.pick(zh, en)
+    }
+}
+
+/// A configured share: `80%`, or `82.5%` when it has a fraction.
+fn setting_pct(v: f64) -> String {
+    let p = v * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0}%")
+    } else {
+        format!("{}%", number(p, 2).trim_end_matches('0'))
     }
 }
 
@@ -112,16 +126,32 @@ pub fn build(r: &ReportInput<'_>) -> (String, String, Vec<Section>, String) {
     }
     sections.push(distributions(r, &f));
     let rfm = &r.tiering.rfm;
+    let scores = if r.rfm_quantiles {
+        match f.lang {
+            Lang::Zh => format!("{} 级，按分位数（分值相同者同级）", rfm.bins()),
+            Lang::En => format!(
+                "{} levels by quantile (equal values share a score)",
+                rfm.bins()
+            ),
+        }
+    } else {
+        match f.lang {
+            Lang::Zh => format!("{} 级，按配置的固定阈值", rfm.bins()),
+            Lang::En => format!("{} levels by the configured thresholds", rfm.bins()),
+        }
+    };
     let footer = format!(
-        "{} {} · {}: {} {}, {} · {}",
+        "{} {} · {}: {scores}, {} · {}",
         f.pick("生成工具", "Made with"),
         r.generator,
         f.pick("RFM 评分", "RFM scores"),
-        rfm.bins(),
-        f.pick("级（按五分位，分值相同者同级）", "levels (quantiles, equal values share a score)"),
         match rfm.class_basis() {
-            stratum_core::ClassBasis::Scores => f.pick("八类按平均分划分", "classes against the mean score"),
-            stratum_core::ClassBasis::Values => f.pick("八类按平均值划分", "classes against the mean value"),
+            stratum_core::ClassBasis::Scores => {
+                f.pick("八类按平均分划分", "classes against the mean score")
+            }
+            stratum_core::ClassBasis::Values => {
+                f.pick("八类按平均值划分", "classes against the mean value")
+            }
         },
         f.pick(
             "金额为净额（购买减退款），最近一次购买距分析日期的天数为 R",
@@ -392,9 +422,24 @@ fn pareto(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
     }
     let a_end = p.a_customer_share;
     let b_end = p.a_customer_share + p.b_customer_share;
-    let class = |k: AbcClass| t.abc_classes.iter().find(|g| g.key == k);
-    let a_rev = class(AbcClass::A).map_or(0.0, |g| g.revenue_share);
-    let b_rev = class(AbcClass::B).map_or(0.0, |g| g.revenue_share);
+    // shares of positive revenue, as the curve: the cumulative share where a class ends
+    let end_of = |keep: &dyn Fn(AbcClass) -> bool| {
+        t.abc
+            .classes()
+            .iter()
+            .zip(t.abc.cumulative_share())
+            .filter(|(c, _)| keep(**c))
+            .map(|(_, s)| *s)
+            .fold(0.0, f64::max)
+    };
+    let a_rev = end_of(&|c| c == AbcClass::A);
+    let ab_rev = end_of(&|c| c != AbcClass::C);
+    // the top 20% are ⌈n/5⌉ customers: the mark sits where they end on the curve
+    let top_x = if n > 0 {
+        n.div_ceil(5) as f64 / n as f64
+    } else {
+        0.2
+    };
     let mark_label = format!(
         "{} 20% → {}",
         f.pick("前", "top"),
@@ -409,7 +454,7 @@ fn pareto(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
             .into(),
         points,
         cuts: vec![(a_end, "A | B".into()), (b_end, "B | C".into())],
-        mark: Some((0.2, p.top20_revenue_share, mark_label)),
+        mark: Some((top_x, p.top20_revenue_share, mark_label)),
         axes: (
             f.pick(
                 "客户占比（按收入从高到低）",
@@ -429,7 +474,7 @@ fn pareto(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
             pct(a_end),
             pct(a_rev),
             pct(b_end),
-            pct(a_rev + b_rev)
+            pct(ab_rev)
         ),
         Lang::En => format!(
             "The top 20% of customers bring {} of revenue. Class A is {} of the customers and brings {} of revenue; classes A and B together are {} of the customers and {} of revenue.",
@@ -437,24 +482,41 @@ fn pareto(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
             pct(a_end),
             pct(a_rev),
             pct(b_end),
-            pct(a_rev + b_rev)
+            pct(ab_rev)
+        ),
+    };
+    let (a_cut, b_cut) = r.abc_cuts;
+    let caption = match f.lang {
+        Lang::Zh => format!(
+            "虚线为 ABC 分类界限（A 类累计至 {} 收入，B 类至 {}）；曲线与上文只计正收入，下表的收入占比为净收入。",
+            setting_pct(a_cut),
+            setting_pct(b_cut)
+        ),
+        Lang::En => format!(
+            "Dashed lines are the ABC class boundaries (A up to {} of revenue, B up to {}); the curve and the text count positive revenue, the table's revenue shares are of net revenue.",
+            setting_pct(a_cut),
+            setting_pct(b_cut)
         ),
     };
     Section {
         id: "pareto",
-        title: f.pick("价值集中度（帕累托 / ABC）", "Value concentration (Pareto / ABC)").into(),
+        title: f
+            .pick(
+                "价值集中度（帕累托 / ABC）",
+                "Value concentration (Pareto / ABC)",
+            )
+            .into(),
         blocks: vec![
             Block::Text(text),
             Block::Chart {
                 svg: chart,
-                caption: f
-                    .pick(
-                        "虚线为 ABC 分类界限（A 类累计至 80% 收入，B 类至 95%）；只计正收入。",
-                        "Dashed lines are the ABC class boundaries (A up to 80% of revenue, B up to 95%); positive revenue only.",
-                    )
-                    .into(),
+                caption,
             },
-            Block::Table(group_table(&t.abc_classes, f.pick("ABC 分类", "ABC class"), f)),
+            Block::Table(group_table(
+                &t.abc_classes,
+                f.pick("ABC 分类", "ABC class"),
+                f,
+            )),
         ],
     }
 }
@@ -683,19 +745,23 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         .iter()
         .position(|d| d.name == "value")
         .unwrap_or(fin_d);
-    let mut stages: Vec<String> = STAGES.iter().map(|s| s.to_string()).collect();
-    let mut grid: BTreeMap<(usize, String), usize> = BTreeMap::new();
+    let mut stages: Vec<&str> = STAGES.to_vec();
+    let mut grid: BTreeMap<(usize, &str), usize> = BTreeMap::new();
     for i in 0..n {
-        let stage = o.lifecycle(i).to_string();
-        if !stage.is_empty() && !stages.contains(&stage) {
-            stages.push(stage.clone());
-        }
+        let stage = o.lifecycle(i);
         *grid.entry((o.tier_index(vd, i), stage)).or_default() += 1;
     }
+    // stages beyond the built-in ones (none today), and customers without one, in columns too
+    for &(_, stage) in grid.keys() {
+        if !stages.contains(&stage) {
+            stages.push(stage);
+        }
+    }
     let vtiers = o.scheme.dimensions[vd].tiers.len();
-    let used: Vec<&String> = stages
+    let used: Vec<&str> = stages
         .iter()
-        .filter(|s| (0..vtiers).any(|t| grid.contains_key(&(t, (*s).clone()))))
+        .copied()
+        .filter(|s| (0..vtiers).any(|t| grid.contains_key(&(t, *s))))
         .collect();
     let max = grid.values().copied().max().unwrap_or(0).max(1) as f64;
     let mut header = vec![
@@ -704,14 +770,17 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             .pick(f.lang, &o.scheme.dimensions[vd].name)
             .to_string(),
     ];
-    header.extend(used.iter().map(|s| stage_label(s, f.lang).to_string()));
+    header.extend(used.iter().map(|s| match *s {
+        "" => f.pick("无", "none").to_string(),
+        s => stage_label(s, f.lang).to_string(),
+    }));
     header.push(f.pick("合计", "total").into());
     let mut rows = Vec::new();
     let mut shade = Vec::new();
     for t in 0..vtiers {
         let cells: Vec<usize> = used
             .iter()
-            .map(|s| grid.get(&(t, (*s).clone())).copied().unwrap_or(0))
+            .map(|s| grid.get(&(t, *s)).copied().unwrap_or(0))
             .collect();
         let mut row = vec![tier_label(vd, t)];
         row.extend(cells.iter().map(|&c| f.count(c)));
@@ -1215,12 +1284,16 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             axis_label: f.pick("客户占比（%）", "share of customers (%)").into(),
         }
         .svg(),
-        caption: f
-            .pick(
-                "流失风险 = 1 − 存活概率；低 < 0.2 ≤ 中 < 0.5 ≤ 高。",
-                "Churn risk = 1 − P(alive); low < 0.2 ≤ medium < 0.5 ≤ high.",
-            )
-            .into(),
+        caption: match f.lang {
+            Lang::Zh => format!(
+                "流失风险 = 1 − 存活概率；低 < {} ≤ 中 < {} ≤ 高。",
+                c.churn_bands.0, c.churn_bands.1
+            ),
+            Lang::En => format!(
+                "Churn risk = 1 − P(alive); low < {} ≤ medium < {} ≤ high.",
+                c.churn_bands.0, c.churn_bands.1
+            ),
+        },
     });
     blocks.push(Block::Table(Table {
         header: strings([
@@ -1328,9 +1401,16 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             rows,
             ..Table::default()
         }));
-        blocks.push(Block::Notes(vec![f
-            .pick("A 类（历史收入前 80%）且流失风险高的客户，按历史消费从高到低；完整名单见 clv.csv。", "Class A customers (the top 80% of past revenue) at high churn risk, by past revenue; the full list is in clv.csv.")
-            .into()]));
+        blocks.push(Block::Notes(vec![match f.lang {
+            Lang::Zh => format!(
+                "A 类（历史收入前 {}）且流失风险高的客户，按历史消费从高到低；完整名单见 clv.csv。",
+                setting_pct(r.abc_cuts.0)
+            ),
+            Lang::En => format!(
+                "Class A customers (the top {} of past revenue) at high churn risk, by past revenue; the full list is in clv.csv.",
+                setting_pct(r.abc_cuts.0)
+            ),
+        }]));
     }
     Some(Section {
         id: "clv",
@@ -1458,6 +1538,7 @@ mod tests {
         assert_eq!(en.tick(500.0), "500");
         assert_eq!(en.tick(0.05), "0.05");
         assert_eq!(en.tick(0.001), "0.001");
+        assert_eq!(en.tick(12.5), "12.5");
         assert_eq!(en.amount(12_345_678.4), "12,345,678");
         assert_eq!(en.amount(-12.345), "-12.35");
         assert_eq!(en.amount(-0.001), "0.00");
