@@ -466,7 +466,7 @@ fn summary_sheet(
         lang.pick("累计收入占比", "cumulative revenue share"),
         &f.header,
     )?;
-    let curve = pareto_points(t, 100);
+    let curve = crate::report::pareto_points(customers.iter().map(|c| c.monetary), 100);
     for (k, (x, y)) in curve.iter().enumerate() {
         write_cell(ws, row + 2 + k as u32, 0, &Cell::Share(*x), f)?;
         write_cell(ws, row + 2 + k as u32, 1, &Cell::Share(*y), f)?;
@@ -501,37 +501,4 @@ fn summary_sheet(
         ws.insert_chart(1 + 17 * k as u32, 6, chart)?;
     }
     Ok(())
-}
-
-/// The Pareto curve at `steps + 1` evenly spaced customer shares (0 to 1): the share of the
-/// positive revenue held by the largest customers up to each share.
-pub fn pareto_points(t: &Tiering, steps: usize) -> Vec<(f64, f64)> {
-    let mut v: Vec<i64> = t
-        .features
-        .customers
-        .iter()
-        .map(|c| c.monetary.units().max(0))
-        .collect();
-    v.sort_unstable_by(|a, b| b.cmp(a));
-    let total: i128 = v.iter().map(|&x| i128::from(x)).sum();
-    let mut prefix = Vec::with_capacity(v.len() + 1);
-    let mut sum: i128 = 0;
-    prefix.push(0i128);
-    for &x in &v {
-        sum += i128::from(x);
-        prefix.push(sum);
-    }
-    (0..=steps)
-        .map(|k| {
-            let x = k as f64 / steps as f64;
-            // the customers within the share, rounded to the nearest customer
-            let m = (x * v.len() as f64).round() as usize;
-            let y = if total > 0 {
-                prefix[m.min(v.len())] as f64 / total as f64
-            } else {
-                0.0
-            };
-            (x, y)
-        })
-        .collect()
 }

@@ -195,6 +195,12 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         None => None,
     };
     timer.lap("clv");
+    let ids: Vec<&str> = tiering
+        .features
+        .customers
+        .iter()
+        .map(|c| c.customer_id.as_str())
+        .collect();
     let mut signup_unreadable = 0;
     let mut scheme_clusters = None;
     let applied = match (scheme, &s.scheme) {
@@ -235,12 +241,6 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             let checked = params
                 .check(profile.catalog())
                 .map_err(|e| scheme_error(path, &e, master_table.is_some(), clv.is_some()))?;
-            let ids: Vec<&str> = tiering
-                .features
-                .customers
-                .iter()
-                .map(|c| c.customer_id.as_str())
-                .collect();
             let result = checked.apply(&profile, &ids, &overrides, as_of, s.lang);
             timer.lap("scheme");
             Some((path, profile, checked, result))
@@ -395,12 +395,6 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                 if let (Some((clustering, columns)), Some(revenue)) =
                     (&scheme_clusters, &cluster_revenue)
                 {
-                    let ids: Vec<&str> = tiering
-                        .features
-                        .customers
-                        .iter()
-                        .map(|c| c.customer_id.as_str())
-                        .collect();
                     let path = s.out.join("clusters.csv");
                     stratum_io::cluster::write_clusters_csv(
                         create(&path)?,

@@ -126,6 +126,24 @@ impl Svg {
         );
     }
 
+    /// The axis titles: `x_title` centred at (`x`, `y`), `y_title` turned upright, centred at
+    /// height `mid` near the left edge `left`.
+    fn axis_titles(
+        &mut self,
+        (x, y): (f64, f64),
+        (left, mid): (f64, f64),
+        titles: &(String, String),
+    ) {
+        self.text(x, y, "middle", "axis", &titles.0);
+        let _ = write!(
+            self.out,
+            r#"<text transform="translate({} {}) rotate(-90)" text-anchor="middle" class="axis">{}</text>"#,
+            n(left),
+            n(mid),
+            esc(&titles.1)
+        );
+    }
+
     /// A legend row of coloured squares and names, from `x` at baseline `y`.
     fn legend(&mut self, mut x: f64, y: f64, items: &[(&str, &str)]) {
         for (name, color) in items {
@@ -371,18 +389,10 @@ impl ParetoCurve<'_> {
             );
             svg.text(x(*mx) + 10.0, y(*my) + 18.0, "start", "mark", label);
         }
-        svg.text(
-            x0 + pw / 2.0,
-            y0 + ph + 36.0,
-            "middle",
-            "axis",
-            &self.axes.0,
-        );
-        let _ = write!(
-            svg.out,
-            r#"<text transform="translate(16 {}) rotate(-90)" text-anchor="middle" class="axis">{}</text>"#,
-            n(y0 + ph / 2.0),
-            esc(&self.axes.1)
+        svg.axis_titles(
+            (x0 + pw / 2.0, y0 + ph + 36.0),
+            (16.0, y0 + ph / 2.0),
+            &self.axes,
         );
         svg.finish()
     }
@@ -496,18 +506,10 @@ impl HeatMap {
             let x = x0 + (c as f64 + 0.5) * cell_w;
             svg.text(x, bottom + 16.0, "middle", "label", name);
         }
-        svg.text(
-            x0 + cell_w * cols / 2.0,
-            bottom + 36.0,
-            "middle",
-            "axis",
-            &self.axes.0,
-        );
-        let _ = write!(
-            svg.out,
-            r#"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle" class="axis">{}</text>"#,
-            n(y0 + cell_h * self.rows.len() as f64 / 2.0),
-            esc(&self.axes.1)
+        svg.axis_titles(
+            (x0 + cell_w * cols / 2.0, bottom + 36.0),
+            (14.0, y0 + cell_h * self.rows.len() as f64 / 2.0),
+            &self.axes,
         );
         svg.finish()
     }
@@ -724,18 +726,10 @@ impl Histogram<'_> {
             }
         }
         svg.line(x0, y0 + ph, x0 + pw, y0 + ph, "axisline");
-        svg.text(
-            x0 + pw / 2.0,
-            y0 + ph + 38.0,
-            "middle",
-            "axis",
-            &self.axes.0,
-        );
-        let _ = write!(
-            svg.out,
-            r#"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle" class="axis">{}</text>"#,
-            n(y0 + ph / 2.0),
-            esc(&self.axes.1)
+        svg.axis_titles(
+            (x0 + pw / 2.0, y0 + ph + 38.0),
+            (14.0, y0 + ph / 2.0),
+            &self.axes,
         );
         svg.finish()
     }

@@ -398,28 +398,12 @@ fn share_bars(
 fn pareto(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
     let t = r.tiering;
     let p = t.abc.pareto();
-    let mut values: Vec<f64> = t
-        .features
-        .customers
-        .iter()
-        .map(|c| c.monetary.to_f64().max(0.0))
-        .collect();
-    values.sort_by(|a, b| b.total_cmp(a));
-    let n = values.len();
-    let total: f64 = values.iter().sum();
-    let mut points = vec![(0.0, 0.0)];
-    let mut cum = 0.0;
-    // at most about 500 points: the curve is smooth at that resolution
-    let every = n.div_ceil(500).max(1);
-    for (i, v) in values.iter().enumerate() {
-        cum += v;
-        if (i + 1) % every == 0 || i + 1 == n {
-            points.push((
-                (i + 1) as f64 / n as f64,
-                if total > 0.0 { cum / total } else { 0.0 },
-            ));
-        }
-    }
+    let n = t.features.customers.len();
+    // at most 500 points: the curve is smooth at that resolution
+    let points = super::pareto_points(
+        t.features.customers.iter().map(|c| c.monetary),
+        n.clamp(1, 500),
+    );
     let a_end = p.a_customer_share;
     let b_end = p.a_customer_share + p.b_customer_share;
     // shares of positive revenue, as the curve: the cumulative share where a class ends
