@@ -155,19 +155,27 @@ pub enum ValidationWarning {
 impl ValidationWarning {
     /// The warning in English or Chinese.
     pub fn text(&self, lang: crate::Lang) -> String {
+        self.text_with(lang, &|code| code.to_string())
+    }
+
+    /// The warning in English or Chinese, segments named by `name` (e.g. their labels).
+    pub fn text_with(&self, lang: crate::Lang, name: &dyn Fn(&str) -> String) -> String {
         match (self, lang) {
             (ValidationWarning::SmallSegment { segment, share }, crate::Lang::En) => format!(
-                "segment \"{segment}\" holds only {:.2}% of customers",
+                "segment \"{}\" holds only {:.2}% of customers",
+                name(segment),
                 share * 100.0
             ),
             (ValidationWarning::SmallSegment { segment, share }, crate::Lang::Zh) => {
-                format!("分群“{segment}”仅占客户的 {:.2}%", share * 100.0)
+                format!("分群“{}”仅占客户的 {:.2}%", name(segment), share * 100.0)
             }
-            (ValidationWarning::NotDifferent { a, b }, crate::Lang::En) => {
-                format!("segments \"{a}\" and \"{b}\" do not differ significantly on any feature")
-            }
+            (ValidationWarning::NotDifferent { a, b }, crate::Lang::En) => format!(
+                "segments \"{}\" and \"{}\" do not differ significantly on any feature",
+                name(a),
+                name(b)
+            ),
             (ValidationWarning::NotDifferent { a, b }, crate::Lang::Zh) => {
-                format!("分群“{a}”与“{b}”在任何指标上都没有显著差异")
+                format!("分群“{}”与“{}”在任何指标上都没有显著差异", name(a), name(b))
             }
         }
     }

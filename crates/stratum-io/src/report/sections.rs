@@ -1042,8 +1042,13 @@ fn validation(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
         blocks.push(Block::Heading(validation_title(name, r, f)));
         blocks.push(Block::Table(test_table(v, f)));
         if !v.warnings.is_empty() {
-            let mut notes: Vec<String> =
-                v.warnings.iter().take(8).map(|w| w.text(f.lang)).collect();
+            let label = |code: &str| segment_label(name, code, r, f);
+            let mut notes: Vec<String> = v
+                .warnings
+                .iter()
+                .take(8)
+                .map(|w| w.text_with(f.lang, &label))
+                .collect();
             if v.warnings.len() > 8 {
                 notes.push(format!(
                     "{} {} {}",
@@ -1060,6 +1065,34 @@ fn validation(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
         title: f.pick("分群验证", "Do the segments differ?").into(),
         blocks,
     }
+}
+
+/// The label of segment `code` of segmentation `name` (the code when there is none).
+fn segment_label(name: &str, code: &str, r: &ReportInput<'_>, f: &Fmt<'_>) -> String {
+    fn find<K: Labelled>(all: &[K], code: &str, lang: Lang) -> Option<String> {
+        all.iter()
+            .find(|k| k.code() == code)
+            .map(|k| k.label(lang).to_string())
+    }
+    let found = match name {
+        "rfm_class" => find(&RfmClass::ALL, code, f.lang),
+        "rfm_segment" => find(&stratum_core::Segment::ALL, code, f.lang),
+        "abc_class" => find(&AbcClass::ALL, code, f.lang),
+        "cluster" => r.clusters.and_then(|(c, _)| {
+            let k = c.clusters.iter().find(|k| k.id.to_string() == code)?;
+            let words = match f.lang {
+                Lang::Zh => &k.label_zh,
+                Lang::En => &k.label_en,
+            };
+            Some(format!("{code} {words}"))
+        }),
+        other => r.scheme.and_then(|o| {
+            let d = o.scheme.dimensions.iter().find(|d| d.name == other)?;
+            let t = d.tiers.iter().find(|t| t.name == code)?;
+            Some(t.label.pick(f.lang, &t.name).to_string())
+        }),
+    };
+    found.unwrap_or_else(|| code.to_string())
 }
 
 fn validation_title(name: &str, r: &ReportInput<'_>, f: &Fmt<'_>) -> String {
