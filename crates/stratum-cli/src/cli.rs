@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 /// Stratum: customer tiering (客户分级) from transaction exports: RFM scores and classes, named
-/// segments, ABC classes, with a data-quality report and files your CRM can re-import.
+/// segments, ABC classes, tier schemes, lifetime value and clusters, with a data-quality report, an
+/// HTML report with charts, an analyst's workbook and files your CRM can re-import.
 #[derive(Debug, Parser)]
 #[command(name = "stratum", version, propagate_version = true)]
 pub struct Cli {
