@@ -292,6 +292,15 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// Makes room for about `rows` rows in the duplicate sets (capped at 2^28 rows: a wrong
+    /// estimate costs memory, not results).
+    fn reserve_rows(&mut self, rows: usize) {
+        let per_shard = rows.min(1 << 28) / SHARDS;
+        self.shards
+            .par_iter_mut()
+            .for_each(|s| s.seen.reserve(per_shard.saturating_sub(s.seen.len())));
+    }
+
     /// Phase 2 over the pieces of one batch; returns the batch's rejects in line order.
     fn absorb(&mut self, mut pieces: Vec<Piece>) -> Vec<RejectRow> {
         let mut work: Vec<Vec<(usize, Vec<Parsed>)>> = (0..SHARDS).map(|_| Vec::new()).collect();
@@ -371,6 +380,7 @@ impl<'a> Engine<'a> {
             let mut line = start.line;
             // decoded text can be longer than the file: progress stops at the file's size
             let mut done = start.bom + start.offset;
+            let mut sized = false;
             for batch in batches_rx {
                 let batch = batch.map_err(io)?;
                 let bounds: Vec<(usize, usize)> = std::iter::once(0)
@@ -401,6 +411,14 @@ impl<'a> Engine<'a> {
                             }));
                         }
                     }
+                }
+                if !sized && batch.end > 0 {
+                    // the duplicate sets sized once for the whole file, from the first batch's
+                    // rows per byte: no rehashing of millions of hashes as they grow
+                    sized = true;
+                    let rows: u64 = pieces.iter().map(|p| u64::from(p.rows)).sum();
+                    let expected = rows as f64 * total as f64 / batch.end as f64;
+                    self.reserve_rows((expected * 1.05) as usize);
                 }
                 let rejects = self.absorb(pieces);
                 sink(rejects).map_err(RunError::Rejects)?;
