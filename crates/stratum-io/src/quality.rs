@@ -105,6 +105,15 @@ pub struct SchemeQuality {
 }
 
 impl QualityReport {
+    /// The transaction file's name, without its folder.
+    pub fn file_name(&self) -> String {
+        self.transactions
+            .source
+            .path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    }
+
     /// The report as (measure, value) lines in `lang`.
     pub fn lines(&self, lang: Lang) -> Vec<(String, String)> {
         let t = &self.transactions;

@@ -281,12 +281,7 @@ fn summary_sheet(
         lang.pick("客户分级摘要", "Customer tiering summary"),
         &big,
     )?;
-    let file = q
-        .transactions
-        .source
-        .path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let file = q.file_name();
     ws.write_string(
         1,
         0,

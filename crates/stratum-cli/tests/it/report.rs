@@ -213,6 +213,15 @@ fn the_report_command_writes_the_segment_files_and_the_report() {
     assert!(!out.join("report.html").exists());
 }
 
+/// The index of the column headed `name` in a sheet.
+fn column(sheet: &calamine::Range<calamine::Data>, name: &str) -> usize {
+    sheet
+        .rows()
+        .next()
+        .and_then(|h| h.iter().position(|c| c.to_string() == name))
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
 #[test]
 fn the_workbook_has_a_summary_with_native_charts_and_typed_sheets() {
     use calamine::{Data, Reader, open_workbook_auto};
@@ -267,33 +276,13 @@ fn the_workbook_has_a_summary_with_native_charts_and_typed_sheets() {
     assert_eq!(customers.height(), 401);
     // the clv sheet: numbers, not text
     let clv = book.worksheet_range("clv").expect("clv");
-    let header: Vec<String> = clv
-        .rows()
-        .next()
-        .expect("header")
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    let p_alive = header
-        .iter()
-        .position(|h| h == "p_alive")
-        .expect("p_alive column");
+    let p_alive = column(&clv, "p_alive");
     assert!(
         matches!(clv.rows().nth(1).expect("row")[p_alive], Data::Float(p) if (0.0..=1.0).contains(&p))
     );
     // the tiers sheet: due dates are dates
     let tiers = book.worksheet_range("tiers").expect("tiers");
-    let header: Vec<String> = tiers
-        .rows()
-        .next()
-        .expect("header")
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    let due = header
-        .iter()
-        .position(|h| h == "next_action_due")
-        .expect("due column");
+    let due = column(&tiers, "next_action_due");
     assert!(
         tiers
             .rows()

@@ -101,12 +101,7 @@ pub fn build(r: &ReportInput<'_>) -> (String, String, Vec<Section>, String) {
         currency: r.currency,
     };
     let q = r.quality;
-    let file = q
-        .transactions
-        .source
-        .path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let file = q.file_name();
     let title = f
         .pick("客户分级报告", "Customer tiering report")
         .to_string();
