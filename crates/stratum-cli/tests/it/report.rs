@@ -218,7 +218,10 @@ fn column(sheet: &calamine::Range<calamine::Data>, name: &str) -> usize {
     sheet
         .rows()
         .next()
-        .and_then(|h| h.iter().position(|c| c.to_string() == name))
+        .and_then(|h| {
+            h.iter()
+                .position(|c| *c == calamine::Data::String(name.into()))
+        })
         .unwrap_or_else(|| panic!("no column {name}"))
 }
 
