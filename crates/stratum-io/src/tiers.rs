@@ -127,6 +127,17 @@ impl SchemeOutput<'_> {
         usize::from(self.result.assignments[i].tiers[d])
     }
 
+    /// Per tier of dimension `d`, in scheme order: its customers and their net revenue.
+    pub fn tier_totals(&self, d: usize) -> Vec<(usize, Money)> {
+        let mut totals = vec![(0usize, Money::ZERO); self.scheme.dimensions[d].tiers.len()];
+        for (i, c) in self.tiering.features.customers.iter().enumerate() {
+            let t = &mut totals[self.tier_index(d, i)];
+            t.0 += 1;
+            t.1 += c.monetary;
+        }
+        totals
+    }
+
     fn next_action(&self, i: usize) -> String {
         let lang = self.lang;
         let fallback = lang.pick("跟进", "follow up");

@@ -382,12 +382,7 @@ fn summary_sheet(
         let dim = &o.scheme.dimensions[d];
         let total: Money = customers.iter().map(|c| c.monetary).sum();
         let n = customers.len().max(1) as f64;
-        let mut counts = vec![(0usize, Money::ZERO); dim.tiers.len()];
-        for (i, c) in customers.iter().enumerate() {
-            let k = &mut counts[o.tier_index(d, i)];
-            k.0 += 1;
-            k.1 += c.monetary;
-        }
+        let counts = o.tier_totals(d);
         let rows: Vec<Vec<Cell<'_>>> = dim
             .tiers
             .iter()

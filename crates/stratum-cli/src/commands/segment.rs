@@ -427,8 +427,15 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 
             let mut clv_files: Vec<&str> = Vec::new();
             let mut clv_table = String::new();
-            if let Some(c) = &clv {
-                clv_files = write_clv_outputs(&s.out, &tiering, c, &report.transactions, s.lang)?;
+            if let (Some(c), Some((rows, tiers))) = (&clv, &clv_rows) {
+                clv_files = write_clv_outputs(
+                    &s.out,
+                    &tiering,
+                    c,
+                    (rows, tiers),
+                    &report.transactions,
+                    s.lang,
+                )?;
                 clv_table = clv_class_text(&tiering, c, s.lang);
                 timer.lap("clv outputs");
             }
@@ -710,12 +717,12 @@ fn write_clv_outputs(
     out: &Path,
     tiering: &Tiering,
     c: &SegmentClv,
+    (rows, tiers): (&[CustomerPrediction<'_>], &[ValueTier]),
     transactions: &stratum_io::transactions::TransactionQuality,
     lang: Lang,
 ) -> Result<Vec<&'static str>> {
-    let (rows, tiers) = clv_rows(tiering, c);
     let path = out.join("clv.csv");
-    write_clv_csv(create(&path)?, &rows, &tiers, lang)
+    write_clv_csv(create(&path)?, rows, tiers, lang)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     let path = out.join("clv_by_class.csv");
     write_clv_by_class_csv(create(&path)?, &clv_by_class(tiering, c), lang)

@@ -156,22 +156,27 @@ fn the_report_command_writes_the_segment_files_and_the_report() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "report",
+    let transactions = data.join("transactions.csv");
+    // `command -t transactions -o out extra…`, which must succeed
+    let run_ok = |command: &str, extra: &[&str]| {
+        let mut args = vec![
+            command,
             "-t",
-            data.join("transactions.csv").to_str().expect("path"),
+            transactions.to_str().expect("path"),
             "-o",
             out.to_str().expect("path"),
-            "--currency",
-            "$",
-        ],
-        tmp.path(),
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+        ];
+        args.extend_from_slice(extra);
+        let run = stratum(&args, tmp.path());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run
+    };
+    let report_text =
+        || outline(&std::fs::read_to_string(out.join("report.html")).expect("report"));
+    let run = run_ok("report", &["--currency", "$"]);
     assert!(run.stderr.contains("clv.csv"), "{}", run.stderr);
     assert!(run.stderr.contains("report.html"), "{}", run.stderr);
-    let text = outline(&std::fs::read_to_string(out.join("report.html")).expect("report"));
+    let text = report_text();
     // no scheme: no tiers section; the CLV section by RFM class; amounts with the symbol
     assert!(!text.contains("## Tiers and service strategies"));
     assert!(text.contains("## Lifetime value and churn risk"));
@@ -180,36 +185,16 @@ fn the_report_command_writes_the_segment_files_and_the_report() {
     // the currency from the config file, with segment --report
     let config = tmp.path().join("stratum.toml");
     std::fs::write(&config, "[output]\ncurrency = \"€\"\n").expect("config");
-    let run = stratum(
-        &[
-            "segment",
-            "-t",
-            data.join("transactions.csv").to_str().expect("path"),
-            "-o",
-            out.to_str().expect("path"),
-            "--report",
-            "--config",
-            config.to_str().expect("path"),
-        ],
-        tmp.path(),
+    run_ok(
+        "segment",
+        &["--report", "--config", config.to_str().expect("path")],
     );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let text = outline(&std::fs::read_to_string(out.join("report.html")).expect("report"));
+    let text = report_text();
     assert!(text.contains("\n- net revenue: €"), "{text}");
     // no --clv: no lifetime-value section
     assert!(!text.contains("## Lifetime value and churn risk"));
     // segment without --report writes none, and removes an earlier one
-    let run = stratum(
-        &[
-            "segment",
-            "-t",
-            data.join("transactions.csv").to_str().expect("path"),
-            "-o",
-            out.to_str().expect("path"),
-        ],
-        tmp.path(),
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    run_ok("segment", &[]);
     assert!(!out.join("report.html").exists());
 }
 

@@ -638,13 +638,16 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
     let fin_d = o.scheme.final_dimension;
     let fin = &o.scheme.dimensions[fin_d];
     let k = fin.tiers.len();
-    let mut counts = vec![0usize; k];
-    let mut revenue = vec![0.0f64; k];
-    for (i, c) in customers.iter().enumerate() {
-        let t = o.tier_index(fin_d, i);
-        counts[t] += 1;
-        revenue[t] += c.monetary.to_f64();
-    }
+    let totals: Vec<Vec<(usize, f64)>> = (0..o.scheme.dimensions.len())
+        .map(|d| {
+            o.tier_totals(d)
+                .into_iter()
+                .map(|(c, m)| (c, m.to_f64()))
+                .collect()
+        })
+        .collect();
+    let counts: Vec<usize> = totals[fin_d].iter().map(|t| t.0).collect();
+    let revenue: Vec<f64> = totals[fin_d].iter().map(|t| t.1).collect();
     let share = |v: f64, of: f64| if of > 0.0 { v / of } else { 0.0 };
     let tier_label = |d: usize, t: usize| {
         let tier = &o.scheme.dimensions[d].tiers[t];
@@ -790,20 +793,13 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         ));
         let mut rows = Vec::new();
         for (d, dim) in o.scheme.dimensions.iter().enumerate() {
-            let mut cnt = vec![0usize; dim.tiers.len()];
-            let mut rev = vec![0.0; dim.tiers.len()];
-            for (i, c) in customers.iter().enumerate() {
-                let t = o.tier_index(d, i);
-                cnt[t] += 1;
-                rev[t] += c.monetary.to_f64();
-            }
-            for t in 0..dim.tiers.len() {
+            for (t, &(count, revenue)) in totals[d].iter().enumerate() {
                 rows.push(vec![
                     dim.label.pick(f.lang, &dim.name).to_string(),
                     tier_label(d, t),
-                    f.count(cnt[t]),
-                    pct(share(cnt[t] as f64, n as f64)),
-                    pct(share(rev[t], total)),
+                    f.count(count),
+                    pct(share(count as f64, n as f64)),
+                    pct(share(revenue, total)),
                 ]);
             }
         }
