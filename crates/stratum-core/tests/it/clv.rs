@@ -16,8 +16,25 @@ use stratum_core::clv::{
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/clv/");
 
 fn read(name: &str) -> String {
-    std::fs::read_to_string(format!("{DATA}{name}")).unwrap_or_default()
+    let path = format!("{DATA}{name}");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read `{path}`: {e}"))
 }
+
+/// BG/NBD at the published CDNOW parameters (Fader, Hardie and Lee 2005), as rounded there.
+const BG_NBD_PUBLISHED: BgNbd = BgNbd {
+    r: 0.243,
+    alpha: 4.414,
+    a: 0.793,
+    b: 2.426,
+};
+
+/// Pareto/NBD at the published CDNOW parameters.
+const PARETO_NBD_PUBLISHED: ParetoNbd = ParetoNbd {
+    r: 0.553,
+    alpha: 10.58,
+    s: 0.606,
+    beta: 11.67,
+};
 
 /// Rows of a CSV file of numbers, header skipped.
 fn numbers(name: &str) -> Vec<Vec<f64>> {
@@ -213,12 +230,7 @@ const PARETO_NBD_LIFETIMES: [(u32, f64, f64, f64, f64); 5] = [
 
 #[test]
 fn bg_nbd_predictions_match_lifetimes_and_the_paper() {
-    let m = BgNbd {
-        r: 0.243,
-        alpha: 4.414,
-        a: 0.793,
-        b: 2.426,
-    };
+    let m = BG_NBD_PUBLISHED;
     for (x, tx, t, alive, expected) in BG_NBD_LIFETIMES {
         let s = case(x, tx, t);
         assert_relative_eq!(m.p_alive(&s), alive, max_relative = 1e-9);
@@ -244,12 +256,7 @@ fn bg_nbd_predictions_match_lifetimes_and_the_paper() {
 
 #[test]
 fn pareto_nbd_predictions_match_lifetimes() {
-    let m = ParetoNbd {
-        r: 0.553,
-        alpha: 10.58,
-        s: 0.606,
-        beta: 11.67,
-    };
+    let m = PARETO_NBD_PUBLISHED;
     for (x, tx, t, alive, expected) in PARETO_NBD_LIFETIMES {
         let s = case(x, tx, t);
         assert_relative_eq!(m.p_alive(&s), alive, max_relative = 1e-8);
@@ -321,19 +328,7 @@ mod properties {
     }
 
     fn models() -> [&'static dyn TransactionModel; 2] {
-        const BG: BgNbd = BgNbd {
-            r: 0.243,
-            alpha: 4.414,
-            a: 0.793,
-            b: 2.426,
-        };
-        const PNBD: ParetoNbd = ParetoNbd {
-            r: 0.553,
-            alpha: 10.58,
-            s: 0.606,
-            beta: 11.67,
-        };
-        [&BG, &PNBD]
+        [&super::BG_NBD_PUBLISHED, &super::PARETO_NBD_PUBLISHED]
     }
 
     proptest! {
@@ -351,7 +346,7 @@ mod properties {
 
         #[test]
         fn bg_nbd_customers_without_repeat_purchases_are_alive(t in 0.0f64..500.0) {
-            let m = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+            let m = super::BG_NBD_PUBLISHED;
             prop_assert_eq!(m.p_alive(&case(0, 0.0, t)), 1.0);
         }
 
