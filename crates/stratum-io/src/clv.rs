@@ -339,7 +339,7 @@ impl<'a> ClvReport<'a> {
         model: &'a ClvModel,
         calibration_end: Option<NaiveDate>,
         holdout_end: Option<NaiveDate>,
-        customers: usize,
+        predictions: &[CustomerPrediction<'_>],
         first_seen_in_holdout: usize,
         holdout: &'a [HoldoutRow],
         input: ClvInput<'a>,
@@ -357,9 +357,12 @@ impl<'a> ClvReport<'a> {
             spend_frequency_correlation: model.spend_correlation(),
             spend_correlation_warning: model.spend_correlation_warning(),
             spend_excluded_customers: model.spend_excluded(),
-            customers,
+            customers: predictions.len(),
             customers_first_seen_in_holdout: first_seen_in_holdout,
-            customers_not_predicted: 0,
+            customers_not_predicted: predictions
+                .iter()
+                .filter(|p| !p.prediction.is_finite())
+                .count(),
             horizon_months: p.horizon_months(),
             discount_rate_per_month: p.discount_rate(),
             churn_thresholds: p.churn_bands(),

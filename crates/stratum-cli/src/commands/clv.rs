@@ -176,21 +176,16 @@ fn run_with(s: ClvSettings) -> Result<()> {
         Some(p) => model.holdout_table(&just, p, 7),
         None => Vec::new(),
     };
-    let not_predicted = predictions
-        .iter()
-        .filter(|p| !(p.clv.is_finite() && p.p_alive.is_finite()))
-        .count();
-    let mut report = ClvReport::new(
+    let report = ClvReport::new(
         &model,
         prepared.dates.map(|d| d.0),
         holdout_periods.and(prepared.dates.map(|d| d.1)),
-        rows.len(),
+        &rows,
         prepared.first_seen_in_holdout,
         &holdout,
         prepared.quality.input(),
         holdout_periods,
     );
-    report.customers_not_predicted = not_predicted;
     super::prepare::write_json(&s.out.join("params.json"), &report)?;
     let predictions_path = s.out.join("predictions.csv");
     write_predictions_csv(
@@ -223,11 +218,11 @@ fn run_with(s: ClvSettings) -> Result<()> {
             model.spend_correlation()
         );
     }
-    if not_predicted > 0 {
+    if report.customers_not_predicted > 0 {
         let _ = writeln!(
             err,
             "{} {}",
-            thousands(not_predicted as u64),
+            thousands(report.customers_not_predicted as u64),
             lang.pick(
                 "位客户的预测值无法计算（不是有限数），已留空",
                 "customers could not be predicted (not a finite number); their predictions are left empty",

@@ -732,7 +732,7 @@ fn write_clv_outputs(
         &c.model,
         Some(c.calibration_end),
         None,
-        rows.len(),
+        rows,
         0,
         &[],
         ClvInput::Transactions(transactions),
@@ -776,8 +776,7 @@ fn clv_by_class(tiering: &Tiering, c: &SegmentClv) -> Vec<ClassClv> {
             let mut k = ClassClv::new(class);
             for (r, p) in rfm.iter().zip(&c.per_customer) {
                 if let (true, Some((p, _))) = (r.class == class, p)
-                    && p.clv.is_finite()
-                    && p.churn_risk.is_finite()
+                    && p.is_finite()
                 {
                     k.customers += 1;
                     k.total_clv += p.clv;

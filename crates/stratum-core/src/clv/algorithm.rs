@@ -164,6 +164,14 @@ pub struct Prediction {
     pub clv: f64,
 }
 
+impl Prediction {
+    /// Whether the prediction is usable: P(alive) and CLV are finite numbers (a prediction
+    /// that is not is left empty in the outputs and ranked last).
+    pub fn is_finite(&self) -> bool {
+        self.clv.is_finite() && self.p_alive.is_finite()
+    }
+}
+
 /// Predicted against actual holdout purchases for customers with one number of calibration
 /// purchases (`frequency`; the last row, `None`, is every customer).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]

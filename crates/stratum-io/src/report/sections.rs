@@ -1143,7 +1143,7 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         .iter()
         .enumerate()
         .filter_map(|(i, p)| p.as_ref().map(|(p, _)| (i, p)))
-        .filter(|(_, p)| p.clv.is_finite() && p.churn_risk.is_finite())
+        .filter(|(_, p)| p.is_finite())
         .collect();
     let total: f64 = preds.iter().map(|(_, p)| p.clv).sum();
     let high = preds
