@@ -153,20 +153,26 @@ name = "rest"
         "no cluster validation table"
     );
     // the customers of cluster 1 are exactly the "best" tier
-    let clusters = std::fs::read_to_string(out.join("clusters.csv")).expect("clusters.csv");
-    let tiers = std::fs::read_to_string(out.join("tiers.csv")).expect("tiers.csv");
-    let in_one = clusters
-        .lines()
-        .skip(1)
-        .filter(|l| l.split(',').nth(1) == Some("1"))
-        .count();
-    let best = tiers
-        .lines()
-        .skip(1)
-        .filter(|l| l.contains(",best,"))
-        .count();
-    assert!(in_one > 0);
-    assert_eq!(in_one, best);
+    let ids_where = |file: &str, column: &str, value: &str| {
+        let mut reader = csv::Reader::from_path(out.join(file)).expect(file);
+        let header = reader.headers().expect("header").clone();
+        let at = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .unwrap_or_else(|| panic!("no column {name} in {file}"))
+        };
+        let (id, col) = (at("customer_id"), at(column));
+        reader
+            .records()
+            .map(|r| r.expect("record"))
+            .filter(|r| &r[col] == value)
+            .map(|r| r[id].to_string())
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let in_one = ids_where("clusters.csv", "cluster", "1");
+    assert!(!in_one.is_empty());
+    assert_eq!(in_one, ids_where("tiers.csv", "final_tier", "best"));
     let profiles = std::fs::read_to_string(out.join("cluster_profiles.csv")).expect("profiles");
     insta::assert_snapshot!(profiles);
 }
