@@ -20,10 +20,7 @@ pub fn profile_header(c: &Clustering) -> Vec<String> {
 
 /// The cells of one cluster's profile row; `revenue_share` is its share of total revenue.
 pub fn profile_row(cluster: &Cluster, revenue_share: f64, lang: Lang) -> Vec<Cell<'_>> {
-    let label = match lang {
-        Lang::En => cluster.label_en.as_str(),
-        Lang::Zh => cluster.label_zh.as_str(),
-    };
+    let label = cluster.label(lang);
     let mut row = vec![
         Cell::Int(cluster.id as i64),
         Cell::Text(label),
@@ -71,10 +68,7 @@ pub fn write_clusters_csv<W: Write>(
         let mut row = vec![
             Cell::Text(id),
             cluster.map_or(Cell::Text(""), |k| Cell::Int(k.id as i64)),
-            Cell::Text(cluster.map_or("", |k| match lang {
-                Lang::En => k.label_en.as_str(),
-                Lang::Zh => k.label_zh.as_str(),
-            })),
+            Cell::Text(cluster.map_or("", |k| k.label(lang))),
         ];
         row.extend(
             features

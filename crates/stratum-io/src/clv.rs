@@ -117,7 +117,13 @@ pub fn load_summaries<W: Write>(
                 format!("recency {recency} without repeat purchases (frequency 0) must be 0"),
             ));
         }
-        if discrete && (recency.fract() != 0.0 || t.fract() != 0.0 || frequency > recency) {
+        let candidate = Summary {
+            frequency: frequency as u32,
+            recency,
+            t,
+            ..Summary::default()
+        };
+        if discrete && !candidate.is_discrete() {
             return Err((
                 RejectReason::BadSummary,
                 2,

@@ -41,6 +41,12 @@ pub struct Cluster {
     /// The cluster in words, Chinese.
     pub label_zh: String,
 }
+impl Cluster {
+    /// The cluster in words, in `lang`.
+    pub fn label(&self, lang: crate::Lang) -> &str {
+        lang.pick(&self.label_zh, &self.label_en)
+    }
+}
 
 /// A fitted clustering.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -256,18 +256,14 @@ impl CheckedClvParams {
         summaries: &[Summary],
     ) -> Result<(TransactionFit, FitReport), ClvError> {
         let model = self.model();
-        if model == ModelKind::BgBb {
-            for s in summaries {
-                let whole = |v: f64| v.fract() == 0.0;
-                let (x, tx, n) = (f64::from(s.frequency), s.recency, s.t);
-                if !(whole(tx) && whole(n) && x <= tx && tx <= n && (x > 0.0 || tx == 0.0)) {
-                    return Err(ClvError::Discrete {
-                        frequency: s.frequency,
-                        recency: s.recency,
-                        n: s.t,
-                    });
-                }
-            }
+        if model == ModelKind::BgBb
+            && let Some(s) = summaries.iter().find(|s| !s.is_discrete())
+        {
+            return Err(ClvError::Discrete {
+                frequency: s.frequency,
+                recency: s.recency,
+                n: s.t,
+            });
         }
         let grouped = Grouped::new(summaries)?;
         let repeat = grouped.repeat_customers() as usize;

@@ -1,7 +1,7 @@
 //! Forward-mode automatic differentiation: a value with its exact partial derivatives.
 //!
-//! The log-likelihoods of the Pareto/NBD and BG/BB models involve the Gauss hypergeometric series
-//! and sums of beta functions whose derivatives by hand are long and error-prone. Written once
+//! The log-likelihoods of the Pareto/NBD and BG/BB models involve a numerical integral and sums
+//! of beta functions whose derivatives by hand are long and error-prone. Written once
 //! over [`Real`], the same code gives the value (with `f64`) and the value with the exact
 //! gradient (with [`Dual`]). No maintained crate offers dual numbers with `ln_gamma`, which these
 //! models need, so this small type is our own.

@@ -115,7 +115,7 @@ fn ln_death_integral<T: Real>(r: T, alpha: T, s: T, beta: T, x: f64, tx: f64, t:
     sum.ln() + top + half.ln()
 }
 
-/// One summary's log-likelihood (NaN when a series does not converge).
+/// One summary's log-likelihood.
 fn row_ll<T: Real>(p: [T; 4], x: f64, tx: f64, t: f64) -> T {
     let [r, alpha, s, beta] = p;
     let a1 = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln() + s * beta.ln();
@@ -151,7 +151,7 @@ impl TransactionModel for ParetoNbd {
     }
 
     fn expected_purchases(&self, s: &Summary, horizon: f64) -> f64 {
-        // equation 41 of the note; (1 − q^(s−1)) / (s − 1) as −expm1((s−1) ln q) / (s − 1)
+        // equation 41 of the note
         let ParetoNbd {
             r,
             alpha,
@@ -160,25 +160,24 @@ impl TransactionModel for ParetoNbd {
         } = *self;
         let x = f64::from(s.frequency);
         let bt = beta + s.t;
-        let q = (bt / (bt + horizon)).ln();
-        let ratio = if (sh - 1.0).abs() < 1e-12 {
-            -q
-        } else {
-            -((sh - 1.0) * q).exp_m1() / (sh - 1.0)
-        };
-        (r + x) * bt / (alpha + s.t) * ratio * self.p_alive(s)
+        (r + x) * bt / (alpha + s.t) * survival_ratio(sh, bt, horizon) * self.p_alive(s)
     }
 
     fn expected_purchases_new(&self, horizon: f64) -> f64 {
         // equation 17 of the note
         let ParetoNbd { r, alpha, s, beta } = *self;
-        let q = (beta / (beta + horizon)).ln();
-        let ratio = if (s - 1.0).abs() < 1e-12 {
-            -q
-        } else {
-            -((s - 1.0) * q).exp_m1() / (s - 1.0)
-        };
-        r * beta / alpha * ratio
+        r * beta / alpha * survival_ratio(s, beta, horizon)
+    }
+}
+
+/// (1 − q^(s−1)) / (s − 1) with q = b / (b + horizon), computed as −expm1((s−1) ln q) / (s − 1)
+/// (and −ln q at s = 1, its limit): the expected purchases' dropout factor.
+fn survival_ratio(s: f64, b: f64, horizon: f64) -> f64 {
+    let q = (b / (b + horizon)).ln();
+    if (s - 1.0).abs() < 1e-12 {
+        -q
+    } else {
+        -((s - 1.0) * q).exp_m1() / (s - 1.0)
     }
 }
 

@@ -105,6 +105,20 @@ pub struct Summary {
     pub holdout_amount: f64,
 }
 
+impl Summary {
+    /// Whether the summary counts whole opportunities as BG/BB needs them: recency and `T`
+    /// whole numbers, frequency ≤ recency ≤ `T`, recency 0 without repeat purchases.
+    pub fn is_discrete(&self) -> bool {
+        let whole = |v: f64| v.fract() == 0.0;
+        let x = f64::from(self.frequency);
+        whole(self.recency)
+            && whole(self.t)
+            && x <= self.recency
+            && self.recency <= self.t
+            && (x > 0.0 || self.recency == 0.0)
+    }
+}
+
 /// The summary of one customer whose purchase days are `days` (in any order; one entry per
 /// day) with calibration ending on `calibration_end` (inclusive), or `None` when the customer
 /// made no purchase on or before it.

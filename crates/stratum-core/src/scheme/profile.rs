@@ -211,12 +211,7 @@ impl Profile {
                 clustering
                     .labels
                     .iter()
-                    .map(|l| {
-                        cluster(l).map(|c| match lang {
-                            crate::Lang::En => c.label_en.as_str(),
-                            crate::Lang::Zh => c.label_zh.as_str(),
-                        })
-                    })
+                    .map(|l| cluster(l).map(|c| c.label(lang)))
                     .collect(),
             ),
         );

@@ -872,10 +872,7 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
 
 fn clusters(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
     let (c, revenue) = r.clusters?;
-    let label = |k: &stratum_core::cluster::Cluster| match f.lang {
-        Lang::Zh => k.label_zh.clone(),
-        Lang::En => k.label_en.clone(),
-    };
+    let label = |k: &stratum_core::cluster::Cluster| k.label(f.lang).to_string();
     let mut blocks = vec![Block::Figures(vec![
         (
             f.pick("簇数 K", "clusters K").into(),
@@ -1071,11 +1068,7 @@ fn segment_label(name: &str, code: &str, r: &ReportInput<'_>, f: &Fmt<'_>) -> St
         "abc_class" => find(&AbcClass::ALL, code, f.lang),
         "cluster" => r.clusters.and_then(|(c, _)| {
             let k = c.clusters.iter().find(|k| k.id.to_string() == code)?;
-            let words = match f.lang {
-                Lang::Zh => &k.label_zh,
-                Lang::En => &k.label_en,
-            };
-            Some(format!("{code} {words}"))
+            Some(format!("{code} {}", k.label(f.lang)))
         }),
         other => r.scheme.and_then(|o| {
             let d = o.scheme.dimensions.iter().find(|d| d.name == other)?;
