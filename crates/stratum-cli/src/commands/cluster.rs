@@ -88,15 +88,8 @@ pub fn run(args: ClusterArgs) -> Result<()> {
         .check()
         .map_err(|e| bad(e.to_string()))?;
     let out = &settings.out;
-    for name in OUTPUT_FILES {
-        let path = out.join(name);
-        if path.exists() {
-            std::fs::remove_file(&path)
-                .with_context(|| format!("failed to remove the earlier `{}`", path.display()))?;
-        }
-    }
     let mut timer = Timer::new();
-    let prepared = prepare(&settings)?;
+    let prepared = prepare(&settings, &OUTPUT_FILES)?;
     timer.lap("read and profile");
     let columns = number_columns(&prepared.profile, &features)?;
     let order = order_index(&columns, order_by.as_deref())?;

@@ -1,7 +1,6 @@
 //! `stratum clv`: fit a lifetime-value model on a transaction export and predict every
 //! customer's future purchases, P(alive), churn risk and CLV.
 
-use std::fs;
 use std::io::Write;
 
 use anyhow::{Context, Result};
@@ -17,14 +16,14 @@ use stratum_io::clv::{
 };
 use stratum_io::format::{money, number, thousands};
 use stratum_io::quality::InputQuality;
-use stratum_io::rejects::RejectsWriter;
-use stratum_io::source::{Format, detect_format};
-use stratum_io::transactions::{TransactionOptions, load_transactions};
+use stratum_io::transactions::TransactionOptions;
 
-use super::segment::{Timer, create, with_rejects_path};
+use super::segment::{
+    Rejects, Timer, check_reject_rate, create, finish_rejects, no_usable_transactions,
+    read_transactions, start_outputs, with_rejects_path,
+};
 use crate::BadInput;
 use crate::cli::ClvArgs;
-use crate::progress;
 use crate::settings::{ClvSettings, clv_settings};
 use crate::terminal::table;
 
@@ -90,19 +89,8 @@ impl Quality {
 }
 
 fn run_with(s: ClvSettings) -> Result<()> {
-    fs::create_dir_all(&s.out)
-        .with_context(|| format!("failed to create the output folder `{}`", s.out.display()))?;
-    for name in OUTPUT_FILES {
-        let path = s.out.join(name);
-        if path.exists() {
-            fs::remove_file(&path)
-                .with_context(|| format!("failed to remove the earlier `{}`", path.display()))?;
-        }
-    }
     let lang = s.input.lang;
-    let rejects_path = s.out.join("rejects.csv");
-    let mut rejects = RejectsWriter::new(create(&rejects_path)?)
-        .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
+    let (mut rejects, rejects_path) = start_outputs(&s.out, OUTPUT_FILES)?;
     let mut timer = Timer::new();
     let (path, prepared) = match (&s.transactions, &s.summary) {
         (_, Some(path)) => {
@@ -131,24 +119,13 @@ fn run_with(s: ClvSettings) -> Result<()> {
             return Err(BadInput("give a --transactions or a --summary file".into()).into());
         }
     };
-    rejects
-        .finish()
-        .and_then(|mut w| w.flush())
-        .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
-    let counts = prepared.quality.counts();
-    let rate = counts.reject_rate();
-    if rate > s.input.max_reject_rate {
-        return Err(BadInput(format!(
-            "{:.1}% of the rows of `{}` were rejected ({} of {}), more than the allowed {:.1}% (--max-reject-rate); see `{}`",
-            rate * 100.0,
-            path.display(),
-            counts.rejected,
-            counts.rows_read,
-            s.input.max_reject_rate * 100.0,
-            rejects_path.display()
-        ))
-        .into());
-    }
+    finish_rejects(rejects, &rejects_path)?;
+    check_reject_rate(
+        prepared.quality.counts(),
+        s.input.max_reject_rate,
+        path,
+        &rejects_path,
+    )?;
     timer.lap("summaries");
     let just: Vec<Summary> = prepared.rows.iter().map(|r| r.1).collect();
     let model = s
@@ -254,7 +231,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
 fn from_transactions(
     path: &std::path::Path,
     s: &ClvSettings,
-    rejects: &mut RejectsWriter<std::io::BufWriter<fs::File>>,
+    rejects: &mut Rejects,
     rejects_path: &std::path::Path,
 ) -> Result<Prepared> {
     let options = TransactionOptions {
@@ -264,25 +241,9 @@ fn from_transactions(
         batch_bytes: None,
         history: true,
     };
-    let total = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let in_bytes = detect_format(path).is_ok_and(|f| f == Format::Csv);
-    let bar = progress::bar(total, in_bytes, "reading");
-    let (aggregator, txq) =
-        load_transactions(path, &options, s.as_of, rejects, &mut |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        })
-        .map_err(|e| with_rejects_path(e, rejects_path))?;
-    bar.finish_and_clear();
+    let (aggregator, txq) = read_transactions(path, &options, s.as_of, rejects, rejects_path)?;
     let Some((first_date, _)) = aggregator.date_range() else {
-        return Err(BadInput(format!(
-            "no usable transactions in `{}`: {} rows read, {} rejected; see `{}`",
-            path.display(),
-            txq.counts.rows_read,
-            txq.counts.rejected,
-            rejects_path.display()
-        ))
-        .into());
+        return Err(no_usable_transactions(path, &txq.counts, rejects_path));
     };
     let as_of = match (s.as_of, aggregator.default_as_of()) {
         (Some(d), _) | (None, Some(d)) => d,

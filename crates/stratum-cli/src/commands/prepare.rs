@@ -4,7 +4,6 @@
 //! `segment` does) and build every customer's profile — the columns a scheme's rules see, which
 //! are the features these commands can use.
 
-use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -14,13 +13,14 @@ use stratum_core::scheme::{Attributes, ColumnData, LifecycleParams, Profile, pro
 use stratum_core::validate::{CheckedValidateParams, Validation};
 use stratum_core::{Tiering, tier};
 use stratum_io::master::{MasterAttributes, load_customers};
-use stratum_io::rejects::RejectsWriter;
-use stratum_io::source::{Format, detect_format};
-use stratum_io::transactions::{TransactionOptions, load_transactions};
+use stratum_io::transactions::TransactionOptions;
 
-use super::segment::{create, with_rejects_path};
+use super::scheme::warn_shadowed;
+use super::segment::{
+    check_reject_rate, create, finish_rejects, no_usable_transactions, read_transactions,
+    start_outputs, with_rejects_path,
+};
 use crate::BadInput;
-use crate::progress;
 use crate::settings::{SegmentSettings, segment_settings};
 
 /// The tiered customers and their profile.
@@ -60,15 +60,11 @@ pub fn settings(
     })
 }
 
-/// Reads, tiers and profiles the customers of `s.transactions`.
-pub fn prepare(s: &SegmentSettings) -> Result<Prepared> {
-    let (transactions, out, as_of) = (s.transactions.as_path(), s.out.as_path(), s.as_of);
-    let customers = s.customers.as_deref();
-    fs::create_dir_all(out)
-        .with_context(|| format!("failed to create the output folder `{}`", out.display()))?;
-    let rejects_path = out.join("rejects.csv");
-    let mut rejects = RejectsWriter::new(create(&rejects_path)?)
-        .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
+/// Reads, tiers and profiles the customers of `s.transactions`, after removing the earlier
+/// run's `outputs` from the output folder.
+pub fn prepare(s: &SegmentSettings, outputs: &[&str]) -> Result<Prepared> {
+    let (transactions, as_of) = (s.transactions.as_path(), s.as_of);
+    let (mut rejects, rejects_path) = start_outputs(&s.out, outputs.iter().copied())?;
     let options = TransactionOptions {
         read: s.read.clone(),
         columns: s.columns.clone(),
@@ -76,22 +72,9 @@ pub fn prepare(s: &SegmentSettings) -> Result<Prepared> {
         batch_bytes: None,
         history: true,
     };
-    let total = fs::metadata(transactions).map(|m| m.len()).unwrap_or(0);
-    let in_bytes = detect_format(transactions).is_ok_and(|f| f == Format::Csv);
-    let bar = progress::bar(total, in_bytes, "reading");
-    let (aggregator, txq) = load_transactions(
-        transactions,
-        &options,
-        as_of,
-        &mut rejects,
-        &mut |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        },
-    )
-    .map_err(|e| with_rejects_path(e, &rejects_path))?;
-    bar.finish_and_clear();
-    let master = match customers {
+    let (aggregator, txq) =
+        read_transactions(transactions, &options, as_of, &mut rejects, &rejects_path)?;
+    let master = match &s.customers {
         Some(path) => Some(
             load_customers(
                 path,
@@ -105,32 +88,14 @@ pub fn prepare(s: &SegmentSettings) -> Result<Prepared> {
         ),
         None => None,
     };
-    rejects
-        .finish()
-        .and_then(|mut w| w.flush())
-        .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
-    let rate = txq.counts.reject_rate();
-    if rate > s.max_reject_rate {
-        return Err(BadInput(format!(
-            "{:.1}% of the rows of `{}` were rejected ({} of {}), more than the allowed {:.1}% (--max-reject-rate); see `{}`",
-            rate * 100.0,
-            transactions.display(),
-            txq.counts.rejected,
-            txq.counts.rows_read,
-            s.max_reject_rate * 100.0,
-            rejects_path.display()
-        ))
-        .into());
-    }
+    finish_rejects(rejects, &rejects_path)?;
+    check_reject_rate(&txq.counts, s.max_reject_rate, transactions, &rejects_path)?;
     let Some(as_of) = as_of.or_else(|| aggregator.default_as_of()) else {
-        return Err(BadInput(format!(
-            "no usable transactions in `{}`: {} rows read, {} rejected; see `{}`",
-            transactions.display(),
-            txq.counts.rows_read,
-            txq.counts.rejected,
-            rejects_path.display()
-        ))
-        .into());
+        return Err(no_usable_transactions(
+            transactions,
+            &txq.counts,
+            &rejects_path,
+        ));
     };
     let features = aggregator.finish(as_of);
     if features.customers.is_empty() {
@@ -142,6 +107,9 @@ pub fn prepare(s: &SegmentSettings) -> Result<Prepared> {
     }
     let tiering = tier(features, &s.rfm, &s.abc);
     let attributes = master.as_ref().map(MasterAttributes::new);
+    if let Some(a) = &attributes {
+        warn_shadowed(a);
+    }
     let profile = profile(
         &tiering,
         attributes.as_ref().map(|a| a as &dyn Attributes),

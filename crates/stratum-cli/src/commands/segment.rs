@@ -2,9 +2,10 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use stratum_core::ShardedAggregator;
 use stratum_core::summary::GroupSummary;
 use stratum_core::{Labelled, Lang, Money, Tiering, tier};
 use stratum_io::format::{number, pct, thousands};
@@ -16,7 +17,9 @@ use stratum_io::quality::{
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::report::{ClvPart, ReportInput, write_report};
 use stratum_io::source::{Format, detect_format};
-use stratum_io::transactions::{LoadError, TransactionOptions, load_transactions};
+use stratum_io::transactions::{
+    LoadError, RowCounts, TransactionOptions, TransactionQuality, load_transactions,
+};
 use stratum_io::workbook::{WorkbookInput, write_workbook};
 
 use stratum_core::interactions::nps_score;
@@ -63,24 +66,104 @@ pub(crate) fn create(path: &Path) -> Result<BufWriter<File>> {
     Ok(BufWriter::with_capacity(1 << 20, file))
 }
 
-/// Runs the segmentation with resolved settings.
-pub fn run_with(s: SegmentSettings) -> Result<()> {
-    // a scheme with a syntax error fails before the long read
-    let scheme = s.scheme.as_deref().map(load_scheme).transpose()?;
-    fs::create_dir_all(&s.out)
-        .with_context(|| format!("failed to create the output folder `{}`", s.out.display()))?;
-    // A failed run must not leave an earlier run's results beside its own quality report.
-    for name in OUTPUT_FILES.iter().chain(&OPTIONAL_FILES) {
-        let path = s.out.join(name);
+/// The rejects file of a run.
+pub(crate) type Rejects = RejectsWriter<BufWriter<File>>;
+
+/// Creates the output folder, removes the earlier run's `outputs` there (a failed run must not
+/// leave them beside its own rejects) and opens its `rejects.csv`.
+pub(crate) fn start_outputs<'a>(
+    out: &Path,
+    outputs: impl IntoIterator<Item = &'a str>,
+) -> Result<(Rejects, PathBuf)> {
+    fs::create_dir_all(out)
+        .with_context(|| format!("failed to create the output folder `{}`", out.display()))?;
+    for name in outputs {
+        let path = out.join(name);
         if path.exists() {
             fs::remove_file(&path)
                 .with_context(|| format!("failed to remove the earlier `{}`", path.display()))?;
         }
     }
-    let rejects_path = s.out.join("rejects.csv");
-    let mut rejects = RejectsWriter::new(create(&rejects_path)?)
+    let rejects_path = out.join("rejects.csv");
+    let rejects = RejectsWriter::new(create(&rejects_path)?)
         .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
+    Ok((rejects, rejects_path))
+}
 
+/// Reads a transaction file with a progress bar on stderr, its rejected rows to `rejects`.
+pub(crate) fn read_transactions(
+    path: &Path,
+    options: &TransactionOptions,
+    as_of: Option<NaiveDate>,
+    rejects: &mut Rejects,
+    rejects_path: &Path,
+) -> Result<(ShardedAggregator, TransactionQuality)> {
+    let total = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let in_bytes = detect_format(path).is_ok_and(|f| f == Format::Csv);
+    let bar = progress::bar(total, in_bytes, "reading");
+    let read = load_transactions(path, options, as_of, rejects, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .map_err(|e| with_rejects_path(e, rejects_path))?;
+    bar.finish_and_clear();
+    Ok(read)
+}
+
+/// Completes `rejects.csv`.
+pub(crate) fn finish_rejects(rejects: Rejects, path: &Path) -> Result<()> {
+    rejects
+        .finish()
+        .and_then(|mut w| w.flush())
+        .with_context(|| format!("failed to write `{}`", path.display()))
+}
+
+/// An error when more than `max` of the rows of `input` were rejected.
+pub(crate) fn check_reject_rate(
+    counts: &RowCounts,
+    max: f64,
+    input: &Path,
+    rejects_path: &Path,
+) -> Result<()> {
+    let rate = counts.reject_rate();
+    if rate > max {
+        return Err(BadInput(format!(
+            "{:.1}% of the rows of `{}` were rejected ({} of {}), more than the allowed {:.1}% (--max-reject-rate); see `{}`",
+            rate * 100.0,
+            input.display(),
+            counts.rejected,
+            counts.rows_read,
+            max * 100.0,
+            rejects_path.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The error when no line of `input` could be used.
+pub(crate) fn no_usable_transactions(
+    input: &Path,
+    counts: &RowCounts,
+    rejects_path: &Path,
+) -> anyhow::Error {
+    BadInput(format!(
+        "no usable transactions in `{}`: {} rows read, {} rejected, {} duplicates; see `{}`",
+        input.display(),
+        counts.rows_read,
+        counts.rejected,
+        counts.duplicates,
+        rejects_path.display()
+    ))
+    .into()
+}
+
+/// Runs the segmentation with resolved settings.
+pub fn run_with(s: SegmentSettings) -> Result<()> {
+    // a scheme with a syntax error fails before the long read
+    let scheme = s.scheme.as_deref().map(load_scheme).transpose()?;
+    let (mut rejects, rejects_path) =
+        start_outputs(&s.out, OUTPUT_FILES.iter().chain(&OPTIONAL_FILES).copied())?;
     let options = TransactionOptions {
         read: s.read.clone(),
         columns: s.columns.clone(),
@@ -88,23 +171,14 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         batch_bytes: None,
         history: scheme.is_some() || s.clv.is_some(),
     };
-    let total = fs::metadata(&s.transactions).map(|m| m.len()).unwrap_or(0);
-    let in_bytes = detect_format(&s.transactions).is_ok_and(|f| f == Format::Csv);
-    let bar = progress::bar(total, in_bytes, "reading");
     let mut timer = Timer::new();
-    let (aggregator, txq) = load_transactions(
+    let (aggregator, txq) = read_transactions(
         &s.transactions,
         &options,
         s.as_of,
         &mut rejects,
-        &mut |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        },
-    )
-    .map_err(|e| with_rejects_path(e, &rejects_path))?;
-    bar.finish_and_clear();
-
+        &rejects_path,
+    )?;
     timer.lap("read transactions");
     let master = match &s.customers {
         Some(path) => Some(
@@ -147,24 +221,17 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         }
         None => (Vec::new(), None),
     };
-    rejects
-        .finish()
-        .and_then(|mut w| w.flush())
-        .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
+    finish_rejects(rejects, &rejects_path)?;
 
     let (as_of, as_of_source) = match (s.as_of, aggregator.default_as_of()) {
         (Some(d), _) => (d, AsOfSource::Given),
         (None, Some(d)) => (d, AsOfSource::DayAfterLastTransaction),
         (None, None) => {
-            return Err(BadInput(format!(
-                "no usable transactions in `{}`: {} rows read, {} rejected, {} duplicates; see `{}`",
-                s.transactions.display(),
-                txq.counts.rows_read,
-                txq.counts.rejected,
-                txq.counts.duplicates,
-                rejects_path.display()
-            ))
-            .into());
+            return Err(no_usable_transactions(
+                &s.transactions,
+                &txq.counts,
+                &rejects_path,
+            ));
         }
     };
     timer.lap("read customer master");
@@ -314,19 +381,12 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{}", quality_text(&report, s.lang));
 
-    let rate = report.transactions.counts.reject_rate();
-    if rate > s.max_reject_rate {
-        return Err(BadInput(format!(
-            "{:.1}% of the rows of `{}` were rejected ({} of {}), more than the allowed {:.1}% (--max-reject-rate); see `{}`",
-            rate * 100.0,
-            s.transactions.display(),
-            report.transactions.counts.rejected,
-            report.transactions.counts.rows_read,
-            s.max_reject_rate * 100.0,
-            rejects_path.display()
-        ))
-        .into());
-    }
+    check_reject_rate(
+        &report.transactions.counts,
+        s.max_reject_rate,
+        &s.transactions,
+        &rejects_path,
+    )?;
 
     if tiering.features.customers.is_empty() {
         return Err(BadInput(format!(

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use stratum_core::scheme::ColumnData;
 use stratum_core::validate::ValidateParams;
 use stratum_io::output::Cell;
@@ -45,14 +45,7 @@ pub fn run(args: ValidateArgs) -> Result<()> {
             ))
         })?;
     let out = &settings.out;
-    for name in OUTPUT_FILES {
-        let path = out.join(name);
-        if path.exists() {
-            std::fs::remove_file(&path)
-                .with_context(|| format!("failed to remove the earlier `{}`", path.display()))?;
-        }
-    }
-    let prepared = prepare(&settings)?;
+    let prepared = prepare(&settings, &OUTPUT_FILES)?;
     let columns = number_columns(&prepared.profile, &features)?;
     let Some(ColumnData::Text(segments)) = prepared.profile.column(&by) else {
         let texts: Vec<&str> = prepared
