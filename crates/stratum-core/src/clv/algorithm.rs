@@ -32,11 +32,11 @@ impl TransactionModel for TransactionFit {
             TransactionFit::BgBb(m) => m.p_alive(s),
         }
     }
-    fn expected_purchases(&self, s: &Summary, horizon: f64) -> f64 {
+    fn expected_purchases_if_alive(&self, s: &Summary, horizon: f64) -> f64 {
         match self {
-            TransactionFit::BgNbd(m) => m.expected_purchases(s, horizon),
-            TransactionFit::ParetoNbd(m) => m.expected_purchases(s, horizon),
-            TransactionFit::BgBb(m) => m.expected_purchases(s, horizon),
+            TransactionFit::BgNbd(m) => m.expected_purchases_if_alive(s, horizon),
+            TransactionFit::ParetoNbd(m) => m.expected_purchases_if_alive(s, horizon),
+            TransactionFit::BgBb(m) => m.expected_purchases_if_alive(s, horizon),
         }
     }
     fn expected_purchases_new(&self, horizon: f64) -> f64 {
@@ -386,7 +386,9 @@ impl ClvModel {
     /// churn risk is 0 and their CLV rests on the low purchase rate a single purchase implies.
     pub fn predict(&self, s: &Summary) -> Prediction {
         let m = &self.transaction;
-        let p_alive = m.p_alive(s).clamp(0.0, 1.0);
+        // P(alive) once: every expectation below is P(alive) times the purchases if alive
+        let alive = m.p_alive(s);
+        let p_alive = alive.clamp(0.0, 1.0);
         let churn_risk = 1.0 - p_alive;
         let unit = self.params.period().days();
         // repeat buyers left out of the spend fit (mean spend ≤ 0) get the population mean
@@ -407,7 +409,7 @@ impl ClvModel {
         let mut clv = 0.0;
         let (mut before, mut discount) = (0.0, 1.0);
         for i in 1..=steps {
-            let upto = m.expected_purchases(s, f64::from(i) * step);
+            let upto = alive * m.expected_purchases_if_alive(s, f64::from(i) * step);
             discount *= per_step;
             clv += (upto - before) * expected_spend / discount;
             before = upto;
@@ -416,7 +418,7 @@ impl ClvModel {
             p_alive,
             churn_risk,
             churn_band: churn_risk.is_finite().then(|| self.churn_band(churn_risk)),
-            expected_purchases_90d: m.expected_purchases(s, 90.0 / unit),
+            expected_purchases_90d: alive * m.expected_purchases_if_alive(s, 90.0 / unit),
             expected_spend,
             clv,
         }

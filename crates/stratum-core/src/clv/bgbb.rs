@@ -77,9 +77,10 @@ impl TransactionModel for BgBb {
             .exp()
     }
 
-    /// Expected transactions in the next `horizon` opportunities (rounded to whole ones),
-    /// equation 13 of the paper.
-    fn expected_purchases(&self, s: &Summary, horizon: f64) -> f64 {
+    /// Expected transactions in the next `horizon` opportunities (rounded to whole ones) if
+    /// alive at opportunity n + 1: equation 13 of the paper divided by equation 11 (the
+    /// likelihood cancels).
+    fn expected_purchases_if_alive(&self, s: &Summary, horizon: f64) -> f64 {
         let BgBb {
             alpha,
             beta,
@@ -87,8 +88,10 @@ impl TransactionModel for BgBb {
             delta,
         } = *self;
         let (x, n, m) = (f64::from(s.frequency), s.t, horizon.round());
-        let ll = row_ll([alpha, beta, gamma, delta], x, s.recency, n);
-        let lead = ((alpha + x + 1.0).ln_beta(beta + n - x) - alpha.ln_beta(beta) - ll).exp();
+        let lead = ((alpha + x + 1.0).ln_beta(beta + n - x) - (alpha + x).ln_beta(beta + n - x)
+            + gamma.ln_beta(delta)
+            - gamma.ln_beta(delta + n + 1.0))
+        .exp();
         let g = |k: f64| (ln_gamma(1.0 + delta + k) - ln_gamma(gamma + delta + k)).exp();
         lead * delta / (gamma - 1.0)
             * (ln_gamma(gamma + delta) - ln_gamma(1.0 + delta)).exp()

@@ -61,8 +61,8 @@ impl TransactionModel for BgNbd {
         1.0 / (1.0 + d.exp())
     }
 
-    fn expected_purchases(&self, s: &Summary, horizon: f64) -> f64 {
-        // equation 10 of the paper, with its ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)
+    fn expected_purchases_if_alive(&self, s: &Summary, horizon: f64) -> f64 {
+        // equation 10 of the paper (its denominator is 1 / P(alive)), with its ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)
         // rewritten by Euler's transformation as (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b+x−1; z):
         // the same value, but a series that converges faster as x grows instead of overflowing
         let BgNbd { r, alpha, a, b } = *self;
@@ -70,7 +70,7 @@ impl TransactionModel for BgNbd {
         let z = horizon / (alpha + s.t + horizon);
         let f = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z).unwrap_or(f64::NAN);
         let ratio = ((a - 1.0) * (-z).ln_1p()).exp();
-        (a + b + x - 1.0) / (a - 1.0) * (1.0 - ratio * f) * self.p_alive(s)
+        (a + b + x - 1.0) / (a - 1.0) * (1.0 - ratio * f)
     }
 
     fn expected_purchases_new(&self, horizon: f64) -> f64 {

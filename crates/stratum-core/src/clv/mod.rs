@@ -48,8 +48,14 @@ pub use summary::{
 pub trait TransactionModel {
     /// The probability that the customer is still alive at the end of calibration.
     fn p_alive(&self, s: &Summary) -> f64;
+    /// Expected purchases in the `horizon` periods after the end of calibration, if the
+    /// customer is alive then. Every model's expectation factors as P(alive) times this, so a
+    /// prediction over many horizons works P(alive) out once.
+    fn expected_purchases_if_alive(&self, s: &Summary, horizon: f64) -> f64;
     /// Expected purchases in the `horizon` periods after the end of calibration.
-    fn expected_purchases(&self, s: &Summary, horizon: f64) -> f64;
+    fn expected_purchases(&self, s: &Summary, horizon: f64) -> f64 {
+        self.p_alive(s) * self.expected_purchases_if_alive(s, horizon)
+    }
     /// Expected purchases of a customer new at time 0 over `horizon` periods.
     fn expected_purchases_new(&self, horizon: f64) -> f64;
 }

@@ -150,8 +150,8 @@ impl TransactionModel for ParetoNbd {
         1.0 / (1.0 + e.exp())
     }
 
-    fn expected_purchases(&self, s: &Summary, horizon: f64) -> f64 {
-        // equation 41 of the note
+    fn expected_purchases_if_alive(&self, s: &Summary, horizon: f64) -> f64 {
+        // equation 41 of the note, without its factor P(alive)
         let ParetoNbd {
             r,
             alpha,
@@ -160,7 +160,7 @@ impl TransactionModel for ParetoNbd {
         } = *self;
         let x = f64::from(s.frequency);
         let bt = beta + s.t;
-        (r + x) * bt / (alpha + s.t) * survival_ratio(sh, bt, horizon) * self.p_alive(s)
+        (r + x) * bt / (alpha + s.t) * survival_ratio(sh, bt, horizon)
     }
 
     fn expected_purchases_new(&self, horizon: f64) -> f64 {
