@@ -1,7 +1,7 @@
 use super::bgbb::{BgBb, BgBbData};
 use super::bgnbd::{BgNbd, BgNbdData};
 use super::gamma_gamma::{GammaGamma, SpendData};
-use super::optimize::{FitReport, fit};
+use super::optimize::{FitReport, fit, fit_sampled};
 use super::params::{CheckedClvParams, ModelKind};
 use super::paretonbd::{ParetoNbd, ParetoNbdData};
 use super::summary::{Grouped, Summary};
@@ -216,16 +216,13 @@ impl CheckedClvParams {
             });
         }
         let (penalty, iters) = (self.penalty(), self.max_iters());
-        let start = (spend_data.len() >= SAMPLE_FROM)
-            .then(|| spend_data.sample(SAMPLE_EVERY))
-            .and_then(|d| fit(&d, d.len(), penalty, iters, None).ok())
-            .map(|r| r.values);
-        let spend_report = fit(
+        let sample = (spend_data.len() >= SAMPLE_FROM).then(|| spend_data.sample(SAMPLE_EVERY));
+        let spend_report = fit_sampled(
             &spend_data,
             spend_data.len(),
+            sample.as_ref().map(|d| (d, d.len())),
             penalty,
             iters,
-            start.as_deref(),
         )?;
         let q = spend_report.value("q");
         if q <= 1.0 {
@@ -278,34 +275,30 @@ impl CheckedClvParams {
         }
         let (penalty, iters, groups) = (self.penalty(), self.max_iters(), grouped.rows.len());
         let sample = (groups >= SAMPLE_FROM).then(|| grouped.sample(SAMPLE_EVERY));
-        // a fit on the sample, when it converges, is the full fit's starting point
-        let start = |r: Result<FitReport, ClvError>| r.ok().map(|r| r.values);
+        let rows = |g: &Grouped| g.rows.len();
         Ok(match model {
             ModelKind::BgNbd => {
-                let s = sample.and_then(|g| {
-                    start(fit(&BgNbdData::new(&g), g.rows.len(), penalty, iters, None))
-                });
-                let r = fit(
+                let sample = sample.as_ref().map(|g| (BgNbdData::new(g), rows(g)));
+                let r = fit_sampled(
                     &BgNbdData::new(&grouped),
                     groups,
+                    sample.as_ref().map(|(d, n)| (d, *n)),
                     penalty,
                     iters,
-                    s.as_deref(),
                 )?;
                 (TransactionFit::BgNbd(BgNbd::from_values(&r.values)), r)
             }
             ModelKind::ParetoNbd => {
-                let s = sample.and_then(|g| {
-                    start(fit(
-                        &ParetoNbdData { grouped: &g },
-                        g.rows.len(),
-                        penalty,
-                        iters,
-                        None,
-                    ))
-                });
-                let data = ParetoNbdData { grouped: &grouped };
-                let r = fit(&data, groups, penalty, iters, s.as_deref())?;
+                let sample = sample
+                    .as_ref()
+                    .map(|g| (ParetoNbdData { grouped: g }, rows(g)));
+                let r = fit_sampled(
+                    &ParetoNbdData { grouped: &grouped },
+                    groups,
+                    sample.as_ref().map(|(d, n)| (d, *n)),
+                    penalty,
+                    iters,
+                )?;
                 (
                     TransactionFit::ParetoNbd(ParetoNbd::from_values(&r.values)),
                     r,
