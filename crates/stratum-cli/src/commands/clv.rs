@@ -15,6 +15,7 @@ use stratum_io::clv::{
     write_holdout_csv, write_predictions_csv,
 };
 use stratum_io::format::{money, number, thousands};
+use stratum_io::output::Cell;
 use stratum_io::quality::InputQuality;
 use stratum_io::transactions::TransactionOptions;
 
@@ -331,17 +332,16 @@ fn clv_text(
             ]
             .map(String::from),
         };
+        // mean purchases with three decimals: they are small numbers
         let cells: Vec<Vec<String>> = holdout_cells(report.holdout, lang)
             .iter()
-            .map(|r| r.iter().map(|c| c.display()).collect())
-            .collect();
-        let cells: Vec<Vec<String>> = cells
-            .into_iter()
-            .zip(report.holdout)
-            .map(|(mut r, h)| {
-                r[2] = format!("{:.3}", h.actual);
-                r[3] = format!("{:.3}", h.predicted);
-                r
+            .map(|r| {
+                r.iter()
+                    .map(|c| match c {
+                        Cell::Number(v) => format!("{v:.3}"),
+                        other => other.display(),
+                    })
+                    .collect()
             })
             .collect();
         text.push_str(&format!(

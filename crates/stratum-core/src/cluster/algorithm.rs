@@ -61,7 +61,7 @@ pub struct Clustering {
     pub clusters: Vec<Cluster>,
     /// Sum of squared distances to the nearest centre, in the scaled space.
     pub inertia: f64,
-    /// Mean silhouette width on a systematic sample of `silhouette_sample` customers.
+    /// Mean silhouette width on a seeded random sample of `silhouette_sample` customers.
     pub silhouette: f64,
     /// Calinski–Harabasz index.
     pub calinski_harabasz: f64,

@@ -14,15 +14,6 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    /// The name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::BgNbd => "bgnbd",
-            ModelKind::ParetoNbd => "paretonbd",
-            ModelKind::BgBb => "bgbb",
-        }
-    }
-
     /// The model's published name.
     pub fn title(self) -> &'static str {
         match self {
