@@ -191,20 +191,11 @@ pub fn validate_clusters(
     c: &Clustering,
     features: &[(String, Vec<Option<f64>>)],
 ) -> Result<Validation> {
-    let rows: Vec<usize> = (0..c.labels.len())
-        .filter(|&i| c.labels[i].is_some())
-        .collect();
-    let labels: Vec<usize> = rows
-        .iter()
-        .filter_map(|&i| c.labels[i].map(|l| l - 1))
-        .collect();
+    // cluster ids count from 1; customers left out of the clustering are in no segment
+    let labels: Vec<Option<usize>> = c.labels.iter().map(|l| l.map(|l| l - 1)).collect();
     let names: Vec<String> = (1..=c.k).map(|k| k.to_string()).collect();
-    let subset: Vec<(String, Vec<Option<f64>>)> = features
-        .iter()
-        .map(|(n, v)| (n.clone(), rows.iter().map(|&i| v[i]).collect()))
-        .collect();
     params
-        .validate(&labels, &names, &subset)
+        .validate(&labels, &names, features)
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 

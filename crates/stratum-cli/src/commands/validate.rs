@@ -62,35 +62,24 @@ pub fn run(args: ValidateArgs) -> Result<()> {
         ))
         .into());
     };
-    // segments in a stable order: the codes' natural order for the built-in ones, else sorted
-    let mut names: Vec<String> = (0..segments.len())
-        .filter_map(|i| segments.get(i).map(str::to_string))
-        .collect();
-    names.sort();
-    names.dedup();
-    if by == "rfm_class" {
-        use stratum_core::Labelled;
-        let order: Vec<&str> = stratum_core::RfmClass::ALL
-            .iter()
-            .map(|c| c.code())
-            .collect();
-        names.sort_by_key(|n| order.iter().position(|o| o == n));
+    // segments in a stable order: the built-in segmentations' own order, else sorted
+    let values = segments.values();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].cmp(&values[b]));
+    if let Some(natural) = natural_order(&by) {
+        order.sort_by_key(|&i| natural.iter().position(|o| *o == values[i]));
     }
-    let rows: Vec<usize> = (0..segments.len())
-        .filter(|&i| segments.get(i).is_some())
+    let names: Vec<String> = order.iter().map(|&i| values[i].clone()).collect();
+    let mut rank = vec![0; values.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    let labels: Vec<Option<usize>> = (0..segments.len())
+        .map(|row| segments.code(row).map(|c| rank[c]))
         .collect();
-    let without = segments.len() - rows.len();
-    let labels: Vec<usize> = rows
-        .iter()
-        .filter_map(|&i| segments.get(i))
-        .map(|s| names.iter().position(|n| n == s).unwrap_or(0))
-        .collect();
-    let cols: Vec<(String, Vec<Option<f64>>)> = columns
-        .iter()
-        .map(|(n, v)| (n.clone(), rows.iter().map(|&i| v[i]).collect()))
-        .collect();
+    let without = labels.iter().filter(|l| l.is_none()).count();
     let validation = params
-        .validate(&labels, &names, &cols)
+        .validate(&labels, &names, &columns)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     write_validation_files(out, &[(by.as_str(), &validation)])?;
 
@@ -162,4 +151,20 @@ pub fn run(args: ValidateArgs) -> Result<()> {
         OUTPUT_FILES.join(", ")
     );
     Ok(())
+}
+
+/// The codes of a built-in segmentation in their own order (classes, segments and stages
+/// as the product lists them), or `None` for a master column.
+fn natural_order(by: &str) -> Option<Vec<&'static str>> {
+    use stratum_core::Labelled;
+    fn codes<K: Labelled>(all: &[K]) -> Vec<&'static str> {
+        all.iter().map(|k| k.code()).collect()
+    }
+    match by {
+        "rfm_class" => Some(codes(&stratum_core::RfmClass::ALL)),
+        "rfm_segment" => Some(codes(&stratum_core::Segment::ALL)),
+        "abc_class" => Some(codes(&stratum_core::AbcClass::ALL)),
+        "lifecycle" => Some(stratum_core::scheme::STAGES.to_vec()),
+        _ => None,
+    }
 }

@@ -53,8 +53,20 @@ impl TextColumn {
 
     /// The value of customer `row` (`None` when empty).
     pub fn get(&self, row: usize) -> Option<&str> {
+        self.code(row)
+            .and_then(|c| self.values.get(c))
+            .map(String::as_str)
+    }
+
+    /// The distinct values, in order of first appearance.
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+
+    /// Customer `row`'s value as an index into [`TextColumn::values`] (`None` when empty).
+    pub fn code(&self, row: usize) -> Option<usize> {
         match self.codes.get(row) {
-            Some(&c) if c != Self::EMPTY => self.values.get(c as usize).map(String::as_str),
+            Some(&c) if c != Self::EMPTY => Some(c as usize),
             _ => None,
         }
     }

@@ -202,26 +202,31 @@ const PAIRWISE_SAMPLE: usize = 5_000;
 
 impl CheckedValidateParams {
     /// Validates a segmentation: `labels[i]` is customer `i`'s segment (an index into
-    /// `names`), `features` are `(name, value per customer)`; a missing value leaves the
-    /// customer out of that feature's figures.
-    pub fn validate(
+    /// `names`, or `None` for a customer in no segment, left out), `features` are
+    /// `(name, value per customer)`; a missing value leaves the customer out of that feature's
+    /// figures. Shares are of the customers with a segment.
+    pub fn validate<L: Copy + Into<Option<usize>>>(
         &self,
-        labels: &[usize],
+        labels: &[L],
         names: &[String],
         features: &[(String, Vec<Option<f64>>)],
     ) -> Result<Validation, ValidateError> {
-        let n = labels.len();
         for (name, values) in features {
-            if values.len() != n {
+            if values.len() != labels.len() {
                 return Err(ValidateError::Length {
                     feature: name.clone(),
                     values: values.len(),
-                    customers: n,
+                    customers: labels.len(),
                 });
             }
         }
+        let labels = || labels.iter().map(|&l| l.into());
+        let n = labels().flatten().count();
         let k = names.len();
-        if let Some((row, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= k) {
+        if let Some((row, label)) = labels()
+            .enumerate()
+            .find_map(|(row, l)| l.filter(|&l| l >= k).map(|l| (row, l)))
+        {
             return Err(ValidateError::Label {
                 row,
                 label,
@@ -233,8 +238,8 @@ impl CheckedValidateParams {
             .iter()
             .map(|(_, column)| {
                 let mut by = vec![Vec::new(); k];
-                for (&l, v) in labels.iter().zip(column) {
-                    if let (Some(v), Some(seg)) = (v, by.get_mut(l)) {
+                for (l, v) in labels().zip(column) {
+                    if let (Some(v), Some(seg)) = (v, l.and_then(|l| by.get_mut(l))) {
                         seg.push(*v);
                     }
                 }
@@ -242,7 +247,7 @@ impl CheckedValidateParams {
             })
             .collect();
         let mut sizes = vec![0usize; k];
-        for &l in labels {
+        for l in labels().flatten() {
             if let Some(s) = sizes.get_mut(l) {
                 *s += 1;
             }
@@ -351,5 +356,20 @@ mod tests {
                 "segments \"c\" and \"d\" do not differ significantly on any feature",
             ]
         );
+    }
+
+    #[test]
+    fn customers_without_a_segment_are_left_out() {
+        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let labels = [Some(0), None, Some(1), Some(1), None];
+        let x: Vec<Option<f64>> = [1.0, 99.0, 3.0, 5.0, 99.0].map(Some).to_vec();
+        let v = ValidateParams::new()
+            .check()
+            .and_then(|p| p.validate(&labels, &names, &[("x".into(), x)]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sizes: Vec<(usize, f64)> = v.segments.iter().map(|s| (s.size, s.share)).collect();
+        assert_eq!(sizes, [(1, 1.0 / 3.0), (2, 2.0 / 3.0)]);
+        // the 99s of the unlabelled customers are in no segment's figures
+        assert_eq!(v.segments[1].features[0].mean, 4.0);
     }
 }
