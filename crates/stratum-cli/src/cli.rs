@@ -224,8 +224,9 @@ pub struct InputArgs {
     pub max_reject_rate: Option<String>,
 }
 
-/// Arguments of `stratum segment`.
-#[derive(Debug, Args)]
+/// Arguments of `stratum segment` (`Default` for the commands that run it with most flags
+/// unset: `demo --segment`, `cluster`, `validate`).
+#[derive(Debug, Args, Default)]
 pub struct SegmentArgs {
     /// The transaction file: CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
     #[arg(long, short = 't')]
@@ -283,9 +284,9 @@ pub struct SegmentArgs {
     /// the --lang language (`stratum report` turns this and --clv on).
     #[arg(long)]
     pub report: bool,
-    /// High-value customers at churn risk listed in the report.
-    #[arg(long, default_value_t = 20)]
-    pub top: usize,
+    /// High-value customers at churn risk listed in the report (default 20).
+    #[arg(long)]
+    pub top: Option<usize>,
     /// Currency symbol shown before amounts in the report and the workbook, e.g. ¥ or $
     /// (default none, or [output] currency in the config).
     #[arg(long)]

@@ -420,13 +420,6 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
     };
-    let InputConfig {
-        encoding: cfg_encoding,
-        delimiter: cfg_delimiter,
-        sheet: cfg_sheet,
-        decimal_comma: cfg_decimal_comma,
-        max_reject_rate: cfg_max_reject_rate,
-    } = input;
     let RfmConfig {
         bins: cfg_bins,
         method: cfg_method,
@@ -458,18 +451,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         decimal: DecimalMark::Point,
     };
 
-    let input = resolve_input(
-        input_args,
-        InputConfig {
-            encoding: cfg_encoding,
-            delimiter: cfg_delimiter,
-            sheet: cfg_sheet,
-            decimal_comma: cfg_decimal_comma,
-            max_reject_rate: cfg_max_reject_rate,
-        },
-        cfg_lang,
-        config_columns,
-    )?;
+    let input = resolve_input(input_args, input, cfg_lang, config_columns)?;
     let frequency = match frequency.or(cfg_frequency).as_deref() {
         None | Some("orders") => FrequencyBasis::Orders,
         Some("days") => FrequencyBasis::Days,
@@ -541,7 +523,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
             .then(|| resolve_clv(ClvConfig::default(), cfg_clv))
             .transpose()?,
         report,
-        top,
+        top: top.unwrap_or(20),
         currency: currency.or(cfg_currency).unwrap_or_default(),
     })
 }

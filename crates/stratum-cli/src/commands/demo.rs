@@ -78,18 +78,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
             lang: Some(lang),
             ..InputArgs::default()
         },
-        bins: None,
-        frequency: None,
-        class_basis: None,
-        customers_sheet: None,
-        no_xlsx: false,
-        overrides: None,
         interactions: scheme.is_some().then(|| summary.path_interactions.clone()),
         scheme,
         clv: true,
         report: true,
-        top: 20,
-        currency: None,
+        ..Default::default()
     };
     super::segment::run_with(segment_settings(args)?)
 }

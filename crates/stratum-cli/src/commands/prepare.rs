@@ -45,18 +45,8 @@ pub fn settings(
         as_of,
         out,
         input,
-        bins: None,
-        frequency: None,
-        class_basis: None,
-        customers_sheet: None,
         no_xlsx: true,
-        scheme: None,
-        overrides: None,
-        interactions: None,
-        clv: false,
-        report: false,
-        top: 20,
-        currency: None,
+        ..Default::default()
     })
 }
 
