@@ -25,6 +25,7 @@
 use chrono::NaiveDate;
 
 use crate::Money;
+use crate::keyset::KeySet;
 
 /// What `frequency` counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -165,15 +166,21 @@ type FastSet<K> = std::collections::HashSet<K, rustc_hash::FxBuildHasher>;
 /// Accumulates transaction lines into per-customer state.
 ///
 /// Memory grows with the number of customers plus the number of distinct (customer, order) and
-/// (customer, day) pairs, which are kept as 64-bit keys; the lines themselves are not kept.
+/// (customer, day) pairs, which are kept as pairs of 64-bit keys and (index, day) pairs; the
+/// lines themselves are not kept.
 #[derive(Debug, Default)]
 pub struct Aggregator {
-    /// Customer index by [`customer_key`], with the keys kept for rehashing.
+    /// Customer index by [`customer_key`].
     index: hashbrown::HashTable<u32>,
-    keys: Vec<u64>,
-    ids: Vec<Box<str>>,
+    /// Per customer, its key (kept for rehashing) and where its id is in `id_text`.
+    entries: Vec<Entry>,
+    /// The customer ids one after another: small and contiguous, so that checking a found id
+    /// stays in cache (one allocation per id scattered them over the heap, a cache miss per
+    /// line).
+    id_text: String,
     accs: Vec<Acc>,
-    orders: FastSet<(u32, u64)>,
+    /// (customer key, order key) of every order seen.
+    orders: KeySet<(u64, u64)>,
     days: FastSet<(u32, i32)>,
     /// Per customer (beside `accs`), amounts by day, when history is kept.
     history: Option<Vec<Vec<DayBucket>>>,
@@ -183,6 +190,14 @@ pub struct Aggregator {
     min_date: Option<NaiveDate>,
     lines_after_as_of: u64,
     amount_after_as_of: Money,
+}
+
+/// A customer's key and the place of its id in [`Aggregator::id_text`].
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: u64,
+    start: usize,
+    len: usize,
 }
 
 impl Aggregator {
@@ -240,23 +255,31 @@ impl Aggregator {
         }
         self.min_date = Some(self.min_date.map_or(date, |d| d.min(date)));
         self.max_date = Some(self.max_date.map_or(date, |d| d.max(date)));
-        let (ids, keys) = (&self.ids, &self.keys);
+        let (entries, text) = (&self.entries, self.id_text.as_bytes());
         // the stored key first: it settles almost every mismatch without touching the id
         let found = self
             .index
             .find(customer_key, |&i| {
-                keys[i as usize] == customer_key && same_bytes(&ids[i as usize], customer_id)
+                let e = entries[i as usize];
+                e.key == customer_key
+                    && text
+                        .get(e.start..e.start + e.len)
+                        .is_some_and(|id| same_bytes(id, customer_id.as_bytes()))
             })
             .copied();
         let idx = match found {
             Some(i) => i,
             None => {
                 let i = self.accs.len() as u32;
-                let keys = &self.keys;
+                let entries = &self.entries;
                 self.index
-                    .insert_unique(customer_key, i, |&j| keys[j as usize]);
-                self.keys.push(customer_key);
-                self.ids.push(customer_id.into());
+                    .insert_unique(customer_key, i, |&j| entries[j as usize].key);
+                self.entries.push(Entry {
+                    key: customer_key,
+                    start: self.id_text.len(),
+                    len: customer_id.len(),
+                });
+                self.id_text.push_str(customer_id);
                 self.accs.push(Acc::EMPTY);
                 if let Some(h) = &mut self.history {
                     h.push(Vec::new());
@@ -282,7 +305,7 @@ impl Aggregator {
             Some(key) if acc.last_order == Some(key) => false,
             Some(key) => {
                 acc.last_order = Some(key);
-                self.orders.insert((idx, key))
+                self.orders.insert((customer_key, key))
             }
             None => true,
         };
@@ -292,6 +315,15 @@ impl Aggregator {
         record(&mut self.history, idx, date, amount, u32::from(new_order));
         if self.basis == FrequencyBasis::Days && self.days.insert((idx, days_from_ce(date))) {
             acc.days += 1;
+        }
+    }
+
+    /// Loads what [`Aggregator::add_keyed`] of this customer and order will look up, so that
+    /// it finds it in cache: call it a few lines ahead.
+    #[inline]
+    pub fn warm(&self, customer_key: u64, order_key: Option<u64>) {
+        if let Some(order) = order_key {
+            self.orders.warm((customer_key, order));
         }
     }
 
@@ -312,8 +344,9 @@ impl Aggregator {
         let mut customers = Vec::with_capacity(self.accs.len());
         let mut no_purchase = Vec::new();
         let history = self.history;
-        for (i, (id, acc)) in self.ids.into_iter().zip(self.accs).enumerate() {
-            let customer_id = String::from(id);
+        let text = self.id_text;
+        for (i, (e, acc)) in self.entries.into_iter().zip(self.accs).enumerate() {
+            let customer_id = String::from(text.get(e.start..e.start + e.len).unwrap_or_default());
             match (acc.first, acc.last) {
                 (Some(first), Some(last)) => {
                     let frequency = match basis {
@@ -479,8 +512,7 @@ fn days_from_ce(date: NaiveDate) -> i32 {
 }
 
 /// Byte equality without a library call for the short ids that are the rule.
-fn same_bytes(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
@@ -490,7 +522,9 @@ pub fn customer_key(customer_id: &str) -> u64 {
 }
 
 /// The 64-bit key of an order id (xxh3): two distinct order ids of one customer are counted as
-/// one order only on a hash collision, probability about 2⁻⁶⁴ per pair.
+/// one order only on a hash collision, probability about 2⁻⁶⁴ per pair. (Orders are kept as
+/// (customer key, order key) pairs: two customers' orders are confused only if both keys
+/// collide, about 2⁻¹²⁸ per pair.)
 pub fn order_key(order_id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(order_id.as_bytes())
 }

@@ -27,6 +27,7 @@ pub mod cluster;
 pub mod clv;
 pub mod features;
 pub mod interactions;
+pub mod keyset;
 pub mod labels;
 pub mod money;
 pub mod rfm;

@@ -16,10 +16,16 @@
 //! from top to bottom would make, whatever the number of threads. Rejected rows of a batch are
 //! sorted by line before being written, so `rejects.csv` is identical too.
 //!
+//! Phase 2 is bound by memory latency, not arithmetic: each row looks up tables far larger than
+//! the caches (the duplicate hashes, the orders). A shard prefetches the table slots and the
+//! customer id of the row [`AHEAD`] rows on while it works on the current one, so that the cache
+//! misses overlap (on 10M lines: wall 1.72 → 1.47 s, user time 2.7 → 2.3 s).
+//!
 //! Memory: at most three batches of input (one being read, one being processed, one spare),
-//! plus per shard the customers' state and, in hash tables, about 20 bytes per distinct row
-//! (the duplicate hashes), 20 per distinct (customer, order) and, with `frequency = days`, 12
-//! per distinct (customer, day). 10M lines of 200,000 customers peak at about 0.53 GB.
+//! plus per shard the customers' state and, in [`KeySet`]s of 16-byte keys between 3/8 and 3/4
+//! full, 21 to 43 bytes per distinct row (the duplicate hashes) and per distinct (customer,
+//! order); with `frequency = days`, about 12 per distinct (customer, day). 10M lines of 200,000
+//! customers peak at about 0.58 GB.
 
 use std::cell::{Cell, OnceCell};
 use std::fs::File;
@@ -30,8 +36,8 @@ use std::sync::mpsc;
 use chrono::NaiveDate;
 use csv::ByteRecord;
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
 use stratum_core::features::{customer_key, order_key};
+use stratum_core::keyset::{KeySet, prefetch};
 use stratum_core::{Aggregator, FrequencyBasis, Money};
 
 use crate::mapping::TransactionColumns;
@@ -52,6 +58,8 @@ const BATCH_BYTES: usize = 32 << 20;
 /// and 720 MB, 256k 1.87 s and 600 MB, 64k 2.33 s (the shards' tables go cold between
 /// small batches).
 const PARQUET_BATCH_ROWS: usize = 1 << 20;
+/// How many rows ahead a shard loads the table slots of the row it will take.
+const AHEAD: usize = 16;
 /// Records per batch for other sources.
 const BATCH_RECORDS: usize = 1 << 16;
 
@@ -180,7 +188,7 @@ impl Piece {
                     date: row.date,
                     amount: row.amount,
                 };
-                (key as usize % SHARDS, outcome)
+                ((key >> 32) as usize % SHARDS, outcome)
             }
             Err(bad) => {
                 let column = bad
@@ -213,7 +221,7 @@ impl Piece {
 /// One shard's running state.
 pub(crate) struct Shard {
     pub agg: Aggregator,
-    seen: FxHashSet<u128>,
+    seen: KeySet<u128>,
     pub counts: RowCounts,
     pub lines: LineStats,
     /// Rejected rows with their place in the file: (piece, row within the piece).
@@ -225,7 +233,7 @@ impl Shard {
         let agg = Aggregator::new(as_of, basis);
         Shard {
             agg: if history { agg.keep_history() } else { agg },
-            seen: FxHashSet::default(),
+            seen: KeySet::default(),
             counts: RowCounts::default(),
             lines: LineStats::default(),
             rejects: Vec::new(),
@@ -233,14 +241,25 @@ impl Shard {
     }
 
     fn take(&mut self, piece: u32, arena: &str, items: Vec<Parsed>) {
-        for p in items {
+        for (i, p) in items.iter().enumerate() {
+            // the tables are far larger than the caches: load the slots of a row a few ahead
+            // while this one is worked on, so that the memory accesses overlap
+            if let Some(next) = items.get(i + AHEAD) {
+                self.seen.warm(next.row_hash);
+                if let Outcome::Accepted { key, order, id, .. } = next.outcome {
+                    self.agg.warm(key, order);
+                    if let Some(byte) = arena.as_bytes().get(id.0 as usize) {
+                        prefetch(byte);
+                    }
+                }
+            }
             self.counts.rows_read += 1;
             if !self.seen.insert(p.row_hash) {
                 self.counts.duplicates += 1;
                 continue;
             }
-            match p.outcome {
-                Outcome::Accepted {
+            match &p.outcome {
+                &Outcome::Accepted {
                     id,
                     key,
                     order,
@@ -254,14 +273,14 @@ impl Shard {
                     self.agg.add_keyed(customer, key, order, date, amount);
                 }
                 Outcome::Rejected(rejected) => {
-                    let (row_in_piece, row) = *rejected;
+                    let (row_in_piece, row) = &**rejected;
                     self.counts.rejected += 1;
                     *self
                         .counts
                         .rejected_by_reason
                         .entry(row.reason)
                         .or_default() += 1;
-                    self.rejects.push(((piece, row_in_piece), row));
+                    self.rejects.push(((piece, *row_in_piece), row.clone()));
                 }
             }
         }
