@@ -59,16 +59,69 @@ impl Cell<'_> {
     }
 
     pub(crate) fn text(&self) -> String {
-        match self {
-            Cell::Text(s) => (*s).to_string(),
-            Cell::Owned(s) => s.clone(),
-            Cell::Int(i) => i.to_string(),
-            Cell::Money(m) => m.to_string(),
-            Cell::Share(v) => format!("{v:.6}"),
-            Cell::Number(v) => format!("{v:.4}"),
-            Cell::Date(d) => d.to_string(),
-        }
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
     }
+
+    /// Appends the value as written to CSV: plain digits, a point, ISO dates.
+    pub(crate) fn write_text(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        // writing to a String cannot fail
+        let _ = match self {
+            Cell::Text(s) => {
+                out.push_str(s);
+                Ok(())
+            }
+            Cell::Owned(s) => {
+                out.push_str(s);
+                Ok(())
+            }
+            Cell::Int(i) => write!(out, "{i}"),
+            Cell::Money(m) => write!(out, "{m}"),
+            Cell::Share(v) => write!(out, "{v:.6}"),
+            Cell::Number(v) => write!(out, "{v:.4}"),
+            Cell::Date(d) => {
+                write_date(out, *d);
+                Ok(())
+            }
+        };
+    }
+}
+
+/// `d` as `YYYY-MM-DD`, as chrono writes it, without its general formatter (a tenth of the
+/// time; dates are two columns of every customer row).
+fn write_date(out: &mut String, d: NaiveDate) {
+    let year = d.year();
+    if !(0..=9999).contains(&year) {
+        out.push_str(&d.to_string());
+        return;
+    }
+    let digit = |v: u32| char::from(b'0' + (v % 10) as u8);
+    let y = year as u32;
+    for v in [y / 1000, y / 100, y / 10, y] {
+        out.push(digit(v));
+    }
+    out.push('-');
+    out.push(digit(d.month() / 10));
+    out.push(digit(d.month()));
+    out.push('-');
+    out.push(digit(d.day() / 10));
+    out.push(digit(d.day()));
+}
+
+/// Writes one CSV record of `cells`, formatting each into `scratch` (no string per cell).
+pub(crate) fn write_cells<W: Write>(
+    w: &mut csv::Writer<W>,
+    cells: &[Cell],
+    scratch: &mut String,
+) -> csv::Result<()> {
+    for cell in cells {
+        scratch.clear();
+        cell.write_text(scratch);
+        w.write_field(scratch.as_bytes())?;
+    }
+    w.write_record(None::<&[u8]>)
 }
 
 /// The fixed columns of `customers.csv`, before any customer attributes.
@@ -172,11 +225,9 @@ pub fn write_customers_csv<W: Write>(
         .par_iter()
         .map(|&from| {
             let mut w = csv::Writer::from_writer(Vec::new());
-            let mut fields: Vec<String> = Vec::new();
+            let mut scratch = String::new();
             for i in from..(from + block).min(n) {
-                fields.clear();
-                fields.extend(customer_row(t, i, master, lang).iter().map(Cell::text));
-                w.write_record(&fields)?;
+                write_cells(&mut w, &customer_row(t, i, master, lang), &mut scratch)?;
             }
             w.into_inner().map_err(|e| e.into_error().into())
         })
@@ -395,5 +446,44 @@ pub(crate) fn write_table<'a>(
             return Ok(());
         }
         part += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_chrono_writes_them() {
+        for (y, m, d) in [
+            (2025, 1, 9),
+            (999, 12, 31),
+            (0, 1, 1),
+            (10_000, 2, 3),
+            (-5, 6, 7),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+            assert_eq!(Cell::Date(date).text(), date.to_string(), "{y}-{m}-{d}");
+        }
+    }
+
+    #[test]
+    fn cells_go_into_one_record_quoted_where_needed() {
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
+        let mut scratch = String::new();
+        let cells = [
+            Cell::Text("a,b"),
+            Cell::Int(-3),
+            Cell::Money(Money::from_units(1_234_500)),
+            Cell::Share(0.5),
+            Cell::Number(1.0 / 3.0),
+        ];
+        write_cells(&mut w, &cells, &mut scratch).unwrap_or_else(|e| panic!("{e}"));
+        write_cells(&mut w, &[Cell::Owned("x".into())], &mut scratch)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default();
+        assert_eq!(text, "\"a,b\",-3,123.45,0.500000,0.3333\nx\n");
     }
 }

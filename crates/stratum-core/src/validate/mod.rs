@@ -14,7 +14,10 @@
 
 mod stats;
 
-pub use stats::{Anova, Describe, KruskalWallis, anova, describe, kruskal_wallis};
+pub use stats::{
+    Anova, Describe, KruskalWallis, anova, describe, describe_sorted, kruskal_wallis,
+    kruskal_wallis_sorted,
+};
 
 use thiserror::Error;
 
@@ -234,7 +237,7 @@ impl CheckedValidateParams {
             });
         }
         // values[f][s] = feature f's values in segment s
-        let values: Vec<Vec<Vec<f64>>> = features
+        let mut values: Vec<Vec<Vec<f64>>> = features
             .iter()
             .map(|(_, column)| {
                 let mut by = vec![Vec::new(); k];
@@ -252,38 +255,14 @@ impl CheckedValidateParams {
                 *s += 1;
             }
         }
-        let present: Vec<usize> = (0..k).filter(|&s| sizes[s] > 0).collect();
-        let segments = present
+        // the sums of ANOVA and the pairwise samples from the values in customer order; then
+        // each segment's values are sorted once for the quartiles and every rank test
+        let anovas: Vec<Option<Anova>> = values
             .iter()
-            .map(|&s| SegmentStats {
-                name: names[s].clone(),
-                size: sizes[s],
-                share: sizes[s] as f64 / n.max(1) as f64,
-                features: values.iter().map(|f| describe(&f[s])).collect(),
-            })
-            .collect();
-        let tests = features
-            .iter()
-            .zip(&values)
-            .map(|((name, _), by)| {
-                let groups: Vec<&[f64]> = by.iter().map(Vec::as_slice).collect();
-                FeatureTest {
-                    feature: name.clone(),
-                    kruskal_wallis: kruskal_wallis(&groups),
-                    anova: anova(&groups),
-                }
-            })
-            .collect();
-        let mut warnings: Vec<ValidationWarning> = present
-            .iter()
-            .filter(|&&s| (sizes[s] as f64 / n.max(1) as f64) < self.0.min_share)
-            .map(|&s| ValidationWarning::SmallSegment {
-                segment: names[s].clone(),
-                share: sizes[s] as f64 / n.max(1) as f64,
-            })
+            .map(|by| anova(&by.iter().map(Vec::as_slice).collect::<Vec<_>>()))
             .collect();
         // pairwise: a seeded random sample of each segment's values per feature
-        let sampled: Vec<Vec<Vec<f64>>> = values
+        let mut sampled: Vec<Vec<Vec<f64>>> = values
             .iter()
             .map(|by| {
                 by.iter()
@@ -296,13 +275,47 @@ impl CheckedValidateParams {
                     .collect()
             })
             .collect();
+        for v in values.iter_mut().chain(&mut sampled).flatten() {
+            v.sort_unstable_by(f64::total_cmp);
+        }
+        let present: Vec<usize> = (0..k).filter(|&s| sizes[s] > 0).collect();
+        let segments = present
+            .iter()
+            .map(|&s| SegmentStats {
+                name: names[s].clone(),
+                size: sizes[s],
+                share: sizes[s] as f64 / n.max(1) as f64,
+                features: values.iter().map(|f| describe_sorted(&f[s])).collect(),
+            })
+            .collect();
+        let tests = features
+            .iter()
+            .zip(&values)
+            .zip(anovas)
+            .map(|(((name, _), by), anova)| {
+                let groups: Vec<&[f64]> = by.iter().map(Vec::as_slice).collect();
+                FeatureTest {
+                    feature: name.clone(),
+                    kruskal_wallis: kruskal_wallis_sorted(&groups),
+                    anova,
+                }
+            })
+            .collect();
+        let mut warnings: Vec<ValidationWarning> = present
+            .iter()
+            .filter(|&&s| (sizes[s] as f64 / n.max(1) as f64) < self.0.min_share)
+            .map(|&s| ValidationWarning::SmallSegment {
+                segment: names[s].clone(),
+                share: sizes[s] as f64 / n.max(1) as f64,
+            })
+            .collect();
         let pairs = present.len() * present.len().saturating_sub(1) / 2;
         let level = self.0.alpha / (pairs * features.len()).max(1) as f64;
         for (i, &a) in present.iter().enumerate() {
             for &b in &present[i + 1..] {
-                let differs = sampled
-                    .iter()
-                    .any(|by| kruskal_wallis(&[&by[a], &by[b]]).is_some_and(|t| t.p < level));
+                let differs = sampled.iter().any(|by| {
+                    kruskal_wallis_sorted(&[&by[a], &by[b]]).is_some_and(|t| t.p < level)
+                });
                 if !differs {
                     warnings.push(ValidationWarning::NotDifferent {
                         a: names[a].clone(),

@@ -32,33 +32,55 @@ pub struct Anova {
 /// Kruskal–Wallis over the non-empty groups; `None` with fewer than two of them or when
 /// every value is the same.
 pub fn kruskal_wallis(groups: &[&[f64]]) -> Option<KruskalWallis> {
+    let sorted: Vec<Vec<f64>> = groups.iter().map(|g| sorted(g)).collect();
+    let refs: Vec<&[f64]> = sorted.iter().map(Vec::as_slice).collect();
+    kruskal_wallis_sorted(&refs)
+}
+
+/// [`kruskal_wallis`] of groups that are each sorted by [`f64::total_cmp`]: the groups are
+/// merged, not sorted together, and each run of equal values is ranked at once (a segmentation
+/// is tested on several features and every pair of its segments: each group is sorted once).
+pub fn kruskal_wallis_sorted(groups: &[&[f64]]) -> Option<KruskalWallis> {
     let groups: Vec<&[f64]> = groups.iter().copied().filter(|g| !g.is_empty()).collect();
     if groups.len() < 2 {
         return None;
     }
-    let mut all: Vec<(f64, usize)> = groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, values)| values.iter().map(move |&v| (v, g)))
-        .collect();
-    all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let n = all.len() as f64;
+    let total: usize = groups.iter().map(|g| g.len()).sum();
+    let n = total as f64;
+    let mut heads = vec![0usize; groups.len()];
     let mut rank_sums = vec![0.0; groups.len()];
     let mut ties = 0.0;
-    let mut i = 0;
-    while i < all.len() {
-        let mut j = i;
-        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
-            j += 1;
+    let mut ranked = 0usize;
+    while ranked < total {
+        // the smallest value not yet ranked, and every copy of it at the groups' heads
+        let (first, min) = groups
+            .iter()
+            .zip(&heads)
+            .enumerate()
+            .filter_map(|(g, (values, &h))| values.get(h).map(|&v| (g, v)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        let mut counts = vec![0usize; groups.len()];
+        for ((values, head), count) in groups.iter().zip(&mut heads).zip(&mut counts) {
+            let start = *head;
+            while values.get(*head).is_some_and(|&v| v == min) {
+                *head += 1;
+            }
+            *count = *head - start;
         }
-        // positions i..=j share the mean rank
-        let rank = (i + j) as f64 / 2.0 + 1.0;
-        for item in &all[i..=j] {
-            rank_sums[item.1] += rank;
+        if counts[first] == 0 {
+            // NaN equals nothing, not even itself: it is a run of one
+            counts[first] = 1;
+            heads[first] += 1;
         }
-        let t = (j - i + 1) as f64;
+        let t: usize = counts.iter().sum();
+        // positions ranked..ranked + t share the mean rank (half-integers: the sums are exact)
+        let rank = (2 * ranked + t - 1) as f64 / 2.0 + 1.0;
+        for (sum, &c) in rank_sums.iter_mut().zip(&counts) {
+            *sum += c as f64 * rank;
+        }
+        let t = t as f64;
         ties += t * t * t - t;
-        i = j + 1;
+        ranked += counts.iter().sum::<usize>();
     }
     let correction = 1.0 - ties / (n * n * n - n);
     if correction <= 0.0 {
@@ -78,6 +100,13 @@ pub fn kruskal_wallis(groups: &[&[f64]]) -> Option<KruskalWallis> {
         p,
         epsilon_sq: h / (n - 1.0),
     })
+}
+
+/// A sorted copy of `values` (by [`f64::total_cmp`]).
+fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut v = values.to_vec();
+    v.sort_unstable_by(f64::total_cmp);
+    v
 }
 
 /// One-way ANOVA over the non-empty groups; `None` with fewer than two of them or no
@@ -125,12 +154,15 @@ pub struct Describe {
 /// The summary of `values` (quartiles by linear interpolation between order statistics, the
 /// default of numpy and pandas).
 pub fn describe(values: &[f64]) -> Describe {
-    if values.is_empty() {
+    describe_sorted(&sorted(values))
+}
+
+/// [`describe`] of values sorted by [`f64::total_cmp`].
+pub fn describe_sorted(v: &[f64]) -> Describe {
+    if v.is_empty() {
         return Describe::default();
     }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let q = |p: f64| crate::sampling::quantile(&v, p);
+    let q = |p: f64| crate::sampling::quantile(v, p);
     Describe {
         n: v.len(),
         mean: v.iter().sum::<f64>() / v.len() as f64,
@@ -174,6 +206,54 @@ mod tests {
         );
         assert_relative_eq!(kw.p, 0.104_571_0, max_relative = 1e-6);
         assert!(kruskal_wallis(&[&[1.0, 1.0], &[1.0]]).is_none());
+    }
+
+    #[test]
+    fn merged_ranks_equal_ranks_of_the_pooled_sort() {
+        // ranks from one sort of all values, as the textbook computes them
+        fn pooled(groups: &[&[f64]]) -> f64 {
+            let mut all: Vec<(f64, usize)> = groups
+                .iter()
+                .enumerate()
+                .flat_map(|(g, v)| v.iter().map(move |&x| (x, g)))
+                .collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut sums = vec![0.0; groups.len()];
+            let mut i = 0;
+            while i < all.len() {
+                let mut j = i;
+                while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+                    j += 1;
+                }
+                for item in &all[i..=j] {
+                    sums[item.1] += (i + j) as f64 / 2.0 + 1.0;
+                }
+                i = j + 1;
+            }
+            let n = all.len() as f64;
+            let s: f64 = groups
+                .iter()
+                .zip(&sums)
+                .map(|(g, r)| r * r / g.len() as f64)
+                .sum();
+            12.0 / (n * (n + 1.0)) * s - 3.0 * (n + 1.0)
+        }
+        // many ties, a negative zero beside a zero, uneven groups
+        let a = [3.0, 1.0, 2.0, 2.0, 0.0, 7.0, 7.0, 7.0];
+        let b = [2.0, -0.0, 9.0, 1.0];
+        let c = [7.0, 5.0, 5.0, 1.0, 2.0, 10.0, 0.0];
+        let groups: [&[f64]; 3] = [&a, &b, &c];
+        let ties: f64 = [3.0, 3.0, 4.0, 1.0, 2.0, 4.0, 1.0, 1.0]
+            .iter()
+            .map(|t: &f64| t * t * t - t)
+            .sum();
+        let n = 19.0;
+        let expected = pooled(&groups) / (1.0 - ties / (n * n * n - n));
+        let kw = kruskal_wallis(&groups).unwrap_or_else(|| panic!("no result"));
+        assert_eq!(kw.h, expected);
+        // NaN is a run of its own, as in a pooled sort
+        let with_nan: [&[f64]; 2] = [&[1.0, f64::NAN], &[f64::NAN, 2.0, 3.0]];
+        assert!(kruskal_wallis(&with_nan).is_some_and(|k| k.h.is_finite()));
     }
 
     #[test]
