@@ -25,7 +25,7 @@
 use chrono::NaiveDate;
 
 use crate::Money;
-use crate::keyset::KeySet;
+use crate::keyset::{KeySet, filled, prefetch};
 
 /// What `frequency` counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -166,12 +166,11 @@ type FastSet<K> = std::collections::HashSet<K, rustc_hash::FxBuildHasher>;
 /// Accumulates transaction lines into per-customer state.
 ///
 /// Memory grows with the number of customers plus the number of distinct (customer, order) and
-/// (customer, day) pairs, which are kept as pairs of 64-bit keys and (index, day) pairs; the
-/// lines themselves are not kept.
+/// (customer, day) pairs, which are kept as 64-bit keys; the lines themselves are not kept.
 #[derive(Debug, Default)]
 pub struct Aggregator {
     /// Customer index by [`customer_key`].
-    index: hashbrown::HashTable<u32>,
+    index: CustomerIndex,
     /// Per customer, its key (kept for rehashing) and where its id is in `id_text`.
     entries: Vec<Entry>,
     /// The customer ids one after another: small and contiguous, so that checking a found id
@@ -179,7 +178,7 @@ pub struct Aggregator {
     /// line).
     id_text: String,
     accs: Vec<Acc>,
-    /// (customer key, order key) of every order seen.
+    /// (customer number, order key) of every order seen.
     orders: KeySet<(u64, u64)>,
     days: FastSet<(u32, i32)>,
     /// Per customer (beside `accs`), amounts by day, when history is kept.
@@ -198,6 +197,85 @@ struct Entry {
     key: u64,
     start: usize,
     len: usize,
+}
+
+/// The customer index: an open-addressed table of `(key tag, customer number + 1)` packed in a
+/// `u64` (0 is an empty slot), probed linearly from the key's low bits, at most half full.
+/// It replaces a hashbrown table so that a customer's slot can be prefetched, then the slot read
+/// to prefetch the customer's state, before the line is added.
+#[derive(Debug, Default)]
+struct CustomerIndex {
+    /// A power of two long (or empty).
+    slots: Vec<u64>,
+    /// Customers in the table.
+    len: usize,
+}
+
+impl CustomerIndex {
+    /// The tag kept beside a customer number: the key's top half (whose bits the slot does not
+    /// use), so that a probe rarely needs the customer's entry to rule it out.
+    fn tag(key: u64) -> u64 {
+        key & !u64::from(u32::MAX)
+    }
+
+    fn home(&self, key: u64) -> usize {
+        key as usize & (self.slots.len().wrapping_sub(1))
+    }
+
+    /// The customer numbers in `key`'s probe run whose tag matches, in probe order.
+    fn candidates(&self, key: u64) -> impl Iterator<Item = u32> + '_ {
+        let mask = self.slots.len().wrapping_sub(1);
+        let tag = Self::tag(key);
+        let start = self.home(key);
+        (0..self.slots.len())
+            .map(move |step| self.slots[(start + step) & mask])
+            .take_while(|&slot| slot != 0)
+            .filter(move |&slot| slot & !u64::from(u32::MAX) == tag)
+            .map(|slot| (slot as u32).wrapping_sub(1))
+    }
+
+    /// The customer with `key` for which `is` holds.
+    fn find(&self, key: u64, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
+        self.candidates(key).find(|&i| is(i))
+    }
+
+    /// The first customer whose tag matches `key`'s, for a prefetch.
+    fn guess(&self, key: u64) -> Option<u32> {
+        self.candidates(key).next()
+    }
+
+    fn warm(&self, key: u64) {
+        if let Some(slot) = self.slots.get(self.home(key)) {
+            prefetch(slot);
+        }
+    }
+
+    /// Adds customer `i` (not in the table) with `key`; `entries` hold every customer's key,
+    /// for growing.
+    fn insert(&mut self, key: u64, i: u32, entries: &[Entry]) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let size = (self.slots.len() * 2).max(16);
+            self.slots = filled(size, 0);
+            self.len = 0;
+            for (j, e) in entries.iter().enumerate() {
+                if j as u32 != i {
+                    self.place(e.key, j as u32);
+                }
+            }
+        }
+        self.place(key, i);
+    }
+
+    fn place(&mut self, key: u64, i: u32) {
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(key);
+        while self.slots[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        // customer numbers are below 2³² − 1 (an aggregator per shard of 32)
+        self.slots[at] = Self::tag(key) | (u64::from(i) + 1);
+        self.len += 1;
+    }
 }
 
 impl Aggregator {
@@ -257,28 +335,23 @@ impl Aggregator {
         self.max_date = Some(self.max_date.map_or(date, |d| d.max(date)));
         let (entries, text) = (&self.entries, self.id_text.as_bytes());
         // the stored key first: it settles almost every mismatch without touching the id
-        let found = self
-            .index
-            .find(customer_key, |&i| {
-                let e = entries[i as usize];
-                e.key == customer_key
-                    && text
-                        .get(e.start..e.start + e.len)
-                        .is_some_and(|id| same_bytes(id, customer_id.as_bytes()))
-            })
-            .copied();
+        let found = self.index.find(customer_key, |i| {
+            let e = entries[i as usize];
+            e.key == customer_key
+                && text
+                    .get(e.start..e.start + e.len)
+                    .is_some_and(|id| same_bytes(id, customer_id.as_bytes()))
+        });
         let idx = match found {
             Some(i) => i,
             None => {
                 let i = self.accs.len() as u32;
-                let entries = &self.entries;
-                self.index
-                    .insert_unique(customer_key, i, |&j| entries[j as usize].key);
                 self.entries.push(Entry {
                     key: customer_key,
                     start: self.id_text.len(),
                     len: customer_id.len(),
                 });
+                self.index.insert(customer_key, i, &self.entries);
                 self.id_text.push_str(customer_id);
                 self.accs.push(Acc::EMPTY);
                 if let Some(h) = &mut self.history {
@@ -305,7 +378,7 @@ impl Aggregator {
             Some(key) if acc.last_order == Some(key) => false,
             Some(key) => {
                 acc.last_order = Some(key);
-                self.orders.insert((customer_key, key))
+                self.orders.insert((u64::from(idx), key))
             }
             None => true,
         };
@@ -318,12 +391,30 @@ impl Aggregator {
         }
     }
 
-    /// Loads what [`Aggregator::add_keyed`] of this customer and order will look up, so that
-    /// it finds it in cache: call it a few lines ahead.
+    /// The first of two prefetches for a line that [`Aggregator::add_keyed`] will take a few
+    /// lines later: loads the customer's slot in the index.
     #[inline]
-    pub fn warm(&self, customer_key: u64, order_key: Option<u64>) {
-        if let Some(order) = order_key {
-            self.orders.warm((customer_key, order));
+    pub fn warm(&self, customer_key: u64) {
+        self.index.warm(customer_key);
+    }
+
+    /// The second prefetch, once the index slot from [`Aggregator::warm`] has arrived: loads
+    /// the state and the id of the customer the slot points to, and the order's slot in the
+    /// order set (a guess: the slot may hold another customer with the same key bits, then
+    /// nothing is lost but the hint).
+    #[inline]
+    pub fn warm_customer(&self, customer_key: u64, order_key: Option<u64>) {
+        if let Some(i) = self.index.guess(customer_key) {
+            if let (Some(acc), Some(e)) = (self.accs.get(i as usize), self.entries.get(i as usize))
+            {
+                prefetch(acc);
+                if let Some(byte) = self.id_text.as_bytes().get(e.start) {
+                    prefetch(byte);
+                }
+            }
+            if let Some(order) = order_key {
+                self.orders.warm((u64::from(i), order));
+            }
         }
     }
 
@@ -522,9 +613,7 @@ pub fn customer_key(customer_id: &str) -> u64 {
 }
 
 /// The 64-bit key of an order id (xxh3): two distinct order ids of one customer are counted as
-/// one order only on a hash collision, probability about 2⁻⁶⁴ per pair. (Orders are kept as
-/// (customer key, order key) pairs: two customers' orders are confused only if both keys
-/// collide, about 2⁻¹²⁸ per pair.)
+/// one order only on a hash collision, probability about 2⁻⁶⁴ per pair.
 pub fn order_key(order_id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(order_id.as_bytes())
 }
@@ -539,6 +628,45 @@ mod tests {
 
     fn m(v: i64) -> Money {
         Money::from_major(v)
+    }
+
+    #[test]
+    fn customers_whose_keys_collide_stay_apart_and_the_index_grows() {
+        // two customers get the same key, others keys that share its low bits (one home
+        // slot) or its top half (one tag): ids decide
+        let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
+        let day = d("2025-01-01");
+        for (i, key) in [(0, 7u64), (1, 7), (2, 7 | (1 << 40)), (3, (9 << 32) | 7)] {
+            for _ in 0..2 {
+                agg.add_keyed(&format!("C{i}"), key, Some(1), day, m(10));
+            }
+        }
+        for i in 0..1_000u64 {
+            let key = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            agg.add_keyed(&format!("N{i}"), key, Some(i), day, m(1));
+            agg.warm(key);
+            agg.warm_customer(key, Some(i));
+        }
+        let f = agg.finish(d("2025-01-02"));
+        assert_eq!(f.customers.len(), 1_004);
+        let c: Vec<(&str, Money, u64)> = f.customers[..4]
+            .iter()
+            .map(|c| (c.customer_id.as_str(), c.monetary, c.orders))
+            .collect();
+        assert_eq!(
+            c,
+            [
+                ("C0", m(20), 1),
+                ("C1", m(20), 1),
+                ("C2", m(20), 1),
+                ("C3", m(20), 1)
+            ]
+        );
+        assert!(
+            f.customers[4..]
+                .iter()
+                .all(|c| c.monetary == m(1) && c.orders == 1)
+        );
     }
 
     #[test]

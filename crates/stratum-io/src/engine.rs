@@ -246,12 +246,21 @@ impl Shard {
             // while this one is worked on, so that the memory accesses overlap
             if let Some(next) = items.get(i + AHEAD) {
                 self.seen.warm(next.row_hash);
-                if let Outcome::Accepted { key, order, id, .. } = next.outcome {
-                    self.agg.warm(key, order);
+                if let Outcome::Accepted { key, id, .. } = next.outcome {
+                    self.agg.warm(key);
                     if let Some(byte) = arena.as_bytes().get(id.0 as usize) {
                         prefetch(byte);
                     }
                 }
+            }
+            // and, half-way, the customer's state and order slot, now that its index slot is in
+            // cache
+            if let Some(Parsed {
+                outcome: Outcome::Accepted { key, order, .. },
+                ..
+            }) = items.get(i + AHEAD / 2)
+            {
+                self.agg.warm_customer(*key, *order);
             }
             self.counts.rows_read += 1;
             if !self.seen.insert(p.row_hash) {
