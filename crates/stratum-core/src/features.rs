@@ -418,6 +418,17 @@ impl Aggregator {
         }
     }
 
+    /// Distinct (customer, order) pairs seen so far.
+    pub fn order_count(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// Makes room for `additional` more distinct (customer, order) pairs (a caller that can
+    /// estimate them saves the set's growing).
+    pub fn reserve_orders(&mut self, additional: usize) {
+        self.orders.reserve(additional);
+    }
+
     /// The earliest and latest line dates used so far.
     pub fn date_range(&self) -> Option<(NaiveDate, NaiveDate)> {
         self.min_date.zip(self.max_date)

@@ -7,12 +7,15 @@
 //! memory accesses overlap instead of queueing. Keys are their own hash (a 128-bit row hash, a
 //! pair of 64-bit keys), so nothing is hashed again; the table is open-addressed with linear
 //! probing, at most three quarters full.
+//!
+//! (A first version without prefetching, in an earlier commit, was slower than hashbrown: the
+//! prefetch is what it is for.)
 
 /// A key stored in a [`KeySet`].
 pub trait HashKey: Copy + Eq {
     /// The value that marks an empty slot (it can still be inserted: it is kept apart).
     const EMPTY: Self;
-    /// 64 well-mixed bits of the key; the slot is chosen by the top bits.
+    /// 64 well-mixed bits of the key; the slot is chosen by them.
     fn spread(self) -> u64;
 }
 
@@ -24,7 +27,7 @@ impl HashKey for u128 {
     }
 }
 
-/// A pair of keys, e.g. (customer key, order key).
+/// A pair of keys, e.g. (customer number, order key).
 impl HashKey for (u64, u64) {
     const EMPTY: Self = (0, 0);
     fn spread(self) -> u64 {
@@ -36,33 +39,27 @@ impl HashKey for (u64, u64) {
 const MIN_SLOTS: usize = 16;
 
 /// An exact set of [`HashKey`]s (keys are compared whole, never only by their spread).
-#[derive(Debug, Clone)]
+///
+/// The table can have any length (the home slot is the spread scaled to it, not masked), so a
+/// set reserved for `n` keys takes `4n/3` slots, not the next power of two above: 21 bytes
+/// per 16-byte key instead of up to 43.
+#[derive(Debug, Clone, Default)]
 pub struct KeySet<K> {
-    /// A power of two long (or empty).
     slots: Vec<K>,
     /// Keys in `slots`.
     len: usize,
     /// Whether [`HashKey::EMPTY`] itself is in the set.
     has_empty: bool,
-    /// `64 − log2(slots.len())`: the spread's top bits pick the home slot.
-    shift: u32,
-}
-
-impl<K: HashKey> Default for KeySet<K> {
-    fn default() -> Self {
-        KeySet {
-            slots: Vec::new(),
-            len: 0,
-            has_empty: false,
-            shift: 64,
-        }
-    }
 }
 
 impl<K: HashKey> KeySet<K> {
     /// An empty set that holds `n` keys before it grows.
     pub fn with_capacity(n: usize) -> Self {
-        let mut set = KeySet::default();
+        let mut set = KeySet {
+            slots: Vec::new(),
+            len: 0,
+            has_empty: false,
+        };
         set.reserve(n);
         set
     }
@@ -91,9 +88,9 @@ impl<K: HashKey> KeySet<K> {
             return !std::mem::replace(&mut self.has_empty, true);
         }
         if self.len >= self.limit() {
-            self.resize(slots_for(self.len + 1));
+            // doubling keeps the cost of growing proportional to the keys
+            self.resize(slots_for(self.len + 1).max(self.slots.len() * 2));
         }
-        let mask = self.slots.len() - 1;
         let mut i = self.home(key);
         loop {
             let slot = &mut self.slots[i];
@@ -105,7 +102,7 @@ impl<K: HashKey> KeySet<K> {
                 self.len += 1;
                 return true;
             }
-            i = (i + 1) & mask;
+            i = self.next(i);
         }
     }
 
@@ -117,7 +114,6 @@ impl<K: HashKey> KeySet<K> {
         if self.slots.is_empty() {
             return false;
         }
-        let mask = self.slots.len() - 1;
         let mut i = self.home(key);
         loop {
             let slot = self.slots[i];
@@ -127,7 +123,7 @@ impl<K: HashKey> KeySet<K> {
             if slot == K::EMPTY {
                 return false;
             }
-            i = (i + 1) & mask;
+            i = self.next(i);
         }
     }
 
@@ -143,26 +139,34 @@ impl<K: HashKey> KeySet<K> {
     /// The most keys `slots` holds before growing (three quarters: linear probing's
     /// look-ups stay short, about 2.5 slots for a new key on average, 8.5 at the limit).
     fn limit(&self) -> usize {
-        self.slots.len() / 4 * 3
+        self.slots.len().saturating_mul(3) / 4
     }
 
+    /// The key's home slot: its spread scaled to the table's length (0 while it is empty).
     fn home(&self, key: K) -> usize {
-        // `shift` is 64 only while the table is empty; `checked_shr` keeps that defined
-        key.spread().checked_shr(self.shift).unwrap_or(0) as usize
+        ((u128::from(key.spread()) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// The slot after `i`, wrapping around.
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.slots.len() { 0 } else { i + 1 }
     }
 
     fn resize(&mut self, slots: usize) {
         let old = std::mem::replace(&mut self.slots, filled(slots, K::EMPTY));
-        self.shift = 64 - slots.trailing_zeros();
-        let mask = slots - 1;
         for key in old.into_iter().filter(|&k| k != K::EMPTY) {
             let mut i = self.home(key);
             while self.slots[i] != K::EMPTY {
-                i = (i + 1) & mask;
+                i = self.next(i);
             }
             self.slots[i] = key;
         }
     }
+}
+
+/// The table length that holds `n` keys at most three quarters full.
+fn slots_for(n: usize) -> usize {
+    n.saturating_mul(4).div_ceil(3).max(MIN_SLOTS)
 }
 
 /// A table of `len` copies of `value`, written now. Not `vec![0; len]`: a zeroed allocation
@@ -192,15 +196,6 @@ pub fn prefetch<T: ?Sized>(value: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
-}
-
-/// The table length that holds `n` keys at most three quarters full.
-fn slots_for(n: usize) -> usize {
-    n.saturating_mul(4)
-        .div_ceil(3)
-        .max(MIN_SLOTS)
-        .checked_next_power_of_two()
-        .unwrap_or(1 << (usize::BITS - 1))
 }
 
 #[cfg(test)]
@@ -270,8 +265,17 @@ mod tests {
         }
         set.warm(3);
         set.reserve(100_000);
-        assert!(set.slots.len() >= 131_072);
+        assert_eq!(
+            set.slots.len(),
+            140_000,
+            "4/3 of the keys, not a power of two"
+        );
         assert_eq!(set.len(), 5_000);
+        for k in 5_001..=105_000u128 {
+            set.insert(k.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835));
+        }
+        assert_eq!(set.slots.len(), 140_000, "reserved room is enough");
+        assert_eq!(set.len(), 105_000);
     }
 
     #[test]
