@@ -182,9 +182,12 @@ pub(crate) fn filled<T: Clone>(len: usize, value: T) -> Vec<T> {
 /// Asks the processor to load the cache line `value` starts in, without waiting for it (on
 /// x86-64; elsewhere nothing).
 #[inline]
-#[expect(
-    unsafe_code,
-    reason = "the prefetch instruction; measured in the commit"
+#[cfg_attr(
+    target_arch = "x86_64",
+    expect(
+        unsafe_code,
+        reason = "the prefetch instruction; measured in the commit"
+    )
 )]
 pub fn prefetch<T: ?Sized>(value: &T) {
     #[cfg(target_arch = "x86_64")]

@@ -330,13 +330,24 @@ impl<'a> Engine<'a> {
             .for_each(|s| s.seen.reserve(per_shard.saturating_sub(s.seen.len())));
     }
 
+    /// Makes room in each shard's duplicate set for `scale` times the rows it holds (capped at
+    /// 2^28 in all).
+    fn reserve_seen(&mut self, scale: f64) {
+        self.shards.par_iter_mut().for_each(|s| {
+            let rows = s.seen.len();
+            let expected = (rows as f64 * scale).min(((1u64 << 28) / SHARDS as u64) as f64);
+            s.seen.reserve((expected as usize).saturating_sub(rows));
+        });
+    }
+
     /// Makes room in each shard's order set for `scale` times the orders it holds (after the
-    /// first batch, for the whole file).
+    /// first batch, for the whole file; capped like the duplicate sets, at 2^28 in all).
     fn reserve_orders(&mut self, scale: f64) {
         self.shards.par_iter_mut().for_each(|s| {
             let orders = s.agg.order_count();
-            let expected = (orders as f64 * scale).min((1u64 << 28) as f64) as usize;
-            s.agg.reserve_orders(expected.saturating_sub(orders));
+            let expected = (orders as f64 * scale).min(((1u64 << 28) / SHARDS as u64) as f64);
+            s.agg
+                .reserve_orders((expected as usize).saturating_sub(orders));
         });
     }
 
@@ -510,8 +521,6 @@ impl<'a> Engine<'a> {
                     group += 1;
                 }
             };
-        // the file says how many rows it has: the duplicate sets are sized for them at once
-        self.reserve_rows(usize::try_from(file.total_rows).unwrap_or(usize::MAX));
         let mut sized = false;
         let mut next = fetch(&mut reader)?;
         while let Some(columns) = next {
@@ -549,8 +558,12 @@ impl<'a> Engine<'a> {
             let (fetched, rejects) = rayon::join(|| fetch(&mut reader), || self.absorb(pieces));
             next = fetched?;
             if !sized && rows > 0 {
+                // sized once the first batch is read (not from the footer alone): each set for
+                // what it holds times the file's rows over the batch's
                 sized = true;
-                self.reserve_orders(file.total_rows as f64 / rows as f64 * 1.05);
+                let scale = file.total_rows as f64 / rows as f64 * 1.05;
+                self.reserve_seen(scale);
+                self.reserve_orders(scale);
             }
             sink(rejects).map_err(RunError::Rejects)?;
             base += rows as u64;

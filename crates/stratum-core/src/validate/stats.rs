@@ -51,6 +51,7 @@ pub fn kruskal_wallis_sorted(groups: &[&[f64]]) -> Option<KruskalWallis> {
     let mut rank_sums = vec![0.0; groups.len()];
     let mut ties = 0.0;
     let mut ranked = 0usize;
+    let mut counts = vec![0usize; groups.len()];
     while ranked < total {
         // the smallest value not yet ranked, and every copy of it at the groups' heads
         let (first, min) = groups
@@ -59,7 +60,6 @@ pub fn kruskal_wallis_sorted(groups: &[&[f64]]) -> Option<KruskalWallis> {
             .enumerate()
             .filter_map(|(g, (values, &h))| values.get(h).map(|&v| (g, v)))
             .min_by(|a, b| a.1.total_cmp(&b.1))?;
-        let mut counts = vec![0usize; groups.len()];
         for ((values, head), count) in groups.iter().zip(&mut heads).zip(&mut counts) {
             let start = *head;
             while values.get(*head).is_some_and(|&v| v == min) {
@@ -73,7 +73,8 @@ pub fn kruskal_wallis_sorted(groups: &[&[f64]]) -> Option<KruskalWallis> {
             heads[first] += 1;
         }
         let t: usize = counts.iter().sum();
-        // positions ranked..ranked + t share the mean rank (half-integers: the sums are exact)
+        // positions ranked..ranked + t share the mean rank (half-integers: the sums are exact
+        // below about 9.5e7 values, as the pooled sort's were)
         let rank = (2 * ranked + t - 1) as f64 / 2.0 + 1.0;
         for (sum, &c) in rank_sums.iter_mut().zip(&counts) {
             *sum += c as f64 * rank;
