@@ -6,7 +6,7 @@
 //!   128-bit xxh3 hash: of the raw line (without its line ending, decoded to UTF-8 if the file is in
 //!   another encoding) for a CSV file, so that rows must be byte-identical; of the fields and
 //!   their lengths for Excel and Parquet. Memory is
-//!   about 20 bytes per distinct row in the hash tables, and a false match needs a hash
+//!   about 22 bytes per distinct row in the hash tables, and a false match needs a hash
 //!   collision (probability below 10⁻²⁰ for 10⁹ rows);
 //! - **rejected**: a row with an empty customer id, a missing or unreadable date or amount, text
 //!   that is not valid in the file's encoding, or fewer or more fields than the header is
