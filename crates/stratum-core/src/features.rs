@@ -199,6 +199,13 @@ struct Entry {
     len: usize,
 }
 
+impl Entry {
+    /// Where the id is in the text.
+    fn span(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.len
+    }
+}
+
 /// The customer index: an open-addressed table of `(key tag, customer number + 1)` packed in a
 /// `u64` (0 is an empty slot), probed linearly from the key's low bits, at most half full.
 /// It replaces a hashbrown table so that a customer's slot can be prefetched, then the slot read
@@ -230,7 +237,7 @@ impl CustomerIndex {
         (0..self.slots.len())
             .map(move |step| self.slots[(start + step) & mask])
             .take_while(|&slot| slot != 0)
-            .filter(move |&slot| slot & !u64::from(u32::MAX) == tag)
+            .filter(move |&slot| Self::tag(slot) == tag)
             .map(|slot| (slot as u32).wrapping_sub(1))
     }
 
@@ -339,7 +346,7 @@ impl Aggregator {
             let e = entries[i as usize];
             e.key == customer_key
                 && text
-                    .get(e.start..e.start + e.len)
+                    .get(e.span())
                     .is_some_and(|id| same_bytes(id, customer_id.as_bytes()))
         });
         let idx = match found {
@@ -448,7 +455,7 @@ impl Aggregator {
         let history = self.history;
         let text = self.id_text;
         for (i, (e, acc)) in self.entries.into_iter().zip(self.accs).enumerate() {
-            let customer_id = String::from(text.get(e.start..e.start + e.len).unwrap_or_default());
+            let customer_id = String::from(text.get(e.span()).unwrap_or_default());
             match (acc.first, acc.last) {
                 (Some(first), Some(last)) => {
                     let frequency = match basis {

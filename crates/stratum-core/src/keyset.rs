@@ -91,18 +91,13 @@ impl<K: HashKey> KeySet<K> {
             // doubling keeps the cost of growing proportional to the keys
             self.resize(slots_for(self.len + 1).max(self.slots.len() * 2));
         }
-        let mut i = self.home(key);
-        loop {
-            let slot = &mut self.slots[i];
-            if *slot == key {
-                return false;
-            }
-            if *slot == K::EMPTY {
-                *slot = key;
+        match self.probe(key) {
+            Ok(_) => false,
+            Err(i) => {
+                self.slots[i] = key;
                 self.len += 1;
-                return true;
+                true
             }
-            i = self.next(i);
         }
     }
 
@@ -111,20 +106,7 @@ impl<K: HashKey> KeySet<K> {
         if key == K::EMPTY {
             return self.has_empty;
         }
-        if self.slots.is_empty() {
-            return false;
-        }
-        let mut i = self.home(key);
-        loop {
-            let slot = self.slots[i];
-            if slot == key {
-                return true;
-            }
-            if slot == K::EMPTY {
-                return false;
-            }
-            i = self.next(i);
-        }
+        !self.slots.is_empty() && self.probe(key).is_ok()
     }
 
     /// Loads the cache line where `key` would be found, so that an [`KeySet::insert`] of it a
@@ -147,19 +129,29 @@ impl<K: HashKey> KeySet<K> {
         ((u128::from(key.spread()) * self.slots.len() as u128) >> 64) as usize
     }
 
-    /// The slot after `i`, wrapping around.
-    fn next(&self, i: usize) -> usize {
-        if i + 1 == self.slots.len() { 0 } else { i + 1 }
+    /// `Ok` with the slot holding `key`, or `Err` with the empty slot where it would go
+    /// (linear probing from its home, wrapping around; the table must not be empty, and it
+    /// always has an empty slot).
+    fn probe(&self, key: K) -> Result<usize, usize> {
+        let mut i = self.home(key);
+        loop {
+            let slot = self.slots[i];
+            if slot == key {
+                return Ok(i);
+            }
+            if slot == K::EMPTY {
+                return Err(i);
+            }
+            i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
+        }
     }
 
     fn resize(&mut self, slots: usize) {
         let old = std::mem::replace(&mut self.slots, filled(slots, K::EMPTY));
         for key in old.into_iter().filter(|&k| k != K::EMPTY) {
-            let mut i = self.home(key);
-            while self.slots[i] != K::EMPTY {
-                i = self.next(i);
+            if let Err(i) = self.probe(key) {
+                self.slots[i] = key;
             }
-            self.slots[i] = key;
         }
     }
 }

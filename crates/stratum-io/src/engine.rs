@@ -331,24 +331,19 @@ impl<'a> Engine<'a> {
             .for_each(|s| s.seen.reserve(per_shard.saturating_sub(s.seen.len())));
     }
 
-    /// Makes room in each shard's duplicate set for `scale` times the rows it holds (capped at
-    /// 2^28 in all).
-    fn reserve_seen(&mut self, scale: f64) {
+    /// After the first batch, makes room for the whole file: in each shard's order set (and,
+    /// with `seen`, its duplicate set) for `scale` times the keys it holds, capped like
+    /// [`Engine::reserve_rows`] at 2^28 keys a kind in all.
+    fn reserve_scaled(&mut self, scale: f64, seen: bool) {
+        let room = |held: usize| {
+            let expected = (held as f64 * scale).min(((1u64 << 28) / SHARDS as u64) as f64);
+            (expected as usize).saturating_sub(held)
+        };
         self.shards.par_iter_mut().for_each(|s| {
-            let rows = s.seen.len();
-            let expected = (rows as f64 * scale).min(((1u64 << 28) / SHARDS as u64) as f64);
-            s.seen.reserve((expected as usize).saturating_sub(rows));
-        });
-    }
-
-    /// Makes room in each shard's order set for `scale` times the orders it holds (after the
-    /// first batch, for the whole file; capped like the duplicate sets, at 2^28 in all).
-    fn reserve_orders(&mut self, scale: f64) {
-        self.shards.par_iter_mut().for_each(|s| {
-            let orders = s.agg.order_count();
-            let expected = (orders as f64 * scale).min(((1u64 << 28) / SHARDS as u64) as f64);
-            s.agg
-                .reserve_orders((expected as usize).saturating_sub(orders));
+            if seen {
+                s.seen.reserve(room(s.seen.len()));
+            }
+            s.agg.reserve_orders(room(s.agg.order_count()));
         });
     }
 
@@ -473,7 +468,8 @@ impl<'a> Engine<'a> {
                 }
                 let rejects = self.absorb(pieces);
                 if let Some(scale) = scale {
-                    self.reserve_orders(scale * 1.05);
+                    // the duplicate sets were sized before the batch, from its rows
+                    self.reserve_scaled(scale * 1.05, false);
                 }
                 sink(rejects).map_err(RunError::Rejects)?;
                 done += batch.end as u64;
@@ -562,9 +558,7 @@ impl<'a> Engine<'a> {
                 // sized once the first batch is read (not from the footer alone): each set for
                 // what it holds times the file's rows over the batch's
                 sized = true;
-                let scale = file.total_rows as f64 / rows as f64 * 1.05;
-                self.reserve_seen(scale);
-                self.reserve_orders(scale);
+                self.reserve_scaled(file.total_rows as f64 / rows as f64 * 1.05, true);
             }
             sink(rejects).map_err(RunError::Rejects)?;
             base += rows as u64;

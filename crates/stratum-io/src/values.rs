@@ -267,8 +267,8 @@ fn plain_units(raw: &[u8], mark: DecimalMark) -> Option<i64> {
         return None;
     }
     let mut units = int * Money::SCALE;
-    if let Some((&mark, frac)) = digits[int_len..].split_first() {
-        if mark != decimal || frac.is_empty() || frac.len() > 4 {
+    if let Some((&point, frac)) = digits[int_len..].split_first() {
+        if point != decimal || frac.is_empty() || frac.len() > 4 {
             return None;
         }
         let mut scale = Money::SCALE;

@@ -79,9 +79,9 @@ pub fn kruskal_wallis_sorted(groups: &[&[f64]]) -> Option<KruskalWallis> {
         for (sum, &c) in rank_sums.iter_mut().zip(&counts) {
             *sum += c as f64 * rank;
         }
+        ranked += t;
         let t = t as f64;
         ties += t * t * t - t;
-        ranked += counts.iter().sum::<usize>();
     }
     let correction = 1.0 - ties / (n * n * n - n);
     if correction <= 0.0 {
