@@ -7,7 +7,7 @@ use std::io::Write;
 use stratum_core::Lang;
 use stratum_core::cluster::{Cluster, Clustering};
 
-use crate::output::Cell;
+use crate::output::{Cell, write_cells};
 
 /// The header of `cluster_profiles.csv`: fixed columns, then `mean_<feature>` per feature.
 pub fn profile_header(c: &Clustering) -> Vec<String> {
@@ -40,9 +40,10 @@ pub fn write_profiles_csv<W: Write>(
     lang: Lang,
 ) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let mut scratch = String::new();
     w.write_record(profile_header(c))?;
     for (cluster, share) in c.clusters.iter().zip(revenue_shares) {
-        w.write_record(profile_row(cluster, *share, lang).iter().map(Cell::text))?;
+        write_cells(&mut w, &profile_row(cluster, *share, lang), &mut scratch)?;
     }
     w.flush()?;
     Ok(())
@@ -58,6 +59,7 @@ pub fn write_clusters_csv<W: Write>(
     lang: Lang,
 ) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let mut scratch = String::new();
     let header = ["customer_id", "cluster", "cluster_label"]
         .iter()
         .map(|s| s.to_string())
@@ -75,7 +77,7 @@ pub fn write_clusters_csv<W: Write>(
                 .iter()
                 .map(|f| f.1[i].map_or(Cell::Text(""), Cell::Number)),
         );
-        w.write_record(row.iter().map(Cell::text))?;
+        write_cells(&mut w, &row, &mut scratch)?;
     }
     w.flush()?;
     Ok(())
@@ -102,9 +104,10 @@ pub fn k_rows(c: &Clustering) -> Vec<Vec<Cell<'static>>> {
 /// Writes `k_selection.csv`.
 pub fn write_k_csv<W: Write>(out: W, c: &Clustering) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let mut scratch = String::new();
     w.write_record(K_COLUMNS)?;
     for row in k_rows(c) {
-        w.write_record(row.iter().map(Cell::text))?;
+        write_cells(&mut w, &row, &mut scratch)?;
     }
     w.flush()?;
     Ok(())

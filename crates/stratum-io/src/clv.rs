@@ -11,7 +11,7 @@ use stratum_core::clv::{ClvModel, FitReport, HoldoutRow, Prediction, Summary};
 
 use crate::mapped::{Bad, read_mapped};
 use crate::mapping::{FieldSpec, MappedColumn};
-use crate::output::Cell;
+use crate::output::{Cell, write_cells};
 use crate::rejects::{RejectReason, RejectsWriter};
 use crate::source::ReadOptions;
 use crate::transactions::{LoadError, RowCounts, TransactionQuality};
@@ -232,6 +232,7 @@ pub fn write_predictions_csv<W: Write>(
     lang: Lang,
 ) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let mut scratch = String::new();
     let n = if holdout {
         PREDICTION_COLUMNS.len()
     } else {
@@ -239,7 +240,7 @@ pub fn write_predictions_csv<W: Write>(
     };
     w.write_record(&PREDICTION_COLUMNS[..n])?;
     for p in rows {
-        w.write_record(prediction_row(p, holdout, lang).iter().map(Cell::text))?;
+        write_cells(&mut w, &prediction_row(p, holdout, lang), &mut scratch)?;
     }
     w.flush()?;
     Ok(())
@@ -276,9 +277,10 @@ pub const HOLDOUT_COLUMNS: [&str; 4] = [
 /// Writes `holdout.csv`.
 pub fn write_holdout_csv<W: Write>(out: W, rows: &[HoldoutRow]) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let mut scratch = String::new();
     w.write_record(HOLDOUT_COLUMNS)?;
     for r in holdout_cells(rows, Lang::En) {
-        w.write_record(r.iter().map(Cell::text))?;
+        write_cells(&mut w, &r, &mut scratch)?;
     }
     w.flush()?;
     Ok(())
@@ -410,9 +412,10 @@ pub fn write_clv_csv<W: Write>(
     lang: Lang,
 ) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let mut scratch = String::new();
     w.write_record(clv_header())?;
     for (p, t) in rows.iter().zip(tiers) {
-        w.write_record(clv_row(p, *t, lang).iter().map(Cell::text))?;
+        write_cells(&mut w, &clv_row(p, *t, lang), &mut scratch)?;
     }
     w.flush()?;
     Ok(())
@@ -479,9 +482,10 @@ pub fn write_clv_by_class_csv<W: Write>(
     lang: Lang,
 ) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let mut scratch = String::new();
     w.write_record(CLV_CLASS_COLUMNS)?;
     for k in classes {
-        w.write_record(clv_class_cells(k, lang).iter().map(Cell::text))?;
+        write_cells(&mut w, &clv_class_cells(k, lang), &mut scratch)?;
     }
     w.flush()?;
     Ok(())

@@ -294,9 +294,10 @@ pub fn segment_rows(t: &Tiering, lang: Lang) -> Vec<Vec<Cell<'_>>> {
 /// Writes `segments.csv`.
 pub fn write_segments_csv<W: Write>(out: W, t: &Tiering, lang: Lang) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let mut scratch = String::new();
     w.write_record(SEGMENT_COLUMNS)?;
     for row in segment_rows(t, lang) {
-        w.write_record(row.iter().map(Cell::text))?;
+        write_cells(&mut w, &row, &mut scratch)?;
     }
     w.flush()?;
     Ok(())

@@ -12,7 +12,7 @@ use stratum_core::scheme::{CheckedScheme, Profile, SchemeResult, Strategy, Value
 use stratum_core::{Lang, Money, Tiering};
 
 use crate::master::{CustomerTable, MANAGER_ALIASES, NAME_ALIASES};
-use crate::output::{Cell, Formats, write_table};
+use crate::output::{Cell, Formats, write_cells, write_table};
 
 /// Everything the scheme outputs are made of.
 #[derive(Debug, Clone, Copy)]
@@ -365,9 +365,10 @@ fn write_csv<'a>(
 ) -> std::io::Result<()> {
     let file = std::fs::File::create(path)?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    let mut scratch = String::new();
     w.write_record(header)?;
     for row in rows {
-        w.write_record(row.iter().map(Cell::text))?;
+        write_cells(&mut w, &row, &mut scratch)?;
     }
     w.flush()?;
     Ok(())

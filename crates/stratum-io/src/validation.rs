@@ -6,7 +6,7 @@ use std::io::Write;
 
 use stratum_core::validate::Validation;
 
-use crate::output::Cell;
+use crate::output::{Cell, write_cells};
 
 /// The columns of `validation.csv`.
 pub const SEGMENT_COLUMNS: [&str; 10] = [
@@ -70,6 +70,7 @@ pub(crate) fn p_cell(p: Option<f64>) -> Cell<'static> {
 /// Writes `validation.csv` for `(segmentation name, validation)` pairs.
 pub fn write_validation_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let mut scratch = String::new();
     w.write_record(SEGMENT_COLUMNS)?;
     for (name, v) in all {
         for s in &v.segments {
@@ -87,7 +88,7 @@ pub fn write_validation_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> cs
                     Cell::finite((d.n > 0).then_some(d.median)),
                     Cell::finite((d.n > 0).then_some(d.q3)),
                 ];
-                w.write_record(row.iter().map(Cell::text))?;
+                write_cells(&mut w, &row, &mut scratch)?;
             }
         }
     }
@@ -98,10 +99,11 @@ pub fn write_validation_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> cs
 /// Writes `validation_tests.csv`.
 pub fn write_tests_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let mut scratch = String::new();
     w.write_record(TEST_COLUMNS)?;
     for (name, v) in all {
         for row in test_rows(name, v) {
-            w.write_record(row.iter().map(Cell::text))?;
+            write_cells(&mut w, &row, &mut scratch)?;
         }
     }
     w.flush()?;
