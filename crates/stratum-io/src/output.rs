@@ -409,12 +409,12 @@ pub(crate) fn write_cell(
 }
 
 /// Writes one table to as many sheets as it needs (`name`, `name (2)`, …).
-pub(crate) fn write_table<'a>(
+pub(crate) fn write_table<'c, R: AsRef<[Cell<'c>]>>(
     book: &mut Workbook,
     name: &str,
     header: &[String],
     widths: &[f64],
-    rows: impl Iterator<Item = Vec<Cell<'a>>>,
+    rows: impl Iterator<Item = R>,
     f: &Formats,
 ) -> Result<(), XlsxError> {
     let mut rows = rows.peekable();
@@ -436,7 +436,7 @@ pub(crate) fn write_table<'a>(
         while n < XLSX_MAX_ROWS {
             let Some(row) = rows.next() else { break };
             n += 1;
-            for (c, cell) in row.iter().enumerate() {
+            for (c, cell) in row.as_ref().iter().enumerate() {
                 write_cell(ws, n as u32, c as u16, cell, f)?;
             }
         }

@@ -358,17 +358,17 @@ pub fn action_lists<'a>(o: &'a SchemeOutput<'a>) -> Vec<(String, Vec<Vec<Cell<'a
         .collect()
 }
 
-fn write_csv<'a>(
+fn write_csv<'c, R: AsRef<[Cell<'c>]>>(
     path: &Path,
     header: &[String],
-    rows: impl Iterator<Item = Vec<Cell<'a>>>,
+    rows: impl Iterator<Item = R>,
 ) -> std::io::Result<()> {
     let file = std::fs::File::create(path)?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
     let mut scratch = String::new();
     w.write_record(header)?;
     for row in rows {
-        write_cells(&mut w, &row, &mut scratch)?;
+        write_cells(&mut w, row.as_ref(), &mut scratch)?;
     }
     w.flush()?;
     Ok(())
@@ -416,23 +416,28 @@ pub(crate) fn safe_name(
     candidate
 }
 
-/// Writes `tiers.csv`, `tier_summary.csv`, `actions/*.csv` and, with `xlsx`, `actions.xlsx`
-/// into `dir`; returns the files written.
+/// Column widths of an action list sheet (`ACTION_COLUMNS`).
+pub(crate) const ACTION_WIDTHS: [f64; 10] =
+    [8.0, 16.0, 24.0, 16.0, 24.0, 24.0, 14.0, 60.0, 14.0, 14.0];
+
+/// Writes `tiers.csv`, `tier_summary.csv`, `actions/*.csv` (from `lists`, the
+/// [`action_lists`] of `o`, built once for these files and the workbook) and, with `xlsx`,
+/// `actions.xlsx` into `dir`; returns the files written.
 pub fn write_scheme_outputs(
     dir: &Path,
     o: &SchemeOutput<'_>,
+    lists: &[(String, Vec<Vec<Cell<'_>>>)],
     xlsx: bool,
 ) -> Result<Vec<PathBuf>, SchemeOutputError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| SchemeOutputError::Io { path, source }
     };
-    let lists = action_lists(o);
     let header: Vec<String> = ACTION_COLUMNS.iter().map(|s| s.to_string()).collect();
     let book_path = dir.join("actions.xlsx");
     // the workbook is the slowest part: written beside the CSV files
     let (csvs, book) = std::thread::scope(|scope| {
-        let book = xlsx.then(|| scope.spawn(|| write_actions_xlsx(&book_path, &header, &lists)));
+        let book = xlsx.then(|| scope.spawn(|| write_actions_xlsx(&book_path, &header, lists)));
         let csvs = (|| -> Result<Vec<PathBuf>, SchemeOutputError> {
             let mut written = Vec::new();
             let path = dir.join("tiers.csv");
@@ -452,10 +457,10 @@ pub fn write_scheme_outputs(
             }
             std::fs::create_dir_all(&actions).map_err(io(&actions))?;
             let mut taken = std::collections::HashSet::new();
-            for (manager, rows) in &lists {
+            for (manager, rows) in lists {
                 let name = safe_name(manager, &mut taken, 100);
                 let path = actions.join(format!("{name}.csv"));
-                write_csv(&path, &header, rows.iter().cloned()).map_err(io(&path))?;
+                write_csv(&path, &header, rows.iter()).map_err(io(&path))?;
             }
             written.push(actions);
             Ok(written)
@@ -490,12 +495,11 @@ fn write_actions_xlsx(
     let mut book = Workbook::new();
     book.set_zip_compression_level(1);
     let f = Formats::standard();
-    let widths = [8.0, 16.0, 24.0, 16.0, 24.0, 24.0, 14.0, 60.0, 14.0, 14.0];
     let mut taken = std::collections::HashSet::new();
     for (manager, rows) in lists {
         // Excel sheet names: at most 31 characters, unique
         let name = safe_name(manager, &mut taken, 31);
-        write_table(&mut book, &name, header, &widths, rows.iter().cloned(), &f)?;
+        write_table(&mut book, &name, header, &ACTION_WIDTHS, rows.iter(), &f)?;
     }
     book.save(path)
 }

@@ -23,7 +23,7 @@ use crate::output::{
 };
 use crate::quality::QualityReport;
 use crate::tiers::{
-    ACTION_COLUMNS, SchemeOutput, action_lists, safe_name, tiers_header, tiers_row,
+    ACTION_COLUMNS, ACTION_WIDTHS, SchemeOutput, safe_name, tiers_header, tiers_row,
 };
 
 /// What the workbook is made of.
@@ -41,8 +41,10 @@ pub struct WorkbookInput<'a> {
     pub lang: Lang,
     /// The currency symbol of the amount format (may be empty).
     pub currency: &'a str,
-    /// The scheme's results: the tiers sheet and the action lists.
+    /// The scheme's results: the tiers sheet.
     pub scheme: Option<&'a SchemeOutput<'a>>,
+    /// The scheme's [`action_lists`](crate::tiers::action_lists), one sheet per manager.
+    pub actions: &'a [(String, Vec<Vec<Cell<'a>>>)],
     /// The lifetime-value predictions and value tiers (same order).
     pub clv: Option<(&'a [CustomerPrediction<'a>], &'a [ValueTier])>,
 }
@@ -222,13 +224,10 @@ pub fn write_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxErro
             .map(|(p, tier)| clv_row(p, *tier, lang));
         write_table(&mut book, sheet, &clv_header(), &[16.0], cells, &f)?;
     }
-    if let Some(o) = w.scheme {
-        let header: Vec<String> = ACTION_COLUMNS.iter().map(|s| s.to_string()).collect();
-        let widths = [8.0, 16.0, 24.0, 16.0, 24.0, 24.0, 14.0, 60.0, 14.0, 14.0];
-        for (manager, rows) in action_lists(o) {
-            let sheet = name(&manager, rows.len(), &mut taken);
-            write_table(&mut book, &sheet, &header, &widths, rows.into_iter(), &f)?;
-        }
+    let header: Vec<String> = ACTION_COLUMNS.iter().map(|s| s.to_string()).collect();
+    for (manager, rows) in w.actions {
+        let sheet = name(manager, rows.len(), &mut taken);
+        write_table(&mut book, &sheet, &header, &ACTION_WIDTHS, rows.iter(), &f)?;
     }
 
     let header = vec![
@@ -244,7 +243,7 @@ pub fn write_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxErro
     let rows = records.iter().map(|r| {
         r.iter()
             .map(|f| Cell::Owned(String::from_utf8_lossy(f).into_owned()))
-            .collect()
+            .collect::<Vec<_>>()
     });
     write_table(
         &mut book,
@@ -330,21 +329,16 @@ fn summary_sheet(
             Cell::Int(c.duplicates as i64),
         ),
     ]);
-    let clv_total: Option<Money> = w.clv.map(|(rows, _)| {
-        rows.iter()
-            .filter_map(|p| {
-                Money::from_f64(p.prediction.clv).filter(|_| p.prediction.clv.is_finite())
-            })
-            .sum()
-    });
-    if let (Some(total), Some((rows, _))) = (clv_total, w.clv) {
+    if let Some((rows, _)) = w.clv {
+        // the usable predictions only, as the report counts them
+        let usable = || rows.iter().map(|p| &p.prediction).filter(|p| p.is_finite());
+        let total: Money = usable().filter_map(|p| Money::from_f64(p.clv)).sum();
         figures.push((
             lang.pick("预测客户价值合计", "predicted value (CLV), total"),
             Cell::Money(total.round_cents()),
         ));
-        let high = rows
-            .iter()
-            .filter(|p| p.prediction.churn_band == Some(ChurnBand::High))
+        let high = usable()
+            .filter(|p| p.churn_band == Some(ChurnBand::High))
             .count();
         figures.push((
             lang.pick("高流失风险客户", "customers at high churn risk"),

@@ -28,7 +28,9 @@ use stratum_io::interactions::load_interactions;
 use stratum_io::master::MasterAttributes;
 use stratum_io::output::Cell;
 use stratum_io::overrides::load_overrides;
-use stratum_io::tiers::{SUMMARY_COLUMNS, SchemeOutput, summary_rows, write_scheme_outputs};
+use stratum_io::tiers::{
+    SUMMARY_COLUMNS, SchemeOutput, action_lists, summary_rows, write_scheme_outputs,
+};
 
 use super::scheme::{load_scheme, scheme_error, warn_shadowed};
 use crate::BadInput;
@@ -408,6 +410,8 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         )
     });
     let clv_rows = clv.as_ref().map(|c| clv_rows(&tiering, c));
+    // sorted per manager once, for actions/*.csv, actions.xlsx and the workbook
+    let actions = output.as_ref().map(action_lists).unwrap_or_default();
     // The workbook is the slowest output: it is written beside all the others, the
     // validation statistics beside the CSV files.
     let xlsx_path = s.out.join("stratum.xlsx");
@@ -424,6 +428,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                 lang: s.lang,
                 currency: &s.currency,
                 scheme: output.as_ref(),
+                actions: &actions,
                 clv: clv_rows.as_ref().map(|(r, t)| (r.as_slice(), t.as_slice())),
             };
             write_workbook(&xlsx_path, &input)
@@ -451,7 +456,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                 .map(|(clustering, _)| super::prepare::revenue_shares(&tiering, clustering));
             if let (Some((_, _, _, result)), Some(output)) = (&applied, &output) {
                 report_overrides(result, s.lang);
-                scheme_files = write_scheme_outputs(&s.out, output, s.write_xlsx)?;
+                scheme_files = write_scheme_outputs(&s.out, output, &actions, s.write_xlsx)?;
                 if let (Some((clustering, columns)), Some(revenue)) =
                     (&scheme_clusters, &cluster_revenue)
                 {
