@@ -493,15 +493,16 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             let mut clv_files: Vec<&str> = Vec::new();
             let mut clv_table = String::new();
             if let (Some(c), Some((rows, tiers))) = (&clv, &clv_rows) {
+                let classes = clv_by_class(&tiering, c);
                 clv_files = write_clv_outputs(
                     &s.out,
-                    &tiering,
                     c,
                     (rows, tiers),
+                    &classes,
                     &report.transactions,
                     s.lang,
                 )?;
-                clv_table = clv_class_text(&tiering, c, s.lang);
+                clv_table = clv_class_text(&classes, c, s.lang);
                 timer.lap("clv outputs");
             }
 
@@ -780,9 +781,9 @@ fn fit_clv(
 /// Writes `clv.csv`, `clv_by_class.csv` and `clv_params.json`.
 fn write_clv_outputs(
     out: &Path,
-    tiering: &Tiering,
     c: &SegmentClv,
     (rows, tiers): (&[CustomerPrediction<'_>], &[ValueTier]),
+    classes: &[ClassClv],
     transactions: &stratum_io::transactions::TransactionQuality,
     lang: Lang,
 ) -> Result<Vec<&'static str>> {
@@ -790,7 +791,7 @@ fn write_clv_outputs(
     write_clv_csv(create(&path)?, rows, tiers, lang)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     let path = out.join("clv_by_class.csv");
-    write_clv_by_class_csv(create(&path)?, &clv_by_class(tiering, c), lang)
+    write_clv_by_class_csv(create(&path)?, classes, lang)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     let path = out.join("clv_params.json");
     let report = ClvReport::new(
@@ -832,33 +833,28 @@ fn clv_rows<'a>(
         .unzip()
 }
 
-/// Mean CLV and churn per RFM class, in class order.
+/// Mean CLV and churn per RFM class, in class order (one pass over the customers).
 fn clv_by_class(tiering: &Tiering, c: &SegmentClv) -> Vec<ClassClv> {
-    let rfm = tiering.rfm.customers();
-    RfmClass::ALL
-        .iter()
-        .map(|&class| {
-            let mut k = ClassClv::new(class);
-            for (r, p) in rfm.iter().zip(&c.per_customer) {
-                if let (true, Some((p, _))) = (r.class == class, p)
-                    && p.is_finite()
-                {
-                    k.customers += 1;
-                    k.total_clv += p.clv;
-                    k.churn_risk += p.churn_risk;
-                    k.high_risk += usize::from(p.churn_band == Some(ChurnBand::High));
-                }
-            }
-            k
-        })
-        .filter(|k| k.customers > 0)
-        .collect()
+    let mut classes: Vec<ClassClv> = RfmClass::ALL.iter().map(|&k| ClassClv::new(k)).collect();
+    for (r, p) in tiering.rfm.customers().iter().zip(&c.per_customer) {
+        if let Some((p, _)) = p
+            && p.is_finite()
+            && let Some(k) = classes.iter_mut().find(|k| k.class == r.class)
+        {
+            k.customers += 1;
+            k.total_clv += p.clv;
+            k.churn_risk += p.churn_risk;
+            k.high_risk += usize::from(p.churn_band == Some(ChurnBand::High));
+        }
+    }
+    classes.retain(|k| k.customers > 0);
+    classes
 }
 
 /// The per-class table on stdout.
-fn clv_class_text(tiering: &Tiering, c: &SegmentClv, lang: Lang) -> String {
+fn clv_class_text(classes: &[ClassClv], c: &SegmentClv, lang: Lang) -> String {
     let header = CLV_CLASS_COLUMNS.map(String::from);
-    let rows: Vec<Vec<String>> = clv_by_class(tiering, c)
+    let rows: Vec<Vec<String>> = classes
         .iter()
         .map(|k| clv_class_cells(k, lang).iter().map(Cell::display).collect())
         .collect();

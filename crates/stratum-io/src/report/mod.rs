@@ -6,7 +6,7 @@
 //! for what the run computed: scheme tiers with a scheme, clusters with a `[cluster]` section,
 //! lifetime value with `--clv`.
 
-pub mod chart;
+pub(crate) mod chart;
 mod sections;
 
 use std::fmt::Write;
@@ -186,7 +186,13 @@ fn numeric(cell: &str) -> bool {
 }
 
 /// The report as one HTML document.
-pub fn html(title: &str, subtitle: &str, sections: &[Section], footer: &str, lang: Lang) -> String {
+pub(crate) fn html(
+    title: &str,
+    subtitle: &str,
+    sections: &[Section],
+    footer: &str,
+    lang: Lang,
+) -> String {
     let mut out = String::with_capacity(1 << 20);
     let _ = write!(
         out,
@@ -318,7 +324,10 @@ fn table_html(out: &mut String, t: &Table) {
 
 /// The Pareto curve at `steps + 1` evenly spaced customer shares (0 to 1): the share of the
 /// positive revenue held by the largest customers up to each share.
-pub fn pareto_points(monetary: impl Iterator<Item = Money>, steps: usize) -> Vec<(f64, f64)> {
+pub(crate) fn pareto_points(
+    monetary: impl Iterator<Item = Money>,
+    steps: usize,
+) -> Vec<(f64, f64)> {
     let mut v: Vec<i64> = monetary.map(|m| m.units().max(0)).collect();
     v.sort_unstable_by(|a, b| b.cmp(a));
     let total: i128 = v.iter().map(|&x| i128::from(x)).sum();

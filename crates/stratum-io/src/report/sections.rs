@@ -54,8 +54,16 @@ impl Fmt<'_> {
         };
         let a = v.abs();
         let body = match self.lang {
-            Lang::Zh if a >= 1e8 => format!("{}亿", trim(number(a / 1e8, 2))),
-            Lang::Zh if a >= 1e4 => format!("{}万", trim(number(a / 1e4, 2))),
+            // `wan` picks the unit after rounding (99,999,999 is 1亿, not 10,000万)
+            Lang::Zh if a >= 1e4 => {
+                let s = wan(a);
+                match s.char_indices().last() {
+                    Some((at, unit)) if matches!(unit, '万' | '亿') => {
+                        format!("{}{unit}", trim(s[..at].to_string()))
+                    }
+                    _ => s,
+                }
+            }
             // fractional edges: as many decimals as they have (1-2-5 edges below 1)
             _ if a.fract() != 0.0 => {
                 let decimals = if a < 1.0 {
@@ -1532,6 +1540,8 @@ mod tests {
         assert_eq!(zh.amount(999.5), "¥999.50");
         assert_eq!(zh.tick(50_000.0), "¥5万");
         assert_eq!(zh.tick(2_500_000.0), "¥250万");
+        assert_eq!(zh.tick(99_999_999.0), "¥1亿");
+        assert_eq!(zh.tick(150_000_000.0), "¥1.5亿");
         let en = Fmt {
             lang: Lang::En,
             currency: "",
