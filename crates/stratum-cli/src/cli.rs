@@ -219,9 +219,15 @@ pub struct InputArgs {
     /// Amounts use a decimal comma (`1 234,50`).
     #[arg(long)]
     pub decimal_comma: bool,
-    /// Fail when more than this share of rows is rejected, e.g. 0.05 or 5% (default 5%).
+    /// Fail when more than this share of the rows of any input is rejected, e.g. 0.05 or 5%
+    /// (default 5%).
     #[arg(long)]
     pub max_reject_rate: Option<String>,
+    /// Write CSV text exactly as it is. By default text that a spreadsheet would run as a
+    /// formula (beginning with = + - @, a tab or a carriage return) gets a leading ' (OWASP CSV
+    /// injection); numbers are never changed. For programs that read the CSV files.
+    #[arg(long)]
+    pub csv_raw: bool,
 }
 
 /// Arguments of `stratum segment` (`Default` for the commands that run it with most flags

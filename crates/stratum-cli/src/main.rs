@@ -22,22 +22,111 @@ impl std::fmt::Display for BadInput {
 
 impl std::error::Error for BadInput {}
 
-/// 1 for bad input or usage, 2 for anything unexpected.
+/// 1 for bad input or usage, 2 for anything unexpected (a full disk, an I/O error, a bug).
 fn exit_code(err: &anyhow::Error) -> u8 {
+    use stratum_io::source::SourceError;
     use stratum_io::transactions::LoadError;
     let input = err.chain().any(|e| {
         e.is::<BadInput>()
-            || e.downcast_ref::<LoadError>()
-                .is_some_and(|l| !matches!(l, LoadError::Rejects(_)))
-            || e.is::<stratum_io::source::SourceError>()
+            || e.downcast_ref::<LoadError>().is_some_and(|l| match l {
+                LoadError::Source(s) => source_is_input(s),
+                LoadError::Mapping(_) => true,
+                LoadError::Rejects(_) => false,
+            })
+            || e.downcast_ref::<SourceError>().is_some_and(source_is_input)
             || e.is::<stratum_io::mapping::MappingError>()
+            || e.downcast_ref::<stratum_io::publish::PublishError>()
+                .is_some_and(|p| p.is_usage())
     });
     if input { 1 } else { 2 }
 }
 
+/// Whether a failure to read an input is the input's fault (a missing file, one that cannot be
+/// opened, one that is not what it claims to be) rather than the machine's (an I/O error
+/// while reading: exit 2 with the OS error).
+fn source_is_input(e: &stratum_io::source::SourceError) -> bool {
+    use std::io::ErrorKind;
+    match e {
+        stratum_io::source::SourceError::Io { source, .. } => matches!(
+            source.kind(),
+            ErrorKind::NotFound
+                | ErrorKind::PermissionDenied
+                | ErrorKind::IsADirectory
+                | ErrorKind::InvalidData
+                | ErrorKind::InvalidInput
+                | ErrorKind::UnexpectedEof
+        ),
+        _ => true,
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    let result = match cli.command {
+    // A panic is a bug: say so once, in words, and exit 2 (not Rust's 101). Workbook writers
+    // turn their panics into errors (a full disk): those stay quiet here.
+    std::panic::set_hook(Box::new(|info| {
+        if stratum_io::output::writing_workbook() {
+            return;
+        }
+        let what = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal failure (a bug in Stratum; please report it with the command you ran): {what}{place}"
+        );
+    }));
+    // usage errors exit 1 as the README says (clap's own convention is 2); --help and
+    // --version print and exit 0
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let outcome = std::panic::catch_unwind(|| run(cli));
+    let result = match outcome {
+        Ok(result) => result,
+        Err(_) => return ExitCode::from(2),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            use commands::outputs::KeptDiagnostics;
+            // Library errors often show their cause in their own message; print a cause only
+            // when it adds something. Where a failed run's diagnostics are comes last.
+            // the note, when there is one, is the outermost context
+            let kept = err.downcast_ref::<KeptDiagnostics>();
+            let mut causes = err.chain().skip(usize::from(kept.is_some()));
+            let mut shown = causes.next().map(|e| e.to_string()).unwrap_or_default();
+            eprintln!("error: {shown}");
+            for cause in causes {
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    shown.push_str(&text);
+                }
+            }
+            if let Some(kept) = kept {
+                eprintln!("note: {kept}");
+            }
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    match cli.command {
         cli::Command::Demo(args) => commands::demo::run(args),
         cli::Command::Segment(args) => commands::segment::run(*args),
         cli::Command::Report(mut args) => {
@@ -49,22 +138,5 @@ fn main() -> ExitCode {
         cli::Command::Clv(args) => commands::clv::run(*args),
         cli::Command::Cluster(args) => commands::cluster::run(*args),
         cli::Command::Validate(args) => commands::validate::run(*args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            // Library errors often show their cause in their own message; print a cause only
-            // when it adds something.
-            let mut shown = err.to_string();
-            eprintln!("error: {shown}");
-            for cause in err.chain().skip(1) {
-                let text = cause.to_string();
-                if !shown.contains(&text) {
-                    eprintln!("  caused by: {text}");
-                    shown.push_str(&text);
-                }
-            }
-            ExitCode::from(exit_code(&err))
-        }
     }
 }

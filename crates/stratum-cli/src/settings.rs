@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use stratum_core::abc::{AbcParams, CheckedAbcParams};
 use stratum_core::rfm::CheckedRfmParams;
 use stratum_core::{ClassBasis, FrequencyBasis, Lang, RfmParams, ScoreMethod};
+use stratum_io::output::CsvText;
 use stratum_io::source::ReadOptions;
 use stratum_io::values::DecimalMark;
 
@@ -249,14 +250,53 @@ pub struct SegmentSettings {
     pub top: usize,
     /// The currency symbol for amounts in the report and the workbook (may be empty).
     pub currency: String,
+    /// The config file, an input of the run.
+    pub config: Option<PathBuf>,
+    /// How text is written to the CSV outputs.
+    pub csv_text: CsvText,
 }
 
 /// Reads a config file.
 pub fn read_config(path: &Path) -> Result<ConfigFile> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("failed to read config file `{}`", path.display()))?;
+    let text = read_text_file(path, "config file")?;
     toml::from_str(&text)
         .map_err(|e| BadInput(format!("config file `{}`: {e}", path.display())).into())
+}
+
+/// Reads a text file the user named (a config file, a scheme). A file that is missing or
+/// cannot be opened is bad input (exit 1), as is one that is not UTF-8 (named with the line
+/// and column of its first bad byte); other read failures are the machine's (exit 2).
+pub fn read_text_file(path: &Path, what: &str) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let message = format!("failed to read the {what} `{}`", path.display());
+        if matches!(
+            e.kind(),
+            std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::IsADirectory
+        ) {
+            BadInput(format!("{message}: {e}")).into()
+        } else {
+            anyhow::Error::new(e).context(message)
+        }
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = 1 + String::from_utf8_lossy(&before[line_start..]).chars().count();
+        BadInput(format!(
+            "the {what} `{}` is not UTF-8: byte 0x{:02X} at line {line}, column {column}; save it as UTF-8",
+            path.display(),
+            bytes[at]
+        ))
+        .into()
+    })
 }
 
 fn bad(msg: String) -> anyhow::Error {
@@ -323,6 +363,10 @@ pub struct InputSettings {
     pub read: ReadOptions,
     pub columns: BTreeMap<String, String>,
     pub max_reject_rate: f64,
+    /// The config file, an input of the run.
+    pub config: Option<PathBuf>,
+    /// How text is written to the CSV outputs.
+    pub csv_text: CsvText,
 }
 
 /// Resolves the input flags with the config file's `[input]`, `[output] lang` and `[columns]`.
@@ -333,7 +377,7 @@ fn resolve_input(
     config_columns: BTreeMap<String, String>,
 ) -> Result<InputSettings> {
     let InputArgs {
-        config: _,
+        config,
         lang,
         map,
         encoding,
@@ -341,6 +385,7 @@ fn resolve_input(
         sheet,
         decimal_comma,
         max_reject_rate,
+        csv_raw,
     } = flags;
     let InputConfig {
         encoding: cfg_encoding,
@@ -383,6 +428,8 @@ fn resolve_input(
         },
         columns,
         max_reject_rate,
+        config,
+        csv_text: if csv_raw { CsvText::Raw } else { CsvText::Safe },
     })
 }
 
@@ -525,6 +572,8 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         report,
         top: top.unwrap_or(20),
         currency: currency.or(cfg_currency).unwrap_or_default(),
+        config: input.config,
+        csv_text: input.csv_text,
     })
 }
 

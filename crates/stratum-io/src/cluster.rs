@@ -7,7 +7,7 @@ use std::io::Write;
 use stratum_core::Lang;
 use stratum_core::cluster::{Cluster, Clustering};
 
-use crate::output::{Cell, write_cells};
+use crate::output::{Cell, CsvOut, CsvText};
 
 /// The header of `cluster_profiles.csv`: fixed columns, then `mean_<feature>` per feature.
 pub fn profile_header(c: &Clustering) -> Vec<String> {
@@ -38,12 +38,12 @@ pub fn write_profiles_csv<W: Write>(
     c: &Clustering,
     revenue_shares: &[f64],
     lang: Lang,
+    text: CsvText,
 ) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut scratch = String::new();
-    w.write_record(profile_header(c))?;
+    let mut w = CsvOut::new(out, text);
+    w.texts(profile_header(c))?;
     for (cluster, share) in c.clusters.iter().zip(revenue_shares) {
-        write_cells(&mut w, &profile_row(cluster, *share, lang), &mut scratch)?;
+        w.cells(&profile_row(cluster, *share, lang))?;
     }
     w.flush()?;
     Ok(())
@@ -57,14 +57,14 @@ pub fn write_clusters_csv<W: Write>(
     c: &Clustering,
     features: &[(String, Vec<Option<f64>>)],
     lang: Lang,
+    text: CsvText,
 ) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut scratch = String::new();
+    let mut w = CsvOut::new(out, text);
     let header = ["customer_id", "cluster", "cluster_label"]
         .iter()
         .map(|s| s.to_string())
         .chain(features.iter().map(|f| f.0.clone()));
-    w.write_record(header)?;
+    w.texts(header)?;
     for (i, id) in ids.iter().enumerate() {
         let cluster = c.labels[i].and_then(|l| c.clusters.get(l - 1));
         let mut row = vec![
@@ -77,7 +77,7 @@ pub fn write_clusters_csv<W: Write>(
                 .iter()
                 .map(|f| f.1[i].map_or(Cell::Text(""), Cell::Number)),
         );
-        write_cells(&mut w, &row, &mut scratch)?;
+        w.cells(&row)?;
     }
     w.flush()?;
     Ok(())
@@ -102,12 +102,11 @@ pub fn k_rows(c: &Clustering) -> Vec<Vec<Cell<'static>>> {
 }
 
 /// Writes `k_selection.csv`.
-pub fn write_k_csv<W: Write>(out: W, c: &Clustering) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut scratch = String::new();
-    w.write_record(K_COLUMNS)?;
+pub fn write_k_csv<W: Write>(out: W, c: &Clustering, text: CsvText) -> csv::Result<()> {
+    let mut w = CsvOut::new(out, text);
+    w.texts(K_COLUMNS)?;
     for row in k_rows(c) {
-        write_cells(&mut w, &row, &mut scratch)?;
+        w.cells(&row)?;
     }
     w.flush()?;
     Ok(())

@@ -11,7 +11,7 @@ use stratum_core::clv::{ClvModel, FitReport, HoldoutRow, Prediction, Summary};
 
 use crate::mapped::{Bad, read_mapped};
 use crate::mapping::{FieldSpec, MappedColumn};
-use crate::output::{Cell, write_cells};
+use crate::output::{Cell, CsvOut, CsvText};
 use crate::rejects::{RejectReason, RejectsWriter};
 use crate::source::ReadOptions;
 use crate::transactions::{LoadError, RowCounts, TransactionQuality};
@@ -230,17 +230,17 @@ pub fn write_predictions_csv<W: Write>(
     rows: &[CustomerPrediction<'_>],
     holdout: bool,
     lang: Lang,
+    text: CsvText,
 ) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut scratch = String::new();
+    let mut w = CsvOut::new(out, text);
     let n = if holdout {
         PREDICTION_COLUMNS.len()
     } else {
         PREDICTION_COLUMNS.len() - 1
     };
-    w.write_record(&PREDICTION_COLUMNS[..n])?;
+    w.texts(&PREDICTION_COLUMNS[..n])?;
     for p in rows {
-        write_cells(&mut w, &prediction_row(p, holdout, lang), &mut scratch)?;
+        w.cells(&prediction_row(p, holdout, lang))?;
     }
     w.flush()?;
     Ok(())
@@ -275,12 +275,11 @@ pub const HOLDOUT_COLUMNS: [&str; 4] = [
 ];
 
 /// Writes `holdout.csv`.
-pub fn write_holdout_csv<W: Write>(out: W, rows: &[HoldoutRow]) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut scratch = String::new();
-    w.write_record(HOLDOUT_COLUMNS)?;
+pub fn write_holdout_csv<W: Write>(out: W, rows: &[HoldoutRow], text: CsvText) -> csv::Result<()> {
+    let mut w = CsvOut::new(out, text);
+    w.texts(HOLDOUT_COLUMNS)?;
     for r in holdout_cells(rows, Lang::En) {
-        write_cells(&mut w, &r, &mut scratch)?;
+        w.cells(&r)?;
     }
     w.flush()?;
     Ok(())
@@ -410,12 +409,12 @@ pub fn write_clv_csv<W: Write>(
     rows: &[CustomerPrediction<'_>],
     tiers: &[stratum_core::clv::ValueTier],
     lang: Lang,
+    text: CsvText,
 ) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut scratch = String::new();
-    w.write_record(clv_header())?;
+    let mut w = CsvOut::new(out, text);
+    w.texts(clv_header())?;
     for (p, t) in rows.iter().zip(tiers) {
-        write_cells(&mut w, &clv_row(p, *t, lang), &mut scratch)?;
+        w.cells(&clv_row(p, *t, lang))?;
     }
     w.flush()?;
     Ok(())
@@ -480,12 +479,12 @@ pub fn write_clv_by_class_csv<W: Write>(
     out: W,
     classes: &[ClassClv],
     lang: Lang,
+    text: CsvText,
 ) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut scratch = String::new();
-    w.write_record(CLV_CLASS_COLUMNS)?;
+    let mut w = CsvOut::new(out, text);
+    w.texts(CLV_CLASS_COLUMNS)?;
     for k in classes {
-        write_cells(&mut w, &clv_class_cells(k, lang), &mut scratch)?;
+        w.cells(&clv_class_cells(k, lang))?;
     }
     w.flush()?;
     Ok(())

@@ -17,6 +17,7 @@ pub mod output;
 pub mod overrides;
 mod parquet_columns;
 pub mod parquet_source;
+pub mod publish;
 pub mod quality;
 pub mod rejects;
 pub mod report;

@@ -110,18 +110,131 @@ fn write_date(out: &mut String, d: NaiveDate) {
     out.push(digit(d.day()));
 }
 
-/// Writes one CSV record of `cells`, formatting each into `scratch` (no string per cell).
-pub(crate) fn write_cells<W: Write>(
-    w: &mut csv::Writer<W>,
-    cells: &[Cell],
-    scratch: &mut String,
-) -> csv::Result<()> {
-    for cell in cells {
-        scratch.clear();
-        cell.write_text(scratch);
-        w.write_field(scratch.as_bytes())?;
+/// How text is written to CSV files.
+///
+/// A spreadsheet program runs a cell that begins with `=`, `+`, `-` or `@` as a formula
+/// (OWASP "CSV injection"): a customer name such as `=HYPERLINK(…)` in an export must not
+/// become a live formula when an account manager opens `actions/张伟.csv` in Excel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CsvText {
+    /// Text beginning with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`,
+    /// which spreadsheets show as text; numbers (`-12.50`, `+3`) are left as they are.
+    #[default]
+    Safe,
+    /// Every value exactly as it is, for programs reading the files (`--csv-raw`).
+    Raw,
+}
+
+impl CsvText {
+    /// Appends `text` to `out` as this policy writes it.
+    pub fn push(self, out: &mut String, text: &str) {
+        if self == CsvText::Safe && would_run_as_formula(text) {
+            out.push('\'');
+        }
+        out.push_str(text);
     }
-    w.write_record(None::<&[u8]>)
+}
+
+/// Whether a spreadsheet would take `text` for a formula: it begins with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return, and is not simply a signed number.
+pub fn would_run_as_formula(text: &str) -> bool {
+    match text.as_bytes().first() {
+        Some(b'=' | b'@' | b'\t' | b'\r') => true,
+        Some(b'+' | b'-') => !is_signed_number(&text[1..]),
+        _ => false,
+    }
+}
+
+/// `digits[.digits]`, or `.digits`: the rest of a signed number.
+fn is_signed_number(rest: &str) -> bool {
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    match frac {
+        None => !int.is_empty() && digits(int),
+        Some(f) => !f.is_empty() && digits(f) && digits(int),
+    }
+}
+
+/// A CSV file being written: records of typed cells or of text, with text written by a
+/// [`CsvText`] policy. Every CSV file Stratum writes goes through it.
+#[derive(Debug)]
+pub struct CsvOut<W: Write> {
+    w: csv::Writer<W>,
+    scratch: String,
+    text: CsvText,
+}
+
+impl<W: Write> CsvOut<W> {
+    /// A comma-separated file written to `out`.
+    pub fn new(out: W, text: CsvText) -> Self {
+        CsvOut::with_writer(csv::Writer::from_writer(out), text)
+    }
+
+    /// A file written through a configured CSV writer (another delimiter).
+    pub fn with_writer(w: csv::Writer<W>, text: CsvText) -> Self {
+        CsvOut {
+            w,
+            scratch: String::new(),
+            text,
+        }
+    }
+
+    /// Writes one record of typed cells.
+    pub fn cells(&mut self, cells: &[Cell]) -> csv::Result<()> {
+        for cell in cells {
+            self.scratch.clear();
+            match cell {
+                Cell::Text(s) => self.text.push(&mut self.scratch, s),
+                Cell::Owned(s) => self.text.push(&mut self.scratch, s),
+                other => other.write_text(&mut self.scratch),
+            }
+            self.w.write_field(self.scratch.as_bytes())?;
+        }
+        self.w.write_record(None::<&[u8]>)
+    }
+
+    /// Writes one record of text fields (a header, a row of names).
+    pub fn texts<I, S>(&mut self, fields: I) -> csv::Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for field in fields {
+            self.scratch.clear();
+            self.text.push(&mut self.scratch, field.as_ref());
+            self.w.write_field(self.scratch.as_bytes())?;
+        }
+        self.w.write_record(None::<&[u8]>)
+    }
+
+    /// Writes one record of raw byte fields (a rejected row's fields as they were read);
+    /// each is text to the policy when it is valid UTF-8.
+    pub fn bytes<'b>(&mut self, fields: impl IntoIterator<Item = &'b [u8]>) -> csv::Result<()> {
+        for field in fields {
+            match std::str::from_utf8(field) {
+                Ok(text) => {
+                    self.scratch.clear();
+                    self.text.push(&mut self.scratch, text);
+                    self.w.write_field(self.scratch.as_bytes())?;
+                }
+                Err(_) => self.w.write_field(field)?,
+            }
+        }
+        self.w.write_record(None::<&[u8]>)
+    }
+
+    /// Flushes the buffered records to the underlying writer.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+
+    /// The underlying writer, once every record is flushed.
+    pub fn into_inner(self) -> csv::Result<W> {
+        self.w.into_inner().map_err(|e| e.into_error().into())
+    }
 }
 
 /// The fixed columns of `customers.csv`, before any customer attributes.
@@ -210,11 +323,12 @@ pub fn write_customers_csv<W: Write>(
     t: &Tiering,
     master: Option<&CustomerTable>,
     lang: Lang,
+    text: CsvText,
 ) -> csv::Result<()> {
     use rayon::prelude::*;
     let mut out = out;
-    let mut w = csv::Writer::from_writer(&mut out);
-    w.write_record(customer_header(master))?;
+    let mut w = CsvOut::new(&mut out, text);
+    w.texts(customer_header(master))?;
     w.flush()?;
     drop(w);
     // Rows are formatted in parallel blocks, then written in order.
@@ -224,12 +338,11 @@ pub fn write_customers_csv<W: Write>(
     let blocks: Vec<csv::Result<Vec<u8>>> = starts
         .par_iter()
         .map(|&from| {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let mut scratch = String::new();
+            let mut w = CsvOut::new(Vec::new(), text);
             for i in from..(from + block).min(n) {
-                write_cells(&mut w, &customer_row(t, i, master, lang), &mut scratch)?;
+                w.cells(&customer_row(t, i, master, lang))?;
             }
-            w.into_inner().map_err(|e| e.into_error().into())
+            w.into_inner()
         })
         .collect();
     for b in blocks {
@@ -292,12 +405,16 @@ pub fn segment_rows(t: &Tiering, lang: Lang) -> Vec<Vec<Cell<'_>>> {
 }
 
 /// Writes `segments.csv`.
-pub fn write_segments_csv<W: Write>(out: W, t: &Tiering, lang: Lang) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut scratch = String::new();
-    w.write_record(SEGMENT_COLUMNS)?;
+pub fn write_segments_csv<W: Write>(
+    out: W,
+    t: &Tiering,
+    lang: Lang,
+    text: CsvText,
+) -> csv::Result<()> {
+    let mut w = CsvOut::new(out, text);
+    w.texts(SEGMENT_COLUMNS)?;
     for row in segment_rows(t, lang) {
-        write_cells(&mut w, &row, &mut scratch)?;
+        w.cells(&row)?;
     }
     w.flush()?;
     Ok(())
@@ -313,20 +430,50 @@ pub const UNSCORED_COLUMNS: [&str; 5] = [
 ];
 
 /// Writes `unscored.csv`: customers with lines but no purchase before the analysis date.
-pub fn write_unscored_csv<W: Write>(out: W, t: &Tiering) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(UNSCORED_COLUMNS)?;
+pub fn write_unscored_csv<W: Write>(out: W, t: &Tiering, text: CsvText) -> csv::Result<()> {
+    let mut w = CsvOut::new(out, text);
+    w.texts(UNSCORED_COLUMNS)?;
     for c in &t.features.no_purchase {
-        w.write_record([
-            c.customer_id.as_str(),
-            "no_purchase_before_as_of",
-            &c.refunds.to_string(),
-            &c.refund_lines.to_string(),
-            &c.zero_lines.to_string(),
+        w.cells(&[
+            Cell::Text(&c.customer_id),
+            Cell::Text("no_purchase_before_as_of"),
+            Cell::Money(c.refunds),
+            Cell::Int(c.refund_lines as i64),
+            Cell::Int(c.zero_lines as i64),
         ])?;
     }
     w.flush()?;
     Ok(())
+}
+
+thread_local! {
+    /// Set while a workbook writer runs under [`catching_panics`].
+    static WRITING_WORKBOOK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is writing a workbook under [`catching_panics`], so that a
+/// binary's panic hook can stay quiet: the panic becomes an error that is reported once.
+pub fn writing_workbook() -> bool {
+    WRITING_WORKBOOK.with(std::cell::Cell::get)
+}
+
+/// Runs a workbook writer, turning a panic into an I/O error. `rust_xlsxwriter` panics when a
+/// temporary file of a constant-memory worksheet cannot be written (a full disk, a quota):
+/// the run must end with the OS error, not a panic or a hang.
+pub(crate) fn catching_panics(
+    write: impl FnOnce() -> Result<(), XlsxError>,
+) -> Result<(), XlsxError> {
+    WRITING_WORKBOOK.with(|w| w.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(write));
+    WRITING_WORKBOOK.with(|w| w.set(false));
+    result.unwrap_or_else(|payload| {
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("the workbook writer stopped");
+        Err(XlsxError::IoError(std::io::Error::other(text.to_string())))
+    })
 }
 
 /// Excel's limit on the characters in a cell.
@@ -470,10 +617,12 @@ mod tests {
 
     #[test]
     fn cells_go_into_one_record_quoted_where_needed() {
-        let mut w = csv::WriterBuilder::new()
-            .flexible(true)
-            .from_writer(Vec::new());
-        let mut scratch = String::new();
+        let mut w = CsvOut::with_writer(
+            csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(Vec::new()),
+            CsvText::Safe,
+        );
         let cells = [
             Cell::Text("a,b"),
             Cell::Int(-3),
@@ -481,10 +630,59 @@ mod tests {
             Cell::Share(0.5),
             Cell::Number(1.0 / 3.0),
         ];
-        write_cells(&mut w, &cells, &mut scratch).unwrap_or_else(|e| panic!("{e}"));
-        write_cells(&mut w, &[Cell::Owned("x".into())], &mut scratch)
+        w.cells(&cells).unwrap_or_else(|e| panic!("{e}"));
+        w.cells(&[Cell::Owned("x".into())])
             .unwrap_or_else(|e| panic!("{e}"));
         let text = String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default();
         assert_eq!(text, "\"a,b\",-3,123.45,0.500000,0.3333\nx\n");
+    }
+
+    fn written(text: CsvText, cells: &[Cell]) -> String {
+        let mut w = CsvOut::new(Vec::new(), text);
+        w.cells(cells).unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
+    #[test]
+    fn text_that_a_spreadsheet_would_run_gets_a_leading_apostrophe() {
+        let cells = [
+            Cell::Text("=HYPERLINK(\"http://x\",\"y\")"),
+            Cell::Text("+86 138 0000 0000"),
+            Cell::Text("-2+3"),
+            Cell::Text("@SUM(A1)"),
+            Cell::Text("\tx"),
+            Cell::Text("\rx"),
+            Cell::Owned("=1+1".into()),
+        ];
+        assert_eq!(
+            written(CsvText::Safe, &cells),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+86 138 0000 0000,'-2+3,'@SUM(A1),'\tx,\"'\rx\",'=1+1\n"
+        );
+        // --csv-raw: as they are
+        assert_eq!(
+            written(CsvText::Raw, &cells[1..3]),
+            "+86 138 0000 0000,-2+3\n"
+        );
+    }
+
+    #[test]
+    fn numbers_and_signed_number_text_are_left_as_they_are() {
+        let cells = [
+            Cell::Money(Money::from_units(-125_000)),
+            Cell::Int(-7),
+            Cell::Number(-0.5),
+            Cell::Text("-12.50"),
+            Cell::Text("+3"),
+            Cell::Text("-.5"),
+            Cell::Text("张伟"),
+            Cell::Text(""),
+        ];
+        assert_eq!(
+            written(CsvText::Safe, &cells),
+            "-12.50,-7,-0.5000,-12.50,+3,-.5,张伟,\n"
+        );
+        assert!(would_run_as_formula("-"));
+        assert!(would_run_as_formula("-1e5"));
+        assert!(would_run_as_formula("+1."));
     }
 }

@@ -105,6 +105,27 @@ pub struct SchemeQuality {
 }
 
 impl QualityReport {
+    /// The inputs other than the transactions (customer master, interactions, overrides) with
+    /// their row accounting: the reject-rate limit applies to each of them too.
+    pub fn other_inputs(&self) -> Vec<(&std::path::Path, &RowCounts)> {
+        let master = self
+            .customer_master
+            .as_ref()
+            .map(|q| (q.source.path.as_path(), &q.counts));
+        let scheme = self.scheme.as_ref();
+        let interactions = scheme
+            .and_then(|q| q.interactions.as_ref())
+            .map(|q| (q.path.as_path(), &q.counts));
+        let overrides = scheme
+            .and_then(|q| q.overrides.as_ref())
+            .map(|q| (q.path.as_path(), &q.counts));
+        master
+            .into_iter()
+            .chain(interactions)
+            .chain(overrides)
+            .collect()
+    }
+
     /// The transaction file's name, without its folder.
     pub fn file_name(&self) -> String {
         self.transactions

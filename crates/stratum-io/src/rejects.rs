@@ -5,6 +5,8 @@ use std::path::Path;
 
 use csv::ByteRecord;
 
+use crate::output::{Cell, CsvOut, CsvText};
+
 /// Why a row with more non-empty fields than the `width` fields of the header is rejected, or
 /// `None` when it has no more (empty trailing fields, as spreadsheets write them, are fine).
 pub(crate) fn long_row(record: &ByteRecord, width: usize) -> Option<String> {
@@ -166,7 +168,7 @@ pub fn join_record(record: &ByteRecord, delimiter: u8) -> String {
 /// Writes `rejects.csv`: `file,line,reason,column,value,message,row`.
 #[derive(Debug)]
 pub struct RejectsWriter<W: Write> {
-    out: csv::Writer<W>,
+    out: CsvOut<W>,
     delimiter: u8,
 }
 
@@ -176,10 +178,17 @@ pub const REJECTS_HEADER: [&str; 7] = [
 ];
 
 impl<W: Write> RejectsWriter<W> {
-    /// A writer that writes the header at once.
+    /// A writer that writes the header at once; values and rows that a spreadsheet would run
+    /// as formulas get a leading `'` ([`CsvText::Safe`]).
     pub fn new(out: W) -> csv::Result<Self> {
-        let mut out = csv::Writer::from_writer(out);
-        out.write_record(REJECTS_HEADER)?;
+        Self::with_text(out, CsvText::Safe)
+    }
+
+    /// A writer that writes the header at once; values and rows that a spreadsheet would run
+    /// as formulas are written as `text` says.
+    pub fn with_text(out: W, text: CsvText) -> csv::Result<Self> {
+        let mut out = CsvOut::new(out, text);
+        out.texts(REJECTS_HEADER)?;
         Ok(RejectsWriter {
             out,
             delimiter: b',',
@@ -199,23 +208,20 @@ impl<W: Write> RejectsWriter<W> {
 
     /// Writes one owned rejected row.
     pub fn write_row(&mut self, r: &RejectRow) -> csv::Result<()> {
-        let line = r.line.to_string();
-        self.out.write_record([
-            r.file.as_str(),
-            &line,
-            r.reason.code(),
-            &r.column,
-            &r.value,
-            &r.message,
-            &r.row,
+        self.out.cells(&[
+            Cell::Text(&r.file),
+            Cell::Int(r.line as i64),
+            Cell::Text(r.reason.code()),
+            Cell::Text(&r.column),
+            Cell::Text(&r.value),
+            Cell::Text(&r.message),
+            Cell::Text(&r.row),
         ])
     }
 
     /// Flushes and returns the inner writer.
     pub fn finish(self) -> Result<W, std::io::Error> {
-        self.out
-            .into_inner()
-            .map_err(|e| std::io::Error::other(e.to_string()))
+        self.out.into_inner().map_err(std::io::Error::from)
     }
 }
 

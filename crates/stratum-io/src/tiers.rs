@@ -12,7 +12,7 @@ use stratum_core::scheme::{CheckedScheme, Profile, SchemeResult, Strategy, Value
 use stratum_core::{Lang, Money, Tiering};
 
 use crate::master::{CustomerTable, MANAGER_ALIASES, NAME_ALIASES};
-use crate::output::{Cell, Formats, write_cells, write_table};
+use crate::output::{Cell, CsvOut, CsvText, Formats, write_table};
 
 /// Everything the scheme outputs are made of.
 #[derive(Debug, Clone, Copy)]
@@ -296,7 +296,7 @@ fn mean_of(values: impl Iterator<Item = f64>) -> Option<f64> {
 }
 
 /// The header of an action list.
-pub const ACTION_COLUMNS: [&str; 10] = [
+pub const ACTION_COLUMNS: [&str; 11] = [
     "priority",
     "customer_id",
     "name",
@@ -307,6 +307,7 @@ pub const ACTION_COLUMNS: [&str; 10] = [
     "reason",
     "monetary",
     "last_order_date",
+    "account_manager",
 ];
 
 /// The action lists: per account manager (customers without one under `unassigned`), their
@@ -350,6 +351,8 @@ pub fn action_lists<'a>(o: &'a SchemeOutput<'a>) -> Vec<(String, Vec<Vec<Cell<'a
                         Cell::Text(&o.result.assignments[i].reason),
                         Cell::Money(c.monetary),
                         Cell::Date(c.last_purchase),
+                        // the whole name, also when the file or sheet name had to be cut
+                        Cell::Text(o.manager(i).unwrap_or("")),
                     ]
                 })
                 .collect();
@@ -362,31 +365,58 @@ fn write_csv<'c, R: AsRef<[Cell<'c>]>>(
     path: &Path,
     header: &[String],
     rows: impl Iterator<Item = R>,
+    text: CsvText,
 ) -> std::io::Result<()> {
     let file = std::fs::File::create(path)?;
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
-    let mut scratch = String::new();
-    w.write_record(header)?;
+    let mut w = CsvOut::new(std::io::BufWriter::new(file), text);
+    w.texts(header)?;
     for row in rows {
-        write_cells(&mut w, row.as_ref(), &mut scratch)?;
+        w.cells(row.as_ref())?;
     }
-    w.flush()?;
-    Ok(())
+    std::io::Write::flush(&mut w.into_inner()?)
+}
+
+/// Limits on a name made from data (an account manager's): Excel's sheet names count UTF-16
+/// units (31 at most), file systems count bytes (255 for a whole name on Linux and macOS, less
+/// on encrypted home folders) and Windows refuses a few device names.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NameLimits {
+    /// UTF-16 units, suffix included.
+    pub units: usize,
+    /// UTF-8 bytes, suffix included (the extension is not counted).
+    pub bytes: usize,
+}
+
+impl NameLimits {
+    /// An Excel sheet name.
+    pub(crate) const SHEET: NameLimits = NameLimits {
+        units: 31,
+        bytes: usize::MAX,
+    };
+    /// A file name before its extension: 120 bytes keeps every name (with `.csv`) within the
+    /// 143 bytes of eCryptfs, the tightest common limit; 40 Chinese characters.
+    pub(crate) const FILE: NameLimits = NameLimits {
+        units: 100,
+        bytes: 120,
+    };
 }
 
 /// A file or sheet name for an account manager: characters that files or Excel refuse are
 /// replaced, leading and trailing apostrophes and dots dropped (Excel refuses them in sheet
-/// names), the length kept within `max_units` UTF-16 units (Excel counts those) and names
-/// made unique, ignoring case.
+/// names), the length kept within `limits` (the whole name is kept inside the file or sheet),
+/// Windows device names (`CON`, `NUL`, `COM1`, …) avoided and names made unique, ignoring
+/// case.
 pub(crate) fn safe_name(
     name: &str,
     taken: &mut std::collections::HashSet<String>,
-    max_units: usize,
+    limits: NameLimits,
 ) -> String {
+    // room for a " (n)" suffix
+    const SUFFIX: usize = 6;
+    let units_budget = limits.units.saturating_sub(SUFFIX).max(1);
+    let bytes_budget = limits.bytes.saturating_sub(SUFFIX).max(4);
     let mut cleaned = String::new();
     let mut units = 0;
-    // room for a " (n)" suffix
-    let budget = max_units.saturating_sub(6).max(1);
     for c in name.trim().trim_matches(['\'', '.']).chars() {
         let c = if matches!(
             c,
@@ -397,16 +427,19 @@ pub(crate) fn safe_name(
         } else {
             c
         };
-        if units + c.len_utf16() > budget {
+        if units + c.len_utf16() > units_budget || cleaned.len() + c.len_utf8() > bytes_budget {
             break;
         }
         units += c.len_utf16();
         cleaned.push(c);
     }
-    let base = match cleaned.trim() {
+    let mut base = match cleaned.trim() {
         "" => "_".to_string(),
         s => s.to_string(),
     };
+    if is_windows_device(&base) {
+        base.push('_');
+    }
     let mut candidate = base.clone();
     let mut k = 2;
     while !taken.insert(candidate.to_lowercase()) {
@@ -416,9 +449,22 @@ pub(crate) fn safe_name(
     candidate
 }
 
+/// `CON`, `PRN`, `AUX`, `NUL`, `COM1`–`COM9`, `LPT1`–`LPT9`, with or without an extension:
+/// names Windows will not create.
+fn is_windows_device(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).trim_end();
+    let upper = stem.to_ascii_uppercase();
+    matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && upper.as_bytes()[3].is_ascii_digit()
+            && upper.as_bytes()[3] != b'0')
+}
+
 /// Column widths of an action list sheet (`ACTION_COLUMNS`).
-pub(crate) const ACTION_WIDTHS: [f64; 10] =
-    [8.0, 16.0, 24.0, 16.0, 24.0, 24.0, 14.0, 60.0, 14.0, 14.0];
+pub(crate) const ACTION_WIDTHS: [f64; 11] = [
+    8.0, 16.0, 24.0, 16.0, 24.0, 24.0, 14.0, 60.0, 14.0, 14.0, 16.0,
+];
 
 /// Writes `tiers.csv`, `tier_summary.csv`, `actions/*.csv` (from `lists`, the
 /// [`action_lists`] of `o`, built once for these files and the workbook) and, with `xlsx`,
@@ -428,6 +474,7 @@ pub fn write_scheme_outputs(
     o: &SchemeOutput<'_>,
     lists: &[(String, Vec<Vec<Cell<'_>>>)],
     xlsx: bool,
+    text: CsvText,
 ) -> Result<Vec<PathBuf>, SchemeOutputError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -437,30 +484,38 @@ pub fn write_scheme_outputs(
     let book_path = dir.join("actions.xlsx");
     // the workbook is the slowest part: written beside the CSV files
     let (csvs, book) = std::thread::scope(|scope| {
-        let book = xlsx.then(|| scope.spawn(|| write_actions_xlsx(&book_path, &header, lists)));
+        let book = xlsx.then(|| {
+            scope.spawn(|| {
+                crate::output::catching_panics(|| write_actions_xlsx(&book_path, &header, lists))
+            })
+        });
         let csvs = (|| -> Result<Vec<PathBuf>, SchemeOutputError> {
             let mut written = Vec::new();
             let path = dir.join("tiers.csv");
             let n = o.tiering.features.customers.len();
-            write_csv(&path, &tiers_header(o), (0..n).map(|i| tiers_row(o, i)))
-                .map_err(io(&path))?;
+            write_csv(
+                &path,
+                &tiers_header(o),
+                (0..n).map(|i| tiers_row(o, i)),
+                text,
+            )
+            .map_err(io(&path))?;
             written.push(path);
             let path = dir.join("tier_summary.csv");
             let summary_header: Vec<String> =
                 SUMMARY_COLUMNS.iter().map(|s| s.to_string()).collect();
-            write_csv(&path, &summary_header, summary_rows(o).into_iter()).map_err(io(&path))?;
+            write_csv(&path, &summary_header, summary_rows(o).into_iter(), text)
+                .map_err(io(&path))?;
             written.push(path);
+            // a fresh folder: `dir` is the run's staging folder (lists of managers no longer
+            // in the data are removed when the outputs are published)
             let actions = dir.join("actions");
-            if actions.exists() {
-                // lists of managers no longer in the data must not linger
-                std::fs::remove_dir_all(&actions).map_err(io(&actions))?;
-            }
             std::fs::create_dir_all(&actions).map_err(io(&actions))?;
             let mut taken = std::collections::HashSet::new();
             for (manager, rows) in lists {
-                let name = safe_name(manager, &mut taken, 100);
+                let name = safe_name(manager, &mut taken, NameLimits::FILE);
                 let path = actions.join(format!("{name}.csv"));
-                write_csv(&path, &header, rows.iter()).map_err(io(&path))?;
+                write_csv(&path, &header, rows.iter(), text).map_err(io(&path))?;
             }
             written.push(actions);
             Ok(written)
@@ -498,7 +553,7 @@ fn write_actions_xlsx(
     let mut taken = std::collections::HashSet::new();
     for (manager, rows) in lists {
         // Excel sheet names: at most 31 characters, unique
-        let name = safe_name(manager, &mut taken, 31);
+        let name = safe_name(manager, &mut taken, NameLimits::SHEET);
         write_table(&mut book, &name, header, &ACTION_WIDTHS, rows.iter(), &f)?;
     }
     book.save(path)
@@ -532,15 +587,31 @@ mod tests {
     #[test]
     fn manager_names_become_safe_unique_file_names() {
         let mut taken = std::collections::HashSet::new();
-        assert_eq!(safe_name("张伟", &mut taken, 100), "张伟");
-        assert_eq!(safe_name("a/b:c", &mut taken, 100), "a_b_c");
-        assert_eq!(safe_name("A_B_C", &mut taken, 100), "A_B_C (2)");
-        assert_eq!(safe_name("..", &mut taken, 100), "_");
-        assert_eq!(safe_name("'王芳'", &mut taken, 31), "王芳");
+        let file = NameLimits::FILE;
+        assert_eq!(safe_name("张伟", &mut taken, file), "张伟");
+        assert_eq!(safe_name("a/b:c", &mut taken, file), "a_b_c");
+        assert_eq!(safe_name("A_B_C", &mut taken, file), "A_B_C (2)");
+        assert_eq!(safe_name("..", &mut taken, file), "_");
+        assert_eq!(safe_name("'王芳'", &mut taken, NameLimits::SHEET), "王芳");
         // Excel's 31 UTF-16 units, with room for a suffix: 25 units of name at most
-        let long = safe_name(&"x".repeat(40), &mut taken, 31);
+        let long = safe_name(&"x".repeat(40), &mut taken, NameLimits::SHEET);
         assert_eq!(long.encode_utf16().count(), 25);
-        let wide = safe_name(&"😀".repeat(20), &mut taken, 31);
+        let wide = safe_name(&"😀".repeat(20), &mut taken, NameLimits::SHEET);
         assert!(wide.encode_utf16().count() <= 25, "{wide}");
+        assert_eq!(safe_name("con", &mut taken, file), "con_");
+        assert_eq!(safe_name("LPT1", &mut taken, file), "LPT1_");
+        assert_eq!(safe_name("COM0", &mut taken, file), "COM0");
+    }
+
+    #[test]
+    fn long_chinese_names_fit_in_a_file_name_with_their_suffix() {
+        // 84 Chinese characters are 252 bytes: with `.csv` over the 255 bytes of a file name
+        let name = "客".repeat(84);
+        let mut taken = std::collections::HashSet::new();
+        let first = safe_name(&name, &mut taken, NameLimits::FILE);
+        let second = safe_name(&name, &mut taken, NameLimits::FILE);
+        assert_eq!(first, "客".repeat(38));
+        assert_eq!(second, format!("{} (2)", "客".repeat(38)));
+        assert!(format!("{second}.csv").len() <= 143);
     }
 }

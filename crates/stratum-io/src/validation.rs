@@ -6,7 +6,7 @@ use std::io::Write;
 
 use stratum_core::validate::Validation;
 
-use crate::output::{Cell, write_cells};
+use crate::output::{Cell, CsvOut, CsvText};
 
 /// The columns of `validation.csv`.
 pub const SEGMENT_COLUMNS: [&str; 10] = [
@@ -68,10 +68,13 @@ pub(crate) fn p_cell(p: Option<f64>) -> Cell<'static> {
 }
 
 /// Writes `validation.csv` for `(segmentation name, validation)` pairs.
-pub fn write_validation_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut scratch = String::new();
-    w.write_record(SEGMENT_COLUMNS)?;
+pub fn write_validation_csv<W: Write>(
+    out: W,
+    all: &[(&str, &Validation)],
+    text: CsvText,
+) -> csv::Result<()> {
+    let mut w = CsvOut::new(out, text);
+    w.texts(SEGMENT_COLUMNS)?;
     for (name, v) in all {
         for s in &v.segments {
             for (feature, d) in v.features.iter().zip(&s.features) {
@@ -88,7 +91,7 @@ pub fn write_validation_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> cs
                     Cell::finite((d.n > 0).then_some(d.median)),
                     Cell::finite((d.n > 0).then_some(d.q3)),
                 ];
-                write_cells(&mut w, &row, &mut scratch)?;
+                w.cells(&row)?;
             }
         }
     }
@@ -97,13 +100,16 @@ pub fn write_validation_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> cs
 }
 
 /// Writes `validation_tests.csv`.
-pub fn write_tests_csv<W: Write>(out: W, all: &[(&str, &Validation)]) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let mut scratch = String::new();
-    w.write_record(TEST_COLUMNS)?;
+pub fn write_tests_csv<W: Write>(
+    out: W,
+    all: &[(&str, &Validation)],
+    text: CsvText,
+) -> csv::Result<()> {
+    let mut w = CsvOut::new(out, text);
+    w.texts(TEST_COLUMNS)?;
     for (name, v) in all {
         for row in test_rows(name, v) {
-            write_cells(&mut w, &row, &mut scratch)?;
+            w.cells(&row)?;
         }
     }
     w.flush()?;

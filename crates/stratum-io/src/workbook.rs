@@ -18,12 +18,12 @@ use stratum_core::{Labelled, Lang, Money, Tiering};
 use crate::clv::{CustomerPrediction, clv_header, clv_row};
 use crate::master::CustomerTable;
 use crate::output::{
-    Cell, Formats, SEGMENT_COLUMNS, XLSX_MAX_ROWS, customer_header, customer_row, segment_rows,
-    write_cell, write_table,
+    Cell, CsvText, Formats, SEGMENT_COLUMNS, XLSX_MAX_ROWS, customer_header, customer_row,
+    segment_rows, would_run_as_formula, write_cell, write_table,
 };
 use crate::quality::QualityReport;
 use crate::tiers::{
-    ACTION_COLUMNS, ACTION_WIDTHS, SchemeOutput, safe_name, tiers_header, tiers_row,
+    ACTION_COLUMNS, ACTION_WIDTHS, NameLimits, SchemeOutput, safe_name, tiers_header, tiers_row,
 };
 
 /// What the workbook is made of.
@@ -37,6 +37,9 @@ pub struct WorkbookInput<'a> {
     pub quality: &'a QualityReport,
     /// The rejects file, copied into the rejects sheet.
     pub rejects_csv: &'a Path,
+    /// How the rejects file was written: the `'` that [`CsvText::Safe`] puts before
+    /// formula-like text is taken off again, since workbook cells are typed text.
+    pub rejects_text: CsvText,
     /// Label language (sheet names, labels).
     pub lang: Lang,
     /// The currency symbol of the amount format (may be empty).
@@ -138,6 +141,10 @@ fn share_chart(sheet: &str, p: &Placed, title: &str, lang: Lang) -> Chart {
 
 /// Writes `stratum.xlsx`.
 pub fn write_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
+    crate::output::catching_panics(|| build_workbook(path, w))
+}
+
+fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
     let lang = w.lang;
     let t = w.tiering;
     let mut book = Workbook::new();
@@ -166,7 +173,7 @@ pub fn write_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxErro
     let mut taken: HashSet<String> = HashSet::new();
     let n = t.features.customers.len();
     let name = |base: &str, rows: usize, taken: &mut HashSet<String>| {
-        let name = safe_name(base, taken, 31);
+        let name = safe_name(base, taken, NameLimits::SHEET);
         for part in 2..=rows.div_ceil(XLSX_MAX_ROWS) {
             taken.insert(format!("{name} ({part})").to_lowercase());
         }
@@ -242,7 +249,16 @@ pub fn write_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxErro
 
     let rows = records.iter().map(|r| {
         r.iter()
-            .map(|f| Cell::Owned(String::from_utf8_lossy(f).into_owned()))
+            .map(|f| {
+                let text = String::from_utf8_lossy(f);
+                let shown = match text.strip_prefix('\'') {
+                    Some(rest) if w.rejects_text == CsvText::Safe && would_run_as_formula(rest) => {
+                        rest
+                    }
+                    _ => &text,
+                };
+                Cell::Owned(shown.to_string())
+            })
             .collect::<Vec<_>>()
     });
     write_table(

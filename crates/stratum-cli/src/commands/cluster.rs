@@ -1,8 +1,6 @@
 //! `stratum cluster`: k-means on chosen features, clusters in business order and words, the
 //! K-selection table and the clusters' validation.
 
-use std::io::Write;
-
 use anyhow::{Context, Result};
 use stratum_core::Lang;
 use stratum_core::cluster::{ClusterParams, Clustering, KChoice, Scaling};
@@ -13,9 +11,10 @@ use stratum_io::cluster::{
 };
 use stratum_io::output::Cell;
 
+use super::outputs::Outputs;
 use super::prepare::{
-    number_columns, order_index, prepare, revenue_shares, settings, tests_table, validate_clusters,
-    write_json, write_validation_files,
+    inputs, number_columns, order_index, prepare, revenue_shares, settings, tests_table,
+    validate_clusters, write_json, write_validation_files,
 };
 use super::segment::{Timer, create};
 use crate::BadInput;
@@ -87,87 +86,99 @@ pub fn run(args: ClusterArgs) -> Result<()> {
         .seed(seed)
         .check()
         .map_err(|e| bad(e.to_string()))?;
-    let out = &settings.out;
-    let mut timer = Timer::new();
-    let prepared = prepare(&settings, &OUTPUT_FILES)?;
-    timer.lap("read and profile");
-    let columns = number_columns(&prepared.profile, &features)?;
-    let order = order_index(&columns, order_by.as_deref())?;
-    let clustering = params
-        .fit(&columns, order)
-        .map_err(|e| bad(format!("`{}`: {e}", settings.transactions.display())))?;
-    timer.lap("cluster");
+    let mut outputs = Outputs::begin(&settings.out, &inputs(&settings), &OUTPUT_FILES)?;
+    let result = (|| -> Result<(Vec<&str>, String)> {
+        let out = &outputs.dir().to_path_buf();
+        let mut timer = Timer::new();
+        let prepared = prepare(&settings, &mut outputs)?;
+        timer.lap("read and profile");
+        let columns = number_columns(&prepared.profile, &features)?;
+        let order = order_index(&columns, order_by.as_deref())?;
+        let clustering = params
+            .fit(&columns, order)
+            .map_err(|e| bad(format!("`{}`: {e}", settings.transactions.display())))?;
+        timer.lap("cluster");
 
-    let customers = &prepared.tiering.features.customers;
-    let ids: Vec<&str> = customers.iter().map(|c| c.customer_id.as_str()).collect();
-    let shares = revenue_shares(&prepared.tiering, &clustering);
-    let validation = validate_clusters(
-        &ValidateParams::new()
-            .check()
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-        &clustering,
-        &columns,
-    )?;
-    timer.lap("validate");
+        let customers = &prepared.tiering.features.customers;
+        let ids: Vec<&str> = customers.iter().map(|c| c.customer_id.as_str()).collect();
+        let shares = revenue_shares(&prepared.tiering, &clustering);
+        let validation = validate_clusters(
+            &ValidateParams::new()
+                .check()
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            &clustering,
+            &columns,
+        )?;
+        timer.lap("validate");
 
-    let mut written = vec!["rejects.csv"];
-    let path = out.join("clusters.csv");
-    write_clusters_csv(create(&path)?, &ids, &clustering, &columns, lang)
+        let mut written = vec!["rejects.csv"];
+        let path = out.join("clusters.csv");
+        write_clusters_csv(
+            create(&path)?,
+            &ids,
+            &clustering,
+            &columns,
+            lang,
+            settings.csv_text,
+        )
         .with_context(|| format!("failed to write `{}`", path.display()))?;
-    let path = out.join("cluster_profiles.csv");
-    write_profiles_csv(create(&path)?, &clustering, &shares, lang)
+        let path = out.join("cluster_profiles.csv");
+        write_profiles_csv(
+            create(&path)?,
+            &clustering,
+            &shares,
+            lang,
+            settings.csv_text,
+        )
         .with_context(|| format!("failed to write `{}`", path.display()))?;
-    written.extend(["clusters.csv", "cluster_profiles.csv"]);
-    if !clustering.k_table.is_empty() {
-        let path = out.join("k_selection.csv");
-        write_k_csv(create(&path)?, &clustering)
-            .with_context(|| format!("failed to write `{}`", path.display()))?;
-        written.push("k_selection.csv");
-    }
-    write_json(
-        &out.join("clustering.json"),
-        &clustering_summary(&clustering),
-    )?;
-    write_validation_files(out, &[("cluster", &validation)])?;
-    written.extend([
-        "clustering.json",
-        "validation.csv",
-        "validation_tests.csv",
-        "validation.json",
-    ]);
-    timer.lap("outputs");
+        written.extend(["clusters.csv", "cluster_profiles.csv"]);
+        if !clustering.k_table.is_empty() {
+            let path = out.join("k_selection.csv");
+            write_k_csv(create(&path)?, &clustering, settings.csv_text)
+                .with_context(|| format!("failed to write `{}`", path.display()))?;
+            written.push("k_selection.csv");
+        }
+        write_json(
+            &out.join("clustering.json"),
+            &clustering_summary(&clustering),
+        )?;
+        write_validation_files(out, &[("cluster", &validation)], settings.csv_text)?;
+        written.extend([
+            "clustering.json",
+            "validation.csv",
+            "validation_tests.csv",
+            "validation.json",
+        ]);
+        timer.lap("outputs");
 
-    let mut stdout = std::io::stdout().lock();
-    let _ = write!(
-        stdout,
-        "{}",
-        cluster_text(&clustering, &shares, &validation, lang)
-    );
-    let mut err = std::io::stderr().lock();
-    for w in &validation.warnings {
-        let _ = writeln!(
-            err,
-            "{} {}",
-            lang.pick("验证提示：", "validation:"),
-            w.text(lang)
-        );
-    }
-    if clustering.skipped > 0 {
-        let _ = writeln!(
-            err,
-            "{} {}",
-            clustering.skipped,
-            lang.pick(
-                "位客户缺少某项指标，未参与聚类",
-                "customers lack a feature value and were not clustered",
-            )
-        );
-    }
-    let _ = writeln!(
-        err,
+        for w in &validation.warnings {
+            eprintln!(
+                "{} {}",
+                lang.pick("验证提示：", "validation:"),
+                w.text(lang)
+            );
+        }
+        if clustering.skipped > 0 {
+            eprintln!(
+                "{} {}",
+                clustering.skipped,
+                lang.pick(
+                    "位客户缺少某项指标，未参与聚类",
+                    "customers lack a feature value and were not clustered",
+                )
+            );
+        }
+        Ok((
+            written,
+            cluster_text(&clustering, &shares, &validation, lang),
+        ))
+    })();
+    let (written, text) = outputs.finish(result)?;
+    print!("{text}");
+    eprintln!(
         "{} {}: {}",
         lang.pick("结果已写入", "wrote"),
-        out.display(),
+        settings.out.display(),
         written.join(", ")
     );
     Ok(())

@@ -1,8 +1,6 @@
 //! `stratum clv`: fit a lifetime-value model on a transaction export and predict every
 //! customer's future purchases, P(alive), churn risk and CLV.
 
-use std::io::Write;
-
 use anyhow::{Context, Result};
 use chrono::{Days, NaiveDate};
 use stratum_core::clv::{
@@ -19,9 +17,10 @@ use stratum_io::output::Cell;
 use stratum_io::quality::InputQuality;
 use stratum_io::transactions::TransactionOptions;
 
+use super::outputs::Outputs;
 use super::segment::{
     Rejects, Timer, check_reject_rate, create, finish_rejects, no_usable_transactions,
-    read_transactions, start_outputs, with_rejects_path,
+    open_rejects, read_transactions, with_rejects_path,
 };
 use crate::BadInput;
 use crate::cli::ClvArgs;
@@ -90,8 +89,34 @@ impl Quality {
 }
 
 fn run_with(s: ClvSettings) -> Result<()> {
+    let mut outputs = Outputs::begin(
+        &s.out,
+        &[
+            ("transactions", s.transactions.as_deref()),
+            ("summary", s.summary.as_deref()),
+            ("config", s.input.config.as_deref()),
+        ],
+        &OUTPUT_FILES,
+    )?;
+    let result = clv(&s, &mut outputs);
+    let (written, text) = outputs.finish(result)?;
+    print!("{text}");
+    eprintln!(
+        "{} {}: {}",
+        s.input.lang.pick("结果已写入", "wrote"),
+        s.out.display(),
+        written.join(", ")
+    );
+    Ok(())
+}
+
+/// The run, writing into the staging folder of `outputs`: the files written and the text for
+/// stdout.
+fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, String)> {
     let lang = s.input.lang;
-    let (mut rejects, rejects_path) = start_outputs(&s.out, OUTPUT_FILES)?;
+    let out = outputs.dir().to_path_buf();
+    let shown_rejects = outputs.failed_path("rejects.csv");
+    let (mut rejects, rejects_path) = open_rejects(&out, s.input.csv_text)?;
     let mut timer = Timer::new();
     let (path, prepared) = match (&s.transactions, &s.summary) {
         (_, Some(path)) => {
@@ -99,6 +124,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
             let (rows, counts, columns) =
                 load_summaries(path, &s.input.read, discrete, &mut rejects)
                     .map_err(|e| with_rejects_path(e, &rejects_path))?;
+            outputs.rows("summary", &counts);
             let quality = Quality::Summary(InputQuality {
                 path: path.clone(),
                 columns,
@@ -112,10 +138,11 @@ fn run_with(s: ClvSettings) -> Result<()> {
             };
             (path, prepared)
         }
-        (Some(path), None) => (
-            path,
-            from_transactions(path, &s, &mut rejects, &rejects_path)?,
-        ),
+        (Some(path), None) => {
+            let prepared = from_transactions(path, s, &mut rejects, &rejects_path, &shown_rejects)?;
+            outputs.rows("transactions", prepared.quality.counts());
+            (path, prepared)
+        }
         (None, None) => {
             return Err(BadInput("give a --transactions or a --summary file".into()).into());
         }
@@ -125,7 +152,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
         prepared.quality.counts(),
         s.input.max_reject_rate,
         path,
-        &rejects_path,
+        &shown_rejects,
     )?;
     timer.lap("summaries");
     let just: Vec<Summary> = prepared.rows.iter().map(|r| r.1).collect();
@@ -164,30 +191,27 @@ fn run_with(s: ClvSettings) -> Result<()> {
         prepared.quality.input(),
         holdout_periods,
     );
-    super::prepare::write_json(&s.out.join("params.json"), &report)?;
-    let predictions_path = s.out.join("predictions.csv");
+    super::prepare::write_json(&out.join("params.json"), &report)?;
+    let predictions_path = out.join("predictions.csv");
     write_predictions_csv(
         create(&predictions_path)?,
         &rows,
         holdout_periods.is_some(),
         lang,
+        s.input.csv_text,
     )
     .with_context(|| format!("failed to write `{}`", predictions_path.display()))?;
     let mut written = vec!["rejects.csv", "params.json", "predictions.csv"];
     if holdout_periods.is_some() {
-        let holdout_path = s.out.join("holdout.csv");
-        write_holdout_csv(create(&holdout_path)?, &holdout)
+        let holdout_path = out.join("holdout.csv");
+        write_holdout_csv(create(&holdout_path)?, &holdout, s.input.csv_text)
             .with_context(|| format!("failed to write `{}`", holdout_path.display()))?;
         written.push("holdout.csv");
     }
     timer.lap("outputs");
 
-    let mut out = std::io::stdout().lock();
-    let _ = write!(out, "{}", clv_text(&model, &report, &rows, lang));
-    let mut err = std::io::stderr().lock();
     if model.spend_correlation_warning() {
-        let _ = writeln!(
-            err,
+        eprintln!(
             "{} {:.2}",
             lang.pick(
                 "警告：复购次数与平均消费额相关性较强，Gamma-Gamma 模型假设二者独立；相关系数",
@@ -197,8 +221,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
         );
     }
     if report.customers_not_predicted > 0 {
-        let _ = writeln!(
-            err,
+        eprintln!(
             "{} {}",
             thousands(report.customers_not_predicted as u64),
             lang.pick(
@@ -208,8 +231,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
         );
     }
     if prepared.first_seen_in_holdout > 0 {
-        let _ = writeln!(
-            err,
+        eprintln!(
             "{} {}",
             thousands(prepared.first_seen_in_holdout as u64),
             lang.pick(
@@ -218,14 +240,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
             )
         );
     }
-    let _ = writeln!(
-        err,
-        "{} {}: {}",
-        lang.pick("结果已写入", "wrote"),
-        s.out.display(),
-        written.join(", ")
-    );
-    Ok(())
+    Ok((written, clv_text(&model, &report, &rows, lang)))
 }
 
 /// Reads a transaction file and summarises every customer up to the calibration end.
@@ -234,6 +249,7 @@ fn from_transactions(
     s: &ClvSettings,
     rejects: &mut Rejects,
     rejects_path: &std::path::Path,
+    shown_rejects: &std::path::Path,
 ) -> Result<Prepared> {
     let options = TransactionOptions {
         read: s.input.read.clone(),
@@ -244,7 +260,7 @@ fn from_transactions(
     };
     let (aggregator, txq) = read_transactions(path, &options, s.as_of, rejects, rejects_path)?;
     let Some((first_date, _)) = aggregator.date_range() else {
-        return Err(no_usable_transactions(path, &txq.counts, rejects_path));
+        return Err(no_usable_transactions(path, &txq.counts, shown_rejects));
     };
     let as_of = match (s.as_of, aggregator.default_as_of()) {
         (Some(d), _) | (None, Some(d)) => d,

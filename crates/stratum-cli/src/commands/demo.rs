@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use stratum_core::synth::DemoParams;
 use stratum_io::demo::{write_demo, write_demo_parquet};
 
+use super::outputs::Outputs;
 use crate::BadInput;
 use crate::cli::{DemoArgs, InputArgs, SegmentArgs};
 use crate::progress;
@@ -30,55 +31,77 @@ pub fn run(args: DemoArgs) -> Result<()> {
         .end_date(end)
         .check()
         .map_err(|e| BadInput(e.to_string()))?;
-    let bar = progress::bar(transactions, false, "writing");
-    let summary = write_demo(&params, &out, |n| bar.set_position(n))
-        .with_context(|| format!("failed to write the demo data to `{}`", out.display()))?;
-    bar.finish_and_clear();
-    eprintln!(
-        "wrote {} customers to {} and {} transaction lines ({} orders) to {}",
-        summary.customers,
-        summary.path_customers.display(),
-        summary.lines,
-        summary.orders,
-        summary.path_transactions.display()
-    );
-    eprintln!(
-        "wrote {} interactions to {}",
-        summary.interactions,
-        summary.path_interactions.display()
-    );
-    if parquet {
-        let bar = progress::bar(transactions, false, "writing parquet");
-        let path =
-            write_demo_parquet(&params, &out, |n| bar.set_position(n)).with_context(|| {
+    let outputs = Outputs::begin(
+        &out,
+        &[],
+        &[
+            "transactions.csv",
+            "customers.csv",
+            "interactions.csv",
+            "transactions.parquet",
+        ],
+    )?;
+    let result = (|| -> Result<_> {
+        let dir = outputs.dir();
+        let bar = progress::bar(transactions, false, "writing");
+        let summary = write_demo(&params, dir, |n| bar.set_position(n))
+            .with_context(|| format!("failed to write the demo data to `{}`", out.display()))?;
+        bar.finish_and_clear();
+        if parquet {
+            let bar = progress::bar(transactions, false, "writing parquet");
+            write_demo_parquet(&params, dir, |n| bar.set_position(n)).with_context(|| {
                 format!(
                     "failed to write the demo Parquet file to `{}`",
                     out.display()
                 )
             })?;
-        bar.finish_and_clear();
-        eprintln!("wrote the same lines to {}", path.display());
+            bar.finish_and_clear();
+        }
+        Ok(summary)
+    })();
+    let summary = outputs.finish(result)?;
+    let path_transactions = out.join("transactions.csv");
+    let path_customers = out.join("customers.csv");
+    let path_interactions = out.join("interactions.csv");
+    eprintln!(
+        "wrote {} customers to {} and {} transaction lines ({} orders) to {}",
+        summary.customers,
+        path_customers.display(),
+        summary.lines,
+        summary.orders,
+        path_transactions.display()
+    );
+    eprintln!(
+        "wrote {} interactions to {}",
+        summary.interactions,
+        path_interactions.display()
+    );
+    if parquet {
+        eprintln!(
+            "wrote the same lines to {}",
+            out.join("transactions.parquet").display()
+        );
     }
     if !segment {
         eprintln!(
             "next: stratum segment --transactions {} --customers {} --out {}\n  (with a tier scheme: add --scheme schemes/b2b.toml --interactions {})",
-            summary.path_transactions.display(),
-            summary.path_customers.display(),
+            path_transactions.display(),
+            path_customers.display(),
             out.join("result").display(),
-            summary.path_interactions.display()
+            path_interactions.display()
         );
         return Ok(());
     }
     let args = SegmentArgs {
-        transactions: summary.path_transactions,
-        customers: Some(summary.path_customers),
+        transactions: path_transactions,
+        customers: Some(path_customers),
         as_of: None,
         out: out.join("result"),
         input: InputArgs {
             lang: Some(lang),
             ..InputArgs::default()
         },
-        interactions: scheme.is_some().then(|| summary.path_interactions.clone()),
+        interactions: scheme.is_some().then_some(path_interactions),
         scheme,
         clv: true,
         report: true,

@@ -15,10 +15,11 @@ use stratum_core::{Tiering, tier};
 use stratum_io::master::{MasterAttributes, load_customers};
 use stratum_io::transactions::TransactionOptions;
 
+use super::outputs::Outputs;
 use super::scheme::warn_shadowed;
 use super::segment::{
-    check_reject_rate, create, finish_rejects, no_usable_transactions, read_transactions,
-    start_outputs, with_rejects_path,
+    check_reject_rate, create, finish_rejects, no_usable_transactions, open_rejects,
+    read_transactions, with_rejects_path,
 };
 use crate::BadInput;
 use crate::settings::{SegmentSettings, segment_settings};
@@ -50,11 +51,21 @@ pub fn settings(
     })
 }
 
-/// Reads, tiers and profiles the customers of `s.transactions`, after removing the earlier
-/// run's `outputs` from the output folder.
-pub fn prepare(s: &SegmentSettings, outputs: &[&str]) -> Result<Prepared> {
+/// The inputs these commands read, for [`Outputs::begin`].
+pub fn inputs(s: &SegmentSettings) -> [(&'static str, Option<&Path>); 3] {
+    [
+        ("transactions", Some(s.transactions.as_path())),
+        ("customers", s.customers.as_deref()),
+        ("config", s.config.as_deref()),
+    ]
+}
+
+/// Reads, tiers and profiles the customers of `s.transactions`, its rejects written into the
+/// output folder being staged.
+pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
     let (transactions, as_of) = (s.transactions.as_path(), s.as_of);
-    let (mut rejects, rejects_path) = start_outputs(&s.out, outputs.iter().copied())?;
+    let shown_rejects = outputs.failed_path("rejects.csv");
+    let (mut rejects, rejects_path) = open_rejects(outputs.dir(), s.csv_text)?;
     let options = TransactionOptions {
         read: s.read.clone(),
         columns: s.columns.clone(),
@@ -73,18 +84,23 @@ pub fn prepare(s: &SegmentSettings, outputs: &[&str]) -> Result<Prepared> {
                 s.columns.get("customer_id").map(String::as_str),
                 &mut rejects,
             )
-            .map_err(|e| with_rejects_path(e, &rejects_path))?
-            .0,
+            .map_err(|e| with_rejects_path(e, &rejects_path))?,
         ),
         None => None,
     };
     finish_rejects(rejects, &rejects_path)?;
-    check_reject_rate(&txq.counts, s.max_reject_rate, transactions, &rejects_path)?;
+    outputs.rows("transactions", &txq.counts);
+    check_reject_rate(&txq.counts, s.max_reject_rate, transactions, &shown_rejects)?;
+    if let (Some((_, quality)), Some(path)) = (&master, &s.customers) {
+        outputs.rows("customers", &quality.counts);
+        check_reject_rate(&quality.counts, s.max_reject_rate, path, &shown_rejects)?;
+    }
+    let master = master.map(|(table, _)| table);
     let Some(as_of) = as_of.or_else(|| aggregator.default_as_of()) else {
         return Err(no_usable_transactions(
             transactions,
             &txq.counts,
-            &rejects_path,
+            &shown_rejects,
         ));
     };
     let features = aggregator.finish(as_of);
@@ -202,13 +218,17 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
 /// Writes `validation.csv`, `validation_tests.csv` and `validation.json` (a list of
 /// `{segmentation, validation}`: a scheme dimension may share a name with a built-in
 /// segmentation) for `(segmentation name, validation)` pairs.
-pub fn write_validation_files(out: &Path, all: &[(&str, &Validation)]) -> Result<()> {
+pub fn write_validation_files(
+    out: &Path,
+    all: &[(&str, &Validation)],
+    text: stratum_io::output::CsvText,
+) -> Result<()> {
     use stratum_io::validation::{write_tests_csv, write_validation_csv};
     let path = out.join("validation.csv");
-    write_validation_csv(create(&path)?, all)
+    write_validation_csv(create(&path)?, all, text)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     let path = out.join("validation_tests.csv");
-    write_tests_csv(create(&path)?, all)
+    write_tests_csv(create(&path)?, all, text)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     let json: Vec<serde_json::Value> = all
         .iter()

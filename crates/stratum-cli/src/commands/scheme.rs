@@ -3,15 +3,14 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use stratum_core::scheme::{SchemeError, SchemeParams};
 
 use crate::BadInput;
 
 /// Reads and parses a scheme file.
 pub fn load_scheme(path: &Path) -> Result<SchemeParams> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("failed to read the scheme `{}`", path.display()))?;
+    let text = crate::settings::read_text_file(path, "scheme")?;
     SchemeParams::from_toml(&text).map_err(|e| scheme_error(path, &e, true, true))
 }
 

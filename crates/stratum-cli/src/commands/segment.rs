@@ -26,12 +26,13 @@ use stratum_core::interactions::nps_score;
 use stratum_core::scheme::{Attributes, ColumnData, SchemeResult, SkipReason, profile};
 use stratum_io::interactions::load_interactions;
 use stratum_io::master::MasterAttributes;
-use stratum_io::output::Cell;
+use stratum_io::output::{Cell, CsvText};
 use stratum_io::overrides::load_overrides;
 use stratum_io::tiers::{
     SUMMARY_COLUMNS, SchemeOutput, action_lists, summary_rows, write_scheme_outputs,
 };
 
+use super::outputs::Outputs;
 use super::scheme::{load_scheme, scheme_error, warn_shadowed};
 use crate::BadInput;
 use crate::cli::SegmentArgs;
@@ -71,23 +72,10 @@ pub(crate) fn create(path: &Path) -> Result<BufWriter<File>> {
 /// The rejects file of a run.
 pub(crate) type Rejects = RejectsWriter<BufWriter<File>>;
 
-/// Creates the output folder, removes the earlier run's `outputs` there (a failed run must not
-/// leave them beside its own rejects) and opens its `rejects.csv`.
-pub(crate) fn start_outputs<'a>(
-    out: &Path,
-    outputs: impl IntoIterator<Item = &'a str>,
-) -> Result<(Rejects, PathBuf)> {
-    fs::create_dir_all(out)
-        .with_context(|| format!("failed to create the output folder `{}`", out.display()))?;
-    for name in outputs {
-        let path = out.join(name);
-        if path.exists() {
-            fs::remove_file(&path)
-                .with_context(|| format!("failed to remove the earlier `{}`", path.display()))?;
-        }
-    }
-    let rejects_path = out.join("rejects.csv");
-    let rejects = RejectsWriter::new(create(&rejects_path)?)
+/// Opens the run's `rejects.csv` in `dir`.
+pub(crate) fn open_rejects(dir: &Path, text: CsvText) -> Result<(Rejects, PathBuf)> {
+    let rejects_path = dir.join("rejects.csv");
+    let rejects = RejectsWriter::with_text(create(&rejects_path)?, text)
         .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
     Ok((rejects, rejects_path))
 }
@@ -162,10 +150,48 @@ pub(crate) fn no_usable_transactions(
 
 /// Runs the segmentation with resolved settings.
 pub fn run_with(s: SegmentSettings) -> Result<()> {
-    // a scheme with a syntax error fails before the long read
+    // a scheme with a syntax error fails before anything is written
     let scheme = s.scheme.as_deref().map(load_scheme).transpose()?;
-    let (mut rejects, rejects_path) =
-        start_outputs(&s.out, OUTPUT_FILES.iter().chain(&OPTIONAL_FILES).copied())?;
+    let names: Vec<&str> = OUTPUT_FILES
+        .iter()
+        .chain(&OPTIONAL_FILES)
+        .copied()
+        .chain(["actions/"])
+        .collect();
+    let mut outputs = Outputs::begin(
+        &s.out,
+        &[
+            ("transactions", Some(&s.transactions)),
+            ("customers", s.customers.as_deref()),
+            ("interactions", s.interactions.as_deref()),
+            ("overrides", s.overrides.as_deref()),
+            ("scheme", s.scheme.as_deref()),
+            ("config", s.config.as_deref()),
+        ],
+        &names,
+    )?;
+    let written = segment(&s, scheme, &mut outputs);
+    let (written, tables) = outputs.finish(written)?;
+    print!("{tables}");
+    eprintln!(
+        "{} {}: {}",
+        s.lang.pick("结果已写入", "wrote"),
+        s.out.display(),
+        written.join(", ")
+    );
+    Ok(())
+}
+
+/// The run itself, writing into the staging folder of `outputs`; returns the names of the
+/// files written and the tables for stdout.
+fn segment(
+    s: &SegmentSettings,
+    scheme: Option<stratum_core::scheme::SchemeParams>,
+    outputs: &mut Outputs,
+) -> Result<(Vec<String>, String)> {
+    let out = outputs.dir().to_path_buf();
+    let shown_rejects = outputs.failed_path("rejects.csv");
+    let (mut rejects, rejects_path) = open_rejects(&out, s.csv_text)?;
     let options = TransactionOptions {
         read: s.read.clone(),
         columns: s.columns.clone(),
@@ -232,7 +258,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             return Err(no_usable_transactions(
                 &s.transactions,
                 &txq.counts,
-                &rejects_path,
+                &shown_rejects,
             ));
         }
     };
@@ -378,17 +404,27 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         transactions: txq,
         customer_master: master_quality,
     };
-    super::prepare::write_json(&s.out.join("quality.json"), &report)?;
-
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{}", quality_text(&report, s.lang));
-
+    super::prepare::write_json(&out.join("quality.json"), &report)?;
+    eprintln!("{}", quality_text(&report, s.lang));
+    outputs.rows("transactions", &report.transactions.counts);
+    if let Some(q) = &report.customer_master {
+        outputs.rows("customers", &q.counts);
+    }
+    if let Some(q) = report.scheme.as_ref().and_then(|q| q.interactions.as_ref()) {
+        outputs.rows("interactions", &q.counts);
+    }
+    if let Some(q) = report.scheme.as_ref().and_then(|q| q.overrides.as_ref()) {
+        outputs.rows("overrides", &q.counts);
+    }
     check_reject_rate(
         &report.transactions.counts,
         s.max_reject_rate,
         &s.transactions,
-        &rejects_path,
+        &shown_rejects,
     )?;
+    for (path, counts) in report.other_inputs() {
+        check_reject_rate(counts, s.max_reject_rate, path, &shown_rejects)?;
+    }
 
     if tiering.features.customers.is_empty() {
         return Err(BadInput(format!(
@@ -414,7 +450,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     let actions = output.as_ref().map(action_lists).unwrap_or_default();
     // The workbook is the slowest output: it is written beside all the others, the
     // validation statistics beside the CSV files.
-    let xlsx_path = s.out.join("stratum.xlsx");
+    let xlsx_path = out.join("stratum.xlsx");
     let (xlsx, rest) = std::thread::scope(|scope| {
         let xlsx = scope.spawn(|| {
             if !s.write_xlsx {
@@ -425,6 +461,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                 master: master_table.as_ref(),
                 quality: &report,
                 rejects_csv: &rejects_path,
+                rejects_text: s.csv_text,
                 lang: s.lang,
                 currency: &s.currency,
                 scheme: output.as_ref(),
@@ -442,7 +479,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                     scheme_clusters.as_ref().map(|c| &c.0),
                 )
             });
-            let csvs = write_csv_outputs(&s.out, &tiering, master_table.as_ref(), s.lang);
+            let csvs = write_csv_outputs(&out, &tiering, master_table.as_ref(), s.lang, s.csv_text);
             let validation = match validation.join() {
                 Ok(v) => v,
                 Err(_) => anyhow::bail!("validating the segments failed unexpectedly"),
@@ -456,38 +493,39 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
                 .map(|(clustering, _)| super::prepare::revenue_shares(&tiering, clustering));
             if let (Some((_, _, _, result)), Some(output)) = (&applied, &output) {
                 report_overrides(result, s.lang);
-                scheme_files = write_scheme_outputs(&s.out, output, &actions, s.write_xlsx)?;
+                scheme_files =
+                    write_scheme_outputs(&out, output, &actions, s.write_xlsx, s.csv_text)?;
                 if let (Some((clustering, columns)), Some(revenue)) =
                     (&scheme_clusters, &cluster_revenue)
                 {
-                    let path = s.out.join("clusters.csv");
+                    let path = out.join("clusters.csv");
                     stratum_io::cluster::write_clusters_csv(
                         create(&path)?,
                         &ids,
                         clustering,
                         columns,
                         s.lang,
+                        s.csv_text,
                     )
                     .with_context(|| format!("failed to write `{}`", path.display()))?;
-                    let path = s.out.join("cluster_profiles.csv");
+                    let path = out.join("cluster_profiles.csv");
                     stratum_io::cluster::write_profiles_csv(
                         create(&path)?,
                         clustering,
                         revenue,
                         s.lang,
+                        s.csv_text,
                     )
                     .with_context(|| format!("failed to write `{}`", path.display()))?;
-                    scheme_files.extend([
-                        s.out.join("clusters.csv"),
-                        s.out.join("cluster_profiles.csv"),
-                    ]);
+                    scheme_files
+                        .extend([out.join("clusters.csv"), out.join("cluster_profiles.csv")]);
                 }
                 timer.lap("scheme outputs");
                 scheme_table = final_tier_text(output);
             }
 
             let validation = validation?;
-            let validation_files = write_validation(&s.out, &validation, s.lang)?;
+            let validation_files = write_validation(&out, &validation, s.lang, s.csv_text)?;
             timer.lap("validation files");
 
             let mut clv_files: Vec<&str> = Vec::new();
@@ -495,12 +533,13 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
             if let (Some(c), Some((rows, tiers))) = (&clv, &clv_rows) {
                 let classes = clv_by_class(&tiering, c);
                 clv_files = write_clv_outputs(
-                    &s.out,
+                    &out,
                     c,
                     (rows, tiers),
                     &classes,
                     &report.transactions,
                     s.lang,
+                    s.csv_text,
                 )?;
                 clv_table = clv_class_text(&classes, c, s.lang);
                 timer.lap("clv outputs");
@@ -508,7 +547,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
 
             let mut report_files: Vec<&str> = Vec::new();
             if s.report {
-                let path = s.out.join("report.html");
+                let path = out.join("report.html");
                 let generator = format!("Stratum {}", env!("CARGO_PKG_VERSION"));
                 let input = ReportInput {
                     tiering: &tiering,
@@ -555,35 +594,27 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     }
     timer.lap("workbook");
 
-    let mut out = std::io::stdout().lock();
-    let _ = write!(out, "{}", segment_text(&tiering, s.lang));
+    let mut tables = segment_text(&tiering, s.lang);
     if !scheme_table.is_empty() {
-        let _ = write!(out, "\n{scheme_table}");
+        tables.push_str(&format!("\n{scheme_table}"));
     }
     if !clv_table.is_empty() {
-        let _ = write!(out, "\n{clv_table}");
+        tables.push_str(&format!("\n{clv_table}"));
     }
-    let _ = writeln!(
-        err,
-        "{} {}: {}",
-        s.lang.pick("结果已写入", "wrote"),
-        s.out.display(),
-        OUTPUT_FILES
-            .iter()
-            .filter(|f| s.write_xlsx || **f != "stratum.xlsx")
-            .map(|f| f.to_string())
-            .chain(
-                scheme_files
-                    .iter()
-                    .filter_map(|p| { p.file_name().map(|n| n.to_string_lossy().into_owned()) })
-            )
-            .chain(validation_files.iter().map(|f| f.to_string()))
-            .chain(clv_files.iter().map(|f| f.to_string()))
-            .chain(report_files.iter().map(|f| f.to_string()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    Ok(())
+    let files = OUTPUT_FILES
+        .iter()
+        .filter(|f| s.write_xlsx || **f != "stratum.xlsx")
+        .map(|f| f.to_string())
+        .chain(
+            scheme_files
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())),
+        )
+        .chain(validation_files.iter().map(|f| f.to_string()))
+        .chain(clv_files.iter().map(|f| f.to_string()))
+        .chain(report_files.iter().map(|f| f.to_string()))
+        .collect();
+    Ok((files, tables))
 }
 
 /// The outputs beyond [`OUTPUT_FILES`]: the validation files and those written only with a
@@ -712,10 +743,11 @@ fn write_validation(
     out: &Path,
     done: &[(String, stratum_core::validate::Validation)],
     lang: Lang,
+    text: CsvText,
 ) -> Result<[&'static str; 3]> {
     let all: Vec<(&str, &stratum_core::validate::Validation)> =
         done.iter().map(|(n, v)| (n.as_str(), v)).collect();
-    super::prepare::write_validation_files(out, &all)?;
+    super::prepare::write_validation_files(out, &all, text)?;
     // a count per segmentation here; each warning is in validation.json
     for (name, v) in &all {
         use stratum_core::validate::ValidationWarning;
@@ -786,12 +818,13 @@ fn write_clv_outputs(
     classes: &[ClassClv],
     transactions: &stratum_io::transactions::TransactionQuality,
     lang: Lang,
+    text: CsvText,
 ) -> Result<Vec<&'static str>> {
     let path = out.join("clv.csv");
-    write_clv_csv(create(&path)?, rows, tiers, lang)
+    write_clv_csv(create(&path)?, rows, tiers, lang, text)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     let path = out.join("clv_by_class.csv");
-    write_clv_by_class_csv(create(&path)?, classes, lang)
+    write_clv_by_class_csv(create(&path)?, classes, lang, text)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     let path = out.join("clv_params.json");
     let report = ClvReport::new(
@@ -968,22 +1001,23 @@ fn write_csv_outputs(
     tiering: &Tiering,
     master: Option<&CustomerTable>,
     lang: Lang,
+    text: CsvText,
 ) -> Result<()> {
     let customers_path = out.join("customers.csv");
     let mut w = create(&customers_path)?;
-    write_customers_csv(&mut w, tiering, master, lang)
+    write_customers_csv(&mut w, tiering, master, lang, text)
         .map_err(std::io::Error::from)
         .and_then(|_| w.flush())
         .with_context(|| format!("failed to write `{}`", customers_path.display()))?;
     let segments_path = out.join("segments.csv");
     let mut w = create(&segments_path)?;
-    write_segments_csv(&mut w, tiering, lang)
+    write_segments_csv(&mut w, tiering, lang, text)
         .map_err(std::io::Error::from)
         .and_then(|_| w.flush())
         .with_context(|| format!("failed to write `{}`", segments_path.display()))?;
     let unscored_path = out.join("unscored.csv");
     let mut w = create(&unscored_path)?;
-    write_unscored_csv(&mut w, tiering)
+    write_unscored_csv(&mut w, tiering, text)
         .map_err(std::io::Error::from)
         .and_then(|_| w.flush())
         .with_context(|| format!("failed to write `{}`", unscored_path.display()))?;

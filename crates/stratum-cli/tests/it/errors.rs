@@ -71,10 +71,13 @@ fn too_many_rejected_rows_is_an_error_after_writing_the_rejects() {
       revenue share of the top 20% of customers                    90.9%
       customers in class A                                         50.0%
 
-    error: 61.5% of the rows of `[FIXTURES]/bad_rows.csv` were rejected (8 of 13), more than the allowed 5.0% (--max-reject-rate); see `[TMP]/out/rejects.csv`
+    error: 61.5% of the rows of `[FIXTURES]/bad_rows.csv` were rejected (8 of 13), more than the allowed 5.0% (--max-reject-rate); see `[TMP]/out.failed/rejects.csv`
+    note: this run's diagnostics are in `[TMP]/out.failed`; `[TMP]/out` is as the last complete run left it
     ");
-    assert!(out.join("rejects.csv").exists() && out.join("quality.json").exists());
-    assert!(!out.join("customers.csv").exists());
+    // nothing is published: the diagnostics are beside the output folder
+    let failed = tmp.path().join("out.failed");
+    assert!(failed.join("rejects.csv").exists() && failed.join("quality.json").exists());
+    assert!(!out.exists() && !failed.join("customers.csv").exists());
     let relaxed = segment(
         fixture("bad_rows.csv").to_str().expect("path"),
         &out,
@@ -82,6 +85,8 @@ fn too_many_rejected_rows_is_an_error_after_writing_the_rejects() {
         tmp.path(),
     );
     assert_eq!(relaxed.code, 0, "{}", relaxed.stderr);
+    // a complete run takes the place of the failed one's diagnostics
+    assert!(out.join("customers.csv").exists() && !failed.exists());
 }
 
 #[test]
@@ -161,7 +166,10 @@ fn a_file_where_every_row_is_rejected_says_so() {
         &["--max-reject-rate", "100%"],
     );
     assert_eq!(code, 1);
-    insta::assert_snapshot!(stderr, @"error: no usable transactions in `[TMP]/t.csv`: 1 rows read, 1 rejected, 0 duplicates; see `[TMP]/out/rejects.csv`");
+    insta::assert_snapshot!(stderr, @"
+    error: no usable transactions in `[TMP]/t.csv`: 1 rows read, 1 rejected, 0 duplicates; see `[TMP]/out.failed/rejects.csv`
+    note: this run's diagnostics are in `[TMP]/out.failed`; `[TMP]/out` is as the last complete run left it
+    ");
 }
 
 #[test]

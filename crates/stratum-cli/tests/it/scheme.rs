@@ -42,6 +42,9 @@ fn a_scheme_places_every_customer_with_reasons_overrides_and_action_lists() {
                 .expect("path"),
             "-o",
             out.to_str().expect("path"),
+            // the hand-made interactions hold four bad rows of nine, on purpose
+            "--max-reject-rate",
+            "50%",
         ],
         tmp.path(),
     );
@@ -107,21 +110,21 @@ fn a_scheme_places_every_customer_with_reasons_overrides_and_action_lists() {
     }
     insta::assert_snapshot!(lists, @r#"
     == 张伟
-    priority,customer_id,name,tier,strategy,next_action,next_action_due,reason,monetary,last_order_date
-    1,C09,丙公司,VIP,dedicated account manager,dedicated account manager,2025-07-10,value=big; industry=制造业,6000.00,2025-06-10
-    2,C01,甲公司,Key,shared account manager,shared account manager,,value=mid ≠ 'small',4000.00,2025-06-25
+    priority,customer_id,name,tier,strategy,next_action,next_action_due,reason,monetary,last_order_date,account_manager
+    1,C09,丙公司,VIP,dedicated account manager,dedicated account manager,2025-07-10,value=big; industry=制造业,6000.00,2025-06-10,张伟
+    2,C01,甲公司,Key,shared account manager,shared account manager,,value=mid ≠ 'small',4000.00,2025-06-25,张伟
     == 李娜
-    priority,customer_id,name,tier,strategy,next_action,next_action_due,reason,monetary,last_order_date
-    1,C03,乙公司,At risk,sales director,visit within a week,2025-07-01,"value=big in ('big', 'mid'); days_since_last_order=212 > 180",5000.00,2024-12-01
-    2,C06,丁公司,Rest,automated,automated,,default tier (no rule matched),10000.00,2023-07-01
+    priority,customer_id,name,tier,strategy,next_action,next_action_due,reason,monetary,last_order_date,account_manager
+    1,C03,乙公司,At risk,sales director,visit within a week,2025-07-01,"value=big in ('big', 'mid'); days_since_last_order=212 > 180",5000.00,2024-12-01,李娜
+    2,C06,丁公司,Rest,automated,automated,,default tier (no rule matched),10000.00,2023-07-01,李娜
     == unassigned
-    priority,customer_id,name,tier,strategy,next_action,next_action_due,reason,monetary,last_order_date
-    1,C02,,VIP,dedicated account manager,dedicated account manager,2025-07-30,override by 张伟 on 2025-06-20: key account in negotiation,500.00,2025-06-30
-    2,C07,,Key,shared account manager,shared account manager,,value=mid ≠ 'small',3000.00,2025-05-01
-    3,C04,,Rest,automated,automated,,default tier (no rule matched),500.00,2025-01-15
-    4,C05,,Rest,automated,automated,,default tier (no rule matched),400.00,2025-06-28
-    5,C08,,Rest,automated,automated,,default tier (no rule matched),200.00,2025-02-01
-    6,C10,,Rest,automated,automated,,default tier (no rule matched),50.00,2024-10-01
+    priority,customer_id,name,tier,strategy,next_action,next_action_due,reason,monetary,last_order_date,account_manager
+    1,C02,,VIP,dedicated account manager,dedicated account manager,2025-07-30,override by 张伟 on 2025-06-20: key account in negotiation,500.00,2025-06-30,
+    2,C07,,Key,shared account manager,shared account manager,,value=mid ≠ 'small',3000.00,2025-05-01,
+    3,C04,,Rest,automated,automated,,default tier (no rule matched),500.00,2025-01-15,
+    4,C05,,Rest,automated,automated,,default tier (no rule matched),400.00,2025-06-28,
+    5,C08,,Rest,automated,automated,,default tier (no rule matched),200.00,2025-02-01,
+    6,C10,,Rest,automated,automated,,default tier (no rule matched),50.00,2024-10-01,
     "#);
     insta::assert_snapshot!(read(&out.join("rejects.csv")), @r#"
     file,line,reason,column,value,message,row

@@ -1,0 +1,148 @@
+//! The output folder of every command that writes one: files go to a staging folder, and are
+//! published whole, with `manifest.json`, only when the run succeeds; a failed run keeps its
+//! diagnostics beside the folder and leaves the previous outputs as they were (see
+//! [`stratum_io::publish`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use anyhow::Result;
+use stratum_io::publish::{Digest256, ManifestInput, OutputDir, RunRecord, digest_file};
+
+/// A run's output folder, being written.
+#[derive(Debug)]
+pub(crate) struct Outputs {
+    dir: OutputDir,
+    started: String,
+    inputs: Vec<(&'static str, PathBuf)>,
+    /// The inputs' digests, worked out beside the run (they are read once more, from the
+    /// page cache, on another core).
+    digests: Option<JoinHandle<Vec<Option<Digest256>>>>,
+    rows: BTreeMap<&'static str, serde_json::Value>,
+}
+
+impl Outputs {
+    /// Prepares `out` for a run that reads `inputs` (role and path; absent ones skipped) and
+    /// may write `names` (a name ending in `/` is a folder of outputs). Fails before anything
+    /// is changed when an output would replace an input or a file the user put there.
+    pub(crate) fn begin(
+        out: &Path,
+        inputs: &[(&'static str, Option<&Path>)],
+        names: &[&str],
+    ) -> Result<Self> {
+        let started = now();
+        let inputs: Vec<(&'static str, PathBuf)> = inputs
+            .iter()
+            .filter_map(|(role, path)| path.map(|p| (*role, p.to_path_buf())))
+            .collect();
+        let paths: Vec<&Path> = inputs.iter().map(|(_, p)| p.as_path()).collect();
+        let dir = OutputDir::begin(out, &paths, names)?;
+        let to_hash: Vec<PathBuf> = inputs.iter().map(|(_, p)| p.clone()).collect();
+        let digests = std::thread::Builder::new()
+            .name("input digests".into())
+            .spawn(move || {
+                to_hash
+                    .iter()
+                    .map(|p| digest_file(p).ok())
+                    .collect::<Vec<_>>()
+            })
+            .ok();
+        Ok(Outputs {
+            dir,
+            started,
+            inputs,
+            digests,
+            rows: BTreeMap::new(),
+        })
+    }
+
+    /// The folder the run writes its files into (published at the end).
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.staging()
+    }
+
+    /// Where `name` will be if the run fails: the diagnostics folder, for error messages that
+    /// send the user to the rejects.
+    pub(crate) fn failed_path(&self, name: &str) -> PathBuf {
+        self.dir.failed_dir().join(name)
+    }
+
+    /// Records what happened to the rows of the input `role`, for the manifest.
+    pub(crate) fn rows(&mut self, role: &'static str, counts: &impl serde::Serialize) {
+        if let Ok(value) = serde_json::to_value(counts) {
+            self.rows.insert(role, value);
+        }
+    }
+
+    /// Publishes the outputs when `result` is a success; otherwise keeps the diagnostics of
+    /// the failed run in `<out>.failed` and says so. Returns `result`.
+    pub(crate) fn finish<T>(mut self, result: Result<T>) -> Result<T> {
+        let record = self.record();
+        match result {
+            Ok(value) => {
+                self.dir.commit(record)?;
+                Ok(value)
+            }
+            Err(err) => {
+                let target = self.dir.target().to_path_buf();
+                match self.dir.keep_failed(record, &format!("{err:#}")) {
+                    Some(kept) => Err(err.context(KeptDiagnostics { kept, target })),
+                    None => Err(err),
+                }
+            }
+        }
+    }
+
+    fn record(&mut self) -> RunRecord {
+        let digests = self
+            .digests
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let inputs = self
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, (role, path))| ManifestInput {
+                role: role.to_string(),
+                path: path.clone(),
+                digest: digests.get(i).cloned().flatten(),
+                rows: self.rows.get(role).cloned(),
+            })
+            .collect();
+        RunRecord {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            command: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            started: self.started.clone(),
+            finished: now(),
+            inputs,
+        }
+    }
+}
+
+/// Where a failed run's diagnostics were kept: a note printed after the error.
+#[derive(Debug)]
+pub(crate) struct KeptDiagnostics {
+    kept: PathBuf,
+    target: PathBuf,
+}
+
+impl std::fmt::Display for KeptDiagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "this run's diagnostics are in `{}`; `{}` is as the last complete run left it",
+            self.kept.display(),
+            self.target.display()
+        )
+    }
+}
+
+/// The time now, RFC 3339 in UTC to the second.
+fn now() -> String {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
