@@ -102,23 +102,27 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            use commands::outputs::KeptDiagnostics;
+            use commands::outputs::FailedRun;
             // Library errors often show their cause in their own message; print a cause only
-            // when it adds something. Where a failed run's diagnostics are comes last.
-            // the note, when there is one, is the outermost context
-            let kept = err.downcast_ref::<KeptDiagnostics>();
-            let mut causes = err.chain().skip(usize::from(kept.is_some()));
-            let mut shown = causes.next().map(|e| e.to_string()).unwrap_or_default();
+            // when it adds something. A failed run's folder is the outermost context: files are
+            // named where they would have been, and where the diagnostics are comes last.
+            let run = err.downcast_ref::<FailedRun>();
+            let text = |e: &dyn std::error::Error| match run {
+                Some(run) => run.unstaged(&e.to_string()),
+                None => e.to_string(),
+            };
+            let mut causes = err.chain().skip(usize::from(run.is_some()));
+            let mut shown = causes.next().map(text).unwrap_or_default();
             eprintln!("error: {shown}");
             for cause in causes {
-                let text = cause.to_string();
-                if !shown.contains(&text) {
-                    eprintln!("  caused by: {text}");
-                    shown.push_str(&text);
+                let cause = text(cause);
+                if !shown.contains(&cause) {
+                    eprintln!("  caused by: {cause}");
+                    shown.push_str(&cause);
                 }
             }
-            if let Some(kept) = kept {
-                eprintln!("note: {kept}");
+            if let Some(note) = run.and_then(FailedRun::note) {
+                eprintln!("note: {note}");
             }
             ExitCode::from(exit_code(&err))
         }

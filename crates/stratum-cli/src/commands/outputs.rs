@@ -86,10 +86,15 @@ impl Outputs {
             }
             Err(err) => {
                 let target = self.dir.target().to_path_buf();
-                match self.dir.keep_failed(record, &format!("{err:#}")) {
-                    Some(kept) => Err(err.context(KeptDiagnostics { kept, target })),
-                    None => Err(err),
-                }
+                let staging = self.dir.staging().to_path_buf();
+                let existed = target.exists();
+                let kept = self.dir.keep_failed(record, &format!("{err:#}"));
+                Err(err.context(FailedRun {
+                    staging,
+                    target,
+                    existed,
+                    kept,
+                }))
             }
         }
     }
@@ -123,21 +128,49 @@ impl Outputs {
     }
 }
 
-/// Where a failed run's diagnostics were kept: a note printed after the error.
+/// What became of a failed run's output folder: the context of its error, so that the error
+/// names the files by where they would have been (not the staging folder) and a note after it
+/// says where the diagnostics are.
 #[derive(Debug)]
-pub(crate) struct KeptDiagnostics {
-    kept: PathBuf,
+pub(crate) struct FailedRun {
+    staging: PathBuf,
     target: PathBuf,
+    /// Whether the output folder existed (and so holds an earlier run).
+    existed: bool,
+    kept: Option<PathBuf>,
 }
 
-impl std::fmt::Display for KeptDiagnostics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "this run's diagnostics are in `{}`; `{}` is as the last complete run left it",
-            self.kept.display(),
-            self.target.display()
+impl FailedRun {
+    /// `text` with the staging folder named as the output folder.
+    pub(crate) fn unstaged(&self, text: &str) -> String {
+        text.replace(
+            &self.staging.display().to_string(),
+            &self.target.display().to_string(),
         )
+    }
+
+    /// The note printed after the error, if there is something to say.
+    pub(crate) fn note(&self) -> Option<String> {
+        let kept = self.kept.as_ref()?;
+        Some(if self.existed {
+            format!(
+                "this run's diagnostics are in `{}`; `{}` is as the last complete run left it",
+                kept.display(),
+                self.target.display()
+            )
+        } else {
+            format!(
+                "this run's diagnostics are in `{}`; `{}` was not created",
+                kept.display(),
+                self.target.display()
+            )
+        })
+    }
+}
+
+impl std::fmt::Display for FailedRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the run writing to `{}` failed", self.target.display())
     }
 }
 

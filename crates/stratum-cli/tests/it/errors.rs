@@ -72,7 +72,7 @@ fn too_many_rejected_rows_is_an_error_after_writing_the_rejects() {
       customers in class A                                         50.0%
 
     error: 61.5% of the rows of `[FIXTURES]/bad_rows.csv` were rejected (8 of 13), more than the allowed 5.0% (--max-reject-rate); see `[TMP]/out.failed/rejects.csv`
-    note: this run's diagnostics are in `[TMP]/out.failed`; `[TMP]/out` is as the last complete run left it
+    note: this run's diagnostics are in `[TMP]/out.failed`; `[TMP]/out` was not created
     ");
     // nothing is published: the diagnostics are beside the output folder
     let failed = tmp.path().join("out.failed");
@@ -168,7 +168,7 @@ fn a_file_where_every_row_is_rejected_says_so() {
     assert_eq!(code, 1);
     insta::assert_snapshot!(stderr, @"
     error: no usable transactions in `[TMP]/t.csv`: 1 rows read, 1 rejected, 0 duplicates; see `[TMP]/out.failed/rejects.csv`
-    note: this run's diagnostics are in `[TMP]/out.failed`; `[TMP]/out` is as the last complete run left it
+    note: this run's diagnostics are in `[TMP]/out.failed`; `[TMP]/out` was not created
     ");
 }
 

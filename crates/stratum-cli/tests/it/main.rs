@@ -6,6 +6,7 @@ mod errors;
 mod report;
 mod scheme;
 mod segment;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
