@@ -127,7 +127,7 @@ prepare_data() {
         log "generating $dir ($params)"
         rm -rf "$dir"
         # the same lines as CSV and as Parquet (DATE and DECIMAL(18,2) columns, snappy)
-        "$STRATUM" demo --out "$dir" --customers "$c" --transactions "$n" --seed "$SEED" --parquet
+        "$STRATUM" demo --out "$dir" --customer-count "$c" --line-count "$n" --seed "$SEED" --parquet
         echo "$params" >"$dir/.params"
     fi
 }

@@ -33,7 +33,7 @@ fi
 
 DATA=$BENCH/data/clv-$CUSTOMERS-$LINES
 if [[ ! -f $DATA/transactions.csv ]]; then
-    "$STRATUM" demo --out "$DATA" --customers "$CUSTOMERS" --transactions "$LINES" --seed 42 >/dev/null
+    "$STRATUM" demo --out "$DATA" --customer-count "$CUSTOMERS" --line-count "$LINES" --seed 42 >/dev/null
 fi
 OUT=$BENCH/out/clv
 mkdir -p "$OUT"

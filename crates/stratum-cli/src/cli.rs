@@ -53,7 +53,7 @@ pub struct ClusterArgs {
     /// The analysis date (YYYY-MM-DD; default: the day after the last transaction).
     #[arg(long)]
     pub as_of: Option<String>,
-    /// The output folder.
+    /// The output folder (created if missing).
     #[arg(long, short = 'o', default_value = "stratum-cluster")]
     pub out: PathBuf,
     /// The number of clusters, or `auto` to choose it by silhouette over --k-range.
@@ -100,7 +100,7 @@ pub struct ValidateArgs {
     /// The analysis date (YYYY-MM-DD; default: the day after the last transaction).
     #[arg(long)]
     pub as_of: Option<String>,
-    /// The output folder.
+    /// The output folder (created if missing).
     #[arg(long, short = 'o', default_value = "stratum-validate")]
     pub out: PathBuf,
     /// The segmentation: rfm_class, rfm_segment, abc_class, lifecycle, loyalty, or a text
@@ -139,7 +139,7 @@ pub struct ClvArgs {
     /// The transaction model: bgnbd, paretonbd or bgbb (default bgnbd).
     #[arg(long)]
     pub model: Option<String>,
-    /// The output folder.
+    /// The output folder (created if missing).
     #[arg(long, short = 'o', default_value = "stratum-clv")]
     pub out: PathBuf,
     /// End of observation (YYYY-MM-DD, exclusive): lines on or after it are left out. Default:
@@ -164,14 +164,16 @@ pub struct ClvArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// The folder to write to (created if missing).
-    #[arg(long, default_value = "demo")]
+    #[arg(long, short = 'o', default_value = "demo")]
     pub out: PathBuf,
-    /// Number of customers.
-    #[arg(long, default_value_t = 2_000)]
-    pub customers: usize,
-    /// Number of transaction lines (including refund lines and duplicate rows).
-    #[arg(long, default_value_t = 50_000)]
-    pub transactions: u64,
+    /// Number of customers (`--customers` is an older spelling; elsewhere that flag names a
+    /// file).
+    #[arg(long, default_value_t = 2_000, alias = "customers")]
+    pub customer_count: usize,
+    /// Number of transaction lines, including refund lines and duplicate rows
+    /// (`--transactions` is an older spelling; elsewhere that flag names a file).
+    #[arg(long, default_value_t = 50_000, alias = "transactions")]
+    pub line_count: u64,
     /// Random seed: the same seed gives the same files, byte for byte.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -244,9 +246,10 @@ pub struct SegmentArgs {
     /// to it. Default: the day after the last transaction.
     #[arg(long)]
     pub as_of: Option<String>,
-    /// The folder for the results (created if missing).
+    /// The output folder (created if missing; default `stratum-segment` for `segment`,
+    /// `stratum-report` for `report`).
     #[arg(long, short = 'o')]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// How the input is read, the config file and the language.
     #[command(flatten)]
     pub input: InputArgs,

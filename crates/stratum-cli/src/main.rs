@@ -136,6 +136,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Report(mut args) => {
             args.report = true;
             args.clv = true;
+            args.out.get_or_insert_with(|| "stratum-report".into());
             commands::segment::run(*args)
         }
         cli::Command::Check(args) => commands::check::run(args),

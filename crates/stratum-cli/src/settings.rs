@@ -552,7 +552,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         transactions,
         customers,
         as_of,
-        out,
+        out: out.unwrap_or_else(|| PathBuf::from("stratum-segment")),
         lang: input.lang,
         read: input.read,
         customers_read,

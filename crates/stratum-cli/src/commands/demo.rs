@@ -14,8 +14,8 @@ use crate::settings::{parse_cli_date, segment_settings};
 pub fn run(args: DemoArgs) -> Result<()> {
     let DemoArgs {
         out,
-        customers,
-        transactions,
+        customer_count: customers,
+        line_count: transactions,
         seed,
         end_date,
         parquet,
@@ -96,7 +96,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         transactions: path_transactions,
         customers: Some(path_customers),
         as_of: None,
-        out: out.join("result"),
+        out: Some(out.join("result")),
         input: InputArgs {
             lang: Some(lang),
             ..InputArgs::default()

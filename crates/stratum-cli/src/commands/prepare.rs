@@ -44,7 +44,7 @@ pub fn settings(
         transactions,
         customers,
         as_of,
-        out,
+        out: Some(out),
         input,
         no_xlsx: true,
         ..Default::default()

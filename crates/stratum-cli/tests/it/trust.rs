@@ -616,3 +616,38 @@ fn the_report_escapes_text_from_the_data() {
     );
     assert!(!html.contains("<script") && !html.contains("<img"));
 }
+
+#[test]
+fn every_command_writes_to_a_documented_default_folder_without_out() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let demo = Command::new(env!("CARGO_BIN_EXE_stratum"))
+        .args(["demo", "--customer-count", "300", "--line-count", "4000"])
+        .current_dir(tmp.path())
+        .output()
+        .expect("run");
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    assert!(is_complete_run(&tmp.path().join("demo")));
+    for (command, folder) in [
+        ("segment", "stratum-segment"),
+        ("report", "stratum-report"),
+        ("cluster", "stratum-cluster"),
+        ("validate", "stratum-validate"),
+        ("clv", "stratum-clv"),
+    ] {
+        let run = Command::new(env!("CARGO_BIN_EXE_stratum"))
+            .args([command, "-t", "demo/transactions.csv"])
+            .current_dir(tmp.path())
+            .output()
+            .expect("run");
+        assert!(
+            run.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(is_complete_run(&tmp.path().join(folder)), "{command}");
+    }
+}
