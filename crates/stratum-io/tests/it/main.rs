@@ -5,3 +5,4 @@ mod common;
 mod formats;
 mod parallel;
 mod properties;
+mod workbooks;
