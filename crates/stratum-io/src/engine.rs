@@ -497,6 +497,20 @@ impl<'a> Engine<'a> {
             Some(b) => (b / 64).max(1),
             None => PARQUET_BATCH_ROWS,
         };
+        // The footer's row count sizes the tables, so it is believed only as far as the
+        // file's size allows (a row takes a byte at least, in all but freakishly repetitive
+        // files, which then grow their tables as they go): a footer that lies cannot reserve
+        // gigabytes for a file of kilobytes.
+        let file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        let believed_rows = file.total_rows.min(file_bytes);
+        // nulls in the required columns, to name a column with nothing else (the footer's
+        // statistics, when present, have said so before the run)
+        let required = [
+            ("customer_id", self.ctx.cols.customer_id),
+            ("order_date", self.ctx.cols.order_date),
+            ("amount", self.ctx.cols.amount),
+        ];
+        let mut nulls = [0u64; 3];
         // the batches of every row group in turn
         let mut group = 0;
         let mut reader: Option<GroupReader> = None;
@@ -522,6 +536,9 @@ impl<'a> Engine<'a> {
         let mut next = fetch(&mut reader)?;
         while let Some(columns) = next {
             let rows = columns.first().map_or(0, |c| c.len());
+            for (n, (_, col)) in nulls.iter_mut().zip(required) {
+                *n += columns.get(col).map_or(0, |c| c.null_count() as u64);
+            }
             let size = rows.div_ceil(threads * 2).max(1);
             let ctx = &self.ctx;
             let needed = self.needed;
@@ -558,11 +575,24 @@ impl<'a> Engine<'a> {
                 // sized once the first batch is read (not from the footer alone): each set for
                 // what it holds times the file's rows over the batch's
                 sized = true;
-                self.reserve_scaled(file.total_rows as f64 / rows as f64 * 1.05, true);
+                self.reserve_scaled(believed_rows as f64 / rows as f64 * 1.05, true);
             }
             sink(rejects).map_err(RunError::Rejects)?;
             base += rows as u64;
-            progress(base, file.total_rows);
+            progress(base, file.total_rows.max(base));
+        }
+        if let Some((field, col)) = required
+            .iter()
+            .zip(nulls)
+            .find(|&(_, n)| base > 0 && n == base)
+            .map(|(r, _)| *r)
+        {
+            return Err(RunError::Source(SourceError::AllNull {
+                path: path.to_path_buf(),
+                column: self.ctx.headers.get(col).cloned().unwrap_or_default(),
+                field,
+                rows: base,
+            }));
         }
         Ok(())
     }

@@ -66,6 +66,7 @@ pub(crate) fn read_mapped<W: Write, T>(
     let mut src = source::open(path, read)?;
     let headers = src.headers().to_vec();
     let (found, mapped) = resolve(path, &headers, fields, &BTreeMap::new())?;
+    src.check_mapped(&crate::mapping::mapped_fields(fields, &found))?;
     let file = file_label(path);
     let mut counts = RowCounts::default();
     let mut out = Vec::new();

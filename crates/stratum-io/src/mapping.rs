@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::source::MappedField;
+
 /// A field Stratum reads from an input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldSpec {
@@ -135,6 +137,36 @@ pub struct TransactionColumns {
     pub order_date: usize,
     /// The amount column.
     pub amount: usize,
+}
+
+impl TransactionColumns {
+    /// The mapped columns, for [`crate::source::RecordSource::check_mapped`].
+    pub fn mapped_fields(&self) -> Vec<MappedField> {
+        // in the order of `TRANSACTION_FIELDS`, as `transaction_columns` found them
+        let found = [
+            Some(self.customer_id),
+            self.order_id,
+            Some(self.order_date),
+            Some(self.amount),
+        ];
+        mapped_fields(&TRANSACTION_FIELDS, &found)
+    }
+}
+
+/// The columns `found` for `fields` (as [`resolve`] returns them), for
+/// [`crate::source::RecordSource::check_mapped`].
+pub fn mapped_fields(fields: &[FieldSpec], found: &[Option<usize>]) -> Vec<MappedField> {
+    fields
+        .iter()
+        .zip(found)
+        .filter_map(|(f, c)| {
+            c.map(|column| MappedField {
+                field: f.name,
+                column,
+                required: f.required,
+            })
+        })
+        .collect()
 }
 
 /// A field that could not be mapped.

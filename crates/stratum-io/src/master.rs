@@ -63,6 +63,7 @@ pub fn load_customers<W: Write>(
         .collect();
     let (found, columns) = resolve(path, &headers, &[CUSTOMER_ID], &explicit)?;
     let id_col = found[0].unwrap_or_default();
+    src.check_mapped(&crate::mapping::mapped_fields(&[CUSTOMER_ID], &found))?;
     let file = file_label(path);
     let mut counts = RowCounts::default();
     let mut table = CustomerTable {

@@ -87,6 +87,11 @@ impl Column {
         self.data.array().len()
     }
 
+    /// How many of its values are null.
+    pub fn null_count(&self) -> usize {
+        self.nulls.as_ref().map_or(0, |n| n.null_count())
+    }
+
     fn is_null(&self, row: usize) -> bool {
         self.nulls.as_ref().is_some_and(|n| n.is_null(row))
     }

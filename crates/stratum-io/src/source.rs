@@ -124,6 +124,157 @@ pub enum SourceError {
         /// The file.
         path: PathBuf,
     },
+    /// The file holds something that is not a table (a web page or an XML spreadsheet saved
+    /// under a workbook or CSV name, as some systems export "Excel" files).
+    #[error(
+        "`{path}` holds {content}, not a workbook, CSV or Parquet file; open it in Excel or WPS and save it as .xlsx or .csv"
+    )]
+    NotATable {
+        /// The file.
+        path: PathBuf,
+        /// What it holds, such as `an html page`.
+        content: &'static str,
+    },
+    /// The file is a zip archive without a workbook inside.
+    #[error("`{path}` is a zip archive but not a workbook; it holds: {entries}")]
+    NotAWorkbook {
+        /// The file.
+        path: PathBuf,
+        /// The first names in the archive, comma separated.
+        entries: String,
+    },
+    /// The workbook is encrypted with a password.
+    #[error(
+        "`{path}` is protected with a password; save a copy without the password and read that"
+    )]
+    Encrypted {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Reading the workbook would take far more memory than its data can explain: a
+    /// decompression bomb, or parts whose declared sizes are implausible.
+    #[error(
+        "`{path}` would expand to {} in memory ({part}), more than {} times its size of {}; refusing it as a possible decompression bomb",
+        crate::excel::size_text(*expanded),
+        crate::excel::EXPANSION_RATIO,
+        crate::excel::size_text(*size)
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The part of the file that expands most, such as `xl/sharedStrings.xml`.
+        part: String,
+        /// Bytes it would expand to.
+        expanded: u64,
+        /// The file's size in bytes.
+        size: u64,
+    },
+    /// A worksheet whose used range is vast but nearly empty (a stray cell far from the
+    /// table), in a format that is read as a whole grid.
+    #[error(
+        "sheet `{sheet}` of `{path}` spans {span} ({cells} cells) but holds only {values} values; delete the stray cells outside the table (Ctrl+End in Excel shows the last one) or save the file as .xlsx"
+    )]
+    SparseSheet {
+        /// The file.
+        path: PathBuf,
+        /// The worksheet.
+        sheet: String,
+        /// The range it spans, such as `A1:IV65536`.
+        span: String,
+        /// Cells in that range.
+        cells: u64,
+        /// Cells that hold a value.
+        values: u64,
+    },
+    /// The header row of a worksheet has more columns than Stratum reads.
+    #[error(
+        "sheet `{sheet}` of `{path}` has {columns} columns in use; at most {max} can be read: delete the columns the run does not need"
+    )]
+    TooManyColumns {
+        /// The file.
+        path: PathBuf,
+        /// The worksheet.
+        sheet: String,
+        /// Columns in use.
+        columns: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A mapped column holds formulas whose results were never saved in the file (it was
+    /// written by a program that does not calculate, such as a script).
+    #[error(
+        "column `{}` ({}) of sheet `{}` in `{path}` holds formulas whose values were not saved: {} cells, the first {} `{}`; open the file in Excel or WPS and save it (or paste the cells as values), then run again",
+        formulas.column,
+        formulas.field,
+        formulas.sheet,
+        formulas.cells,
+        formulas.first,
+        formulas.formula
+    )]
+    FormulasWithoutValues {
+        /// The file.
+        path: PathBuf,
+        /// Where they are and what they say.
+        formulas: Box<UnsavedFormulas>,
+    },
+    /// A mapped Parquet column is nested (a struct, list or map), so it has no single value
+    /// per row to read.
+    #[error(
+        "column `{column}` of `{path}` is mapped to {field} but holds {kind} values, not plain values; map a column of text, numbers or dates"
+    )]
+    NestedColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// The field it is mapped to.
+        field: &'static str,
+        /// Its type, such as `struct<id: int64>`.
+        kind: String,
+    },
+    /// A required field's Parquet column holds no value at all.
+    #[error(
+        "column `{column}` of `{path}` is mapped to {field} but all its {rows} values are null; map the column that holds the {field}"
+    )]
+    AllNull {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// The field it is mapped to.
+        field: &'static str,
+        /// Rows in the file.
+        rows: u64,
+    },
+}
+
+/// Formulas of a mapped column whose values were not saved, for
+/// [`SourceError::FormulasWithoutValues`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsavedFormulas {
+    /// The worksheet.
+    pub sheet: String,
+    /// The column's header.
+    pub column: String,
+    /// The field it is mapped to.
+    pub field: &'static str,
+    /// Cells of the column with a formula and no value.
+    pub cells: u64,
+    /// The first such cell, such as `D2`.
+    pub first: String,
+    /// Its formula, such as `=B2*C2`.
+    pub formula: String,
+}
+
+/// A column a field is read from, for [`RecordSource::check_mapped`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MappedField {
+    /// The field's name, such as `amount`.
+    pub field: &'static str,
+    /// The column's index among the headers.
+    pub column: usize,
+    /// Whether the field is required.
+    pub required: bool,
 }
 
 /// A stream of records with a header.
@@ -140,6 +291,13 @@ pub trait RecordSource {
     /// Rows whose fields are all empty (such as `,,,`), skipped so far. Empty lines of a CSV
     /// file are not rows at all and are not counted.
     fn blank_rows(&self) -> u64;
+    /// Refuses mapped columns that no value can be read from: a workbook column of formulas
+    /// whose values were not saved, a nested Parquet column, a required Parquet column of
+    /// nulls. Called once the columns are mapped, before any row is read; the default
+    /// accepts every column.
+    fn check_mapped(&self, _fields: &[MappedField]) -> Result<(), SourceError> {
+        Ok(())
+    }
 }
 
 /// Opens `path` in the format its extension (or, failing that, its first bytes) indicates.
@@ -158,26 +316,64 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SourceError + '_ {
     }
 }
 
-/// The format of `path`, from its extension or its magic bytes.
+/// The format of `path`, from its content, whatever its extension says: exports are often
+/// renamed (a `.xls` that is really CSV text, a `.csv` that is really an `.xlsx`). A zip
+/// archive or an OLE compound file is a workbook, `PAR1` starts a Parquet file, anything
+/// else is text. A web page or an XML spreadsheet (what some systems export as "Excel") is
+/// refused with what it really is.
 pub fn detect_format(path: &Path) -> Result<Format, SourceError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("csv" | "tsv" | "txt") => return Ok(Format::Csv),
-        Some("xlsx" | "xlsm" | "xlsb" | "xls" | "ods") => return Ok(Format::Excel),
-        Some("parquet" | "pq") => return Ok(Format::Parquet),
-        _ => {}
-    }
-    let mut magic = [0u8; 4];
+    let mut head = [0u8; 1024];
     let mut file = File::open(path).map_err(io_err(path))?;
-    let n = file.read(&mut magic).map_err(io_err(path))?;
-    Ok(match &magic[..n] {
-        [b'P', b'K', 3, 4] | [0xD0, 0xCF, 0x11, 0xE0] => Format::Excel,
-        b"PAR1" => Format::Parquet,
-        _ => Format::Csv,
-    })
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err(path)(e)),
+        }
+    }
+    let head = &head[..n];
+    const OLE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") || head.starts_with(&OLE)
+    {
+        return Ok(Format::Excel);
+    }
+    if head.starts_with(b"PAR1") {
+        return Ok(Format::Parquet);
+    }
+    if let Some(content) = markup(head) {
+        return Err(SourceError::NotATable {
+            path: path.to_path_buf(),
+            content,
+        });
+    }
+    Ok(Format::Csv)
+}
+
+/// What a file that starts with markup holds: an HTML page or an XML document (an Excel 2003
+/// XML spreadsheet, most often), from its first bytes; `None` for anything else.
+fn markup(head: &[u8]) -> Option<&'static str> {
+    let text = head
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(head)
+        .trim_ascii_start();
+    let lower = text.to_ascii_lowercase();
+    let has = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    let starts = |prefix: &[u8]| lower.starts_with(prefix);
+    if starts(b"<!doctype html") || starts(b"<html") || starts(b"<table") || starts(b"<head") {
+        return Some("an html page");
+    }
+    if starts(b"<?xml") || starts(b"<workbook") {
+        return Some(if has(b"urn:schemas-microsoft-com:office:spreadsheet") {
+            "an excel 2003 xml spreadsheet"
+        } else if has(b"<html") {
+            "an html page"
+        } else {
+            "an xml document"
+        });
+    }
+    None
 }
 
 /// Counts the bytes read through it, for the progress bar.
@@ -556,6 +752,43 @@ mod tests {
         // a multi-byte character cut off at the end of the sample
         let cut = &"金额".as_bytes()[..4];
         assert_eq!(detect_encoding(cut).0, encoding_rs::UTF_8);
+    }
+
+    #[test]
+    fn the_format_comes_from_the_content_not_the_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ole: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0];
+        let cases: [(&str, &[u8], Result<Format, &str>); 11] = [
+            ("zip.csv", b"PK\x03\x04\x14\x00", Ok(Format::Excel)),
+            ("ole.xlsx", ole, Ok(Format::Excel)),
+            ("parquet.csv", b"PAR1\x15\x04", Ok(Format::Parquet)),
+            ("text.xlsx", b"id,amount\nA,1\n", Ok(Format::Csv)),
+            ("text.parquet", b"id;amount\n", Ok(Format::Csv)),
+            ("empty.xls", b"", Ok(Format::Csv)),
+            ("angle.csv", b"<id>,amount\n", Ok(Format::Csv)),
+            (
+                "page.xls",
+                b"\xEF\xBB\xBF\r\n<!DOCTYPE HTML><html><table>",
+                Err("an html page"),
+            ),
+            ("table.csv", b"  <table border=1><tr>", Err("an html page")),
+            (
+                "xml.xls",
+                b"<?xml version=\"1.0\"?>\n<Workbook xmlns=\"urn:schemas-microsoft-com:office:spreadsheet\">",
+                Err("an excel 2003 xml spreadsheet"),
+            ),
+            ("data.xml", b"<?xml version='1.0'?><rows/>", Err("an xml document")),
+        ];
+        for (name, bytes, want) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).expect("write");
+            let got = match detect_format(&path) {
+                Ok(f) => Ok(f),
+                Err(SourceError::NotATable { content, .. }) => Err(content),
+                Err(e) => panic!("{name}: {e}"),
+            };
+            assert_eq!(got, want, "{name}");
+        }
     }
 
     #[test]

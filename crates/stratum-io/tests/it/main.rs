@@ -4,4 +4,6 @@ mod bad_rows;
 mod common;
 mod formats;
 mod parallel;
+mod parquet_files;
 mod properties;
+mod workbooks;
