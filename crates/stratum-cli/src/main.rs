@@ -61,10 +61,11 @@ fn source_is_input(e: &stratum_io::source::SourceError) -> bool {
 }
 
 fn main() -> ExitCode {
-    // A panic is a bug: say so once, in words, and exit 2 (not Rust's 101). Workbook writers
-    // turn their panics into errors (a full disk): those stay quiet here.
+    // A panic is a bug: say so once, in words, and exit 2 (not Rust's 101). Panics of the
+    // workbook reader and writers become errors of their file (a malformed workbook, a full
+    // disk): those stay quiet here.
     std::panic::set_hook(Box::new(|info| {
-        if stratum_io::output::writing_workbook() {
+        if stratum_io::guard::guarded() {
             return;
         }
         let what = info

@@ -31,7 +31,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsb, Xlsx, open_workbook, open_workbook_from_rs};
@@ -514,20 +513,13 @@ impl ExcelSource {
         let kind = inspect(path)?;
         // calamine is a large parser of binary formats: a panic inside it is an error in the
         // file, not a crash of the run
-        let (sheet, cells) = catch_unwind(AssertUnwindSafe(|| {
-            read_cells(path, kind, options.sheet.as_deref())
-        }))
-        .map_err(|panic| SourceError::Excel {
-            path: path.to_path_buf(),
-            message: format!(
-                "the workbook reader failed on this file: {}",
-                panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "malformed workbook".into())
-            ),
-        })??;
+        let (sheet, cells) =
+            crate::guard::catch(|| read_cells(path, kind, options.sheet.as_deref())).map_err(
+                |panic| SourceError::Excel {
+                    path: path.to_path_buf(),
+                    message: format!("the workbook reader failed on this file: {panic}"),
+                },
+            )??;
         Self::from_cells(path, sheet, cells)
     }
 

@@ -9,6 +9,7 @@ pub mod demo;
 mod engine;
 pub mod excel;
 pub mod format;
+pub mod guard;
 pub mod interactions;
 mod mapped;
 pub mod mapping;

@@ -446,34 +446,14 @@ pub fn write_unscored_csv<W: Write>(out: W, t: &Tiering, text: CsvText) -> csv::
     Ok(())
 }
 
-thread_local! {
-    /// Set while a workbook writer runs under [`catching_panics`].
-    static WRITING_WORKBOOK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether the current thread is writing a workbook under [`catching_panics`], so that a
-/// binary's panic hook can stay quiet: the panic becomes an error that is reported once.
-pub fn writing_workbook() -> bool {
-    WRITING_WORKBOOK.with(std::cell::Cell::get)
-}
-
 /// Runs a workbook writer, turning a panic into an I/O error. `rust_xlsxwriter` panics when a
 /// temporary file of a constant-memory worksheet cannot be written (a full disk, a quota):
 /// the run must end with the OS error, not a panic or a hang.
 pub(crate) fn catching_panics(
     write: impl FnOnce() -> Result<(), XlsxError>,
 ) -> Result<(), XlsxError> {
-    WRITING_WORKBOOK.with(|w| w.set(true));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(write));
-    WRITING_WORKBOOK.with(|w| w.set(false));
-    result.unwrap_or_else(|payload| {
-        let text = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("the workbook writer stopped");
-        Err(XlsxError::IoError(std::io::Error::other(text.to_string())))
-    })
+    crate::guard::catch(write)
+        .unwrap_or_else(|message| Err(XlsxError::IoError(std::io::Error::other(message))))
 }
 
 /// Excel's limit on the characters in a cell.
