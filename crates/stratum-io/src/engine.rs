@@ -44,8 +44,9 @@ use stratum_core::{Aggregator, FrequencyBasis, Money};
 
 use crate::mapping::TransactionColumns;
 use crate::parquet_columns::{Column, GroupReader, ParquetFile, ParquetRow, group_reader};
-use crate::rejects::{Reject, RejectRow};
-use crate::source::{DataStart, RecordSource, SourceError};
+use crate::quotes::{self, Runaway, Shape, unclosed_quote_message};
+use crate::rejects::{Reject, RejectReason, RejectRow};
+use crate::source::{DataStart, RecordSource, SourceError, UnclosedQuote};
 use crate::transactions::{
     DateCache, Fields, LineStats, RowCounts, SplitLine, TransactionOptions, clean_row,
 };
@@ -148,6 +149,57 @@ impl Piece {
                 row.1.line += offset;
             }
         }
+    }
+
+    /// The piece of one record whose quote runs away (`bytes`, which starts at `offset` of
+    /// the batch): rejected as `unclosed_quote` on the line where the quote opened.
+    fn runaway(bytes: &[u8], r: Runaway, offset: usize, ctx: &Context<'_>) -> Self {
+        let mut piece = Piece::new(1);
+        piece.newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
+        let quote = r.quote - offset;
+        let line = 1 + memchr::memchr_iter(b'\n', &bytes[..quote]).count() as u64;
+        let raw = trim_newline(bytes);
+        let row: ByteRecord = raw.split(|&b| b == ctx.delimiter).collect();
+        let value = trim_newline(&bytes[quote..]);
+        piece.push_unclosed(
+            line,
+            xxhash_rust::xxh3::xxh3_128(raw),
+            &row,
+            r.field,
+            value,
+            ctx,
+        );
+        piece
+    }
+
+    /// Rejects a record whose quote in `field` never closed, as `unclosed_quote`.
+    fn push_unclosed(
+        &mut self,
+        line: u64,
+        row_hash: u128,
+        row: &ByteRecord,
+        field: usize,
+        value: &[u8],
+        ctx: &Context<'_>,
+    ) {
+        let message = unclosed_quote_message();
+        let reject = Reject {
+            file: ctx.file,
+            line,
+            reason: RejectReason::UnclosedQuote,
+            column: ctx.headers.get(field).map_or("", String::as_str),
+            value,
+            message: &message,
+            row,
+        };
+        let shard = row_hash as usize % SHARDS;
+        self.rejected
+            .push((shard as u32, self.by_shard[shard].len() as u32));
+        self.by_shard[shard].push(Parsed {
+            row_hash,
+            outcome: Outcome::Rejected(Box::new((self.rows, reject.to_row(ctx.delimiter)))),
+        });
+        self.rows += 1;
     }
 
     /// Cleans one record and routes it to its shard. `raw` is the record's line as it stands in
@@ -412,7 +464,10 @@ impl<'a> Engine<'a> {
         let batch_bytes = self.ctx.options.batch_bytes.unwrap_or(BATCH_BYTES).max(1);
         // eight pieces a thread: small enough that an uneven piece does not leave a core idle
         let parts = rayon::current_num_threads().max(1) * 8;
-        let delimiter = self.ctx.delimiter;
+        let shape = Shape {
+            delimiter: self.ctx.delimiter,
+            width: self.ctx.headers.len(),
+        };
         // A reader thread reads and cuts the next batch while this one is processed; used
         // buffers go back to it, so at most three batches of memory are in use.
         let (batches, batches_rx) = mpsc::sync_channel::<std::io::Result<Batch>>(1);
@@ -420,7 +475,7 @@ impl<'a> Engine<'a> {
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 scope.spawn(move || {
-                    read_batches(input, batch_bytes, parts, delimiter, &batches, &spare_rx)
+                    read_batches(input, batch_bytes, parts, shape, &batches, &spare_rx)
                 });
             });
             let mut line = start.line;
@@ -437,9 +492,15 @@ impl<'a> Engine<'a> {
                 let needed = self.needed;
                 let data = &batch.buf;
                 // Pieces number their lines from 1; the offsets are added once all are parsed.
+                let runaways = &batch.runaways;
                 let results: Vec<Result<Piece, (u64, String)>> = bounds
                     .par_iter()
-                    .map(|&(from, to)| parse_piece(&data[from..to], ctx, needed))
+                    .map(
+                        |&(from, to)| match runaways.binary_search_by_key(&from, |r| r.start) {
+                            Ok(i) => Ok(Piece::runaway(&data[from..to], runaways[i], from, ctx)),
+                            Err(_) => parse_piece(&data[from..to], ctx, needed),
+                        },
+                    )
                     .collect();
                 let mut pieces = Vec::with_capacity(results.len());
                 for result in results {
@@ -610,11 +671,15 @@ impl<'a> Engine<'a> {
             None => BATCH_RECORDS,
         };
         loop {
-            let mut batch: Vec<(u64, ByteRecord)> = Vec::with_capacity(batch_records);
+            let mut batch: Vec<(u64, ByteRecord, Option<UnclosedQuote>)> =
+                Vec::with_capacity(batch_records);
             let mut record = ByteRecord::new();
             while batch.len() < batch_records {
                 match src.read(&mut record).map_err(RunError::Source)? {
-                    Some(line) => batch.push((line, std::mem::take(&mut record))),
+                    Some(line) => {
+                        let unclosed = src.unclosed_quote();
+                        batch.push((line, std::mem::take(&mut record), unclosed));
+                    }
                     None => break,
                 }
             }
@@ -629,8 +694,15 @@ impl<'a> Engine<'a> {
                 .par_chunks(size.max(1))
                 .map(|chunk| {
                     let mut piece = Piece::new(chunk.len());
-                    for (line, record) in chunk {
-                        piece.push(*line, record, None, ctx, needed);
+                    for (line, record, unclosed) in chunk {
+                        match unclosed {
+                            Some(u) => {
+                                let value = record.get(u.field).unwrap_or(b"");
+                                let hash = xxhash_rust::xxh3::xxh3_128(record.as_slice());
+                                piece.push_unclosed(*line, hash, record, u.field, value, ctx);
+                            }
+                            None => piece.push(*line, record, None, ctx, needed),
+                        }
                     }
                     piece
                 })
@@ -643,10 +715,12 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// A batch of CSV cut at record boundaries: `buf[..end]` holds whole records, split at `cuts`.
+/// A batch of CSV cut at record boundaries: `buf[..end]` holds whole records, split at `cuts`;
+/// each record with a runaway quote is a piece of its own.
 struct Batch {
     buf: Vec<u8>,
     cuts: Vec<usize>,
+    runaways: Vec<Runaway>,
     end: usize,
 }
 
@@ -656,7 +730,7 @@ fn read_batches(
     mut file: Box<dyn Read + Send>,
     batch_bytes: usize,
     parts: usize,
-    delimiter: u8,
+    shape: Shape,
     out: &mpsc::SyncSender<std::io::Result<Batch>>,
     spare: &mpsc::Receiver<Vec<u8>>,
 ) {
@@ -685,7 +759,7 @@ fn read_batches(
                 }
             }
         }
-        let cuts = record_cuts(&buf[..filled], parts, eof, delimiter);
+        let Cuts { cuts, runaways } = record_cuts(&buf[..filled], parts, eof, shape);
         let end = cuts.last().copied().unwrap_or(0);
         if end == 0 && !eof {
             // one record longer than the buffer: read on with a bigger one
@@ -697,7 +771,13 @@ fn read_batches(
         want = batch_bytes;
         carry.clear();
         carry.extend_from_slice(&buf[end..filled]);
-        if out.send(Ok(Batch { buf, cuts, end })).is_err() || eof {
+        let batch = Batch {
+            buf,
+            cuts,
+            runaways,
+            end,
+        };
+        if out.send(Ok(batch)).is_err() || eof {
             return;
         }
     }
@@ -819,9 +899,9 @@ fn trim_newline(raw: &[u8]) -> &[u8] {
 }
 
 /// Cut points (exclusive ends) that split `buf` into about `parts` pieces, each ending just
-/// after a record's newline. The last cut is the end of the last complete record, or the end
-/// of `buf` at end of file.
-pub(crate) fn record_cuts(buf: &[u8], parts: usize, eof: bool, delimiter: u8) -> Vec<usize> {
+/// after a record's newline, and the records with a runaway quote, each a piece of its own.
+/// The last cut is the end of the last complete record, or the end of `buf` at end of file.
+pub(crate) fn record_cuts(buf: &[u8], parts: usize, eof: bool, shape: Shape) -> Cuts {
     let target = (buf.len() / parts.max(1)).max(1);
     let mut c = Cutter {
         target,
@@ -829,6 +909,7 @@ pub(crate) fn record_cuts(buf: &[u8], parts: usize, eof: bool, delimiter: u8) ->
         last_boundary: 0,
         cuts: Vec::with_capacity(parts + 1),
     };
+    let mut runaways = Vec::new();
     if memchr::memchr(b'"', buf).is_none() {
         // No quotes: every newline ends a record; jump to the first one past each target.
         while c.next_target < buf.len() {
@@ -844,43 +925,32 @@ pub(crate) fn record_cuts(buf: &[u8], parts: usize, eof: bool, delimiter: u8) ->
             c.last_boundary = i + 1;
         }
     } else {
-        // The CSV reader's rule: a quote opens a quoted field only at the start of a field;
-        // inside one, `""` is an escaped quote and a lone `"` closes it.
-        let mut i = 0;
-        let mut field_start = true;
-        let mut quoted = false;
-        while i < buf.len() {
-            let b = buf[i];
-            if quoted {
-                if b == b'"' {
-                    if buf.get(i + 1) == Some(&b'"') {
-                        i += 2;
-                        continue;
-                    }
-                    quoted = false;
-                }
-            } else if b == b'"' && field_start {
-                quoted = true;
-                field_start = false;
-            } else if b == b'\n' {
-                c.boundary(i + 1);
-                field_start = true;
-            } else if b == delimiter || b == b'\r' {
-                // a lone CR ends a record for the CSV reader, so a field starts after it
-                field_start = true;
-            } else {
-                field_start = false;
-            }
-            i += 1;
-        }
+        quotes::scan(buf, shape, eof, &mut |at| c.boundary(at), &mut |r| {
+            runaways.push(r)
+        });
     }
     let end = if eof { buf.len() } else { c.last_boundary };
     let mut cuts = c.cuts;
-    cuts.retain(|&x| x < end);
+    // a runaway record is a piece of its own
+    for r in &runaways {
+        cuts.push(r.start);
+        cuts.push(r.end);
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts.retain(|&x| x > 0 && x < end);
     if end > 0 {
         cuts.push(end);
     }
-    cuts
+    runaways.retain(|r| r.end <= end);
+    Cuts { cuts, runaways }
+}
+
+/// Where a batch is cut, and its records with a runaway quote.
+#[derive(Debug, Default)]
+pub(crate) struct Cuts {
+    pub cuts: Vec<usize>,
+    pub runaways: Vec<Runaway>,
 }
 
 struct Cutter {
@@ -907,7 +977,12 @@ mod tests {
 
     fn pieces(buf: &[u8], parts: usize, eof: bool) -> Vec<String> {
         let mut from = 0;
-        record_cuts(buf, parts, eof, b',')
+        let shape = Shape {
+            delimiter: b',',
+            width: 2,
+        };
+        record_cuts(buf, parts, eof, shape)
+            .cuts
             .into_iter()
             .map(|to| {
                 let s = String::from_utf8_lossy(&buf[from..to]).into_owned();

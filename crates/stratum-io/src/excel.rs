@@ -603,6 +603,7 @@ impl ExcelSource {
                 path: path.to_path_buf(),
                 format: Format::Excel,
                 encoding: None,
+                encoding_evidence: None,
                 delimiter: None,
                 delimiter_byte: None,
                 sheet: Some(sheet),

@@ -113,7 +113,7 @@ fn interaction(row: &Row<'_>) -> Result<(String, Interaction), Bad> {
     }
     if id.contains('\u{FFFD}') {
         return Err((
-            RejectReason::BadEncoding,
+            RejectReason::InvalidEncoding,
             0,
             "customer id holds bytes that are not valid in the file's encoding".to_string(),
         ));

@@ -20,6 +20,7 @@ mod parquet_columns;
 pub mod parquet_source;
 pub mod publish;
 pub mod quality;
+pub mod quotes;
 pub mod rejects;
 pub mod report;
 pub mod source;

@@ -78,6 +78,23 @@ pub(crate) fn read_mapped<W: Write, T>(
             counts.duplicates += 1;
             continue;
         }
+        if let Some(u) = src.unclosed_quote() {
+            counts.rejected += 1;
+            *counts
+                .rejected_by_reason
+                .entry(RejectReason::UnclosedQuote)
+                .or_default() += 1;
+            rejects.write(&Reject {
+                file: &file,
+                line,
+                reason: RejectReason::UnclosedQuote,
+                column: headers.get(u.field).map_or("", String::as_str),
+                value: record.get(u.field).unwrap_or(b""),
+                message: &crate::quotes::unclosed_quote_message(),
+                row: &record,
+            })?;
+            continue;
+        }
         let parsed = if let Some(message) = long_row(&record, headers.len()) {
             Err((RejectReason::LongRow, usize::MAX, message))
         } else {

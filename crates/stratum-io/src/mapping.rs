@@ -202,6 +202,39 @@ pub enum MappingError {
         /// The headers found, comma separated.
         headers: String,
     },
+    /// The header a field is read from appears more than once, so which column holds the
+    /// field is a guess.
+    #[error(
+        "{field} would be read from `{header}`, but `{path}` has {count} columns named so (columns {positions}); rename one in the file or map another with --map {field}=HEADER",
+        path = path.display()
+    )]
+    DuplicateHeader {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: &'static str,
+        /// The header.
+        header: String,
+        /// How many columns have it.
+        count: usize,
+        /// Their positions (1-based), comma separated.
+        positions: String,
+    },
+    /// Two fields would be read from the same column.
+    #[error(
+        "column `{header}` of `{path}` is mapped to both {first} and {second}; map each field to its own column",
+        path = path.display()
+    )]
+    SameColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column's header.
+        header: String,
+        /// The first field.
+        first: &'static str,
+        /// The second field.
+        second: &'static str,
+    },
     /// An explicit mapping names a field Stratum does not know.
     #[error("unknown field `{field}` in column mapping; fields are: {known}")]
     UnknownField {
@@ -286,6 +319,40 @@ pub fn resolve(
                 tried: spec.aliases.join(", "),
             });
         }
+        if let Some(i) = index {
+            // an exact mapping is ambiguous only with an identical header; a matched alias
+            // with any header that reads the same
+            let same: Vec<usize> = if explicit.contains_key(spec.name) {
+                (0..headers.len())
+                    .filter(|&j| headers[j] == headers[i])
+                    .collect()
+            } else {
+                (0..headers.len())
+                    .filter(|&j| normalized[j] == normalized[i])
+                    .collect()
+            };
+            if same.len() > 1 {
+                return Err(MappingError::DuplicateHeader {
+                    path: path.to_path_buf(),
+                    field: spec.name,
+                    header: headers[i].clone(),
+                    count: same.len(),
+                    positions: same
+                        .iter()
+                        .map(|j| (j + 1).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            if let Some(k) = found.iter().position(|f| *f == Some(i)) {
+                return Err(MappingError::SameColumn {
+                    path: path.to_path_buf(),
+                    header: headers[i].clone(),
+                    first: fields[k].name,
+                    second: spec.name,
+                });
+            }
+        }
         report.push(MappedColumn {
             field: spec.name,
             header: index.map(|i| headers[i].clone()),
@@ -357,6 +424,47 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.amount, 3);
+    }
+
+    #[test]
+    fn a_duplicated_header_or_a_column_mapped_twice_is_an_error() {
+        let none = BTreeMap::new();
+        let h = headers(&["客户编号", "日期", "金额", "金额"]);
+        let err = transaction_columns(Path::new("x.csv"), &h, &none).map(|_| ());
+        assert!(
+            matches!(&err, Err(MappingError::DuplicateHeader { field: "amount", count: 2, positions, .. }) if positions == "3, 4"),
+            "{err:?}"
+        );
+        // headers that read the same to the alias matcher are as ambiguous
+        let h = headers(&["客户编号", "日期", "金额", "金额（元）"]);
+        let err = transaction_columns(Path::new("x.csv"), &h, &none).map(|_| ());
+        assert!(
+            matches!(err, Err(MappingError::DuplicateHeader { .. })),
+            "{err:?}"
+        );
+        // an exact mapping picks one of them
+        let mut map = BTreeMap::new();
+        map.insert("amount".to_string(), "金额（元）".to_string());
+        let (c, _) =
+            transaction_columns(Path::new("x.csv"), &h, &map).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.amount, 3);
+        // an unused duplicate does not matter
+        let h = headers(&["客户编号", "日期", "金额", "备注", "备注"]);
+        assert!(transaction_columns(Path::new("x.csv"), &h, &none).is_ok());
+        let mut map = BTreeMap::new();
+        map.insert("order_id".to_string(), "客户编号".to_string());
+        let err = transaction_columns(Path::new("x.csv"), &h, &map).map(|_| ());
+        assert!(
+            matches!(
+                err,
+                Err(MappingError::SameColumn {
+                    first: "customer_id",
+                    second: "order_id",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

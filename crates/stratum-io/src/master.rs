@@ -85,9 +85,14 @@ pub fn load_customers<W: Write>(
         }
         let raw_id = record.get(id_col).unwrap_or(b"");
         let id = String::from_utf8_lossy(raw_id).trim().to_string();
-        let problem = if id.contains('\u{FFFD}') {
+        let problem = if src.unclosed_quote().is_some() {
             Some((
-                RejectReason::BadEncoding,
+                RejectReason::UnclosedQuote,
+                crate::quotes::unclosed_quote_message(),
+            ))
+        } else if id.contains('\u{FFFD}') {
+            Some((
+                RejectReason::InvalidEncoding,
                 "customer id holds bytes that are not valid in the file's encoding".to_string(),
             ))
         } else if let Some(message) = crate::rejects::long_row(&record, headers.len()) {

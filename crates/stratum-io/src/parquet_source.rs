@@ -194,6 +194,7 @@ impl ParquetSource {
                 path: path.to_path_buf(),
                 format: Format::Parquet,
                 encoding: None,
+                encoding_evidence: None,
                 delimiter: None,
                 delimiter_byte: None,
                 sheet: None,

@@ -160,6 +160,14 @@ impl QualityReport {
             detected.push_str(&format!(", {} {s}", lang.pick("工作表", "sheet")));
         }
         add(&mut out, "格式", "format", detected);
+        if let Some(why) = t.source.encoding_evidence {
+            add(
+                &mut out,
+                "编码判断依据",
+                "encoding because",
+                why.describe(lang),
+            );
+        }
         if !t.source.title_rows.is_empty() {
             add(
                 &mut out,

@@ -37,7 +37,9 @@ pub enum RejectReason {
     /// The amount is not a number in a recognised form.
     BadAmount,
     /// A field is not valid text in the file's encoding.
-    BadEncoding,
+    InvalidEncoding,
+    /// A quote opens a value and never closes within the limits (see [`crate::quotes`]).
+    UnclosedQuote,
     /// The row has fewer fields than the header.
     ShortRow,
     /// The row has more non-empty fields than the header.
@@ -61,7 +63,8 @@ impl RejectReason {
             RejectReason::BadDate => "bad_date",
             RejectReason::MissingAmount => "missing_amount",
             RejectReason::BadAmount => "bad_amount",
-            RejectReason::BadEncoding => "bad_encoding",
+            RejectReason::InvalidEncoding => "invalid_encoding",
+            RejectReason::UnclosedQuote => "unclosed_quote",
             RejectReason::ShortRow => "short_row",
             RejectReason::LongRow => "long_row",
             RejectReason::DuplicateCustomerId => "duplicate_customer_id",
@@ -81,7 +84,8 @@ impl RejectReason {
             RejectReason::BadDate => lang.pick("日期无法识别", "unreadable date"),
             RejectReason::MissingAmount => lang.pick("缺少金额", "missing amount"),
             RejectReason::BadAmount => lang.pick("金额无法识别", "unreadable amount"),
-            RejectReason::BadEncoding => lang.pick("文本编码错误", "bad text encoding"),
+            RejectReason::InvalidEncoding => lang.pick("文本编码错误", "bad text encoding"),
+            RejectReason::UnclosedQuote => lang.pick("引号未闭合", "unclosed quote"),
             RejectReason::ShortRow => lang.pick("字段少于表头", "fewer fields than the header"),
             RejectReason::LongRow => lang.pick("字段多于表头", "more fields than the header"),
             RejectReason::DuplicateCustomerId => lang.pick("客户编号重复", "customer id repeated"),

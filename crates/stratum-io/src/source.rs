@@ -6,14 +6,15 @@
 //! `calamine` (the format is a zip of XML); Parquet is read row group by row group.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use csv::ByteRecord;
 use encoding_rs::Encoding;
 
+use crate::quotes::{QuoteGuard, UnclosedLines};
 use crate::values::DecimalMark;
 
 /// How to read an input file; every field is optional and detected when absent.
@@ -50,6 +51,8 @@ pub struct SourceInfo {
     pub format: Format,
     /// The text encoding (CSV).
     pub encoding: Option<String>,
+    /// Why that encoding was chosen (CSV).
+    pub encoding_evidence: Option<EncodingEvidence>,
     /// The delimiter (CSV), as text (`tab` for a tab).
     pub delimiter: Option<String>,
     /// The delimiter byte (CSV).
@@ -298,6 +301,11 @@ pub trait RecordSource {
     fn check_mapped(&self, _fields: &[MappedField]) -> Result<(), SourceError> {
         Ok(())
     }
+    /// Whether the record last read is a line whose quote never closed (CSV), to be rejected
+    /// as `unclosed_quote`; the default is never.
+    fn unclosed_quote(&self) -> Option<UnclosedQuote> {
+        None
+    }
 }
 
 /// Opens `path` in the format its extension (or, failing that, its first bytes) indicates.
@@ -393,18 +401,278 @@ impl<R: Read> Read for Counting<R> {
 /// How much of a file is looked at to detect its encoding and delimiter.
 const SNIFF_BYTES: usize = 256 * 1024;
 
-/// Detects the encoding of a file from its first bytes: a byte order mark if there is one,
-/// else UTF-8 if the bytes are valid UTF-8, else GB18030 (a superset of GBK and GB2312, the
-/// encodings of Chinese Windows exports). Returns the encoding and the BOM length to skip.
-pub fn detect_encoding(head: &[u8]) -> (&'static Encoding, usize) {
-    if let Some((enc, bom)) = Encoding::for_bom(head) {
-        return (enc, bom);
+/// Why a file's encoding was chosen, for the summary and the quality report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "basis")]
+pub enum EncodingEvidence {
+    /// `--encoding` (or the config file) named it.
+    Forced,
+    /// The file starts with a byte order mark.
+    ByteOrderMark,
+    /// Every byte looked at is ASCII, which UTF-8 reads as it is.
+    Ascii,
+    /// Every byte looked at is valid UTF-8.
+    ValidUtf8 {
+        /// Multi-byte characters seen.
+        characters: u64,
+    },
+    /// Nearly all non-ASCII text is valid UTF-8; the few invalid sequences are rows to
+    /// reject, not a reason to read every row in another encoding.
+    MostlyUtf8 {
+        /// Multi-byte characters seen.
+        characters: u64,
+        /// Invalid byte sequences seen.
+        invalid: u64,
+        /// The line of the first one.
+        first_invalid_line: u64,
+    },
+    /// Most non-ASCII bytes are not UTF-8: the file is read as GB18030 (which covers GBK and
+    /// GB2312, the encodings of Chinese Windows exports).
+    NotUtf8 {
+        /// Multi-byte UTF-8 characters seen.
+        characters: u64,
+        /// Invalid UTF-8 sequences seen.
+        invalid: u64,
+        /// The line of the first one.
+        first_invalid_line: u64,
+    },
+    /// UTF-16 without a byte order mark: every other byte of the ASCII text is a zero byte.
+    Utf16WithoutBom,
+}
+
+impl EncodingEvidence {
+    /// The evidence in words.
+    pub fn describe(self, lang: stratum_core::Lang) -> String {
+        use EncodingEvidence as E;
+        match self {
+            E::Forced => lang
+                .pick("由 --encoding 指定", "set by --encoding")
+                .to_string(),
+            E::ByteOrderMark => lang
+                .pick("文件开头的字节顺序标记 (BOM)", "byte order mark")
+                .to_string(),
+            E::Ascii => lang.pick("只有 ASCII 字符", "ASCII only").to_string(),
+            E::ValidUtf8 { characters } => match lang {
+                stratum_core::Lang::Zh => {
+                    format!("全部是有效的 UTF-8（{characters} 个多字节字符）")
+                }
+                stratum_core::Lang::En => {
+                    format!("all valid UTF-8 ({characters} multi-byte characters)")
+                }
+            },
+            E::MostlyUtf8 {
+                characters,
+                invalid,
+                first_invalid_line,
+            } => match lang {
+                stratum_core::Lang::Zh => format!(
+                    "{characters} 个有效 UTF-8 多字节字符，{invalid} 处无效字节（首处在第 {first_invalid_line} 行），这些行被拒绝"
+                ),
+                stratum_core::Lang::En => format!(
+                    "{characters} valid UTF-8 multi-byte characters and {invalid} invalid byte {} (the first on line {first_invalid_line}), whose rows are rejected",
+                    if invalid == 1 {
+                        "sequence"
+                    } else {
+                        "sequences"
+                    }
+                ),
+            },
+            E::NotUtf8 {
+                characters,
+                invalid,
+                first_invalid_line,
+            } => match lang {
+                stratum_core::Lang::Zh => format!(
+                    "不是 UTF-8：{invalid} 处无效字节（首处在第 {first_invalid_line} 行），仅 {characters} 个有效多字节字符；按 GB18030 读取"
+                ),
+                stratum_core::Lang::En => format!(
+                    "not UTF-8: {invalid} invalid byte sequences (the first on line {first_invalid_line}) against {characters} valid multi-byte characters; read as GB18030"
+                ),
+            },
+            E::Utf16WithoutBom => lang
+                .pick(
+                    "UTF-16，无字节顺序标记（每隔一个字节为零）",
+                    "UTF-16 without a byte order mark (every other byte is zero)",
+                )
+                .to_string(),
+        }
     }
-    match std::str::from_utf8(head) {
-        Ok(_) => (encoding_rs::UTF_8, 0),
-        // An incomplete character cut off at the end of the sample is still UTF-8.
-        Err(e) if e.error_len().is_none() => (encoding_rs::UTF_8, 0),
-        Err(_) => (encoding_rs::GB18030, 0),
+}
+
+/// Non-ASCII characters (valid or not) after which the evidence is enough to decide.
+const EVIDENCE_CHARACTERS: u64 = 10_000;
+/// Valid multi-byte UTF-8 characters needed per invalid sequence for a file to stay UTF-8.
+const UTF8_MAJORITY: u64 = 10;
+
+/// Counts of UTF-8 evidence over a stream of bytes, fed in chunks.
+#[derive(Debug, Default)]
+struct Utf8Evidence {
+    characters: u64,
+    invalid: u64,
+    first_invalid_line: u64,
+    /// Line feeds before the current chunk.
+    lines: u64,
+    /// The bytes of a sequence cut off at the end of the last chunk.
+    carry: Vec<u8>,
+}
+
+impl Utf8Evidence {
+    fn feed(&mut self, chunk: &[u8]) {
+        if self.carry.is_empty() {
+            self.scan(chunk, true);
+        } else {
+            let mut joined = std::mem::take(&mut self.carry);
+            joined.extend_from_slice(chunk);
+            self.scan(&joined, true);
+        }
+    }
+
+    fn scan(&mut self, mut bytes: &[u8], more: bool) {
+        loop {
+            match std::str::from_utf8(bytes) {
+                Ok(text) => {
+                    self.count_valid(text.as_bytes());
+                    self.lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
+                    return;
+                }
+                Err(e) => {
+                    let (valid, rest) = bytes.split_at(e.valid_up_to());
+                    self.count_valid(valid);
+                    self.lines += memchr::memchr_iter(b'\n', valid).count() as u64;
+                    match e.error_len() {
+                        Some(n) => {
+                            if self.invalid == 0 {
+                                self.first_invalid_line = self.lines + 1;
+                            }
+                            self.invalid += 1;
+                            self.lines += memchr::memchr_iter(b'\n', &rest[..n]).count() as u64;
+                            bytes = &rest[n..];
+                        }
+                        None if more => {
+                            self.carry = rest.to_vec();
+                            return;
+                        }
+                        None => {
+                            if self.invalid == 0 {
+                                self.first_invalid_line = self.lines + 1;
+                            }
+                            self.invalid += 1;
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn count_valid(&mut self, valid: &[u8]) {
+        if !valid.is_ascii() {
+            self.characters += valid.iter().filter(|&&b| b >= 0xC0).count() as u64;
+        }
+    }
+
+    fn enough(&self) -> bool {
+        self.characters + self.invalid >= EVIDENCE_CHARACTERS
+    }
+
+    /// Ends the evidence: a sequence cut off at the very end is not counted either way (a
+    /// sample may end inside a character; a file that does has one bad row, not a verdict).
+    fn finish(&mut self) {
+        self.carry.clear();
+    }
+}
+
+/// UTF-16 without a byte order mark, from the zero bytes of its first bytes: ASCII text in
+/// UTF-16 has a zero in every other byte (the second of each pair in little endian).
+fn utf16_without_bom(head: &[u8]) -> Option<&'static Encoding> {
+    let sample = &head[..head.len().min(4096) & !1];
+    let pairs = sample.len() / 2;
+    if pairs < 4 {
+        return None;
+    }
+    let zero_even = sample.iter().step_by(2).filter(|&&b| b == 0).count();
+    let zero_odd = sample
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter(|&&b| b == 0)
+        .count();
+    if zero_odd * 10 >= pairs * 4 && zero_even * 20 < pairs {
+        Some(encoding_rs::UTF_16LE)
+    } else if zero_even * 10 >= pairs * 4 && zero_odd * 20 < pairs {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// Detects the encoding of a file from its first bytes `head` and, when they hold too little
+/// non-ASCII text to decide, the rest of the file from `rest`: a byte order mark if there is
+/// one; UTF-16 if every other byte is zero; UTF-8 unless most non-ASCII sequences are invalid
+/// UTF-8 (one stray byte in a UTF-8 file makes its row a reject, not every Chinese name
+/// mojibake); else GB18030 (a superset of GBK and GB2312, the encodings of Chinese Windows
+/// exports). Returns the encoding, the BOM length to skip and why.
+pub fn detect_encoding_from(
+    head: &[u8],
+    rest: Option<&mut dyn Read>,
+) -> io::Result<(&'static Encoding, usize, EncodingEvidence)> {
+    if let Some((enc, bom)) = Encoding::for_bom(head) {
+        return Ok((enc, bom, EncodingEvidence::ByteOrderMark));
+    }
+    if let Some(enc) = utf16_without_bom(head) {
+        return Ok((enc, 0, EncodingEvidence::Utf16WithoutBom));
+    }
+    let mut evidence = Utf8Evidence::default();
+    evidence.feed(head);
+    if let Some(rest) = rest {
+        let mut buf = vec![0u8; 1 << 20];
+        while !evidence.enough() {
+            let n = match rest.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            evidence.feed(&buf[..n]);
+        }
+    }
+    evidence.finish();
+    let Utf8Evidence {
+        characters,
+        invalid,
+        first_invalid_line,
+        ..
+    } = evidence;
+    Ok(if invalid == 0 && characters == 0 {
+        (encoding_rs::UTF_8, 0, EncodingEvidence::Ascii)
+    } else if invalid == 0 {
+        (
+            encoding_rs::UTF_8,
+            0,
+            EncodingEvidence::ValidUtf8 { characters },
+        )
+    } else if characters >= invalid * UTF8_MAJORITY {
+        let evidence = EncodingEvidence::MostlyUtf8 {
+            characters,
+            invalid,
+            first_invalid_line,
+        };
+        (encoding_rs::UTF_8, 0, evidence)
+    } else {
+        let evidence = EncodingEvidence::NotUtf8 {
+            characters,
+            invalid,
+            first_invalid_line,
+        };
+        (encoding_rs::GB18030, 0, evidence)
+    })
+}
+
+/// Detects the encoding from `head` alone; see [`detect_encoding_from`].
+pub fn detect_encoding(head: &[u8]) -> (&'static Encoding, usize) {
+    match detect_encoding_from(head, None) {
+        Ok((enc, bom, _)) => (enc, bom),
+        Err(_) => (encoding_rs::UTF_8, 0),
     }
 }
 
@@ -479,6 +747,20 @@ pub struct CsvSource {
     data_start: Option<DataStart>,
     /// The line feeds the reader has passed, for line numbers.
     newlines: Newlines,
+    /// Lines the quote guard took out, to be served as records to reject.
+    unclosed: UnclosedLines,
+    /// A record read ahead while a taken-out line before it was served.
+    stash: Option<(u64, ByteRecord)>,
+    /// The last record served, when it was a taken-out line.
+    last_unclosed: Option<UnclosedQuote>,
+}
+
+/// A record served because a quote in it never closed (see [`crate::quotes`]): the caller
+/// rejects it as `unclosed_quote`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnclosedQuote {
+    /// The field the quote opened (0-based).
+    pub field: usize,
 }
 
 /// The byte offsets of the line feeds in the text a CSV reader has pulled, so that a record's
@@ -569,8 +851,26 @@ impl CsvSource {
             .take(SNIFF_BYTES as u64)
             .read_to_end(&mut head)
             .map_err(io_err(path))?;
-        let (detected, bom) = detect_encoding(&head);
-        let encoding = options.encoding.unwrap_or(detected);
+        let (encoding, bom, evidence) = match options.encoding {
+            Some(forced) => (
+                forced,
+                Encoding::for_bom(&head).map_or(0, |(_, bom)| bom),
+                EncodingEvidence::Forced,
+            ),
+            None => {
+                // too little non-ASCII text at the start: look on into the file
+                let mut more = if head.len() == SNIFF_BYTES {
+                    let mut f = File::open(path).map_err(io_err(path))?;
+                    f.seek(io::SeekFrom::Start(SNIFF_BYTES as u64))
+                        .map_err(io_err(path))?;
+                    Some(BufReader::new(f))
+                } else {
+                    None
+                };
+                detect_encoding_from(&head, more.as_mut().map(|r| r as &mut dyn Read))
+                    .map_err(io_err(path))?
+            }
+        };
         let rest = io::Cursor::new(head).chain(raw);
         let mut text: Box<dyn Read> = if encoding == encoding_rs::UTF_8 {
             let mut r = rest;
@@ -595,8 +895,16 @@ impl CsvSource {
             .delimiter
             .unwrap_or_else(|| detect_delimiter(&text_head));
         let newlines = Newlines::default();
+        let width = Arc::new(AtomicUsize::new(0));
+        let unclosed = UnclosedLines::default();
+        let guarded = QuoteGuard::new(
+            io::Cursor::new(text_head).chain(text),
+            delimiter,
+            width.clone(),
+            unclosed.clone(),
+        );
         let text: Box<dyn Read> = Box::new(CountNewlines {
-            inner: io::Cursor::new(text_head).chain(text),
+            inner: guarded,
             newlines: newlines.clone(),
         });
         let mut reader = csv::ReaderBuilder::new()
@@ -653,10 +961,11 @@ impl CsvSource {
             .iter()
             .map(|r| String::from_utf8_lossy(r.as_slice()).trim().to_string())
             .collect();
-        let headers = header
+        let headers: Vec<String> = header
             .iter()
             .map(|h| String::from_utf8_lossy(h).trim().to_string())
             .collect();
+        width.store(headers.len(), Ordering::Relaxed);
         Ok(CsvSource {
             reader,
             headers,
@@ -664,12 +973,16 @@ impl CsvSource {
                 path: path.to_path_buf(),
                 format: Format::Csv,
                 encoding: Some(encoding.name().to_string()),
+                encoding_evidence: Some(evidence),
                 delimiter: Some(delimiter_name(delimiter)),
                 delimiter_byte: Some(delimiter),
                 sheet: None,
                 title_rows,
             },
             pending: pending.into_iter().rev().collect(),
+            unclosed,
+            stash: None,
+            last_unclosed: None,
             newlines,
             read_bytes,
             total_bytes,
@@ -687,12 +1000,9 @@ impl CsvSource {
     }
 }
 
-impl RecordSource for CsvSource {
-    fn headers(&self) -> &[String] {
-        &self.headers
-    }
-
-    fn read(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, SourceError> {
+impl CsvSource {
+    /// The next record the CSV parser makes.
+    fn read_parsed(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, SourceError> {
         loop {
             if let Some(p) = self.pending.pop() {
                 *record = p;
@@ -719,6 +1029,43 @@ impl RecordSource for CsvSource {
                     .map_or(0, |p| self.newlines.line_of(p.byte())),
             ));
         }
+    }
+}
+
+impl RecordSource for CsvSource {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn read(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, SourceError> {
+        self.last_unclosed = None;
+        let next = match self.stash.take() {
+            Some((line, r)) => {
+                *record = r;
+                Some(line)
+            }
+            None => self.read_parsed(record)?,
+        };
+        // a line taken out for a runaway quote comes before the record read after it
+        let mut queue = self.unclosed.lock().unwrap_or_else(|e| e.into_inner());
+        if queue
+            .front()
+            .is_some_and(|u| next.is_none_or(|line| u.line < line))
+        {
+            let u = queue.pop_front().expect("checked above");
+            if let Some(line) = next {
+                self.stash = Some((line, std::mem::take(record)));
+            }
+            let delimiter = self.info.delimiter_byte.unwrap_or(b',');
+            *record = u.raw.split(|&b| b == delimiter).collect();
+            self.last_unclosed = Some(UnclosedQuote { field: u.field });
+            return Ok(Some(u.line));
+        }
+        Ok(next)
+    }
+
+    fn unclosed_quote(&self) -> Option<UnclosedQuote> {
+        self.last_unclosed
     }
 
     fn info(&self) -> &SourceInfo {

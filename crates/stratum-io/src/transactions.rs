@@ -477,7 +477,7 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
                 }
             }),
             _ => Err(bad(
-                RejectReason::BadEncoding,
+                RejectReason::InvalidEncoding,
                 c,
                 "holds bytes that are not valid in the file's encoding; pass --encoding (e.g. gb18030, utf-8)".into(),
             )),

@@ -48,6 +48,7 @@ fn too_many_rejected_rows_is_an_error_after_writing_the_rejects() {
     Data quality
       transactions file                                            [FIXTURES]/bad_rows.csv
       format                                                       csv, UTF-8, delimiter ,
+      encoding because                                             ASCII only
       columns                                                      customer_id←customer_id, order_id←order_id, order_date←order_date, amount←amount
       rows read                                                    13
       accepted                                                     4

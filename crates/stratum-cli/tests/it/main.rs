@@ -6,6 +6,7 @@ mod errors;
 mod report;
 mod scheme;
 mod segment;
+mod text;
 mod trust;
 
 use std::path::{Path, PathBuf};

@@ -55,6 +55,7 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
     Data quality
       transactions file                          [FIXTURES]/hand.csv
       format                                     csv, UTF-8, delimiter ,
+      encoding because                           all valid UTF-8 (5 multi-byte characters)
       columns                                    customer_id←customer_id, order_id←order_id, order_date←order_date, amount←amount
       rows read                                  20
       accepted                                   19
@@ -126,6 +127,10 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
           "path": "[FIXTURES]/hand.csv",
           "format": "csv",
           "encoding": "UTF-8",
+          "encoding_evidence": {
+            "basis": "valid_utf8",
+            "characters": 5
+          },
           "delimiter": ",",
           "sheet": null,
           "title_rows": []
@@ -252,6 +257,7 @@ fn chinese_labels_with_lang_zh_and_master_data_joined() {
     数据质量
       交易文件                         [FIXTURES]/hand_gb18030.csv
       格式                             csv, gb18030, 分隔符 ;
+      编码判断依据                     不是 UTF-8：260 处无效字节（首处在第 1 行），仅 4 个有效多字节字符；按 GB18030 读取
       列映射                           customer_id←客户编号, order_id←订单号, order_date←下单时间, amount←实付金额
       读取行数                         20
       接受行数                         19

@@ -90,9 +90,11 @@ fn a_gbk_file_read_as_utf8_rejects_its_rows_as_bad_encoding() {
     std::fs::write(&path, &body).expect("write");
     let (t, q, rejects) = run(&path, &options);
     assert_eq!(
-        q.counts.rejected_by_reason.get(&RejectReason::BadEncoding),
+        q.counts
+            .rejected_by_reason
+            .get(&RejectReason::InvalidEncoding),
         Some(&1)
     );
     assert_eq!(t.features.customers.len(), 1);
-    assert!(rejects.contains("bad_encoding"), "{rejects}");
+    assert!(rejects.contains("invalid_encoding"), "{rejects}");
 }
