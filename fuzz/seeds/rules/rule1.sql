@@ -1,0 +1,1 @@
+monetary >= 10000 AND frequency > 3

@@ -1,0 +1,1 @@
+lifecycle IN ('active', 'new') OR last_nps < 7

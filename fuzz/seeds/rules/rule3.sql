@@ -1,0 +1,1 @@
+NOT (monetary BETWEEN 1 AND 2) AND 客户经理 LIKE '张%'

@@ -1,0 +1,1 @@
+(monetary + frequency * 2) / 3 > last_nps

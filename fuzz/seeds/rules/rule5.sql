@@ -1,0 +1,1 @@
+last_nps IS NULL OR lifecycle <> 'churned'

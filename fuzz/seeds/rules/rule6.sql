@@ -1,0 +1,1 @@
+monetary = 1 OR monetary = 2 OR monetary = 3 OR monetary = 4
