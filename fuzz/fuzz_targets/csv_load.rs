@@ -32,7 +32,11 @@ fn load(path: &std::path::Path, batch: Option<usize>, pool: &rayon::ThreadPool) 
     let loaded = pool.install(|| load_transactions(path, &options, None, &mut rejects, &mut |_, _| {}));
     let (aggregator, quality) = loaded.ok()?;
     let c = &quality.counts;
-    assert_eq!(c.rows_read, c.accepted + c.duplicates + c.rejected, "{c:?}");
+    assert_eq!(
+        c.rows_read,
+        c.accepted + c.anonymous + c.duplicates + c.rejected,
+        "{c:?}"
+    );
     let as_of = aggregator.default_as_of();
     let customers = match as_of {
         Some(as_of) => aggregator

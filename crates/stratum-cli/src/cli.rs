@@ -221,6 +221,10 @@ pub struct InputArgs {
     /// Amounts use a decimal comma (`1 234,50`).
     #[arg(long)]
     pub decimal_comma: bool,
+    /// Rows identical to an earlier row: drop (default) or keep. Keep them when the export
+    /// lists the same product twice in one order and has no column that tells the lines apart.
+    #[arg(long, value_name = "drop|keep")]
+    pub duplicates: Option<String>,
     /// Fail when more than this share of the rows of any input is rejected, e.g. 0.05 or 5%
     /// (default 5%).
     #[arg(long)]

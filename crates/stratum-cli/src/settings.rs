@@ -14,6 +14,7 @@ use stratum_core::rfm::CheckedRfmParams;
 use stratum_core::{ClassBasis, FrequencyBasis, Lang, RfmParams, ScoreMethod};
 use stratum_io::output::CsvText;
 use stratum_io::source::ReadOptions;
+use stratum_io::transactions::Duplicates;
 use stratum_io::values::DecimalMark;
 
 use crate::BadInput;
@@ -183,6 +184,8 @@ pub struct InputConfig {
     pub sheet: Option<String>,
     pub decimal_comma: Option<bool>,
     pub max_reject_rate: Option<f64>,
+    /// `drop` or `keep`.
+    pub duplicates: Option<String>,
 }
 
 /// `[rfm]`.
@@ -236,6 +239,7 @@ pub struct SegmentSettings {
     pub customers_id: Option<String>,
     pub columns: BTreeMap<String, String>,
     pub max_reject_rate: f64,
+    pub duplicates: Duplicates,
     pub rfm: CheckedRfmParams,
     pub abc: CheckedAbcParams,
     pub frequency: FrequencyBasis,
@@ -363,6 +367,8 @@ pub struct InputSettings {
     pub read: ReadOptions,
     pub columns: BTreeMap<String, String>,
     pub max_reject_rate: f64,
+    /// What to do with identical rows.
+    pub duplicates: Duplicates,
     /// The config file, an input of the run.
     pub config: Option<PathBuf>,
     /// How text is written to the CSV outputs.
@@ -384,6 +390,7 @@ fn resolve_input(
         delimiter,
         sheet,
         decimal_comma,
+        duplicates,
         max_reject_rate,
         csv_raw,
     } = flags;
@@ -393,6 +400,7 @@ fn resolve_input(
         sheet: cfg_sheet,
         decimal_comma: cfg_decimal_comma,
         max_reject_rate: cfg_max_reject_rate,
+        duplicates: cfg_duplicates,
     } = cfg;
     let lang: Lang = match lang.or(cfg_lang) {
         Some(l) => l.parse().map_err(bad)?,
@@ -416,6 +424,13 @@ fn resolve_input(
         (None, Some(r)) => parse_rate("[input] max_reject_rate", &r.to_string())?,
         (None, None) => 0.05,
     };
+    let duplicates = match (duplicates, cfg_duplicates) {
+        (Some(d), _) => d.parse().map_err(|e: String| bad(format!("--duplicates: {e}")))?,
+        (None, Some(d)) => d
+            .parse()
+            .map_err(|e: String| bad(format!("[input] duplicates: {e}")))?,
+        (None, None) => Duplicates::Drop,
+    };
     let mut columns = config_columns;
     columns.extend(parse_map(&map)?);
     Ok(InputSettings {
@@ -428,6 +443,7 @@ fn resolve_input(
         },
         columns,
         max_reject_rate,
+        duplicates,
         config,
         csv_text: if csv_raw { CsvText::Raw } else { CsvText::Safe },
     })
@@ -559,6 +575,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         customers_id,
         columns: input.columns,
         max_reject_rate: input.max_reject_rate,
+        duplicates: input.duplicates,
         rfm,
         abc,
         frequency,

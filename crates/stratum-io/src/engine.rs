@@ -48,7 +48,7 @@ use crate::quotes::{self, Runaway, Shape, unclosed_quote_message};
 use crate::rejects::{Reject, RejectReason, RejectRow};
 use crate::source::{DataStart, RecordSource, SourceError, UnclosedQuote};
 use crate::transactions::{
-    DateCache, Fields, LineStats, RowCounts, SplitLine, TransactionOptions, clean_row,
+    DateCache, Duplicates, Fields, LineStats, RowCounts, SplitLine, TransactionOptions, clean_row,
 };
 
 /// Number of shards: more than the threads, so that uneven shards still balance.
@@ -97,6 +97,8 @@ enum Outcome {
         date: NaiveDate,
         amount: Money,
     },
+    /// A row without a customer id (a sale to a guest).
+    Anonymous { amount: Money },
     /// A rejected row, with its place among the piece's rows (to write rejects in file order).
     Rejected(Box<(u32, RejectRow)>),
 }
@@ -231,6 +233,10 @@ impl Piece {
             ctx.options,
         );
         let (shard, outcome) = match cleaned {
+            Ok(row) if row.customer_id.is_empty() => (
+                row_hash as usize % SHARDS,
+                Outcome::Anonymous { amount: row.amount },
+            ),
             Ok(row) => {
                 let start = self.arena.len() as u32;
                 self.arena.push_str(row.customer_id);
@@ -280,12 +286,20 @@ pub(crate) struct Shard {
     pub lines: LineStats,
     /// Rejected rows with their place in the file: (piece, row within the piece).
     rejects: Vec<((u32, u32), RejectRow)>,
+    /// Whether identical rows are all kept (`--duplicates keep`).
+    keep_duplicates: bool,
 }
 
 impl Shard {
-    fn new(as_of: Option<NaiveDate>, basis: FrequencyBasis, history: bool) -> Self {
+    fn new(
+        as_of: Option<NaiveDate>,
+        basis: FrequencyBasis,
+        history: bool,
+        keep_duplicates: bool,
+    ) -> Self {
         let agg = Aggregator::new(as_of, basis);
         Shard {
+            keep_duplicates,
             agg: if history { agg.keep_history() } else { agg },
             seen: KeySet::default(),
             counts: RowCounts::default(),
@@ -317,8 +331,14 @@ impl Shard {
                 self.agg.warm_customer(*key, *order);
             }
             self.counts.rows_read += 1;
-            if !self.seen.insert(p.row_hash) {
+            if !self.keep_duplicates && !self.seen.insert(p.row_hash) {
                 self.counts.duplicates += 1;
+                match p.outcome {
+                    Outcome::Accepted { amount, .. } | Outcome::Anonymous { amount } => {
+                        self.counts.duplicate_amount += amount;
+                    }
+                    Outcome::Rejected(_) => {}
+                }
                 continue;
             }
             match &p.outcome {
@@ -334,6 +354,10 @@ impl Shard {
                     let (start, len) = (id.0 as usize, id.1 as usize);
                     let customer = arena.get(start..start + len).unwrap_or_default();
                     self.agg.add_keyed(customer, key, order, date, amount);
+                }
+                &Outcome::Anonymous { amount } => {
+                    self.counts.anonymous += 1;
+                    self.counts.anonymous_amount += amount;
                 }
                 Outcome::Rejected(rejected) => {
                     let (row_in_piece, row) = &**rejected;
@@ -363,8 +387,9 @@ impl<'a> Engine<'a> {
         let needed = ctx.needed();
         let basis = ctx.options.frequency;
         let history = ctx.options.history;
+        let keep = ctx.options.duplicates == Duplicates::Keep;
         let shards = (0..SHARDS)
-            .map(|_| Shard::new(ctx.as_of, basis, history))
+            .map(|_| Shard::new(ctx.as_of, basis, history, keep))
             .collect();
         Engine {
             ctx,

@@ -7,7 +7,7 @@ use stratum_core::{Lang, Money};
 
 use crate::format::{money, pct, thousands};
 use crate::master::MasterQuality;
-use crate::transactions::{RowCounts, TransactionQuality};
+use crate::transactions::{Duplicates, RowCounts, TransactionQuality};
 
 /// Where the analysis date came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -185,12 +185,72 @@ impl QualityReport {
         add(&mut out, "列映射", "columns", mapping);
         add(&mut out, "读取行数", "rows read", thousands(c.rows_read));
         add(&mut out, "接受行数", "accepted", thousands(c.accepted));
-        add(
-            &mut out,
-            "重复行（已去除）",
-            "duplicates dropped",
-            thousands(c.duplicates),
-        );
+        let duplicates = if c.duplicate_amount == Money::ZERO {
+            thousands(c.duplicates)
+        } else {
+            format!("{} ({})", thousands(c.duplicates), money(c.duplicate_amount))
+        };
+        if t.duplicates_rule == Duplicates::Keep {
+            add(
+                &mut out,
+                "重复行（保留，--duplicates keep）",
+                "identical lines (kept, --duplicates keep)",
+                lang.pick("未判断", "not judged").to_string(),
+            );
+        } else {
+            add(&mut out, "重复行（已去除）", "duplicates dropped", duplicates);
+        }
+        if let Some(w) = t.duplicate_warning() {
+            let why = if w.only_mapped_columns {
+                lang.pick(
+                    "文件除映射的列外没有其他列，同一订单中同一商品的两行无法区分",
+                    "the file has no column besides the mapped ones, so two lines of one order for the same product cannot be told apart",
+                )
+            } else {
+                lang.pick("占收入比例较高", "a large share of revenue")
+            };
+            add(
+                &mut out,
+                "警告：重复行可能是真实的重复购买",
+                "warning: duplicates may be genuine repeated lines",
+                match lang {
+                    Lang::Zh => format!(
+                        "{} 行，{}（{}）：{why}；如果导出中同一订单确实重复列出商品，请使用 --duplicates keep",
+                        thousands(w.rows),
+                        money(w.amount),
+                        pct(w.share)
+                    ),
+                    Lang::En => format!(
+                        "{} lines, {} ({} of revenue): {why}; if the export lists the same product twice in one order, run with --duplicates keep",
+                        thousands(w.rows),
+                        money(w.amount),
+                        pct(w.share)
+                    ),
+                },
+            );
+        }
+        if c.anonymous > 0 {
+            let share = c.anonymous as f64 / c.rows_read.max(1) as f64;
+            add(
+                &mut out,
+                "匿名销售（无客户编号，不参与分级）",
+                "anonymous sales (no customer id, not tiered)",
+                match lang {
+                    Lang::Zh => format!(
+                        "{} 行（占 {}），{}",
+                        thousands(c.anonymous),
+                        pct(share),
+                        money(c.anonymous_amount)
+                    ),
+                    Lang::En => format!(
+                        "{} lines ({} of rows), {}",
+                        thousands(c.anonymous),
+                        pct(share),
+                        money(c.anonymous_amount)
+                    ),
+                },
+            );
+        }
         add(
             &mut out,
             "拒绝行数",

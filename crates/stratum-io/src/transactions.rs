@@ -1,14 +1,16 @@
 //! Reading, cleaning and aggregating a transaction file in one streaming, parallel pass.
 //!
-//! Every data row ends up in exactly one of three places, so that
-//! `rows_read = accepted + duplicates + rejected` always holds:
+//! Every data row ends up in exactly one of four places, so that
+//! `rows_read = accepted + anonymous + duplicates + rejected` always holds:
 //! - **duplicates**: a row identical to an earlier row is dropped. Rows are recognised by a
 //!   128-bit xxh3 hash: of the raw line (without its line ending, decoded to UTF-8 if the file is in
 //!   another encoding) for a CSV file, so that rows must be byte-identical; of the fields and
 //!   their lengths for Excel and Parquet. Memory is
 //!   about 22 bytes per distinct row in the hash tables, and a false match needs a hash
 //!   collision (probability below 10⁻²⁰ for 10⁹ rows);
-//! - **rejected**: a row with an empty customer id, a missing or unreadable date or amount, text
+//! - **anonymous**: a row with a date and an amount but no customer id (a sale to a guest):
+//!   counted with its amount, left out of tiering;
+//! - **rejected**: a row with a missing or unreadable date or amount, text
 //!   that is not valid in the file's encoding, or fewer or more fields than the header is
 //!   written to the rejects file with its line number and reason;
 //! - **accepted**: every other row, aggregated per customer. Negative amounts are refund lines:
@@ -19,6 +21,7 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::NaiveDate;
+use serde::Serialize;
 use csv::ByteRecord;
 use stratum_core::{FrequencyBasis, Money, ShardedAggregator};
 
@@ -38,6 +41,14 @@ pub struct RowCounts {
     pub accepted: u64,
     /// Rows dropped as exact duplicates of an earlier row.
     pub duplicates: u64,
+    /// Rows without a customer id but with a valid date and amount (transactions only): sales
+    /// to guests, counted with their amount and left out of tiering; not rejects.
+    pub anonymous: u64,
+    /// Net amount of the anonymous rows (transactions only).
+    pub anonymous_amount: Money,
+    /// Net amount of the duplicate rows dropped (transactions only; duplicates of rows that
+    /// were rejected count no amount).
+    pub duplicate_amount: Money,
     /// Rows written to the rejects file.
     pub rejected: u64,
     /// Rejected rows by reason code.
@@ -70,6 +81,50 @@ pub struct TransactionQuality {
     /// What the accepted lines add up to.
     #[serde(flatten)]
     pub lines: LineStats,
+    /// Columns in the file's header.
+    pub header_columns: usize,
+    /// What was done with identical rows.
+    pub duplicates_rule: Duplicates,
+}
+
+/// Dropped duplicates that may well be genuine repeated lines, for a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DuplicateWarning {
+    /// Rows dropped.
+    pub rows: u64,
+    /// Their net amount.
+    pub amount: Money,
+    /// Their amount as a share of purchases plus their amount.
+    pub share: f64,
+    /// Whether the file has no column besides the mapped ones, so that two lines of one order
+    /// for the same product at the same price cannot be told apart.
+    pub only_mapped_columns: bool,
+}
+
+/// The share of revenue in dropped duplicates above which they are warned about.
+pub const DUPLICATE_WARNING_SHARE: f64 = 0.01;
+
+impl TransactionQuality {
+    /// A warning when the duplicates dropped look like genuine repeated lines: the file has
+    /// no column besides the mapped ones, or they hold more than
+    /// [`DUPLICATE_WARNING_SHARE`] of the revenue.
+    pub fn duplicate_warning(&self) -> Option<DuplicateWarning> {
+        let c = &self.counts;
+        if c.duplicates == 0 || self.duplicates_rule == Duplicates::Keep {
+            return None;
+        }
+        let mapped = self.columns.iter().filter(|m| m.header.is_some()).count();
+        let only_mapped_columns = self.header_columns <= mapped;
+        let dup = c.duplicate_amount.to_f64().max(0.0);
+        let total = self.lines.purchase_amount.to_f64() + dup;
+        let share = if total > 0.0 { dup / total } else { 0.0 };
+        (only_mapped_columns || share > DUPLICATE_WARNING_SHARE).then_some(DuplicateWarning {
+            rows: c.duplicates,
+            amount: c.duplicate_amount,
+            share,
+            only_mapped_columns,
+        })
+    }
 }
 
 /// What the accepted lines of a file add up to.
@@ -161,6 +216,32 @@ pub struct TransactionOptions {
     /// Keep each customer's amounts by day, for the trailing-window features
     /// ([`stratum_core::features::Windows`]) that tier schemes use.
     pub history: bool,
+    /// What to do with rows identical to an earlier row.
+    pub duplicates: Duplicates,
+}
+
+/// What to do with rows identical to an earlier row (`--duplicates`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Duplicates {
+    /// Drop them: an export that repeats lines (a re-run export appended, a join that
+    /// doubled rows) counts each sale once.
+    #[default]
+    Drop,
+    /// Keep them: the file lists the same product twice in one order, and has no line-level
+    /// column that tells the lines apart.
+    Keep,
+}
+
+impl std::str::FromStr for Duplicates {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "drop" => Ok(Duplicates::Drop),
+            "keep" => Ok(Duplicates::Keep),
+            other => Err(format!("unknown duplicates rule `{other}`; use drop or keep")),
+        }
+    }
 }
 
 /// Reads `path`, cleans every row and aggregates the accepted ones per customer (lines dated
@@ -232,6 +313,8 @@ pub fn load_transactions<W: Write>(
         columns: mapped,
         counts: RowCounts::default(),
         lines: LineStats::default(),
+        header_columns: headers.len(),
+        duplicates_rule: options.duplicates,
     };
     q.counts.blank_rows = engine.blank;
     let mut shards = Vec::with_capacity(engine.shards.len());
@@ -239,7 +322,10 @@ pub fn load_transactions<W: Write>(
         let c = shard.counts;
         q.counts.rows_read += c.rows_read;
         q.counts.accepted += c.accepted;
+        q.counts.anonymous += c.anonymous;
+        q.counts.anonymous_amount += c.anonymous_amount;
         q.counts.duplicates += c.duplicates;
+        q.counts.duplicate_amount += c.duplicate_amount;
         q.counts.rejected += c.rejected;
         for (reason, n) in c.rejected_by_reason {
             *q.counts.rejected_by_reason.entry(reason).or_default() += n;
@@ -483,14 +569,9 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
             )),
         }
     };
+    // an empty customer id is an anonymous sale (a guest, a walk-in customer), not a reject:
+    // the caller counts it apart once its date and amount are read
     let customer_id = text(cols.customer_id)?;
-    if customer_id.is_empty() {
-        return Err(bad(
-            RejectReason::MissingCustomerId,
-            cols.customer_id,
-            "customer id is empty".into(),
-        ));
-    }
     let date = match record.typed_date(cols.order_date) {
         Some(date) => date,
         None => text_date(record, dates, cols.order_date)?,

@@ -256,6 +256,7 @@ fn from_transactions(
         columns: s.input.columns.clone(),
         frequency: stratum_core::FrequencyBasis::Orders,
         batch_bytes: None,
+        duplicates: s.input.duplicates,
         history: true,
     };
     let (aggregator, txq) = read_transactions(path, &options, s.as_of, rejects, rejects_path)?;

@@ -71,6 +71,7 @@ pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
         columns: s.columns.clone(),
         frequency: s.frequency,
         batch_bytes: None,
+        duplicates: s.duplicates,
         history: true,
     };
     let (aggregator, txq) =

@@ -197,6 +197,7 @@ fn segment(
         columns: s.columns.clone(),
         frequency: s.frequency,
         batch_bytes: None,
+        duplicates: s.duplicates,
         history: scheme.is_some() || s.clv.is_some(),
     };
     let mut timer = Timer::new();

@@ -3,6 +3,7 @@
 mod cluster;
 mod clv;
 mod errors;
+mod exports;
 mod report;
 mod scheme;
 mod segment;

@@ -24,7 +24,10 @@ fn every_kind_of_bad_row_is_rejected_with_its_line_and_reason() {
         ),
         (13, 4, 1, 8, 0)
     );
-    assert_eq!(c.rows_read, c.accepted + c.duplicates + c.rejected);
+    assert_eq!(
+        c.rows_read,
+        c.accepted + c.anonymous + c.duplicates + c.rejected
+    );
     let by_reason: Vec<(RejectReason, u64)> =
         c.rejected_by_reason.iter().map(|(r, n)| (*r, *n)).collect();
     assert_eq!(

@@ -1,0 +1,99 @@
+//! Exports as users have them: sales to guests (no customer id) and lines that repeat,
+//! counted with their revenue and never hidden.
+
+use std::fs;
+use std::path::Path;
+
+use crate::segment;
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn quality(out: &Path) -> serde_json::Value {
+    let text = fs::read_to_string(out.join("quality.json")).expect("quality.json");
+    serde_json::from_str(&text).expect("json")
+}
+
+/// A retail export of the four needed columns: 12 customers with 3 orders each, 9 sales to
+/// guests (20% of the lines, 450.00) and 3 lines repeated word for word (60.00).
+fn retail(dir: &Path) -> std::path::PathBuf {
+    let mut text = String::from("customer_id,invoice,order_date,amount\n");
+    let mut n = 0;
+    for c in 0..12 {
+        for k in 0..3 {
+            n += 1;
+            let line = format!(
+                "C{c:02},I{n:03},2025-0{}-{:02},{}.00\n",
+                k + 1,
+                (c * 3 + k) % 27 + 1,
+                10 + (c * 7 + k * 13) % 90
+            );
+            text.push_str(&line);
+            if n % 12 == 0 {
+                // the same product twice in one order: the export has no line column
+                text.push_str(&format!("C{c:02},I{n:03},2025-0{}-{:02},20.00\n", k + 1, 28));
+                text.push_str(&format!("C{c:02},I{n:03},2025-0{}-{:02},20.00\n", k + 1, 28));
+            }
+        }
+    }
+    for g in 0..9 {
+        text.push_str(&format!(",G{g:02},2025-02-{:02},50.00\n", g + 1));
+    }
+    let path = dir.join("retail.csv");
+    fs::write(&path, text).expect("write");
+    path
+}
+
+#[test]
+fn guests_are_anonymous_sales_with_their_revenue_not_rejects() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = retail(tmp.path());
+    let out = tmp.path().join("out");
+    // 9 of 51 lines have no customer id: far above the 5% reject limit, and not rejects
+    let run = segment(s(&input), &out, &[], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let q = quality(&out);
+    let t = &q["transactions"];
+    assert_eq!(t["rows_read"], 51, "{t}");
+    assert_eq!(t["anonymous"], 9, "{t}");
+    assert_eq!(t["anonymous_amount"], 450.0, "{t}");
+    assert_eq!(t["rejected"], 0, "{t}");
+    assert_eq!(t["duplicates"], 3, "{t}");
+    assert_eq!(t["duplicate_amount"], 60.0, "{t}");
+    assert_eq!(t["accepted"], 39, "{t}");
+    assert!(
+        run.stderr
+            .contains("anonymous sales (no customer id, not tiered)  9 lines (17.6% of rows), 450.00"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("warning: duplicates may be genuine repeated lines"),
+        "{}",
+        run.stderr
+    );
+    let customers = fs::read_to_string(out.join("customers.csv")).expect("customers");
+    assert_eq!(customers.lines().count(), 13, "{customers}");
+}
+
+#[test]
+fn duplicates_keep_counts_repeated_lines_as_sales() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = retail(tmp.path());
+    let drop = tmp.path().join("drop");
+    let keep = tmp.path().join("keep");
+    assert_eq!(segment(s(&input), &drop, &[], tmp.path()).code, 0);
+    let run = segment(s(&input), &keep, &["--duplicates", "keep"], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (d, k) = (quality(&drop), quality(&keep));
+    assert_eq!(k["transactions"]["duplicates"], 0);
+    assert_eq!(k["transactions"]["accepted"], 42);
+    let revenue = |q: &serde_json::Value| q["transactions"]["purchase_amount"].as_f64();
+    assert_eq!(revenue(&d).zip(revenue(&k)).map(|(d, k)| k - d), Some(60.0));
+    assert!(!run.stderr.contains("warning: duplicates"), "{}", run.stderr);
+    let run = segment(s(&input), &keep, &["--duplicates", "some"], tmp.path());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--duplicates: unknown duplicates rule `some`"), "{}", run.stderr);
+}
