@@ -202,4 +202,21 @@ mod tests {
         assert_eq!(Money::from_f64(0.00004), Some(Money::ZERO));
         assert_eq!(Money::from_f64(f64::NAN), None);
     }
+
+    #[test]
+    fn sums_of_the_largest_amounts_never_wrap() {
+        // a million amounts of the largest single value: far beyond an i64, exact in an i128
+        let line = Money::from_units(i64::MAX);
+        let total: Money = std::iter::repeat_n(line, 1_000_000).sum();
+        assert_eq!(total.units(), i128::from(i64::MAX) * 1_000_000);
+        assert!(!total.is_negative());
+        assert_eq!(total.units_i64(), None);
+        assert_eq!(line.units_i64(), Some(i64::MAX));
+        assert_eq!((line + line).to_string(), "1844674407370955.1614");
+        assert_eq!(
+            (-(line + line)).round_cents().to_string(),
+            "-1844674407370955.16"
+        );
+        assert_eq!(total.div_count(1_000_000), line);
+    }
 }

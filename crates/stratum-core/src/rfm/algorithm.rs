@@ -258,6 +258,50 @@ mod tests {
     }
 
     #[test]
+    fn quantile_scores_on_fewer_than_twenty_customers_warn() {
+        let d = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
+        let customers = |n: usize| -> Vec<CustomerFeatures> {
+            (0..n)
+                .map(|i| CustomerFeatures {
+                    customer_id: format!("c{i}"),
+                    first_purchase: d,
+                    last_purchase: d,
+                    recency_days: 1 + i as i64,
+                    frequency: 1,
+                    orders: 1,
+                    monetary: crate::Money::from_major(100),
+                    gross: crate::Money::from_major(100),
+                    refunds: crate::Money::ZERO,
+                    refund_lines: 0,
+                    avg_order_value: crate::Money::ZERO,
+                    tenure_days: 0,
+                    windows: None,
+                    days: None,
+                })
+                .collect()
+        };
+        let quantiles = RfmParams::new().check().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            quantiles.fit(&customers(19)).warnings(),
+            [RfmWarning::TooFewForQuantiles {
+                customers: 19,
+                min: MIN_QUANTILE_CUSTOMERS
+            }]
+        );
+        assert_eq!(quantiles.fit(&customers(20)).warnings(), []);
+        // thresholds do not depend on how many customers there are
+        let thresholds = RfmParams::new()
+            .method(ScoreMethod::Thresholds {
+                recency: vec![30.0, 60.0, 90.0, 180.0],
+                frequency: vec![1.0, 2.0, 3.0, 5.0],
+                monetary: vec![100.0, 500.0, 1000.0, 5000.0],
+            })
+            .check()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(thresholds.fit(&customers(3)).warnings(), []);
+    }
+
+    #[test]
     fn bad_params_name_the_value() {
         assert_eq!(
             RfmParams::new()

@@ -1462,4 +1462,174 @@ mod tests {
         assert_eq!(show_number(31.0), "31");
         assert_eq!(show_number(0.333_333), "0.33");
     }
+
+    #[test]
+    fn a_chain_of_fifty_thousand_terms_compiles_evaluates_and_explains_on_a_small_stack() {
+        // (a test thread has 2 MiB of stack: a recursion per term would overflow it)
+        let r = row(1_250_000.0, 31.0, "制造业", None);
+        let mut terms: Vec<String> = (1..50_000)
+            .map(|i| format!("tenure_months = -{i}"))
+            .collect();
+        terms.push("industry = '制造业'".into());
+        let any = rule(&terms.join(" OR "));
+        assert!(any.matches(&r));
+        assert_eq!(any.explain(&r, &catalog()), "industry=制造业");
+        assert!(!any.matches(&row(1.0, 31.0, "retail", None)));
+        let all: Vec<String> = (1..50_000)
+            .map(|i| format!("tenure_months > -{i}"))
+            .collect();
+        let all = rule(&all.join(" AND "));
+        assert!(all.matches(&r));
+        assert_eq!(all.explain(&r, &catalog()).split("; ").count(), 49_999);
+        // three-valued: unknown OR false is unknown, unknown AND false is false
+        let nps: Vec<String> = (1..50_000).map(|i| format!("last_nps = {i}")).collect();
+        assert!(!rule(&nps.join(" OR ")).matches(&r));
+        assert!(
+            rule(&format!(
+                "NOT ({} AND tenure_months < 0)",
+                nps.join(" AND ")
+            ))
+            .matches(&r)
+        );
+        // NOT over a long chain keeps a short text for its reason
+        let not = rule(&format!("NOT ({})", terms[..49_999].join(" OR ")));
+        assert!(not.matches(&r));
+        assert!(not.explain(&r, &catalog()).len() < 100);
+    }
+
+    #[test]
+    fn nesting_beyond_the_limits_is_refused_with_the_limit() {
+        let kind = |sql: &str| Rule::compile(sql, &catalog()).err().map(|e| *e.kind);
+        let parens = format!("{}tenure_months > 0{}", "(".repeat(60), ")".repeat(60));
+        assert_eq!(
+            kind(&parens),
+            Some(RuleErrorKind::TooDeep { limit: MAX_NESTING })
+        );
+        let fine = format!("{}tenure_months > 0{}", "(".repeat(40), ")".repeat(40));
+        assert_eq!(kind(&fine), None);
+        let sum = format!("{} > 0", vec!["tenure_months"; 50_000].join(" + "));
+        assert_eq!(
+            kind(&sum),
+            Some(RuleErrorKind::TooDeep { limit: MAX_DEPTH })
+        );
+        let sum = format!("{} > 0", vec!["tenure_months"; 100].join(" + "));
+        assert_eq!(kind(&sum), None);
+        // chains of operators a rule does not support are refused too, without a crash
+        let concat = format!("{} = 'x'", vec!["industry"; 50_000].join(" || "));
+        assert_eq!(
+            kind(&concat),
+            Some(RuleErrorKind::TooDeep { limit: MAX_DEPTH })
+        );
+        let casts = format!("tenure_months{} > 0", "::int".repeat(50_000));
+        assert_eq!(
+            kind(&casts),
+            Some(RuleErrorKind::TooDeep { limit: MAX_DEPTH })
+        );
+        // a long chain inside a kind of expression rules do not support: refused, not printed
+        let call = format!("abs({}) > 0", vec!["tenure_months"; 50_000].join(" + "));
+        let e = Rule::compile(&call, &catalog()).err();
+        assert_eq!(
+            e.map(|e| e.to_string()),
+            Some("the rule uses an expression that is not supported in a rule at position 1; use comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL and + - * /".to_string())
+        );
+    }
+
+    #[test]
+    fn errors_carry_kinds_to_branch_on() {
+        let kind = |sql: &str| Rule::compile(sql, &catalog()).err().map(|e| *e.kind);
+        assert_eq!(
+            kind("anual_revenue > 1"),
+            Some(RuleErrorKind::UnknownColumn {
+                name: "anual_revenue".into(),
+                suggestion: Some("annual_revenue".into())
+            })
+        );
+        assert_eq!(
+            kind("region = 'north'"),
+            Some(RuleErrorKind::UnknownColumn {
+                name: "region".into(),
+                suggestion: None
+            })
+        );
+        assert_eq!(kind("annual_revenue >"), Some(RuleErrorKind::Syntax));
+        assert_eq!(kind("industry = 5"), Some(RuleErrorKind::Invalid));
+        for sql in [
+            "last_nps = nan",
+            "last_nps < Infinity",
+            "last_nps > -inf",
+            "last_nps < 1e999",
+        ] {
+            assert_eq!(kind(sql), Some(RuleErrorKind::NotFinite), "{sql}");
+        }
+    }
+
+    #[test]
+    fn literals_compared_with_known_values_must_be_among_them() {
+        let mut c = catalog();
+        let codes = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        c.push_known(
+            "lifecycle",
+            KnownValues::OneOf(codes(&["new", "growing", "churned"])),
+        );
+        c.push_known(
+            "cluster_label",
+            KnownValues::Joined {
+                parts: codes(&["average", "high_value", "low_value", "recent", "lapsed"]),
+                separator: '+',
+            },
+        );
+        let check = |sql: &str| Rule::compile(sql, &c).err().map(|e| *e.kind);
+        let unknown = |value: &str, suggestion: Option<&str>| {
+            Some(RuleErrorKind::UnknownValue {
+                column: "lifecycle".into(),
+                value: value.into(),
+                suggestion: suggestion.map(str::to_string),
+            })
+        };
+        assert_eq!(
+            check("lifecycle = 'chruned'"),
+            unknown("chruned", Some("churned"))
+        );
+        assert_eq!(
+            check("'Churned' <> lifecycle"),
+            unknown("Churned", Some("churned"))
+        );
+        assert_eq!(
+            check("lifecycle NOT IN ('new', 'growng')"),
+            unknown("growng", Some("growing"))
+        );
+        assert_eq!(check("lifecycle = 'dormant'"), unknown("dormant", None));
+        // the right values pass; LIKE and ordering comparisons are patterns, not values
+        for sql in [
+            "lifecycle IN ('new', 'churned')",
+            "lifecycle LIKE 'chu%'",
+            "lifecycle > 'a'",
+            "cluster_label = 'high_value+recent'",
+            "cluster_label = 'average'",
+        ] {
+            assert_eq!(check(sql), None, "{sql}");
+        }
+        assert_eq!(
+            check("cluster_label = 'high_value+recnt'"),
+            Some(RuleErrorKind::UnknownValue {
+                column: "cluster_label".into(),
+                value: "high_value+recnt".into(),
+                suggestion: Some("high_value+recent".into()),
+            })
+        );
+        assert_eq!(
+            Rule::compile("lifecycle = 'chruned'", &c).map(|_| ()).map_err(|e| e.to_string()),
+            Err("'chruned' is not a value of lifecycle; its values are 'new', 'growing', 'churned' at position 13; did you mean 'churned'?".to_string())
+        );
+        // what a rule compares text columns with, for checks against the data
+        let r = Rule::compile(
+            "industry = 'retail' OR (lifecycle IN ('new', 'growing') AND NOT 'x' = industry)",
+            &c,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            r.compared_texts(),
+            [(2, "retail"), (5, "new"), (5, "growing"), (2, "x")]
+        );
+    }
 }
