@@ -87,8 +87,8 @@ fn a_customer_with_many_lines_near_the_largest_amount_sums_exactly_never_negativ
 
 // ── statistics on data that do not vary ─────────────────────────────────────────────────
 
-/// A one-day export: one order per customer, three customers, `amounts` each.
-fn one_day(dir: &Path, amounts: [u32; 3]) -> String {
+/// A one-day export: one order per customer, of `amounts`.
+fn one_day(dir: &Path, amounts: &[u32]) -> String {
     let path = dir.join("one_day.csv");
     let mut csv = String::from("customer_id,order_id,order_date,amount\n");
     for (i, a) in amounts.iter().enumerate() {
@@ -101,44 +101,56 @@ fn one_day(dir: &Path, amounts: [u32; 3]) -> String {
 #[test]
 fn validate_on_data_that_do_not_vary_names_the_undefined_tests_and_succeeds() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let input = one_day(tmp.path(), [100, 100, 100]);
+    // class A: the 5,000 customer, class B: the three of 100 (ANOVA of recency was 0/0
+    // here, and statrs panicked on it)
+    let input = one_day(tmp.path(), &[100, 100, 100, 5000]);
     let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "validate",
-            "-t",
-            &input,
-            "-o",
-            s(&out),
-            "--by",
-            "rfm_class",
-            "--features",
-            "recency_days,frequency,monetary",
-        ],
-        tmp.path(),
-    );
+    let validate = |by: &str| {
+        stratum(
+            &[
+                "validate",
+                "-t",
+                &input,
+                "-o",
+                s(&out),
+                "--by",
+                by,
+                "--features",
+                "recency_days,frequency,monetary",
+            ],
+            tmp.path(),
+        )
+    };
+    let run = validate("abc_class");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     insta::assert_snapshot!(fs::read_to_string(out.join("validation_tests.csv")).expect("read"), @"
     segmentation,feature,kruskal_wallis_h,df,p_value,epsilon_squared,anova_f,anova_p_value,undefined
-    rfm_class,recency_days,,,,,,,kruskal_wallis: fewer_than_two_groups; anova: fewer_than_two_groups
-    rfm_class,frequency,,,,,,,kruskal_wallis: fewer_than_two_groups; anova: fewer_than_two_groups
-    rfm_class,monetary,,,,,,,kruskal_wallis: fewer_than_two_groups; anova: fewer_than_two_groups
+    abc_class,recency_days,,,,,,,kruskal_wallis: no_variance; anova: no_variance
+    abc_class,frequency,,,,,,,kruskal_wallis: no_variance; anova: no_variance
+    abc_class,monetary,3.0000,1,0.0833,1.0000,,,anova: no_within_variance
     ");
-    // quantile scores on three customers are flagged
-    assert!(
-        run.stderr.contains(
-            "warning: RFM quantile scores over only 3 customers (fewer than 20): the scores and classes say little"
-        ),
-        "{}",
-        run.stderr
-    );
+    // quantile scores on four customers are flagged; groups of one and three get no verdict
+    insta::assert_snapshot!(run.stderr, @r#"
+    warning: RFM quantile scores over only 4 customers (fewer than 20): the scores and classes say little
+    note: features that defined the segments differ by construction; ε² and the pairwise warnings say more
+    validation: segments "A", "B" hold fewer than 10 customers each: too few to tell whether they differ from others
+    wrote [TMP]/out: rejects.csv, validation.csv, validation_tests.csv, validation.json
+    "#);
+    // one segment only: nothing to compare
+    let run = validate("lifecycle");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!(fs::read_to_string(out.join("validation_tests.csv")).expect("read"), @"
+    segmentation,feature,kruskal_wallis_h,df,p_value,epsilon_squared,anova_f,anova_p_value,undefined
+    lifecycle,recency_days,,,,,,,kruskal_wallis: fewer_than_two_groups; anova: fewer_than_two_groups
+    lifecycle,frequency,,,,,,,kruskal_wallis: fewer_than_two_groups; anova: fewer_than_two_groups
+    lifecycle,monetary,,,,,,,kruskal_wallis: fewer_than_two_groups; anova: fewer_than_two_groups
+    ");
 }
 
 #[test]
 fn cluster_on_a_one_day_export_reports_undefined_tests_and_succeeds() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let input = one_day(tmp.path(), [100, 200, 5000]);
+    let input = one_day(tmp.path(), &[100, 200, 5000]);
     let out = tmp.path().join("out");
     let run = stratum(
         &["cluster", "-t", &input, "-o", s(&out), "--k", "2"],
@@ -165,7 +177,7 @@ fn cluster_on_a_one_day_export_reports_undefined_tests_and_succeeds() {
 #[test]
 fn segment_on_data_that_do_not_vary_writes_every_output_and_names_the_undefined_tests() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let input = one_day(tmp.path(), [100, 100, 100]);
+    let input = one_day(tmp.path(), &[100, 100, 100, 5000]);
     let out = tmp.path().join("out");
     let run = segment(&input, &out, &[], tmp.path());
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -176,15 +188,15 @@ fn segment_on_data_that_do_not_vary_writes_every_output_and_names_the_undefined_
         .lines()
         .filter(|l| l.starts_with("validation abc_class") || l.starts_with("warning"))
         .collect();
-    insta::assert_snapshot!(notes.join("\n"), @"
-    warning: RFM quantile scores over only 3 customers (fewer than 20): the scores and classes say little
-    validation abc_class: Kruskal–Wallis (recency_days) undefined: fewer than two groups
-    validation abc_class: ANOVA (recency_days) undefined: fewer than two groups
-    validation abc_class: Kruskal–Wallis (frequency) undefined: fewer than two groups
-    validation abc_class: ANOVA (frequency) undefined: fewer than two groups
-    validation abc_class: Kruskal–Wallis (monetary) undefined: fewer than two groups
-    validation abc_class: ANOVA (monetary) undefined: fewer than two groups
-    ");
+    insta::assert_snapshot!(notes.join("\n"), @r#"
+    warning: RFM quantile scores over only 4 customers (fewer than 20): the scores and classes say little
+    validation abc_class: segments "A", "B" hold fewer than 10 customers each: too few to tell whether they differ from others
+    validation abc_class: Kruskal–Wallis (recency_days) undefined: the values do not vary
+    validation abc_class: ANOVA (recency_days) undefined: the values do not vary
+    validation abc_class: Kruskal–Wallis (frequency) undefined: the values do not vary
+    validation abc_class: ANOVA (frequency) undefined: the values do not vary
+    validation abc_class: ANOVA (monetary) undefined: no variance within groups
+    "#);
     for file in [
         "customers.csv",
         "stratum.xlsx",

@@ -46,7 +46,8 @@ impl RfmWarning {
     pub fn text(&self, lang: crate::Lang) -> String {
         match (self, lang) {
             (RfmWarning::TooFewForQuantiles { customers, min }, crate::Lang::En) => format!(
-                "RFM quantile scores over only {customers} customers (fewer than {min}): the scores and classes say little"
+                "RFM quantile scores over only {customers} customer{} (fewer than {min}): the scores and classes say little",
+                if *customers == 1 { "" } else { "s" }
             ),
             (RfmWarning::TooFewForQuantiles { customers, min }, crate::Lang::Zh) => format!(
                 "只有 {customers} 位客户（少于 {min} 位）参与 RFM 分位数评分：评分与分类参考价值有限"
