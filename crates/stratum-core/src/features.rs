@@ -297,7 +297,7 @@ impl Aggregator {
         }
     }
 
-    /// Also keeps each customer's net amount and new orders by day (about 16 bytes per
+    /// Also keeps each customer's net amount and new orders by day (about 32 bytes per
     /// distinct customer and day), so that [`CustomerFeatures::windows`] can be computed for
     /// whatever `as_of` the features are finished at.
     pub fn keep_history(mut self) -> Self {

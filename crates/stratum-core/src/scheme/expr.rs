@@ -75,9 +75,26 @@ impl KnownValues {
     pub fn contains(&self, value: &str) -> bool {
         match self {
             KnownValues::OneOf(v) => v.iter().any(|x| x == value),
-            KnownValues::Joined { parts, separator } => value
-                .split(*separator)
-                .all(|p| parts.iter().any(|x| x == p)),
+            KnownValues::Joined { parts, separator } => {
+                // whether value[start..] is parts joined by the separator (a part may hold the
+                // separator itself, as a feature named `a+b` does)
+                let mut joins = vec![false; value.len() + 1];
+                joins[value.len()] = true;
+                for start in (0..value.len()).rev() {
+                    if !value.is_char_boundary(start) {
+                        continue;
+                    }
+                    joins[start] = parts.iter().any(|p| {
+                        let end = start + p.len();
+                        value[start..].starts_with(p.as_str())
+                            && (end == value.len()
+                                || (value[end..].starts_with(*separator)
+                                    && end + separator.len_utf8() < value.len()
+                                    && joins[end + separator.len_utf8()]))
+                    });
+                }
+                !value.is_empty() && joins[0]
+            }
         }
     }
 
@@ -1578,6 +1595,13 @@ mod tests {
                 separator: '+',
             },
         );
+        let joined = KnownValues::Joined {
+            parts: codes(&["high_a+b", "low_a+b", "recent"]),
+            separator: '+',
+        };
+        assert!(joined.contains("high_a+b+recent") && joined.contains("recent+low_a+b"));
+        assert!(!joined.contains("high_a") && !joined.contains("recent+") && !joined.contains(""));
+        assert!(!joined.contains("高价值+recent"));
         let check = |sql: &str| Rule::compile(sql, &c).err().map(|e| *e.kind);
         let unknown = |value: &str, suggestion: Option<&str>| {
             Some(RuleErrorKind::UnknownValue {
