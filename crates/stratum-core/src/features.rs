@@ -297,7 +297,7 @@ impl Aggregator {
         }
     }
 
-    /// Also keeps each customer's net amount and new orders by day (about 16 bytes per
+    /// Also keeps each customer's net amount and new orders by day (about 32 bytes per
     /// distinct customer and day), so that [`CustomerFeatures::windows`] can be computed for
     /// whatever `as_of` the features are finished at.
     pub fn keep_history(mut self) -> Self {
@@ -833,5 +833,21 @@ mod tests {
         let f = agg.finish(d("2025-01-02"));
         assert_eq!(f.customers[0].frequency, 1);
         assert_eq!(f.customers[1].frequency, 1);
+    }
+
+    #[test]
+    fn a_customer_total_beyond_an_i64_is_exact() {
+        // 10,000 lines of 99,999,999,999.99 (under the largest amount a reader accepts):
+        // 10^19 units of 1/10,000 in all, more than an i64 holds
+        let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
+        let amount = Money::from_units(999_999_999_999_900);
+        for i in 0..10_000 {
+            agg.add("A", Some(&format!("o{i}")), d("2025-01-01"), amount);
+        }
+        let f = agg.finish(d("2025-02-01"));
+        let a = &f.customers[0];
+        assert_eq!(a.monetary.units(), 10_000 * 999_999_999_999_900);
+        assert_eq!(a.monetary.to_string(), "999999999999900.00");
+        assert_eq!(a.avg_order_value, amount.round_cents());
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Amounts are summed over millions of order lines; floating point would make the totals depend
 //! on the order of summation (and so on the thread count). [`Money`] is a fixed-point number with
-//! four decimal places held in an `i64`, so sums are exact and reproducible.
+//! four decimal places held in an `i128`, so sums are exact and reproducible, and cannot overflow:
+//! one amount is read from an `i64` count of units at most, and a sum of fewer than 2^62 such
+//! amounts stays below 2^126.
 
 use std::fmt;
 use std::iter::Sum;
@@ -10,9 +12,10 @@ use std::ops::{Add, AddAssign, Neg, Sub};
 
 /// A money amount with four decimal places, stored as an integer number of 1/10,000 units.
 ///
-/// The range is ±922 trillion currency units, far beyond any customer total.
+/// A single amount comes from an `i64` count of units (±922 trillion currency units); sums are
+/// held in an `i128` and so never wrap, however many lines a customer has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Money(i64);
+pub struct Money(i128);
 
 impl Money {
     /// Number of stored units per currency unit.
@@ -22,24 +25,29 @@ impl Money {
 
     /// A money amount from a raw count of 1/10,000 units.
     pub const fn from_units(units: i64) -> Self {
-        Money(units)
+        Money(units as i128)
     }
 
     /// The raw count of 1/10,000 units.
-    pub const fn units(self) -> i64 {
+    pub const fn units(self) -> i128 {
         self.0
     }
 
-    /// A money amount from whole currency units and a fraction in 1/10,000 units.
+    /// The raw count of 1/10,000 units, when it fits an `i64` (any single amount read does).
+    pub fn units_i64(self) -> Option<i64> {
+        i64::try_from(self.0).ok()
+    }
+
+    /// A money amount from whole currency units.
     pub const fn from_major(major: i64) -> Self {
-        Money(major * Self::SCALE)
+        Money(major as i128 * Self::SCALE as i128)
     }
 
     /// The nearest money amount to `value`, or `None` when it is not finite or out of range.
     pub fn from_f64(value: f64) -> Option<Self> {
         let scaled = (value * Self::SCALE as f64).round();
         if scaled.is_finite() && scaled.abs() < 9.0e18 {
-            Some(Money(scaled as i64))
+            Some(Money(scaled as i128))
         } else {
             None
         }
@@ -69,9 +77,10 @@ impl Money {
             return Money::ZERO;
         }
         let count = i128::from(count);
-        let v = i128::from(self.0);
+        let v = self.0;
+        // |v| < 2^126 for any sum of read amounts (see the module doc), so 2v cannot overflow
         let q = (2 * v + v.signum() * count) / (2 * count);
-        Money(q as i64)
+        Money(q)
     }
 }
 
@@ -120,8 +129,8 @@ impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let abs = self.0.unsigned_abs();
-        let major = abs / Self::SCALE as u64;
-        let mut frac = abs % Self::SCALE as u64;
+        let major = abs / Self::SCALE as u128;
+        let mut frac = abs % Self::SCALE as u128;
         let mut digits = 4;
         while digits > 2 && frac.is_multiple_of(10) {
             frac /= 10;
@@ -134,7 +143,7 @@ impl fmt::Display for Money {
 impl Money {
     /// The amount rounded to whole cents (two decimals), half away from zero.
     pub fn round_cents(self) -> Money {
-        let step = Self::SCALE / 100;
+        let step = Self::SCALE as i128 / 100;
         let half = step / 2;
         let r = if self.0 >= 0 {
             (self.0 + half) / step
@@ -192,5 +201,22 @@ mod tests {
         assert_eq!(Money::from_f64(1234.5), Some(Money::from_units(12_345_000)));
         assert_eq!(Money::from_f64(0.00004), Some(Money::ZERO));
         assert_eq!(Money::from_f64(f64::NAN), None);
+    }
+
+    #[test]
+    fn sums_of_the_largest_amounts_never_wrap() {
+        // a million amounts of the largest single value: far beyond an i64, exact in an i128
+        let line = Money::from_units(i64::MAX);
+        let total: Money = std::iter::repeat_n(line, 1_000_000).sum();
+        assert_eq!(total.units(), i128::from(i64::MAX) * 1_000_000);
+        assert!(!total.is_negative());
+        assert_eq!(total.units_i64(), None);
+        assert_eq!(line.units_i64(), Some(i64::MAX));
+        assert_eq!((line + line).to_string(), "1844674407370955.1614");
+        assert_eq!(
+            (-(line + line)).round_cents().to_string(),
+            "-1844674407370955.16"
+        );
+        assert_eq!(total.div_count(1_000_000), line);
     }
 }

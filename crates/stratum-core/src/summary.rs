@@ -40,10 +40,7 @@ pub fn summarize<K: Copy + PartialEq>(
     order: &[K],
 ) -> Vec<GroupSummary<K>> {
     let n = customers.len();
-    let total: i128 = customers
-        .iter()
-        .map(|c| i128::from(c.monetary.units()))
-        .sum();
+    let total: i128 = customers.iter().map(|c| c.monetary.units()).sum();
     order
         .iter()
         .map(|&key| {
@@ -72,7 +69,7 @@ pub fn summarize<K: Copy + PartialEq>(
                 customer_share: if n == 0 { 0.0 } else { count as f64 / n as f64 },
                 revenue,
                 revenue_share: if total > 0 {
-                    i128::from(revenue.units()) as f64 / total as f64
+                    revenue.units() as f64 / total as f64
                 } else {
                     0.0
                 },

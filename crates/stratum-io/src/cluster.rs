@@ -11,11 +11,18 @@ use crate::output::{Cell, CsvOut, CsvText};
 
 /// The header of `cluster_profiles.csv`: fixed columns, then `mean_<feature>` per feature.
 pub fn profile_header(c: &Clustering) -> Vec<String> {
-    ["cluster", "label", "customers", "share", "revenue_share"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain(c.features.iter().map(|f| format!("mean_{f}")))
-        .collect()
+    [
+        "cluster",
+        "code",
+        "label",
+        "customers",
+        "share",
+        "revenue_share",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(c.features.iter().map(|f| format!("mean_{f}")))
+    .collect()
 }
 
 /// The cells of one cluster's profile row; `revenue_share` is its share of total revenue.
@@ -23,6 +30,7 @@ pub fn profile_row(cluster: &Cluster, revenue_share: f64, lang: Lang) -> Vec<Cel
     let label = cluster.label(lang);
     let mut row = vec![
         Cell::Int(cluster.id as i64),
+        Cell::Text(&cluster.code),
         Cell::Text(label),
         Cell::Int(cluster.size as i64),
         Cell::Share(cluster.share),
@@ -49,7 +57,8 @@ pub fn write_profiles_csv<W: Write>(
     Ok(())
 }
 
-/// Writes `clusters.csv`: `customer_id`, `cluster`, `cluster_label`, then the features; a
+/// Writes `clusters.csv`: `customer_id`, `cluster`, `cluster_code` (what rules compare
+/// `cluster_label` with), `cluster_label` (its words in `lang`), then the features; a
 /// customer without every feature has an empty cluster.
 pub fn write_clusters_csv<W: Write>(
     out: W,
@@ -60,7 +69,7 @@ pub fn write_clusters_csv<W: Write>(
     text: CsvText,
 ) -> csv::Result<()> {
     let mut w = CsvOut::new(out, text);
-    let header = ["customer_id", "cluster", "cluster_label"]
+    let header = ["customer_id", "cluster", "cluster_code", "cluster_label"]
         .iter()
         .map(|s| s.to_string())
         .chain(features.iter().map(|f| f.0.clone()));
@@ -70,6 +79,7 @@ pub fn write_clusters_csv<W: Write>(
         let mut row = vec![
             Cell::Text(id),
             cluster.map_or(Cell::Text(""), |k| Cell::Int(k.id as i64)),
+            Cell::Text(cluster.map_or("", |k| k.code.as_str())),
             Cell::Text(cluster.map_or("", |k| k.label(lang))),
         ];
         row.extend(

@@ -305,10 +305,13 @@ fn push_padded(buf: &mut Vec<u8>, mut n: u64, width: usize) {
 /// Appends `amount` exactly as its `Display` does: two to four decimals, no separators.
 fn push_money(buf: &mut Vec<u8>, amount: Money) {
     let units = amount.units();
+    let Ok(abs) = u64::try_from(units.unsigned_abs()) else {
+        buf.extend_from_slice(amount.to_string().as_bytes());
+        return;
+    };
     if units < 0 {
         buf.push(b'-');
     }
-    let abs = units.unsigned_abs();
     let scale = Money::SCALE as u64;
     push_padded(buf, abs / scale, 1);
     buf.push(b'.');
@@ -465,7 +468,9 @@ pub fn write_demo_parquet(
             .push(ByteArray::from(params.order_id(l.order_id).as_str()));
         group.date.push((l.order_date - epoch).num_days() as i32);
         // DECIMAL(18,2): whole cents (the demo amounts have two decimals)
-        group.amount.push(l.amount.units() / (Money::SCALE / 100));
+        // (one generated line's amount, far inside an i64 count of cents)
+        let cents = l.amount.units() / i128::from(Money::SCALE / 100);
+        group.amount.push(i64::try_from(cents).unwrap_or(i64::MAX));
         group.channel.push(ByteArray::from(l.channel));
         group.category.push(ByteArray::from(l.category));
         if group.date.len() == PARQUET_ROW_GROUP {

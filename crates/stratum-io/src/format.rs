@@ -4,6 +4,11 @@ use stratum_core::Money;
 
 /// `12345678` → `12,345,678`.
 pub fn thousands(n: u64) -> String {
+    thousands_wide(u128::from(n))
+}
+
+/// [`thousands`] of a number beyond `u64` (a sum of money in cents).
+pub fn thousands_wide(n: u128) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, ch) in s.chars().enumerate() {
@@ -17,10 +22,10 @@ pub fn thousands(n: u64) -> String {
 
 /// A money amount with thousands separators and two decimals (rounded half away from zero).
 pub fn money(m: Money) -> String {
-    let cents = m.round_cents().units() / (Money::SCALE / 100);
+    let cents = m.round_cents().units() / i128::from(Money::SCALE / 100);
     let sign = if cents < 0 { "-" } else { "" };
     let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", thousands(abs / 100), abs % 100)
+    format!("{sign}{}.{:02}", thousands_wide(abs / 100), abs % 100)
 }
 
 /// A float with thousands separators and `decimals` decimals.

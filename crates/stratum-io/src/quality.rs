@@ -102,6 +102,8 @@ pub struct SchemeQuality {
     pub nps: Option<f64>,
     /// Scored customers with an NPS answer.
     pub nps_answers: usize,
+    /// What the analyst should know about the tiers (empty tiers, values no customer has).
+    pub warnings: Vec<stratum_core::scheme::SchemeWarning>,
 }
 
 impl QualityReport {
@@ -489,6 +491,9 @@ impl QualityReport {
                     "NPS (customers answering)",
                     format!("{nps:.1} ({})", thousands(sq.nps_answers as u64)),
                 );
+            }
+            for w in &sq.warnings {
+                add(&mut out, "分级提示", "tier warning", w.text(lang));
             }
         }
         out

@@ -1,6 +1,6 @@
 //! Validation outputs: `validation.csv` (per segment and feature: size, share, mean,
 //! quartiles) and `validation_tests.csv` (per feature: Kruskal–Wallis H, df, p, ε², ANOVA F and
-//! p), for one or more segmentations.
+//! p, and why a test is undefined when the data leave it so), for one or more segmentations.
 
 use std::io::Write;
 
@@ -23,7 +23,7 @@ pub const SEGMENT_COLUMNS: [&str; 10] = [
 ];
 
 /// The columns of `validation_tests.csv`.
-pub const TEST_COLUMNS: [&str; 8] = [
+pub const TEST_COLUMNS: [&str; 9] = [
     "segmentation",
     "feature",
     "kruskal_wallis_h",
@@ -32,6 +32,7 @@ pub const TEST_COLUMNS: [&str; 8] = [
     "epsilon_squared",
     "anova_f",
     "anova_p_value",
+    "undefined",
 ];
 
 /// The rows of `validation_tests.csv`.
@@ -39,7 +40,17 @@ pub fn test_rows<'a>(name: &'a str, v: &'a Validation) -> Vec<Vec<Cell<'a>>> {
     v.tests
         .iter()
         .map(|t| {
-            let kw = t.kruskal_wallis;
+            let kw = t.kruskal_wallis.ok();
+            let anova = t.anova.ok();
+            let undefined: Vec<String> = [
+                t.kruskal_wallis
+                    .err()
+                    .map(|u| format!("kruskal_wallis: {}", u.code())),
+                t.anova.err().map(|u| format!("anova: {}", u.code())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
             vec![
                 Cell::Text(name),
                 Cell::Text(&t.feature),
@@ -49,8 +60,9 @@ pub fn test_rows<'a>(name: &'a str, v: &'a Validation) -> Vec<Vec<Cell<'a>>> {
                 kw.map_or(Cell::Text(""), |k| {
                     Cell::Owned(format!("{:.4}", k.epsilon_sq))
                 }),
-                Cell::finite(t.anova.map(|a| a.f)),
-                p_cell(t.anova.map(|a| a.p)),
+                Cell::finite(anova.map(|a| a.f)),
+                p_cell(anova.map(|a| a.p)),
+                Cell::Owned(undefined.join("; ")),
             ]
         })
         .collect()

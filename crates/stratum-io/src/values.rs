@@ -320,7 +320,7 @@ fn parse_units(raw: &[u8], mark: DecimalMark) -> Option<Option<i64>> {
         if !v.is_finite() {
             return None;
         }
-        Money::from_f64(v).map(Money::units)
+        Money::from_f64(v).and_then(Money::units_i64)
     } else {
         fixed_point(s, mark)?
     };

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use stratum_core::scheme::catalog;
+use stratum_core::scheme::{catalog, cluster_codes};
 use stratum_io::master::{MasterAttributes, load_customers};
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::ReadOptions;
@@ -36,7 +36,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
     if let Some(a) = dyn_attributes {
         warn_shadowed(a);
     }
-    let cat = catalog(dyn_attributes);
+    let mut cat = catalog(dyn_attributes);
     let mut out = std::io::stdout().lock();
     if columns {
         let rows: Vec<Vec<String>> = cat
@@ -68,6 +68,14 @@ pub fn run(args: CheckArgs) -> Result<()> {
                 .into());
             }
         }
+    }
+    if let Some(spec) = params
+        .cluster()
+        .map_err(|e| scheme_error(&scheme, &e, master.is_some(), true))?
+        && let Some(i) = cat.find("cluster_label")
+    {
+        // the codes a cluster of these features can have
+        cat.set_known(i, Some(cluster_codes(&spec.features)));
     }
     let checked = params
         .check(&cat)

@@ -60,6 +60,14 @@ pub fn inputs(s: &SegmentSettings) -> [(&'static str, Option<&Path>); 3] {
     ]
 }
 
+/// Prints what the analyst should know about the RFM scores (e.g. quantiles over too few
+/// customers) on stderr.
+pub fn warn_rfm(tiering: &stratum_core::Tiering, lang: stratum_core::Lang) {
+    for w in tiering.rfm.warnings() {
+        eprintln!("{} {}", lang.pick("警告：", "warning:"), w.text(lang));
+    }
+}
+
 /// Reads, tiers and profiles the customers of `s.transactions`, its rejects written into the
 /// output folder being staged.
 pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
@@ -113,6 +121,7 @@ pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
         .into());
     }
     let tiering = tier(features, &s.rfm, &s.abc);
+    warn_rfm(&tiering, s.lang);
     let attributes = master.as_ref().map(MasterAttributes::new);
     if let Some(a) = &attributes {
         warn_shadowed(a);

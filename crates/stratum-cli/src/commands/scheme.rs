@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use stratum_core::scheme::{SchemeError, SchemeParams};
+use stratum_core::scheme::{ColumnType, RuleErrorKind, SchemeError, SchemeParams};
 
 use crate::BadInput;
 
@@ -23,37 +23,27 @@ pub fn scheme_error(
     have_clv: bool,
 ) -> anyhow::Error {
     let mut message = format!("scheme `{}`, {e}", path.display());
-    if let SchemeError::Rule { error, .. } = e
-        && stratum_core::scheme::CLUSTER_COLUMNS
-            .iter()
-            .any(|(name, _)| error.message == format!("unknown column \"{name}\""))
-    {
-        message
-            .push_str(" (the cluster columns exist only with a [cluster] section in the scheme)");
-        return BadInput(message).into();
-    }
-    if !have_clv
-        && let SchemeError::Rule { error, .. } = e
-        && stratum_core::scheme::CLV_COLUMNS
-            .iter()
-            .any(|(name, _)| error.message == format!("unknown column \"{name}\""))
-    {
-        message.push_str(
-            " (the lifetime-value columns exist only with --clv, when the model can be fitted)",
-        );
-        return BadInput(message).into();
-    }
-    if !have_master
-        && let SchemeError::Rule { error, .. } = e
-        && error.message.starts_with("unknown column")
-        && !error
-            .hint
-            .as_deref()
-            .is_some_and(|h| h.starts_with("did you mean"))
-    {
-        message.push_str(
+    let unknown = match e {
+        SchemeError::Rule { error, .. } => match &*error.kind {
+            RuleErrorKind::UnknownColumn { name, suggestion } => Some((name, suggestion)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let is = |columns: &[(&str, ColumnType)], name: &str| {
+        columns.iter().any(|(c, _)| c.eq_ignore_ascii_case(name))
+    };
+    match unknown {
+        Some((name, _)) if is(&stratum_core::scheme::CLUSTER_COLUMNS, name) => message
+            .push_str(" (the cluster columns exist only with a [cluster] section in the scheme)"),
+        Some((name, _)) if !have_clv && is(&stratum_core::scheme::CLV_COLUMNS, name) => message
+            .push_str(
+                " (the lifetime-value columns exist only with --clv, when the model can be fitted)",
+            ),
+        Some((_, None)) if !have_master => message.push_str(
             " (master-data columns such as industry or region are known only with --customers FILE)",
-        );
+        ),
+        _ => {}
     }
     BadInput(message).into()
 }

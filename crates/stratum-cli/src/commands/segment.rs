@@ -272,6 +272,7 @@ fn segment(
         None => (None, None),
     };
     let tiering = tier(features, &s.rfm, &s.abc);
+    super::prepare::warn_rfm(&tiering, s.lang);
     timer.lap("tiers");
     // a model that cannot be fitted costs the lifetime-value outputs, not the run
     let clv = match &s.clv {
@@ -330,7 +331,7 @@ fn segment(
                 let clustering = spec.params.fit(&columns, order).map_err(|e| {
                     BadInput(format!("scheme `{}`, [cluster]: {e}", path.display()))
                 })?;
-                profile.add_cluster(&clustering, s.lang);
+                profile.add_cluster(&clustering);
                 timer.lap("clusters");
                 scheme_clusters = Some((clustering, columns));
             }
@@ -383,6 +384,7 @@ fn segment(
                 .collect(),
             nps: nps_score(answers.iter().copied()),
             nps_answers: answers.len(),
+            warnings: checked.warnings(profile, result),
         }
     });
     let (not_in_master, master_without) = match &master_table {
@@ -752,12 +754,9 @@ fn write_validation(
     // a count per segmentation here; each warning is in validation.json
     for (name, v) in &all {
         use stratum_core::validate::ValidationWarning;
-        let small = v
-            .warnings
-            .iter()
-            .filter(|w| matches!(w, ValidationWarning::SmallSegment { .. }))
-            .count();
-        let alike = v.warnings.len() - small;
+        let count = |f: fn(&ValidationWarning) -> bool| v.warnings.iter().filter(|w| f(w)).count();
+        let small = count(|w| matches!(w, ValidationWarning::SmallSegment { .. }));
+        let alike = count(|w| matches!(w, ValidationWarning::NotDifferent { .. }));
         if small + alike > 0 {
             eprintln!(
                 "{} {name}: {small} {}, {alike} {}",
@@ -768,6 +767,31 @@ fn write_validation(
                     "pairs of segments not significantly different (see validation.json)"
                 ),
             );
+        }
+        for w in &v.warnings {
+            if matches!(w, ValidationWarning::TooSmallToCompare { .. }) {
+                eprintln!(
+                    "{} {name}: {}",
+                    lang.pick("验证提示", "validation"),
+                    w.text(lang)
+                );
+            }
+        }
+        for t in &v.tests {
+            let undefined = [
+                ("Kruskal–Wallis", t.kruskal_wallis.err()),
+                ("ANOVA", t.anova.err()),
+            ];
+            for (test, why) in undefined {
+                if let Some(why) = why {
+                    eprintln!(
+                        "{} {name}: {test} ({}) {}",
+                        lang.pick("验证提示", "validation"),
+                        t.feature,
+                        why.text(lang)
+                    );
+                }
+            }
         }
     }
     Ok(["validation.csv", "validation_tests.csv", "validation.json"])

@@ -45,6 +45,7 @@ fn too_many_rejected_rows_is_an_error_after_writing_the_rejects() {
     );
     assert_eq!(run.code, 1);
     insta::assert_snapshot!(run.stderr, @"
+    warning: RFM quantile scores over only 2 customers (fewer than 20): the scores and classes say little
     Data quality
       transactions file                                            [FIXTURES]/bad_rows.csv
       format                                                       csv, UTF-8, delimiter ,

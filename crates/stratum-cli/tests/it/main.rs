@@ -2,6 +2,7 @@
 
 mod cluster;
 mod clv;
+mod engine_trust;
 mod errors;
 mod exports;
 mod report;

@@ -51,7 +51,8 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
     B (middle)             3  30.0%    13.5%             76     1.3  1,333.33  1,000.00
     C (long tail)          3  30.0%     2.2%            142     2.0    216.67    108.33
     ");
-    insta::assert_snapshot!(run.stderr, @"
+    insta::assert_snapshot!(run.stderr, @r#"
+    warning: RFM quantile scores over only 10 customers (fewer than 20): the scores and classes say little
     Data quality
       transactions file                          [FIXTURES]/hand.csv
       format                                     csv, UTF-8, delimiter ,
@@ -70,11 +71,12 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
       revenue share of the top 20% of customers  54.0%
       customers in class A                       40.0%
 
-    validation rfm_class: 0 small segments, 21 pairs of segments not significantly different (see validation.json)
-    validation rfm_segment: 0 small segments, 21 pairs of segments not significantly different (see validation.json)
-    validation abc_class: 0 small segments, 3 pairs of segments not significantly different (see validation.json)
+    validation rfm_class: segments "important_value", "important_retention", "important_development", "important_win_back", "general_value", "general_development", "general_win_back" hold fewer than 10 customers each: too few to tell whether they differ from others
+    validation rfm_class: ANOVA (frequency) undefined: no variance within groups
+    validation rfm_segment: segments "champions", "loyal", "potential_loyalist", "about_to_sleep", "at_risk", "hibernating", "lost" hold fewer than 10 customers each: too few to tell whether they differ from others
+    validation abc_class: segments "A", "B", "C" hold fewer than 10 customers each: too few to tell whether they differ from others
     wrote [TMP]/out: rejects.csv, quality.json, customers.csv, segments.csv, unscored.csv, stratum.xlsx, validation.csv, validation_tests.csv, validation.json
-    ");
+    "#);
     let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
     insta::assert_snapshot!(customers, @"
     customer_id,first_order_date,last_order_date,recency_days,frequency,monetary,gross,refunds,avg_order_value,tenure_days,r_score,f_score,m_score,rfm_score,rfm_class,rfm_class_label,segment,segment_label,abc_class,revenue_cum_share
@@ -254,6 +256,7 @@ fn chinese_labels_with_lang_zh_and_master_data_joined() {
     C类（长尾）       3     30.0%      2.2%        142    2.0    216.67    108.33
     ");
     insta::assert_snapshot!(run.stderr, @"
+    警告： 只有 10 位客户（少于 20 位）参与 RFM 分位数评分：评分与分类参考价值有限
     数据质量
       交易文件                         [FIXTURES]/hand_gb18030.csv
       格式                             csv, gb18030, 分隔符 ;
@@ -276,9 +279,10 @@ fn chinese_labels_with_lang_zh_and_master_data_joined() {
       不在主数据中的客户               8
       主数据中无交易的客户             1
 
-    验证提示 rfm_class: 0 个分群占比不足, 21 对分群无显著差异（详见 validation.json）
-    验证提示 rfm_segment: 0 个分群占比不足, 21 对分群无显著差异（详见 validation.json）
-    验证提示 abc_class: 0 个分群占比不足, 3 对分群无显著差异（详见 validation.json）
+    验证提示 rfm_class: 分群“important_value”、“important_retention”、“important_development”、“important_win_back”、“general_value”、“general_development”、“general_win_back”的客户均少于 10 个，无法判断是否与其他分群有差异
+    验证提示 rfm_class: ANOVA (frequency) 无法检验：组内没有变化
+    验证提示 rfm_segment: 分群“champions”、“loyal”、“potential_loyalist”、“about_to_sleep”、“at_risk”、“hibernating”、“lost”的客户均少于 10 个，无法判断是否与其他分群有差异
+    验证提示 abc_class: 分群“A”、“B”、“C”的客户均少于 10 个，无法判断是否与其他分群有差异
     结果已写入 [TMP]/out: rejects.csv, quality.json, customers.csv, segments.csv, unscored.csv, stratum.xlsx, validation.csv, validation_tests.csv, validation.json
     ");
     let customers = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");

@@ -91,7 +91,7 @@ impl CheckedAbcParams {
         let total: i128 = monetary
             .iter()
             .filter(|m| m.units() > 0)
-            .map(|m| i128::from(m.units()))
+            .map(|m| m.units())
             .sum();
         let mut classes = vec![AbcClass::C; n];
         let mut cumulative_share = vec![0.0; n];
@@ -115,7 +115,7 @@ impl CheckedAbcParams {
                     }
                 }
             };
-            before += i128::from(value.units());
+            before += value.units();
             classes[i] = class;
             cumulative_share[i] = before as f64 / total as f64;
             prev = Some((value, class));
@@ -124,7 +124,7 @@ impl CheckedAbcParams {
         let top_sum: i128 = order
             .iter()
             .take(top)
-            .map(|&i| i128::from(monetary[i].units().max(0)))
+            .map(|&i| monetary[i].units().max(0))
             .sum();
         let share_of = |c: AbcClass| {
             if n == 0 {

@@ -36,6 +36,9 @@ pub struct Cluster {
     /// Mean of each feature after transformation and scaling, minus the overall mean (in
     /// standard deviations for z-scores): what the description reads.
     pub relative: Vec<f64>,
+    /// The cluster's code (`high_value+recent`, or `average`): the same in every language,
+    /// what data and rules hold ([`describe_cluster`]).
+    pub code: String,
     /// The cluster in words, English.
     pub label_en: String,
     /// The cluster in words, Chinese.
@@ -238,15 +241,16 @@ impl CheckedClusterParams {
                 let relative: Vec<f64> = (0..d)
                     .map(|f| zsums[c][f] / sizes[c].max(1) as f64 - overall[f])
                     .collect();
-                let (label_en, label_zh) = describe_cluster(&names, &relative);
+                let words = describe_cluster(&names, &relative);
                 Cluster {
                     id: rank + 1,
                     size: sizes[c],
                     share: sizes[c] as f64 / n as f64,
                     means: (0..d).map(|f| mean_of(c, f)).collect(),
                     relative,
-                    label_en,
-                    label_zh,
+                    code: words.code,
+                    label_en: words.en,
+                    label_zh: words.zh,
                 }
             })
             .collect();

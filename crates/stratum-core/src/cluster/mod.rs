@@ -17,6 +17,6 @@ mod error;
 mod params;
 
 pub use algorithm::{Cluster, Clustering, KRow, silhouette};
-pub use describe::describe_cluster;
+pub use describe::{AVERAGE_CODE, CODE_SEPARATOR, Description, describe_cluster, feature_codes};
 pub use error::ClusterError;
 pub use params::{CheckedClusterParams, ClusterParams, KChoice, Scaling};

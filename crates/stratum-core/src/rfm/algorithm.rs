@@ -25,11 +25,43 @@ impl CustomerRfm {
     }
 }
 
+/// The fewest customers quantile scores are meaningful for: below it each score level holds a
+/// customer or two, and a customer's score says more about its neighbours than about itself.
+pub const MIN_QUANTILE_CUSTOMERS: usize = 20;
+
+/// Something about a set of RFM scores the analyst should know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RfmWarning {
+    /// Quantile scores over fewer than [`MIN_QUANTILE_CUSTOMERS`] customers.
+    TooFewForQuantiles {
+        /// The customers scored.
+        customers: usize,
+        /// [`MIN_QUANTILE_CUSTOMERS`].
+        min: usize,
+    },
+}
+
+impl RfmWarning {
+    /// The warning in English or Chinese.
+    pub fn text(&self, lang: crate::Lang) -> String {
+        match (self, lang) {
+            (RfmWarning::TooFewForQuantiles { customers, min }, crate::Lang::En) => format!(
+                "RFM quantile scores over only {customers} customer{} (fewer than {min}): the scores and classes say little",
+                if *customers == 1 { "" } else { "s" }
+            ),
+            (RfmWarning::TooFewForQuantiles { customers, min }, crate::Lang::Zh) => format!(
+                "只有 {customers} 位客户（少于 {min} 位）参与 RFM 分位数评分：评分与分类参考价值有限"
+            ),
+        }
+    }
+}
+
 /// RFM results for a set of customers, in the order of the features given to
 /// [`CheckedRfmParams::fit`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rfm {
     bins: u8,
+    quantiles: bool,
     class_basis: ClassBasis,
     mean_scores: [f64; 3],
     mean_values: [f64; 3],
@@ -61,6 +93,19 @@ impl Rfm {
     pub fn customers(&self) -> &[CustomerRfm] {
         &self.customers
     }
+
+    /// What the analyst should know about these scores.
+    pub fn warnings(&self) -> Vec<RfmWarning> {
+        let n = self.customers.len();
+        let mut out = Vec::new();
+        if self.quantiles && n < MIN_QUANTILE_CUSTOMERS {
+            out.push(RfmWarning::TooFewForQuantiles {
+                customers: n,
+                min: MIN_QUANTILE_CUSTOMERS,
+            });
+        }
+        out
+    }
 }
 
 impl CheckedRfmParams {
@@ -70,7 +115,7 @@ impl CheckedRfmParams {
         // "Goodness" keys: larger is better in every dimension.
         let r_keys: Vec<i64> = customers.iter().map(|c| -c.recency_days).collect();
         let f_keys: Vec<i64> = customers.iter().map(|c| c.frequency as i64).collect();
-        let m_keys: Vec<i64> = customers.iter().map(|c| c.monetary.units()).collect();
+        let m_keys: Vec<i128> = customers.iter().map(|c| c.monetary.units()).collect();
         let (r, f, m) = match self.method() {
             ScoreMethod::Quantile => (
                 quantile_scores(&r_keys, bins),
@@ -100,10 +145,7 @@ impl CheckedRfmParams {
             customers.iter().map(|c| c.recency_days as f64).sum::<f64>() / n,
             customers.iter().map(|c| c.frequency as f64).sum::<f64>() / n,
             // Summed exactly, divided once.
-            customers
-                .iter()
-                .map(|c| i128::from(c.monetary.units()))
-                .sum::<i128>() as f64
+            customers.iter().map(|c| c.monetary.units()).sum::<i128>() as f64
                 / crate::Money::SCALE as f64
                 / n,
         ];
@@ -134,6 +176,7 @@ impl CheckedRfmParams {
             .collect();
         Rfm {
             bins,
+            quantiles: matches!(self.method(), ScoreMethod::Quantile),
             class_basis: self.class_basis(),
             mean_scores,
             mean_values,
@@ -143,7 +186,7 @@ impl CheckedRfmParams {
 }
 
 /// `1 + ⌊bins × (number of strictly smaller keys) / n⌋` for every key.
-fn quantile_scores(keys: &[i64], bins: u8) -> Vec<u8> {
+fn quantile_scores<K: Ord + Copy>(keys: &[K], bins: u8) -> Vec<u8> {
     let mut sorted = keys.to_vec();
     sorted.sort_unstable();
     let n = keys.len() as u128;
@@ -213,6 +256,50 @@ mod tests {
         let fit = params.fit(&[c(30, 1, 100), c(31, 10, 99), c(400, 4, 20000)]);
         let s: Vec<(u8, u8, u8)> = fit.customers().iter().map(|x| (x.r, x.f, x.m)).collect();
         assert_eq!(s, [(5, 1, 2), (4, 5, 1), (1, 3, 5)]);
+    }
+
+    #[test]
+    fn quantile_scores_on_fewer_than_twenty_customers_warn() {
+        let d = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
+        let customers = |n: usize| -> Vec<CustomerFeatures> {
+            (0..n)
+                .map(|i| CustomerFeatures {
+                    customer_id: format!("c{i}"),
+                    first_purchase: d,
+                    last_purchase: d,
+                    recency_days: 1 + i as i64,
+                    frequency: 1,
+                    orders: 1,
+                    monetary: crate::Money::from_major(100),
+                    gross: crate::Money::from_major(100),
+                    refunds: crate::Money::ZERO,
+                    refund_lines: 0,
+                    avg_order_value: crate::Money::ZERO,
+                    tenure_days: 0,
+                    windows: None,
+                    days: None,
+                })
+                .collect()
+        };
+        let quantiles = RfmParams::new().check().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            quantiles.fit(&customers(19)).warnings(),
+            [RfmWarning::TooFewForQuantiles {
+                customers: 19,
+                min: MIN_QUANTILE_CUSTOMERS
+            }]
+        );
+        assert_eq!(quantiles.fit(&customers(20)).warnings(), []);
+        // thresholds do not depend on how many customers there are
+        let thresholds = RfmParams::new()
+            .method(ScoreMethod::Thresholds {
+                recency: vec![30.0, 60.0, 90.0, 180.0],
+                frequency: vec![1.0, 2.0, 3.0, 5.0],
+                monetary: vec![100.0, 500.0, 1000.0, 5000.0],
+            })
+            .check()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(thresholds.fit(&customers(3)).warnings(), []);
     }
 
     #[test]

@@ -30,7 +30,7 @@ mod error;
 mod params;
 pub mod segments;
 
-pub use algorithm::{CustomerRfm, Rfm};
+pub use algorithm::{CustomerRfm, MIN_QUANTILE_CUSTOMERS, Rfm, RfmWarning};
 pub use classes::RfmClass;
 pub use error::RfmError;
 pub use params::{CheckedRfmParams, ClassBasis, RfmParams, ScoreMethod};

@@ -72,6 +72,81 @@ pub struct SchemeResult {
     pub skipped: Vec<SkippedOverride>,
 }
 
+/// Something about a scheme's run the analyst should know: the run goes on, and says so.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SchemeWarning {
+    /// A tier no customer landed in.
+    EmptyTier {
+        /// The dimension.
+        dimension: String,
+        /// The tier.
+        tier: String,
+    },
+    /// A rule compares a master-data text column with a value no scored customer has.
+    UnseenValue {
+        /// The dimension of the rule.
+        dimension: String,
+        /// The tier of the rule.
+        tier: String,
+        /// The column.
+        column: String,
+        /// The value compared with.
+        value: String,
+        /// The most common values the column does have (at most [`SEEN_SHOWN`]), most common
+        /// first.
+        seen: Vec<String>,
+        /// How many distinct values the column has.
+        distinct: usize,
+    },
+}
+
+/// The most values of a column an [`SchemeWarning::UnseenValue`] names.
+pub const SEEN_SHOWN: usize = 8;
+
+impl SchemeWarning {
+    /// The warning in English or Chinese.
+    pub fn text(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (SchemeWarning::EmptyTier { dimension, tier }, Lang::En) => {
+                format!("no customer is in tier \"{tier}\" of dimension \"{dimension}\"")
+            }
+            (SchemeWarning::EmptyTier { dimension, tier }, Lang::Zh) => {
+                format!("维度“{dimension}”的层级“{tier}”中没有客户")
+            }
+            (
+                SchemeWarning::UnseenValue {
+                    dimension,
+                    tier,
+                    column,
+                    value,
+                    seen,
+                    distinct,
+                },
+                lang,
+            ) => {
+                let mut shown = seen
+                    .iter()
+                    .map(|v| format!("'{v}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if *distinct > seen.len() {
+                    shown.push_str(", …");
+                }
+                if lang == Lang::Zh {
+                    format!(
+                        "维度“{dimension}”层级“{tier}”的规则比较 {column} 与 '{value}'，但没有客户取此值；已有取值：{shown}"
+                    )
+                } else {
+                    format!(
+                        "the rule of tier \"{tier}\" of dimension \"{dimension}\" compares {column} with '{value}', which no customer has; its values include {shown}"
+                    )
+                }
+            }
+        }
+    }
+}
+
 /// A profile row with the tiers of the dimensions decided so far as extra text columns.
 struct Staged<'a> {
     base: ProfileRow<'a>,
@@ -94,6 +169,66 @@ impl Row for Staged<'_> {
 }
 
 impl CheckedScheme {
+    /// What the analyst should know about `result`, the scheme applied to `profile`: tiers
+    /// no customer is in, and rules comparing a master-data text column with a value no
+    /// customer has (a column of known values was checked when the scheme was).
+    pub fn warnings(&self, profile: &Profile, result: &SchemeResult) -> Vec<SchemeWarning> {
+        let mut out = Vec::new();
+        let base_len = profile.catalog().names().len();
+        for (d, dim) in self.dimensions.iter().enumerate() {
+            for tier in &dim.tiers {
+                let Some(rule) = &tier.rule else { continue };
+                for (column, value) in rule.compared_texts() {
+                    if column >= base_len || self.catalog.known_values(column).is_some() {
+                        continue;
+                    }
+                    let name = &self.catalog.names()[column];
+                    let Some(super::profile::ColumnData::Text(col)) = profile.column(name) else {
+                        continue;
+                    };
+                    if col.values().iter().any(|v| v == value) {
+                        continue;
+                    }
+                    let mut counts = vec![0usize; col.values().len()];
+                    for row in 0..col.len() {
+                        if let Some(c) = col.code(row) {
+                            counts[c] += 1;
+                        }
+                    }
+                    let mut order: Vec<usize> = (0..counts.len()).collect();
+                    order.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
+                    out.push(SchemeWarning::UnseenValue {
+                        dimension: dim.name.clone(),
+                        tier: tier.name.clone(),
+                        column: name.clone(),
+                        value: value.to_string(),
+                        seen: order
+                            .iter()
+                            .take(SEEN_SHOWN)
+                            .map(|&c| col.values()[c].clone())
+                            .collect(),
+                        distinct: counts.len(),
+                    });
+                }
+            }
+            let mut sizes = vec![0usize; dim.tiers.len()];
+            for a in &result.assignments {
+                if let Some(s) = a.tiers.get(d).and_then(|&t| sizes.get_mut(usize::from(t))) {
+                    *s += 1;
+                }
+            }
+            for (tier, &n) in dim.tiers.iter().zip(&sizes) {
+                if n == 0 {
+                    out.push(SchemeWarning::EmptyTier {
+                        dimension: dim.name.clone(),
+                        tier: tier.name.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Places every customer of `profile` (which must be the profile the scheme was checked
     /// against) and applies the overrides valid at `as_of`; reasons are worded in `lang`.
     pub fn apply(

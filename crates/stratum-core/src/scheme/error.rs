@@ -7,16 +7,52 @@ use sqlparser::tokenizer::Location;
 #[error("{message} at {}{}", where_(*line, *position), hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default())]
 pub struct RuleError {
     /// Line inside the expression, from 1.
-    pub line: u64,
+    pub line: u32,
     /// Character position inside that line, from 1.
-    pub position: u64,
+    pub position: u32,
     /// What is wrong (`unknown column "anual_revenue"`).
     pub message: String,
     /// How to fix it, when known (`did you mean "annual_revenue"?`).
     pub hint: Option<String>,
+    /// What kind of mistake it is, for callers to branch on (never on the message); boxed to
+    /// keep the error small.
+    pub kind: Box<RuleErrorKind>,
 }
 
-fn where_(line: u64, position: u64) -> String {
+/// The kinds of [`RuleError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleErrorKind {
+    /// The text is not an expression (the parser's message says why).
+    Syntax,
+    /// A column name no column has.
+    UnknownColumn {
+        /// The name as written.
+        name: String,
+        /// A known column with a close name, offered as a fix.
+        suggestion: Option<String>,
+    },
+    /// A literal compared with a column of known values that is none of them: such a
+    /// comparison is never true (or always true), which is a typo, not a rule.
+    UnknownValue {
+        /// The column.
+        column: String,
+        /// The literal.
+        value: String,
+        /// A known value close to it, offered as a fix.
+        suggestion: Option<String>,
+    },
+    /// A number that is not finite (`nan`, `inf`, a literal beyond the range of numbers).
+    NotFinite,
+    /// An expression nested deeper than the limit.
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// Anything else: types that do not fit, a kind of expression rules do not support.
+    Invalid,
+}
+
+fn where_(line: u32, position: u32) -> String {
     if line > 1 {
         format!("line {line}, position {position}")
     } else {
@@ -27,11 +63,17 @@ fn where_(line: u64, position: u64) -> String {
 impl RuleError {
     pub(crate) fn at(location: Location, message: impl Into<String>) -> Self {
         RuleError {
-            line: location.line.max(1),
-            position: location.column.max(1),
+            line: u32::try_from(location.line.max(1)).unwrap_or(u32::MAX),
+            position: u32::try_from(location.column.max(1)).unwrap_or(u32::MAX),
             message: message.into(),
             hint: None,
+            kind: Box::new(RuleErrorKind::Invalid),
         }
+    }
+
+    pub(crate) fn kind(mut self, kind: RuleErrorKind) -> Self {
+        self.kind = Box::new(kind);
+        self
     }
 
     pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {

@@ -9,6 +9,13 @@
 //! identifiers are written in double quotes (`"客户经理" = '张伟'` works unquoted too, as
 //! Chinese letters are letters).
 //!
+//! Long rules are fine: a chain of one operator (`a OR b OR c …`, as generated rules are, tens of
+//! thousands of terms) is compiled into one node with a list of operands, and compiling,
+//! evaluating, explaining and dropping it never recurse per term. Nesting is limited: the
+//! parser refuses parentheses nested deeper than [`MAX_NESTING`], and an expression nested
+//! deeper than [`MAX_DEPTH`] operators (counting a chain of `AND` or `OR` as one) is refused
+//! with [`RuleErrorKind::TooDeep`](super::RuleErrorKind::TooDeep).
+//!
 //! Logic is SQL's three-valued logic: a comparison with an empty value (`NULL`) is unknown,
 //! and a rule matches only when it is true, so a customer with no NPS answer never matches
 //! `last_nps < 7`.
@@ -18,7 +25,14 @@ use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Location;
 
-use super::error::RuleError;
+use super::error::{RuleError, RuleErrorKind};
+
+/// The deepest parentheses (and other nested parts) a rule may have, as the parser counts them.
+pub const MAX_NESTING: usize = 50;
+
+/// The deepest a rule's expression may be, counting each operator on the way down from the top
+/// and a whole chain of `AND` (or of `OR`) as one.
+pub const MAX_DEPTH: usize = 200;
 
 /// What a column or an expression holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -40,11 +54,102 @@ impl ColumnType {
     }
 }
 
+/// The values a text column can hold, when they are known before the data are (codes of
+/// classes, stages and tiers): a rule comparing such a column with anything else is a typo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KnownValues {
+    /// One of these codes.
+    OneOf(Vec<String>),
+    /// Codes joined by `separator`, each one of `parts` (a cluster's code such as
+    /// `high_value+recent`).
+    Joined {
+        /// The codes that can be joined.
+        parts: Vec<String>,
+        /// What joins them.
+        separator: char,
+    },
+}
+
+impl KnownValues {
+    /// Whether `value` is one of the known values.
+    pub fn contains(&self, value: &str) -> bool {
+        match self {
+            KnownValues::OneOf(v) => v.iter().any(|x| x == value),
+            KnownValues::Joined { parts, separator } => {
+                // whether value[start..] is parts joined by the separator (a part may hold the
+                // separator itself, as a feature named `a+b` does)
+                let mut joins = vec![false; value.len() + 1];
+                joins[value.len()] = true;
+                for start in (0..value.len()).rev() {
+                    if !value.is_char_boundary(start) {
+                        continue;
+                    }
+                    joins[start] = parts.iter().any(|p| {
+                        let end = start + p.len();
+                        value[start..].starts_with(p.as_str())
+                            && (end == value.len()
+                                || (value[end..].starts_with(*separator)
+                                    && end + separator.len_utf8() < value.len()
+                                    && joins[end + separator.len_utf8()]))
+                    });
+                }
+                !value.is_empty() && joins[0]
+            }
+        }
+    }
+
+    /// The known value closest to `value`, if it is close enough to be a likely typo.
+    pub fn suggest(&self, value: &str) -> Option<String> {
+        let closest = |v: &str, among: &[String]| -> Option<String> {
+            let lower = v.to_lowercase();
+            among
+                .iter()
+                .map(|n| (edit_distance(&lower, &n.to_lowercase()), n))
+                .filter(|(d, n)| *d <= 2.max(n.chars().count() / 4))
+                .min_by_key(|(d, _)| *d)
+                .map(|(_, n)| n.clone())
+        };
+        match self {
+            KnownValues::OneOf(v) => closest(value, v),
+            KnownValues::Joined { parts, separator } => {
+                let fixed: Option<Vec<String>> = value
+                    .split(*separator)
+                    .map(|p| {
+                        if parts.iter().any(|x| x == p) {
+                            Some(p.to_string())
+                        } else {
+                            closest(p, parts)
+                        }
+                    })
+                    .collect();
+                fixed.map(|f| f.join(&separator.to_string()))
+            }
+        }
+    }
+
+    /// The values as a list for a message: `'new', 'growing', …`.
+    fn listed(&self) -> String {
+        let quoted = |v: &[String]| {
+            v.iter()
+                .map(|x| format!("'{x}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            KnownValues::OneOf(v) => format!("its values are {}", quoted(v)),
+            KnownValues::Joined { parts, separator } => {
+                format!("its values join {} with '{separator}'", quoted(parts))
+            }
+        }
+    }
+}
+
 /// The columns a rule may name, with their types.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     names: Vec<String>,
     types: Vec<ColumnType>,
+    known: Vec<Option<KnownValues>>,
 }
 
 impl Catalog {
@@ -58,7 +163,25 @@ impl Catalog {
     pub fn push(&mut self, name: impl Into<String>, ty: ColumnType) -> usize {
         self.names.push(name.into());
         self.types.push(ty);
+        self.known.push(None);
         self.names.len() - 1
+    }
+
+    /// Adds a text column whose values are known (see [`KnownValues`]); returns its index.
+    pub fn push_known(&mut self, name: impl Into<String>, values: KnownValues) -> usize {
+        let i = self.push(name, ColumnType::Text);
+        self.known[i] = Some(values);
+        i
+    }
+
+    /// Sets (or clears) the known values of column `i`.
+    pub fn set_known(&mut self, i: usize, values: Option<KnownValues>) {
+        self.known[i] = values;
+    }
+
+    /// The known values of column `i`, if they are known.
+    pub fn known_values(&self, i: usize) -> Option<&KnownValues> {
+        self.known.get(i).and_then(Option::as_ref)
     }
 
     /// The index of the column called `name` (ASCII case ignored).
@@ -175,8 +298,10 @@ enum Node {
     Arith(Arith, Box<Node>, Box<Node>, String),
     Neg(Box<Node>, String),
     Cmp(Cmp, Box<Node>, Box<Node>),
-    And(Box<Node>, Box<Node>),
-    Or(Box<Node>, Box<Node>),
+    /// All operands true (a chain `a AND b AND …`, flattened).
+    And(Vec<Node>),
+    /// Some operand true (a chain `a OR b OR …`, flattened).
+    Or(Vec<Node>),
     Not(Box<Node>, String),
     In {
         expr: Box<Node>,
@@ -241,6 +366,7 @@ impl Rule {
     pub fn compile(sql: &str, catalog: &Catalog) -> Result<Rule, RuleError> {
         let dialect = GenericDialect {};
         let expr = Parser::new(&dialect)
+            .with_recursion_limit(MAX_NESTING)
             .try_with_sql(sql)
             .and_then(|mut p| {
                 let e = p.parse_expr()?;
@@ -248,12 +374,31 @@ impl Rule {
                 p.expect_token(&sqlparser::tokenizer::Token::EOF)?;
                 Ok(e)
             })
-            .map_err(|e| syntax_error(sql, &e.to_string()))?;
-        let compiler = Compiler { catalog };
-        let (node, kind) = compiler.node(&expr)?;
+            .map_err(|e| match e {
+                sqlparser::parser::ParserError::RecursionLimitExceeded => RuleError::at(
+                    Location { line: 1, column: 1 },
+                    format!("the rule is nested more than {MAX_NESTING} levels deep"),
+                )
+                .kind(RuleErrorKind::TooDeep { limit: MAX_NESTING })
+                .hint("use fewer parentheses, or split the rule"),
+                e => syntax_error(sql, &e.to_string()),
+            })?;
+        // the tree is dismantled without recursion however it ends (a long chain of one
+        // operator is as deep as it is long)
+        let expr = Dismantled {
+            expr,
+            long: sql.len() > LONG_RULE,
+        };
+        check_depth(&expr.expr)?;
+        let compiler = Compiler {
+            catalog,
+            long: sql.len() > LONG_RULE,
+        };
+        let (node, kind) = compiler.node(&expr.expr)?;
+        let expr = &expr.expr;
         if kind != Kind::Bool {
             return Err(RuleError::at(
-                span_start(&expr),
+                span_start(expr),
                 format!(
                     "the rule is a {}, not a condition (true or false)",
                     kind.name()
@@ -262,6 +407,36 @@ impl Rule {
             .hint(format!("compare it with something, e.g. `{sql} > 0`")));
         }
         Ok(Rule { node })
+    }
+
+    /// The text literals the rule compares columns with by `=`, `<>`, `IN` and `NOT IN`:
+    /// `(column index, literal)`, in rule order.
+    pub fn compared_texts(&self) -> Vec<(usize, &str)> {
+        let mut out = Vec::new();
+        let mut stack = vec![&self.node];
+        while let Some(node) = stack.pop() {
+            match node {
+                Node::And(ops) | Node::Or(ops) => stack.extend(ops.iter().rev()),
+                Node::Not(n, _) => stack.push(n),
+                Node::Cmp(Cmp::Eq | Cmp::Ne, l, r) => match (l.as_ref(), r.as_ref()) {
+                    (Node::Column(i), Node::Text(t)) | (Node::Text(t), Node::Column(i)) => {
+                        out.push((*i, t.as_str()));
+                    }
+                    _ => {}
+                },
+                Node::In { expr, list, .. } => {
+                    if let Node::Column(i) = expr.as_ref() {
+                        for item in list {
+                            if let Node::Text(t) = item {
+                                out.push((*i, t.as_str()));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// Whether the rule is true for `row` (unknown counts as false).
@@ -276,6 +451,202 @@ impl Rule {
         explain(&self.node, row, catalog, &mut parts);
         parts.join("; ")
     }
+}
+
+/// A rule longer than this (in bytes) may hold chains too deep to walk recursively inside
+/// kinds of expression that rules do not support (the parser bounds everything else).
+const LONG_RULE: usize = 2_000;
+
+/// How deep an expression may be to be shown or measured the recursive way.
+const SHALLOW: usize = 64;
+
+/// An expression dropped without recursion.
+struct Dismantled {
+    expr: Expr,
+    /// From a [`LONG_RULE`].
+    long: bool,
+}
+
+impl Drop for Dismantled {
+    fn drop(&mut self) {
+        let placeholder = || Expr::value(SqlValue::Null);
+        let mut stack = vec![std::mem::replace(&mut self.expr, placeholder())];
+        while let Some(mut e) = stack.pop() {
+            let leaf = matches!(
+                e,
+                Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_)
+            );
+            let parts = children_mut(&mut e);
+            let known = leaf || !parts.is_empty();
+            for child in parts {
+                stack.push(std::mem::replace(child, placeholder()));
+            }
+            if self.long && !known {
+                // a kind no rule supports (the rule failed to compile), which may hold a chain
+                // too deep to drop the recursive way: its memory is left to the process
+                std::mem::forget(e);
+            }
+            // otherwise `e` goes here, with leaves for children
+        }
+    }
+}
+
+/// Whether `e` is more than `limit` levels deep, found without recursion.
+fn deeper_than(e: &Expr, limit: usize) -> bool {
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, depth)) = stack.pop() {
+        if depth > limit {
+            return true;
+        }
+        stack.extend(children(e).into_iter().map(|c| (c, depth + 1)));
+    }
+    false
+}
+
+/// The first leaf down the left side of `e` (where `e` starts), found without recursion.
+fn first_leaf(e: &Expr) -> &Expr {
+    let mut leaf = e;
+    while let Some(first) = children(leaf).first() {
+        leaf = first;
+    }
+    leaf
+}
+
+/// `e` as written, shortened to its start when it is too deep to print the recursive way.
+fn shown(e: &Expr) -> String {
+    if deeper_than(e, SHALLOW) {
+        format!("{} …", first_leaf(e))
+    } else {
+        e.to_string()
+    }
+}
+
+/// The sub-expressions of the kinds of expression the parser can chain without limit
+/// (operators and postfix tests: each link is one level deeper), and of the ones a rule
+/// supports; other kinds are bounded by the parser's nesting limit.
+fn children(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::BinaryOp { left, right, .. }
+        | Expr::IsDistinctFrom(left, right)
+        | Expr::IsNotDistinctFrom(left, right)
+        | Expr::AnyOp { left, right, .. }
+        | Expr::AllOp { left, right, .. }
+        | Expr::AtTimeZone {
+            timestamp: left,
+            time_zone: right,
+        } => vec![left, right],
+        Expr::UnaryOp { expr, .. }
+        | Expr::Nested(expr)
+        | Expr::IsNull(expr)
+        | Expr::IsNotNull(expr)
+        | Expr::IsTrue(expr)
+        | Expr::IsNotTrue(expr)
+        | Expr::IsFalse(expr)
+        | Expr::IsNotFalse(expr)
+        | Expr::IsUnknown(expr)
+        | Expr::IsNotUnknown(expr)
+        | Expr::Cast { expr, .. }
+        | Expr::Collate { expr, .. } => vec![expr],
+        Expr::In { expr, target, .. } => {
+            let mut out: Vec<&Expr> = vec![expr];
+            if let ast::InTarget::List(list) = target {
+                out.extend(list);
+            }
+            out
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => vec![expr, low, high],
+        Expr::Like { expr, pattern, .. }
+        | Expr::ILike { expr, pattern, .. }
+        | Expr::SimilarTo { expr, pattern, .. }
+        | Expr::RLike { expr, pattern, .. } => vec![expr, pattern],
+        _ => Vec::new(),
+    }
+}
+
+/// [`children`], to take them out.
+fn children_mut(e: &mut Expr) -> Vec<&mut Expr> {
+    match e {
+        Expr::BinaryOp { left, right, .. }
+        | Expr::IsDistinctFrom(left, right)
+        | Expr::IsNotDistinctFrom(left, right)
+        | Expr::AnyOp { left, right, .. }
+        | Expr::AllOp { left, right, .. }
+        | Expr::AtTimeZone {
+            timestamp: left,
+            time_zone: right,
+        } => vec![left, right],
+        Expr::UnaryOp { expr, .. }
+        | Expr::Nested(expr)
+        | Expr::IsNull(expr)
+        | Expr::IsNotNull(expr)
+        | Expr::IsTrue(expr)
+        | Expr::IsNotTrue(expr)
+        | Expr::IsFalse(expr)
+        | Expr::IsNotFalse(expr)
+        | Expr::IsUnknown(expr)
+        | Expr::IsNotUnknown(expr)
+        | Expr::Cast { expr, .. }
+        | Expr::Collate { expr, .. } => vec![expr],
+        Expr::In { expr, target, .. } => {
+            let mut out: Vec<&mut Expr> = vec![expr];
+            if let ast::InTarget::List(list) = target {
+                out.extend(list.iter_mut());
+            }
+            out
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => vec![expr, low, high],
+        Expr::Like { expr, pattern, .. }
+        | Expr::ILike { expr, pattern, .. }
+        | Expr::SimilarTo { expr, pattern, .. }
+        | Expr::RLike { expr, pattern, .. } => vec![expr, pattern],
+        _ => Vec::new(),
+    }
+}
+
+/// The operands of a chain `a OP b OP c …` of one operator (`AND` or `OR`), in order, found
+/// without recursion (the parser builds the chain left-deep: `((a OP b) OP c) …`).
+fn chain<'e>(expr: &'e Expr, op: &BinaryOperator) -> Vec<&'e Expr> {
+    let mut operands = Vec::new();
+    let mut cur = expr;
+    while let Expr::BinaryOp { left, op: o, right } = cur
+        && o == op
+    {
+        operands.push(right.as_ref());
+        cur = left;
+    }
+    operands.push(cur);
+    operands.reverse();
+    operands
+}
+
+/// Refuses an expression deeper than [`MAX_DEPTH`] (a chain of `AND` or `OR` counting as one
+/// level), without recursion: the compiler recurses per level.
+fn check_depth(expr: &Expr) -> Result<(), RuleError> {
+    let mut stack = vec![(expr, 1usize)];
+    while let Some((e, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            // the first leaf down the left side says where (a leaf's span is cheap)
+            return Err(RuleError::at(
+                span_start(first_leaf(e)),
+                format!("the rule is nested more than {MAX_DEPTH} operators deep"),
+            )
+            .kind(RuleErrorKind::TooDeep { limit: MAX_DEPTH })
+            .hint("split the rule, or use IN (…) for a long list of values"));
+        }
+        let parts = match e {
+            Expr::BinaryOp {
+                op: op @ (BinaryOperator::And | BinaryOperator::Or),
+                ..
+            } => chain(e, op),
+            _ => children(e),
+        };
+        stack.extend(parts.into_iter().map(|c| (c, depth + 1)));
+    }
+    Ok(())
 }
 
 fn syntax_error(sql: &str, message: &str) -> RuleError {
@@ -296,10 +667,17 @@ fn syntax_error(sql: &str, message: &str) -> RuleError {
         column: sql.chars().count() as u64 + 1,
     });
     RuleError::at(location, format!("syntax error: {}", text.to_lowercase()))
+        .kind(RuleErrorKind::Syntax)
 }
 
 fn span_start(expr: &Expr) -> Location {
     use sqlparser::ast::Spanned;
+    // a span is found by recursion: a deep expression starts where its first leaf does
+    let expr = if deeper_than(expr, SHALLOW) {
+        first_leaf(expr)
+    } else {
+        expr
+    };
     let s = expr.span().start;
     if s.line == 0 {
         Location { line: 1, column: 1 }
@@ -310,6 +688,8 @@ fn span_start(expr: &Expr) -> Location {
 
 struct Compiler<'a> {
     catalog: &'a Catalog,
+    /// Compiling a [`LONG_RULE`].
+    long: bool,
 }
 
 impl Compiler<'_> {
@@ -324,6 +704,13 @@ impl Compiler<'_> {
                     let x: f64 = n
                         .parse()
                         .map_err(|_| RuleError::at(at(), format!("`{n}` is not a number")))?;
+                    if !x.is_finite() {
+                        return Err(RuleError::at(
+                            at(),
+                            format!("`{n}` is beyond the range of numbers"),
+                        )
+                        .kind(RuleErrorKind::NotFinite));
+                    }
                     (Node::Number(x), Kind::Number)
                 }
                 SqlValue::SingleQuotedString(s) => (Node::Text(s.clone()), Kind::Text),
@@ -340,13 +727,13 @@ impl Compiler<'_> {
             Expr::UnaryOp { op, expr: inner } => match op {
                 UnaryOperator::Not => {
                     let n = self.expect(inner, Kind::Bool, "NOT")?;
-                    (Node::Not(Box::new(n), inner.to_string()), Kind::Bool)
+                    (Node::Not(Box::new(n), shown(inner)), Kind::Bool)
                 }
                 UnaryOperator::Minus => {
                     let n = self.expect(inner, Kind::Number, "-")?;
                     match n {
                         Node::Number(x) => (Node::Number(-x), Kind::Number),
-                        n => (Node::Neg(Box::new(n), expr.to_string()), Kind::Number),
+                        n => (Node::Neg(Box::new(n), shown(expr)), Kind::Number),
                     }
                 }
                 UnaryOperator::Plus => (self.expect(inner, Kind::Number, "+")?, Kind::Number),
@@ -383,6 +770,7 @@ impl Compiler<'_> {
                 for item in list {
                     let (node, k) = self.value(item, "IN")?;
                     self.same_type(kind, k, item, "IN")?;
+                    self.known_value(&n, &node, item)?;
                     items.push(node);
                 }
                 (
@@ -448,6 +836,15 @@ impl Compiler<'_> {
                     Kind::Bool,
                 )
             }
+            // (in a long rule, an unsupported kind may hide a chain too deep to print or to
+            // find the position of the recursive way)
+            _ if self.long => {
+                return Err(RuleError::at(
+                    Location { line: 1, column: 1 },
+                    "the rule uses an expression that is not supported in a rule",
+                )
+                .hint("use comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL and + - * /"));
+            }
             other => {
                 return Err(
                     RuleError::at(at(), format!("`{other}` is not supported in a rule")).hint(
@@ -468,9 +865,27 @@ impl Compiler<'_> {
                     ColumnType::Text => Kind::Text,
                 },
             )),
+            None if ident.quote_style.is_none()
+                && ["nan", "inf", "infinity"]
+                    .iter()
+                    .any(|w| name.eq_ignore_ascii_case(w)) =>
+            {
+                Err(RuleError::at(
+                    ident.span.start,
+                    format!("`{name}` is not a number a rule can compare with"),
+                )
+                .kind(RuleErrorKind::NotFinite)
+                .hint("numbers in rules are finite; test for an empty value with IS NULL"))
+            }
             None => {
-                let e = RuleError::at(ident.span.start, format!("unknown column \"{name}\""));
-                Err(if let Some(s) = self.catalog.suggest(name) {
+                let suggestion = self.catalog.suggest(name).map(str::to_string);
+                let e = RuleError::at(ident.span.start, format!("unknown column \"{name}\"")).kind(
+                    RuleErrorKind::UnknownColumn {
+                        name: name.clone(),
+                        suggestion: suggestion.clone(),
+                    },
+                );
+                Err(if let Some(s) = suggestion {
                     e.hint(format!("did you mean \"{s}\"?"))
                 } else if ident.quote_style == Some('"') {
                     e.hint(format!("text values take single quotes: '{name}'"))
@@ -489,9 +904,10 @@ impl Compiler<'_> {
             Err(RuleError::at(
                 span_start(expr),
                 format!(
-                    "{op} needs {} {}, but `{expr}` is {} {}",
+                    "{op} needs {} {}, but `{}` is {} {}",
                     article(want),
                     want.name(),
+                    shown(expr),
                     article(kind),
                     kind.name()
                 ),
@@ -505,11 +921,39 @@ impl Compiler<'_> {
         if kind == Kind::Bool {
             return Err(RuleError::at(
                 span_start(expr),
-                format!("{op} takes a value, but `{expr}` is a condition"),
+                format!("{op} takes a value, but `{}` is a condition", shown(expr)),
             )
             .hint("compare a column or a computed value"));
         }
         Ok((n, kind))
+    }
+
+    /// Refuses a text literal compared with a column of known values that is none of them.
+    fn known_value(&self, column: &Node, literal: &Node, at: &Expr) -> Result<(), RuleError> {
+        let (Node::Column(i), Node::Text(value)) = (column, literal) else {
+            return Ok(());
+        };
+        let Some(known) = self.catalog.known_values(*i) else {
+            return Ok(());
+        };
+        if known.contains(value) {
+            return Ok(());
+        }
+        let name = &self.catalog.names()[*i];
+        let suggestion = known.suggest(value);
+        let e = RuleError::at(
+            span_start(at),
+            format!("'{value}' is not a value of {name}; {}", known.listed()),
+        )
+        .kind(RuleErrorKind::UnknownValue {
+            column: name.clone(),
+            value: value.clone(),
+            suggestion: suggestion.clone(),
+        });
+        Err(match suggestion {
+            Some(s) => e.hint(format!("did you mean '{s}'?")),
+            None => e,
+        })
     }
 
     fn same_type(&self, a: Kind, b: Kind, at: &Expr, op: &str) -> Result<(), RuleError> {
@@ -519,11 +963,12 @@ impl Compiler<'_> {
         Err(RuleError::at(
             span_start(at),
             format!(
-                "{op} compares {} {} with {} {} (`{at}`)",
+                "{op} compares {} {} with {} {} (`{}`)",
                 article(a),
                 a.name(),
                 article(b),
                 b.name(),
+                shown(at),
             ),
         )
         .hint(if a == Kind::Number {
@@ -555,21 +1000,28 @@ impl Compiler<'_> {
             if kl == Kind::Bool || kr == Kind::Bool {
                 return Err(RuleError::at(
                     span_start(whole),
-                    format!("`{whole}` compares conditions"),
+                    format!("`{}` compares conditions", shown(whole)),
                 )
                 .hint("combine conditions with AND or OR"));
             }
             self.same_type(kl, kr, right, op_text(op))?;
+            if matches!(cmp, Cmp::Eq | Cmp::Ne) {
+                self.known_value(&l, &r, right)?;
+                self.known_value(&r, &l, left)?;
+            }
             return Ok((Node::Cmp(cmp, Box::new(l), Box::new(r)), Kind::Bool));
         }
         match op {
             BinaryOperator::And | BinaryOperator::Or => {
-                let l = self.expect(left, Kind::Bool, op_text(op))?;
-                let r = self.expect(right, Kind::Bool, op_text(op))?;
+                // the whole chain of this operator at once, in order
+                let operands = chain(whole, op)
+                    .into_iter()
+                    .map(|e| self.expect(e, Kind::Bool, op_text(op)))
+                    .collect::<Result<Vec<Node>, RuleError>>()?;
                 let node = if *op == BinaryOperator::And {
-                    Node::And(Box::new(l), Box::new(r))
+                    Node::And(operands)
                 } else {
-                    Node::Or(Box::new(l), Box::new(r))
+                    Node::Or(operands)
                 };
                 Ok((node, Kind::Bool))
             }
@@ -586,7 +1038,7 @@ impl Compiler<'_> {
                     _ => Arith::Div,
                 };
                 Ok((
-                    Node::Arith(a, Box::new(l), Box::new(r), whole.to_string()),
+                    Node::Arith(a, Box::new(l), Box::new(r), shown(whole)),
                     Kind::Number,
                 ))
             }
@@ -671,16 +1123,30 @@ fn truth(node: &Node, row: &dyn Row) -> Option<bool> {
         Node::Bool(b) => Some(*b),
         Node::Null => None,
         Node::Cmp(op, l, r) => compare(scalar(l, row), scalar(r, row)).map(|o| op.holds(o)),
-        Node::And(l, r) => match (truth(l, row), truth(r, row)) {
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (Some(true), Some(true)) => Some(true),
-            _ => None,
-        },
-        Node::Or(l, r) => match (truth(l, row), truth(r, row)) {
-            (Some(true), _) | (_, Some(true)) => Some(true),
-            (Some(false), Some(false)) => Some(false),
-            _ => None,
-        },
+        // false if any operand is false, else unknown if any is unknown
+        Node::And(operands) => {
+            let mut unknown = false;
+            for o in operands {
+                match truth(o, row) {
+                    Some(false) => return Some(false),
+                    None => unknown = true,
+                    Some(true) => {}
+                }
+            }
+            if unknown { None } else { Some(true) }
+        }
+        // true if any operand is true, else unknown if any is unknown
+        Node::Or(operands) => {
+            let mut unknown = false;
+            for o in operands {
+                match truth(o, row) {
+                    Some(true) => return Some(true),
+                    None => unknown = true,
+                    Some(false) => {}
+                }
+            }
+            if unknown { None } else { Some(false) }
+        }
         Node::Not(n, _) => truth(n, row).map(|b| !b),
         Node::In {
             expr,
@@ -816,15 +1282,16 @@ fn side(node: &Node, row: &dyn Row, catalog: &Catalog) -> String {
 
 fn explain(node: &Node, row: &dyn Row, catalog: &Catalog, out: &mut Vec<String>) {
     match node {
-        Node::And(l, r) => {
-            explain(l, row, catalog, out);
-            explain(r, row, catalog, out);
+        Node::And(operands) => {
+            for o in operands {
+                explain(o, row, catalog, out);
+            }
         }
-        Node::Or(l, r) => {
-            if truth(l, row) == Some(true) {
-                explain(l, row, catalog, out);
-            } else {
-                explain(r, row, catalog, out);
+        // the first operand that is true (the last when none is)
+        Node::Or(operands) => {
+            let first_true = operands.iter().find(|o| truth(o, row) == Some(true));
+            if let Some(o) = first_true.or(operands.last()) {
+                explain(o, row, catalog, out);
             }
         }
         Node::Bool(true) => out.push("always".into()),
@@ -1011,5 +1478,182 @@ mod tests {
         assert_eq!(show_number(-1234.5), "-1,234.5");
         assert_eq!(show_number(31.0), "31");
         assert_eq!(show_number(0.333_333), "0.33");
+    }
+
+    #[test]
+    fn a_chain_of_fifty_thousand_terms_compiles_evaluates_and_explains_on_a_small_stack() {
+        // (a test thread has 2 MiB of stack: a recursion per term would overflow it)
+        let r = row(1_250_000.0, 31.0, "制造业", None);
+        let mut terms: Vec<String> = (1..50_000)
+            .map(|i| format!("tenure_months = -{i}"))
+            .collect();
+        terms.push("industry = '制造业'".into());
+        let any = rule(&terms.join(" OR "));
+        assert!(any.matches(&r));
+        assert_eq!(any.explain(&r, &catalog()), "industry=制造业");
+        assert!(!any.matches(&row(1.0, 31.0, "retail", None)));
+        let all: Vec<String> = (1..50_000)
+            .map(|i| format!("tenure_months > -{i}"))
+            .collect();
+        let all = rule(&all.join(" AND "));
+        assert!(all.matches(&r));
+        assert_eq!(all.explain(&r, &catalog()).split("; ").count(), 49_999);
+        // three-valued: unknown OR false is unknown, unknown AND false is false
+        let nps: Vec<String> = (1..50_000).map(|i| format!("last_nps = {i}")).collect();
+        assert!(!rule(&nps.join(" OR ")).matches(&r));
+        assert!(
+            rule(&format!(
+                "NOT ({} AND tenure_months < 0)",
+                nps.join(" AND ")
+            ))
+            .matches(&r)
+        );
+        // NOT over a long chain keeps a short text for its reason
+        let not = rule(&format!("NOT ({})", terms[..49_999].join(" OR ")));
+        assert!(not.matches(&r));
+        assert!(not.explain(&r, &catalog()).len() < 100);
+    }
+
+    #[test]
+    fn nesting_beyond_the_limits_is_refused_with_the_limit() {
+        let kind = |sql: &str| Rule::compile(sql, &catalog()).err().map(|e| *e.kind);
+        let parens = format!("{}tenure_months > 0{}", "(".repeat(60), ")".repeat(60));
+        assert_eq!(
+            kind(&parens),
+            Some(RuleErrorKind::TooDeep { limit: MAX_NESTING })
+        );
+        let fine = format!("{}tenure_months > 0{}", "(".repeat(40), ")".repeat(40));
+        assert_eq!(kind(&fine), None);
+        let sum = format!("{} > 0", vec!["tenure_months"; 50_000].join(" + "));
+        assert_eq!(
+            kind(&sum),
+            Some(RuleErrorKind::TooDeep { limit: MAX_DEPTH })
+        );
+        let sum = format!("{} > 0", vec!["tenure_months"; 100].join(" + "));
+        assert_eq!(kind(&sum), None);
+        // chains of operators a rule does not support are refused too, without a crash
+        let concat = format!("{} = 'x'", vec!["industry"; 50_000].join(" || "));
+        assert_eq!(
+            kind(&concat),
+            Some(RuleErrorKind::TooDeep { limit: MAX_DEPTH })
+        );
+        let casts = format!("tenure_months{} > 0", "::int".repeat(50_000));
+        assert_eq!(
+            kind(&casts),
+            Some(RuleErrorKind::TooDeep { limit: MAX_DEPTH })
+        );
+        // a long chain inside a kind of expression rules do not support: refused, not printed
+        let call = format!("abs({}) > 0", vec!["tenure_months"; 50_000].join(" + "));
+        let e = Rule::compile(&call, &catalog()).err();
+        assert_eq!(
+            e.map(|e| e.to_string()),
+            Some("the rule uses an expression that is not supported in a rule at position 1; use comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL and + - * /".to_string())
+        );
+    }
+
+    #[test]
+    fn errors_carry_kinds_to_branch_on() {
+        let kind = |sql: &str| Rule::compile(sql, &catalog()).err().map(|e| *e.kind);
+        assert_eq!(
+            kind("anual_revenue > 1"),
+            Some(RuleErrorKind::UnknownColumn {
+                name: "anual_revenue".into(),
+                suggestion: Some("annual_revenue".into())
+            })
+        );
+        assert_eq!(
+            kind("region = 'north'"),
+            Some(RuleErrorKind::UnknownColumn {
+                name: "region".into(),
+                suggestion: None
+            })
+        );
+        assert_eq!(kind("annual_revenue >"), Some(RuleErrorKind::Syntax));
+        assert_eq!(kind("industry = 5"), Some(RuleErrorKind::Invalid));
+        for sql in [
+            "last_nps = nan",
+            "last_nps < Infinity",
+            "last_nps > -inf",
+            "last_nps < 1e999",
+        ] {
+            assert_eq!(kind(sql), Some(RuleErrorKind::NotFinite), "{sql}");
+        }
+    }
+
+    #[test]
+    fn literals_compared_with_known_values_must_be_among_them() {
+        let mut c = catalog();
+        let codes = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        c.push_known(
+            "lifecycle",
+            KnownValues::OneOf(codes(&["new", "growing", "churned"])),
+        );
+        c.push_known(
+            "cluster_label",
+            KnownValues::Joined {
+                parts: codes(&["average", "high_value", "low_value", "recent", "lapsed"]),
+                separator: '+',
+            },
+        );
+        let joined = KnownValues::Joined {
+            parts: codes(&["high_a+b", "low_a+b", "recent"]),
+            separator: '+',
+        };
+        assert!(joined.contains("high_a+b+recent") && joined.contains("recent+low_a+b"));
+        assert!(!joined.contains("high_a") && !joined.contains("recent+") && !joined.contains(""));
+        assert!(!joined.contains("高价值+recent"));
+        let check = |sql: &str| Rule::compile(sql, &c).err().map(|e| *e.kind);
+        let unknown = |value: &str, suggestion: Option<&str>| {
+            Some(RuleErrorKind::UnknownValue {
+                column: "lifecycle".into(),
+                value: value.into(),
+                suggestion: suggestion.map(str::to_string),
+            })
+        };
+        assert_eq!(
+            check("lifecycle = 'chruned'"),
+            unknown("chruned", Some("churned"))
+        );
+        assert_eq!(
+            check("'Churned' <> lifecycle"),
+            unknown("Churned", Some("churned"))
+        );
+        assert_eq!(
+            check("lifecycle NOT IN ('new', 'growng')"),
+            unknown("growng", Some("growing"))
+        );
+        assert_eq!(check("lifecycle = 'dormant'"), unknown("dormant", None));
+        // the right values pass; LIKE and ordering comparisons are patterns, not values
+        for sql in [
+            "lifecycle IN ('new', 'churned')",
+            "lifecycle LIKE 'chu%'",
+            "lifecycle > 'a'",
+            "cluster_label = 'high_value+recent'",
+            "cluster_label = 'average'",
+        ] {
+            assert_eq!(check(sql), None, "{sql}");
+        }
+        assert_eq!(
+            check("cluster_label = 'high_value+recnt'"),
+            Some(RuleErrorKind::UnknownValue {
+                column: "cluster_label".into(),
+                value: "high_value+recnt".into(),
+                suggestion: Some("high_value+recent".into()),
+            })
+        );
+        assert_eq!(
+            Rule::compile("lifecycle = 'chruned'", &c).map(|_| ()).map_err(|e| e.to_string()),
+            Err("'chruned' is not a value of lifecycle; its values are 'new', 'growing', 'churned' at position 13; did you mean 'churned'?".to_string())
+        );
+        // what a rule compares text columns with, for checks against the data
+        let r = Rule::compile(
+            "industry = 'retail' OR (lifecycle IN ('new', 'growing') AND NOT 'x' = industry)",
+            &c,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            r.compared_texts(),
+            [(2, "retail"), (5, "new"), (5, "growing"), (2, "x")]
+        );
     }
 }

@@ -15,13 +15,16 @@ pub mod expr;
 pub mod params;
 pub mod profile;
 
-pub use algorithm::{Assignment, Override, SchemeResult, SkipReason, SkippedOverride};
-pub use error::{RuleError, SchemeError};
-pub use expr::{Catalog, ColumnType, Row, Rule, Value};
+pub use algorithm::{
+    Assignment, Override, SEEN_SHOWN, SchemeResult, SchemeWarning, SkipReason, SkippedOverride,
+};
+pub use error::{RuleError, RuleErrorKind, SchemeError};
+pub use expr::{Catalog, ColumnType, KnownValues, MAX_DEPTH, MAX_NESTING, Row, Rule, Value};
 pub use params::{CheckedScheme, ClusterSpec, Dimension, Label, SchemeParams, Strategy, Tier};
 pub use profile::{
     Attributes, BUILTIN_COLUMNS, CLUSTER_COLUMNS, CLV_COLUMNS, ColumnData, LifecycleParams,
-    Profile, STAGES, TextColumn, attribute_number, catalog, profile, shadowed, stage_label,
+    Profile, STAGES, TextColumn, attribute_number, builtin_known_values, catalog, cluster_codes,
+    profile, shadowed, stage_label,
 };
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use std::ops::Range;
 use serde::Deserialize;
 
 use super::error::SchemeError;
-use super::expr::{Catalog, ColumnType, Rule};
+use super::expr::{Catalog, KnownValues, Rule};
 use super::profile::LifecycleParams;
 use crate::labels::Lang;
 
@@ -417,7 +417,11 @@ impl SchemeParams {
                     ),
                 });
             };
-            catalog.push(name.clone(), ColumnType::Text);
+            // later rules compare this dimension's tier with its tier names only
+            catalog.push_known(
+                name.clone(),
+                KnownValues::OneOf(tiers.iter().map(|t| t.name.clone()).collect()),
+            );
             dimensions.push(Dimension {
                 name,
                 label: dim.label.clone(),

@@ -25,7 +25,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::expr::{Catalog, ColumnType, Row, Value};
+use super::expr::{Catalog, ColumnType, KnownValues, Row, Value};
 use crate::interactions::{InteractionLog, InteractionStats, nps_category};
 use crate::labels::Labelled;
 use crate::tiering::Tiering;
@@ -201,11 +201,14 @@ impl Profile {
                     .collect(),
             ),
         );
+        let from = self.catalog.names().len() - CLV_COLUMNS.len();
+        set_builtin_known(&mut self.catalog, from);
     }
 
     /// Adds the cluster columns ([`CLUSTER_COLUMNS`]): each customer's cluster id and its
-    /// description (English or Chinese), in the profile's customer order.
-    pub fn add_cluster(&mut self, clustering: &crate::cluster::Clustering, lang: crate::Lang) {
+    /// code (`high_value+recent`: the same in every language; the words are for display),
+    /// in the profile's customer order.
+    pub fn add_cluster(&mut self, clustering: &crate::cluster::Clustering) {
         let cluster = |l: &Option<usize>| l.and_then(|l| clustering.clusters.get(l - 1));
         self.push(
             "cluster",
@@ -223,10 +226,13 @@ impl Profile {
                 clustering
                     .labels
                     .iter()
-                    .map(|l| cluster(l).map(|c| c.label(lang)))
+                    .map(|l| cluster(l).map(|c| c.code.as_str()))
                     .collect(),
             ),
         );
+        let i = self.catalog.names().len() - 1;
+        self.catalog
+            .set_known(i, Some(cluster_codes(&clustering.features)));
     }
 
     fn push(&mut self, name: &str, data: ColumnData) {
@@ -465,6 +471,70 @@ fn attribute_column(rows: &[Option<&[String]>], k: usize, number: bool) -> Colum
     }
 }
 
+/// The codes a built-in, lifetime-value or cluster text column can hold, when they are known
+/// before the data are (`cluster_label`'s depend on the clustering's features:
+/// [`cluster_codes`]).
+pub fn builtin_known_values(name: &str) -> Option<KnownValues> {
+    let codes = |c: &[&str]| {
+        Some(KnownValues::OneOf(
+            c.iter().map(|c| c.to_string()).collect(),
+        ))
+    };
+    match name {
+        "nps_category" => codes(&["promoter", "passive", "detractor"]),
+        "loyalty" => codes(&["high", "medium", "low"]),
+        "rfm_class" => codes(&crate::rfm::RfmClass::ALL.map(|c| c.code())),
+        "rfm_segment" => codes(&crate::rfm::Segment::ALL.map(|c| c.code())),
+        "abc_class" => codes(&crate::abc::AbcClass::ALL.map(|c| c.code())),
+        "lifecycle" => codes(&STAGES),
+        "churn_band" => codes(
+            &[
+                crate::clv::ChurnBand::Low,
+                crate::clv::ChurnBand::Medium,
+                crate::clv::ChurnBand::High,
+            ]
+            .map(|b| b.code()),
+        ),
+        "value_tier" => codes(
+            &[
+                crate::clv::ValueTier::High,
+                crate::clv::ValueTier::Medium,
+                crate::clv::ValueTier::Low,
+            ]
+            .map(|t| t.code()),
+        ),
+        _ => None,
+    }
+}
+
+/// Sets the known values of the built-in columns of `catalog` from column `from` on (the
+/// columns named like a built-in one; an attribute of that name is never reached).
+fn set_builtin_known(catalog: &mut Catalog, from: usize) {
+    for i in from..catalog.names().len() {
+        if let Some(k) = builtin_known_values(&catalog.names()[i]) {
+            catalog.set_known(i, Some(k));
+        }
+    }
+}
+
+/// The codes a cluster's `cluster_label` is made of for clustering features `features`: the
+/// code of each feature that stands out (e.g. `high_value`, `recent`), joined by `+`, or
+/// `average`.
+pub fn cluster_codes(features: &[String]) -> KnownValues {
+    let mut parts = vec![crate::cluster::AVERAGE_CODE.to_string()];
+    for f in features {
+        for code in crate::cluster::feature_codes(f) {
+            if !parts.contains(&code) {
+                parts.push(code);
+            }
+        }
+    }
+    KnownValues::Joined {
+        parts,
+        separator: crate::cluster::CODE_SEPARATOR,
+    }
+}
+
 /// The columns a rule can use: the built-ins, the attributes and the lifetime-value columns
 /// (for checking a scheme without transactions; a run has the last only with `--clv`).
 pub fn catalog(attributes: Option<&dyn Attributes>) -> Catalog {
@@ -472,6 +542,7 @@ pub fn catalog(attributes: Option<&dyn Attributes>) -> Catalog {
     for (name, ty) in BUILTIN_COLUMNS {
         c.push(name, ty);
     }
+    set_builtin_known(&mut c, 0);
     if let Some(a) = attributes {
         for (k, name) in a.names().iter().enumerate() {
             let ty = if a.is_number(k) {
@@ -482,9 +553,11 @@ pub fn catalog(attributes: Option<&dyn Attributes>) -> Catalog {
             c.push(name.as_str(), ty);
         }
     }
+    let clv_start = c.names().len();
     for (name, ty) in CLV_COLUMNS.into_iter().chain(CLUSTER_COLUMNS) {
         c.push(name, ty);
     }
+    set_builtin_known(&mut c, clv_start);
     c
 }
 
@@ -613,6 +686,7 @@ pub fn profile(
         "lifecycle",
         text(&|i| Some(lifecycle.stage(customers[i].recency_days, tenure_months[i], growth[i]))),
     );
+    set_builtin_known(&mut p.catalog, 0);
     if let Some(a) = attributes {
         let rows: Vec<Option<&[String]>> =
             customers.iter().map(|c| a.values(&c.customer_id)).collect();

@@ -348,3 +348,55 @@ name = "none"
         "override by the account manager on 2026-09-01: set Some(\"2026-09-01\")"
     );
 }
+
+#[test]
+fn empty_tiers_and_values_no_customer_has_are_warnings() {
+    // `growth` catches C4 (retail); nobody is 'Retail' with a capital; `never` is empty
+    let scheme = B2B.replace(
+        "name = \"growth\"\nrule = \"industry = 'retail'\"",
+        "name = \"growth\"\nrule = \"industry IN ('Retail', 'retail')\"\n\n[[dimensions.tiers]]\nname = \"never\"\nrule = \"annual_revenue > 1e12\"",
+    );
+    let (p, _) = profile4();
+    let (s, r) = run(&scheme, &[]);
+    assert_eq!(
+        s.warnings(&p, &r),
+        [
+            SchemeWarning::UnseenValue {
+                dimension: "value".into(),
+                tier: "growth".into(),
+                column: "industry".into(),
+                value: "Retail".into(),
+                // retail twice, 制造业 once
+                seen: vec!["retail".into(), "制造业".into()],
+                distinct: 2,
+            },
+            SchemeWarning::EmptyTier {
+                dimension: "value".into(),
+                tier: "never".into(),
+            },
+        ]
+    );
+    assert_eq!(
+        s.warnings(&p, &r)[0].text(Lang::En),
+        "the rule of tier \"growth\" of dimension \"value\" compares industry with 'Retail', which no customer has; its values include 'retail', '制造业'"
+    );
+}
+
+#[test]
+fn a_misspelt_tier_of_an_earlier_dimension_is_an_error() {
+    let (p, _) = profile4();
+    let e = SchemeParams::from_toml(&B2B.replace("value = 'strategic'", "value = 'stratgic'"))
+        .and_then(|s| s.check(p.catalog()))
+        .err();
+    let Some(SchemeError::Rule { error, .. }) = e else {
+        panic!("not a rule error: {e:?}")
+    };
+    assert_eq!(
+        *error.kind,
+        RuleErrorKind::UnknownValue {
+            column: "value".into(),
+            value: "stratgic".into(),
+            suggestion: Some("strategic".into()),
+        }
+    );
+}

@@ -6,7 +6,13 @@
 //! The pairwise check runs a two-group Kruskal–Wallis test for every pair of segments and every
 //! feature at `alpha` divided by the number of tests (Bonferroni). On large data each segment
 //! takes part in it with a seeded random sample of at most 5,000 customers, which keeps the
-//! check fast and is said so in [`Validation::pairwise_sample`].
+//! check fast and is said so in [`Validation::pairwise_sample`]. A segment of fewer than
+//! [`MIN_COMPARE_SIZE`] customers takes no part in it: so few values cannot show a difference at
+//! that level, and "do not differ" would be a verdict of the sample size, not of the segments.
+//! Such segments are named in one [`ValidationWarning::TooSmallToCompare`] instead.
+//!
+//! A test the data leave undefined (fewer than two groups, values that do not vary, groups of
+//! one) is an [`Undefined`] reason in its place, never a panic or a made-up number.
 //!
 //! Features that defined the segments (recency, frequency and monetary value for RFM classes,
 //! the clustering features for clusters) differ across them by construction: the p-values are
@@ -15,9 +21,12 @@
 mod stats;
 
 pub use stats::{
-    Anova, Describe, KruskalWallis, anova, describe, describe_sorted, kruskal_wallis,
+    Anova, Describe, KruskalWallis, Undefined, anova, describe, describe_sorted, kruskal_wallis,
     kruskal_wallis_sorted,
 };
+
+/// The fewest customers a segment needs to take part in the pairwise "do they differ" check.
+pub const MIN_COMPARE_SIZE: usize = 10;
 
 use thiserror::Error;
 
@@ -129,10 +138,12 @@ pub struct SegmentStats {
 pub struct FeatureTest {
     /// The feature.
     pub feature: String,
-    /// Kruskal–Wallis H across segments (none when fewer than two segments have values).
-    pub kruskal_wallis: Option<KruskalWallis>,
-    /// One-way ANOVA.
-    pub anova: Option<Anova>,
+    /// Kruskal–Wallis H across segments, or why the data leave it undefined.
+    #[serde(serialize_with = "stats::serialize_outcome")]
+    pub kruskal_wallis: Result<KruskalWallis, Undefined>,
+    /// One-way ANOVA, or why the data leave it undefined.
+    #[serde(serialize_with = "stats::serialize_outcome")]
+    pub anova: Result<Anova, Undefined>,
 }
 
 /// Something the analyst should look at.
@@ -152,6 +163,13 @@ pub enum ValidationWarning {
         a: String,
         /// The other.
         b: String,
+    },
+    /// Segments too small for the pairwise check, left out of it.
+    TooSmallToCompare {
+        /// The segments.
+        segments: Vec<String>,
+        /// The fewest customers a segment needs ([`MIN_COMPARE_SIZE`]).
+        min: usize,
     },
 }
 
@@ -180,6 +198,30 @@ impl ValidationWarning {
             (ValidationWarning::NotDifferent { a, b }, crate::Lang::Zh) => {
                 format!("分群“{}”与“{}”在任何指标上都没有显著差异", name(a), name(b))
             }
+            (ValidationWarning::TooSmallToCompare { segments, min }, crate::Lang::En) => {
+                let names = segments
+                    .iter()
+                    .map(|s| format!("\"{}\"", name(s)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if segments.len() == 1 {
+                    format!(
+                        "segment {names} holds fewer than {min} customers: too few to tell whether it differs from others"
+                    )
+                } else {
+                    format!(
+                        "segments {names} hold fewer than {min} customers each: too few to tell whether they differ from others"
+                    )
+                }
+            }
+            (ValidationWarning::TooSmallToCompare { segments, min }, crate::Lang::Zh) => format!(
+                "分群{}的客户均少于 {min} 个，无法判断是否与其他分群有差异",
+                segments
+                    .iter()
+                    .map(|s| format!("“{}”", name(s)))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
         }
     }
 }
@@ -257,7 +299,7 @@ impl CheckedValidateParams {
         }
         // the sums of ANOVA and the pairwise samples from the values in customer order; then
         // each segment's values are sorted once for the quartiles and every rank test
-        let anovas: Vec<Option<Anova>> = values
+        let anovas: Vec<Result<Anova, Undefined>> = values
             .iter()
             .map(|by| anova(&by.iter().map(Vec::as_slice).collect::<Vec<_>>()))
             .collect();
@@ -309,13 +351,21 @@ impl CheckedValidateParams {
                 share: sizes[s] as f64 / n.max(1) as f64,
             })
             .collect();
-        let pairs = present.len() * present.len().saturating_sub(1) / 2;
+        let (compared, too_small): (Vec<usize>, Vec<usize>) =
+            present.iter().partition(|&&s| sizes[s] >= MIN_COMPARE_SIZE);
+        if present.len() >= 2 && !too_small.is_empty() {
+            warnings.push(ValidationWarning::TooSmallToCompare {
+                segments: too_small.iter().map(|&s| names[s].clone()).collect(),
+                min: MIN_COMPARE_SIZE,
+            });
+        }
+        let pairs = compared.len() * compared.len().saturating_sub(1) / 2;
         let level = self.0.alpha / (pairs * features.len()).max(1) as f64;
-        for (i, &a) in present.iter().enumerate() {
-            for &b in &present[i + 1..] {
-                let differs = sampled.iter().any(|by| {
-                    kruskal_wallis_sorted(&[&by[a], &by[b]]).is_some_and(|t| t.p < level)
-                });
+        for (i, &a) in compared.iter().enumerate() {
+            for &b in &compared[i + 1..] {
+                let differs = sampled
+                    .iter()
+                    .any(|by| kruskal_wallis_sorted(&[&by[a], &by[b]]).is_ok_and(|t| t.p < level));
                 if !differs {
                     warnings.push(ValidationWarning::NotDifferent {
                         a: names[a].clone(),
@@ -356,17 +406,15 @@ mod tests {
             .and_then(|p| p.validate(&labels, &names, &[("x".into(), x)]))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(v.segments.len(), 4);
-        assert!(v.tests[0].kruskal_wallis.is_some_and(|t| t.p < 1e-10));
+        assert!(v.tests[0].kruskal_wallis.is_ok_and(|t| t.p < 1e-10));
         let texts: Vec<String> = v.warnings.iter().map(|w| w.text(crate::Lang::En)).collect();
         assert_eq!(
             texts,
             [
                 "segment \"d\" holds only 0.33% of customers",
+                // one customer cannot be shown to differ from anyone: no verdict on it
+                "segment \"d\" holds fewer than 10 customers: too few to tell whether it differs from others",
                 "segments \"a\" and \"b\" do not differ significantly on any feature",
-                "segments \"a\" and \"d\" do not differ significantly on any feature",
-                "segments \"b\" and \"d\" do not differ significantly on any feature",
-                // one customer cannot be shown to differ from anyone
-                "segments \"c\" and \"d\" do not differ significantly on any feature",
             ]
         );
     }

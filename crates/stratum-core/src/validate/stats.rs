@@ -3,6 +3,75 @@
 
 use statrs::distribution::{ChiSquared, ContinuousCDF, FisherSnedecor};
 
+/// Why the data leave a test undefined (a result, not an error: the run goes on and says so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Undefined {
+    /// Fewer than two groups have values: there is nothing to compare.
+    FewerThanTwoGroups,
+    /// Every value is the same: the data do not vary.
+    NoVariance,
+    /// No group holds two values, so the spread within groups cannot be estimated.
+    GroupsTooSmall,
+    /// Every group is constant though the groups differ: the spread within groups is zero
+    /// and the statistic is infinite.
+    NoWithinVariance,
+}
+
+impl Undefined {
+    /// The reason as a short code (`no_variance`), as written in outputs.
+    pub fn code(self) -> &'static str {
+        match self {
+            Undefined::FewerThanTwoGroups => "fewer_than_two_groups",
+            Undefined::NoVariance => "no_variance",
+            Undefined::GroupsTooSmall => "groups_too_small",
+            Undefined::NoWithinVariance => "no_within_variance",
+        }
+    }
+
+    /// The reason in English or Chinese.
+    pub fn text(self, lang: crate::Lang) -> &'static str {
+        match (self, lang) {
+            (Undefined::FewerThanTwoGroups, crate::Lang::En) => "undefined: fewer than two groups",
+            (Undefined::FewerThanTwoGroups, crate::Lang::Zh) => "无法检验：不足两组",
+            (Undefined::NoVariance, crate::Lang::En) => "undefined: the values do not vary",
+            (Undefined::NoVariance, crate::Lang::Zh) => "无法检验：数值没有变化",
+            (Undefined::GroupsTooSmall, crate::Lang::En) => "undefined: groups too small",
+            (Undefined::GroupsTooSmall, crate::Lang::Zh) => "无法检验：分组过小",
+            (Undefined::NoWithinVariance, crate::Lang::En) => {
+                "undefined: no variance within groups"
+            }
+            (Undefined::NoWithinVariance, crate::Lang::Zh) => "无法检验：组内没有变化",
+        }
+    }
+}
+
+/// A test's result as written to JSON: its fields, or `{"undefined": reason}`.
+pub(crate) fn serialize_outcome<T: serde::Serialize, S: serde::Serializer>(
+    outcome: &Result<T, Undefined>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    match outcome {
+        Ok(t) => t.serialize(serializer),
+        Err(u) => {
+            let mut map = serializer.serialize_map(Some(1))?;
+            map.serialize_entry("undefined", u)?;
+            map.end()
+        }
+    }
+}
+
+/// `P(X ≥ x)` from a survival function, only for a finite, non-negative statistic (statrs
+/// panics on NaN).
+fn upper_tail(x: f64, sf: impl FnOnce(f64) -> f64) -> f64 {
+    if x.is_finite() && x >= 0.0 {
+        sf(x)
+    } else {
+        f64::NAN
+    }
+}
+
 /// Kruskal–Wallis H test across groups.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct KruskalWallis {
@@ -29,9 +98,9 @@ pub struct Anova {
     pub p: f64,
 }
 
-/// Kruskal–Wallis over the non-empty groups; `None` with fewer than two of them or when
+/// Kruskal–Wallis over the non-empty groups; undefined with fewer than two of them or when
 /// every value is the same.
-pub fn kruskal_wallis(groups: &[&[f64]]) -> Option<KruskalWallis> {
+pub fn kruskal_wallis(groups: &[&[f64]]) -> Result<KruskalWallis, Undefined> {
     let sorted: Vec<Vec<f64>> = groups.iter().map(|g| sorted(g)).collect();
     let refs: Vec<&[f64]> = sorted.iter().map(Vec::as_slice).collect();
     kruskal_wallis_sorted(&refs)
@@ -40,10 +109,10 @@ pub fn kruskal_wallis(groups: &[&[f64]]) -> Option<KruskalWallis> {
 /// [`kruskal_wallis`] of groups that are each sorted by [`f64::total_cmp`]: the groups are
 /// merged, not sorted together, and each run of equal values is ranked at once (a segmentation
 /// is tested on several features and every pair of its segments: each group is sorted once).
-pub fn kruskal_wallis_sorted(groups: &[&[f64]]) -> Option<KruskalWallis> {
+pub fn kruskal_wallis_sorted(groups: &[&[f64]]) -> Result<KruskalWallis, Undefined> {
     let groups: Vec<&[f64]> = groups.iter().copied().filter(|g| !g.is_empty()).collect();
     if groups.len() < 2 {
-        return None;
+        return Err(Undefined::FewerThanTwoGroups);
     }
     let total: usize = groups.iter().map(|g| g.len()).sum();
     let n = total as f64;
@@ -59,7 +128,8 @@ pub fn kruskal_wallis_sorted(groups: &[&[f64]]) -> Option<KruskalWallis> {
             .zip(&heads)
             .enumerate()
             .filter_map(|(g, (values, &h))| values.get(h).map(|&v| (g, v)))
-            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .ok_or(Undefined::FewerThanTwoGroups)?;
         for ((values, head), count) in groups.iter().zip(&mut heads).zip(&mut counts) {
             let start = *head;
             while values.get(*head).is_some_and(|&v| v == min) {
@@ -85,7 +155,7 @@ pub fn kruskal_wallis_sorted(groups: &[&[f64]]) -> Option<KruskalWallis> {
     }
     let correction = 1.0 - ties / (n * n * n - n);
     if correction <= 0.0 {
-        return None;
+        return Err(Undefined::NoVariance);
     }
     let sum: f64 = groups
         .iter()
@@ -94,8 +164,11 @@ pub fn kruskal_wallis_sorted(groups: &[&[f64]]) -> Option<KruskalWallis> {
         .sum();
     let h = (12.0 / (n * (n + 1.0)) * sum - 3.0 * (n + 1.0)) / correction;
     let df = (groups.len() - 1) as f64;
-    let p = ChiSquared::new(df).map_or(f64::NAN, |c| c.sf(h));
-    Some(KruskalWallis {
+    if !h.is_finite() {
+        return Err(Undefined::NoVariance);
+    }
+    let p = upper_tail(h, |h| ChiSquared::new(df).map_or(f64::NAN, |c| c.sf(h)));
+    Ok(KruskalWallis {
         h,
         df,
         p,
@@ -110,14 +183,17 @@ fn sorted(values: &[f64]) -> Vec<f64> {
     v
 }
 
-/// One-way ANOVA over the non-empty groups; `None` with fewer than two of them or no
-/// within-group degrees of freedom.
-pub fn anova(groups: &[&[f64]]) -> Option<Anova> {
+/// One-way ANOVA over the non-empty groups; undefined with fewer than two of them, no
+/// within-group degrees of freedom, or no spread within the groups.
+pub fn anova(groups: &[&[f64]]) -> Result<Anova, Undefined> {
     let groups: Vec<&[f64]> = groups.iter().copied().filter(|g| !g.is_empty()).collect();
     let n: usize = groups.iter().map(|g| g.len()).sum();
     let k = groups.len();
-    if k < 2 || n <= k {
-        return None;
+    if k < 2 {
+        return Err(Undefined::FewerThanTwoGroups);
+    }
+    if n <= k {
+        return Err(Undefined::GroupsTooSmall);
     }
     let grand = groups.iter().flat_map(|g| g.iter()).sum::<f64>() / n as f64;
     let (mut between, mut within) = (0.0, 0.0);
@@ -127,9 +203,21 @@ pub fn anova(groups: &[&[f64]]) -> Option<Anova> {
         within += g.iter().map(|v| (v - mean).powi(2)).sum::<f64>();
     }
     let (df_between, df_within) = ((k - 1) as f64, (n - k) as f64);
+    if within.is_nan() || within <= 0.0 {
+        return Err(if between > 0.0 {
+            Undefined::NoWithinVariance
+        } else {
+            Undefined::NoVariance
+        });
+    }
     let f = (between / df_between) / (within / df_within);
-    let p = FisherSnedecor::new(df_between, df_within).map_or(f64::NAN, |d| d.sf(f));
-    Some(Anova {
+    if !f.is_finite() {
+        return Err(Undefined::NoWithinVariance);
+    }
+    let p = upper_tail(f, |f| {
+        FisherSnedecor::new(df_between, df_within).map_or(f64::NAN, |d| d.sf(f))
+    });
+    Ok(Anova {
         f,
         df_between,
         df_within,
@@ -184,7 +272,7 @@ mod tests {
         // H = 12/(9·10) · 3·(2² + 5² + 8²) − 3·10 = 0.1333… · 279 − 30 = 7.2; df 2;
         // p = P(χ²₂ ≥ 7.2) = e^(−7.2/2) = 0.027324; ε² = 7.2 / 8 = 0.9
         let kw = kruskal_wallis(&[&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0], &[7.0, 8.0, 9.0]]);
-        let kw = kw.unwrap_or_else(|| panic!("no result"));
+        let kw = kw.unwrap_or_else(|e| panic!("{e:?}"));
         assert_relative_eq!(kw.h, 7.2, max_relative = 1e-12);
         assert_relative_eq!(kw.df, 2.0);
         assert_relative_eq!(kw.p, (-3.6f64).exp(), max_relative = 1e-9);
@@ -199,14 +287,17 @@ mod tests {
         // ties: one group of 3 → Σ(t³ − t) = 24; correction 1 − 24/(216 − 6) = 0.885714
         // H = 2.333333 / 0.885714 = 2.634409; df 1; p = P(χ²₁ ≥ H) = erfc(√(H/2)) = 0.1045710
         let kw = kruskal_wallis(&[&[1.0, 2.0, 2.0], &[2.0, 3.0, 4.0]]);
-        let kw = kw.unwrap_or_else(|| panic!("no result"));
+        let kw = kw.unwrap_or_else(|e| panic!("{e:?}"));
         assert_relative_eq!(
             kw.h,
             2.333_333_333_333 / (1.0 - 24.0 / 210.0),
             max_relative = 1e-9
         );
         assert_relative_eq!(kw.p, 0.104_571_0, max_relative = 1e-6);
-        assert!(kruskal_wallis(&[&[1.0, 1.0], &[1.0]]).is_none());
+        assert_eq!(
+            kruskal_wallis(&[&[1.0, 1.0], &[1.0]]),
+            Err(Undefined::NoVariance)
+        );
     }
 
     #[test]
@@ -250,11 +341,11 @@ mod tests {
             .sum();
         let n = 19.0;
         let expected = pooled(&groups) / (1.0 - ties / (n * n * n - n));
-        let kw = kruskal_wallis(&groups).unwrap_or_else(|| panic!("no result"));
+        let kw = kruskal_wallis(&groups).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(kw.h, expected);
         // NaN is a run of its own, as in a pooled sort
         let with_nan: [&[f64]; 2] = [&[1.0, f64::NAN], &[f64::NAN, 2.0, 3.0]];
-        assert!(kruskal_wallis(&with_nan).is_some_and(|k| k.h.is_finite()));
+        assert!(kruskal_wallis(&with_nan).is_ok_and(|k| k.h.is_finite()));
     }
 
     #[test]
@@ -263,11 +354,35 @@ mod tests {
         // F = (54/2) / (6/6) = 27 with (2, 6) df; for F(2, d): P(F ≥ f) = (1 + 2f/d)^(−d/2)
         // = (1 + 9)^(−3) = 0.001
         let a = anova(&[&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0], &[7.0, 8.0, 9.0]]);
-        let a = a.unwrap_or_else(|| panic!("no result"));
+        let a = a.unwrap_or_else(|e| panic!("{e:?}"));
         assert_relative_eq!(a.f, 27.0, max_relative = 1e-12);
         assert_relative_eq!((a.df_between, a.df_within).0, 2.0);
         assert_relative_eq!(a.df_within, 6.0);
         assert_relative_eq!(a.p, 0.001, max_relative = 1e-9);
+    }
+
+    #[test]
+    fn tests_on_data_that_do_not_vary_are_undefined_not_a_panic() {
+        // one order per customer on one day: every value the same
+        let same: [&[f64]; 3] = [&[1.0], &[1.0], &[1.0]];
+        assert_eq!(anova(&same), Err(Undefined::GroupsTooSmall));
+        assert_eq!(kruskal_wallis(&same), Err(Undefined::NoVariance));
+        let flat: [&[f64]; 2] = [&[1.0, 1.0], &[1.0, 1.0, 1.0]];
+        assert_eq!(anova(&flat), Err(Undefined::NoVariance));
+        assert_eq!(kruskal_wallis(&flat), Err(Undefined::NoVariance));
+        // constant within groups, different between them: F would be infinite
+        let split: [&[f64]; 2] = [&[1.0, 1.0], &[2.0, 2.0]];
+        assert_eq!(anova(&split), Err(Undefined::NoWithinVariance));
+        assert!(kruskal_wallis(&split).is_ok_and(|k| k.p.is_finite()));
+        // one group only
+        assert_eq!(anova(&[&[1.0, 2.0]]), Err(Undefined::FewerThanTwoGroups));
+        assert_eq!(
+            kruskal_wallis(&[&[1.0, 2.0], &[]]),
+            Err(Undefined::FewerThanTwoGroups)
+        );
+        // NaN values never reach statrs
+        let nan: [&[f64]; 2] = [&[f64::NAN, 1.0], &[2.0, 3.0]];
+        assert!(anova(&nan).is_err());
     }
 
     #[test]

@@ -328,14 +328,14 @@ pub(crate) fn pareto_points(
     monetary: impl Iterator<Item = Money>,
     steps: usize,
 ) -> Vec<(f64, f64)> {
-    let mut v: Vec<i64> = monetary.map(|m| m.units().max(0)).collect();
+    let mut v: Vec<i128> = monetary.map(|m| m.units().max(0)).collect();
     v.sort_unstable_by(|a, b| b.cmp(a));
-    let total: i128 = v.iter().map(|&x| i128::from(x)).sum();
+    let total: i128 = v.iter().sum();
     let mut prefix = Vec::with_capacity(v.len() + 1);
     let mut sum: i128 = 0;
     prefix.push(0i128);
     for &x in &v {
-        sum += i128::from(x);
+        sum += x;
         prefix.push(sum);
     }
     (0..=steps)

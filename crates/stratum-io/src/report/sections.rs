@@ -1118,15 +1118,19 @@ fn test_table(v: &Validation, f: &Fmt<'_>) -> Table {
             .tests
             .iter()
             .map(|t| {
-                let kw = t.kruskal_wallis.as_ref();
-                let an = t.anova.as_ref();
+                let kw = t.kruskal_wallis.as_ref().ok();
+                let an = t.anova.as_ref().ok();
+                // an undefined test says why in its first cell
+                let why = |u: Option<stratum_core::validate::Undefined>| {
+                    u.map_or_else(|| "–".to_string(), |u| u.text(f.lang).to_string())
+                };
                 vec![
                     t.feature.clone(),
-                    kw.map_or("–".into(), |k| number(k.h, 1)),
+                    kw.map_or_else(|| why(t.kruskal_wallis.err()), |k| number(k.h, 1)),
                     kw.map_or("–".into(), |k| number(k.df, 0)),
                     kw.map_or("–".into(), |k| p_text(k.p)),
                     kw.map_or("–".into(), |k| number(k.epsilon_sq, 3)),
-                    an.map_or("–".into(), |a| number(a.f, 1)),
+                    an.map_or_else(|| why(t.anova.err()), |a| number(a.f, 1)),
                     an.map_or("–".into(), |a| p_text(a.p)),
                 ]
             })

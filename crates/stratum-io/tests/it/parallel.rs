@@ -243,7 +243,7 @@ fn parquet_with_typed_columns_gives_the_same_result_as_the_same_rows_in_csv() {
             Some(customers[l.customer as usize].id.clone()),
             Some(params.order_id(l.order_id)),
             Some(l.order_date),
-            Some(i128::from(l.amount.units() / 100)),
+            Some(l.amount.units() / 100),
             Some(l.channel),
         ));
         let bad: Option<Row> = match rows.len() % 500 {
