@@ -425,7 +425,9 @@ fn resolve_input(
         (None, None) => 0.05,
     };
     let duplicates = match (duplicates, cfg_duplicates) {
-        (Some(d), _) => d.parse().map_err(|e: String| bad(format!("--duplicates: {e}")))?,
+        (Some(d), _) => d
+            .parse()
+            .map_err(|e: String| bad(format!("--duplicates: {e}")))?,
         (None, Some(d)) => d
             .parse()
             .map_err(|e: String| bad(format!("[input] duplicates: {e}")))?,

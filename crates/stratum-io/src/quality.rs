@@ -190,7 +190,11 @@ impl QualityReport {
         let duplicates = if c.duplicate_amount == Money::ZERO {
             thousands(c.duplicates)
         } else {
-            format!("{} ({})", thousands(c.duplicates), money(c.duplicate_amount))
+            format!(
+                "{} ({})",
+                thousands(c.duplicates),
+                money(c.duplicate_amount)
+            )
         };
         if t.duplicates_rule == Duplicates::Keep {
             add(
@@ -200,7 +204,12 @@ impl QualityReport {
                 lang.pick("未判断", "not judged").to_string(),
             );
         } else {
-            add(&mut out, "重复行（已去除）", "duplicates dropped", duplicates);
+            add(
+                &mut out,
+                "重复行（已去除）",
+                "duplicates dropped",
+                duplicates,
+            );
         }
         if let Some(w) = t.duplicate_warning() {
             let why = if w.only_mapped_columns {
@@ -213,18 +222,19 @@ impl QualityReport {
             };
             add(
                 &mut out,
-                "警告：重复行可能是真实的重复购买",
-                "warning: duplicates may be genuine repeated lines",
+                "警告：重复行",
+                "warning: duplicates",
                 match lang {
                     Lang::Zh => format!(
-                        "{} 行，{}（{}）：{why}；如果导出中同一订单确实重复列出商品，请使用 --duplicates keep",
+                        "{} 行，{}（占收入 {}），可能是真实的重复购买：{why}；如果导出中同一订单确实重复列出商品，请使用 --duplicates keep",
                         thousands(w.rows),
                         money(w.amount),
                         pct(w.share)
                     ),
                     Lang::En => format!(
-                        "{} lines, {} ({} of revenue): {why}; if the export lists the same product twice in one order, run with --duplicates keep",
+                        "{} {}, {} ({} of revenue), may be genuine repeated lines: {why}; if the export lists the same product twice in one order, run with --duplicates keep",
                         thousands(w.rows),
+                        if w.rows == 1 { "line" } else { "lines" },
                         money(w.amount),
                         pct(w.share)
                     ),
@@ -245,8 +255,9 @@ impl QualityReport {
                         money(c.anonymous_amount)
                     ),
                     Lang::En => format!(
-                        "{} lines ({} of rows), {}",
+                        "{} {} ({} of rows), {}",
                         thousands(c.anonymous),
+                        if c.anonymous == 1 { "line" } else { "lines" },
                         pct(share),
                         money(c.anonymous_amount)
                     ),

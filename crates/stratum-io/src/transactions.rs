@@ -21,8 +21,8 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use serde::Serialize;
 use csv::ByteRecord;
+use serde::Serialize;
 use stratum_core::{FrequencyBasis, Money, ShardedAggregator};
 
 use crate::engine::{Context, Engine, RunError};
@@ -239,7 +239,9 @@ impl std::str::FromStr for Duplicates {
         match s.trim().to_ascii_lowercase().as_str() {
             "drop" => Ok(Duplicates::Drop),
             "keep" => Ok(Duplicates::Keep),
-            other => Err(format!("unknown duplicates rule `{other}`; use drop or keep")),
+            other => Err(format!(
+                "unknown duplicates rule `{other}`; use drop or keep"
+            )),
         }
     }
 }

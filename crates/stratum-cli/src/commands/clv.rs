@@ -69,7 +69,7 @@ struct Prepared {
 }
 
 enum Quality {
-    Transactions(stratum_io::transactions::TransactionQuality),
+    Transactions(Box<stratum_io::transactions::TransactionQuality>),
     Summary(InputQuality),
 }
 
@@ -291,7 +291,7 @@ fn from_transactions(
         first_seen_in_holdout: all.len() - rows.len(),
         rows,
         dates: Some((calibration_end, last_day)),
-        quality: Quality::Transactions(txq),
+        quality: Quality::Transactions(Box::new(txq)),
     })
 }
 

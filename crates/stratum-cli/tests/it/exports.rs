@@ -32,8 +32,16 @@ fn retail(dir: &Path) -> std::path::PathBuf {
             text.push_str(&line);
             if n % 12 == 0 {
                 // the same product twice in one order: the export has no line column
-                text.push_str(&format!("C{c:02},I{n:03},2025-0{}-{:02},20.00\n", k + 1, 28));
-                text.push_str(&format!("C{c:02},I{n:03},2025-0{}-{:02},20.00\n", k + 1, 28));
+                text.push_str(&format!(
+                    "C{c:02},I{n:03},2025-0{}-{:02},20.00\n",
+                    k + 1,
+                    28
+                ));
+                text.push_str(&format!(
+                    "C{c:02},I{n:03},2025-0{}-{:02},20.00\n",
+                    k + 1,
+                    28
+                ));
             }
         }
     }
@@ -62,15 +70,18 @@ fn guests_are_anonymous_sales_with_their_revenue_not_rejects() {
     assert_eq!(t["duplicates"], 3, "{t}");
     assert_eq!(t["duplicate_amount"], 60.0, "{t}");
     assert_eq!(t["accepted"], 39, "{t}");
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("anonymous sales (no customer id, not tiered)"))
+        .unwrap_or_default();
     assert!(
-        run.stderr
-            .contains("anonymous sales (no customer id, not tiered)  9 lines (17.6% of rows), 450.00"),
+        line.ends_with("9 lines (17.6% of rows), 450.00"),
         "{}",
         run.stderr
     );
     assert!(
-        run.stderr
-            .contains("warning: duplicates may be genuine repeated lines"),
+        run.stderr.contains("may be genuine repeated lines"),
         "{}",
         run.stderr
     );
@@ -92,8 +103,17 @@ fn duplicates_keep_counts_repeated_lines_as_sales() {
     assert_eq!(k["transactions"]["accepted"], 42);
     let revenue = |q: &serde_json::Value| q["transactions"]["purchase_amount"].as_f64();
     assert_eq!(revenue(&d).zip(revenue(&k)).map(|(d, k)| k - d), Some(60.0));
-    assert!(!run.stderr.contains("warning: duplicates"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("warning: duplicates"),
+        "{}",
+        run.stderr
+    );
     let run = segment(s(&input), &keep, &["--duplicates", "some"], tmp.path());
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("--duplicates: unknown duplicates rule `some`"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--duplicates: unknown duplicates rule `some`"),
+        "{}",
+        run.stderr
+    );
 }

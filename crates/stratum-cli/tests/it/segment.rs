@@ -60,7 +60,8 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
       columns                                    customer_id←customer_id, order_id←order_id, order_date←order_date, amount←amount
       rows read                                  20
       accepted                                   19
-      duplicates dropped                         1
+      duplicates dropped                         1 (100.00)
+      warning: duplicates                        1 line, 100.00 (0.3% of revenue), may be genuine repeated lines: the file has no column besides the mapped ones, so two lines of one order for the same product cannot be told apart; if the export lists the same product twice in one order, run with --duplicates keep
       rejected                                   0 (0.0%)
       purchase lines                             18 (29,950.00)
       refund lines                               1 (-300.00)
@@ -162,6 +163,9 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
         "rows_read": 20,
         "accepted": 19,
         "duplicates": 1,
+        "anonymous": 0,
+        "anonymous_amount": 0.0,
+        "duplicate_amount": 100.0,
         "rejected": 0,
         "rejected_by_reason": {},
         "blank_rows": 0,
@@ -172,7 +176,9 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
         "refund_amount": -300.0,
         "lines_without_order_id": 0,
         "first_date": "2023-07-01",
-        "last_date": "2025-06-30"
+        "last_date": "2025-06-30",
+        "header_columns": 4,
+        "duplicates_rule": "drop"
       },
       "customer_master": null,
       "customers": 10,
@@ -264,7 +270,8 @@ fn chinese_labels_with_lang_zh_and_master_data_joined() {
       列映射                           customer_id←客户编号, order_id←订单号, order_date←下单时间, amount←实付金额
       读取行数                         20
       接受行数                         19
-      重复行（已去除）                 1
+      重复行（已去除）                 1 (100.00)
+      警告：重复行                     1 行，100.00（占收入 0.3%），可能是真实的重复购买：文件除映射的列外没有其他列，同一订单中同一商品的两行无法区分；如果导出中同一订单确实重复列出商品，请使用 --duplicates keep
       拒绝行数                         0 (0.0%)
       购买行                           18 (29,950.00)
       退款行                           1 (-300.00)

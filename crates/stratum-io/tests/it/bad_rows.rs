@@ -11,7 +11,7 @@ use crate::common::{fixture, run};
 fn every_kind_of_bad_row_is_rejected_with_its_line_and_reason() {
     let (t, q, rejects) = run(&fixture("bad_rows.csv"), &TransactionOptions::default());
     let c = &q.counts;
-    // line 2 ok, 3–8 and 11 bad, 9–10 one quoted two-line row (ok), 12 duplicate of 2,
+    // line 2 ok, 3 an anonymous sale (no customer id), 4–8 and 11 bad, 9–10 one quoted two-line row (ok), 12 duplicate of 2,
     // 13 an empty line (not a row), 14 a refund-only customer (ok), 15 an unquoted thousands
     // separator splitting the amount (bad), 16 a zero amount (ok, not a purchase)
     assert_eq!(
@@ -22,7 +22,11 @@ fn every_kind_of_bad_row_is_rejected_with_its_line_and_reason() {
             c.rejected,
             c.blank_rows
         ),
-        (13, 4, 1, 8, 0)
+        (13, 4, 1, 7, 0)
+    );
+    assert_eq!(
+        (c.anonymous, c.anonymous_amount),
+        (1, stratum_core::Money::from_units(1_000_000))
     );
     assert_eq!(
         c.rows_read,
@@ -33,7 +37,6 @@ fn every_kind_of_bad_row_is_rejected_with_its_line_and_reason() {
     assert_eq!(
         by_reason,
         [
-            (RejectReason::MissingCustomerId, 1),
             (RejectReason::MissingDate, 1),
             (RejectReason::BadDate, 1),
             (RejectReason::MissingAmount, 1),
@@ -44,7 +47,6 @@ fn every_kind_of_bad_row_is_rejected_with_its_line_and_reason() {
     );
     insta::assert_snapshot!(rejects, @r#"
     file,line,reason,column,value,message,row
-    bad_rows.csv,3,missing_customer_id,customer_id,,customer id is empty,",o2,2025-01-05,100.00"
     bad_rows.csv,4,missing_date,order_date,,date is empty,"C02,o3,,50"
     bad_rows.csv,5,bad_date,order_date,2025-13-40,"`2025-13-40` is not a date; expected YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO datetime, YYYYMMDD or an Excel serial date, in the years 1900–2100","C02,o4,2025-13-40,50"
     bad_rows.csv,6,missing_amount,amount,,amount is empty,"C03,o5,2025-01-06,"

@@ -289,16 +289,23 @@ fn a_one_column_file_keeps_its_first_row_as_the_header() {
 #[test]
 fn parquet_nulls_timestamps_and_row_groups_line_up_row_by_row() {
     // 7 rows in row groups of 3 (see make_fixtures.py); line = row number + 1:
-    // line 2 A o1 2025-01-01 09:30 10.5 → ok; line 3 null customer → missing_customer_id;
+    // line 2 A o1 2025-01-01 09:30 10.5 → ok; line 3 null customer → an anonymous sale of 1;
     // line 4 B null date → missing_date; line 5 A null amount → missing_amount;
     // line 6 C no order id 2025-01-05 7.25 → ok; line 7 B refund −1.5 → ok (B has no purchase);
     // line 8 A o4 2025-01-04 23:59 3.0 → ok. As of 2025-01-07: A R 3, F 2, M 13.50; C R 2, F 1.
     let (t, q, rejects) = run(&fixture("nulls.parquet"), &TransactionOptions::default());
     let c = &q.counts;
     assert_eq!(
-        (c.rows_read, c.accepted, c.duplicates, c.rejected),
-        (7, 4, 0, 3)
+        (
+            c.rows_read,
+            c.accepted,
+            c.anonymous,
+            c.duplicates,
+            c.rejected
+        ),
+        (7, 4, 1, 0, 2)
     );
+    assert_eq!(c.anonymous_amount, stratum_core::Money::from_units(10_000));
     let got: Vec<(String, i64, u64, String)> = t
         .features
         .customers
@@ -322,7 +329,6 @@ fn parquet_nulls_timestamps_and_row_groups_line_up_row_by_row() {
     assert_eq!(t.features.no_purchase[0].customer_id, "B");
     insta::assert_snapshot!(rejects, @r#"
     file,line,reason,column,value,message,row
-    nulls.parquet,3,missing_customer_id,customer_id,,customer id is empty,",2,2025-01-02 00:00:00,1"
     nulls.parquet,4,missing_date,order_date,,date is empty,"B,3,,2"
     nulls.parquet,5,missing_amount,amount,,amount is empty,"A,4,2025-01-04 23:59:00,"
     "#);

@@ -61,7 +61,7 @@ proptest! {
         let (t, q, _) = run_or_skip(&path);
         let c = &q.counts;
         prop_assert_eq!(c.rows_read, written.len() as u64);
-        prop_assert_eq!(c.rows_read, c.accepted + c.duplicates + c.rejected);
+        prop_assert_eq!(c.rows_read, c.accepted + c.anonymous + c.duplicates + c.rejected);
         // distinct good lines, summed independently
         let mut seen = std::collections::HashSet::new();
         let mut expected = 0i64;
