@@ -212,9 +212,22 @@ pub struct InputArgs {
     /// Text encoding of CSV inputs, e.g. utf-8, gb18030, gbk, utf-16le (default: detected).
     #[arg(long)]
     pub encoding: Option<String>,
-    /// CSV delimiter: a single character or `tab` (default: detected).
+    /// CSV delimiter: a single character, `tab`, or `whitespace` (runs of spaces and tabs, as
+    /// in fixed-width looking text files) (default: detected among , ; tab |).
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// The text file has no header row: name its columns with --columns.
+    #[arg(long, requires = "columns")]
+    pub no_header: bool,
+    /// The names of the columns of a file without a header row, comma separated, e.g.
+    /// --columns customer_id,order_date,quantity,amount (with --no-header).
+    #[arg(
+        long,
+        value_name = "NAMES",
+        requires = "no_header",
+        value_delimiter = ','
+    )]
+    pub columns: Vec<String>,
     /// Worksheet of an Excel input (default: the first).
     #[arg(long)]
     pub sheet: Option<String>,

@@ -186,6 +186,10 @@ pub struct InputConfig {
     pub max_reject_rate: Option<f64>,
     /// `drop` or `keep`.
     pub duplicates: Option<String>,
+    /// The file has no header row (with `column_names`).
+    pub no_header: Option<bool>,
+    /// The names of the columns of a file without a header row.
+    pub column_names: Option<Vec<String>>,
 }
 
 /// `[rfm]`.
@@ -388,6 +392,8 @@ fn resolve_input(
         map,
         encoding,
         delimiter,
+        no_header,
+        columns: column_names,
         sheet,
         decimal_comma,
         duplicates,
@@ -401,6 +407,8 @@ fn resolve_input(
         decimal_comma: cfg_decimal_comma,
         max_reject_rate: cfg_max_reject_rate,
         duplicates: cfg_duplicates,
+        no_header: cfg_no_header,
+        column_names: cfg_column_names,
     } = cfg;
     let lang: Lang = match lang.or(cfg_lang) {
         Some(l) => l.parse().map_err(bad)?,
@@ -410,10 +418,28 @@ fn resolve_input(
         Some(e) => Some(parse_encoding(&e)?),
         None => None,
     };
-    let delimiter = match delimiter.or(cfg_delimiter) {
-        Some(d) => Some(parse_delimiter(&d)?),
-        None => None,
+    let (delimiter, whitespace) = match delimiter.or(cfg_delimiter) {
+        Some(d) if matches!(d.trim(), "whitespace" | "space+" | "blanks") => (None, true),
+        Some(d) => (Some(parse_delimiter(&d)?), false),
+        None => (None, false),
     };
+    let columns_given = if no_header {
+        Some(column_names)
+    } else if cfg_no_header.unwrap_or(false) {
+        Some(cfg_column_names.ok_or_else(|| {
+            bad("[input] no_header = true needs column_names = [...] naming the columns".into())
+        })?)
+    } else {
+        None
+    };
+    if let Some(names) = &columns_given {
+        if names.iter().any(|n| n.trim().is_empty()) || names.is_empty() {
+            return Err(bad(format!(
+                "--columns names an empty column: `{}`",
+                names.join(",")
+            )));
+        }
+    }
     let decimal = if decimal_comma || cfg_decimal_comma.unwrap_or(false) {
         DecimalMark::Comma
     } else {
@@ -440,6 +466,8 @@ fn resolve_input(
         read: ReadOptions {
             encoding,
             delimiter,
+            whitespace,
+            columns: columns_given,
             sheet: sheet.or(cfg_sheet),
             decimal,
         },
@@ -514,6 +542,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
             .transpose()?,
         sheet: customers_sheet.or(customers_sheet_cfg),
         decimal: DecimalMark::Point,
+        ..ReadOptions::default()
     };
 
     let input = resolve_input(input_args, input, cfg_lang, config_columns)?;

@@ -46,7 +46,7 @@ use crate::mapping::TransactionColumns;
 use crate::parquet_columns::{Column, GroupReader, ParquetFile, ParquetRow, group_reader};
 use crate::quotes::{self, Runaway, Shape, unclosed_quote_message};
 use crate::rejects::{Reject, RejectReason, RejectRow};
-use crate::source::{DataStart, RecordSource, SourceError, UnclosedQuote};
+use crate::source::{BlanksToTabs, DataStart, RecordSource, SourceError, UnclosedQuote};
 use crate::transactions::{
     DateCache, Duplicates, Fields, LineStats, RowCounts, SplitLine, TransactionOptions, clean_row,
 };
@@ -473,18 +473,31 @@ impl<'a> Engine<'a> {
         let total = file.metadata().map(|m| m.len()).unwrap_or(0);
         // UTF-8 is read as it is; any other encoding through a decoder to UTF-8, so that the
         // cutting, splitting and line numbers work on the same text in every case.
-        let input: Box<dyn Read + Send> = if start.encoding == encoding_rs::UTF_8 {
+        let input: Box<dyn Read + Send> = if start.encoding == encoding_rs::UTF_8
+            && !start.whitespace
+        {
             file.seek(SeekFrom::Start(start.bom + start.offset))
                 .map_err(io)?;
             Box::new(file)
         } else {
-            let mut decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(start.encoding))
-                .bom_override(true)
-                .build(file);
-            std::io::copy(&mut (&mut decoded).take(start.offset), &mut std::io::sink())
-                .map_err(io)?;
-            Box::new(decoded)
+            // the offset is in the text as the streaming reader saw it: decoded, with runs
+            // of blanks made tabs
+            let mut text: Box<dyn Read + Send> = if start.encoding == encoding_rs::UTF_8 {
+                file.seek(SeekFrom::Start(start.bom)).map_err(io)?;
+                Box::new(std::io::BufReader::with_capacity(1 << 20, file))
+            } else {
+                Box::new(
+                    encoding_rs_io::DecodeReaderBytesBuilder::new()
+                        .encoding(Some(start.encoding))
+                        .bom_override(true)
+                        .build(file),
+                )
+            };
+            if start.whitespace {
+                text = Box::new(BlanksToTabs::new(text));
+            }
+            std::io::copy(&mut (&mut text).take(start.offset), &mut std::io::sink()).map_err(io)?;
+            text
         };
         let batch_bytes = self.ctx.options.batch_bytes.unwrap_or(BATCH_BYTES).max(1);
         // eight pieces a thread: small enough that an uneven piece does not leave a core idle

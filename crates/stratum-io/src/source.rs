@@ -24,6 +24,11 @@ pub struct ReadOptions {
     pub encoding: Option<&'static Encoding>,
     /// The field delimiter of a CSV file (default: detected among `,` `;` tab `|`).
     pub delimiter: Option<u8>,
+    /// Fields are separated by runs of spaces and tabs (fixed-width looking text such as
+    /// CDNOW's); leading and trailing blanks of a line are not fields. Quotes are not special.
+    pub whitespace: bool,
+    /// The file has no header row: these are its columns' names, and its first line is data.
+    pub columns: Option<Vec<String>>,
     /// The worksheet of an Excel file (default: the first).
     pub sheet: Option<String>,
     /// Whether amounts use a decimal comma.
@@ -733,6 +738,79 @@ pub fn delimiter_name(d: u8) -> String {
     }
 }
 
+/// Text whose fields are separated by runs of spaces and tabs, rewritten with one tab between
+/// fields: blanks at the start and end of a line are dropped, every other run of blanks becomes
+/// one tab, and line ends are kept (so line numbers stay right).
+pub struct BlanksToTabs<R> {
+    inner: R,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+    at: usize,
+    /// Blanks seen and not yet written (written as one tab if a field follows on the line).
+    pending_blank: bool,
+    /// Whether the current line has had a field yet.
+    in_line: bool,
+}
+
+impl<R> std::fmt::Debug for BlanksToTabs<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlanksToTabs").finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> BlanksToTabs<R> {
+    /// Rewrites `inner`.
+    pub fn new(inner: R) -> Self {
+        BlanksToTabs {
+            inner,
+            buf: vec![0; 64 * 1024],
+            out: Vec::with_capacity(64 * 1024),
+            at: 0,
+            pending_blank: false,
+            in_line: false,
+        }
+    }
+}
+
+impl<R: Read> Read for BlanksToTabs<R> {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.out.len() {
+            let n = match self.inner.read(&mut self.buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                return Ok(0);
+            }
+            self.out.clear();
+            self.at = 0;
+            for &b in &self.buf[..n] {
+                match b {
+                    b' ' | b'\t' => self.pending_blank = true,
+                    b'\n' | b'\r' => {
+                        self.out.push(b);
+                        self.pending_blank = false;
+                        self.in_line = false;
+                    }
+                    _ => {
+                        if self.pending_blank && self.in_line {
+                            self.out.push(b'\t');
+                        }
+                        self.pending_blank = false;
+                        self.in_line = true;
+                        self.out.push(b);
+                    }
+                }
+            }
+        }
+        let n = dst.len().min(self.out.len() - self.at);
+        dst[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 /// A streamed delimited-text file.
 pub struct CsvSource {
     reader: csv::Reader<Box<dyn Read>>,
@@ -823,6 +901,9 @@ pub struct DataStart {
     pub offset: u64,
     /// The line number of the first data record.
     pub line: u64,
+    /// Fields are separated by runs of blanks: the text is read through [`BlanksToTabs`]
+    /// (and `offset` is in its output).
+    pub whitespace: bool,
 }
 
 impl std::fmt::Debug for CsvSource {
@@ -885,15 +966,22 @@ impl CsvSource {
                     .build(rest),
             ))
         };
+        if options.whitespace {
+            text = Box::new(BlanksToTabs::new(text));
+        }
         // Sniff the delimiter from the decoded text.
         let mut text_head = Vec::with_capacity(64 * 1024);
         (&mut text)
             .take(64 * 1024)
             .read_to_end(&mut text_head)
             .map_err(io_err(path))?;
-        let delimiter = options
-            .delimiter
-            .unwrap_or_else(|| detect_delimiter(&text_head));
+        let delimiter = if options.whitespace {
+            b'\t'
+        } else {
+            options
+                .delimiter
+                .unwrap_or_else(|| detect_delimiter(&text_head))
+        };
         let newlines = Newlines::default();
         let width = Arc::new(AtomicUsize::new(0));
         let unclosed = UnclosedLines::default();
@@ -915,7 +1003,11 @@ impl CsvSource {
             .from_reader(text);
         let mut leading: Vec<ByteRecord> = Vec::new();
         let mut header = None;
-        while leading.len() < MAX_TITLE_ROWS {
+        if let Some(names) = &options.columns {
+            // no header row: the names given are the header, and every line is data
+            header = Some(names.iter().map(|n| n.trim()).collect::<ByteRecord>());
+        }
+        while header.is_none() && leading.len() < MAX_TITLE_ROWS {
             let mut record = ByteRecord::new();
             let more = reader
                 .read_byte_record(&mut record)
@@ -956,6 +1048,7 @@ impl CsvSource {
             bom: bom as u64,
             offset: p.byte(),
             line: p.line(),
+            whitespace: options.whitespace,
         });
         let title_rows = leading
             .iter()
@@ -974,7 +1067,11 @@ impl CsvSource {
                 format: Format::Csv,
                 encoding: Some(encoding.name().to_string()),
                 encoding_evidence: Some(evidence),
-                delimiter: Some(delimiter_name(delimiter)),
+                delimiter: Some(if options.whitespace {
+                    "whitespace".to_string()
+                } else {
+                    delimiter_name(delimiter)
+                }),
                 delimiter_byte: Some(delimiter),
                 sheet: None,
                 title_rows,
@@ -1157,6 +1254,19 @@ mod tests {
             let first = if name == "title.csv" { 3 } else { 2 };
             assert_eq!(lines, vec![first, first + 1, first + 2], "{name}");
         }
+    }
+
+    #[test]
+    fn runs_of_blanks_become_one_tab_and_lines_stay() {
+        let text = " 00004 0001 19970101  2   29.33\r\n\t00021\t0002 19970101 3 63.34  \n\n";
+        let mut out = String::new();
+        BlanksToTabs::new(text.as_bytes())
+            .read_to_string(&mut out)
+            .expect("read");
+        assert_eq!(
+            out,
+            "00004\t0001\t19970101\t2\t29.33\r\n00021\t0002\t19970101\t3\t63.34\n\n"
+        );
     }
 
     #[test]

@@ -117,3 +117,85 @@ fn duplicates_keep_counts_repeated_lines_as_sales() {
         run.stderr
     );
 }
+
+fn stratum_clv(args: &[&str], tmp: &Path) -> crate::Run {
+    let mut all = vec!["clv"];
+    all.extend_from_slice(args);
+    crate::stratum(&all, tmp)
+}
+
+#[test]
+fn cdnow_text_files_are_read_as_they_are() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // the 1/10th sample, whitespace separated and without a header, gives exactly what the
+    // hand-made CSV of its columns gives
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../stratum-core/tests/data/clv/CDNOW_sample.txt");
+    let raw = tmp.path().join("raw");
+    let run = stratum_clv(
+        &[
+            "-t",
+            s(&sample),
+            "--delimiter",
+            "whitespace",
+            "--no-header",
+            "--columns",
+            "master_id,customer_id,order_date,quantity,amount",
+            "-o",
+            s(&raw),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let hand = tmp.path().join("hand");
+    let csv = crate::test_fixture("cdnow.csv");
+    let run = stratum_clv(&["-t", s(&csv), "-o", s(&hand)], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let read = |p: &Path| fs::read(p).expect("read");
+    assert!(read(&raw.join("predictions.csv")) == read(&hand.join("predictions.csv")));
+    // the full log as `lifetimes` ships it (a header of four names, blanks between fields):
+    // weekly, calibration to 1997-09-30, purchases are amounts > 0 (80 zero-dollar lines are
+    // not), the published maximum-likelihood BG/NBD is r 0.25274, α 4.7976, a 0.72255, b 2.1582
+    let master = crate::test_fixture("CDNOW_master.txt");
+    let out = tmp.path().join("master");
+    let run = stratum_clv(
+        &[
+            "-t",
+            s(&master),
+            "--delimiter",
+            "whitespace",
+            "--map",
+            "amount=dollar_value",
+            "--holdout-from",
+            "1997-10-01",
+            "--model",
+            "bgnbd",
+            "-o",
+            s(&out),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = fs::read_to_string(out.join("params.json")).expect("params");
+    let params: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let got: Vec<f64> = params["transaction_model"]["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .filter_map(serde_json::Value::as_f64)
+        .collect();
+    let published = [0.25274, 4.7976, 0.72255, 2.1582];
+    assert_eq!(got.len(), 4);
+    for (g, p) in got.iter().zip(published) {
+        assert!((g - p).abs() / p < 1e-4, "{got:?} against {published:?}");
+    }
+    assert_eq!(params["transaction_model"]["customers"], 23_500.0);
+}
+
+#[test]
+fn columns_without_no_header_is_a_usage_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = crate::stratum(&["segment", "-t", "x.csv", "--columns", "a,b"], tmp.path());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--no-header"), "{}", run.stderr);
+}
