@@ -432,13 +432,13 @@ fn resolve_input(
     } else {
         None
     };
-    if let Some(names) = &columns_given {
-        if names.iter().any(|n| n.trim().is_empty()) || names.is_empty() {
-            return Err(bad(format!(
-                "--columns names an empty column: `{}`",
-                names.join(",")
-            )));
-        }
+    if let Some(names) = &columns_given
+        && (names.is_empty() || names.iter().any(|n| n.trim().is_empty()))
+    {
+        return Err(bad(format!(
+            "--columns names an empty column: `{}`",
+            names.join(",")
+        )));
     }
     let decimal = if decimal_comma || cfg_decimal_comma.unwrap_or(false) {
         DecimalMark::Comma
