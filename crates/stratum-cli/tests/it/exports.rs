@@ -6,14 +6,9 @@ use std::path::Path;
 
 use crate::segment;
 
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use crate::arg as s;
 
-fn quality(out: &Path) -> serde_json::Value {
-    let text = fs::read_to_string(out.join("quality.json")).expect("quality.json");
-    serde_json::from_str(&text).expect("json")
-}
+use crate::quality_json as quality;
 
 /// A retail export of the four needed columns: 12 customers with 3 orders each, 9 sales to
 /// guests (20% of the lines, 450.00) and 3 lines repeated word for word (60.00).

@@ -65,3 +65,14 @@ pub fn segment(input: &str, out: &Path, extra: &[&str], tmp: &Path) -> Run {
     args.extend_from_slice(extra);
     stratum(&args, tmp)
 }
+
+/// A path as the `&str` a command line takes.
+pub fn arg(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// `quality.json` of a finished run in `out`.
+pub fn quality_json(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("quality.json")).expect("quality.json");
+    serde_json::from_str(&text).expect("json")
+}

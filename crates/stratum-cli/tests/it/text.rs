@@ -7,9 +7,7 @@ use std::path::Path;
 
 use crate::segment;
 
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use crate::arg as s;
 
 /// The rejects of a finished run, as `line,reason` pairs.
 fn rejects(out: &Path) -> Vec<(String, String)> {
@@ -24,10 +22,7 @@ fn rejects(out: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn quality(out: &Path) -> serde_json::Value {
-    let text = fs::read_to_string(out.join("quality.json")).expect("quality.json");
-    serde_json::from_str(&text).expect("json")
-}
+use crate::quality_json as quality;
 
 #[test]
 fn a_stray_quote_rejects_its_line_and_the_next_fifty_lines_are_read() {
