@@ -128,7 +128,15 @@ pub fn anova(groups: &[&[f64]]) -> Option<Anova> {
     }
     let (df_between, df_within) = ((k - 1) as f64, (n - k) as f64);
     let f = (between / df_between) / (within / df_within);
-    let p = FisherSnedecor::new(df_between, df_within).map_or(f64::NAN, |d| d.sf(f));
+    // statrs panics on an F that is not a finite number: no spread within the groups gives
+    // F = ∞ (p = 0) with spread between them, 0 / 0 without (no p)
+    let p = if f.is_finite() {
+        FisherSnedecor::new(df_between, df_within).map_or(f64::NAN, |d| d.sf(f))
+    } else if f == f64::INFINITY {
+        0.0
+    } else {
+        f64::NAN
+    };
     Some(Anova {
         f,
         df_between,
@@ -255,6 +263,14 @@ mod tests {
         // NaN is a run of its own, as in a pooled sort
         let with_nan: [&[f64]; 2] = [&[1.0, f64::NAN], &[f64::NAN, 2.0, 3.0]];
         assert!(kruskal_wallis(&with_nan).is_some_and(|k| k.h.is_finite()));
+    }
+
+    #[test]
+    fn anova_without_spread_within_groups_has_p_zero_or_none_and_does_not_panic() {
+        let a = anova(&[&[1.0, 1.0], &[2.0, 2.0]]).map(|a| (a.f, a.p));
+        assert_eq!(a, Some((f64::INFINITY, 0.0)));
+        let same = anova(&[&[1.0, 1.0], &[1.0, 1.0]]).map(|a| a.p.is_nan());
+        assert_eq!(same, Some(true));
     }
 
     #[test]
