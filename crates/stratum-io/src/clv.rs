@@ -529,3 +529,52 @@ pub fn write_clv_by_class_csv<W: Write>(
     w.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stratum_core::clv::HoldoutVerdict;
+
+    fn check(actual: f64, predicted: f64) -> HoldoutCheck {
+        let all = HoldoutRow {
+            frequency: None,
+            and_more: false,
+            customers: 100,
+            actual: actual / 100.0,
+            predicted: predicted / 100.0,
+        };
+        HoldoutCheck::of(&[all]).unwrap_or_else(|| panic!("no check"))
+    }
+
+    #[test]
+    fn the_holdout_sentence_states_both_totals_the_margin_and_the_verdict() {
+        let under = check(1882.0, 1575.9);
+        assert_eq!(under.verdict, HoldoutVerdict::UnderPredicts);
+        assert_eq!(
+            holdout_check_text(&under, Lang::En),
+            "warning: the model under-predicts the holdout by more than the 10% margin: 1,575.9 \
+             purchases predicted, 1,882 actual (-16.3%); its predictions and CLV are off by about \
+             as much"
+        );
+        assert_eq!(
+            holdout_check_text(&under, Lang::Zh),
+            "警告：模型低估验证期购买，偏差超过 10% 的允许误差：预测购买 1,575.9 次，实际 1,882 次\
+             （-16.3%），预测购买次数与客户价值的偏差大致相同"
+        );
+        let within = check(1151.0, 1125.8);
+        assert_eq!(
+            holdout_check_text(&within, Lang::En),
+            "holdout total: 1,125.8 purchases predicted, 1,151 actual (-2.2%); within the 10% margin"
+        );
+        assert_eq!(
+            holdout_check_text(&within, Lang::Zh),
+            "验证期合计：预测购买 1,125.8 次，实际 1,151 次（-2.2%），在 10% 的允许误差之内"
+        );
+        let none_bought = check(0.0, 3.0);
+        assert_eq!(
+            holdout_check_text(&none_bought, Lang::En),
+            "warning: the model over-predicts the holdout by more than the 10% margin: 3.0 \
+             purchases predicted, 0 actual (+∞); its predictions and CLV are off by about as much"
+        );
+    }
+}
