@@ -39,12 +39,12 @@ OUT=$BENCH/out/clv
 mkdir -p "$OUT"
 
 STRATUM_TIMINGS=1 /usr/bin/time -v -o "$OUT/transactions.time" \
-    "$STRATUM" clv -t "$DATA/transactions.csv" -o "$OUT/from-transactions" --period week \
+    "$STRATUM" clv -t "$DATA/transactions.csv" -o "$OUT/from-transactions" --period week --model bgnbd \
     >/dev/null 2>"$OUT/transactions.err"
 cut -d, -f1-5 "$OUT/from-transactions/predictions.csv" >"$OUT/summary.csv"
 cat "$OUT/summary.csv" >/dev/null   # into the page cache for both
 STRATUM_TIMINGS=1 /usr/bin/time -v -o "$OUT/stratum.time" \
-    "$STRATUM" clv --summary "$OUT/summary.csv" -o "$OUT" --period week \
+    "$STRATUM" clv --summary "$OUT/summary.csv" -o "$OUT" --period week --model bgnbd \
     >"$OUT/stratum.out" 2>"$OUT/stratum.err"
 /usr/bin/time -v -o "$OUT/lifetimes.time" \
     "$VENV/bin/python" "$BENCH/clv/lifetimes_job.py" "$OUT/summary.csv" 0 >"$OUT/lifetimes.json"

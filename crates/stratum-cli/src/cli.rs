@@ -30,8 +30,8 @@ pub enum Command {
     Report(Box<SegmentArgs>),
     /// Check a tier scheme against the columns its rules can use, without running it.
     Check(CheckArgs),
-    /// Fit a lifetime-value model (BG/NBD, Pareto/NBD or BG/BB, with Gamma-Gamma spend) and
-    /// predict each customer's purchases, P(alive), churn risk and CLV.
+    /// Fit a lifetime-value model (MBG/NBD, BG/NBD, Pareto/NBD or BG/BB, with Gamma-Gamma
+    /// spend) and predict each customer's purchases, P(alive), churn risk and CLV.
     Clv(Box<ClvArgs>),
     /// Cluster customers by k-means on chosen features (K fixed or chosen by silhouette),
     /// numbered in business order and described in words, with the clusters validated.
@@ -136,7 +136,8 @@ pub struct ClvArgs {
     /// it and checked against the purchases from it on. Without it, all purchases calibrate.
     #[arg(long)]
     pub holdout_from: Option<String>,
-    /// The transaction model: bgnbd, paretonbd or bgbb (default bgnbd).
+    /// The transaction model: mbgnbd, bgnbd, paretonbd or bgbb (default mbgnbd, under which
+    /// one-time buyers can lapse; under bgnbd their churn risk is always 0).
     #[arg(long)]
     pub model: Option<String>,
     /// The output folder (created if missing).
@@ -300,7 +301,7 @@ pub struct SegmentArgs {
     /// to the columns a scheme's rules can use.
     #[arg(long, requires = "scheme")]
     pub interactions: Option<PathBuf>,
-    /// Also fit the lifetime-value model ([clv] in the config file; default BG/NBD in weeks
+    /// Also fit the lifetime-value model ([clv] in the config file; default MBG/NBD in weeks
     /// with Gamma-Gamma): writes clv.csv, clv_by_class.csv and clv_params.json, and gives
     /// scheme rules the columns clv, p_alive, churn_risk, churn_band, expected_purchases_90d
     /// and value_tier.

@@ -28,7 +28,10 @@ fn fits(c: &mut Criterion) {
     let data = simulated();
     let mut g = c.benchmark_group("clv fit, 1M customers");
     g.sample_size(10);
-    let bgnbd = ClvParams::new().check().expect("params");
+    let bgnbd = ClvParams::new()
+        .model(ModelKind::BgNbd)
+        .check()
+        .expect("params");
     // a fit that fails would time the failure: fail the benchmark instead
     bgnbd
         .fit(&data)
@@ -41,6 +44,16 @@ fn fits(c: &mut Criterion) {
                     .map(|m| m.transaction_report().log_likelihood),
             )
         })
+    });
+    let mbgnbd = ClvParams::new()
+        .model(ModelKind::MbgNbd)
+        .check()
+        .expect("params");
+    mbgnbd
+        .fit_transactions(&data)
+        .expect("MBG/NBD fits the simulated data");
+    g.bench_function("MBG/NBD", |b| {
+        b.iter(|| black_box(mbgnbd.fit_transactions(&data).map(|m| m.1.log_likelihood)))
     });
     let pnbd = ClvParams::new()
         .model(ModelKind::ParetoNbd)

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use chrono::NaiveDate;
 use stratum_core::Lang;
-use stratum_core::clv::{ClvModel, FitReport, HoldoutRow, Prediction, Summary};
+use stratum_core::clv::{ClvModel, FitReport, HoldoutCheck, HoldoutRow, Prediction, Summary};
 
 use crate::mapped::{Bad, read_mapped};
 use crate::mapping::{FieldSpec, MappedColumn};
@@ -266,6 +266,42 @@ pub fn holdout_cells(rows: &[HoldoutRow], lang: Lang) -> Vec<Vec<Cell<'static>>>
         .collect()
 }
 
+/// The sentence under the calibration/holdout table: total predicted against total actual
+/// holdout purchases, the margin and whether the model stays within it.
+pub fn holdout_check_text(c: &HoldoutCheck, lang: Lang) -> String {
+    use stratum_core::clv::HoldoutVerdict;
+    let error = if c.relative_error.is_finite() {
+        format!("{:+.1}%", c.relative_error * 100.0)
+    } else {
+        "+∞".to_string()
+    };
+    let margin = format!("{:.0}%", c.margin * 100.0);
+    let (predicted, actual) = (
+        crate::format::number(c.predicted, 1),
+        crate::format::number(c.actual, 0),
+    );
+    match (lang, c.verdict) {
+        (Lang::En, HoldoutVerdict::Within) => format!(
+            "holdout total: {predicted} purchases predicted, {actual} actual ({error}); within the \
+             {margin} margin"
+        ),
+        (Lang::En, v) => format!(
+            "warning: the model {} by more than the {margin} margin: {predicted} purchases \
+             predicted, {actual} actual ({error}); its predictions and CLV are off by about as \
+             much",
+            v.label(lang)
+        ),
+        (Lang::Zh, HoldoutVerdict::Within) => format!(
+            "验证期合计：预测购买 {predicted} 次，实际 {actual} 次（{error}），在 {margin} 的允许误差之内"
+        ),
+        (Lang::Zh, v) => format!(
+            "警告：模型{}，偏差超过 {margin} 的允许误差：预测购买 {predicted} 次，实际 {actual} 次\
+             （{error}），预测购买次数与客户价值的偏差大致相同",
+            v.label(lang)
+        ),
+    }
+}
+
 /// The header of the calibration/holdout table.
 pub const HOLDOUT_COLUMNS: [&str; 4] = [
     "calibration_repeat_purchases",
@@ -322,6 +358,9 @@ pub struct ClvReport<'a> {
     pub churn_thresholds: (f64, f64),
     /// Predicted against actual holdout purchases.
     pub holdout: &'a [HoldoutRow],
+    /// Total predicted against total actual holdout purchases, flagged when they differ by
+    /// more than the margin (none without a holdout).
+    pub holdout_check: Option<HoldoutCheck>,
     /// The input file's quality.
     pub input: ClvInput<'a>,
 }
@@ -374,6 +413,7 @@ impl<'a> ClvReport<'a> {
             discount_rate_per_month: p.discount_rate(),
             churn_thresholds: p.churn_bands(),
             holdout,
+            holdout_check: HoldoutCheck::of(holdout),
             input,
         }
     }
@@ -488,4 +528,53 @@ pub fn write_clv_by_class_csv<W: Write>(
     }
     w.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stratum_core::clv::HoldoutVerdict;
+
+    fn check(actual: f64, predicted: f64) -> HoldoutCheck {
+        let all = HoldoutRow {
+            frequency: None,
+            and_more: false,
+            customers: 100,
+            actual: actual / 100.0,
+            predicted: predicted / 100.0,
+        };
+        HoldoutCheck::of(&[all]).unwrap_or_else(|| panic!("no check"))
+    }
+
+    #[test]
+    fn the_holdout_sentence_states_both_totals_the_margin_and_the_verdict() {
+        let under = check(1882.0, 1575.9);
+        assert_eq!(under.verdict, HoldoutVerdict::UnderPredicts);
+        assert_eq!(
+            holdout_check_text(&under, Lang::En),
+            "warning: the model under-predicts the holdout by more than the 10% margin: 1,575.9 \
+             purchases predicted, 1,882 actual (-16.3%); its predictions and CLV are off by about \
+             as much"
+        );
+        assert_eq!(
+            holdout_check_text(&under, Lang::Zh),
+            "警告：模型低估验证期购买，偏差超过 10% 的允许误差：预测购买 1,575.9 次，实际 1,882 次\
+             （-16.3%），预测购买次数与客户价值的偏差大致相同"
+        );
+        let within = check(1151.0, 1125.8);
+        assert_eq!(
+            holdout_check_text(&within, Lang::En),
+            "holdout total: 1,125.8 purchases predicted, 1,151 actual (-2.2%); within the 10% margin"
+        );
+        assert_eq!(
+            holdout_check_text(&within, Lang::Zh),
+            "验证期合计：预测购买 1,125.8 次，实际 1,151 次（-2.2%），在 10% 的允许误差之内"
+        );
+        let none_bought = check(0.0, 3.0);
+        assert_eq!(
+            holdout_check_text(&none_bought, Lang::En),
+            "warning: the model over-predicts the holdout by more than the 10% margin: 3.0 \
+             purchases predicted, 0 actual (+∞); its predictions and CLV are off by about as much"
+        );
+    }
 }

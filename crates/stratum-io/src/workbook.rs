@@ -50,6 +50,9 @@ pub struct WorkbookInput<'a> {
     pub actions: &'a [(String, Vec<Vec<Cell<'a>>>)],
     /// The lifetime-value predictions and value tiers (same order).
     pub clv: Option<(&'a [CustomerPrediction<'a>], &'a [ValueTier])>,
+    /// The transaction model of the predictions, whose churn assumption is stated beside the
+    /// churn chart.
+    pub clv_model: Option<stratum_core::clv::ModelKind>,
 }
 
 /// A table on the summary sheet, for a chart: where its rows are.
@@ -442,7 +445,10 @@ fn summary_sheet(
             .set_point_colors(&["#0072B2", "#E69F00", "#D55E00"]);
         chart.set_width(620).set_height(320);
         charts.push(chart);
-        row += 6;
+        if let Some(kind) = w.clv_model {
+            ws.write_string(row + 5, 0, kind.assumption(lang))?;
+        }
+        row += 7;
     }
     // the Pareto curve: cumulative revenue share at each percent of customers
     ws.write_string_with_format(

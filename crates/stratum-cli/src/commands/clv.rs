@@ -9,8 +9,8 @@ use stratum_core::clv::{
 };
 use stratum_core::{CustomerFeatures, Lang};
 use stratum_io::clv::{
-    ClvInput, ClvReport, CustomerPrediction, HOLDOUT_COLUMNS, holdout_cells, load_summaries,
-    write_holdout_csv, write_predictions_csv,
+    ClvInput, ClvReport, CustomerPrediction, HOLDOUT_COLUMNS, holdout_cells, holdout_check_text,
+    load_summaries, write_holdout_csv, write_predictions_csv,
 };
 use stratum_io::format::{money, number, thousands};
 use stratum_io::output::Cell;
@@ -373,6 +373,10 @@ fn clv_text(
             model.params().period().label(lang),
             table(&header, &cells)
         ));
+        if let Some(check) = &report.holdout_check {
+            text.push_str(&holdout_check_text(check, lang));
+            text.push('\n');
+        }
     }
     let total_clv: f64 = rows
         .iter()
@@ -384,7 +388,7 @@ fn clv_text(
         n.count() as u64
     };
     text.push_str(&format!(
-        "\n{} {}: {}; {}: {} {} / {} {} / {} {}\n",
+        "\n{} {}: {}; {}: {} {} / {} {} / {} {}\n{}\n",
         lang.pick("未来", "CLV over"),
         format_args!(
             "{} {}",
@@ -399,6 +403,7 @@ fn clv_text(
         ChurnBand::Medium.label(lang),
         thousands(band(ChurnBand::High)),
         ChurnBand::High.label(lang),
+        model.params().model().assumption(lang),
     ));
     text
 }

@@ -470,6 +470,7 @@ fn segment(
                 scheme: output.as_ref(),
                 actions: &actions,
                 clv: clv_rows.as_ref().map(|(r, t)| (r.as_slice(), t.as_slice())),
+                clv_model: clv.as_ref().map(|c| c.model.params().model()),
             };
             write_workbook(&xlsx_path, &input)
                 .with_context(|| format!("failed to write `{}`", xlsx_path.display()))
@@ -566,6 +567,7 @@ fn segment(
                     clv: clv.as_ref().map(|c| ClvPart {
                         predictions: &c.per_customer,
                         model: format!("{} + Gamma-Gamma", c.model.params().model().title()),
+                        kind: c.model.params().model(),
                         horizon_months: c.model.params().horizon_months(),
                         churn_bands: c.model.params().churn_bands(),
                     }),
@@ -917,7 +919,7 @@ fn clv_class_text(classes: &[ClassClv], c: &SegmentClv, lang: Lang) -> String {
         .map(|k| clv_class_cells(k, lang).iter().map(Cell::display).collect())
         .collect();
     format!(
-        "{} ({}, {} {}):\n{}",
+        "{} ({}, {} {}):\n{}{}\n",
         lang.pick(
             "各 RFM 类别的预测客户价值与流失风险",
             "predicted value and churn risk by RFM class"
@@ -925,7 +927,8 @@ fn clv_class_text(classes: &[ClassClv], c: &SegmentClv, lang: Lang) -> String {
         c.model.params().model().title(),
         c.model.params().horizon_months(),
         lang.pick("个月", "months"),
-        table(&header, &rows)
+        table(&header, &rows),
+        c.model.params().model().assumption(lang),
     )
 }
 

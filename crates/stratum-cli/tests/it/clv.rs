@@ -22,7 +22,7 @@ fn clv_on_cdnow_transactions_reproduces_the_published_fit_and_holdout_table() {
         "-t",
         &input,
         &out,
-        &["--holdout-from", "1997-10-01"],
+        &["--holdout-from", "1997-10-01", "--model", "bgnbd"],
         tmp.path(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -75,7 +75,7 @@ fn clv_on_the_published_cdnow_summary_gives_the_published_parameters() {
     let input = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../stratum-core/tests/data/clv/cdnow_customers_summary_with_transactions.csv");
     let out = tmp.path().join("out");
-    let run = clv("--summary", &input, &out, &[], tmp.path());
+    let run = clv("--summary", &input, &out, &["--model", "bgnbd"], tmp.path());
     assert_eq!(run.code, 0, "{}", run.stderr);
     // r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL −9582.4 (Fader, Hardie & Lee 2005);
     // p = 6.25, q = 3.74, γ = 15.44 (Fader, Hardie & Lee 2005, "RFM and CLV")
@@ -122,4 +122,118 @@ fn segment_clv_on_too_little_data_warns_and_still_writes_the_tiers() {
         .collect();
     insta::assert_snapshot!(warning.join("\n"));
     assert!(out.join("customers.csv").exists() && !out.join("clv.csv").exists());
+}
+
+/// Customer 0811 of the CDNOW sample bought once, on 1997-02-02, 514 days before the day after
+/// the last line (the analysis date): the lapsed one-time buyer of issue 16.
+const LAPSED: &str = "0811";
+
+/// The row of `customer` in a CSV file, with the header.
+fn row_of(path: &Path, customer: &str) -> String {
+    let text = std::fs::read_to_string(path).expect("csv");
+    let header = text.lines().next().unwrap_or_default();
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{customer},")))
+        .unwrap_or_default();
+    format!("{header}\n{row}")
+}
+
+#[test]
+fn a_lapsed_one_time_buyer_has_a_churn_risk_under_the_default_model() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = test_fixture("cdnow.csv");
+    // segment --clv with the default model (MBG/NBD)
+    let out = tmp.path().join("segment");
+    let run = crate::segment(input.to_str().expect("utf-8"), &out, &["--clv"], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let params: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("clv_params.json")).expect("clv_params.json"),
+    )
+    .expect("json");
+    assert_eq!(params["model"], "MBG/NBD");
+    let v: Vec<f64> = (0..4)
+        .map(|i| {
+            params["transaction_model"]["values"][i]
+                .as_f64()
+                .unwrap_or(f64::NAN)
+        })
+        .collect();
+    let (r, alpha, a, b) = (v[0], v[1], v[2], v[3]);
+    let default = row_of(&out.join("clv.csv"), LAPSED);
+    let cells: Vec<&str> = default
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split(',')
+        .collect();
+    let number = |i: usize| cells[i].parse::<f64>().unwrap_or(f64::NAN);
+    // x = 0 and T = 513 days in weeks (to the calibration end, the last day observed);
+    // P(alive) = 1 / (1 + a/b · ((α+T)/α)^r) (Batislam et al.), against the file's four
+    // decimals
+    assert_eq!((cells[1], number(2)), ("0", 0.0));
+    let t = 513.0 / 7.0;
+    assert!((number(3) - t).abs() < 5e-5, "T {}", number(3));
+    let p_alive = 1.0 / (1.0 + a / b * ((alpha + t) / alpha).powf(r));
+    assert!(
+        (number(5) - p_alive).abs() < 5e-5,
+        "{} against {p_alive}",
+        number(5)
+    );
+    assert!((number(6) - (1.0 - p_alive)).abs() < 5e-5);
+    assert!(number(6) > 0.5, "churn risk {}", number(6));
+    // the same customer under BG/NBD: never churned
+    let bgnbd = tmp.path().join("bgnbd");
+    let run = clv("-t", &input, &bgnbd, &["--model", "bgnbd"], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let bgnbd = row_of(&bgnbd.join("predictions.csv"), LAPSED);
+    insta::assert_snapshot!(format!("MBG/NBD (default):\n{default}\n\nBG/NBD:\n{bgnbd}"));
+}
+
+#[test]
+fn the_holdout_table_flags_a_model_that_misses_the_holdout_total_by_more_than_10_percent() {
+    // the default MBG/NBD on CDNOW with three holdouts: from 1997-10-01 (39 weeks, the
+    // published split) it predicts too few, from 1998-01-01 it is within 10%, from 1998-04-01
+    // it predicts too many
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = test_fixture("cdnow.csv");
+    let mut lines = Vec::new();
+    for (from, verdict) in [
+        ("1997-10-01", "under_predicts"),
+        ("1998-01-01", "within"),
+        ("1998-04-01", "over_predicts"),
+    ] {
+        let out = tmp.path().join(from);
+        let run = clv("-t", &input, &out, &["--holdout-from", from], tmp.path());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let params: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("params.json")).expect("params.json"),
+        )
+        .expect("json");
+        assert_eq!(params["model"], "MBG/NBD");
+        let check = &params["holdout_check"];
+        let (actual, predicted) = (
+            check["actual"].as_f64().unwrap_or(f64::NAN),
+            check["predicted"].as_f64().unwrap_or(f64::NAN),
+        );
+        // the verdict follows from the two totals and the stated margin
+        let miss = (predicted - actual) / actual;
+        let expected = match miss {
+            m if m.abs() <= 0.1 => "within",
+            m if m < 0.0 => "under_predicts",
+            _ => "over_predicts",
+        };
+        assert_eq!(
+            expected, verdict,
+            "{from}: {predicted} predicted, {actual} actual"
+        );
+        assert_eq!(check["verdict"], verdict, "{from}");
+        assert_eq!(check["margin"], 0.1);
+        let said = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("holdout total") || l.starts_with("warning: the model"));
+        lines.push(format!("{from}: {}", said.unwrap_or_default()));
+    }
+    insta::assert_snapshot!(lines.join("\n"));
 }

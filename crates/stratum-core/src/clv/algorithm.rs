@@ -1,6 +1,7 @@
 use super::bgbb::{BgBb, BgBbData};
 use super::bgnbd::{BgNbd, BgNbdData};
 use super::gamma_gamma::{GammaGamma, SpendData};
+use super::mbgnbd::{MbgNbd, MbgNbdData};
 use super::optimize::{FitReport, fit, fit_sampled};
 use super::params::{CheckedClvParams, ModelKind};
 use super::paretonbd::{ParetoNbd, ParetoNbdData};
@@ -16,6 +17,8 @@ const SAMPLE_EVERY: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum TransactionFit {
+    /// MBG/NBD.
+    MbgNbd(MbgNbd),
     /// BG/NBD.
     BgNbd(BgNbd),
     /// Pareto/NBD.
@@ -27,6 +30,7 @@ pub enum TransactionFit {
 impl TransactionModel for TransactionFit {
     fn p_alive(&self, s: &Summary) -> f64 {
         match self {
+            TransactionFit::MbgNbd(m) => m.p_alive(s),
             TransactionFit::BgNbd(m) => m.p_alive(s),
             TransactionFit::ParetoNbd(m) => m.p_alive(s),
             TransactionFit::BgBb(m) => m.p_alive(s),
@@ -34,6 +38,7 @@ impl TransactionModel for TransactionFit {
     }
     fn expected_purchases_if_alive(&self, s: &Summary, horizon: f64) -> f64 {
         match self {
+            TransactionFit::MbgNbd(m) => m.expected_purchases_if_alive(s, horizon),
             TransactionFit::BgNbd(m) => m.expected_purchases_if_alive(s, horizon),
             TransactionFit::ParetoNbd(m) => m.expected_purchases_if_alive(s, horizon),
             TransactionFit::BgBb(m) => m.expected_purchases_if_alive(s, horizon),
@@ -41,6 +46,7 @@ impl TransactionModel for TransactionFit {
     }
     fn expected_purchases_new(&self, horizon: f64) -> f64 {
         match self {
+            TransactionFit::MbgNbd(m) => m.expected_purchases_new(horizon),
             TransactionFit::BgNbd(m) => m.expected_purchases_new(horizon),
             TransactionFit::ParetoNbd(m) => m.expected_purchases_new(horizon),
             TransactionFit::BgBb(m) => m.expected_purchases_new(horizon),
@@ -188,6 +194,94 @@ pub struct HoldoutRow {
     pub predicted: f64,
 }
 
+/// How far a model's predicted holdout purchases may miss the actual ones, as a share of the
+/// actual total, before the model is flagged: 10%.
+pub const HOLDOUT_MARGIN: f64 = 0.10;
+
+/// Whether a model's total predicted holdout purchases are within [`HOLDOUT_MARGIN`] of the
+/// actual total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldoutVerdict {
+    /// Within the margin.
+    Within,
+    /// Predicts fewer purchases than happened, by more than the margin.
+    UnderPredicts,
+    /// Predicts more purchases than happened, by more than the margin.
+    OverPredicts,
+}
+
+impl HoldoutVerdict {
+    /// The code used in files.
+    pub fn code(self) -> &'static str {
+        match self {
+            HoldoutVerdict::Within => "within",
+            HoldoutVerdict::UnderPredicts => "under_predicts",
+            HoldoutVerdict::OverPredicts => "over_predicts",
+        }
+    }
+
+    /// The verdict for people, in English or Chinese.
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        match (self, lang) {
+            (HoldoutVerdict::Within, crate::Lang::En) => "within the margin",
+            (HoldoutVerdict::UnderPredicts, crate::Lang::En) => "under-predicts the holdout",
+            (HoldoutVerdict::OverPredicts, crate::Lang::En) => "over-predicts the holdout",
+            (HoldoutVerdict::Within, crate::Lang::Zh) => "在允许误差之内",
+            (HoldoutVerdict::UnderPredicts, crate::Lang::Zh) => "低估验证期购买",
+            (HoldoutVerdict::OverPredicts, crate::Lang::Zh) => "高估验证期购买",
+        }
+    }
+}
+
+/// Total predicted against total actual holdout purchases, and the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct HoldoutCheck {
+    /// Actual holdout purchases, all customers.
+    pub actual: f64,
+    /// Predicted holdout purchases, all customers.
+    pub predicted: f64,
+    /// `(predicted − actual) / actual` (infinite when nothing was bought and something was
+    /// predicted).
+    pub relative_error: f64,
+    /// The margin the verdict used ([`HOLDOUT_MARGIN`]).
+    pub margin: f64,
+    /// The verdict.
+    pub verdict: HoldoutVerdict,
+}
+
+impl HoldoutCheck {
+    /// The check of a calibration/holdout table (from [`ClvModel::holdout_table`]), from its
+    /// last row (all customers); `None` without one.
+    pub fn of(rows: &[HoldoutRow]) -> Option<HoldoutCheck> {
+        let all = rows.iter().find(|r| r.frequency.is_none())?;
+        let n = all.customers as f64;
+        let (actual, predicted) = (all.actual * n, all.predicted * n);
+        let miss = predicted - actual;
+        let relative_error = if actual > 0.0 {
+            miss / actual
+        } else if miss > 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        };
+        let verdict = if miss.abs() <= HOLDOUT_MARGIN * actual || miss == 0.0 {
+            HoldoutVerdict::Within
+        } else if miss < 0.0 {
+            HoldoutVerdict::UnderPredicts
+        } else {
+            HoldoutVerdict::OverPredicts
+        };
+        Some(HoldoutCheck {
+            actual,
+            predicted,
+            relative_error,
+            margin: HOLDOUT_MARGIN,
+            verdict,
+        })
+    }
+}
+
 /// A fitted transaction model and spend model with what is needed to predict.
 #[derive(Debug, Clone)]
 pub struct ClvModel {
@@ -277,10 +371,23 @@ impl CheckedClvParams {
         let sample = (groups >= SAMPLE_FROM).then(|| grouped.sample(SAMPLE_EVERY));
         let rows = |g: &Grouped| g.rows.len();
         Ok(match model {
-            ModelKind::BgNbd => {
-                let sample = sample.as_ref().map(|g| (BgNbdData::new(g), rows(g)));
+            ModelKind::MbgNbd => {
+                let sample = sample.as_ref().map(|g| (MbgNbdData::new(g), rows(g)));
                 let r = fit_sampled(
-                    &BgNbdData::new(&grouped),
+                    &MbgNbdData::new(&grouped),
+                    groups,
+                    sample.as_ref().map(|(d, n)| (d, *n)),
+                    penalty,
+                    iters,
+                )?;
+                (TransactionFit::MbgNbd(MbgNbd::from_values(&r.values)), r)
+            }
+            ModelKind::BgNbd => {
+                let sample = sample
+                    .as_ref()
+                    .map(|g| (BgNbdData::<false>::new(g), rows(g)));
+                let r = fit_sampled(
+                    &BgNbdData::<false>::new(&grouped),
                     groups,
                     sample.as_ref().map(|(d, n)| (d, *n)),
                     penalty,
@@ -377,6 +484,7 @@ impl ClvModel {
     /// Under BG/NBD a customer without a repeat purchase has P(alive) = 1 however long ago
     /// they bought (the model lets customers drop out only after a repeat purchase): their
     /// churn risk is 0 and their CLV rests on the low purchase rate a single purchase implies.
+    /// MBG/NBD (the default) and Pareto/NBD let them lapse.
     pub fn predict(&self, s: &Summary) -> Prediction {
         let m = &self.transaction;
         // P(alive) once: every expectation below is P(alive) times the purchases if alive
@@ -464,6 +572,44 @@ impl ClvModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn all(customers: usize, actual: f64, predicted: f64) -> Vec<HoldoutRow> {
+        let row = |frequency| HoldoutRow {
+            frequency,
+            and_more: false,
+            customers,
+            actual,
+            predicted,
+        };
+        vec![row(Some(0)), row(None)]
+    }
+
+    #[test]
+    fn holdout_check_flags_a_miss_of_more_than_ten_percent_of_the_total() {
+        // 200 customers, 1.5 purchases each: 300 actual; 10% is 30 purchases
+        let check = |predicted: f64| HoldoutCheck::of(&all(200, 1.5, predicted / 200.0));
+        let verdict = |predicted| check(predicted).map(|c| c.verdict);
+        assert_eq!(verdict(300.0), Some(HoldoutVerdict::Within));
+        assert_eq!(verdict(329.0), Some(HoldoutVerdict::Within));
+        assert_eq!(verdict(271.0), Some(HoldoutVerdict::Within));
+        assert_eq!(verdict(331.0), Some(HoldoutVerdict::OverPredicts));
+        assert_eq!(verdict(269.0), Some(HoldoutVerdict::UnderPredicts));
+        let c = check(240.0).unwrap_or_else(|| panic!("no check"));
+        approx::assert_relative_eq!(c.actual, 300.0, max_relative = 1e-12);
+        approx::assert_relative_eq!(c.predicted, 240.0, max_relative = 1e-12);
+        approx::assert_relative_eq!(c.relative_error, -0.2, max_relative = 1e-12);
+        approx::assert_relative_eq!(c.margin, 0.1);
+        // nothing bought: any prediction over-predicts, none is right
+        assert_eq!(
+            HoldoutCheck::of(&all(10, 0.0, 0.5)).map(|c| c.verdict),
+            Some(HoldoutVerdict::OverPredicts)
+        );
+        assert_eq!(
+            HoldoutCheck::of(&all(10, 0.0, 0.0)).map(|c| c.verdict),
+            Some(HoldoutVerdict::Within)
+        );
+        assert_eq!(HoldoutCheck::of(&[]), None);
+    }
 
     #[test]
     fn value_tiers_split_20_30_50_and_keep_ties_together() {

@@ -14,6 +14,11 @@
 //! with a repeat purchase, and nothing per customer without one beyond a table look-up. The
 //! gradient is derived by hand from the same expression (checked against finite differences in
 //! the tests).
+//!
+//! The same pass serves the modified BG/NBD ([`super::MbgNbd`]), whose customers may also drop
+//! out right after their first purchase: its likelihood is this one with `b + x − 1` in `d`
+//! and `b + x`, `a + b + x` in `A₂` each one higher, and the second term present for `x = 0`
+//! too (see `mbgnbd.rs`).
 
 use rustc_hash::FxHashMap;
 
@@ -96,14 +101,16 @@ struct Row {
     weight: f64,
 }
 
-/// The grouped data in the form the likelihood pass wants.
+/// The grouped data in the form the likelihood pass wants: BG/NBD, or with `MODIFIED` the
+/// MBG/NBD.
 #[derive(Debug)]
-pub(crate) struct BgNbdData {
+pub(crate) struct BgNbdData<const MODIFIED: bool> {
     /// Distinct `x` values and the customers having each.
     xs: Vec<(u32, f64)>,
     /// Distinct time values (`t_x` and `T`).
     times: Vec<f64>,
-    /// Customers without repeat purchases, by index of `T`.
+    /// Customers without repeat purchases, by index of `T` (BG/NBD only: under MBG/NBD they
+    /// are rows like the others).
     zero: Vec<(u32, f64)>,
     rows: Vec<Row>,
     customers: f64,
@@ -111,7 +118,10 @@ pub(crate) struct BgNbdData {
     max_t: f64,
 }
 
-impl BgNbdData {
+impl<const MODIFIED: bool> BgNbdData<MODIFIED> {
+    /// What the modified model adds to `b` in `d` and `A₂`.
+    const SHIFT: f64 = if MODIFIED { 1.0 } else { 0.0 };
+
     pub(crate) fn new(g: &Grouped) -> Self {
         let mut time_index: FxHashMap<u64, u32> = FxHashMap::default();
         let mut times = Vec::new();
@@ -132,7 +142,7 @@ impl BgNbdData {
             });
             xs[xi as usize].1 += weight;
             let t = index(t);
-            if x == 0 {
+            if x == 0 && !MODIFIED {
                 *zero.entry(t).or_insert(0.0) += weight;
             } else {
                 let tx = index(tx);
@@ -159,24 +169,25 @@ impl BgNbdData {
     }
 }
 
-impl Likelihood for BgNbdData {
-    const MODEL: &'static str = "BG/NBD";
+impl<const MODIFIED: bool> Likelihood for BgNbdData<MODIFIED> {
+    const MODEL: &'static str = if MODIFIED { "MBG/NBD" } else { "BG/NBD" };
     const NAMES: &'static [&'static str] = BgNbd::NAMES;
 
     fn log_likelihood(&self, p: &[f64], grad: &mut [f64]) -> f64 {
         let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
         let logs: Vec<f64> = self.times.iter().map(|t| (alpha + t).ln()).collect();
         let invs: Vec<f64> = self.times.iter().map(|t| 1.0 / (alpha + t)).collect();
-        // per distinct x: 1 / (b + x − 1) and ln a − ln(b + x − 1)
+        // per distinct x: 1 / (b + x − 1) and ln a − ln(b + x − 1) (b + x for MBG/NBD)
+        let shift = Self::SHIFT;
         let per_x: Vec<(f64, f64)> = self
             .xs
             .iter()
             .map(|&(x, _)| {
-                let bx = b + f64::from(x) - 1.0;
+                let bx = b + f64::from(x) - 1.0 + shift;
                 (1.0 / bx, a.ln() - bx.ln())
             })
             .collect();
-        // [ℓ, ∂r, ∂α, Σσ (→ ∂a), Σσ/(b+x−1) (→ ∂b)]
+        // [ℓ, ∂r, ∂α, Σσ (→ ∂a), Σσ/(b+x−1+shift) (→ ∂b)]
         let sums = par_sum::<Row, 5>(&self.rows, |row, acc| {
             let w = row.weight;
             let rx = r + f64::from(row.x);
@@ -212,18 +223,19 @@ impl Likelihood for BgNbdData {
         for &(x, w) in &self.xs {
             let x = f64::from(x);
             let a1 = ln_gamma(r + x) - lg_r + r * alpha.ln();
-            let a2 = if x == 0.0 {
-                0.0
+            let has_a2 = MODIFIED || x > 0.0;
+            let a2 = if has_a2 {
+                lg_ab + ln_gamma(b + x + shift) - lg_b - ln_gamma(a + b + x + shift)
             } else {
-                lg_ab + ln_gamma(b + x) - lg_b - ln_gamma(a + b + x)
+                0.0
             };
             ll += w * (a1 + a2);
             gr += w * (digamma(r + x) - psi_r + alpha.ln());
             galpha += w * r / alpha;
-            if x > 0.0 {
-                let psi_abx = digamma(a + b + x);
+            if has_a2 {
+                let psi_abx = digamma(a + b + x + shift);
                 ga += w * (psi_ab - psi_abx);
-                gb += w * (psi_ab + digamma(b + x) - psi_b - psi_abx);
+                gb += w * (psi_ab + digamma(b + x + shift) - psi_b - psi_abx);
             }
         }
         grad.copy_from_slice(&[gr, galpha, ga, gb]);
@@ -291,7 +303,7 @@ mod tests {
     #[test]
     fn likelihood_equals_the_papers_formula_and_its_gradient_the_finite_difference() {
         let g = sample();
-        let data = BgNbdData::new(&g);
+        let data = BgNbdData::<false>::new(&g);
         let p = [0.7, 5.5, 0.9, 2.1];
         let mut grad = [0.0; 4];
         let ll = data.log_likelihood(&p, &mut grad);

@@ -6,8 +6,8 @@ pub enum ClvError {
     /// A period name that is not day, week or month.
     #[error("unknown period `{0}`; expected day, week or month")]
     Period(String),
-    /// A model name that is not one of the three.
-    #[error("unknown model `{0}`; expected bgnbd, paretonbd or bgbb")]
+    /// A model name that is not one of the four.
+    #[error("unknown model `{0}`; expected mbgnbd, bgnbd, paretonbd or bgbb")]
     Model(String),
     /// A parameter out of its range.
     #[error("{name} must be {expected}, got {value}")]

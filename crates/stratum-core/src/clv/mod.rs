@@ -2,8 +2,8 @@
 //!
 //! Tiering by what customers *were* worth is half the job; these models say what each will be
 //! worth and how likely they are to still be a customer. From each customer's purchase days
-//! ([`summarize`]) we fit a transaction model — [`BgNbd`], [`ParetoNbd`] or, for discrete
-//! opportunities, [`BgBb`] — and the [`GammaGamma`] spend model, by maximum likelihood with
+//! ([`summarize`]) we fit a transaction model — [`MbgNbd`] (the default), [`BgNbd`],
+//! [`ParetoNbd`] or, for discrete opportunities, [`BgBb`] — and the [`GammaGamma`] spend model, by maximum likelihood with
 //! exact gradients (see `optimize`). Identical summaries are grouped, so the cost grows with
 //! distinct summaries, not customers.
 //!
@@ -25,17 +25,22 @@ mod bgnbd;
 pub mod dual;
 mod error;
 mod gamma_gamma;
+mod mbgnbd;
 mod optimize;
 mod params;
 mod paretonbd;
 pub mod simulate;
 mod summary;
 
-pub use algorithm::{ChurnBand, ClvModel, HoldoutRow, Prediction, TransactionFit, ValueTier};
+pub use algorithm::{
+    ChurnBand, ClvModel, HOLDOUT_MARGIN, HoldoutCheck, HoldoutRow, HoldoutVerdict, Prediction,
+    TransactionFit, ValueTier,
+};
 pub use bgbb::BgBb;
 pub use bgnbd::BgNbd;
 pub use error::ClvError;
 pub use gamma_gamma::GammaGamma;
+pub use mbgnbd::MbgNbd;
 pub use optimize::FitReport;
 pub use params::{CheckedClvParams, ClvParams, ModelKind};
 pub use paretonbd::ParetoNbd;

@@ -4,8 +4,12 @@ use super::summary::Period;
 /// Which transaction model to fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum ModelKind {
-    /// BG/NBD (the default).
+    /// MBG/NBD, the modified BG/NBD (the default): customers may drop out after any purchase,
+    /// the first included, so one-time buyers can lapse.
     #[default]
+    MbgNbd,
+    /// BG/NBD: customers drop out only after a repeat purchase, so a one-time buyer is
+    /// always alive.
     BgNbd,
     /// Pareto/NBD.
     ParetoNbd,
@@ -17,9 +21,52 @@ impl ModelKind {
     /// The model's published name.
     pub fn title(self) -> &'static str {
         match self {
+            ModelKind::MbgNbd => "MBG/NBD",
             ModelKind::BgNbd => "BG/NBD",
             ModelKind::ParetoNbd => "Pareto/NBD",
             ModelKind::BgBb => "BG/BB",
+        }
+    }
+
+    /// What the model assumes about churn, in one sentence for people reading a churn risk,
+    /// in English or Chinese.
+    pub fn assumption(self, lang: crate::Lang) -> &'static str {
+        match (self, lang) {
+            (ModelKind::MbgNbd, crate::Lang::En) => {
+                "MBG/NBD assumes a customer may stop buying after any purchase, the first \
+                 included: the longer a customer stays away, one-time buyers too, the higher \
+                 their churn risk."
+            }
+            (ModelKind::MbgNbd, crate::Lang::Zh) => {
+                "MBG/NBD 模型假设客户在任何一次购买（包括首次购买）之后都可能流失：\
+                 客户（包括只买过一次的客户）越久未购买，流失风险越高。"
+            }
+            (ModelKind::BgNbd, crate::Lang::En) => {
+                "BG/NBD assumes customers stop buying only after a repeat purchase: a one-time \
+                 buyer always has churn risk 0, however long ago they bought."
+            }
+            (ModelKind::BgNbd, crate::Lang::Zh) => {
+                "BG/NBD 模型假设客户只会在复购之后流失：只买过一次的客户无论多久未购买，\
+                 流失风险都为 0。"
+            }
+            (ModelKind::ParetoNbd, crate::Lang::En) => {
+                "Pareto/NBD assumes a customer may stop buying at any moment, not only at a \
+                 purchase: the longer a customer stays away, one-time buyers too, the higher \
+                 their churn risk."
+            }
+            (ModelKind::ParetoNbd, crate::Lang::Zh) => {
+                "Pareto/NBD 模型假设客户可能在任何时刻流失（不限于购买之后）：\
+                 客户（包括只买过一次的客户）越久未购买，流失风险越高。"
+            }
+            (ModelKind::BgBb, crate::Lang::En) => {
+                "BG/BB assumes one purchase opportunity per period and that a customer may drop \
+                 out before any of them: churn risk is the chance of having dropped out before \
+                 the next one."
+            }
+            (ModelKind::BgBb, crate::Lang::Zh) => {
+                "BG/BB 模型假设每个周期有一次购买机会，客户可能在任何一次机会之前流失：\
+                 流失风险是在下一次机会之前已流失的概率。"
+            }
         }
     }
 }
@@ -33,6 +80,7 @@ impl std::str::FromStr for ModelKind {
             .collect::<String>()
             .to_ascii_lowercase();
         match key.as_str() {
+            "mbgnbd" => Ok(ModelKind::MbgNbd),
             "bgnbd" => Ok(ModelKind::BgNbd),
             "paretonbd" | "pnbd" => Ok(ModelKind::ParetoNbd),
             "bgbb" => Ok(ModelKind::BgBb),
@@ -62,11 +110,11 @@ impl Default for ClvParams {
 }
 
 impl ClvParams {
-    /// The defaults: BG/NBD in weeks, no penalty, at most 500 iterations, at least 10 repeat
+    /// The defaults: MBG/NBD in weeks, no penalty, at most 500 iterations, at least 10 repeat
     /// customers, CLV over 12 months at 1% a month, churn risk medium from 0.2 and high from 0.5.
     pub fn new() -> Self {
         ClvParams {
-            model: ModelKind::BgNbd,
+            model: ModelKind::MbgNbd,
             period: Period::Week,
             penalty: 0.0,
             max_iters: 500,
@@ -77,7 +125,7 @@ impl ClvParams {
             churn_high: 0.5,
         }
     }
-    /// The transaction model (default BG/NBD).
+    /// The transaction model (default MBG/NBD).
     pub fn model(mut self, model: ModelKind) -> Self {
         self.model = model;
         self

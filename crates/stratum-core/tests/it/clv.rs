@@ -2,15 +2,17 @@
 //! predictions against the `lifetimes` package (0.11.3) evaluated at the published parameters:
 //! `BetaGeoFitter`, `ParetoNBDFitter`, `BetaGeoBetaBinomFitter` and `GammaGammaFitter` with
 //! `params_` set by hand and `conditional_probability_alive` /
-//! `conditional_expected_number_of_purchases_up_to_time(39, …)` called per customer.
+//! `conditional_expected_number_of_purchases_up_to_time(39, …)` called per customer. MBG/NBD
+//! against lifetimes' `ModifiedBetaGeoFitter` fitted on the same CDNOW summary
+//! (`bench/clv/mbgnbd_reference.py`, its output in `bench/clv/mbgnbd_reference.txt`).
 
 use std::collections::BTreeMap;
 
 use approx::assert_relative_eq;
 use chrono::NaiveDate;
 use stratum_core::clv::{
-    BgBb, BgNbd, ClvParams, FitReport, GammaGamma, ModelKind, ParetoNbd, Period, PurchaseDay,
-    Summary, TransactionModel, summarize,
+    BgBb, BgNbd, ClvParams, FitReport, GammaGamma, MbgNbd, ModelKind, ParetoNbd, Period,
+    PurchaseDay, Summary, TransactionModel, summarize,
 };
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/clv/");
@@ -80,6 +82,7 @@ fn assert_published(report: &FitReport, published: &[(&str, f64)]) {
 #[test]
 fn bg_nbd_recovers_the_published_cdnow_parameters() {
     let model = ClvParams::new()
+        .model(ModelKind::BgNbd)
         .min_repeat(1)
         .check()
         .and_then(|p| p.fit(&with_spend(cdnow())));
@@ -92,6 +95,99 @@ fn bg_nbd_recovers_the_published_cdnow_parameters() {
     assert_relative_eq!(report.log_likelihood, -9582.4, epsilon = 0.05);
     assert!(report.gradient_norm < 1e-5);
     assert!(report.std_errors.iter().all(Option::is_some));
+}
+
+/// lifetimes 0.11.3 `ModifiedBetaGeoFitter().fit(frequency, recency, T)` on the CDNOW summary
+/// (`bench/clv/mbgnbd_reference.txt`): r, α, a, b and the log-likelihood there.
+const MBG_NBD_LIFETIMES_FIT: ([f64; 4], f64) = (
+    [
+        0.524_837_725_567_698,
+        6.182_988_479_134_173,
+        0.891_356_280_931_074_1,
+        1.614_000_025_671_876_5,
+    ],
+    -9_582.132_684_899_922,
+);
+
+#[test]
+fn mbg_nbd_fit_on_cdnow_matches_lifetimes_modified_beta_geo_fitter_to_1e_4() {
+    let (_, report) = ClvParams::new()
+        .model(ModelKind::MbgNbd)
+        .check()
+        .and_then(|p| p.fit_transactions(&cdnow()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.model, "MBG/NBD");
+    let (lifetimes, ll) = MBG_NBD_LIFETIMES_FIT;
+    for (v, l) in report.values.iter().zip(lifetimes) {
+        assert_relative_eq!(*v, l, max_relative = 1e-4);
+    }
+    assert_relative_eq!(report.log_likelihood, ll, epsilon = 1e-4);
+    assert!(report.gradient_norm < 1e-5);
+    assert!(report.std_errors.iter().all(Option::is_some));
+    // and the values lifetimes' own test checks (BTYDplus's fit, to three decimals)
+    assert_published(
+        &report,
+        &[("r", 0.525), ("alpha", 6.183), ("a", 0.891), ("b", 1.614)],
+    );
+}
+
+/// `(x, t_x, T, P(alive), E[Y(39)])` from lifetimes' `ModifiedBetaGeoFitter` at its CDNOW fit.
+const MBG_NBD_LIFETIMES: [(u32, f64, f64, f64, f64); 6] = [
+    (
+        0,
+        0.0,
+        38.86,
+        0.389_716_442_050_134_06,
+        0.153_953_644_366_671_78,
+    ),
+    (
+        0,
+        0.0,
+        10.0,
+        0.522_172_792_880_375_8,
+        0.482_515_795_180_268_77,
+    ),
+    (
+        2,
+        30.43,
+        38.86,
+        0.706_126_258_715_400_7,
+        1.262_670_778_713_958_2,
+    ),
+    (
+        1,
+        1.71,
+        38.86,
+        0.170_819_630_092_091,
+        0.188_789_240_370_502_82,
+    ),
+    (
+        7,
+        29.43,
+        35.14,
+        0.759_399_871_814_856_6,
+        4.135_960_582_313_605,
+    ),
+    (14, 34.0, 35.0, 0.924_570_871_710_113, 9.549_420_587_302_37),
+];
+
+#[test]
+fn mbg_nbd_predictions_match_lifetimes() {
+    let m = MbgNbd::from_values(&MBG_NBD_LIFETIMES_FIT.0);
+    for (x, tx, t, alive, expected) in MBG_NBD_LIFETIMES {
+        let s = case(x, tx, t);
+        assert_relative_eq!(m.p_alive(&s), alive, max_relative = 1e-9);
+        assert_relative_eq!(
+            m.expected_purchases(&s, 39.0),
+            expected,
+            max_relative = 1e-9
+        );
+    }
+    assert_relative_eq!(
+        m.expected_purchases_new(39.0),
+        1.182_283_795_288_277_4,
+        max_relative = 1e-9
+    );
 }
 
 #[test]
@@ -310,7 +406,7 @@ fn too_few_repeat_customers_is_a_plain_error() {
     let err = ClvParams::new().check().and_then(|p| p.fit(&all)).err();
     assert_eq!(
         err.map(|e| e.to_string()).unwrap_or_default(),
-        "cannot fit BG/NBD: only 0 of 50 customers have a repeat purchase, at least 10 are needed"
+        "cannot fit MBG/NBD: only 0 of 50 customers have a repeat purchase, at least 10 are needed"
     );
 }
 
@@ -327,8 +423,19 @@ mod properties {
         })
     }
 
-    fn models() -> [&'static dyn TransactionModel; 2] {
-        [&super::BG_NBD_PUBLISHED, &super::PARETO_NBD_PUBLISHED]
+    const MBG_NBD: MbgNbd = MbgNbd {
+        r: 0.525,
+        alpha: 6.183,
+        a: 0.891,
+        b: 1.614,
+    };
+
+    fn models() -> [&'static dyn TransactionModel; 3] {
+        [
+            &super::BG_NBD_PUBLISHED,
+            &super::PARETO_NBD_PUBLISHED,
+            &MBG_NBD,
+        ]
     }
 
     proptest! {
@@ -348,6 +455,14 @@ mod properties {
         fn bg_nbd_customers_without_repeat_purchases_are_alive(t in 0.0f64..500.0) {
             let m = super::BG_NBD_PUBLISHED;
             prop_assert_eq!(m.p_alive(&case(0, 0.0, t)), 1.0);
+        }
+
+        #[test]
+        fn mbg_nbd_one_time_buyers_lapse_the_longer_they_stay_away(
+            t in 0.0f64..500.0, dt in 0.1f64..100.0,
+        ) {
+            let (now, later) = (MBG_NBD.p_alive(&case(0, 0.0, t)), MBG_NBD.p_alive(&case(0, 0.0, t + dt)));
+            prop_assert!(now < 1.0 && later < now, "P(alive) {now} then {later}");
         }
 
         #[test]
@@ -395,6 +510,7 @@ fn fits_recover_the_parameters_simulated_data_was_drawn_with() {
     };
     let data = simulate(&truth, &spend, 60_000, 730, 7.0, 11);
     let model = ClvParams::new()
+        .model(ModelKind::BgNbd)
         .check()
         .and_then(|p| p.fit(&data))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -422,6 +538,7 @@ fn fits_recover_the_parameters_simulated_data_was_drawn_with() {
 fn the_l2_penalty_matches_lifetimes_penalizer_coef() {
     // lifetimes 0.11.3: BetaGeoFitter(penalizer_coef=0.1).fit(x, t_x, T) on the CDNOW summary
     let (_, report) = ClvParams::new()
+        .model(ModelKind::BgNbd)
         .penalty(0.1)
         .check()
         .and_then(|p| p.fit_transactions(&cdnow()))

@@ -57,8 +57,10 @@ pub struct ReportInput<'a> {
 pub struct ClvPart<'a> {
     /// Per scored customer (in the tiering's order), the prediction and value tier.
     pub predictions: &'a [Option<(Prediction, ValueTier)>],
-    /// The model's name, e.g. `BG/NBD + Gamma-Gamma`.
+    /// The model's name, e.g. `MBG/NBD + Gamma-Gamma`.
     pub model: String,
+    /// The transaction model, whose churn assumption the churn section states.
+    pub kind: stratum_core::clv::ModelKind,
     /// The CLV horizon in months.
     pub horizon_months: u32,
     /// The churn-risk band thresholds (medium from, high from).

@@ -1299,12 +1299,16 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         .svg(),
         caption: match f.lang {
             Lang::Zh => format!(
-                "流失风险 = 1 − 存活概率；低 < {} ≤ 中 < {} ≤ 高。",
-                c.churn_bands.0, c.churn_bands.1
+                "流失风险 = 1 − 存活概率；低 < {} ≤ 中 < {} ≤ 高。{}",
+                c.churn_bands.0,
+                c.churn_bands.1,
+                c.kind.assumption(f.lang)
             ),
             Lang::En => format!(
-                "Churn risk = 1 − P(alive); low < {} ≤ medium < {} ≤ high.",
-                c.churn_bands.0, c.churn_bands.1
+                "Churn risk = 1 − P(alive); low < {} ≤ medium < {} ≤ high. {}",
+                c.churn_bands.0,
+                c.churn_bands.1,
+                c.kind.assumption(f.lang)
             ),
         },
     });
