@@ -229,7 +229,9 @@ pub struct InputArgs {
         value_delimiter = ','
     )]
     pub columns: Vec<String>,
-    /// Worksheet of an Excel input (default: the first).
+    /// Worksheet of an Excel input (default: the first); `all` reads every sheet, and a
+    /// comma-separated list (`--sheet 2009-2010,2010-2011`) those sheets, as one input with
+    /// one header and mapping (rejects name the sheet).
     #[arg(long)]
     pub sheet: Option<String>,
     /// Amounts use a decimal comma (`1 234,50`).

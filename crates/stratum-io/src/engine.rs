@@ -708,15 +708,33 @@ impl<'a> Engine<'a> {
             Some(b) => (b / 256).max(1),
             None => BATCH_RECORDS,
         };
+        // a record read past the end of its part (a worksheet), held for the next batch
+        let mut held: Option<(u64, ByteRecord, Option<UnclosedQuote>)> = None;
+        let mut part: Option<String> = src.part().map(str::to_string);
+        let mut part_next: Option<String> = None;
         loop {
             let mut batch: Vec<(u64, ByteRecord, Option<UnclosedQuote>)> =
                 Vec::with_capacity(batch_records);
+            batch.extend(held.take());
             let mut record = ByteRecord::new();
             while batch.len() < batch_records {
                 match src.read(&mut record).map_err(RunError::Source)? {
                     Some(line) => {
                         let unclosed = src.unclosed_quote();
-                        batch.push((line, std::mem::take(&mut record), unclosed));
+                        let row = (line, std::mem::take(&mut record), unclosed);
+                        // every batch is of one part, whose name its rejects carry
+                        let now = src.part();
+                        if now != part.as_deref() {
+                            let next = now.map(str::to_string);
+                            if batch.is_empty() {
+                                part = next;
+                            } else {
+                                held = Some(row);
+                                part_next = next;
+                                break;
+                            }
+                        }
+                        batch.push(row);
                     }
                     None => break,
                 }
@@ -726,7 +744,18 @@ impl<'a> Engine<'a> {
                 return Ok(());
             }
             let size = batch.len().div_ceil(threads * 2);
-            let ctx = &self.ctx;
+            let label = match &part {
+                Some(p) => format!("{}[{p}]", self.ctx.file),
+                None => self.ctx.file.to_string(),
+            };
+            let ctx = &Context {
+                cols: self.ctx.cols,
+                headers: self.ctx.headers,
+                options: self.ctx.options,
+                file: &label,
+                delimiter: self.ctx.delimiter,
+                as_of: self.ctx.as_of,
+            };
             let needed = self.needed;
             let pieces: Vec<Piece> = batch
                 .par_chunks(size.max(1))
@@ -745,6 +774,9 @@ impl<'a> Engine<'a> {
                     piece
                 })
                 .collect();
+            if held.is_some() {
+                part = part_next.take();
+            }
             let rejects = self.absorb(pieces);
             sink(rejects).map_err(RunError::Rejects)?;
             let (done, total) = src.progress();

@@ -485,6 +485,160 @@ fn read_cells(
     Ok((name, cells))
 }
 
+/// The names of the worksheets of a workbook, in order.
+pub fn sheet_names(path: &Path) -> Result<Vec<String>, SourceError> {
+    let excel_err = |message: String| SourceError::Excel {
+        path: path.to_path_buf(),
+        message,
+    };
+    let kind = inspect(path)?;
+    crate::guard::catch(|| -> Result<Vec<String>, SourceError> {
+        Ok(match kind {
+            Kind::Xlsx => {
+                let book: Xlsx<_> = open_workbook(path)
+                    .map_err(|e: calamine::XlsxError| excel_err(e.to_string()))?;
+                book.sheet_names()
+            }
+            Kind::Xlsb => {
+                let book: Xlsb<_> = open_workbook(path)
+                    .map_err(|e: calamine::XlsbError| excel_err(e.to_string()))?;
+                book.sheet_names()
+            }
+            Kind::Xls(compound) => {
+                let book: Xls<_> = open_workbook_from_rs(std::io::Cursor::new(compound))
+                    .map_err(|e: calamine::XlsError| excel_err(e.to_string()))?;
+                book.sheet_names()
+            }
+            Kind::Ods => {
+                let book: Ods<_> = open_workbook(path)
+                    .map_err(|e: calamine::OdsError| excel_err(e.to_string()))?;
+                book.sheet_names()
+            }
+        })
+    })
+    .map_err(|panic| SourceError::Excel {
+        path: path.to_path_buf(),
+        message: format!("the workbook reader failed on this file: {panic}"),
+    })?
+}
+
+/// Several worksheets of one workbook read as one input (`--sheet all`, or a list): one header
+/// (every sheet's must be the same), rows in sheet order, each row's sheet told by
+/// [`RecordSource::part`]. One sheet is in memory at a time.
+#[derive(Debug)]
+pub struct SheetsSource {
+    path: std::path::PathBuf,
+    options: ReadOptions,
+    sheets: Vec<String>,
+    /// The index of the sheet being read.
+    at: usize,
+    current: ExcelSource,
+    info: SourceInfo,
+    /// Blank rows of the sheets already read.
+    blank: u64,
+    /// The mapped fields, checked again on every sheet.
+    mapped: Vec<MappedField>,
+    /// The first sheet's header.
+    first_headers: Vec<String>,
+}
+
+impl SheetsSource {
+    /// Opens `sheets` of `path` (the first must exist; each is checked when reached).
+    pub fn open(
+        path: &Path,
+        options: &ReadOptions,
+        sheets: Vec<String>,
+    ) -> Result<Self, SourceError> {
+        let first = sheets.first().cloned().ok_or_else(|| SourceError::Empty {
+            path: path.to_path_buf(),
+        })?;
+        let current = Self::sheet(path, options, &first)?;
+        let mut info = current.info.clone();
+        info.sheet = Some(sheets.join(", "));
+        let first_headers = current.headers.clone();
+        Ok(SheetsSource {
+            first_headers,
+            path: path.to_path_buf(),
+            options: options.clone(),
+            sheets,
+            at: 0,
+            current,
+            info,
+            blank: 0,
+            mapped: Vec::new(),
+        })
+    }
+
+    fn sheet(path: &Path, options: &ReadOptions, name: &str) -> Result<ExcelSource, SourceError> {
+        let one = ReadOptions {
+            sheet: Some(name.to_string()),
+            ..options.clone()
+        };
+        ExcelSource::open(path, &one)
+    }
+}
+
+impl RecordSource for SheetsSource {
+    fn headers(&self) -> &[String] {
+        // the first sheet's, which every other sheet's must equal
+        &self.first_headers
+    }
+
+    fn read(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, SourceError> {
+        loop {
+            if let Some(line) = self.current.read(record)? {
+                return Ok(Some(line));
+            }
+            self.blank += self.current.blank_rows();
+            if self.at + 1 >= self.sheets.len() {
+                return Ok(None);
+            }
+            self.at += 1;
+            let name = self.sheets[self.at].clone();
+            let next = Self::sheet(&self.path, &self.options, &name)?;
+            if next.headers != self.first_headers {
+                return Err(SourceError::SheetHeaders {
+                    path: self.path.clone(),
+                    sheet: name,
+                    first: self.sheets[0].clone(),
+                    expected: self.first_headers.join(", "),
+                    found: next.headers.join(", "),
+                });
+            }
+            next.check_mapped(&self.mapped)?;
+            self.current = next;
+        }
+    }
+
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    fn progress(&self) -> (u64, u64) {
+        // sheets done, in thousandths, and the current sheet's share
+        let (done, total) = self.current.progress();
+        let sheets = self.sheets.len() as u64;
+        let part = (done * 1000).checked_div(total).unwrap_or(0);
+        (self.at as u64 * 1000 + part, sheets * 1000)
+    }
+
+    fn blank_rows(&self) -> u64 {
+        self.blank + self.current.blank_rows()
+    }
+
+    fn check_mapped(&self, fields: &[MappedField]) -> Result<(), SourceError> {
+        self.current.check_mapped(fields)
+    }
+
+    fn remember_mapped(&mut self, fields: &[MappedField]) {
+        self.mapped = fields.to_vec();
+    }
+
+    fn part(&self) -> Option<&str> {
+        self.sheets.get(self.at).map(String::as_str)
+    }
+}
+
 fn grid_cells(range: &calamine::Range<Data>, cells: &mut Cells) {
     let (r0, c0) = range.start().unwrap_or((0, 0));
     for (r, c, data) in range.used_cells() {

@@ -225,6 +225,22 @@ pub enum SourceError {
         /// Where they are and what they say.
         formulas: Box<UnsavedFormulas>,
     },
+    /// A worksheet read with others as one input has another header than the first.
+    #[error(
+        "sheet `{sheet}` of `{path}` has other columns than sheet `{first}`, so the sheets cannot be read as one input: `{first}` has {expected}; `{sheet}` has {found}"
+    )]
+    SheetHeaders {
+        /// The file.
+        path: PathBuf,
+        /// The sheet.
+        sheet: String,
+        /// The first sheet read.
+        first: String,
+        /// The first sheet's headers, comma separated.
+        expected: String,
+        /// This sheet's headers, comma separated.
+        found: String,
+    },
     /// A mapped Parquet column is nested (a struct, list or map), so it has no single value
     /// per row to read.
     #[error(
@@ -306,6 +322,14 @@ pub trait RecordSource {
     fn check_mapped(&self, _fields: &[MappedField]) -> Result<(), SourceError> {
         Ok(())
     }
+    /// Keeps the mapped fields, for a source of several parts that checks each part as it
+    /// reaches it; the default keeps nothing.
+    fn remember_mapped(&mut self, _fields: &[MappedField]) {}
+    /// The part of the input the record last read comes from (a worksheet of several read as
+    /// one), to name it in rejects; `None` for an input of one part.
+    fn part(&self) -> Option<&str> {
+        None
+    }
     /// Whether the record last read is a line whose quote never closed (CSV), to be rejected
     /// as `unclosed_quote`; the default is never.
     fn unclosed_quote(&self) -> Option<UnclosedQuote> {
@@ -317,9 +341,43 @@ pub trait RecordSource {
 pub fn open(path: &Path, options: &ReadOptions) -> Result<Box<dyn RecordSource>, SourceError> {
     match detect_format(path)? {
         Format::Csv => Ok(Box::new(CsvSource::open(path, options)?)),
-        Format::Excel => Ok(Box::new(crate::excel::ExcelSource::open(path, options)?)),
+        Format::Excel => match sheet_list(path, options.sheet.as_deref())? {
+            Some(sheets) => Ok(Box::new(crate::excel::SheetsSource::open(
+                path, options, sheets,
+            )?)),
+            None => Ok(Box::new(crate::excel::ExcelSource::open(path, options)?)),
+        },
         Format::Parquet => Ok(Box::new(crate::parquet_source::ParquetSource::open(path)?)),
     }
+}
+
+/// The worksheets `sheet` asks for when it names several: `all` (unless a sheet is named so)
+/// or a comma-separated list, each of which must exist; `None` for one sheet or the default.
+pub fn sheet_list(path: &Path, sheet: Option<&str>) -> Result<Option<Vec<String>>, SourceError> {
+    let Some(sheet) = sheet else {
+        return Ok(None);
+    };
+    if sheet != "all" && !sheet.contains(',') {
+        return Ok(None);
+    }
+    let names = crate::excel::sheet_names(path)?;
+    if names.iter().any(|n| n == sheet) {
+        return Ok(None);
+    }
+    if sheet == "all" {
+        return Ok(Some(names));
+    }
+    let wanted: Vec<String> = sheet.split(',').map(|s| s.trim().to_string()).collect();
+    for w in &wanted {
+        if !names.contains(w) {
+            return Err(SourceError::NoSheet {
+                path: path.to_path_buf(),
+                sheet: w.clone(),
+                sheets: names.join(", "),
+            });
+        }
+    }
+    Ok(Some(wanted))
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SourceError + '_ {

@@ -276,6 +276,7 @@ pub fn load_transactions<W: Write>(
     let headers = src.headers().to_vec();
     let (cols, mapped) = transaction_columns(path, &headers, &options.columns)?;
     src.check_mapped(&cols.mapped_fields())?;
+    src.remember_mapped(&cols.mapped_fields());
     let file = file_label(path);
     let delimiter = src.info().delimiter_byte.unwrap_or(b',');
     rejects.set_delimiter(delimiter);

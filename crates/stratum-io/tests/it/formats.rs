@@ -359,3 +359,112 @@ fn parquet_with_a_list_column_is_read_by_the_row_reader() {
         ]
     );
 }
+
+/// A workbook of yearly sheets, as retailers export them: `2009-2010` and `2010-2011` with the
+/// same columns, one line repeated across the two sheets, a bad date in the second, and a
+/// `notes` sheet with other columns.
+fn yearly_workbook(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let rows: [(&str, &[[&str; 3]]); 2] = [
+        (
+            "2009-2010",
+            &[
+                ["C1", "2009-12-01", "10.5"],
+                ["C2", "2010-01-03", "20"],
+                ["C1", "2010-02-01", "5"],
+            ],
+        ),
+        (
+            "2010-2011",
+            &[
+                ["C1", "2010-02-01", "5"],
+                ["C3", "someday", "7"],
+                ["C2", "2011-03-04", "30"],
+            ],
+        ),
+    ];
+    for (name, lines) in rows {
+        let sheet = book.add_worksheet();
+        sheet.set_name(name).expect("name");
+        for (c, h) in ["Customer ID", "InvoiceDate", "Amount"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).expect("write");
+        }
+        for (r, line) in lines.iter().enumerate() {
+            for (c, v) in line.iter().enumerate() {
+                sheet
+                    .write_string(r as u32 + 1, c as u16, *v)
+                    .expect("write");
+            }
+        }
+    }
+    let notes = book.add_worksheet();
+    notes.set_name("notes").expect("name");
+    notes.write_string(0, 0, "remark").expect("write");
+    notes.write_string(0, 1, "by").expect("write");
+    let path = dir.join("yearly.xlsx");
+    book.save(&path).expect("save");
+    path
+}
+
+#[test]
+fn several_sheets_read_as_one_input_with_duplicates_across_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = yearly_workbook(dir.path());
+    let load = |sheet: &str| {
+        let options = TransactionOptions {
+            read: ReadOptions {
+                sheet: Some(sheet.into()),
+                ..ReadOptions::default()
+            },
+            ..TransactionOptions::default()
+        };
+        let mut rejects = stratum_io::rejects::RejectsWriter::new(Vec::new()).expect("header");
+        let loaded = stratum_io::transactions::load_transactions(
+            &path,
+            &options,
+            None,
+            &mut rejects,
+            &mut |_, _| {},
+        );
+        let rejects = String::from_utf8(rejects.finish().expect("rejects")).expect("utf-8");
+        (loaded, rejects)
+    };
+    let (loaded, rejects) = load("2009-2010,2010-2011");
+    let (agg, q) = loaded.expect("two sheets load");
+    let c = &q.counts;
+    assert_eq!(
+        (c.rows_read, c.accepted, c.duplicates, c.rejected),
+        (6, 4, 1, 1)
+    );
+    assert_eq!(q.source.sheet.as_deref(), Some("2009-2010, 2010-2011"));
+    // the reject names its sheet and its row there
+    assert!(
+        rejects.contains("yearly.xlsx[2010-2011],3,bad_date"),
+        "{rejects}"
+    );
+    let as_of = agg.default_as_of().expect("dates");
+    let t = agg.finish(as_of);
+    let money: Vec<(String, String)> = t
+        .customers
+        .iter()
+        .map(|c| (c.customer_id.clone(), c.monetary.to_string()))
+        .collect();
+    assert_eq!(
+        money,
+        [
+            ("C1".to_string(), "15.50".to_string()),
+            ("C2".to_string(), "50.00".to_string())
+        ]
+    );
+    // `all` takes every sheet: the notes sheet's other columns are an error naming both
+    let (loaded, _) = load("all");
+    let err = loaded.map(|_| ()).map_err(|e| e.to_string());
+    let err = err.expect_err("notes has other columns");
+    assert!(
+        err.contains("sheet `notes`") && err.contains("other columns than sheet `2009-2010`"),
+        "{err}"
+    );
+    let (loaded, _) = load("2009-2010,2011");
+    let err = loaded.map(|_| ()).map_err(|e| e.to_string());
+    assert!(err.is_err_and(|e| e.contains("sheet `2011` not found")));
+}
