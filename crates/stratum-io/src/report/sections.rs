@@ -244,9 +244,51 @@ fn overview(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
         f.pick("重复行（已去除）", "duplicate rows dropped")
             .to_string(),
         f.count(c.duplicates as usize),
-        String::new(),
+        if c.duplicates > 0 {
+            f.amount(c.duplicate_amount.to_f64())
+        } else {
+            String::new()
+        },
     ));
+    if c.anonymous > 0 {
+        figures.push((
+            f.pick("匿名销售（无客户编号）", "anonymous sales (no customer id)")
+                .to_string(),
+            f.count(c.anonymous as usize),
+            format!(
+                "{} {}, {}",
+                pct(c.anonymous as f64 / c.rows_read.max(1) as f64),
+                f.pick("的行", "of lines"),
+                f.amount(c.anonymous_amount.to_f64())
+            ),
+        ));
+    }
     let mut blocks = vec![Block::Figures(figures)];
+    if c.anonymous > 0 {
+        let share = pct(c.anonymous as f64 / c.rows_read.max(1) as f64);
+        let amount = f.amount(c.anonymous_amount.to_f64());
+        blocks.push(Block::Text(match f.lang {
+            stratum_core::Lang::Zh => format!(
+                "{share} 的行（{amount}）没有客户编号：这些销售计入这里的统计，但不参与客户分级。"
+            ),
+            stratum_core::Lang::En => format!(
+                "{share} of lines ({amount}) have no customer id: these sales are counted here but not tiered."
+            ),
+        }));
+    }
+    if let Some(w) = q.transactions.duplicate_warning() {
+        blocks.push(Block::Text(format!(
+            "{} {} ({}, {}) {}",
+            f.pick("警告：", "Warning:"),
+            f.count(w.rows as usize),
+            f.amount(w.amount.to_f64()),
+            pct(w.share),
+            f.pick(
+                "重复行被去除，它们可能是同一订单中真实重复购买的商品；如果是，请使用 --duplicates keep 重新运行。",
+                "duplicate lines were dropped that may be genuine repeated lines of one order; if so, run again with --duplicates keep."
+            )
+        )));
+    }
     blocks.push(Block::Heading(f.pick("数据质量", "Data quality").into()));
     if c.rejected_by_reason.is_empty() {
         blocks.push(Block::Text(
