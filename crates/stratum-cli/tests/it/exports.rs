@@ -54,7 +54,7 @@ fn guests_are_anonymous_sales_with_their_revenue_not_rejects() {
     let input = retail(tmp.path());
     let out = tmp.path().join("out");
     // 9 of 51 lines have no customer id: far above the 5% reject limit, and not rejects
-    let run = segment(s(&input), &out, &[], tmp.path());
+    let run = segment(s(&input), &out, &["--report"], tmp.path());
     assert_eq!(run.code, 0, "{}", run.stderr);
     let q = quality(&out);
     let t = &q["transactions"];
@@ -82,6 +82,13 @@ fn guests_are_anonymous_sales_with_their_revenue_not_rejects() {
     );
     let customers = fs::read_to_string(out.join("customers.csv")).expect("customers");
     assert_eq!(customers.lines().count(), 13, "{customers}");
+    // the report's overview says it too, and warns about the duplicates
+    let report = fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(
+        report.contains("17.6% of lines (450.00) have no customer id"),
+        "{report}"
+    );
+    assert!(report.contains("run again with --duplicates keep"));
 }
 
 #[test]
