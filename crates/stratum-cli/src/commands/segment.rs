@@ -89,7 +89,26 @@ pub(crate) fn read_transactions(
     rejects_path: &Path,
 ) -> Result<(ShardedAggregator, TransactionQuality)> {
     let total = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let in_bytes = detect_format(path).is_ok_and(|f| f == Format::Csv);
+    let format = detect_format(path).ok();
+    let text_only = [
+        (options.read.columns.is_some(), "--no-header/--columns"),
+        (options.read.whitespace, "--delimiter whitespace"),
+    ];
+    for (given, flag) in text_only {
+        if given && format.is_some_and(|f| f != Format::Csv) {
+            return Err(BadInput(format!(
+                "{flag} applies to text files, and `{}` is a {} file",
+                path.display(),
+                format.map_or("", |f| match f {
+                    Format::Excel => "workbook",
+                    Format::Parquet => "Parquet",
+                    Format::Csv => "text",
+                })
+            ))
+            .into());
+        }
+    }
+    let in_bytes = format == Some(Format::Csv);
     let bar = progress::bar(total, in_bytes, "reading");
     let read = load_transactions(path, options, as_of, rejects, &mut |done, total| {
         bar.set_length(total);

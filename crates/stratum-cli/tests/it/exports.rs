@@ -201,3 +201,25 @@ fn columns_without_no_header_is_a_usage_error() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("--no-header"), "{}", run.stderr);
 }
+
+#[test]
+fn text_file_flags_on_a_workbook_are_bad_input() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let book = crate::fixture("hand.xlsx");
+    let out = tmp.path().join("out");
+    let run = segment(
+        s(&book),
+        &out,
+        &["--no-header", "--columns", "a,b,c"],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--no-header/--columns applies to text files, and `[FIXTURES]/hand.xlsx` is a workbook file"),
+        "{}",
+        run.stderr
+    );
+    let run = segment(s(&book), &out, &["--delimiter", "whitespace"], tmp.path());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}
