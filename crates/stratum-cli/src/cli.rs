@@ -44,9 +44,11 @@ pub enum Command {
 /// Arguments of `stratum cluster`.
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
-    /// The transaction file: CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
-    #[arg(long, short = 't')]
-    pub transactions: PathBuf,
+    /// The transaction file(s): CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
+    /// Repeat it or give a glob (`-t 'exports/2025-*.csv'`) to read several files of the same
+    /// kind as one input; duplicates are judged across them.
+    #[arg(long, short = 't', required = true, num_args = 1..)]
+    pub transactions: Vec<PathBuf>,
     /// A customer master file: its number columns can be clustered on too.
     #[arg(long, short = 'c')]
     pub customers: Option<PathBuf>,
@@ -90,9 +92,11 @@ pub struct ClusterArgs {
 /// Arguments of `stratum validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The transaction file: CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
-    #[arg(long, short = 't')]
-    pub transactions: PathBuf,
+    /// The transaction file(s): CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
+    /// Repeat it or give a glob (`-t 'exports/2025-*.csv'`) to read several files of the same
+    /// kind as one input; duplicates are judged across them.
+    #[arg(long, short = 't', required = true, num_args = 1..)]
+    pub transactions: Vec<PathBuf>,
     /// A customer master file (its text columns can be validated, its number columns used as
     /// features).
     #[arg(long, short = 'c')]
@@ -121,9 +125,10 @@ pub struct ValidateArgs {
 /// Arguments of `stratum clv`.
 #[derive(Debug, Args)]
 pub struct ClvArgs {
-    /// The transaction file (CSV in any common encoding, XLSX, Parquet).
-    #[arg(long, short = 't', required_unless_present = "summary")]
-    pub transactions: Option<PathBuf>,
+    /// The transaction file(s) (CSV in any common encoding, XLSX, Parquet); repeat it or give
+    /// a glob to read several files as one input.
+    #[arg(long, short = 't', required_unless_present = "summary", num_args = 1..)]
+    pub transactions: Vec<PathBuf>,
     /// Instead of transactions, a summary per customer: customer_id, frequency (repeat
     /// purchases), recency (t_x), T and monetary (mean repeat spend), times in --period units,
     /// as lifetimes' summary_data_from_transaction_data writes them.
@@ -256,9 +261,11 @@ pub struct InputArgs {
 /// unset: `demo --segment`, `cluster`, `validate`).
 #[derive(Debug, Args, Default)]
 pub struct SegmentArgs {
-    /// The transaction file: CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
-    #[arg(long, short = 't')]
-    pub transactions: PathBuf,
+    /// The transaction file(s): CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
+    /// Repeat it or give a glob (`-t 'exports/2025-*.csv'`) to read several files of the same
+    /// kind as one input; duplicates are judged across them.
+    #[arg(long, short = 't', required = true, num_args = 1..)]
+    pub transactions: Vec<PathBuf>,
     /// A customer master file; its columns are joined to the results by customer id.
     #[arg(long, short = 'c')]
     pub customers: Option<PathBuf>,

@@ -98,10 +98,71 @@ pub fn resolve_clv(flags: ClvConfig, cfg: ClvConfig) -> Result<CheckedClvParams>
     params.check().map_err(|e| bad(e.to_string()))
 }
 
+/// The transaction files of a run: one, or several of the same kind read as one input.
+#[derive(Debug, Clone)]
+pub struct TransactionFiles(Vec<PathBuf>);
+
+impl TransactionFiles {
+    /// The files named on the command line, each glob pattern (`*`, `?`, `[`) that is not a
+    /// file's own name replaced by the files it matches, in name order; a file named twice is
+    /// read once. A pattern that matches nothing is bad input.
+    pub fn expand(args: Vec<PathBuf>) -> Result<Self> {
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for arg in args {
+            let text = arg.to_string_lossy();
+            let pattern = text.contains(['*', '?', '[']) && !arg.exists();
+            if !pattern {
+                if !paths.contains(&arg) {
+                    paths.push(arg);
+                }
+                continue;
+            }
+            let matches = glob::glob(&text)
+                .map_err(|e| bad(format!("`{text}` is not a valid file pattern: {e}")))?;
+            let mut found: Vec<PathBuf> = matches
+                .filter_map(|m| m.ok())
+                .filter(|p| p.is_file())
+                .collect();
+            if found.is_empty() {
+                return Err(bad(format!("no file matches `{text}`")));
+            }
+            found.sort();
+            for p in found {
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+        }
+        if paths.is_empty() {
+            return Err(bad("no transaction file given (-t FILE)".into()));
+        }
+        Ok(TransactionFiles(paths))
+    }
+
+    /// The files, in reading order.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.0
+    }
+
+    /// The files as a user reads them in a message: `a.csv` or `a.csv, b.csv`.
+    pub fn shown(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The files as inputs of the run's manifest.
+    pub fn inputs(&self) -> impl Iterator<Item = (&'static str, Option<&Path>)> {
+        self.0.iter().map(|p| ("transactions", Some(p.as_path())))
+    }
+}
+
 /// Everything `stratum clv` needs, resolved.
 #[derive(Debug)]
 pub struct ClvSettings {
-    pub transactions: Option<PathBuf>,
+    pub transactions: Option<TransactionFiles>,
     pub summary: Option<PathBuf>,
     pub out: PathBuf,
     pub as_of: Option<NaiveDate>,
@@ -152,7 +213,11 @@ pub fn clv_settings(args: ClvArgs) -> Result<ClvSettings> {
         clv,
     )?;
     Ok(ClvSettings {
-        transactions,
+        transactions: if transactions.is_empty() {
+            None
+        } else {
+            Some(TransactionFiles::expand(transactions)?)
+        },
         summary,
         out,
         as_of: as_of.map(|d| parse_cli_date("--as-of", &d)).transpose()?,
@@ -233,7 +298,7 @@ pub struct OutputConfig {
 /// Everything `stratum segment` needs, resolved.
 #[derive(Debug)]
 pub struct SegmentSettings {
-    pub transactions: PathBuf,
+    pub transactions: TransactionFiles,
     pub customers: Option<PathBuf>,
     pub as_of: Option<NaiveDate>,
     pub out: PathBuf,
@@ -596,7 +661,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         None => None,
     };
     Ok(SegmentSettings {
-        transactions,
+        transactions: TransactionFiles::expand(transactions)?,
         customers,
         as_of,
         out: out.unwrap_or_else(|| PathBuf::from("stratum-segment")),

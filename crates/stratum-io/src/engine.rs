@@ -383,6 +383,20 @@ pub(crate) struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
+    /// An engine that goes on from the `shards` of an earlier file of the same input (its
+    /// duplicates and customers carry over), or starts afresh when there are none.
+    pub fn with_shards(ctx: Context<'a>, shards: Vec<Shard>, blank: u64) -> Self {
+        if shards.is_empty() {
+            return Engine::new(ctx);
+        }
+        Engine {
+            needed: ctx.needed(),
+            ctx,
+            shards,
+            blank,
+        }
+    }
+
     pub fn new(ctx: Context<'a>) -> Self {
         let needed = ctx.needed();
         let basis = ctx.options.frequency;

@@ -145,30 +145,37 @@ impl QualityReport {
         let add = |out: &mut Vec<(String, String)>, zh: &str, en: &str, v: String| {
             out.push((lang.pick(zh, en).to_string(), v))
         };
-        add(
-            &mut out,
-            "交易文件",
-            "transactions file",
-            t.source.path.display().to_string(),
-        );
-        let mut detected = format!("{:?}", t.source.format).to_lowercase();
-        if let Some(e) = &t.source.encoding {
-            detected.push_str(&format!(", {e}"));
-        }
-        if let Some(d) = &t.source.delimiter {
-            detected.push_str(&format!(", {} {d}", lang.pick("分隔符", "delimiter")));
-        }
-        if let Some(s) = &t.source.sheet {
-            detected.push_str(&format!(", {} {s}", lang.pick("工作表", "sheet")));
-        }
-        add(&mut out, "格式", "format", detected);
-        if let Some(why) = t.source.encoding_evidence {
-            add(
-                &mut out,
-                "编码判断依据",
-                "encoding because",
-                why.describe(lang),
-            );
+        let sources: Vec<&crate::source::SourceInfo> =
+            std::iter::once(&t.source).chain(&t.more_sources).collect();
+        for (i, source) in sources.iter().enumerate() {
+            let n = if sources.len() > 1 {
+                format!(" {}", i + 1)
+            } else {
+                String::new()
+            };
+            out.push((
+                format!("{}{n}", lang.pick("交易文件", "transactions file")),
+                source.path.display().to_string(),
+            ));
+            let mut detected = format!("{:?}", source.format).to_lowercase();
+            if let Some(e) = &source.encoding {
+                detected.push_str(&format!(", {e}"));
+            }
+            if let Some(d) = &source.delimiter {
+                detected.push_str(&format!(", {} {d}", lang.pick("分隔符", "delimiter")));
+            }
+            if let Some(s) = &source.sheet {
+                detected.push_str(&format!(", {} {s}", lang.pick("工作表", "sheet")));
+            }
+            add(&mut out, "格式", "format", detected);
+            if let Some(why) = source.encoding_evidence {
+                add(
+                    &mut out,
+                    "编码判断依据",
+                    "encoding because",
+                    why.describe(lang),
+                );
+            }
         }
         if !t.source.title_rows.is_empty() {
             add(

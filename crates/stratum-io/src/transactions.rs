@@ -25,7 +25,7 @@ use csv::ByteRecord;
 use serde::Serialize;
 use stratum_core::{FrequencyBasis, Money, ShardedAggregator};
 
-use crate::engine::{Context, Engine, RunError};
+use crate::engine::{Context, Engine, RunError, Shard};
 use crate::mapping::{MappedColumn, MappingError, TransactionColumns, transaction_columns};
 use crate::parquet_columns;
 use crate::rejects::{RejectReason, RejectRow, RejectsWriter, file_label};
@@ -71,8 +71,11 @@ impl RowCounts {
 /// The quality of a transaction file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TransactionQuality {
-    /// The file and what was detected about it.
+    /// The file and what was detected about it (the first file, when there are several).
     pub source: SourceInfo,
+    /// The other files of the input, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub more_sources: Vec<SourceInfo>,
     /// How the fields were mapped.
     pub columns: Vec<MappedColumn>,
     /// Row accounting.
@@ -259,6 +262,86 @@ pub fn load_transactions<W: Write>(
     rejects: &mut RejectsWriter<W>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(ShardedAggregator, TransactionQuality), LoadError> {
+    load_transactions_from(&[path.to_path_buf()], options, as_of, rejects, progress)
+}
+
+/// Reads several files of the same kind as one input (see [`load_transactions`]): each is
+/// detected (format, encoding, delimiter, header, mapping) on its own, and a row identical to
+/// one of an earlier file is a duplicate. Rejects are in file order, then line order.
+pub fn load_transactions_from<W: Write>(
+    paths: &[std::path::PathBuf],
+    options: &TransactionOptions,
+    as_of: Option<NaiveDate>,
+    rejects: &mut RejectsWriter<W>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(ShardedAggregator, TransactionQuality), LoadError> {
+    let mut shards: Vec<Shard> = Vec::new();
+    let mut blank = 0;
+    let mut sources = Vec::with_capacity(paths.len());
+    let mut columns = Vec::new();
+    let mut header_columns = usize::MAX;
+    for path in paths {
+        let read = load_one(path, options, as_of, rejects, progress, shards, blank)?;
+        (shards, blank) = (read.shards, read.blank);
+        sources.push(read.info);
+        if columns.is_empty() {
+            columns = read.columns;
+        }
+        header_columns = header_columns.min(read.header_columns);
+    }
+    let mut sources = sources.into_iter();
+    let Some(source) = sources.next() else {
+        return Err(LoadError::Source(SourceError::Empty {
+            path: std::path::PathBuf::new(),
+        }));
+    };
+    let mut q = TransactionQuality {
+        source,
+        more_sources: sources.collect(),
+        columns,
+        counts: RowCounts::default(),
+        lines: LineStats::default(),
+        header_columns,
+        duplicates_rule: options.duplicates,
+    };
+    q.counts.blank_rows = blank;
+    let mut aggs = Vec::with_capacity(shards.len());
+    for shard in shards {
+        let c = shard.counts;
+        q.counts.rows_read += c.rows_read;
+        q.counts.accepted += c.accepted;
+        q.counts.anonymous += c.anonymous;
+        q.counts.anonymous_amount += c.anonymous_amount;
+        q.counts.duplicates += c.duplicates;
+        q.counts.duplicate_amount += c.duplicate_amount;
+        q.counts.rejected += c.rejected;
+        for (reason, n) in c.rejected_by_reason {
+            *q.counts.rejected_by_reason.entry(reason).or_default() += n;
+        }
+        q.lines.merge(&shard.lines);
+        aggs.push(shard.agg);
+    }
+    Ok((ShardedAggregator::new(aggs), q))
+}
+
+/// One file of an input read into the engine's shards.
+struct ReadOne {
+    shards: Vec<Shard>,
+    blank: u64,
+    info: SourceInfo,
+    columns: Vec<MappedColumn>,
+    header_columns: usize,
+}
+
+fn load_one<W: Write>(
+    path: &Path,
+    options: &TransactionOptions,
+    as_of: Option<NaiveDate>,
+    rejects: &mut RejectsWriter<W>,
+    progress: &mut dyn FnMut(u64, u64),
+    shards: Vec<Shard>,
+    blank: u64,
+) -> Result<ReadOne, LoadError> {
     // A CSV file is read in parallel chunks from where its data starts; anything else through
     // its record source.
     let (mut src, fast) = match source::detect_format(path)? {
@@ -282,14 +365,15 @@ pub fn load_transactions<W: Write>(
     rejects.set_delimiter(delimiter);
     let info = src.info().clone();
     let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let mut engine = Engine::new(Context {
+    let ctx = Context {
         cols,
         headers: &headers,
         options,
         file: &file,
         delimiter,
         as_of,
-    });
+    };
+    let mut engine = Engine::with_shards(ctx, shards, blank);
     let mut sink = |rows: Vec<RejectRow>| -> Result<(), csv::Error> {
         for r in &rows {
             rejects.write_row(r)?;
@@ -311,32 +395,13 @@ pub fn load_transactions<W: Write>(
         RunError::Source(e) => LoadError::Source(e),
         RunError::Rejects(e) => LoadError::Rejects(e),
     })?;
-    let mut q = TransactionQuality {
-        source: info,
+    Ok(ReadOne {
+        blank: engine.blank,
+        shards: engine.shards,
+        info,
         columns: mapped,
-        counts: RowCounts::default(),
-        lines: LineStats::default(),
         header_columns: headers.len(),
-        duplicates_rule: options.duplicates,
-    };
-    q.counts.blank_rows = engine.blank;
-    let mut shards = Vec::with_capacity(engine.shards.len());
-    for shard in engine.shards {
-        let c = shard.counts;
-        q.counts.rows_read += c.rows_read;
-        q.counts.accepted += c.accepted;
-        q.counts.anonymous += c.anonymous;
-        q.counts.anonymous_amount += c.anonymous_amount;
-        q.counts.duplicates += c.duplicates;
-        q.counts.duplicate_amount += c.duplicate_amount;
-        q.counts.rejected += c.rejected;
-        for (reason, n) in c.rejected_by_reason {
-            *q.counts.rejected_by_reason.entry(reason).or_default() += n;
-        }
-        q.lines.merge(&shard.lines);
-        shards.push(shard.agg);
-    }
-    Ok((ShardedAggregator::new(shards), q))
+    })
 }
 
 /// The parallel ways in: a CSV file from where its data starts (decoded to UTF-8 on the way

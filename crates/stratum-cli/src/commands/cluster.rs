@@ -96,7 +96,7 @@ pub fn run(args: ClusterArgs) -> Result<()> {
         let order = order_index(&columns, order_by.as_deref())?;
         let clustering = params
             .fit(&columns, order)
-            .map_err(|e| bad(format!("`{}`: {e}", settings.transactions.display())))?;
+            .map_err(|e| bad(format!("`{}`: {e}", settings.transactions.shown())))?;
         timer.lap("cluster");
 
         let customers = &prepared.tiering.features.customers;

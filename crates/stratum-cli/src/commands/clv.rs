@@ -91,11 +91,14 @@ impl Quality {
 fn run_with(s: ClvSettings) -> Result<()> {
     let mut outputs = Outputs::begin(
         &s.out,
-        &[
-            ("transactions", s.transactions.as_deref()),
-            ("summary", s.summary.as_deref()),
-            ("config", s.input.config.as_deref()),
-        ],
+        &s.transactions
+            .iter()
+            .flat_map(|t| t.inputs())
+            .chain([
+                ("summary", s.summary.as_deref()),
+                ("config", s.input.config.as_deref()),
+            ])
+            .collect::<Vec<_>>(),
         &OUTPUT_FILES,
     )?;
     let result = clv(&s, &mut outputs);
@@ -136,12 +139,18 @@ fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, Str
                 first_seen_in_holdout: 0,
                 quality,
             };
-            (path, prepared)
+            (path.clone(), prepared)
         }
-        (Some(path), None) => {
-            let prepared = from_transactions(path, s, &mut rejects, &rejects_path, &shown_rejects)?;
+        (Some(files), None) => {
+            let prepared = from_transactions(
+                files.paths(),
+                s,
+                &mut rejects,
+                &rejects_path,
+                &shown_rejects,
+            )?;
             outputs.rows("transactions", prepared.quality.counts());
-            (path, prepared)
+            (std::path::PathBuf::from(files.shown()), prepared)
         }
         (None, None) => {
             return Err(BadInput("give a --transactions or a --summary file".into()).into());
@@ -151,7 +160,7 @@ fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, Str
     check_reject_rate(
         prepared.quality.counts(),
         s.input.max_reject_rate,
-        path,
+        &path,
         &shown_rejects,
     )?;
     timer.lap("summaries");
@@ -245,7 +254,7 @@ fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, Str
 
 /// Reads a transaction file and summarises every customer up to the calibration end.
 fn from_transactions(
-    path: &std::path::Path,
+    paths: &[std::path::PathBuf],
     s: &ClvSettings,
     rejects: &mut Rejects,
     rejects_path: &std::path::Path,
@@ -259,9 +268,13 @@ fn from_transactions(
         duplicates: s.input.duplicates,
         history: true,
     };
-    let (aggregator, txq) = read_transactions(path, &options, s.as_of, rejects, rejects_path)?;
+    let (aggregator, txq) = read_transactions(paths, &options, s.as_of, rejects, rejects_path)?;
     let Some((first_date, _)) = aggregator.date_range() else {
-        return Err(no_usable_transactions(path, &txq.counts, shown_rejects));
+        return Err(no_usable_transactions(
+            &std::path::PathBuf::from(shown(paths)),
+            &txq.counts,
+            shown_rejects,
+        ));
     };
     let as_of = match (s.as_of, aggregator.default_as_of()) {
         (Some(d), _) | (None, Some(d)) => d,
@@ -406,4 +419,13 @@ fn clv_text(
         model.params().model().assumption(lang),
     ));
     text
+}
+
+/// Several paths as a user reads them in a message.
+fn shown(paths: &[std::path::PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

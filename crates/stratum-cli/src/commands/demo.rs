@@ -93,7 +93,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         return Ok(());
     }
     let args = SegmentArgs {
-        transactions: path_transactions,
+        transactions: vec![path_transactions],
         customers: Some(path_customers),
         as_of: None,
         out: Some(out.join("result")),

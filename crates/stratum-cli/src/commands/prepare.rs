@@ -34,7 +34,7 @@ pub struct Prepared {
 
 /// The settings `segment` would use for these flags (its config sections included).
 pub fn settings(
-    transactions: PathBuf,
+    transactions: Vec<PathBuf>,
     customers: Option<PathBuf>,
     as_of: Option<String>,
     out: PathBuf,
@@ -52,12 +52,14 @@ pub fn settings(
 }
 
 /// The inputs these commands read, for [`Outputs::begin`].
-pub fn inputs(s: &SegmentSettings) -> [(&'static str, Option<&Path>); 3] {
-    [
-        ("transactions", Some(s.transactions.as_path())),
-        ("customers", s.customers.as_deref()),
-        ("config", s.config.as_deref()),
-    ]
+pub fn inputs(s: &SegmentSettings) -> Vec<(&'static str, Option<&Path>)> {
+    s.transactions
+        .inputs()
+        .chain([
+            ("customers", s.customers.as_deref()),
+            ("config", s.config.as_deref()),
+        ])
+        .collect()
 }
 
 /// Prints what the analyst should know about the RFM scores (e.g. quantiles over too few
@@ -71,7 +73,7 @@ pub fn warn_rfm(tiering: &stratum_core::Tiering, lang: stratum_core::Lang) {
 /// Reads, tiers and profiles the customers of `s.transactions`, its rejects written into the
 /// output folder being staged.
 pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
-    let (transactions, as_of) = (s.transactions.as_path(), s.as_of);
+    let (transactions, as_of) = (s.transactions.paths(), s.as_of);
     let shown_rejects = outputs.failed_path("rejects.csv");
     let (mut rejects, rejects_path) = open_rejects(outputs.dir(), s.csv_text)?;
     let options = TransactionOptions {
@@ -99,24 +101,21 @@ pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
     };
     finish_rejects(rejects, &rejects_path)?;
     outputs.rows("transactions", &txq.counts);
-    check_reject_rate(&txq.counts, s.max_reject_rate, transactions, &shown_rejects)?;
+    let shown = PathBuf::from(s.transactions.shown());
+    check_reject_rate(&txq.counts, s.max_reject_rate, &shown, &shown_rejects)?;
     if let (Some((_, quality)), Some(path)) = (&master, &s.customers) {
         outputs.rows("customers", &quality.counts);
         check_reject_rate(&quality.counts, s.max_reject_rate, path, &shown_rejects)?;
     }
     let master = master.map(|(table, _)| table);
     let Some(as_of) = as_of.or_else(|| aggregator.default_as_of()) else {
-        return Err(no_usable_transactions(
-            transactions,
-            &txq.counts,
-            &shown_rejects,
-        ));
+        return Err(no_usable_transactions(&shown, &txq.counts, &shown_rejects));
     };
     let features = aggregator.finish(as_of);
     if features.customers.is_empty() {
         return Err(BadInput(format!(
             "no customer has a purchase before {as_of} in `{}`",
-            transactions.display()
+            shown.display()
         ))
         .into());
     }

@@ -18,7 +18,7 @@ use stratum_io::rejects::RejectsWriter;
 use stratum_io::report::{ClvPart, ReportInput, write_report};
 use stratum_io::source::{Format, detect_format};
 use stratum_io::transactions::{
-    LoadError, RowCounts, TransactionOptions, TransactionQuality, load_transactions,
+    LoadError, RowCounts, TransactionOptions, TransactionQuality, load_transactions_from,
 };
 use stratum_io::workbook::{WorkbookInput, write_workbook};
 
@@ -82,35 +82,42 @@ pub(crate) fn open_rejects(dir: &Path, text: CsvText) -> Result<(Rejects, PathBu
 
 /// Reads a transaction file with a progress bar on stderr, its rejected rows to `rejects`.
 pub(crate) fn read_transactions(
-    path: &Path,
+    paths: &[PathBuf],
     options: &TransactionOptions,
     as_of: Option<NaiveDate>,
     rejects: &mut Rejects,
     rejects_path: &Path,
 ) -> Result<(ShardedAggregator, TransactionQuality)> {
-    let total = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let format = detect_format(path).ok();
+    let total: u64 = paths
+        .iter()
+        .map(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .sum();
     let text_only = [
         (options.read.columns.is_some(), "--no-header/--columns"),
         (options.read.whitespace, "--delimiter whitespace"),
     ];
-    for (given, flag) in text_only {
-        if given && format.is_some_and(|f| f != Format::Csv) {
-            return Err(BadInput(format!(
-                "{flag} applies to text files, and `{}` is a {} file",
-                path.display(),
-                format.map_or("", |f| match f {
-                    Format::Excel => "workbook",
-                    Format::Parquet => "Parquet",
-                    Format::Csv => "text",
-                })
-            ))
-            .into());
+    let mut in_bytes = true;
+    for path in paths {
+        let format = detect_format(path).ok();
+        in_bytes &= format == Some(Format::Csv);
+        for (given, flag) in text_only {
+            if given && format.is_some_and(|f| f != Format::Csv) {
+                return Err(BadInput(format!(
+                    "{flag} applies to text files, and `{}` is a {} file",
+                    path.display(),
+                    format.map_or("", |f| match f {
+                        Format::Excel => "workbook",
+                        Format::Parquet => "Parquet",
+                        Format::Csv => "text",
+                    })
+                ))
+                .into());
+            }
         }
     }
-    let in_bytes = format == Some(Format::Csv);
     let bar = progress::bar(total, in_bytes, "reading");
-    let read = load_transactions(path, options, as_of, rejects, &mut |done, total| {
+    // several files: the bar follows each in turn
+    let read = load_transactions_from(paths, options, as_of, rejects, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })
@@ -177,18 +184,18 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         .copied()
         .chain(["actions/"])
         .collect();
-    let mut outputs = Outputs::begin(
-        &s.out,
-        &[
-            ("transactions", Some(&s.transactions)),
+    let inputs: Vec<(&str, Option<&Path>)> = s
+        .transactions
+        .inputs()
+        .chain([
             ("customers", s.customers.as_deref()),
             ("interactions", s.interactions.as_deref()),
             ("overrides", s.overrides.as_deref()),
             ("scheme", s.scheme.as_deref()),
             ("config", s.config.as_deref()),
-        ],
-        &names,
-    )?;
+        ])
+        .collect();
+    let mut outputs = Outputs::begin(&s.out, &inputs, &names)?;
     let written = segment(&s, scheme, &mut outputs);
     let (written, tables) = outputs.finish(written)?;
     print!("{tables}");
@@ -221,7 +228,7 @@ fn segment(
     };
     let mut timer = Timer::new();
     let (aggregator, txq) = read_transactions(
-        &s.transactions,
+        s.transactions.paths(),
         &options,
         s.as_of,
         &mut rejects,
@@ -276,7 +283,7 @@ fn segment(
         (None, Some(d)) => (d, AsOfSource::DayAfterLastTransaction),
         (None, None) => {
             return Err(no_usable_transactions(
-                &s.transactions,
+                Path::new(&s.transactions.shown()),
                 &txq.counts,
                 &shown_rejects,
             ));
@@ -295,19 +302,21 @@ fn segment(
     timer.lap("tiers");
     // a model that cannot be fitted costs the lifetime-value outputs, not the run
     let clv = match &s.clv {
-        Some(params) => match fit_clv(&tiering, params, as_of, &s.transactions) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                eprintln!(
-                    "{} {e}",
-                    s.lang.pick(
-                        "警告：未计算客户生命周期价值：",
-                        "warning: no lifetime value:"
-                    )
-                );
-                None
+        Some(params) => {
+            match fit_clv(&tiering, params, as_of, Path::new(&s.transactions.shown())) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!(
+                        "{} {e}",
+                        s.lang.pick(
+                            "警告：未计算客户生命周期价值：",
+                            "warning: no lifetime value:"
+                        )
+                    );
+                    None
+                }
             }
-        },
+        }
         None => None,
     };
     timer.lap("clv");
@@ -441,7 +450,7 @@ fn segment(
     check_reject_rate(
         &report.transactions.counts,
         s.max_reject_rate,
-        &s.transactions,
+        Path::new(&s.transactions.shown()),
         &shown_rejects,
     )?;
     for (path, counts) in report.other_inputs() {
@@ -451,7 +460,7 @@ fn segment(
     if tiering.features.customers.is_empty() {
         return Err(BadInput(format!(
             "no customer has a purchase before {as_of} in `{}`",
-            s.transactions.display()
+            s.transactions.shown()
         ))
         .into());
     }

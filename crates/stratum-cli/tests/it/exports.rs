@@ -223,3 +223,88 @@ fn text_file_flags_on_a_workbook_are_bad_input() {
     let run = segment(s(&book), &out, &["--delimiter", "whitespace"], tmp.path());
     assert_eq!(run.code, 1, "{}", run.stderr);
 }
+
+#[test]
+fn several_files_and_globs_are_one_input_with_duplicates_across_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("exports");
+    fs::create_dir(&dir).expect("mkdir");
+    // January: UTF-8, commas, English headers
+    fs::write(
+        dir.join("2025-01.csv"),
+        "customer_id,order_id,order_date,amount\nC1,o1,2025-01-05,100\nC2,o2,2025-01-06,50\nC3,o3,2025-01-07,oops\n",
+    )
+    .expect("write");
+    // February: GB18030 and Chinese headers; its first line repeats January's
+    // first (an export run twice over the month boundary)
+    let feb = "客户编号,订单号,下单日期,金额\nC1,o1,2025-01-05,100\nC1,o4,2025-02-03,70\nC2,o5,2025-02-09,30\n";
+    let (gbk, _, _) = encoding_rs::GB18030.encode(feb);
+    fs::write(dir.join("2025-02.csv"), &gbk).expect("write");
+    let out = tmp.path().join("out");
+    let pattern = dir.join("2025-*.csv");
+    let run = segment(s(&pattern), &out, &["--max-reject-rate", "50%"], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let q = quality(&out);
+    let t = &q["transactions"];
+    // the repeated C1 line is one sale, not two; the file order is the name order
+    assert_eq!(
+        (
+            &t["rows_read"],
+            &t["accepted"],
+            &t["duplicates"],
+            &t["rejected"]
+        ),
+        (&6.into(), &4.into(), &1.into(), &1.into()),
+        "{t}"
+    );
+    assert_eq!(t["more_sources"][0]["encoding"], "gb18030", "{t}");
+    let customers = fs::read_to_string(out.join("customers.csv")).expect("customers");
+    let c1 = customers
+        .lines()
+        .find(|l| l.starts_with("C1,"))
+        .unwrap_or_default();
+    assert!(
+        c1.contains(",170.00,") || c1.contains(",170,"),
+        "{customers}"
+    );
+    let rejects = fs::read_to_string(out.join("rejects.csv")).expect("rejects");
+    assert!(rejects.contains("2025-01.csv,4,bad_amount"), "{rejects}");
+    // both files are inputs in the manifest, with their digests
+    let manifest = fs::read_to_string(out.join("manifest.json")).expect("manifest");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).expect("json");
+    let inputs: Vec<&str> = manifest["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .filter(|i| i["role"] == "transactions")
+        .filter_map(|i| i["path"].as_str())
+        .collect();
+    assert_eq!(inputs.len(), 2, "{manifest}");
+    assert!(inputs[0].ends_with("2025-01.csv") && inputs[1].ends_with("2025-02.csv"));
+    // -t repeated gives the same; a pattern that matches nothing is bad input
+    let again = tmp.path().join("again");
+    let run = crate::stratum(
+        &[
+            "segment",
+            "-t",
+            s(&dir.join("2025-01.csv")),
+            "-t",
+            s(&dir.join("2025-02.csv")),
+            "-o",
+            s(&again),
+            "--max-reject-rate",
+            "50%",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(fs::read(again.join("customers.csv")).ok() == fs::read(out.join("customers.csv")).ok());
+    let run = segment(
+        s(&dir.join("2024-*.csv")),
+        &tmp.path().join("none"),
+        &[],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("no file matches"), "{}", run.stderr);
+}
