@@ -14,7 +14,9 @@ use stratum_io::quotes::{QuoteGuard, Runaway, Shape, UnclosedLines, scan};
 fn whole(buf: &[u8], shape: Shape) -> (Vec<usize>, Vec<Runaway>) {
     let mut bounds = Vec::new();
     let mut runaways = Vec::new();
-    let last = scan(buf, shape, true, &mut |b| bounds.push(b), &mut |r| runaways.push(r));
+    let last = scan(buf, shape, true, &mut |b| bounds.push(b), &mut |r| {
+        runaways.push(r)
+    });
     assert_eq!(last, buf.len());
     (bounds, runaways)
 }
@@ -33,16 +35,23 @@ fuzz_target!(|data: &[u8]| {
     assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{bounds:?}");
     assert!(bounds.iter().all(|&b| b > 0 && b <= text.len()));
     for r in &runaways {
-        assert!(r.start <= r.quote && r.quote < r.end && r.end <= text.len(), "{r:?}");
+        assert!(
+            r.start <= r.quote && r.quote < r.end && r.end <= text.len(),
+            "{r:?}"
+        );
         assert!(bounds.contains(&r.end));
     }
     // a scan of a prefix stops at a record boundary; resumed there it finds the same records
     let cut = cut.min(text.len());
     let mut first = Vec::new();
     let mut first_runaways = Vec::new();
-    let last = scan(&text[..cut], shape, false, &mut |b| first.push(b), &mut |r| {
-        first_runaways.push(r)
-    });
+    let last = scan(
+        &text[..cut],
+        shape,
+        false,
+        &mut |b| first.push(b),
+        &mut |r| first_runaways.push(r),
+    );
     assert!(last == 0 || first.contains(&last), "{last} {first:?}");
     let (rest, rest_runaways) = whole(&text[last..], shape);
     let mut joined: Vec<usize> = first.into_iter().filter(|&b| b <= last).collect();

@@ -29,7 +29,8 @@ fn load(path: &std::path::Path, batch: Option<usize>, pool: &rayon::ThreadPool) 
         ..TransactionOptions::default()
     };
     let mut rejects = RejectsWriter::new(Vec::new()).expect("header");
-    let loaded = pool.install(|| load_transactions(path, &options, None, &mut rejects, &mut |_, _| {}));
+    let loaded =
+        pool.install(|| load_transactions(path, &options, None, &mut rejects, &mut |_, _| {}));
     let (aggregator, quality) = loaded.ok()?;
     let c = &quality.counts;
     assert_eq!(
@@ -59,5 +60,8 @@ fuzz_target!(|data: &[u8]| {
     let [one, three] = pools();
     let whole = load(&path, None, one);
     let cut = load(&path, Some(7), three);
-    assert_eq!(whole, cut, "batches of 7 bytes on 3 threads differ from one batch");
+    assert_eq!(
+        whole, cut,
+        "batches of 7 bytes on 3 threads differ from one batch"
+    );
 });

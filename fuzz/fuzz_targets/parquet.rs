@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&path, data).expect("write");
     let mut rejects = RejectsWriter::new(Vec::new()).expect("header");
     let options = TransactionOptions::default();
-    if let Ok((_, quality)) = load_transactions(&path, &options, None, &mut rejects, &mut |_, _| {}) {
+    if let Ok((_, quality)) = load_transactions(&path, &options, None, &mut rejects, &mut |_, _| {})
+    {
         let c = &quality.counts;
         assert_eq!(c.rows_read, c.accepted + c.duplicates + c.rejected, "{c:?}");
     }
