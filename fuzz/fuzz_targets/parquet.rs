@@ -15,6 +15,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok((_, quality)) = load_transactions(&path, &options, None, &mut rejects, &mut |_, _| {})
     {
         let c = &quality.counts;
-        assert_eq!(c.rows_read, c.accepted + c.duplicates + c.rejected, "{c:?}");
+        assert_eq!(
+            c.rows_read,
+            c.accepted + c.anonymous + c.duplicates + c.rejected,
+            "{c:?}"
+        );
     }
 });

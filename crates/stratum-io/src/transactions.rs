@@ -324,6 +324,22 @@ pub fn load_transactions_from<W: Write>(
     Ok((ShardedAggregator::new(aggs), q))
 }
 
+/// The parquet reader panics on some corrupt files (a footer with negative column offsets):
+/// under the guard that is the file's error.
+fn parquet_guard<T>(
+    path: &Path,
+    f: impl FnOnce() -> Result<T, SourceError>,
+) -> Result<T, SourceError> {
+    crate::guard::catch(f).unwrap_or_else(|panic| Err(parquet_failed(path, &panic)))
+}
+
+fn parquet_failed(path: &Path, panic: &str) -> SourceError {
+    SourceError::Parquet {
+        path: path.to_path_buf(),
+        message: format!("the parquet reader failed on this file: {panic}"),
+    }
+}
+
 /// One file of an input read into the engine's shards.
 struct ReadOne {
     shards: Vec<Shard>,
@@ -344,15 +360,20 @@ fn load_one<W: Write>(
 ) -> Result<ReadOne, LoadError> {
     // A CSV file is read in parallel chunks from where its data starts; anything else through
     // its record source.
-    let (mut src, fast) = match source::detect_format(path)? {
+    let format = source::detect_format(path)?;
+    let read_parquet = format == Format::Parquet;
+    let (mut src, fast) = match format {
         Format::Csv => {
             let csv = CsvSource::open(path, &options.read)?;
             let fast = csv.data_start().map(Fast::Csv);
             (Box::new(csv) as Box<dyn RecordSource>, fast)
         }
         Format::Parquet => {
-            let fast = parquet_columns::inspect(path)?.map(Fast::Parquet);
-            (source::open(path, &options.read)?, fast)
+            let fast = parquet_guard(path, || parquet_columns::inspect(path))?.map(Fast::Parquet);
+            (
+                parquet_guard(path, || source::open(path, &options.read))?,
+                fast,
+            )
         }
         Format::Excel => (source::open(path, &options.read)?, None),
     };
@@ -387,7 +408,12 @@ fn load_one<W: Write>(
         }
         Some(Fast::Parquet(file)) => {
             drop(src);
-            engine.run_parquet(path, &file, &mut sink, progress)
+            crate::guard::catch(|| engine.run_parquet(path, &file, &mut sink, progress))
+                .unwrap_or_else(|panic| Err(RunError::Source(parquet_failed(path, &panic))))
+        }
+        None if read_parquet => {
+            crate::guard::catch(|| engine.run_source(src.as_mut(), &mut sink, progress))
+                .unwrap_or_else(|panic| Err(RunError::Source(parquet_failed(path, &panic))))
         }
         None => engine.run_source(src.as_mut(), &mut sink, progress),
     };

@@ -468,3 +468,24 @@ fn several_sheets_read_as_one_input_with_duplicates_across_them() {
     let err = loaded.map(|_| ()).map_err(|e| e.to_string());
     assert!(err.is_err_and(|e| e.contains("sheet `2011` not found")));
 }
+
+#[test]
+fn a_parquet_footer_with_a_negative_column_offset_is_the_files_error_not_a_crash() {
+    // found by the `parquet` fuzz target: the parquet crate panics ("column start and length
+    // should not be negative") while decoding on rayon's threads
+    let path = fixture("fuzz/negative_column_offset.parquet");
+    let mut rejects = stratum_io::rejects::RejectsWriter::new(Vec::new()).expect("header");
+    let loaded = stratum_io::transactions::load_transactions(
+        &path,
+        &TransactionOptions::default(),
+        None,
+        &mut rejects,
+        &mut |_, _| {},
+    );
+    let err = loaded.map(|_| ()).map_err(|e| e.to_string());
+    assert!(
+        err.as_ref()
+            .is_err_and(|e| e.contains("the parquet reader failed on this file")),
+        "{err:?}"
+    );
+}
