@@ -53,7 +53,12 @@ fn load(path: &std::path::Path, batch: Option<usize>, pool: &rayon::ThreadPool) 
     Some(format!("{c:?}\n{customers}\n{rejects}"))
 }
 
+#[path = "common/guard.rs"]
+mod guard;
+use guard::abort_on_unguarded_panics;
+
 fuzz_target!(|data: &[u8]| {
+    abort_on_unguarded_panics();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("orders.csv");
     std::fs::write(&path, data).expect("write");

@@ -6,7 +6,12 @@ use libfuzzer_sys::fuzz_target;
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::transactions::{TransactionOptions, load_transactions};
 
+#[path = "common/guard.rs"]
+mod guard;
+use guard::abort_on_unguarded_panics;
+
 fuzz_target!(|data: &[u8]| {
+    abort_on_unguarded_panics();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("orders.parquet");
     std::fs::write(&path, data).expect("write");

@@ -5,7 +5,12 @@
 use libfuzzer_sys::fuzz_target;
 use stratum_io::source::{ReadOptions, open};
 
+#[path = "common/guard.rs"]
+mod guard;
+use guard::abort_on_unguarded_panics;
+
 fuzz_target!(|data: &[u8]| {
+    abort_on_unguarded_panics();
     let dir = tempfile::tempdir().expect("tempdir");
     for name in ["book.xlsx", "book.xls", "book.ods"] {
         let path = dir.path().join(name);
