@@ -582,15 +582,16 @@ struct Utf8Evidence {
 impl Utf8Evidence {
     fn feed(&mut self, chunk: &[u8]) {
         if self.carry.is_empty() {
-            self.scan(chunk, true);
+            self.scan(chunk);
         } else {
             let mut joined = std::mem::take(&mut self.carry);
             joined.extend_from_slice(chunk);
-            self.scan(&joined, true);
+            self.scan(&joined);
         }
     }
 
-    fn scan(&mut self, mut bytes: &[u8], more: bool) {
+    /// Counts `bytes`; a sequence cut off at their end is kept for the next chunk.
+    fn scan(&mut self, mut bytes: &[u8]) {
         loop {
             match std::str::from_utf8(bytes) {
                 Ok(text) => {
@@ -611,15 +612,8 @@ impl Utf8Evidence {
                             self.lines += memchr::memchr_iter(b'\n', &rest[..n]).count() as u64;
                             bytes = &rest[n..];
                         }
-                        None if more => {
-                            self.carry = rest.to_vec();
-                            return;
-                        }
                         None => {
-                            if self.invalid == 0 {
-                                self.first_invalid_line = self.lines + 1;
-                            }
-                            self.invalid += 1;
+                            self.carry = rest.to_vec();
                             return;
                         }
                     }

@@ -142,13 +142,8 @@ fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, Str
             (path.clone(), prepared)
         }
         (Some(files), None) => {
-            let prepared = from_transactions(
-                files.paths(),
-                s,
-                &mut rejects,
-                &rejects_path,
-                &shown_rejects,
-            )?;
+            let prepared =
+                from_transactions(files, s, &mut rejects, &rejects_path, &shown_rejects)?;
             outputs.rows("transactions", prepared.quality.counts());
             (std::path::PathBuf::from(files.shown()), prepared)
         }
@@ -254,7 +249,7 @@ fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, Str
 
 /// Reads a transaction file and summarises every customer up to the calibration end.
 fn from_transactions(
-    paths: &[std::path::PathBuf],
+    files: &crate::settings::TransactionFiles,
     s: &ClvSettings,
     rejects: &mut Rejects,
     rejects_path: &std::path::Path,
@@ -268,10 +263,11 @@ fn from_transactions(
         duplicates: s.input.duplicates,
         history: true,
     };
-    let (aggregator, txq) = read_transactions(paths, &options, s.as_of, rejects, rejects_path)?;
+    let (aggregator, txq) =
+        read_transactions(files.paths(), &options, s.as_of, rejects, rejects_path)?;
     let Some((first_date, _)) = aggregator.date_range() else {
         return Err(no_usable_transactions(
-            &std::path::PathBuf::from(shown(paths)),
+            &std::path::PathBuf::from(files.shown()),
             &txq.counts,
             shown_rejects,
         ));
@@ -419,13 +415,4 @@ fn clv_text(
         model.params().model().assumption(lang),
     ));
     text
-}
-
-/// Several paths as a user reads them in a message.
-fn shown(paths: &[std::path::PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
