@@ -722,31 +722,29 @@ impl<'a> Engine<'a> {
             Some(b) => (b / 256).max(1),
             None => BATCH_RECORDS,
         };
-        // a record read past the end of its part (a worksheet), held for the next batch
-        let mut held: Option<(u64, ByteRecord, Option<UnclosedQuote>)> = None;
-        let mut part: Option<String> = src.part().map(str::to_string);
-        let mut part_next: Option<String> = None;
+        type Row = (u64, ByteRecord, Option<UnclosedQuote>);
+        // a record read past the end of its part (a worksheet), held for the next batch with
+        // the name of its part
+        let mut held: Option<(Row, Option<String>)> = None;
         loop {
-            let mut batch: Vec<(u64, ByteRecord, Option<UnclosedQuote>)> =
-                Vec::with_capacity(batch_records);
-            batch.extend(held.take());
+            let mut batch: Vec<Row> = Vec::with_capacity(batch_records);
+            // every batch is of one part, whose name its rejects carry
+            let mut part: Option<String> = None;
+            if let Some((row, its_part)) = held.take() {
+                batch.push(row);
+                part = its_part;
+            }
             let mut record = ByteRecord::new();
             while batch.len() < batch_records {
                 match src.read(&mut record).map_err(RunError::Source)? {
                     Some(line) => {
-                        let unclosed = src.unclosed_quote();
-                        let row = (line, std::mem::take(&mut record), unclosed);
-                        // every batch is of one part, whose name its rejects carry
+                        let row = (line, std::mem::take(&mut record), src.unclosed_quote());
                         let now = src.part();
-                        if now != part.as_deref() {
-                            let next = now.map(str::to_string);
-                            if batch.is_empty() {
-                                part = next;
-                            } else {
-                                held = Some(row);
-                                part_next = next;
-                                break;
-                            }
+                        if batch.is_empty() {
+                            part = now.map(str::to_string);
+                        } else if now != part.as_deref() {
+                            held = Some((row, now.map(str::to_string)));
+                            break;
                         }
                         batch.push(row);
                     }
@@ -788,9 +786,6 @@ impl<'a> Engine<'a> {
                     piece
                 })
                 .collect();
-            if held.is_some() {
-                part = part_next.take();
-            }
             let rejects = self.absorb(pieces);
             sink(rejects).map_err(RunError::Rejects)?;
             let (done, total) = src.progress();

@@ -249,7 +249,7 @@ impl QualityReport {
             );
         }
         if c.anonymous > 0 {
-            let share = c.anonymous as f64 / c.rows_read.max(1) as f64;
+            let share = c.anonymous_share();
             add(
                 &mut out,
                 "匿名销售（无客户编号，不参与分级）",

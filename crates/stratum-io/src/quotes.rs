@@ -305,14 +305,9 @@ impl<R: Read> Read for QuoteGuard<R> {
                 self.ready_at += n;
                 return Ok(n);
             }
-            if self.eof && self.pending.is_empty() {
-                return Ok(0);
-            }
+            // at the end of the text every record is decided: nothing is left pending
             if self.eof {
-                // the text ended inside a record: what is left is its last line
-                self.ready = std::mem::take(&mut self.pending);
-                self.ready_at = 0;
-                continue;
+                return Ok(0);
             }
             self.fill()?;
         }

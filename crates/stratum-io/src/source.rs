@@ -725,14 +725,6 @@ pub fn detect_encoding_from(
     })
 }
 
-/// Detects the encoding from `head` alone; see [`detect_encoding_from`].
-pub fn detect_encoding(head: &[u8]) -> (&'static Encoding, usize) {
-    match detect_encoding_from(head, None) {
-        Ok((enc, bom, _)) => (enc, bom),
-        Err(_) => (encoding_rs::UTF_8, 0),
-    }
-}
-
 /// Detects the delimiter from the first lines: the candidate that appears the same, non-zero
 /// number of times (outside quotes) on the most lines, then the most times per line. Lines
 /// where a candidate does not appear (such as a report title above the header) do not count
@@ -1233,6 +1225,12 @@ impl RecordSource for CsvSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The encoding and BOM length `head` alone gives.
+    fn detect_encoding(head: &[u8]) -> (&'static Encoding, usize) {
+        let (enc, bom, _) = detect_encoding_from(head, None).expect("no reading");
+        (enc, bom)
+    }
 
     #[test]
     fn encoding_is_detected_from_bom_or_content() {

@@ -58,6 +58,11 @@ pub struct RowCounts {
 }
 
 impl RowCounts {
+    /// The share of rows read that were anonymous sales.
+    pub fn anonymous_share(&self) -> f64 {
+        self.anonymous as f64 / self.rows_read.max(1) as f64
+    }
+
     /// The share of rows read that were rejected.
     pub fn reject_rate(&self) -> f64 {
         if self.rows_read == 0 {

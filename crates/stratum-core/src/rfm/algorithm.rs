@@ -225,6 +225,27 @@ mod tests {
         assert_eq!(quantile_scores(&keys, 5), [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]);
     }
 
+    /// A customer with these recency, frequency and monetary values (in major units).
+    fn customer(id: &str, recency_days: i64, frequency: u64, monetary: i64) -> CustomerFeatures {
+        let d = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
+        CustomerFeatures {
+            customer_id: id.to_string(),
+            first_purchase: d,
+            last_purchase: d,
+            recency_days,
+            frequency,
+            orders: frequency,
+            monetary: crate::Money::from_major(monetary),
+            gross: crate::Money::from_major(monetary),
+            refunds: crate::Money::ZERO,
+            refund_lines: 0,
+            avg_order_value: crate::Money::ZERO,
+            tenure_days: 0,
+            windows: None,
+            days: None,
+        }
+    }
+
     #[test]
     fn thresholds_score_recency_downward_and_money_upward() {
         let params = RfmParams::new()
@@ -236,23 +257,7 @@ mod tests {
             .check();
         assert!(params.is_ok());
         let Ok(params) = params else { return };
-        let d = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
-        let c = |recency_days, frequency, monetary| CustomerFeatures {
-            customer_id: String::new(),
-            first_purchase: d,
-            last_purchase: d,
-            recency_days,
-            frequency,
-            orders: frequency,
-            monetary: crate::Money::from_major(monetary),
-            gross: crate::Money::ZERO,
-            refunds: crate::Money::ZERO,
-            refund_lines: 0,
-            avg_order_value: crate::Money::ZERO,
-            tenure_days: 0,
-            windows: None,
-            days: None,
-        };
+        let c = |recency_days, frequency, monetary| customer("", recency_days, frequency, monetary);
         let fit = params.fit(&[c(30, 1, 100), c(31, 10, 99), c(400, 4, 20000)]);
         let s: Vec<(u8, u8, u8)> = fit.customers().iter().map(|x| (x.r, x.f, x.m)).collect();
         assert_eq!(s, [(5, 1, 2), (4, 5, 1), (1, 3, 5)]);
@@ -260,25 +265,9 @@ mod tests {
 
     #[test]
     fn quantile_scores_on_fewer_than_twenty_customers_warn() {
-        let d = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default();
         let customers = |n: usize| -> Vec<CustomerFeatures> {
             (0..n)
-                .map(|i| CustomerFeatures {
-                    customer_id: format!("c{i}"),
-                    first_purchase: d,
-                    last_purchase: d,
-                    recency_days: 1 + i as i64,
-                    frequency: 1,
-                    orders: 1,
-                    monetary: crate::Money::from_major(100),
-                    gross: crate::Money::from_major(100),
-                    refunds: crate::Money::ZERO,
-                    refund_lines: 0,
-                    avg_order_value: crate::Money::ZERO,
-                    tenure_days: 0,
-                    windows: None,
-                    days: None,
-                })
+                .map(|i| customer(&format!("c{i}"), 1 + i as i64, 1, 100))
                 .collect()
         };
         let quantiles = RfmParams::new().check().unwrap_or_else(|e| panic!("{e}"));

@@ -257,7 +257,7 @@ fn overview(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
             f.count(c.anonymous as usize),
             format!(
                 "{} {}, {}",
-                pct(c.anonymous as f64 / c.rows_read.max(1) as f64),
+                pct(c.anonymous_share()),
                 f.pick("的行", "of lines"),
                 f.amount(c.anonymous_amount.to_f64())
             ),
@@ -265,7 +265,7 @@ fn overview(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
     }
     let mut blocks = vec![Block::Figures(figures)];
     if c.anonymous > 0 {
-        let share = pct(c.anonymous as f64 / c.rows_read.max(1) as f64);
+        let share = pct(c.anonymous_share());
         let amount = f.amount(c.anonymous_amount.to_f64());
         blocks.push(Block::Text(match f.lang {
             stratum_core::Lang::Zh => format!(
