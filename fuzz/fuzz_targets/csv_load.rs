@@ -35,7 +35,7 @@ fn load(path: &std::path::Path, batch: Option<usize>, pool: &rayon::ThreadPool) 
     let c = &quality.counts;
     assert_eq!(
         c.rows_read,
-        c.accepted + c.anonymous + c.duplicates + c.rejected,
+        c.accepted + c.anonymous + c.duplicates + c.rejected + c.filtered,
         "{c:?}"
     );
     let as_of = aggregator.default_as_of();

@@ -242,6 +242,21 @@ pub struct InputArgs {
     /// Amounts use a decimal comma (`1 234,50`).
     #[arg(long)]
     pub decimal_comma: bool,
+    /// The line amount as an expression over the file's columns, e.g. "Quantity * Price" or
+    /// "数量 * 单价 - COALESCE(折扣, 0)" (+ - * /, parentheses, COALESCE; the language of scheme
+    /// rules), instead of an amount column. A value that is not a number rejects the row,
+    /// naming the column. Also `[columns] amount = "..."` in the config file.
+    #[arg(long, value_name = "EXPR")]
+    pub amount: Option<String>,
+    /// Use only the rows where this condition holds, e.g. "StockCode NOT IN ('POST', 'M') AND
+    /// Country <> 'Unspecified'"; the others are counted as filtered, with their amount, never
+    /// as rejects. A condition on an empty value is unknown, and unknown does not keep a row.
+    #[arg(long = "where", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Lines that are refunds by a rule, e.g. "Invoice LIKE 'C%'", besides those with a
+    /// negative amount: a positive amount on such a line counts negative.
+    #[arg(long, value_name = "EXPR")]
+    pub refund_when: Option<String>,
     /// Rows identical to an earlier row: drop (default) or keep. Keep them when the export
     /// lists the same product twice in one order and has no column that tells the lines apart.
     #[arg(long, value_name = "drop|keep")]

@@ -30,7 +30,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         e.is::<BadInput>()
             || e.downcast_ref::<LoadError>().is_some_and(|l| match l {
                 LoadError::Source(s) => source_is_input(s),
-                LoadError::Mapping(_) => true,
+                LoadError::Mapping(_) | LoadError::Expression(_) => true,
                 LoadError::Rejects(_) => false,
             })
             || e.downcast_ref::<SourceError>().is_some_and(source_is_input)

@@ -13,6 +13,7 @@ use stratum_core::abc::{AbcParams, CheckedAbcParams};
 use stratum_core::rfm::CheckedRfmParams;
 use stratum_core::{ClassBasis, FrequencyBasis, Lang, RfmParams, ScoreMethod};
 use stratum_io::output::CsvText;
+use stratum_io::row_exprs::RowExpressions;
 use stratum_io::source::ReadOptions;
 use stratum_io::transactions::Duplicates;
 use stratum_io::values::DecimalMark;
@@ -255,6 +256,11 @@ pub struct InputConfig {
     pub no_header: Option<bool>,
     /// The names of the columns of a file without a header row.
     pub column_names: Option<Vec<String>>,
+    /// Use only the rows where this condition holds (`--where`).
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+    /// Lines that are refunds by a rule (`--refund-when`).
+    pub refund_when: Option<String>,
 }
 
 /// `[rfm]`.
@@ -309,6 +315,8 @@ pub struct SegmentSettings {
     pub columns: BTreeMap<String, String>,
     pub max_reject_rate: f64,
     pub duplicates: Duplicates,
+    /// `--amount`, `--where`, `--refund-when`.
+    pub expressions: RowExpressions,
     pub rfm: CheckedRfmParams,
     pub abc: CheckedAbcParams,
     pub frequency: FrequencyBasis,
@@ -438,6 +446,8 @@ pub struct InputSettings {
     pub max_reject_rate: f64,
     /// What to do with identical rows.
     pub duplicates: Duplicates,
+    /// `--amount`, `--where`, `--refund-when`.
+    pub expressions: RowExpressions,
     /// The config file, an input of the run.
     pub config: Option<PathBuf>,
     /// How text is written to the CSV outputs.
@@ -464,6 +474,9 @@ fn resolve_input(
         duplicates,
         max_reject_rate,
         csv_raw,
+        amount,
+        filter,
+        refund_when,
     } = flags;
     let InputConfig {
         encoding: cfg_encoding,
@@ -474,6 +487,8 @@ fn resolve_input(
         duplicates: cfg_duplicates,
         no_header: cfg_no_header,
         column_names: cfg_column_names,
+        filter: cfg_filter,
+        refund_when: cfg_refund_when,
     } = cfg;
     let lang: Lang = match lang.or(cfg_lang) {
         Some(l) => l.parse().map_err(bad)?,
@@ -525,7 +540,22 @@ fn resolve_input(
         (None, None) => Duplicates::Drop,
     };
     let mut columns = config_columns;
+    if amount.is_some() {
+        // the flag wins over the config file's amount (a column or an expression)
+        columns.remove("amount");
+    }
     columns.extend(parse_map(&map)?);
+    let given = |flag: Option<String>, name: &str| -> Result<Option<String>> {
+        match flag {
+            Some(e) if e.trim().is_empty() => Err(bad(format!("{name} is empty"))),
+            e => Ok(e),
+        }
+    };
+    let expressions = RowExpressions {
+        amount: given(amount, "--amount")?,
+        keep: given(filter.or(cfg_filter), "--where")?,
+        refund_when: given(refund_when.or(cfg_refund_when), "--refund-when")?,
+    };
     Ok(InputSettings {
         lang,
         read: ReadOptions {
@@ -539,6 +569,7 @@ fn resolve_input(
         columns,
         max_reject_rate,
         duplicates,
+        expressions,
         config,
         csv_text: if csv_raw { CsvText::Raw } else { CsvText::Safe },
     })
@@ -672,6 +703,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         columns: input.columns,
         max_reject_rate: input.max_reject_rate,
         duplicates: input.duplicates,
+        expressions: input.expressions,
         rfm,
         abc,
         frequency,

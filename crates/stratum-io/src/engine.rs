@@ -46,9 +46,11 @@ use crate::mapping::TransactionColumns;
 use crate::parquet_columns::{Column, GroupReader, ParquetFile, ParquetRow, group_reader};
 use crate::quotes::{self, Runaway, Shape, unclosed_quote_message};
 use crate::rejects::{Reject, RejectReason, RejectRow};
+use crate::row_exprs::RowRules;
 use crate::source::{BlanksToTabs, DataStart, RecordSource, SourceError, UnclosedQuote};
 use crate::transactions::{
-    DateCache, Duplicates, Fields, LineStats, RowCounts, SplitLine, TransactionOptions, clean_row,
+    Cleaned, DateCache, Duplicates, Fields, LineStats, RowCounts, SplitLine, TransactionOptions,
+    clean_row, readable_amount,
 };
 
 /// Number of shards: more than the threads, so that uneven shards still balance.
@@ -74,14 +76,18 @@ pub(crate) struct Context<'a> {
     pub file: &'a str,
     pub delimiter: u8,
     pub as_of: Option<NaiveDate>,
+    /// `--amount`, `--where` and `--refund-when`, compiled for this file.
+    pub rules: &'a RowRules,
 }
 
 impl Context<'_> {
     fn needed(&self) -> usize {
         let c = &self.cols;
-        [c.customer_id, c.order_date, c.amount]
+        [c.customer_id, c.order_date]
             .into_iter()
+            .chain(c.amount)
             .chain(c.order_id)
+            .chain(self.rules.column_indexes())
             .max()
             .unwrap_or(0)
     }
@@ -99,8 +105,11 @@ enum Outcome {
     },
     /// A row without a customer id (a sale to a guest).
     Anonymous { amount: Money },
-    /// A rejected row, with its place among the piece's rows (to write rejects in file order).
-    Rejected(Box<(u32, RejectRow)>),
+    /// A row `--where` leaves out, with its amount when it could be read.
+    Filtered { amount: Option<Money> },
+    /// A rejected row, with its place among the piece's rows (to write rejects in file order)
+    /// and its amount when that could be read.
+    Rejected(Box<(u32, RejectRow, Option<Money>)>),
 }
 
 struct Parsed {
@@ -199,7 +208,7 @@ impl Piece {
             .push((shard as u32, self.by_shard[shard].len() as u32));
         self.by_shard[shard].push(Parsed {
             row_hash,
-            outcome: Outcome::Rejected(Box::new((self.rows, reject.to_row(ctx.delimiter)))),
+            outcome: Outcome::Rejected(Box::new((self.rows, reject.to_row(ctx.delimiter), None))),
         });
         self.rows += 1;
     }
@@ -231,13 +240,17 @@ impl Piece {
             needed,
             width,
             ctx.options,
+            ctx.rules,
         );
         let (shard, outcome) = match cleaned {
-            Ok(row) if row.customer_id.is_empty() => (
+            Ok(Cleaned::Filtered(amount)) => {
+                (row_hash as usize % SHARDS, Outcome::Filtered { amount })
+            }
+            Ok(Cleaned::Row(row)) if row.customer_id.is_empty() => (
                 row_hash as usize % SHARDS,
                 Outcome::Anonymous { amount: row.amount },
             ),
-            Ok(row) => {
+            Ok(Cleaned::Row(row)) => {
                 let start = self.arena.len() as u32;
                 self.arena.push_str(row.customer_id);
                 let key = customer_key(row.customer_id);
@@ -267,9 +280,13 @@ impl Piece {
                 let shard = row_hash as usize % SHARDS;
                 let at = (shard as u32, self.by_shard[shard].len() as u32);
                 self.rejected.push(at);
+                let amount = match bad.reason {
+                    RejectReason::MissingAmount | RejectReason::BadAmount => None,
+                    _ => readable_amount(record, &ctx.cols, ctx.options, ctx.rules),
+                };
                 (
                     shard,
-                    Outcome::Rejected(Box::new((self.rows, reject.to_row(ctx.delimiter)))),
+                    Outcome::Rejected(Box::new((self.rows, reject.to_row(ctx.delimiter), amount))),
                 )
             }
         };
@@ -331,13 +348,20 @@ impl Shard {
                 self.agg.warm_customer(*key, *order);
             }
             self.counts.rows_read += 1;
+            // rows left out by `--where` are not judged as duplicates
+            if let Outcome::Filtered { amount } = p.outcome {
+                self.counts.filtered += 1;
+                self.counts.filtered_amount += amount.unwrap_or(Money::ZERO);
+                self.counts.filtered_without_amount += u64::from(amount.is_none());
+                continue;
+            }
             if !self.keep_duplicates && !self.seen.insert(p.row_hash) {
                 self.counts.duplicates += 1;
                 match p.outcome {
                     Outcome::Accepted { amount, .. } | Outcome::Anonymous { amount } => {
                         self.counts.duplicate_amount += amount;
                     }
-                    Outcome::Rejected(_) => {}
+                    Outcome::Rejected(_) | Outcome::Filtered { .. } => {}
                 }
                 continue;
             }
@@ -359,9 +383,11 @@ impl Shard {
                     self.counts.anonymous += 1;
                     self.counts.anonymous_amount += amount;
                 }
+                Outcome::Filtered { .. } => {}
                 Outcome::Rejected(rejected) => {
-                    let (row_in_piece, row) = &**rejected;
+                    let (row_in_piece, row, amount) = &**rejected;
                     self.counts.rejected += 1;
+                    self.counts.rejected_amount += amount.unwrap_or(Money::ZERO);
                     *self
                         .counts
                         .rejected_by_reason
@@ -619,8 +645,8 @@ impl<'a> Engine<'a> {
         // nulls in the required columns, to name a column with nothing else (the footer's
         // statistics, when present, have said so before the run)
         let required = [
-            ("customer_id", self.ctx.cols.customer_id),
-            ("order_date", self.ctx.cols.order_date),
+            ("customer_id", Some(self.ctx.cols.customer_id)),
+            ("order_date", Some(self.ctx.cols.order_date)),
             ("amount", self.ctx.cols.amount),
         ];
         let mut nulls = [0u64; 3];
@@ -650,7 +676,9 @@ impl<'a> Engine<'a> {
         while let Some(columns) = next {
             let rows = columns.first().map_or(0, |c| c.len());
             for (n, (_, col)) in nulls.iter_mut().zip(required) {
-                *n += columns.get(col).map_or(0, |c| c.null_count() as u64);
+                *n += col
+                    .and_then(|col| columns.get(col))
+                    .map_or(0, |c| c.null_count() as u64);
             }
             let size = rows.div_ceil(threads * 2).max(1);
             let ctx = &self.ctx;
@@ -694,10 +722,10 @@ impl<'a> Engine<'a> {
             base += rows as u64;
             progress(base, file.total_rows.max(base));
         }
-        if let Some((field, col)) = required
+        if let Some((field, Some(col))) = required
             .iter()
             .zip(nulls)
-            .find(|&(_, n)| base > 0 && n == base)
+            .find(|&(r, n)| r.1.is_some() && base > 0 && n == base)
             .map(|(r, _)| *r)
         {
             return Err(RunError::Source(SourceError::AllNull {
@@ -767,6 +795,7 @@ impl<'a> Engine<'a> {
                 file: &label,
                 delimiter: self.ctx.delimiter,
                 as_of: self.ctx.as_of,
+                rules: self.ctx.rules,
             };
             let needed = self.needed;
             let pieces: Vec<Piece> = batch

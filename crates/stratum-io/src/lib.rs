@@ -23,6 +23,7 @@ pub mod quality;
 pub mod quotes;
 pub mod rejects;
 pub mod report;
+pub mod row_exprs;
 pub mod source;
 pub mod tiers;
 pub mod transactions;

@@ -135,8 +135,8 @@ pub struct TransactionColumns {
     pub order_id: Option<usize>,
     /// The order date column.
     pub order_date: usize,
-    /// The amount column.
-    pub amount: usize,
+    /// The amount column; `None` when the amount is computed (`--amount EXPR`).
+    pub amount: Option<usize>,
 }
 
 impl TransactionColumns {
@@ -147,7 +147,7 @@ impl TransactionColumns {
             Some(self.customer_id),
             self.order_id,
             Some(self.order_date),
-            Some(self.amount),
+            self.amount,
         ];
         mapped_fields(&TRANSACTION_FIELDS, &found)
     }
@@ -234,6 +234,14 @@ pub enum MappingError {
         first: &'static str,
         /// The second field.
         second: &'static str,
+    },
+    /// The amount is both computed by an expression and mapped to a column.
+    #[error(
+        "the amount is computed (--amount) and mapped to column `{header}` too; give one of them"
+    )]
+    AmountTwice {
+        /// The column it is mapped to.
+        header: String,
     },
     /// An explicit mapping names a field Stratum does not know.
     #[error("unknown field `{field}` in column mapping; fields are: {known}")]
@@ -363,19 +371,31 @@ pub fn resolve(
     Ok((found, report))
 }
 
-/// Maps the transaction fields.
+/// Maps the transaction fields; with `computed_amount` (`--amount EXPR`), the amount is not
+/// read from a column.
 pub fn transaction_columns(
     path: &Path,
     headers: &[String],
     explicit: &BTreeMap<String, String>,
+    computed_amount: bool,
 ) -> Result<(TransactionColumns, Vec<MappedColumn>), MappingError> {
-    let (found, report) = resolve(path, headers, &TRANSACTION_FIELDS, explicit)?;
+    let fields = if computed_amount {
+        if let Some(header) = explicit.get("amount") {
+            return Err(MappingError::AmountTwice {
+                header: header.clone(),
+            });
+        }
+        &TRANSACTION_FIELDS[..3]
+    } else {
+        &TRANSACTION_FIELDS[..]
+    };
+    let (found, report) = resolve(path, headers, fields, explicit)?;
     // `resolve` has checked the required fields.
     let columns = TransactionColumns {
         customer_id: found[0].unwrap_or_default(),
         order_id: found[1],
         order_date: found[2].unwrap_or_default(),
-        amount: found[3].unwrap_or_default(),
+        amount: found.get(3).copied().flatten(),
     };
     Ok((columns, report))
 }
@@ -394,6 +414,7 @@ mod tests {
             Path::new("x.csv"),
             &headers(&["订单号", "客户编号", "下单时间", "实付金额(元)"]),
             &BTreeMap::new(),
+            false,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
@@ -402,17 +423,18 @@ mod tests {
                 customer_id: 1,
                 order_id: Some(0),
                 order_date: 2,
-                amount: 3
+                amount: Some(3)
             }
         );
         let (c, _) = transaction_columns(
             Path::new("x.csv"),
             &headers(&["Customer ID", "Order Date", "Amount"]),
             &BTreeMap::new(),
+            false,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.order_id, None);
-        assert_eq!(c.amount, 2);
+        assert_eq!(c.amount, Some(2));
     }
 
     #[test]
@@ -421,23 +443,24 @@ mod tests {
             Path::new("x.csv"),
             &headers(&["会员ID", "日期", "订单金额", "实付金额"]),
             &BTreeMap::new(),
+            false,
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.amount, 3);
+        assert_eq!(c.amount, Some(3));
     }
 
     #[test]
     fn a_duplicated_header_or_a_column_mapped_twice_is_an_error() {
         let none = BTreeMap::new();
         let h = headers(&["客户编号", "日期", "金额", "金额"]);
-        let err = transaction_columns(Path::new("x.csv"), &h, &none).map(|_| ());
+        let err = transaction_columns(Path::new("x.csv"), &h, &none, false).map(|_| ());
         assert!(
             matches!(&err, Err(MappingError::DuplicateHeader { field: "amount", count: 2, positions, .. }) if positions == "3, 4"),
             "{err:?}"
         );
         // headers that read the same to the alias matcher are as ambiguous
         let h = headers(&["客户编号", "日期", "金额", "金额（元）"]);
-        let err = transaction_columns(Path::new("x.csv"), &h, &none).map(|_| ());
+        let err = transaction_columns(Path::new("x.csv"), &h, &none, false).map(|_| ());
         assert!(
             matches!(err, Err(MappingError::DuplicateHeader { .. })),
             "{err:?}"
@@ -445,15 +468,15 @@ mod tests {
         // an exact mapping picks one of them
         let mut map = BTreeMap::new();
         map.insert("amount".to_string(), "金额（元）".to_string());
-        let (c, _) =
-            transaction_columns(Path::new("x.csv"), &h, &map).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.amount, 3);
+        let (c, _) = transaction_columns(Path::new("x.csv"), &h, &map, false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.amount, Some(3));
         // an unused duplicate does not matter
         let h = headers(&["客户编号", "日期", "金额", "备注", "备注"]);
-        assert!(transaction_columns(Path::new("x.csv"), &h, &none).is_ok());
+        assert!(transaction_columns(Path::new("x.csv"), &h, &none, false).is_ok());
         let mut map = BTreeMap::new();
         map.insert("order_id".to_string(), "客户编号".to_string());
-        let err = transaction_columns(Path::new("x.csv"), &h, &map).map(|_| ());
+        let err = transaction_columns(Path::new("x.csv"), &h, &map, false).map(|_| ());
         assert!(
             matches!(
                 err,
@@ -472,12 +495,12 @@ mod tests {
         let mut map = BTreeMap::new();
         map.insert("amount".to_string(), "应收".to_string());
         let h = headers(&["客户编号", "日期", "金额", "应收"]);
-        let (c, report) =
-            transaction_columns(Path::new("x.csv"), &h, &map).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.amount, 3);
+        let (c, report) = transaction_columns(Path::new("x.csv"), &h, &map, false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.amount, Some(3));
         assert!(report[3].explicit);
         map.insert("amount".to_string(), "不存在".to_string());
-        let err = transaction_columns(Path::new("x.csv"), &h, &map).map(|_| ());
+        let err = transaction_columns(Path::new("x.csv"), &h, &map, false).map(|_| ());
         assert_eq!(
             err.map_err(|e| e.to_string()),
             Err("mapping amount=不存在 names a column that `x.csv` does not have; headers are: 客户编号, 日期, 金额, 应收".to_string())

@@ -192,6 +192,16 @@ impl QualityReport {
             .collect::<Vec<_>>()
             .join(", ");
         add(&mut out, "列映射", "columns", mapping);
+        let e = &t.expressions;
+        for (zh, en, text) in [
+            ("金额表达式", "amount computed as", &e.amount),
+            ("只用满足条件的行", "rows used where", &e.keep),
+            ("按规则计为退款", "refunds where", &e.refund_when),
+        ] {
+            if let Some(text) = text {
+                add(&mut out, zh, en, text.clone());
+            }
+        }
         add(&mut out, "读取行数", "rows read", thousands(c.rows_read));
         add(&mut out, "接受行数", "accepted", thousands(c.accepted));
         let duplicates = if c.duplicate_amount == Money::ZERO {
@@ -271,11 +281,52 @@ impl QualityReport {
                 },
             );
         }
+        if c.filtered > 0 || e.keep.is_some() {
+            let unread = if c.filtered_without_amount > 0 {
+                match lang {
+                    Lang::Zh => format!(
+                        "；其中 {} 行金额无法读取",
+                        thousands(c.filtered_without_amount)
+                    ),
+                    Lang::En => format!(
+                        "; {} of them without a readable amount",
+                        thousands(c.filtered_without_amount)
+                    ),
+                }
+            } else {
+                String::new()
+            };
+            add(
+                &mut out,
+                "被条件排除的行（--where，不是拒绝）",
+                "filtered out (--where, not rejects)",
+                format!(
+                    "{} ({}){unread}",
+                    thousands(c.filtered),
+                    money(c.filtered_amount)
+                ),
+            );
+        }
+        let rejected_amount = if c.rejected_amount == Money::ZERO {
+            String::new()
+        } else {
+            match lang {
+                Lang::Zh => format!("，可读金额 {}", money(c.rejected_amount)),
+                Lang::En => format!(
+                    ", {} where the amount was readable",
+                    money(c.rejected_amount)
+                ),
+            }
+        };
         add(
             &mut out,
             "拒绝行数",
             "rejected",
-            format!("{} ({})", thousands(c.rejected), pct(c.reject_rate())),
+            format!(
+                "{} ({}{rejected_amount})",
+                thousands(c.rejected),
+                pct(c.reject_rate())
+            ),
         );
         for (reason, n) in &c.rejected_by_reason {
             out.push((format!("  - {}", reason.code()), thousands(*n)));

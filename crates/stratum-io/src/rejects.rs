@@ -36,6 +36,9 @@ pub enum RejectReason {
     MissingAmount,
     /// The amount is not a number in a recognised form.
     BadAmount,
+    /// A column that a `--where` or `--refund-when` condition reads as a number holds
+    /// something else.
+    BadNumber,
     /// A field is not valid text in the file's encoding.
     InvalidEncoding,
     /// A quote opens a value and never closes within the limits (see [`crate::quotes`]).
@@ -63,6 +66,7 @@ impl RejectReason {
             RejectReason::BadDate => "bad_date",
             RejectReason::MissingAmount => "missing_amount",
             RejectReason::BadAmount => "bad_amount",
+            RejectReason::BadNumber => "bad_number",
             RejectReason::InvalidEncoding => "invalid_encoding",
             RejectReason::UnclosedQuote => "unclosed_quote",
             RejectReason::ShortRow => "short_row",
@@ -84,6 +88,7 @@ impl RejectReason {
             RejectReason::BadDate => lang.pick("日期无法识别", "unreadable date"),
             RejectReason::MissingAmount => lang.pick("缺少金额", "missing amount"),
             RejectReason::BadAmount => lang.pick("金额无法识别", "unreadable amount"),
+            RejectReason::BadNumber => lang.pick("数值无法识别", "unreadable number"),
             RejectReason::InvalidEncoding => lang.pick("文本编码错误", "bad text encoding"),
             RejectReason::UnclosedQuote => lang.pick("引号未闭合", "unclosed quote"),
             RejectReason::ShortRow => lang.pick("字段少于表头", "fewer fields than the header"),

@@ -1,7 +1,9 @@
 //! Reading, cleaning and aggregating a transaction file in one streaming, parallel pass.
 //!
-//! Every data row ends up in exactly one of four places, so that
-//! `rows_read = accepted + anonymous + duplicates + rejected` always holds:
+//! Every data row ends up in exactly one of five places, so that
+//! `rows_read = accepted + anonymous + duplicates + rejected + filtered` always holds:
+//! - **filtered**: a row the `--where` condition does not keep (see [`crate::row_exprs`]),
+//!   counted with its amount (when it can be read) before anything else of it is judged;
 //! - **duplicates**: a row identical to an earlier row is dropped. Rows are recognised by a
 //!   128-bit xxh3 hash: of the raw line (without its line ending, decoded to UTF-8 if the file is in
 //!   another encoding) for a CSV file, so that rows must be byte-identical; of the fields and
@@ -29,6 +31,7 @@ use crate::engine::{Context, Engine, RunError, Shard};
 use crate::mapping::{MappedColumn, MappingError, TransactionColumns, transaction_columns};
 use crate::parquet_columns;
 use crate::rejects::{RejectReason, RejectRow, RejectsWriter, file_label};
+use crate::row_exprs::{ExpressionError, RowExpressions, RowRules};
 use crate::source::{self, CsvSource, Format, ReadOptions, RecordSource, SourceError, SourceInfo};
 use crate::values::{AmountError, DATE_FORMATS, DecimalMark, MAX_AMOUNT, parse_amount, parse_date};
 
@@ -49,8 +52,17 @@ pub struct RowCounts {
     /// Net amount of the duplicate rows dropped (transactions only; duplicates of rows that
     /// were rejected count no amount).
     pub duplicate_amount: Money,
+    /// Rows left out by the `--where` condition (never rejects; not judged as duplicates).
+    pub filtered: u64,
+    /// Net amount of the filtered rows whose amount could be read.
+    pub filtered_amount: Money,
+    /// Filtered rows whose amount could not be read (so not in `filtered_amount`).
+    pub filtered_without_amount: u64,
     /// Rows written to the rejects file.
     pub rejected: u64,
+    /// Net amount of the rejected rows whose amount could be read (a row rejected for its
+    /// date, say).
+    pub rejected_amount: Money,
     /// Rejected rows by reason code.
     pub rejected_by_reason: BTreeMap<RejectReason, u64>,
     /// Blank lines or rows skipped (not counted as read).
@@ -93,6 +105,13 @@ pub struct TransactionQuality {
     pub header_columns: usize,
     /// What was done with identical rows.
     pub duplicates_rule: Duplicates,
+    /// The distinct columns read (mapped or named by an expression), of the file that reads
+    /// the fewest.
+    pub columns_read: usize,
+    /// `--amount`, `--where` and `--refund-when`, as given (`amount_expression`, `where`,
+    /// `refund_when`, when given).
+    #[serde(flatten)]
+    pub expressions: RowExpressions,
 }
 
 /// Dropped duplicates that may well be genuine repeated lines, for a warning.
@@ -121,8 +140,7 @@ impl TransactionQuality {
         if c.duplicates == 0 || self.duplicates_rule == Duplicates::Keep {
             return None;
         }
-        let mapped = self.columns.iter().filter(|m| m.header.is_some()).count();
-        let only_mapped_columns = self.header_columns <= mapped;
+        let only_mapped_columns = self.header_columns <= self.columns_read;
         let dup = c.duplicate_amount.to_f64().max(0.0);
         let total = self.lines.purchase_amount.to_f64() + dup;
         let share = if total > 0.0 { dup / total } else { 0.0 };
@@ -204,6 +222,9 @@ pub enum LoadError {
     /// A required column is missing.
     #[error(transparent)]
     Mapping(#[from] MappingError),
+    /// An expression (`--amount`, `--where`, `--refund-when`) does not fit the file.
+    #[error(transparent)]
+    Expression(#[from] ExpressionError),
     /// The rejects file could not be written (not an input error).
     #[error("cannot write the rejects file: {0}")]
     Rejects(#[from] csv::Error),
@@ -226,6 +247,8 @@ pub struct TransactionOptions {
     pub history: bool,
     /// What to do with rows identical to an earlier row.
     pub duplicates: Duplicates,
+    /// The amount as an expression, which rows to keep, which are refunds.
+    pub expressions: RowExpressions,
 }
 
 /// What to do with rows identical to an earlier row (`--duplicates`).
@@ -285,6 +308,8 @@ pub fn load_transactions_from<W: Write>(
     let mut sources = Vec::with_capacity(paths.len());
     let mut columns = Vec::new();
     let mut header_columns = usize::MAX;
+    let mut columns_read = usize::MAX;
+    let mut expressions = None;
     for path in paths {
         let read = load_one(path, options, as_of, rejects, progress, shards, blank)?;
         (shards, blank) = (read.shards, read.blank);
@@ -293,6 +318,8 @@ pub fn load_transactions_from<W: Write>(
             columns = read.columns;
         }
         header_columns = header_columns.min(read.header_columns);
+        columns_read = columns_read.min(read.columns_read);
+        expressions.get_or_insert(read.expressions);
     }
     let mut sources = sources.into_iter();
     let Some(source) = sources.next() else {
@@ -308,6 +335,8 @@ pub fn load_transactions_from<W: Write>(
         lines: LineStats::default(),
         header_columns,
         duplicates_rule: options.duplicates,
+        columns_read,
+        expressions: expressions.unwrap_or_default(),
     };
     q.counts.blank_rows = blank;
     let mut aggs = Vec::with_capacity(shards.len());
@@ -319,7 +348,11 @@ pub fn load_transactions_from<W: Write>(
         q.counts.anonymous_amount += c.anonymous_amount;
         q.counts.duplicates += c.duplicates;
         q.counts.duplicate_amount += c.duplicate_amount;
+        q.counts.filtered += c.filtered;
+        q.counts.filtered_amount += c.filtered_amount;
+        q.counts.filtered_without_amount += c.filtered_without_amount;
         q.counts.rejected += c.rejected;
+        q.counts.rejected_amount += c.rejected_amount;
         for (reason, n) in c.rejected_by_reason {
             *q.counts.rejected_by_reason.entry(reason).or_default() += n;
         }
@@ -352,6 +385,8 @@ struct ReadOne {
     info: SourceInfo,
     columns: Vec<MappedColumn>,
     header_columns: usize,
+    columns_read: usize,
+    expressions: RowExpressions,
 }
 
 fn load_one<W: Write>(
@@ -383,7 +418,19 @@ fn load_one<W: Write>(
         Format::Excel => (source::open(path, &options.read)?, None),
     };
     let headers = src.headers().to_vec();
-    let (cols, mapped) = transaction_columns(path, &headers, &options.columns)?;
+    // `[columns] amount = "Quantity * Price"` (or `--map amount=…`) that is no header of the
+    // file but an expression computes the amount
+    let mut expressions = options.expressions.clone();
+    let mut explicit = std::borrow::Cow::Borrowed(&options.columns);
+    if expressions.amount.is_none()
+        && let Some(m) = options.columns.get("amount")
+        && is_amount_expression(m, &headers)
+    {
+        expressions.amount = Some(m.clone());
+        explicit.to_mut().remove("amount");
+    }
+    let rules = RowRules::compile(path, &headers, &expressions)?;
+    let (cols, mapped) = transaction_columns(path, &headers, &explicit, rules.computes_amount())?;
     src.check_mapped(&cols.mapped_fields())?;
     src.remember_mapped(&cols.mapped_fields());
     let file = file_label(path);
@@ -398,6 +445,7 @@ fn load_one<W: Write>(
         file: &file,
         delimiter,
         as_of,
+        rules: &rules,
     };
     let mut engine = Engine::with_shards(ctx, shards, blank);
     let mut sink = |rows: Vec<RejectRow>| -> Result<(), csv::Error> {
@@ -430,9 +478,33 @@ fn load_one<W: Write>(
         blank: engine.blank,
         shards: engine.shards,
         info,
+        columns_read: {
+            let mut read: Vec<usize> = cols
+                .mapped_fields()
+                .iter()
+                .map(|m| m.column)
+                .chain(rules.column_indexes())
+                .collect();
+            read.sort_unstable();
+            read.dedup();
+            read.len()
+        },
         columns: mapped,
         header_columns: headers.len(),
+        expressions,
     })
+}
+
+/// Whether the amount's explicit mapping `mapped` is an expression: it names no header (as
+/// a mapping would find it) and computes something (`*`, `/`, `+`, ` - `, `COALESCE(`).
+fn is_amount_expression(mapped: &str, headers: &[String]) -> bool {
+    let wanted = crate::mapping::normalize(mapped);
+    let header = headers
+        .iter()
+        .any(|h| h == mapped.trim() || crate::mapping::normalize(h) == wanted);
+    let computes = ["*", "/", "+", " - "].iter().any(|op| mapped.contains(op))
+        || mapped.to_ascii_lowercase().contains("coalesce(");
+    !header && computes
 }
 
 /// The parallel ways in: a CSV file from where its data starts (decoded to UTF-8 on the way
@@ -470,6 +542,14 @@ pub fn record_hash(record: &ByteRecord) -> u128 {
         n += 4;
     }
     xxh3::xxh3_128_with_seed(record.as_slice(), xxh3::xxh3_64(&lens[..n]))
+}
+
+/// What cleaning a row gives.
+pub(crate) enum Cleaned<'a> {
+    /// A row to use (an anonymous sale when its customer id is empty).
+    Row(CleanRow<'a>),
+    /// A row `--where` leaves out, with its amount when it can be read.
+    Filtered(Option<Money>),
 }
 
 pub(crate) struct CleanRow<'a> {
@@ -619,7 +699,8 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
     needed: usize,
     width: usize,
     options: &TransactionOptions,
-) -> Result<CleanRow<'a>, Bad> {
+    rules: &RowRules,
+) -> Result<Cleaned<'a>, Bad> {
     if record.count() > width
         && (width..record.count())
             .filter_map(|i| record.field(i))
@@ -645,29 +726,19 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
             ),
         });
     }
-    let text = |c: usize| -> Result<&'a str, Bad> {
-        // ASCII blanks first (the rule), Unicode ones (such as U+3000) after, only if any
-        // U+FFFD is what a decoder leaves for bytes that are not valid in the file's encoding.
-        let checked = match record.str_field(c) {
-            Some(t) => Ok(t.trim_ascii()),
-            None => std::str::from_utf8(record.field(c).unwrap_or(b"").trim_ascii()),
-        };
-        match checked {
-            Ok(t) if !has_replacement_char(t.as_bytes()) => Ok({
-                let raw = t.as_bytes();
-                if raw.first().is_some_and(needs_unicode_trim) || raw.last().is_some_and(needs_unicode_trim) {
-                    t.trim()
-                } else {
-                    t
-                }
-            }),
-            _ => Err(bad(
-                RejectReason::InvalidEncoding,
-                c,
-                "holds bytes that are not valid in the file's encoding; pass --encoding (e.g. gb18030, utf-8)".into(),
-            )),
-        }
-    };
+    let text = |c: usize| field_text(record, c);
+    // the rows `--where` leaves out are counted apart, before anything else of them is read
+    // (a filtered row is never a reject); their amount as far as it can be read
+    let mut values = rules.row(width.max(record.count()));
+    let mark = options.read.decimal;
+    if !rules.keeps(record, &mut values, mark)? {
+        return Ok(Cleaned::Filtered(readable_amount(
+            record, cols, options, rules,
+        )));
+    }
+    if !rules.is_empty() {
+        rules.read_all(record, &mut values, mark)?;
+    }
     // an empty customer id is an anonymous sale (a guest, a walk-in customer), not a reject:
     // the caller counts it apart once its date and amount are read
     let customer_id = text(cols.customer_id)?;
@@ -675,20 +746,80 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
         Some(date) => date,
         None => text_date(record, dates, cols.order_date)?,
     };
-    let amount = match record.typed_amount(cols.amount) {
-        Some(amount) => amount,
-        None => text_amount(record, cols.amount, options)?,
+    let mut amount = match rules.amount(&values) {
+        Some(amount) => amount?,
+        None => column_amount(record, cols, options)?,
     };
+    if !amount.is_negative() && rules.is_refund(&values) {
+        amount = -amount;
+    }
     let order_id = match cols.order_id {
         Some(c) => Some(text(c)?).filter(|s| !s.is_empty()),
         None => None,
     };
-    Ok(CleanRow {
+    Ok(Cleaned::Row(CleanRow {
         customer_id,
         order_id,
         date,
         amount,
-    })
+    }))
+}
+
+/// Field `c` as text, trimmed; an error when it holds bytes that are not valid in the file's
+/// encoding.
+pub(crate) fn field_text<F: Fields + ?Sized>(record: &F, c: usize) -> Result<&str, Bad> {
+    // ASCII blanks first (the rule), Unicode ones (such as U+3000) after, only if any
+    // U+FFFD is what a decoder leaves for bytes that are not valid in the file's encoding.
+    let checked = match record.str_field(c) {
+        Some(t) => Ok(t.trim_ascii()),
+        None => std::str::from_utf8(record.field(c).unwrap_or(b"").trim_ascii()),
+    };
+    match checked {
+        Ok(t) if !has_replacement_char(t.as_bytes()) => Ok({
+            let raw = t.as_bytes();
+            if raw.first().is_some_and(needs_unicode_trim) || raw.last().is_some_and(needs_unicode_trim)
+            {
+                t.trim()
+            } else {
+                t
+            }
+        }),
+        _ => Err(bad(
+            RejectReason::InvalidEncoding,
+            c,
+            "holds bytes that are not valid in the file's encoding; pass --encoding (e.g. gb18030, utf-8)".into(),
+        )),
+    }
+}
+
+/// The amount of a row that is not used (filtered or rejected), when it can be read.
+pub(crate) fn readable_amount<F: Fields + ?Sized>(
+    record: &F,
+    cols: &TransactionColumns,
+    options: &TransactionOptions,
+    rules: &RowRules,
+) -> Option<Money> {
+    if !rules.computes_amount() {
+        return column_amount(record, cols, options).ok();
+    }
+    let mut values = rules.row(record.count());
+    rules
+        .read_all(record, &mut values, options.read.decimal)
+        .ok()?;
+    rules.amount(&values)?.ok()
+}
+
+/// The amount of the amount column (there is one when the amount is not computed).
+fn column_amount<F: Fields + ?Sized>(
+    record: &F,
+    cols: &TransactionColumns,
+    options: &TransactionOptions,
+) -> Result<Money, Bad> {
+    let c = cols.amount.unwrap_or_default();
+    match record.typed_amount(c) {
+        Some(amount) => Ok(amount),
+        None => text_amount(record, c, options),
+    }
 }
 
 /// The date in field `c`'s text.

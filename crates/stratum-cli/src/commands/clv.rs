@@ -262,6 +262,7 @@ fn from_transactions(
         batch_bytes: None,
         duplicates: s.input.duplicates,
         history: true,
+        expressions: s.input.expressions.clone(),
     };
     let (aggregator, txq) =
         read_transactions(files.paths(), &options, s.as_of, rejects, rejects_path)?;

@@ -83,6 +83,7 @@ pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
         batch_bytes: None,
         duplicates: s.duplicates,
         history: true,
+        expressions: s.expressions.clone(),
     };
     let (aggregator, txq) =
         read_transactions(transactions, &options, as_of, &mut rejects, &rejects_path)?;

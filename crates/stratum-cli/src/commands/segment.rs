@@ -225,6 +225,7 @@ fn segment(
         batch_bytes: None,
         duplicates: s.duplicates,
         history: scheme.is_some() || s.clv.is_some(),
+        expressions: s.expressions.clone(),
     };
     let mut timer = Timer::new();
     let (aggregator, txq) = read_transactions(

@@ -308,3 +308,225 @@ fn several_files_and_globs_are_one_input_with_duplicates_across_files() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("no file matches"), "{}", run.stderr);
 }
+
+/// The Online Retail-shaped export: `--sheet all`, `--amount`, `--where` and `--refund-when`
+/// in one command give every per-customer number and every count that pandas works out
+/// independently (`tests/fixtures/online_retail/make_fixture.py`).
+#[test]
+fn an_online_retail_export_is_read_in_one_command_with_every_number_as_pandas_has_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = crate::test_fixture("online_retail");
+    let out = tmp.path().join("out");
+    let run = segment(
+        s(&dir.join("online_retail.xlsx")),
+        &out,
+        &[
+            "--sheet",
+            "all",
+            "--as-of",
+            "2011-12-10",
+            "--amount",
+            "Quantity * Price",
+            "--where",
+            "StockCode NOT IN ('POST', 'M') AND Country <> 'Unspecified'",
+            "--refund-when",
+            "Invoice LIKE 'C%'",
+            "--max-reject-rate",
+            "10%",
+            "--report",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // every count and amount of the quality report
+    let expected: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(dir.join("expected_quality.json")).expect("expected"),
+    )
+    .expect("json");
+    let q = quality(&out);
+    let t = &q["transactions"];
+    for (key, want) in expected.as_object().expect("object") {
+        let got = &t[key];
+        match want {
+            serde_json::Value::String(amount) => {
+                let want: f64 = amount.parse().expect("amount");
+                assert_eq!(got.as_f64(), Some(want), "{key}: {t}");
+            }
+            want => assert_eq!(got, want, "{key}: {t}"),
+        }
+    }
+    assert_eq!(
+        t["where"],
+        "StockCode NOT IN ('POST', 'M') AND Country <> 'Unspecified'"
+    );
+
+    // every customer's recency, frequency and monetary value
+    let mut want = csv::Reader::from_path(dir.join("expected_customers.csv")).expect("expected");
+    let mut got = csv::Reader::from_path(out.join("customers.csv")).expect("customers");
+    let headers = got.headers().expect("headers").clone();
+    let at = |name: &str| headers.iter().position(|h| h == name).expect(name);
+    let (id, r, f, m) = (
+        at("customer_id"),
+        at("recency_days"),
+        at("frequency"),
+        at("monetary"),
+    );
+    let mut ours: Vec<(String, String, String, f64)> = got
+        .records()
+        .map(|row| {
+            let row = row.expect("row");
+            (
+                row[id].to_string(),
+                row[r].to_string(),
+                row[f].to_string(),
+                row[m].parse().expect("monetary"),
+            )
+        })
+        .collect();
+    ours.sort_by(|a, b| a.0.cmp(&b.0));
+    let theirs: Vec<(String, String, String, f64)> = want
+        .records()
+        .map(|row| {
+            let row = row.expect("row");
+            (
+                row[0].to_string(),
+                row[1].to_string(),
+                row[2].to_string(),
+                row[3].parse().expect("monetary"),
+            )
+        })
+        .collect();
+    assert_eq!(ours, theirs);
+
+    // rejects name the sheet, the line, the column and the value
+    let rejects = fs::read_to_string(out.join("rejects.csv")).expect("rejects");
+    assert!(
+        rejects.contains("online_retail.xlsx[Year 2009-2010],16,bad_amount,Quantity,n/a"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("online_retail.xlsx[Year 2009-2010],17,missing_date,InvoiceDate"),
+        "{rejects}"
+    );
+    // the summary and the report tell the filtered rows with their revenue
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.contains("filtered out (--where, not rejects)") && l.ends_with("4 (120.52)")),
+        "{}",
+        run.stderr
+    );
+    let report = fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(report.contains("rows filtered out (--where)"), "{report}");
+    // the whole quality summary, with anonymous, filtered, duplicate and rejected revenue
+    let summary: Vec<&str> = run
+        .stderr
+        .lines()
+        .skip_while(|l| *l != "Data quality")
+        .take_while(|l| !l.is_empty())
+        .collect();
+    insta::assert_snapshot!(summary.join("\n"), @"
+    Data quality
+      transactions file                             [CLI_FIXTURES]/online_retail/online_retail.xlsx
+      format                                        excel, sheet Year 2009-2010, Year 2010-2011
+      columns                                       customer_id←Customer ID, order_id←Invoice, order_date←InvoiceDate
+      amount computed as                            Quantity * Price
+      rows used where                               StockCode NOT IN ('POST', 'M') AND Country <> 'Unspecified'
+      refunds where                                 Invoice LIKE 'C%'
+      rows read                                     32
+      accepted                                      19
+      duplicates dropped                            3 (121.12)
+      warning: duplicates                           3 lines, 121.12 (14.3% of revenue), may be genuine repeated lines: a large share of revenue; if the export lists the same product twice in one order, run with --duplicates keep
+      anonymous sales (no customer id, not tiered)  4 lines (12.5% of rows), 44.85
+      filtered out (--where, not rejects)           4 (120.52)
+      rejected                                      2 (6.2%, 35.70 where the amount was readable)
+        - missing_date                              1
+        - bad_amount                                1
+      purchase lines                                14 (723.20)
+      refund lines                                  4 (-71.71)
+      zero-amount lines (not purchases)             1
+      date range                                    2009-12-01 – 2011-12-09
+      as of                                         2011-12-10 (given)
+      customers                                     8
+      net revenue                                   651.49
+      revenue share of the top 20% of customers     84.0%
+      customers in class A                          25.0%
+    ");
+}
+
+/// Expressions that do not fit the file are errors that name the file, the column and a fix;
+/// a column read as a number that holds text rejects the row naming the column.
+#[test]
+fn expressions_that_do_not_fit_the_file_are_bad_input_with_a_fix() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("lines.csv");
+    fs::write(
+        &input,
+        "客户编号,订单号,下单日期,数量,单价,折扣\nC1,o1,2025-01-05,2,10.5,\nC1,o2,2025-02-05,1,100,5\nC2,o3,2025-02-06,三,10,\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("out");
+    let run = segment(
+        s(&input),
+        &out,
+        &["--amount", "数量 * 单格 - COALESCE(折扣, 0)"],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown column \"单格\"")
+            && run.stderr.contains("did you mean \"单价\"?"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.exists());
+    // the expression in the config file's [columns], as a mapping would be written
+    let config = tmp.path().join("stratum.toml");
+    fs::write(
+        &config,
+        "[columns]\namount = \"数量 * 单价 - COALESCE(折扣, 0)\"\n",
+    )
+    .expect("write");
+    let run = segment(
+        s(&input),
+        &out,
+        &["--config", s(&config), "--max-reject-rate", "50%"],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let q = quality(&out);
+    let t = &q["transactions"];
+    assert_eq!(
+        (&t["accepted"], &t["rejected"]),
+        (&2.into(), &1.into()),
+        "{t}"
+    );
+    assert_eq!(
+        t["amount_expression"], "数量 * 单价 - COALESCE(折扣, 0)",
+        "{t}"
+    );
+    let customers = fs::read_to_string(out.join("customers.csv")).expect("customers");
+    let c1 = customers
+        .lines()
+        .find(|l| l.starts_with("C1,"))
+        .unwrap_or_default();
+    assert!(
+        c1.contains(",116.00,") || c1.contains(",116,"),
+        "{customers}"
+    );
+    let rejects = fs::read_to_string(out.join("rejects.csv")).expect("rejects");
+    assert!(
+        rejects.contains("lines.csv,4,bad_amount,数量,三"),
+        "{rejects}"
+    );
+    // --amount and a mapped amount column together are one too many
+    let run = segment(
+        s(&input),
+        &tmp.path().join("two"),
+        &["--amount", "数量 * 单价", "--map", "amount=单价"],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("give one of them"), "{}", run.stderr);
+}

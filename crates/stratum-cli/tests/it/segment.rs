@@ -166,7 +166,11 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
         "anonymous": 0,
         "anonymous_amount": 0.0,
         "duplicate_amount": 100.0,
+        "filtered": 0,
+        "filtered_amount": 0.0,
+        "filtered_without_amount": 0,
         "rejected": 0,
+        "rejected_amount": 0.0,
         "rejected_by_reason": {},
         "blank_rows": 0,
         "purchase_lines": 18,
@@ -178,7 +182,8 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
         "first_date": "2023-07-01",
         "last_date": "2025-06-30",
         "header_columns": 4,
-        "duplicates_rule": "drop"
+        "duplicates_rule": "drop",
+        "columns_read": 4
       },
       "customer_master": null,
       "customers": 10,

@@ -16,9 +16,19 @@
 //! deeper than [`MAX_DEPTH`] operators (counting a chain of `AND` or `OR` as one) is refused
 //! with [`RuleErrorKind::TooDeep`](super::RuleErrorKind::TooDeep).
 //!
+//! `COALESCE(a, b, …)` takes the first of its values that is not empty. The same language
+//! computes numbers ([`Formula`], e.g. a line amount `Quantity * Price`).
+//!
+//! A catalog may hold *untyped* columns (the columns of an input file, see
+//! [`Catalog::push_untyped`]): such a column is what its first use makes it (a number in
+//! arithmetic or compared with a number, text compared with text or in `LIKE`), and
+//! [`Rule::columns`] says what each column is read as.
+//!
 //! Logic is SQL's three-valued logic: a comparison with an empty value (`NULL`) is unknown,
 //! and a rule matches only when it is true, so a customer with no NPS answer never matches
 //! `last_nps < 7`.
+
+use std::cell::RefCell;
 
 use sqlparser::ast::{self, BinaryOperator, Expr, UnaryOperator, Value as SqlValue};
 use sqlparser::dialect::GenericDialect;
@@ -150,6 +160,8 @@ pub struct Catalog {
     names: Vec<String>,
     types: Vec<ColumnType>,
     known: Vec<Option<KnownValues>>,
+    /// Columns whose type their use in an expression decides.
+    untyped: Vec<bool>,
 }
 
 impl Catalog {
@@ -164,7 +176,21 @@ impl Catalog {
         self.names.push(name.into());
         self.types.push(ty);
         self.known.push(None);
+        self.untyped.push(false);
         self.names.len() - 1
+    }
+
+    /// Adds a column whose type its use in an expression decides (a column of an input file,
+    /// whose cells are text until an expression reads them as numbers); returns its index.
+    pub fn push_untyped(&mut self, name: impl Into<String>) -> usize {
+        let i = self.push(name, ColumnType::Text);
+        self.untyped[i] = true;
+        i
+    }
+
+    /// Whether column `i` is untyped (see [`Catalog::push_untyped`]).
+    pub fn is_untyped(&self, i: usize) -> bool {
+        self.untyped.get(i).copied().unwrap_or(false)
     }
 
     /// Adds a text column whose values are known (see [`KnownValues`]); returns its index.
@@ -194,7 +220,8 @@ impl Catalog {
         &self.names
     }
 
-    /// The type of column `i`.
+    /// The type of column `i` (text for an untyped column: see [`Rule::columns`] for what an
+    /// expression reads it as).
     pub fn column_type(&self, i: usize) -> ColumnType {
         self.types[i]
     }
@@ -297,6 +324,8 @@ enum Node {
     Bool(bool),
     Arith(Arith, Box<Node>, Box<Node>, String),
     Neg(Box<Node>, String),
+    /// The first operand that is not empty, with the expression as written.
+    Coalesce(Vec<Node>, String),
     Cmp(Cmp, Box<Node>, Box<Node>),
     /// All operands true (a chain `a AND b AND …`, flattened).
     And(Vec<Node>),
@@ -334,6 +363,9 @@ enum Kind {
     Bool,
     /// The `NULL` literal: fits any type.
     Null,
+    /// An untyped column not used yet in a way that says its type (see
+    /// [`Catalog::push_untyped`]): it becomes what the expression around it needs.
+    Cell,
 }
 
 impl Kind {
@@ -343,6 +375,22 @@ impl Kind {
             Kind::Text => "text",
             Kind::Bool => "true/false",
             Kind::Null => "null",
+            Kind::Cell => "value",
+        }
+    }
+
+    fn of(ty: ColumnType) -> Kind {
+        match ty {
+            ColumnType::Number => Kind::Number,
+            ColumnType::Text => Kind::Text,
+        }
+    }
+
+    fn column_type(self) -> Option<ColumnType> {
+        match self {
+            Kind::Number => Some(ColumnType::Number),
+            Kind::Text => Some(ColumnType::Text),
+            _ => None,
         }
     }
 }
@@ -359,54 +407,107 @@ enum Scalar<'a> {
 #[derive(Debug, Clone)]
 pub struct Rule {
     node: Node,
+    columns: Vec<(usize, ColumnType)>,
+}
+
+/// An expression parsed, type-checked and compiled.
+struct Compiled {
+    node: Node,
+    kind: Kind,
+    /// Where the expression starts, for messages.
+    start: Location,
+    columns: Vec<(usize, ColumnType)>,
+}
+
+/// Parses and type-checks `sql` against `catalog`; an untyped column whose type nothing in
+/// the expression decided becomes `want` if the whole expression is that column (or a
+/// `COALESCE` of such columns), text otherwise.
+fn compile(sql: &str, catalog: &Catalog, want: ColumnType) -> Result<Compiled, RuleError> {
+    let dialect = GenericDialect {};
+    let expr = Parser::new(&dialect)
+        .with_recursion_limit(MAX_NESTING)
+        .try_with_sql(sql)
+        .and_then(|mut p| {
+            let e = p.parse_expr()?;
+            // anything after the expression is an error, not silently ignored
+            p.expect_token(&sqlparser::tokenizer::Token::EOF)?;
+            Ok(e)
+        })
+        .map_err(|e| match e {
+            sqlparser::parser::ParserError::RecursionLimitExceeded => RuleError::at(
+                Location { line: 1, column: 1 },
+                format!("the rule is nested more than {MAX_NESTING} levels deep"),
+            )
+            .kind(RuleErrorKind::TooDeep { limit: MAX_NESTING })
+            .hint("use fewer parentheses, or split the rule"),
+            e => syntax_error(sql, &e.to_string()),
+        })?;
+    // the tree is dismantled without recursion however it ends (a long chain of one
+    // operator is as deep as it is long)
+    let expr = Dismantled {
+        expr,
+        long: sql.len() > LONG_RULE,
+    };
+    check_depth(&expr.expr)?;
+    let compiler = Compiler {
+        catalog,
+        long: sql.len() > LONG_RULE,
+        settled: RefCell::new(vec![None; catalog.names().len()]),
+        used: RefCell::new(vec![false; catalog.names().len()]),
+    };
+    let (node, mut kind) = compiler.node(&expr.expr)?;
+    if kind == Kind::Cell {
+        compiler.settle(&node, want);
+        kind = Kind::of(want);
+    }
+    let settled = compiler.settled.into_inner();
+    let columns = compiler
+        .used
+        .into_inner()
+        .into_iter()
+        .enumerate()
+        .filter(|&(_, used)| used)
+        .map(|(i, _)| {
+            let ty = if catalog.is_untyped(i) {
+                settled[i].unwrap_or(ColumnType::Text)
+            } else {
+                catalog.column_type(i)
+            };
+            (i, ty)
+        })
+        .collect();
+    Ok(Compiled {
+        node,
+        kind,
+        start: span_start(&expr.expr),
+        columns,
+    })
 }
 
 impl Rule {
     /// Parses and type-checks `sql` against `catalog`. The expression must be true/false.
     pub fn compile(sql: &str, catalog: &Catalog) -> Result<Rule, RuleError> {
-        let dialect = GenericDialect {};
-        let expr = Parser::new(&dialect)
-            .with_recursion_limit(MAX_NESTING)
-            .try_with_sql(sql)
-            .and_then(|mut p| {
-                let e = p.parse_expr()?;
-                // anything after the expression is an error, not silently ignored
-                p.expect_token(&sqlparser::tokenizer::Token::EOF)?;
-                Ok(e)
-            })
-            .map_err(|e| match e {
-                sqlparser::parser::ParserError::RecursionLimitExceeded => RuleError::at(
-                    Location { line: 1, column: 1 },
-                    format!("the rule is nested more than {MAX_NESTING} levels deep"),
-                )
-                .kind(RuleErrorKind::TooDeep { limit: MAX_NESTING })
-                .hint("use fewer parentheses, or split the rule"),
-                e => syntax_error(sql, &e.to_string()),
-            })?;
-        // the tree is dismantled without recursion however it ends (a long chain of one
-        // operator is as deep as it is long)
-        let expr = Dismantled {
-            expr,
-            long: sql.len() > LONG_RULE,
-        };
-        check_depth(&expr.expr)?;
-        let compiler = Compiler {
-            catalog,
-            long: sql.len() > LONG_RULE,
-        };
-        let (node, kind) = compiler.node(&expr.expr)?;
-        let expr = &expr.expr;
-        if kind != Kind::Bool {
+        let c = compile(sql, catalog, ColumnType::Text)?;
+        if c.kind != Kind::Bool {
             return Err(RuleError::at(
-                span_start(expr),
+                c.start,
                 format!(
                     "the rule is a {}, not a condition (true or false)",
-                    kind.name()
+                    c.kind.name()
                 ),
             )
             .hint(format!("compare it with something, e.g. `{sql} > 0`")));
         }
-        Ok(Rule { node })
+        Ok(Rule {
+            node: c.node,
+            columns: c.columns,
+        })
+    }
+
+    /// The columns the rule reads, in catalog order, with what it reads each as (an untyped
+    /// column is a number where the rule computes or compares with numbers, else text).
+    pub fn columns(&self) -> &[(usize, ColumnType)] {
+        &self.columns
     }
 
     /// The text literals the rule compares columns with by `=`, `<>`, `IN` and `NOT IN`:
@@ -450,6 +551,71 @@ impl Rule {
         let mut parts = Vec::new();
         explain(&self.node, row, catalog, &mut parts);
         parts.join("; ")
+    }
+}
+
+/// A compiled number expression (`Quantity * Price`, `COALESCE(折扣, 0)`), as rules compute
+/// numbers: an empty operand makes the result empty, as does a division by zero.
+#[derive(Debug, Clone)]
+pub struct Formula {
+    node: Node,
+    columns: Vec<(usize, ColumnType)>,
+}
+
+impl Formula {
+    /// Parses and type-checks `sql` against `catalog`. The expression must be a number.
+    pub fn compile(sql: &str, catalog: &Catalog) -> Result<Formula, RuleError> {
+        let c = compile(sql, catalog, ColumnType::Number)?;
+        if c.kind != Kind::Number {
+            return Err(RuleError::at(
+                c.start,
+                format!(
+                    "the expression is {}, not a number",
+                    match c.kind {
+                        Kind::Bool => "a condition (true or false)",
+                        Kind::Text => "text",
+                        _ => "always empty",
+                    }
+                ),
+            )
+            .hint("compute a number from number columns, e.g. `Quantity * Price`"));
+        }
+        Ok(Formula {
+            node: c.node,
+            columns: c.columns,
+        })
+    }
+
+    /// The columns the expression reads, in catalog order, with what it reads each as.
+    pub fn columns(&self) -> &[(usize, ColumnType)] {
+        &self.columns
+    }
+
+    /// The value for `row`; `None` when it is empty (an operand is empty, or a division by
+    /// zero) or not finite.
+    pub fn value(&self, row: &dyn Row) -> Option<f64> {
+        match scalar(&self.node, row) {
+            Scalar::Number(x) if x.is_finite() => Some(x),
+            _ => None,
+        }
+    }
+
+    /// The column whose empty value made the value for `row` empty, if one did (`None` for a
+    /// division by zero, or when the value is not empty).
+    pub fn empty_column(&self, row: &dyn Row) -> Option<usize> {
+        empty_column(&self.node, row)
+    }
+}
+
+fn empty_column(node: &Node, row: &dyn Row) -> Option<usize> {
+    match node {
+        Node::Column(i) => (scalar(node, row) == Scalar::Null).then_some(*i),
+        Node::Arith(_, l, r, _) => empty_column(l, row).or_else(|| empty_column(r, row)),
+        Node::Neg(n, _) => empty_column(n, row),
+        Node::Coalesce(operands, _) if scalar(node, row) == Scalar::Null => {
+            operands.iter().find_map(|o| empty_column(o, row))
+        }
+        _ => None,
     }
 }
 
@@ -561,6 +727,17 @@ fn children(e: &Expr) -> Vec<&Expr> {
         | Expr::ILike { expr, pattern, .. }
         | Expr::SimilarTo { expr, pattern, .. }
         | Expr::RLike { expr, pattern, .. } => vec![expr, pattern],
+        Expr::Function(ast::Function {
+            args: ast::FunctionArguments::List(list),
+            ..
+        }) => list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -603,6 +780,17 @@ fn children_mut(e: &mut Expr) -> Vec<&mut Expr> {
         | Expr::ILike { expr, pattern, .. }
         | Expr::SimilarTo { expr, pattern, .. }
         | Expr::RLike { expr, pattern, .. } => vec![expr, pattern],
+        Expr::Function(ast::Function {
+            args: ast::FunctionArguments::List(list),
+            ..
+        }) => list
+            .args
+            .iter_mut()
+            .filter_map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -690,6 +878,10 @@ struct Compiler<'a> {
     catalog: &'a Catalog,
     /// Compiling a [`LONG_RULE`].
     long: bool,
+    /// What each untyped column is used as, once a use has said.
+    settled: RefCell<Vec<Option<ColumnType>>>,
+    /// The columns named.
+    used: RefCell<Vec<bool>>,
 }
 
 impl Compiler<'_> {
@@ -765,11 +957,24 @@ impl Compiler<'_> {
                     return Err(RuleError::at(at(), "IN takes a list of values")
                         .hint("e.g. industry IN ('retail', '制造业')"));
                 };
-                let (n, kind) = self.value(inner, "IN")?;
-                let mut items = Vec::with_capacity(list.len());
+                let (n, k) = self.value(inner, "IN")?;
+                let mut compiled = vec![(n, k)];
                 for item in list {
-                    let (node, k) = self.value(item, "IN")?;
-                    self.same_type(kind, k, item, "IN")?;
+                    compiled.push(self.value(item, "IN")?);
+                }
+                let common = self.common(&compiled);
+                let mut compiled = compiled.into_iter();
+                let (n, k) = compiled.next().unwrap_or((Node::Null, Kind::Null));
+                // an untyped column is now what the list says
+                let settled = |k: Kind| match (k, common) {
+                    (Kind::Cell, Some(c)) => c,
+                    _ => k,
+                };
+                let mut kind = settled(k);
+                let mut items = Vec::with_capacity(list.len());
+                for ((node, k), item) in compiled.zip(list) {
+                    let k = settled(k);
+                    kind = self.unify((&n, kind), (&node, k), item, "IN")?;
                     self.known_value(&n, &node, item)?;
                     items.push(node);
                 }
@@ -788,11 +993,17 @@ impl Compiler<'_> {
                 low,
                 high,
             } => {
-                let (n, kind) = self.value(inner, "BETWEEN")?;
-                let (lo, kl) = self.value(low, "BETWEEN")?;
-                let (hi, kh) = self.value(high, "BETWEEN")?;
-                self.same_type(kind, kl, low, "BETWEEN")?;
-                self.same_type(kind, kh, high, "BETWEEN")?;
+                let n = self.value(inner, "BETWEEN")?;
+                let lo = self.value(low, "BETWEEN")?;
+                let hi = self.value(high, "BETWEEN")?;
+                let common = self.common(&[n.clone(), lo.clone(), hi.clone()]);
+                let ((n, kind), (lo, kl), (hi, kh)) = (n, lo, hi);
+                let [kind, kl, kh] = [kind, kl, kh].map(|k| match (k, common) {
+                    (Kind::Cell, Some(c)) => c,
+                    _ => k,
+                });
+                let kind = self.unify((&n, kind), (&lo, kl), low, "BETWEEN")?;
+                self.unify((&n, kind), (&hi, kh), high, "BETWEEN")?;
                 (
                     Node::Between {
                         expr: Box::new(n),
@@ -836,6 +1047,7 @@ impl Compiler<'_> {
                     Kind::Bool,
                 )
             }
+            Expr::Function(f) => self.function(expr, f)?,
             // (in a long rule, an unsupported kind may hide a chain too deep to print or to
             // find the position of the recursive way)
             _ if self.long => {
@@ -855,16 +1067,75 @@ impl Compiler<'_> {
         })
     }
 
+    /// `COALESCE(a, b, …)`, the one function rules have.
+    fn function(&self, whole: &Expr, f: &ast::Function) -> Result<(Node, Kind), RuleError> {
+        let at = span_start(whole);
+        let name = f.name.to_string();
+        if !name.eq_ignore_ascii_case("coalesce") {
+            return Err(
+                RuleError::at(at, format!("function `{name}` is not supported in a rule")).hint(
+                    "COALESCE(a, b, …) is the one function: the first value that is not empty",
+                ),
+            );
+        }
+        let ast::FunctionArguments::List(list) = &f.args else {
+            return Err(RuleError::at(at, "COALESCE takes values in parentheses")
+                .hint("e.g. COALESCE(discount, 0)"));
+        };
+        let plain = f.filter.is_none()
+            && f.over.is_none()
+            && f.within_group.is_empty()
+            && matches!(f.parameters, ast::FunctionArguments::None)
+            && list.duplicate_treatment.is_none()
+            && list.clauses.is_empty();
+        let args: Option<Vec<&Expr>> = list
+            .args
+            .iter()
+            .map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let Some(args) = args.filter(|a| plain && !a.is_empty()) else {
+            return Err(RuleError::at(
+                at,
+                format!("`{}` is not supported in a rule", shown(whole)),
+            )
+            .hint("COALESCE takes one or more values: COALESCE(discount, 0)"));
+        };
+        let mut kind = Kind::Null;
+        let mut operands = Vec::with_capacity(args.len());
+        for arg in args {
+            let (n, k) = self.value(arg, "COALESCE")?;
+            kind = match (kind, k) {
+                (Kind::Null, k) | (k, Kind::Null) => k,
+                (Kind::Cell, k) | (k, Kind::Cell) => k,
+                (a, b) => {
+                    self.same_type(a, b, arg, "COALESCE")?;
+                    a
+                }
+            };
+            operands.push(n);
+        }
+        let node = Node::Coalesce(operands, shown(whole));
+        if let Some(ty) = kind.column_type() {
+            self.settle(&node, ty);
+        }
+        Ok((node, kind))
+    }
+
     fn column(&self, ident: &ast::Ident) -> Result<(Node, Kind), RuleError> {
         let name = &ident.value;
         match self.catalog.find(name) {
-            Some(i) => Ok((
-                Node::Column(i),
-                match self.catalog.column_type(i) {
-                    ColumnType::Number => Kind::Number,
-                    ColumnType::Text => Kind::Text,
-                },
-            )),
+            Some(i) => {
+                self.used.borrow_mut()[i] = true;
+                let kind = if self.catalog.is_untyped(i) {
+                    self.settled.borrow()[i].map_or(Kind::Cell, Kind::of)
+                } else {
+                    Kind::of(self.catalog.column_type(i))
+                };
+                Ok((Node::Column(i), kind))
+            }
             None if ident.quote_style.is_none()
                 && ["nan", "inf", "infinity"]
                     .iter()
@@ -898,6 +1169,10 @@ impl Compiler<'_> {
 
     fn expect(&self, expr: &Expr, want: Kind, op: &str) -> Result<Node, RuleError> {
         let (n, kind) = self.node(expr)?;
+        if let (Kind::Cell, Some(ty)) = (kind, want.column_type()) {
+            self.settle(&n, ty);
+            return Ok(n);
+        }
         if kind == want || kind == Kind::Null {
             Ok(n)
         } else {
@@ -956,6 +1231,69 @@ impl Compiler<'_> {
         })
     }
 
+    /// Makes the untyped columns `node` stands for (a column, or a `COALESCE` of them) `ty`,
+    /// unless a use has made them something already.
+    fn settle(&self, node: &Node, ty: ColumnType) {
+        match node {
+            Node::Column(i) if self.catalog.is_untyped(*i) => {
+                let mut settled = self.settled.borrow_mut();
+                if settled[*i].is_none() {
+                    settled[*i] = Some(ty);
+                }
+            }
+            Node::Coalesce(operands, _) => {
+                for o in operands {
+                    self.settle(o, ty);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The type values listed together share when one of them says it (the first number or
+    /// text among them): their untyped columns are made that type. `None` when none says.
+    fn common(&self, parts: &[(Node, Kind)]) -> Option<Kind> {
+        let kind = parts
+            .iter()
+            .map(|p| p.1)
+            .find(|k| k.column_type().is_some())?;
+        let ty = kind.column_type()?;
+        for (node, k) in parts {
+            if *k == Kind::Cell {
+                self.settle(node, ty);
+            }
+        }
+        Some(kind)
+    }
+
+    /// The type two values compared (or listed together) share: an untyped column takes the
+    /// other's type (text when both are untyped columns); otherwise as [`Compiler::same_type`].
+    fn unify(
+        &self,
+        (a, ka): (&Node, Kind),
+        (b, kb): (&Node, Kind),
+        at: &Expr,
+        op: &str,
+    ) -> Result<Kind, RuleError> {
+        Ok(match (ka, kb) {
+            (Kind::Cell, Kind::Cell) => {
+                self.settle(a, ColumnType::Text);
+                self.settle(b, ColumnType::Text);
+                Kind::Text
+            }
+            (Kind::Cell, Kind::Null) | (Kind::Null, Kind::Cell) => Kind::Cell,
+            (Kind::Cell, k) | (k, Kind::Cell) if k.column_type().is_some() => {
+                let ty = k.column_type().unwrap_or(ColumnType::Text);
+                self.settle(if ka == Kind::Cell { a } else { b }, ty);
+                k
+            }
+            _ => {
+                self.same_type(ka, kb, at, op)?;
+                if ka == Kind::Null { kb } else { ka }
+            }
+        })
+    }
+
     fn same_type(&self, a: Kind, b: Kind, at: &Expr, op: &str) -> Result<(), RuleError> {
         if a == b || a == Kind::Null || b == Kind::Null {
             return Ok(());
@@ -1004,7 +1342,7 @@ impl Compiler<'_> {
                 )
                 .hint("combine conditions with AND or OR"));
             }
-            self.same_type(kl, kr, right, op_text(op))?;
+            self.unify((&l, kl), (&r, kr), right, op_text(op))?;
             if matches!(cmp, Cmp::Eq | Cmp::Ne) {
                 self.known_value(&l, &r, right)?;
                 self.known_value(&r, &l, left)?;
@@ -1070,7 +1408,7 @@ fn op_text(op: &BinaryOperator) -> &'static str {
 
 fn article(k: Kind) -> &'static str {
     match k {
-        Kind::Number | Kind::Text => "a",
+        Kind::Number | Kind::Text | Kind::Cell => "a",
         Kind::Bool | Kind::Null => "",
     }
 }
@@ -1104,6 +1442,11 @@ fn scalar<'r>(node: &'r Node, row: &'r dyn Row) -> Scalar<'r> {
             Scalar::Number(x) => Scalar::Number(-x),
             _ => Scalar::Null,
         },
+        Node::Coalesce(operands, _) => operands
+            .iter()
+            .map(|o| scalar(o, row))
+            .find(|s| *s != Scalar::Null)
+            .unwrap_or(Scalar::Null),
         // conditions are not scalars (the compiler keeps them apart)
         _ => Scalar::Null,
     }
@@ -1201,7 +1544,12 @@ fn truth(node: &Node, row: &dyn Row) -> Option<bool> {
             }
             _ => None,
         },
-        Node::Column(_) | Node::Number(_) | Node::Text(_) | Node::Arith(..) | Node::Neg(..) => None,
+        Node::Column(_)
+        | Node::Number(_)
+        | Node::Text(_)
+        | Node::Arith(..)
+        | Node::Neg(..)
+        | Node::Coalesce(..) => None,
     }
 }
 
@@ -1272,7 +1620,7 @@ fn show(s: Scalar<'_>) -> String {
 fn side(node: &Node, row: &dyn Row, catalog: &Catalog) -> String {
     match node {
         Node::Column(i) => format!("{}={}", catalog.names()[*i], show(scalar(node, row))),
-        Node::Arith(.., text) | Node::Neg(_, text) => {
+        Node::Arith(.., text) | Node::Neg(_, text) | Node::Coalesce(_, text) => {
             format!("({text})={}", show(scalar(node, row)))
         }
         Node::Text(t) => format!("'{t}'"),
@@ -1542,9 +1890,15 @@ mod tests {
             kind(&casts),
             Some(RuleErrorKind::TooDeep { limit: MAX_DEPTH })
         );
-        // a long chain inside a kind of expression rules do not support: refused, not printed
+        // a long chain inside a function's arguments: refused for its depth, not printed
         let call = format!("abs({}) > 0", vec!["tenure_months"; 50_000].join(" + "));
-        let e = Rule::compile(&call, &catalog()).err();
+        assert_eq!(
+            kind(&call),
+            Some(RuleErrorKind::TooDeep { limit: MAX_DEPTH })
+        );
+        // a long chain inside a kind of expression rules do not support: refused, not printed
+        let array = format!("[{}] = 1", vec!["tenure_months"; 5_000].join(", "));
+        let e = Rule::compile(&array, &catalog()).err();
         assert_eq!(
             e.map(|e| e.to_string()),
             Some("the rule uses an expression that is not supported in a rule at position 1; use comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL and + - * /".to_string())
@@ -1655,5 +2009,155 @@ mod tests {
             r.compared_texts(),
             [(2, "retail"), (5, "new"), (5, "growing"), (2, "x")]
         );
+    }
+
+    /// The columns of an order-line export: untyped, as a file's are.
+    fn file() -> Catalog {
+        let mut c = Catalog::new();
+        for name in [
+            "Invoice",
+            "StockCode",
+            "Quantity",
+            "Price",
+            "Country",
+            "折扣",
+        ] {
+            c.push_untyped(name);
+        }
+        c
+    }
+
+    fn line(
+        invoice: &'static str,
+        code: &'static str,
+        quantity: Option<f64>,
+        price: f64,
+        discount: Option<f64>,
+    ) -> R {
+        R(vec![
+            Value::Text(invoice),
+            Value::Text(code),
+            quantity.map_or(Value::Null, Value::Number),
+            Value::Number(price),
+            Value::Text("United Kingdom"),
+            discount.map_or(Value::Null, Value::Number),
+        ])
+    }
+
+    #[test]
+    fn a_files_columns_are_what_the_expression_uses_them_as() {
+        let c = file();
+        let f = Formula::compile("Quantity * Price - COALESCE(折扣, 0)", &c)
+            .unwrap_or_else(|e| panic!("{e}"));
+        use ColumnType::{Number, Text};
+        assert_eq!(f.columns(), [(2, Number), (3, Number), (5, Number)]);
+        assert_eq!(f.value(&line("1", "A", Some(3.0), 2.5, None)), Some(7.5));
+        assert_eq!(
+            f.value(&line("1", "A", Some(3.0), 2.5, Some(0.5))),
+            Some(7.0)
+        );
+        let empty = line("1", "A", None, 2.5, None);
+        assert_eq!(f.value(&empty), None);
+        assert_eq!(f.empty_column(&empty), Some(2));
+        assert_eq!(f.empty_column(&line("1", "A", Some(1.0), 1.0, None)), None);
+
+        let r = Rule::compile(
+            "StockCode NOT IN ('POST', 'M') AND Country <> 'Unspecified' AND Quantity > 0",
+            &c,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.columns(), [(1, Text), (2, Number), (4, Text)]);
+        assert!(r.matches(&line("1", "85123A", Some(6.0), 2.55, None)));
+        assert!(!r.matches(&line("1", "POST", Some(1.0), 18.0, None)));
+        // an empty quantity is unknown, and unknown does not match
+        assert!(!r.matches(&line("1", "85123A", None, 2.55, None)));
+
+        let refund = Rule::compile("Invoice LIKE 'C%'", &c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(refund.columns(), [(0, Text)]);
+        assert!(refund.matches(&line("C489449", "A", Some(-1.0), 1.0, None)));
+        assert!(!refund.matches(&line("489449", "A", Some(1.0), 1.0, None)));
+
+        // a column named alone is what the whole must be; tested for emptiness only, text
+        let alone = Formula::compile("(Price)", &c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(alone.columns(), [(3, Number)]);
+        let null = Rule::compile("Country IS NULL", &c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(null.columns(), [(4, Text)]);
+        // a column listed first takes the type of the values after it
+        let listed = Rule::compile("Quantity IN (Price, 1)", &c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(listed.columns(), [(2, Number), (3, Number)]);
+        let coalesced =
+            Formula::compile("COALESCE(折扣, Price)", &c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(coalesced.columns(), [(3, Number), (5, Number)]);
+        assert_eq!(coalesced.value(&line("1", "A", None, 4.0, None)), Some(4.0));
+    }
+
+    #[test]
+    fn a_files_column_used_as_two_types_or_a_formula_that_is_no_number_is_refused() {
+        let c = file();
+        let both = Rule::compile("Quantity > 0 AND Quantity = 'x'", &c)
+            .map(|_| ())
+            .expect_err("an error");
+        assert!(
+            both.message.contains("compares a number with a text"),
+            "{both}"
+        );
+        let text = Formula::compile("Country || 'x'", &c)
+            .map(|_| ())
+            .expect_err("an error");
+        assert!(text.message.contains("not supported"), "{text}");
+        let cond = Formula::compile("Quantity > 0", &c)
+            .map(|_| ())
+            .expect_err("an error");
+        assert_eq!(
+            cond.message,
+            "the expression is a condition (true or false), not a number"
+        );
+        let unknown = Formula::compile("Quantity * Prise", &c)
+            .map(|_| ())
+            .expect_err("an error");
+        assert_eq!(
+            *unknown.kind,
+            RuleErrorKind::UnknownColumn {
+                name: "Prise".into(),
+                suggestion: Some("Price".into())
+            }
+        );
+        let function = Formula::compile("ROUND(Price, 2)", &c)
+            .map(|_| ())
+            .expect_err("an error");
+        assert!(function.message.contains("function `ROUND`"), "{function}");
+        let empty = Formula::compile("COALESCE()", &c)
+            .map(|_| ())
+            .expect_err("an error");
+        assert!(
+            empty
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("one or more")),
+            "{empty}"
+        );
+    }
+
+    #[test]
+    fn coalesce_works_in_rules_over_typed_columns() {
+        let r = rule("COALESCE(last_nps, 0) < 7");
+        assert!(r.matches(&row(1.0, 1.0, "x", None)));
+        assert!(!r.matches(&row(1.0, 1.0, "x", Some(9.0))));
+        assert!(
+            r.explain(&row(1.0, 1.0, "x", None), &catalog())
+                .contains("(COALESCE(last_nps, 0))=0 < 7")
+        );
+        assert!(
+            error("COALESCE(industry, 0) = 1").contains("COALESCE compares a text with a number")
+        );
+    }
+
+    #[test]
+    fn a_long_chain_inside_coalesce_is_refused_not_a_stack_overflow() {
+        let sql = format!("COALESCE({}, 0)", vec!["annual_revenue"; 5_000].join(" + "));
+        let e = Formula::compile(&sql, &catalog())
+            .map(|_| ())
+            .expect_err("an error");
+        assert_eq!(*e.kind, RuleErrorKind::TooDeep { limit: MAX_DEPTH });
     }
 }

@@ -19,7 +19,9 @@ pub use algorithm::{
     Assignment, Override, SEEN_SHOWN, SchemeResult, SchemeWarning, SkipReason, SkippedOverride,
 };
 pub use error::{RuleError, RuleErrorKind, SchemeError};
-pub use expr::{Catalog, ColumnType, KnownValues, MAX_DEPTH, MAX_NESTING, Row, Rule, Value};
+pub use expr::{
+    Catalog, ColumnType, Formula, KnownValues, MAX_DEPTH, MAX_NESTING, Row, Rule, Value,
+};
 pub use params::{CheckedScheme, ClusterSpec, Dimension, Label, SchemeParams, Strategy, Tier};
 pub use profile::{
     Attributes, BUILTIN_COLUMNS, CLUSTER_COLUMNS, CLV_COLUMNS, ColumnData, LifecycleParams,

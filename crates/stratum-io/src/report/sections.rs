@@ -263,6 +263,14 @@ fn overview(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
             ),
         ));
     }
+    if c.filtered > 0 {
+        figures.push((
+            f.pick("按条件排除的行（--where）", "rows filtered out (--where)")
+                .to_string(),
+            f.count(c.filtered as usize),
+            f.amount(c.filtered_amount.to_f64()),
+        ));
+    }
     let mut blocks = vec![Block::Figures(figures)];
     if c.anonymous > 0 {
         let share = pct(c.anonymous_share());

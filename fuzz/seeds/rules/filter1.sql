@@ -1,0 +1,1 @@
+Invoice LIKE 'C%' AND Quantity > 0 OR COALESCE(Price, Quantity) BETWEEN 1 AND 2

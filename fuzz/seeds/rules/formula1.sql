@@ -1,0 +1,1 @@
+Quantity * Price - COALESCE("国家", 0)
