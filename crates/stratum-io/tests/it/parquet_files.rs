@@ -284,3 +284,79 @@ fn a_footer_announcing_67_million_rows_reserves_memory_for_the_rows_present() {
     // the footer asked for tables of 67 million rows (gigabytes); the file holds 256
     assert!(peak < 200 * 1024, "peak {peak} KiB");
 }
+
+/// `--amount`, `--where` and `--refund-when` over a Parquet file's typed columns (integers,
+/// doubles, text) on the parallel reader: the same as over text.
+#[test]
+fn expressions_read_a_parquet_files_typed_columns() {
+    use arrow_array::{Float64Array, Int64Array};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("lines.parquet");
+    let quantity: ArrayRef = Arc::new(Int64Array::from(vec![
+        Some(2),
+        Some(3),
+        Some(1),
+        None,
+        Some(1),
+    ]));
+    let price: ArrayRef = Arc::new(Float64Array::from(vec![2.55, 1.1, 18.0, 4.0, 9.99]));
+    write(
+        &path,
+        vec![
+            (
+                "customer_id",
+                strings(&[Some("A"), Some("A"), Some("B"), Some("B"), Some("B")]),
+            ),
+            (
+                "invoice",
+                strings(&[Some("1"), Some("2"), Some("3"), Some("4"), Some("C5")]),
+            ),
+            (
+                "order_date",
+                strings(&[
+                    Some("2025-01-01"),
+                    Some("2025-01-02"),
+                    Some("2025-01-03"),
+                    Some("2025-01-04"),
+                    Some("2025-01-05"),
+                ]),
+            ),
+            (
+                "code",
+                strings(&[Some("x"), Some("y"), Some("POST"), Some("z"), Some("w")]),
+            ),
+            ("quantity", quantity),
+            ("price", price),
+        ],
+        true,
+    );
+    let options = TransactionOptions {
+        expressions: stratum_io::row_exprs::RowExpressions {
+            amount: Some("quantity * price".into()),
+            keep: Some("code <> 'POST'".into()),
+            refund_when: Some("invoice LIKE 'C%'".into()),
+        },
+        ..TransactionOptions::default()
+    };
+    let (t, q, rejects) = crate::common::run(&path, &options);
+    let c = &q.counts;
+    // A: 5.10 + 3.30; B: POST filtered (18.00), an empty quantity rejected, C5 a refund
+    assert_eq!(
+        (c.rows_read, c.accepted, c.filtered, c.rejected),
+        (5, 3, 1, 1)
+    );
+    assert_eq!(c.filtered_amount, stratum_core::Money::from_major(18));
+    assert_eq!(
+        q.lines.refund_amount,
+        stratum_core::Money::from_units(-99_900)
+    );
+    let a = &t.features.customers[0];
+    assert_eq!(
+        (a.customer_id.as_str(), a.monetary.to_string()),
+        ("A", "8.40".into())
+    );
+    assert!(
+        rejects.contains("lines.parquet,5,missing_amount,quantity,,\"is empty, so the amount `quantity * price` is empty\""),
+        "{rejects}"
+    );
+}
