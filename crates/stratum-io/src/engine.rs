@@ -1,4 +1,4 @@
-//! The parallel cleaning and aggregation engine behind [`crate::transactions::load_transactions`].
+//! The parallel cleaning and aggregation engine behind `transactions::load_transactions`.
 //!
 //! The input is processed in batches (about 32 MiB of a CSV file, or 64k records of any other
 //! source), each in two parallel phases:
@@ -42,16 +42,15 @@ use stratum_core::features::{customer_key, order_key};
 use stratum_core::keyset::{KeySet, prefetch};
 use stratum_core::{Aggregator, FrequencyBasis, Money};
 
+use crate::clean::{Cleaned, DateCache, clean_row, readable_amount};
+use crate::fields::{Fields, SplitLine};
+use crate::ingest::{Duplicates, LineStats, RowCounts, TransactionOptions};
 use crate::mapping::TransactionColumns;
 use crate::parquet_columns::{Column, GroupReader, ParquetFile, ParquetRow, group_reader};
 use crate::quotes::{self, Runaway, Shape, unclosed_quote_message};
 use crate::rejects::{Reject, RejectReason, RejectRow};
 use crate::row_exprs::RowRules;
 use crate::source::{BlanksToTabs, DataStart, RecordSource, SourceError, UnclosedQuote};
-use crate::transactions::{
-    Cleaned, DateCache, Duplicates, Fields, LineStats, RowCounts, SplitLine, TransactionOptions,
-    clean_row, readable_amount,
-};
 
 /// Number of shards: more than the threads, so that uneven shards still balance.
 const SHARDS: usize = 32;

@@ -36,17 +36,12 @@ use std::path::Path;
 use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsb, Xlsx, open_workbook, open_workbook_from_rs};
 use csv::ByteRecord;
 
-use crate::source::{
+use crate::format::size_text;
+pub use crate::record::{EXPANSION_FLOOR, EXPANSION_RATIO};
+use crate::record::{
     Format, MAX_TITLE_ROWS, MappedField, ReadOptions, RecordSource, SourceError, SourceInfo,
     UnsavedFormulas, looks_like_header,
 };
-
-/// A workbook may hold at most this many times its own size of content (inflated XML,
-/// or cells laid out as a grid).
-pub const EXPANSION_RATIO: u64 = 100;
-
-/// ... or this many bytes, whichever is more: small workbooks compress well.
-pub const EXPANSION_FLOOR: u64 = 64 << 20;
 
 /// The most columns in use a worksheet may have (each row is served as a record this wide).
 pub const MAX_COLUMNS: usize = 1024;
@@ -54,21 +49,6 @@ pub const MAX_COLUMNS: usize = 1024;
 /// Bytes of content a workbook of `size` bytes may expand to.
 pub(crate) fn budget(size: u64) -> u64 {
     size.saturating_mul(EXPANSION_RATIO).max(EXPANSION_FLOOR)
-}
-
-/// A byte count for messages: `900 bytes`, `2.8 kib`, `1.5 gib`.
-pub(crate) fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["kib", "mib", "gib", "tib"];
-    if bytes < 1024 {
-        return format!("{bytes} bytes");
-    }
-    let mut v = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
 }
 
 /// A cell reference as Excel writes it: row 0, column 3 is `D1`.

@@ -9,11 +9,11 @@ use std::path::Path;
 
 use stratum_core::interactions::{Interaction, InteractionKind, InteractionLog};
 
+use crate::ingest::{LoadError, RowCounts};
 use crate::mapped::{Bad, Row, read_mapped};
 use crate::mapping::{CUSTOMER_ID, FieldSpec, MappedColumn};
 use crate::rejects::{RejectReason, RejectsWriter};
 use crate::source::ReadOptions;
-use crate::transactions::{LoadError, RowCounts};
 
 /// The fields of an interactions file, in order.
 pub const INTERACTION_FIELDS: [FieldSpec; 5] = [

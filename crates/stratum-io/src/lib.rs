@@ -3,13 +3,17 @@
 //! writing the results for people (XLSX) and programs (CSV, JSON).
 #![deny(missing_docs)]
 
+pub mod cells;
+mod clean;
 pub mod cluster;
 pub mod clv;
 pub mod demo;
 mod engine;
 pub mod excel;
+mod fields;
 pub mod format;
 pub mod guard;
+pub mod ingest;
 pub mod interactions;
 mod mapped;
 pub mod mapping;
@@ -21,6 +25,7 @@ pub mod parquet_source;
 pub mod publish;
 pub mod quality;
 pub mod quotes;
+pub mod record;
 pub mod rejects;
 pub mod report;
 pub mod row_exprs;

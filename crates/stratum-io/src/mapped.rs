@@ -11,10 +11,11 @@ use std::path::Path;
 use chrono::NaiveDate;
 use csv::ByteRecord;
 
+use crate::fields::record_hash;
+use crate::ingest::{LoadError, RowCounts};
 use crate::mapping::{FieldSpec, MappedColumn, resolve};
 use crate::rejects::{Reject, RejectReason, RejectsWriter, file_label, long_row};
 use crate::source::{self, ReadOptions};
-use crate::transactions::{LoadError, RowCounts, record_hash};
 use crate::values::{DATE_FORMATS, parse_date};
 
 /// Why a row is rejected: the reason, the index of the field at fault, the message.

@@ -8,10 +8,11 @@ use std::path::Path;
 use csv::ByteRecord;
 use rustc_hash::FxHashMap;
 
+use crate::fields::record_hash;
+use crate::ingest::{LoadError, RowCounts};
 use crate::mapping::{CUSTOMER_ID, MappedColumn, resolve};
 use crate::rejects::{Reject, RejectReason, RejectsWriter, file_label};
 use crate::source::{self, ReadOptions, SourceInfo};
-use crate::transactions::{LoadError, RowCounts, record_hash};
 
 /// The customer master table.
 #[derive(Debug, Clone, Default)]

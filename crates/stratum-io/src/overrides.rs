@@ -10,11 +10,11 @@ use std::path::Path;
 
 use stratum_core::scheme::Override;
 
+use crate::ingest::{LoadError, RowCounts};
 use crate::mapped::read_mapped;
 use crate::mapping::{CUSTOMER_ID, FieldSpec, MappedColumn};
 use crate::rejects::{RejectReason, RejectsWriter};
 use crate::source::ReadOptions;
-use crate::transactions::{LoadError, RowCounts};
 
 /// The fields of an overrides file, in order.
 pub const OVERRIDE_FIELDS: [FieldSpec; 6] = [

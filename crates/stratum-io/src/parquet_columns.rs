@@ -42,8 +42,8 @@ use parquet::arrow::arrow_reader::{
 use rayon::prelude::*;
 use stratum_core::Money;
 
+use crate::fields::Fields;
 use crate::source::SourceError;
-use crate::transactions::Fields;
 use crate::values::MAX_AMOUNT;
 
 /// One column of a row group, decoded.

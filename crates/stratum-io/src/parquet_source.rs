@@ -20,7 +20,7 @@ use parquet::basic::{ConvertedType, LogicalType, Repetition};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::schema::types::Type;
 
-use crate::source::{Format, MappedField, RecordSource, SourceError, SourceInfo};
+use crate::record::{Format, MappedField, RecordSource, SourceError, SourceInfo};
 
 /// A Parquet file read row by row.
 pub struct ParquetSource {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use csv::ByteRecord;
 
-use crate::output::{Cell, CsvOut, CsvText};
+use crate::cells::{Cell, CsvOut, CsvText};
 
 /// Why a row with more non-empty fields than the `width` fields of the header is rejected, or
 /// `None` when it has no more (empty trailing fields, as spreadsheets write them, are fine).

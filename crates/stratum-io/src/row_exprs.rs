@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use stratum_core::Money;
 use stratum_core::scheme::{Catalog, ColumnType, Formula, Row, Rule, RuleError, Value};
 
+use crate::fields::{Bad, Fields, field_text};
 use crate::rejects::RejectReason;
-use crate::transactions::{Bad, Fields, field_text};
 use crate::values::{AmountError, DecimalMark, MAX_AMOUNT, parse_amount};
 
 /// The expressions of a transaction input, as written.

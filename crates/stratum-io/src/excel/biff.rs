@@ -19,7 +19,7 @@ use std::path::Path;
 use calamine::Data;
 
 use super::{budget, cell_ref, size_text};
-use crate::source::SourceError;
+use crate::record::SourceError;
 
 const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
 const FREE: u32 = 0xFFFF_FFFF;

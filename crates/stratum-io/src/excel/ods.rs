@@ -15,7 +15,7 @@ use calamine::Data;
 use quick_xml::events::{BytesStart, Event};
 
 use super::{budget, cell_ref, size_text};
-use crate::source::SourceError;
+use crate::record::SourceError;
 
 /// calamine's caps: rows in a sheet, columns in a row.
 const MAX_ROWS: u64 = 1_048_576;
