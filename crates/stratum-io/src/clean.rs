@@ -84,18 +84,15 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
         });
     }
     let text = |c: usize| field_text(record, c);
-    // the rows `--where` leaves out are counted apart, before anything else of them is read
-    // (a filtered row is never a reject); their amount as far as it can be read
-    let mut values = rules.row(width.max(record.count()));
-    let mark = options.read.decimal;
-    if !rules.keeps(record, &mut values, mark)? {
-        return Ok(Cleaned::Filtered(readable_amount(
-            record, cols, options, rules,
-        )));
-    }
-    if !rules.is_empty() {
-        rules.read_all(record, &mut values, mark)?;
-    }
+    // `--where`, `--amount` and `--refund-when` apart, so that a plain load pays one branch
+    let computed = if rules.is_empty() {
+        None
+    } else {
+        match evaluate(record, cols, options, rules)? {
+            Evaluated::Filtered(amount) => return Ok(Cleaned::Filtered(amount)),
+            Evaluated::Kept { amount, refund } => Some((amount, refund)),
+        }
+    };
     // an empty customer id is an anonymous sale (a guest, a walk-in customer), not a reject:
     // the caller counts it apart once its date and amount are read
     let customer_id = text(cols.customer_id)?;
@@ -103,13 +100,20 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
         Some(date) => date,
         None => text_date(record, dates, cols.order_date)?,
     };
-    let mut amount = match rules.amount(&values) {
-        Some(amount) => amount?,
+    let amount = match computed {
         None => column_amount(record, cols, options)?,
+        Some((amount, refund)) => {
+            let amount = match amount {
+                Some(amount) => amount?,
+                None => column_amount(record, cols, options)?,
+            };
+            if refund && !amount.is_negative() {
+                -amount
+            } else {
+                amount
+            }
+        }
     };
-    if !amount.is_negative() && rules.is_refund(&values) {
-        amount = -amount;
-    }
     let order_id = match cols.order_id {
         Some(c) => Some(text(c)?).filter(|s| !s.is_empty()),
         None => None,
@@ -120,6 +124,41 @@ pub(crate) fn clean_row<'a, F: Fields + ?Sized>(
         date,
         amount,
     }))
+}
+
+/// What the expressions make of a row.
+enum Evaluated {
+    /// `--where` leaves it out; its amount when that can be read.
+    Filtered(Option<Money>),
+    /// It is kept: its computed amount (`None` when the amount is a column) and whether
+    /// `--refund-when` makes it a refund.
+    Kept {
+        amount: Option<Result<Money, Bad>>,
+        refund: bool,
+    },
+}
+
+/// Evaluates the expressions on a row: the rows `--where` leaves out are counted apart, before
+/// anything else of them is read (a filtered row is never a reject).
+#[inline(never)]
+fn evaluate<F: Fields + ?Sized>(
+    record: &F,
+    cols: &TransactionColumns,
+    options: &TransactionOptions,
+    rules: &RowRules,
+) -> Result<Evaluated, Bad> {
+    let mut values = rules.row(record.count());
+    let mark = options.read.decimal;
+    if !rules.keeps(record, &mut values, mark)? {
+        return Ok(Evaluated::Filtered(readable_amount(
+            record, cols, options, rules,
+        )));
+    }
+    rules.read_all(record, &mut values, mark)?;
+    Ok(Evaluated::Kept {
+        amount: rules.amount(&values),
+        refund: rules.is_refund(&values),
+    })
 }
 
 /// The amount of a row that is not used (filtered or rejected), when it can be read.
