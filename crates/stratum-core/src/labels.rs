@@ -141,7 +141,7 @@ fn zh_column_label(code: &str) -> Option<&'static str> {
         "segment_label" => "RFM 分群",
         "abc_class" => "ABC 分类",
         "revenue_cum_share" => "累计收入占比",
-        "lifecycle" => "生命周期",
+        "lifecycle" => "生命周期阶段",
         // lifetime value
         "recency" => "最近购买时点",
         "T" => "观察期",

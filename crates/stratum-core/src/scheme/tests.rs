@@ -256,14 +256,16 @@ fn scheme_errors_name_the_line_the_rule_and_the_position() {
     );
     // `at_risk` names a tier of the final dimension
     assert_eq!(
-        check_error(&B2B.replace("name = \"test\"", "name = \"test\"\nat_risk = \"vip_at_rsk\"")),
+        check_error(&B2B.replace(
+            "name = \"test\"",
+            "name = \"test\"\nat_risk = \"vip_at_rsk\""
+        )),
         "line 3: at_risk = \"vip_at_rsk\" names no tier of the final dimension \"tier\"; its tiers are \"at_risk\", \"vip\", \"other\""
     );
     let (p, _) = profile4();
-    let named = SchemeParams::from_toml(&B2B.replace(
-        "name = \"test\"",
-        "name = \"test\"\nat_risk = \"at_risk\"",
-    ))
+    let named = SchemeParams::from_toml(
+        &B2B.replace("name = \"test\"", "name = \"test\"\nat_risk = \"at_risk\""),
+    )
     .and_then(|s| s.check(p.catalog()))
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(named.at_risk, Some(0));
