@@ -153,6 +153,10 @@ fn zh_column_label(code: &str) -> Option<&'static str> {
         "expected_spend" => "预计客单价",
         "clv" => "预测客户价值",
         "holdout_purchases" => "验证期购买次数",
+        "mean_clv" => "平均预测客户价值",
+        "total_clv" => "预测客户价值合计",
+        "mean_churn_risk" => "平均流失风险",
+        "high_churn_risk_customers" => "高流失风险客户数",
         "value_tier" => "预测价值等级代码",
         "value_tier_label" => "预测价值等级",
         // clusters
