@@ -465,3 +465,64 @@ fn in_chinese_the_workbook_and_the_report_have_chinese_headers() {
     let csv = std::fs::read_to_string(dir.join("result/customers.csv")).expect("csv");
     assert!(csv.starts_with("customer_id,first_order_date,"), "{csv}");
 }
+
+#[test]
+fn without_the_model_the_schemes_at_risk_list_is_in_the_tiers_section() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let run = stratum(
+        &[
+            "demo",
+            "--out",
+            data.to_str().expect("path"),
+            "--customers",
+            "400",
+            "--transactions",
+            "8000",
+            "--seed",
+            "7",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let scheme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemes/b2b.toml");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            data.join("transactions.csv").to_str().expect("path"),
+            "-c",
+            data.join("customers.csv").to_str().expect("path"),
+            "--scheme",
+            scheme.to_str().expect("path"),
+            "--report",
+            "-o",
+            out.to_str().expect("path"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = outline(&std::fs::read_to_string(out.join("report.html")).expect("report"));
+    assert!(!text.contains("## Lifetime value and churn risk"));
+    // the list sits in the tiers section, before the next one, with its members counted
+    let tiers = text
+        .split("\n## ")
+        .find(|s| s.starts_with("Tiers and service strategies"))
+        .expect("tiers section");
+    let members = csv_rows(&out.join("tiers.csv"))
+        .iter()
+        .filter(|t| t["final_tier"] == "vip_at_risk")
+        .count();
+    assert!(members > 0);
+    let heading = format!(
+        "### High-value customers at risk ({members} customers, top {})",
+        members.min(20)
+    );
+    assert!(tiers.contains(&heading), "no `{heading}` in\n{tiers}");
+    // without the model, no P(alive) and CLV columns
+    assert!(
+        tiers.contains("| customer | RFM class | monetary | last order | days since | Service tier | account manager"),
+        "{tiers}"
+    );
+}
