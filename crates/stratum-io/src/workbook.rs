@@ -26,6 +26,11 @@ use crate::tiers::{
     ACTION_COLUMNS, ACTION_WIDTHS, NameLimits, SchemeOutput, safe_name, tiers_header, tiers_row,
 };
 
+/// A column's header in `lang` (the CSV files keep the codes).
+fn label(code: &str, lang: Lang) -> String {
+    stratum_core::labels::column_label(code, lang).to_string()
+}
+
 /// What the workbook is made of.
 #[derive(Debug)]
 pub struct WorkbookInput<'a> {
@@ -164,7 +169,7 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
         })?;
     let rejects_header: Vec<String> = crate::rejects::REJECTS_HEADER
         .iter()
-        .map(|s| s.to_string())
+        .map(|s| label(s, lang))
         .collect();
     let mut records = Vec::new();
     for record in reader.byte_records() {
@@ -195,7 +200,13 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
     let rejects_sheet = name(lang.pick("拒绝行", "rejects"), records.len(), &mut taken);
     summary_sheet(&mut book, &summary, w, &f)?;
 
-    let header = customer_header(w.master);
+    // headers in the report's language; the master data's own headers as they are
+    let fixed = crate::output::CUSTOMER_COLUMNS.len();
+    let header: Vec<String> = customer_header(w.master)
+        .into_iter()
+        .enumerate()
+        .map(|(c, h)| if c < fixed { label(&h, lang) } else { h })
+        .collect();
     let mut widths = vec![14.0; header.len()];
     widths[0] = 16.0;
     widths[15] = 22.0;
@@ -203,7 +214,7 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
     let rows = (0..n).map(|i| customer_row(t, i, w.master, lang));
     write_table(&mut book, &customers_sheet, &header, &widths, rows, &f)?;
 
-    let header: Vec<String> = SEGMENT_COLUMNS.iter().map(|s| s.to_string()).collect();
+    let header: Vec<String> = SEGMENT_COLUMNS.iter().map(|s| label(s, lang)).collect();
     let rows = segment_rows(t, lang).into_iter();
     write_table(
         &mut book,
@@ -215,7 +226,16 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
     )?;
 
     if let (Some(o), Some(sheet)) = (w.scheme, &tiers_sheet) {
-        let header = tiers_header(o);
+        // a dimension's column is headed by its label
+        let header: Vec<String> = tiers_header(o)
+            .iter()
+            .map(
+                |h| match o.scheme.dimensions.iter().find(|d| d.name == *h) {
+                    Some(d) => d.label.pick(lang, &d.name).to_string(),
+                    None => label(h, lang),
+                },
+            )
+            .collect();
         let mut widths = vec![14.0; header.len()];
         widths[0] = 16.0;
         write_table(
@@ -232,9 +252,10 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
             .iter()
             .zip(tiers)
             .map(|(p, tier)| clv_row(p, *tier, lang));
-        write_table(&mut book, sheet, &clv_header(), &[16.0], cells, &f)?;
+        let header: Vec<String> = clv_header().iter().map(|h| label(h, lang)).collect();
+        write_table(&mut book, sheet, &header, &[16.0], cells, &f)?;
     }
-    let header: Vec<String> = ACTION_COLUMNS.iter().map(|s| s.to_string()).collect();
+    let header: Vec<String> = ACTION_COLUMNS.iter().map(|s| label(s, lang)).collect();
     for (manager, rows) in w.actions {
         let sheet = name(manager, rows.len(), &mut taken);
         write_table(&mut book, &sheet, &header, &ACTION_WIDTHS, rows.iter(), &f)?;

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use stratum_core::Lang;
 use stratum_core::cluster::{ClusterParams, Clustering, KChoice, Scaling};
+use stratum_core::labels::{Statistic, column_label, statistic_label};
 use stratum_core::validate::{ValidateParams, Validation};
 use stratum_io::cluster::{
     K_COLUMNS, k_rows, profile_header, profile_row, write_clusters_csv, write_k_csv,
@@ -232,9 +233,20 @@ fn cluster_text(c: &Clustering, shares: &[f64], v: &Validation, lang: Lang) -> S
                 "choosing K: the best silhouette"
             ),
             c.k,
-            table(&K_COLUMNS.map(String::from), &rows)
+            table(&K_COLUMNS.map(|c| column_label(c, lang).to_string()), &rows)
         ));
     }
+    // the profile's columns, then a mean per feature, in the table's language
+    let fixed = profile_header(c).len() - c.features.len();
+    let mut header: Vec<String> = profile_header(c)[..fixed]
+        .iter()
+        .map(|h| column_label(h, lang).to_string())
+        .collect();
+    header.extend(
+        c.features
+            .iter()
+            .map(|x| statistic_label(Statistic::Mean, x, lang)),
+    );
     let profile_rows: Vec<Vec<Cell<'_>>> = c
         .clusters
         .iter()
@@ -248,7 +260,7 @@ fn cluster_text(c: &Clustering, shares: &[f64], v: &Validation, lang: Lang) -> S
         lang.pick("轮廓系数", "silhouette"),
         c.silhouette,
         c.calinski_harabasz,
-        table(&profile_header(c), &show(profile_rows))
+        table(&header, &show(profile_rows))
     ));
     text.push_str(&format!(
         "{}:\n{}\n",
@@ -256,7 +268,7 @@ fn cluster_text(c: &Clustering, shares: &[f64], v: &Validation, lang: Lang) -> S
             "各指标的差异检验",
             "do the clusters differ? (Kruskal–Wallis, ANOVA)"
         ),
-        tests_table(v)
+        tests_table(v, lang)
     ));
     text
 }

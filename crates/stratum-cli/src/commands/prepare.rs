@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use stratum_core::cluster::Clustering;
 use stratum_core::scheme::{Attributes, ColumnData, LifecycleParams, Profile, profile};
 use stratum_core::validate::{CheckedValidateParams, Validation};
-use stratum_core::{Tiering, tier};
+use stratum_core::{Lang, Tiering, tier};
 use stratum_io::master::{MasterAttributes, load_customers};
 use stratum_io::transactions::TransactionOptions;
 
@@ -249,13 +249,24 @@ pub fn write_validation_files(
 
 /// The per-feature tests of a validation as a terminal table (the segmentation column left
 /// out).
-pub fn tests_table(v: &Validation) -> String {
+pub fn tests_table(v: &Validation, lang: Lang) -> String {
+    use stratum_core::labels::column_label;
     use stratum_io::output::Cell;
     use stratum_io::validation::{TEST_COLUMNS, test_rows};
     let rows: Vec<Vec<String>> = test_rows("", v)
         .iter()
-        .map(|r| r[1..].iter().map(Cell::display).collect())
+        .map(|r| {
+            let mut cells: Vec<String> = r[1..].iter().map(Cell::display).collect();
+            // the feature in the table's language
+            if let Some(feature) = cells.first_mut() {
+                *feature = column_label(feature, lang).to_string();
+            }
+            cells
+        })
         .collect();
-    let header: Vec<String> = TEST_COLUMNS[1..].iter().map(|s| s.to_string()).collect();
+    let header: Vec<String> = TEST_COLUMNS[1..]
+        .iter()
+        .map(|s| column_label(s, lang).to_string())
+        .collect();
     crate::terminal::table(&header, &rows)
 }

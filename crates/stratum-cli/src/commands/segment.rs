@@ -942,7 +942,7 @@ fn clv_by_class(tiering: &Tiering, c: &SegmentClv) -> Vec<ClassClv> {
 
 /// The per-class table on stdout.
 fn clv_class_text(classes: &[ClassClv], c: &SegmentClv, lang: Lang) -> String {
-    let header = CLV_CLASS_COLUMNS.map(String::from);
+    let header = CLV_CLASS_COLUMNS.map(|h| stratum_core::labels::column_label(h, lang).to_string());
     let rows: Vec<Vec<String>> = classes
         .iter()
         .map(|k| clv_class_cells(k, lang).iter().map(Cell::display).collect())

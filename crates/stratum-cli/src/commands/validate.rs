@@ -1,6 +1,8 @@
 //! `stratum validate`: do a segmentation's segments really differ?
 
 use anyhow::Result;
+use stratum_core::Lang;
+use stratum_core::labels::{Statistic, column_label, statistic_label};
 use stratum_core::scheme::ColumnData;
 use stratum_core::validate::ValidateParams;
 use stratum_io::output::Cell;
@@ -91,7 +93,7 @@ pub fn run(args: ValidateArgs) -> Result<()> {
             .iter()
             .map(|s| {
                 let mut r = vec![
-                    s.name.clone(),
+                    segment_label(&by, &s.name, lang),
                     Cell::Int(s.size as i64).display(),
                     Cell::Share(s.share).display(),
                 ];
@@ -99,17 +101,22 @@ pub fn run(args: ValidateArgs) -> Result<()> {
                 r
             })
             .collect();
+        // the built-in segmentations are shown by label: their label column's name
+        let by_column = match by.as_str() {
+            "rfm_class" => "rfm_class_label",
+            "rfm_segment" => "segment_label",
+            other => other,
+        };
         let mut header = vec![
-            by.clone(),
-            lang.pick("客户数", "customers").to_string(),
-            lang.pick("占比", "share").to_string(),
+            column_label(by_column, lang).to_string(),
+            column_label("customers", lang).to_string(),
+            column_label("share", lang).to_string(),
         ];
-        header.extend(
-            validation
-                .features
-                .iter()
-                .map(|f| format!("{} {f}", lang.pick("中位数", "median"))),
-        );
+        header.extend(validation.features.iter().map(|f| match lang {
+            // (as before in English)
+            Lang::En => format!("median {f}"),
+            Lang::Zh => statistic_label(Statistic::Median, f, lang),
+        }));
         let text = format!(
             "{}\n{}:\n{}\n",
             table(&header, &seg_rows),
@@ -117,7 +124,7 @@ pub fn run(args: ValidateArgs) -> Result<()> {
                 "各指标的差异检验",
                 "do the segments differ? (Kruskal–Wallis, ANOVA)"
             ),
-            tests_table(&validation)
+            tests_table(&validation, lang)
         );
         if without > 0 {
             eprintln!(
@@ -151,6 +158,29 @@ pub fn run(args: ValidateArgs) -> Result<()> {
         OUTPUT_FILES.join(", ")
     );
     Ok(())
+}
+
+/// A segment of segmentation `by` as people read it in Chinese: the label of a built-in
+/// class, segment or stage; a master column's value as it is.
+fn segment_label(by: &str, code: &str, lang: Lang) -> String {
+    use stratum_core::Labelled;
+    // English tables show the codes, as the files do
+    if lang == Lang::En {
+        return code.to_string();
+    }
+    fn find<K: Labelled>(all: &[K], code: &str, lang: Lang) -> Option<String> {
+        all.iter()
+            .find(|k| k.code() == code)
+            .map(|k| k.label(lang).to_string())
+    }
+    let found = match by {
+        "rfm_class" => find(&stratum_core::RfmClass::ALL, code, lang),
+        "rfm_segment" => find(&stratum_core::Segment::ALL, code, lang),
+        "abc_class" => find(&stratum_core::AbcClass::ALL, code, lang),
+        "lifecycle" => Some(stratum_core::scheme::stage_label(code, lang).to_string()),
+        _ => None,
+    };
+    found.unwrap_or_else(|| code.to_string())
 }
 
 /// The codes of a built-in segmentation in their own order (classes, segments and stages

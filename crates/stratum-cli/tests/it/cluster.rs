@@ -104,6 +104,35 @@ fn validate_abc_classes() {
 }
 
 #[test]
+fn validate_in_chinese_shows_chinese_headers_features_and_classes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = demo(tmp.path());
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "validate",
+            "-t",
+            &input,
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--by",
+            "rfm_class",
+            "--lang",
+            "zh",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!(run.stdout);
+    // the files keep the codes, whatever the language
+    let tests = std::fs::read_to_string(out.join("validation_tests.csv")).expect("csv");
+    assert!(
+        tests.starts_with("segmentation,feature,kruskal_wallis_h,"),
+        "{tests}"
+    );
+}
+
+#[test]
 fn a_scheme_cluster_section_gives_rules_the_cluster_columns() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = demo(tmp.path());

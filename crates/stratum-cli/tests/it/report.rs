@@ -338,3 +338,191 @@ fn the_report_lists_the_rejected_rows_by_reason() {
         .join("\n");
     insta::assert_snapshot!(quality);
 }
+
+/// The rows of a CSV file as maps from header to value.
+fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).expect("csv");
+    let header = reader.headers().expect("header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("row");
+            header
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_b2b_scheme_and_the_report_agree_on_the_high_value_customers_at_risk() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    demo(&dir, "en", tmp.path());
+    let customers = csv_rows(&dir.join("result/customers.csv"));
+    let tiers = csv_rows(&dir.join("result/tiers.csv"));
+    assert_eq!(customers.len(), tiers.len());
+    let class: std::collections::HashMap<&str, (&str, i64, f64)> = customers
+        .iter()
+        .map(|c| {
+            (
+                c["customer_id"].as_str(),
+                (
+                    c["abc_class"].as_str(),
+                    c["recency_days"].parse().expect("recency"),
+                    c["monetary"].parse().expect("monetary"),
+                ),
+            )
+        })
+        .collect();
+    // the documented definition, evaluated here from the files: high value by past revenue
+    // (class A) or by the last 12 months (strategic, key), in churn warning or churned
+    let mut at_risk = Vec::new();
+    let mut class_a_churned = 0;
+    for t in &tiers {
+        let id = t["customer_id"].as_str();
+        let (abc, recency, monetary) = class[id];
+        let high_value = abc == "A" || ["strategic", "key"].contains(&t["value"].as_str());
+        let lapsing = ["churn_warning", "churned"].contains(&t["stage"].as_str());
+        assert_eq!(
+            t["final_tier"] == "vip_at_risk",
+            high_value && lapsing,
+            "{t:?}"
+        );
+        if t["final_tier"] == "vip_at_risk" {
+            at_risk.push((id, monetary));
+        }
+        // dormant: no order for more than 365 days, and never a class A customer
+        if t["final_tier"] == "dormant" {
+            assert!(abc != "A" && recency > 365, "{t:?} {abc} {recency}");
+        }
+        if abc == "A" && t["stage"] == "churned" {
+            class_a_churned += 1;
+        }
+    }
+    // the data hold the case the old rule missed: class A customers gone for over a year
+    assert!(class_a_churned > 0, "no class A customer has churned");
+    // the report lists the same customers, by past revenue, highest first
+    at_risk.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let text = outline(&std::fs::read_to_string(dir.join("result/report.html")).expect("html"));
+    let shown = at_risk.len().min(20);
+    let heading = format!(
+        "### High-value customers at risk ({} customers, top {shown})",
+        at_risk.len()
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == heading)
+        .unwrap_or_else(|| panic!("no `{heading}` in\n{text}"));
+    let listed: Vec<&str> = lines[at + 2..at + 2 + shown]
+        .iter()
+        .map(|l| l.trim_start_matches("| ").split(' ').next().expect("id"))
+        .collect();
+    let expected: Vec<&str> = at_risk.iter().take(shown).map(|(id, _)| *id).collect();
+    assert_eq!(listed, expected);
+    assert!(
+        lines[at + 2 + shown].starts_with("* Every customer of the scheme's tier \"High value at risk\" (rule: (abc_class = 'A' OR value IN ('strategic', 'key')) AND stage IN ('churn_warning', 'churned'))"),
+        "{}",
+        lines[at + 2 + shown]
+    );
+}
+
+#[test]
+fn in_chinese_the_workbook_and_the_report_have_chinese_headers() {
+    use calamine::{Reader, open_workbook_auto};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("demo");
+    demo(&dir, "zh", tmp.path());
+    let mut book = open_workbook_auto(dir.join("result/stratum.xlsx")).expect("open workbook");
+    let mut headers = String::new();
+    for sheet in ["客户", "分群", "等级", "客户价值", "拒绝行"] {
+        let range = book.worksheet_range(sheet).expect(sheet);
+        let header: Vec<String> = range
+            .rows()
+            .next()
+            .expect("header")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        headers.push_str(&format!("{sheet}: {}\n", header.join(" | ")));
+    }
+    // the report's tables: every header row, once
+    let text = outline(&std::fs::read_to_string(dir.join("result/report.html")).expect("html"));
+    let mut seen = std::collections::BTreeSet::new();
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        // a header row is the first row of a table: the line after a heading or text
+        let first_row = i > 0 && !lines[i - 1].starts_with('|');
+        if line.starts_with('|') && first_row && seen.insert(line.to_string()) {
+            headers.push_str(&format!("report: {line}\n"));
+        }
+    }
+    insta::assert_snapshot!(headers);
+    // the CSV files keep the codes
+    let csv = std::fs::read_to_string(dir.join("result/customers.csv")).expect("csv");
+    assert!(csv.starts_with("customer_id,first_order_date,"), "{csv}");
+}
+
+#[test]
+fn without_the_model_the_schemes_at_risk_list_is_in_the_tiers_section() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let run = stratum(
+        &[
+            "demo",
+            "--out",
+            data.to_str().expect("path"),
+            "--customers",
+            "400",
+            "--transactions",
+            "8000",
+            "--seed",
+            "7",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let scheme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemes/b2b.toml");
+    let out = tmp.path().join("out");
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            data.join("transactions.csv").to_str().expect("path"),
+            "-c",
+            data.join("customers.csv").to_str().expect("path"),
+            "--scheme",
+            scheme.to_str().expect("path"),
+            "--report",
+            "-o",
+            out.to_str().expect("path"),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = outline(&std::fs::read_to_string(out.join("report.html")).expect("report"));
+    assert!(!text.contains("## Lifetime value and churn risk"));
+    // the list sits in the tiers section, before the next one, with its members counted
+    let tiers = text
+        .split("\n## ")
+        .find(|s| s.starts_with("Tiers and service strategies"))
+        .expect("tiers section");
+    let members = csv_rows(&out.join("tiers.csv"))
+        .iter()
+        .filter(|t| t["final_tier"] == "vip_at_risk")
+        .count();
+    assert!(members > 0);
+    let heading = format!(
+        "### High-value customers at risk ({members} customers, top {})",
+        members.min(20)
+    );
+    assert!(tiers.contains(&heading), "no `{heading}` in\n{tiers}");
+    // without the model, no P(alive) and CLV columns
+    assert!(
+        tiers.contains("| customer | RFM class | monetary | last order | days since | Service tier | account manager"),
+        "{tiers}"
+    );
+}

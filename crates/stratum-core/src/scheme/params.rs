@@ -3,6 +3,8 @@
 //! ```toml
 //! name = "B2B key accounts"
 //! final = "tier"                  # the dimension that is the final tier (default: the last)
+//! at_risk = "vip_at_risk"         # optional: the final tier the report lists as high-value
+//!                                 # customers at risk
 //!
 //! [lifecycle]                     # optional; the brief's defaults
 //! churn_warning_days = 180
@@ -115,6 +117,7 @@ struct SchemeFile {
     name: Option<String>,
     #[serde(rename = "final")]
     final_dimension: Option<toml::Spanned<String>>,
+    at_risk: Option<toml::Spanned<String>>,
     #[serde(default)]
     lifecycle: LifecycleParams,
     #[serde(default)]
@@ -167,6 +170,8 @@ pub struct Tier {
     pub label: Label,
     /// Its rule; `None` for the default tier.
     pub rule: Option<Rule>,
+    /// The rule as written in the scheme file (trimmed); `None` for the default tier.
+    pub rule_text: Option<String>,
 }
 
 /// A dimension of a checked scheme.
@@ -201,6 +206,10 @@ pub struct CheckedScheme {
     pub dimensions: Vec<Dimension>,
     /// The index of the final dimension.
     pub final_dimension: usize,
+    /// The final tier (its index) whose customers are the high-value customers at risk
+    /// (`at_risk = "vip_at_risk"` in the file): the report lists this tier's customers under
+    /// that heading, so that the scheme and the report use one definition.
+    pub at_risk: Option<usize>,
     /// Strategies by final tier name.
     pub strategies: BTreeMap<String, Strategy>,
     /// The columns the rules were compiled against, then one text column per dimension.
@@ -407,6 +416,7 @@ impl SchemeParams {
                     name: tier,
                     label: t.label.clone(),
                     rule,
+                    rule_text: t.rule.as_ref().map(|r| r.get_ref().trim().to_string()),
                 });
             }
             let Some(default) = default else {
@@ -448,6 +458,23 @@ impl SchemeParams {
                 })?,
         };
         let fin = &dimensions[final_dimension];
+        let at_risk = match &file.at_risk {
+            None => None,
+            Some(a) => Some(
+                fin.tiers
+                    .iter()
+                    .position(|t| t.name == a.get_ref().trim())
+                    .ok_or_else(|| SchemeError::Invalid {
+                        line: self.line(a.span()),
+                        message: format!(
+                            "at_risk = \"{}\" names no tier of the final dimension \"{}\"; its tiers are {}",
+                            a.get_ref(),
+                            fin.name,
+                            tier_list(fin)
+                        ),
+                    })?,
+            ),
+        };
         let mut strategies = BTreeMap::new();
         for (tier, s) in &file.strategies {
             if !fin.tiers.iter().any(|t| t.name == *tier) {
@@ -484,6 +511,7 @@ impl SchemeParams {
             lifecycle: file.lifecycle,
             dimensions,
             final_dimension,
+            at_risk,
             strategies,
             catalog,
         })

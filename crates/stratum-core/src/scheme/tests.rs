@@ -254,6 +254,31 @@ fn scheme_errors_name_the_line_the_rule_and_the_position() {
         check_error(&B2B.replace("response_hours = 48", "response_hour = 48")),
         "line 44: unknown field `response_hour`, expected one of `coverage`, `response_hours`, `follow_up_days`, `cadence`, `marketing`, `discount`, `notes`"
     );
+    // `at_risk` names a tier of the final dimension
+    assert_eq!(
+        check_error(&B2B.replace(
+            "name = \"test\"",
+            "name = \"test\"\nat_risk = \"vip_at_rsk\""
+        )),
+        "line 3: at_risk = \"vip_at_rsk\" names no tier of the final dimension \"tier\"; its tiers are \"at_risk\", \"vip\", \"other\""
+    );
+    let (p, _) = profile4();
+    let named = SchemeParams::from_toml(
+        &B2B.replace("name = \"test\"", "name = \"test\"\nat_risk = \"at_risk\""),
+    )
+    .and_then(|s| s.check(p.catalog()))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(named.at_risk, Some(0));
+    assert_eq!(
+        named.dimensions[1].tiers[0].rule_text.as_deref(),
+        Some("value IN ('strategic', 'key') AND days_since_last_order > 180")
+    );
+    assert_eq!(named.dimensions[1].tiers[2].rule_text, None);
+    let (p, _) = profile4();
+    let unnamed = SchemeParams::from_toml(B2B)
+        .and_then(|s| s.check(p.catalog()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unnamed.at_risk, None);
     // a later dimension's rules see earlier dimensions, not the other way round
     let backwards = B2B.replace("industry = 'retail'", "tier = 'vip'");
     assert_eq!(

@@ -169,7 +169,16 @@ footer{max-width:1100px;margin:0 auto;padding:16px 32px 40px;color:var(--muted);
   h2{break-after:avoid}
   .figure{border:1px solid var(--line)}
   td.shade{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+  /* every table fits the A4 page's width: no scrolling, long text wraps, smaller type */
+  .table-wrap{overflow:visible}
+  table{width:100%;font-size:10px;line-height:1.35}
+  th,td{padding:2px 4px;overflow-wrap:break-word}
+  td.wide{min-width:0;overflow-wrap:anywhere}
+  td.num{white-space:nowrap}
 }
+/* Chinese headers and short cells (labels, names) break between words, at the spaces and
+   punctuation in them, not inside one; long texts wrap anywhere */
+:lang(zh) th,:lang(zh) td:not(.wide){word-break:keep-all}
 "#;
 
 /// Whether a cell is a number (right-aligned): digits with separators, signs, units.

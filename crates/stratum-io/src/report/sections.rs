@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use stratum_core::clv::ChurnBand;
+use stratum_core::labels::{Statistic, column_label, statistic_label};
 use stratum_core::scheme::{STAGES, stage_label};
 use stratum_core::summary::GroupSummary;
 use stratum_core::validate::Validation;
@@ -82,6 +83,97 @@ impl Fmt<'_> {
     fn pick<'s>(&self, zh: &'s str, en: &'s str) -> &'s str {
         self.lang.pick(zh, en)
     }
+
+    /// The unit of a column of amounts, chosen once from its largest absolute value (on the
+    /// value as it would be shown, rounded): in Chinese 亿 from 1亿, 万 from 1万, else yuan
+    /// with two decimals; in English whole units from 1,000, else two decimals.
+    fn unit(&self, values: &[f64]) -> Unit {
+        let max = values
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|v| v.abs())
+            .fold(0.0, f64::max);
+        let rounds_to = |x: f64| (x * 100.0).round() / 100.0;
+        match self.lang {
+            Lang::Zh if rounds_to(max / 1e4) >= 1e4 => Unit::Yi,
+            Lang::Zh if rounds_to(max) >= 1e4 => Unit::Wan,
+            Lang::En if rounds_to(max) >= 1e3 => Unit::Whole,
+            _ => Unit::Cents,
+        }
+    }
+
+    /// An amount in `unit`, without the unit (the column's header carries it).
+    fn in_unit(&self, v: f64, unit: Unit) -> String {
+        if !v.is_finite() {
+            return "–".into();
+        }
+        let body = match unit {
+            Unit::Cents => number(v.abs(), 2),
+            Unit::Whole => number(v.abs(), 0),
+            Unit::Wan => number(v.abs() / 1e4, 2),
+            Unit::Yi => number(v.abs() / 1e8, 2),
+        };
+        let sign = if v < 0.0 && body.chars().any(|c| c.is_ascii_digit() && c != '0') {
+            "-"
+        } else {
+            ""
+        };
+        format!("{sign}{body}")
+    }
+
+    /// The name of `unit` with the currency: `万元`, `元`, `万 $`, `¥`; empty in English
+    /// without a currency symbol.
+    fn unit_name(&self, unit: Unit) -> String {
+        let c = self.currency.trim();
+        match self.lang {
+            Lang::Zh => {
+                let yuan = matches!(c, "" | "¥" | "￥" | "元" | "CNY" | "RMB");
+                let scale = match unit {
+                    Unit::Wan => "万",
+                    Unit::Yi => "亿",
+                    Unit::Cents | Unit::Whole => "",
+                };
+                match (yuan, scale) {
+                    (true, s) => format!("{s}元"),
+                    (false, "") => c.to_string(),
+                    (false, s) => format!("{s} {c}"),
+                }
+            }
+            Lang::En => c.to_string(),
+        }
+    }
+
+    /// A column header with the unit of its amounts: `收入（万元）`, `revenue (¥)`.
+    fn with_unit(&self, header: &str, unit: Unit) -> String {
+        let name = self.unit_name(unit);
+        match self.lang {
+            Lang::Zh => format!("{header}（{name}）"),
+            Lang::En if name.is_empty() => header.to_string(),
+            Lang::En => format!("{header} ({name})"),
+        }
+    }
+
+    /// A table column of amounts: the header with the column's unit and every cell in it.
+    fn money_column(&self, header: &str, values: &[f64]) -> (String, Vec<String>) {
+        let unit = self.unit(values);
+        (
+            self.with_unit(header, unit),
+            values.iter().map(|&v| self.in_unit(v, unit)).collect(),
+        )
+    }
+}
+
+/// The unit of one column of amounts in a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    /// Units with two decimals.
+    Cents,
+    /// Whole units (English, from 1,000).
+    Whole,
+    /// 万 (10⁴, Chinese).
+    Wan,
+    /// 亿 (10⁸, Chinese).
+    Yi,
 }
 
 /// A configured share: `80%`, or `82.5%` when it has a fraction.
@@ -375,31 +467,38 @@ fn overview(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
 }
 
 fn group_table<K: Labelled>(groups: &[GroupSummary<K>], first: &str, f: &Fmt<'_>) -> Table {
+    let column = |header: &str, value: &dyn Fn(&GroupSummary<K>) -> f64| {
+        f.money_column(header, &groups.iter().map(value).collect::<Vec<_>>())
+    };
+    let (revenue, revenue_cells) = column(f.pick("收入", "revenue"), &|g| g.revenue.to_f64());
+    let (mean_m, mean_m_cells) = column(f.pick("平均 M", "mean M"), &|g| g.mean_monetary);
+    let (aov, aov_cells) = column(f.pick("客单价", "AOV"), &|g| g.avg_order_value);
     Table {
-        header: strings([
-            first,
-            f.pick("客户数", "customers"),
-            f.pick("客户占比", "share"),
-            f.pick("收入", "revenue"),
-            f.pick("收入占比", "revenue share"),
-            f.pick("平均 R（天）", "mean R (days)"),
-            f.pick("平均 F（次）", "mean F (orders)"),
-            f.pick("平均 M", "mean M"),
-            f.pick("客单价", "AOV"),
-        ]),
+        header: vec![
+            first.to_string(),
+            f.pick("客户数", "customers").into(),
+            f.pick("客户占比", "share").into(),
+            revenue,
+            f.pick("收入占比", "revenue share").into(),
+            f.pick("平均 R（天）", "mean R (days)").into(),
+            f.pick("平均 F（次）", "mean F (orders)").into(),
+            mean_m,
+            aov,
+        ],
         rows: groups
             .iter()
-            .map(|g| {
+            .enumerate()
+            .map(|(i, g)| {
                 vec![
                     g.key.label(f.lang).to_string(),
                     f.count(g.customers),
                     pct(g.customer_share),
-                    f.amount(g.revenue.to_f64()),
+                    revenue_cells[i].clone(),
                     pct(g.revenue_share),
                     number(g.mean_recency, 0),
                     number(g.mean_frequency, 1),
-                    f.amount(g.mean_monetary),
-                    f.amount(g.avg_order_value),
+                    mean_m_cells[i].clone(),
+                    aov_cells[i].clone(),
                 ]
             })
             .collect(),
@@ -568,6 +667,12 @@ fn rfm(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
         counts[ri][fi] += 1;
         sums[ri][fi] += c.monetary.to_f64();
     }
+    // one unit for every cell's mean, named in the title
+    let means: Vec<f64> = (0..bins * bins)
+        .filter(|&i| counts[i / bins][i % bins] > 0)
+        .map(|i| sums[i / bins][i % bins] / counts[i / bins][i % bins] as f64)
+        .collect();
+    let unit = f.unit(&means);
     let text: Vec<Vec<Vec<String>>> = (0..bins)
         .map(|ri| {
             (0..bins)
@@ -581,7 +686,7 @@ fn rfm(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
                             format!(
                                 "{} {}",
                                 f.pick("均", "avg"),
-                                f.amount(sums[ri][fi] / k as f64)
+                                f.in_unit(sums[ri][fi] / k as f64, unit)
                             ),
                         ]
                     }
@@ -590,12 +695,13 @@ fn rfm(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
         })
         .collect();
     let heat = HeatMap {
-        title: f
-            .pick(
+        title: f.with_unit(
+            f.pick(
                 "R × F 网格：客户数与平均消费金额",
                 "R × F grid: customers and mean monetary value",
-            )
-            .into(),
+            ),
+            unit,
+        ),
         rows: (0..bins).map(|ri| format!("R = {}", bins - ri)).collect(),
         columns: (1..=bins).map(|k| format!("F = {k}")).collect(),
         values: counts
@@ -661,12 +767,15 @@ fn rfm(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
             Block::Heading(f.pick("R × F 网格", "The R × F grid").into()),
             Block::Chart {
                 svg: heat,
-                caption: f
-                    .pick(
-                        "每格：客户数与平均消费金额（净额）。右上角为近期且频繁购买的客户。",
-                        "Each cell: customers and their mean monetary value (net). Top right: recent, frequent buyers.",
-                    )
-                    .into(),
+                caption: match (f.lang, f.unit_name(unit)) {
+                    (Lang::Zh, name) => format!(
+                        "每格：客户数与平均消费金额（净额，{name}）。右上角为近期且频繁购买的客户。"
+                    ),
+                    (Lang::En, name) if name.is_empty() => "Each cell: customers and their mean monetary value (net). Top right: recent, frequent buyers.".into(),
+                    (Lang::En, name) => format!(
+                        "Each cell: customers and their mean monetary value (net, {name}). Top right: recent, frequent buyers."
+                    ),
+                },
             },
             Block::Heading(f.pick("RFM 八类", "The 8 RFM classes").into()),
             Block::Chart {
@@ -740,12 +849,13 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             .into(),
     });
     let hours = |v: Option<f64>| v.map_or(String::new(), |h| number(h, 0));
+    let (revenue_header, revenue_cells) = f.money_column(f.pick("收入", "revenue"), &revenue);
     blocks.push(Block::Table(Table {
         header: strings([
             f.pick("等级", "tier"),
             f.pick("客户数", "customers"),
             f.pick("客户占比", "share"),
-            f.pick("收入", "revenue"),
+            &revenue_header,
             f.pick("收入占比", "revenue share"),
             f.pick("服务覆盖", "coverage"),
             f.pick("响应（小时）", "response (hours)"),
@@ -764,7 +874,7 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
                     tier_label(fin_d, t),
                     f.count(counts[t]),
                     pct(share(counts[t] as f64, n as f64)),
-                    f.amount(revenue[t]),
+                    revenue_cells[t].clone(),
                     pct(share(revenue[t], total)),
                     pick(s.map(|s| &s.coverage)),
                     hours(s.and_then(|s| s.response_hours)),
@@ -919,6 +1029,10 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             "\"Due now\": follow-ups whose interval (by tier) since the last purchase has passed; the lists per manager are in actions/.",
         )
         .into()]));
+    // without the model the at-risk list has no lifetime-value section to go in
+    if r.clv.is_none() {
+        blocks.extend(at_risk(r, f));
+    }
     Some(Section {
         id: "tiers",
         title: f
@@ -950,7 +1064,11 @@ fn clusters(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         ),
         (
             f.pick("特征", "features").into(),
-            c.features.join(", "),
+            c.features
+                .iter()
+                .map(|x| column_label(x, f.lang))
+                .collect::<Vec<_>>()
+                .join(f.pick("、", ", ")),
             String::new(),
         ),
     ])];
@@ -988,11 +1106,10 @@ fn clusters(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         f.pick("客户占比", "share"),
         f.pick("收入占比", "revenue share"),
     ]);
-    header.extend(
-        c.features
-            .iter()
-            .map(|x| format!("{} {x}", f.pick("均值", "mean"))),
-    );
+    header.extend(c.features.iter().map(|x| match f.lang {
+        Lang::En => format!("mean {x}"),
+        Lang::Zh => statistic_label(Statistic::Mean, x, f.lang),
+    }));
     let rows = c
         .clusters
         .iter()
@@ -1175,7 +1292,7 @@ fn test_table(v: &Validation, f: &Fmt<'_>) -> Table {
                     u.map_or_else(|| "–".to_string(), |u| u.text(f.lang).to_string())
                 };
                 vec![
-                    t.feature.clone(),
+                    column_label(&t.feature, f.lang).to_string(),
                     kw.map_or_else(|| why(t.kruskal_wallis.err()), |k| number(k.h, 1)),
                     kw.map_or("–".into(), |k| number(k.df, 0)),
                     kw.map_or("–".into(), |k| p_text(k.p)),
@@ -1362,6 +1479,18 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             ),
         },
     });
+    let members = |k: usize| bands[k].iter().sum::<usize>();
+    let (total_header, total_cells) = f.money_column(
+        f.pick("预测价值合计", "total CLV"),
+        &present.iter().map(|&k| clv_sum[k]).collect::<Vec<_>>(),
+    );
+    let (mean_header, mean_cells) = f.money_column(
+        f.pick("平均预测价值", "mean CLV"),
+        &present
+            .iter()
+            .map(|&k| clv_sum[k] / members(k) as f64)
+            .collect::<Vec<_>>(),
+    );
     blocks.push(Block::Table(Table {
         header: strings([
             if r.scheme.is_some() {
@@ -1372,113 +1501,27 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             f.pick("客户数", "customers"),
             f.pick("平均流失风险", "mean churn risk"),
             f.pick("高风险客户", "high risk"),
-            f.pick("预测价值合计", "total CLV"),
-            f.pick("平均预测价值", "mean CLV"),
+            &total_header,
+            &mean_header,
         ]),
         rows: present
             .iter()
-            .map(|&k| {
-                let m = bands[k].iter().sum::<usize>();
+            .enumerate()
+            .map(|(j, &k)| {
+                let m = members(k);
                 vec![
                     names[k].clone(),
                     f.count(m),
                     pct(risk_sum[k] / m as f64),
                     f.count(bands[k][2]),
-                    f.amount(clv_sum[k]),
-                    f.amount(clv_sum[k] / m as f64),
+                    total_cells[j].clone(),
+                    mean_cells[j].clone(),
                 ]
             })
             .collect(),
         ..Table::default()
     }));
-    // the high-value customers at risk: class A by past revenue, high churn risk
-    let abc = t.abc.classes();
-    let mut at_risk: Vec<&(usize, &stratum_core::clv::Prediction)> = preds
-        .iter()
-        .filter(|(i, p)| abc[*i] == AbcClass::A && p.churn_band == Some(ChurnBand::High))
-        .collect();
-    at_risk.sort_by(|a, b| {
-        customers[b.0]
-            .monetary
-            .cmp(&customers[a.0].monetary)
-            .then(customers[a.0].customer_id.cmp(&customers[b.0].customer_id))
-    });
-    blocks.push(Block::Heading(format!(
-        "{} ({} {}, {} {})",
-        f.pick("高价值客户流失预警", "High-value customers at risk"),
-        f.count(at_risk.len()),
-        f.pick("位", "customers"),
-        f.pick("显示前", "top"),
-        r.top.min(at_risk.len())
-    )));
-    if at_risk.is_empty() {
-        blocks.push(Block::Text(
-            f.pick(
-                "没有 A 类客户处于高流失风险。",
-                "No class A customer is at high churn risk.",
-            )
-            .into(),
-        ));
-    } else {
-        let mut header = strings([
-            f.pick("客户编号", "customer"),
-            f.pick("RFM 八类", "RFM class"),
-            f.pick("历史消费", "monetary"),
-            f.pick("最后购买", "last order"),
-            f.pick("距今（天）", "days since"),
-            f.pick("存活概率", "P(alive)"),
-            f.pick("预测价值", "CLV"),
-        ]);
-        if let Some(o) = r.scheme {
-            header.push(
-                o.scheme.dimensions[o.scheme.final_dimension]
-                    .label
-                    .pick(f.lang, "tier")
-                    .to_string(),
-            );
-            header.push(f.pick("客户经理", "account manager").into());
-        }
-        let rows = at_risk
-            .iter()
-            .take(r.top)
-            .map(|(i, p)| {
-                let x = &customers[*i];
-                let id = match r.scheme.and_then(|o| o.name(*i)) {
-                    Some(name) if !name.is_empty() => format!("{} {name}", x.customer_id),
-                    _ => x.customer_id.clone(),
-                };
-                let mut row = vec![
-                    id,
-                    t.rfm.customers()[*i].class.label(f.lang).to_string(),
-                    f.amount(x.monetary.to_f64()),
-                    x.last_purchase.to_string(),
-                    f.count(x.recency_days.max(0) as usize),
-                    pct(p.p_alive),
-                    f.amount(p.clv),
-                ];
-                if let Some(o) = r.scheme {
-                    row.push(names[groups[*i]].clone());
-                    row.push(o.manager(*i).unwrap_or("").to_string());
-                }
-                row
-            })
-            .collect();
-        blocks.push(Block::Table(Table {
-            header,
-            rows,
-            ..Table::default()
-        }));
-        blocks.push(Block::Notes(vec![match f.lang {
-            Lang::Zh => format!(
-                "A 类（历史收入前 {}）且流失风险高的客户，按历史消费从高到低；完整名单见 clv.csv。",
-                setting_pct(r.abc_cuts.0)
-            ),
-            Lang::En => format!(
-                "Class A customers (the top {} of past revenue) at high churn risk, by past revenue; the full list is in clv.csv.",
-                setting_pct(r.abc_cuts.0)
-            ),
-        }]));
-    }
+    blocks.extend(at_risk(r, f));
     Some(Section {
         id: "clv",
         title: f
@@ -1489,6 +1532,174 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             .into(),
         blocks,
     })
+}
+
+/// The high-value customers at risk, most past revenue first: with a scheme that names its
+/// at-risk tier (`at_risk = "vip_at_risk"`), that tier's customers (one definition for the
+/// scheme and the report); else class A by past revenue at high churn risk (needs the model).
+fn at_risk(r: &ReportInput<'_>, f: &Fmt<'_>) -> Vec<Block> {
+    let t = r.tiering;
+    let customers = &t.features.customers;
+    // each customer's finite prediction, when the model was fitted
+    let prediction = |i: usize| {
+        r.clv
+            .as_ref()
+            .and_then(|c| c.predictions.get(i))
+            .and_then(|p| p.as_ref())
+            .map(|(p, _)| p)
+            .filter(|p| p.is_finite())
+    };
+    let scheme_tier = r.scheme.and_then(|o| {
+        o.scheme.at_risk.map(|k| {
+            (
+                o,
+                &o.scheme.dimensions[o.scheme.final_dimension].tiers[k],
+                k,
+            )
+        })
+    });
+    let mut list: Vec<usize> = match scheme_tier {
+        Some((o, _, k)) => (0..customers.len())
+            .filter(|&i| o.tier_index(o.scheme.final_dimension, i) == k)
+            .collect(),
+        None if r.clv.is_some() => {
+            let abc = t.abc.classes();
+            (0..customers.len())
+                .filter(|&i| {
+                    abc[i] == AbcClass::A
+                        && prediction(i).is_some_and(|p| p.churn_band == Some(ChurnBand::High))
+                })
+                .collect()
+        }
+        None => return Vec::new(),
+    };
+    list.sort_by(|&a, &b| {
+        customers[b]
+            .monetary
+            .cmp(&customers[a].monetary)
+            .then(customers[a].customer_id.cmp(&customers[b].customer_id))
+    });
+    let mut blocks = vec![Block::Heading(format!(
+        "{} ({} {}, {} {})",
+        f.pick("高价值客户流失预警", "High-value customers at risk"),
+        f.count(list.len()),
+        f.pick("位", "customers"),
+        f.pick("显示前", "top"),
+        r.top.min(list.len())
+    ))];
+    let definition = match scheme_tier {
+        Some((_, tier, _)) => {
+            let label = tier.label.pick(f.lang, &tier.name);
+            let rule = tier.rule_text.as_deref().unwrap_or("");
+            match f.lang {
+                Lang::Zh => format!(
+                    "分级方案的“{label}”等级的全部客户（规则：{rule}），按历史消费从高到低；完整名单见 tiers.csv。"
+                ),
+                Lang::En => format!(
+                    "Every customer of the scheme's tier \"{label}\" (rule: {rule}), by past revenue; the full list is in tiers.csv."
+                ),
+            }
+        }
+        None => match f.lang {
+            Lang::Zh => format!(
+                "A 类（历史收入前 {}）且流失风险高的客户，按历史消费从高到低；完整名单见 clv.csv。",
+                setting_pct(r.abc_cuts.0)
+            ),
+            Lang::En => format!(
+                "Class A customers (the top {} of past revenue) at high churn risk, by past revenue; the full list is in clv.csv.",
+                setting_pct(r.abc_cuts.0)
+            ),
+        },
+    };
+    if list.is_empty() {
+        blocks.push(Block::Text(match scheme_tier {
+            Some((_, tier, _)) => format!(
+                "{} “{}”{}",
+                f.pick("没有客户处于", "No customer is in the tier"),
+                tier.label.pick(f.lang, &tier.name),
+                f.pick("等级。", ".")
+            ),
+            None => f
+                .pick(
+                    "没有 A 类客户处于高流失风险。",
+                    "No class A customer is at high churn risk.",
+                )
+                .into(),
+        }));
+        blocks.push(Block::Notes(vec![definition]));
+        return blocks;
+    }
+    let shown = &list[..r.top.min(list.len())];
+    let (monetary_header, monetary_cells) = f.money_column(
+        f.pick("历史消费", "monetary"),
+        &shown
+            .iter()
+            .map(|&i| customers[i].monetary.to_f64())
+            .collect::<Vec<_>>(),
+    );
+    let (clv_header, clv_cells) = f.money_column(
+        f.pick("预测价值", "CLV"),
+        &shown
+            .iter()
+            .map(|&i| prediction(i).map_or(f64::NAN, |p| p.clv))
+            .collect::<Vec<_>>(),
+    );
+    let mut header = strings([
+        f.pick("客户编号", "customer"),
+        f.pick("RFM 八类", "RFM class"),
+        &monetary_header,
+        f.pick("最后购买", "last order"),
+        f.pick("距今（天）", "days since"),
+    ]);
+    if r.clv.is_some() {
+        header.push(f.pick("存活概率", "P(alive)").into());
+        header.push(clv_header);
+    }
+    if let Some(o) = r.scheme {
+        header.push(
+            o.scheme.dimensions[o.scheme.final_dimension]
+                .label
+                .pick(f.lang, "tier")
+                .to_string(),
+        );
+        header.push(f.pick("客户经理", "account manager").into());
+    }
+    let rows = shown
+        .iter()
+        .enumerate()
+        .map(|(j, &i)| {
+            let x = &customers[i];
+            let id = match r.scheme.and_then(|o| o.name(i)) {
+                Some(name) if !name.is_empty() => format!("{} {name}", x.customer_id),
+                _ => x.customer_id.clone(),
+            };
+            let mut row = vec![
+                id,
+                t.rfm.customers()[i].class.label(f.lang).to_string(),
+                monetary_cells[j].clone(),
+                x.last_purchase.to_string(),
+                f.count(x.recency_days.max(0) as usize),
+            ];
+            if r.clv.is_some() {
+                row.push(prediction(i).map_or_else(|| "–".into(), |p| pct(p.p_alive)));
+                row.push(clv_cells[j].clone());
+            }
+            if let Some(o) = r.scheme {
+                let tier = &o.scheme.dimensions[o.scheme.final_dimension].tiers
+                    [o.tier_index(o.scheme.final_dimension, i)];
+                row.push(tier.label.pick(f.lang, &tier.name).to_string());
+                row.push(o.manager(i).unwrap_or("").to_string());
+            }
+            row
+        })
+        .collect();
+    blocks.push(Block::Table(Table {
+        header,
+        rows,
+        ..Table::default()
+    }));
+    blocks.push(Block::Notes(vec![definition]));
+    blocks
 }
 
 fn hist_caption(b: &Bins, f: &Fmt<'_>) -> String {
@@ -1611,5 +1822,61 @@ mod tests {
         assert_eq!(en.amount(12_345_678.4), "12,345,678");
         assert_eq!(en.amount(-12.345), "-12.35");
         assert_eq!(en.amount(-0.001), "0.00");
+    }
+
+    #[test]
+    fn a_column_of_amounts_has_one_unit_chosen_by_its_largest_value() {
+        let zh = Fmt {
+            lang: Lang::Zh,
+            currency: "¥",
+        };
+        // not ¥34.19万 beside ¥8,262.30: both in 万, the unit in the header
+        assert_eq!(
+            zh.money_column("收入", &[341_900.0, 8_262.30, -120.0]),
+            (
+                "收入（万元）".to_string(),
+                strings(["34.19", "0.83", "-0.01"])
+            )
+        );
+        // the unit follows the largest absolute value, also a negative one
+        assert_eq!(zh.unit(&[5.0, -250_000_000.0]), Unit::Yi);
+        assert_eq!(
+            zh.money_column("收入", &[120_000_000.0, 9_000_000.0]).1,
+            strings(["1.20", "0.09"])
+        );
+        // chosen on the shown value: 9,999.996 shows as 1.00万, 9,999.99 stays in yuan
+        assert_eq!(zh.unit(&[9_999.996]), Unit::Wan);
+        assert_eq!(
+            zh.money_column("客单价", &[9_999.99, 0.5]),
+            ("客单价（元）".to_string(), strings(["9,999.99", "0.50"]))
+        );
+        // a sign only where a digit shows; no value is a dash
+        assert_eq!(zh.in_unit(-1.0, Unit::Wan), "0.00");
+        assert_eq!(zh.in_unit(f64::NAN, Unit::Wan), "–");
+        let usd = Fmt {
+            lang: Lang::Zh,
+            currency: "$",
+        };
+        assert_eq!(usd.with_unit("收入", Unit::Wan), "收入（万 $）");
+        assert_eq!(usd.with_unit("收入", Unit::Cents), "收入（$）");
+        let en = Fmt {
+            lang: Lang::En,
+            currency: "",
+        };
+        assert_eq!(
+            en.money_column("revenue", &[341_900.0, 8_262.30, 12.345]),
+            ("revenue".to_string(), strings(["341,900", "8,262", "12"]))
+        );
+        assert_eq!(
+            en.money_column("AOV", &[999.994, 12.345]).1,
+            strings(["999.99", "12.35"])
+        );
+        let en_usd = Fmt {
+            lang: Lang::En,
+            currency: "$",
+        };
+        assert_eq!(en_usd.with_unit("revenue", Unit::Whole), "revenue ($)");
+        // an empty column has the smallest unit
+        assert_eq!(en.unit(&[]), Unit::Cents);
     }
 }
