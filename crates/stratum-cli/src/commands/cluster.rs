@@ -12,12 +12,13 @@ use stratum_io::cluster::{
 };
 use stratum_io::output::Cell;
 
+use super::ingest::{Timer, create};
 use super::outputs::Outputs;
+use super::outputs::write_json;
 use super::prepare::{
     inputs, number_columns, order_index, prepare, revenue_shares, settings, tests_table,
-    validate_clusters, write_json, write_validation_files,
+    validate_clusters, write_validation_files,
 };
-use super::segment::{Timer, create};
 use crate::BadInput;
 use crate::cli::ClusterArgs;
 use crate::terminal::table;

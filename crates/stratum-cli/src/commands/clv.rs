@@ -3,11 +3,8 @@
 
 use anyhow::{Context, Result};
 use chrono::{Days, NaiveDate};
-use stratum_core::clv::{
-    ChurnBand, ClvModel, FitReport, ModelKind, Summary, purchase_days, summarize,
-    summarize_discrete,
-};
-use stratum_core::{CustomerFeatures, Lang};
+use stratum_core::Lang;
+use stratum_core::clv::{ChurnBand, ClvModel, FitReport, ModelKind, Summary, summaries};
 use stratum_io::clv::{
     ClvInput, ClvReport, CustomerPrediction, HOLDOUT_COLUMNS, holdout_cells, holdout_check_text,
     load_summaries, write_holdout_csv, write_predictions_csv,
@@ -17,11 +14,11 @@ use stratum_io::output::Cell;
 use stratum_io::quality::InputQuality;
 use stratum_io::transactions::TransactionOptions;
 
-use super::outputs::Outputs;
-use super::segment::{
+use super::ingest::{
     Rejects, Timer, check_reject_rate, create, finish_rejects, no_usable_transactions,
     open_rejects, read_transactions, with_rejects_path,
 };
+use super::outputs::Outputs;
 use crate::BadInput;
 use crate::cli::ClvArgs;
 use crate::settings::{ClvSettings, clv_settings};
@@ -38,25 +35,6 @@ pub const OUTPUT_FILES: [&str; 4] = [
 /// Runs `stratum clv`.
 pub fn run(args: ClvArgs) -> Result<()> {
     run_with(clv_settings(args)?)
-}
-
-/// Each customer's calibration summary in the model's terms, `None` when their first purchase
-/// is after `calibration_end`.
-pub fn summaries(
-    customers: &[CustomerFeatures],
-    calibration_end: NaiveDate,
-    model: &stratum_core::clv::CheckedClvParams,
-) -> Vec<Option<Summary>> {
-    customers
-        .iter()
-        .map(|c| {
-            let days = purchase_days(c.days.as_deref().unwrap_or_default());
-            match model.model() {
-                ModelKind::BgBb => summarize_discrete(&days, calibration_end, model.period()),
-                _ => summarize(&days, calibration_end, model.period()),
-            }
-        })
-        .collect()
 }
 
 /// What the model is fitted on: each customer's summary, and where it came from.
@@ -195,7 +173,7 @@ fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, Str
         prepared.quality.input(),
         holdout_periods,
     );
-    super::prepare::write_json(&out.join("params.json"), &report)?;
+    super::outputs::write_json(&out.join("params.json"), &report)?;
     let predictions_path = out.join("predictions.csv");
     write_predictions_csv(
         create(&predictions_path)?,

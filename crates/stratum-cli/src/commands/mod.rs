@@ -4,6 +4,7 @@ pub mod check;
 pub mod cluster;
 pub mod clv;
 pub mod demo;
+pub mod ingest;
 pub mod outputs;
 pub mod prepare;
 pub mod scheme;

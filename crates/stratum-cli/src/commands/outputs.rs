@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-use anyhow::Result;
+use std::io::Write;
+
+use anyhow::{Context, Result};
 use stratum_io::publish::{Digest256, ManifestInput, OutputDir, RunRecord, digest_file};
 
 /// A run's output folder, being written.
@@ -178,4 +180,14 @@ impl std::fmt::Display for FailedRun {
 fn now() -> String {
     chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Writes `value` as pretty JSON to `path`, with a final line break.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let mut w = super::ingest::create(path)?;
+    serde_json::to_writer_pretty(&mut w, value)
+        .map_err(std::io::Error::from)
+        .and_then(|_| w.write_all(b"\n"))
+        .and_then(|_| w.flush())
+        .with_context(|| format!("failed to write `{}`", path.display()))
 }

@@ -4,7 +4,6 @@
 //! `segment` does) and build every customer's profile — the columns a scheme's rules see, which
 //! are the features these commands can use.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -15,12 +14,12 @@ use stratum_core::{Lang, Tiering, tier};
 use stratum_io::master::{MasterAttributes, load_customers};
 use stratum_io::transactions::TransactionOptions;
 
-use super::outputs::Outputs;
-use super::scheme::warn_shadowed;
-use super::segment::{
+use super::ingest::{
     check_reject_rate, create, finish_rejects, no_usable_transactions, open_rejects,
     read_transactions, with_rejects_path,
 };
+use super::outputs::{Outputs, write_json};
+use super::scheme::warn_shadowed;
 use crate::BadInput;
 use crate::settings::{SegmentSettings, segment_settings};
 
@@ -213,16 +212,6 @@ pub fn validate_clusters(
     params
         .validate(&labels, &names, features)
         .map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// Writes `value` as pretty JSON to `path`, with a final line break.
-pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let mut w = create(path)?;
-    serde_json::to_writer_pretty(&mut w, value)
-        .map_err(std::io::Error::from)
-        .and_then(|_| w.write_all(b"\n"))
-        .and_then(|_| w.flush())
-        .with_context(|| format!("failed to write `{}`", path.display()))
 }
 
 /// Writes `validation.csv`, `validation_tests.csv` and `validation.json` (a list of

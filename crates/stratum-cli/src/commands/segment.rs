@@ -1,11 +1,9 @@
 //! `stratum segment`: a transaction export in, tiers and a quality report out.
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
 use anyhow::{Context, Result};
-use stratum_core::ShardedAggregator;
 use stratum_core::summary::GroupSummary;
 use stratum_core::{Labelled, Lang, Money, Tiering, tier};
 use stratum_io::format::{number, pct, thousands};
@@ -14,12 +12,8 @@ use stratum_io::output::{write_customers_csv, write_segments_csv, write_unscored
 use stratum_io::quality::{
     AsOfSource, IgnoredOverride, InputQuality, QualityReport, SchemeQuality,
 };
-use stratum_io::rejects::RejectsWriter;
 use stratum_io::report::{ClvPart, ReportInput, write_report};
-use stratum_io::source::{Format, detect_format};
-use stratum_io::transactions::{
-    LoadError, RowCounts, TransactionOptions, TransactionQuality, load_transactions_from,
-};
+use stratum_io::transactions::TransactionOptions;
 use stratum_io::workbook::{WorkbookInput, write_workbook};
 
 use stratum_core::interactions::nps_score;
@@ -32,11 +26,14 @@ use stratum_io::tiers::{
     SUMMARY_COLUMNS, SchemeOutput, action_lists, summary_rows, write_scheme_outputs,
 };
 
-use super::outputs::Outputs;
+use super::ingest::{
+    Timer, check_reject_rate, create, finish_rejects, no_usable_transactions, open_rejects,
+    read_transactions, with_rejects_path,
+};
+use super::outputs::{Outputs, write_json};
 use super::scheme::{load_scheme, scheme_error, warn_shadowed};
 use crate::BadInput;
 use crate::cli::SegmentArgs;
-use crate::progress;
 use crate::settings::{SegmentSettings, segment_settings};
 use crate::terminal::table;
 use chrono::NaiveDate;
@@ -61,117 +58,6 @@ pub const OUTPUT_FILES: [&str; 6] = [
 /// Runs `stratum segment`.
 pub fn run(args: SegmentArgs) -> Result<()> {
     run_with(segment_settings(args)?)
-}
-
-pub(crate) fn create(path: &Path) -> Result<BufWriter<File>> {
-    let file =
-        File::create(path).with_context(|| format!("failed to create `{}`", path.display()))?;
-    Ok(BufWriter::with_capacity(1 << 20, file))
-}
-
-/// The rejects file of a run.
-pub(crate) type Rejects = RejectsWriter<BufWriter<File>>;
-
-/// Opens the run's `rejects.csv` in `dir`.
-pub(crate) fn open_rejects(dir: &Path, text: CsvText) -> Result<(Rejects, PathBuf)> {
-    let rejects_path = dir.join("rejects.csv");
-    let rejects = RejectsWriter::with_text(create(&rejects_path)?, text)
-        .with_context(|| format!("failed to write `{}`", rejects_path.display()))?;
-    Ok((rejects, rejects_path))
-}
-
-/// Reads a transaction file with a progress bar on stderr, its rejected rows to `rejects`.
-pub(crate) fn read_transactions(
-    paths: &[PathBuf],
-    options: &TransactionOptions,
-    as_of: Option<NaiveDate>,
-    rejects: &mut Rejects,
-    rejects_path: &Path,
-) -> Result<(ShardedAggregator, TransactionQuality)> {
-    let total: u64 = paths
-        .iter()
-        .map(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-        .sum();
-    let text_only = [
-        (options.read.columns.is_some(), "--no-header/--columns"),
-        (options.read.whitespace, "--delimiter whitespace"),
-    ];
-    let mut in_bytes = true;
-    for path in paths {
-        let format = detect_format(path).ok();
-        in_bytes &= format == Some(Format::Csv);
-        for (given, flag) in text_only {
-            if given && format.is_some_and(|f| f != Format::Csv) {
-                return Err(BadInput(format!(
-                    "{flag} applies to text files, and `{}` is a {} file",
-                    path.display(),
-                    format.map_or("", |f| match f {
-                        Format::Excel => "workbook",
-                        Format::Parquet => "Parquet",
-                        Format::Csv => "text",
-                    })
-                ))
-                .into());
-            }
-        }
-    }
-    let bar = progress::bar(total, in_bytes, "reading");
-    // several files: the bar follows each in turn
-    let read = load_transactions_from(paths, options, as_of, rejects, &mut |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .map_err(|e| with_rejects_path(e, rejects_path))?;
-    bar.finish_and_clear();
-    Ok(read)
-}
-
-/// Completes `rejects.csv`.
-pub(crate) fn finish_rejects(rejects: Rejects, path: &Path) -> Result<()> {
-    rejects
-        .finish()
-        .and_then(|mut w| w.flush())
-        .with_context(|| format!("failed to write `{}`", path.display()))
-}
-
-/// An error when more than `max` of the rows of `input` were rejected.
-pub(crate) fn check_reject_rate(
-    counts: &RowCounts,
-    max: f64,
-    input: &Path,
-    rejects_path: &Path,
-) -> Result<()> {
-    let rate = counts.reject_rate();
-    if rate > max {
-        return Err(BadInput(format!(
-            "{:.1}% of the rows of `{}` were rejected ({} of {}), more than the allowed {:.1}% (--max-reject-rate); see `{}`",
-            rate * 100.0,
-            input.display(),
-            counts.rejected,
-            counts.rows_read,
-            max * 100.0,
-            rejects_path.display()
-        ))
-        .into());
-    }
-    Ok(())
-}
-
-/// The error when no line of `input` could be used.
-pub(crate) fn no_usable_transactions(
-    input: &Path,
-    counts: &RowCounts,
-    rejects_path: &Path,
-) -> anyhow::Error {
-    BadInput(format!(
-        "no usable transactions in `{}`: {} rows read, {} rejected, {} duplicates; see `{}`",
-        input.display(),
-        counts.rows_read,
-        counts.rejected,
-        counts.duplicates,
-        rejects_path.display()
-    ))
-    .into()
 }
 
 /// Runs the segmentation with resolved settings.
@@ -436,7 +322,7 @@ fn segment(
         transactions: txq,
         customer_master: master_quality,
     };
-    super::prepare::write_json(&out.join("quality.json"), &report)?;
+    write_json(&out.join("quality.json"), &report)?;
     eprintln!("{}", quality_text(&report, s.lang));
     outputs.rows("transactions", &report.transactions.counts);
     if let Some(q) = &report.customer_master {
@@ -846,7 +732,8 @@ fn fit_clv(
     path: &Path,
 ) -> Result<SegmentClv> {
     let calibration_end = as_of - chrono::Days::new(1);
-    let summaries = super::clv::summaries(&tiering.features.customers, calibration_end, params);
+    let summaries =
+        stratum_core::clv::summaries(&tiering.features.customers, calibration_end, params);
     let fitted: Vec<Summary> = summaries.iter().flatten().copied().collect();
     let model = params
         .fit(&fitted)
@@ -893,7 +780,7 @@ fn write_clv_outputs(
         ClvInput::Transactions(transactions),
         None,
     );
-    super::prepare::write_json(&path, &report)?;
+    write_json(&path, &report)?;
     Ok(vec!["clv.csv", "clv_by_class.csv", "clv_params.json"])
 }
 
@@ -1029,29 +916,6 @@ fn final_tier_text(o: &SchemeOutput<'_>) -> String {
     table(&header, &rows)
 }
 
-/// Phase timings on stderr when `STRATUM_TIMINGS` is set (for benchmarks and profiling).
-pub(crate) struct Timer {
-    on: bool,
-    last: std::time::Instant,
-}
-
-impl Timer {
-    pub(crate) fn new() -> Self {
-        Timer {
-            on: std::env::var_os("STRATUM_TIMINGS").is_some(),
-            last: std::time::Instant::now(),
-        }
-    }
-
-    pub(crate) fn lap(&mut self, what: &str) {
-        if self.on {
-            let now = std::time::Instant::now();
-            eprintln!("timing: {what}: {:.3} s", (now - self.last).as_secs_f64());
-            self.last = now;
-        }
-    }
-}
-
 /// Writes `customers.csv`, `segments.csv` and `unscored.csv`.
 fn write_csv_outputs(
     out: &Path,
@@ -1079,16 +943,6 @@ fn write_csv_outputs(
         .and_then(|_| w.flush())
         .with_context(|| format!("failed to write `{}`", unscored_path.display()))?;
     Ok(())
-}
-
-/// Names the rejects file when writing it failed (an output failure, not bad input).
-pub(crate) fn with_rejects_path(e: LoadError, path: &Path) -> anyhow::Error {
-    match e {
-        LoadError::Rejects(_) => {
-            anyhow::Error::new(e).context(format!("failed to write `{}`", path.display()))
-        }
-        other => other.into(),
-    }
 }
 
 /// (scored customers missing from the master, master customers with no transactions).

@@ -45,7 +45,7 @@ pub use optimize::FitReport;
 pub use params::{CheckedClvParams, ClvParams, ModelKind};
 pub use paretonbd::ParetoNbd;
 pub use summary::{
-    Grouped, Period, PurchaseDay, Summary, purchase_days, summarize, summarize_discrete,
+    Grouped, Period, PurchaseDay, Summary, purchase_days, summaries, summarize, summarize_discrete,
 };
 
 /// Predictions of a fitted transaction model for one customer's summary; times are in the

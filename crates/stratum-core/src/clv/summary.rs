@@ -309,6 +309,27 @@ impl Grouped {
     }
 }
 
+/// Each customer's calibration summary in the model's terms, `None` when their first purchase
+/// is after `calibration_end`.
+pub fn summaries(
+    customers: &[crate::CustomerFeatures],
+    calibration_end: NaiveDate,
+    model: &super::CheckedClvParams,
+) -> Vec<Option<Summary>> {
+    customers
+        .iter()
+        .map(|c| {
+            let days = purchase_days(c.days.as_deref().unwrap_or_default());
+            match model.model() {
+                super::ModelKind::BgBb => {
+                    summarize_discrete(&days, calibration_end, model.period())
+                }
+                _ => summarize(&days, calibration_end, model.period()),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
