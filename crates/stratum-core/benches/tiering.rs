@@ -122,14 +122,7 @@ fn scheme(c: &mut Criterion) {
         b.iter(|| black_box(profile(&t, None, None, &lifecycle).rows()))
     });
     g.bench_function("two dimensions with reasons, ~100k customers", |b| {
-        b.iter(|| {
-            black_box(
-                checked
-                    .apply(&p, &ids, &[], as_of, stratum_core::Lang::En)
-                    .assignments
-                    .len(),
-            )
-        })
+        b.iter(|| black_box(checked.apply(&p, &ids, &[], as_of).assignments.len()))
     });
     g.finish();
 }

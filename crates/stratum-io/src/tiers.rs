@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use rust_xlsxwriter::{Workbook, XlsxError};
 use stratum_core::interactions::nps_score;
 use stratum_core::scheme::{CheckedScheme, Profile, SchemeResult, Strategy, Value};
@@ -15,7 +16,7 @@ use crate::master::{CustomerTable, MANAGER_ALIASES, NAME_ALIASES};
 use crate::output::{Cell, CsvOut, CsvText, Formats, write_table};
 
 /// Everything the scheme outputs are made of.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SchemeOutput<'a> {
     /// The tiers and features (customers in id order).
     pub tiering: &'a Tiering,
@@ -35,6 +36,8 @@ pub struct SchemeOutput<'a> {
     roles: (Option<usize>, Option<usize>),
     /// The profile columns `lifecycle`, `avg_satisfaction` and `last_nps`.
     columns: [Option<usize>; 3],
+    /// Each customer's reason for the final tier, worded once in `lang`.
+    reasons: Vec<String>,
 }
 
 impl<'a> SchemeOutput<'a> {
@@ -53,6 +56,11 @@ impl<'a> SchemeOutput<'a> {
         });
         let columns =
             ["lifecycle", "avg_satisfaction", "last_nps"].map(|name| profile.catalog().find(name));
+        let reasons = result
+            .assignments
+            .par_iter()
+            .map(|a| a.reason.text(scheme, lang))
+            .collect();
         SchemeOutput {
             tiering,
             profile,
@@ -63,6 +71,7 @@ impl<'a> SchemeOutput<'a> {
             lang,
             roles,
             columns,
+            reasons,
         }
     }
 }
@@ -211,7 +220,7 @@ pub fn tiers_row<'a>(o: &'a SchemeOutput<'a>, i: usize) -> Vec<Cell<'a>> {
     row.push(Cell::Text(
         strategy.map_or("", |s| s.discount.pick(o.lang, "")),
     ));
-    row.push(Cell::Text(&a.reason));
+    row.push(Cell::Text(&o.reasons[i]));
     row.push(Cell::Text(if a.overridden { "yes" } else { "no" }));
     row.push(Cell::Text(o.manager(i).unwrap_or("")));
     row
@@ -348,7 +357,7 @@ pub fn action_lists<'a>(o: &'a SchemeOutput<'a>) -> Vec<(String, Vec<Vec<Cell<'a
                             Some(d) => Cell::Date(d),
                             None => Cell::Text(""),
                         },
-                        Cell::Text(&o.result.assignments[i].reason),
+                        Cell::Text(&o.reasons[i]),
                         Cell::Money(c.monetary),
                         Cell::Date(c.last_purchase),
                         // the whole name, also when the file or sheet name had to be cut

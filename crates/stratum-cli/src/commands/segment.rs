@@ -253,7 +253,7 @@ fn segment(
             let checked = params
                 .check(profile.catalog())
                 .map_err(|e| scheme_error(path, &e, master_table.is_some(), clv.is_some()))?;
-            let result = checked.apply(&profile, &ids, &overrides, as_of, s.lang);
+            let result = checked.apply(&profile, &ids, &overrides, as_of);
             timer.lap("scheme");
             Some((path, profile, checked, result))
         }

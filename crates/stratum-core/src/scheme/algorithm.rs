@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::expr::{Row, Value};
+use super::expr::{Clause, Row, Value};
 use super::params::CheckedScheme;
 use super::profile::{Profile, ProfileRow};
 use crate::labels::Lang;
@@ -51,14 +51,40 @@ pub enum SkipReason {
 }
 
 /// One customer's tiers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
     /// The tier index in each dimension, in scheme order.
     pub tiers: Vec<u16>,
-    /// Why the customer has its final tier.
-    pub reason: String,
+    /// Why the customer has its final tier, as data ([`Reason::text`] words it).
+    pub reason: Reason,
     /// Whether the final tier comes from an override.
     pub overridden: bool,
+}
+
+/// Why a customer has its final tier.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reason {
+    /// The final tier's rule is true: the comparisons that made it so, with the values.
+    Rule(Vec<Clause>),
+    /// No rule of the final dimension is true: the default tier.
+    Default,
+    /// A manual override placed it.
+    Override(Override),
+}
+
+impl Reason {
+    /// The reason in words, with the column names of the scheme's catalog
+    /// ([`CheckedScheme::catalog`]): `annual_revenue=1,250,000 ≥ 1,000,000`,
+    /// `default tier (no rule matched)`, `override by 张伟 on 2026-10-01: …`.
+    pub fn text(&self, scheme: &CheckedScheme, lang: Lang) -> String {
+        match self {
+            Reason::Rule(clauses) => Clause::join(clauses, scheme.catalog.names()),
+            Reason::Default => lang
+                .pick("默认等级（没有规则命中）", "default tier (no rule matched)")
+                .to_string(),
+            Reason::Override(o) => override_reason(o, lang),
+        }
+    }
 }
 
 /// The scheme's result for every customer of the profile.
@@ -230,14 +256,14 @@ impl CheckedScheme {
     }
 
     /// Places every customer of `profile` (which must be the profile the scheme was checked
-    /// against) and applies the overrides valid at `as_of`; reasons are worded in `lang`.
+    /// against) and applies the overrides valid at `as_of`; reasons are data, worded at the
+    /// edge ([`Reason::text`]).
     pub fn apply(
         &self,
         profile: &Profile,
         customer_ids: &[&str],
         overrides: &[Override],
         as_of: NaiveDate,
-        lang: Lang,
     ) -> SchemeResult {
         let base_len = profile.catalog().names().len();
         let fin = self.final_dimension;
@@ -246,14 +272,14 @@ impl CheckedScheme {
             .into_par_iter()
             .map(|row| {
                 let mut tiers: Vec<u16> = Vec::with_capacity(self.dimensions.len());
-                let mut reason = String::new();
+                let mut reason = Reason::Default;
                 let mut overridden = false;
                 for (d, dim) in self.dimensions.iter().enumerate() {
                     // an override places the final tier; later dimensions see it
                     if d == fin
                         && let Some(&(k, tier)) = chosen.get(&row)
                     {
-                        reason = override_reason(&overrides[k], lang);
+                        reason = Reason::Override(overrides[k].clone());
                         overridden = true;
                         tiers.push(tier as u16);
                         continue;
@@ -270,10 +296,8 @@ impl CheckedScheme {
                         .position(|t| t.rule.as_ref().is_some_and(|r| r.matches(&staged)));
                     if d == fin {
                         reason = match hit.and_then(|k| dim.tiers[k].rule.as_ref()) {
-                            Some(rule) => rule.explain(&staged, &self.catalog),
-                            None => lang
-                                .pick("默认等级（没有规则命中）", "default tier (no rule matched)")
-                                .to_string(),
+                            Some(rule) => Reason::Rule(rule.because(&staged)),
+                            None => Reason::Default,
                         };
                     }
                     tiers.push(hit.unwrap_or(dim.default) as u16);

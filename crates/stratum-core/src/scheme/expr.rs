@@ -271,18 +271,26 @@ pub trait Row {
     fn get(&self, column: usize) -> Value<'_>;
 }
 
+/// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cmp {
+pub enum Cmp {
+    /// `=`.
     Eq,
+    /// `<>`.
     Ne,
+    /// `<`.
     Lt,
+    /// `<=`.
     Le,
+    /// `>`.
     Gt,
+    /// `>=`.
     Ge,
 }
 
 impl Cmp {
-    fn symbol(self) -> &'static str {
+    /// The operator as a reason shows it (`≥`, `≠`, …).
+    pub fn symbol(self) -> &'static str {
         match self {
             Cmp::Eq => "=",
             Cmp::Ne => "≠",
@@ -545,12 +553,17 @@ impl Rule {
         truth(&self.node, row) == Some(true)
     }
 
-    /// Why the rule is true for `row`: the comparisons that made it true, with the values
-    /// (`annual_revenue=1,250,000 ≥ 1,000,000; tenure_months=31 ≥ 24`).
+    /// Why the rule is true for `row`, as data: the comparisons that made it true, with the
+    /// values.
+    pub fn because(&self, row: &dyn Row) -> Vec<Clause> {
+        let mut clauses = Vec::new();
+        because(&self.node, row, &mut clauses);
+        clauses
+    }
+
+    /// [`Rule::because`] worded: `annual_revenue=1,250,000 ≥ 1,000,000; tenure_months=31 ≥ 24`.
     pub fn explain(&self, row: &dyn Row, catalog: &Catalog) -> String {
-        let mut parts = Vec::new();
-        explain(&self.node, row, catalog, &mut parts);
-        parts.join("; ")
+        Clause::join(&self.because(row), catalog.names())
     }
 }
 
@@ -1607,95 +1620,274 @@ pub fn show_number(x: f64) -> String {
     out
 }
 
-fn show(s: Scalar<'_>) -> String {
-    match s {
-        Scalar::Null => "(empty)".into(),
-        Scalar::Number(x) => show_number(x),
-        Scalar::Text(t) => t.to_string(),
-    }
+/// A value as a reason shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shown {
+    /// No value.
+    Empty,
+    /// A number.
+    Number(f64),
+    /// Text.
+    Text(String),
 }
 
-/// A side of a comparison as shown in a reason: `name=value` for a column or a computed
-/// value, the literal as written otherwise.
-fn side(node: &Node, row: &dyn Row, catalog: &Catalog) -> String {
-    match node {
-        Node::Column(i) => format!("{}={}", catalog.names()[*i], show(scalar(node, row))),
-        Node::Arith(.., text) | Node::Neg(_, text) | Node::Coalesce(_, text) => {
-            format!("({text})={}", show(scalar(node, row)))
+impl Shown {
+    fn of(s: Scalar<'_>) -> Self {
+        match s {
+            Scalar::Null => Shown::Empty,
+            Scalar::Number(x) => Shown::Number(x),
+            Scalar::Text(t) => Shown::Text(t.to_string()),
         }
-        Node::Text(t) => format!("'{t}'"),
-        _ => show(scalar(node, row)),
     }
 }
 
-fn explain(node: &Node, row: &dyn Row, catalog: &Catalog, out: &mut Vec<String>) {
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shown::Empty => f.write_str("(empty)"),
+            Shown::Number(x) => f.write_str(&show_number(*x)),
+            Shown::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// One side of a comparison in a reason.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// A column (its catalog index) and its value.
+    Column {
+        /// The column.
+        column: usize,
+        /// Its value.
+        value: Shown,
+    },
+    /// A computed value (`a + b`, `COALESCE(x, 0)`) as written, and its value.
+    Computed {
+        /// The expression as written.
+        text: String,
+        /// Its value.
+        value: Shown,
+    },
+    /// A text literal.
+    Text(String),
+    /// Any other value (a number literal, `NULL`).
+    Value(Shown),
+}
+
+impl Operand {
+    fn of(node: &Node, row: &dyn Row) -> Self {
+        match node {
+            Node::Column(i) => Operand::Column {
+                column: *i,
+                value: Shown::of(scalar(node, row)),
+            },
+            Node::Arith(.., text) | Node::Neg(_, text) | Node::Coalesce(_, text) => {
+                Operand::Computed {
+                    text: text.clone(),
+                    value: Shown::of(scalar(node, row)),
+                }
+            }
+            Node::Text(t) => Operand::Text(t.clone()),
+            _ => Operand::Value(Shown::of(scalar(node, row))),
+        }
+    }
+
+    /// `name=value` for a column or a computed value, the literal as written otherwise.
+    fn text(&self, names: &[String]) -> String {
+        match self {
+            Operand::Column { column, value } => {
+                let name = names.get(*column).map_or("?", String::as_str);
+                format!("{name}={value}")
+            }
+            Operand::Computed { text, value } => format!("({text})={value}"),
+            Operand::Text(t) => format!("'{t}'"),
+            Operand::Value(v) => v.to_string(),
+        }
+    }
+}
+
+/// One comparison that made a rule true for a customer, as data; [`Clause::text`] words it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Clause {
+    /// The rule is `TRUE`.
+    Always,
+    /// A column equal to a text literal: the column's value says it all.
+    Is(Operand),
+    /// `left op right`.
+    Compare {
+        /// The left side.
+        left: Operand,
+        /// The operator.
+        op: Cmp,
+        /// The right side.
+        right: Operand,
+    },
+    /// `value [NOT] IN (list)`.
+    In {
+        /// The value tested.
+        value: Operand,
+        /// The list.
+        list: Vec<Operand>,
+        /// `NOT IN`.
+        negated: bool,
+    },
+    /// `value [NOT] BETWEEN low AND high`.
+    Between {
+        /// The value tested.
+        value: Operand,
+        /// The low end.
+        low: Operand,
+        /// The high end.
+        high: Operand,
+        /// `NOT BETWEEN`.
+        negated: bool,
+    },
+    /// `value IS [NOT] NULL`.
+    Empty {
+        /// The value tested.
+        value: Operand,
+        /// `IS NOT NULL`.
+        negated: bool,
+    },
+    /// `value [NOT] LIKE pattern`.
+    Like {
+        /// The value tested.
+        value: Operand,
+        /// The pattern.
+        pattern: String,
+        /// `NOT LIKE`.
+        negated: bool,
+    },
+    /// `NOT (…)`, as written.
+    Not(String),
+}
+
+impl Clause {
+    /// The clause as a reason words it (`annual_revenue=1,250,000 ≥ 1,000,000`), with the
+    /// column names of the catalog the rule was compiled against.
+    pub fn text(&self, names: &[String]) -> String {
+        let not = |negated: bool| if negated { "not " } else { "" };
+        match self {
+            Clause::Always => "always".into(),
+            Clause::Is(o) => o.text(names),
+            Clause::Compare { left, op, right } => {
+                format!("{} {} {}", left.text(names), op.symbol(), right.text(names))
+            }
+            Clause::In {
+                value,
+                list,
+                negated,
+            } => {
+                let items: Vec<String> = list.iter().map(|o| o.text(names)).collect();
+                format!(
+                    "{} {}in ({})",
+                    value.text(names),
+                    not(*negated),
+                    items.join(", ")
+                )
+            }
+            Clause::Between {
+                value,
+                low,
+                high,
+                negated,
+            } => format!(
+                "{} {}between {} and {}",
+                value.text(names),
+                not(*negated),
+                low.text(names),
+                high.text(names)
+            ),
+            Clause::Empty { value, negated } => match value {
+                Operand::Column { column, .. } if !negated => {
+                    format!(
+                        "{} is empty",
+                        names.get(*column).map_or("?", String::as_str)
+                    )
+                }
+                _ if *negated => format!("{} is not empty", value.text(names)),
+                _ => format!("{} is empty", value.text(names)),
+            },
+            Clause::Like {
+                value,
+                pattern,
+                negated,
+            } => format!("{} {}like '{pattern}'", value.text(names), not(*negated)),
+            Clause::Not(text) => format!("not ({text})"),
+        }
+    }
+
+    /// Clauses joined as one reason.
+    pub fn join(clauses: &[Clause], names: &[String]) -> String {
+        clauses
+            .iter()
+            .map(|c| c.text(names))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn because(node: &Node, row: &dyn Row, out: &mut Vec<Clause>) {
     match node {
         Node::And(operands) => {
             for o in operands {
-                explain(o, row, catalog, out);
+                because(o, row, out);
             }
         }
         // the first operand that is true (the last when none is)
         Node::Or(operands) => {
             let first_true = operands.iter().find(|o| truth(o, row) == Some(true));
             if let Some(o) = first_true.or(operands.last()) {
-                explain(o, row, catalog, out);
+                because(o, row, out);
             }
         }
-        Node::Bool(true) => out.push("always".into()),
+        Node::Bool(true) => out.push(Clause::Always),
         // a column equal to a text literal says it all: `rfm_class=important_value`
         Node::Cmp(Cmp::Eq, l, r)
             if matches!((l.as_ref(), r.as_ref()), (Node::Column(_), Node::Text(_))) =>
         {
-            out.push(side(l, row, catalog));
+            out.push(Clause::Is(Operand::of(l, row)));
         }
-        Node::Cmp(op, l, r) => out.push(format!(
-            "{} {} {}",
-            side(l, row, catalog),
-            op.symbol(),
-            side(r, row, catalog)
-        )),
+        Node::Cmp(op, l, r) => out.push(Clause::Compare {
+            left: Operand::of(l, row),
+            op: *op,
+            right: Operand::of(r, row),
+        }),
         Node::In {
             expr,
             list,
             negated,
-        } => {
-            let items: Vec<String> = list.iter().map(|n| side(n, row, catalog)).collect();
-            out.push(format!(
-                "{} {}in ({})",
-                side(expr, row, catalog),
-                if *negated { "not " } else { "" },
-                items.join(", ")
-            ));
-        }
+        } => out.push(Clause::In {
+            value: Operand::of(expr, row),
+            list: list.iter().map(|n| Operand::of(n, row)).collect(),
+            negated: *negated,
+        }),
         Node::Between {
             expr,
             low,
             high,
             negated,
-        } => out.push(format!(
-            "{} {}between {} and {}",
-            side(expr, row, catalog),
-            if *negated { "not " } else { "" },
-            side(low, row, catalog),
-            side(high, row, catalog)
-        )),
-        Node::IsNull { expr, negated } => out.push(match expr.as_ref() {
-            Node::Column(i) if !negated => format!("{} is empty", catalog.names()[*i]),
-            _ if *negated => format!("{} is not empty", side(expr, row, catalog)),
-            _ => format!("{} is empty", side(expr, row, catalog)),
+        } => out.push(Clause::Between {
+            value: Operand::of(expr, row),
+            low: Operand::of(low, row),
+            high: Operand::of(high, row),
+            negated: *negated,
+        }),
+        Node::IsNull { expr, negated } => out.push(Clause::Empty {
+            value: Operand::of(expr, row),
+            negated: *negated,
         }),
         Node::Like {
             expr,
             pattern,
             negated,
             ..
-        } => out.push(format!(
-            "{} {}like '{pattern}'",
-            side(expr, row, catalog),
-            if *negated { "not " } else { "" }
-        )),
-        Node::Not(_, text) => out.push(format!("not ({text})")),
+        } => out.push(Clause::Like {
+            value: Operand::of(expr, row),
+            pattern: pattern.clone(),
+            negated: *negated,
+        }),
+        Node::Not(_, text) => out.push(Clause::Not(text.clone())),
         _ => {}
     }
 }

@@ -16,11 +16,13 @@ pub mod params;
 pub mod profile;
 
 pub use algorithm::{
-    Assignment, Override, SEEN_SHOWN, SchemeResult, SchemeWarning, SkipReason, SkippedOverride,
+    Assignment, Override, Reason, SEEN_SHOWN, SchemeResult, SchemeWarning, SkipReason,
+    SkippedOverride,
 };
 pub use error::{RuleError, RuleErrorKind, SchemeError};
 pub use expr::{
-    Catalog, ColumnType, Formula, KnownValues, MAX_DEPTH, MAX_NESTING, Row, Rule, Value,
+    Catalog, Clause, Cmp, ColumnType, Formula, KnownValues, MAX_DEPTH, MAX_NESTING, Operand, Row,
+    Rule, Shown, Value,
 };
 pub use params::{CheckedScheme, ClusterSpec, Dimension, Label, SchemeParams, Strategy, Tier};
 pub use profile::{

@@ -101,7 +101,7 @@ fn run(scheme: &str, overrides: &[Override]) -> (CheckedScheme, SchemeResult) {
     let s = SchemeParams::from_toml(scheme)
         .and_then(|s| s.check(p.catalog()))
         .unwrap_or_else(|e| panic!("{e}"));
-    let r = s.apply(&p, &ids, overrides, d("2026-10-31"), Lang::En);
+    let r = s.apply(&p, &ids, overrides, d("2026-10-31"));
     (s, r)
 }
 
@@ -135,7 +135,11 @@ fn the_first_matching_rule_wins_and_the_default_catches_the_rest() {
             "growth/other"
         ]
     );
-    let reasons: Vec<&str> = r.assignments.iter().map(|a| a.reason.as_str()).collect();
+    let reasons: Vec<String> = r
+        .assignments
+        .iter()
+        .map(|a| a.reason.text(&s, Lang::En))
+        .collect();
     assert_eq!(
         reasons,
         [
@@ -181,7 +185,7 @@ fn overrides_win_until_they_expire_and_bad_ones_are_reported() {
     );
     assert!(r.assignments[2].overridden);
     assert_eq!(
-        r.assignments[2].reason,
+        r.assignments[2].reason.text(&s, Lang::En),
         "override by the account manager on 2026-10-01: key account in negotiation"
     );
     assert_eq!(r.applied, 1);
@@ -302,14 +306,14 @@ proptest! {
         let ids: Vec<String> = (0..n).map(|i| format!("C{i}")).collect();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let s = SchemeParams::from_toml(B2B).and_then(|s| s.check(p.catalog())).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let r = s.apply(&p, &ids, &[], d("2026-10-31"), Lang::En);
+        let r = s.apply(&p, &ids, &[], d("2026-10-31"));
         prop_assert_eq!(r.assignments.len(), n);
         for a in &r.assignments {
             prop_assert_eq!(a.tiers.len(), s.dimensions.len());
             for (dim, &t) in s.dimensions.iter().zip(&a.tiers) {
                 prop_assert!((t as usize) < dim.tiers.len());
             }
-            prop_assert!(!a.reason.is_empty());
+            prop_assert!(!a.reason.text(&s, Lang::En).is_empty());
         }
     }
 }
@@ -369,7 +373,7 @@ name = "none"
         ]
     );
     assert_eq!(
-        r.assignments[2].reason,
+        r.assignments[2].reason.text(&s, Lang::En),
         "override by the account manager on 2026-09-01: set Some(\"2026-09-01\")"
     );
 }
