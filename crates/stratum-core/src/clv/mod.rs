@@ -8,15 +8,37 @@
 //! distinct summaries, not customers.
 //!
 //! ```
-//! use stratum_core::clv::{ClvParams, Grouped, Summary};
+//! use stratum_core::clv::{ClvParams, ModelKind, Summary};
 //!
-//! // the published CDNOW summary of Fader, Hardie & Lee (2005), in weeks
-//! # let summaries: Vec<Summary> = Vec::new();
-//! let params = ClvParams::new().check().unwrap();
-//! # if !summaries.is_empty() {
+//! // the published CDNOW summary of Fader, Hardie & Lee (2005), in weeks: ID, repeat
+//! // purchases, recency, age and the mean repeat spend of each of 2,357 customers
+//! let path = concat!(
+//!     env!("CARGO_MANIFEST_DIR"),
+//!     "/tests/data/clv/cdnow_customers_summary_with_transactions.csv"
+//! );
+//! let text = std::fs::read_to_string(path).unwrap();
+//! let summaries: Vec<Summary> = text
+//!     .lines()
+//!     .skip(1)
+//!     .map(|line| {
+//!         let v: Vec<f64> = line.split(',').map(|x| x.trim().parse().unwrap()).collect();
+//!         Summary {
+//!             frequency: v[1] as u32,
+//!             recency: v[2],
+//!             t: v[3],
+//!             monetary: v[4],
+//!             ..Summary::default()
+//!         }
+//!     })
+//!     .collect();
+//! let params = ClvParams::new().model(ModelKind::BgNbd).min_repeat(1).check().unwrap();
 //! let model = params.fit(&summaries).unwrap();
-//! println!("r = {:.3}", model.transaction_report().value("r"));
-//! # }
+//! let fit = model.transaction_report();
+//! // the published BG/NBD parameters: r 0.243, α 4.414, a 0.793, b 2.426
+//! let published = [("r", "0.243"), ("alpha", "4.414"), ("a", "0.793"), ("b", "2.426")];
+//! for (name, value) in published {
+//!     assert_eq!(format!("{:.3}", fit.value(name)), value, "{name}");
+//! }
 //! ```
 
 mod algorithm;
