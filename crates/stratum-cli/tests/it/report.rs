@@ -52,6 +52,28 @@ fn outline(html: &str) -> String {
             .map_or("", |(t, _)| t);
         let shapes = svg.matches("<rect").count() + svg.matches("<path").count();
         out.push_str(&format!("[chart: {title}; {shapes} shapes]\n"));
+        // the numbers the chart draws: its labels, and each shape's tooltip
+        let inner = |tag: &str| -> Vec<String> {
+            let open = format!("<{tag}");
+            let close = format!("</{tag}>");
+            svg.split(open.as_str())
+                .skip(1)
+                .filter_map(|piece| {
+                    let (_, after) = piece.split_once('>')?;
+                    let (value, _) = after.split_once(close.as_str())?;
+                    Some(value.to_string())
+                })
+                .collect()
+        };
+        let tips = inner("title");
+        for (what, values) in [
+            ("labels", inner("text")),
+            ("tips", tips[1.min(tips.len())..].to_vec()),
+        ] {
+            if !values.is_empty() {
+                out.push_str(&format!("[{what}: {}]\n", values.join(" | ")));
+            }
+        }
         rest = &rest[end..];
     }
     out.push_str(rest);
