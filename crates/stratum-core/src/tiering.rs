@@ -1,5 +1,6 @@
 //! The whole tiering job on measured features: RFM, ABC and their group summaries.
 
+use crate::Money;
 use crate::abc::{Abc, AbcClass, CheckedAbcParams};
 use crate::features::Features;
 use crate::rfm::{CheckedRfmParams, Rfm, RfmClass, Segment};
@@ -20,6 +21,9 @@ pub struct Tiering {
     pub segments: Vec<GroupSummary<Segment>>,
     /// One summary per ABC class.
     pub abc_classes: Vec<GroupSummary<AbcClass>>,
+    /// The net revenue of the scored customers (the sum of their monetary values), computed
+    /// once for every share of revenue the outputs show.
+    pub revenue: Money,
 }
 
 /// Scores and classifies every customer of `features`.
@@ -33,6 +37,7 @@ pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) 
     let classes = summarize(customers, rfm.customers(), &class_keys, &RfmClass::ALL);
     let segments = summarize(customers, rfm.customers(), &segment_keys, &Segment::ALL);
     let abc_classes = summarize(customers, rfm.customers(), abc.classes(), &AbcClass::ALL);
+    let revenue = monetary.iter().copied().sum();
     Tiering {
         features,
         rfm,
@@ -40,5 +45,6 @@ pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) 
         classes,
         segments,
         abc_classes,
+        revenue,
     }
 }

@@ -38,6 +38,8 @@ pub struct SchemeOutput<'a> {
     columns: [Option<usize>; 3],
     /// Each customer's reason for the final tier, worded once in `lang`.
     reasons: Vec<String>,
+    /// Per dimension, per tier in scheme order: its customers and their net revenue.
+    totals: Vec<Vec<(usize, Money)>>,
 }
 
 impl<'a> SchemeOutput<'a> {
@@ -61,6 +63,18 @@ impl<'a> SchemeOutput<'a> {
             .par_iter()
             .map(|a| a.reason.text(scheme, lang))
             .collect();
+        let mut totals: Vec<Vec<(usize, Money)>> = scheme
+            .dimensions
+            .iter()
+            .map(|d| vec![(0, Money::ZERO); d.tiers.len()])
+            .collect();
+        for (c, a) in tiering.features.customers.iter().zip(&result.assignments) {
+            for (d, &t) in a.tiers.iter().enumerate() {
+                let total = &mut totals[d][t as usize];
+                total.0 += 1;
+                total.1 += c.monetary;
+            }
+        }
         SchemeOutput {
             tiering,
             profile,
@@ -72,6 +86,7 @@ impl<'a> SchemeOutput<'a> {
             roles,
             columns,
             reasons,
+            totals,
         }
     }
 }
@@ -136,15 +151,10 @@ impl SchemeOutput<'_> {
         usize::from(self.result.assignments[i].tiers[d])
     }
 
-    /// Per tier of dimension `d`, in scheme order: its customers and their net revenue.
-    pub fn tier_totals(&self, d: usize) -> Vec<(usize, Money)> {
-        let mut totals = vec![(0usize, Money::ZERO); self.scheme.dimensions[d].tiers.len()];
-        for (i, c) in self.tiering.features.customers.iter().enumerate() {
-            let t = &mut totals[self.tier_index(d, i)];
-            t.0 += 1;
-            t.1 += c.monetary;
-        }
-        totals
+    /// Per tier of dimension `d`, in scheme order: its customers and their net revenue
+    /// (computed once, in [`SchemeOutput::new`]).
+    pub fn tier_totals(&self, d: usize) -> &[(usize, Money)] {
+        &self.totals[d]
     }
 
     fn next_action(&self, i: usize) -> String {
@@ -247,7 +257,7 @@ pub const SUMMARY_COLUMNS: [&str; 13] = [
 pub fn summary_rows<'a>(o: &'a SchemeOutput<'a>) -> Vec<Vec<Cell<'a>>> {
     let customers = &o.tiering.features.customers;
     let n = customers.len().max(1) as f64;
-    let total: Money = customers.iter().map(|c| c.monetary).sum();
+    let total = o.tiering.revenue;
     let opt = |v: Option<f64>| v.map_or(Cell::Text(""), Cell::Number);
     let mut rows = Vec::new();
     for (d, dim) in o.scheme.dimensions.iter().enumerate() {
@@ -255,8 +265,7 @@ pub fn summary_rows<'a>(o: &'a SchemeOutput<'a>) -> Vec<Vec<Cell<'a>>> {
             let members: Vec<usize> = (0..customers.len())
                 .filter(|&i| o.result.assignments[i].tiers[d] as usize == t)
                 .collect();
-            let k = members.len();
-            let revenue: Money = members.iter().map(|&i| customers[i].monetary).sum();
+            let (k, revenue) = o.tier_totals(d)[t];
             let mean = |f: &dyn Fn(usize) -> f64| {
                 if k == 0 {
                     0.0

@@ -414,13 +414,13 @@ fn summary_sheet(
     if let Some(o) = w.scheme {
         let d = o.scheme.final_dimension;
         let dim = &o.scheme.dimensions[d];
-        let total: Money = customers.iter().map(|c| c.monetary).sum();
+        let total = w.tiering.revenue;
         let n = customers.len().max(1) as f64;
         let counts = o.tier_totals(d);
         let rows: Vec<Vec<Cell<'_>>> = dim
             .tiers
             .iter()
-            .zip(&counts)
+            .zip(counts)
             .map(|(tier, (k, rev))| {
                 vec![
                     Cell::Text(tier.label.pick(lang, &tier.name)),

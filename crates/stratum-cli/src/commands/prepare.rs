@@ -186,7 +186,7 @@ pub fn order_index(
 /// positive: a share of nothing is not defined).
 pub fn revenue_shares(tiering: &Tiering, c: &Clustering) -> Vec<f64> {
     let customers = &tiering.features.customers;
-    let total: f64 = customers.iter().map(|x| x.monetary.to_f64()).sum();
+    let total = tiering.revenue.to_f64();
     let mut shares = vec![0.0; c.k];
     if total <= 0.0 {
         return shares;

@@ -316,7 +316,7 @@ fn segment(
         amount_after_as_of: tiering.features.amount_after_as_of,
         customers_not_in_master: not_in_master,
         master_customers_without_transactions: master_without,
-        scored_revenue: tiering.features.customers.iter().map(|c| c.monetary).sum(),
+        scored_revenue: tiering.revenue,
         pareto: tiering.abc.pareto(),
         scheme: scheme_quality,
         transactions: txq,

@@ -801,15 +801,15 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
     let o = r.scheme?;
     let customers = &r.tiering.features.customers;
     let n = customers.len();
-    let total: f64 = customers.iter().map(|c| c.monetary.to_f64()).sum();
+    let total = r.tiering.revenue.to_f64();
     let fin_d = o.scheme.final_dimension;
     let fin = &o.scheme.dimensions[fin_d];
     let k = fin.tiers.len();
     let totals: Vec<Vec<(usize, f64)>> = (0..o.scheme.dimensions.len())
         .map(|d| {
             o.tier_totals(d)
-                .into_iter()
-                .map(|(c, m)| (c, m.to_f64()))
+                .iter()
+                .map(|&(c, m)| (c, m.to_f64()))
                 .collect()
         })
         .collect();
