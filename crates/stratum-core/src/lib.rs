@@ -31,6 +31,7 @@ pub mod keyset;
 pub mod labels;
 pub mod money;
 pub mod rfm;
+pub mod run;
 mod sampling;
 pub mod scheme;
 pub mod summary;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use stratum_core::cluster::Clustering;
-use stratum_core::scheme::{Attributes, ColumnData, LifecycleParams, Profile, profile};
+use stratum_core::scheme::{Attributes, LifecycleParams, Profile, profile};
 use stratum_core::validate::{CheckedValidateParams, Validation};
 use stratum_core::{Lang, Tiering, tier};
 use stratum_io::master::{MasterAttributes, load_customers};
@@ -137,30 +137,7 @@ pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
 /// The number columns `names` (comma-separated) of the profile, or an error naming the
 /// unknown or non-number one and listing the number columns.
 pub fn number_columns(profile: &Profile, names: &str) -> Result<Vec<(String, Vec<Option<f64>>)>> {
-    let numbers: Vec<&str> = profile
-        .catalog()
-        .names()
-        .iter()
-        .filter(|n| matches!(profile.column(n), Some(ColumnData::Number(_))))
-        .map(String::as_str)
-        .collect();
-    let mut out = Vec::new();
-    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match profile.column(name) {
-            Some(ColumnData::Number(v)) => out.push((name.to_string(), v.clone())),
-            _ => {
-                return Err(BadInput(format!(
-                    "`{name}` is not a number column; the number columns are: {}",
-                    numbers.join(", ")
-                ))
-                .into());
-            }
-        }
-    }
-    if out.is_empty() {
-        return Err(BadInput("no features given (--features)".into()).into());
-    }
-    Ok(out)
+    stratum_core::run::number_columns(profile, names).map_err(|e| BadInput(e.to_string()).into())
 }
 
 /// The index of feature `order_by` among `columns` (default: monetary if clustered on, else the
@@ -169,17 +146,7 @@ pub fn order_index(
     columns: &[(String, Vec<Option<f64>>)],
     order_by: Option<&str>,
 ) -> Result<usize> {
-    match order_by {
-        Some(name) => columns.iter().position(|c| c.0 == name).ok_or_else(|| {
-            let names: Vec<&str> = columns.iter().map(|c| c.0.as_str()).collect();
-            BadInput(format!(
-                "the ordering feature `{name}` is not one of the features: {}",
-                names.join(", ")
-            ))
-            .into()
-        }),
-        None => Ok(columns.iter().position(|c| c.0 == "monetary").unwrap_or(0)),
-    }
+    stratum_core::run::order_index(columns, order_by).map_err(|e| BadInput(e.to_string()).into())
 }
 
 /// Each cluster's share of the total net revenue, by cluster id (0 when the total is not

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use stratum_core::summary::GroupSummary;
-use stratum_core::{Labelled, Lang, Money, Tiering, tier};
+use stratum_core::{Labelled, Lang, Money, Tiering};
 use stratum_io::format::{number, pct, thousands};
 use stratum_io::master::{CustomerTable, load_customers};
 use stratum_io::output::{write_customers_csv, write_segments_csv, write_unscored_csv};
@@ -17,7 +17,7 @@ use stratum_io::transactions::TransactionOptions;
 use stratum_io::workbook::{WorkbookInput, write_workbook};
 
 use stratum_core::interactions::nps_score;
-use stratum_core::scheme::{Attributes, ColumnData, SchemeResult, SkipReason, profile};
+use stratum_core::scheme::{Attributes, ColumnData, SchemeResult, SkipReason};
 use stratum_io::interactions::load_interactions;
 use stratum_io::master::MasterAttributes;
 use stratum_io::output::{Cell, CsvText};
@@ -36,9 +36,9 @@ use crate::BadInput;
 use crate::cli::SegmentArgs;
 use crate::settings::{SegmentSettings, segment_settings};
 use crate::terminal::table;
-use chrono::NaiveDate;
 use stratum_core::RfmClass;
-use stratum_core::clv::{CheckedClvParams, ChurnBand, Prediction, Summary, ValueTier};
+use stratum_core::clv::{ChurnBand, ValueTier};
+use stratum_core::run::{ClvRun, RunError, RunInput, RunResult};
 use stratum_core::validate::ValidateParams;
 use stratum_io::clv::{
     CLV_CLASS_COLUMNS, ClassClv, ClvInput, ClvReport, CustomerPrediction, clv_class_cells,
@@ -184,80 +184,64 @@ fn segment(
         Some((t, q)) => (Some(t), Some(q)),
         None => (None, None),
     };
-    let tiering = tier(features, &s.rfm, &s.abc);
-    super::prepare::warn_rfm(&tiering, s.lang);
-    timer.lap("tiers");
-    // a model that cannot be fitted costs the lifetime-value outputs, not the run
-    let clv = match &s.clv {
-        Some(params) => {
-            match fit_clv(&tiering, params, as_of, Path::new(&s.transactions.shown())) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    eprintln!(
-                        "{} {e}",
-                        s.lang.pick(
-                            "警告：未计算客户生命周期价值：",
-                            "warning: no lifetime value:"
-                        )
-                    );
-                    None
-                }
+    // the scheme's rules see the master's attributes
+    let attributes = master_table
+        .as_ref()
+        .filter(|_| scheme.is_some())
+        .map(MasterAttributes::new);
+    if let Some(a) = &attributes {
+        warn_shadowed(a);
+    }
+    let signup_unreadable = attributes.as_ref().map_or(0, |a| a.unreadable_signups());
+    let input = RunInput {
+        clv: s.clv.as_ref(),
+        scheme,
+        attributes: attributes.as_ref().map(|a| a as &dyn Attributes),
+        interactions: interactions.as_ref().map(|(log, _)| log),
+        overrides: &overrides,
+        ..RunInput::new(features, as_of, &s.rfm, &s.abc)
+    };
+    let run = stratum_core::run::run(input).map_err(|e| {
+        let path = s.scheme.as_deref().unwrap_or(Path::new(""));
+        match e {
+            RunError::Scheme { error, with_clv } => {
+                scheme_error(path, &error, master_table.is_some(), with_clv)
             }
+            e => BadInput(format!("scheme `{}`, [cluster]: {e}", path.display())).into(),
+        }
+    })?;
+    timer.lap("tiers, lifetime value and scheme");
+    let RunResult {
+        tiering,
+        clv,
+        scheme: scheme_run,
+    } = run;
+    super::prepare::warn_rfm(&tiering, s.lang);
+    // a model that cannot be fitted costs the lifetime-value outputs, not the run
+    let clv = match clv {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => {
+            eprintln!(
+                "{} `{}`: {e} (--clv)",
+                s.lang.pick(
+                    "警告：未计算客户生命周期价值：",
+                    "warning: no lifetime value:"
+                ),
+                s.transactions.shown()
+            );
+            None
         }
         None => None,
     };
-    timer.lap("clv");
     let ids: Vec<&str> = tiering
         .features
         .customers
         .iter()
         .map(|c| c.customer_id.as_str())
         .collect();
-    let mut signup_unreadable = 0;
-    let mut scheme_clusters = None;
-    let applied = match (scheme, &s.scheme) {
-        (Some(params), Some(path)) => {
-            let attributes = master_table.as_ref().map(MasterAttributes::new);
-            if let Some(a) = &attributes {
-                warn_shadowed(a);
-            }
-            signup_unreadable = attributes.as_ref().map_or(0, |a| a.unreadable_signups());
-            let mut profile = profile(
-                &tiering,
-                attributes.as_ref().map(|a| a as &dyn Attributes),
-                interactions.as_ref().map(|(log, _)| log),
-                params.lifecycle(),
-            );
-            if let Some(c) = &clv {
-                profile.add_clv(&c.per_customer);
-            }
-            let spec = params
-                .cluster()
-                .map_err(|e| scheme_error(path, &e, master_table.is_some(), clv.is_some()))?;
-            if let Some(spec) = spec {
-                let columns = super::prepare::number_columns(&profile, &spec.features.join(","))
-                    .map_err(|e| {
-                        BadInput(format!("scheme `{}`, [cluster]: {e}", path.display()))
-                    })?;
-                let order = super::prepare::order_index(&columns, spec.order_by.as_deref())
-                    .map_err(|e| {
-                        BadInput(format!("scheme `{}`, [cluster]: {e}", path.display()))
-                    })?;
-                let clustering = spec.params.fit(&columns, order).map_err(|e| {
-                    BadInput(format!("scheme `{}`, [cluster]: {e}", path.display()))
-                })?;
-                profile.add_cluster(&clustering);
-                timer.lap("clusters");
-                scheme_clusters = Some((clustering, columns));
-            }
-            let checked = params
-                .check(profile.catalog())
-                .map_err(|e| scheme_error(path, &e, master_table.is_some(), clv.is_some()))?;
-            let result = checked.apply(&profile, &ids, &overrides, as_of);
-            timer.lap("scheme");
-            Some((path, profile, checked, result))
-        }
-        _ => None,
+    let (applied, scheme_clusters) = match (scheme_run, s.scheme.as_ref()) {
+        (Some(r), Some(path)) => (Some((path, r.profile, r.checked, r.result)), r.clusters),
+        _ => (None, None),
     };
     let scheme_quality = applied.as_ref().map(|(path, profile, checked, result)| {
         let answers: Vec<u8> = match profile.column("last_nps") {
@@ -714,49 +698,10 @@ fn write_validation(
     Ok(["validation.csv", "validation_tests.csv", "validation.json"])
 }
 
-/// The lifetime-value model fitted in a segment run, with each scored customer's predictions.
-struct SegmentClv {
-    model: stratum_core::clv::ClvModel,
-    /// Per scored customer (in the tiering's order): summary, predictions and value tier.
-    per_customer: Vec<Option<(Prediction, ValueTier)>>,
-    summaries: Vec<Option<Summary>>,
-    calibration_end: NaiveDate,
-}
-
-/// Fits the lifetime-value model on all purchases before `as_of` and predicts every scored
-/// customer.
-fn fit_clv(
-    tiering: &Tiering,
-    params: &CheckedClvParams,
-    as_of: NaiveDate,
-    path: &Path,
-) -> Result<SegmentClv> {
-    let calibration_end = as_of - chrono::Days::new(1);
-    let summaries =
-        stratum_core::clv::summaries(&tiering.features.customers, calibration_end, params);
-    let fitted: Vec<Summary> = summaries.iter().flatten().copied().collect();
-    let model = params
-        .fit(&fitted)
-        .map_err(|e| BadInput(format!("`{}`: {e} (--clv)", path.display())))?;
-    let predictions = model.predict_all(&fitted);
-    let tiers = ValueTier::assign(&predictions.iter().map(|p| p.clv).collect::<Vec<_>>());
-    let mut it = predictions.into_iter().zip(tiers);
-    let per_customer = summaries
-        .iter()
-        .map(|s| s.and_then(|_| it.next()))
-        .collect();
-    Ok(SegmentClv {
-        model,
-        per_customer,
-        summaries,
-        calibration_end,
-    })
-}
-
 /// Writes `clv.csv`, `clv_by_class.csv` and `clv_params.json`.
 fn write_clv_outputs(
     out: &Path,
-    c: &SegmentClv,
+    c: &ClvRun,
     (rows, tiers): (&[CustomerPrediction<'_>], &[ValueTier]),
     classes: &[ClassClv],
     transactions: &stratum_io::transactions::TransactionQuality,
@@ -785,10 +730,7 @@ fn write_clv_outputs(
 }
 
 /// The customers with a prediction (in the tiering's order) and their value tiers.
-fn clv_rows<'a>(
-    tiering: &'a Tiering,
-    c: &SegmentClv,
-) -> (Vec<CustomerPrediction<'a>>, Vec<ValueTier>) {
+fn clv_rows<'a>(tiering: &'a Tiering, c: &ClvRun) -> (Vec<CustomerPrediction<'a>>, Vec<ValueTier>) {
     tiering
         .features
         .customers
@@ -810,7 +752,7 @@ fn clv_rows<'a>(
 }
 
 /// Mean CLV and churn per RFM class, in class order (one pass over the customers).
-fn clv_by_class(tiering: &Tiering, c: &SegmentClv) -> Vec<ClassClv> {
+fn clv_by_class(tiering: &Tiering, c: &ClvRun) -> Vec<ClassClv> {
     let mut classes: Vec<ClassClv> = RfmClass::ALL.iter().map(|&k| ClassClv::new(k)).collect();
     for (r, p) in tiering.rfm.customers().iter().zip(&c.per_customer) {
         if let Some((p, _)) = p
@@ -828,7 +770,7 @@ fn clv_by_class(tiering: &Tiering, c: &SegmentClv) -> Vec<ClassClv> {
 }
 
 /// The per-class table on stdout.
-fn clv_class_text(classes: &[ClassClv], c: &SegmentClv, lang: Lang) -> String {
+fn clv_class_text(classes: &[ClassClv], c: &ClvRun, lang: Lang) -> String {
     let header = CLV_CLASS_COLUMNS.map(|h| stratum_core::labels::column_label(h, lang).to_string());
     let rows: Vec<Vec<String>> = classes
         .iter()
