@@ -5,5 +5,6 @@ mod common;
 mod formats;
 mod parallel;
 mod parquet_files;
+mod pipeline;
 mod properties;
 mod workbooks;
