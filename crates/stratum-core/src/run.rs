@@ -135,8 +135,12 @@ pub struct SchemeRun {
     /// Every customer's tiers and reasons.
     pub result: SchemeResult,
     /// The scheme's clustering (its `[cluster]` section) and the feature columns it ran on.
-    pub clusters: Option<(Clustering, Vec<(String, Vec<Option<f64>>)>)>,
+    pub clusters: Option<(Clustering, FeatureColumns)>,
 }
+
+/// Named number columns, one value per customer (empty where a customer has none): what
+/// clusterings and validations run on.
+pub type FeatureColumns = Vec<(String, Vec<Option<f64>>)>;
 
 /// Why a run could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -288,10 +292,7 @@ pub fn apply_scheme(
 }
 
 /// The number columns `names` (comma-separated) of the profile.
-pub fn number_columns(
-    profile: &Profile,
-    names: &str,
-) -> Result<Vec<(String, Vec<Option<f64>>)>, FeatureError> {
+pub fn number_columns(profile: &Profile, names: &str) -> Result<FeatureColumns, FeatureError> {
     let mut out = Vec::new();
     for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match profile.column(name) {
