@@ -34,6 +34,7 @@ use crate::scheme::{
     SchemeResult, profile,
 };
 use crate::tiering::{Tiering, tier};
+use crate::validate::{CheckedValidateParams, ValidateError, ValidateParams, Validation};
 
 /// What a run needs: the features of every customer and the checked settings.
 pub struct RunInput<'a> {
@@ -340,4 +341,109 @@ pub fn order_index(
         }
         None => Ok(columns.iter().position(|c| c.0 == "monetary").unwrap_or(0)),
     }
+}
+
+/// Validates the RFM classes, the named segments, the ABC classes and, when given, a scheme's
+/// final tiers and a clustering, on recency, frequency and monetary value (the segmentations
+/// in parallel: each sorts every feature). Named `rfm_class`, `rfm_segment`, `abc_class`, the
+/// final dimension's name and `cluster`.
+pub fn validations(
+    tiering: &Tiering,
+    scheme: Option<(&CheckedScheme, &SchemeResult)>,
+    clusters: Option<&Clustering>,
+) -> Result<Vec<(String, Validation)>, ValidateError> {
+    use crate::Labelled;
+    use crate::abc::AbcClass;
+    use crate::rfm::{RfmClass, Segment};
+    use rayon::prelude::*;
+    let customers = &tiering.features.customers;
+    let features: FeatureColumns = vec![
+        (
+            "recency_days".into(),
+            customers
+                .iter()
+                .map(|c| Some(c.recency_days as f64))
+                .collect(),
+        ),
+        (
+            "frequency".into(),
+            customers.iter().map(|c| Some(c.frequency as f64)).collect(),
+        ),
+        (
+            "monetary".into(),
+            customers
+                .iter()
+                .map(|c| Some(c.monetary.to_f64()))
+                .collect(),
+        ),
+    ];
+    let params = ValidateParams::new().check()?;
+    let rfm = tiering.rfm.customers();
+    let index_of = |all: &[&str], code: &str| all.iter().position(|c| *c == code).unwrap_or(0);
+    let class_codes: Vec<&str> = RfmClass::ALL.iter().map(|c| c.code()).collect();
+    let segment_codes: Vec<&str> = Segment::ALL.iter().map(|c| c.code()).collect();
+    let abc_codes: Vec<&str> = AbcClass::ALL.iter().map(|c| c.code()).collect();
+    let mut sets: Vec<(String, Vec<usize>, Vec<String>)> = vec![
+        (
+            "rfm_class".into(),
+            rfm.iter()
+                .map(|r| index_of(&class_codes, r.class.code()))
+                .collect(),
+            class_codes.iter().map(|c| c.to_string()).collect(),
+        ),
+        (
+            "rfm_segment".into(),
+            rfm.iter()
+                .map(|r| index_of(&segment_codes, r.segment.code()))
+                .collect(),
+            segment_codes.iter().map(|c| c.to_string()).collect(),
+        ),
+        (
+            "abc_class".into(),
+            tiering
+                .abc
+                .classes()
+                .iter()
+                .map(|c| index_of(&abc_codes, c.code()))
+                .collect(),
+            abc_codes.iter().map(|c| c.to_string()).collect(),
+        ),
+    ];
+    if let Some((scheme, result)) = scheme {
+        let fin = &scheme.dimensions[scheme.final_dimension];
+        sets.push((
+            fin.name.clone(),
+            result
+                .assignments
+                .iter()
+                .map(|a| usize::from(a.tiers[scheme.final_dimension]))
+                .collect(),
+            fin.tiers.iter().map(|t| t.name.clone()).collect(),
+        ));
+    }
+    let mut done = sets
+        .par_iter()
+        .map(|(name, labels, names)| {
+            params
+                .validate(labels, names, &features)
+                .map(|v| (name.clone(), v))
+        })
+        .collect::<Result<Vec<_>, ValidateError>>()?;
+    if let Some(c) = clusters {
+        done.push(("cluster".into(), validate_clusters(&params, c, &features)?));
+    }
+    Ok(done)
+}
+
+/// The validation of a clustering on `features` (one value per clustered row's customer), over
+/// the customers that have a cluster.
+pub fn validate_clusters(
+    params: &CheckedValidateParams,
+    c: &Clustering,
+    features: &[(String, Vec<Option<f64>>)],
+) -> Result<Validation, ValidateError> {
+    // cluster ids count from 1; customers left out of the clustering are in no segment
+    let labels: Vec<Option<usize>> = c.labels.iter().map(|l| l.map(|l| l - 1)).collect();
+    let names: Vec<String> = (1..=c.k).map(|k| k.to_string()).collect();
+    params.validate(&labels, &names, features)
 }

@@ -173,12 +173,7 @@ pub fn validate_clusters(
     c: &Clustering,
     features: &[(String, Vec<Option<f64>>)],
 ) -> Result<Validation> {
-    // cluster ids count from 1; customers left out of the clustering are in no segment
-    let labels: Vec<Option<usize>> = c.labels.iter().map(|l| l.map(|l| l - 1)).collect();
-    let names: Vec<String> = (1..=c.k).map(|k| k.to_string()).collect();
-    params
-        .validate(&labels, &names, features)
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    stratum_core::run::validate_clusters(params, c, features).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Writes `validation.csv`, `validation_tests.csv` and `validation.json` (a list of

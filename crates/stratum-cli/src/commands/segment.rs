@@ -39,7 +39,6 @@ use crate::terminal::table;
 use stratum_core::RfmClass;
 use stratum_core::clv::{ChurnBand, ValueTier};
 use stratum_core::run::{ClvRun, RunError, RunInput, RunResult};
-use stratum_core::validate::ValidateParams;
 use stratum_io::clv::{
     CLV_CLASS_COLUMNS, ClassClv, ClvInput, ClvReport, CustomerPrediction, clv_class_cells,
     write_clv_by_class_csv, write_clv_csv,
@@ -376,11 +375,14 @@ fn segment(
         });
         let rest = (|| -> Result<_> {
             let validation = scope.spawn(|| {
-                validations(
+                stratum_core::run::validations(
                     &tiering,
-                    applied.as_ref(),
+                    applied
+                        .as_ref()
+                        .map(|(_, _, scheme, result)| (scheme, result)),
                     scheme_clusters.as_ref().map(|c| &c.0),
                 )
+                .map_err(|e| anyhow::anyhow!("{e}"))
             });
             let csvs = write_csv_outputs(&out, &tiering, master_table.as_ref(), s.lang, s.csv_text);
             let validation = match validation.join() {
@@ -537,110 +539,6 @@ const OPTIONAL_FILES: [&str; 12] = [
     "clv_by_class.csv",
     "clv_params.json",
 ];
-
-/// Validates the RFM classes, the named segments, the ABC classes and (with a scheme) the
-/// final tiers and the `[cluster]` clusters on recency, frequency and monetary value; writes `validation.csv`,
-/// `validation_tests.csv` and `validation.json` and prints the warnings on stderr.
-fn validations(
-    tiering: &Tiering,
-    applied: Option<&(
-        &std::path::PathBuf,
-        stratum_core::scheme::Profile,
-        stratum_core::scheme::CheckedScheme,
-        SchemeResult,
-    )>,
-    clusters: Option<&stratum_core::cluster::Clustering>,
-) -> Result<Vec<(String, stratum_core::validate::Validation)>> {
-    let customers = &tiering.features.customers;
-    let features: Vec<(String, Vec<Option<f64>>)> = vec![
-        (
-            "recency_days".into(),
-            customers
-                .iter()
-                .map(|c| Some(c.recency_days as f64))
-                .collect(),
-        ),
-        (
-            "frequency".into(),
-            customers.iter().map(|c| Some(c.frequency as f64)).collect(),
-        ),
-        (
-            "monetary".into(),
-            customers
-                .iter()
-                .map(|c| Some(c.monetary.to_f64()))
-                .collect(),
-        ),
-    ];
-    let params = ValidateParams::new()
-        .check()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rfm = tiering.rfm.customers();
-    let index_of = |all: &[&str], code: &str| all.iter().position(|c| *c == code).unwrap_or(0);
-    let class_codes: Vec<&str> = RfmClass::ALL.iter().map(|c| c.code()).collect();
-    let segment_codes: Vec<&str> = stratum_core::Segment::ALL
-        .iter()
-        .map(|c| c.code())
-        .collect();
-    let abc_codes: Vec<&str> = stratum_core::AbcClass::ALL
-        .iter()
-        .map(|c| c.code())
-        .collect();
-    let mut sets: Vec<(String, Vec<usize>, Vec<String>)> = vec![
-        (
-            "rfm_class".into(),
-            rfm.iter()
-                .map(|r| index_of(&class_codes, r.class.code()))
-                .collect(),
-            class_codes.iter().map(|c| c.to_string()).collect(),
-        ),
-        (
-            "rfm_segment".into(),
-            rfm.iter()
-                .map(|r| index_of(&segment_codes, r.segment.code()))
-                .collect(),
-            segment_codes.iter().map(|c| c.to_string()).collect(),
-        ),
-        (
-            "abc_class".into(),
-            tiering
-                .abc
-                .classes()
-                .iter()
-                .map(|c| index_of(&abc_codes, c.code()))
-                .collect(),
-            abc_codes.iter().map(|c| c.to_string()).collect(),
-        ),
-    ];
-    if let Some((_, _, scheme, result)) = applied {
-        let fin = &scheme.dimensions[scheme.final_dimension];
-        sets.push((
-            fin.name.clone(),
-            result
-                .assignments
-                .iter()
-                .map(|a| usize::from(a.tiers[scheme.final_dimension]))
-                .collect(),
-            fin.tiers.iter().map(|t| t.name.clone()).collect(),
-        ));
-    }
-    // the segmentations in parallel (each sorts every feature)
-    use rayon::prelude::*;
-    let mut done = sets
-        .par_iter()
-        .map(|(name, labels, names)| {
-            params
-                .validate(labels, names, &features)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| anyhow::anyhow!("{e}"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    if let Some(c) = clusters {
-        let v = super::prepare::validate_clusters(&params, c, &features)?;
-        done.push(("cluster".into(), v));
-    }
-    Ok(done)
-}
 
 /// Writes the validation files and prints one line of warning counts per segmentation.
 fn write_validation(
