@@ -14,6 +14,7 @@ mod fields;
 pub mod format;
 pub mod guard;
 pub mod ingest;
+pub mod inputs;
 pub mod interactions;
 mod mapped;
 pub mod mapping;

@@ -8,12 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use stratum_core::ShardedAggregator;
+use stratum_io::inputs::{InputFiles, Inputs, check_text_options, load_inputs};
 use stratum_io::output::CsvText;
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::{Format, detect_format};
-use stratum_io::transactions::{
-    LoadError, RowCounts, TransactionOptions, TransactionQuality, load_transactions_from,
-};
+use stratum_io::transactions::{LoadError, RowCounts, TransactionOptions, TransactionQuality};
 
 use crate::BadInput;
 use crate::progress;
@@ -36,7 +35,36 @@ pub(crate) fn open_rejects(dir: &Path, text: CsvText) -> Result<(Rejects, PathBu
     Ok((rejects, rejects_path))
 }
 
-/// Reads a transaction file with a progress bar on stderr, its rejected rows to `rejects`.
+/// Reads every input of a run (see [`load_inputs`]) with a progress bar on stderr, the rejected
+/// rows to `rejects`.
+pub(crate) fn read_inputs(
+    files: &InputFiles<'_>,
+    rejects: &mut Rejects,
+    rejects_path: &Path,
+) -> Result<Inputs> {
+    check_text_options(files.transactions, &files.options.read)
+        .map_err(|e| BadInput(e.to_string()))?;
+    let total: u64 = files
+        .transactions
+        .iter()
+        .map(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let in_bytes = files
+        .transactions
+        .iter()
+        .all(|p| detect_format(p).ok() == Some(Format::Csv));
+    let bar = progress::bar(total, in_bytes, "reading");
+    // several files: the bar follows each in turn
+    let read = load_inputs(files, rejects, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .map_err(|e| with_rejects_path(e, rejects_path))?;
+    bar.finish_and_clear();
+    Ok(read)
+}
+
+/// Reads transaction files alone (see [`read_inputs`]).
 pub(crate) fn read_transactions(
     paths: &[PathBuf],
     options: &TransactionOptions,
@@ -44,42 +72,18 @@ pub(crate) fn read_transactions(
     rejects: &mut Rejects,
     rejects_path: &Path,
 ) -> Result<(ShardedAggregator, TransactionQuality)> {
-    let total: u64 = paths
-        .iter()
-        .map(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-        .sum();
-    let text_only = [
-        (options.read.columns.is_some(), "--no-header/--columns"),
-        (options.read.whitespace, "--delimiter whitespace"),
-    ];
-    let mut in_bytes = true;
-    for path in paths {
-        let format = detect_format(path).ok();
-        in_bytes &= format == Some(Format::Csv);
-        for (given, flag) in text_only {
-            if given && format.is_some_and(|f| f != Format::Csv) {
-                return Err(BadInput(format!(
-                    "{flag} applies to text files, and `{}` is a {} file",
-                    path.display(),
-                    format.map_or("", |f| match f {
-                        Format::Excel => "workbook",
-                        Format::Parquet => "Parquet",
-                        Format::Csv => "text",
-                    })
-                ))
-                .into());
-            }
-        }
-    }
-    let bar = progress::bar(total, in_bytes, "reading");
-    // several files: the bar follows each in turn
-    let read = load_transactions_from(paths, options, as_of, rejects, &mut |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .map_err(|e| with_rejects_path(e, rejects_path))?;
-    bar.finish_and_clear();
-    Ok(read)
+    let files = InputFiles {
+        transactions: paths,
+        options,
+        as_of,
+        customers: None,
+        customers_read: &options.read,
+        customers_id: None,
+        interactions: None,
+        overrides: None,
+    };
+    let read = read_inputs(&files, rejects, rejects_path)?;
+    Ok((read.aggregator, read.transactions))
 }
 
 /// Completes `rejects.csv`.

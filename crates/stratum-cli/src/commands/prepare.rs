@@ -11,12 +11,12 @@ use stratum_core::cluster::Clustering;
 use stratum_core::scheme::{Attributes, LifecycleParams, Profile, profile};
 use stratum_core::validate::{CheckedValidateParams, Validation};
 use stratum_core::{Lang, Tiering, tier};
-use stratum_io::master::{MasterAttributes, load_customers};
+use stratum_io::inputs::{InputFiles, Inputs};
+use stratum_io::master::MasterAttributes;
 use stratum_io::transactions::TransactionOptions;
 
 use super::ingest::{
-    check_reject_rate, create, finish_rejects, no_usable_transactions, open_rejects,
-    read_transactions, with_rejects_path,
+    check_reject_rate, create, finish_rejects, no_usable_transactions, open_rejects, read_inputs,
 };
 use super::outputs::{Outputs, write_json};
 use super::scheme::warn_shadowed;
@@ -84,21 +84,22 @@ pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
         history: true,
         expressions: s.expressions.clone(),
     };
-    let (aggregator, txq) =
-        read_transactions(transactions, &options, as_of, &mut rejects, &rejects_path)?;
-    let master = match &s.customers {
-        Some(path) => Some(
-            load_customers(
-                path,
-                &s.customers_read,
-                s.customers_id.as_deref(),
-                s.columns.get("customer_id").map(String::as_str),
-                &mut rejects,
-            )
-            .map_err(|e| with_rejects_path(e, &rejects_path))?,
-        ),
-        None => None,
+    let files = InputFiles {
+        transactions,
+        options: &options,
+        as_of,
+        customers: s.customers.as_deref(),
+        customers_read: &s.customers_read,
+        customers_id: s.customers_id.as_deref(),
+        interactions: None,
+        overrides: None,
     };
+    let Inputs {
+        aggregator,
+        transactions: txq,
+        master,
+        ..
+    } = read_inputs(&files, &mut rejects, &rejects_path)?;
     finish_rejects(rejects, &rejects_path)?;
     outputs.rows("transactions", &txq.counts);
     let shown = PathBuf::from(s.transactions.shown());

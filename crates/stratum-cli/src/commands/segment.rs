@@ -7,28 +7,25 @@ use anyhow::{Context, Result};
 use stratum_core::summary::GroupSummary;
 use stratum_core::{Labelled, Lang, Money, Tiering};
 use stratum_io::format::{number, pct, thousands};
-use stratum_io::master::{CustomerTable, load_customers};
+use stratum_io::inputs::{InputFiles, Inputs};
+use stratum_io::master::CustomerTable;
 use stratum_io::output::{write_customers_csv, write_segments_csv, write_unscored_csv};
-use stratum_io::quality::{
-    AsOfSource, IgnoredOverride, InputQuality, QualityReport, SchemeQuality,
-};
+use stratum_io::quality::{AsOfSource, IgnoredOverride, QualityReport, SchemeQuality};
 use stratum_io::report::{ClvPart, ReportInput, write_report};
 use stratum_io::transactions::TransactionOptions;
 use stratum_io::workbook::{WorkbookInput, write_workbook};
 
 use stratum_core::interactions::nps_score;
 use stratum_core::scheme::{Attributes, ColumnData, SchemeResult, SkipReason};
-use stratum_io::interactions::load_interactions;
 use stratum_io::master::MasterAttributes;
 use stratum_io::output::{Cell, CsvText};
-use stratum_io::overrides::load_overrides;
 use stratum_io::tiers::{
     SUMMARY_COLUMNS, SchemeOutput, action_lists, summary_rows, write_scheme_outputs,
 };
 
 use super::ingest::{
     Timer, check_reject_rate, create, finish_rejects, no_usable_transactions, open_rejects,
-    read_transactions, with_rejects_path,
+    read_inputs,
 };
 use super::outputs::{Outputs, write_json};
 use super::scheme::{load_scheme, scheme_error, warn_shadowed};
@@ -113,55 +110,28 @@ fn segment(
         expressions: s.expressions.clone(),
     };
     let mut timer = Timer::new();
-    let (aggregator, txq) = read_transactions(
-        s.transactions.paths(),
-        &options,
-        s.as_of,
-        &mut rejects,
-        &rejects_path,
-    )?;
-    timer.lap("read transactions");
-    let master = match &s.customers {
-        Some(path) => Some(
-            load_customers(
-                path,
-                &s.customers_read,
-                s.customers_id.as_deref(),
-                s.columns.get("customer_id").map(String::as_str),
-                &mut rejects,
-            )
-            .map_err(|e| with_rejects_path(e, &rejects_path))?,
-        ),
-        None => None,
+    let files = InputFiles {
+        transactions: s.transactions.paths(),
+        options: &options,
+        as_of: s.as_of,
+        customers: s.customers.as_deref(),
+        customers_read: &s.customers_read,
+        customers_id: s.customers_id.as_deref(),
+        interactions: s.interactions.as_deref(),
+        overrides: s.overrides.as_deref(),
     };
-    let interactions = match &s.interactions {
-        Some(path) => {
-            let (log, counts, columns) = load_interactions(path, &s.customers_read, &mut rejects)
-                .map_err(|e| with_rejects_path(e, &rejects_path))?;
-            Some((
-                log,
-                InputQuality {
-                    path: path.clone(),
-                    columns,
-                    counts,
-                },
-            ))
-        }
-        None => None,
-    };
-    let (overrides, overrides_quality) = match &s.overrides {
-        Some(path) => {
-            let (list, counts, columns) = load_overrides(path, &s.customers_read, &mut rejects)
-                .map_err(|e| with_rejects_path(e, &rejects_path))?;
-            let q = InputQuality {
-                path: path.clone(),
-                columns,
-                counts,
-            };
-            (list, Some(q))
-        }
+    let Inputs {
+        aggregator,
+        transactions: txq,
+        master,
+        interactions,
+        overrides,
+    } = read_inputs(&files, &mut rejects, &rejects_path)?;
+    let (overrides, overrides_quality) = match overrides {
+        Some((list, quality)) => (list, Some(quality)),
         None => (Vec::new(), None),
     };
+    timer.lap("read inputs");
     finish_rejects(rejects, &rejects_path)?;
 
     let (as_of, as_of_source) = match (s.as_of, aggregator.default_as_of()) {
@@ -175,7 +145,6 @@ fn segment(
             ));
         }
     };
-    timer.lap("read customer master");
     let features = aggregator.finish(as_of);
     timer.lap("features");
     let unscored_amount: Money = features.no_purchase.iter().map(|c| c.refunds).sum();

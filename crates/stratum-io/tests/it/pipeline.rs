@@ -1,5 +1,5 @@
-//! The whole pipeline below the binary: demo files written, read back with the ingest engine,
-//! the customer master and interactions loaded, and one run with the B2B scheme and lifetime
+//! The whole pipeline below the binary: demo files written, every input read in one call
+//! (`load_inputs`: transactions through the engine, customer master, interactions), and one run with the B2B scheme and lifetime
 //! value; its result is snapshot (the first draft of what the history store keeps).
 
 use std::fmt::Write as _;
@@ -13,11 +13,11 @@ use stratum_core::scheme::{Attributes, SchemeParams};
 use stratum_core::synth::DemoParams;
 use stratum_core::{FrequencyBasis, Labelled, RfmParams};
 use stratum_io::demo::write_demo;
-use stratum_io::interactions::load_interactions;
-use stratum_io::master::{MasterAttributes, load_customers};
+use stratum_io::inputs::{InputFiles, load_inputs};
+use stratum_io::master::MasterAttributes;
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::ReadOptions;
-use stratum_io::transactions::{TransactionOptions, load_transactions};
+use stratum_io::transactions::TransactionOptions;
 
 /// Runs the pipeline on 300 demo customers with the shipped B2B scheme and CLV.
 fn demo_run(dir: &Path) -> RunResult {
@@ -34,20 +34,25 @@ fn demo_run(dir: &Path) -> RunResult {
         history: true,
         ..TransactionOptions::default()
     };
-    let (aggregator, quality) = load_transactions(
-        &dir.join("transactions.csv"),
-        &options,
-        None,
-        &mut rejects,
-        &mut |_, _| {},
-    )
-    .expect("transactions");
-    assert_eq!(quality.counts.rejected, 0);
-    let read = ReadOptions::default();
-    let (master, _) = load_customers(&dir.join("customers.csv"), &read, None, None, &mut rejects)
-        .expect("customers");
-    let (interactions, ..) =
-        load_interactions(&dir.join("interactions.csv"), &read, &mut rejects).expect("log");
+    let transactions = [dir.join("transactions.csv")];
+    let (customers, interactions) = (dir.join("customers.csv"), dir.join("interactions.csv"));
+    let files = InputFiles {
+        transactions: &transactions,
+        options: &options,
+        as_of: None,
+        customers: Some(&customers),
+        customers_read: &ReadOptions::default(),
+        customers_id: None,
+        interactions: Some(&interactions),
+        overrides: None,
+    };
+    let inputs = load_inputs(&files, &mut rejects, &mut |_, _| {}).expect("inputs");
+    assert_eq!(inputs.transactions.counts.rejected, 0);
+    let (aggregator, (master, _), (interactions, _)) = (
+        inputs.aggregator,
+        inputs.master.expect("master"),
+        inputs.interactions.expect("interactions"),
+    );
     let scheme_text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemes/b2b.toml"),
     )
