@@ -106,12 +106,7 @@ fn scheme(c: &mut Criterion) {
     let abc = AbcParams::new().check().expect("abc");
     let t = tier(features(true), &rfm, &abc);
     let as_of = t.features.as_of.expect("as of");
-    let ids: Vec<&str> = t
-        .features
-        .customers
-        .iter()
-        .map(|c| c.customer_id.as_str())
-        .collect();
+    let ids = t.features.customer_ids();
     let params = SchemeParams::from_toml(SCHEME).expect("scheme");
     let lifecycle = *params.lifecycle();
     let p = profile(&t, None, None, &lifecycle);

@@ -132,6 +132,16 @@ pub struct Features {
     pub amount_after_as_of: Money,
 }
 
+impl Features {
+    /// The scored customers' ids, in their order.
+    pub fn customer_ids(&self) -> Vec<&str> {
+        self.customers
+            .iter()
+            .map(|c| c.customer_id.as_str())
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Acc {
     first: Option<NaiveDate>,

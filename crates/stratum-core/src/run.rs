@@ -277,13 +277,7 @@ pub fn apply_scheme(
         None => None,
     };
     let checked = params.check(profile.catalog()).map_err(scheme_error)?;
-    let ids: Vec<&str> = tiering
-        .features
-        .customers
-        .iter()
-        .map(|c| c.customer_id.as_str())
-        .collect();
-    let result = checked.apply(&profile, &ids, overrides, as_of);
+    let result = checked.apply(&profile, &tiering.features.customer_ids(), overrides, as_of);
     Ok(SchemeRun {
         profile,
         checked,

@@ -101,8 +101,7 @@ pub fn run(args: ClusterArgs) -> Result<()> {
             .map_err(|e| bad(format!("`{}`: {e}", settings.transactions.shown())))?;
         timer.lap("cluster");
 
-        let customers = &prepared.tiering.features.customers;
-        let ids: Vec<&str> = customers.iter().map(|c| c.customer_id.as_str()).collect();
+        let ids = prepared.tiering.features.customer_ids();
         let shares = revenue_shares(&prepared.tiering, &clustering);
         let validation = validate_clusters(
             &ValidateParams::new()

@@ -201,12 +201,7 @@ fn segment(
         }
         None => None,
     };
-    let ids: Vec<&str> = tiering
-        .features
-        .customers
-        .iter()
-        .map(|c| c.customer_id.as_str())
-        .collect();
+    let ids = tiering.features.customer_ids();
     let (applied, scheme_clusters) = match (scheme_run, s.scheme.as_ref()) {
         (Some(r), Some(path)) => (Some((path, r.profile, r.checked, r.result)), r.clusters),
         _ => (None, None),
@@ -224,12 +219,8 @@ fn segment(
                 .as_ref()
                 .map_or(0, |(log, _)| log.on_or_after(as_of)),
             interaction_customers_not_scored: interactions.as_ref().map_or(0, |(log, _)| {
-                let scored: std::collections::HashSet<&str> = tiering
-                    .features
-                    .customers
-                    .iter()
-                    .map(|c| c.customer_id.as_str())
-                    .collect();
+                let scored: std::collections::HashSet<&str> =
+                    tiering.features.customer_ids().into_iter().collect();
                 log.customer_ids().filter(|id| !scored.contains(id)).count()
             }),
             signup_dates_unreadable: signup_unreadable,
