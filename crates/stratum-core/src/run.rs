@@ -25,10 +25,10 @@ use chrono::NaiveDate;
 
 use crate::abc::CheckedAbcParams;
 use crate::cluster::{ClusterError, Clustering};
-use crate::clv::{CheckedClvParams, ClvError, ClvModel, Prediction, Summary, ValueTier};
+use crate::clv::{CheckedClvParams, ChurnBand, ClvError, ClvModel, Prediction, Summary, ValueTier};
 use crate::features::Features;
 use crate::interactions::InteractionLog;
-use crate::rfm::CheckedRfmParams;
+use crate::rfm::{CheckedRfmParams, RfmClass};
 use crate::scheme::{
     Attributes, CheckedScheme, ColumnData, Override, Profile, SchemeError, SchemeParams,
     SchemeResult, profile,
@@ -124,6 +124,55 @@ pub struct ClvRun {
     pub summaries: Vec<Option<Summary>>,
     /// The last day of the calibration period.
     pub calibration_end: NaiveDate,
+}
+
+/// Predicted value and churn of one RFM class.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassClv {
+    /// The class.
+    pub class: RfmClass,
+    /// Customers with a prediction.
+    pub customers: usize,
+    /// Their total CLV.
+    pub total_clv: f64,
+    /// The sum of their churn risks (the mean once divided by `customers`).
+    pub churn_risk: f64,
+    /// Customers at high churn risk.
+    pub high_risk: usize,
+}
+
+impl ClassClv {
+    /// An empty row for `class`.
+    pub fn new(class: RfmClass) -> Self {
+        ClassClv {
+            class,
+            customers: 0,
+            total_clv: 0.0,
+            churn_risk: 0.0,
+            high_risk: 0,
+        }
+    }
+}
+
+impl ClvRun {
+    /// Mean CLV and churn per RFM class, in class order, for the classes with a usable
+    /// prediction (one pass over the customers).
+    pub fn by_class(&self, tiering: &Tiering) -> Vec<ClassClv> {
+        let mut classes: Vec<ClassClv> = RfmClass::ALL.iter().map(|&k| ClassClv::new(k)).collect();
+        for (r, p) in tiering.rfm.customers().iter().zip(&self.per_customer) {
+            if let Some((p, _)) = p
+                && p.is_finite()
+                && let Some(k) = classes.iter_mut().find(|k| k.class == r.class)
+            {
+                k.customers += 1;
+                k.total_clv += p.clv;
+                k.churn_risk += p.churn_risk;
+                k.high_risk += usize::from(p.churn_band == Some(ChurnBand::High));
+            }
+        }
+        classes.retain(|k| k.customers > 0);
+        classes
+    }
 }
 
 /// A scheme applied in a run.

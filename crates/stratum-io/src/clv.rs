@@ -460,33 +460,7 @@ pub fn write_clv_csv<W: Write>(
     Ok(())
 }
 
-/// Predicted value and churn of one RFM class.
-#[derive(Debug, Clone, Copy)]
-pub struct ClassClv {
-    /// The class.
-    pub class: stratum_core::RfmClass,
-    /// Customers with a prediction.
-    pub customers: usize,
-    /// Their total CLV.
-    pub total_clv: f64,
-    /// The sum of their churn risks (the mean once divided by `customers`).
-    pub churn_risk: f64,
-    /// Customers at high churn risk.
-    pub high_risk: usize,
-}
-
-impl ClassClv {
-    /// An empty row for `class`.
-    pub fn new(class: stratum_core::RfmClass) -> Self {
-        ClassClv {
-            class,
-            customers: 0,
-            total_clv: 0.0,
-            churn_risk: 0.0,
-            high_risk: 0,
-        }
-    }
-}
+pub use stratum_core::run::ClassClv;
 
 /// The columns of `clv_by_class.csv`.
 pub const CLV_CLASS_COLUMNS: [&str; 7] = [

@@ -33,8 +33,7 @@ use crate::BadInput;
 use crate::cli::SegmentArgs;
 use crate::settings::{SegmentSettings, segment_settings};
 use crate::terminal::table;
-use stratum_core::RfmClass;
-use stratum_core::clv::{ChurnBand, ValueTier};
+use stratum_core::clv::ValueTier;
 use stratum_core::run::{ClvRun, RunError, RunInput, RunResult};
 use stratum_io::clv::{
     CLV_CLASS_COLUMNS, ClassClv, ClvInput, ClvReport, CustomerPrediction, clv_class_cells,
@@ -396,7 +395,7 @@ fn segment(
             let mut clv_files: Vec<&str> = Vec::new();
             let mut clv_table = String::new();
             if let (Some(c), Some((rows, tiers))) = (&clv, &clv_rows) {
-                let classes = clv_by_class(&tiering, c);
+                let classes = c.by_class(&tiering);
                 clv_files = write_clv_outputs(
                     &out,
                     c,
@@ -607,24 +606,6 @@ fn clv_rows<'a>(tiering: &'a Tiering, c: &ClvRun) -> (Vec<CustomerPrediction<'a>
             ))
         })
         .unzip()
-}
-
-/// Mean CLV and churn per RFM class, in class order (one pass over the customers).
-fn clv_by_class(tiering: &Tiering, c: &ClvRun) -> Vec<ClassClv> {
-    let mut classes: Vec<ClassClv> = RfmClass::ALL.iter().map(|&k| ClassClv::new(k)).collect();
-    for (r, p) in tiering.rfm.customers().iter().zip(&c.per_customer) {
-        if let Some((p, _)) = p
-            && p.is_finite()
-            && let Some(k) = classes.iter_mut().find(|k| k.class == r.class)
-        {
-            k.customers += 1;
-            k.total_clv += p.clv;
-            k.churn_risk += p.churn_risk;
-            k.high_risk += usize::from(p.churn_band == Some(ChurnBand::High));
-        }
-    }
-    classes.retain(|k| k.customers > 0);
-    classes
 }
 
 /// The per-class table on stdout.
