@@ -106,7 +106,113 @@ pub struct SchemeQuality {
     pub warnings: Vec<stratum_core::scheme::SchemeWarning>,
 }
 
+/// What a quality report is made of besides the run's tiers: the inputs' accounting and the
+/// scheme's file.
+#[derive(Debug)]
+pub struct QualityInputs<'a> {
+    /// Where the analysis date came from.
+    pub as_of_source: AsOfSource,
+    /// The transactions' accounting.
+    pub transactions: TransactionQuality,
+    /// The customer master and its accounting.
+    pub master: Option<(&'a crate::master::CustomerTable, MasterQuality)>,
+    /// The interactions and their accounting.
+    pub interactions: Option<(
+        &'a stratum_core::interactions::InteractionLog,
+        &'a InputQuality,
+    )>,
+    /// The overrides' accounting.
+    pub overrides: Option<&'a InputQuality>,
+    /// The scheme file, when the run had a scheme.
+    pub scheme_path: Option<&'a std::path::Path>,
+    /// Master rows whose signup date cannot be read.
+    pub signup_dates_unreadable: usize,
+}
+
 impl QualityReport {
+    /// The report of a run at `as_of`: the inputs' accounting, the scored and unscored
+    /// customers, the join with the master file, the Pareto figures and, with a scheme (its
+    /// profile, checked scheme and result), the scheme's inputs, overrides, NPS and warnings.
+    pub fn new(
+        inputs: QualityInputs<'_>,
+        as_of: NaiveDate,
+        tiering: &stratum_core::Tiering,
+        scheme: Option<(
+            &stratum_core::scheme::Profile,
+            &stratum_core::scheme::CheckedScheme,
+            &stratum_core::scheme::SchemeResult,
+        )>,
+    ) -> Self {
+        use stratum_core::scheme::ColumnData;
+        let features = &tiering.features;
+        let scheme = match (scheme, inputs.scheme_path) {
+            (Some((profile, checked, result)), Some(path)) => {
+                let answers: Vec<u8> = match profile.column("last_nps") {
+                    Some(ColumnData::Number(v)) => v.iter().flatten().map(|&x| x as u8).collect(),
+                    _ => Vec::new(),
+                };
+                let interactions = inputs.interactions;
+                Some(SchemeQuality {
+                    path: path.to_path_buf(),
+                    name: checked.name.clone(),
+                    interactions: interactions.map(|(_, q)| q.clone()),
+                    interactions_after_as_of: interactions
+                        .map_or(0, |(log, _)| log.on_or_after(as_of)),
+                    interaction_customers_not_scored: interactions.map_or(0, |(log, _)| {
+                        let scored: std::collections::HashSet<&str> =
+                            features.customer_ids().into_iter().collect();
+                        log.customer_ids().filter(|id| !scored.contains(id)).count()
+                    }),
+                    signup_dates_unreadable: inputs.signup_dates_unreadable,
+                    overrides: inputs.overrides.cloned(),
+                    overrides_applied: result.applied,
+                    overrides_ignored: result
+                        .skipped
+                        .iter()
+                        .map(|k| IgnoredOverride {
+                            customer_id: k.item.customer_id.clone(),
+                            tier: k.item.tier.clone(),
+                            why: k.why.code(),
+                        })
+                        .collect(),
+                    nps: stratum_core::interactions::nps_score(answers.iter().copied()),
+                    nps_answers: answers.len(),
+                    warnings: checked.warnings(profile, result),
+                })
+            }
+            _ => None,
+        };
+        // (scored customers missing from the master, master customers with no transactions)
+        let (not_in_master, master_without) = match &inputs.master {
+            Some((m, _)) => {
+                let missing = features
+                    .customers
+                    .iter()
+                    .filter(|c| m.get(&c.customer_id).is_none())
+                    .count();
+                let present = features.customers.len() - missing;
+                (Some(missing), Some(m.rows.len().saturating_sub(present)))
+            }
+            None => (None, None),
+        };
+        QualityReport {
+            as_of,
+            as_of_source: inputs.as_of_source,
+            customers: features.customers.len(),
+            unscored_customers: features.no_purchase.len(),
+            unscored_amount: features.no_purchase.iter().map(|c| c.refunds).sum(),
+            lines_after_as_of: features.lines_after_as_of,
+            amount_after_as_of: features.amount_after_as_of,
+            customers_not_in_master: not_in_master,
+            master_customers_without_transactions: master_without,
+            scored_revenue: tiering.revenue,
+            pareto: tiering.abc.pareto(),
+            scheme,
+            transactions: inputs.transactions,
+            customer_master: inputs.master.map(|(_, q)| q),
+        }
+    }
+
     /// The inputs other than the transactions (customer master, interactions, overrides) with
     /// their row accounting: the reject-rate limit applies to each of them too.
     pub fn other_inputs(&self) -> Vec<(&std::path::Path, &RowCounts)> {

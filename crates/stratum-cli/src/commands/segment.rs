@@ -5,18 +5,17 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use stratum_core::summary::GroupSummary;
-use stratum_core::{Labelled, Lang, Money, Tiering};
+use stratum_core::{Labelled, Lang, Tiering};
 use stratum_io::format::{number, pct, thousands};
 use stratum_io::inputs::{InputFiles, Inputs};
 use stratum_io::master::CustomerTable;
 use stratum_io::output::{write_customers_csv, write_segments_csv, write_unscored_csv};
-use stratum_io::quality::{AsOfSource, IgnoredOverride, QualityReport, SchemeQuality};
+use stratum_io::quality::{AsOfSource, QualityInputs, QualityReport};
 use stratum_io::report::{ClvPart, ReportInput, write_report};
 use stratum_io::transactions::TransactionOptions;
 use stratum_io::workbook::{WorkbookInput, write_workbook};
 
-use stratum_core::interactions::nps_score;
-use stratum_core::scheme::{Attributes, ColumnData, SchemeResult, SkipReason};
+use stratum_core::scheme::{Attributes, SchemeResult, SkipReason};
 use stratum_io::master::MasterAttributes;
 use stratum_io::output::{Cell, CsvText};
 use stratum_io::tiers::{
@@ -146,7 +145,6 @@ fn segment(
     };
     let features = aggregator.finish(as_of);
     timer.lap("features");
-    let unscored_amount: Money = features.no_purchase.iter().map(|c| c.refunds).sum();
     let (master_table, master_quality) = match master {
         Some((t, q)) => (Some(t), Some(q)),
         None => (None, None),
@@ -205,65 +203,22 @@ fn segment(
         (Some(r), Some(path)) => (Some((path, r.profile, r.checked, r.result)), r.clusters),
         _ => (None, None),
     };
-    let scheme_quality = applied.as_ref().map(|(path, profile, checked, result)| {
-        let answers: Vec<u8> = match profile.column("last_nps") {
-            Some(ColumnData::Number(v)) => v.iter().flatten().map(|&x| x as u8).collect(),
-            _ => Vec::new(),
-        };
-        SchemeQuality {
-            path: path.to_path_buf(),
-            name: checked.name.clone(),
-            interactions: interactions.as_ref().map(|(_, q)| q.clone()),
-            interactions_after_as_of: interactions
-                .as_ref()
-                .map_or(0, |(log, _)| log.on_or_after(as_of)),
-            interaction_customers_not_scored: interactions.as_ref().map_or(0, |(log, _)| {
-                let scored: std::collections::HashSet<&str> =
-                    tiering.features.customer_ids().into_iter().collect();
-                log.customer_ids().filter(|id| !scored.contains(id)).count()
-            }),
+    let report = QualityReport::new(
+        QualityInputs {
+            as_of_source,
+            transactions: txq,
+            master: master_table.as_ref().zip(master_quality),
+            interactions: interactions.as_ref().map(|(log, q)| (log, q)),
+            overrides: overrides_quality.as_ref(),
+            scheme_path: applied.as_ref().map(|(path, ..)| path.as_path()),
             signup_dates_unreadable: signup_unreadable,
-            overrides: overrides_quality.clone(),
-            overrides_applied: result.applied,
-            overrides_ignored: result
-                .skipped
-                .iter()
-                .map(|k| IgnoredOverride {
-                    customer_id: k.item.customer_id.clone(),
-                    tier: k.item.tier.clone(),
-                    why: match k.why {
-                        SkipReason::Expired => "expired",
-                        SkipReason::UnknownTier => "unknown_tier",
-                        SkipReason::UnknownCustomer => "unknown_customer",
-                        SkipReason::Superseded => "superseded",
-                    },
-                })
-                .collect(),
-            nps: nps_score(answers.iter().copied()),
-            nps_answers: answers.len(),
-            warnings: checked.warnings(profile, result),
-        }
-    });
-    let (not_in_master, master_without) = match &master_table {
-        Some(m) => join_counts(&tiering, m),
-        None => (None, None),
-    };
-    let report = QualityReport {
+        },
         as_of,
-        as_of_source,
-        customers: tiering.features.customers.len(),
-        unscored_customers: tiering.features.no_purchase.len(),
-        unscored_amount,
-        lines_after_as_of: tiering.features.lines_after_as_of,
-        amount_after_as_of: tiering.features.amount_after_as_of,
-        customers_not_in_master: not_in_master,
-        master_customers_without_transactions: master_without,
-        scored_revenue: tiering.revenue,
-        pareto: tiering.abc.pareto(),
-        scheme: scheme_quality,
-        transactions: txq,
-        customer_master: master_quality,
-    };
+        &tiering,
+        applied
+            .as_ref()
+            .map(|(_, profile, checked, result)| (profile, checked, result)),
+    );
     write_json(&out.join("quality.json"), &report)?;
     eprintln!("{}", quality_text(&report, s.lang));
     outputs.rows("transactions", &report.transactions.counts);
@@ -724,18 +679,6 @@ fn write_csv_outputs(
         .and_then(|_| w.flush())
         .with_context(|| format!("failed to write `{}`", unscored_path.display()))?;
     Ok(())
-}
-
-/// (scored customers missing from the master, master customers with no transactions).
-fn join_counts(t: &Tiering, m: &CustomerTable) -> (Option<usize>, Option<usize>) {
-    let missing = t
-        .features
-        .customers
-        .iter()
-        .filter(|c| m.get(&c.customer_id).is_none())
-        .count();
-    let present = t.features.customers.len() - missing;
-    (Some(missing), Some(m.rows.len().saturating_sub(present)))
 }
 
 fn quality_text(report: &QualityReport, lang: Lang) -> String {

@@ -50,6 +50,18 @@ pub enum SkipReason {
     Superseded,
 }
 
+impl SkipReason {
+    /// The stable code written to files.
+    pub fn code(self) -> &'static str {
+        match self {
+            SkipReason::Expired => "expired",
+            SkipReason::UnknownTier => "unknown_tier",
+            SkipReason::UnknownCustomer => "unknown_customer",
+            SkipReason::Superseded => "superseded",
+        }
+    }
+}
+
 /// One customer's tiers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
