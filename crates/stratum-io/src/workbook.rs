@@ -377,9 +377,7 @@ fn summary_sheet(
             lang.pick("预测客户价值合计", "predicted value (CLV), total"),
             Cell::Money(total.round_cents()),
         ));
-        let high = usable()
-            .filter(|p| p.churn_band == Some(ChurnBand::High))
-            .count();
+        let high = ChurnBand::count(usable().map(|p| p.churn_band))[ChurnBand::High.index()];
         figures.push((
             lang.pick("高流失风险客户", "customers at high churn risk"),
             Cell::Int(high as i64),
@@ -445,14 +443,8 @@ fn summary_sheet(
         ws.write_string_with_format(row, 0, title, &f.title)?;
         ws.write_string_with_format(row + 1, 0, lang.pick("流失风险", "churn band"), &f.header)?;
         ws.write_string_with_format(row + 1, 1, lang.pick("客户数", "customers"), &f.header)?;
-        for (k, band) in [ChurnBand::Low, ChurnBand::Medium, ChurnBand::High]
-            .iter()
-            .enumerate()
-        {
-            let count = rows
-                .iter()
-                .filter(|p| p.prediction.churn_band == Some(*band))
-                .count();
+        let counts = ChurnBand::count(rows.iter().map(|p| p.prediction.churn_band));
+        for (k, (band, count)) in ChurnBand::ALL.iter().zip(counts).enumerate() {
             ws.write_string(row + 2 + k as u32, 0, band.label(lang))?;
             ws.write_number(row + 2 + k as u32, 1, count as f64)?;
         }

@@ -371,10 +371,8 @@ fn clv_text(
         .map(|r| r.prediction.clv)
         .filter(|v| v.is_finite())
         .sum();
-    let band = |b| {
-        let n = rows.iter().filter(|r| r.prediction.churn_band == Some(b));
-        n.count() as u64
-    };
+    let bands = ChurnBand::count(rows.iter().map(|r| r.prediction.churn_band));
+    let band = |b: ChurnBand| bands[b.index()] as u64;
     text.push_str(&format!(
         "\n{} {}: {}; {}: {} {} / {} {} / {} {}\n{}\n",
         lang.pick("未来", "CLV over"),

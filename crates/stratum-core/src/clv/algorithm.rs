@@ -67,6 +67,24 @@ pub enum ChurnBand {
 }
 
 impl ChurnBand {
+    /// The bands, from low to high risk.
+    pub const ALL: [ChurnBand; 3] = [ChurnBand::Low, ChurnBand::Medium, ChurnBand::High];
+
+    /// The band's place in [`ChurnBand::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// How many of `bands` are in each band, in [`ChurnBand::ALL`] order (`None`, a customer
+    /// without a usable prediction, is in none): the one count every output shows.
+    pub fn count(bands: impl IntoIterator<Item = Option<ChurnBand>>) -> [usize; 3] {
+        let mut counts = [0; 3];
+        for band in bands.into_iter().flatten() {
+            counts[band.index()] += 1;
+        }
+        counts
+    }
+
     /// The code used in files and rules.
     pub fn code(self) -> &'static str {
         self.label(crate::Lang::En)

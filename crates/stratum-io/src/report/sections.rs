@@ -1318,10 +1318,7 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         .filter(|(_, p)| p.is_finite())
         .collect();
     let total: f64 = preds.iter().map(|(_, p)| p.clv).sum();
-    let high = preds
-        .iter()
-        .filter(|(_, p)| p.churn_band == Some(ChurnBand::High))
-        .count();
+    let high = ChurnBand::count(preds.iter().map(|(_, p)| p.churn_band))[ChurnBand::High.index()];
     let mean_alive = preds.iter().map(|(_, p)| p.p_alive).sum::<f64>() / preds.len().max(1) as f64;
     let mut blocks = vec![Block::Figures(vec![
         (
@@ -1415,12 +1412,11 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
     let mut risk_sum = vec![0.0; g];
     for (i, p) in &preds {
         let k = groups[*i];
-        let b = match p.churn_band {
-            Some(ChurnBand::Low) => 0,
-            Some(ChurnBand::Medium) => 1,
-            _ => 2,
-        };
-        bands[k][b] += 1;
+        // (a usable prediction always has a band)
+        let band = ChurnBand::count([p.churn_band]);
+        for (n, add) in bands[k].iter_mut().zip(band) {
+            *n += add;
+        }
         clv_sum[k] += p.clv;
         risk_sum[k] += p.churn_risk;
     }
@@ -1429,7 +1425,7 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         .collect();
     let frac =
         |k: usize, b: usize| bands[k][b] as f64 / bands[k].iter().sum::<usize>().max(1) as f64;
-    let band_names = [ChurnBand::Low, ChurnBand::Medium, ChurnBand::High];
+    let band_names = ChurnBand::ALL;
     let by = if r.scheme.is_some() {
         f.pick("各等级", "by tier")
     } else {
