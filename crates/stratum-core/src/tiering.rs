@@ -26,6 +26,36 @@ pub struct Tiering {
     pub revenue: Money,
 }
 
+impl Tiering {
+    /// The Pareto curve at `steps + 1` evenly spaced customer shares (0 to 1): the share of
+    /// the positive revenue held by the largest customers up to each share (customers with
+    /// zero or negative value hold none), from the ABC ranking (no second sort).
+    pub fn pareto_curve(&self, steps: usize) -> Vec<(f64, f64)> {
+        let customers = &self.features.customers;
+        let mut prefix = Vec::with_capacity(customers.len() + 1);
+        let mut sum: i128 = 0;
+        prefix.push(0i128);
+        for &i in self.abc.ranking() {
+            sum += customers[i as usize].monetary.units().max(0);
+            prefix.push(sum);
+        }
+        let n = customers.len();
+        (0..=steps)
+            .map(|k| {
+                let x = k as f64 / steps as f64;
+                // the customers within the share, rounded to the nearest customer
+                let m = (x * n as f64).round() as usize;
+                let y = if sum > 0 {
+                    prefix[m.min(n)] as f64 / sum as f64
+                } else {
+                    0.0
+                };
+                (x, y)
+            })
+            .collect()
+    }
+}
+
 /// Scores and classifies every customer of `features`.
 pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) -> Tiering {
     let customers = &features.customers;
@@ -46,5 +76,42 @@ pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) 
         segments,
         abc_classes,
         revenue,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abc::AbcParams;
+    use crate::{Aggregator, FrequencyBasis, RfmParams};
+    use chrono::NaiveDate;
+
+    fn tiering(lines: &[(&str, i64)]) -> Tiering {
+        let day = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap_or_default();
+        let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
+        for (k, &(customer, amount)) in lines.iter().enumerate() {
+            let order = format!("o{k}");
+            agg.add(customer, Some(&order), day, Money::from_major(amount));
+        }
+        let as_of = day.succ_opt().unwrap_or_default();
+        match (RfmParams::new().check(), AbcParams::new().check()) {
+            (Ok(rfm), Ok(abc)) => tier(agg.finish(as_of), &rfm, &abc),
+            _ => panic!("default parameters"),
+        }
+    }
+
+    #[test]
+    fn the_pareto_curve_by_hand() {
+        // 50 + 30 + 20 of positive revenue; C2 (10 bought, 20 refunded) counts as 0
+        let t = tiering(&[("C1", 30), ("C2", 10), ("C2", -20), ("C3", 50), ("C4", 20)]);
+        assert_eq!(t.revenue, Money::from_major(90));
+        assert_eq!(
+            t.pareto_curve(4),
+            [(0.0, 0.0), (0.25, 0.5), (0.5, 0.8), (0.75, 1.0), (1.0, 1.0)]
+        );
+        assert_eq!(
+            tiering(&[]).pareto_curve(2),
+            [(0.0, 0.0), (0.5, 0.0), (1.0, 0.0)]
+        );
     }
 }

@@ -485,7 +485,7 @@ fn summary_sheet(
         lang.pick("累计收入占比", "cumulative revenue share"),
         &f.header,
     )?;
-    let curve = crate::report::pareto_points(customers.iter().map(|c| c.monetary), 100);
+    let curve = w.tiering.pareto_curve(100);
     for (k, (x, y)) in curve.iter().enumerate() {
         write_cell(ws, row + 2 + k as u32, 0, &Cell::Share(*x), f)?;
         write_cell(ws, row + 2 + k as u32, 1, &Cell::Share(*y), f)?;

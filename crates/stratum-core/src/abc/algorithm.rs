@@ -61,9 +61,17 @@ pub struct Abc {
     classes: Vec<AbcClass>,
     cumulative_share: Vec<f64>,
     pareto: Pareto,
+    /// The customers by value, largest first (ties in input order).
+    ranking: Vec<u32>,
 }
 
 impl Abc {
+    /// The customers' indexes by value, largest first (ties in input order): the one sort
+    /// the classes, the Pareto figures and the Pareto curve share.
+    pub fn ranking(&self) -> &[u32] {
+        &self.ranking
+    }
+
     /// Each customer's class.
     pub fn classes(&self) -> &[AbcClass] {
         &self.classes
@@ -149,6 +157,7 @@ impl CheckedAbcParams {
             classes,
             cumulative_share,
             pareto,
+            ranking: order.iter().map(|&i| i as u32).collect(),
         }
     }
 }

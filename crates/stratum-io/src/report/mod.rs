@@ -15,7 +15,7 @@ use stratum_core::Lang;
 use stratum_core::cluster::Clustering;
 use stratum_core::clv::{Prediction, ValueTier};
 use stratum_core::validate::Validation;
-use stratum_core::{Money, Tiering};
+use stratum_core::Tiering;
 
 use crate::quality::QualityReport;
 use crate::tiers::SchemeOutput;
@@ -333,37 +333,6 @@ fn table_html(out: &mut String, t: &Table) {
     out.push_str("</tbody></table></div>\n");
 }
 
-/// The Pareto curve at `steps + 1` evenly spaced customer shares (0 to 1): the share of the
-/// positive revenue held by the largest customers up to each share.
-pub(crate) fn pareto_points(
-    monetary: impl Iterator<Item = Money>,
-    steps: usize,
-) -> Vec<(f64, f64)> {
-    let mut v: Vec<i128> = monetary.map(|m| m.units().max(0)).collect();
-    v.sort_unstable_by(|a, b| b.cmp(a));
-    let total: i128 = v.iter().sum();
-    let mut prefix = Vec::with_capacity(v.len() + 1);
-    let mut sum: i128 = 0;
-    prefix.push(0i128);
-    for &x in &v {
-        sum += x;
-        prefix.push(sum);
-    }
-    (0..=steps)
-        .map(|k| {
-            let x = k as f64 / steps as f64;
-            // the customers within the share, rounded to the nearest customer
-            let m = (x * v.len() as f64).round() as usize;
-            let y = if total > 0 {
-                prefix[m.min(v.len())] as f64 / total as f64
-            } else {
-                0.0
-            };
-            (x, y)
-        })
-        .collect()
-}
-
 /// Writes `report.html`.
 pub fn write_report(path: &std::path::Path, input: &ReportInput<'_>) -> std::io::Result<()> {
     let (title, subtitle, sections, footer) = build(input);
@@ -376,21 +345,6 @@ pub fn write_report(path: &std::path::Path, input: &ReportInput<'_>) -> std::io:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_pareto_curve_by_hand() {
-        // 50 + 30 + 20 of positive revenue; the refund-only customer counts as 0
-        let m = [30.0, -10.0, 50.0, 20.0].map(|x| Money::from_f64(x).expect("money"));
-        let points = pareto_points(m.into_iter(), 4);
-        assert_eq!(
-            points,
-            [(0.0, 0.0), (0.25, 0.5), (0.5, 0.8), (0.75, 1.0), (1.0, 1.0)]
-        );
-        assert_eq!(
-            pareto_points(std::iter::empty(), 2),
-            [(0.0, 0.0), (0.5, 0.0), (1.0, 0.0)]
-        );
-    }
 
     #[test]
     fn numbers_are_recognised_for_alignment() {

@@ -552,10 +552,7 @@ fn pareto(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
     let p = t.abc.pareto();
     let n = t.features.customers.len();
     // at most 500 points: the curve is smooth at that resolution
-    let points = super::pareto_points(
-        t.features.customers.iter().map(|c| c.monetary),
-        n.clamp(1, 500),
-    );
+    let points = t.pareto_curve(n.clamp(1, 500));
     let a_end = p.a_customer_share;
     let b_end = p.a_customer_share + p.b_customer_share;
     // shares of positive revenue, as the curve: the cumulative share where a class ends
