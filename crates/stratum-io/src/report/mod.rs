@@ -12,10 +12,10 @@ mod sections;
 use std::fmt::Write;
 
 use stratum_core::Lang;
+use stratum_core::Tiering;
 use stratum_core::cluster::Clustering;
 use stratum_core::clv::{Prediction, ValueTier};
 use stratum_core::validate::Validation;
-use stratum_core::Tiering;
 
 use crate::quality::QualityReport;
 use crate::tiers::SchemeOutput;
