@@ -205,3 +205,90 @@ name = "rest"
     let profiles = std::fs::read_to_string(out.join("cluster_profiles.csv")).expect("profiles");
     insta::assert_snapshot!(profiles);
 }
+
+/// Tiers, rule reasons and cluster codes are data: a scheme whose rules use `cluster_label`
+/// places every customer the same under `--lang zh` and `--lang en`; only labels differ.
+#[test]
+fn tiers_reasons_and_cluster_codes_are_the_same_in_every_language() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = demo(tmp.path());
+    let scheme = tmp.path().join("codes.toml");
+    std::fs::write(
+        &scheme,
+        r#"
+[cluster]
+k = 3
+features = ["recency_days", "frequency", "monetary"]
+
+[[dimensions]]
+name = "tier"
+
+[[dimensions.tiers]]
+name = "valuable"
+rule = "cluster_label LIKE '%high_value%' OR monetary > 100000"
+
+[[dimensions.tiers]]
+name = "rest"
+"#,
+    )
+    .expect("write scheme");
+    let columns = |lang: &str| {
+        let out = tmp.path().join(lang);
+        let run = stratum(
+            &[
+                "segment",
+                "-t",
+                &input,
+                "-o",
+                out.to_str().expect("utf-8"),
+                "--scheme",
+                scheme.to_str().expect("utf-8"),
+                "--lang",
+                lang,
+                "--no-xlsx",
+            ],
+            tmp.path(),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let read = |file: &str, names: &[&str]| -> Vec<Vec<String>> {
+            let mut reader = csv::Reader::from_path(out.join(file)).expect(file);
+            let header = reader.headers().expect("header").clone();
+            let at: Vec<usize> = names
+                .iter()
+                .map(|n| header.iter().position(|h| h == *n).expect(n))
+                .collect();
+            reader
+                .records()
+                .map(|r| {
+                    let r = r.expect("record");
+                    at.iter().map(|&i| r[i].to_string()).collect()
+                })
+                .collect()
+        };
+        let tiers = read(
+            "tiers.csv",
+            &["customer_id", "tier", "final_tier", "overridden"],
+        );
+        // a rule's reason is data, worded the same in both languages
+        let reasons: Vec<Vec<String>> = read("tiers.csv", &["final_tier", "reason"])
+            .into_iter()
+            .filter(|r| r[0] == "valuable")
+            .collect();
+        // the code, not the words (`cluster_label` there is for people)
+        let clusters = read("clusters.csv", &["customer_id", "cluster", "cluster_code"]);
+        (tiers, reasons, clusters)
+    };
+    let (zh, en) = (columns("zh"), columns("en"));
+    assert!(en.0.iter().any(|r| r[2] == "valuable") && en.0.iter().any(|r| r[2] == "rest"));
+    assert!(!en.1.is_empty());
+    for (what, a, b) in [
+        ("tiers", &zh.0, &en.0),
+        ("reasons", &zh.1, &en.1),
+        ("clusters", &zh.2, &en.2),
+    ] {
+        assert_eq!(a.len(), b.len(), "{what}");
+        if let Some((x, y)) = a.iter().zip(b.iter()).find(|(x, y)| x != y) {
+            panic!("{what} differ between zh and en: {x:?} and {y:?}");
+        }
+    }
+}
