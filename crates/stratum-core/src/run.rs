@@ -199,10 +199,13 @@ pub enum RunError {
     #[error("{error}")]
     Scheme {
         /// What is wrong.
-        error: SchemeError,
+        error: Box<SchemeError>,
         /// Whether the lifetime-value columns were there for the rules (asked for, and the
         /// model could be fitted).
         with_clv: bool,
+        /// Why the lifetime-value model could not be fitted, when it was asked for and
+        /// could not be (the columns the rule names are missing for that reason).
+        clv_failure: Option<Box<ClvError>>,
     },
     /// The scheme's `[cluster]` section names features that cannot be clustered on.
     #[error(transparent)]
@@ -252,15 +255,29 @@ pub fn run(input: RunInput<'_>) -> Result<RunResult, RunError> {
     let tiering = tier(features, rfm, abc);
     let clv = clv.map(|params| fit_clv(&tiering, params, as_of));
     let scheme = match scheme {
-        Some(params) => Some(apply_scheme(
-            params,
-            &tiering,
-            attributes,
-            interactions,
-            clv.as_ref().and_then(|c| c.as_ref().ok()),
-            overrides,
-            as_of,
-        )?),
+        Some(params) => Some(
+            apply_scheme(
+                params,
+                &tiering,
+                attributes,
+                interactions,
+                clv.as_ref().and_then(|c| c.as_ref().ok()),
+                overrides,
+                as_of,
+            )
+            .map_err(|e| match e {
+                RunError::Scheme {
+                    error, with_clv, ..
+                } => RunError::Scheme {
+                    error,
+                    with_clv,
+                    clv_failure: clv
+                        .as_ref()
+                        .and_then(|c| c.as_ref().err().cloned().map(Box::new)),
+                },
+                e => e,
+            })?,
+        ),
         None => None,
     };
     Ok(RunResult {
@@ -308,8 +325,9 @@ pub fn apply_scheme(
     as_of: NaiveDate,
 ) -> Result<SchemeRun, RunError> {
     let scheme_error = |error| RunError::Scheme {
-        error,
+        error: Box::new(error),
         with_clv: clv.is_some(),
+        clv_failure: None,
     };
     let mut profile = profile(tiering, attributes, interactions, params.lifecycle());
     if let Some(c) = clv {

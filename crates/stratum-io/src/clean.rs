@@ -161,21 +161,31 @@ fn evaluate<F: Fields + ?Sized>(
     })
 }
 
-/// The amount of a row that is not used (filtered or rejected), when it can be read.
+/// The amount of a row that is not used (filtered or rejected), when it can be read, signed
+/// as `--refund-when` would sign it.
 pub(crate) fn readable_amount<F: Fields + ?Sized>(
     record: &F,
     cols: &TransactionColumns,
     options: &TransactionOptions,
     rules: &RowRules,
 ) -> Option<Money> {
-    if !rules.computes_amount() {
-        return column_amount(record, cols, options).ok();
-    }
     let mut values = rules.row(record.count());
-    rules
-        .read_all(record, &mut values, options.read.decimal)
-        .ok()?;
-    rules.amount(&values)?.ok()
+    let read = rules.is_empty()
+        || rules
+            .read_all(record, &mut values, options.read.decimal)
+            .is_ok();
+    let amount = match rules.amount(&values).filter(|_| read) {
+        Some(amount) => amount.ok()?,
+        None if rules.computes_amount() => return None,
+        None => column_amount(record, cols, options).ok()?,
+    };
+    Some(
+        if read && !amount.is_negative() && rules.is_refund(&values) {
+            -amount
+        } else {
+            amount
+        },
+    )
 }
 
 /// The amount of the amount column (there is one when the amount is not computed).

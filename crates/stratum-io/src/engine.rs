@@ -280,7 +280,11 @@ impl Piece {
                 let at = (shard as u32, self.by_shard[shard].len() as u32);
                 self.rejected.push(at);
                 let amount = match bad.reason {
-                    RejectReason::MissingAmount | RejectReason::BadAmount => None,
+                    // (a row of the wrong width has its fields shifted: no amount to trust)
+                    RejectReason::MissingAmount
+                    | RejectReason::BadAmount
+                    | RejectReason::LongRow
+                    | RejectReason::ShortRow => None,
                     _ => readable_amount(record, &ctx.cols, ctx.options, ctx.rules),
                 };
                 (

@@ -51,12 +51,14 @@ impl RowCounts {
         self.anonymous as f64 / self.rows_read.max(1) as f64
     }
 
-    /// The share of rows read that were rejected.
+    /// The share of the rows read that were rejected, of those `--where` kept.
     pub fn reject_rate(&self) -> f64 {
-        if self.rows_read == 0 {
+        // rows left out by `--where` are no part of the input the rate is about
+        let judged = self.rows_read.saturating_sub(self.filtered);
+        if judged == 0 {
             0.0
         } else {
-            self.rejected as f64 / self.rows_read as f64
+            self.rejected as f64 / judged as f64
         }
     }
 }

@@ -13,8 +13,9 @@
 //! unless `COALESCE` gives a default; a condition on an empty value is unknown, and a row is
 //! kept by `--where` (or made a refund by `--refund-when`) only when its condition is true.
 //!
-//! Amounts are computed in double precision and rounded to the nearest 1/10,000 (the precision
-//! of [`Money`]): exact for the quantity × price products of real exports.
+//! Operands are read as they are written (a price of 0.00125, a 13-digit barcode), computed in
+//! double precision, and the amount rounded once to the nearest 1/10,000 (the precision of
+//! [`Money`]).
 
 use std::path::{Path, PathBuf};
 
@@ -156,44 +157,65 @@ impl RowRules {
         };
         let keep = rule(ExpressionRole::Where, &exprs.keep)?;
         let refund = rule(ExpressionRole::RefundWhen, &exprs.refund_when)?;
-        // the columns of all three, each read one way
-        let mut columns: Vec<(usize, ColumnType, bool)> = Vec::new();
+        // the columns of all three, each read one way (a column a rule only tests for
+        // emptiness takes the type another expression gives it, else text)
+        let mut typed: Vec<(usize, Option<ColumnType>, bool)> = Vec::new();
         let mut roles: Vec<ExpressionRole> = Vec::new();
+        let no_free: &[usize] = &[];
         let used = [
             (
                 ExpressionRole::Amount,
-                amount.as_ref().map(|(f, _)| f.columns()),
+                amount.as_ref().map(|(f, _)| (f.columns(), no_free)),
             ),
-            (ExpressionRole::Where, keep.as_ref().map(Rule::columns)),
+            (
+                ExpressionRole::Where,
+                keep.as_ref().map(|r| (r.columns(), r.free_columns())),
+            ),
             (
                 ExpressionRole::RefundWhen,
-                refund.as_ref().map(Rule::columns),
+                refund.as_ref().map(|r| (r.columns(), r.free_columns())),
             ),
         ];
         for (role, cols) in used {
-            for &(c, ty) in cols.unwrap_or_default() {
-                match columns.iter().position(|&(i, ..)| i == c) {
-                    Some(k) if columns[k].1 != ty => {
-                        let (number, text) = if ty == ColumnType::Number {
-                            (role, roles[k])
-                        } else {
-                            (roles[k], role)
-                        };
-                        return Err(ExpressionError::TwoTypes {
-                            path: path.to_path_buf(),
-                            column: headers[c].clone(),
-                            number,
-                            text,
-                        });
+            let Some((cols, free)) = cols else { continue };
+            for &(c, ty) in cols {
+                let ty = (!free.contains(&c)).then_some(ty);
+                let amount = role == ExpressionRole::Amount;
+                match typed.iter().position(|&(i, ..)| i == c) {
+                    Some(k) => {
+                        match (typed[k].1, ty) {
+                            (Some(a), Some(b)) if a != b => {
+                                let (number, text) = if b == ColumnType::Number {
+                                    (role, roles[k])
+                                } else {
+                                    (roles[k], role)
+                                };
+                                return Err(ExpressionError::TwoTypes {
+                                    path: path.to_path_buf(),
+                                    column: headers[c].clone(),
+                                    number,
+                                    text,
+                                });
+                            }
+                            (None, Some(_)) => {
+                                typed[k].1 = ty;
+                                roles[k] = role;
+                            }
+                            _ => {}
+                        }
+                        typed[k].2 |= amount;
                     }
-                    Some(k) => columns[k].2 |= role == ExpressionRole::Amount,
                     None => {
-                        columns.push((c, ty, role == ExpressionRole::Amount));
+                        typed.push((c, ty, amount));
                         roles.push(role);
                     }
                 }
             }
         }
+        let columns: Vec<(usize, ColumnType, bool)> = typed
+            .into_iter()
+            .map(|(c, ty, amount)| (c, ty.unwrap_or(ColumnType::Text), amount))
+            .collect();
         let keep_columns = keep.as_ref().map_or_else(Vec::new, |k| {
             k.columns()
                 .iter()
@@ -255,7 +277,7 @@ impl RowRules {
                     t => Value::Text(t),
                 },
                 ColumnType::Number => match number(record, c, mark, amount)? {
-                    Some(x) => Value::Number(x.to_f64()),
+                    Some(x) => Value::Number(x),
                     None => Value::Null,
                 },
             };
@@ -335,33 +357,47 @@ fn number<F: Fields + ?Sized>(
     c: usize,
     mark: DecimalMark,
     amount: bool,
-) -> Result<Option<Money>, Bad> {
-    if let Some(x) = record.typed_amount(c) {
-        return Ok(Some(x));
-    }
+) -> Result<Option<f64>, Bad> {
+    // a plain number as it is (no rounding to 1/10,000, no amount range: a quantity of
+    // 0.00125, a 13-digit barcode); a typed one as stored; else as amounts are read
+    // (`¥1,200.50`, a decimal comma)
     let raw = record.field(c).unwrap_or(b"");
-    if raw.trim_ascii().is_empty() {
+    let text = raw.trim_ascii();
+    if text.is_empty() {
         return Ok(None);
     }
-    parse_amount(raw, mark).map(Some).map_err(|e| {
-        let shown = String::from_utf8_lossy(raw);
-        let shown = shown.trim();
-        Bad {
-            reason: if amount {
-                RejectReason::BadAmount
-            } else {
-                RejectReason::BadNumber
-            },
-            column: Some(c),
-            message: match e {
-                AmountError::OutOfRange => format!(
-                    "`{shown}` is beyond the largest accepted number (±{})",
-                    crate::format::thousands(MAX_AMOUNT as u64)
-                ),
-                AmountError::Malformed => format!("`{shown}` is not a number"),
-            },
-        }
-    })
+    if mark == DecimalMark::Point
+        && let Some(x) = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|x| x.is_finite())
+    {
+        return Ok(Some(x));
+    }
+    if let Some(x) = record.typed_amount(c) {
+        return Ok(Some(x.to_f64()));
+    }
+    parse_amount(raw, mark)
+        .map(|m| Some(m.to_f64()))
+        .map_err(|e| {
+            let shown = String::from_utf8_lossy(raw);
+            let shown = shown.trim();
+            Bad {
+                reason: if amount {
+                    RejectReason::BadAmount
+                } else {
+                    RejectReason::BadNumber
+                },
+                column: Some(c),
+                message: match e {
+                    AmountError::OutOfRange => format!(
+                        "`{shown}` is beyond the largest accepted number (±{})",
+                        crate::format::thousands(MAX_AMOUNT as u64)
+                    ),
+                    AmountError::Malformed => format!("`{shown}` is not a number"),
+                },
+            }
+        })
 }
 
 /// One row's values of the columns the expressions read, by column index.
@@ -448,6 +484,29 @@ mod tests {
         let (kept, ..) =
             eval(&r, &["1", "A", "", "1", "2"]).unwrap_or_else(|b| panic!("{}", b.message));
         assert!(!kept);
+    }
+
+    #[test]
+    fn operands_are_read_as_written_and_emptiness_tests_take_any_type() {
+        // `Price IS NOT NULL` does not make Price text against the amount's number
+        let r = rules("Quantity * Price", Some("Price IS NOT NULL"), None);
+        let (kept, amount, _) = eval(&r, &["1", "A", "1000", "0.00125", "2"])
+            .unwrap_or_else(|b| panic!("{}", b.message));
+        // 0.00125 is not rounded to 0.0013 before the product
+        assert!(kept);
+        assert_eq!(amount, Money::from_units(12_500));
+        // an empty price fails the condition: the row is filtered before its amount is read
+        let record = ByteRecord::from(vec!["1", "A", "1", "", "2"]);
+        let mut row = r.row(5);
+        assert_eq!(
+            r.keeps(&record, &mut row, DecimalMark::Point).ok(),
+            Some(false)
+        );
+        // a 13-digit barcode is a number beyond any amount
+        let r = rules("Price", Some("StockCode > 4000000000000"), None);
+        let (kept, ..) = eval(&r, &["1", "4006381333931", "1", "2", "3"])
+            .unwrap_or_else(|b| panic!("{}", b.message));
+        assert!(kept);
     }
 
     #[test]

@@ -149,6 +149,17 @@ fn segment(
         Some((t, q)) => (Some(t), Some(q)),
         None => (None, None),
     };
+    // a model that cannot be fitted costs the lifetime-value outputs, not the run
+    let clv_warning = |e: &stratum_core::clv::ClvError| {
+        eprintln!(
+            "{} `{}`: {e} (--clv)",
+            s.lang.pick(
+                "警告：未计算客户生命周期价值：",
+                "warning: no lifetime value:"
+            ),
+            s.transactions.shown()
+        );
+    };
     // the scheme's rules see the master's attributes
     let attributes = master_table
         .as_ref()
@@ -169,7 +180,14 @@ fn segment(
     let run = stratum_core::run::run(input).map_err(|e| {
         let path = s.scheme.as_deref().unwrap_or(Path::new(""));
         match e {
-            RunError::Scheme { error, with_clv } => {
+            RunError::Scheme {
+                error,
+                with_clv,
+                clv_failure,
+            } => {
+                if let Some(e) = clv_failure {
+                    clv_warning(&e);
+                }
                 scheme_error(path, &error, master_table.is_some(), with_clv)
             }
             e => BadInput(format!("scheme `{}`, [cluster]: {e}", path.display())).into(),
@@ -182,18 +200,10 @@ fn segment(
         scheme: scheme_run,
     } = run;
     super::prepare::warn_rfm(&tiering, s.lang);
-    // a model that cannot be fitted costs the lifetime-value outputs, not the run
     let clv = match clv {
         Some(Ok(c)) => Some(c),
         Some(Err(e)) => {
-            eprintln!(
-                "{} `{}`: {e} (--clv)",
-                s.lang.pick(
-                    "警告：未计算客户生命周期价值：",
-                    "warning: no lifetime value:"
-                ),
-                s.transactions.shown()
-            );
+            clv_warning(&e);
             None
         }
         None => None,

@@ -56,7 +56,7 @@ fn too_many_rejected_rows_is_an_error_after_writing_the_rejects() {
       duplicates dropped                                           1 (100.00)
       warning: duplicates                                          1 line, 100.00 (47.6% of revenue), may be genuine repeated lines: the file has no column besides the mapped ones, so two lines of one order for the same product cannot be told apart; if the export lists the same product twice in one order, run with --duplicates keep
       anonymous sales (no customer id, not tiered)                 1 line (7.7% of rows), 100.00
-      rejected                                                     7 (53.8%, 101.00 where the amount was readable)
+      rejected                                                     7 (53.8%, 100.00 where the amount was readable)
         - missing_date                                             1
         - bad_date                                                 1
         - missing_amount                                           1

@@ -432,7 +432,7 @@ fn an_online_retail_export_is_read_in_one_command_with_every_number_as_pandas_ha
       warning: duplicates                           3 lines, 121.12 (14.3% of revenue), may be genuine repeated lines: a large share of revenue; if the export lists the same product twice in one order, run with --duplicates keep
       anonymous sales (no customer id, not tiered)  4 lines (12.5% of rows), 44.85
       filtered out (--where, not rejects)           4 (120.52)
-      rejected                                      2 (6.2%, 35.70 where the amount was readable)
+      rejected                                      2 (7.1%, 35.70 where the amount was readable)
         - missing_date                              1
         - bad_amount                                1
       purchase lines                                14 (723.20)

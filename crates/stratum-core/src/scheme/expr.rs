@@ -416,6 +416,7 @@ enum Scalar<'a> {
 pub struct Rule {
     node: Node,
     columns: Vec<(usize, ColumnType)>,
+    free: Vec<usize>,
 }
 
 /// An expression parsed, type-checked and compiled.
@@ -425,6 +426,7 @@ struct Compiled {
     /// Where the expression starts, for messages.
     start: Location,
     columns: Vec<(usize, ColumnType)>,
+    free: Vec<usize>,
 }
 
 /// Parses and type-checks `sql` against `catalog`; an untyped column whose type nothing in
@@ -469,6 +471,11 @@ fn compile(sql: &str, catalog: &Catalog, want: ColumnType) -> Result<Compiled, R
         kind = Kind::of(want);
     }
     let settled = compiler.settled.into_inner();
+    let used = compiler.used.borrow().clone();
+    // untyped columns nothing decided the type of (only tested for emptiness)
+    let free = (0..used.len())
+        .filter(|&i| used[i] && catalog.is_untyped(i) && settled[i].is_none())
+        .collect();
     let columns = compiler
         .used
         .into_inner()
@@ -489,6 +496,7 @@ fn compile(sql: &str, catalog: &Catalog, want: ColumnType) -> Result<Compiled, R
         kind,
         start: span_start(&expr.expr),
         columns,
+        free,
     })
 }
 
@@ -509,6 +517,7 @@ impl Rule {
         Ok(Rule {
             node: c.node,
             columns: c.columns,
+            free: c.free,
         })
     }
 
@@ -516,6 +525,12 @@ impl Rule {
     /// column is a number where the rule computes or compares with numbers, else text).
     pub fn columns(&self) -> &[(usize, ColumnType)] {
         &self.columns
+    }
+
+    /// The untyped columns whose type nothing in the rule decides (it only tests them for
+    /// emptiness): [`Rule::columns`] says text, and another reading does as well.
+    pub fn free_columns(&self) -> &[usize] {
+        &self.free
     }
 
     /// The text literals the rule compares columns with by `=`, `<>`, `IN` and `NOT IN`:
@@ -1009,7 +1024,14 @@ impl Compiler<'_> {
                 let n = self.value(inner, "BETWEEN")?;
                 let lo = self.value(low, "BETWEEN")?;
                 let hi = self.value(high, "BETWEEN")?;
-                let common = self.common(&[n.clone(), lo.clone(), hi.clone()]);
+                let mut common = self.common(&[n.clone(), lo.clone(), hi.clone()]);
+                if common.is_none() && [&n, &lo, &hi].iter().all(|p| p.1 == Kind::Cell) {
+                    // file columns between file columns: an order of numbers
+                    for p in [&n, &lo, &hi] {
+                        self.settle(&p.0, ColumnType::Number);
+                    }
+                    common = Some(Kind::Number);
+                }
                 let ((n, kind), (lo, kl), (hi, kh)) = (n, lo, hi);
                 let [kind, kl, kh] = [kind, kl, kh].map(|k| match (k, common) {
                     (Kind::Cell, Some(c)) => c,
@@ -1354,6 +1376,11 @@ impl Compiler<'_> {
                     format!("`{}` compares conditions", shown(whole)),
                 )
                 .hint("combine conditions with AND or OR"));
+            }
+            if kl == Kind::Cell && kr == Kind::Cell && !matches!(cmp, Cmp::Eq | Cmp::Ne) {
+                // two file columns ordered against each other: numbers (as text, "10" < "9")
+                self.settle(&l, ColumnType::Number);
+                self.settle(&r, ColumnType::Number);
             }
             self.unify((&l, kl), (&r, kr), right, op_text(op))?;
             if matches!(cmp, Cmp::Eq | Cmp::Ne) {
@@ -2281,6 +2308,27 @@ mod tests {
             Formula::compile("COALESCE(折扣, Price)", &c).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(coalesced.columns(), [(3, Number), (5, Number)]);
         assert_eq!(coalesced.value(&line("1", "A", None, 4.0, None)), Some(4.0));
+    }
+
+    #[test]
+    fn two_file_columns_ordered_against_each_other_are_numbers_and_emptiness_has_no_type() {
+        let c = file();
+        use ColumnType::{Number, Text};
+        // as text, "10" > "9" would be false
+        let more = Rule::compile("Quantity > Price", &c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(more.columns(), [(2, Number), (3, Number)]);
+        assert!(more.matches(&line("1", "A", Some(10.0), 9.0, None)));
+        let between =
+            Rule::compile("Quantity BETWEEN Price AND 折扣", &c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(between.columns(), [(2, Number), (3, Number), (5, Number)]);
+        // equal is equal as written (codes, invoices)
+        let same = Rule::compile("Invoice = StockCode", &c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(same.columns(), [(0, Text), (1, Text)]);
+        assert!(same.free_columns().is_empty());
+        // a column only tested for emptiness has no type of its own
+        let empty = Rule::compile("Price IS NOT NULL AND Country <> 'x'", &c)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(empty.free_columns(), [3]);
     }
 
     #[test]
