@@ -360,38 +360,3 @@ fn expressions_read_a_parquet_files_typed_columns() {
         "{rejects}"
     );
 }
-
-/// A filtered or rejected line that `--refund-when` makes a refund counts negative in the
-/// filtered and rejected revenue too, and the reject rate is of the rows `--where` kept.
-#[test]
-fn filtered_and_rejected_refunds_count_negative_and_filtered_rows_do_not_dilute_rejects() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("lines.csv");
-    std::fs::write(
-        &path,
-        "customer_id,order_date,amount,type,country\n\
-         A,2025-01-01,100,sale,UK\n\
-         A,2025-01-02,40,return,X\n\
-         B,not a date,30,return,UK\n\
-         B,2025-01-03,10,sale,X\n",
-    )
-    .expect("write");
-    let options = TransactionOptions {
-        expressions: stratum_io::row_exprs::RowExpressions {
-            keep: Some("country <> 'X'".into()),
-            refund_when: Some("type = 'return'".into()),
-            ..Default::default()
-        },
-        ..TransactionOptions::default()
-    };
-    let mut rejects = stratum_io::rejects::RejectsWriter::new(Vec::new()).expect("header");
-    let (_, q) = load_transactions(&path, &options, None, &mut rejects, &mut |_, _| {})
-        .unwrap_or_else(|e| panic!("{e}"));
-    let c = &q.counts;
-    assert_eq!((c.accepted, c.filtered, c.rejected), (1, 2, 1));
-    // the filtered return (−40) and sale (+10); the rejected return (−30)
-    assert_eq!(c.filtered_amount, stratum_core::Money::from_major(-30));
-    assert_eq!(c.rejected_amount, stratum_core::Money::from_major(-30));
-    // one rejected row of the two kept, not of the four read
-    assert_eq!(c.reject_rate(), 0.5);
-}
