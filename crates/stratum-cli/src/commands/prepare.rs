@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use stratum_core::cluster::Clustering;
+use stratum_core::run::RunInput;
 use stratum_core::scheme::{Attributes, LifecycleParams, Profile, profile};
 use stratum_core::validate::{CheckedValidateParams, Validation};
-use stratum_core::{Lang, Tiering, tier};
+use stratum_core::{Lang, Tiering};
 use stratum_io::inputs::{InputFiles, Inputs};
 use stratum_io::master::MasterAttributes;
 use stratum_io::transactions::TransactionOptions;
@@ -120,7 +121,10 @@ pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
         ))
         .into());
     }
-    let tiering = tier(features, &s.rfm, &s.abc);
+    // the library's run, without a scheme or lifetime value: its tiers
+    let tiering = stratum_core::run::run(RunInput::new(features, as_of, &s.rfm, &s.abc))
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .tiering;
     warn_rfm(&tiering, s.lang);
     let attributes = master.as_ref().map(MasterAttributes::new);
     if let Some(a) = &attributes {
