@@ -471,25 +471,20 @@ fn compile(sql: &str, catalog: &Catalog, want: ColumnType) -> Result<Compiled, R
         kind = Kind::of(want);
     }
     let settled = compiler.settled.into_inner();
-    let used = compiler.used.borrow().clone();
-    // untyped columns nothing decided the type of (only tested for emptiness)
-    let free = (0..used.len())
-        .filter(|&i| used[i] && catalog.is_untyped(i) && settled[i].is_none())
+    let used: Vec<usize> = (compiler.used.into_inner().into_iter().enumerate())
+        .filter_map(|(i, used)| used.then_some(i))
         .collect();
-    let columns = compiler
-        .used
-        .into_inner()
-        .into_iter()
-        .enumerate()
-        .filter(|&(_, used)| used)
-        .map(|(i, _)| {
-            let ty = if catalog.is_untyped(i) {
-                settled[i].unwrap_or(ColumnType::Text)
-            } else {
-                catalog.column_type(i)
-            };
-            (i, ty)
+    let columns = used
+        .iter()
+        .map(|&i| match (catalog.is_untyped(i), settled[i]) {
+            (true, ty) => (i, ty.unwrap_or(ColumnType::Text)),
+            (false, _) => (i, catalog.column_type(i)),
         })
+        .collect();
+    // untyped columns nothing decided the type of (only tested for emptiness)
+    let free = used
+        .into_iter()
+        .filter(|&i| catalog.is_untyped(i) && settled[i].is_none())
         .collect();
     Ok(Compiled {
         node,
@@ -1318,8 +1313,10 @@ impl Compiler<'_> {
             }
             (Kind::Cell, Kind::Null) | (Kind::Null, Kind::Cell) => Kind::Cell,
             (Kind::Cell, k) | (k, Kind::Cell) if k.column_type().is_some() => {
-                let ty = k.column_type().unwrap_or(ColumnType::Text);
-                self.settle(if ka == Kind::Cell { a } else { b }, ty);
+                let cell = if ka == Kind::Cell { a } else { b };
+                k.column_type()
+                    .into_iter()
+                    .for_each(|ty| self.settle(cell, ty));
                 k
             }
             _ => {
