@@ -1314,9 +1314,9 @@ impl Compiler<'_> {
             (Kind::Cell, Kind::Null) | (Kind::Null, Kind::Cell) => Kind::Cell,
             (Kind::Cell, k) | (k, Kind::Cell) if k.column_type().is_some() => {
                 let cell = if ka == Kind::Cell { a } else { b };
-                k.column_type()
-                    .into_iter()
-                    .for_each(|ty| self.settle(cell, ty));
+                if let Some(ty) = k.column_type() {
+                    self.settle(cell, ty);
+                }
                 k
             }
             _ => {
