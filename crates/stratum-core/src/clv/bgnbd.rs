@@ -262,6 +262,7 @@ impl<const MODIFIED: bool> Likelihood for BgNbdData<MODIFIED> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clv::testing::{check_likelihood, sample};
     use approx::assert_relative_eq;
 
     /// The log-likelihood written straight from equation 6 of the paper, term by term.
@@ -288,34 +289,15 @@ mod tests {
             .sum()
     }
 
-    fn sample() -> Grouped {
-        Grouped::from_rows(vec![
-            (0, 0.0, 30.0, 3.0),
-            (0, 0.0, 12.5, 1.0),
-            (1, 4.0, 30.0, 2.0),
-            (3, 20.0, 30.0, 1.0),
-            (3, 29.0, 31.0, 1.0),
-            (7, 12.5, 12.5, 1.0),
-        ])
-        .unwrap_or_default()
-    }
-
     #[test]
     fn likelihood_equals_the_papers_formula_and_its_gradient_the_finite_difference() {
         let g = sample();
         let data = BgNbdData::<false>::new(&g);
-        let p = [0.7, 5.5, 0.9, 2.1];
-        let mut grad = [0.0; 4];
-        let ll = data.log_likelihood(&p, &mut grad);
-        assert_relative_eq!(ll, paper_ll(&p, &g.rows), max_relative = 1e-12);
-        for i in 0..4 {
-            let h = 1e-6 * p[i];
-            let (mut up, mut down) = (p, p);
-            up[i] += h;
-            down[i] -= h;
-            let fd = (paper_ll(&up, &g.rows) - paper_ll(&down, &g.rows)) / (2.0 * h);
-            assert_relative_eq!(grad[i], fd, max_relative = 1e-6);
-        }
+        check_likelihood(
+            [0.7, 5.5, 0.9, 2.1],
+            |p, grad| data.log_likelihood(p, grad),
+            |p| paper_ll(p, &g.rows),
+        );
     }
 
     #[test]

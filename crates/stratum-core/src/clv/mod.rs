@@ -86,3 +86,42 @@ pub trait TransactionModel {
     /// Expected purchases of a customer new at time 0 over `horizon` periods.
     fn expected_purchases_new(&self, horizon: f64) -> f64;
 }
+
+/// What the transaction models' unit tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::summary::Grouped;
+    use approx::assert_relative_eq;
+
+    /// A few grouped summaries covering no repeat purchases, recency = age and weights.
+    pub(crate) fn sample() -> Grouped {
+        Grouped::from_rows(vec![
+            (0, 0.0, 30.0, 3.0),
+            (0, 0.0, 12.5, 1.0),
+            (1, 4.0, 30.0, 2.0),
+            (3, 20.0, 30.0, 1.0),
+            (3, 29.0, 31.0, 1.0),
+            (7, 12.5, 12.5, 1.0),
+        ])
+        .unwrap_or_default()
+    }
+
+    /// Checks a log-likelihood and its gradient at `p` (`ll` fills the gradient) against the
+    /// paper's formula `paper` and the central differences of that formula.
+    pub(crate) fn check_likelihood(
+        p: [f64; 4],
+        ll: impl Fn(&[f64; 4], &mut [f64; 4]) -> f64,
+        paper: impl Fn(&[f64; 4]) -> f64,
+    ) {
+        let mut grad = [0.0; 4];
+        assert_relative_eq!(ll(&p, &mut grad), paper(&p), max_relative = 1e-12);
+        for i in 0..4 {
+            let h = 1e-6 * p[i];
+            let (mut up, mut down) = (p, p);
+            up[i] += h;
+            down[i] -= h;
+            let fd = (paper(&up) - paper(&down)) / (2.0 * h);
+            assert_relative_eq!(grad[i], fd, max_relative = 1e-6);
+        }
+    }
+}
