@@ -22,6 +22,40 @@ fn demo(tmp: &Path) -> String {
     out.join("transactions.csv").display().to_string()
 }
 
+/// `stratum segment` of `input` with the scheme `toml` (written beside), into `out`.
+fn segment_with_scheme(input: &str, toml: &str, out: &Path, extra: &[&str], tmp: &Path) -> Run {
+    let scheme = out.with_extension("toml");
+    std::fs::write(&scheme, toml).expect("write scheme");
+    let mut args = vec![
+        "segment",
+        "-t",
+        input,
+        "-o",
+        out.to_str().expect("utf-8"),
+        "--scheme",
+        scheme.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    stratum(&args, tmp)
+}
+
+/// The columns `names` of every row of the CSV file `path`.
+fn csv_columns(path: &Path, names: &[&str]) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_path(path).expect("csv file");
+    let header = reader.headers().expect("header").clone();
+    let at: Vec<usize> = names
+        .iter()
+        .map(|n| header.iter().position(|h| h == *n).expect(n))
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("record");
+            at.iter().map(|&i| r[i].to_string()).collect()
+        })
+        .collect()
+}
+
 fn cluster(input: &str, out: &Path, extra: &[&str], tmp: &Path) -> Run {
     let mut args = vec!["cluster", "-t", input, "-o", out.to_str().expect("utf-8")];
     args.extend_from_slice(extra);
@@ -136,9 +170,9 @@ fn validate_in_chinese_shows_chinese_headers_features_and_classes() {
 fn a_scheme_cluster_section_gives_rules_the_cluster_columns() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = demo(tmp.path());
-    let scheme = tmp.path().join("clusters.toml");
-    std::fs::write(
-        &scheme,
+    let out = tmp.path().join("out");
+    let run = segment_with_scheme(
+        &input,
         r#"
 name = "By cluster"
 
@@ -156,20 +190,8 @@ rule = "cluster = 1"
 [[dimensions.tiers]]
 name = "rest"
 "#,
-    )
-    .expect("write scheme");
-    let out = tmp.path().join("out");
-    let run = stratum(
-        &[
-            "segment",
-            "-t",
-            &input,
-            "-o",
-            out.to_str().expect("utf-8"),
-            "--scheme",
-            scheme.to_str().expect("utf-8"),
-            "--report",
-        ],
+        &out,
+        &["--report"],
         tmp.path(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -183,20 +205,10 @@ name = "rest"
     );
     // the customers of cluster 1 are exactly the "best" tier
     let ids_where = |file: &str, column: &str, value: &str| {
-        let mut reader = csv::Reader::from_path(out.join(file)).expect(file);
-        let header = reader.headers().expect("header").clone();
-        let at = |name: &str| {
-            header
-                .iter()
-                .position(|h| h == name)
-                .unwrap_or_else(|| panic!("no column {name} in {file}"))
-        };
-        let (id, col) = (at("customer_id"), at(column));
-        reader
-            .records()
-            .map(|r| r.expect("record"))
-            .filter(|r| &r[col] == value)
-            .map(|r| r[id].to_string())
+        csv_columns(&out.join(file), &["customer_id", column])
+            .into_iter()
+            .filter(|r| r[1] == value)
+            .map(|r| r[0].clone())
             .collect::<std::collections::BTreeSet<String>>()
     };
     let in_one = ids_where("clusters.csv", "cluster", "1");
@@ -212,10 +224,11 @@ name = "rest"
 fn tiers_reasons_and_cluster_codes_are_the_same_in_every_language() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = demo(tmp.path());
-    let scheme = tmp.path().join("codes.toml");
-    std::fs::write(
-        &scheme,
-        r#"
+    let columns = |lang: &str| {
+        let out = tmp.path().join(lang);
+        let run = segment_with_scheme(
+            &input,
+            r#"
 [cluster]
 k = 3
 features = ["recency_days", "frequency", "monetary"]
@@ -230,41 +243,12 @@ rule = "cluster_label LIKE '%high_value%' OR monetary > 100000"
 [[dimensions.tiers]]
 name = "rest"
 "#,
-    )
-    .expect("write scheme");
-    let columns = |lang: &str| {
-        let out = tmp.path().join(lang);
-        let run = stratum(
-            &[
-                "segment",
-                "-t",
-                &input,
-                "-o",
-                out.to_str().expect("utf-8"),
-                "--scheme",
-                scheme.to_str().expect("utf-8"),
-                "--lang",
-                lang,
-                "--no-xlsx",
-            ],
+            &out,
+            &["--lang", lang, "--no-xlsx"],
             tmp.path(),
         );
         assert_eq!(run.code, 0, "{}", run.stderr);
-        let read = |file: &str, names: &[&str]| -> Vec<Vec<String>> {
-            let mut reader = csv::Reader::from_path(out.join(file)).expect(file);
-            let header = reader.headers().expect("header").clone();
-            let at: Vec<usize> = names
-                .iter()
-                .map(|n| header.iter().position(|h| h == *n).expect(n))
-                .collect();
-            reader
-                .records()
-                .map(|r| {
-                    let r = r.expect("record");
-                    at.iter().map(|&i| r[i].to_string()).collect()
-                })
-                .collect()
-        };
+        let read = |file: &str, names: &[&str]| csv_columns(&out.join(file), names);
         let tiers = read(
             "tiers.csv",
             &["customer_id", "tier", "final_tier", "overridden"],
