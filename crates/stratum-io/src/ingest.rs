@@ -51,14 +51,16 @@ impl RowCounts {
         self.anonymous as f64 / self.rows_read.max(1) as f64
     }
 
-    /// The share of the rows read that were rejected, of those `--where` kept.
+    /// The rows read that `--where` kept: the input the reject rate is about.
+    pub fn kept(&self) -> u64 {
+        self.rows_read.saturating_sub(self.filtered)
+    }
+
+    /// The share of the kept rows ([`RowCounts::kept`]) that were rejected.
     pub fn reject_rate(&self) -> f64 {
-        // rows left out by `--where` are no part of the input the rate is about
-        let judged = self.rows_read.saturating_sub(self.filtered);
-        if judged == 0 {
-            0.0
-        } else {
-            self.rejected as f64 / judged as f64
+        match self.kept() {
+            0 => 0.0,
+            kept => self.rejected as f64 / kept as f64,
         }
     }
 }

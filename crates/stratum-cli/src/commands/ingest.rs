@@ -108,7 +108,7 @@ pub(crate) fn check_reject_rate(
             rate * 100.0,
             input.display(),
             counts.rejected,
-            counts.rows_read,
+            counts.kept(),
             max * 100.0,
             rejects_path.display()
         ))
