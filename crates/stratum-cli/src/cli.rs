@@ -39,6 +39,45 @@ pub enum Command {
     /// Check that the segments of a segmentation (RFM classes, named segments, ABC classes,
     /// lifecycle stages or any text column of the customer master) really differ.
     Validate(Box<ValidateArgs>),
+    /// List the runs kept in a history store (`segment --db`), or prune them.
+    Runs(RunsArgs),
+    /// One customer's history: the tier of every kept run, the reason each time, since when
+    /// in the current tier.
+    History(HistoryArgs),
+    /// Who moved between two kept runs: the transition matrix (customers and revenue), shares
+    /// up, stable and down, new and lost customers, the biggest movers, high-value customers
+    /// who moved down.
+    Migrations(MigrationsArgs),
+    /// Why a customer moved between two kept runs: every dimension's tier before and after,
+    /// both reasons, and the values the rules read, before → after.
+    Diff(DiffArgs),
+    /// Write the tiers of a kept run (every customer: tiers, classes, features, CLV, reason) as
+    /// CSV or XLSX, for other teams and CRM re-import.
+    Export(ExportArgs),
+    /// History from one export: re-tier at every month or quarter end from --from (each as-of
+    /// using only the lines before it) and keep each run in the store, reading the input once.
+    Backfill(Box<BackfillArgs>),
+}
+
+/// Arguments of `stratum backfill`.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Re-tier at the end of every: month or quarter.
+    #[arg(long)]
+    pub every: String,
+    /// The first period (YYYY-MM-DD): the first run is at the end of the month or quarter
+    /// that holds this date.
+    #[arg(long)]
+    pub from: String,
+    /// The last period (YYYY-MM-DD): the last run is at the end of the month or quarter that
+    /// holds it. Default: the last period that ends by the day after the last transaction.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// The inputs and settings of each run, as for `segment` (--db default `stratum.db`,
+    /// --out default `stratum-backfill`: rejects.csv, quality.json and backfill.csv, one line
+    /// per run).
+    #[command(flatten)]
+    pub run: SegmentArgs,
 }
 
 /// Arguments of `stratum cluster`.
@@ -342,6 +381,101 @@ pub struct SegmentArgs {
     /// (default none, or [output] currency in the config).
     #[arg(long)]
     pub currency: Option<String>,
+    /// Also keep the run in this history store: a SQLite file (created if missing) or a
+    /// `postgres://` URL. See `stratum runs` and `stratum history`.
+    #[arg(long)]
+    pub db: Option<String>,
+}
+
+/// Arguments of `stratum runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db", global = true)]
+    pub db: String,
+    /// What to do with the runs (default: list them).
+    #[command(subcommand)]
+    pub action: Option<RunsAction>,
+}
+
+/// What `stratum runs` does besides listing.
+#[derive(Debug, Subcommand)]
+pub enum RunsAction {
+    /// Delete all runs but the newest N.
+    Prune {
+        /// How many of the newest runs to keep.
+        #[arg(long)]
+        keep: usize,
+    },
+}
+
+/// Arguments of `stratum migrations`.
+#[derive(Debug, Args)]
+pub struct MigrationsArgs {
+    /// The earlier run (default: the run before --to).
+    #[arg(long)]
+    pub from: Option<i64>,
+    /// The later run (default: the latest).
+    #[arg(long)]
+    pub to: Option<i64>,
+    /// The dimension compared: a scheme dimension, rfm_class, rfm_segment or abc_class
+    /// (default: the final tier of the later run's scheme, else rfm_class).
+    #[arg(long)]
+    pub dimension: Option<String>,
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db")]
+    pub db: String,
+    /// Also write migrations.csv (the matrix) and movers.csv (every customer who moved) here.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Movers listed on the terminal.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+}
+
+/// Arguments of `stratum diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier run.
+    pub from: i64,
+    /// The later run.
+    pub to: i64,
+    /// The customer whose move to explain.
+    #[arg(long)]
+    pub customer: String,
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db")]
+    pub db: String,
+}
+
+/// Arguments of `stratum export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run: its id, or `latest`.
+    #[arg(long, default_value = "latest")]
+    pub run: String,
+    /// The file format: csv, xlsx or parquet (typed columns, amounts as DECIMAL(38, 4)).
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// The folder to write `tiers.csv` or `tiers.xlsx` to (created if missing).
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db")]
+    pub db: String,
+}
+
+/// Arguments of `stratum history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The customer id.
+    pub customer: String,
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db")]
+    pub db: String,
+    /// Label language: zh or en.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
 }
 
 /// Arguments of `stratum check`.

@@ -144,5 +144,11 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Clv(args) => commands::clv::run(*args),
         cli::Command::Cluster(args) => commands::cluster::run(*args),
         cli::Command::Validate(args) => commands::validate::run(*args),
+        cli::Command::Runs(args) => commands::history::runs(args),
+        cli::Command::History(args) => commands::history::history(args),
+        cli::Command::Migrations(args) => commands::history::migrations(args),
+        cli::Command::Diff(args) => commands::history::diff(args),
+        cli::Command::Export(args) => commands::history::export(args),
+        cli::Command::Backfill(args) => commands::backfill::run(*args),
     }
 }

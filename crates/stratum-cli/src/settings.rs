@@ -335,6 +335,8 @@ pub struct SegmentSettings {
     pub config: Option<PathBuf>,
     /// How text is written to the CSV outputs.
     pub csv_text: CsvText,
+    /// The history store the run is kept in.
+    pub db: Option<String>,
 }
 
 /// Reads a config file.
@@ -595,6 +597,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         report,
         top,
         currency,
+        db,
     } = args;
     let config = input_args.config.clone();
     let ConfigFile {
@@ -719,6 +722,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         currency: currency.or(cfg_currency).unwrap_or_default(),
         config: input.config,
         csv_text: input.csv_text,
+        db,
     })
 }
 

@@ -1,5 +1,5 @@
-//! Micro-benchmarks of the engine's hot parts: per-line aggregation, scoring, and a tier
-//! scheme's profile and rules.
+//! Micro-benchmarks of the engine's hot parts: per-line aggregation, scoring, the
+//! segmentations' validation, and a tier scheme's profile and rules.
 //! Seeded inputs, fixed sizes; run with `cargo bench -p stratum-core`.
 
 use std::hint::black_box;
@@ -76,6 +76,25 @@ fn scoring(c: &mut Criterion) {
     g.finish();
 }
 
+/// The run's validation of the RFM classes, the named segments and the ABC classes.
+fn validation(c: &mut Criterion) {
+    let rfm = RfmParams::new().check().expect("rfm");
+    let abc = AbcParams::new().check().expect("abc");
+    let t = tier(features(false), &rfm, &abc);
+    let mut g = c.benchmark_group("validate");
+    g.throughput(Throughput::Elements(t.features.customers.len() as u64));
+    g.bench_function("classes, segments and ABC, ~100k customers", |b| {
+        b.iter(|| {
+            black_box(
+                stratum_core::run::validations(&t, None, None)
+                    .expect("validations")
+                    .len(),
+            )
+        })
+    });
+    g.finish();
+}
+
 const SCHEME: &str = r#"
 [[dimensions]]
 name = "value"
@@ -122,5 +141,5 @@ fn scheme(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, aggregation, scoring, scheme);
+criterion_group!(benches, aggregation, scoring, validation, scheme);
 criterion_main!(benches);

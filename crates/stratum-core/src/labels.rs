@@ -54,6 +54,19 @@ pub trait Labelled {
     fn label(&self, lang: Lang) -> &'static str;
 }
 
+/// Classes and segments are written to data (JSON, the history store) as their codes.
+macro_rules! serialize_as_code {
+    ($($t:ty),*) => {$(
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(Labelled::code(self))
+            }
+        }
+    )*};
+}
+
+serialize_as_code!(crate::RfmClass, crate::Segment, crate::AbcClass);
+
 /// The label of a column — a feature of the customer profile (`recency_days`), a column of an
 /// output table (`revenue_share`) or of a statistics table (`kruskal_wallis_h`) — in `lang`.
 /// Codes stay the columns' names in files that are read back (CSV); tables people read

@@ -30,6 +30,7 @@ pub mod interactions;
 pub mod keyset;
 pub mod labels;
 pub mod money;
+pub mod record;
 pub mod rfm;
 pub mod run;
 mod sampling;
@@ -41,7 +42,8 @@ pub mod validate;
 
 pub use abc::{AbcClass, AbcParams};
 pub use features::{
-    Aggregator, CustomerFeatures, DayTotal, Features, FrequencyBasis, ShardedAggregator,
+    Aggregator, CustomerFeatures, DayTotal, Features, FrequencyBasis, PeriodSchedule,
+    ShardedAggregator,
 };
 pub use labels::{Labelled, Lang};
 pub use money::Money;

@@ -28,6 +28,12 @@ impl Money {
         Money(units as i128)
     }
 
+    /// A money amount from a raw count of 1/10,000 units held as a sum (as [`Money::units`]
+    /// gives it).
+    pub const fn from_units_i128(units: i128) -> Self {
+        Money(units)
+    }
+
     /// The raw count of 1/10,000 units.
     pub const fn units(self) -> i128 {
         self.0

@@ -28,13 +28,16 @@ use crate::cluster::{ClusterError, Clustering};
 use crate::clv::{CheckedClvParams, ChurnBand, ClvError, ClvModel, Prediction, Summary, ValueTier};
 use crate::features::Features;
 use crate::interactions::InteractionLog;
+use crate::money::Money;
 use crate::rfm::{CheckedRfmParams, RfmClass};
 use crate::scheme::{
     Attributes, CheckedScheme, ColumnData, Override, Profile, SchemeError, SchemeParams,
     SchemeResult, profile,
 };
 use crate::tiering::{Tiering, tier};
-use crate::validate::{CheckedValidateParams, ValidateError, ValidateParams, Validation};
+use crate::validate::{
+    CheckedValidateParams, FeatureOrder, ValidateError, ValidateParams, Validation,
+};
 
 /// What a run needs: the features of every customer and the checked settings.
 pub struct RunInput<'a> {
@@ -56,6 +59,8 @@ pub struct RunInput<'a> {
     pub interactions: Option<&'a InteractionLog>,
     /// Manual placements in the scheme's final tiers.
     pub overrides: &'a [Override],
+    /// Whether to validate the segmentations ([`RunResult::validations`]); on by default.
+    pub validate: bool,
 }
 
 impl std::fmt::Debug for RunInput<'_> {
@@ -68,6 +73,7 @@ impl std::fmt::Debug for RunInput<'_> {
             .field("attributes", &self.attributes.is_some())
             .field("interactions", &self.interactions.is_some())
             .field("overrides", &self.overrides.len())
+            .field("validate", &self.validate)
             .finish()
     }
 }
@@ -90,6 +96,7 @@ impl<'a> RunInput<'a> {
             attributes: None,
             interactions: None,
             overrides: &[],
+            validate: true,
         }
     }
 }
@@ -97,6 +104,12 @@ impl<'a> RunInput<'a> {
 /// Everything a run computed, keyed by the customers' order in `tiering.features.customers`.
 #[derive(Debug)]
 pub struct RunResult {
+    /// The analysis date.
+    pub as_of: NaiveDate,
+    /// The RFM settings the scores were made with.
+    pub rfm: CheckedRfmParams,
+    /// The ABC settings the classes were made with.
+    pub abc: CheckedAbcParams,
     /// RFM scores, classes, segments, ABC classes and their summaries.
     pub tiering: Tiering,
     /// The lifetime-value model and its predictions, when asked for; `Err` when the model
@@ -104,6 +117,8 @@ pub struct RunResult {
     pub clv: Option<Result<ClvRun, ClvError>>,
     /// The scheme's tiers, when a scheme was given.
     pub scheme: Option<SchemeRun>,
+    /// How well each segmentation separates the customers (see [`validations`]).
+    pub validations: Vec<(String, Validation)>,
 }
 
 impl RunResult {
@@ -124,54 +139,97 @@ pub struct ClvRun {
     pub summaries: Vec<Option<Summary>>,
     /// The last day of the calibration period.
     pub calibration_end: NaiveDate,
+    /// Every customer's figures together.
+    pub total: ClvGroup,
+    /// Per RFM class with a usable prediction, in class order.
+    pub classes: Vec<ClassClv>,
+    /// Per final tier of the scheme (every tier, in scheme order), when a scheme ran.
+    pub tiers: Option<Vec<ClvGroup>>,
 }
 
-/// Predicted value and churn of one RFM class.
-#[derive(Debug, Clone, Copy)]
-pub struct ClassClv {
-    /// The class.
-    pub class: RfmClass,
-    /// Customers with a prediction.
+/// Predicted value and churn of a group of customers (all of them, an RFM class, a tier),
+/// over those with a usable prediction ([`Prediction::is_finite`]), summed in customer order.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct ClvGroup {
+    /// Customers with a usable prediction.
     pub customers: usize,
     /// Their total CLV.
     pub total_clv: f64,
     /// The sum of their churn risks (the mean once divided by `customers`).
+    #[serde(rename = "churn_risk_sum")]
     pub churn_risk: f64,
-    /// Customers at high churn risk.
-    pub high_risk: usize,
+    /// The sum of their probabilities of being alive.
+    #[serde(rename = "p_alive_sum")]
+    pub p_alive: f64,
+    /// How many are in each churn band, in [`ChurnBand::ALL`] order.
+    #[serde(rename = "churn_bands")]
+    pub bands: [usize; 3],
 }
 
-impl ClassClv {
-    /// An empty row for `class`.
-    pub fn new(class: RfmClass) -> Self {
-        ClassClv {
-            class,
-            customers: 0,
-            total_clv: 0.0,
-            churn_risk: 0.0,
-            high_risk: 0,
+impl ClvGroup {
+    fn add(&mut self, p: &Prediction) {
+        if !p.is_finite() {
+            return;
+        }
+        self.customers += 1;
+        self.total_clv += p.clv;
+        self.churn_risk += p.churn_risk;
+        self.p_alive += p.p_alive;
+        if let Some(band) = p.churn_band {
+            self.bands[band.index()] += 1;
         }
     }
+
+    /// Customers at high churn risk.
+    pub fn high_risk(&self) -> usize {
+        self.bands[ChurnBand::High.index()]
+    }
+
+    /// The groups of `per_customer` by `group` (an index below `groups`), one pass.
+    fn by(
+        per_customer: &[Option<(Prediction, ValueTier)>],
+        groups: usize,
+        group: impl Fn(usize) -> usize,
+    ) -> Vec<ClvGroup> {
+        let mut out = vec![ClvGroup::default(); groups];
+        for (i, p) in per_customer.iter().enumerate() {
+            if let (Some((p, _)), Some(g)) = (p, out.get_mut(group(i))) {
+                g.add(p);
+            }
+        }
+        out
+    }
+}
+
+/// Predicted value and churn of one RFM class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassClv {
+    /// The class.
+    pub class: RfmClass,
+    /// Its customers' figures.
+    pub clv: ClvGroup,
 }
 
 impl ClvRun {
     /// Mean CLV and churn per RFM class, in class order, for the classes with a usable
     /// prediction (one pass over the customers).
-    pub fn by_class(&self, tiering: &Tiering) -> Vec<ClassClv> {
-        let mut classes: Vec<ClassClv> = RfmClass::ALL.iter().map(|&k| ClassClv::new(k)).collect();
-        for (r, p) in tiering.rfm.customers().iter().zip(&self.per_customer) {
-            if let Some((p, _)) = p
-                && p.is_finite()
-                && let Some(k) = classes.iter_mut().find(|k| k.class == r.class)
-            {
-                k.customers += 1;
-                k.total_clv += p.clv;
-                k.churn_risk += p.churn_risk;
-                k.high_risk += usize::from(p.churn_band == Some(ChurnBand::High));
-            }
-        }
-        classes.retain(|k| k.customers > 0);
-        classes
+    fn by_class(
+        tiering: &Tiering,
+        per_customer: &[Option<(Prediction, ValueTier)>],
+    ) -> Vec<ClassClv> {
+        let rfm = tiering.rfm.customers();
+        let index = |i: usize| {
+            RfmClass::ALL
+                .iter()
+                .position(|&k| k == rfm[i].class)
+                .unwrap_or(0)
+        };
+        ClvGroup::by(per_customer, RfmClass::ALL.len(), index)
+            .into_iter()
+            .zip(RfmClass::ALL)
+            .filter(|(g, _)| g.customers > 0)
+            .map(|(clv, class)| ClassClv { class, clv })
+            .collect()
     }
 }
 
@@ -184,8 +242,153 @@ pub struct SchemeRun {
     pub checked: CheckedScheme,
     /// Every customer's tiers and reasons.
     pub result: SchemeResult,
-    /// The scheme's clustering (its `[cluster]` section) and the feature columns it ran on.
-    pub clusters: Option<(Clustering, FeatureColumns)>,
+    /// Per dimension, per tier in scheme order: its customers, their net revenue and what they
+    /// look like on average.
+    pub tier_totals: Vec<Vec<TierTotal>>,
+    /// The scheme's clustering (its `[cluster]` section), when it has one.
+    pub clusters: Option<SchemeClusters>,
+}
+
+/// The customers of one tier, their net revenue and their means.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct TierTotal {
+    /// Customers in the tier.
+    pub customers: usize,
+    /// The sum of their monetary values.
+    pub revenue: Money,
+    /// Their share of the scored customers.
+    pub customer_share: f64,
+    /// Their share of the net revenue (0 when the net revenue is not positive).
+    pub revenue_share: f64,
+    /// Their mean recency in days (0 for an empty tier).
+    pub mean_recency_days: f64,
+    /// Their mean frequency (0 for an empty tier).
+    pub mean_frequency: f64,
+    /// Their mean monetary value (0 for an empty tier).
+    pub mean_monetary: f64,
+    /// The mean of their average satisfaction scores, over those who have one.
+    pub mean_satisfaction: Option<f64>,
+    /// The NPS of their last answers, over those who gave one.
+    pub nps: Option<f64>,
+}
+
+/// The sums a [`TierTotal`] is made from, added in customer order.
+#[derive(Debug, Clone, Copy, Default)]
+struct TierSums {
+    customers: usize,
+    revenue: Money,
+    recency: f64,
+    frequency: f64,
+    monetary: f64,
+    satisfaction: (f64, u64),
+    /// Answers, promoters, detractors.
+    nps: (u64, u64, u64),
+}
+
+impl TierSums {
+    fn total(&self, tiering: &Tiering) -> TierTotal {
+        let customers = tiering.features.customers.len().max(1) as f64;
+        let revenue = tiering.revenue;
+        let mean = |sum: f64| {
+            if self.customers == 0 {
+                0.0
+            } else {
+                sum / self.customers as f64
+            }
+        };
+        let (sum, n) = self.satisfaction;
+        let (answers, promoters, detractors) = self.nps;
+        TierTotal {
+            customers: self.customers,
+            revenue: self.revenue,
+            customer_share: self.customers as f64 / customers,
+            revenue_share: if revenue.units() > 0 {
+                self.revenue.to_f64() / revenue.to_f64()
+            } else {
+                0.0
+            },
+            mean_recency_days: mean(self.recency),
+            mean_frequency: mean(self.frequency),
+            mean_monetary: mean(self.monetary),
+            mean_satisfaction: (n > 0).then(|| sum / n as f64),
+            nps: (answers > 0)
+                .then(|| (promoters as f64 - detractors as f64) * 100.0 / answers as f64),
+        }
+    }
+}
+
+/// Every tier's total, per dimension (one pass over the customers).
+fn tier_totals(
+    tiering: &Tiering,
+    profile: &Profile,
+    scheme: &CheckedScheme,
+    result: &SchemeResult,
+) -> Vec<Vec<TierTotal>> {
+    let number = |name: &str| match profile.column(name) {
+        Some(ColumnData::Number(v)) => Some(v),
+        _ => None,
+    };
+    let (satisfaction, nps) = (number("avg_satisfaction"), number("last_nps"));
+    let mut sums: Vec<Vec<TierSums>> = scheme
+        .dimensions
+        .iter()
+        .map(|d| vec![TierSums::default(); d.tiers.len()])
+        .collect();
+    let customers = &tiering.features.customers;
+    for (i, (c, a)) in customers.iter().zip(&result.assignments).enumerate() {
+        let satisfaction = satisfaction.and_then(|v| v[i]);
+        let answer = nps.and_then(|v| v[i]).map(|x| x as u8);
+        for (d, &t) in a.tiers.iter().enumerate() {
+            let s = &mut sums[d][usize::from(t)];
+            s.customers += 1;
+            s.revenue += c.monetary;
+            s.recency += c.recency_days as f64;
+            s.frequency += c.frequency as f64;
+            s.monetary += c.monetary.to_f64();
+            if let Some(x) = satisfaction {
+                s.satisfaction.0 += x;
+                s.satisfaction.1 += 1;
+            }
+            if let Some(a) = answer {
+                s.nps.0 += 1;
+                match crate::interactions::nps_category(a) {
+                    "promoter" => s.nps.1 += 1,
+                    "detractor" => s.nps.2 += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    sums.iter()
+        .map(|d| d.iter().map(|t| t.total(tiering)).collect())
+        .collect()
+}
+
+/// A scheme's clustering with what its outputs show.
+#[derive(Debug)]
+pub struct SchemeClusters {
+    /// The clusters.
+    pub clustering: Clustering,
+    /// The feature columns it ran on.
+    pub columns: FeatureColumns,
+    /// Each cluster's share of the net revenue, by cluster id (see [`revenue_shares`]).
+    pub revenue_shares: Vec<f64>,
+}
+
+/// Each cluster's share of the total net revenue, by cluster id (0 when the total is not
+/// positive: a share of nothing is not defined).
+pub fn revenue_shares(tiering: &Tiering, c: &Clustering) -> Vec<f64> {
+    let total = tiering.revenue.to_f64();
+    let mut shares = vec![0.0; c.k];
+    if total <= 0.0 {
+        return shares;
+    }
+    for (x, l) in tiering.features.customers.iter().zip(&c.labels) {
+        if let Some(l) = l {
+            shares[l - 1] += x.monetary.to_f64() / total;
+        }
+    }
+    shares
 }
 
 /// Named number columns, one value per customer (empty where a customer has none): what
@@ -213,6 +416,9 @@ pub enum RunError {
     /// The scheme's clustering failed.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// A segmentation could not be validated.
+    #[error(transparent)]
+    Validate(#[from] ValidateError),
 }
 
 /// Features that cannot be used for clustering or validation.
@@ -251,6 +457,7 @@ pub fn run(input: RunInput<'_>) -> Result<RunResult, RunError> {
         attributes,
         interactions,
         overrides,
+        validate,
     } = input;
     let tiering = tier(features, rfm, abc);
     let clv = clv.map(|params| fit_clv(&tiering, params, as_of));
@@ -280,10 +487,35 @@ pub fn run(input: RunInput<'_>) -> Result<RunResult, RunError> {
         ),
         None => None,
     };
+    let mut clv = clv;
+    if let (Some(Ok(c)), Some(s)) = (&mut clv, &scheme) {
+        let d = s.checked.final_dimension;
+        let tiers = s.checked.dimensions[d].tiers.len();
+        let assignments = &s.result.assignments;
+        c.tiers = Some(ClvGroup::by(&c.per_customer, tiers, |i| {
+            usize::from(assignments[i].tiers[d])
+        }));
+    }
+    let validations = if validate {
+        validations(
+            &tiering,
+            scheme.as_ref().map(|s| (&s.checked, &s.result)),
+            scheme
+                .as_ref()
+                .and_then(|s| s.clusters.as_ref())
+                .map(|c| &c.clustering),
+        )?
+    } else {
+        Vec::new()
+    };
     Ok(RunResult {
+        as_of,
+        rfm: rfm.clone(),
+        abc: *abc,
         tiering,
         clv,
         scheme,
+        validations,
     })
 }
 
@@ -301,15 +533,20 @@ pub fn fit_clv(
     let predictions = model.predict_all(&fitted);
     let tiers = ValueTier::assign(&predictions.iter().map(|p| p.clv).collect::<Vec<_>>());
     let mut it = predictions.into_iter().zip(tiers);
-    let per_customer = summaries
+    let per_customer: Vec<_> = summaries
         .iter()
         .map(|s| s.and_then(|_| it.next()))
         .collect();
+    let classes = ClvRun::by_class(tiering, &per_customer);
+    let total = ClvGroup::by(&per_customer, 1, |_| 0)[0];
     Ok(ClvRun {
         model,
         per_customer,
         summaries,
         calibration_end,
+        total,
+        classes,
+        tiers: None,
     })
 }
 
@@ -339,16 +576,23 @@ pub fn apply_scheme(
             let order = order_index(&columns, spec.order_by.as_deref())?;
             let clustering = spec.params.fit(&columns, order)?;
             profile.add_cluster(&clustering);
-            Some((clustering, columns))
+            let revenue_shares = revenue_shares(tiering, &clustering);
+            Some(SchemeClusters {
+                clustering,
+                columns,
+                revenue_shares,
+            })
         }
         None => None,
     };
     let checked = params.check(profile.catalog()).map_err(scheme_error)?;
     let result = checked.apply(&profile, &tiering.features.customer_ids(), overrides, as_of);
+    let tier_totals = tier_totals(tiering, &profile, &checked, &result);
     Ok(SchemeRun {
         profile,
         checked,
         result,
+        tier_totals,
         clusters,
     })
 }
@@ -482,16 +726,22 @@ pub fn validations(
             fin.tiers.iter().map(|t| t.name.clone()).collect(),
         ));
     }
+    // each feature sorted once for every segmentation
+    let order = FeatureOrder::new(&features);
     let mut done = sets
         .par_iter()
         .map(|(name, labels, names)| {
             params
-                .validate(labels, names, &features)
+                .validate_ordered(labels, names, &features, &order)
                 .map(|v| (name.clone(), v))
         })
         .collect::<Result<Vec<_>, ValidateError>>()?;
     if let Some(c) = clusters {
-        done.push(("cluster".into(), validate_clusters(&params, c, &features)?));
+        let (labels, names) = cluster_segments(c);
+        done.push((
+            "cluster".into(),
+            params.validate_ordered(&labels, &names, &features, &order)?,
+        ));
     }
     Ok(done)
 }
@@ -503,8 +753,14 @@ pub fn validate_clusters(
     c: &Clustering,
     features: &[(String, Vec<Option<f64>>)],
 ) -> Result<Validation, ValidateError> {
-    // cluster ids count from 1; customers left out of the clustering are in no segment
-    let labels: Vec<Option<usize>> = c.labels.iter().map(|l| l.map(|l| l - 1)).collect();
-    let names: Vec<String> = (1..=c.k).map(|k| k.to_string()).collect();
+    let (labels, names) = cluster_segments(c);
     params.validate(&labels, &names, features)
+}
+
+/// A clustering as segments: each customer's cluster index (cluster ids count from 1;
+/// customers left out of the clustering are in no segment) and the clusters' names.
+fn cluster_segments(c: &Clustering) -> (Vec<Option<usize>>, Vec<String>) {
+    let labels = c.labels.iter().map(|l| l.map(|l| l - 1)).collect();
+    let names = (1..=c.k).map(|k| k.to_string()).collect();
+    (labels, names)
 }

@@ -476,15 +476,16 @@ pub const CLV_CLASS_COLUMNS: [&str; 7] = [
 /// The cells of one class row.
 pub fn clv_class_cells(k: &ClassClv, lang: Lang) -> Vec<Cell<'static>> {
     use stratum_core::Labelled;
-    let n = k.customers.max(1) as f64;
+    let g = &k.clv;
+    let n = g.customers.max(1) as f64;
     vec![
         Cell::Text(k.class.code()),
         Cell::Text(k.class.label(lang)),
-        Cell::Int(k.customers as i64),
-        money(k.total_clv / n),
-        money(k.total_clv),
-        Cell::Share(k.churn_risk / n),
-        Cell::Int(k.high_risk as i64),
+        Cell::Int(g.customers as i64),
+        money(g.total_clv / n),
+        money(g.total_clv),
+        Cell::Share(g.churn_risk / n),
+        Cell::Int(g.high_risk() as i64),
     ]
 }
 

@@ -316,11 +316,16 @@ impl Shard {
         basis: FrequencyBasis,
         history: bool,
         keep_duplicates: bool,
+        periods: Option<stratum_core::PeriodSchedule>,
     ) -> Self {
         let agg = Aggregator::new(as_of, basis);
+        let agg = if history { agg.keep_history() } else { agg };
         Shard {
             keep_duplicates,
-            agg: if history { agg.keep_history() } else { agg },
+            agg: match periods {
+                Some(schedule) => agg.in_periods(schedule),
+                None => agg,
+            },
             seen: KeySet::default(),
             counts: RowCounts::default(),
             lines: LineStats::default(),
@@ -432,7 +437,7 @@ impl<'a> Engine<'a> {
         let history = ctx.options.history;
         let keep = ctx.options.duplicates == Duplicates::Keep;
         let shards = (0..SHARDS)
-            .map(|_| Shard::new(ctx.as_of, basis, history, keep))
+            .map(|_| Shard::new(ctx.as_of, basis, history, keep, ctx.options.periods))
             .collect();
         Engine {
             ctx,

@@ -162,6 +162,9 @@ pub struct TransactionOptions {
     pub duplicates: Duplicates,
     /// The amount as an expression, which rows to keep, which are refunds.
     pub expressions: RowExpressions,
+    /// Hold the lines back by period, to measure every period end from this one read
+    /// (`stratum backfill`; see [`stratum_core::Aggregator::in_periods`]).
+    pub periods: Option<stratum_core::PeriodSchedule>,
 }
 
 /// What to do with rows identical to an earlier row (`--duplicates`).

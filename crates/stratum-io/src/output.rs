@@ -314,6 +314,22 @@ pub(crate) fn write_cell(
     }
 }
 
+/// Writes a workbook of one table (`sheet`, continued on `sheet (2)`, … past Excel's row
+/// limit), with typed cells, a frozen header and filters.
+pub fn write_table_xlsx<'c, R: AsRef<[Cell<'c>]>>(
+    path: &std::path::Path,
+    sheet: &str,
+    header: &[String],
+    rows: impl Iterator<Item = R>,
+) -> Result<(), XlsxError> {
+    crate::output::catching_panics(|| {
+        let mut book = Workbook::new();
+        book.set_zip_compression_level(1);
+        write_table(&mut book, sheet, header, &[], rows, &Formats::standard())?;
+        book.save(path)
+    })
+}
+
 /// Writes one table to as many sheets as it needs (`name`, `name (2)`, …).
 pub(crate) fn write_table<'c, R: AsRef<[Cell<'c>]>>(
     book: &mut Workbook,

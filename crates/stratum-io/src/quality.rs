@@ -133,17 +133,13 @@ impl QualityReport {
     /// The report of a run at `as_of`: the inputs' accounting, the scored and unscored
     /// customers, the join with the master file, the Pareto figures and, with a scheme (its
     /// profile, checked scheme and result), the scheme's inputs, overrides, NPS and warnings.
-    pub fn new(
-        inputs: QualityInputs<'_>,
-        as_of: NaiveDate,
-        tiering: &stratum_core::Tiering,
-        scheme: Option<(
-            &stratum_core::scheme::Profile,
-            &stratum_core::scheme::CheckedScheme,
-            &stratum_core::scheme::SchemeResult,
-        )>,
-    ) -> Self {
+    pub fn new(inputs: QualityInputs<'_>, run: &stratum_core::run::RunResult) -> Self {
         use stratum_core::scheme::ColumnData;
+        let (as_of, tiering) = (run.as_of, &run.tiering);
+        let scheme = run
+            .scheme
+            .as_ref()
+            .map(|s| (&s.profile, &s.checked, &s.result));
         let features = &tiering.features;
         let scheme = match (scheme, inputs.scheme_path) {
             (Some((profile, checked, result)), Some(path)) => {

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use rust_xlsxwriter::{Workbook, XlsxError};
-use stratum_core::interactions::nps_score;
+use stratum_core::run::{SchemeRun, TierTotal};
 use stratum_core::scheme::{CheckedScheme, Profile, SchemeResult, Strategy, Value};
-use stratum_core::{Lang, Money, Tiering};
+use stratum_core::{Lang, Tiering};
 
 use crate::master::{CustomerTable, MANAGER_ALIASES, NAME_ALIASES};
 use crate::output::{Cell, CsvOut, CsvText, Formats, write_table};
@@ -34,47 +34,34 @@ pub struct SchemeOutput<'a> {
     pub lang: Lang,
     /// The master columns holding the account manager and the customer's name.
     roles: (Option<usize>, Option<usize>),
-    /// The profile columns `lifecycle`, `avg_satisfaction` and `last_nps`.
-    columns: [Option<usize>; 3],
+    /// The profile column `lifecycle`.
+    lifecycle: Option<usize>,
     /// Each customer's reason for the final tier, worded once in `lang`.
     reasons: Vec<String>,
     /// Per dimension, per tier in scheme order: its customers and their net revenue.
-    totals: Vec<Vec<(usize, Money)>>,
+    totals: &'a [Vec<TierTotal>],
 }
 
 impl<'a> SchemeOutput<'a> {
-    /// The outputs of `result`; see the fields for the arguments.
+    /// The outputs of the scheme `run` applied to `tiering`; see the fields for the other
+    /// arguments.
     pub fn new(
         tiering: &'a Tiering,
-        profile: &'a Profile,
-        scheme: &'a CheckedScheme,
-        result: &'a SchemeResult,
+        run: &'a SchemeRun,
         master: Option<&'a CustomerTable>,
         as_of: NaiveDate,
         lang: Lang,
     ) -> Self {
+        let (profile, scheme, result) = (&run.profile, &run.checked, &run.result);
         let roles = master.map_or((None, None), |m| {
             (m.role(MANAGER_ALIASES), m.role(NAME_ALIASES))
         });
-        let columns =
-            ["lifecycle", "avg_satisfaction", "last_nps"].map(|name| profile.catalog().find(name));
+        let lifecycle = profile.catalog().find("lifecycle");
         let reasons = result
             .assignments
             .par_iter()
             .map(|a| a.reason.text(scheme, lang))
             .collect();
-        let mut totals: Vec<Vec<(usize, Money)>> = scheme
-            .dimensions
-            .iter()
-            .map(|d| vec![(0, Money::ZERO); d.tiers.len()])
-            .collect();
-        for (c, a) in tiering.features.customers.iter().zip(&result.assignments) {
-            for (d, &t) in a.tiers.iter().enumerate() {
-                let total = &mut totals[d][t as usize];
-                total.0 += 1;
-                total.1 += c.monetary;
-            }
-        }
         SchemeOutput {
             tiering,
             profile,
@@ -84,9 +71,9 @@ impl<'a> SchemeOutput<'a> {
             as_of,
             lang,
             roles,
-            columns,
+            lifecycle,
             reasons,
-            totals,
+            totals: &run.tier_totals,
         }
     }
 }
@@ -97,13 +84,6 @@ impl SchemeOutput<'_> {
         match col.map(|c| self.profile.value(c, i)) {
             Some(Value::Text(t)) => t,
             _ => "",
-        }
-    }
-
-    fn profile_number(&self, col: Option<usize>, i: usize) -> Option<f64> {
-        match col.map(|c| self.profile.value(c, i)) {
-            Some(Value::Number(x)) => Some(x),
-            _ => None,
         }
     }
 
@@ -143,7 +123,7 @@ impl SchemeOutput<'_> {
 
     /// Customer `i`'s lifecycle stage code (`new`, `growing`, …).
     pub fn lifecycle(&self, i: usize) -> &str {
-        self.profile_text(self.columns[0], i)
+        self.profile_text(self.lifecycle, i)
     }
 
     /// The index of customer `i`'s tier in dimension `d`.
@@ -152,8 +132,8 @@ impl SchemeOutput<'_> {
     }
 
     /// Per tier of dimension `d`, in scheme order: its customers and their net revenue
-    /// (computed once, in [`SchemeOutput::new`]).
-    pub fn tier_totals(&self, d: usize) -> &[(usize, Money)] {
+    /// (computed once, by the run).
+    pub fn tier_totals(&self, d: usize) -> &[TierTotal] {
         &self.totals[d]
     }
 
@@ -210,7 +190,7 @@ pub fn tiers_row<'a>(o: &'a SchemeOutput<'a>, i: usize) -> Vec<Cell<'a>> {
     let strategy = o.strategy(i);
     row.push(Cell::Text(&tier.name));
     row.push(Cell::Text(tier.label.pick(o.lang, &tier.name)));
-    row.push(Cell::Text(o.profile_text(o.columns[0], i)));
+    row.push(Cell::Text(o.profile_text(o.lifecycle, i)));
     row.push(Cell::Text(
         strategy.map_or("", |s| s.coverage.pick(o.lang, "")),
     ));
@@ -255,24 +235,10 @@ pub const SUMMARY_COLUMNS: [&str; 13] = [
 
 /// One row per tier of every dimension, in scheme order.
 pub fn summary_rows<'a>(o: &'a SchemeOutput<'a>) -> Vec<Vec<Cell<'a>>> {
-    let customers = &o.tiering.features.customers;
-    let n = customers.len().max(1) as f64;
-    let total = o.tiering.revenue;
     let opt = |v: Option<f64>| v.map_or(Cell::Text(""), Cell::Number);
     let mut rows = Vec::new();
     for (d, dim) in o.scheme.dimensions.iter().enumerate() {
-        for (t, tier) in dim.tiers.iter().enumerate() {
-            let members: Vec<usize> = (0..customers.len())
-                .filter(|&i| o.result.assignments[i].tiers[d] as usize == t)
-                .collect();
-            let (k, revenue) = o.tier_totals(d)[t];
-            let mean = |f: &dyn Fn(usize) -> f64| {
-                if k == 0 {
-                    0.0
-                } else {
-                    members.iter().map(|&i| f(i)).sum::<f64>() / k as f64
-                }
-            };
+        for (tier, t) in dim.tiers.iter().zip(o.tier_totals(d)) {
             let strategy = (d == o.scheme.final_dimension)
                 .then(|| o.scheme.strategies.get(&tier.name))
                 .flatten()
@@ -281,36 +247,20 @@ pub fn summary_rows<'a>(o: &'a SchemeOutput<'a>) -> Vec<Vec<Cell<'a>>> {
                 Cell::Text(&dim.name),
                 Cell::Text(&tier.name),
                 Cell::Text(tier.label.pick(o.lang, &tier.name)),
-                Cell::Int(k as i64),
-                Cell::Share(k as f64 / n),
-                Cell::Money(revenue),
-                Cell::Share(if total.units() > 0 {
-                    revenue.to_f64() / total.to_f64()
-                } else {
-                    0.0
-                }),
-                Cell::Number(mean(&|i| customers[i].recency_days as f64)),
-                Cell::Number(mean(&|i| customers[i].frequency as f64)),
-                Cell::Number(mean(&|i| customers[i].monetary.to_f64())),
-                opt(mean_of(
-                    members
-                        .iter()
-                        .filter_map(|&i| o.profile_number(o.columns[1], i)),
-                )),
-                opt(nps_score(members.iter().filter_map(|&i| {
-                    o.profile_number(o.columns[2], i).map(|x| x as u8)
-                }))),
+                Cell::Int(t.customers as i64),
+                Cell::Share(t.customer_share),
+                Cell::Money(t.revenue),
+                Cell::Share(t.revenue_share),
+                Cell::Number(t.mean_recency_days),
+                Cell::Number(t.mean_frequency),
+                Cell::Number(t.mean_monetary),
+                opt(t.mean_satisfaction),
+                opt(t.nps),
                 Cell::Text(strategy),
             ]);
         }
     }
     rows
-}
-
-/// The mean of `values`, if there are any.
-fn mean_of(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = values.fold((0.0, 0u64), |(s, n), v| (s + v, n + 1));
-    (n > 0).then(|| sum / n as f64)
 }
 
 /// The header of an action list.

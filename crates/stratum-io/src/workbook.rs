@@ -55,9 +55,9 @@ pub struct WorkbookInput<'a> {
     pub actions: &'a [(String, Vec<Vec<Cell<'a>>>)],
     /// The lifetime-value predictions and value tiers (same order).
     pub clv: Option<(&'a [CustomerPrediction<'a>], &'a [ValueTier])>,
-    /// The transaction model of the predictions, whose churn assumption is stated beside the
-    /// churn chart.
-    pub clv_model: Option<stratum_core::clv::ModelKind>,
+    /// The lifetime-value model and its totals (its transaction model's churn assumption is
+    /// stated beside the churn chart).
+    pub clv_run: Option<&'a stratum_core::run::ClvRun>,
 }
 
 /// A table on the summary sheet, for a chart: where its rows are.
@@ -369,18 +369,16 @@ fn summary_sheet(
             Cell::Int(c.duplicates as i64),
         ),
     ]);
-    if let Some((rows, _)) = w.clv {
-        // the usable predictions only, as the report counts them
-        let usable = || rows.iter().map(|p| &p.prediction).filter(|p| p.is_finite());
-        let total: Money = usable().filter_map(|p| Money::from_f64(p.clv)).sum();
+    if let Some(c) = w.clv_run {
+        // the usable predictions only, as the run counted them for every output
+        let total = Money::from_f64(c.total.total_clv).unwrap_or(Money::ZERO);
         figures.push((
             lang.pick("预测客户价值合计", "predicted value (CLV), total"),
             Cell::Money(total.round_cents()),
         ));
-        let high = ChurnBand::count(usable().map(|p| p.churn_band))[ChurnBand::High.index()];
         figures.push((
             lang.pick("高流失风险客户", "customers at high churn risk"),
-            Cell::Int(high as i64),
+            Cell::Int(c.total.high_risk() as i64),
         ));
     }
     ws.write_string_with_format(3, 0, lang.pick("关键指标", "Key figures"), &f.title)?;
@@ -412,24 +410,18 @@ fn summary_sheet(
     if let Some(o) = w.scheme {
         let d = o.scheme.final_dimension;
         let dim = &o.scheme.dimensions[d];
-        let total = w.tiering.revenue;
-        let n = customers.len().max(1) as f64;
         let counts = o.tier_totals(d);
         let rows: Vec<Vec<Cell<'_>>> = dim
             .tiers
             .iter()
             .zip(counts)
-            .map(|(tier, (k, rev))| {
+            .map(|(tier, t)| {
                 vec![
                     Cell::Text(tier.label.pick(lang, &tier.name)),
-                    Cell::Int(*k as i64),
-                    Cell::Share(*k as f64 / n),
-                    Cell::Money(*rev),
-                    Cell::Share(if total.units() > 0 {
-                        rev.to_f64() / total.to_f64()
-                    } else {
-                        0.0
-                    }),
+                    Cell::Int(t.customers as i64),
+                    Cell::Share(t.customer_share),
+                    Cell::Money(t.revenue),
+                    Cell::Share(t.revenue_share),
                 ]
             })
             .collect();
@@ -438,13 +430,12 @@ fn summary_sheet(
         charts.push(share_chart(sheet, &p, &title, lang));
         row = next;
     }
-    if let Some((rows, _)) = w.clv {
+    if let Some(c) = w.clv_run {
         let title = lang.pick("流失风险", "Churn risk");
         ws.write_string_with_format(row, 0, title, &f.title)?;
         ws.write_string_with_format(row + 1, 0, lang.pick("流失风险", "churn band"), &f.header)?;
         ws.write_string_with_format(row + 1, 1, lang.pick("客户数", "customers"), &f.header)?;
-        let counts = ChurnBand::count(rows.iter().map(|p| p.prediction.churn_band));
-        for (k, (band, count)) in ChurnBand::ALL.iter().zip(counts).enumerate() {
+        for (k, (band, count)) in ChurnBand::ALL.iter().zip(c.total.bands).enumerate() {
             ws.write_string(row + 2 + k as u32, 0, band.label(lang))?;
             ws.write_number(row + 2 + k as u32, 1, count as f64)?;
         }
@@ -458,7 +449,7 @@ fn summary_sheet(
             .set_point_colors(&["#0072B2", "#E69F00", "#D55E00"]);
         chart.set_width(620).set_height(320);
         charts.push(chart);
-        if let Some(kind) = w.clv_model {
+        if let Some(kind) = w.clv_run.map(|c| c.model.params().model()) {
             ws.write_string(row + 5, 0, kind.assumption(lang))?;
         }
         row += 7;

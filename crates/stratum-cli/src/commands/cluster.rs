@@ -14,14 +14,14 @@ use stratum_io::output::Cell;
 
 use super::ingest::{Timer, create};
 use super::outputs::Outputs;
-use super::outputs::write_json;
 use super::prepare::{
-    inputs, number_columns, order_index, prepare, revenue_shares, settings, tests_table,
-    validate_clusters, write_validation_files,
+    inputs, number_columns, order_index, prepare, settings, tests_table, validate_clusters,
 };
 use crate::BadInput;
 use crate::cli::ClusterArgs;
 use crate::terminal::table;
+use stratum_core::run::revenue_shares;
+use stratum_io::render::{write_json, write_validation_files};
 
 /// The output files.
 pub const OUTPUT_FILES: [&str; 8] = [
@@ -175,13 +175,7 @@ pub fn run(args: ClusterArgs) -> Result<()> {
         ))
     })();
     let (written, text) = outputs.finish(result)?;
-    print!("{text}");
-    eprintln!(
-        "{} {}: {}",
-        lang.pick("结果已写入", "wrote"),
-        settings.out.display(),
-        written.join(", ")
-    );
+    super::outputs::print_done(&text, lang, &settings.out, &written);
     Ok(())
 }
 

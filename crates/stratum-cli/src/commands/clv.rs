@@ -81,13 +81,7 @@ fn run_with(s: ClvSettings) -> Result<()> {
     )?;
     let result = clv(&s, &mut outputs);
     let (written, text) = outputs.finish(result)?;
-    print!("{text}");
-    eprintln!(
-        "{} {}: {}",
-        s.input.lang.pick("结果已写入", "wrote"),
-        s.out.display(),
-        written.join(", ")
-    );
+    super::outputs::print_done(&text, s.input.lang, &s.out, &written);
     Ok(())
 }
 
@@ -173,7 +167,7 @@ fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, Str
         prepared.quality.input(),
         holdout_periods,
     );
-    super::outputs::write_json(&out.join("params.json"), &report)?;
+    stratum_io::render::write_json(&out.join("params.json"), &report)?;
     let predictions_path = out.join("predictions.csv");
     write_predictions_csv(
         create(&predictions_path)?,
@@ -241,6 +235,7 @@ fn from_transactions(
         duplicates: s.input.duplicates,
         history: true,
         expressions: s.input.expressions.clone(),
+        periods: None,
     };
     let (aggregator, txq) =
         read_transactions(files.paths(), &options, s.as_of, rejects, rejects_path)?;

@@ -14,14 +14,116 @@ use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::{Format, detect_format};
 use stratum_io::transactions::{LoadError, RowCounts, TransactionOptions, TransactionQuality};
 
+use stratum_core::Features;
+use stratum_core::interactions::InteractionLog;
+use stratum_core::scheme::Override;
+use stratum_io::master::{CustomerTable, MasterQuality};
+use stratum_io::quality::{AsOfSource, InputQuality};
+
+use super::outputs::Outputs;
 use crate::BadInput;
 use crate::progress;
+use crate::settings::SegmentSettings;
 
 /// Creates `path` for writing, buffered.
 pub(crate) fn create(path: &Path) -> Result<BufWriter<File>> {
-    let file =
-        File::create(path).with_context(|| format!("failed to create `{}`", path.display()))?;
-    Ok(BufWriter::with_capacity(1 << 20, file))
+    Ok(stratum_io::render::create(path)?)
+}
+
+/// Every input of a run, read, with its rejects written.
+pub(crate) struct Loaded {
+    /// The transactions, aggregated per customer, and their accounting.
+    pub(crate) transactions: TransactionQuality,
+    /// The customer master and its accounting.
+    pub(crate) master: Option<(CustomerTable, MasterQuality)>,
+    /// The interactions and their accounting.
+    pub(crate) interactions: Option<(InteractionLog, InputQuality)>,
+    /// The overrides and their accounting.
+    pub(crate) overrides: Option<(Vec<Override>, InputQuality)>,
+    /// The rejects file, in the staging folder.
+    pub(crate) rejects_path: PathBuf,
+    /// Where the rejects file will be if the run fails, for error messages.
+    pub(crate) shown_rejects: PathBuf,
+    aggregator: Option<ShardedAggregator>,
+}
+
+impl Loaded {
+    /// Every customer's features at the analysis date (`--as-of`, or the day after the last
+    /// transaction), or the error that no line could be used.
+    pub(crate) fn features(
+        &mut self,
+        s: &SegmentSettings,
+    ) -> Result<(Features, NaiveDate, AsOfSource)> {
+        let aggregator = self
+            .aggregator
+            .take()
+            .context("the transactions were aggregated once already")?;
+        let (as_of, source) = match (s.as_of, aggregator.default_as_of()) {
+            (Some(d), _) => (d, AsOfSource::Given),
+            (None, Some(d)) => (d, AsOfSource::DayAfterLastTransaction),
+            (None, None) => {
+                return Err(no_usable_transactions(
+                    Path::new(&s.transactions.shown()),
+                    &self.transactions.counts,
+                    &self.shown_rejects,
+                ));
+            }
+        };
+        Ok((aggregator.finish(as_of), as_of, source))
+    }
+
+    /// The aggregated transactions of a load with a period schedule, to be taken one period at
+    /// a time ([`ShardedAggregator::next_period`]).
+    pub(crate) fn periods(&mut self) -> Result<ShardedAggregator> {
+        self.aggregator
+            .take()
+            .context("the transactions were aggregated once already")
+    }
+}
+
+/// Reads the inputs of `s` (the interactions and overrides only when `all`), the rejected rows
+/// into the staging folder's `rejects.csv`; `history` keeps every customer's purchase dates
+/// (for lifetime value and the scheme's columns); with `periods` the lines are held back by
+/// period for [`Loaded::periods`].
+pub(crate) fn load(
+    s: &SegmentSettings,
+    outputs: &Outputs,
+    (history, all): (bool, bool),
+    periods: Option<stratum_core::PeriodSchedule>,
+) -> Result<Loaded> {
+    let shown_rejects = outputs.failed_path("rejects.csv");
+    let (mut rejects, rejects_path) = open_rejects(outputs.dir(), s.csv_text)?;
+    let options = TransactionOptions {
+        read: s.read.clone(),
+        columns: s.columns.clone(),
+        frequency: s.frequency,
+        batch_bytes: None,
+        duplicates: s.duplicates,
+        history,
+        expressions: s.expressions.clone(),
+        periods,
+    };
+    let files = InputFiles {
+        transactions: s.transactions.paths(),
+        options: &options,
+        as_of: s.as_of,
+        customers: s.customers.as_deref(),
+        customers_read: &s.customers_read,
+        customers_id: s.customers_id.as_deref(),
+        interactions: s.interactions.as_deref().filter(|_| all),
+        overrides: s.overrides.as_deref().filter(|_| all),
+    };
+    let inputs = read_inputs(&files, &mut rejects, &rejects_path)?;
+    finish_rejects(rejects, &rejects_path)?;
+    Ok(Loaded {
+        transactions: inputs.transactions,
+        master: inputs.master,
+        interactions: inputs.interactions,
+        overrides: inputs.overrides,
+        rejects_path,
+        shown_rejects,
+        aggregator: Some(inputs.aggregator),
+    })
 }
 
 /// The rejects file of a run.

@@ -1,12 +1,15 @@
 //! One module per subcommand.
 
+pub mod backfill;
 pub mod check;
 pub mod cluster;
 pub mod clv;
 pub mod demo;
+pub mod history;
 pub mod ingest;
 pub mod outputs;
 pub mod prepare;
+pub mod run_text;
 pub mod scheme;
 pub mod segment;
 pub mod validate;

@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-use std::io::Write;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use stratum_io::publish::{Digest256, ManifestInput, OutputDir, RunRecord, digest_file};
 
 /// A run's output folder, being written.
@@ -21,6 +19,8 @@ pub(crate) struct Outputs {
     /// The inputs' digests, worked out beside the run (they are read once more, from the
     /// page cache, on another core).
     digests: Option<JoinHandle<Vec<Option<Digest256>>>>,
+    /// The digests, once worked out.
+    digested: Vec<Option<Digest256>>,
     rows: BTreeMap<&'static str, serde_json::Value>,
 }
 
@@ -55,6 +55,7 @@ impl Outputs {
             started,
             inputs,
             digests,
+            digested: Vec::new(),
             rows: BTreeMap::new(),
         })
     }
@@ -101,23 +102,26 @@ impl Outputs {
         }
     }
 
-    fn record(&mut self) -> RunRecord {
-        let digests = self
-            .digests
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        let inputs = self
-            .inputs
+    /// The inputs as the manifest lists them: path, size, SHA-256 and what became of their
+    /// rows (so far).
+    pub(crate) fn inputs(&mut self) -> Vec<ManifestInput> {
+        if let Some(digests) = self.digests.take().and_then(|h| h.join().ok()) {
+            self.digested = digests;
+        }
+        self.inputs
             .iter()
             .enumerate()
             .map(|(i, (role, path))| ManifestInput {
                 role: role.to_string(),
                 path: path.clone(),
-                digest: digests.get(i).cloned().flatten(),
+                digest: self.digested.get(i).cloned().flatten(),
                 rows: self.rows.get(role).cloned(),
             })
-            .collect();
+            .collect()
+    }
+
+    fn record(&mut self) -> RunRecord {
+        let inputs = self.inputs();
         RunRecord {
             version: env!("CARGO_PKG_VERSION").to_string(),
             command: std::env::args_os()
@@ -177,17 +181,24 @@ impl std::fmt::Display for FailedRun {
 }
 
 /// The time now, RFC 3339 in UTC to the second.
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Writes `value` as pretty JSON to `path`, with a final line break.
-pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let mut w = super::ingest::create(path)?;
-    serde_json::to_writer_pretty(&mut w, value)
-        .map_err(std::io::Error::from)
-        .and_then(|_| w.write_all(b"\n"))
-        .and_then(|_| w.flush())
-        .with_context(|| format!("failed to write `{}`", path.display()))
+/// Prints a finished command's tables on stdout and where its files went on stderr.
+pub(crate) fn print_done(
+    tables: &str,
+    lang: stratum_core::Lang,
+    out: &Path,
+    files: &[impl AsRef<str>],
+) {
+    print!("{tables}");
+    let files: Vec<&str> = files.iter().map(AsRef::as_ref).collect();
+    eprintln!(
+        "{} {}: {}",
+        lang.pick("结果已写入", "wrote"),
+        out.display(),
+        files.join(", ")
+    );
 }

@@ -6,20 +6,16 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use stratum_core::cluster::Clustering;
 use stratum_core::run::RunInput;
 use stratum_core::scheme::{Attributes, LifecycleParams, Profile, profile};
 use stratum_core::validate::{CheckedValidateParams, Validation};
 use stratum_core::{Lang, Tiering};
-use stratum_io::inputs::{InputFiles, Inputs};
 use stratum_io::master::MasterAttributes;
-use stratum_io::transactions::TransactionOptions;
 
-use super::ingest::{
-    check_reject_rate, create, finish_rejects, no_usable_transactions, open_rejects, read_inputs,
-};
-use super::outputs::{Outputs, write_json};
+use super::ingest::{check_reject_rate, load};
+use super::outputs::Outputs;
 use super::scheme::warn_shadowed;
 use crate::BadInput;
 use crate::settings::{SegmentSettings, segment_settings};
@@ -73,47 +69,27 @@ pub fn warn_rfm(tiering: &stratum_core::Tiering, lang: stratum_core::Lang) {
 /// Reads, tiers and profiles the customers of `s.transactions`, its rejects written into the
 /// output folder being staged.
 pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
-    let (transactions, as_of) = (s.transactions.paths(), s.as_of);
-    let shown_rejects = outputs.failed_path("rejects.csv");
-    let (mut rejects, rejects_path) = open_rejects(outputs.dir(), s.csv_text)?;
-    let options = TransactionOptions {
-        read: s.read.clone(),
-        columns: s.columns.clone(),
-        frequency: s.frequency,
-        batch_bytes: None,
-        duplicates: s.duplicates,
-        history: true,
-        expressions: s.expressions.clone(),
-    };
-    let files = InputFiles {
-        transactions,
-        options: &options,
-        as_of,
-        customers: s.customers.as_deref(),
-        customers_read: &s.customers_read,
-        customers_id: s.customers_id.as_deref(),
-        interactions: None,
-        overrides: None,
-    };
-    let Inputs {
-        aggregator,
-        transactions: txq,
-        master,
-        ..
-    } = read_inputs(&files, &mut rejects, &rejects_path)?;
-    finish_rejects(rejects, &rejects_path)?;
+    let mut loaded = load(s, outputs, (true, false), None)?;
+    let txq = &loaded.transactions;
     outputs.rows("transactions", &txq.counts);
     let shown = PathBuf::from(s.transactions.shown());
-    check_reject_rate(&txq.counts, s.max_reject_rate, &shown, &shown_rejects)?;
-    if let (Some((_, quality)), Some(path)) = (&master, &s.customers) {
+    check_reject_rate(
+        &txq.counts,
+        s.max_reject_rate,
+        &shown,
+        &loaded.shown_rejects,
+    )?;
+    if let (Some((_, quality)), Some(path)) = (&loaded.master, &s.customers) {
         outputs.rows("customers", &quality.counts);
-        check_reject_rate(&quality.counts, s.max_reject_rate, path, &shown_rejects)?;
+        check_reject_rate(
+            &quality.counts,
+            s.max_reject_rate,
+            path,
+            &loaded.shown_rejects,
+        )?;
     }
-    let master = master.map(|(table, _)| table);
-    let Some(as_of) = as_of.or_else(|| aggregator.default_as_of()) else {
-        return Err(no_usable_transactions(&shown, &txq.counts, &shown_rejects));
-    };
-    let features = aggregator.finish(as_of);
+    let (features, as_of, _) = loaded.features(s)?;
+    let master = loaded.master.map(|(table, _)| table);
     if features.customers.is_empty() {
         return Err(BadInput(format!(
             "no customer has a purchase before {as_of} in `{}`",
@@ -122,7 +98,11 @@ pub fn prepare(s: &SegmentSettings, outputs: &mut Outputs) -> Result<Prepared> {
         .into());
     }
     // the library's run, without a scheme or lifetime value: its tiers
-    let tiering = stratum_core::run::run(RunInput::new(features, as_of, &s.rfm, &s.abc))
+    let input = RunInput {
+        validate: false,
+        ..RunInput::new(features, as_of, &s.rfm, &s.abc)
+    };
+    let tiering = stratum_core::run::run(input)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .tiering;
     warn_rfm(&tiering, s.lang);
@@ -154,23 +134,6 @@ pub fn order_index(
     stratum_core::run::order_index(columns, order_by).map_err(|e| BadInput(e.to_string()).into())
 }
 
-/// Each cluster's share of the total net revenue, by cluster id (0 when the total is not
-/// positive: a share of nothing is not defined).
-pub fn revenue_shares(tiering: &Tiering, c: &Clustering) -> Vec<f64> {
-    let customers = &tiering.features.customers;
-    let total = tiering.revenue.to_f64();
-    let mut shares = vec![0.0; c.k];
-    if total <= 0.0 {
-        return shares;
-    }
-    for (x, l) in customers.iter().zip(&c.labels) {
-        if let Some(l) = l {
-            shares[l - 1] += x.monetary.to_f64() / total;
-        }
-    }
-    shares
-}
-
 /// The validation of a clustering on `features` (one value per clustered row's customer),
 /// over the customers that have a cluster.
 pub fn validate_clusters(
@@ -179,28 +142,6 @@ pub fn validate_clusters(
     features: &[(String, Vec<Option<f64>>)],
 ) -> Result<Validation> {
     stratum_core::run::validate_clusters(params, c, features).map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// Writes `validation.csv`, `validation_tests.csv` and `validation.json` (a list of
-/// `{segmentation, validation}`: a scheme dimension may share a name with a built-in
-/// segmentation) for `(segmentation name, validation)` pairs.
-pub fn write_validation_files(
-    out: &Path,
-    all: &[(&str, &Validation)],
-    text: stratum_io::output::CsvText,
-) -> Result<()> {
-    use stratum_io::validation::{write_tests_csv, write_validation_csv};
-    let path = out.join("validation.csv");
-    write_validation_csv(create(&path)?, all, text)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    let path = out.join("validation_tests.csv");
-    write_tests_csv(create(&path)?, all, text)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    let json: Vec<serde_json::Value> = all
-        .iter()
-        .map(|(name, v)| serde_json::json!({ "segmentation": name, "validation": v }))
-        .collect();
-    write_json(&out.join("validation.json"), &json)
 }
 
 /// The per-feature tests of a validation as a terminal table (the segmentation column left

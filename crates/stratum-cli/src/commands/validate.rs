@@ -8,13 +8,12 @@ use stratum_core::validate::ValidateParams;
 use stratum_io::output::Cell;
 
 use super::outputs::Outputs;
-use super::prepare::{
-    inputs, number_columns, prepare, settings, tests_table, write_validation_files,
-};
+use super::prepare::{inputs, number_columns, prepare, settings, tests_table};
 use crate::BadInput;
 use crate::cli::ValidateArgs;
 use crate::settings::parse_rate;
 use crate::terminal::table;
+use stratum_io::render::write_validation_files;
 
 /// The output files.
 pub const OUTPUT_FILES: [&str; 4] = [
@@ -150,13 +149,7 @@ pub fn run(args: ValidateArgs) -> Result<()> {
         Ok(text)
     })();
     let text = outputs.finish(result)?;
-    print!("{text}");
-    eprintln!(
-        "{} {}: {}",
-        lang.pick("结果已写入", "wrote"),
-        settings.out.display(),
-        OUTPUT_FILES.join(", ")
-    );
+    super::outputs::print_done(&text, lang, &settings.out, &OUTPUT_FILES);
     Ok(())
 }
 

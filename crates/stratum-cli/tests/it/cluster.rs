@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::{Run, stratum};
+use crate::{Run, csv_columns, stratum};
 
 fn demo(tmp: &Path) -> String {
     let out = tmp.join("demo");
@@ -37,23 +37,6 @@ fn segment_with_scheme(input: &str, toml: &str, out: &Path, extra: &[&str], tmp:
     ];
     args.extend_from_slice(extra);
     stratum(&args, tmp)
-}
-
-/// The columns `names` of every row of the CSV file `path`.
-fn csv_columns(path: &Path, names: &[&str]) -> Vec<Vec<String>> {
-    let mut reader = csv::Reader::from_path(path).expect("csv file");
-    let header = reader.headers().expect("header").clone();
-    let at: Vec<usize> = names
-        .iter()
-        .map(|n| header.iter().position(|h| h == *n).expect(n))
-        .collect();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("record");
-            at.iter().map(|&i| r[i].to_string()).collect()
-        })
-        .collect()
 }
 
 fn cluster(input: &str, out: &Path, extra: &[&str], tmp: &Path) -> Run {

@@ -5,6 +5,7 @@ mod clv;
 mod engine_trust;
 mod errors;
 mod exports;
+mod history;
 mod report;
 mod scheme;
 mod segment;
@@ -75,4 +76,21 @@ pub fn arg(p: &Path) -> &str {
 pub fn quality_json(out: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(out.join("quality.json")).expect("quality.json");
     serde_json::from_str(&text).expect("json")
+}
+
+/// The columns `names` of every row of the CSV file `path`.
+pub fn csv_columns(path: &Path, names: &[&str]) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_path(path).expect("csv file");
+    let header = reader.headers().expect("header").clone();
+    let at: Vec<usize> = names
+        .iter()
+        .map(|n| header.iter().position(|h| h == *n).expect(n))
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("record");
+            at.iter().map(|&i| r[i].to_string()).collect()
+        })
+        .collect()
 }

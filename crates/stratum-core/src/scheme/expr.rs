@@ -301,6 +301,19 @@ impl Cmp {
         }
     }
 
+    /// The comparison an SQL operator is, if it is one.
+    fn of(op: &BinaryOperator) -> Option<Cmp> {
+        match op {
+            BinaryOperator::Eq => Some(Cmp::Eq),
+            BinaryOperator::NotEq => Some(Cmp::Ne),
+            BinaryOperator::Lt => Some(Cmp::Lt),
+            BinaryOperator::LtEq => Some(Cmp::Le),
+            BinaryOperator::Gt => Some(Cmp::Gt),
+            BinaryOperator::GtEq => Some(Cmp::Ge),
+            _ => None,
+        }
+    }
+
     fn holds(self, ord: std::cmp::Ordering) -> bool {
         use std::cmp::Ordering::*;
         match self {
@@ -312,6 +325,120 @@ impl Cmp {
             Cmp::Ge => ord != Less,
         }
     }
+}
+
+/// A rule's comparison of a column with a number (`annual_revenue >= 1000000`), as
+/// [`thresholds`] finds it in the rule's text: what the column's value must be for the
+/// comparison to hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// The column, as the rule writes it.
+    pub column: String,
+    /// How it is compared, the column on the left.
+    pub op: Cmp,
+    /// The number.
+    pub value: f64,
+}
+
+impl Threshold {
+    /// Whether `x` meets the comparison.
+    pub fn holds(&self, x: f64) -> bool {
+        x.partial_cmp(&self.value).is_some_and(|o| self.op.holds(o))
+    }
+}
+
+/// The comparisons of a column with a number literal anywhere in the rule `sql` (either way
+/// round: `1000 < monetary` is `monetary > 1000`; `BETWEEN` as two; anything under `NOT` left out),
+/// in rule order; the rest of the rule is skipped. Empty when the text does not parse.
+pub fn thresholds(sql: &str) -> Vec<Threshold> {
+    let dialect = GenericDialect {};
+    let Ok(expr) = Parser::new(&dialect)
+        .with_recursion_limit(MAX_NESTING)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+    else {
+        return Vec::new();
+    };
+    let column = |e: &Expr| match e {
+        Expr::Identifier(i) => Some(i.value.clone()),
+        Expr::CompoundIdentifier(parts) if parts.len() == 1 => Some(parts[0].value.clone()),
+        _ => None,
+    };
+    let number = |e: &Expr| match e {
+        Expr::Value(v) => match &v.value {
+            SqlValue::Number(n, _) => n.parse::<f64>().ok().filter(|x| x.is_finite()),
+            _ => None,
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            Expr::Value(v) => match &v.value {
+                SqlValue::Number(n, _) => n.parse::<f64>().ok().map(|x| -x),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut out = Vec::new();
+    // the tree is walked without recursion, as deep as the rule is
+    let mut stack = vec![&expr];
+    while let Some(e) = stack.pop() {
+        match e {
+            // under NOT a comparison says what the value must not be: left out
+            Expr::Nested(inner) => stack.push(inner),
+            Expr::Between {
+                expr,
+                negated: false,
+                low,
+                high,
+            } => {
+                if let (Some(c), Some(lo), Some(hi)) = (column(expr), number(low), number(high)) {
+                    out.push(Threshold {
+                        column: c.clone(),
+                        op: Cmp::Ge,
+                        value: lo,
+                    });
+                    out.push(Threshold {
+                        column: c,
+                        op: Cmp::Le,
+                        value: hi,
+                    });
+                }
+            }
+            Expr::BinaryOp { left, op, right } => {
+                let cmp = Cmp::of(op);
+                let flipped = |c: Cmp| match c {
+                    Cmp::Lt => Cmp::Gt,
+                    Cmp::Le => Cmp::Ge,
+                    Cmp::Gt => Cmp::Lt,
+                    Cmp::Ge => Cmp::Le,
+                    other => other,
+                };
+                match cmp {
+                    Some(op) => match (column(left), number(right), number(left), column(right)) {
+                        (Some(column), Some(value), ..) => {
+                            out.push(Threshold { column, op, value })
+                        }
+                        (_, _, Some(value), Some(column)) => out.push(Threshold {
+                            column,
+                            op: flipped(op),
+                            value,
+                        }),
+                        _ => {}
+                    },
+                    // AND, OR: both sides, in rule order
+                    None => {
+                        stack.push(right);
+                        stack.push(left);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1355,16 +1482,7 @@ impl Compiler<'_> {
         op: &BinaryOperator,
         right: &Expr,
     ) -> Result<(Node, Kind), RuleError> {
-        let cmp = match op {
-            BinaryOperator::Eq => Some(Cmp::Eq),
-            BinaryOperator::NotEq => Some(Cmp::Ne),
-            BinaryOperator::Lt => Some(Cmp::Lt),
-            BinaryOperator::LtEq => Some(Cmp::Le),
-            BinaryOperator::Gt => Some(Cmp::Gt),
-            BinaryOperator::GtEq => Some(Cmp::Ge),
-            _ => None,
-        };
-        if let Some(cmp) = cmp {
+        if let Some(cmp) = Cmp::of(op) {
             let (l, kl) = self.node(left)?;
             let (r, kr) = self.node(right)?;
             if kl == Kind::Bool || kr == Kind::Bool {
@@ -1787,6 +1905,20 @@ pub enum Clause {
 }
 
 impl Clause {
+    /// The operands the clause compared, in the order it names them.
+    pub fn operands(&self) -> Vec<&Operand> {
+        match self {
+            Clause::Always | Clause::Not(_) => Vec::new(),
+            Clause::Is(o) => vec![o],
+            Clause::Compare { left, right, .. } => vec![left, right],
+            Clause::In { value, list, .. } => std::iter::once(value).chain(list).collect(),
+            Clause::Between {
+                value, low, high, ..
+            } => vec![value, low, high],
+            Clause::Empty { value, .. } | Clause::Like { value, .. } => vec![value],
+        }
+    }
+
     /// The clause as a reason words it (`annual_revenue=1,250,000 ≥ 1,000,000`), with the
     /// column names of the catalog the rule was compiled against.
     pub fn text(&self, names: &[String]) -> String {
@@ -2396,5 +2528,39 @@ mod tests {
             .map(|_| ())
             .expect_err("an error");
         assert_eq!(*e.kind, RuleErrorKind::TooDeep { limit: MAX_DEPTH });
+    }
+}
+
+#[cfg(test)]
+mod threshold_tests {
+    use super::*;
+
+    fn t(column: &str, op: Cmp, value: f64) -> Threshold {
+        Threshold {
+            column: column.into(),
+            op,
+            value,
+        }
+    }
+
+    #[test]
+    fn thresholds_are_the_comparisons_of_a_column_with_a_number_in_rule_order() {
+        let found = thresholds(
+            "annual_revenue >= 1000000 AND (24 <= tenure_months OR lifecycle = 'new') \
+             AND recency_days BETWEEN 0 AND 90 AND NOT x BETWEEN 1 AND 2 AND growth > -0.5",
+        );
+        assert_eq!(
+            found,
+            [
+                t("annual_revenue", Cmp::Ge, 1_000_000.0),
+                t("tenure_months", Cmp::Ge, 24.0),
+                t("recency_days", Cmp::Ge, 0.0),
+                t("recency_days", Cmp::Le, 90.0),
+                t("growth", Cmp::Gt, -0.5),
+            ]
+        );
+        assert!(found[0].holds(1_250_000.0) && !found[0].holds(820_000.0));
+        assert!(thresholds("this is not sql ((").is_empty());
+        assert!(thresholds("a = b").is_empty());
     }
 }

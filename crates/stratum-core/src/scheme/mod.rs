@@ -22,7 +22,7 @@ pub use algorithm::{
 pub use error::{RuleError, RuleErrorKind, SchemeError};
 pub use expr::{
     Catalog, Clause, Cmp, ColumnType, Formula, KnownValues, MAX_DEPTH, MAX_NESTING, Operand, Row,
-    Rule, Shown, Value,
+    Rule, Shown, Threshold, Value, thresholds,
 };
 pub use params::{CheckedScheme, ClusterSpec, Dimension, Label, SchemeParams, Strategy, Tier};
 pub use profile::{

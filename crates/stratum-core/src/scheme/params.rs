@@ -92,7 +92,7 @@ pub struct Strategy {
     pub notes: Label,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileTier {
     name: toml::Spanned<String>,
@@ -101,7 +101,7 @@ struct FileTier {
     rule: Option<toml::Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileDimension {
     name: toml::Spanned<String>,
@@ -109,9 +109,11 @@ struct FileDimension {
     label: Label,
     #[serde(default)]
     tiers: Vec<FileTier>,
+    /// The tiers best first, when that is not the order of the rules.
+    rank: Option<toml::Spanned<Vec<String>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SchemeFile {
     name: Option<String>,
@@ -185,11 +187,14 @@ pub struct Dimension {
     pub tiers: Vec<Tier>,
     /// The index of the default tier.
     pub default: usize,
+    /// Each tier's rank, 0 the best (by tier index): the dimension's `rank` list, else the
+    /// order of the tiers. Moving to a lower rank is an upgrade.
+    pub rank: Vec<u16>,
 }
 
 /// A scheme parsed from its file but not yet checked against the columns (see
 /// [`SchemeParams::check`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SchemeParams {
     file: SchemeFile,
     text: String,
@@ -225,6 +230,36 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl SchemeParams {
+    /// The label of dimension `dimension`'s tier `tier` as the file writes it (for wording the
+    /// codes a history store keeps); `None` for a dimension or tier the file does not have.
+    pub fn tier_label(&self, dimension: &str, tier: &str) -> Option<&Label> {
+        Some(&self.file_tier(dimension, tier)?.label)
+    }
+
+    /// Dimension `dimension`'s tier `tier` as the file writes it.
+    fn file_tier(&self, dimension: &str, tier: &str) -> Option<&FileTier> {
+        let d = self.file_dimension(dimension)?;
+        d.tiers.iter().find(|t| t.name.get_ref() == tier)
+    }
+
+    /// Dimension `dimension` as the file writes it.
+    fn file_dimension(&self, dimension: &str) -> Option<&FileDimension> {
+        let mut all = self.file.dimensions.iter();
+        all.find(|d| d.name.get_ref() == dimension)
+    }
+
+    /// The rule of dimension `dimension`'s tier `tier` as the file writes it; `None` for the
+    /// default tier or a tier the file does not have.
+    pub fn tier_rule(&self, dimension: &str, tier: &str) -> Option<&str> {
+        let t = self.file_tier(dimension, tier)?;
+        t.rule.as_ref().map(|r| r.get_ref().as_str())
+    }
+
+    /// The label of dimension `dimension` as the file writes it.
+    pub fn dimension_label(&self, dimension: &str) -> Option<&Label> {
+        Some(&self.file_dimension(dimension)?.label)
+    }
+
     /// Parses a scheme file's text.
     pub fn from_toml(text: &str) -> Result<SchemeParams, SchemeError> {
         let file: SchemeFile = toml::from_str(text).map_err(|e| SchemeError::Toml {
@@ -305,6 +340,45 @@ impl SchemeParams {
 
     fn line(&self, span: Range<usize>) -> usize {
         line_of(&self.text, span.start)
+    }
+
+    /// Each tier's rank in `dim` (see [`Dimension::rank`]): its `rank` list must name every
+    /// tier once.
+    fn rank(
+        &self,
+        dim: &FileDimension,
+        name: &str,
+        tiers: &[Tier],
+    ) -> Result<Vec<u16>, SchemeError> {
+        let Some(list) = &dim.rank else {
+            return Ok((0..tiers.len()).map(|k| k as u16).collect());
+        };
+        let line = self.line(list.span());
+        let invalid = |message: String| SchemeError::Invalid { line, message };
+        let mut rank = vec![u16::MAX; tiers.len()];
+        for (r, tier) in list.get_ref().iter().enumerate() {
+            let tier = tier.trim();
+            let Some(k) = tiers.iter().position(|t| t.name == tier) else {
+                let known: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
+                return Err(invalid(format!(
+                    "dimension \"{name}\": rank names \"{tier}\", which is not one of its tiers ({})",
+                    known.join(", ")
+                )));
+            };
+            if rank[k] != u16::MAX {
+                return Err(invalid(format!(
+                    "dimension \"{name}\": rank names \"{tier}\" twice"
+                )));
+            }
+            rank[k] = r as u16;
+        }
+        if let Some(k) = rank.iter().position(|&r| r == u16::MAX) {
+            return Err(invalid(format!(
+                "dimension \"{name}\": rank leaves out \"{}\"; list every tier, best first",
+                tiers[k].name
+            )));
+        }
+        Ok(rank)
     }
 
     /// Compiles every rule against `columns` (the profile's catalog), checking names,
@@ -432,11 +506,13 @@ impl SchemeParams {
                 name.clone(),
                 KnownValues::OneOf(tiers.iter().map(|t| t.name.clone()).collect()),
             );
+            let rank = self.rank(dim, &name, &tiers)?;
             dimensions.push(Dimension {
                 name,
                 label: dim.label.clone(),
                 tiers,
                 default,
+                rank,
             });
         }
         let final_dimension = match &file.final_dimension {

@@ -429,3 +429,35 @@ fn a_misspelt_tier_of_an_earlier_dimension_is_an_error() {
         }
     );
 }
+
+#[test]
+fn a_dimension_ranks_its_tiers_by_its_rank_list_else_by_their_order() {
+    let (scheme, _) = run(B2B, &[]);
+    // no rank list: the order of the tiers
+    assert_eq!(scheme.dimensions[0].rank, [0, 1, 2, 3]);
+    let ranked = B2B.replacen(
+        "[[dimensions]]\nname = \"value\"\n",
+        "[[dimensions]]\nname = \"value\"\nrank = [\"strategic\", \"key\", \"growth\", \"standard\"]\n",
+        1,
+    );
+    let (scheme, _) = run(&ranked, &[]);
+    // by tier index (strategic, key, standard, growth): standard ranks below growth
+    assert_eq!(scheme.dimensions[0].rank, [0, 1, 3, 2]);
+    let with = |list: &str| {
+        check_error(&B2B.replacen(
+            "[[dimensions]]\nname = \"value\"\n",
+            &format!("[[dimensions]]\nname = \"value\"\nrank = {list}\n"),
+            1,
+        ))
+    };
+    assert!(
+        with(r#"["strategic", "key", "growht", "standard"]"#).contains(
+            "rank names \"growht\", which is not one of its tiers (strategic, key, standard, growth)"
+        )
+    );
+    assert!(
+        with(r#"["strategic", "key", "key", "growth", "standard"]"#)
+            .contains("rank names \"key\" twice")
+    );
+    assert!(with(r#"["strategic", "key", "growth"]"#).contains("rank leaves out \"standard\""));
+}

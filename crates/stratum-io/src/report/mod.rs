@@ -14,7 +14,7 @@ use std::fmt::Write;
 use stratum_core::Lang;
 use stratum_core::Tiering;
 use stratum_core::cluster::Clustering;
-use stratum_core::clv::{Prediction, ValueTier};
+use stratum_core::run::ClvRun;
 use stratum_core::validate::Validation;
 
 use crate::quality::QualityReport;
@@ -40,8 +40,8 @@ pub struct ReportInput<'a> {
     pub clusters: Option<(&'a Clustering, &'a [f64])>,
     /// The validations: (segmentation name, result).
     pub validations: &'a [(String, Validation)],
-    /// The lifetime-value model, when fitted.
-    pub clv: Option<ClvPart<'a>>,
+    /// The lifetime-value model and its predictions, when fitted.
+    pub clv: Option<&'a ClvRun>,
     /// How many high-value customers at risk to list.
     pub top: usize,
     /// The ABC cut points (cumulative revenue shares ending classes A and B).
@@ -50,21 +50,6 @@ pub struct ReportInput<'a> {
     pub rfm_quantiles: bool,
     /// The program and version, for the footer.
     pub generator: &'a str,
-}
-
-/// The lifetime-value part of a report.
-#[derive(Debug)]
-pub struct ClvPart<'a> {
-    /// Per scored customer (in the tiering's order), the prediction and value tier.
-    pub predictions: &'a [Option<(Prediction, ValueTier)>],
-    /// The model's name, e.g. `MBG/NBD + Gamma-Gamma`.
-    pub model: String,
-    /// The transaction model, whose churn assumption the churn section states.
-    pub kind: stratum_core::clv::ModelKind,
-    /// The CLV horizon in months.
-    pub horizon_months: u32,
-    /// The churn-risk band thresholds (medium from, high from).
-    pub churn_bands: (f64, f64),
 }
 
 /// A part of the report with its own heading and table-of-contents entry.

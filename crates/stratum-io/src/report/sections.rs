@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use stratum_core::clv::ChurnBand;
 use stratum_core::labels::{Statistic, column_label, statistic_label};
+use stratum_core::run::ClvGroup;
 use stratum_core::scheme::{STAGES, stage_label};
 use stratum_core::summary::GroupSummary;
 use stratum_core::validate::Validation;
@@ -796,23 +797,11 @@ fn rfm(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
 
 fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
     let o = r.scheme?;
-    let customers = &r.tiering.features.customers;
-    let n = customers.len();
-    let total = r.tiering.revenue.to_f64();
+    let n = r.tiering.features.customers.len();
     let fin_d = o.scheme.final_dimension;
     let fin = &o.scheme.dimensions[fin_d];
     let k = fin.tiers.len();
-    let totals: Vec<Vec<(usize, f64)>> = (0..o.scheme.dimensions.len())
-        .map(|d| {
-            o.tier_totals(d)
-                .iter()
-                .map(|&(c, m)| (c, m.to_f64()))
-                .collect()
-        })
-        .collect();
-    let counts: Vec<usize> = totals[fin_d].iter().map(|t| t.0).collect();
-    let revenue: Vec<f64> = totals[fin_d].iter().map(|t| t.1).collect();
-    let share = |v: f64, of: f64| if of > 0.0 { v / of } else { 0.0 };
+    let totals = o.tier_totals(fin_d);
     let tier_label = |d: usize, t: usize| {
         let tier = &o.scheme.dimensions[d].tiers[t];
         tier.label.pick(f.lang, &tier.name).to_string()
@@ -824,8 +813,8 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             f.pick("客户占比与收入占比", "share of customers and of revenue")
         ),
         (0..k).map(|t| tier_label(fin_d, t)).collect(),
-        counts.iter().map(|&c| share(c as f64, n as f64)).collect(),
-        revenue.iter().map(|&v| share(v, total)).collect(),
+        totals.iter().map(|t| t.customer_share).collect(),
+        totals.iter().map(|t| t.revenue_share).collect(),
         f,
     );
     let mut blocks = Vec::new();
@@ -846,6 +835,7 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             .into(),
     });
     let hours = |v: Option<f64>| v.map_or(String::new(), |h| number(h, 0));
+    let revenue: Vec<f64> = totals.iter().map(|t| t.revenue.to_f64()).collect();
     let (revenue_header, revenue_cells) = f.money_column(f.pick("收入", "revenue"), &revenue);
     blocks.push(Block::Table(Table {
         header: strings([
@@ -869,10 +859,10 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
                 };
                 vec![
                     tier_label(fin_d, t),
-                    f.count(counts[t]),
-                    pct(share(counts[t] as f64, n as f64)),
+                    f.count(totals[t].customers),
+                    pct(totals[t].customer_share),
                     revenue_cells[t].clone(),
-                    pct(share(revenue[t], total)),
+                    pct(totals[t].revenue_share),
                     pick(s.map(|s| &s.coverage)),
                     hours(s.and_then(|s| s.response_hours)),
                     s.and_then(|s| s.follow_up_days)
@@ -958,13 +948,13 @@ fn scheme(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         ));
         let mut rows = Vec::new();
         for (d, dim) in o.scheme.dimensions.iter().enumerate() {
-            for (t, &(count, revenue)) in totals[d].iter().enumerate() {
+            for (t, total) in o.tier_totals(d).iter().enumerate() {
                 rows.push(vec![
                     dim.label.pick(f.lang, &dim.name).to_string(),
                     tier_label(d, t),
-                    f.count(count),
-                    pct(share(count as f64, n as f64)),
-                    pct(share(revenue, total)),
+                    f.count(total.customers),
+                    pct(total.customer_share),
+                    pct(total.revenue_share),
                 ]);
             }
         }
@@ -1304,27 +1294,21 @@ fn test_table(v: &Validation, f: &Fmt<'_>) -> Table {
 }
 
 fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
-    let c = r.clv.as_ref()?;
-    let t = r.tiering;
-    let customers = &t.features.customers;
-    let preds: Vec<(usize, &stratum_core::clv::Prediction)> = c
-        .predictions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.as_ref().map(|(p, _)| (i, p)))
-        .filter(|(_, p)| p.is_finite())
-        .collect();
-    let total: f64 = preds.iter().map(|(_, p)| p.clv).sum();
-    let high = ChurnBand::count(preds.iter().map(|(_, p)| p.churn_band))[ChurnBand::High.index()];
-    let mean_alive = preds.iter().map(|(_, p)| p.p_alive).sum::<f64>() / preds.len().max(1) as f64;
+    let run = r.clv?;
+    let params = run.model.params();
+    let (kind, bands) = (params.model(), params.churn_bands());
+    let all = &run.total;
+    let total = all.total_clv;
+    let high = all.high_risk();
+    let mean_alive = all.p_alive / all.customers.max(1) as f64;
     let mut blocks = vec![Block::Figures(vec![
         (
             f.pick("模型", "model").into(),
-            c.model.clone(),
+            format!("{} + Gamma-Gamma", kind.title()),
             format!(
                 "{} {} {}",
                 f.pick("预测期", "horizon"),
-                c.horizon_months,
+                params.horizon_months(),
                 f.pick("个月", "months")
             ),
         ),
@@ -1332,7 +1316,11 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             f.pick("预测客户价值合计", "predicted value (CLV), total")
                 .into(),
             f.amount(total),
-            format!("{} {}", f.count(preds.len()), f.pick("位客户", "customers")),
+            format!(
+                "{} {}",
+                f.count(all.customers),
+                f.pick("位客户", "customers")
+            ),
         ),
         (
             f.pick("平均存活概率", "mean P(alive)").into(),
@@ -1343,10 +1331,17 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             f.pick("高流失风险客户", "customers at high churn risk")
                 .into(),
             f.count(high),
-            pct(high as f64 / preds.len().max(1) as f64),
+            pct(high as f64 / all.customers.max(1) as f64),
         ),
     ])];
-    let values: Vec<f64> = preds.iter().map(|(_, p)| p.clv).collect();
+    let values: Vec<f64> = run
+        .per_customer
+        .iter()
+        .flatten()
+        .map(|(p, _)| p)
+        .filter(|p| p.is_finite())
+        .map(|p| p.clv)
+        .collect();
     // fractions of a currency unit do not matter: the axis starts at 1 at the lowest
     let bins = Bins::with_floor(&values, 1.0);
     blocks.push(Block::Chart {
@@ -1373,55 +1368,25 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         .svg(),
         caption: hist_caption(&bins, f),
     });
-    // churn bands by tier: the scheme's final tiers, else the RFM classes
-    let (groups, names): (Vec<usize>, Vec<String>) = match r.scheme {
-        Some(o) => {
+    // churn bands by tier: the scheme's final tiers, else the RFM classes (the groups with a
+    // usable prediction, as the run counted them)
+    let (groups, names): (Vec<ClvGroup>, Vec<String>) = match (r.scheme, &run.tiers) {
+        (Some(o), Some(tiers)) => {
             let d = o.scheme.final_dimension;
-            (
-                (0..customers.len()).map(|i| o.tier_index(d, i)).collect(),
-                o.scheme.dimensions[d]
-                    .tiers
-                    .iter()
-                    .map(|t| t.label.pick(f.lang, &t.name).to_string())
-                    .collect(),
-            )
+            tiers
+                .iter()
+                .zip(&o.scheme.dimensions[d].tiers)
+                .filter(|(g, _)| g.customers > 0)
+                .map(|(g, t)| (*g, t.label.pick(f.lang, &t.name).to_string()))
+                .unzip()
         }
-        None => (
-            t.rfm
-                .customers()
-                .iter()
-                .map(|x| {
-                    RfmClass::ALL
-                        .iter()
-                        .position(|c| *c == x.class)
-                        .unwrap_or(0)
-                })
-                .collect(),
-            RfmClass::ALL
-                .iter()
-                .map(|c| c.label(f.lang).to_string())
-                .collect(),
-        ),
+        _ => run
+            .classes
+            .iter()
+            .map(|k| (k.clv, k.class.label(f.lang).to_string()))
+            .unzip(),
     };
-    let g = names.len();
-    let mut bands = vec![[0usize; 3]; g];
-    let mut clv_sum = vec![0.0; g];
-    let mut risk_sum = vec![0.0; g];
-    for (i, p) in &preds {
-        let k = groups[*i];
-        // (a usable prediction always has a band)
-        let band = ChurnBand::count([p.churn_band]);
-        for (n, add) in bands[k].iter_mut().zip(band) {
-            *n += add;
-        }
-        clv_sum[k] += p.clv;
-        risk_sum[k] += p.churn_risk;
-    }
-    let present: Vec<usize> = (0..g)
-        .filter(|&k| bands[k].iter().sum::<usize>() > 0)
-        .collect();
-    let frac =
-        |k: usize, b: usize| bands[k][b] as f64 / bands[k].iter().sum::<usize>().max(1) as f64;
+    let frac = |k: usize, b: usize| groups[k].bands[b] as f64 / groups[k].customers.max(1) as f64;
     let band_names = ChurnBand::ALL;
     let by = if r.scheme.is_some() {
         f.pick("各等级", "by tier")
@@ -1435,7 +1400,7 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
     blocks.push(Block::Chart {
         svg: Bars {
             title: format!("{} {by}", f.pick("流失风险分布", "Churn risk bands")),
-            categories: present.iter().map(|&k| names[k].clone()).collect(),
+            categories: names.clone(),
             series: band_names
                 .iter()
                 .enumerate()
@@ -1445,7 +1410,7 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
                         f.pick("流失风险", "churn risk"),
                         band.label(f.lang)
                     ),
-                    values: present.iter().map(|&k| frac(k, b)).collect(),
+                    values: (0..groups.len()).map(|k| frac(k, b)).collect(),
                     // low blue, medium orange, high vermillion
                     color: [PALETTE[0], PALETTE[1], PALETTE[3]][b],
                 })
@@ -1460,28 +1425,27 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         caption: match f.lang {
             Lang::Zh => format!(
                 "流失风险 = 1 − 存活概率；低 < {} ≤ 中 < {} ≤ 高。{}",
-                c.churn_bands.0,
-                c.churn_bands.1,
-                c.kind.assumption(f.lang)
+                bands.0,
+                bands.1,
+                kind.assumption(f.lang)
             ),
             Lang::En => format!(
                 "Churn risk = 1 − P(alive); low < {} ≤ medium < {} ≤ high. {}",
-                c.churn_bands.0,
-                c.churn_bands.1,
-                c.kind.assumption(f.lang)
+                bands.0,
+                bands.1,
+                kind.assumption(f.lang)
             ),
         },
     });
-    let members = |k: usize| bands[k].iter().sum::<usize>();
     let (total_header, total_cells) = f.money_column(
         f.pick("预测价值合计", "total CLV"),
-        &present.iter().map(|&k| clv_sum[k]).collect::<Vec<_>>(),
+        &groups.iter().map(|g| g.total_clv).collect::<Vec<_>>(),
     );
     let (mean_header, mean_cells) = f.money_column(
         f.pick("平均预测价值", "mean CLV"),
-        &present
+        &groups
             .iter()
-            .map(|&k| clv_sum[k] / members(k) as f64)
+            .map(|g| g.total_clv / g.customers as f64)
             .collect::<Vec<_>>(),
     );
     blocks.push(Block::Table(Table {
@@ -1497,16 +1461,16 @@ fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             &total_header,
             &mean_header,
         ]),
-        rows: present
+        rows: groups
             .iter()
+            .zip(&names)
             .enumerate()
-            .map(|(j, &k)| {
-                let m = members(k);
+            .map(|(j, (g, name))| {
                 vec![
-                    names[k].clone(),
-                    f.count(m),
-                    pct(risk_sum[k] / m as f64),
-                    f.count(bands[k][2]),
+                    name.clone(),
+                    f.count(g.customers),
+                    pct(g.churn_risk / g.customers as f64),
+                    f.count(g.high_risk()),
                     total_cells[j].clone(),
                     mean_cells[j].clone(),
                 ]
@@ -1537,7 +1501,7 @@ fn at_risk(r: &ReportInput<'_>, f: &Fmt<'_>) -> Vec<Block> {
     let prediction = |i: usize| {
         r.clv
             .as_ref()
-            .and_then(|c| c.predictions.get(i))
+            .and_then(|c| c.per_customer.get(i))
             .and_then(|p| p.as_ref())
             .map(|(p, _)| p)
             .filter(|p| p.is_finite())

@@ -104,15 +104,53 @@ fn the_whole_pipeline_runs_below_the_binary_and_its_result_is_snapshot() {
         .map(|(n, v)| format!("{n} {v:.4}"))
         .collect();
     let _ = writeln!(out, "{}: {}", fit.model, params.join(", "));
-    let scheme = result.scheme.as_ref().expect("the scheme ran");
-    let fin = scheme.checked.final_dimension;
-    let dim = &scheme.checked.dimensions[fin];
-    let mut counts = vec![0usize; dim.tiers.len()];
-    for a in &scheme.result.assignments {
-        counts[usize::from(a.tiers[fin])] += 1;
+    for k in &clv.classes {
+        let _ = writeln!(
+            out,
+            "clv {}: {} customers, total {:.2}, churn {:.4}, high risk {}",
+            k.class.code(),
+            k.clv.customers,
+            k.clv.total_clv,
+            k.clv.churn_risk / k.clv.customers as f64,
+            k.clv.high_risk()
+        );
     }
-    for (tier, n) in dim.tiers.iter().zip(&counts) {
-        let _ = writeln!(out, "{} {}: {n}", dim.name, tier.name);
+    let scheme = result.scheme.as_ref().expect("the scheme ran");
+    // every dimension's tiers: customers, revenue and means, as the run computed them once
+    for (dim, totals) in scheme.checked.dimensions.iter().zip(&scheme.tier_totals) {
+        for (tier, t) in dim.tiers.iter().zip(totals) {
+            let _ = writeln!(
+                out,
+                "{} {}: {} customers, {}, R {:.2} F {:.2} M {:.2} satisfaction {:?} nps {:?}",
+                dim.name,
+                tier.name,
+                t.customers,
+                t.revenue,
+                t.mean_recency_days,
+                t.mean_frequency,
+                t.mean_monetary,
+                t.mean_satisfaction.map(|x| format!("{x:.3}")),
+                t.nps.map(|x| format!("{x:.1}")),
+            );
+        }
+    }
+    // each segmentation's validation: Kruskal–Wallis per feature and the warnings' count
+    for (name, v) in &result.validations {
+        let tests: Vec<String> = v
+            .tests
+            .iter()
+            .map(|t| match &t.kruskal_wallis {
+                Ok(kw) => format!("{} H {:.2}", t.feature, kw.h),
+                Err(e) => format!("{} {e:?}", t.feature),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "validation {name}: {} segments; {}; {} warnings",
+            v.segments.len(),
+            tests.join(", "),
+            v.warnings.len()
+        );
     }
     // the first customers: features, classes, every dimension's tier, the reason, CLV
     for (i, c) in t.features.customers.iter().take(6).enumerate() {
@@ -166,4 +204,36 @@ fn tiers_and_reasons_do_not_depend_on_the_language() {
             .iter()
             .any(|a| matches!(a.reason, stratum_core::scheme::Reason::Rule(_)))
     );
+}
+
+/// The run as records, the first draft of what the history store keeps: the summary (every
+/// grouping once) and the first customers' rows, all codes and values, as JSON.
+#[test]
+fn the_run_as_records_is_snapshot_as_json() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let result = demo_run(tmp.path());
+    let mut summary = serde_json::to_value(result.summary()).expect("summary");
+    // the validations are in the text snapshot; here their names
+    if let Some(v) = summary.get_mut("validations") {
+        let names: Vec<serde_json::Value> = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|pair| pair.get(0).cloned())
+            .collect();
+        *v = serde_json::Value::Array(names);
+    }
+    let records: Vec<_> = result.records().take(4).collect();
+    assert_eq!(result.records().len(), 300);
+    // every record names every dimension's tier, and a rule's reason the columns it read
+    for r in result.records() {
+        assert_eq!(r.tiers.len(), 3);
+        assert_eq!(r.final_tier, r.tiers.last().map(|t| t.tier));
+        if let Some(stratum_core::record::ReasonCode::Rule { tier, columns }) = &r.reason {
+            assert_eq!(Some(*tier), r.final_tier);
+            assert!(!columns.is_empty(), "{}", r.customer_id);
+        }
+    }
+    let json = serde_json::json!({ "summary": summary, "first_customers": records });
+    insta::assert_snapshot!(serde_json::to_string_pretty(&json).expect("json"));
 }

@@ -1,0 +1,694 @@
+//! Stratum's history: every run kept, in SQLite (one file, the embedded default) or
+//! PostgreSQL (`postgres://…`), with one set of migrations for both.
+//!
+//! A run is recorded in one transaction: its row (as-of date, times, tool version, inputs,
+//! settings, the scheme's text and hash, the summary) and its customers, in compressed chunks of
+//! 1,024 store ids ([`chunk`]): a killed or failed recording leaves no run behind. Customer ids
+//! are interned once per store, so a customer's chunk is the same in every run and its history
+//! reads one chunk per run.
+//!
+//! ```
+//! # fn main() -> Result<(), stratum_store::StoreError> {
+//! let dir = tempfile::tempdir().map_err(stratum_store::StoreError::Io)?;
+//! let mut store = stratum_store::Store::open(&dir.path().join("stratum.db").to_string_lossy())?;
+//! assert!(store.runs()?.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod chunk;
+pub mod migrate;
+mod postgres_db;
+mod schema;
+mod sqlite_db;
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+use stratum_core::Money;
+use stratum_core::run::RunResult;
+
+use chunk::{CHUNK, Layout, Stored, StoredReason, StoredValue};
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A stored chunk cannot be read back.
+    #[error(transparent)]
+    Chunk(#[from] chunk::ChunkError),
+    /// A stored document (summary, layout) cannot be read back.
+    #[error("a stored document does not decode: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The database was written by a newer Stratum.
+    #[error(
+        "the store is at version {found}, newer than this Stratum knows ({known}); use a newer Stratum"
+    )]
+    TooNew {
+        /// The store's version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+    /// A stored value is not what this version wrote.
+    #[error("the store holds an unreadable {what}: `{value}`")]
+    Corrupt {
+        /// What.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A run id that is not in the store.
+    #[error("no run {0} in the store")]
+    NoRun(i64),
+    /// A run whose customers were written in another chunk format (by a development build
+    /// before the format was fixed, or by a newer Stratum).
+    #[error(
+        "run {run} was kept in chunk format {found}, this Stratum reads format {known}: record it again, or read it with the Stratum that wrote it"
+    )]
+    ChunkFormat {
+        /// The run.
+        run: i64,
+        /// Its format.
+        found: u32,
+        /// The format this build reads and writes.
+        known: u32,
+    },
+    /// A dimension that is not in both runs compared.
+    #[error("`{dimension}` is not a dimension of both runs; they have: {known}")]
+    NoDimension {
+        /// The name given.
+        dimension: String,
+        /// The dimensions both runs have, comma separated.
+        known: String,
+    },
+}
+
+/// What the store keeps about a run besides its result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunMeta {
+    /// When the run started (RFC 3339).
+    pub started_at: String,
+    /// When it finished (RFC 3339).
+    pub finished_at: String,
+    /// The program and version, e.g. `Stratum 0.1.0`.
+    pub tool_version: String,
+    /// The inputs: role, path, size, digest and row counts, as the manifest lists them.
+    pub inputs: serde_json::Value,
+    /// The settings the run used.
+    pub settings: serde_json::Value,
+    /// The scheme's file text, when the run had a scheme.
+    pub scheme_text: Option<String>,
+}
+
+/// A stored run, as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    /// The run's id (1, 2, … in the order recorded).
+    pub id: i64,
+    /// The analysis date.
+    pub as_of: NaiveDate,
+    /// When it started.
+    pub started_at: String,
+    /// When it finished.
+    pub finished_at: String,
+    /// The program and version.
+    pub tool_version: String,
+    /// The scheme's name, when it had a scheme.
+    pub scheme_name: Option<String>,
+    /// The sha256 of the scheme's text (hex), when it had a scheme.
+    pub scheme_hash: Option<String>,
+    /// Scored customers.
+    pub customers: u64,
+    /// Their net revenue.
+    pub revenue: Money,
+}
+
+/// A customer in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// The run.
+    pub run: i64,
+    /// Its analysis date.
+    pub as_of: NaiveDate,
+    /// The tier in each dimension (dimension, tier code), in scheme order.
+    pub tiers: Vec<(String, String)>,
+    /// Why the final tier.
+    pub reason: Option<StoredReasonText>,
+    /// RFM class, segment and ABC class codes.
+    pub codes: [String; 3],
+    /// Days since the last purchase.
+    pub recency_days: i64,
+    /// Purchases.
+    pub frequency: u64,
+    /// Net revenue.
+    pub monetary: Money,
+    /// Predicted lifetime value and P(alive), with a fitted model.
+    pub clv: Option<(f64, f64)>,
+    /// The value of every column the scheme's rules read, in catalog order.
+    pub values: Vec<(String, StoredValue)>,
+}
+
+impl HistoryEntry {
+    /// The final tier (the last dimension's), with a scheme.
+    pub fn final_tier(&self) -> Option<&str> {
+        self.tiers.last().map(|(_, t)| t.as_str())
+    }
+}
+
+/// A reason as stored, with its columns named.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredReasonText {
+    /// The rule of the final tier: the columns it read and their values.
+    Rule(Vec<(String, StoredValue)>),
+    /// The default tier.
+    Default,
+    /// An override by `set_by`, with its note.
+    Override {
+        /// Who set it.
+        set_by: String,
+        /// The note.
+        note: String,
+    },
+}
+
+/// A customer's runs, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerHistory {
+    /// The customer.
+    pub customer_id: String,
+    /// One entry per run the customer was scored in.
+    pub entries: Vec<HistoryEntry>,
+}
+
+impl CustomerHistory {
+    /// The first and last analysis dates the customer was scored at.
+    pub fn seen(&self) -> Option<(NaiveDate, NaiveDate)> {
+        Some((self.entries.first()?.as_of, self.entries.last()?.as_of))
+    }
+
+    /// Since when (the analysis date of the first run of the unbroken streak up to the
+    /// latest run) the customer has had its current final tier, and in how many runs.
+    pub fn in_current_tier(&self) -> Option<(NaiveDate, usize)> {
+        let last = self.entries.last()?.final_tier()?;
+        let streak: Vec<&HistoryEntry> = self
+            .entries
+            .iter()
+            .rev()
+            .take_while(|e| e.final_tier() == Some(last))
+            .collect();
+        Some((streak.last()?.as_of, streak.len()))
+    }
+}
+
+/// A run's row, as the backends insert it.
+pub(crate) struct RunRow<'a> {
+    pub(crate) as_of: String,
+    pub(crate) meta: &'a RunMeta,
+    pub(crate) scheme_name: Option<&'a str>,
+    pub(crate) scheme_hash: Option<String>,
+    pub(crate) summary: String,
+    pub(crate) layout: String,
+    pub(crate) customers: i64,
+    pub(crate) revenue_units: String,
+}
+
+/// A run's chunk, ready to insert: (chunk number, customers in it, bytes).
+pub(crate) type ChunkRow = (i64, i64, Vec<u8>);
+
+/// Builds the chunks from the store ids of the run's customers (in the run's order), once.
+pub(crate) type BuildChunks<'a> = Box<dyn FnOnce(&[u64]) -> Result<Vec<ChunkRow>, StoreError> + 'a>;
+
+/// What a database does for the store.
+pub(crate) trait Backend: Send {
+    /// Applies the migrations not yet applied.
+    fn migrate(&mut self) -> Result<(), StoreError>;
+    /// Records a run in one transaction: interns `codes`, inserts the row, then the chunks
+    /// `build` makes from the store ids; returns the run's id.
+    fn record(
+        &mut self,
+        row: &RunRow<'_>,
+        codes: &[&str],
+        build: BuildChunks<'_>,
+    ) -> Result<i64, StoreError>;
+    /// Every run, oldest first.
+    fn runs(&mut self) -> Result<Vec<(RunInfo, String)>, StoreError>;
+    /// A customer's store id.
+    fn customer(&mut self, code: &str) -> Result<Option<u64>, StoreError>;
+    /// The text of a run's scheme; `Err(NoRun)` for a run the store does not have.
+    fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError>;
+    /// Chunk `chunk` of every run that has it: (run, bytes), oldest run first.
+    fn chunk(&mut self, chunk: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+    /// Deletes all runs but the newest `keep`; returns how many were deleted.
+    fn prune(&mut self, keep: usize) -> Result<usize, StoreError>;
+    /// Every chunk of `run`, in chunk order.
+    fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// The customer ids of store ids `ids`.
+    fn codes(&mut self, ids: &[u64]) -> Result<HashMap<u64, String>, StoreError>;
+}
+
+/// A store of runs.
+pub struct Store {
+    db: Box<dyn Backend>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating it if needed) the store at `location`: a `postgres://` or
+    /// `postgresql://` URL, else the path of a SQLite file. Applies pending migrations.
+    pub fn open(location: &str) -> Result<Store, StoreError> {
+        let mut db: Box<dyn Backend> =
+            if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+                Box::new(postgres_db::PostgresDb::connect(location)?)
+            } else {
+                Box::new(sqlite_db::SqliteDb::open(std::path::Path::new(location))?)
+            };
+        db.migrate()?;
+        Ok(Store { db })
+    }
+
+    /// Records `run` with `meta`; returns its id. Atomic: on any failure no part of it is kept.
+    pub fn record(&mut self, run: &RunResult, meta: &RunMeta) -> Result<i64, StoreError> {
+        let mut layout = Layout {
+            format: chunk::FORMAT,
+            ..Layout::default()
+        };
+        if let Some(s) = &run.scheme {
+            layout.dimensions = s
+                .checked
+                .dimensions
+                .iter()
+                .map(|d| {
+                    (
+                        d.name.clone(),
+                        d.tiers.iter().map(|t| t.name.clone()).collect(),
+                    )
+                })
+                .collect();
+            layout.ranks = s
+                .checked
+                .dimensions
+                .iter()
+                .map(|d| d.rank.clone())
+                .collect();
+        }
+        let records: Vec<_> = run.records().collect();
+        let codes: Vec<&str> = records.iter().map(|r| r.customer_id).collect();
+        // the names every chunk refers to, collected before any chunk is written
+        let mut stored_layout = layout.clone();
+        let probe: Vec<Stored> = records
+            .iter()
+            .map(|r| Stored::new(0, r, &mut stored_layout))
+            .collect();
+        let layout_json = serde_json::to_string(&stored_layout)?;
+        let build = move |ids: &[u64]| -> Result<Vec<ChunkRow>, StoreError> {
+            let mut rows = probe;
+            for (s, &id) in rows.iter_mut().zip(ids) {
+                s.id = id;
+            }
+            rows.sort_unstable_by_key(|s| s.id);
+            rows.chunk_by(|a, b| a.id / CHUNK == b.id / CHUNK)
+                .map(|group| {
+                    let chunk = (group[0].id / CHUNK) as i64;
+                    Ok((chunk, group.len() as i64, chunk::encode(group)?))
+                })
+                .collect()
+        };
+        let summary = serde_json::to_string(&run.summary())?;
+        let scheme = run.scheme.as_ref();
+        let row = RunRow {
+            as_of: run.as_of.to_string(),
+            meta,
+            scheme_name: scheme.and_then(|s| s.checked.name.as_deref()),
+            scheme_hash: meta.scheme_text.as_deref().map(sha256_hex),
+            summary,
+            layout: layout_json,
+            customers: codes.len() as i64,
+            revenue_units: run.tiering.revenue.units().to_string(),
+        };
+        self.db.record(&row, &codes, Box::new(build))
+    }
+
+    /// The text of the scheme run `run` used (`None` for a run without a scheme).
+    pub fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError> {
+        self.db.scheme_text(run)
+    }
+
+    /// Every run, oldest first.
+    pub fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError> {
+        Ok(self.db.runs()?.into_iter().map(|(info, _)| info).collect())
+    }
+
+    /// `customer_id`'s history, or `None` when no run scored it.
+    pub fn history(&mut self, customer_id: &str) -> Result<Option<CustomerHistory>, StoreError> {
+        let Some(id) = self.db.customer(customer_id)? else {
+            return Ok(None);
+        };
+        let runs: HashMap<i64, (RunInfo, Layout)> = self
+            .db
+            .runs()?
+            .into_iter()
+            .map(|(info, layout)| {
+                let layout = layout_of(info.id, &layout)?;
+                Ok((info.id, (info, layout)))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let mut entries = Vec::new();
+        for (run, bytes) in self.db.chunk((id / CHUNK) as i64)? {
+            let Some((info, layout)) = runs.get(&run) else {
+                continue;
+            };
+            let rows = chunk::decode(&bytes)?;
+            if let Some(s) = rows.iter().find(|s| s.id == id) {
+                entries.push(entry(info, layout, s)?);
+            }
+        }
+        entries.sort_by_key(|e| e.run);
+        Ok(Some(CustomerHistory {
+            customer_id: customer_id.to_string(),
+            entries,
+        }))
+    }
+
+    /// Deletes all runs but the newest `keep`; returns how many were deleted.
+    pub fn prune(&mut self, keep: usize) -> Result<usize, StoreError> {
+        self.db.prune(keep)
+    }
+
+    /// Every customer of run `run` (by store id), with the run's values for it.
+    pub fn run_customers(
+        &mut self,
+        run: i64,
+    ) -> Result<(RunInfo, Vec<(String, HistoryEntry)>), StoreError> {
+        let (info, layout) = self
+            .db
+            .runs()?
+            .into_iter()
+            .find(|(r, _)| r.id == run)
+            .ok_or(StoreError::NoRun(run))?;
+        let layout = layout_of(run, &layout)?;
+        let mut stored = Vec::new();
+        for bytes in self.db.run_chunks(run)? {
+            stored.extend(chunk::decode(&bytes)?);
+        }
+        let ids: Vec<u64> = stored.iter().map(|s| s.id).collect();
+        let mut codes = self.db.codes(&ids)?;
+        let rows = stored
+            .iter()
+            .map(|s| {
+                let code = codes.remove(&s.id).ok_or_else(|| StoreError::Corrupt {
+                    what: "customer id",
+                    value: s.id.to_string(),
+                })?;
+                Ok((code, entry(&info, &layout, s)?))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok((info, rows))
+    }
+
+    /// Who moved between runs `from` and `to` in `dimension` (a scheme dimension, or
+    /// `rfm_class`, `rfm_segment`, `abc_class`; default: the final dimension of `to`'s scheme,
+    /// else `rfm_class`).
+    pub fn migrations(
+        &mut self,
+        from: i64,
+        to: i64,
+        dimension: Option<&str>,
+    ) -> Result<migrate::Migrations, StoreError> {
+        let runs = self.db.runs()?;
+        let find = |id: i64| -> Result<(RunInfo, Layout), StoreError> {
+            let (info, layout) = runs
+                .iter()
+                .find(|(r, _)| r.id == id)
+                .ok_or(StoreError::NoRun(id))?;
+            Ok((info.clone(), layout_of(id, layout)?))
+        };
+        let (from_info, from_layout) = find(from)?;
+        let (to_info, to_layout) = find(to)?;
+        let dimension = match dimension {
+            Some(d) => d.to_string(),
+            None => to_layout
+                .dimensions
+                .last()
+                .map_or_else(|| "rfm_class".to_string(), |(d, _)| d.clone()),
+        };
+        let read = |db: &mut dyn Backend, run: i64| -> Result<Vec<Stored>, StoreError> {
+            let mut all = Vec::new();
+            for bytes in db.run_chunks(run)? {
+                all.extend(chunk::decode(&bytes)?);
+            }
+            Ok(all)
+        };
+        let a = read(self.db.as_mut(), from)?;
+        let b = read(self.db.as_mut(), to)?;
+        let mut m = migrate::compare(
+            (&from_info, &from_layout, &a),
+            (&to_info, &to_layout, &b),
+            &dimension,
+        )?;
+        let ids: Vec<u64> = m.movers.iter().map(|x| x.id).collect();
+        let codes = self.db.codes(&ids)?;
+        for mover in &mut m.movers {
+            mover.customer_id = codes.get(&mover.id).cloned().unwrap_or_default();
+        }
+        Ok(m)
+    }
+}
+
+/// The sha256 of `text`, in hex.
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A stored customer as a history entry, its indices named by the run's layout.
+fn entry(info: &RunInfo, layout: &Layout, s: &Stored) -> Result<HistoryEntry, StoreError> {
+    let corrupt = |what: &'static str, value: usize| StoreError::Corrupt {
+        what,
+        value: value.to_string(),
+    };
+    let code = |i: u16| {
+        layout
+            .codes
+            .get(usize::from(i))
+            .cloned()
+            .ok_or_else(|| corrupt("code index", usize::from(i)))
+    };
+    let tiers = layout
+        .dimensions
+        .iter()
+        .zip(&s.tiers)
+        .map(|((d, tiers), &t)| {
+            tiers
+                .get(usize::from(t))
+                .map(|t| (d.clone(), t.clone()))
+                .ok_or_else(|| corrupt("tier index", usize::from(t)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let reason = reason_of(layout, s)?;
+    let values = named(layout, &s.values)?;
+    Ok(HistoryEntry {
+        run: info.id,
+        as_of: info.as_of,
+        tiers,
+        reason,
+        codes: [code(s.codes[0])?, code(s.codes[1])?, code(s.codes[2])?],
+        recency_days: s.recency_days,
+        frequency: s.frequency,
+        monetary: s.monetary(),
+        clv: s.clv.map(|c| (c.clv, c.p_alive)),
+        values,
+    })
+}
+
+/// Run `run`'s layout from its stored text, refused when its chunks are in a format this
+/// build does not read.
+fn layout_of(run: i64, text: &str) -> Result<Layout, StoreError> {
+    let layout: Layout = serde_json::from_str(text)?;
+    if layout.format != chunk::FORMAT {
+        return Err(StoreError::ChunkFormat {
+            run,
+            found: layout.format,
+            known: chunk::FORMAT,
+        });
+    }
+    Ok(layout)
+}
+
+/// A stored customer's reason, its columns named by the run's layout.
+pub(crate) fn reason_of(
+    layout: &Layout,
+    s: &Stored,
+) -> Result<Option<StoredReasonText>, StoreError> {
+    Ok(match &s.reason {
+        None => None,
+        Some(StoredReason::Default) => Some(StoredReasonText::Default),
+        Some(StoredReason::Override { set_by, note, .. }) => Some(StoredReasonText::Override {
+            set_by: set_by.clone(),
+            note: note.clone(),
+        }),
+        Some(StoredReason::Rule(columns)) => Some(StoredReasonText::Rule(named(layout, columns)?)),
+    })
+}
+
+/// A stored customer's recency, frequency and monetary value, then the value of every column
+/// the scheme's rules read, named.
+pub(crate) fn explaining(
+    layout: &Layout,
+    s: &Stored,
+) -> Result<Vec<(String, StoredValue)>, StoreError> {
+    let mut out = vec![
+        (
+            "recency_days".to_string(),
+            StoredValue::Number(s.recency_days as f64),
+        ),
+        (
+            "frequency".to_string(),
+            StoredValue::Number(s.frequency as f64),
+        ),
+        (
+            "monetary".to_string(),
+            StoredValue::Number(s.monetary().to_f64()),
+        ),
+    ];
+    out.extend(named(layout, &s.values)?);
+    Ok(out)
+}
+
+/// Stored values with their columns named by the run's layout.
+fn named(
+    layout: &Layout,
+    values: &[(u16, StoredValue)],
+) -> Result<Vec<(String, StoredValue)>, StoreError> {
+    values
+        .iter()
+        .map(|(c, v)| {
+            layout
+                .columns
+                .get(usize::from(*c))
+                .map(|name| (name.clone(), v.clone()))
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: "column index",
+                    value: c.to_string(),
+                })
+        })
+        .collect()
+}
+
+/// Parses a stored run row's text fields.
+pub(crate) fn run_info(
+    id: i64,
+    as_of: &str,
+    times: (String, String),
+    tool_version: String,
+    scheme: (Option<String>, Option<String>),
+    customers: i64,
+    revenue_units: &str,
+) -> Result<RunInfo, StoreError> {
+    let corrupt = |what: &'static str, value: &str| StoreError::Corrupt {
+        what,
+        value: value.to_string(),
+    };
+    Ok(RunInfo {
+        id,
+        as_of: as_of.parse().map_err(|_| corrupt("as-of date", as_of))?,
+        started_at: times.0,
+        finished_at: times.1,
+        tool_version,
+        scheme_name: scheme.0,
+        scheme_hash: scheme.1,
+        customers: u64::try_from(customers).map_err(|_| corrupt("customer count", ""))?,
+        revenue: Money::from_units_i128(
+            revenue_units
+                .parse()
+                .map_err(|_| corrupt("revenue", revenue_units))?,
+        ),
+    })
+}
+
+/// The store ids of the customers table, kept between the runs one open store records (a
+/// backfill records many, and reading the table for each cost a tenth of its time). Ids are
+/// given densely from 0 and never taken back, so the copy is the table exactly when the
+/// table's next id is the copy's: another writer's customers make it read again.
+#[derive(Debug, Default)]
+pub(crate) struct KnownCustomers {
+    ids: HashMap<String, u64>,
+    next: u64,
+}
+
+impl KnownCustomers {
+    /// Whether the copy is the table whose next id is `next`.
+    pub(crate) fn is_current(&self, next: u64) -> bool {
+        self.next == next
+    }
+
+    /// Replaces the copy with the table's rows (id, code).
+    pub(crate) fn reload(
+        &mut self,
+        rows: impl Iterator<Item = Result<(u64, String), StoreError>>,
+    ) -> Result<(), StoreError> {
+        self.ids.clear();
+        self.next = 0;
+        for row in rows {
+            let (id, code) = row?;
+            self.next = self.next.max(id + 1);
+            self.ids.insert(code, id);
+        }
+        Ok(())
+    }
+
+    /// Store ids for `codes`: the known ones, new ones from the next id on (returned, in
+    /// order, for the backend to insert).
+    pub(crate) fn intern(&self, codes: &[&str]) -> (Vec<u64>, Vec<(u64, String)>) {
+        intern(codes, &self.ids, self.next)
+    }
+
+    /// Adds the customers a committed run inserted.
+    pub(crate) fn committed(&mut self, added: Vec<(u64, String)>) {
+        for (id, code) in added {
+            self.next = self.next.max(id + 1);
+            self.ids.insert(code, id);
+        }
+    }
+}
+
+/// Store ids for `codes`: the known ones from `known`, new ones from `next` on (returned, in
+/// order, for the backend to insert).
+fn intern(
+    codes: &[&str],
+    known: &HashMap<String, u64>,
+    mut next: u64,
+) -> (Vec<u64>, Vec<(u64, String)>) {
+    let mut new: HashMap<&str, u64> = HashMap::new();
+    let mut added = Vec::new();
+    let ids = codes
+        .iter()
+        .map(|&c| match known.get(c).or_else(|| new.get(c)) {
+            Some(&id) => id,
+            None => {
+                let id = next;
+                next += 1;
+                new.insert(c, id);
+                added.push((id, c.to_string()));
+                id
+            }
+        })
+        .collect();
+    (ids, added)
+}

@@ -1,0 +1,224 @@
+//! The team store: PostgreSQL, the same tables as SQLite. A run is written in one transaction
+//! that first locks the runs table against other writers (readers go on), new customers and the
+//! chunks loaded with binary `COPY`.
+
+use std::collections::HashMap;
+
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
+use postgres::{Client, NoTls};
+
+use crate::schema::{POSTGRES, VERSION_TABLE, latest, pending};
+use crate::sqlite_db::now;
+use crate::{Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, StoreError, run_info};
+
+/// A PostgreSQL store.
+pub(crate) struct PostgresDb {
+    client: Client,
+    known: KnownCustomers,
+}
+
+impl PostgresDb {
+    /// Connects to `url` (credentials from the URL).
+    pub(crate) fn connect(url: &str) -> Result<Self, StoreError> {
+        Ok(PostgresDb {
+            client: Client::connect(url, NoTls)?,
+            known: KnownCustomers::default(),
+        })
+    }
+}
+
+impl Backend for PostgresDb {
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute(VERSION_TABLE)?;
+        // one migrating process at a time
+        tx.batch_execute("LOCK TABLE stratum_migrations IN EXCLUSIVE MODE")?;
+        let applied: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM stratum_migrations",
+                &[],
+            )?
+            .get(0);
+        if applied > latest() {
+            return Err(StoreError::TooNew {
+                found: applied,
+                known: latest(),
+            });
+        }
+        for (version, sql) in pending(applied, POSTGRES) {
+            tx.batch_execute(&sql)?;
+            tx.execute(
+                "INSERT INTO stratum_migrations (version, applied_at) VALUES ($1, $2)",
+                &[&version, &now()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn record(
+        &mut self,
+        row: &RunRow<'_>,
+        codes: &[&str],
+        build: BuildChunks<'_>,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.client.transaction()?;
+        // writers one at a time; readers are not blocked
+        tx.batch_execute("LOCK TABLE runs IN EXCLUSIVE MODE")?;
+        let next: i64 = tx
+            .query_one(
+                "SELECT (COALESCE(MAX(id) + 1, 0))::BIGINT FROM customers",
+                &[],
+            )?
+            .get(0);
+        if !self.known.is_current(next as u64) {
+            let rows = tx.query("SELECT id, code FROM customers", &[])?;
+            self.known.reload(
+                rows.iter()
+                    .map(|r| Ok((r.get::<_, i64>(0) as u64, r.get(1)))),
+            )?;
+        }
+        let (ids, added) = self.known.intern(codes);
+        if !added.is_empty() {
+            let sink = tx.copy_in("COPY customers (id, code) FROM STDIN (FORMAT binary)")?;
+            let mut writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT]);
+            for (id, code) in &added {
+                writer.write(&[&(*id as i64), code])?;
+            }
+            writer.finish()?;
+        }
+        let id: i64 = tx
+            .query_one("SELECT (COALESCE(MAX(id), 0) + 1)::BIGINT FROM runs", &[])?
+            .get(0);
+        let settings = row.meta.settings.to_string();
+        let inputs = row.meta.inputs.to_string();
+        tx.execute(
+            "INSERT INTO runs (id, as_of, started_at, finished_at, tool_version, scheme_name,
+                scheme_hash, scheme_text, settings, inputs, summary, layout, customers,
+                revenue_units)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &[
+                &id,
+                &row.as_of,
+                &row.meta.started_at,
+                &row.meta.finished_at,
+                &row.meta.tool_version,
+                &row.scheme_name,
+                &row.scheme_hash,
+                &row.meta.scheme_text,
+                &settings,
+                &inputs,
+                &row.summary,
+                &row.layout,
+                &row.customers,
+                &row.revenue_units,
+            ],
+        )?;
+        let chunks = build(&ids)?;
+        let sink =
+            tx.copy_in("COPY run_chunks (run, chunk, customers, data) FROM STDIN (FORMAT binary)")?;
+        let mut writer =
+            BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::INT8, Type::BYTEA]);
+        for (chunk, customers, data) in &chunks {
+            writer.write(&[&id, chunk, customers, data])?;
+        }
+        writer.finish()?;
+        tx.commit()?;
+        self.known.committed(added);
+        Ok(id)
+    }
+
+    fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError> {
+        let row = self
+            .client
+            .query_opt("SELECT scheme_text FROM runs WHERE id = $1", &[&run])?
+            .ok_or(StoreError::NoRun(run))?;
+        Ok(row.get(0))
+    }
+
+    fn runs(&mut self) -> Result<Vec<(RunInfo, String)>, StoreError> {
+        let rows = self.client.query(
+            "SELECT id, as_of, started_at, finished_at, tool_version, scheme_name, scheme_hash,
+                customers, revenue_units, layout
+             FROM runs ORDER BY id",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let as_of: String = r.get(1);
+                let revenue: String = r.get(8);
+                Ok((
+                    run_info(
+                        r.get(0),
+                        &as_of,
+                        (r.get(2), r.get(3)),
+                        r.get(4),
+                        (r.get(5), r.get(6)),
+                        r.get(7),
+                        &revenue,
+                    )?,
+                    r.get(9),
+                ))
+            })
+            .collect()
+    }
+
+    fn customer(&mut self, code: &str) -> Result<Option<u64>, StoreError> {
+        let row = self
+            .client
+            .query_opt("SELECT id FROM customers WHERE code = $1", &[&code])?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn chunk(&mut self, chunk: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let rows = self.client.query(
+            "SELECT run, data FROM run_chunks WHERE chunk = $1 ORDER BY run",
+            &[&chunk],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = self.client.query(
+            "SELECT data FROM run_chunks WHERE run = $1 ORDER BY chunk",
+            &[&run],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn codes(&mut self, ids: &[u64]) -> Result<HashMap<u64, String>, StoreError> {
+        let ids: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+        let rows = self
+            .client
+            .query("SELECT id, code FROM customers WHERE id = ANY($1)", &[&ids])?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+            .collect())
+    }
+
+    fn prune(&mut self, keep: usize) -> Result<usize, StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute("LOCK TABLE runs IN EXCLUSIVE MODE")?;
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let cutoff: Option<i64> = if keep == 0 {
+            Some(i64::MAX)
+        } else {
+            tx.query_opt(
+                "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET $1",
+                &[&(keep - 1)],
+            )?
+            .map(|r| r.get(0))
+        };
+        let deleted = match cutoff {
+            Some(oldest_kept) => {
+                tx.execute("DELETE FROM run_chunks WHERE run < $1", &[&oldest_kept])?;
+                tx.execute("DELETE FROM runs WHERE id < $1", &[&oldest_kept])?
+            }
+            None => 0,
+        };
+        tx.commit()?;
+        Ok(deleted as usize)
+    }
+}

@@ -1,0 +1,81 @@
+//! The store's tables: one list of migrations for both databases, written once with the two
+//! places their SQL differs (the binary type and the text type of long documents) filled in
+//! per database.
+
+/// The migrations, in order; the version of each is its position counting from 1.
+const MIGRATIONS: [&str; 1] = [
+    // 1: runs, the customers they scored (ids interned once), and each run's customers in
+    // compressed chunks of store ids (see `chunk`)
+    "CREATE TABLE runs (
+        id BIGINT PRIMARY KEY,
+        as_of TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        tool_version TEXT NOT NULL,
+        scheme_name TEXT,
+        scheme_hash TEXT,
+        scheme_text TEXT,
+        settings TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        layout TEXT NOT NULL,
+        customers BIGINT NOT NULL,
+        revenue_units TEXT NOT NULL
+    );
+    CREATE TABLE customers (
+        id BIGINT PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE run_chunks (
+        run BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        chunk BIGINT NOT NULL,
+        customers BIGINT NOT NULL,
+        data {blob} NOT NULL,
+        PRIMARY KEY (run, chunk)
+    );
+    CREATE INDEX run_chunks_by_chunk ON run_chunks (chunk, run);",
+];
+
+/// A database's spelling of the types that differ.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dialect {
+    /// Binary data.
+    pub(crate) blob: &'static str,
+}
+
+/// SQLite's spelling.
+pub(crate) const SQLITE: Dialect = Dialect { blob: "BLOB" };
+
+/// PostgreSQL's spelling.
+pub(crate) const POSTGRES: Dialect = Dialect { blob: "BYTEA" };
+
+/// The table that records the migrations applied.
+pub(crate) const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS stratum_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)";
+
+/// The migrations after `applied`, as (version, SQL in `dialect`).
+pub(crate) fn pending(applied: i64, dialect: Dialect) -> Vec<(i64, String)> {
+    MIGRATIONS
+        .iter()
+        .enumerate()
+        .map(|(i, sql)| (i as i64 + 1, sql.replace("{blob}", dialect.blob)))
+        .filter(|(v, _)| *v > applied)
+        .collect()
+}
+
+/// The newest version this build knows.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_is_pending_on_an_empty_database_and_none_after_the_last() {
+        assert_eq!(pending(0, SQLITE).len(), MIGRATIONS.len());
+        assert!(pending(latest(), POSTGRES).is_empty());
+        assert!(pending(0, POSTGRES)[0].1.contains("BYTEA"));
+        assert!(!pending(0, SQLITE)[0].1.contains('{'));
+    }
+}

@@ -1,0 +1,247 @@
+//! The embedded store: one SQLite file in WAL mode (readers never wait for a writer), a run
+//! written in one `BEGIN IMMEDIATE` transaction (writers queue, a killed writer leaves
+//! nothing: SQLite rolls the journal back when the file is next opened).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::schema::{SQLITE, VERSION_TABLE, latest, pending};
+use crate::{Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, StoreError, run_info};
+
+/// A SQLite store.
+pub(crate) struct SqliteDb {
+    conn: Connection,
+    known: KnownCustomers,
+}
+
+impl SqliteDb {
+    /// Opens or creates the file.
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(SqliteDb {
+            conn,
+            known: KnownCustomers::default(),
+        })
+    }
+}
+
+impl Backend for SqliteDb {
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(VERSION_TABLE, [])?;
+        let applied: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM stratum_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        if applied > latest() {
+            return Err(StoreError::TooNew {
+                found: applied,
+                known: latest(),
+            });
+        }
+        for (version, sql) in pending(applied, SQLITE) {
+            tx.execute_batch(&sql)?;
+            tx.execute(
+                "INSERT INTO stratum_migrations (version, applied_at) VALUES (?1, ?2)",
+                params![version, now()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn record(
+        &mut self,
+        row: &RunRow<'_>,
+        codes: &[&str],
+        build: BuildChunks<'_>,
+    ) -> Result<i64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let next: i64 =
+            tx.query_row("SELECT COALESCE(MAX(id) + 1, 0) FROM customers", [], |r| {
+                r.get(0)
+            })?;
+        if !self.known.is_current(next as u64) {
+            let mut stmt = tx.prepare("SELECT id, code FROM customers")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+            self.known
+                .reload(rows.map(|r| r.map_err(StoreError::from)))?;
+        }
+        let (ids, added) = self.known.intern(codes);
+        {
+            let mut insert = tx.prepare("INSERT INTO customers (id, code) VALUES (?1, ?2)")?;
+            for (id, code) in &added {
+                insert.execute(params![*id as i64, code])?;
+            }
+        }
+        let id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM runs", [], |r| {
+            r.get(0)
+        })?;
+        tx.execute(
+            "INSERT INTO runs (id, as_of, started_at, finished_at, tool_version, scheme_name,
+                scheme_hash, scheme_text, settings, inputs, summary, layout, customers,
+                revenue_units)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                id,
+                row.as_of,
+                row.meta.started_at,
+                row.meta.finished_at,
+                row.meta.tool_version,
+                row.scheme_name,
+                row.scheme_hash,
+                row.meta.scheme_text,
+                row.meta.settings.to_string(),
+                row.meta.inputs.to_string(),
+                row.summary,
+                row.layout,
+                row.customers,
+                row.revenue_units,
+            ],
+        )?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO run_chunks (run, chunk, customers, data) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (chunk, customers, data) in build(&ids)? {
+                insert.execute(params![id, chunk, customers, data])?;
+            }
+        }
+        tx.commit()?;
+        self.known.committed(added);
+        Ok(id)
+    }
+
+    fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT scheme_text FROM runs WHERE id = ?1", [run], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()?
+            .ok_or(StoreError::NoRun(run))
+    }
+
+    fn runs(&mut self) -> Result<Vec<(RunInfo, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, as_of, started_at, finished_at, tool_version, scheme_name, scheme_hash,
+                customers, revenue_units, layout
+             FROM runs ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let as_of: String = r.get(1)?;
+            let revenue: String = r.get(8)?;
+            let info = run_info(
+                r.get(0)?,
+                &as_of,
+                (r.get(2)?, r.get(3)?),
+                r.get(4)?,
+                (r.get(5)?, r.get(6)?),
+                r.get(7)?,
+                &revenue,
+            )?;
+            out.push((info, r.get(9)?));
+        }
+        Ok(out)
+    }
+
+    fn customer(&mut self, code: &str) -> Result<Option<u64>, StoreError> {
+        let id: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM customers WHERE code = ?1", [code], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(id.map(|i| i as u64))
+    }
+
+    fn chunk(&mut self, chunk: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run, data FROM run_chunks WHERE chunk = ?1 ORDER BY run")?;
+        let rows = stmt.query_map([chunk], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT data FROM run_chunks WHERE run = ?1 ORDER BY chunk")?;
+        let rows = stmt.query_map([run], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn codes(&mut self, ids: &[u64]) -> Result<HashMap<u64, String>, StoreError> {
+        // many ids: one pass over the table beats a lookup each
+        if ids.len() > 10_000 {
+            let wanted: std::collections::HashSet<u64> = ids.iter().copied().collect();
+            let mut stmt = self.conn.prepare("SELECT id, code FROM customers")?;
+            let mut rows = stmt.query([])?;
+            let mut out = HashMap::with_capacity(wanted.len());
+            while let Some(r) = rows.next()? {
+                let id = r.get::<_, i64>(0)? as u64;
+                if wanted.contains(&id) {
+                    out.insert(id, r.get(1)?);
+                }
+            }
+            return Ok(out);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT code FROM customers WHERE id = ?1")?;
+        let mut out = HashMap::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(code) = stmt
+                .query_row([id as i64], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                out.insert(id, code);
+            }
+        }
+        Ok(out)
+    }
+
+    fn prune(&mut self, keep: usize) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let cutoff: Option<i64> = if keep == 0 {
+            Some(i64::MAX)
+        } else {
+            tx.query_row(
+                "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1",
+                [keep - 1],
+                |r| r.get(0),
+            )
+            .optional()?
+        };
+        let deleted = match cutoff {
+            Some(oldest_kept) => {
+                tx.execute("DELETE FROM run_chunks WHERE run < ?1", [oldest_kept])?;
+                tx.execute("DELETE FROM runs WHERE id < ?1", [oldest_kept])?
+            }
+            None => 0,
+        };
+        tx.commit()?;
+        Ok(deleted)
+    }
+}
+
+/// The time now, RFC 3339 in UTC.
+pub(crate) fn now() -> String {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
