@@ -13,6 +13,7 @@ pub mod excel;
 mod fields;
 pub mod format;
 pub mod guard;
+pub mod history;
 pub mod ingest;
 pub mod inputs;
 pub mod interactions;

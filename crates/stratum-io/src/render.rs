@@ -63,6 +63,8 @@ pub struct RenderSettings<'a> {
     pub generator: &'a str,
     /// The run's rejects file (already written), copied into the workbook.
     pub rejects_csv: &'a Path,
+    /// The history of the store the run is kept in, for the report and the workbook.
+    pub history: Option<&'a crate::history::HistoryView>,
 }
 
 /// An output that could not be written.
@@ -181,6 +183,7 @@ pub fn write_run(
                 actions: &actions,
                 clv: clv_rows.as_ref().map(|(r, t)| (r.as_slice(), t.as_slice())),
                 clv_run: clv,
+                history: s.history,
             };
             write_workbook(&xlsx_path, &input).map_err(|e| WriteError::at(&xlsx_path)(e.into()))
         });
@@ -253,6 +256,7 @@ pub fn write_run(
                     abc_cuts: (r.abc.a(), r.abc.b()),
                     rfm_quantiles: matches!(r.rfm.method(), stratum_core::ScoreMethod::Quantile),
                     generator: s.generator,
+                    history: s.history,
                 };
                 write_report(&path, &input).map_err(|e| WriteError::at(&path)(e.into()))?;
                 files.push("report.html".into());

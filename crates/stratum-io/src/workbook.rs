@@ -10,12 +10,17 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    Chart, ChartType, ConditionalFormat2ColorScale, Format, Workbook, Worksheet, XlsxError,
+};
 use stratum_core::clv::{ChurnBand, ValueTier};
 use stratum_core::summary::GroupSummary;
 use stratum_core::{Labelled, Lang, Money, Tiering};
 
 use crate::clv::{CustomerPrediction, clv_header, clv_row};
+use crate::history::{
+    HistoryView, MatrixCell, RunRef, TIME_IN_TIER_BANDS, tier_label, time_band_names,
+};
 use crate::master::CustomerTable;
 use crate::output::{
     Cell, CsvText, Formats, SEGMENT_COLUMNS, XLSX_MAX_ROWS, customer_header, customer_row,
@@ -58,6 +63,8 @@ pub struct WorkbookInput<'a> {
     /// The lifetime-value model and its totals (its transaction model's churn assumption is
     /// stated beside the churn chart).
     pub clv_run: Option<&'a stratum_core::run::ClvRun>,
+    /// The history of the store the run is kept in: the history sheet.
+    pub history: Option<&'a crate::history::HistoryView>,
 }
 
 /// A table on the summary sheet, for a chart: where its rows are.
@@ -188,6 +195,9 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
         name
     };
     let summary = name(lang.pick("摘要", "summary"), 0, &mut taken);
+    let history_sheet = w
+        .history
+        .map(|_| name(lang.pick("历史", "history"), 0, &mut taken));
     let customers_sheet = name(lang.pick("客户", "customers"), n, &mut taken);
     let segments_sheet = name(lang.pick("分群", "segments"), 0, &mut taken);
     let tiers_sheet = w
@@ -199,6 +209,9 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
     let quality_sheet = name(lang.pick("数据质量", "quality"), 0, &mut taken);
     let rejects_sheet = name(lang.pick("拒绝行", "rejects"), records.len(), &mut taken);
     summary_sheet(&mut book, &summary, w, &f)?;
+    if let (Some(h), Some(sheet)) = (w.history, &history_sheet) {
+        history_sheet_of(&mut book, sheet, h, w, &f)?;
+    }
 
     // headers in the report's language; the master data's own headers as they are
     let fixed = crate::output::CUSTOMER_COLUMNS.len();
@@ -509,6 +522,274 @@ fn summary_sheet(
 
     for (k, chart) in charts.iter().enumerate() {
         ws.insert_chart(1 + 17 * k as u32, 6, chart)?;
+    }
+    Ok(())
+}
+
+/// A matrix cell's value by column.
+type CellOf<'a> = dyn Fn(usize, &MatrixCell) -> Cell<'static> + 'a;
+
+/// The history sheet: tier sizes per run, the migration matrix of the last two runs
+/// (customers and revenue, shaded), time in tier and the biggest moves, with native charts of
+/// the tier sizes (stacked columns) and the time in tier (stacked bars).
+fn history_sheet_of(
+    book: &mut Workbook,
+    sheet: &str,
+    h: &HistoryView,
+    w: &WorkbookInput<'_>,
+    f: &Formats,
+) -> Result<(), XlsxError> {
+    let lang = w.lang;
+    let scheme = w.scheme.map(|o| o.scheme);
+    let label = |t: &str| tier_label(scheme, &h.dimension, t, lang);
+    let run_name = |r: &RunRef| match r.id {
+        Some(id) => format!("#{id} {}", r.as_of),
+        None => format!("{} {}", lang.pick("本次", "this run"), r.as_of),
+    };
+    let ws = book.add_worksheet();
+    ws.set_name(sheet)?;
+    ws.set_column_width(0, 22.0)?;
+    let big = Format::new().set_bold().set_font_size(16);
+    ws.write_string_with_format(0, 0, lang.pick("历史与迁移", "History and moves"), &big)?;
+    ws.write_string(
+        1,
+        0,
+        format!(
+            "{} {} · {} {}",
+            lang.pick("维度", "dimension"),
+            h.dimension,
+            lang.pick("已保存的运行", "runs kept"),
+            h.runs_in_store
+        ),
+    )?;
+    let header = |ws: &mut Worksheet, row: u32, cells: &[String]| -> Result<(), XlsxError> {
+        for (c, text) in cells.iter().enumerate() {
+            ws.write_string_with_format(row, c as u16, text, &f.header)?;
+        }
+        Ok(())
+    };
+    let mut charts: Vec<Chart> = Vec::new();
+
+    // tier sizes per run
+    let mut row = 3;
+    ws.write_string_with_format(
+        row,
+        0,
+        lang.pick("各次运行的等级客户数", "Customers per tier in each run"),
+        &f.title,
+    )?;
+    let mut head = vec![lang.pick("运行", "run").to_string()];
+    head.extend(h.tiers.iter().map(|t| label(t)));
+    head.push(lang.pick("收入", "revenue").to_string());
+    header(ws, row + 1, &head)?;
+    let first = row + 2;
+    for (k, run) in h.runs.iter().enumerate() {
+        let r = first + k as u32;
+        ws.write_string(r, 0, run_name(&run.run))?;
+        for (t, (customers, _)) in run.tiers.iter().enumerate() {
+            write_cell(ws, r, 1 + t as u16, &Cell::Int(*customers as i64), f)?;
+        }
+        let revenue: Money = run.tiers.iter().map(|x| x.1).sum();
+        write_cell(ws, r, 1 + h.tiers.len() as u16, &Cell::Money(revenue), f)?;
+    }
+    let last = first + h.runs.len().max(1) as u32 - 1;
+    let mut chart = Chart::new(ChartType::ColumnStacked);
+    chart
+        .title()
+        .set_name(lang.pick("各等级客户数的变化", "Tier sizes over time"));
+    for t in 0..h.tiers.len() {
+        let col = 1 + t as u16;
+        chart
+            .add_series()
+            .set_name((sheet, row + 1, col))
+            .set_categories((sheet, first, 0, last, 0))
+            .set_values((sheet, first, col, last, col));
+    }
+    chart.set_width(620).set_height(320);
+    charts.push(chart);
+    row = last + 2;
+
+    // the migration matrix, customers then revenue
+    if let Some(m) = &h.matrix {
+        let rows: Vec<String> = m
+            .rows
+            .iter()
+            .map(|t| {
+                t.as_deref()
+                    .map_or_else(|| lang.pick("（新客户）", "(new)").to_string(), label)
+            })
+            .collect();
+        let columns: Vec<String> = m
+            .columns
+            .iter()
+            .map(|t| {
+                t.as_deref()
+                    .map_or_else(|| lang.pick("（流失）", "(lost)").to_string(), label)
+            })
+            .collect();
+        let title = format!(
+            "{} {} → {}",
+            lang.pick("迁移矩阵", "Migration matrix"),
+            run_name(&m.from),
+            run_name(&m.to)
+        );
+        let blocks: [(&str, &CellOf<'_>); 2] = [
+            (lang.pick("客户数", "customers"), &|_, x| {
+                Cell::Int(x.customers as i64)
+            }),
+            (
+                lang.pick(
+                    "收入（本次；流失客户为上次）",
+                    "revenue (later run; the earlier one's for lost customers)",
+                ),
+                &|c, x| {
+                    Cell::Money(if m.columns[c].is_none() {
+                        x.revenue_from
+                    } else {
+                        x.revenue_to
+                    })
+                },
+            ),
+        ];
+        for (what, value) in blocks {
+            ws.write_string_with_format(row, 0, format!("{title}: {what}"), &f.title)?;
+            let mut head = vec![lang.pick("之前 \\ 之后", "before \\ after").to_string()];
+            head.extend(columns.iter().cloned());
+            header(ws, row + 1, &head)?;
+            let first = row + 2;
+            for (r, cells) in m.cells.iter().enumerate() {
+                ws.write_string(first + r as u32, 0, &rows[r])?;
+                for (c, x) in cells.iter().enumerate() {
+                    write_cell(ws, first + r as u32, 1 + c as u16, &value(c, x), f)?;
+                }
+            }
+            let last = first + m.rows.len().max(1) as u32 - 1;
+            let scale = ConditionalFormat2ColorScale::new()
+                .set_minimum_color("#FFFFFF")
+                .set_maximum_color("#56B4E9");
+            ws.add_conditional_format(first, 1, last, columns.len().max(1) as u16, &scale)?;
+            row = last + 2;
+        }
+        let [up, stable, down] = m.shares();
+        for (k, (name, share, n)) in [
+            (lang.pick("升级", "moved up"), up, m.counts[0]),
+            (lang.pick("不变", "stayed"), stable, m.counts[1]),
+            (lang.pick("降级", "moved down"), down, m.counts[2]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let r = row + k as u32;
+            ws.write_string(r, 0, name)?;
+            write_cell(ws, r, 1, &Cell::Int(n as i64), f)?;
+            write_cell(ws, r, 2, &Cell::Share(share), f)?;
+        }
+        ws.write_string(row + 3, 0, lang.pick("新客户", "new"))?;
+        write_cell(ws, row + 3, 1, &Cell::Int(m.new_and_lost[0] as i64), f)?;
+        ws.write_string(row + 4, 0, lang.pick("流失", "lost"))?;
+        write_cell(ws, row + 4, 1, &Cell::Int(m.new_and_lost[1] as i64), f)?;
+        row += 6;
+    }
+
+    // time in tier
+    if !h.time_in_tier.is_empty() {
+        ws.write_string_with_format(
+            row,
+            0,
+            lang.pick(
+                "在当前等级的时长（客户数）",
+                "Time in the current tier (customers)",
+            ),
+            &f.title,
+        )?;
+        let mut head = vec![
+            lang.pick("等级", "tier").to_string(),
+            lang.pick("客户数", "customers").to_string(),
+        ];
+        let bands = time_band_names(lang);
+        head.extend(bands.iter().cloned());
+        head.push(lang.pick("中位天数", "median days").to_string());
+        head.push(lang.pick("始终在此等级", "in it in every run").to_string());
+        header(ws, row + 1, &head)?;
+        let first = row + 2;
+        for (k, t) in h.time_in_tier.iter().enumerate() {
+            let r = first + k as u32;
+            ws.write_string(r, 0, label(&t.tier))?;
+            write_cell(ws, r, 1, &Cell::Int(t.customers as i64), f)?;
+            for (b, n) in t.bands.iter().enumerate() {
+                write_cell(ws, r, 2 + b as u16, &Cell::Int(*n as i64), f)?;
+            }
+            let c = 2 + t.bands.len() as u16;
+            write_cell(ws, r, c, &Cell::Int(t.median_days), f)?;
+            write_cell(ws, r, c + 1, &Cell::Int(t.whole_window as i64), f)?;
+        }
+        let last = first + h.time_in_tier.len() as u32 - 1;
+        let mut chart = Chart::new(ChartType::BarStacked);
+        chart
+            .title()
+            .set_name(lang.pick("在当前等级的时长", "Time in the current tier"));
+        for b in 0..bands.len() {
+            let col = 2 + b as u16;
+            chart
+                .add_series()
+                .set_name((sheet, row + 1, col))
+                .set_categories((sheet, first, 0, last, 0))
+                .set_values((sheet, first, col, last, col));
+        }
+        chart.y_axis().set_reverse();
+        chart.set_width(620).set_height(320);
+        charts.push(chart);
+        row = last + 2;
+    }
+
+    // the biggest moves
+    for (title, list) in [
+        (
+            lang.pick("升级最多的客户（按收入）", "Top upgrades by revenue"),
+            &h.upgrades,
+        ),
+        (
+            lang.pick("降级最多的客户（按收入）", "Top downgrades by revenue"),
+            &h.downgrades,
+        ),
+        (
+            lang.pick(
+                "降级或流失的高价值客户（上次为 A 类）",
+                "High-value customers (class A before) who moved down or were lost",
+            ),
+            &h.high_value_down,
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        ws.write_string_with_format(row, 0, title, &f.title)?;
+        let head: Vec<String> = [
+            lang.pick("客户", "customer"),
+            lang.pick("之前", "from"),
+            lang.pick("之后", "to"),
+            lang.pick("之前收入", "revenue before"),
+            lang.pick("之后收入", "revenue after"),
+            lang.pick("原因", "why"),
+        ]
+        .map(String::from)
+        .to_vec();
+        header(ws, row + 1, &head)?;
+        for (k, x) in list.iter().enumerate() {
+            let r = row + 2 + k as u32;
+            let tier = |t: &Option<String>| t.as_deref().map_or_else(String::new, label);
+            write_cell(ws, r, 0, &Cell::Text(&x.customer_id), f)?;
+            write_cell(ws, r, 1, &Cell::Owned(tier(&x.from)), f)?;
+            write_cell(ws, r, 2, &Cell::Owned(tier(&x.to)), f)?;
+            write_cell(ws, r, 3, &Cell::Money(x.monetary_from), f)?;
+            write_cell(ws, r, 4, &Cell::Money(x.monetary_to), f)?;
+            write_cell(ws, r, 5, &Cell::Text(&x.why), f)?;
+        }
+        row += 2 + list.len() as u32 + 1;
+    }
+    let right = 2 + h.tiers.len().max(TIME_IN_TIER_BANDS + 2) as u16 + 1;
+    for (k, chart) in charts.iter().enumerate() {
+        ws.insert_chart(1 + 17 * k as u32, right, chart)?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The store at a million customers on SQLite, and on PostgreSQL when
 //! `STRATUM_TEST_DATABASE_URL` is set: recording a run with a scheme, the size after 24 runs,
-//! one customer's history and the migration matrix of two runs.
+//! one customer's history, the migration matrix of two runs and the report's history.
 //! Run with `cargo bench -p stratum-store`.
 
 #[path = "../tests/it/synthetic.rs"]
@@ -10,7 +10,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use stratum_core::Lang;
 use stratum_core::run::RunResult;
+use stratum_store::overview::Current;
 use stratum_store::{RunMeta, Store};
 
 const CUSTOMERS: u64 = 1_000_000;
@@ -97,6 +99,22 @@ fn store(c: &mut Criterion) {
         "migration matrix between two runs of 1M customers, SQLite",
         |b| b.iter(|| black_box(kept.migrations(23, 24, None).expect("migrations").counts)),
     );
+    // the report's history section: 23 kept runs and the run being written
+    g.bench_function(
+        "the report's history over 24 runs of 1M customers, SQLite",
+        |b| {
+            b.iter(|| {
+                let current = Current {
+                    run: &result,
+                    scheme_text: Some(SCHEME),
+                };
+                black_box(
+                    kept.overview(Some(current), None, 20, Lang::En)
+                        .expect("overview"),
+                )
+            })
+        },
+    );
     // the monthly re-tiering: a store that knows the customers already
     g.bench_function(
         "record a run of 1M customers, SQLite, known customers",
@@ -156,6 +174,22 @@ fn postgres_figures(c: &mut Criterion, server: &str, result: &RunResult) {
     g.bench_function(
         "migration matrix between two runs of 1M customers, PostgreSQL",
         |b| b.iter(|| black_box(kept.migrations(23, 24, None).expect("migrations").counts)),
+    );
+    // the report's history section: 23 kept runs and the run being written
+    g.bench_function(
+        "the report's history over 24 runs of 1M customers, PostgreSQL",
+        |b| {
+            b.iter(|| {
+                let current = Current {
+                    run: result,
+                    scheme_text: Some(SCHEME),
+                };
+                black_box(
+                    kept.overview(Some(current), None, 20, Lang::En)
+                        .expect("overview"),
+                )
+            })
+        },
     );
     g.bench_function(
         "record a run of 1M customers, PostgreSQL, known customers",

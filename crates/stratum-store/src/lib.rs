@@ -18,9 +18,11 @@
 
 pub mod chunk;
 pub mod migrate;
+pub mod overview;
 mod postgres_db;
 mod schema;
 mod sqlite_db;
+pub mod why;
 
 use std::collections::HashMap;
 
@@ -244,6 +246,9 @@ pub(crate) trait Backend: Send {
     fn runs(&mut self) -> Result<Vec<(RunInfo, String)>, StoreError>;
     /// A customer's store id.
     fn customer(&mut self, code: &str) -> Result<Option<u64>, StoreError>;
+    /// Store ids for `codes` without keeping any: the known customers' ids, ids from the
+    /// table's next id on for the others; and that next id.
+    fn ids(&mut self, codes: &[&str]) -> Result<(Vec<u64>, u64), StoreError>;
     /// The text of a run's scheme; `Err(NoRun)` for a run the store does not have.
     fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError>;
     /// Chunk `chunk` of every run that has it: (run, bytes), oldest run first.
@@ -283,37 +288,7 @@ impl Store {
 
     /// Records `run` with `meta`; returns its id. Atomic: on any failure no part of it is kept.
     pub fn record(&mut self, run: &RunResult, meta: &RunMeta) -> Result<i64, StoreError> {
-        let mut layout = Layout {
-            format: chunk::FORMAT,
-            ..Layout::default()
-        };
-        if let Some(s) = &run.scheme {
-            layout.dimensions = s
-                .checked
-                .dimensions
-                .iter()
-                .map(|d| {
-                    (
-                        d.name.clone(),
-                        d.tiers.iter().map(|t| t.name.clone()).collect(),
-                    )
-                })
-                .collect();
-            layout.ranks = s
-                .checked
-                .dimensions
-                .iter()
-                .map(|d| d.rank.clone())
-                .collect();
-        }
-        let records: Vec<_> = run.records().collect();
-        let codes: Vec<&str> = records.iter().map(|r| r.customer_id).collect();
-        // the names every chunk refers to, collected before any chunk is written
-        let mut stored_layout = layout.clone();
-        let probe: Vec<Stored> = records
-            .iter()
-            .map(|r| Stored::new(0, r, &mut stored_layout))
-            .collect();
+        let (codes, stored_layout, probe) = stored_run(run, |_| 0);
         let layout_json = serde_json::to_string(&stored_layout)?;
         let build = move |ids: &[u64]| -> Result<Vec<ChunkRow>, StoreError> {
             let mut rows = probe;
@@ -467,6 +442,46 @@ impl Store {
         }
         Ok(m)
     }
+}
+
+/// A run's customer ids, layout and customers in stored form (unsorted), the store id of each
+/// given by `id` from its position in the run's order.
+pub(crate) fn stored_run(
+    run: &RunResult,
+    id: impl Fn(usize) -> u64,
+) -> (Vec<&str>, Layout, Vec<Stored>) {
+    let mut layout = Layout {
+        format: chunk::FORMAT,
+        ..Layout::default()
+    };
+    if let Some(s) = &run.scheme {
+        layout.dimensions = s
+            .checked
+            .dimensions
+            .iter()
+            .map(|d| {
+                (
+                    d.name.clone(),
+                    d.tiers.iter().map(|t| t.name.clone()).collect(),
+                )
+            })
+            .collect();
+        layout.ranks = s
+            .checked
+            .dimensions
+            .iter()
+            .map(|d| d.rank.clone())
+            .collect();
+    }
+    let records: Vec<_> = run.records().collect();
+    let codes: Vec<&str> = records.iter().map(|r| r.customer_id).collect();
+    // the names every chunk refers to, collected before any chunk is written
+    let rows = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Stored::new(id(i), r, &mut layout))
+        .collect();
+    (codes, layout, rows)
 }
 
 /// The sha256 of `text`, in hex.

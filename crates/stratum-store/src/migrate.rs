@@ -28,33 +28,7 @@ pub struct Transition {
     pub revenue_to: Money,
 }
 
-/// How a customer moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// To a higher tier.
-    Up,
-    /// Same tier.
-    Stable,
-    /// To a lower tier.
-    Down,
-    /// Not in the earlier run.
-    New,
-    /// Not in the later run.
-    Lost,
-}
-
-impl Direction {
-    /// The code in files.
-    pub fn code(self) -> &'static str {
-        match self {
-            Direction::Up => "up",
-            Direction::Stable => "stable",
-            Direction::Down => "down",
-            Direction::New => "new",
-            Direction::Lost => "lost",
-        }
-    }
-}
+pub use stratum_io::history::Direction;
 
 /// A customer who changed tier (moved, new or lost).
 #[derive(Debug, Clone, PartialEq)]
@@ -127,17 +101,17 @@ impl Migrations {
 }
 
 /// A stored customer's tier index in a dimension.
-type Pick<'a> = Box<dyn Fn(&Stored) -> Option<usize> + 'a>;
+pub(crate) type Pick<'a> = Box<dyn Fn(&Stored) -> Option<usize> + 'a>;
 
 /// A cell of the matrix by tier indices (`None`: new or lost; `usize::MAX`: no tier).
 type CellKey = (Option<usize>, Option<usize>);
 
 /// A dimension of one run: its tiers' names and ranks (by tier index, 0 the best) and each
 /// stored customer's tier index.
-struct Tiers<'a> {
-    names: Vec<String>,
+pub(crate) struct Tiers<'a> {
+    pub(crate) names: Vec<String>,
     rank: Vec<usize>,
-    pick: Pick<'a>,
+    pub(crate) pick: Pick<'a>,
 }
 
 impl Tiers<'_> {
@@ -147,7 +121,7 @@ impl Tiers<'_> {
     }
 
     /// The tiers' names, best first.
-    fn ranked(&self) -> Vec<String> {
+    pub(crate) fn ranked(&self) -> Vec<String> {
         let mut order: Vec<usize> = (0..self.names.len()).collect();
         order.sort_by_key(|&t| self.rank(Some(t)));
         order.into_iter().map(|t| self.names[t].clone()).collect()
@@ -155,7 +129,7 @@ impl Tiers<'_> {
 }
 
 impl<'a> Tiers<'a> {
-    fn of(layout: &'a Layout, dimension: &str) -> Option<Tiers<'a>> {
+    pub(crate) fn of(layout: &'a Layout, dimension: &str) -> Option<Tiers<'a>> {
         if let Some(d) = layout.dimensions.iter().position(|(n, _)| n == dimension) {
             let names = layout.dimensions[d].1.clone();
             let rank = match layout.ranks.get(d) {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
-use postgres::{Client, NoTls};
+use postgres::{Client, GenericClient, NoTls};
 
 use crate::schema::{POSTGRES, VERSION_TABLE, latest, pending};
 use crate::sqlite_db::now;
@@ -66,19 +66,7 @@ impl Backend for PostgresDb {
         let mut tx = self.client.transaction()?;
         // writers one at a time; readers are not blocked
         tx.batch_execute("LOCK TABLE runs IN EXCLUSIVE MODE")?;
-        let next: i64 = tx
-            .query_one(
-                "SELECT (COALESCE(MAX(id) + 1, 0))::BIGINT FROM customers",
-                &[],
-            )?
-            .get(0);
-        if !self.known.is_current(next as u64) {
-            let rows = tx.query("SELECT id, code FROM customers", &[])?;
-            self.known.reload(
-                rows.iter()
-                    .map(|r| Ok((r.get::<_, i64>(0) as u64, r.get(1)))),
-            )?;
-        }
+        refresh(&mut self.known, &mut tx)?;
         let (ids, added) = self.known.intern(codes);
         if !added.is_empty() {
             let sink = tx.copy_in("COPY customers (id, code) FROM STDIN (FORMAT binary)")?;
@@ -127,6 +115,11 @@ impl Backend for PostgresDb {
         tx.commit()?;
         self.known.committed(added);
         Ok(id)
+    }
+
+    fn ids(&mut self, codes: &[&str]) -> Result<(Vec<u64>, u64), StoreError> {
+        let next = refresh(&mut self.known, &mut self.client)?;
+        Ok((self.known.intern(codes).0, next))
     }
 
     fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError> {
@@ -221,4 +214,23 @@ impl Backend for PostgresDb {
         tx.commit()?;
         Ok(deleted as usize)
     }
+}
+
+/// Reads the customers table into `known` unless it holds the table already; returns the
+/// table's next id.
+fn refresh(known: &mut KnownCustomers, db: &mut impl GenericClient) -> Result<u64, StoreError> {
+    let next: i64 = db
+        .query_one(
+            "SELECT (COALESCE(MAX(id) + 1, 0))::BIGINT FROM customers",
+            &[],
+        )?
+        .get(0);
+    if !known.is_current(next as u64) {
+        let rows = db.query("SELECT id, code FROM customers", &[])?;
+        known.reload(
+            rows.iter()
+                .map(|r| Ok((r.get::<_, i64>(0) as u64, r.get(1)))),
+        )?;
+    }
+    Ok(next as u64)
 }

@@ -68,16 +68,7 @@ impl Backend for SqliteDb {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let next: i64 =
-            tx.query_row("SELECT COALESCE(MAX(id) + 1, 0) FROM customers", [], |r| {
-                r.get(0)
-            })?;
-        if !self.known.is_current(next as u64) {
-            let mut stmt = tx.prepare("SELECT id, code FROM customers")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
-            self.known
-                .reload(rows.map(|r| r.map_err(StoreError::from)))?;
-        }
+        refresh(&mut self.known, &tx)?;
         let (ids, added) = self.known.intern(codes);
         {
             let mut insert = tx.prepare("INSERT INTO customers (id, code) VALUES (?1, ?2)")?;
@@ -121,6 +112,11 @@ impl Backend for SqliteDb {
         tx.commit()?;
         self.known.committed(added);
         Ok(id)
+    }
+
+    fn ids(&mut self, codes: &[&str]) -> Result<(Vec<u64>, u64), StoreError> {
+        let next = refresh(&mut self.known, &self.conn)?;
+        Ok((self.known.intern(codes).0, next))
     }
 
     fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError> {
@@ -238,6 +234,20 @@ impl Backend for SqliteDb {
         tx.commit()?;
         Ok(deleted)
     }
+}
+
+/// Reads the customers table into `known` unless it holds the table already; returns the
+/// table's next id.
+fn refresh(known: &mut KnownCustomers, conn: &Connection) -> Result<u64, StoreError> {
+    let next: i64 = conn.query_row("SELECT COALESCE(MAX(id) + 1, 0) FROM customers", [], |r| {
+        r.get(0)
+    })?;
+    if !known.is_current(next as u64) {
+        let mut stmt = conn.prepare("SELECT id, code FROM customers")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+        known.reload(rows.map(|r| r.map_err(StoreError::from)))?;
+    }
+    Ok(next as u64)
 }
 
 /// The time now, RFC 3339 in UTC.

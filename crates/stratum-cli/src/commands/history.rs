@@ -9,6 +9,9 @@ use stratum_io::format::thousands;
 use stratum_io::output::{Cell, CsvOut, CsvText};
 use stratum_store::chunk::StoredValue;
 use stratum_store::migrate::{Migrations, Mover};
+use stratum_store::why::{
+    compact_number, crossed, mover_crossed, number_in, reason_text, value_text,
+};
 use stratum_store::{RunMeta, Store, StoreError, StoredReasonText};
 
 use super::outputs::Outputs;
@@ -94,6 +97,28 @@ pub(crate) fn check_order(store: &mut Store, db: &str, as_of: chrono::NaiveDate)
         .into()),
         _ => Ok(()),
     }
+}
+
+/// The history the report and the workbook show: the store's latest runs, then `run` (about
+/// to be kept), with the biggest moves of each kind (`s.top`).
+pub(crate) fn overview(
+    store: &mut Store,
+    db: &str,
+    run: &RunResult,
+    s: &SegmentSettings,
+) -> Result<Option<stratum_io::history::HistoryView>> {
+    let scheme_text = s
+        .scheme
+        .as_deref()
+        .map(|p| crate::settings::read_text_file(p, "scheme"))
+        .transpose()?;
+    let current = stratum_store::overview::Current {
+        run,
+        scheme_text: scheme_text.as_deref(),
+    };
+    store
+        .overview(Some(current), None, s.top, s.lang)
+        .with_context(|| format!("failed to read the history in `{}`", shown(db)))
 }
 
 /// What the store keeps of a run besides its customers: when it ran, the tool, the `inputs`
@@ -307,25 +332,6 @@ fn scheme_of(store: &mut Store, run: i64) -> Result<Option<stratum_core::scheme:
     Ok(text.and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok()))
 }
 
-/// A stored reason in words.
-fn reason_text(reason: Option<&StoredReasonText>, lang: Lang) -> String {
-    match reason {
-        None => "-".into(),
-        Some(StoredReasonText::Default) => lang
-            .pick("默认等级（没有规则命中）", "default tier (no rule matched)")
-            .into(),
-        Some(StoredReasonText::Override { set_by, note }) => format!(
-            "{} {set_by}: {note}",
-            lang.pick("手动调整，来自", "override by")
-        ),
-        Some(StoredReasonText::Rule(columns)) => columns
-            .iter()
-            .map(|(c, v)| format!("{c}={}", value_text(v)))
-            .collect::<Vec<_>>()
-            .join("; "),
-    }
-}
-
 /// `stratum migrations`.
 pub fn migrations(args: MigrationsArgs) -> Result<()> {
     let mut store = open(&args.db)?;
@@ -523,15 +529,9 @@ fn write_migrations(
             let (why_from, why_to) = (why(&x.reason_from), why(&x.reason_to));
             // the numbers that crossed a threshold of the old or the new tier's rule
             let crossed = match (&x.from, &x.to) {
-                (Some(from), Some(to)) => crossed(
-                    [
-                        from_scheme.and_then(|s| s.tier_rule(&m.dimension, from)),
-                        to_scheme.and_then(|s| s.tier_rule(&m.dimension, to)),
-                    ],
-                    &|c: &str| number_in(&x.values_from, c),
-                    &|c: &str| number_in(&x.values_to, c),
-                )
-                .join("; "),
+                (Some(from), Some(to)) => {
+                    mover_crossed(x, &m.dimension, from, to, (from_scheme, to_scheme)).join("; ")
+                }
                 _ => String::new(),
             };
             w.cells(&[
@@ -637,80 +637,6 @@ fn crossed_text(
         }
     }
     out
-}
-
-/// The numbers that crossed a threshold of a move's rules (`rules`: the old tier's, the new
-/// tier's): a comparison of the old rule that held before and no longer does
-/// (`annual_revenue 1,250,000 → 820,000 < 1,000,000`), one of the new rule that did not hold
-/// and now does (`annual_revenue 420,000 → 520,000 ≥ 500,000`).
-fn crossed(
-    rules: [Option<&str>; 2],
-    before: &dyn Fn(&str) -> Option<f64>,
-    after: &dyn Fn(&str) -> Option<f64>,
-) -> Vec<String> {
-    use stratum_core::scheme::{Cmp, thresholds};
-    let not = |op: Cmp| match op {
-        Cmp::Eq => "≠",
-        Cmp::Ne => "=",
-        Cmp::Lt => "≥",
-        Cmp::Le => ">",
-        Cmp::Gt => "≤",
-        Cmp::Ge => "<",
-    };
-    let mut lines = Vec::new();
-    for (rule, old) in rules.into_iter().zip([true, false]) {
-        for t in rule.map(thresholds).unwrap_or_default() {
-            let (Some(b), Some(a)) = (before(&t.column), after(&t.column)) else {
-                continue;
-            };
-            let op = match (old, t.holds(b), t.holds(a)) {
-                (true, true, false) => not(t.op),
-                (false, false, true) => t.op.symbol(),
-                _ => continue,
-            };
-            let line = format!(
-                "{} {} → {} {op} {}",
-                t.column,
-                shown_number(b),
-                shown_number(a),
-                shown_number(t.value)
-            );
-            if !lines.contains(&line) {
-                lines.push(line);
-            }
-        }
-    }
-    lines
-}
-
-/// The number kept for `column` (any case), if it is one.
-fn number_in(values: &[(String, StoredValue)], column: &str) -> Option<f64> {
-    values
-        .iter()
-        .find(|(c, _)| c.eq_ignore_ascii_case(column))
-        .and_then(|(_, v)| match v {
-            StoredValue::Number(x) => Some(*x),
-            _ => None,
-        })
-}
-
-/// A kept value as the values table shows it: whole numbers whole, others to four decimals.
-fn compact_number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else {
-        let text = format!("{x:.4}");
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
-/// A number as `diff` shows it: thousands separated, decimals only where it has them.
-fn shown_number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        stratum_io::format::number(x, 0)
-    } else {
-        stratum_io::format::number(x, 2)
-    }
 }
 
 /// A customer's two entries side by side: tiers, reasons, and every value the reasons read.
@@ -823,15 +749,6 @@ fn diff_text(
         );
     }
     out
-}
-
-/// A stored value as text.
-fn value_text(v: &StoredValue) -> String {
-    match v {
-        StoredValue::Number(x) => format!("{x}"),
-        StoredValue::Text(t) => t.clone(),
-        StoredValue::Empty => "(empty)".into(),
-    }
 }
 
 /// `stratum export`.

@@ -53,7 +53,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         super::history::check_order(store, db, as_of)?;
     }
     let mut outputs = Outputs::begin(&s.out, &inputs, &names)?;
-    let written = segment(&s, scheme, &mut outputs);
+    let written = segment(&s, scheme, store.as_mut(), &mut outputs);
     let (written, tables, run) = outputs.finish(written)?;
     if let (Some(store), Some(db)) = (&mut store, &s.db) {
         let id = super::history::record(store, db, &run.result, &s)?;
@@ -82,6 +82,7 @@ pub(crate) fn run_inputs(s: &SegmentSettings) -> Vec<(&'static str, Option<&Path
 fn segment(
     s: &SegmentSettings,
     scheme: Option<stratum_core::scheme::SchemeParams>,
+    store: Option<&mut stratum_store::Store>,
     outputs: &mut Outputs,
 ) -> Result<(Vec<String>, String, Run)> {
     let mut timer = Timer::new();
@@ -122,6 +123,15 @@ fn segment(
         .into());
     }
 
+    // the report's and the workbook's history: the runs kept, then this one
+    let history = match (store, &s.db) {
+        (Some(store), Some(db)) if s.report || s.write_xlsx => {
+            let h = super::history::overview(store, db, &run.result, s)?;
+            timer.lap("history");
+            h
+        }
+        _ => None,
+    };
     let generator = format!("Stratum {}", env!("CARGO_PKG_VERSION"));
     let settings = RenderSettings {
         lang: s.lang,
@@ -132,6 +142,7 @@ fn segment(
         top: s.top,
         generator: &generator,
         rejects_csv: &rejects_path,
+        history: history.as_ref(),
     };
     let written = write_run(&out, &run, &settings, &mut |phase| timer.lap(phase))?;
     run_text::print_notes(&run.result, s.lang);

@@ -299,6 +299,116 @@ fn segment_with_db_keeps_each_run_and_history_shows_a_customer_moving() {
     assert_eq!(runs.stdout.lines().count(), 3, "{}", runs.stdout);
 }
 
+/// With a store, the report gains a history section and the workbook a history sheet: tier
+/// sizes per run, the migration matrix of the last two runs, time in tier and the biggest
+/// moves with why. Three runs of the store test's customers (A big throughout, B small then
+/// big, C small throughout, D new and big, E big then small at 700), the third written with
+/// the report: its history is the two runs kept and itself.
+#[test]
+fn the_report_and_the_workbook_show_the_history_of_the_store() {
+    use calamine::{Data, Reader, open_workbook_auto};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("orders.csv");
+    std::fs::write(
+        &input,
+        "customer_id,order_id,order_date,amount
+A,a1,2025-01-10,1500
+E,e1,2025-01-12,1200
+B,b1,2025-01-20,200
+C,c1,2025-02-01,50
+B,b2,2025-03-05,900
+D,d1,2025-04-10,3000
+E,e2,2025-04-15,-500
+",
+    )
+    .expect("input");
+    let scheme = tmp.path().join("scheme.toml");
+    std::fs::write(&scheme, SCHEME).expect("scheme");
+    let db = tmp.path().join("stratum.db");
+    for as_of in ["2025-03-01", "2025-04-01", "2025-05-01"] {
+        let out = tmp.path().join(as_of);
+        let run = segment(
+            arg(&input),
+            &out,
+            &[
+                "--scheme",
+                arg(&scheme),
+                "--as-of",
+                as_of,
+                "--report",
+                "--lang",
+                "en",
+                "--db",
+                arg(&db),
+            ],
+            tmp.path(),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let out = tmp.path().join("2025-05-01");
+    let report = std::fs::read_to_string(out.join("report.html")).expect("report");
+    let section = &report[report
+        .find(r#"<section id="history""#)
+        .expect("history section")..];
+    let section = &section[..section.find("</section>").expect("end")];
+    for text in [
+        "Tier sizes over time",
+        "#1 · 2025-03-01",
+        "#2 · 2025-04-01",
+        "this run · 2025-05-01",
+        "Migration matrix: customers and revenue",
+        "Where customers moved",
+        "Time in the current tier",
+        "Top downgrades by revenue",
+        "High-value customers (class A before) who moved down or were lost",
+        "monetary 1,200 → 700 &lt; 1,000",
+    ] {
+        assert!(section.contains(text), "no `{text}` in the history section");
+    }
+    assert!(!section.contains("Top upgrades"), "no one moved up");
+    // the first run's report says moves show from the next run
+    let first = std::fs::read_to_string(tmp.path().join("2025-03-01/report.html")).expect("report");
+    assert!(first.contains("moves between tiers show from the next run on"));
+
+    let mut book = open_workbook_auto(out.join("stratum.xlsx")).expect("workbook");
+    assert_eq!(book.sheet_names()[..2], ["summary", "history"]);
+    let sheet = book.worksheet_range("history").expect("history sheet");
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    c => c.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    let find = |first: &str| {
+        rows.iter()
+            .find(|r| r.first().map(String::as_str) == Some(first))
+            .unwrap_or_else(|| panic!("no row `{first}`: {rows:?}"))
+    };
+    // tier sizes per run: big, small, revenue
+    assert_eq!(find("#1 2025-03-01")[1..4], ["2", "2", "2950"]);
+    assert_eq!(find("#2 2025-04-01")[1..4], ["3", "1", "3850"]);
+    assert_eq!(find("this run 2025-05-01")[1..4], ["3", "2", "6350"]);
+    // the matrix (customers first): new → big 1; big → big 2, big → small 1; small → small 1
+    assert_eq!(find("(new)")[1..3], ["1", "0"]);
+    assert_eq!(find("big")[1..3], ["2", "1"]);
+    assert_eq!(find("moved down")[1..3], ["1", "0.25"]);
+    assert_eq!(
+        find("E")[1..6],
+        [
+            "big",
+            "small",
+            "1200",
+            "700",
+            "monetary 1,200 → 700 < 1,000"
+        ]
+    );
+}
+
 /// `stratum backfill … --db DB` with `extra`, on `input` with the test scheme.
 fn backfill(input: &std::path::Path, db: &std::path::Path, extra: &[&str]) -> super::Run {
     let dir = db.parent().expect("folder");

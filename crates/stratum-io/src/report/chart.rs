@@ -448,7 +448,13 @@ impl HeatMap {
     /// The chart as an SVG element.
     pub fn svg(&self) -> String {
         let cols = self.columns.len().max(1) as f64;
-        let (x0, y0) = (84.0, 30.0);
+        // the row labels, then the row axis title left of them
+        let label_w = self
+            .rows
+            .iter()
+            .map(|r| text_width(r, FONT))
+            .fold(0.0, f64::max);
+        let (x0, y0) = ((label_w + 38.0).max(84.0), 30.0);
         let cell_w = (640.0 / cols).min(130.0);
         let cell_h = 50.0;
         let width = x0 + cell_w * cols + 20.0;
@@ -764,6 +770,150 @@ impl std::fmt::Debug for Histogram<'_> {
     }
 }
 
+/// One band of a [`Flow`]: from a left node to a right node.
+#[derive(Debug, Clone)]
+pub struct Band {
+    /// The left node.
+    pub from: usize,
+    /// The right node.
+    pub to: usize,
+    /// Its size (customers).
+    pub value: f64,
+    /// Its colour.
+    pub color: &'static str,
+    /// Its tooltip.
+    pub tip: String,
+}
+
+/// A flow (Sankey) chart of two columns: nodes on the left, nodes on the right, bands between
+/// them as wide as what moved.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// What the chart shows.
+    pub title: String,
+    /// The left nodes' labels, top to bottom.
+    pub left: Vec<String>,
+    /// The right nodes' labels, top to bottom.
+    pub right: Vec<String>,
+    /// The bands.
+    pub bands: Vec<Band>,
+    /// The column titles (left, right).
+    pub columns: (String, String),
+    /// The legend: (name, colour).
+    pub legend: Vec<(String, &'static str)>,
+}
+
+impl Flow {
+    /// The chart as an SVG element.
+    pub fn svg(&self) -> String {
+        const MIN_NODE: f64 = 14.0;
+        let label_w = |labels: &[String]| {
+            labels
+                .iter()
+                .map(|l| text_width(l, FONT))
+                .fold(40.0, f64::max)
+                .min(220.0)
+                + 10.0
+        };
+        let (lw, rw) = (label_w(&self.left), label_w(&self.right));
+        let width = 760.0;
+        let (top, node_w, gap) = (56.0, 14.0, 8.0);
+        let plot_h = 340.0;
+        let (x1, x2) = (lw, width - rw - node_w);
+        let sums = |n: usize, side: &dyn Fn(&Band) -> usize| {
+            let mut s = vec![0.0; n];
+            for b in &self.bands {
+                if let Some(v) = s.get_mut(side(b)) {
+                    *v += b.value.max(0.0);
+                }
+            }
+            s
+        };
+        let left = sums(self.left.len(), &|b| b.from);
+        let right = sums(self.right.len(), &|b| b.to);
+        let total = left.iter().sum::<f64>().max(right.iter().sum::<f64>());
+        let gaps = |n: usize| gap * n.saturating_sub(1) as f64;
+        let room = plot_h - gaps(self.left.len()).max(gaps(self.right.len()));
+        let scale = if total > 0.0 { room / total } else { 0.0 };
+        // a node takes at least a label's height, so small tiers' labels do not overlap
+        let starts = |sizes: &[f64]| {
+            let mut y = top;
+            let at = sizes
+                .iter()
+                .map(|s| {
+                    let at = y;
+                    y += (s * scale).max(MIN_NODE) + gap;
+                    at
+                })
+                .collect::<Vec<f64>>();
+            (at, y)
+        };
+        let ((left_y, left_end), (right_y, right_end)) = (starts(&left), starts(&right));
+        let height = left_end.max(right_end) + 12.0;
+        let mut svg = Svg::new(width, height, &self.title);
+        let items: Vec<(&str, &str)> = self.legend.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+        svg.legend(x1, 14.0, &items);
+        svg.text(x1, top - 14.0, "start", "axis", &self.columns.0);
+        svg.text(x2 + node_w, top - 14.0, "end", "axis", &self.columns.1);
+        // bands first, under the nodes; each node's bands stacked in the other side's order
+        let (mut out_at, mut in_at) = (left_y.clone(), right_y.clone());
+        let mut order: Vec<&Band> = self.bands.iter().filter(|b| b.value > 0.0).collect();
+        order.sort_by_key(|b| (b.from, b.to));
+        let mut placed: Vec<(&Band, f64)> = Vec::new();
+        for b in &order {
+            placed.push((b, out_at[b.from]));
+            out_at[b.from] += b.value * scale;
+        }
+        placed.sort_by_key(|(b, _)| (b.to, b.from));
+        let mid = (x1 + node_w + x2) / 2.0;
+        for (b, ya) in placed {
+            let h = b.value * scale;
+            let yb = in_at[b.to];
+            in_at[b.to] += h;
+            let (xa, xb) = (x1 + node_w, x2);
+            let _ = write!(
+                svg.out,
+                r#"<path d="M{} {}C{} {} {} {} {} {}L{} {}C{} {} {} {} {} {}Z" fill="{}" fill-opacity="0.45"><title>{}</title></path>"#,
+                n(xa),
+                n(ya),
+                n(mid),
+                n(ya),
+                n(mid),
+                n(yb),
+                n(xb),
+                n(yb),
+                n(xb),
+                n(yb + h),
+                n(mid),
+                n(yb + h),
+                n(mid),
+                n(ya + h),
+                n(xa),
+                n(ya + h),
+                b.color,
+                esc(&b.tip)
+            );
+        }
+        for (i, label) in self.left.iter().enumerate() {
+            let h = left[i] * scale;
+            svg.rect(x1, left_y[i], node_w, h, "#52606d", label);
+            svg.text(x1 - 6.0, left_y[i] + h / 2.0 + 4.0, "end", "label", label);
+        }
+        for (i, label) in self.right.iter().enumerate() {
+            let h = right[i] * scale;
+            svg.rect(x2, right_y[i], node_w, h, "#52606d", label);
+            svg.text(
+                x2 + node_w + 6.0,
+                right_y[i] + h / 2.0 + 4.0,
+                "start",
+                "label",
+                label,
+            );
+        }
+        svg.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -903,5 +1053,43 @@ mod tests {
         assert!(chart.contains("<title>t &lt;1&gt;</title>"));
         assert_eq!(chart.matches("<rect").count(), 4 + 2); // bars and legend
         assert!(chart.contains(">75%<"));
+    }
+
+    #[test]
+    fn a_flow_band_is_as_wide_as_what_moved() {
+        let band = |from, to, value| Band {
+            from,
+            to,
+            value,
+            color: PALETTE[0],
+            tip: String::new(),
+        };
+        let flow = Flow {
+            title: "t".into(),
+            left: vec!["a".into(), "b".into()],
+            right: vec!["x".into()],
+            bands: vec![band(0, 0, 30.0), band(1, 0, 10.0)],
+            columns: ("before".into(), "after".into()),
+            legend: Vec::new(),
+        };
+        let svg = flow.svg();
+        assert!(!svg.contains("NaN"), "{svg}");
+        // the plot's 340 px hold 40 customers less one 8 px gap: 8.3 px each
+        let heights: Vec<f64> = svg
+            .split("<rect ")
+            .skip(1)
+            .filter(|r| r.contains("#52606d"))
+            .map(|r| {
+                let h = r.split("height=\"").nth(1).expect("height");
+                h[..h.find('"').expect("end")].parse().expect("number")
+            })
+            .collect();
+        assert_eq!(heights, [249.0, 83.0, 332.0]);
+        // nothing moved: no bands, and no division by zero
+        let empty = Flow {
+            bands: vec![band(0, 0, 0.0)],
+            ..flow
+        };
+        assert!(!empty.svg().contains("NaN"));
     }
 }

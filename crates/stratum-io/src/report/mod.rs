@@ -17,6 +17,7 @@ use stratum_core::cluster::Clustering;
 use stratum_core::run::ClvRun;
 use stratum_core::validate::Validation;
 
+use crate::history::HistoryView;
 use crate::quality::QualityReport;
 use crate::tiers::SchemeOutput;
 use chart::esc;
@@ -50,6 +51,8 @@ pub struct ReportInput<'a> {
     pub rfm_quantiles: bool,
     /// The program and version, for the footer.
     pub generator: &'a str,
+    /// The history of the store's runs, when the run is kept in one (`--db`).
+    pub history: Option<&'a HistoryView>,
 }
 
 /// A part of the report with its own heading and table-of-contents entry.

@@ -10,9 +10,12 @@ use stratum_core::summary::GroupSummary;
 use stratum_core::validate::Validation;
 use stratum_core::{AbcClass, Labelled, Lang, RfmClass};
 
-use super::chart::{Bars, Bins, HeatMap, Histogram, PALETTE, ParetoCurve, Series};
+use super::chart::{Band, Bars, Bins, Flow, HeatMap, Histogram, PALETTE, ParetoCurve, Series};
 use super::{Block, ReportInput, Section, Table};
 use crate::format::{number, pct, thousands, wan};
+use crate::history::{
+    Direction, MatrixCell, MatrixView, MoverView, RunRef, tier_label, time_band_names,
+};
 use crate::quality::AsOfSource;
 
 /// Numbers as the report's readers write them.
@@ -209,6 +212,9 @@ pub fn build(r: &ReportInput<'_>) -> (String, String, Vec<Section>, String) {
     let subtitle = format!("{file} · {} {}", f.pick("分析日期", "as of"), q.as_of);
     let mut sections = vec![overview(r, &f), pareto(r, &f), rfm(r, &f)];
     if let Some(s) = scheme(r, &f) {
+        sections.push(s);
+    }
+    if let Some(s) = history(r, &f) {
         sections.push(s);
     }
     if let Some(s) = clusters(r, &f) {
@@ -1748,6 +1754,459 @@ fn distributions(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
             .pick("R、F、M 的分布", "Distributions of R, F and M")
             .into(),
         blocks,
+    }
+}
+
+/// A run of the history as the report names it: `#3 · 2026-06-30`, or `本次` / `this run`.
+fn run_name(run: &RunRef, f: &Fmt<'_>) -> String {
+    match run.id {
+        Some(id) => format!("#{id} · {}", run.as_of),
+        None => format!("{} · {}", f.pick("本次", "this run"), run.as_of),
+    }
+}
+
+/// The colour of a move in the flow chart and its legend name.
+fn move_color(d: Direction) -> &'static str {
+    match d {
+        Direction::Up => PALETTE[2],
+        Direction::Stable => PALETTE[7],
+        Direction::Down => PALETTE[3],
+        Direction::New => PALETTE[4],
+        Direction::Lost => PALETTE[5],
+    }
+}
+
+fn move_name(d: Direction, f: &Fmt<'_>) -> String {
+    match d {
+        Direction::Up => f.pick("升级", "up"),
+        Direction::Stable => f.pick("不变", "stable"),
+        Direction::Down => f.pick("降级", "down"),
+        Direction::New => f.pick("新客户", "new"),
+        Direction::Lost => f.pick("流失", "lost"),
+    }
+    .to_string()
+}
+
+/// The history section: tier sizes over the runs kept, the migration matrix of the last two
+/// runs as a heat map and a flow chart, time in tier, and the biggest moves with why.
+fn history(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
+    let h = r.history?;
+    let scheme = r.scheme.map(|o| o.scheme);
+    let label = |t: &str| tier_label(scheme, &h.dimension, t, r.lang);
+    let latest = h.runs.last()?;
+    let mut blocks = Vec::new();
+    let mut figures = vec![(
+        f.pick("已保存的运行", "runs kept").to_string(),
+        f.count(h.runs_in_store),
+        if h.runs.len() < h.runs_in_store {
+            match f.lang {
+                Lang::Zh => format!("此处显示最近 {} 次", h.runs.len()),
+                Lang::En => format!("the latest {} shown here", h.runs.len()),
+            }
+        } else {
+            String::new()
+        },
+    )];
+    if let Some(m) = &h.matrix {
+        let [up, stable, down] = m.shares();
+        for (name, share, n) in [
+            (f.pick("升级", "moved up"), up, m.counts[0]),
+            (f.pick("不变", "stayed"), stable, m.counts[1]),
+            (f.pick("降级", "moved down"), down, m.counts[2]),
+        ] {
+            figures.push((name.to_string(), pct(share), f.count(n as usize)));
+        }
+        figures.push((
+            f.pick("新客户 / 流失", "new / lost").to_string(),
+            format!(
+                "{} / {}",
+                f.count(m.new_and_lost[0] as usize),
+                f.count(m.new_and_lost[1] as usize)
+            ),
+            format!("{} → {}", run_name(&m.from, f), run_name(&m.to, f)),
+        ));
+    }
+    blocks.push(Block::Figures(figures));
+    if h.matrix.is_none() {
+        blocks.push(Block::Text(
+            f.pick(
+                "这是历史库中的第一次运行：下一次运行后，这里将显示客户的升降级。",
+                "This is the first run in the history store: moves between tiers show from the next run on.",
+            )
+            .into(),
+        ));
+    }
+
+    // tier sizes over time: one stacked bar per run, newest at the bottom
+    blocks.push(Block::Heading(
+        f.pick("各等级客户数的变化", "Tier sizes over time").into(),
+    ));
+    let series: Vec<Series> = h
+        .tiers
+        .iter()
+        .enumerate()
+        .map(|(t, name)| Series {
+            name: label(name),
+            values: h
+                .runs
+                .iter()
+                .map(|run| run.tiers.get(t).map_or(0.0, |x| x.0 as f64))
+                .collect(),
+            color: PALETTE[t % PALETTE.len()],
+        })
+        .collect();
+    let sizes = Bars {
+        title: f
+            .pick("各次运行的等级客户数", "Customers per tier in each run")
+            .into(),
+        categories: h.runs.iter().map(|run| run_name(&run.run, f)).collect(),
+        series,
+        format: &|v| thousands(v as u64),
+        ticks: &|v| thousands(v as u64),
+        axis_max: None,
+        stacked: true,
+        axis_label: f.pick("客户数", "customers").into(),
+    }
+    .svg();
+    blocks.push(Block::Chart {
+        svg: sizes,
+        caption: format!(
+            "{} {}",
+            f.pick("维度：", "Dimension:"),
+            scheme
+                .and_then(|s| s.dimensions.iter().find(|d| d.name == h.dimension))
+                .map_or(h.dimension.as_str(), |d| d.label.pick(f.lang, &d.name))
+        ),
+    });
+    let revenue: Vec<f64> = h
+        .runs
+        .iter()
+        .flat_map(|run| run.tiers.iter().map(|x| x.1.to_f64()))
+        .collect();
+    let unit = f.unit(&revenue);
+    let mut header = vec![f.pick("运行", "run").to_string()];
+    for t in &h.tiers {
+        header.push(label(t));
+    }
+    header.push(f.with_unit(f.pick("总收入", "revenue"), unit));
+    blocks.push(Block::Table(Table {
+        header,
+        rows: h
+            .runs
+            .iter()
+            .map(|run| {
+                let mut row = vec![run_name(&run.run, f)];
+                row.extend(run.tiers.iter().map(|x| f.count(x.0 as usize)));
+                let total: stratum_core::Money = run.tiers.iter().map(|x| x.1).sum();
+                row.push(f.in_unit(total.to_f64(), unit));
+                row
+            })
+            .collect(),
+        ..Table::default()
+    }));
+
+    if let Some(m) = &h.matrix {
+        blocks.extend(matrix_blocks(m, &label, f));
+    }
+
+    // time in tier
+    if !h.time_in_tier.is_empty() {
+        blocks.push(Block::Heading(
+            f.pick("在当前等级的时长", "Time in the current tier")
+                .into(),
+        ));
+        let bands = time_band_names(f.lang);
+        let series: Vec<Series> = bands
+            .iter()
+            .enumerate()
+            .map(|(b, name)| Series {
+                name: name.clone(),
+                values: h
+                    .time_in_tier
+                    .iter()
+                    .map(|t| t.bands[b] as f64 / t.customers.max(1) as f64)
+                    .collect(),
+                color: [PALETTE[3], PALETTE[1], PALETTE[6], PALETTE[4], PALETTE[0]][b],
+            })
+            .collect();
+        let chart = Bars {
+            title: f
+                .pick(
+                    "各等级客户在该等级的时长",
+                    "How long each tier's customers have been in it",
+                )
+                .into(),
+            categories: h.time_in_tier.iter().map(|t| label(&t.tier)).collect(),
+            series,
+            format: &|v| pct(v),
+            ticks: &share_tick,
+            axis_max: Some(1.0),
+            stacked: true,
+            axis_label: f.pick("客户占比（%）", "share of customers (%)").into(),
+        }
+        .svg();
+        blocks.push(Block::Chart {
+            svg: chart,
+            caption: match f.lang {
+                Lang::Zh => format!(
+                    "时长从客户连续处于该等级的第一次运行的分析日期算到 {}。",
+                    latest.run.as_of
+                ),
+                Lang::En => format!(
+                    "Counted from the as-of date of the first run of the customer's unbroken stay in the tier to {}.",
+                    latest.run.as_of
+                ),
+            },
+        });
+        let mut header = vec![
+            f.pick("等级", "tier").to_string(),
+            f.pick("客户数", "customers").into(),
+        ];
+        header.extend(bands);
+        header.push(f.pick("中位天数", "median days").into());
+        header.push(f.pick("始终在此等级", "in it in every run shown").into());
+        blocks.push(Block::Table(Table {
+            header,
+            rows: h
+                .time_in_tier
+                .iter()
+                .map(|t| {
+                    let mut row = vec![label(&t.tier), f.count(t.customers as usize)];
+                    row.extend(t.bands.iter().map(|&k| f.count(k as usize)));
+                    row.push(f.count(t.median_days.max(0) as usize));
+                    row.push(f.count(t.whole_window as usize));
+                    row
+                })
+                .collect(),
+            ..Table::default()
+        }));
+    }
+
+    for (title, list) in [
+        (
+            f.pick("升级最多的客户（按收入）", "Top upgrades by revenue"),
+            &h.upgrades,
+        ),
+        (
+            f.pick("降级最多的客户（按收入）", "Top downgrades by revenue"),
+            &h.downgrades,
+        ),
+        (
+            f.pick(
+                "降级或流失的高价值客户（上次为 A 类）",
+                "High-value customers (class A before) who moved down or were lost",
+            ),
+            &h.high_value_down,
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        blocks.push(Block::Heading(title.into()));
+        blocks.push(Block::Table(mover_table(list, &label, f)));
+    }
+    Some(Section {
+        id: "history",
+        title: f.pick("历史与迁移", "History and moves").into(),
+        blocks,
+    })
+}
+
+/// The migration matrix as a heat map (customers and revenue) and a flow chart.
+fn matrix_blocks(m: &MatrixView, label: &dyn Fn(&str) -> String, f: &Fmt<'_>) -> Vec<Block> {
+    let row_name = |t: &Option<String>| {
+        t.as_deref()
+            .map_or_else(|| f.pick("（新客户）", "(new)").to_string(), label)
+    };
+    let col_name = |t: &Option<String>| {
+        t.as_deref()
+            .map_or_else(|| f.pick("（流失）", "(lost)").to_string(), label)
+    };
+    // revenue in the later run, or the earlier one's for lost customers
+    let revenue_of = |c: usize, cell: &MatrixCell| {
+        if m.columns[c].is_none() {
+            cell.revenue_from
+        } else {
+            cell.revenue_to
+        }
+    };
+    let all: Vec<f64> = m
+        .cells
+        .iter()
+        .flat_map(|row| {
+            row.iter()
+                .enumerate()
+                .map(|(c, x)| revenue_of(c, x).to_f64())
+        })
+        .collect();
+    let unit = f.unit(&all);
+    let heat = HeatMap {
+        title: f.with_unit(
+            f.pick(
+                "迁移矩阵：客户数与收入",
+                "Migration matrix: customers and revenue",
+            ),
+            unit,
+        ),
+        rows: m.rows.iter().map(row_name).collect(),
+        columns: m.columns.iter().map(col_name).collect(),
+        values: m
+            .cells
+            .iter()
+            .map(|row| row.iter().map(|x| x.customers as f64).collect())
+            .collect(),
+        text: m
+            .cells
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .map(|(c, x)| {
+                        if x.customers == 0 {
+                            vec!["0".into()]
+                        } else {
+                            vec![
+                                f.count(x.customers as usize),
+                                f.in_unit(revenue_of(c, x).to_f64(), unit),
+                            ]
+                        }
+                    })
+                    .collect()
+            })
+            .collect(),
+        axes: (
+            format!("{} {}", f.pick("之后：", "after:"), run_name(&m.to, f)),
+            format!("{} {}", f.pick("之前：", "before:"), run_name(&m.from, f)),
+        ),
+        legend: f
+            .pick(
+                "颜色：客户数（越亮越多）",
+                "colour: customers (brighter is more)",
+            )
+            .into(),
+    }
+    .svg();
+    let directions = [
+        Direction::Up,
+        Direction::Stable,
+        Direction::Down,
+        Direction::New,
+        Direction::Lost,
+    ];
+    let mut bands = Vec::new();
+    for (r, row) in m.cells.iter().enumerate() {
+        for (c, x) in row.iter().enumerate() {
+            if x.customers > 0 {
+                bands.push(Band {
+                    from: r,
+                    to: c,
+                    value: x.customers as f64,
+                    color: move_color(x.direction),
+                    tip: format!(
+                        "{} → {}: {}",
+                        row_name(&m.rows[r]),
+                        col_name(&m.columns[c]),
+                        f.count(x.customers as usize)
+                    ),
+                });
+            }
+        }
+    }
+    let present: Vec<Direction> = directions
+        .into_iter()
+        .filter(|d| {
+            m.cells
+                .iter()
+                .flatten()
+                .any(|x| x.customers > 0 && x.direction == *d)
+        })
+        .collect();
+    let flow = Flow {
+        title: f.pick("客户流向", "Where customers moved").into(),
+        left: m.rows.iter().map(row_name).collect(),
+        right: m.columns.iter().map(col_name).collect(),
+        bands,
+        columns: (run_name(&m.from, f), run_name(&m.to, f)),
+        legend: present
+            .into_iter()
+            .map(|d| (move_name(d, f), move_color(d)))
+            .collect(),
+    }
+    .svg();
+    vec![
+        Block::Heading(
+            f.pick("最近两次运行之间的迁移", "Moves between the last two runs")
+                .into(),
+        ),
+        Block::Chart {
+            svg: heat,
+            caption: match (f.lang, f.unit_name(unit)) {
+                (Lang::Zh, name) => format!(
+                    "每格：从行等级到列等级的客户数与其本次收入（{name}；流失客户为上次收入）。对角线为等级不变。"
+                ),
+                (Lang::En, name) => format!(
+                    "Each cell: customers who went from the row's tier to the column's, and their revenue in the later run{} (the earlier run's for lost customers). The diagonal stayed.",
+                    if name.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({name})")
+                    }
+                ),
+            },
+        },
+        Block::Chart {
+            svg: flow,
+            caption: f
+                .pick(
+                    "带宽为客户数；颜色表示升级、不变、降级、新客户与流失。",
+                    "Band width is customers; colour says up, stable, down, new or lost.",
+                )
+                .into(),
+        },
+    ]
+}
+
+/// A table of moves: customer, from → to, revenue before and after, why.
+fn mover_table(list: &[MoverView], label: &dyn Fn(&str) -> String, f: &Fmt<'_>) -> Table {
+    let tier = |t: &Option<String>| t.as_deref().map_or_else(|| "–".to_string(), label);
+    let (before, before_cells) = f.money_column(
+        f.pick("之前收入", "revenue before"),
+        &list
+            .iter()
+            .map(|x| x.monetary_from.to_f64())
+            .collect::<Vec<_>>(),
+    );
+    let (after, after_cells) = f.money_column(
+        f.pick("之后收入", "revenue after"),
+        &list
+            .iter()
+            .map(|x| x.monetary_to.to_f64())
+            .collect::<Vec<_>>(),
+    );
+    Table {
+        header: vec![
+            f.pick("客户", "customer").into(),
+            f.pick("之前", "from").into(),
+            f.pick("之后", "to").into(),
+            before,
+            after,
+            f.pick("原因", "why").into(),
+        ],
+        rows: list
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                vec![
+                    x.customer_id.clone(),
+                    tier(&x.from),
+                    tier(&x.to),
+                    before_cells[i].clone(),
+                    after_cells[i].clone(),
+                    x.why.clone(),
+                ]
+            })
+            .collect(),
+        ..Table::default()
     }
 }
 

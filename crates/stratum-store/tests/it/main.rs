@@ -578,3 +578,190 @@ fn a_run_in_another_chunk_format_is_refused_by_name() {
         ));
     }
 }
+
+/// The report's history, worked by hand. Runs at 03-01 and 04-01 are kept; the run at 05-01
+/// is the one being written. A 1,500 (big throughout), B 200 then +900 on 03-05 (small, then
+/// big), C 50 (small throughout), D 3,000 on 04-10 (new, big), E 1,200 then −500 on 04-15 (big,
+/// then small at 700).
+#[test]
+fn the_history_of_the_latest_runs_is_worked_by_hand() {
+    use stratum_io::history::{Direction, RunRef};
+    use stratum_store::overview::Current;
+    let lines = [
+        ("A", "a1", day(2025, 1, 10), 1_500),
+        ("E", "e1", day(2025, 1, 12), 1_200),
+        ("B", "b1", day(2025, 1, 20), 200),
+        ("C", "c1", day(2025, 2, 1), 50),
+        ("B", "b2", day(2025, 3, 5), 900),
+        ("D", "d1", day(2025, 4, 10), 3_000),
+        ("E", "e2", day(2025, 4, 15), -500),
+    ];
+    let at = |as_of: NaiveDate| {
+        let before: Vec<_> = lines.into_iter().filter(|l| l.2 < as_of).collect();
+        run_of(&before, as_of)
+    };
+    let (run1, run2, run3) = (
+        at(day(2025, 3, 1)),
+        at(day(2025, 4, 1)),
+        at(day(2025, 5, 1)),
+    );
+    for t in stores("overview") {
+        let mut store = Store::open(&t.url).expect("open");
+        assert_eq!(
+            store
+                .overview(None, None, 10, stratum_core::Lang::En)
+                .expect("empty"),
+            None
+        );
+        let r1 = store.record(&run1, &meta()).expect("record");
+        let r2 = store.record(&run2, &meta()).expect("record");
+        let current = Current {
+            run: &run3,
+            scheme_text: Some(SCHEME),
+        };
+        let before = store
+            .overview(Some(current), None, 10, stratum_core::Lang::En)
+            .expect("overview")
+            .expect("runs");
+        let r3 = store.record(&run3, &meta()).expect("record");
+        let after = store
+            .overview(None, None, 10, stratum_core::Lang::En)
+            .expect("overview")
+            .expect("runs");
+        for (h, latest) in [(&before, None), (&after, Some(r3))] {
+            assert_eq!(h.dimension, "tier");
+            assert_eq!(h.tiers, ["big", "small"]);
+            assert_eq!(h.runs_in_store, 3);
+            type Sizes = (Option<i64>, Vec<(u64, i64)>);
+            let sizes: Vec<Sizes> = h
+                .runs
+                .iter()
+                .map(|r| {
+                    (
+                        r.run.id,
+                        r.tiers
+                            .iter()
+                            .map(|(n, m)| (*n, (m.units() / 10_000) as i64))
+                            .collect(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                sizes,
+                [
+                    (Some(r1), vec![(2, 2_700), (2, 250)]),
+                    (Some(r2), vec![(3, 3_800), (1, 50)]),
+                    (latest, vec![(3, 5_600), (2, 750)]),
+                ],
+                "{}",
+                t.url
+            );
+            // big: A since 03-01 (61 days), B since 04-01 (30), D moved in now; small: C since
+            // 03-01 (61), E moved in now
+            let time: Vec<(&str, u64, [u64; 5], i64, u64)> = h
+                .time_in_tier
+                .iter()
+                .map(|x| {
+                    (
+                        x.tier.as_str(),
+                        x.customers,
+                        x.bands,
+                        x.median_days,
+                        x.whole_window,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                time,
+                [
+                    ("big", 3, [1, 2, 0, 0, 0], 30, 1),
+                    ("small", 2, [1, 1, 0, 0, 0], 0, 1)
+                ]
+            );
+            let m = h.matrix.as_ref().expect("matrix");
+            assert_eq!(
+                m.from,
+                RunRef {
+                    id: Some(r2),
+                    as_of: day(2025, 4, 1)
+                }
+            );
+            assert_eq!(m.to.id, latest);
+            assert_eq!(m.rows, [None, Some("big".into()), Some("small".into())]);
+            assert_eq!(m.columns, [Some("big".into()), Some("small".into())]);
+            let cells: Vec<Vec<(u64, i64, i64, Direction)>> = m
+                .cells
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|c| {
+                            (
+                                c.customers,
+                                (c.revenue_from.units() / 10_000) as i64,
+                                (c.revenue_to.units() / 10_000) as i64,
+                                c.direction,
+                            )
+                        })
+                        .collect()
+                })
+                .collect();
+            assert_eq!(
+                cells,
+                [
+                    vec![(1, 0, 3_000, Direction::New), (0, 0, 0, Direction::New)],
+                    vec![
+                        (2, 2_600, 2_600, Direction::Stable),
+                        (1, 1_200, 700, Direction::Down)
+                    ],
+                    vec![(0, 0, 0, Direction::Up), (1, 50, 50, Direction::Stable)],
+                ]
+            );
+            assert_eq!(m.counts, [0, 3, 1]);
+            assert_eq!(m.new_and_lost, [1, 0]);
+            assert!(h.upgrades.is_empty());
+            // E was in class A of run 2 (70.1% of revenue before it) and moved down: the rule
+            // of `big` no longer holds
+            for list in [&h.downgrades, &h.high_value_down] {
+                let e: Vec<(&str, &str)> = list
+                    .iter()
+                    .map(|x| (x.customer_id.as_str(), x.why.as_str()))
+                    .collect();
+                assert_eq!(e, [("E", "monetary 1,200 → 700 < 1,000")]);
+            }
+        }
+    }
+}
+
+/// The history looks back over the latest 24 runs and says how many the store has.
+#[test]
+fn the_history_looks_back_over_the_latest_runs() {
+    let lines = [("A", "a1", day(2024, 1, 10), 1_500)];
+    for t in stores("window") {
+        let mut store = Store::open(&t.url).expect("open");
+        let mut ids = Vec::new();
+        for k in 0..25 {
+            let as_of = day(2024, 2, 1) + chrono::Days::new(k);
+            ids.push(
+                store
+                    .record(&run_of(&lines, as_of), &meta())
+                    .expect("record"),
+            );
+        }
+        let h = store
+            .overview(None, None, 10, stratum_core::Lang::En)
+            .expect("overview")
+            .expect("runs");
+        assert_eq!(h.runs_in_store, 25);
+        assert_eq!(h.runs.len(), stratum_store::overview::WINDOW);
+        assert_eq!(h.runs[0].run.id, Some(ids[1]));
+        // A has been big in every run shown: 23 days from the first shown to the latest
+        assert_eq!(h.time_in_tier[0].median_days, 23);
+        assert_eq!(h.time_in_tier[0].whole_window, 1);
+        // an unknown dimension is an error
+        assert!(
+            store
+                .overview(None, Some("nope"), 10, stratum_core::Lang::En)
+                .is_err()
+        );
+    }
+}

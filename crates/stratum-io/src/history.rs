@@ -1,0 +1,237 @@
+//! The history of a store's runs as the report and the workbook show it: tier sizes over the
+//! runs, the migration matrix of the last two runs, how long customers have been in their
+//! tier, and the customers who moved most. Filled by the store (which sits above this crate),
+//! rendered by [`crate::report`] and [`crate::workbook`]; the reasons are already words in the
+//! report's language.
+
+use chrono::NaiveDate;
+use stratum_core::scheme::CheckedScheme;
+use stratum_core::{AbcClass, Labelled, Lang, Money, RfmClass, Segment};
+
+/// The upper ends (in days, inclusive) of the time-in-tier bands after "moved in with this
+/// run": 1–90 days, 91–180, 181–365; the last band is everything longer.
+pub const TIME_IN_TIER_DAYS: [i64; 3] = [90, 180, 365];
+
+/// The bands of [`TimeInTier::bands`]: moved in with the latest run, then up to each of
+/// [`TIME_IN_TIER_DAYS`], then longer.
+pub const TIME_IN_TIER_BANDS: usize = TIME_IN_TIER_DAYS.len() + 2;
+
+/// A run in the history: its store id (`None`: the run being written, not yet kept) and as-of
+/// date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunRef {
+    /// The store id, once kept.
+    pub id: Option<i64>,
+    /// The as-of date.
+    pub as_of: NaiveDate,
+}
+
+/// One run's tier sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSizes {
+    /// The run.
+    pub run: RunRef,
+    /// Customers and net revenue per tier, in the order of [`HistoryView::tiers`] (zero for a
+    /// tier the run did not have; all zero when the run's scheme lacks the dimension).
+    pub tiers: Vec<(u64, Money)>,
+}
+
+/// How a customer moved between two runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// To a higher tier.
+    Up,
+    /// Same tier.
+    Stable,
+    /// To a lower tier.
+    Down,
+    /// Not in the earlier run.
+    New,
+    /// Not in the later run.
+    Lost,
+}
+
+impl Direction {
+    /// The code in files.
+    pub fn code(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Stable => "stable",
+            Direction::Down => "down",
+            Direction::New => "new",
+            Direction::Lost => "lost",
+        }
+    }
+}
+
+/// A cell of the migration matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatrixCell {
+    /// Customers who went from the row's tier to the column's.
+    pub customers: u64,
+    /// Their net revenue in the earlier run.
+    pub revenue_from: Money,
+    /// Their net revenue in the later run.
+    pub revenue_to: Money,
+    /// How they moved.
+    pub direction: Direction,
+}
+
+/// The migration matrix of two runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixView {
+    /// The earlier run.
+    pub from: RunRef,
+    /// The later run.
+    pub to: RunRef,
+    /// The rows: the earlier run's tiers best first, after `None` (new customers) when there
+    /// are any.
+    pub rows: Vec<Option<String>>,
+    /// The columns: the later run's tiers best first, then `None` (lost customers) when there
+    /// are any.
+    pub columns: Vec<Option<String>>,
+    /// `[row][column]`.
+    pub cells: Vec<Vec<MatrixCell>>,
+    /// Customers in both runs who moved up, stayed, moved down.
+    pub counts: [u64; 3],
+    /// Customers only in the later run, only in the earlier one.
+    pub new_and_lost: [u64; 2],
+}
+
+impl MatrixView {
+    /// The shares of the customers in both runs who moved up, stayed and moved down.
+    pub fn shares(&self) -> [f64; 3] {
+        let n = self.counts.iter().sum::<u64>().max(1) as f64;
+        self.counts.map(|c| c as f64 / n)
+    }
+}
+
+/// How long the customers of one tier of the latest run have been in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeInTier {
+    /// The tier.
+    pub tier: String,
+    /// Customers in it.
+    pub customers: u64,
+    /// Customers per band ([`TIME_IN_TIER_BANDS`]): days from the as-of date of the first
+    /// run of their unbroken stay in the tier to the latest run's.
+    pub bands: [u64; TIME_IN_TIER_BANDS],
+    /// The median of those days.
+    pub median_days: i64,
+    /// Customers in the tier in every run looked at (their stay may be longer).
+    pub whole_window: u64,
+}
+
+/// A customer who moved, with why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoverView {
+    /// The customer id.
+    pub customer_id: String,
+    /// The tier before (`None`: new).
+    pub from: Option<String>,
+    /// The tier after (`None`: lost).
+    pub to: Option<String>,
+    /// How.
+    pub direction: Direction,
+    /// Net revenue in the earlier run.
+    pub monetary_from: Money,
+    /// Net revenue in the later run.
+    pub monetary_to: Money,
+    /// Why, in words: the numbers that crossed a rule's threshold, else the reason of the
+    /// tier after (empty when there is nothing to say).
+    pub why: String,
+}
+
+/// The history section's content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryView {
+    /// The dimension shown (a scheme dimension, or `rfm_class`).
+    pub dimension: String,
+    /// The tiers of the dimension: the latest run's best first, then any only earlier runs had.
+    pub tiers: Vec<String>,
+    /// The runs looked at, oldest first; the last is the latest.
+    pub runs: Vec<RunSizes>,
+    /// How many runs the store has (with the run being written), of which `runs` are the
+    /// latest.
+    pub runs_in_store: usize,
+    /// The matrix of the last two runs (none with one run).
+    pub matrix: Option<MatrixView>,
+    /// Time in tier per tier of the latest run, in the order of `tiers`.
+    pub time_in_tier: Vec<TimeInTier>,
+    /// The biggest moves up by revenue.
+    pub upgrades: Vec<MoverView>,
+    /// The biggest moves down by revenue.
+    pub downgrades: Vec<MoverView>,
+    /// High-value customers (ABC class A in the earlier run) who moved down or were lost, by
+    /// revenue.
+    pub high_value_down: Vec<MoverView>,
+}
+
+/// The band of a stay of `days` days (0: moved in with the latest run).
+pub fn time_band(days: i64) -> usize {
+    if days <= 0 {
+        return 0;
+    }
+    1 + TIME_IN_TIER_DAYS
+        .iter()
+        .position(|&end| days <= end)
+        .unwrap_or(TIME_IN_TIER_DAYS.len())
+}
+
+/// The names of the time-in-tier bands in `lang`.
+pub fn time_band_names(lang: Lang) -> Vec<String> {
+    let mut names = vec![lang.pick("本次进入", "moved in now").to_string()];
+    let mut from = 1;
+    for end in TIME_IN_TIER_DAYS {
+        names.push(match lang {
+            Lang::Zh => format!("{from}–{end} 天"),
+            Lang::En => format!("{from}–{end} days"),
+        });
+        from = end + 1;
+    }
+    names.push(match lang {
+        Lang::Zh => format!("超过 {} 天", from - 1),
+        Lang::En => format!("over {} days", from - 1),
+    });
+    names
+}
+
+/// A history tier's name in `lang`: the scheme's label for a scheme tier, the built-in label
+/// for an RFM class, segment or ABC class, else the name.
+pub fn tier_label(
+    scheme: Option<&CheckedScheme>,
+    dimension: &str,
+    name: &str,
+    lang: Lang,
+) -> String {
+    if let Some(tier) = scheme
+        .and_then(|s| s.dimensions.iter().find(|d| d.name == dimension))
+        .and_then(|d| d.tiers.iter().find(|t| t.name == name))
+    {
+        return tier.label.pick(lang, name).to_string();
+    }
+    fn find<T: Labelled>(all: &[T], name: &str, lang: Lang) -> Option<&'static str> {
+        all.iter().find(|c| c.code() == name).map(|c| c.label(lang))
+    }
+    let built_in = match dimension {
+        "rfm_class" => find(&RfmClass::ALL, name, lang),
+        "rfm_segment" => find(&Segment::ALL, name, lang),
+        "abc_class" => find(&AbcClass::ALL, name, lang),
+        _ => None,
+    };
+    built_in.unwrap_or(name).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stay_falls_in_one_band_by_its_days() {
+        let bands: Vec<usize> = [0, 1, 90, 91, 180, 181, 365, 366, 5000]
+            .into_iter()
+            .map(time_band)
+            .collect();
+        assert_eq!(bands, [0, 1, 1, 2, 2, 3, 3, 4, 4]);
+    }
+}
