@@ -26,6 +26,8 @@ pub mod abc;
 pub mod cluster;
 pub mod clv;
 pub mod features;
+pub mod format;
+pub mod history;
 pub mod interactions;
 pub mod keyset;
 pub mod labels;

@@ -3,6 +3,10 @@
 //! writing the results for people (XLSX) and programs (CSV, JSON).
 #![deny(missing_docs)]
 
+// number formatting and the history view are pure: they live in the engine, where the store
+// can use them without this crate's file formats
+pub use stratum_core::{format, history};
+
 pub mod cells;
 mod clean;
 pub mod cluster;
@@ -11,9 +15,7 @@ pub mod demo;
 mod engine;
 pub mod excel;
 mod fields;
-pub mod format;
 pub mod guard;
-pub mod history;
 pub mod ingest;
 pub mod inputs;
 pub mod interactions;

@@ -376,10 +376,7 @@ impl Store {
             .find(|(r, _)| r.id == run)
             .ok_or(StoreError::NoRun(run))?;
         let layout = layout_of(run, &layout)?;
-        let mut stored = Vec::new();
-        for bytes in self.db.run_chunks(run)? {
-            stored.extend(chunk::decode(&bytes)?);
-        }
+        let stored = self.decoded(run)?;
         let ids: Vec<u64> = stored.iter().map(|s| s.id).collect();
         let mut codes = self.db.codes(&ids)?;
         let rows = stored
@@ -421,15 +418,8 @@ impl Store {
                 .last()
                 .map_or_else(|| "rfm_class".to_string(), |(d, _)| d.clone()),
         };
-        let read = |db: &mut dyn Backend, run: i64| -> Result<Vec<Stored>, StoreError> {
-            let mut all = Vec::new();
-            for bytes in db.run_chunks(run)? {
-                all.extend(chunk::decode(&bytes)?);
-            }
-            Ok(all)
-        };
-        let a = read(self.db.as_mut(), from)?;
-        let b = read(self.db.as_mut(), to)?;
+        let a = self.decoded(from)?;
+        let b = self.decoded(to)?;
         let mut m = migrate::compare(
             (&from_info, &from_layout, &a),
             (&to_info, &to_layout, &b),
@@ -482,6 +472,20 @@ pub(crate) fn stored_run(
         .map(|(i, r)| Stored::new(id(i), r, &mut layout))
         .collect();
     (codes, layout, rows)
+}
+
+impl Store {
+    /// Every customer of kept run `run`, by store id: its chunks read, then decoded on all
+    /// cores (decoding is most of the time of reading a run).
+    pub(crate) fn decoded(&mut self, run: i64) -> Result<Vec<Stored>, StoreError> {
+        use rayon::prelude::*;
+        let chunks = self.db.run_chunks(run)?;
+        let parts = chunks
+            .par_iter()
+            .map(|bytes| chunk::decode(bytes))
+            .collect::<Result<Vec<Vec<Stored>>, _>>()?;
+        Ok(parts.concat())
+    }
 }
 
 /// The sha256 of `text`, in hex.

@@ -28,7 +28,7 @@ pub struct Transition {
     pub revenue_to: Money,
 }
 
-pub use stratum_io::history::Direction;
+pub use stratum_core::history::Direction;
 
 /// A customer who changed tier (moved, new or lost).
 #[derive(Debug, Clone, PartialEq)]

@@ -10,17 +10,17 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use stratum_core::run::RunResult;
-use stratum_core::scheme::SchemeParams;
-use stratum_core::{Lang, Money};
-use stratum_io::history::{
+use stratum_core::history::{
     Direction, HistoryView, MatrixCell, MatrixView, MoverView, RunRef, RunSizes,
     TIME_IN_TIER_BANDS, TimeInTier, time_band,
 };
+use stratum_core::run::RunResult;
+use stratum_core::scheme::SchemeParams;
+use stratum_core::{Lang, Money};
 
 use crate::chunk::{Layout, Stored};
 use crate::migrate::{Migrations, Mover, Tiers, compare};
-use crate::{RunInfo, Store, StoreError, chunk, layout_of, stored_run, why};
+use crate::{RunInfo, Store, StoreError, layout_of, stored_run, why};
 
 /// The most runs the history looks back over (two years of monthly runs).
 pub const WINDOW: usize = 24;
@@ -184,15 +184,6 @@ impl Store {
             downgrades,
             high_value_down,
         }))
-    }
-
-    /// Every customer of kept run `run`, by store id.
-    fn decoded(&mut self, run: i64) -> Result<Vec<Stored>, StoreError> {
-        let mut all = Vec::new();
-        for bytes in self.db.run_chunks(run)? {
-            all.extend(chunk::decode(&bytes)?);
-        }
-        Ok(all)
     }
 
     /// The `top` biggest moves up, down, and down or lost of class-A customers, named and with

@@ -86,9 +86,9 @@ pub fn number_in(values: &[(String, StoredValue)], column: &str) -> Option<f64> 
 /// A number as `diff` shows it: thousands separated, decimals only where it has them.
 pub fn shown_number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
-        stratum_io::format::number(x, 0)
+        stratum_core::format::number(x, 0)
     } else {
-        stratum_io::format::number(x, 2)
+        stratum_core::format::number(x, 2)
     }
 }
 

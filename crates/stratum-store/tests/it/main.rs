@@ -585,7 +585,7 @@ fn a_run_in_another_chunk_format_is_refused_by_name() {
 /// then small at 700).
 #[test]
 fn the_history_of_the_latest_runs_is_worked_by_hand() {
-    use stratum_io::history::{Direction, RunRef};
+    use stratum_core::history::{Direction, RunRef};
     use stratum_store::overview::Current;
     let lines = [
         ("A", "a1", day(2025, 1, 10), 1_500),

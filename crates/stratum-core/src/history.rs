@@ -1,12 +1,12 @@
 //! The history of a store's runs as the report and the workbook show it: tier sizes over the
 //! runs, the migration matrix of the last two runs, how long customers have been in their
-//! tier, and the customers who moved most. Filled by the store (which sits above this crate),
-//! rendered by [`crate::report`] and [`crate::workbook`]; the reasons are already words in the
+//! tier, and the customers who moved most. Filled by the store,
+//! rendered by the report and the workbook of `stratum-io`; the reasons are already words in the
 //! report's language.
 
+use crate::scheme::CheckedScheme;
+use crate::{AbcClass, Labelled, Lang, Money, RfmClass, Segment};
 use chrono::NaiveDate;
-use stratum_core::scheme::CheckedScheme;
-use stratum_core::{AbcClass, Labelled, Lang, Money, RfmClass, Segment};
 
 /// The upper ends (in days, inclusive) of the time-in-tier bands after "moved in with this
 /// run": 1–90 days, 91–180, 181–365; the last band is everything longer.

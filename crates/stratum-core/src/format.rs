@@ -1,6 +1,6 @@
 //! Number formatting for people: thousands separators, money with two decimals, percentages.
 
-use stratum_core::Money;
+use crate::Money;
 
 /// `12345678` → `12,345,678`.
 pub fn thousands(n: u64) -> String {
@@ -69,7 +69,7 @@ pub fn wan(v: f64) -> String {
 }
 
 /// A byte count for messages: `900 bytes`, `2.8 kib`, `1.5 gib`.
-pub(crate) fn size_text(bytes: u64) -> String {
+pub fn size_text(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["kib", "mib", "gib", "tib"];
     if bytes < 1024 {
         return format!("{bytes} bytes");
