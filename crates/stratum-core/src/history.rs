@@ -167,6 +167,30 @@ pub struct HistoryView {
     pub high_value_down: Vec<MoverView>,
 }
 
+impl HistoryView {
+    /// The lists of moves with their titles in `lang`: the top upgrades, the top downgrades,
+    /// and the high-value customers who moved down or were lost.
+    pub fn mover_lists(&self, lang: Lang) -> [(&'static str, &[MoverView]); 3] {
+        [
+            (
+                lang.pick("升级最多的客户（按收入）", "Top upgrades by revenue"),
+                &self.upgrades,
+            ),
+            (
+                lang.pick("降级最多的客户（按收入）", "Top downgrades by revenue"),
+                &self.downgrades,
+            ),
+            (
+                lang.pick(
+                    "降级或流失的高价值客户（上次为 A 类）",
+                    "High-value customers (class A before) who moved down or were lost",
+                ),
+                &self.high_value_down,
+            ),
+        ]
+    }
+}
+
 /// The band of a stay of `days` days (0: moved in with the latest run).
 pub fn time_band(days: i64) -> usize {
     if days <= 0 {

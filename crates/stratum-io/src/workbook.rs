@@ -743,23 +743,7 @@ fn history_sheet_of(
     }
 
     // the biggest moves
-    for (title, list) in [
-        (
-            lang.pick("升级最多的客户（按收入）", "Top upgrades by revenue"),
-            &h.upgrades,
-        ),
-        (
-            lang.pick("降级最多的客户（按收入）", "Top downgrades by revenue"),
-            &h.downgrades,
-        ),
-        (
-            lang.pick(
-                "降级或流失的高价值客户（上次为 A 类）",
-                "High-value customers (class A before) who moved down or were lost",
-            ),
-            &h.high_value_down,
-        ),
-    ] {
+    for (title, list) in h.mover_lists(lang) {
         if list.is_empty() {
             continue;
         }

@@ -1982,23 +1982,7 @@ fn history(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         }));
     }
 
-    for (title, list) in [
-        (
-            f.pick("升级最多的客户（按收入）", "Top upgrades by revenue"),
-            &h.upgrades,
-        ),
-        (
-            f.pick("降级最多的客户（按收入）", "Top downgrades by revenue"),
-            &h.downgrades,
-        ),
-        (
-            f.pick(
-                "降级或流失的高价值客户（上次为 A 类）",
-                "High-value customers (class A before) who moved down or were lost",
-            ),
-            &h.high_value_down,
-        ),
-    ] {
+    for (title, list) in h.mover_lists(f.lang) {
         if list.is_empty() {
             continue;
         }
