@@ -57,6 +57,46 @@ pub enum Command {
     /// History from one export: re-tier at every month or quarter end from --from (each as-of
     /// using only the lines before it) and keep each run in the store, reading the input once.
     Backfill(Box<BackfillArgs>),
+    /// Scheme versions in a history store: publish a scheme with a message, list the versions,
+    /// show the rule changes between two.
+    Scheme(SchemeArgs),
+}
+
+/// Arguments of `stratum scheme`.
+#[derive(Debug, Args)]
+pub struct SchemeArgs {
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db", global = true)]
+    pub db: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: SchemeAction,
+}
+
+/// What `stratum scheme` does.
+#[derive(Debug, Subcommand)]
+pub enum SchemeAction {
+    /// Keep a scheme file as a new version, with why (runs keep the schemes they use as
+    /// versions by themselves).
+    Publish {
+        /// The scheme file (TOML).
+        file: PathBuf,
+        /// Why: what changed and for whom.
+        #[arg(short, long)]
+        message: String,
+        /// Who publishes it (default: $USER).
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// List the scheme versions: number, when, who, name, message.
+    Log,
+    /// The rule changes between two versions (a version number or a scheme file each).
+    Diff {
+        /// The older version, or a scheme file.
+        from: String,
+        /// The newer version, or a scheme file.
+        to: String,
+    },
 }
 
 /// Arguments of `stratum backfill`.

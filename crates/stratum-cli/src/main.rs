@@ -150,5 +150,6 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Diff(args) => commands::history::diff(args),
         cli::Command::Export(args) => commands::history::export(args),
         cli::Command::Backfill(args) => commands::backfill::run(*args),
+        cli::Command::Scheme(args) => commands::versions::run(args),
     }
 }

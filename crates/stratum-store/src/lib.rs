@@ -85,6 +85,9 @@ pub enum StoreError {
         /// The format this build reads and writes.
         known: u32,
     },
+    /// A scheme version id that is not in the store.
+    #[error("no scheme version {0} in the store")]
+    NoVersion(i64),
     /// A dimension that is not in both runs compared.
     #[error("`{dimension}` is not a dimension of both runs; they have: {known}")]
     NoDimension {
@@ -93,6 +96,35 @@ pub enum StoreError {
         /// The dimensions both runs have, comma separated.
         known: String,
     },
+}
+
+/// A version of a scheme: its full text, once per text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemeVersion {
+    /// The version number, from 1.
+    pub id: i64,
+    /// The sha256 of the text, in hex.
+    pub hash: String,
+    /// The scheme's `name`, if it gives one.
+    pub name: Option<String>,
+    /// The scheme file's text.
+    pub text: String,
+    /// Why it was published (`first used by run N` for a scheme a run brought).
+    pub message: String,
+    /// Who published it (empty for a scheme a run brought).
+    pub author: String,
+    /// When, RFC 3339.
+    pub created_at: String,
+}
+
+/// A scheme version as the backends insert it.
+pub(crate) struct VersionRow<'a> {
+    pub(crate) hash: &'a str,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) text: &'a str,
+    pub(crate) message: &'a str,
+    pub(crate) author: &'a str,
+    pub(crate) created_at: &'a str,
 }
 
 /// What the store keeps about a run besides its result.
@@ -224,6 +256,41 @@ pub(crate) struct RunRow<'a> {
     pub(crate) revenue_units: String,
 }
 
+impl RunRow<'_> {
+    /// The version the run's scheme becomes when no version has its text yet (run `id`).
+    pub(crate) fn version(&self, id: i64) -> Option<OwnedVersion<'_>> {
+        Some(OwnedVersion {
+            hash: self.scheme_hash.as_deref()?,
+            name: self.scheme_name,
+            text: self.meta.scheme_text.as_deref()?,
+            message: format!("first used by run {id}"),
+            created_at: &self.meta.started_at,
+        })
+    }
+}
+
+/// A run's scheme as a version, its message made for the run.
+pub(crate) struct OwnedVersion<'a> {
+    hash: &'a str,
+    name: Option<&'a str>,
+    text: &'a str,
+    message: String,
+    created_at: &'a str,
+}
+
+impl OwnedVersion<'_> {
+    pub(crate) fn row(&self) -> VersionRow<'_> {
+        VersionRow {
+            hash: self.hash,
+            name: self.name,
+            text: self.text,
+            message: &self.message,
+            author: "",
+            created_at: self.created_at,
+        }
+    }
+}
+
 /// A run's chunk, ready to insert: (chunk number, customers in it, bytes).
 pub(crate) type ChunkRow = (i64, i64, Vec<u8>);
 
@@ -259,6 +326,11 @@ pub(crate) trait Backend: Send {
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError>;
     /// The customer ids of store ids `ids`.
     fn codes(&mut self, ids: &[u64]) -> Result<HashMap<u64, String>, StoreError>;
+    /// Adds scheme version `v` unless its text is kept already; returns its id and whether
+    /// it is new.
+    fn add_version(&mut self, v: &VersionRow<'_>) -> Result<(i64, bool), StoreError>;
+    /// Every scheme version, oldest first.
+    fn versions(&mut self) -> Result<Vec<SchemeVersion>, StoreError>;
 }
 
 /// A store of runs.
@@ -316,6 +388,41 @@ impl Store {
             revenue_units: run.tiering.revenue.units().to_string(),
         };
         self.db.record(&row, &codes, Box::new(build))
+    }
+
+    /// Keeps `text` (a scheme file) as a version with `message` and `author`; returns the
+    /// version and whether it is new (a text kept already keeps its first version).
+    pub fn publish(
+        &mut self,
+        text: &str,
+        name: Option<&str>,
+        message: &str,
+        author: &str,
+    ) -> Result<(SchemeVersion, bool), StoreError> {
+        let hash = sha256_hex(text);
+        let (id, new) = self.db.add_version(&VersionRow {
+            hash: &hash,
+            name,
+            text,
+            message,
+            author,
+            created_at: &sqlite_db::now(),
+        })?;
+        Ok((self.version(id)?, new))
+    }
+
+    /// Every scheme version, oldest first.
+    pub fn versions(&mut self) -> Result<Vec<SchemeVersion>, StoreError> {
+        self.db.versions()
+    }
+
+    /// Scheme version `id`.
+    pub fn version(&mut self, id: i64) -> Result<SchemeVersion, StoreError> {
+        self.db
+            .versions()?
+            .into_iter()
+            .find(|v| v.id == id)
+            .ok_or(StoreError::NoVersion(id))
     }
 
     /// The text of the scheme run `run` used (`None` for a run without a scheme).

@@ -10,7 +10,10 @@ use postgres::{Client, GenericClient, NoTls};
 
 use crate::schema::{POSTGRES, VERSION_TABLE, latest, pending};
 use crate::sqlite_db::now;
-use crate::{Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, StoreError, run_info};
+use crate::{
+    Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, SchemeVersion, StoreError, VersionRow,
+    run_info,
+};
 
 /// A PostgreSQL store.
 pub(crate) struct PostgresDb {
@@ -112,6 +115,10 @@ impl Backend for PostgresDb {
             writer.write(&[&id, chunk, customers, data])?;
         }
         writer.finish()?;
+        if let Some(v) = row.version(id) {
+            tx.batch_execute("LOCK TABLE scheme_versions IN EXCLUSIVE MODE")?;
+            add_version(&mut tx, &v.row())?;
+        }
         tx.commit()?;
         self.known.committed(added);
         Ok(id)
@@ -120,6 +127,35 @@ impl Backend for PostgresDb {
     fn ids(&mut self, codes: &[&str]) -> Result<(Vec<u64>, u64), StoreError> {
         let next = refresh(&mut self.known, &mut self.client)?;
         Ok((self.known.intern(codes).0, next))
+    }
+
+    fn add_version(&mut self, v: &VersionRow<'_>) -> Result<(i64, bool), StoreError> {
+        let mut tx = self.client.transaction()?;
+        // publishers one at a time (ids are the next number)
+        tx.batch_execute("LOCK TABLE scheme_versions IN EXCLUSIVE MODE")?;
+        let out = add_version(&mut tx, v)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn versions(&mut self) -> Result<Vec<SchemeVersion>, StoreError> {
+        let rows = self.client.query(
+            "SELECT id, hash, name, text, message, author, created_at
+             FROM scheme_versions ORDER BY id",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| SchemeVersion {
+                id: r.get(0),
+                hash: r.get(1),
+                name: r.get(2),
+                text: r.get(3),
+                message: r.get(4),
+                author: r.get(5),
+                created_at: r.get(6),
+            })
+            .collect())
     }
 
     fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError> {
@@ -233,4 +269,31 @@ fn refresh(known: &mut KnownCustomers, db: &mut impl GenericClient) -> Result<u6
         )?;
     }
     Ok(next as u64)
+}
+
+/// Adds `v` unless a version has its text; returns its id and whether it is new.
+fn add_version(db: &mut impl GenericClient, v: &VersionRow<'_>) -> Result<(i64, bool), StoreError> {
+    if let Some(row) = db.query_opt("SELECT id FROM scheme_versions WHERE hash = $1", &[&v.hash])? {
+        return Ok((row.get(0), false));
+    }
+    let id: i64 = db
+        .query_one(
+            "SELECT (COALESCE(MAX(id), 0) + 1)::BIGINT FROM scheme_versions",
+            &[],
+        )?
+        .get(0);
+    db.execute(
+        "INSERT INTO scheme_versions (id, hash, name, text, message, author, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &id,
+            &v.hash,
+            &v.name,
+            &v.text,
+            &v.message,
+            &v.author,
+            &v.created_at,
+        ],
+    )?;
+    Ok((id, true))
 }

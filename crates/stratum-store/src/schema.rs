@@ -3,7 +3,7 @@
 //! per database.
 
 /// The migrations, in order; the version of each is its position counting from 1.
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // 1: runs, the customers they scored (ids interned once), and each run's customers in
     // compressed chunks of store ids (see `chunk`)
     "CREATE TABLE runs (
@@ -34,6 +34,24 @@ const MIGRATIONS: [&str; 1] = [
         PRIMARY KEY (run, chunk)
     );
     CREATE INDEX run_chunks_by_chunk ON run_chunks (chunk, run);",
+    // 2: scheme versions: every scheme a run used, and those published on purpose, once per
+    // text (by its sha256); the runs kept so far give the first versions
+    "CREATE TABLE scheme_versions (
+        id BIGINT PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        name TEXT,
+        text TEXT NOT NULL,
+        message TEXT NOT NULL,
+        author TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO scheme_versions (id, hash, name, text, message, author, created_at)
+        SELECT ROW_NUMBER() OVER (ORDER BY MIN(id)), scheme_hash, MIN(scheme_name),
+            MIN(scheme_text), 'first used by run ' || CAST(MIN(id) AS TEXT), '',
+            MIN(started_at)
+        FROM runs
+        WHERE scheme_hash IS NOT NULL AND scheme_text IS NOT NULL
+        GROUP BY scheme_hash;",
 ];
 
 /// A database's spelling of the types that differ.

@@ -8,7 +8,10 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::schema::{SQLITE, VERSION_TABLE, latest, pending};
-use crate::{Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, StoreError, run_info};
+use crate::{
+    Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, SchemeVersion, StoreError, VersionRow,
+    run_info,
+};
 
 /// A SQLite store.
 pub(crate) struct SqliteDb {
@@ -109,6 +112,9 @@ impl Backend for SqliteDb {
                 insert.execute(params![id, chunk, customers, data])?;
             }
         }
+        if let Some(v) = row.version(id) {
+            add_version(&tx, &v.row())?;
+        }
         tx.commit()?;
         self.known.committed(added);
         Ok(id)
@@ -117,6 +123,34 @@ impl Backend for SqliteDb {
     fn ids(&mut self, codes: &[&str]) -> Result<(Vec<u64>, u64), StoreError> {
         let next = refresh(&mut self.known, &self.conn)?;
         Ok((self.known.intern(codes).0, next))
+    }
+
+    fn add_version(&mut self, v: &VersionRow<'_>) -> Result<(i64, bool), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = add_version(&tx, v)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn versions(&mut self) -> Result<Vec<SchemeVersion>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, hash, name, text, message, author, created_at
+             FROM scheme_versions ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SchemeVersion {
+                id: r.get(0)?,
+                hash: r.get(1)?,
+                name: r.get(2)?,
+                text: r.get(3)?,
+                message: r.get(4)?,
+                author: r.get(5)?,
+                created_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError> {
@@ -234,6 +268,39 @@ impl Backend for SqliteDb {
         tx.commit()?;
         Ok(deleted)
     }
+}
+
+/// Adds `v` unless a version has its text; returns its id and whether it is new.
+fn add_version(conn: &Connection, v: &VersionRow<'_>) -> Result<(i64, bool), StoreError> {
+    let known: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM scheme_versions WHERE hash = ?1",
+            [v.hash],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = known {
+        return Ok((id, false));
+    }
+    let id: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(id), 0) + 1 FROM scheme_versions",
+        [],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "INSERT INTO scheme_versions (id, hash, name, text, message, author, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            id,
+            v.hash,
+            v.name,
+            v.text,
+            v.message,
+            v.author,
+            v.created_at
+        ],
+    )?;
+    Ok((id, true))
 }
 
 /// Reads the customers table into `known` unless it holds the table already; returns the

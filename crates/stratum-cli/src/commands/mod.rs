@@ -13,3 +13,4 @@ pub mod run_text;
 pub mod scheme;
 pub mod segment;
 pub mod validate;
+pub mod versions;

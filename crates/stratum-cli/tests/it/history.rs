@@ -645,3 +645,118 @@ fn backfill_equals_separate_segment_runs_byte_for_byte_on_the_demo_data() {
         .to_vec();
     assert_eq!(matrices[0], matrices[1]);
 }
+
+/// `stratum scheme`: a run keeps its scheme as version 1, `publish` keeps a draft with its
+/// message and author, `log` lists both, `diff` shows the rule that changed (between versions,
+/// or a version and a file); an unknown version and an empty message are errors.
+#[test]
+fn scheme_versions_are_published_listed_and_compared() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("orders.csv");
+    std::fs::write(&input, ORDERS).expect("input");
+    let scheme = tmp.path().join("scheme.toml");
+    std::fs::write(&scheme, SCHEME).expect("scheme");
+    let draft = tmp.path().join("draft.toml");
+    std::fs::write(&draft, SCHEME.replace(">= 1000", ">= 1200")).expect("draft");
+    let db = tmp.path().join("stratum.db");
+    let run = segment(
+        arg(&input),
+        &tmp.path().join("out"),
+        &["--scheme", arg(&scheme), "--no-xlsx", "--db", arg(&db)],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let publish = stratum(
+        &[
+            "scheme",
+            "publish",
+            arg(&draft),
+            "-m",
+            "big from 1,200",
+            "--author",
+            "ana",
+            "--db",
+            arg(&db),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(publish.code, 0, "{}", publish.stderr);
+    assert!(
+        publish.stderr.contains("published scheme version 2"),
+        "{}",
+        publish.stderr
+    );
+    let again = stratum(
+        &[
+            "scheme",
+            "publish",
+            arg(&draft),
+            "-m",
+            "again",
+            "--db",
+            arg(&db),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("scheme version 2 has this text already")
+    );
+
+    let log = stratum(&["scheme", "log", "--db", arg(&db)], tmp.path());
+    assert_eq!(log.code, 0, "{}", log.stderr);
+    let lines: Vec<&str> = log.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", log.stdout);
+    assert!(lines[2].contains("first used by run 1"), "{}", lines[2]);
+    assert!(
+        lines[3].contains("ana") && lines[3].contains("big from 1,200"),
+        "{}",
+        lines[3]
+    );
+
+    let diff = stratum(&["scheme", "diff", "1", "2", "--db", arg(&db)], tmp.path());
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    assert_eq!(
+        diff.stdout,
+        "~ tier.big: monetary >= 1000 → monetary >= 1200\n"
+    );
+    // a version against a file on disk, and a version against itself
+    let file = stratum(
+        &["scheme", "diff", "2", arg(&scheme), "--db", arg(&db)],
+        tmp.path(),
+    );
+    assert_eq!(
+        file.stdout,
+        "~ tier.big: monetary >= 1200 → monetary >= 1000\n"
+    );
+    let same = stratum(&["scheme", "diff", "1", "1", "--db", arg(&db)], tmp.path());
+    assert_eq!(same.stdout, "no changes\n");
+
+    let missing = stratum(&["scheme", "diff", "1", "9", "--db", arg(&db)], tmp.path());
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("no scheme version 9"),
+        "{}",
+        missing.stderr
+    );
+    let empty = stratum(
+        &[
+            "scheme",
+            "publish",
+            arg(&draft),
+            "-m",
+            " ",
+            "--db",
+            arg(&db),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(empty.code, 1);
+    assert!(
+        empty.stderr.contains("--message is empty"),
+        "{}",
+        empty.stderr
+    );
+}

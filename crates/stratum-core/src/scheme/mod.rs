@@ -10,6 +10,7 @@
 //! [`SchemeResult`] ([`CheckedScheme::apply`]).
 
 pub mod algorithm;
+pub mod changes;
 pub mod error;
 pub mod expr;
 pub mod params;
@@ -19,6 +20,7 @@ pub use algorithm::{
     Assignment, Override, Reason, SEEN_SHOWN, SchemeResult, SchemeWarning, SkipReason,
     SkippedOverride,
 };
+pub use changes::{SchemeChange, changes};
 pub use error::{RuleError, RuleErrorKind, SchemeError};
 pub use expr::{
     Catalog, Clause, Cmp, ColumnType, Formula, KnownValues, MAX_DEPTH, MAX_NESTING, Operand, Row,

@@ -255,6 +255,47 @@ impl SchemeParams {
         t.rule.as_ref().map(|r| r.get_ref().as_str())
     }
 
+    /// The scheme file's text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The dimensions' names, in the file's order.
+    pub fn dimension_names(&self) -> Vec<&str> {
+        self.file
+            .dimensions
+            .iter()
+            .map(|d| d.name.get_ref().as_str())
+            .collect()
+    }
+
+    /// Dimension `dimension`'s tiers' names in the file's order (the order rules are tried).
+    pub fn tier_names(&self, dimension: &str) -> Vec<&str> {
+        self.file_dimension(dimension)
+            .map(|d| d.tiers.iter().map(|t| t.name.get_ref().as_str()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Dimension `dimension`'s tiers best first: its `rank` list, else the file's order.
+    pub fn ranked_tiers(&self, dimension: &str) -> Vec<&str> {
+        match self.file_dimension(dimension).and_then(|d| d.rank.as_ref()) {
+            Some(rank) => rank.get_ref().iter().map(String::as_str).collect(),
+            None => self.tier_names(dimension),
+        }
+    }
+
+    /// The final dimension's name as the file gives it (`final`, else the last dimension).
+    pub fn final_name(&self) -> Option<&str> {
+        match &self.file.final_dimension {
+            Some(f) => Some(f.get_ref().trim()),
+            None => self
+                .file
+                .dimensions
+                .last()
+                .map(|d| d.name.get_ref().as_str()),
+        }
+    }
+
     /// The label of dimension `dimension` as the file writes it.
     pub fn dimension_label(&self, dimension: &str) -> Option<&Label> {
         Some(&self.file_dimension(dimension)?.label)

@@ -765,3 +765,103 @@ fn the_history_looks_back_over_the_latest_runs() {
         );
     }
 }
+
+/// A run keeps its scheme as a version (once per text); `publish` keeps one with a message and
+/// an author; the same text again is not a new version.
+#[test]
+fn schemes_are_kept_as_versions_once_per_text() {
+    let draft = SCHEME.replace("monetary >= 1000", "monetary >= 1200");
+    for t in stores("versions") {
+        let mut store = Store::open(&t.url).expect("open");
+        assert!(store.versions().expect("versions").is_empty());
+        let r1 = store
+            .record(&run_at(day(2025, 3, 1)), &meta())
+            .expect("record");
+        store
+            .record(&run_at(day(2025, 4, 1)), &meta())
+            .expect("record");
+        let (v, new) = store
+            .publish(&draft, Some("value"), "big from 1,200", "ana")
+            .expect("publish");
+        assert!(new);
+        let (again, new) = store
+            .publish(&draft, Some("value"), "again", "bo")
+            .expect("publish");
+        assert!(!new);
+        assert_eq!(again, v);
+        let versions: Vec<(i64, String, String, bool)> = store
+            .versions()
+            .expect("versions")
+            .into_iter()
+            .map(|v| (v.id, v.message, v.author, v.text == SCHEME))
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                (1, format!("first used by run {r1}"), String::new(), true),
+                (2, "big from 1,200".into(), "ana".into(), false),
+            ],
+            "{}",
+            t.url
+        );
+        assert!(matches!(store.version(9), Err(StoreError::NoVersion(9))));
+    }
+}
+
+/// Migration 2 on a store that has runs already: their schemes become the first versions.
+/// (The store is taken back to version 1 by dropping what migration 2 made.)
+#[test]
+fn the_scheme_versions_migration_keeps_the_schemes_of_the_runs_already_kept() {
+    let other = SCHEME.replace("monetary >= 1000", "monetary >= 900");
+    for t in stores("migrate_versions") {
+        let mut store = Store::open(&t.url).expect("open");
+        store
+            .record(&run_at(day(2025, 3, 1)), &meta())
+            .expect("record");
+        let other_meta = RunMeta {
+            scheme_text: Some(other.clone()),
+            ..meta()
+        };
+        store
+            .record(
+                &run_with(
+                    &[("A", "a1", day(2025, 1, 10), 1_500)],
+                    day(2025, 4, 1),
+                    &other,
+                ),
+                &other_meta,
+            )
+            .expect("record");
+        store
+            .record(&run_at(day(2025, 5, 1)), &meta())
+            .expect("record");
+        drop(store);
+        let undo = "DROP TABLE scheme_versions; DELETE FROM stratum_migrations WHERE version = 2";
+        match &t.schema {
+            None => rusqlite::Connection::open(&t.url)
+                .expect("sqlite")
+                .execute_batch(undo)
+                .expect("undo"),
+            Some(_) => postgres::Client::connect(&t.url, postgres::NoTls)
+                .expect("postgres")
+                .batch_execute(undo)
+                .expect("undo"),
+        }
+        let mut store = Store::open(&t.url).expect("migrate");
+        let versions: Vec<(i64, String, bool)> = store
+            .versions()
+            .expect("versions")
+            .into_iter()
+            .map(|v| (v.id, v.message, v.text == SCHEME))
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                (1, "first used by run 1".into(), true),
+                (2, "first used by run 2".into(), false),
+            ],
+            "{}",
+            t.url
+        );
+    }
+}
