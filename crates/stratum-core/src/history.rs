@@ -116,10 +116,10 @@ pub struct TimeInTier {
     /// Customers per band ([`TIME_IN_TIER_BANDS`]): days from the as-of date of the first
     /// run of their unbroken stay in the tier to the latest run's.
     pub bands: [u64; TIME_IN_TIER_BANDS],
-    /// The median of those days.
+    /// The median of those days. Stays are followed back one run past a year, so a median
+    /// over 365 says "over 365 days", not how much over; in a store younger than that, stays
+    /// are counted from its first run.
     pub median_days: i64,
-    /// Customers in the tier in every run looked at (their stay may be longer).
-    pub whole_window: u64,
 }
 
 /// A customer who moved, with why.

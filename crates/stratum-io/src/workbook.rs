@@ -19,7 +19,8 @@ use stratum_core::{Labelled, Lang, Money, Tiering};
 
 use crate::clv::{CustomerPrediction, clv_header, clv_row};
 use crate::history::{
-    HistoryView, MatrixCell, RunRef, TIME_IN_TIER_BANDS, tier_label, time_band_names,
+    HistoryView, MatrixCell, RunRef, TIME_IN_TIER_BANDS, TIME_IN_TIER_DAYS, tier_label,
+    time_band_names,
 };
 use crate::master::CustomerTable;
 use crate::output::{
@@ -709,7 +710,6 @@ fn history_sheet_of(
         let bands = time_band_names(lang);
         head.extend(bands.iter().cloned());
         head.push(lang.pick("中位天数", "median days").to_string());
-        head.push(lang.pick("始终在此等级", "in it in every run").to_string());
         header(ws, row + 1, &head)?;
         let first = row + 2;
         for (k, t) in h.time_in_tier.iter().enumerate() {
@@ -720,8 +720,13 @@ fn history_sheet_of(
                 write_cell(ws, r, 2 + b as u16, &Cell::Int(*n as i64), f)?;
             }
             let c = 2 + t.bands.len() as u16;
-            write_cell(ws, r, c, &Cell::Int(t.median_days), f)?;
-            write_cell(ws, r, c + 1, &Cell::Int(t.whole_window as i64), f)?;
+            let over = TIME_IN_TIER_DAYS[2];
+            let median = if t.median_days > over {
+                Cell::Owned(format!("> {over}"))
+            } else {
+                Cell::Int(t.median_days)
+            };
+            write_cell(ws, r, c, &median, f)?;
         }
         let last = first + h.time_in_tier.len() as u32 - 1;
         let mut chart = Chart::new(ChartType::BarStacked);

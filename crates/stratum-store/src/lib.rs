@@ -254,7 +254,12 @@ pub(crate) struct RunRow<'a> {
     pub(crate) layout: String,
     pub(crate) customers: i64,
     pub(crate) revenue_units: String,
+    /// Customers and net revenue (units) per (dimension, tier).
+    pub(crate) tiers: Vec<TierTotalRow>,
 }
+
+/// One run's customers and net revenue (in units of `Money`) in one tier of one dimension.
+pub(crate) type TierTotalRow = (String, String, i64, String);
 
 impl RunRow<'_> {
     /// The version the run's scheme becomes when no version has its text yet (run `id`).
@@ -331,6 +336,8 @@ pub(crate) trait Backend: Send {
     fn add_version(&mut self, v: &VersionRow<'_>) -> Result<(i64, bool), StoreError>;
     /// Every scheme version, oldest first.
     fn versions(&mut self) -> Result<Vec<SchemeVersion>, StoreError>;
+    /// Run `run`'s tier totals (none for a run kept before they were).
+    fn tier_totals(&mut self, run: i64) -> Result<Vec<TierTotalRow>, StoreError>;
 }
 
 /// A store of runs.
@@ -362,6 +369,7 @@ impl Store {
     pub fn record(&mut self, run: &RunResult, meta: &RunMeta) -> Result<i64, StoreError> {
         let (codes, stored_layout, probe) = stored_run(run, |_| 0);
         let layout_json = serde_json::to_string(&stored_layout)?;
+        let tiers = overview::tier_totals(&stored_layout, &probe);
         let build = move |ids: &[u64]| -> Result<Vec<ChunkRow>, StoreError> {
             let mut rows = probe;
             for (s, &id) in rows.iter_mut().zip(ids) {
@@ -386,6 +394,7 @@ impl Store {
             layout: layout_json,
             customers: codes.len() as i64,
             revenue_units: run.tiering.revenue.units().to_string(),
+            tiers,
         };
         self.db.record(&row, &codes, Box::new(build))
     }

@@ -5,14 +5,17 @@
 //!
 //! One pass over the runs, newest first, decoding one run at a time: the latest run's
 //! customers carry the as-of date from which they have been in their tier, pushed back run by
-//! run while they stay in it; each run's tier sizes are counted on the same decode.
+//! run while they stay in it, as far as the first run a year or more back (time in tier tops
+//! out at "over 365 days"); each run's tier sizes are counted on the same decode. Older runs
+//! are not decoded: their tier sizes are the exact totals kept with each run (runs kept before
+//! the totals were are decoded).
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use stratum_core::history::{
     Direction, HistoryView, MatrixCell, MatrixView, MoverView, RunRef, RunSizes,
-    TIME_IN_TIER_BANDS, TimeInTier, time_band,
+    TIME_IN_TIER_BANDS, TIME_IN_TIER_DAYS, TimeInTier, time_band,
 };
 use stratum_core::run::RunResult;
 use stratum_core::scheme::SchemeParams;
@@ -20,7 +23,7 @@ use stratum_core::{Lang, Money};
 
 use crate::chunk::{Layout, Stored};
 use crate::migrate::{Migrations, Mover, Tiers, compare};
-use crate::{RunInfo, Store, StoreError, layout_of, stored_run, why};
+use crate::{RunInfo, Store, StoreError, TierTotalRow, layout_of, stored_run, why};
 
 /// The most runs the history looks back over (two years of monthly runs).
 pub const WINDOW: usize = 24;
@@ -39,6 +42,7 @@ struct Stay {
     id: u64,
     tier: usize,
     since: NaiveDate,
+    /// Whether the stay goes on in the runs looked at so far.
     going: bool,
 }
 
@@ -128,9 +132,24 @@ impl Store {
             tiers: count(&latest_rows, &latest_tiers, &latest_index),
         }];
         let mut matrix = None;
+        // stays are followed back to the first run a year or more before the latest (whoever
+        // is still in the tier there has been in it over 365 days, the last band); older runs
+        // give only their tier sizes, from the totals kept with them
+        let mut walking = true;
         for (info, layout) in window.iter().rev() {
+            let run_tiers = Tiers::of(layout, &dimension);
+            if !walking && matrix.is_some() {
+                let kept = self.db.tier_totals(info.id)?;
+                if !kept.is_empty() {
+                    sizes.push(RunSizes {
+                        run: kept_ref(info),
+                        tiers: sizes_of(&kept, &dimension, run_tiers.as_ref(), &mut tiers)?,
+                    });
+                    continue;
+                }
+            }
             let rows = self.decoded(info.id)?;
-            let Some(run_tiers) = Tiers::of(layout, &dimension) else {
+            let Some(run_tiers) = run_tiers else {
                 sizes.push(RunSizes {
                     run: kept_ref(info),
                     tiers: Vec::new(),
@@ -155,7 +174,11 @@ impl Store {
                 let scheme = self.db.scheme_text(info.id)?;
                 matrix = Some((m, scheme));
             }
-            push_back(&mut stays, &rows, &run_tiers, &index, info.as_of);
+            if walking {
+                push_back(&mut stays, &rows, &run_tiers, &index, info.as_of);
+                let year_back = (latest_ref.as_of - info.as_of).num_days() > TIME_IN_TIER_DAYS[2];
+                walking = !year_back && stays.iter().any(|s| s.going);
+            }
         }
         sizes.reverse();
         for s in &mut sizes {
@@ -305,17 +328,14 @@ fn push_back(
 /// Time in tier per history tier (those the latest run has customers in).
 fn time_in_tier(stays: &[Stay], tiers: &[String], latest: NaiveDate) -> Vec<TimeInTier> {
     let mut days: Vec<Vec<i64>> = vec![Vec::new(); tiers.len()];
-    let mut whole = vec![0u64; tiers.len()];
     for s in stays {
         days[s.tier].push((latest - s.since).num_days());
-        whole[s.tier] += u64::from(s.going);
     }
     tiers
         .iter()
         .zip(days)
-        .zip(whole)
-        .filter(|((_, d), _)| !d.is_empty())
-        .map(|((tier, mut d), whole_window)| {
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(tier, mut d)| {
             let mut bands = [0u64; TIME_IN_TIER_BANDS];
             for &x in &d {
                 bands[time_band(x)] += 1;
@@ -327,10 +347,77 @@ fn time_in_tier(stays: &[Stay], tiers: &[String], latest: NaiveDate) -> Vec<Time
                 customers: d.len() as u64,
                 bands,
                 median_days,
-                whole_window,
             }
         })
         .collect()
+}
+
+/// Every dimension's tier totals of a run's customers (`rows`), as the store keeps them: the
+/// scheme's dimensions, then `rfm_class`, `rfm_segment` and `abc_class`.
+pub(crate) fn tier_totals(layout: &Layout, rows: &[Stored]) -> Vec<TierTotalRow> {
+    let names = layout.dimensions.iter().map(|(d, _)| d.as_str()).chain([
+        "rfm_class",
+        "rfm_segment",
+        "abc_class",
+    ]);
+    let mut out = Vec::new();
+    for dimension in names {
+        let Some(tiers) = Tiers::of(layout, dimension) else {
+            continue;
+        };
+        let mut totals = vec![(0i64, Money::ZERO); tiers.names.len()];
+        for s in rows {
+            if let Some(t) = (tiers.pick)(s).and_then(|t| totals.get_mut(t)) {
+                t.0 += 1;
+                t.1 += s.monetary();
+            }
+        }
+        for (name, (customers, revenue)) in tiers.names.iter().zip(totals) {
+            if customers > 0 {
+                out.push((
+                    dimension.to_string(),
+                    name.clone(),
+                    customers,
+                    revenue.units().to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A run's tier sizes in `dimension` from the totals kept with it, in the history's tier order
+/// (tiers not there yet added); none when its scheme lacks the dimension.
+fn sizes_of(
+    kept: &[TierTotalRow],
+    dimension: &str,
+    run: Option<&Tiers<'_>>,
+    tiers: &mut Vec<String>,
+) -> Result<Vec<(u64, Money)>, StoreError> {
+    let Some(run) = run else {
+        return Ok(Vec::new());
+    };
+    union_index(run, tiers);
+    let mut out = vec![(0u64, Money::ZERO); tiers.len()];
+    for (d, tier, customers, units) in kept {
+        if d != dimension {
+            continue;
+        }
+        let corrupt = |what: &'static str, value: String| StoreError::Corrupt { what, value };
+        let at = tiers
+            .iter()
+            .position(|t| t == tier)
+            .ok_or_else(|| corrupt("tier of a run's totals", tier.clone()))?;
+        let units: i128 = units
+            .parse()
+            .map_err(|_| corrupt("revenue of a run's totals", units.clone()))?;
+        out[at] = (
+            u64::try_from(*customers)
+                .map_err(|_| corrupt("customer count", customers.to_string()))?,
+            Money::from_units_i128(units),
+        );
+    }
+    Ok(out)
 }
 
 /// The matrix of `m` for the report: new customers the first row, lost ones the last column.

@@ -11,8 +11,8 @@ use postgres::{Client, GenericClient, NoTls};
 use crate::schema::{POSTGRES, VERSION_TABLE, latest, pending};
 use crate::sqlite_db::now;
 use crate::{
-    Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, SchemeVersion, StoreError, VersionRow,
-    run_info,
+    Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, SchemeVersion, StoreError, TierTotalRow,
+    VersionRow, run_info,
 };
 
 /// A PostgreSQL store.
@@ -115,6 +115,13 @@ impl Backend for PostgresDb {
             writer.write(&[&id, chunk, customers, data])?;
         }
         writer.finish()?;
+        for (dimension, tier, customers, units) in &row.tiers {
+            tx.execute(
+                "INSERT INTO run_tiers (run, dimension, tier, customers, revenue_units)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&id, dimension, tier, customers, units],
+            )?;
+        }
         if let Some(v) = row.version(id) {
             tx.batch_execute("LOCK TABLE scheme_versions IN EXCLUSIVE MODE")?;
             add_version(&mut tx, &v.row())?;
@@ -155,6 +162,17 @@ impl Backend for PostgresDb {
                 author: r.get(5),
                 created_at: r.get(6),
             })
+            .collect())
+    }
+
+    fn tier_totals(&mut self, run: i64) -> Result<Vec<TierTotalRow>, StoreError> {
+        let rows = self.client.query(
+            "SELECT dimension, tier, customers, revenue_units FROM run_tiers WHERE run = $1",
+            &[&run],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
             .collect())
     }
 

@@ -3,7 +3,7 @@
 //! per database.
 
 /// The migrations, in order; the version of each is its position counting from 1.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     // 1: runs, the customers they scored (ids interned once), and each run's customers in
     // compressed chunks of store ids (see `chunk`)
     "CREATE TABLE runs (
@@ -52,6 +52,17 @@ const MIGRATIONS: [&str; 2] = [
         FROM runs
         WHERE scheme_hash IS NOT NULL AND scheme_text IS NOT NULL
         GROUP BY scheme_hash;",
+    // 3: each run's customers and net revenue per tier of every dimension (the scheme's, and
+    // rfm_class, rfm_segment, abc_class), exact, so the history's tier sizes need not decode
+    // the run; runs kept before have none and are decoded
+    "CREATE TABLE run_tiers (
+        run BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        dimension TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        customers BIGINT NOT NULL,
+        revenue_units TEXT NOT NULL,
+        PRIMARY KEY (run, dimension, tier)
+    );",
 ];
 
 /// A database's spelling of the types that differ.

@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::schema::{SQLITE, VERSION_TABLE, latest, pending};
 use crate::{
-    Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, SchemeVersion, StoreError, VersionRow,
-    run_info,
+    Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, SchemeVersion, StoreError, TierTotalRow,
+    VersionRow, run_info,
 };
 
 /// A SQLite store.
@@ -112,6 +112,15 @@ impl Backend for SqliteDb {
                 insert.execute(params![id, chunk, customers, data])?;
             }
         }
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO run_tiers (run, dimension, tier, customers, revenue_units)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (dimension, tier, customers, units) in &row.tiers {
+                insert.execute(params![id, dimension, tier, customers, units])?;
+            }
+        }
         if let Some(v) = row.version(id) {
             add_version(&tx, &v.row())?;
         }
@@ -150,6 +159,14 @@ impl Backend for SqliteDb {
                 created_at: r.get(6)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn tier_totals(&mut self, run: i64) -> Result<Vec<TierTotalRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT dimension, tier, customers, revenue_units FROM run_tiers WHERE run = ?1",
+        )?;
+        let rows = stmt.query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

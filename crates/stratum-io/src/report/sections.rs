@@ -14,7 +14,8 @@ use super::chart::{Band, Bars, Bins, Flow, HeatMap, Histogram, PALETTE, ParetoCu
 use super::{Block, ReportInput, Section, Table};
 use crate::format::{number, pct, thousands, wan};
 use crate::history::{
-    Direction, MatrixCell, MatrixView, MoverView, RunRef, tier_label, time_band_names,
+    Direction, MatrixCell, MatrixView, MoverView, RunRef, TIME_IN_TIER_DAYS, tier_label,
+    time_band_names,
 };
 use crate::quality::AsOfSource;
 
@@ -1964,7 +1965,6 @@ fn history(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         ];
         header.extend(bands);
         header.push(f.pick("中位天数", "median days").into());
-        header.push(f.pick("始终在此等级", "in it in every run shown").into());
         blocks.push(Block::Table(Table {
             header,
             rows: h
@@ -1973,8 +1973,11 @@ fn history(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
                 .map(|t| {
                     let mut row = vec![label(&t.tier), f.count(t.customers as usize)];
                     row.extend(t.bands.iter().map(|&k| f.count(k as usize)));
-                    row.push(f.count(t.median_days.max(0) as usize));
-                    row.push(f.count(t.whole_window as usize));
+                    row.push(if t.median_days > TIME_IN_TIER_DAYS[2] {
+                        format!("> {}", TIME_IN_TIER_DAYS[2])
+                    } else {
+                        f.count(t.median_days.max(0) as usize)
+                    });
                     row
                 })
                 .collect(),

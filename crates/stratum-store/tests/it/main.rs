@@ -658,24 +658,16 @@ fn the_history_of_the_latest_runs_is_worked_by_hand() {
             );
             // big: A since 03-01 (61 days), B since 04-01 (30), D moved in now; small: C since
             // 03-01 (61), E moved in now
-            let time: Vec<(&str, u64, [u64; 5], i64, u64)> = h
+            let time: Vec<(&str, u64, [u64; 5], i64)> = h
                 .time_in_tier
                 .iter()
-                .map(|x| {
-                    (
-                        x.tier.as_str(),
-                        x.customers,
-                        x.bands,
-                        x.median_days,
-                        x.whole_window,
-                    )
-                })
+                .map(|x| (x.tier.as_str(), x.customers, x.bands, x.median_days))
                 .collect();
             assert_eq!(
                 time,
                 [
-                    ("big", 3, [1, 2, 0, 0, 0], 30, 1),
-                    ("small", 2, [1, 1, 0, 0, 0], 0, 1)
+                    ("big", 3, [1, 2, 0, 0, 0], 30),
+                    ("small", 2, [1, 1, 0, 0, 0], 0)
                 ]
             );
             let m = h.matrix.as_ref().expect("matrix");
@@ -756,7 +748,6 @@ fn the_history_looks_back_over_the_latest_runs() {
         assert_eq!(h.runs[0].run.id, Some(ids[1]));
         // A has been big in every run shown: 23 days from the first shown to the latest
         assert_eq!(h.time_in_tier[0].median_days, 23);
-        assert_eq!(h.time_in_tier[0].whole_window, 1);
         // an unknown dimension is an error
         assert!(
             store
@@ -809,7 +800,7 @@ fn schemes_are_kept_as_versions_once_per_text() {
 }
 
 /// Migration 2 on a store that has runs already: their schemes become the first versions.
-/// (The store is taken back to version 1 by dropping what migration 2 made.)
+/// (The store is taken back to version 1 by dropping what migrations 2 and 3 made.)
 #[test]
 fn the_scheme_versions_migration_keeps_the_schemes_of_the_runs_already_kept() {
     let other = SCHEME.replace("monetary >= 1000", "monetary >= 900");
@@ -836,7 +827,8 @@ fn the_scheme_versions_migration_keeps_the_schemes_of_the_runs_already_kept() {
             .record(&run_at(day(2025, 5, 1)), &meta())
             .expect("record");
         drop(store);
-        let undo = "DROP TABLE scheme_versions; DELETE FROM stratum_migrations WHERE version = 2";
+        let undo = "DROP TABLE run_tiers; DROP TABLE scheme_versions;
+            DELETE FROM stratum_migrations WHERE version >= 2";
         match &t.schema {
             None => rusqlite::Connection::open(&t.url)
                 .expect("sqlite")
@@ -863,5 +855,75 @@ fn the_scheme_versions_migration_keeps_the_schemes_of_the_runs_already_kept() {
             "{}",
             t.url
         );
+    }
+}
+
+/// Sixteen monthly runs: stays are followed back to the first run over a year before the
+/// latest (2024-05-01, 396 days), and the runs before it give their sizes from the totals kept
+/// with them, the same as decoding them gives (checked by deleting the totals). A buys 1,500
+/// (big throughout), C 50 (small throughout), B 200 then 900 on 2025-03-05 (small, then big).
+#[test]
+fn time_in_tier_looks_back_a_year_and_older_runs_give_their_kept_totals() {
+    let lines = [
+        ("A", "a1", day(2024, 1, 10), 1_500),
+        ("B", "b1", day(2024, 1, 20), 200),
+        ("C", "c1", day(2024, 2, 1), 50),
+        ("B", "b2", day(2025, 3, 5), 900),
+    ];
+    for t in stores("year") {
+        let mut store = Store::open(&t.url).expect("open");
+        for k in 0..16u32 {
+            let as_of = day(2024 + ((2 + k) / 12) as i32, (2 + k) % 12 + 1, 1);
+            let before: Vec<_> = lines.into_iter().filter(|l| l.2 < as_of).collect();
+            store
+                .record(&run_of(&before, as_of), &meta())
+                .expect("record");
+        }
+        let h = store
+            .overview(None, None, 10, stratum_core::Lang::En)
+            .expect("overview")
+            .expect("runs");
+        assert_eq!(h.runs.len(), 16);
+        assert_eq!(h.runs[0].run.as_of, day(2024, 3, 1));
+        let sizes: Vec<Vec<u64>> = h
+            .runs
+            .iter()
+            .map(|r| r.tiers.iter().map(|x| x.0).collect())
+            .collect();
+        for (k, s) in sizes.iter().enumerate() {
+            let expected = if k < 13 { [1, 2] } else { [2, 1] };
+            assert_eq!(s[..], expected, "run {k}: {sizes:?}");
+        }
+        assert_eq!(h.runs[0].tiers[1].1, stratum_core::Money::from_major(250));
+        let time: Vec<(&str, [u64; 5], i64)> = h
+            .time_in_tier
+            .iter()
+            .map(|x| (x.tier.as_str(), x.bands, x.median_days))
+            .collect();
+        // big: B since 2025-04-01 (61 days), A over a year; small: C over a year
+        assert_eq!(
+            time,
+            [
+                ("big", [0, 1, 0, 0, 1], 61),
+                ("small", [0, 0, 0, 0, 1], 396)
+            ]
+        );
+        // without the kept totals, the runs are decoded: the same history
+        let undo = "DELETE FROM run_tiers";
+        match &t.schema {
+            None => rusqlite::Connection::open(&t.url)
+                .expect("sqlite")
+                .execute_batch(undo)
+                .expect("undo"),
+            Some(_) => postgres::Client::connect(&t.url, postgres::NoTls)
+                .expect("postgres")
+                .batch_execute(undo)
+                .expect("undo"),
+        }
+        let decoded = store
+            .overview(None, None, 10, stratum_core::Lang::En)
+            .expect("overview")
+            .expect("runs");
+        assert_eq!(decoded, h, "{}", t.url);
     }
 }
