@@ -45,6 +45,12 @@ fn million() -> RunResult {
     synthetic::synthetic_run(CUSTOMERS, 42, SCHEME)
 }
 
+/// The first day of the `k`-th month from January 2024: the as-of dates of two years of
+/// monthly runs.
+fn month(k: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date") + chrono::Months::new(k)
+}
+
 fn meta() -> RunMeta {
     RunMeta {
         started_at: "2026-12-04T00:00:00Z".into(),
@@ -57,7 +63,7 @@ fn meta() -> RunMeta {
 }
 
 fn store(c: &mut Criterion) {
-    let result = million();
+    let mut result = million();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut g = c.benchmark_group("store");
     g.sample_size(10);
@@ -81,9 +87,12 @@ fn store(c: &mut Criterion) {
     // two years of monthly runs: the file's size, then one customer's history over them
     let path = dir.path().join("kept.db");
     let mut kept = Store::open(&path.to_string_lossy()).expect("open");
-    for _ in 0..24 {
+    for k in 0..24 {
+        result.as_of = month(k);
         kept.record(&result, &meta()).expect("record");
     }
+    // the run being written: a month after the last
+    result.as_of = month(24);
     drop(kept);
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     eprintln!(
@@ -122,12 +131,12 @@ fn store(c: &mut Criterion) {
     );
     g.finish();
     if let Ok(server) = std::env::var("STRATUM_TEST_DATABASE_URL") {
-        postgres_figures(c, &server, &result);
+        postgres_figures(c, &server, &mut result);
     }
 }
 
 /// The same figures on PostgreSQL, in a schema of their own (dropped after).
-fn postgres_figures(c: &mut Criterion, server: &str, result: &RunResult) {
+fn postgres_figures(c: &mut Criterion, server: &str, result: &mut RunResult) {
     let schema = "stratum_bench";
     let mut admin = postgres::Client::connect(server, postgres::NoTls).expect("postgres");
     let reset = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
@@ -152,9 +161,11 @@ fn postgres_figures(c: &mut Criterion, server: &str, result: &RunResult) {
     });
     admin.batch_execute(&reset).expect("schema");
     let mut kept = Store::open(&url).expect("open");
-    for _ in 0..24 {
+    for k in 0..24 {
+        result.as_of = month(k);
         kept.record(result, &meta()).expect("record");
     }
+    result.as_of = month(24);
     let size: i64 = admin
         .query_one(
             "SELECT SUM(pg_total_relation_size(c.oid))::BIGINT FROM pg_class c
