@@ -29,6 +29,22 @@ impl Drop for TestStore {
     }
 }
 
+impl TestStore {
+    /// Runs `sql` on the store's database directly (to take a store back to an older state).
+    fn execute(&self, sql: &str) {
+        match &self.schema {
+            None => rusqlite::Connection::open(&self.url)
+                .expect("sqlite")
+                .execute_batch(sql)
+                .expect("sql"),
+            Some(_) => postgres::Client::connect(&self.url, postgres::NoTls)
+                .expect("postgres")
+                .batch_execute(sql)
+                .expect("sql"),
+        }
+    }
+}
+
 /// The stores a test runs on: a fresh SQLite file, and a fresh PostgreSQL schema when the
 /// server is given.
 fn stores(name: &str) -> Vec<TestStore> {
@@ -829,16 +845,7 @@ fn the_scheme_versions_migration_keeps_the_schemes_of_the_runs_already_kept() {
         drop(store);
         let undo = "DROP TABLE run_tiers; DROP TABLE scheme_versions;
             DELETE FROM stratum_migrations WHERE version >= 2";
-        match &t.schema {
-            None => rusqlite::Connection::open(&t.url)
-                .expect("sqlite")
-                .execute_batch(undo)
-                .expect("undo"),
-            Some(_) => postgres::Client::connect(&t.url, postgres::NoTls)
-                .expect("postgres")
-                .batch_execute(undo)
-                .expect("undo"),
-        }
+        t.execute(undo);
         let mut store = Store::open(&t.url).expect("migrate");
         let versions: Vec<(i64, String, bool)> = store
             .versions()
@@ -910,16 +917,7 @@ fn time_in_tier_looks_back_a_year_and_older_runs_give_their_kept_totals() {
         );
         // without the kept totals, the runs are decoded: the same history
         let undo = "DELETE FROM run_tiers";
-        match &t.schema {
-            None => rusqlite::Connection::open(&t.url)
-                .expect("sqlite")
-                .execute_batch(undo)
-                .expect("undo"),
-            Some(_) => postgres::Client::connect(&t.url, postgres::NoTls)
-                .expect("postgres")
-                .batch_execute(undo)
-                .expect("undo"),
-        }
+        t.execute(undo);
         let decoded = store
             .overview(None, None, 10, stratum_core::Lang::En)
             .expect("overview")
