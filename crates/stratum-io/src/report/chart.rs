@@ -144,12 +144,13 @@ impl Svg {
         );
     }
 
-    /// A legend row of coloured squares and names, from `x` at baseline `y`.
-    fn legend(&mut self, mut x: f64, y: f64, items: &[(&str, &str)]) {
-        for (name, color) in items {
-            self.rect(x, y - 10.0, 10.0, 10.0, color, "");
-            self.text(x + 14.0, y, "start", "legend", name);
-            x += 14.0 + text_width(name, FONT) + 18.0;
+    /// A legend of coloured squares and names from `x` at baseline `y`, wrapped onto more rows
+    /// (16 px apart) before `right`.
+    fn legend(&mut self, x: f64, y: f64, right: f64, items: &[(&str, &str)]) {
+        for (name, color, at, row) in legend_places(x, right, items) {
+            let y = y + 16.0 * row as f64;
+            self.rect(at, y - 10.0, 10.0, 10.0, color, "");
+            self.text(at + 14.0, y, "start", "legend", name);
         }
     }
 
@@ -157,6 +158,33 @@ impl Svg {
         self.out.push_str("</svg>");
         self.out
     }
+}
+
+/// Where each legend item goes: (name, colour, x, row), wrapping before `right`.
+fn legend_places<'a>(
+    x: f64,
+    right: f64,
+    items: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str, f64, usize)> {
+    let (mut at, mut row) = (x, 0);
+    items
+        .iter()
+        .map(|&(name, color)| {
+            let w = 14.0 + text_width(name, FONT) + 18.0;
+            if at > x && at + w > right {
+                at = x;
+                row += 1;
+            }
+            let place = (name, color, at, row);
+            at += w;
+            place
+        })
+        .collect()
+}
+
+/// How many rows a legend from `x` to `right` takes.
+fn legend_rows(x: f64, right: f64, items: &[(&str, &str)]) -> usize {
+    legend_places(x, right, items).last().map_or(0, |p| p.3 + 1)
 }
 
 /// One series of a bar chart.
@@ -208,10 +236,20 @@ impl Bars<'_> {
         } else {
             k as f64 * bar_h + 10.0
         };
-        let top = 28.0;
+        let x0 = label_w;
+        let names: Vec<(&str, &str)> = self
+            .series
+            .iter()
+            .map(|s| (s.name.as_str(), s.color))
+            .collect();
+        let legend = if self.series.len() > 1 {
+            legend_rows(x0, width, &names)
+        } else {
+            0
+        };
+        let top = 28.0 + 16.0 * legend.saturating_sub(1) as f64;
         let plot_h = row_h * self.categories.len() as f64;
         let height = top + plot_h + 38.0;
-        let x0 = label_w;
         let value_room = if self.stacked { 10.0 } else { 70.0 };
         let plot_w = width - x0 - value_room;
         let data_max = if self.stacked {
@@ -236,13 +274,8 @@ impl Bars<'_> {
         let x = |v: f64| x0 + plot_w * (v.max(0.0) / axis_max).min(1.0);
 
         let mut svg = Svg::new(width, height, &self.title);
-        let names: Vec<(&str, &str)> = self
-            .series
-            .iter()
-            .map(|s| (s.name.as_str(), s.color))
-            .collect();
         if self.series.len() > 1 {
-            svg.legend(x0, 14.0, &names);
+            svg.legend(x0, 14.0, width, &names);
         }
         // grid and axis
         let mut t = 0.0;
@@ -852,7 +885,7 @@ impl Flow {
         let height = left_end.max(right_end) + 12.0;
         let mut svg = Svg::new(width, height, &self.title);
         let items: Vec<(&str, &str)> = self.legend.iter().map(|(n, c)| (n.as_str(), *c)).collect();
-        svg.legend(x1, 14.0, &items);
+        svg.legend(x1, 14.0, width, &items);
         svg.text(x1, top - 14.0, "start", "axis", &self.columns.0);
         svg.text(x2 + node_w, top - 14.0, "end", "axis", &self.columns.1);
         // bands first, under the nodes; each node's bands stacked in the other side's order
@@ -1091,5 +1124,16 @@ mod tests {
             ..flow
         };
         assert!(!empty.svg().contains("NaN"));
+    }
+
+    #[test]
+    fn a_legend_wider_than_the_chart_wraps_onto_more_rows() {
+        let items: Vec<(&str, &str)> = (0..7).map(|_| ("High value at risk", PALETTE[0])).collect();
+        let places = legend_places(100.0, 760.0, &items);
+        assert!(legend_rows(100.0, 760.0, &items) > 1);
+        for (name, _, x, _) in places {
+            assert!(x + 14.0 + text_width(name, FONT) <= 760.0, "{x}");
+        }
+        assert_eq!(legend_rows(100.0, 760.0, &items[..1]), 1);
     }
 }
