@@ -116,9 +116,10 @@ pub struct TimeInTier {
     /// Customers per band ([`TIME_IN_TIER_BANDS`]): days from the as-of date of the first
     /// run of their unbroken stay in the tier to the latest run's.
     pub bands: [u64; TIME_IN_TIER_BANDS],
-    /// The median of those days. Stays are followed back one run past a year, so a median
-    /// over 365 says "over 365 days", not how much over; in a store younger than that, stays
-    /// are counted from its first run.
+    /// The median of those days (the lower of the two middle ones for an even count). Stays
+    /// are followed back to the first run over a year before the latest, so a median over 365
+    /// says "over 365 days", not how much over; in a store younger than that, stays are
+    /// counted from its first run.
     pub median_days: i64,
 }
 

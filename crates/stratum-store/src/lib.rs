@@ -529,10 +529,7 @@ impl Store {
         let (to_info, to_layout) = find(to)?;
         let dimension = match dimension {
             Some(d) => d.to_string(),
-            None => to_layout
-                .dimensions
-                .last()
-                .map_or_else(|| "rfm_class".to_string(), |(d, _)| d.clone()),
+            None => overview::final_dimension(self.db.scheme_text(to)?.as_deref(), &to_layout),
         };
         let a = self.decoded(from)?;
         let b = self.decoded(to)?;

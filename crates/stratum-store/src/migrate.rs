@@ -230,7 +230,9 @@ pub(crate) fn compare(
             (_, None) => Direction::Lost,
             _ if n_from == n_to => Direction::Stable,
             _ if after.rank(t_to) > before.rank(t_from) => Direction::Down,
-            _ => Direction::Up,
+            _ if after.rank(t_to) < before.rank(t_from) => Direction::Up,
+            // a tier renamed at the same rank
+            _ => Direction::Stable,
         };
         match direction {
             Direction::Up => counts[0] += 1,

@@ -5,8 +5,8 @@
 //!
 //! One pass over the runs, newest first, decoding one run at a time: the latest run's
 //! customers carry the as-of date from which they have been in their tier, pushed back run by
-//! run while they stay in it, as far as the first run a year or more back (time in tier tops
-//! out at "over 365 days"); each run's tier sizes are counted on the same decode. Older runs
+//! run while they stay in it, as far as the first run over a year back (time in tier tops
+//! out at "over 365 days"), into runs older than those shown when needed; each run's tier sizes are counted on the same decode. Older runs
 //! are not decoded: their tier sizes are the exact totals kept with each run (runs kept before
 //! the totals were are decoded).
 
@@ -61,7 +61,8 @@ impl Store {
         let kept = self.db.runs()?;
         let runs_in_store = kept.len() + usize::from(current.is_some());
         let room = WINDOW - usize::from(current.is_some());
-        let mut window: Vec<(RunInfo, Layout)> = kept[kept.len().saturating_sub(room)..]
+        let start = kept.len().saturating_sub(room);
+        let mut window: Vec<(RunInfo, Layout)> = kept[start..]
             .iter()
             .map(|(info, text)| Ok((info.clone(), layout_of(info.id, text)?)))
             .collect::<Result<_, StoreError>>()?;
@@ -96,10 +97,7 @@ impl Store {
         };
         let dimension = match dimension {
             Some(d) => d.to_string(),
-            None => latest_layout
-                .dimensions
-                .last()
-                .map_or_else(|| "rfm_class".to_string(), |(d, _)| d.clone()),
+            None => final_dimension(latest_scheme.as_deref(), &latest_layout),
         };
         let Some(latest_tiers) = Tiers::of(&latest_layout, &dimension) else {
             return Err(StoreError::NoDimension {
@@ -132,7 +130,7 @@ impl Store {
             tiers: count(&latest_rows, &latest_tiers, &latest_index),
         }];
         let mut matrix = None;
-        // stays are followed back to the first run a year or more before the latest (whoever
+        // stays are followed back to the first run over a year before the latest (whoever
         // is still in the tier there has been in it over 365 days, the last band); older runs
         // give only their tier sizes, from the totals kept with them
         let mut walking = true;
@@ -157,6 +155,7 @@ impl Store {
                 for stay in &mut stays {
                     stay.going = false;
                 }
+                walking = false;
                 continue;
             };
             let index = union_index(&run_tiers, &mut tiers);
@@ -179,6 +178,22 @@ impl Store {
                 let year_back = (latest_ref.as_of - info.as_of).num_days() > TIME_IN_TIER_DAYS[2];
                 walking = !year_back && stays.iter().any(|s| s.going);
             }
+        }
+        // stays that go on past the runs shown are followed into the older runs (a store of
+        // weekly runs shows 24 weeks, and time in tier still reaches back a year)
+        for (info, text) in kept[..start].iter().rev() {
+            if !walking {
+                break;
+            }
+            let layout = layout_of(info.id, text)?;
+            let Some(run_tiers) = Tiers::of(&layout, &dimension) else {
+                break;
+            };
+            let rows = self.decoded(info.id)?;
+            let index = union_index(&run_tiers, &mut tiers);
+            push_back(&mut stays, &rows, &run_tiers, &index, info.as_of);
+            let year_back = (latest_ref.as_of - info.as_of).num_days() > TIME_IN_TIER_DAYS[2];
+            walking = !year_back && stays.iter().any(|s| s.going);
         }
         sizes.reverse();
         for s in &mut sizes {
@@ -249,6 +264,17 @@ impl Store {
         };
         Ok(lists.map(|list| list.into_iter().map(view).collect()))
     }
+}
+
+/// The final dimension of a run with `scheme` (its text) and `layout`: the scheme's `final`,
+/// else its last dimension; `rfm_class` without a scheme.
+pub(crate) fn final_dimension(scheme: Option<&str>, layout: &Layout) -> String {
+    scheme
+        .and_then(|t| SchemeParams::from_toml(t).ok())
+        .and_then(|s| s.final_name().map(str::to_string))
+        .filter(|d| layout.dimensions.iter().any(|(n, _)| n == d))
+        .or_else(|| layout.dimensions.last().map(|(d, _)| d.clone()))
+        .unwrap_or_else(|| "rfm_class".to_string())
 }
 
 /// A kept run as the history names it.
@@ -481,7 +507,8 @@ fn direction(m: &Migrations, from: &Option<String>, to: &Option<String>) -> Dire
             let place = |list: &[String], t: &str| list.iter().position(|x| x == t);
             match (place(&m.from_tiers, a), place(&m.to_tiers, b)) {
                 (Some(p), Some(q)) if q > p => Direction::Down,
-                _ => Direction::Up,
+                (Some(p), Some(q)) if q < p => Direction::Up,
+                _ => Direction::Stable,
             }
         }
     }

@@ -126,7 +126,17 @@ fn segment(
     // the report's and the workbook's history: the runs kept, then this one
     let history = match (store, &s.db) {
         (Some(store), Some(db)) if s.report || s.write_xlsx => {
-            let h = super::history::overview(store, db, &run.result, s)?;
+            // a history that cannot be read costs the history section, not the run
+            let h = super::history::overview(store, db, &run.result, s).unwrap_or_else(|e| {
+                eprintln!(
+                    "{} {e:#}",
+                    s.lang.pick(
+                        "警告：报告与工作簿中没有历史部分：",
+                        "warning: no history in the report and the workbook:"
+                    )
+                );
+                None
+            });
             timer.lap("history");
             h
         }

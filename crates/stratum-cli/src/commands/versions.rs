@@ -16,23 +16,54 @@ use crate::terminal::table;
 
 /// Runs `stratum scheme`.
 pub fn run(args: SchemeArgs) -> Result<()> {
-    let mut store = open(&args.db)?;
     match args.action {
         SchemeAction::Publish {
             file,
             message,
             author,
-        } => publish(&mut store, &args.db, &file, &message, author),
-        SchemeAction::Log => log(&mut store, &args.db),
+        } => publish(&mut open(&args.db)?, &args.db, &file, &message, author),
+        SchemeAction::Log => {
+            if is_missing_file(&args.db) {
+                eprintln!("no history store at `{}`", args.db);
+                return Ok(());
+            }
+            log(&mut open(&args.db)?, &args.db)
+        }
         SchemeAction::Diff { from, to } => {
-            let (old, new) = (
-                scheme_of(&mut store, &args.db, &from)?,
-                scheme_of(&mut store, &args.db, &to)?,
-            );
+            // the store is opened only for a version number (two files need none)
+            let mut store = None;
+            let mut scheme = |what: &str| -> Result<SchemeParams> {
+                if what.parse::<i64>().is_err() || Path::new(what).is_file() {
+                    return load_scheme(Path::new(what));
+                }
+                if store.is_none() {
+                    if is_missing_file(&args.db) {
+                        return Err(BadInput(format!(
+                            "no history store at `{}` for scheme version {what}",
+                            args.db
+                        ))
+                        .into());
+                    }
+                    store = Some(open(&args.db)?);
+                }
+                match store.as_mut() {
+                    Some(store) => scheme_of(store, &args.db, what),
+                    None => Err(anyhow::anyhow!(
+                        "the history store `{}` did not open",
+                        args.db
+                    )),
+                }
+            };
+            let (old, new) = (scheme(&from)?, scheme(&to)?);
             print!("{}", changes_text(&changes(&old, &new)));
             Ok(())
         }
     }
+}
+
+/// Whether `db` names a SQLite file that does not exist (reading commands do not create one).
+fn is_missing_file(db: &str) -> bool {
+    !db.contains("://") && !Path::new(db).exists()
 }
 
 /// `stratum scheme publish`: the file must be a scheme (a syntax error names its line).
@@ -105,11 +136,9 @@ fn log(store: &mut Store, db: &str) -> Result<()> {
     Ok(())
 }
 
-/// The scheme `what` names: a version number in the store, else a scheme file.
+/// Scheme version `what` (a number) of the store.
 fn scheme_of(store: &mut Store, db: &str, what: &str) -> Result<SchemeParams> {
-    let Ok(id) = what.parse::<i64>() else {
-        return load_scheme(Path::new(what));
-    };
+    let id: i64 = what.parse()?;
     let v = store.version(id).map_err(|e| match e {
         StoreError::NoVersion(_) => anyhow::Error::new(BadInput(format!(
             "no scheme version {id} in `{}` (`stratum scheme log` lists them)",
@@ -154,6 +183,15 @@ fn changes_text(list: &[SchemeChange]) -> String {
                 to,
             } => format!(
                 "~ {dimension} order (best first): {} → {}",
+                from.join(", "),
+                to.join(", ")
+            ),
+            SchemeChange::RuleOrderChanged {
+                dimension,
+                from,
+                to,
+            } => format!(
+                "~ {dimension} rules tried in the order: {} → {}",
                 from.join(", "),
                 to.join(", ")
             ),

@@ -734,6 +734,24 @@ fn scheme_versions_are_published_listed_and_compared() {
     let same = stratum(&["scheme", "diff", "1", "1", "--db", arg(&db)], tmp.path());
     assert_eq!(same.stdout, "no changes\n");
 
+    // two files need no store: none is created
+    let elsewhere = tmp.path().join("none.db");
+    let files = stratum(
+        &[
+            "scheme",
+            "diff",
+            arg(&scheme),
+            arg(&draft),
+            "--db",
+            arg(&elsewhere),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        files.stdout,
+        "~ tier.big: monetary >= 1000 → monetary >= 1200\n"
+    );
+    assert!(!elsewhere.exists());
     let missing = stratum(&["scheme", "diff", "1", "9", "--db", arg(&db)], tmp.path());
     assert_eq!(missing.code, 1);
     assert!(

@@ -1,7 +1,7 @@
 //! What changed between two versions of a scheme: dimensions and tiers added or removed, rules
-//! rewritten, the tiers' order (their rank), the final dimension, and any other section
-//! (`[lifecycle]`, `[strategies]`, `[cluster]`, …) that differs. For `stratum scheme diff`
-//! and, later, the preview of who would move.
+//! rewritten, the tiers' rank and the order their rules are tried, the final dimension, and any
+//! other section (`[lifecycle]`, `[strategies]`, `[cluster]`, …) that differs. Labels are
+//! display text and are not compared. For `stratum scheme diff`.
 
 use std::collections::BTreeSet;
 
@@ -43,9 +43,17 @@ pub enum SchemeChange {
         /// The newer rule (`None`: it is the default tier).
         to: Option<String>,
     },
-    /// The tiers of a dimension ranked in another order (best first), or checked in another
-    /// order.
+    /// The tiers of a dimension ranked in another order (best first).
     OrderChanged {
+        /// The dimension.
+        dimension: String,
+        /// The older order.
+        from: Vec<String>,
+        /// The newer order.
+        to: Vec<String>,
+    },
+    /// The rules of a dimension's tiers tried in another order (the first that holds wins).
+    RuleOrderChanged {
         /// The dimension.
         dimension: String,
         /// The older order.
@@ -106,11 +114,19 @@ pub fn changes(old: &SchemeParams, new: &SchemeParams) -> Vec<SchemeChange> {
         let (old_rank, new_rank) = (old.ranked_tiers(d), new.ranked_tiers(d));
         let same_tiers =
             old_tiers.iter().collect::<BTreeSet<_>>() == new_tiers.iter().collect::<BTreeSet<_>>();
-        if same_tiers && (old_rank != new_rank || old_tiers != new_tiers) {
+        let owned = |list: &[&str]| list.iter().map(|t| t.to_string()).collect();
+        if same_tiers && old_rank != new_rank {
             out.push(SchemeChange::OrderChanged {
                 dimension: d.to_string(),
-                from: old_rank.iter().map(|t| t.to_string()).collect(),
-                to: new_rank.iter().map(|t| t.to_string()).collect(),
+                from: owned(&old_rank),
+                to: owned(&new_rank),
+            });
+        }
+        if same_tiers && old_tiers != new_tiers {
+            out.push(SchemeChange::RuleOrderChanged {
+                dimension: d.to_string(),
+                from: owned(&old_tiers),
+                to: owned(&new_tiers),
             });
         }
     }

@@ -265,21 +265,21 @@ impl SchemeParams {
         self.file
             .dimensions
             .iter()
-            .map(|d| d.name.get_ref().as_str())
+            .map(|d| d.name.get_ref().trim())
             .collect()
     }
 
     /// Dimension `dimension`'s tiers' names in the file's order (the order rules are tried).
     pub fn tier_names(&self, dimension: &str) -> Vec<&str> {
         self.file_dimension(dimension)
-            .map(|d| d.tiers.iter().map(|t| t.name.get_ref().as_str()).collect())
+            .map(|d| d.tiers.iter().map(|t| t.name.get_ref().trim()).collect())
             .unwrap_or_default()
     }
 
     /// Dimension `dimension`'s tiers best first: its `rank` list, else the file's order.
     pub fn ranked_tiers(&self, dimension: &str) -> Vec<&str> {
         match self.file_dimension(dimension).and_then(|d| d.rank.as_ref()) {
-            Some(rank) => rank.get_ref().iter().map(String::as_str).collect(),
+            Some(rank) => rank.get_ref().iter().map(|t| t.trim()).collect(),
             None => self.tier_names(dimension),
         }
     }

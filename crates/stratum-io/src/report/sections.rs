@@ -1829,13 +1829,24 @@ fn history(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
     }
     blocks.push(Block::Figures(figures));
     if h.matrix.is_none() {
-        blocks.push(Block::Text(
+        blocks.push(Block::Text(if h.runs_in_store <= 1 {
             f.pick(
                 "这是历史库中的第一次运行：下一次运行后，这里将显示客户的升降级。",
                 "This is the first run in the history store: moves between tiers show from the next run on.",
             )
-            .into(),
-        ));
+            .into()
+        } else {
+            match f.lang {
+                Lang::Zh => format!(
+                    "此前的运行中没有维度 {}：从下一次使用该维度的运行起显示客户的升降级。",
+                    h.dimension
+                ),
+                Lang::En => format!(
+                    "No earlier run has the dimension {}: moves show from the next run that has it.",
+                    h.dimension
+                ),
+            }
+        }));
     }
 
     // tier sizes over time: one stacked bar per run, newest at the bottom
@@ -2121,10 +2132,12 @@ fn matrix_blocks(m: &MatrixView, label: &dyn Fn(&str) -> String, f: &Fmt<'_>) ->
     }
     .svg();
     vec![
-        Block::Heading(
-            f.pick("最近两次运行之间的迁移", "Moves between the last two runs")
-                .into(),
-        ),
+        Block::Heading(format!(
+            "{} {} → {}",
+            f.pick("迁移：", "Moves:"),
+            run_name(&m.from, f),
+            run_name(&m.to, f)
+        )),
         Block::Chart {
             svg: heat,
             caption: match (f.lang, f.unit_name(unit)) {

@@ -762,8 +762,9 @@ fn the_history_looks_back_over_the_latest_runs() {
         assert_eq!(h.runs_in_store, 25);
         assert_eq!(h.runs.len(), stratum_store::overview::WINDOW);
         assert_eq!(h.runs[0].run.id, Some(ids[1]));
-        // A has been big in every run shown: 23 days from the first shown to the latest
-        assert_eq!(h.time_in_tier[0].median_days, 23);
+        // A has been big in every run: 24 days from the first run kept (older than those
+        // shown) to the latest
+        assert_eq!(h.time_in_tier[0].median_days, 24);
         // an unknown dimension is an error
         assert!(
             store
@@ -923,5 +924,48 @@ fn time_in_tier_looks_back_a_year_and_older_runs_give_their_kept_totals() {
             .expect("overview")
             .expect("runs");
         assert_eq!(decoded, h, "{}", t.url);
+    }
+}
+
+/// Without `--dimension`, the history and the matrix compare the scheme's `final` dimension
+/// (not its last); and a tier renamed at the same rank is no move.
+#[test]
+fn the_final_dimension_is_compared_and_a_renamed_tier_is_no_move() {
+    let two = format!(
+        "final = \"tier\"\n{SCHEME}\n[[dimensions]]\nname = \"other\"\n[[dimensions.tiers]]\nname = \"all\"\n"
+    );
+    let renamed = two.replacen("name = \"big\"", "name = \"large\"", 1);
+    let lines = [
+        ("A", "a1", day(2025, 1, 10), 1_500),
+        ("C", "c1", day(2025, 2, 1), 50),
+    ];
+    let meta_of = |text: &str| RunMeta {
+        scheme_text: Some(text.to_string()),
+        ..meta()
+    };
+    for t in stores("final_dim") {
+        let mut store = Store::open(&t.url).expect("open");
+        let r1 = store
+            .record(&run_with(&lines, day(2025, 3, 1), &two), &meta_of(&two))
+            .expect("record");
+        let r2 = store
+            .record(
+                &run_with(&lines, day(2025, 4, 1), &renamed),
+                &meta_of(&renamed),
+            )
+            .expect("record");
+        let m = store.migrations(r1, r2, None).expect("migrations");
+        assert_eq!(m.dimension, "tier");
+        // A: big → large, the same rank; C: small → small
+        assert_eq!(m.counts, [0, 2, 0], "{}", t.url);
+        let h = store
+            .overview(None, None, 10, stratum_core::Lang::En)
+            .expect("overview")
+            .expect("runs");
+        assert_eq!(h.dimension, "tier");
+        assert_eq!(h.tiers, ["large", "small", "big"]);
+        let m = h.matrix.expect("matrix");
+        assert_eq!(m.counts, [0, 2, 0]);
+        assert!(h.upgrades.is_empty() && h.downgrades.is_empty());
     }
 }
