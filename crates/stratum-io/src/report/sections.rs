@@ -2133,8 +2133,8 @@ fn matrix_blocks(m: &MatrixView, label: &dyn Fn(&str) -> String, f: &Fmt<'_>) ->
     .svg();
     vec![
         Block::Heading(format!(
-            "{} {} → {}",
-            f.pick("迁移：", "Moves:"),
+            "{}{} → {}",
+            f.pick("迁移：", "Moves: "),
             run_name(&m.from, f),
             run_name(&m.to, f)
         )),
