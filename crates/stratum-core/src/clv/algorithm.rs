@@ -329,13 +329,21 @@ impl CheckedClvParams {
         }
         let (penalty, iters) = (self.penalty(), self.max_iters());
         let sample = (spend_data.len() >= SAMPLE_FROM).then(|| spend_data.sample(SAMPLE_EVERY));
-        let spend_report = fit_sampled(
+        let mut spend_report = fit_sampled(
             &spend_data,
             spend_data.len(),
             sample.as_ref().map(|d| (d, d.len())),
             penalty,
             iters,
         )?;
+        // without a penalty, Newton steps take the fit from where L-BFGS stopped on the
+        // likelihood's flat ridge to its maximum
+        if penalty == 0.0
+            && let Some((values, ll)) = spend_data.polish(&spend_report.values)
+        {
+            spend_report.values = values;
+            spend_report.log_likelihood = ll;
+        }
         let q = spend_report.value("q");
         if q <= 1.0 {
             return Err(ClvError::Degenerate {
