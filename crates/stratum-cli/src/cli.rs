@@ -497,7 +497,7 @@ pub struct ExportArgs {
     /// The file format: csv, xlsx or parquet (typed columns, amounts as DECIMAL(38, 4)).
     #[arg(long, default_value = "csv")]
     pub format: String,
-    /// The folder to write `tiers.csv` or `tiers.xlsx` to (created if missing).
+    /// The folder to write `tiers.csv`, `tiers.xlsx` or `tiers.parquet` to (created if missing).
     #[arg(long, short = 'o')]
     pub out: PathBuf,
     /// The history store: a SQLite file or a `postgres://` URL.

@@ -30,6 +30,7 @@ use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 use stratum_core::Money;
 use stratum_core::run::RunResult;
+use stratum_core::scheme::SchemeParams;
 
 use chunk::{CHUNK, Layout, Stored, StoredReason, StoredValue};
 
@@ -529,7 +530,11 @@ impl Store {
         let (to_info, to_layout) = find(to)?;
         let dimension = match dimension {
             Some(d) => d.to_string(),
-            None => overview::final_dimension(self.db.scheme_text(to)?.as_deref(), &to_layout),
+            None => {
+                let text = self.db.scheme_text(to)?;
+                let scheme = text.and_then(|t| SchemeParams::from_toml(&t).ok());
+                overview::final_dimension(scheme.as_ref(), &to_layout)
+            }
         };
         let a = self.decoded(from)?;
         let b = self.decoded(to)?;

@@ -95,9 +95,11 @@ impl Store {
                 (kept_ref(&info), layout, rows, scheme)
             }
         };
+        let parse = |t: Option<&str>| t.and_then(|t| SchemeParams::from_toml(t).ok());
+        let latest_params = parse(latest_scheme.as_deref());
         let dimension = match dimension {
             Some(d) => d.to_string(),
-            None => final_dimension(latest_scheme.as_deref(), &latest_layout),
+            None => final_dimension(latest_params.as_ref(), &latest_layout),
         };
         let Some(latest_tiers) = Tiers::of(&latest_layout, &dimension) else {
             return Err(StoreError::NoDimension {
@@ -202,9 +204,7 @@ impl Store {
         let time_in_tier = time_in_tier(&stays, &tiers, latest_ref.as_of);
         let (matrix, movers) = match matrix {
             Some((m, from_scheme)) => {
-                let parse =
-                    |t: &Option<String>| t.as_deref().and_then(|t| SchemeParams::from_toml(t).ok());
-                let schemes = (parse(&from_scheme), parse(&latest_scheme));
+                let schemes = (parse(from_scheme.as_deref()), latest_params);
                 let movers = self.shown_movers(&m, &named, top, &schemes, lang)?;
                 (Some(matrix_view(&m, latest_ref)), movers)
             }
@@ -266,11 +266,10 @@ impl Store {
     }
 }
 
-/// The final dimension of a run with `scheme` (its text) and `layout`: the scheme's `final`,
+/// The final dimension of a run with `scheme` and `layout`: the scheme's `final`,
 /// else its last dimension; `rfm_class` without a scheme.
-pub(crate) fn final_dimension(scheme: Option<&str>, layout: &Layout) -> String {
+pub(crate) fn final_dimension(scheme: Option<&SchemeParams>, layout: &Layout) -> String {
     scheme
-        .and_then(|t| SchemeParams::from_toml(t).ok())
         .and_then(|s| s.final_name().map(str::to_string))
         .filter(|d| layout.dimensions.iter().any(|(n, _)| n == d))
         .or_else(|| layout.dimensions.last().map(|(d, _)| d.clone()))

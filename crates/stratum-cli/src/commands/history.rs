@@ -100,22 +100,15 @@ pub(crate) fn check_order(store: &mut Store, db: &str, as_of: chrono::NaiveDate)
 }
 
 /// The history the report and the workbook show: the store's latest runs, then `run` (about
-/// to be kept), with the biggest moves of each kind (`s.top`).
+/// to be kept, its scheme's text `scheme_text`), with the biggest moves of each kind (`s.top`).
 pub(crate) fn overview(
     store: &mut Store,
     db: &str,
     run: &RunResult,
+    scheme_text: Option<&str>,
     s: &SegmentSettings,
 ) -> Result<Option<stratum_io::history::HistoryView>> {
-    let scheme_text = s
-        .scheme
-        .as_deref()
-        .map(|p| crate::settings::read_text_file(p, "scheme"))
-        .transpose()?;
-    let current = stratum_store::overview::Current {
-        run,
-        scheme_text: scheme_text.as_deref(),
-    };
+    let current = stratum_store::overview::Current { run, scheme_text };
     store
         .overview(Some(current), None, s.top, s.lang)
         .with_context(|| format!("failed to read the history in `{}`", shown(db)))
@@ -315,12 +308,7 @@ impl Words {
     }
 
     fn rfm_class(&self, code: &str) -> String {
-        use stratum_core::{Labelled, RfmClass};
-        RfmClass::ALL
-            .iter()
-            .find(|c| c.code() == code)
-            .map_or(code, |c| c.label(self.lang))
-            .to_string()
+        stratum_core::history::tier_label(None, "rfm_class", code, self.lang)
     }
 }
 

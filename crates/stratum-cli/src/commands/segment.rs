@@ -103,6 +103,8 @@ fn segment(
         warn_shadowed(a);
     }
     let at = (as_of, as_of_source);
+    // the scheme's text, for the history's why (the run consumes the parsed scheme)
+    let scheme_text = scheme.as_ref().map(|p| p.text().to_string());
     let (result, quality) = tier(s, scheme, &parts, attributes.as_ref(), features, at)?;
     drop(attributes);
     timer.lap("tiers, lifetime value and scheme");
@@ -127,7 +129,9 @@ fn segment(
     let history = match (store, &s.db) {
         (Some(store), Some(db)) if s.report || s.write_xlsx => {
             // a history that cannot be read costs the history section, not the run
-            let h = super::history::overview(store, db, &run.result, s).unwrap_or_else(|e| {
+            let history =
+                super::history::overview(store, db, &run.result, scheme_text.as_deref(), s);
+            let h = history.unwrap_or_else(|e| {
                 eprintln!(
                     "{} {e:#}",
                     s.lang.pick(

@@ -82,8 +82,7 @@ fn publish(
         .or_else(|| std::env::var("USER").ok())
         .or_else(|| std::env::var("USERNAME").ok())
         .unwrap_or_default();
-    let name = scheme_name(&scheme);
-    let (v, new) = store.publish(scheme.text(), name.as_deref(), message.trim(), &author)?;
+    let (v, new) = store.publish(scheme.text(), scheme.name(), message.trim(), &author)?;
     if new {
         eprintln!(
             "published scheme version {} ({}) → {}",
@@ -98,12 +97,6 @@ fn publish(
         );
     }
     Ok(())
-}
-
-/// The scheme's `name`, when it gives one.
-fn scheme_name(scheme: &SchemeParams) -> Option<String> {
-    let table: toml::Table = scheme.text().parse().ok()?;
-    table.get("name")?.as_str().map(str::to_string)
 }
 
 /// `stratum scheme log`.

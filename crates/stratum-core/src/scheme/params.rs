@@ -255,6 +255,11 @@ impl SchemeParams {
         t.rule.as_ref().map(|r| r.get_ref().as_str())
     }
 
+    /// The scheme's `name`, if the file gives one.
+    pub fn name(&self) -> Option<&str> {
+        self.file.name.as_deref()
+    }
+
     /// The scheme file's text.
     pub fn text(&self) -> &str {
         &self.text
