@@ -60,6 +60,37 @@ pub enum Command {
     /// Scheme versions in a history store: publish a scheme with a message, list the versions,
     /// show the rule changes between two.
     Scheme(SchemeArgs),
+    /// Preview a draft scheme on the latest kept run, recording nothing: the matrix old → new
+    /// tier (customers and revenue), every customer who would move with both reasons, and the
+    /// tiers that would be empty.
+    Preview(PreviewArgs),
+}
+
+/// Arguments of `stratum preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The draft scheme (TOML).
+    #[arg(long, short = 's')]
+    pub scheme: PathBuf,
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db")]
+    pub db: String,
+    /// The draft's dimension compared (default: its final one), with the run's dimension of
+    /// that name, else the run's final one.
+    #[arg(long)]
+    pub dimension: Option<String>,
+    /// Also write preview.csv (every customer who would move) and preview.html here.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Movers listed on the terminal.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Language of the reasons and of preview.html: zh or en.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// The currency symbol before amounts in preview.html (may be empty).
+    #[arg(long, default_value = "")]
+    pub currency: String,
 }
 
 /// Arguments of `stratum scheme`.

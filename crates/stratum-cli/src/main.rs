@@ -151,5 +151,6 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Export(args) => commands::history::export(args),
         cli::Command::Backfill(args) => commands::backfill::run(*args),
         cli::Command::Scheme(args) => commands::versions::run(args),
+        cli::Command::Preview(args) => commands::preview::run(args),
     }
 }

@@ -24,6 +24,8 @@ pub struct RunRef {
     pub id: Option<i64>,
     /// The as-of date.
     pub as_of: NaiveDate,
+    /// Whether it is a draft scheme's preview on a kept run's customers (never kept).
+    pub draft: bool,
 }
 
 /// One run's tier sizes.
@@ -190,6 +192,56 @@ impl HistoryView {
             ),
         ]
     }
+}
+
+/// A draft scheme applied to the customers of a kept run, compared with that run's tiers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewView {
+    /// The run previewed on.
+    pub run: RunRef,
+    /// The draft's name, if it gives one.
+    pub draft_name: Option<String>,
+    /// The dimension compared: the run's and the draft's (the same name unless the final
+    /// dimensions differ).
+    pub dimensions: (String, String),
+    /// Old tier → new tier: customers and revenue (the rows the run's tiers, the columns the
+    /// draft's, best first; every customer is in both).
+    pub matrix: MatrixView,
+    /// Per tier, best first (the draft's tiers, then the run's tiers the draft does not have):
+    /// the tier, its customers and revenue in the run, and with the draft.
+    pub sizes: Vec<(String, u64, Money, u64, Money)>,
+    /// Customers and net revenue previewed.
+    pub customers: u64,
+    /// Their net revenue.
+    pub revenue: Money,
+    /// Every customer whose tier would change, by revenue from the highest.
+    pub movers: Vec<PreviewMover>,
+    /// Their net revenue.
+    pub revenue_moved: Money,
+    /// The draft's tiers that would have no customer.
+    pub empty: Vec<String>,
+    /// What the draft's placement warns of, in words (overrides it could not apply, rules
+    /// that place no one).
+    pub warnings: Vec<String>,
+}
+
+/// A customer whose tier a draft would change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewMover {
+    /// The customer id.
+    pub customer_id: String,
+    /// The tier in the run.
+    pub from: String,
+    /// The tier with the draft.
+    pub to: String,
+    /// Up or down (stable: a tier of the same place under another name).
+    pub direction: Direction,
+    /// Net revenue.
+    pub monetary: Money,
+    /// Why the run placed it, in words.
+    pub reason_from: String,
+    /// Why the draft would, in words.
+    pub reason_to: String,
 }
 
 /// The band of a stay of `days` days (0: moved in with the latest run).

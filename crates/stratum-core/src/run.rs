@@ -561,40 +561,92 @@ pub fn apply_scheme(
     overrides: &[Override],
     as_of: NaiveDate,
 ) -> Result<SchemeRun, RunError> {
-    let scheme_error = |error| RunError::Scheme {
-        error: Box::new(error),
-        with_clv: clv.is_some(),
-        clv_failure: None,
-    };
     let mut profile = profile(tiering, attributes, interactions, params.lifecycle());
     if let Some(c) = clv {
         profile.add_clv(&c.per_customer);
     }
+    let ids = tiering.features.customer_ids();
+    let placed = place(params, profile, &ids, overrides, as_of, clv.is_some())?;
+    let tier_totals = tier_totals(tiering, &placed.profile, &placed.checked, &placed.result);
+    let clusters = placed.clusters.map(|(clustering, columns)| SchemeClusters {
+        revenue_shares: revenue_shares(tiering, &clustering),
+        clustering,
+        columns,
+    });
+    Ok(SchemeRun {
+        profile: placed.profile,
+        checked: placed.checked,
+        result: placed.result,
+        tier_totals,
+        clusters,
+    })
+}
+
+/// A scheme placed on a profile: the profile (with the scheme's cluster columns), the
+/// checked scheme and every customer's tiers.
+#[derive(Debug)]
+pub struct Placed {
+    /// The columns the rules saw.
+    pub profile: Profile,
+    /// The scheme, checked against them.
+    pub checked: CheckedScheme,
+    /// Every customer's tiers and reasons.
+    pub result: SchemeResult,
+    /// The scheme's clustering and the feature columns it ran on, when it has a `[cluster]`.
+    pub clusters: Option<(Clustering, FeatureColumns)>,
+}
+
+/// Runs the scheme's clustering on `profile`, checks the scheme against its columns and places
+/// every customer (`ids` in the profile's order).
+fn place(
+    params: SchemeParams,
+    mut profile: Profile,
+    ids: &[&str],
+    overrides: &[Override],
+    as_of: NaiveDate,
+    with_clv: bool,
+) -> Result<Placed, RunError> {
+    let scheme_error = |error| RunError::Scheme {
+        error: Box::new(error),
+        with_clv,
+        clv_failure: None,
+    };
     let clusters = match params.cluster().map_err(scheme_error)? {
         Some(spec) => {
             let columns = number_columns(&profile, &spec.features.join(","))?;
             let order = order_index(&columns, spec.order_by.as_deref())?;
             let clustering = spec.params.fit(&columns, order)?;
             profile.add_cluster(&clustering);
-            let revenue_shares = revenue_shares(tiering, &clustering);
-            Some(SchemeClusters {
-                clustering,
-                columns,
-                revenue_shares,
-            })
+            Some((clustering, columns))
         }
         None => None,
     };
     let checked = params.check(profile.catalog()).map_err(scheme_error)?;
-    let result = checked.apply(&profile, &tiering.features.customer_ids(), overrides, as_of);
-    let tier_totals = tier_totals(tiering, &profile, &checked, &result);
-    Ok(SchemeRun {
+    let result = checked.apply(&profile, ids, overrides, as_of);
+    Ok(Placed {
         profile,
         checked,
         result,
-        tier_totals,
         clusters,
     })
+}
+
+/// Places every customer of a kept profile (a run's, read back from the history) by a draft
+/// scheme, as a run of the draft on the same data would: the lifecycle stages are worked out
+/// again with the draft's `[lifecycle]`, the kept cluster columns are dropped and the draft's
+/// own `[cluster]`, if any, is fitted on the profile. `ids` are the customers in the profile's
+/// order; `overrides` the manual placements to apply.
+pub fn place_draft(
+    params: SchemeParams,
+    mut profile: Profile,
+    ids: &[&str],
+    overrides: &[Override],
+    as_of: NaiveDate,
+) -> Result<Placed, RunError> {
+    profile.restage(params.lifecycle());
+    let profile = profile.without(&crate::scheme::CLUSTER_COLUMNS.map(|(name, _)| name));
+    let with_clv = profile.column(crate::scheme::CLV_COLUMNS[0].0).is_some();
+    place(params, profile, ids, overrides, as_of, with_clv)
 }
 
 /// The number columns `names` (comma-separated) of the profile.

@@ -1,6 +1,7 @@
 //! The store at a million customers on SQLite, and on PostgreSQL when
 //! `STRATUM_TEST_DATABASE_URL` is set: recording a run with a scheme, the size after 24 runs,
-//! one customer's history, the migration matrix of two runs and the report's history.
+//! one customer's history, the migration matrix of two runs, the report's history and the
+//! preview of a draft scheme.
 //! Run with `cargo bench -p stratum-store`.
 
 #[path = "../tests/it/synthetic.rs"]
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use stratum_core::Lang;
 use stratum_core::run::RunResult;
+use stratum_core::scheme::SchemeParams;
 use stratum_store::overview::Current;
 use stratum_store::{RunMeta, Store};
 
@@ -120,6 +122,22 @@ fn store(c: &mut Criterion) {
                 black_box(
                     kept.overview(Some(current), None, 20, Lang::En)
                         .expect("overview"),
+                )
+            })
+        },
+    );
+    // a draft scheme on the latest run's kept profiles: who would move
+    let draft = SCHEME.replace("monetary >= 5000", "monetary >= 4000");
+    g.bench_function(
+        "preview a draft scheme on the latest run of 1M customers, SQLite",
+        |b| {
+            b.iter(|| {
+                let params = SchemeParams::from_toml(&draft).expect("draft");
+                black_box(
+                    kept.preview(params, None, Lang::En)
+                        .expect("preview")
+                        .movers
+                        .len(),
                 )
             })
         },

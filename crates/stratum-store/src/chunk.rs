@@ -3,10 +3,13 @@
 //! compressed with zstd. A run is one row per chunk; a customer's history reads its chunk of
 //! every run, a comparison of two runs reads their chunks in order.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use stratum_core::Money;
 use stratum_core::record::{CustomerRecord, ReasonCode, Value};
+use stratum_core::scheme::ColumnData;
 
 /// Customer ids per chunk.
 pub const CHUNK: u64 = 1024;
@@ -121,6 +124,20 @@ pub struct Layout {
     pub codes: Vec<String>,
     /// The columns reasons name.
     pub columns: Vec<String>,
+    /// The columns of the run's profile (every feature, built-in tier and attribute a rule
+    /// could read), in order, kept beside the chunks for previews and alerts; empty for a run
+    /// without a scheme and for the runs kept before profiles were.
+    #[serde(default)]
+    pub profile: Vec<(String, Kind)>,
+}
+
+/// The type of a kept profile column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// Numbers.
+    Number,
+    /// Text.
+    Text,
 }
 
 impl Layout {
@@ -256,6 +273,143 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Stored>, ChunkError> {
     Ok(postcard::from_bytes(&raw)?)
 }
 
+/// One profile column of the customers of a chunk, in the smallest form that gives every
+/// value back exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StoredColumn {
+    /// Whole numbers (counts, days, scores).
+    Whole(Vec<Option<i64>>),
+    /// Numbers with at most four decimals that read back exactly as the amount in ten
+    /// thousandths (money).
+    Units(Vec<Option<i64>>),
+    /// Any other numbers.
+    Number(Vec<Option<f64>>),
+    /// Text, as indices from 1 into the chunk's own list of the column's values (0: empty).
+    Text {
+        /// The distinct values.
+        values: Vec<String>,
+        /// Each customer's value.
+        codes: Vec<u32>,
+    },
+}
+
+/// `x` as a whole number, when it is one exactly.
+fn whole(x: f64) -> Option<i64> {
+    let k = x as i64;
+    ((k as f64).to_bits() == x.to_bits() && k.unsigned_abs() < 1 << 53).then_some(k)
+}
+
+/// `x` in ten thousandths, when it reads back exactly as [`Money::to_f64`] gives it.
+fn units(x: f64) -> Option<i64> {
+    let k = (x * 10_000.0).round();
+    let k = (k.abs() < 9e15).then_some(k as i64)?;
+    (Money::from_units_i128(i128::from(k)).to_f64().to_bits() == x.to_bits()).then_some(k)
+}
+
+impl StoredColumn {
+    /// Customers `rows` of `data`.
+    pub fn of(data: &ColumnData, rows: &[usize]) -> StoredColumn {
+        match data {
+            ColumnData::Number(v) => {
+                let taken: Vec<Option<f64>> = rows.iter().map(|&i| v[i]).collect();
+                let all = |f: fn(f64) -> Option<i64>| -> Option<Vec<Option<i64>>> {
+                    taken
+                        .iter()
+                        .map(|x| match x {
+                            Some(x) => f(*x).map(Some),
+                            None => Some(None),
+                        })
+                        .collect()
+                };
+                if let Some(w) = all(whole) {
+                    StoredColumn::Whole(w)
+                } else if let Some(u) = all(units) {
+                    StoredColumn::Units(u)
+                } else {
+                    StoredColumn::Number(taken)
+                }
+            }
+            ColumnData::Text(t) => {
+                let mut values: Vec<String> = Vec::new();
+                let mut seen: HashMap<usize, u32> = HashMap::new();
+                let codes = rows
+                    .iter()
+                    .map(|&i| match t.code(i) {
+                        None => 0,
+                        Some(c) => *seen.entry(c).or_insert_with(|| {
+                            values.push(t.values()[c].clone());
+                            values.len() as u32
+                        }),
+                    })
+                    .collect();
+                StoredColumn::Text { values, codes }
+            }
+        }
+    }
+
+    /// The number of customers.
+    pub fn len(&self) -> usize {
+        match self {
+            StoredColumn::Whole(v) | StoredColumn::Units(v) => v.len(),
+            StoredColumn::Number(v) => v.len(),
+            StoredColumn::Text { codes, .. } => codes.len(),
+        }
+    }
+
+    /// Whether there are no customers.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds the numbers to `out` (`None` for a text column).
+    pub fn numbers_into(&self, out: &mut Vec<Option<f64>>) -> Option<()> {
+        match self {
+            StoredColumn::Whole(v) => out.extend(v.iter().map(|x| x.map(|k| k as f64))),
+            StoredColumn::Units(v) => out.extend(
+                v.iter()
+                    .map(|x| x.map(|k| Money::from_units_i128(i128::from(k)).to_f64())),
+            ),
+            StoredColumn::Number(v) => out.extend_from_slice(v),
+            StoredColumn::Text { .. } => return None,
+        }
+        Some(())
+    }
+
+    /// The texts (`None` for a number column).
+    pub fn texts(&self) -> Option<impl Iterator<Item = Option<&str>>> {
+        match self {
+            StoredColumn::Text { values, codes } => Some(codes.iter().map(|&c| {
+                c.checked_sub(1)
+                    .and_then(|c| values.get(c as usize))
+                    .map(String::as_str)
+            })),
+            _ => None,
+        }
+    }
+}
+
+/// The profile of one chunk's customers (in the chunk's order, by store id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileChunk {
+    /// Each customer's place in the run's order: a draft placed on the profile sees the
+    /// customers in the order the run did (a clustering's seeded start depends on it).
+    pub positions: Vec<u64>,
+    /// The columns, in the order of the run's [`Layout::profile`].
+    pub columns: Vec<StoredColumn>,
+}
+
+/// Encodes and compresses the profile of one chunk's customers.
+pub fn encode_profile(chunk: &ProfileChunk) -> Result<Vec<u8>, ChunkError> {
+    let raw = postcard::to_allocvec(chunk)?;
+    Ok(zstd::bulk::compress(&raw, LEVEL)?)
+}
+
+/// Decompresses and decodes one chunk's profile.
+pub fn decode_profile(bytes: &[u8]) -> Result<ProfileChunk, ChunkError> {
+    let raw = zstd::stream::decode_all(bytes)?;
+    Ok(postcard::from_bytes(&raw)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,5 +467,48 @@ mod tests {
         let bytes = encode(&rows).expect("encode");
         assert_eq!(decode(&bytes).expect("decode"), rows);
         assert!(decode(&bytes[..bytes.len() / 2]).is_err());
+    }
+
+    #[test]
+    fn a_profile_chunk_gives_every_value_back_exactly_in_the_smallest_form() {
+        use stratum_core::scheme::TextColumn;
+        let counts = ColumnData::Number(vec![Some(3.0), None, Some(-0.0), Some(12.0)]);
+        let money = ColumnData::Number(vec![Some(1234.5678), Some(0.1), None, Some(-7.0)]);
+        let rates = ColumnData::Number(vec![Some(1.0 / 3.0), Some(0.5), None, Some(1e300)]);
+        let texts = ColumnData::Text(
+            [Some("华东"), None, Some("华北"), Some("华东")]
+                .into_iter()
+                .collect::<TextColumn>(),
+        );
+        let rows = [3, 0, 2];
+        let columns: Vec<StoredColumn> = [&counts, &money, &rates, &texts]
+            .iter()
+            .map(|c| StoredColumn::of(c, &rows))
+            .collect();
+        // -0.0 is not a whole number that reads back bit for bit
+        assert!(matches!(columns[0], StoredColumn::Number(_)));
+        assert!(matches!(columns[1], StoredColumn::Units(_)));
+        assert!(matches!(columns[2], StoredColumn::Number(_)));
+        let whole = StoredColumn::of(&counts, &[0, 1, 3]);
+        assert_eq!(whole, StoredColumn::Whole(vec![Some(3), None, Some(12)]));
+        let chunk = ProfileChunk {
+            positions: vec![3, 0, 2],
+            columns,
+        };
+        let back = decode_profile(&encode_profile(&chunk).expect("encode")).expect("decode");
+        assert_eq!(back, chunk);
+        for (column, data) in back.columns.iter().zip([&counts, &money, &rates]) {
+            let mut out = Vec::new();
+            column.numbers_into(&mut out).expect("numbers");
+            let ColumnData::Number(v) = data else {
+                panic!("numbers")
+            };
+            let want: Vec<Option<u64>> = rows.iter().map(|&i| v[i].map(f64::to_bits)).collect();
+            let got: Vec<Option<u64>> = out.iter().map(|x| x.map(f64::to_bits)).collect();
+            assert_eq!(got, want);
+        }
+        let texts: Vec<Option<&str>> = back.columns[3].texts().expect("texts").collect();
+        assert_eq!(texts, [Some("华东"), Some("华东"), Some("华北")]);
+        assert!(back.columns[0].texts().is_none());
     }
 }

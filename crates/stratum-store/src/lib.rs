@@ -20,6 +20,7 @@ pub mod chunk;
 pub mod migrate;
 pub mod overview;
 mod postgres_db;
+pub mod preview;
 mod schema;
 mod sqlite_db;
 pub mod why;
@@ -86,6 +87,17 @@ pub enum StoreError {
         /// The format this build reads and writes.
         known: u32,
     },
+    /// The store has no run.
+    #[error("the store has no run yet")]
+    NoRuns,
+    /// A run kept without its customers' profile.
+    #[error(
+        "run {0} keeps no customer profile (it had no scheme, or an earlier Stratum kept it): record a run with a scheme first"
+    )]
+    NoProfile(i64),
+    /// A draft scheme that cannot be placed on the kept profile.
+    #[error("the draft scheme: {0}")]
+    Draft(Box<stratum_core::run::RunError>),
     /// A scheme version id that is not in the store.
     #[error("no scheme version {0} in the store")]
     NoVersion(i64),
@@ -297,8 +309,8 @@ impl OwnedVersion<'_> {
     }
 }
 
-/// A run's chunk, ready to insert: (chunk number, customers in it, bytes).
-pub(crate) type ChunkRow = (i64, i64, Vec<u8>);
+/// A chunk as the backends insert it: its number, customers, bytes and profile's bytes.
+pub(crate) type ChunkRow = (i64, i64, Vec<u8>, Option<Vec<u8>>);
 
 /// Builds the chunks from the store ids of the run's customers (in the run's order), once.
 pub(crate) type BuildChunks<'a> = Box<dyn FnOnce(&[u64]) -> Result<Vec<ChunkRow>, StoreError> + 'a>;
@@ -330,6 +342,8 @@ pub(crate) trait Backend: Send {
     fn prune(&mut self, keep: usize) -> Result<usize, StoreError>;
     /// Every chunk of `run`, in chunk order.
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Every profile chunk of `run`, in chunk order (none for a run kept without).
+    fn run_profiles(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError>;
     /// The customer ids of store ids `ids`.
     fn codes(&mut self, ids: &[u64]) -> Result<HashMap<u64, String>, StoreError>;
     /// Adds scheme version `v` unless its text is kept already; returns its id and whether
@@ -371,16 +385,36 @@ impl Store {
         let (codes, stored_layout, probe) = stored_run(run, |_| 0);
         let layout_json = serde_json::to_string(&stored_layout)?;
         let tiers = overview::tier_totals(&stored_layout, &probe);
+        let profile = run.scheme.as_ref().map(|s| &s.profile);
         let build = move |ids: &[u64]| -> Result<Vec<ChunkRow>, StoreError> {
-            let mut rows = probe;
+            use rayon::prelude::*;
+            // the run's customers in store-id order, each with its place in the run's order
+            // (where its profile values are)
+            let mut rows: Vec<(usize, Stored)> = probe.into_iter().enumerate().collect();
             for (s, &id) in rows.iter_mut().zip(ids) {
-                s.id = id;
+                s.1.id = id;
             }
-            rows.sort_unstable_by_key(|s| s.id);
-            rows.chunk_by(|a, b| a.id / CHUNK == b.id / CHUNK)
+            rows.sort_unstable_by_key(|s| s.1.id);
+            rows.par_chunk_by(|a, b| a.1.id / CHUNK == b.1.id / CHUNK)
                 .map(|group| {
-                    let chunk = (group[0].id / CHUNK) as i64;
-                    Ok((chunk, group.len() as i64, chunk::encode(group)?))
+                    let chunk = (group[0].1.id / CHUNK) as i64;
+                    let stored: Vec<Stored> = group.iter().map(|(_, s)| s.clone()).collect();
+                    let columns = match profile {
+                        Some(p) => {
+                            let at: Vec<usize> = group.iter().map(|(i, _)| *i).collect();
+                            let columns = p
+                                .columns()
+                                .map(|(_, data)| chunk::StoredColumn::of(data, &at))
+                                .collect();
+                            let positions = at.iter().map(|&i| i as u64).collect();
+                            Some(chunk::encode_profile(&chunk::ProfileChunk {
+                                positions,
+                                columns,
+                            })?)
+                        }
+                        None => None,
+                    };
+                    Ok((chunk, group.len() as i64, chunk::encode(&stored)?, columns))
                 })
                 .collect()
         };
@@ -579,6 +613,19 @@ pub(crate) fn stored_run(
             .dimensions
             .iter()
             .map(|d| d.rank.clone())
+            .collect();
+    }
+    if let Some(s) = &run.scheme {
+        layout.profile = s
+            .profile
+            .columns()
+            .map(|(name, data)| {
+                let kind = match data {
+                    stratum_core::scheme::ColumnData::Number(_) => chunk::Kind::Number,
+                    stratum_core::scheme::ColumnData::Text(_) => chunk::Kind::Text,
+                };
+                (name.to_string(), kind)
+            })
             .collect();
     }
     let records: Vec<_> = run.records().collect();

@@ -83,6 +83,7 @@ impl Store {
                 let run = RunRef {
                     id: None,
                     as_of: c.run.as_of,
+                    draft: false,
                 };
                 (run, layout, rows, c.scheme_text.map(str::to_string))
             }
@@ -277,10 +278,11 @@ pub(crate) fn final_dimension(scheme: Option<&SchemeParams>, layout: &Layout) ->
 }
 
 /// A kept run as the history names it.
-fn kept_ref(info: &RunInfo) -> RunRef {
+pub(crate) fn kept_ref(info: &RunInfo) -> RunRef {
     RunRef {
         id: Some(info.id),
         as_of: info.as_of,
+        draft: false,
     }
 }
 
@@ -446,7 +448,7 @@ fn sizes_of(
 }
 
 /// The matrix of `m` for the report: new customers the first row, lost ones the last column.
-fn matrix_view(m: &Migrations, to: RunRef) -> MatrixView {
+pub(crate) fn matrix_view(m: &Migrations, to: RunRef) -> MatrixView {
     let has = |none: &dyn Fn(&crate::migrate::Transition) -> bool| m.cells.iter().any(none);
     let rows: Vec<Option<String>> = has(&|c| c.from.is_none())
         .then_some(None)

@@ -111,8 +111,16 @@ impl Backend for PostgresDb {
             tx.copy_in("COPY run_chunks (run, chunk, customers, data) FROM STDIN (FORMAT binary)")?;
         let mut writer =
             BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::INT8, Type::BYTEA]);
-        for (chunk, customers, data) in &chunks {
+        for (chunk, customers, data, _) in &chunks {
             writer.write(&[&id, chunk, customers, data])?;
+        }
+        writer.finish()?;
+        let sink = tx.copy_in("COPY run_profiles (run, chunk, data) FROM STDIN (FORMAT binary)")?;
+        let mut writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::BYTEA]);
+        for (chunk, _, _, columns) in &chunks {
+            if let Some(columns) = columns {
+                writer.write(&[&id, chunk, columns])?;
+            }
         }
         writer.finish()?;
         for (dimension, tier, customers, units) in &row.tiers {
@@ -234,6 +242,14 @@ impl Backend for PostgresDb {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    fn run_profiles(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = self.client.query(
+            "SELECT data FROM run_profiles WHERE run = $1 ORDER BY chunk",
+            &[&run],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     fn codes(&mut self, ids: &[u64]) -> Result<HashMap<u64, String>, StoreError> {
         let ids: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
         let rows = self
@@ -261,6 +277,7 @@ impl Backend for PostgresDb {
         let deleted = match cutoff {
             Some(oldest_kept) => {
                 tx.execute("DELETE FROM run_chunks WHERE run < $1", &[&oldest_kept])?;
+                tx.execute("DELETE FROM run_profiles WHERE run < $1", &[&oldest_kept])?;
                 tx.execute("DELETE FROM runs WHERE id < $1", &[&oldest_kept])?
             }
             None => 0,

@@ -3,7 +3,7 @@
 //! per database.
 
 /// The migrations, in order; the version of each is its position counting from 1.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     // 1: runs, the customers they scored (ids interned once), and each run's customers in
     // compressed chunks of store ids (see `chunk`)
     "CREATE TABLE runs (
@@ -62,6 +62,15 @@ const MIGRATIONS: [&str; 3] = [
         customers BIGINT NOT NULL,
         revenue_units TEXT NOT NULL,
         PRIMARY KEY (run, dimension, tier)
+    );",
+    // 4: each run's customer profiles (every column a rule could read), in the chunks of
+    // `run_chunks`, column by column: what a draft scheme is previewed on and alerts compare;
+    // runs kept before have none
+    "CREATE TABLE run_profiles (
+        run BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        chunk BIGINT NOT NULL,
+        data {blob} NOT NULL,
+        PRIMARY KEY (run, chunk)
     );",
 ];
 

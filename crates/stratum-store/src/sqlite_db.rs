@@ -108,8 +108,13 @@ impl Backend for SqliteDb {
             let mut insert = tx.prepare(
                 "INSERT INTO run_chunks (run, chunk, customers, data) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for (chunk, customers, data) in build(&ids)? {
+            let mut profile =
+                tx.prepare("INSERT INTO run_profiles (run, chunk, data) VALUES (?1, ?2, ?3)")?;
+            for (chunk, customers, data, columns) in build(&ids)? {
                 insert.execute(params![id, chunk, customers, data])?;
+                if let Some(columns) = columns {
+                    profile.execute(params![id, chunk, columns])?;
+                }
             }
         }
         {
@@ -230,6 +235,14 @@ impl Backend for SqliteDb {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn run_profiles(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT data FROM run_profiles WHERE run = ?1 ORDER BY chunk")?;
+        let rows = stmt.query_map([run], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn codes(&mut self, ids: &[u64]) -> Result<HashMap<u64, String>, StoreError> {
         // many ids: one pass over the table beats a lookup each
         if ids.len() > 10_000 {
@@ -278,6 +291,7 @@ impl Backend for SqliteDb {
         let deleted = match cutoff {
             Some(oldest_kept) => {
                 tx.execute("DELETE FROM run_chunks WHERE run < ?1", [oldest_kept])?;
+                tx.execute("DELETE FROM run_profiles WHERE run < ?1", [oldest_kept])?;
                 tx.execute("DELETE FROM runs WHERE id < ?1", [oldest_kept])?
             }
             None => 0,

@@ -9,6 +9,7 @@ pub mod history;
 pub mod ingest;
 pub mod outputs;
 pub mod prepare;
+pub mod preview;
 pub mod run_text;
 pub mod scheme;
 pub mod segment;

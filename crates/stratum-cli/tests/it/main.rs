@@ -6,6 +6,7 @@ mod engine_trust;
 mod errors;
 mod exports;
 mod history;
+mod preview;
 mod report;
 mod scheme;
 mod segment;

@@ -136,6 +136,66 @@ impl Profile {
         p
     }
 
+    /// A profile kept and read back (see [`Profile::columns`]): the columns in their order,
+    /// the built-in ones knowing their values as in the profile a run builds.
+    pub fn restored(rows: usize, columns: Vec<(String, ColumnData)>) -> Profile {
+        let mut p = Profile::from_columns(rows, columns);
+        set_builtin_known(&mut p.catalog, 0);
+        p
+    }
+
+    /// Every column with its name, in order.
+    pub fn columns(&self) -> impl ExactSizeIterator<Item = (&str, &ColumnData)> {
+        self.catalog
+            .names()
+            .iter()
+            .map(String::as_str)
+            .zip(&self.columns)
+    }
+
+    /// The profile without the columns called `names`.
+    pub fn without(self, names: &[&str]) -> Profile {
+        let rows = self.rows;
+        let kept = self.catalog.names().to_vec();
+        let mut p = Profile {
+            rows,
+            ..Profile::default()
+        };
+        for (k, (name, data)) in kept.into_iter().zip(self.columns).enumerate() {
+            if !names.contains(&name.as_str()) {
+                p.push(&name, data);
+                let at = p.catalog.names().len() - 1;
+                p.catalog
+                    .set_known(at, self.catalog.known_values(k).cloned());
+            }
+        }
+        p
+    }
+
+    /// Works the `lifecycle` column out again with `params`, from the days since the last
+    /// order, the tenure in months and the revenue growth, as [`profile`] does.
+    pub fn restage(&mut self, params: &LifecycleParams) {
+        let number = |name: &str| match self.column(name) {
+            Some(ColumnData::Number(v)) => Some(v),
+            _ => None,
+        };
+        let (Some(recency), Some(tenure), Some(growth), Some(at)) = (
+            number("recency_days"),
+            number("tenure_months"),
+            number("revenue_growth"),
+            self.catalog.find("lifecycle"),
+        ) else {
+            return;
+        };
+        let stages: TextColumn = (0..self.rows)
+            .map(|i| {
+                let whole = |v: &[Option<f64>]| v[i].map_or(0, |x| x as i64);
+                Some(params.stage(whole(recency), whole(tenure), growth[i]))
+            })
+            .collect();
+        self.columns[at] = ColumnData::Text(stages);
+    }
+
     /// The columns' names and types.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog

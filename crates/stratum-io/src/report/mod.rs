@@ -321,6 +321,20 @@ fn table_html(out: &mut String, t: &Table) {
     out.push_str("</tbody></table></div>\n");
 }
 
+/// Writes `preview.html`: a draft scheme's preview (see [`sections::preview`]).
+pub fn write_preview(
+    path: &std::path::Path,
+    preview: &crate::history::PreviewView,
+    label: &dyn Fn(&str) -> String,
+    lang: Lang,
+    currency: &str,
+    generator: &str,
+) -> std::io::Result<()> {
+    let (title, subtitle, sections, footer) =
+        sections::preview(preview, label, lang, currency, generator);
+    std::fs::write(path, html(&title, &subtitle, &sections, &footer, lang))
+}
+
 /// Writes `report.html`.
 pub fn write_report(path: &std::path::Path, input: &ReportInput<'_>) -> std::io::Result<()> {
     let (title, subtitle, sections, footer) = build(input);

@@ -14,8 +14,8 @@ use super::chart::{Band, Bars, Bins, Flow, HeatMap, Histogram, PALETTE, ParetoCu
 use super::{Block, ReportInput, Section, Table};
 use crate::format::{number, pct, thousands, wan};
 use crate::history::{
-    Direction, MatrixCell, MatrixView, MoverView, RunRef, TIME_IN_TIER_DAYS, tier_label,
-    time_band_names,
+    Direction, MatrixCell, MatrixView, MoverView, PreviewView, RunRef, TIME_IN_TIER_DAYS,
+    tier_label, time_band_names,
 };
 use crate::quality::AsOfSource;
 
@@ -1761,6 +1761,7 @@ fn distributions(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
 /// A run of the history as the report names it: `#3 · 2026-06-30`, or `本次` / `this run`.
 fn run_name(run: &RunRef, f: &Fmt<'_>) -> String {
     match run.id {
+        _ if run.draft => format!("{} · {}", f.pick("草案", "draft"), run.as_of),
         Some(id) => format!("#{id} · {}", run.as_of),
         None => format!("{} · {}", f.pick("本次", "this run"), run.as_of),
     }
@@ -2208,6 +2209,211 @@ fn mover_table(list: &[MoverView], label: &dyn Fn(&str) -> String, f: &Fmt<'_>) 
             .collect(),
         ..Table::default()
     }
+}
+
+/// The most movers the preview page lists (all are in `preview.csv`).
+pub const PREVIEW_MOVERS_SHOWN: usize = 500;
+
+/// The preview page of a draft scheme: title, subtitle, sections and footer. `label` names a
+/// tier (the draft's labels first, then the run's scheme's).
+pub fn preview(
+    p: &PreviewView,
+    label: &dyn Fn(&str) -> String,
+    lang: Lang,
+    currency: &str,
+    generator: &str,
+) -> (String, String, Vec<Section>, String) {
+    let f = Fmt { lang, currency };
+    let title = match &p.draft_name {
+        Some(name) => format!("{} · {name}", f.pick("分级方案预览", "Scheme preview")),
+        None => f.pick("分级方案预览", "Scheme preview").to_string(),
+    };
+    let subtitle = match lang {
+        Lang::Zh => format!(
+            "草案应用于运行 #{} 的客户（分析日期 {}）；未记录任何运行",
+            p.run.id.unwrap_or_default(),
+            p.run.as_of
+        ),
+        Lang::En => format!(
+            "the draft applied to the customers of run #{} (as of {}); no run recorded",
+            p.run.id.unwrap_or_default(),
+            p.run.as_of
+        ),
+    };
+    let share = |part: f64, whole: f64| if whole > 0.0 { part / whole } else { 0.0 };
+    let moved = p.movers.len();
+    let mut figures = vec![
+        (
+            f.pick("客户", "customers").to_string(),
+            f.count(p.customers as usize),
+            f.amount(p.revenue.to_f64()),
+        ),
+        (
+            f.pick("将变动等级", "would change tier").to_string(),
+            f.count(moved),
+            pct(share(moved as f64, p.customers as f64)),
+        ),
+        (
+            f.pick("随之变动的收入", "revenue that moves with them")
+                .to_string(),
+            f.amount(p.revenue_moved.to_f64()),
+            pct(share(p.revenue_moved.to_f64(), p.revenue.to_f64())),
+        ),
+    ];
+    let [up, stable, down] = p.matrix.shares();
+    for (name, s, n) in [
+        (f.pick("升级", "moved up"), up, p.matrix.counts[0]),
+        (f.pick("不变", "stayed"), stable, p.matrix.counts[1]),
+        (f.pick("降级", "moved down"), down, p.matrix.counts[2]),
+    ] {
+        figures.push((name.to_string(), pct(s), f.count(n as usize)));
+    }
+    let mut summary = vec![Block::Figures(figures)];
+    if p.dimensions.0 != p.dimensions.1 {
+        summary.push(Block::Text(match lang {
+            Lang::Zh => format!(
+                "比较运行的维度 {} 与草案的维度 {}。",
+                p.dimensions.0, p.dimensions.1
+            ),
+            Lang::En => format!(
+                "The run's dimension {} is compared with the draft's {}.",
+                p.dimensions.0, p.dimensions.1
+            ),
+        }));
+    }
+    if !p.empty.is_empty() {
+        let names: Vec<String> = p.empty.iter().map(|t| label(t)).collect();
+        summary.push(Block::Text(format!(
+            "{} {}",
+            f.pick(
+                "草案中将没有客户的等级：",
+                "Tiers of the draft that would be empty:"
+            ),
+            names.join(lang.pick("、", ", "))
+        )));
+    }
+    if !p.warnings.is_empty() {
+        summary.push(Block::Notes(p.warnings.clone()));
+    }
+    let mut sections = vec![Section {
+        id: "summary",
+        title: f.pick("概览", "Summary").into(),
+        blocks: summary,
+    }];
+
+    let mut moves = matrix_blocks(&p.matrix, label, &f);
+    let olds: Vec<f64> = p.sizes.iter().map(|x| x.2.to_f64()).collect();
+    let news: Vec<f64> = p.sizes.iter().map(|x| x.4.to_f64()).collect();
+    let (old_revenue, old_cells) = f.money_column(f.pick("现在收入", "revenue now"), &olds);
+    let (new_revenue, new_cells) =
+        f.money_column(f.pick("草案收入", "revenue with the draft"), &news);
+    moves.push(Block::Heading(f.pick("各等级的规模", "Tier sizes").into()));
+    moves.push(Block::Table(Table {
+        header: vec![
+            f.pick("等级", "tier").into(),
+            f.pick("现在客户数", "customers now").into(),
+            f.pick("草案客户数", "customers with the draft").into(),
+            old_revenue,
+            new_revenue,
+        ],
+        rows: p
+            .sizes
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                vec![
+                    label(&x.0),
+                    f.count(x.1 as usize),
+                    f.count(x.3 as usize),
+                    old_cells[i].clone(),
+                    new_cells[i].clone(),
+                ]
+            })
+            .collect(),
+        ..Table::default()
+    }));
+    sections.push(Section {
+        id: "migration",
+        title: f.pick("迁移", "Migration").into(),
+        blocks: moves,
+    });
+
+    let shown = &p.movers[..p.movers.len().min(PREVIEW_MOVERS_SHOWN)];
+    let (revenue, cells) = f.money_column(
+        f.pick("收入", "revenue"),
+        &shown
+            .iter()
+            .map(|x| x.monetary.to_f64())
+            .collect::<Vec<_>>(),
+    );
+    let mut blocks = Vec::new();
+    if p.movers.len() > shown.len() {
+        blocks.push(Block::Text(match lang {
+            Lang::Zh => format!(
+                "按收入列出前 {} 位（共 {} 位，全部见 preview.csv）。",
+                shown.len(),
+                f.count(p.movers.len())
+            ),
+            Lang::En => format!(
+                "The {} with the most revenue of {} (all are in preview.csv).",
+                shown.len(),
+                f.count(p.movers.len())
+            ),
+        }));
+    }
+    if shown.is_empty() {
+        blocks.push(Block::Text(
+            f.pick(
+                "草案不会改变任何客户的等级。",
+                "The draft moves no customer.",
+            )
+            .into(),
+        ));
+    } else {
+        blocks.push(Block::Table(Table {
+            header: vec![
+                f.pick("客户", "customer").into(),
+                f.pick("现在", "now").into(),
+                f.pick("草案", "draft").into(),
+                f.pick("变动", "move").into(),
+                revenue,
+                f.pick("现在的原因", "why now").into(),
+                f.pick("草案的原因", "why with the draft").into(),
+            ],
+            rows: shown
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    vec![
+                        x.customer_id.clone(),
+                        label(&x.from),
+                        label(&x.to),
+                        move_name(x.direction, &f),
+                        cells[i].clone(),
+                        x.reason_from.clone(),
+                        x.reason_to.clone(),
+                    ]
+                })
+                .collect(),
+            ..Table::default()
+        }));
+    }
+    sections.push(Section {
+        id: "movers",
+        title: f
+            .pick("将变动等级的客户", "Customers who would move")
+            .into(),
+        blocks,
+    });
+    let footer = format!(
+        "{} {generator} · {}",
+        f.pick("生成工具", "Made with"),
+        f.pick(
+            "金额为净额（购买减退款）；预览使用运行保存的客户档案，不重新读取交易",
+            "amounts are net (purchases less refunds); the preview reads the customer profiles the run kept, not the transactions"
+        ),
+    );
+    (title, subtitle, sections, footer)
 }
 
 #[cfg(test)]

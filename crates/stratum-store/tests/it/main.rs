@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use stratum_core::abc::AbcParams;
 use stratum_core::run::{RunInput, RunResult, run};
 use stratum_core::scheme::SchemeParams;
-use stratum_core::{Aggregator, FrequencyBasis, Money, RfmParams};
+use stratum_core::{Aggregator, FrequencyBasis, Lang, Money, RfmParams};
 use stratum_store::chunk::StoredValue;
 use stratum_store::{RunMeta, Store, StoreError, StoredReasonText};
 
@@ -691,7 +691,8 @@ fn the_history_of_the_latest_runs_is_worked_by_hand() {
                 m.from,
                 RunRef {
                     id: Some(r2),
-                    as_of: day(2025, 4, 1)
+                    as_of: day(2025, 4, 1),
+                    draft: false,
                 }
             );
             assert_eq!(m.to.id, latest);
@@ -844,7 +845,7 @@ fn the_scheme_versions_migration_keeps_the_schemes_of_the_runs_already_kept() {
             .record(&run_at(day(2025, 5, 1)), &meta())
             .expect("record");
         drop(store);
-        let undo = "DROP TABLE run_tiers; DROP TABLE scheme_versions;
+        let undo = "DROP TABLE run_profiles; DROP TABLE run_tiers; DROP TABLE scheme_versions;
             DELETE FROM stratum_migrations WHERE version >= 2";
         t.execute(undo);
         let mut store = Store::open(&t.url).expect("migrate");
@@ -967,5 +968,120 @@ fn the_final_dimension_is_compared_and_a_renamed_tier_is_no_move() {
         let m = h.matrix.expect("matrix");
         assert_eq!(m.counts, [0, 2, 0]);
         assert!(h.upgrades.is_empty() && h.downgrades.is_empty());
+    }
+}
+
+/// Worked by hand on run 2 of the matrix test (A 1,500, B 1,100, E 700, D 3,000; big from
+/// 1,000): a draft with big from 1,200 and a new top tier `huge` from 2,500 moves D big → huge
+/// (up), B big → small (down); A stays big, E stays small; `huge` ranks first. Nothing is
+/// recorded, and a draft with an unknown column is refused by kind.
+#[test]
+fn a_draft_preview_is_worked_by_hand() {
+    use stratum_store::migrate::Direction;
+    let run2 = run_of(
+        &[
+            ("A", "a1", day(2025, 1, 10), 1_500),
+            ("E", "e1", day(2025, 1, 12), 1_200),
+            ("B", "b1", day(2025, 1, 20), 200),
+            ("B", "b2", day(2025, 3, 5), 900),
+            ("D", "d1", day(2025, 3, 10), 3_000),
+            ("E", "e2", day(2025, 3, 15), -500),
+        ],
+        day(2025, 4, 1),
+    );
+    let draft = r#"
+name = "value v2"
+
+[[dimensions]]
+name = "tier"
+
+[[dimensions.tiers]]
+name = "huge"
+rule = "monetary >= 2500"
+
+[[dimensions.tiers]]
+name = "big"
+rule = "monetary >= 1200"
+
+[[dimensions.tiers]]
+name = "small"
+
+[[dimensions.tiers]]
+name = "tiny"
+rule = "monetary < 0"
+"#;
+    for t in stores("preview") {
+        let mut store = Store::open(&t.url).expect("open");
+        let none = store.preview(
+            SchemeParams::from_toml(draft).expect("draft"),
+            None,
+            Lang::En,
+        );
+        assert!(matches!(none, Err(StoreError::NoRuns)), "{none:?}");
+        let r2 = store.record(&run2, &meta()).expect("record");
+        let p = store
+            .preview(
+                SchemeParams::from_toml(draft).expect("draft"),
+                None,
+                Lang::En,
+            )
+            .expect("preview");
+        assert_eq!(p.run.id, Some(r2));
+        assert_eq!(p.draft_name.as_deref(), Some("value v2"));
+        let movers: Vec<(&str, &str, &str, Direction, i64)> = p
+            .movers
+            .iter()
+            .map(|m| {
+                (
+                    m.customer_id.as_str(),
+                    m.from.as_str(),
+                    m.to.as_str(),
+                    m.direction,
+                    (m.monetary.units() / 10_000) as i64,
+                )
+            })
+            .collect();
+        assert_eq!(
+            movers,
+            [
+                ("D", "big", "huge", Direction::Up, 3_000),
+                ("B", "big", "small", Direction::Down, 1_100),
+            ],
+            "{}",
+            t.url
+        );
+        assert_eq!(p.movers[1].reason_from, "monetary=1100");
+        assert_eq!(p.movers[0].reason_to, "monetary=3,000 ≥ 2,500");
+        assert_eq!(p.revenue_moved, Money::from_major(4_100));
+        assert_eq!(p.customers, 4);
+        assert_eq!(p.matrix.counts, [1, 2, 1]);
+        assert_eq!(
+            p.matrix.columns,
+            [
+                Some("huge".to_string()),
+                Some("big".into()),
+                Some("small".into()),
+                Some("tiny".into())
+            ]
+        );
+        assert_eq!(p.empty, ["tiny"]);
+        let sizes: Vec<(&str, u64, u64)> =
+            p.sizes.iter().map(|x| (x.0.as_str(), x.1, x.3)).collect();
+        assert_eq!(
+            sizes,
+            [
+                ("huge", 0, 1),
+                ("big", 3, 1),
+                ("small", 1, 2),
+                ("tiny", 0, 0)
+            ]
+        );
+        assert_eq!(store.runs().expect("runs").len(), 1);
+        let bad = store.preview(
+            SchemeParams::from_toml(&draft.replace("monetary < 0", "monetry < 0")).expect("draft"),
+            None,
+            Lang::En,
+        );
+        assert!(matches!(bad, Err(StoreError::Draft(_))), "{bad:?}");
     }
 }
