@@ -119,6 +119,19 @@ fn a_preview_places_every_customer_as_a_run_of_the_draft_does() {
     args.extend([arg(&early), "--no-xlsx", "--db", arg(&db)]);
     let r = stratum(&args, dir);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // a store whose latest run had no scheme keeps no profile to preview on
+    let early_only = stratum(
+        &["preview", "--scheme", arg(&draft_path), "--db", arg(&db)],
+        dir,
+    );
+    assert_eq!(early_only.code, 1, "{}", early_only.stderr);
+    assert!(
+        early_only
+            .stderr
+            .contains("run 1 keeps no customer profile"),
+        "{}",
+        early_only.stderr
+    );
     run(&b2b, &dir.join("now"), &["--db", arg(&db)]);
     run(&draft_path, &dir.join("drafted"), &[]);
 

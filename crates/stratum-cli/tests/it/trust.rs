@@ -431,7 +431,8 @@ fn every_command_exits_1_on_usage_errors_and_bad_input_and_0_on_help() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let missing = tmp.path().join("missing.csv");
     let out = tmp.path().join("out");
-    let commands: [&[&str]; 7] = [
+    let store = tmp.path().join("stratum.db");
+    let commands: [&[&str]; 8] = [
         &["demo", "--out", s(&out)],
         &["segment", "-t", s(&missing), "-o", s(&out)],
         &["report", "-t", s(&missing), "-o", s(&out)],
@@ -439,6 +440,7 @@ fn every_command_exits_1_on_usage_errors_and_bad_input_and_0_on_help() {
         &["clv", "-t", s(&missing), "-o", s(&out)],
         &["cluster", "-t", s(&missing), "-o", s(&out)],
         &["validate", "-t", s(&missing), "-o", s(&out)],
+        &["preview", "--scheme", s(&missing), "--db", s(&store)],
     ];
     for args in commands {
         let name = args[0];
