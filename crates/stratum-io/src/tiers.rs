@@ -140,16 +140,9 @@ impl SchemeOutput<'_> {
     fn next_action(&self, i: usize) -> String {
         let lang = self.lang;
         let fallback = lang.pick("跟进", "follow up");
-        match self.strategy(i) {
-            Some(s) => {
-                let cadence = s.cadence.pick(lang, "");
-                if cadence.is_empty() {
-                    s.coverage.pick(lang, fallback).to_string()
-                } else {
-                    cadence.to_string()
-                }
-            }
-            None => fallback.to_string(),
+        match self.strategy(i).map(|s| s.next_step(lang)) {
+            Some(step) if !step.is_empty() => step.to_string(),
+            _ => fallback.to_string(),
         }
     }
 }

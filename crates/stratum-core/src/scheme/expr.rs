@@ -362,6 +362,9 @@ pub fn thresholds(sql: &str) -> Vec<Threshold> {
     let column = |e: &Expr| match e {
         Expr::Identifier(i) => Some(i.value.clone()),
         Expr::CompoundIdentifier(parts) if parts.len() == 1 => Some(parts[0].value.clone()),
+        Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+            Some(format!("{}.{}", parts[0].value, parts[1].value))
+        }
         _ => None,
     };
     let number = |e: &Expr| match e {
@@ -1040,6 +1043,15 @@ impl Compiler<'_> {
         Ok(match expr {
             Expr::Identifier(ident) => self.column(ident)?,
             Expr::CompoundIdentifier(parts) if parts.len() == 1 => self.column(&parts[0])?,
+            // `previous.value`: a column of the run before (alerts' catalogs have them)
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                let joined = ast::Ident {
+                    value: format!("{}.{}", parts[0].value, parts[1].value),
+                    quote_style: None,
+                    span: parts[0].span,
+                };
+                self.column(&joined)?
+            }
             Expr::Nested(inner) => self.node(inner)?,
             Expr::Value(v) => match &v.value {
                 SqlValue::Number(n, _) => {

@@ -9,6 +9,7 @@
 //! [`CheckedScheme`] (rules compiled against the profile's columns) →
 //! [`SchemeResult`] ([`CheckedScheme::apply`]).
 
+pub mod alerts;
 pub mod algorithm;
 pub mod changes;
 pub mod error;

@@ -52,6 +52,19 @@ pub struct Label {
     pub en: String,
 }
 
+impl Strategy {
+    /// The next step for a customer of the tier, in `lang`: the follow-up cadence, else the
+    /// coverage (empty when the strategy gives neither).
+    pub fn next_step(&self, lang: Lang) -> &str {
+        let cadence = self.cadence.pick(lang, "");
+        if cadence.is_empty() {
+            self.coverage.pick(lang, "")
+        } else {
+            cadence
+        }
+    }
+}
+
 impl Label {
     /// The text in `lang`, else in the other language, else `fallback`.
     pub fn pick<'a>(&'a self, lang: Lang, fallback: &'a str) -> &'a str {
@@ -127,6 +140,10 @@ struct SchemeFile {
     #[serde(default)]
     strategies: BTreeMap<String, toml::Spanned<Strategy>>,
     cluster: Option<toml::Spanned<ClusterSection>>,
+    #[serde(default)]
+    alerts: Vec<super::alerts::FileAlert>,
+    #[serde(default)]
+    channels: Vec<super::alerts::FileChannel>,
 }
 
 /// `[cluster]`: k-means clusters whose id and description rules can use as the columns
@@ -219,6 +236,12 @@ pub struct CheckedScheme {
     pub strategies: BTreeMap<String, Strategy>,
     /// The columns the rules were compiled against, then one text column per dimension.
     pub catalog: Catalog,
+    /// The alerts (`[[alerts]]`), compiled against `alert_catalog`.
+    pub alerts: Vec<super::alerts::Alert>,
+    /// The channels alerts go to (`[[channels]]`).
+    pub channels: Vec<super::alerts::Channel>,
+    /// The columns alert rules read (see [`super::alerts::alert_catalog`]).
+    pub alert_catalog: Catalog,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -514,18 +537,8 @@ impl SchemeParams {
                         None
                     }
                     Some(r) => Some(Rule::compile(r.get_ref(), &catalog).map_err(|error| {
-                        // the rule's text starts after its opening quote (or quotes and a
-                        // newline for a multi-line string)
-                        let raw = &self.text[r.span()];
-                        let skip = raw.len() - raw.trim_start_matches(['"', '\'']).len();
-                        let start = r.span().start + skip;
-                        // a multi-line string's text starts after the newline that
-                        // follows its opening quotes
-                        let rest = &self.text[start..];
-                        let first_line = line_of(&self.text, start)
-                            + usize::from(rest.starts_with('\n') || rest.starts_with("\r\n"));
                         SchemeError::Rule {
-                            line: first_line + error.line as usize - 1,
+                            line: self.rule_line(r) + error.line as usize - 1,
                             dimension: name.clone(),
                             tier: tier.clone(),
                             error,
@@ -628,6 +641,36 @@ impl SchemeParams {
                 ),
             });
         }
+        let line = |span| self.line(span);
+        let invalid = |(line, message)| SchemeError::Invalid { line, message };
+        let channels = super::alerts::check_channels(&file.channels, &line).map_err(invalid)?;
+        let final_tiers: Vec<String> = fin.tiers.iter().map(|t| t.name.clone()).collect();
+        let alert_catalog = super::alerts::alert_catalog(&catalog, &final_tiers);
+        let inputs = file
+            .alerts
+            .iter()
+            .map(|a| super::alerts::AlertInput {
+                file: a,
+                rule: Rule::compile(a.rule.get_ref(), &alert_catalog),
+            })
+            .collect();
+        let alerts = super::alerts::check_alerts(inputs, &channels, &alert_catalog, &line)
+            .map_err(|e| match e {
+                Ok(i) => invalid(i),
+                Err((alert, error)) => {
+                    let rule = file
+                        .alerts
+                        .iter()
+                        .find(|a| a.name.get_ref().trim() == alert)
+                        .map(|a| &a.rule);
+                    SchemeError::Rule {
+                        line: rule.map_or(1, |r| self.rule_line(r)) + error.line as usize - 1,
+                        dimension: "alerts".into(),
+                        tier: alert,
+                        error,
+                    }
+                }
+            })?;
         Ok(CheckedScheme {
             name: file.name.clone(),
             lifecycle: file.lifecycle,
@@ -636,7 +679,20 @@ impl SchemeParams {
             at_risk,
             strategies,
             catalog,
+            alerts,
+            channels,
+            alert_catalog,
         })
+    }
+
+    /// The line of the file where rule `r`'s text starts: after its opening quote, or after
+    /// the newline that follows the opening quotes of a multi-line string.
+    fn rule_line(&self, r: &toml::Spanned<String>) -> usize {
+        let raw = &self.text[r.span()];
+        let skip = raw.len() - raw.trim_start_matches(['"', '\'']).len();
+        let start = r.span().start + skip;
+        let rest = &self.text[start..];
+        line_of(&self.text, start) + usize::from(rest.starts_with('\n') || rest.starts_with("\r\n"))
     }
 }
 

@@ -153,6 +153,14 @@ impl Profile {
             .zip(&self.columns)
     }
 
+    /// The profile with `columns` added after its own.
+    pub fn extended(mut self, columns: Vec<(String, ColumnData)>) -> Profile {
+        for (name, data) in columns {
+            self.push(&name, data);
+        }
+        self
+    }
+
     /// The profile without the columns called `names`.
     pub fn without(self, names: &[&str]) -> Profile {
         let rows = self.rows;
