@@ -18,6 +18,7 @@
 
 pub mod chunk;
 pub mod migrate;
+pub mod outbox;
 pub mod overview;
 mod postgres_db;
 pub mod preview;
@@ -269,6 +270,8 @@ pub(crate) struct RunRow<'a> {
     pub(crate) revenue_units: String,
     /// Customers and net revenue (units) per (dimension, tier).
     pub(crate) tiers: Vec<TierTotalRow>,
+    /// The alerts' messages.
+    pub(crate) messages: Vec<outbox::NewMessage>,
 }
 
 /// One run's customers and net revenue (in units of `Money`) in one tier of one dimension.
@@ -351,6 +354,17 @@ pub(crate) trait Backend: Send {
     fn add_version(&mut self, v: &VersionRow<'_>) -> Result<(i64, bool), StoreError>;
     /// Every scheme version, oldest first.
     fn versions(&mut self) -> Result<Vec<SchemeVersion>, StoreError>;
+    /// The outbox's messages, oldest first: all, or the pending ones due at `due`.
+    fn messages(&mut self, due: Option<&str>) -> Result<Vec<outbox::Message>, StoreError>;
+    /// Records an attempt at message `id` and its outcome.
+    fn attempted(
+        &mut self,
+        id: &str,
+        at: &str,
+        outcome: &outbox::Outcome,
+    ) -> Result<(), StoreError>;
+    /// The attempts at message `id`, oldest first.
+    fn attempts(&mut self, id: &str) -> Result<Vec<(String, String, String)>, StoreError>;
     /// Run `run`'s tier totals (none for a run kept before they were).
     fn tier_totals(&mut self, run: i64) -> Result<Vec<TierTotalRow>, StoreError>;
 }
@@ -419,6 +433,7 @@ impl Store {
                 .collect()
         };
         let summary = serde_json::to_string(&run.summary())?;
+        let messages = outbox::messages(self, run, meta)?;
         let scheme = run.scheme.as_ref();
         let row = RunRow {
             as_of: run.as_of.to_string(),
@@ -430,6 +445,7 @@ impl Store {
             customers: codes.len() as i64,
             revenue_units: run.tiering.revenue.units().to_string(),
             tiers,
+            messages,
         };
         self.db.record(&row, &codes, Box::new(build))
     }

@@ -130,6 +130,23 @@ impl Backend for PostgresDb {
                 &[&id, dimension, tier, customers, units],
             )?;
         }
+        let created = crate::sqlite_db::now();
+        for m in &row.messages {
+            tx.execute(
+                "INSERT INTO alert_outbox (id, run, alert, recipient, channel, payload, status,
+                    attempts, next_attempt_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7)",
+                &[
+                    &m.id,
+                    &id,
+                    &m.alert,
+                    &m.recipient,
+                    &m.channel,
+                    &m.payload,
+                    &created,
+                ],
+            )?;
+        }
         if let Some(v) = row.version(id) {
             tx.batch_execute("LOCK TABLE scheme_versions IN EXCLUSIVE MODE")?;
             add_version(&mut tx, &v.row())?;
@@ -240,6 +257,71 @@ impl Backend for PostgresDb {
             &[&run],
         )?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn messages(&mut self, due: Option<&str>) -> Result<Vec<crate::outbox::Message>, StoreError> {
+        let rows = self.client.query(
+            "SELECT o.id, o.run, r.as_of, o.channel, o.payload, o.status, o.attempts,
+                o.next_attempt_at, o.created_at, o.last_error, o.delivered_at
+             FROM alert_outbox o JOIN runs r ON r.id = o.run
+             WHERE $1::TEXT IS NULL OR (o.status = 'pending' AND o.next_attempt_at <= $1)
+             ORDER BY o.created_at, o.run, o.id",
+            &[&due],
+        )?;
+        rows.iter()
+            .map(|r| {
+                crate::outbox::message(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                    (r.get(7), r.get(8), r.get(9), r.get(10)),
+                )
+            })
+            .collect()
+    }
+
+    fn attempted(
+        &mut self,
+        id: &str,
+        at: &str,
+        outcome: &crate::outbox::Outcome,
+    ) -> Result<(), StoreError> {
+        let (status, code, error) = outcome.parts();
+        let next = match outcome {
+            crate::outbox::Outcome::Retry { next, .. } => Some(next.as_str()),
+            _ => None,
+        };
+        let delivered = (status == crate::outbox::Status::Delivered).then_some(at);
+        let mut tx = self.client.transaction()?;
+        tx.execute(
+            "UPDATE alert_outbox SET status = $2, attempts = attempts + 1,
+                next_attempt_at = COALESCE($3, next_attempt_at), last_error = $4,
+                delivered_at = COALESCE($5, delivered_at)
+             WHERE id = $1",
+            &[&id, &status.code(), &next, &error, &delivered],
+        )?;
+        tx.execute(
+            "INSERT INTO alert_attempts (message, n, at, outcome, detail)
+             VALUES ($1, (SELECT attempts FROM alert_outbox WHERE id = $1), $2, $3, $4)",
+            &[&id, &at, &code, &error.unwrap_or("")],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn attempts(&mut self, id: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = self.client.query(
+            "SELECT at, outcome, detail FROM alert_attempts WHERE message = $1 ORDER BY n",
+            &[&id],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
 
     fn run_profiles(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {

@@ -3,7 +3,7 @@
 //! per database.
 
 /// The migrations, in order; the version of each is its position counting from 1.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     // 1: runs, the customers they scored (ids interned once), and each run's customers in
     // compressed chunks of store ids (see `chunk`)
     "CREATE TABLE runs (
@@ -72,6 +72,31 @@ const MIGRATIONS: [&str; 4] = [
         data {blob} NOT NULL,
         PRIMARY KEY (run, chunk)
     );",
+    // 5: the alerts' outbox: one message per digest and channel, written with its run, and
+    // every attempt to deliver one
+    "CREATE TABLE alert_outbox (
+        id TEXT PRIMARY KEY,
+        run BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        alert TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts BIGINT NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_error TEXT,
+        delivered_at TEXT
+    );
+    CREATE INDEX alert_outbox_due ON alert_outbox (status, next_attempt_at);
+    CREATE TABLE alert_attempts (
+        message TEXT NOT NULL REFERENCES alert_outbox (id) ON DELETE CASCADE,
+        n BIGINT NOT NULL,
+        at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX alert_attempts_by_message ON alert_attempts (message, n);",
 ];
 
 /// A database's spelling of the types that differ.

@@ -129,6 +129,25 @@ impl Backend for SqliteDb {
         if let Some(v) = row.version(id) {
             add_version(&tx, &v.row())?;
         }
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO alert_outbox (id, run, alert, recipient, channel, payload, status,
+                    attempts, next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7)",
+            )?;
+            let created = now();
+            for m in &row.messages {
+                insert.execute(params![
+                    m.id,
+                    id,
+                    m.alert,
+                    m.recipient,
+                    m.channel,
+                    m.payload,
+                    created
+                ])?;
+            }
+        }
         tx.commit()?;
         self.known.committed(added);
         Ok(id)
@@ -232,6 +251,71 @@ impl Backend for SqliteDb {
             .conn
             .prepare("SELECT data FROM run_chunks WHERE run = ?1 ORDER BY chunk")?;
         let rows = stmt.query_map([run], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn messages(&mut self, due: Option<&str>) -> Result<Vec<crate::outbox::Message>, StoreError> {
+        let sql = "SELECT o.id, o.run, r.as_of, o.channel, o.payload, o.status, o.attempts,
+                o.next_attempt_at, o.created_at, o.last_error, o.delivered_at
+             FROM alert_outbox o JOIN runs r ON r.id = o.run
+             WHERE ?1 IS NULL OR (o.status = 'pending' AND o.next_attempt_at <= ?1)
+             ORDER BY o.created_at, o.run, o.id";
+        let mut stmt = self.conn.prepare(sql)?;
+        let mut rows = stmt.query([due])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let (channel, payload, status): (String, String, String) =
+                (r.get(3)?, r.get(4)?, r.get(5)?);
+            out.push(crate::outbox::message(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                &channel,
+                &payload,
+                &status,
+                r.get(6)?,
+                (r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?),
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn attempted(
+        &mut self,
+        id: &str,
+        at: &str,
+        outcome: &crate::outbox::Outcome,
+    ) -> Result<(), StoreError> {
+        let (status, code, error) = outcome.parts();
+        let next = match outcome {
+            crate::outbox::Outcome::Retry { next, .. } => Some(next.as_str()),
+            _ => None,
+        };
+        let delivered = (status == crate::outbox::Status::Delivered).then_some(at);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE alert_outbox SET status = ?2, attempts = attempts + 1,
+                next_attempt_at = COALESCE(?3, next_attempt_at), last_error = ?4,
+                delivered_at = COALESCE(?5, delivered_at)
+             WHERE id = ?1",
+            params![id, status.code(), next, error, delivered],
+        )?;
+        tx.execute(
+            "INSERT INTO alert_attempts (message, n, at, outcome, detail)
+             VALUES (?1, (SELECT attempts FROM alert_outbox WHERE id = ?1), ?2, ?3, ?4)",
+            params![id, at, code, error.unwrap_or("")],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn attempts(&mut self, id: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, outcome, detail FROM alert_attempts WHERE message = ?1 ORDER BY n",
+        )?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -1,0 +1,107 @@
+//! A message as receivers read it: the JSON event of webhooks and files, and the Markdown
+//! digest of chat robots, in the alert's language, within each robot's size limit.
+
+use chrono::{DateTime, Utc};
+use stratum_core::format::number;
+use stratum_store::outbox::Message;
+
+/// WeCom's limit on a Markdown message, in bytes of UTF-8.
+pub const WECOM_BYTES: usize = 4096;
+/// What a DingTalk Markdown message is kept within.
+pub const DINGTALK_BYTES: usize = 5000;
+/// What a Feishu card's Markdown is kept within (the whole request may be 20 KB).
+pub const FEISHU_BYTES: usize = 15_000;
+
+/// The event a webhook or a file receives: `{type, timestamp, data}`, `data` the digest with
+/// the message's id, run and as-of date.
+pub fn event(m: &Message, now: DateTime<Utc>) -> serde_json::Value {
+    serde_json::json!({
+        "type": "stratum.alert",
+        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data": {
+            "id": m.id,
+            "run": m.run,
+            "as_of": m.as_of,
+            "alert": m.digest.alert,
+            "title": m.digest.title,
+            "recipient": m.digest.recipient,
+            "lang": m.digest.lang,
+            "customers": m.digest.items,
+        },
+    })
+}
+
+fn zh(m: &Message) -> bool {
+    m.digest.lang == "zh"
+}
+
+/// The digest's title: the alert's and who it is for.
+pub fn title(m: &Message) -> String {
+    let d = &m.digest;
+    let who = if d.recipient.is_empty() {
+        if zh(m) {
+            "未分配客户经理".to_string()
+        } else {
+            "no account manager".to_string()
+        }
+    } else {
+        d.recipient.clone()
+    };
+    format!("{} · {who}", d.title)
+}
+
+/// The digest in Markdown, at most `limit` bytes: a heading, the run, then a line per
+/// customer (tier before → now, revenue, why, the next step), the customers that do not fit
+/// counted at the end.
+pub fn markdown(m: &Message, limit: usize) -> String {
+    let d = &m.digest;
+    let zh = zh(m);
+    let n = d.items.len();
+    let mut out = format!("### {}\n", title(m));
+    out.push_str(&if zh {
+        format!("运行 #{}（分析日期 {}）· {n} 位客户\n\n", m.run, m.as_of)
+    } else {
+        format!("Run #{} (as of {}) · {n} customers\n\n", m.run, m.as_of)
+    });
+    let mut shown = 0;
+    for item in &d.items {
+        let from = item
+            .from_label
+            .clone()
+            .unwrap_or_else(|| if zh { "新客户" } else { "new" }.to_string());
+        let mut line = format!(
+            "- **{}** {from} → {} · {}\n",
+            item.customer_id,
+            item.to_label,
+            number(item.revenue, 0)
+        );
+        line.push_str(&if zh {
+            format!("  原因：{}", item.reason)
+        } else {
+            format!("  why: {}", item.reason)
+        });
+        if !item.next_step.is_empty() {
+            line.push_str(&if zh {
+                format!("；下一步：{}", item.next_step)
+            } else {
+                format!("; next: {}", item.next_step)
+            });
+        }
+        line.push('\n');
+        let rest = n - shown - 1;
+        let tail = if rest > 0 { 40 } else { 0 };
+        if out.len() + line.len() + tail > limit {
+            break;
+        }
+        out.push_str(&line);
+        shown += 1;
+    }
+    if shown < n {
+        out.push_str(&if zh {
+            format!("\n……另有 {} 位客户", n - shown)
+        } else {
+            format!("\n… and {} more", n - shown)
+        });
+    }
+    out
+}
