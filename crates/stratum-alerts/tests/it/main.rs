@@ -1,0 +1,416 @@
+//! Alert delivery against real receivers: a local HTTP server that checks every signature as
+//! the robots' and Standard Webhooks' documentation says, fails when told to, and counts what
+//! arrives; the store on SQLite (and PostgreSQL when `STRATUM_TEST_DATABASE_URL` is set).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use chrono::{NaiveDate, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use stratum_alerts::{Secrets, Sent, send_due};
+use stratum_core::abc::AbcParams;
+use stratum_core::run::{RunInput, RunResult, run};
+use stratum_core::scheme::{Attributes, SchemeParams};
+use stratum_core::{Aggregator, FrequencyBasis, Money, RfmParams};
+use stratum_store::outbox::Status;
+use stratum_store::{RunMeta, Store};
+
+/// A request as the receiver saw it.
+#[derive(Debug, Clone)]
+struct Request {
+    path: String,
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+/// A local HTTP receiver: answers each request with the next status of `script` (200 once it
+/// runs out) and keeps every request.
+struct Receiver {
+    url: String,
+    seen: Arc<Mutex<Vec<Request>>>,
+    script: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen: Arc<Mutex<Vec<Request>>> = Arc::default();
+        let script: Arc<Mutex<Vec<u16>>> = Arc::default();
+        let (s, sc) = (seen.clone(), script.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let mut headers = HashMap::new();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        headers.insert(k.trim().to_lowercase(), v.trim().to_string());
+                    }
+                }
+                let len: usize = headers
+                    .get("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0; len];
+                let _ = reader.read_exact(&mut body);
+                let status = {
+                    let mut q = sc.lock().expect("script");
+                    if q.is_empty() { 200 } else { q.remove(0) }
+                };
+                s.lock().expect("seen").push(Request {
+                    path,
+                    headers,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+                let answer = r#"{"errcode":0,"code":0}"#;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        Receiver { url, seen, script }
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.seen.lock().expect("seen").clone()
+    }
+
+    fn fail_next(&self, statuses: &[u16]) {
+        self.script.lock().expect("script").extend_from_slice(statuses);
+    }
+}
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const ROBOT_SECRET: &str = "SECabcdef0123456789";
+
+fn scheme(file: &str) -> String {
+    format!(
+        r#"
+name = "value"
+
+[[dimensions]]
+name = "value"
+[[dimensions.tiers]]
+name = "strategic"
+label = {{ zh = "战略客户", en = "Strategic" }}
+rule = "monetary >= 1000"
+[[dimensions.tiers]]
+name = "standard"
+label = {{ zh = "普通客户", en = "Standard" }}
+
+[[alerts]]
+name = "strategic_lost"
+label = {{ zh = "战略客户降级", en = "Strategic account downgraded" }}
+rule = "previous.value = 'strategic' AND value <> 'strategic'"
+owner = "account_manager"
+channels = ["hook", "wecom", "dingtalk", "feishu", "file"]
+lang = "zh"
+
+[[channels]]
+name = "hook"
+kind = "webhook"
+url_env = "T_HOOK_URL"
+secret_env = "T_HOOK_SECRET"
+
+[[channels]]
+name = "wecom"
+kind = "wecom"
+url_env = "T_WECOM_URL"
+
+[[channels]]
+name = "dingtalk"
+kind = "dingtalk"
+url_env = "T_DING_URL"
+secret_env = "T_ROBOT_SECRET"
+
+[[channels]]
+name = "feishu"
+kind = "feishu"
+url_env = "T_FEISHU_URL"
+secret_env = "T_ROBOT_SECRET"
+
+[[channels]]
+name = "file"
+kind = "file"
+path = "{file}"
+"#
+    )
+}
+
+struct Managers(Vec<String>);
+impl Attributes for Managers {
+    fn names(&self) -> &[String] {
+        &self.0
+    }
+    fn values(&self, customer_id: &str) -> Option<&[String]> {
+        let at = ["A", "B", "C"].iter().position(|c| *c == customer_id)?;
+        Some(std::slice::from_ref(&self.0[at + 1]))
+    }
+    fn signup(&self, _: &str) -> Option<NaiveDate> {
+        None
+    }
+    fn is_number(&self, _: usize) -> bool {
+        false
+    }
+}
+
+fn day(m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, m, d).expect("date")
+}
+
+/// A, B and C strategic at first; then A and B refund (down to standard), C stays.
+fn run_of(later: bool, scheme: &str) -> RunResult {
+    let managers = Managers(["account_manager", "王芳", "张伟", "王芳"].map(String::from).to_vec());
+    let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
+    agg.add("A", Some("a1"), day(1, 10), Money::from_major(1_500));
+    agg.add("B", Some("b1"), day(1, 12), Money::from_major(1_200));
+    agg.add("C", Some("c1"), day(1, 20), Money::from_major(3_000));
+    if later {
+        agg.add("A", Some("a2"), day(3, 5), Money::from_major(-800));
+        agg.add("B", Some("b2"), day(3, 6), Money::from_major(-500));
+    }
+    let as_of = if later { day(4, 1) } else { day(3, 1) };
+    let (rfm, abc) = (
+        RfmParams::new().check().expect("rfm"),
+        AbcParams::new().check().expect("abc"),
+    );
+    let input = RunInput {
+        scheme: Some(SchemeParams::from_toml(scheme).expect("scheme")),
+        attributes: Some(&managers),
+        validate: false,
+        ..RunInput::new(agg.finish(as_of), as_of, &rfm, &abc)
+    };
+    run(input).expect("run")
+}
+
+fn meta(scheme: &str, started: &str) -> RunMeta {
+    RunMeta {
+        started_at: started.into(),
+        finished_at: started.into(),
+        tool_version: "Stratum test".into(),
+        inputs: serde_json::json!([]),
+        settings: serde_json::json!({}),
+        scheme_text: Some(scheme.into()),
+    }
+}
+
+fn hmac(key: &[u8], message: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("key");
+    mac.update(message);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The stores: SQLite, and PostgreSQL in a schema of its own when the server is given.
+fn stores(name: &str, dir: &std::path::Path) -> Vec<String> {
+    let mut out = vec![dir.join("stratum.db").to_string_lossy().into_owned()];
+    if let Ok(server) = std::env::var("STRATUM_TEST_DATABASE_URL") {
+        let schema = format!("t_{name}_{}", std::process::id());
+        let mut client = postgres_client(&server);
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .expect("schema");
+        let sep = if server.contains('?') { '&' } else { '?' };
+        out.push(format!("{server}{sep}options=-c%20search_path%3D{schema}"));
+    }
+    out
+}
+
+fn postgres_client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).expect("postgres")
+}
+
+#[test]
+fn digests_reach_every_channel_signed_once_each_through_failures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("alerts.jsonl");
+    let text = scheme(&file.to_string_lossy());
+    let rx = Receiver::start();
+    let secrets_path = dir.path().join("secrets.toml");
+    std::fs::write(
+        &secrets_path,
+        format!(
+            "T_HOOK_URL = \"{0}/hook\"\nT_HOOK_SECRET = \"{SECRET}\"\nT_WECOM_URL = \"{0}/wecom?key=k\"\nT_DING_URL = \"{0}/ding?access_token=t\"\nT_FEISHU_URL = \"{0}/feishu\"\nT_ROBOT_SECRET = \"{ROBOT_SECRET}\"\n",
+            rx.url
+        ),
+    )
+    .expect("secrets");
+    let secrets = Secrets::load(Some(&secrets_path)).expect("secrets");
+    assert!(!format!("{secrets:?}").contains(ROBOT_SECRET));
+    for (k, url) in stores("alerts", dir.path()).into_iter().enumerate() {
+        let _ = std::fs::remove_file(&file);
+        let before = rx.requests().len();
+        let mut store = Store::open(&url).expect("open");
+        store
+            .record(&run_of(false, &text), &meta(&text, "2025-03-01T08:00:00Z"))
+            .expect("record");
+        // the first run has no run before: nothing fires
+        assert!(store.messages().expect("messages").is_empty());
+        let run2 = store
+            .record(&run_of(true, &text), &meta(&text, "2025-04-01T08:00:00Z"))
+            .expect("record");
+        let messages = store.messages().expect("messages");
+        // A (王芳) and B (张伟) lost strategic: a digest each, to five channels
+        assert_eq!(messages.len(), 10, "{url}");
+        let recipients: Vec<&str> = messages.iter().map(|m| m.digest.recipient.as_str()).collect();
+        assert_eq!(recipients.iter().filter(|r| **r == "王芳").count(), 5);
+        assert!(messages.iter().all(|m| m.run == run2 && m.status == Status::Pending));
+        // no secret in the store
+        let kept = format!("{messages:?}");
+        assert!(!kept.contains(ROBOT_SECRET) && !kept.contains(&rx.url), "{kept}");
+
+        // the receiver fails the first two requests: those two are retried, the rest arrive
+        rx.fail_next(&[500, 503]);
+        // messages are due from when they were made (now)
+        let t0 = Utc::now() + chrono::Duration::seconds(60);
+        let sent = send_due(&mut store, t0, &secrets).expect("send");
+        assert_eq!(
+            sent,
+            Sent {
+                delivered: 8,
+                retrying: 2,
+                failed: 0,
+                disabled: 0
+            },
+            "{url}"
+        );
+        // not due yet four seconds on; due at five
+        let early = send_due(&mut store, t0 + chrono::Duration::seconds(4), &secrets).expect("send");
+        assert_eq!(early, Sent::default());
+        let later = send_due(&mut store, t0 + chrono::Duration::seconds(5), &secrets).expect("send");
+        assert_eq!(later.delivered, 2, "{url}");
+        let again = send_due(&mut store, t0 + chrono::Duration::days(5), &secrets).expect("send");
+        assert_eq!(again, Sent::default());
+        let messages = store.messages().expect("messages");
+        assert!(messages.iter().all(|m| m.status == Status::Delivered), "{url}");
+        let retried: Vec<_> = messages.iter().filter(|m| m.attempts == 2).collect();
+        assert_eq!(retried.len(), 2);
+        let log = store.attempts(&retried[0].id).expect("attempts");
+        assert_eq!(log.len(), 2);
+        assert_eq!((log[0].1.as_str(), log[1].1.as_str()), ("retry", "delivered"));
+        assert!(log[0].2.starts_with("HTTP 50"), "{log:?}");
+
+        // every message arrived exactly once, by id (HTTP) and by line (file)
+        let requests: Vec<Request> = rx.requests()[before..].to_vec();
+        assert_eq!(requests.len(), 10, "8 at once, 2 failed, 2 again: 12 tries, 10 answered 200");
+        let hooks: Vec<&Request> = requests.iter().filter(|r| r.path == "/hook").collect();
+        let mut ids: Vec<&str> = hooks.iter().map(|r| r.headers["webhook-id"].as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 2);
+        for r in &hooks {
+            // Standard Webhooks: v1, base64 HMAC over id.timestamp.body, keyed by the secret
+            let key = base64::engine::general_purpose::STANDARD
+                .decode(&SECRET["whsec_".len()..])
+                .expect("key");
+            let signed = format!(
+                "{}.{}.{}",
+                r.headers["webhook-id"], r.headers["webhook-timestamp"], r.body
+            );
+            assert_eq!(
+                r.headers["webhook-signature"],
+                format!("v1,{}", hmac(&key, signed.as_bytes()))
+            );
+            let event: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+            assert_eq!(event["type"], "stratum.alert");
+            assert_eq!(event["data"]["id"].as_str(), Some(r.headers["webhook-id"].as_str()));
+            assert_eq!(event["data"]["customers"][0]["to"], "standard");
+        }
+        for r in requests.iter().filter(|r| r.path.starts_with("/ding")) {
+            // DingTalk: timestamp (ms) and sign in the URL, HMAC of "ts\nsecret" keyed by it
+            let query: HashMap<&str, &str> = r.path.split_once('?').expect("query").1
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .collect();
+            let ts = query["timestamp"];
+            let want = hmac(ROBOT_SECRET.as_bytes(), format!("{ts}\n{ROBOT_SECRET}").as_bytes());
+            assert_eq!(query["sign"], stratum_alerts::sign::percent(&want));
+            let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+            assert_eq!(body["msgtype"], "markdown");
+            assert!(body["markdown"]["text"].as_str().expect("text").contains("战略客户 → 普通客户"));
+        }
+        for r in requests.iter().filter(|r| r.path == "/feishu") {
+            let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+            let ts = body["timestamp"].as_str().expect("timestamp");
+            let want = hmac(format!("{ts}\n{ROBOT_SECRET}").as_bytes(), b"");
+            assert_eq!(body["sign"].as_str(), Some(want.as_str()));
+            assert_eq!(body["msg_type"], "interactive");
+        }
+        for r in requests.iter().filter(|r| r.path.starts_with("/wecom")) {
+            let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+            let content = body["markdown"]["content"].as_str().expect("content");
+            assert!(content.len() <= 4096 && content.starts_with("### 战略客户降级 · "));
+        }
+        let lines = std::fs::read_to_string(&file).expect("file");
+        assert_eq!(lines.lines().count(), 2, "{lines}");
+        if k == 0 {
+            let wecom = requests
+                .iter()
+                .find(|r| r.path.starts_with("/wecom") && r.body.contains("张伟"))
+                .expect("wecom");
+            let body: serde_json::Value = serde_json::from_str(&wecom.body).expect("json");
+            insta::assert_snapshot!(body["markdown"]["content"].as_str().expect("content"));
+        }
+    }
+}
+
+#[test]
+fn a_gone_endpoint_is_disabled_and_a_failing_one_gives_up_after_three_days() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = scheme(&dir.path().join("alerts.jsonl").to_string_lossy());
+    let rx = Receiver::start();
+    let secrets_path = dir.path().join("secrets.toml");
+    std::fs::write(
+        &secrets_path,
+        format!(
+            "T_HOOK_URL = \"{0}/hook\"\nT_HOOK_SECRET = \"{SECRET}\"\nT_WECOM_URL = \"{0}/wecom\"\nT_DING_URL = \"{0}/ding\"\nT_FEISHU_URL = \"{0}/feishu\"\n",
+            rx.url
+        ),
+    )
+    .expect("secrets");
+    let secrets = Secrets::load(Some(&secrets_path)).expect("secrets");
+    let mut store = Store::open(&dir.path().join("s.db").to_string_lossy()).expect("open");
+    store
+        .record(&run_of(false, &text), &meta(&text, "2025-03-01T08:00:00Z"))
+        .expect("record");
+    store
+        .record(&run_of(true, &text), &meta(&text, "2025-04-01T08:00:00Z"))
+        .expect("record");
+    // every HTTP attempt fails from now on; the first answer is 410 Gone
+    rx.fail_next(&[410]);
+    rx.fail_next(&[500; 200]);
+    let mut t = Utc::now() + chrono::Duration::seconds(60);
+    let mut total = Sent::default();
+    for _ in 0..12 {
+        let s = send_due(&mut store, t, &secrets).expect("send");
+        total.delivered += s.delivered;
+        total.failed += s.failed;
+        total.disabled += s.disabled;
+        t += chrono::Duration::hours(25);
+    }
+    // 2 file messages delivered; 1 HTTP message disabled; 7 given up on after 10 attempts
+    assert_eq!((total.delivered, total.disabled, total.failed), (2, 1, 7));
+    let messages = store.messages().expect("messages");
+    let failed: Vec<_> = messages.iter().filter(|m| m.status == Status::Failed).collect();
+    assert!(failed.iter().all(|m| m.attempts == 10), "{failed:?}");
+    let disabled: Vec<_> = messages.iter().filter(|m| m.status == Status::Disabled).collect();
+    assert_eq!(disabled[0].attempts, 1);
+    assert_eq!(disabled[0].last_error.as_deref(), Some("HTTP 410 Gone: the endpoint is disabled"));
+}
