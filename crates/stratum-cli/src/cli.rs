@@ -64,6 +64,39 @@ pub enum Command {
     /// tier (customers and revenue), every customer who would move with both reasons, and the
     /// tiers that would be empty.
     Preview(PreviewArgs),
+    /// The alerts' outbox: send the messages due (retrying failed ones on schedule), or list
+    /// them with where they stand.
+    Alerts(AlertsArgs),
+}
+
+/// Arguments of `stratum alerts`.
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db", global = true)]
+    pub db: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: AlertsAction,
+}
+
+/// What `stratum alerts` does.
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Send every message due now; a failed one is tried again later (5 s, 5 min, 30 min,
+    /// 2 h, … for about three days). Run it from cron, or after a run.
+    Send {
+        /// A TOML file of `NAME = "value"` secrets (URLs, signing secrets), read before the
+        /// environment (default: $STRATUM_SECRETS).
+        #[arg(long, env = "STRATUM_SECRETS")]
+        secrets: Option<PathBuf>,
+    },
+    /// List the messages: pending, delivered, failed or disabled, with the last error.
+    List {
+        /// Only the messages of this status.
+        #[arg(long, value_parser = ["pending", "delivered", "failed", "disabled"])]
+        status: Option<String>,
+    },
 }
 
 /// Arguments of `stratum preview`.

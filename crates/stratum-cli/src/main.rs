@@ -152,5 +152,6 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Backfill(args) => commands::backfill::run(*args),
         cli::Command::Scheme(args) => commands::versions::run(args),
         cli::Command::Preview(args) => commands::preview::run(args),
+        cli::Command::Alerts(args) => commands::alerts::run(args),
     }
 }

@@ -61,6 +61,7 @@ fn meta() -> RunMeta {
         inputs: serde_json::json!([]),
         settings: serde_json::json!({}),
         scheme_text: Some(SCHEME.into()),
+        alerts: true,
     }
 }
 

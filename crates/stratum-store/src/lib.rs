@@ -156,6 +156,9 @@ pub struct RunMeta {
     pub settings: serde_json::Value,
     /// The scheme's file text, when the run had a scheme.
     pub scheme_text: Option<String>,
+    /// Whether the scheme's alerts go to the outbox (history backfilled from an export does
+    /// not alert anyone).
+    pub alerts: bool,
 }
 
 /// A stored run, as listed.

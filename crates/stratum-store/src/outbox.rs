@@ -151,7 +151,7 @@ pub(crate) fn messages(
     let Some(s) = &run.scheme else {
         return Ok(Vec::new());
     };
-    if s.checked.alerts.is_empty() {
+    if !meta.alerts || s.checked.alerts.is_empty() {
         return Ok(Vec::new());
     }
     let latest = store.db.runs()?.last().map(|(r, _)| r.id);

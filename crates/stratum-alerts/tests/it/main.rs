@@ -231,6 +231,7 @@ fn meta(scheme: &str, started: &str) -> RunMeta {
         inputs: serde_json::json!([]),
         settings: serde_json::json!({}),
         scheme_text: Some(scheme.into()),
+        alerts: true,
     }
 }
 

@@ -224,7 +224,11 @@ fn backfill(
                     "command": std::env::args().collect::<Vec<_>>(),
                     "backfill": { "every": periods.every, "as_of": end.to_string() },
                 });
-                let meta = run_meta(s, (started, now()), inputs.clone(), settings)?;
+                // backfilled history alerts no one: its moves are the past's
+                let meta = RunMeta {
+                    alerts: false,
+                    ..run_meta(s, (started, now()), inputs.clone(), settings)?
+                };
                 last_quality = Some(quality);
                 if send.send((result, meta)).is_err() {
                     // the writer stopped on an error, which it returns

@@ -142,6 +142,7 @@ pub(crate) fn run_meta(
         inputs,
         settings,
         scheme_text,
+        alerts: true,
     })
 }
 

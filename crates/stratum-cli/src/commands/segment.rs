@@ -58,6 +58,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     if let (Some(store), Some(db)) = (&mut store, &s.db) {
         let id = super::history::record(store, db, &run.result, &s)?;
         eprintln!("{} {id} → {db}", s.lang.pick("已记录运行", "recorded run"));
+        super::alerts::send_after_run(store, db);
     }
     super::outputs::print_done(&tables, s.lang, &s.out, &written);
     Ok(())

@@ -193,3 +193,164 @@ fn a_preview_places_every_customer_as_a_run_of_the_draft_does() {
     let runs = stratum(&["runs", "--db", arg(&db)], dir);
     assert_eq!(runs.stdout.lines().count(), 4, "{}", runs.stdout);
 }
+
+/// `[[alerts]]` of the b2b scheme on two runs of the demo data: the run kept second sends its
+/// digests (one per account manager) to a file channel, `alerts list` shows them delivered,
+/// and a backfilled history alerts no one.
+#[test]
+fn segment_with_db_sends_the_alerts_of_its_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let demo = dir.join("demo");
+    let made = stratum(&["demo", "--out", arg(&demo)], dir);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let b2b = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemes/b2b.toml");
+    let jsonl = dir.join("alerts.jsonl");
+    let scheme = format!(
+        "{}
+[[alerts]]
+name = \"value_down\"
+label = {{ zh = \"价值等级下降\", en = \"Value tier down\" }}
+rule = \"previous.value IN ('strategic', 'key', 'growth') AND value IN ('standard', 'churn_risk')\"
+owner = \"account_manager\"
+channels = [\"log\"]
+lang = \"zh\"
+
+[[channels]]
+name = \"log\"
+kind = \"file\"
+path = \"{}\"
+",
+        std::fs::read_to_string(&b2b).expect("b2b"),
+        jsonl.display()
+    );
+    let scheme_path = dir.join("alerting.toml");
+    std::fs::write(&scheme_path, scheme).expect("scheme");
+    let customers = demo.join("customers.csv");
+    let check = stratum(
+        &["check", arg(&scheme_path), "--customers", arg(&customers)],
+        dir,
+    );
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    let db = dir.join("stratum.db");
+    let run = |out: &str, extra: &[&str]| {
+        let (t, c) = (demo.join("transactions.csv"), demo.join("customers.csv"));
+        let o = dir.join(out);
+        let mut args: Vec<String> = [
+            "segment",
+            "-t",
+            arg(&t),
+            "-c",
+            arg(&c),
+            "--scheme",
+            arg(&scheme_path),
+            "--no-xlsx",
+            "--db",
+            arg(&db),
+            "-o",
+            arg(&o),
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        stratum(&args, dir)
+    };
+    let first = run("r1", &["--as-of", "2025-07-01"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(!first.stderr.contains("alerts:"), "{}", first.stderr);
+    let second = run("r2", &[]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(second.stderr.contains("alerts: "), "{}", second.stderr);
+    let lines = std::fs::read_to_string(&jsonl).expect("alerts.jsonl");
+    let events: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert!(!events.is_empty());
+    // one digest per account manager, each customer once, every one moved down
+    let mut managers: Vec<&str> = events
+        .iter()
+        .map(|e| e["data"]["recipient"].as_str().expect("recipient"))
+        .collect();
+    let n = managers.len();
+    managers.sort_unstable();
+    managers.dedup();
+    assert_eq!(managers.len(), n);
+    let r1 = tiers(&dir.join("r1/tiers.csv"), "value");
+    let r2 = tiers(&dir.join("r2/tiers.csv"), "value");
+    let mut moved = 0;
+    for e in &events {
+        for c in e["data"]["customers"].as_array().expect("customers") {
+            let id = c["customer_id"].as_str().expect("id");
+            assert!(matches!(r1[id].as_str(), "strategic" | "key" | "growth"));
+            assert!(matches!(r2[id].as_str(), "standard" | "churn_risk"));
+            moved += 1;
+        }
+    }
+    let expected = r2
+        .iter()
+        .filter(|(id, t)| {
+            matches!(t.as_str(), "standard" | "churn_risk")
+                && r1
+                    .get(*id)
+                    .is_some_and(|t| matches!(t.as_str(), "strategic" | "key" | "growth"))
+        })
+        .count();
+    assert_eq!(moved, expected);
+    let list = stratum(&["alerts", "list", "--db", arg(&db)], dir);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert_eq!(
+        list.stdout.matches("delivered").count(),
+        n,
+        "{}",
+        list.stdout
+    );
+    let send = stratum(&["alerts", "send", "--db", arg(&db)], dir);
+    assert_eq!(send.code, 0, "{}", send.stderr);
+    assert!(
+        send.stderr.contains("alerts: 0 delivered"),
+        "{}",
+        send.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&jsonl)
+            .expect("again")
+            .lines()
+            .count(),
+        n
+    );
+    // a backfilled history alerts no one
+    let quiet = dir.join("backfilled.db");
+    let (t, backfill_out) = (demo.join("transactions.csv"), dir.join("backfill"));
+    let backfill = stratum(
+        &[
+            "backfill",
+            "-t",
+            arg(&t),
+            "-c",
+            arg(&customers),
+            "--scheme",
+            arg(&scheme_path),
+            "--every",
+            "quarter",
+            "--from",
+            "2025-01-01",
+            "--db",
+            arg(&quiet),
+            "--out",
+            arg(&backfill_out),
+        ],
+        dir,
+    );
+    assert_eq!(backfill.code, 0, "{}", backfill.stderr);
+    let none = stratum(&["alerts", "list", "--db", arg(&quiet)], dir);
+    assert!(none.stderr.contains("no alert messages"), "{}", none.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&jsonl)
+            .expect("again")
+            .lines()
+            .count(),
+        n
+    );
+}

@@ -112,6 +112,7 @@ fn meta() -> RunMeta {
         inputs: serde_json::json!([{ "role": "transactions", "path": "t.csv" }]),
         settings: serde_json::json!({ "frequency": "orders" }),
         scheme_text: Some(SCHEME.into()),
+        alerts: true,
     }
 }
 
