@@ -846,7 +846,8 @@ fn the_scheme_versions_migration_keeps_the_schemes_of_the_runs_already_kept() {
             .record(&run_at(day(2025, 5, 1)), &meta())
             .expect("record");
         drop(store);
-        let undo = "DROP TABLE run_profiles; DROP TABLE run_tiers; DROP TABLE scheme_versions;
+        let undo = "DROP TABLE alert_attempts; DROP TABLE alert_outbox; DROP TABLE run_profiles;
+            DROP TABLE run_tiers; DROP TABLE scheme_versions;
             DELETE FROM stratum_migrations WHERE version >= 2";
         t.execute(undo);
         let mut store = Store::open(&t.url).expect("migrate");
