@@ -7,10 +7,11 @@
 //!
 //! Channels: Standard Webhooks (signed), WeCom (企业微信) group robots, DingTalk (钉钉) custom
 //! robots (signed with their secret when they have one), Feishu (飞书) custom bots (likewise),
-//! and files of JSON lines. URLs and secrets come from environment variables, or from a
+//! e-mail over SMTP (plain text and HTML), and files of JSON lines. URLs and secrets come from environment variables, or from a
 //! secrets file (`NAME = "value"` lines of TOML), named by the scheme; they never reach the
 //! store or a message kept.
 
+mod email;
 pub mod render;
 pub mod sign;
 
@@ -116,14 +117,17 @@ pub struct Sent {
     pub disabled: usize,
 }
 
-/// Why one attempt failed: the message (never a URL or secret) and whether the endpoint is
-/// gone.
+/// Why one attempt failed: the message (never a URL or secret), whether the endpoint is gone
+/// and whether trying again cannot help.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// What happened.
     pub error: String,
     /// The endpoint answered 410 Gone.
     pub gone: bool,
+    /// The message cannot be delivered as it is (an address that is none, a mail server's
+    /// permanent refusal): it fails at once.
+    pub permanent: bool,
 }
 
 impl Failure {
@@ -131,6 +135,14 @@ impl Failure {
         Failure {
             error: error.into(),
             gone: false,
+            permanent: false,
+        }
+    }
+
+    fn permanent(error: impl Into<String>) -> Self {
+        Failure {
+            permanent: true,
+            ..Failure::new(error)
         }
     }
 }
@@ -143,8 +155,24 @@ pub fn send_due(
 ) -> Result<Sent, AlertError> {
     let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut sent = Sent::default();
+    // a channel whose endpoint answered 410 is not tried again in this send
+    let mut gone: Vec<String> = Vec::new();
     for m in store.due(&stamp(now))? {
-        let outcome = match deliver(&m, now, secrets) {
+        let result = if gone.contains(&m.channel.name) {
+            Err(Failure {
+                gone: true,
+                ..Failure::new(format!(
+                    "the endpoint of channel {} answered 410 Gone: disabled",
+                    m.channel.name
+                ))
+            })
+        } else {
+            deliver(&m, now, secrets)
+        };
+        if result.as_ref().is_err_and(|f| f.gone) && !gone.contains(&m.channel.name) {
+            gone.push(m.channel.name.clone());
+        }
+        let outcome = match result {
             Ok(()) => {
                 sent.delivered += 1;
                 Outcome::Delivered
@@ -152,6 +180,10 @@ pub fn send_due(
             Err(f) if f.gone => {
                 sent.disabled += 1;
                 Outcome::Disabled { error: f.error }
+            }
+            Err(f) if f.permanent => {
+                sent.failed += 1;
+                Outcome::Failed { error: f.error }
             }
             Err(f) => match RETRY_AFTER.get(m.attempts as usize) {
                 Some(&wait) => {
@@ -265,6 +297,10 @@ pub fn deliver(m: &Message, now: DateTime<Utc>, secrets: &Secrets) -> Result<(),
             }
             post(json(&url), &body.to_string(), Some("code"))
         }
+        "email" => {
+            let url = need(&c.url_env, "url_env")?;
+            email::send(m, &url, secret(&c.secret_env))
+        }
         other => Err(Failure::new(format!("unknown channel kind {other}"))),
     }
 }
@@ -300,8 +336,8 @@ fn post(request: ureq::Request, body: &str, code_field: Option<&str>) -> Result<
             }
         }
         Err(ureq::Error::Status(410, _)) => Err(Failure {
-            error: "HTTP 410 Gone: the endpoint is disabled".into(),
             gone: true,
+            ..Failure::new("HTTP 410 Gone: the endpoint is disabled")
         }),
         Err(ureq::Error::Status(code, _)) => Err(Failure::new(format!("HTTP {code}"))),
         Err(ureq::Error::Transport(t)) => Err(Failure::new(format!("{}", t.kind()))),

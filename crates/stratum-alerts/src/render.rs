@@ -105,3 +105,61 @@ pub fn markdown(m: &Message, limit: usize) -> String {
     }
     out
 }
+
+/// `text` with the characters HTML gives a meaning escaped.
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The digest as an HTML e-mail body: the title, the run, and a list of the customers.
+pub fn html(m: &Message) -> String {
+    let d = &m.digest;
+    let zh = zh(m);
+    let mut out = format!(
+        "<!DOCTYPE html><html><body><h3>{}</h3><p>{}</p><ul>",
+        esc(&title(m)),
+        esc(&if zh {
+            format!(
+                "运行 #{}（分析日期 {}）· {} 位客户",
+                m.run,
+                m.as_of,
+                d.items.len()
+            )
+        } else {
+            format!(
+                "Run #{} (as of {}) · {} customers",
+                m.run,
+                m.as_of,
+                d.items.len()
+            )
+        })
+    );
+    for item in &d.items {
+        let from = item
+            .from_label
+            .clone()
+            .unwrap_or_else(|| if zh { "新客户" } else { "new" }.to_string());
+        out.push_str(&format!(
+            "<li><b>{}</b> {} → {} · {}<br>{} {}",
+            esc(&item.customer_id),
+            esc(&from),
+            esc(&item.to_label),
+            esc(&number(item.revenue, 0)),
+            if zh { "原因：" } else { "why:" },
+            esc(&item.reason)
+        ));
+        if !item.next_step.is_empty() {
+            out.push_str(&format!(
+                "<br>{} {}",
+                if zh { "下一步：" } else { "next:" },
+                esc(&item.next_step)
+            ));
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ul></body></html>");
+    out
+}

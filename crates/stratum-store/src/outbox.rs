@@ -67,6 +67,12 @@ pub struct KeptChannel {
     pub secret_env: Option<String>,
     /// The file of a file channel.
     pub path: Option<String>,
+    /// The sender of an e-mail channel.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The addresses of an e-mail channel.
+    #[serde(default)]
+    pub to: Vec<String>,
 }
 
 impl KeptChannel {
@@ -77,6 +83,8 @@ impl KeptChannel {
             url_env: c.url_env.clone(),
             secret_env: c.secret_env.clone(),
             path: c.path.clone(),
+            from: c.from.clone(),
+            to: c.to.clone(),
         }
     }
 }

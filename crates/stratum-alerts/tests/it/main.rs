@@ -116,6 +116,17 @@ fn serve(mut stream: std::net::TcpStream, s: &Mutex<Vec<Request>>, sc: &Mutex<Ve
     );
 }
 
+/// A secrets file of the channels' URLs at the receiver `url` and the webhook's secret, then
+/// `more`.
+fn secrets_file(dir: &std::path::Path, url: &str, more: &str) -> std::path::PathBuf {
+    let path = dir.join("secrets.toml");
+    let text = format!(
+        "T_HOOK_URL = \"{url}/hook\"\nT_HOOK_SECRET = \"{SECRET}\"\nT_WECOM_URL = \"{url}/wecom?key=k\"\nT_DING_URL = \"{url}/ding?access_token=t\"\nT_FEISHU_URL = \"{url}/feishu\"\n{more}"
+    );
+    std::fs::write(&path, text).expect("secrets");
+    path
+}
+
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const ROBOT_SECRET: &str = "SECabcdef0123456789";
 
@@ -268,15 +279,11 @@ fn digests_reach_every_channel_signed_once_each_through_failures() {
     let file = dir.path().join("alerts.jsonl");
     let text = scheme(&file.to_string_lossy());
     let rx = Receiver::start();
-    let secrets_path = dir.path().join("secrets.toml");
-    std::fs::write(
-        &secrets_path,
-        format!(
-            "T_HOOK_URL = \"{0}/hook\"\nT_HOOK_SECRET = \"{SECRET}\"\nT_WECOM_URL = \"{0}/wecom?key=k\"\nT_DING_URL = \"{0}/ding?access_token=t\"\nT_FEISHU_URL = \"{0}/feishu\"\nT_ROBOT_SECRET = \"{ROBOT_SECRET}\"\n",
-            rx.url
-        ),
-    )
-    .expect("secrets");
+    let secrets_path = secrets_file(
+        dir.path(),
+        &rx.url,
+        &format!("T_ROBOT_SECRET = \"{ROBOT_SECRET}\"\n"),
+    );
     let secrets = Secrets::load(Some(&secrets_path)).expect("secrets");
     assert!(!format!("{secrets:?}").contains(ROBOT_SECRET));
     for (k, url) in stores("alerts", dir.path()).into_iter().enumerate() {
@@ -441,15 +448,7 @@ fn a_gone_endpoint_is_disabled_and_a_failing_one_gives_up_after_three_days() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = scheme(&dir.path().join("alerts.jsonl").to_string_lossy());
     let rx = Receiver::start();
-    let secrets_path = dir.path().join("secrets.toml");
-    std::fs::write(
-        &secrets_path,
-        format!(
-            "T_HOOK_URL = \"{0}/hook\"\nT_HOOK_SECRET = \"{SECRET}\"\nT_WECOM_URL = \"{0}/wecom\"\nT_DING_URL = \"{0}/ding\"\nT_FEISHU_URL = \"{0}/feishu\"\n",
-            rx.url
-        ),
-    )
-    .expect("secrets");
+    let secrets_path = secrets_file(dir.path(), &rx.url, "");
     let secrets = Secrets::load(Some(&secrets_path)).expect("secrets");
     let mut store = Store::open(&dir.path().join("s.db").to_string_lossy()).expect("open");
     store
@@ -470,8 +469,9 @@ fn a_gone_endpoint_is_disabled_and_a_failing_one_gives_up_after_three_days() {
         total.disabled += s.disabled;
         t += chrono::Duration::hours(25);
     }
-    // 2 file messages delivered; 1 HTTP message disabled; 7 given up on after 10 attempts
-    assert_eq!((total.delivered, total.disabled, total.failed), (2, 1, 7));
+    // 2 file messages delivered; the 410 disables its channel: both its messages (one tried,
+    // the other not); the 6 others given up on after 10 attempts
+    assert_eq!((total.delivered, total.disabled, total.failed), (2, 2, 6));
     let messages = store.messages().expect("messages");
     let failed: Vec<_> = messages
         .iter()
@@ -482,10 +482,16 @@ fn a_gone_endpoint_is_disabled_and_a_failing_one_gives_up_after_three_days() {
         .iter()
         .filter(|m| m.status == Status::Disabled)
         .collect();
-    assert_eq!(disabled[0].attempts, 1);
-    assert_eq!(
-        disabled[0].last_error.as_deref(),
-        Some("HTTP 410 Gone: the endpoint is disabled")
+    assert_eq!(disabled.len(), 2);
+    assert_eq!(disabled[0].channel.name, disabled[1].channel.name);
+    assert!(disabled.iter().all(|m| m.attempts == 1));
+    let errors: Vec<&str> = disabled
+        .iter()
+        .filter_map(|m| m.last_error.as_deref())
+        .collect();
+    assert!(
+        errors.contains(&"HTTP 410 Gone: the endpoint is disabled"),
+        "{errors:?}"
     );
 }
 
@@ -518,15 +524,7 @@ fn a_delivery_killed_midway_loses_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = scheme(&dir.path().join("alerts.jsonl").to_string_lossy());
     let rx = Receiver::start();
-    let secrets_path = dir.path().join("secrets.toml");
-    std::fs::write(
-        &secrets_path,
-        format!(
-            "T_HOOK_URL = \"{0}/hook\"\nT_HOOK_SECRET = \"{SECRET}\"\nT_WECOM_URL = \"{0}/wecom\"\nT_DING_URL = \"{0}/ding\"\nT_FEISHU_URL = \"{0}/feishu\"\n",
-            rx.url
-        ),
-    )
-    .expect("secrets");
+    let secrets_path = secrets_file(dir.path(), &rx.url, "");
     for url in stores("killed", dir.path()) {
         let before = rx.requests().len();
         let mut store = Store::open(&url).expect("open");
@@ -601,4 +599,195 @@ fn a_delivery_killed_midway_loses_nothing() {
             assert_eq!(again, 1);
         }
     }
+}
+
+/// A message a [`SmtpSink`] took.
+#[derive(Debug, Clone)]
+struct Mail {
+    auth: Option<String>,
+    to: Vec<String>,
+    data: String,
+}
+
+/// A local SMTP server: logs in anyone (keeping the AUTH PLAIN credentials), takes every
+/// message, and answers the first `busy` MAIL commands 451 (try later).
+struct SmtpSink {
+    url: String,
+    mails: Arc<Mutex<Vec<Mail>>>,
+    busy: Arc<Mutex<u32>>,
+}
+
+impl SmtpSink {
+    fn start(user: &str) -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("smtp://{user}@{}", listener.local_addr().expect("addr"));
+        let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
+        let busy: Arc<Mutex<u32>> = Arc::default();
+        let (m, b) = (mails.clone(), busy.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (m, b) = (m.clone(), b.clone());
+                std::thread::spawn(move || smtp_session(stream, &m, &b));
+            }
+        });
+        SmtpSink { url, mails, busy }
+    }
+}
+
+fn smtp_session(mut stream: std::net::TcpStream, mails: &Mutex<Vec<Mail>>, busy: &Mutex<u32>) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut say = |s: &str| {
+        let _ = stream.write_all(s.as_bytes());
+    };
+    say("220 sink ESMTP\r\n");
+    let mut mail = Mail {
+        auth: None,
+        to: Vec::new(),
+        data: String::new(),
+    };
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let upper = line.to_uppercase();
+        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            say("250-sink\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n");
+        } else if upper.starts_with("AUTH PLAIN") {
+            let b64 = line.trim()["AUTH PLAIN".len()..].trim().to_string();
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap_or_default();
+            mail.auth = Some(String::from_utf8_lossy(&decoded).replace('\0', "|"));
+            say("235 2.7.0 ok\r\n");
+        } else if upper.starts_with("MAIL FROM") {
+            let mut left = busy.lock().expect("busy");
+            if *left > 0 {
+                *left -= 1;
+                say("451 4.3.0 try again later\r\n");
+            } else {
+                say("250 ok\r\n");
+            }
+        } else if upper.starts_with("RCPT TO") {
+            mail.to.push(line.trim()["RCPT TO:".len()..].to_string());
+            say("250 ok\r\n");
+        } else if upper.starts_with("DATA") {
+            say("354 go on\r\n");
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).unwrap_or(0) == 0 || l == ".\r\n" {
+                    break;
+                }
+                mail.data.push_str(&l);
+            }
+            mails.lock().expect("mails").push(mail.clone());
+            say("250 queued\r\n");
+        } else if upper.starts_with("QUIT") {
+            say("221 bye\r\n");
+            return;
+        } else {
+            say("250 ok\r\n");
+        }
+    }
+}
+
+/// E-mail: the digest goes to the channel's addresses as plain text and HTML, logging in with
+/// the password of the secrets; a server busy at first is tried again; a recipient that is no
+/// address fails at once, naming it.
+#[test]
+fn an_email_digest_arrives_as_text_and_html() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = SmtpSink::start("alerts");
+    let text = r#"
+name = "value"
+
+[[dimensions]]
+name = "value"
+[[dimensions.tiers]]
+name = "strategic"
+label = { zh = "战略客户", en = "Strategic" }
+rule = "monetary >= 1000"
+[[dimensions.tiers]]
+name = "standard"
+label = { zh = "普通客户", en = "Standard" }
+
+[[alerts]]
+name = "strategic_lost"
+label = { en = "Strategic account downgraded" }
+rule = "previous.value = 'strategic' AND value <> 'strategic'"
+recipients = ["sales director"]
+channels = ["mail"]
+
+[[alerts]]
+name = "to_owners"
+rule = "previous.value = 'strategic' AND value <> 'strategic'"
+owner = "account_manager"
+channels = ["owners"]
+
+[[channels]]
+name = "mail"
+kind = "email"
+url_env = "T_SMTP_URL"
+secret_env = "T_SMTP_PASSWORD"
+from = "Stratum <stratum@example.com>"
+to = ["director@example.com", "ops@example.com"]
+
+[[channels]]
+name = "owners"
+kind = "email"
+url_env = "T_SMTP_URL"
+from = "stratum@example.com"
+"#;
+    let secrets_path = dir.path().join("secrets.toml");
+    std::fs::write(
+        &secrets_path,
+        format!(
+            "T_SMTP_URL = \"{}\"\nT_SMTP_PASSWORD = \"s3cret-pw\"\n",
+            smtp.url
+        ),
+    )
+    .expect("secrets");
+    let secrets = Secrets::load(Some(&secrets_path)).expect("secrets");
+    let mut store = Store::open(&dir.path().join("s.db").to_string_lossy()).expect("open");
+    store
+        .record(&run_of(false, text), &meta(text, "2025-03-01T08:00:00Z"))
+        .expect("record");
+    store
+        .record(&run_of(true, text), &meta(text, "2025-04-01T08:00:00Z"))
+        .expect("record");
+    *smtp.busy.lock().expect("busy") = 1;
+    let t0 = Utc::now() + chrono::Duration::seconds(60);
+    let first = send_due(&mut store, t0, &secrets).expect("send");
+    // the director's digest meets a busy server; the owners' (王芳, 张伟) are no addresses
+    assert_eq!((first.delivered, first.retrying, first.failed), (0, 1, 2));
+    let second = send_due(&mut store, t0 + chrono::Duration::seconds(5), &secrets).expect("send");
+    assert_eq!(second.delivered, 1);
+    let mails = smtp.mails.lock().expect("mails").clone();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert_eq!(mail.auth.as_deref(), Some("|alerts|s3cret-pw"));
+    assert_eq!(mail.to, ["<director@example.com>", "<ops@example.com>"]);
+    assert!(mail.data.contains("multipart/alternative"), "{}", mail.data);
+    assert!(mail.data.contains("text/plain") && mail.data.contains("text/html"));
+    assert!(
+        mail.data.contains("Strategic account downgraded"),
+        "{}",
+        mail.data
+    );
+    let failed: Vec<_> = store
+        .messages()
+        .expect("messages")
+        .into_iter()
+        .filter(|m| m.status == Status::Failed)
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("is not an e-mail address")),
+        "{failed:?}"
+    );
+    assert!(!format!("{failed:?}").contains("s3cret-pw"));
 }

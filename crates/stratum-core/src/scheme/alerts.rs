@@ -13,7 +13,7 @@
 //!
 //! [[channels]]
 //! name = "sales-group"
-//! kind = "wecom"                 # webhook, wecom, dingtalk, feishu or file
+//! kind = "wecom"                 # webhook, wecom, dingtalk, feishu, email or file
 //! url_env = "STRATUM_WECOM_URL"  # the URL (with its key) comes from the environment
 //! ```
 //!
@@ -64,6 +64,9 @@ pub(crate) struct FileChannel {
     pub(crate) url_env: Option<String>,
     pub(crate) secret_env: Option<String>,
     pub(crate) path: Option<String>,
+    pub(crate) from: Option<String>,
+    #[serde(default)]
+    pub(crate) to: Vec<String>,
 }
 
 /// Where a channel delivers.
@@ -81,11 +84,14 @@ pub enum ChannelKind {
     Feishu,
     /// A file of JSON lines, one digest a line.
     File,
+    /// E-mail over SMTP, plain text and HTML.
+    Email,
 }
 
 impl ChannelKind {
     /// The names of the kinds, as written in a scheme.
-    pub const NAMES: [&'static str; 5] = ["webhook", "wecom", "dingtalk", "feishu", "file"];
+    pub const NAMES: [&'static str; 6] =
+        ["webhook", "wecom", "dingtalk", "feishu", "file", "email"];
 
     fn of(name: &str) -> Option<ChannelKind> {
         Some(match name {
@@ -94,6 +100,7 @@ impl ChannelKind {
             "dingtalk" => ChannelKind::DingTalk,
             "feishu" => ChannelKind::Feishu,
             "file" => ChannelKind::File,
+            "email" => ChannelKind::Email,
             _ => return None,
         })
     }
@@ -106,6 +113,7 @@ impl ChannelKind {
             ChannelKind::DingTalk => "dingtalk",
             ChannelKind::Feishu => "feishu",
             ChannelKind::File => "file",
+            ChannelKind::Email => "email",
         }
     }
 }
@@ -123,6 +131,10 @@ pub struct Channel {
     pub secret_env: Option<String>,
     /// The file it appends to (file channels).
     pub path: Option<String>,
+    /// The sender (e-mail channels).
+    pub from: Option<String>,
+    /// The addresses every message goes to (e-mail channels; else each digest's recipient).
+    pub to: Vec<String>,
 }
 
 /// An alert of a checked scheme.
@@ -203,6 +215,12 @@ pub(crate) fn check_channels(
                 return Err((at, format!("channel \"{name}\" (file) needs a path")));
             }
             ChannelKind::File => {}
+            ChannelKind::Email if c.from.as_deref().is_none_or(|f| !f.contains('@')) => {
+                return Err((
+                    at,
+                    format!("channel \"{name}\" (email) needs from: the sender's address"),
+                ));
+            }
             _ if url_env.is_none() => {
                 return Err((
                     at,
@@ -228,6 +246,8 @@ pub(crate) fn check_channels(
             url_env,
             secret_env,
             path: c.path.clone(),
+            from: c.from.clone(),
+            to: c.to.iter().map(|t| t.trim().to_string()).collect(),
         });
     }
     Ok(out)
