@@ -143,6 +143,37 @@ fn store(c: &mut Criterion) {
             })
         },
     );
+    // the same with an alert: the run before's profile read, the rule on every customer, the
+    // digests written to the outbox in the run's transaction
+    let alerting = format!(
+        "{SCHEME}
+[[alerts]]
+name = \"big_mid\"
+rule = \"previous.value = 'mid' AND value = 'mid' AND monetary >= 2200\"
+recipients = [\"ops\"]
+channels = [\"log\"]
+
+[[channels]]
+name = \"log\"
+kind = \"file\"
+path = \"alerts.jsonl\"
+"
+    );
+    let with_alert = synthetic::synthetic_run(CUSTOMERS, 42, &alerting);
+    let alert_meta = RunMeta {
+        scheme_text: Some(alerting.clone()),
+        ..meta()
+    };
+    g.bench_function(
+        "record a run of 1M customers with an alert on the run before, SQLite",
+        |b| b.iter(|| black_box(kept.record(&with_alert, &alert_meta).expect("record"))),
+    );
+    let fired = kept.messages().expect("messages");
+    eprintln!(
+        "the alert's digests: {} message(s), {} customers",
+        fired.len(),
+        fired.last().map_or(0, |m| m.digest.items.len())
+    );
     // the monthly re-tiering: a store that knows the customers already
     g.bench_function(
         "record a run of 1M customers, SQLite, known customers",

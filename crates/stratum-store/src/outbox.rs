@@ -119,7 +119,6 @@ pub struct Message {
 /// A message as the backends insert it.
 #[derive(Debug, Clone)]
 pub(crate) struct NewMessage {
-    pub(crate) id: String,
     pub(crate) alert: String,
     pub(crate) recipient: String,
     pub(crate) channel: String,
@@ -150,6 +149,24 @@ pub enum Outcome {
     },
 }
 
+impl NewMessage {
+    /// The message's id in run `run`: `msg_` and 26 hex digits of the SHA-256 of the run,
+    /// the time it is kept (in nanoseconds: a store emptied and filled again reuses run
+    /// numbers), the alert, the recipient and the channel; the same on every attempt.
+    pub(crate) fn id(&self, run: i64) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let key = format!(
+            "{run}\n{nanos}\n{}\n{}\n{}",
+            self.alert, self.recipient, self.channel
+        );
+        let hash = Sha256::digest(key.as_bytes());
+        let hex: String = hash[..13].iter().map(|b| format!("{b:02x}")).collect();
+        format!("msg_{hex}")
+    }
+}
+
 /// The outbox rows of `run`'s alerts, the run before being the store's latest.
 pub(crate) fn messages(
     store: &mut Store,
@@ -163,8 +180,8 @@ pub(crate) fn messages(
         return Ok(Vec::new());
     }
     let latest = store.db.runs()?.last().map(|(r, _)| r.id);
-    let kept = match latest {
-        Some(id) => match store.kept_profile(id) {
+    let mut kept = match latest {
+        Some(id) => match store.kept_columns(id, Some(&previous_columns(&s.checked))) {
             Ok(k) => Some(k),
             // a run kept without a profile: nothing of the run before to compare with
             Err(StoreError::NoProfile(_)) => None,
@@ -172,7 +189,7 @@ pub(crate) fn messages(
         },
         None => None,
     };
-    let table = match &kept {
+    let table = match &mut kept {
         Some(k) => {
             let scheme = store
                 .db
@@ -203,7 +220,8 @@ pub(crate) fn messages(
                 .iter()
                 .position(|(n, _)| *n == fin)
                 .map_or_else(|| vec![None; k.rows.len()], column);
-            Some(previous_table(k.profile.clone(), dimensions, final_tier))
+            let profile = std::mem::take(&mut k.profile);
+            Some(previous_table(profile, dimensions, final_tier))
         }
         None => None,
     };
@@ -230,14 +248,7 @@ pub(crate) fn messages(
     for Addressed { digest, channels } in digests {
         let payload = serde_json::to_string(&digest)?;
         for c in &channels {
-            let key = format!(
-                "{}\n{}\n{}\n{}\n{}",
-                meta.started_at, run.as_of, digest.alert, digest.recipient, c.name
-            );
-            let hash = Sha256::digest(key.as_bytes());
-            let id: String = hash[..13].iter().map(|b| format!("{b:02x}")).collect();
             out.push(NewMessage {
-                id: format!("msg_{id}"),
                 alert: digest.alert.clone(),
                 recipient: digest.recipient.clone(),
                 channel: serde_json::to_string(&KeptChannel::of(c))?,
@@ -246,6 +257,23 @@ pub(crate) fn messages(
         }
     }
     Ok(out)
+}
+
+/// The profile columns of the run before that the alerts' rules read (`previous.<column>`).
+fn previous_columns(scheme: &stratum_core::scheme::CheckedScheme) -> Vec<String> {
+    let names = scheme.alert_catalog.names();
+    let half = names.len() / 2;
+    let mut out: Vec<String> = Vec::new();
+    for alert in &scheme.alerts {
+        for &(column, _) in alert.rule.columns() {
+            if let Some(name) = column.checked_sub(half).and_then(|c| names.get(c))
+                && !out.contains(name)
+            {
+                out.push(name.clone());
+            }
+        }
+    }
+    out
 }
 
 /// A kept row as a [`Message`].

@@ -137,7 +137,7 @@ impl Backend for PostgresDb {
                     attempts, next_attempt_at, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7)",
                 &[
-                    &m.id,
+                    &m.id(id),
                     &id,
                     &m.alert,
                     &m.recipient,

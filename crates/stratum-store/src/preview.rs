@@ -38,6 +38,15 @@ pub struct KeptProfile {
 impl Store {
     /// Run `run`'s customers and the profile kept with them.
     pub fn kept_profile(&mut self, run: i64) -> Result<KeptProfile, StoreError> {
+        self.kept_columns(run, None)
+    }
+
+    /// [`Store::kept_profile`] with only the profile columns called `wanted` (all when `None`).
+    pub(crate) fn kept_columns(
+        &mut self,
+        run: i64,
+        wanted: Option<&[String]>,
+    ) -> Result<KeptProfile, StoreError> {
         let (info, text) = self
             .db
             .runs()?
@@ -80,6 +89,9 @@ impl Store {
         }
         let mut columns = Vec::with_capacity(layout.profile.len());
         for (k, (name, kind)) in layout.profile.iter().enumerate() {
+            if wanted.is_some_and(|w| !w.contains(name)) {
+                continue;
+            }
             let pieces = parts.iter().map(|p| p.columns.get(k));
             let broken = || corrupt(format!("run {run} column {name}"));
             let data = match kind {

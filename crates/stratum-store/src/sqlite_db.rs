@@ -138,7 +138,7 @@ impl Backend for SqliteDb {
             let created = now();
             for m in &row.messages {
                 insert.execute(params![
-                    m.id,
+                    m.id(id),
                     id,
                     m.alert,
                     m.recipient,

@@ -493,6 +493,23 @@ fn a_gone_endpoint_is_disabled_and_a_failing_one_gives_up_after_three_days() {
         errors.contains(&"HTTP 410 Gone: the endpoint is disabled"),
         "{errors:?}"
     );
+    // the same two runs kept again, started in the same seconds, fire again with new ids
+    store
+        .record(&run_of(false, &text), &meta(&text, "2025-03-01T08:00:00Z"))
+        .expect("a re-run is kept");
+    store
+        .record(&run_of(true, &text), &meta(&text, "2025-04-01T08:00:00Z"))
+        .expect("a re-run is kept");
+    let mut ids: Vec<String> = store
+        .messages()
+        .expect("messages")
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids.len(), 20);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
 }
 
 /// The child of [`a_delivery_killed_midway_loses_nothing`]: sends what is due in
