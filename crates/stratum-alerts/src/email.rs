@@ -7,12 +7,49 @@ use stratum_store::outbox::Message;
 
 use crate::{Failure, TIMEOUT, render};
 
-/// The user of an SMTP URL (`smtp://user@host:587`), percent-decoding left to the reader of
-/// the URL: a user name with no `%`.
-fn user_of(url: &str) -> Option<&str> {
+/// The user of an SMTP URL (`smtp://alerts%40corp.com@host:587`), percent-decoded.
+fn user_of(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let auth = rest.split_once('@')?.0;
-    Some(auth.split_once(':').map_or(auth, |(u, _)| u)).filter(|u| !u.is_empty())
+    let user = auth.split_once(':').map_or(auth, |(u, _)| u);
+    let bytes = user.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok().filter(|u| !u.is_empty())
+}
+
+/// Whether a password may go to the server of `url`: over TLS (`smtps://`, or
+/// `?tls=required`), or to this machine (a local relay).
+fn safe_for_password(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let host = rest
+        .rsplit_once('@')
+        .map_or(rest, |(_, h)| h)
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    scheme == "smtps"
+        || url.contains("tls=required")
+        || matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// Sends `m` through the SMTP server of `url` (`smtp://[user@]host[:port][?tls=required]`, or
@@ -50,7 +87,13 @@ pub(crate) fn send(m: &Message, url: &str, password: Option<String>) -> Result<(
         })?
         .timeout(Some(TIMEOUT));
     if let (Some(password), Some(user)) = (password, user_of(url)) {
-        builder = builder.credentials(Credentials::new(user.to_string(), password));
+        if !safe_for_password(url) {
+            return Err(Failure::permanent(format!(
+                "channel {}: a password goes to a mail server over TLS only: use smtps://… or add ?tls=required to the URL",
+                c.name
+            )));
+        }
+        builder = builder.credentials(Credentials::new(user, password));
     }
     match builder.build().send(&mail) {
         Ok(_) => Ok(()),
@@ -65,11 +108,26 @@ mod tests {
 
     #[test]
     fn the_user_of_an_smtp_url() {
+        let user = |url| user_of(url);
         assert_eq!(
-            user_of("smtp://alerts@mail.example.com:587"),
+            user("smtp://alerts@mail.example.com:587").as_deref(),
             Some("alerts")
         );
-        assert_eq!(user_of("smtps://u:p@h"), Some("u"));
-        assert_eq!(user_of("smtp://mail.example.com"), None);
+        assert_eq!(user("smtps://u:p@h").as_deref(), Some("u"));
+        assert_eq!(
+            user("smtps://alerts%40corp.com@h").as_deref(),
+            Some("alerts@corp.com")
+        );
+        assert_eq!(user("smtp://mail.example.com"), None);
+    }
+
+    #[test]
+    fn a_password_goes_over_tls_or_to_this_machine_only() {
+        assert!(safe_for_password("smtps://u@mail.example.com:465"));
+        assert!(safe_for_password(
+            "smtp://u@mail.example.com:587?tls=required"
+        ));
+        assert!(safe_for_password("smtp://u@127.0.0.1:2525"));
+        assert!(!safe_for_password("smtp://u@mail.example.com:587"));
     }
 }

@@ -147,18 +147,33 @@ impl Failure {
     }
 }
 
-/// Sends every message due at `now`, recording each attempt.
+/// How long a send holds a message it claimed: a send killed midway leaves it due again after
+/// this (longer than an attempt can take).
+pub const LEASE_SECONDS: i64 = 300;
+
+/// Sends every message due at `now`, recording each attempt. Each message is claimed first,
+/// so sends that overlap (a run's and cron's) never send one twice; a send killed midway
+/// leaves its claimed message due again [`LEASE_SECONDS`] later. Signatures carry the clock's
+/// time at each message; the schedule runs from `now` on.
 pub fn send_due(
     store: &mut Store,
     now: DateTime<Utc>,
     secrets: &Secrets,
 ) -> Result<Sent, AlertError> {
     let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let started = Utc::now();
     let mut sent = Sent::default();
-    // a channel whose endpoint answered 410 is not tried again in this send
-    let mut gone: Vec<String> = Vec::new();
+    // an endpoint that answered 410 is not tried again in this send
+    let mut gone: Vec<(String, Option<String>)> = Vec::new();
     for m in store.due(&stamp(now))? {
-        let result = if gone.contains(&m.channel.name) {
+        // the schedule's time moves on with the clock while the send goes on
+        let now = now + (Utc::now() - started).max(chrono::Duration::zero());
+        let lease = now + chrono::Duration::seconds(LEASE_SECONDS);
+        if !store.claim(&m.id, &stamp(now), &stamp(lease))? {
+            continue;
+        }
+        let endpoint = (m.channel.kind.clone(), m.channel.url_env.clone());
+        let result = if gone.contains(&endpoint) {
             Err(Failure {
                 gone: true,
                 ..Failure::new(format!(
@@ -167,10 +182,10 @@ pub fn send_due(
                 ))
             })
         } else {
-            deliver(&m, now, secrets)
+            deliver(&m, Utc::now(), secrets)
         };
-        if result.as_ref().is_err_and(|f| f.gone) && !gone.contains(&m.channel.name) {
-            gone.push(m.channel.name.clone());
+        if result.as_ref().is_err_and(|f| f.gone) && !gone.contains(&endpoint) {
+            gone.push(endpoint);
         }
         let outcome = match result {
             Ok(()) => {

@@ -644,7 +644,18 @@ pub fn place_draft(
     as_of: NaiveDate,
 ) -> Result<Placed, RunError> {
     profile.restage(params.lifecycle());
-    let profile = profile.without(&crate::scheme::CLUSTER_COLUMNS.map(|(name, _)| name));
+    // the run's clustering added its two columns last; an attribute of the same name stays
+    let names = profile.catalog().names();
+    let clustered = names.len() >= 2
+        && names[names.len() - 2..]
+            .iter()
+            .zip(crate::scheme::CLUSTER_COLUMNS)
+            .all(|(n, (c, _))| n == c);
+    let profile = if clustered {
+        profile.without_last(2)
+    } else {
+        profile
+    };
     let with_clv = profile.column(crate::scheme::CLV_COLUMNS[0].0).is_some();
     place(params, profile, ids, overrides, as_of, with_clv)
 }

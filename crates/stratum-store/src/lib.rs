@@ -366,6 +366,9 @@ pub(crate) trait Backend: Send {
         at: &str,
         outcome: &outbox::Outcome,
     ) -> Result<(), StoreError>;
+    /// Claims pending message `id`, due at `now`, until `until` (its next attempt is moved
+    /// there); `false` when it is not pending and due (another send has it).
+    fn claim(&mut self, id: &str, now: &str, until: &str) -> Result<bool, StoreError>;
     /// The attempts at message `id`, oldest first.
     fn attempts(&mut self, id: &str) -> Result<Vec<(String, String, String)>, StoreError>;
     /// Run `run`'s tier totals (none for a run kept before they were).

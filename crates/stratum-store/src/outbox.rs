@@ -182,9 +182,8 @@ pub(crate) fn messages(
     let latest = store.db.runs()?.last().map(|(r, _)| r.id);
     let mut kept = match latest {
         Some(id) => match store.kept_columns(id, Some(&previous_columns(&s.checked))) {
+            // a run kept without a profile still gives its tiers (`previous.final_tier`, …)
             Ok(k) => Some(k),
-            // a run kept without a profile: nothing of the run before to compare with
-            Err(StoreError::NoProfile(_)) => None,
             Err(e) => return Err(e),
         },
         None => None,
@@ -315,7 +314,15 @@ impl Store {
         self.db.messages(Some(now))
     }
 
-    /// Records an attempt at message `id` at `at` and what came of it, in one transaction.
+    /// Claims pending message `id`, due at `now`, for one attempt: its next attempt moves to
+    /// `until`, so another send skips it, and a send killed midway leaves it due again then.
+    /// `false` when another send has it, or it is no longer pending.
+    pub fn claim(&mut self, id: &str, now: &str, until: &str) -> Result<bool, StoreError> {
+        self.db.claim(id, now, until)
+    }
+
+    /// Records an attempt at message `id` at `at` and what came of it, in one transaction
+    /// (a message no longer pending is left as it is).
     pub fn attempted(&mut self, id: &str, at: &str, outcome: &Outcome) -> Result<(), StoreError> {
         self.db.attempted(id, at, outcome)
     }

@@ -54,7 +54,8 @@ impl Store {
             .find(|(r, _)| r.id == run)
             .ok_or(StoreError::NoRun(run))?;
         let layout = layout_of(run, &text)?;
-        if layout.profile.is_empty() {
+        // a run kept without a profile still gives its tiers when only some columns are asked
+        if layout.profile.is_empty() && wanted.is_none() {
             return Err(StoreError::NoProfile(run));
         }
         let by_id = self.decoded(run)?;
@@ -73,6 +74,10 @@ impl Store {
         let n = by_id.len();
         // the customers back in the run's order: `order[k]` is the one at place k
         let mut order: Vec<usize> = vec![usize::MAX; n];
+        if layout.profile.is_empty() {
+            // no places kept: the customers in store-id order
+            order = (0..n).collect();
+        }
         let positions = parts.iter().flat_map(|p| &p.positions);
         let mut seen = 0;
         for (i, &at) in positions.enumerate() {
@@ -82,7 +87,7 @@ impl Store {
             }
             seen += 1;
         }
-        if seen != n {
+        if seen != n && !layout.profile.is_empty() {
             return Err(corrupt(format!(
                 "run {run}: {seen} customers in the profile, {n} in the run"
             )));

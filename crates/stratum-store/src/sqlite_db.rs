@@ -299,7 +299,7 @@ impl Backend for SqliteDb {
             "UPDATE alert_outbox SET status = ?2, attempts = attempts + 1,
                 next_attempt_at = COALESCE(?3, next_attempt_at), last_error = ?4,
                 delivered_at = COALESCE(?5, delivered_at)
-             WHERE id = ?1",
+             WHERE id = ?1 AND status = 'pending'",
             params![id, status.code(), next, error, delivered],
         )?;
         tx.execute(
@@ -309,6 +309,15 @@ impl Backend for SqliteDb {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn claim(&mut self, id: &str, now: &str, until: &str) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE alert_outbox SET next_attempt_at = ?3
+             WHERE id = ?1 AND status = 'pending' AND next_attempt_at <= ?2",
+            params![id, now, until],
+        )?;
+        Ok(changed == 1)
     }
 
     fn attempts(&mut self, id: &str) -> Result<Vec<(String, String, String)>, StoreError> {

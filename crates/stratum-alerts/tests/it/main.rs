@@ -37,20 +37,15 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
         let seen: Arc<Mutex<Vec<Request>>> = Arc::default();
         let script: Arc<Mutex<Vec<u16>>> = Arc::default();
-        let (s, sc) = (seen.clone(), script.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (s, sc) = (s.clone(), sc.clone());
-                // a connection each: a request held unanswered does not stop the others
-                std::thread::spawn(move || serve(stream, &s, &sc));
-            }
-        });
-        Receiver { url, seen, script }
+        let state = (seen.clone(), script.clone());
+        let at = listen(state, |stream, (s, sc)| serve(stream, s, sc));
+        Receiver {
+            url: format!("http://{at}"),
+            seen,
+            script,
+        }
     }
 
     fn requests(&self) -> Vec<Request> {
@@ -63,6 +58,25 @@ impl Receiver {
             .expect("script")
             .extend_from_slice(statuses);
     }
+}
+
+/// Listens on a free local port, serving each connection on a thread of its own (a request
+/// held unanswered does not stop the others) with `serve` and a clone of `state`; returns the
+/// address.
+fn listen<S: Clone + Send + 'static>(
+    state: S,
+    serve: fn(std::net::TcpStream, &S),
+) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let at = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let state = state.clone();
+            std::thread::spawn(move || serve(stream, &state));
+        }
+    });
+    at
 }
 
 /// Answers one connection of a [`Receiver`].
@@ -594,12 +608,9 @@ fn a_delivery_killed_midway_loses_nothing() {
             .count();
         assert!(pending >= 1, "the held message is still pending");
         let secrets = Secrets::load(Some(&secrets_path)).expect("secrets");
-        send_due(
-            &mut store,
-            Utc::now() + chrono::Duration::seconds(60),
-            &secrets,
-        )
-        .expect("send");
+        // the killed send's claim runs out after its lease
+        let after = Utc::now() + chrono::Duration::seconds(stratum_alerts::LEASE_SECONDS + 60);
+        send_due(&mut store, after, &secrets).expect("send");
         let messages = store.messages().expect("messages");
         assert!(
             messages.iter().all(|m| m.status == Status::Delivered),
@@ -636,19 +647,15 @@ struct SmtpSink {
 
 impl SmtpSink {
     fn start(user: &str) -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("smtp://{user}@{}", listener.local_addr().expect("addr"));
         let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
         let busy: Arc<Mutex<u32>> = Arc::default();
-        let (m, b) = (mails.clone(), busy.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (m, b) = (m.clone(), b.clone());
-                std::thread::spawn(move || smtp_session(stream, &m, &b));
-            }
-        });
-        SmtpSink { url, mails, busy }
+        let state = (mails.clone(), busy.clone());
+        let at = listen(state, |stream, (m, b)| smtp_session(stream, m, b));
+        SmtpSink {
+            url: format!("smtp://{user}@{at}"),
+            mails,
+            busy,
+        }
     }
 }
 
@@ -807,4 +814,53 @@ from = "stratum@example.com"
         "{failed:?}"
     );
     assert!(!format!("{failed:?}").contains("s3cret-pw"));
+}
+
+/// Sends that overlap (a run's and cron's) never send a message twice: a message claimed by
+/// one is left by the other until its lease runs out.
+#[test]
+fn a_claimed_message_is_left_to_the_send_that_claimed_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = scheme(&dir.path().join("alerts.jsonl").to_string_lossy());
+    let rx = Receiver::start();
+    let secrets_path = secrets_file(dir.path(), &rx.url, "");
+    let secrets = Secrets::load(Some(&secrets_path)).expect("secrets");
+    let mut store = Store::open(&dir.path().join("s.db").to_string_lossy()).expect("open");
+    store
+        .record(&run_of(false, &text), &meta(&text, "2025-03-01T08:00:00Z"))
+        .expect("record");
+    store
+        .record(&run_of(true, &text), &meta(&text, "2025-04-01T08:00:00Z"))
+        .expect("record");
+    let stamp = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let t0 = Utc::now() + chrono::Duration::seconds(60);
+    let lease = t0 + chrono::Duration::seconds(stratum_alerts::LEASE_SECONDS);
+    let claimed = store.messages().expect("messages")[0].id.clone();
+    assert!(
+        store
+            .claim(&claimed, &stamp(t0), &stamp(lease))
+            .expect("claim")
+    );
+    assert!(
+        !store
+            .claim(&claimed, &stamp(t0), &stamp(lease))
+            .expect("claim")
+    );
+    let first = send_due(&mut store, t0, &secrets).expect("send");
+    assert_eq!(first.delivered, 9);
+    let pending: Vec<String> = store
+        .messages()
+        .expect("messages")
+        .into_iter()
+        .filter(|m| m.status == Status::Pending)
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(pending, [claimed]);
+    let later = lease + chrono::Duration::seconds(1);
+    assert_eq!(
+        send_due(&mut store, later, &secrets)
+            .expect("send")
+            .delivered,
+        1
+    );
 }

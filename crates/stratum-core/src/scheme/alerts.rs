@@ -253,11 +253,13 @@ pub(crate) fn check_channels(
     Ok(out)
 }
 
-/// Checks the alerts against the channels and the alert catalog.
+/// Checks the alerts against the channels and the alert catalog, whose first
+/// `profile_columns` are the profile's.
 pub(crate) fn check_alerts(
     alerts: Vec<AlertInput<'_>>,
     channels: &[Channel],
     catalog: &Catalog,
+    profile_columns: usize,
     line: &dyn Fn(std::ops::Range<usize>) -> usize,
 ) -> Result<Vec<Alert>, Result<Invalid, (String, super::RuleError)>> {
     let mut out: Vec<Alert> = Vec::new();
@@ -274,9 +276,8 @@ pub(crate) fn check_alerts(
         let owner = match &a.owner {
             Some(o) => {
                 let column = o.get_ref().trim();
-                let ok = catalog
-                    .find(column)
-                    .is_some_and(|i| i < catalog.names().len() / 2);
+                // a column of the customers' profile (not a dimension's tier)
+                let ok = catalog.find(column).is_some_and(|i| i < profile_columns);
                 if !ok {
                     let hint = catalog
                         .suggest(column)
@@ -871,6 +872,10 @@ path = "alerts.jsonl"
             e.to_string().contains("did you mean \"account_manager\""),
             "{e}"
         );
+        // a dimension's tier names no one
+        let owner = SCHEME.replace("owner = \"account_manager\"", "owner = \"value\"");
+        let e = check(&owner).expect_err("a dimension is no owner column");
+        assert!(e.to_string().contains("owner = \"value\""), "{e}");
         let kind = SCHEME.replace("kind = \"wecom\"", "kind = \"slack\"");
         let e = check(&kind).expect_err("unknown kind");
         assert!(

@@ -654,23 +654,29 @@ impl SchemeParams {
                 rule: Rule::compile(a.rule.get_ref(), &alert_catalog),
             })
             .collect();
-        let alerts = super::alerts::check_alerts(inputs, &channels, &alert_catalog, &line)
-            .map_err(|e| match e {
-                Ok(i) => invalid(i),
-                Err((alert, error)) => {
-                    let rule = file
-                        .alerts
-                        .iter()
-                        .find(|a| a.name.get_ref().trim() == alert)
-                        .map(|a| &a.rule);
-                    SchemeError::Rule {
-                        line: rule.map_or(1, |r| self.rule_line(r)) + error.line as usize - 1,
-                        dimension: "alerts".into(),
-                        tier: alert,
-                        error,
-                    }
+        let alerts = super::alerts::check_alerts(
+            inputs,
+            &channels,
+            &alert_catalog,
+            columns.names().len(),
+            &line,
+        )
+        .map_err(|e| match e {
+            Ok(i) => invalid(i),
+            Err((alert, error)) => {
+                let rule = file
+                    .alerts
+                    .iter()
+                    .find(|a| a.name.get_ref().trim() == alert)
+                    .map(|a| &a.rule);
+                SchemeError::Rule {
+                    line: rule.map_or(1, |r| self.rule_line(r)) + error.line as usize - 1,
+                    dimension: "alerts".into(),
+                    tier: alert,
+                    error,
                 }
-            })?;
+            }
+        })?;
         Ok(CheckedScheme {
             name: file.name.clone(),
             lifecycle: file.lifecycle,

@@ -161,21 +161,18 @@ impl Profile {
         self
     }
 
-    /// The profile without the columns called `names`.
-    pub fn without(self, names: &[&str]) -> Profile {
-        let rows = self.rows;
-        let kept = self.catalog.names().to_vec();
+    /// The profile without its last `n` columns.
+    pub fn without_last(self, n: usize) -> Profile {
+        let keep = self.columns.len().saturating_sub(n);
+        let names = self.catalog.names().to_vec();
         let mut p = Profile {
-            rows,
+            rows: self.rows,
             ..Profile::default()
         };
-        for (k, (name, data)) in kept.into_iter().zip(self.columns).enumerate() {
-            if !names.contains(&name.as_str()) {
-                p.push(&name, data);
-                let at = p.catalog.names().len() - 1;
-                p.catalog
-                    .set_known(at, self.catalog.known_values(k).cloned());
-            }
+        for (k, (name, data)) in names.into_iter().zip(self.columns).take(keep).enumerate() {
+            p.push(&name, data);
+            p.catalog
+                .set_known(k, self.catalog.known_values(k).cloned());
         }
         p
     }
