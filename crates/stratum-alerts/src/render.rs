@@ -26,7 +26,7 @@ pub fn event(m: &Message, now: DateTime<Utc>) -> serde_json::Value {
             "title": m.digest.title,
             "recipient": m.digest.recipient,
             "lang": m.digest.lang,
-            "customers": m.digest.items,
+            "alerts": m.digest.alerts,
         },
     })
 }
@@ -50,13 +50,13 @@ pub fn title(m: &Message) -> String {
     format!("{} · {who}", d.title)
 }
 
-/// The digest in Markdown, at most `limit` bytes: a heading, the run, then a line per
-/// customer (tier before → now, revenue, why, the next step), the customers that do not fit
-/// counted at the end.
+/// The digest in Markdown, at most `limit` bytes: a heading, the run, then per alert (a
+/// heading when there are several) a line per customer (tier before → now, revenue, why, the
+/// next step); the customers that do not fit are counted at the end.
 pub fn markdown(m: &Message, limit: usize) -> String {
     let d = &m.digest;
     let zh = zh(m);
-    let n = d.items.len();
+    let n = d.customers();
     let mut out = format!("### {}\n", title(m));
     out.push_str(&if zh {
         format!("运行 #{}（分析日期 {}）· {n} 位客户\n\n", m.run, m.as_of)
@@ -64,37 +64,24 @@ pub fn markdown(m: &Message, limit: usize) -> String {
         format!("Run #{} (as of {}) · {n} customers\n\n", m.run, m.as_of)
     });
     let mut shown = 0;
-    for item in &d.items {
-        let from = item
-            .from_label
-            .clone()
-            .unwrap_or_else(|| if zh { "新客户" } else { "new" }.to_string());
-        let mut line = format!(
-            "- **{}** {from} → {} · {}\n",
-            item.customer_id,
-            item.to_label,
-            number(item.revenue, 0)
-        );
-        line.push_str(&if zh {
-            format!("  原因：{}", item.reason)
-        } else {
-            format!("  why: {}", item.reason)
-        });
-        if !item.next_step.is_empty() {
-            line.push_str(&if zh {
-                format!("；下一步：{}", item.next_step)
-            } else {
-                format!("; next: {}", item.next_step)
-            });
+    'sections: for section in &d.alerts {
+        if d.alerts.len() > 1 {
+            let heading = format!("#### {} ({})\n", section.title, section.customers.len());
+            if out.len() + heading.len() + 40 > limit {
+                break;
+            }
+            out.push_str(&heading);
         }
-        line.push('\n');
-        let rest = n - shown - 1;
-        let tail = if rest > 0 { 40 } else { 0 };
-        if out.len() + line.len() + tail > limit {
-            break;
+        for item in &section.customers {
+            let line = item_line(item, zh);
+            let rest = n - shown - 1;
+            let tail = if rest > 0 { 40 } else { 0 };
+            if out.len() + line.len() + tail > limit {
+                break 'sections;
+            }
+            out.push_str(&line);
+            shown += 1;
         }
-        out.push_str(&line);
-        shown += 1;
     }
     if shown < n {
         out.push_str(&if zh {
@@ -104,6 +91,34 @@ pub fn markdown(m: &Message, limit: usize) -> String {
         });
     }
     out
+}
+
+/// One customer of a digest in Markdown: tier before → now, revenue, why, the next step.
+fn item_line(item: &stratum_core::scheme::alerts::DigestItem, zh: bool) -> String {
+    let from = item
+        .from_label
+        .clone()
+        .unwrap_or_else(|| if zh { "新客户" } else { "new" }.to_string());
+    let mut line = format!(
+        "- **{}** {from} → {} · {}\n",
+        item.customer_id,
+        item.to_label,
+        number(item.revenue, 0)
+    );
+    line.push_str(&if zh {
+        format!("  原因：{}", item.reason)
+    } else {
+        format!("  why: {}", item.reason)
+    });
+    if !item.next_step.is_empty() {
+        line.push_str(&if zh {
+            format!("；下一步：{}", item.next_step)
+        } else {
+            format!("; next: {}", item.next_step)
+        });
+    }
+    line.push('\n');
+    line
 }
 
 /// `text` with the characters HTML gives a meaning escaped.
@@ -119,47 +134,54 @@ pub fn html(m: &Message) -> String {
     let d = &m.digest;
     let zh = zh(m);
     let mut out = format!(
-        "<!DOCTYPE html><html><body><h3>{}</h3><p>{}</p><ul>",
+        "<!DOCTYPE html><html><body><h3>{}</h3><p>{}</p>",
         esc(&title(m)),
         esc(&if zh {
             format!(
                 "运行 #{}（分析日期 {}）· {} 位客户",
                 m.run,
                 m.as_of,
-                d.items.len()
+                d.customers()
             )
         } else {
             format!(
                 "Run #{} (as of {}) · {} customers",
                 m.run,
                 m.as_of,
-                d.items.len()
+                d.customers()
             )
         })
     );
-    for item in &d.items {
-        let from = item
-            .from_label
-            .clone()
-            .unwrap_or_else(|| if zh { "新客户" } else { "new" }.to_string());
-        out.push_str(&format!(
-            "<li><b>{}</b> {} → {} · {}<br>{} {}",
-            esc(&item.customer_id),
-            esc(&from),
-            esc(&item.to_label),
-            esc(&number(item.revenue, 0)),
-            if zh { "原因：" } else { "why:" },
-            esc(&item.reason)
-        ));
-        if !item.next_step.is_empty() {
-            out.push_str(&format!(
-                "<br>{} {}",
-                if zh { "下一步：" } else { "next:" },
-                esc(&item.next_step)
-            ));
+    for section in &d.alerts {
+        if d.alerts.len() > 1 {
+            out.push_str(&format!("<h4>{}</h4>", esc(&section.title)));
         }
-        out.push_str("</li>");
+        out.push_str("<ul>");
+        for item in &section.customers {
+            let from = item
+                .from_label
+                .clone()
+                .unwrap_or_else(|| if zh { "新客户" } else { "new" }.to_string());
+            out.push_str(&format!(
+                "<li><b>{}</b> {} → {} · {}<br>{} {}",
+                esc(&item.customer_id),
+                esc(&from),
+                esc(&item.to_label),
+                esc(&number(item.revenue, 0)),
+                if zh { "原因：" } else { "why:" },
+                esc(&item.reason)
+            ));
+            if !item.next_step.is_empty() {
+                out.push_str(&format!(
+                    "<br>{} {}",
+                    if zh { "下一步：" } else { "next:" },
+                    esc(&item.next_step)
+                ));
+            }
+            out.push_str("</li>");
+        }
+        out.push_str("</ul>");
     }
-    out.push_str("</ul></body></html>");
+    out.push_str("</body></html>");
     out
 }

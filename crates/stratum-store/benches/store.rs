@@ -172,7 +172,7 @@ path = \"alerts.jsonl\"
     eprintln!(
         "the alert's digests: {} message(s), {} customers",
         fired.len(),
-        fired.last().map_or(0, |m| m.digest.items.len())
+        fired.last().map_or(0, |m| m.digest.customers())
     );
     // the monthly re-tiering: a store that knows the customers already
     g.bench_function(

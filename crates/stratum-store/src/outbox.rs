@@ -244,16 +244,13 @@ pub(crate) fn messages(
         .checked
         .digests(&fired, &s.profile, &s.result, &ids, previous.as_ref());
     let mut out = Vec::new();
-    for Addressed { digest, channels } in digests {
-        let payload = serde_json::to_string(&digest)?;
-        for c in &channels {
-            out.push(NewMessage {
-                alert: digest.alert.clone(),
-                recipient: digest.recipient.clone(),
-                channel: serde_json::to_string(&KeptChannel::of(c))?,
-                payload: payload.clone(),
-            });
-        }
+    for Addressed { digest, channel } in digests {
+        out.push(NewMessage {
+            payload: serde_json::to_string(&digest)?,
+            alert: digest.alert,
+            recipient: digest.recipient,
+            channel: serde_json::to_string(&KeptChannel::of(&channel))?,
+        });
     }
     Ok(out)
 }

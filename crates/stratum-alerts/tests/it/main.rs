@@ -405,7 +405,7 @@ fn digests_reach_every_channel_signed_once_each_through_failures() {
                 event["data"]["id"].as_str(),
                 Some(r.headers["webhook-id"].as_str())
             );
-            assert_eq!(event["data"]["customers"][0]["to"], "standard");
+            assert_eq!(event["data"]["alerts"][0]["customers"][0]["to"], "standard");
         }
         for r in requests.iter().filter(|r| r.path.starts_with("/ding")) {
             // DingTalk: timestamp (ms) and sign in the URL, HMAC of "ts\nsecret" keyed by it

@@ -47,7 +47,7 @@ pub fn run(args: AlertsArgs) -> Result<()> {
                             m.digest.recipient.clone()
                         },
                         format!("{} ({})", m.channel.name, m.channel.kind),
-                        m.digest.items.len().to_string(),
+                        m.digest.customers().to_string(),
                         m.status.code().to_string(),
                         m.attempts.to_string(),
                         when,

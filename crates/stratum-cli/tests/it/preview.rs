@@ -281,7 +281,11 @@ path = \"{}\"
     let r2 = tiers(&dir.join("r2/tiers.csv"), "value");
     let mut moved = 0;
     for e in &events {
-        for c in e["data"]["customers"].as_array().expect("customers") {
+        let sections = e["data"]["alerts"].as_array().expect("alerts");
+        for c in sections
+            .iter()
+            .flat_map(|s| s["customers"].as_array().expect("customers"))
+        {
             let id = c["customer_id"].as_str().expect("id");
             assert!(matches!(r1[id].as_str(), "strategic" | "key" | "growth"));
             assert!(matches!(r2[id].as_str(), "standard" | "churn_risk"));

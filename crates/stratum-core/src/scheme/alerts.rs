@@ -414,28 +414,47 @@ pub struct DigestItem {
     pub revenue: f64,
 }
 
-/// One alert's customers for one recipient, in the alert's language.
+/// One alert's customers in a digest, in the alert's language.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Digest {
+pub struct Section {
     /// The alert's code.
     pub alert: String,
     /// The alert's title in its language.
     pub title: String,
-    /// Who receives it (empty: customers without an owner).
-    pub recipient: String,
-    /// `zh` or `en`.
-    pub lang: String,
     /// The customers, by revenue from the highest.
-    pub items: Vec<DigestItem>,
+    pub customers: Vec<DigestItem>,
 }
 
-/// A digest and the channels it goes to.
+/// Everything a run has for one recipient on one channel: a section per alert that fired
+/// for them, in scheme order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Digest {
+    /// The alerts' codes, comma separated.
+    pub alert: String,
+    /// The title: the alert's, or for several `客户分级提醒` / `Tier alerts`.
+    pub title: String,
+    /// Who receives it (empty: customers without an owner).
+    pub recipient: String,
+    /// `zh` or `en`: the first alert's language.
+    pub lang: String,
+    /// The alerts and their customers.
+    pub alerts: Vec<Section>,
+}
+
+impl Digest {
+    /// The customers of every section.
+    pub fn customers(&self) -> usize {
+        self.alerts.iter().map(|s| s.customers.len()).sum()
+    }
+}
+
+/// A digest and the channel it goes to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Addressed {
     /// The digest.
     pub digest: Digest,
-    /// Its channels.
-    pub channels: Vec<Channel>,
+    /// Its channel.
+    pub channel: Channel,
 }
 
 /// A customer of the new run with the run before, as a [`Row`] of the alert catalog.
@@ -522,8 +541,8 @@ impl CheckedScheme {
         out
     }
 
-    /// The digests of `fired`: per alert, one per recipient (each customer's owner, and the
-    /// alert's fixed recipients), in alert then recipient order, with their channels.
+    /// The digests of `fired`: one per recipient (each customer's owner, and the alerts' fixed
+    /// recipients) and channel, with a section per alert, in recipient then channel order.
     pub fn digests(
         &self,
         fired: &[Fired],
@@ -538,7 +557,8 @@ impl CheckedScheme {
             Some(ColumnData::Number(v)) => Some(v),
             _ => None,
         };
-        let mut out = Vec::new();
+        // (recipient, channel) → the sections, with the language of the first
+        let mut digests: BTreeMap<(String, String), (Lang, Vec<Section>)> = BTreeMap::new();
         for (a, alert) in self.alerts.iter().enumerate() {
             let lang = alert.lang;
             let label = |tier: &str| {
@@ -592,30 +612,51 @@ impl CheckedScheme {
                     by.entry(who).or_default().push(item.clone());
                 }
             }
-            let channels: Vec<Channel> = alert
-                .channels
-                .iter()
-                .filter_map(|c| self.channels.iter().find(|x| &x.name == c).cloned())
-                .collect();
             for (recipient, mut items) in by {
                 items.sort_by(|x, y| {
                     y.revenue
                         .total_cmp(&x.revenue)
                         .then_with(|| x.customer_id.cmp(&y.customer_id))
                 });
-                out.push(Addressed {
-                    digest: Digest {
-                        alert: alert.name.clone(),
-                        title: alert.label.pick(lang, &alert.name).to_string(),
-                        recipient,
-                        lang: lang.pick("zh", "en").to_string(),
-                        items,
-                    },
-                    channels: channels.clone(),
-                });
+                let section = Section {
+                    alert: alert.name.clone(),
+                    title: alert.label.pick(lang, &alert.name).to_string(),
+                    customers: items,
+                };
+                for c in &alert.channels {
+                    digests
+                        .entry((recipient.clone(), c.clone()))
+                        .or_insert_with(|| (lang, Vec::new()))
+                        .1
+                        .push(section.clone());
+                }
             }
         }
-        out
+        digests
+            .into_iter()
+            .filter_map(|((recipient, channel), (lang, sections))| {
+                let channel = self.channels.iter().find(|x| x.name == channel)?.clone();
+                let title = match sections.as_slice() {
+                    [one] => one.title.clone(),
+                    _ => lang.pick("客户分级提醒", "Tier alerts").to_string(),
+                };
+                let alert = sections
+                    .iter()
+                    .map(|s| s.alert.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Some(Addressed {
+                    digest: Digest {
+                        alert,
+                        title,
+                        recipient,
+                        lang: lang.pick("zh", "en").to_string(),
+                        alerts: sections,
+                    },
+                    channel,
+                })
+            })
+            .collect()
     }
 }
 
@@ -672,7 +713,7 @@ channels = ["group"]
 [[alerts]]
 name = "new_strategic"
 rule = "final_tier = 'strategic' AND previous.final_tier IS NULL"
-recipients = ["sales-ops"]
+recipients = ["sales-ops", "director"]
 channels = ["log", "group"]
 lang = "zh"
 
@@ -796,12 +837,9 @@ path = "alerts.jsonl"
         let shown: Vec<String> = digests
             .iter()
             .map(|a| {
-                let channels: Vec<&str> = a.channels.iter().map(|c| c.name.as_str()).collect();
                 format!(
                     "{} → {:?}\n{:#?}",
-                    channels.join(", "),
-                    a.digest.recipient,
-                    a.digest
+                    a.channel.name, a.digest.recipient, a.digest
                 )
             })
             .collect();
