@@ -864,3 +864,44 @@ fn a_claimed_message_is_left_to_the_send_that_claimed_it() {
         1
     );
 }
+
+/// A run before kept without its customers' profile (by a Stratum before profiles were kept)
+/// still gives its tiers: `previous.value` reads them, and the alert fires.
+#[test]
+fn a_run_before_kept_without_a_profile_still_gives_its_tiers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = scheme(&dir.path().join("alerts.jsonl").to_string_lossy());
+    let path = dir.path().join("s.db");
+    let mut store = Store::open(&path.to_string_lossy()).expect("open");
+    store
+        .record(&run_of(false, &text), &meta(&text, "2025-03-01T08:00:00Z"))
+        .expect("record");
+    drop(store);
+    // as an earlier Stratum kept it: no profile rows, no profile in the layout
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    conn.execute_batch(
+        "DELETE FROM run_profiles; UPDATE runs SET layout = json_remove(layout, '$.profile');",
+    )
+    .expect("undo the profile");
+    drop(conn);
+    let mut store = Store::open(&path.to_string_lossy()).expect("open");
+    assert!(matches!(
+        store.kept_profile(1),
+        Err(stratum_store::StoreError::NoProfile(1))
+    ));
+    store
+        .record(&run_of(true, &text), &meta(&text, "2025-04-01T08:00:00Z"))
+        .expect("record");
+    let messages = store.messages().expect("messages");
+    // A (王芳) and B (张伟) left strategic: a digest each, to five channels
+    assert_eq!(messages.len(), 10);
+    let mut fired: Vec<&str> = messages
+        .iter()
+        .flat_map(|m| &m.digest.alerts)
+        .flat_map(|s| &s.customers)
+        .map(|c| c.customer_id.as_str())
+        .collect();
+    fired.sort_unstable();
+    fired.dedup();
+    assert_eq!(fired, ["A", "B"]);
+}
