@@ -248,6 +248,16 @@ fn run_of(later: bool, scheme: &str) -> RunResult {
     run(input).expect("run")
 }
 
+/// Keeps the run at March's end, then April's (A and B leave strategic); returns the second's id.
+fn two_runs(store: &mut Store, text: &str) -> i64 {
+    store
+        .record(&run_of(false, text), &meta(text, "2025-03-01T08:00:00Z"))
+        .expect("record");
+    store
+        .record(&run_of(true, text), &meta(text, "2025-04-01T08:00:00Z"))
+        .expect("record")
+}
+
 fn meta(scheme: &str, started: &str) -> RunMeta {
     RunMeta {
         started_at: started.into(),
@@ -465,12 +475,7 @@ fn a_gone_endpoint_is_disabled_and_a_failing_one_gives_up_after_three_days() {
     let secrets_path = secrets_file(dir.path(), &rx.url, "");
     let secrets = Secrets::load(Some(&secrets_path)).expect("secrets");
     let mut store = Store::open(&dir.path().join("s.db").to_string_lossy()).expect("open");
-    store
-        .record(&run_of(false, &text), &meta(&text, "2025-03-01T08:00:00Z"))
-        .expect("record");
-    store
-        .record(&run_of(true, &text), &meta(&text, "2025-04-01T08:00:00Z"))
-        .expect("record");
+    two_runs(&mut store, &text);
     // every HTTP attempt fails from now on; the first answer is 410 Gone
     rx.fail_next(&[410]);
     rx.fail_next(&[500; 200]);
@@ -559,12 +564,7 @@ fn a_delivery_killed_midway_loses_nothing() {
     for url in stores("killed", dir.path()) {
         let before = rx.requests().len();
         let mut store = Store::open(&url).expect("open");
-        store
-            .record(&run_of(false, &text), &meta(&text, "2025-03-01T08:00:00Z"))
-            .expect("record");
-        store
-            .record(&run_of(true, &text), &meta(&text, "2025-04-01T08:00:00Z"))
-            .expect("record");
+        two_runs(&mut store, &text);
         let ids: Vec<String> = store
             .messages()
             .expect("messages")
@@ -826,12 +826,7 @@ fn a_claimed_message_is_left_to_the_send_that_claimed_it() {
     let secrets_path = secrets_file(dir.path(), &rx.url, "");
     let secrets = Secrets::load(Some(&secrets_path)).expect("secrets");
     let mut store = Store::open(&dir.path().join("s.db").to_string_lossy()).expect("open");
-    store
-        .record(&run_of(false, &text), &meta(&text, "2025-03-01T08:00:00Z"))
-        .expect("record");
-    store
-        .record(&run_of(true, &text), &meta(&text, "2025-04-01T08:00:00Z"))
-        .expect("record");
+    two_runs(&mut store, &text);
     let stamp = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let t0 = Utc::now() + chrono::Duration::seconds(60);
     let lease = t0 + chrono::Duration::seconds(stratum_alerts::LEASE_SECONDS);

@@ -158,12 +158,6 @@ pub struct Alert {
     pub lang: Lang,
 }
 
-/// What an alert's file entry gives, for [`check_alerts`].
-pub(crate) struct AlertInput<'a> {
-    pub(crate) file: &'a FileAlert,
-    pub(crate) rule: Result<Rule, super::RuleError>,
-}
-
 /// Why an alert or channel does not fit: the line and the message.
 pub(crate) type Invalid = (usize, String);
 
@@ -256,23 +250,31 @@ pub(crate) fn check_channels(
 /// Checks the alerts against the channels and the alert catalog, whose first
 /// `profile_columns` are the profile's.
 pub(crate) fn check_alerts(
-    alerts: Vec<AlertInput<'_>>,
+    alerts: &[FileAlert],
     channels: &[Channel],
     catalog: &Catalog,
     profile_columns: usize,
     line: &dyn Fn(std::ops::Range<usize>) -> usize,
-) -> Result<Vec<Alert>, Result<Invalid, (String, super::RuleError)>> {
+    rule_line: &dyn Fn(&toml::Spanned<String>) -> usize,
+) -> Result<Vec<Alert>, super::SchemeError> {
+    let invalid = |line: usize, message: String| super::SchemeError::Invalid { line, message };
     let mut out: Vec<Alert> = Vec::new();
-    for AlertInput { file: a, rule } in alerts {
+    for a in alerts {
         let name = a.name.get_ref().trim().to_string();
         let at = line(a.name.span());
         if name.is_empty() {
-            return Err(Ok((at, "an alert has an empty name".into())));
+            return Err(invalid(at, "an alert has an empty name".into()));
         }
         if out.iter().any(|x| x.name == name) {
-            return Err(Ok((at, format!("two alerts are named \"{name}\""))));
+            return Err(invalid(at, format!("two alerts are named \"{name}\"")));
         }
-        let rule = rule.map_err(|e| Err((name.clone(), e)))?;
+        let rule =
+            Rule::compile(a.rule.get_ref(), catalog).map_err(|error| super::SchemeError::Rule {
+                line: rule_line(&a.rule) + error.line as usize - 1,
+                dimension: "alerts".into(),
+                tier: name.clone(),
+                error,
+            })?;
         let owner = match &a.owner {
             Some(o) => {
                 let column = o.get_ref().trim();
@@ -283,36 +285,36 @@ pub(crate) fn check_alerts(
                         .suggest(column)
                         .map(|s| format!("; did you mean \"{s}\"?"))
                         .unwrap_or_default();
-                    return Err(Ok((
+                    return Err(invalid(
                         line(o.span()),
                         format!(
                             "alert \"{name}\": owner = \"{column}\" is no column of the customers (the account manager's column of the customer master){hint}"
                         ),
-                    )));
+                    ));
                 }
                 Some(column.to_string())
             }
             None => None,
         };
         if owner.is_none() && a.recipients.is_empty() {
-            return Err(Ok((
+            return Err(invalid(
                 at,
                 format!(
                     "alert \"{name}\" has no recipient: give owner (a column naming each customer's account manager) or recipients"
                 ),
-            )));
+            ));
         }
         let names = a.channels.get_ref();
         if names.is_empty() {
-            return Err(Ok((
+            return Err(invalid(
                 line(a.channels.span()),
                 format!("alert \"{name}\" has no channel"),
-            )));
+            ));
         }
         for c in names {
             if !channels.iter().any(|x| x.name == c.trim()) {
                 let known: Vec<&str> = channels.iter().map(|x| x.name.as_str()).collect();
-                return Err(Ok((
+                return Err(invalid(
                     line(a.channels.span()),
                     format!(
                         "alert \"{name}\": channel \"{c}\" is not a [[channels]] name; the channels are: {}",
@@ -322,7 +324,7 @@ pub(crate) fn check_alerts(
                             known.join(", ")
                         }
                     ),
-                )));
+                ));
             }
         }
         let lang = match &a.lang {
@@ -331,7 +333,7 @@ pub(crate) fn check_alerts(
                 .get_ref()
                 .trim()
                 .parse()
-                .map_err(|e| Ok((line(l.span()), format!("alert \"{name}\": lang: {e}"))))?,
+                .map_err(|e| invalid(line(l.span()), format!("alert \"{name}\": lang: {e}")))?,
         };
         out.push(Alert {
             name,

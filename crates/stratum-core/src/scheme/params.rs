@@ -646,37 +646,14 @@ impl SchemeParams {
         let channels = super::alerts::check_channels(&file.channels, &line).map_err(invalid)?;
         let final_tiers: Vec<String> = fin.tiers.iter().map(|t| t.name.clone()).collect();
         let alert_catalog = super::alerts::alert_catalog(&catalog, &final_tiers);
-        let inputs = file
-            .alerts
-            .iter()
-            .map(|a| super::alerts::AlertInput {
-                file: a,
-                rule: Rule::compile(a.rule.get_ref(), &alert_catalog),
-            })
-            .collect();
         let alerts = super::alerts::check_alerts(
-            inputs,
+            &file.alerts,
             &channels,
             &alert_catalog,
             columns.names().len(),
             &line,
-        )
-        .map_err(|e| match e {
-            Ok(i) => invalid(i),
-            Err((alert, error)) => {
-                let rule = file
-                    .alerts
-                    .iter()
-                    .find(|a| a.name.get_ref().trim() == alert)
-                    .map(|a| &a.rule);
-                SchemeError::Rule {
-                    line: rule.map_or(1, |r| self.rule_line(r)) + error.line as usize - 1,
-                    dimension: "alerts".into(),
-                    tier: alert,
-                    error,
-                }
-            }
-        })?;
+            &|r| self.rule_line(r),
+        )?;
         Ok(CheckedScheme {
             name: file.name.clone(),
             lifecycle: file.lifecycle,
