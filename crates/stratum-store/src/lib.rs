@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+pub mod access;
 pub mod chunk;
 pub mod migrate;
 pub mod outbox;
@@ -102,6 +103,23 @@ pub enum StoreError {
     /// A scheme version id that is not in the store.
     #[error("no scheme version {0} in the store")]
     NoVersion(i64),
+    /// A row that would take a key another row has (a unique constraint).
+    #[error("the store already has that key")]
+    Conflict,
+    /// A name that is taken.
+    #[error("there is already a {what} `{name}`")]
+    Exists {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A user name that is not in the store.
+    #[error("no user `{0}` in the store")]
+    NoUser(String),
+    /// An API token id that is not in the store (or is revoked already).
+    #[error("no API token `{0}` in force")]
+    NoToken(String),
     /// A dimension that is not in both runs compared.
     #[error("`{dimension}` is not a dimension of both runs; they have: {known}")]
     NoDimension {
@@ -373,6 +391,16 @@ pub(crate) trait Backend: Send {
     fn attempts(&mut self, id: &str) -> Result<Vec<(String, String, String)>, StoreError>;
     /// Run `run`'s tier totals (none for a run kept before they were).
     fn tier_totals(&mut self, run: i64) -> Result<Vec<TierTotalRow>, StoreError>;
+    /// Runs one statement written for both databases (`$1`, `$2`, … in order of first
+    /// appearance); returns the rows it changed. A unique key taken is [`StoreError::Conflict`].
+    fn execute(&mut self, sql: &str, params: &[access::Value]) -> Result<u64, StoreError>;
+    /// Runs one query written for both databases; its rows, each column an integer, a text or
+    /// null.
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[access::Value],
+    ) -> Result<Vec<Vec<access::Value>>, StoreError>;
 }
 
 /// A store of runs.

@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::Type;
+use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
 use postgres::{Client, GenericClient, NoTls};
 
+use crate::access::Value;
 use crate::schema::{POSTGRES, VERSION_TABLE, latest, pending};
 use crate::sqlite_db::now;
 use crate::{
@@ -32,6 +34,45 @@ impl PostgresDb {
 }
 
 impl Backend for PostgresDb {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        match self.client.execute(sql, &params) {
+            Ok(n) => Ok(n),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => Err(StoreError::Conflict),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError> {
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        let rows = self.client.query(sql, &params)?;
+        rows.iter()
+            .map(|r| {
+                r.columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let ty = c.type_();
+                        Ok(if *ty == Type::INT8 {
+                            r.get::<_, Option<i64>>(i).map_or(Value::Null, Value::Int)
+                        } else if *ty == Type::INT4 {
+                            r.get::<_, Option<i32>>(i)
+                                .map_or(Value::Null, |n| Value::Int(i64::from(n)))
+                        } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
+                            r.get::<_, Option<String>>(i)
+                                .map_or(Value::Null, Value::Text)
+                        } else {
+                            return Err(StoreError::Corrupt {
+                                what: "column type",
+                                value: ty.to_string(),
+                            });
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
         let mut tx = self.client.transaction()?;
         tx.batch_execute(VERSION_TABLE)?;
@@ -380,6 +421,26 @@ impl Backend for PostgresDb {
 
 /// Reads the customers table into `known` unless it holds the table already; returns the
 /// table's next id.
+impl ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(postgres::types::IsNull::Yes),
+            Value::Int(n) => n.to_sql(ty, out),
+            Value::Text(s) => s.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <i64 as ToSql>::accepts(ty) || <String as ToSql>::accepts(ty)
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
 fn refresh(known: &mut KnownCustomers, db: &mut impl GenericClient) -> Result<u64, StoreError> {
     let next: i64 = db
         .query_one(

@@ -3,7 +3,7 @@
 //! per database.
 
 /// The migrations, in order; the version of each is its position counting from 1.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     // 1: runs, the customers they scored (ids interned once), and each run's customers in
     // compressed chunks of store ids (see `chunk`)
     "CREATE TABLE runs (
@@ -97,6 +97,39 @@ const MIGRATIONS: [&str; 5] = [
         detail TEXT NOT NULL
     );
     CREATE INDEX alert_attempts_by_message ON alert_attempts (message, n);",
+    // 6: the server's users (passwords as argon2 hashes), their browser sessions and API
+    // tokens (kept as sha256 hashes of their secrets), and the audit log of who changed what
+    "CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        manager TEXT,
+        password_hash TEXT,
+        created_at TEXT NOT NULL,
+        disabled BIGINT NOT NULL
+    );
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE audit_log (
+        seq {serial},
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_by_time ON audit_log (at, seq);",
 ];
 
 /// A database's spelling of the types that differ.
@@ -104,13 +137,21 @@ const MIGRATIONS: [&str; 5] = [
 pub(crate) struct Dialect {
     /// Binary data.
     pub(crate) blob: &'static str,
+    /// A key numbered by the database, in insertion order.
+    pub(crate) serial: &'static str,
 }
 
 /// SQLite's spelling.
-pub(crate) const SQLITE: Dialect = Dialect { blob: "BLOB" };
+pub(crate) const SQLITE: Dialect = Dialect {
+    blob: "BLOB",
+    serial: "INTEGER PRIMARY KEY",
+};
 
 /// PostgreSQL's spelling.
-pub(crate) const POSTGRES: Dialect = Dialect { blob: "BYTEA" };
+pub(crate) const POSTGRES: Dialect = Dialect {
+    blob: "BYTEA",
+    serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+};
 
 /// The table that records the migrations applied.
 pub(crate) const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS stratum_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)";
@@ -120,7 +161,12 @@ pub(crate) fn pending(applied: i64, dialect: Dialect) -> Vec<(i64, String)> {
     MIGRATIONS
         .iter()
         .enumerate()
-        .map(|(i, sql)| (i as i64 + 1, sql.replace("{blob}", dialect.blob)))
+        .map(|(i, sql)| {
+            let sql = sql
+                .replace("{blob}", dialect.blob)
+                .replace("{serial}", dialect.serial);
+            (i as i64 + 1, sql)
+        })
         .filter(|(v, _)| *v > applied)
         .collect()
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::access::Value;
 use crate::schema::{SQLITE, VERSION_TABLE, latest, pending};
 use crate::{
     Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, SchemeVersion, StoreError, TierTotalRow,
@@ -35,6 +36,40 @@ impl SqliteDb {
 }
 
 impl Backend for SqliteDb {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        match stmt.execute(rusqlite::params_from_iter(params.iter().map(bound))) {
+            Ok(n) => Ok(n as u64),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError> {
+        use rusqlite::types::ValueRef;
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let n = stmt.column_count();
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter().map(bound)), |r| {
+            (0..n)
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        ValueRef::Null => Value::Null,
+                        ValueRef::Integer(x) => Value::Int(x),
+                        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Real(x) => Value::Text(x.to_string()),
+                        ValueRef::Blob(_) => Value::Null,
+                    })
+                })
+                .collect()
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
         let tx = self
             .conn
@@ -442,6 +477,15 @@ fn refresh(known: &mut KnownCustomers, conn: &Connection) -> Result<u64, StoreEr
 }
 
 /// The time now, RFC 3339 in UTC.
+/// A value as SQLite binds it.
+fn bound(v: &Value) -> rusqlite::types::Value {
+    match v {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Int(n) => rusqlite::types::Value::Integer(*n),
+        Value::Text(s) => rusqlite::types::Value::Text(s.clone()),
+    }
+}
+
 pub(crate) fn now() -> String {
     chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

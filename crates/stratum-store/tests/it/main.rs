@@ -1087,3 +1087,149 @@ rule = "monetary < 0"
         assert!(matches!(bad, Err(StoreError::Draft(_))), "{bad:?}");
     }
 }
+
+#[test]
+fn users_sessions_tokens_and_the_audit_log_are_kept_on_both_databases() {
+    use stratum_store::access::{AuditEntry, Role, Token, User};
+    for t in stores("access") {
+        let mut store = Store::open(&t.url).expect("open");
+        let mut zhang = User {
+            name: "zhang".into(),
+            role: Role::Manager,
+            manager: Some("张伟".into()),
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            created_at: "2026-12-05T09:00:00Z".into(),
+            disabled: false,
+        };
+        store.add_user(&zhang).expect("add");
+        let admin = User {
+            name: "ada".into(),
+            role: Role::Admin,
+            manager: None,
+            password_hash: None,
+            ..zhang.clone()
+        };
+        store.add_user(&admin).expect("add admin");
+        assert!(matches!(
+            store.add_user(&zhang),
+            Err(StoreError::Exists { what: "user", .. })
+        ));
+        assert_eq!(store.user("zhang").expect("user"), Some(zhang.clone()));
+        assert_eq!(store.user("nobody").expect("user"), None);
+        let names: Vec<String> = store
+            .users()
+            .expect("users")
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        assert_eq!(names, ["ada", "zhang"]);
+
+        // a session lasts until it expires, and ends when asked
+        store
+            .add_session(
+                "h1",
+                "zhang",
+                "csrf1",
+                "2026-12-05T09:00:00Z",
+                "2026-12-05T21:00:00Z",
+            )
+            .expect("session");
+        let s = store
+            .session("h1", "2026-12-05T10:00:00Z")
+            .expect("read")
+            .expect("live");
+        assert_eq!((s.user.name.as_str(), s.csrf.as_str()), ("zhang", "csrf1"));
+        assert_eq!(
+            store.session("h1", "2026-12-05T21:00:00Z").expect("read"),
+            None
+        );
+        assert_eq!(
+            store.session("h2", "2026-12-05T10:00:00Z").expect("read"),
+            None
+        );
+        store
+            .end_session("h1", "2026-12-05T10:00:00Z")
+            .expect("end");
+        assert_eq!(
+            store.session("h1", "2026-12-05T10:00:00Z").expect("read"),
+            None
+        );
+
+        // a token works until revoked; a disabled user's token and sessions stop working
+        let token = Token {
+            id: "st_ab12".into(),
+            user: "zhang".into(),
+            label: "crm sync".into(),
+            created_at: "2026-12-05T09:30:00Z".into(),
+            revoked_at: None,
+        };
+        store.add_token(&token, "th1").expect("token");
+        assert_eq!(
+            store.token_user("th1").expect("read").map(|u| u.name),
+            Some("zhang".into())
+        );
+        store
+            .add_session(
+                "h3",
+                "zhang",
+                "csrf3",
+                "2026-12-05T09:00:00Z",
+                "2026-12-05T21:00:00Z",
+            )
+            .expect("session");
+        zhang.disabled = true;
+        store.update_user(&zhang).expect("disable");
+        assert_eq!(store.token_user("th1").expect("read"), None);
+        assert_eq!(
+            store.session("h3", "2026-12-05T10:00:00Z").expect("read"),
+            None
+        );
+        zhang.disabled = false;
+        store.update_user(&zhang).expect("enable");
+        assert!(store.token_user("th1").expect("read").is_some());
+        store
+            .revoke_token("st_ab12", "2026-12-05T11:00:00Z")
+            .expect("revoke");
+        assert_eq!(store.token_user("th1").expect("read"), None);
+        assert!(matches!(
+            store.revoke_token("st_ab12", "2026-12-05T11:00:00Z"),
+            Err(StoreError::NoToken(_))
+        ));
+        let listed = store.tokens().expect("tokens");
+        assert_eq!(
+            listed[0].revoked_at.as_deref(),
+            Some("2026-12-05T11:00:00Z")
+        );
+        assert!(matches!(
+            store.update_user(&User {
+                name: "nobody".into(),
+                ..zhang.clone()
+            }),
+            Err(StoreError::NoUser(_))
+        ));
+
+        // the audit log, newest first (two at the same second keep their order)
+        for (at, action) in [
+            ("2026-12-05T09:00:00Z", "user.add"),
+            ("2026-12-05T09:00:00Z", "token.add"),
+            ("2026-12-05T08:00:00Z", "scheme.publish"),
+        ] {
+            store
+                .audit(&AuditEntry {
+                    at: at.into(),
+                    actor: "ada".into(),
+                    action: action.into(),
+                    detail: "x".into(),
+                })
+                .expect("audit");
+        }
+        let log: Vec<String> = store
+            .audit_log(10)
+            .expect("log")
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(log, ["token.add", "user.add", "scheme.publish"]);
+        assert_eq!(store.audit_log(1).expect("log").len(), 1);
+    }
+}
