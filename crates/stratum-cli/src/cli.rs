@@ -67,6 +67,86 @@ pub enum Command {
     /// The alerts' outbox: send the messages due (retrying failed ones on schedule), or list
     /// them with where they stand.
     Alerts(AlertsArgs),
+    /// Serve the history store to the team: an HTTP API (OpenAPI at /api/openapi.json) and a
+    /// dashboard in Chinese and English, with roles (admin, analyst, account manager, viewer).
+    Serve(ServeArgs),
+    /// The server's users: add one with a role, list them, create or revoke API tokens.
+    Users(UsersArgs),
+}
+
+/// Arguments of `stratum serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db")]
+    pub db: String,
+    /// The address to listen on (default 127.0.0.1:8321, or [server] bind in the config).
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// A TOML config file with a [server] section: bind, lang, currency, secure_cookies,
+    /// session_hours.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Start on a temporary store filled by `backfill` of the demo data (quarterly runs of
+    /// 2,000 customers, the B2B scheme), with demo users whose password is printed.
+    #[arg(long, conflicts_with = "db")]
+    pub demo: bool,
+    /// The pages' language when a browser asks for none: zh or en (default zh).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// The currency symbol amounts are shown with.
+    #[arg(long)]
+    pub currency: Option<String>,
+}
+
+/// Arguments of `stratum users`.
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db", global = true)]
+    pub db: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: UsersAction,
+}
+
+/// What `stratum users` does.
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// Add a user. The password is read from $STRATUM_PASSWORD, or from the first line of
+    /// standard input with --password-stdin; without either the user signs in with API tokens
+    /// only.
+    Add {
+        /// The login name.
+        name: String,
+        /// admin (users, schemes, schedules, channels), analyst (every customer, runs,
+        /// previews, exports), manager (an account manager: only their own customers) or
+        /// viewer (aggregates only).
+        #[arg(long, value_parser = ["admin", "analyst", "manager", "viewer"])]
+        role: String,
+        /// For a manager: the value of the customers' account_manager column that is theirs
+        /// (default: the login name).
+        #[arg(long)]
+        book: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the users.
+    List,
+    /// Create an API token for a user (acting with the user's role); it is printed once.
+    Token {
+        /// The user.
+        name: String,
+        /// What the token is for.
+        #[arg(long, default_value = "api")]
+        label: String,
+    },
+    /// Revoke an API token by its id (st_…).
+    Revoke {
+        /// The token's id.
+        id: String,
+    },
 }
 
 /// Arguments of `stratum alerts`.

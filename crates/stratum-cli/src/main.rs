@@ -130,7 +130,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: cli::Cli) -> anyhow::Result<()> {
+pub(crate) fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Demo(args) => commands::demo::run(args),
         cli::Command::Segment(args) => commands::segment::run(*args),
@@ -153,5 +153,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Scheme(args) => commands::versions::run(args),
         cli::Command::Preview(args) => commands::preview::run(args),
         cli::Command::Alerts(args) => commands::alerts::run(args),
+        cli::Command::Serve(args) => commands::serve::run(args),
+        cli::Command::Users(args) => commands::serve::users(args),
     }
 }

@@ -202,6 +202,30 @@ pub struct RunInfo {
     pub revenue: Money,
 }
 
+/// A run's documents, as kept with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDocuments {
+    /// The run's summary (counts, totals, validations).
+    pub summary: serde_json::Value,
+    /// Its inputs: role, path, size, digest and row counts.
+    pub inputs: serde_json::Value,
+    /// The settings it ran with.
+    pub settings: serde_json::Value,
+}
+
+/// Customers and net revenue in one tier of one dimension of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierTotal {
+    /// The dimension.
+    pub dimension: String,
+    /// The tier's code.
+    pub tier: String,
+    /// Its customers.
+    pub customers: u64,
+    /// Their net revenue.
+    pub revenue: Money,
+}
+
 /// A customer in one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryEntry {
@@ -558,6 +582,50 @@ impl Store {
             customer_id: customer_id.to_string(),
             entries,
         }))
+    }
+
+    /// Run `run`'s documents: its summary, inputs (as the manifest lists them, with their
+    /// row counts) and settings, as kept.
+    pub fn run_documents(&mut self, run: i64) -> Result<RunDocuments, StoreError> {
+        use access::Value;
+        let rows = self.db.query(
+            "SELECT summary, inputs, settings FROM runs WHERE id = $1",
+            &[Value::Int(run)],
+        )?;
+        let row = rows.first().ok_or(StoreError::NoRun(run))?;
+        let doc = |i: usize| -> Result<serde_json::Value, StoreError> {
+            match row.get(i) {
+                Some(Value::Text(t)) => Ok(serde_json::from_str(t)?),
+                _ => Ok(serde_json::Value::Null),
+            }
+        };
+        Ok(RunDocuments {
+            summary: doc(0)?,
+            inputs: doc(1)?,
+            settings: doc(2)?,
+        })
+    }
+
+    /// Run `run`'s customers and net revenue per tier of every dimension (the scheme's, and
+    /// `rfm_class`, `rfm_segment`, `abc_class`), as kept with it; empty for a run kept before
+    /// the totals were.
+    pub fn tier_totals(&mut self, run: i64) -> Result<Vec<TierTotal>, StoreError> {
+        self.db
+            .tier_totals(run)?
+            .into_iter()
+            .map(|(dimension, tier, customers, units)| {
+                let units: i128 = units.parse().map_err(|_| StoreError::Corrupt {
+                    what: "revenue",
+                    value: units.clone(),
+                })?;
+                Ok(TierTotal {
+                    dimension,
+                    tier,
+                    customers: customers.max(0) as u64,
+                    revenue: Money::from_units_i128(units),
+                })
+            })
+            .collect()
     }
 
     /// Deletes all runs but the newest `keep`; returns how many were deleted.

@@ -42,7 +42,7 @@ impl Store {
     }
 
     /// [`Store::kept_profile`] with only the profile columns called `wanted` (all when `None`).
-    pub(crate) fn kept_columns(
+    pub fn kept_columns(
         &mut self,
         run: i64,
         wanted: Option<&[String]>,

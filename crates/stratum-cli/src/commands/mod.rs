@@ -14,5 +14,6 @@ pub mod preview;
 pub mod run_text;
 pub mod scheme;
 pub mod segment;
+pub mod serve;
 pub mod validate;
 pub mod versions;

@@ -324,6 +324,11 @@ impl SchemeParams {
         }
     }
 
+    /// The service strategy of final tier `tier`, as the file writes it.
+    pub fn strategy(&self, tier: &str) -> Option<&Strategy> {
+        self.file.strategies.get(tier).map(|s| s.get_ref())
+    }
+
     /// The label of dimension `dimension` as the file writes it.
     pub fn dimension_label(&self, dimension: &str) -> Option<&Label> {
         Some(&self.file_dimension(dimension)?.label)

@@ -22,7 +22,7 @@ use crate::quality::QualityReport;
 use crate::tiers::SchemeOutput;
 use chart::esc;
 
-pub use sections::build;
+pub use sections::{build, history_section};
 
 /// Everything a report is made of.
 #[derive(Debug)]
@@ -319,6 +319,20 @@ fn table_html(out: &mut String, t: &Table) {
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div>\n");
+}
+
+/// The report's styles, for pages that show its sections (the server's dashboard).
+pub fn style() -> &'static str {
+    STYLE
+}
+
+/// `section`'s blocks as an HTML fragment (no heading), as the report draws them.
+pub fn blocks_html(section: &Section) -> String {
+    let mut out = String::new();
+    for b in &section.blocks {
+        block_html(&mut out, b);
+    }
+    out
 }
 
 /// Writes `preview.html`: a draft scheme's preview (see [`sections::preview`]).

@@ -14,8 +14,8 @@ use super::chart::{Band, Bars, Bins, Flow, HeatMap, Histogram, PALETTE, ParetoCu
 use super::{Block, ReportInput, Section, Table};
 use crate::format::{number, pct, thousands, wan};
 use crate::history::{
-    Direction, MatrixCell, MatrixView, MoverView, PreviewView, RunRef, TIME_IN_TIER_DAYS,
-    tier_label, time_band_names,
+    Direction, HistoryView, MatrixCell, MatrixView, MoverView, PreviewView, RunRef,
+    TIME_IN_TIER_DAYS, tier_label, time_band_names,
 };
 use crate::quality::AsOfSource;
 
@@ -1794,7 +1794,35 @@ fn move_name(d: Direction, f: &Fmt<'_>) -> String {
 fn history(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
     let h = r.history?;
     let scheme = r.scheme.map(|o| o.scheme);
-    let label = |t: &str| tier_label(scheme, &h.dimension, t, r.lang);
+    let dimension = scheme
+        .and_then(|s| s.dimensions.iter().find(|d| d.name == h.dimension))
+        .map_or(h.dimension.as_str(), |d| d.label.pick(f.lang, &d.name));
+    history_of(
+        h,
+        &|t: &str| tier_label(scheme, &h.dimension, t, r.lang),
+        dimension,
+        f,
+    )
+}
+
+/// The history section of `h`, its tiers named by `label` and its dimension called
+/// `dimension`.
+pub fn history_section(
+    h: &HistoryView,
+    label: &dyn Fn(&str) -> String,
+    dimension: &str,
+    lang: Lang,
+    currency: &str,
+) -> Option<Section> {
+    history_of(h, label, dimension, &Fmt { lang, currency })
+}
+
+fn history_of(
+    h: &HistoryView,
+    label: &dyn Fn(&str) -> String,
+    dimension: &str,
+    f: &Fmt<'_>,
+) -> Option<Section> {
     let latest = h.runs.last()?;
     let mut blocks = Vec::new();
     let mut figures = vec![(
@@ -1883,13 +1911,7 @@ fn history(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
     .svg();
     blocks.push(Block::Chart {
         svg: sizes,
-        caption: format!(
-            "{} {}",
-            f.pick("维度：", "Dimension:"),
-            scheme
-                .and_then(|s| s.dimensions.iter().find(|d| d.name == h.dimension))
-                .map_or(h.dimension.as_str(), |d| d.label.pick(f.lang, &d.name))
-        ),
+        caption: format!("{} {}", f.pick("维度：", "Dimension:"), dimension),
     });
     let revenue: Vec<f64> = h
         .runs

@@ -1,0 +1,1132 @@
+//! The JSON API under `/api`, every route described in the OpenAPI document served at
+//! `/api/openapi.json` (built from these handlers' annotations, so the two cannot drift).
+//!
+//! Who may see what: a viewer sees aggregates only (runs, tier totals, migration matrices);
+//! an account manager sees only the customers whose `account_manager` is theirs (another
+//! manager's customer is "not found" on every route); analysts and admins see every customer;
+//! admins also manage users and tokens and read the audit log.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use stratum_core::Lang;
+use stratum_store::access::{AuditEntry, Role, Token, User};
+use stratum_store::{CustomerHistory, RunInfo, why};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{Caller, hash_password, new_token, now, token_hash};
+use crate::book::{Book, Filter, Row, Sort};
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+type Shared = State<Arc<AppState>>;
+
+/// The API's routes.
+pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(list_runs))
+        .routes(routes!(run_detail))
+        .routes(routes!(list_customers))
+        .routes(routes!(customer_detail))
+        .routes(routes!(migrations))
+        .routes(routes!(worklist))
+        .routes(routes!(alerts))
+        .routes(routes!(schemes))
+        .routes(routes!(scheme_version))
+        .routes(routes!(list_users, add_user))
+        .routes(routes!(list_tokens, add_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(audit_log))
+}
+
+/// The language asked for, else the server's.
+fn lang_of(asked: Option<&str>, state: &AppState) -> Lang {
+    match asked {
+        Some("en") => Lang::En,
+        Some("zh") => Lang::Zh,
+        _ => state.config.lang,
+    }
+}
+
+/// The language a request may ask for.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct LangQuery {
+    /// `zh` or `en` (default: the server's).
+    pub(crate) lang: Option<String>,
+}
+
+/// The caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Me {
+    /// The login name.
+    pub(crate) name: String,
+    /// `viewer`, `manager`, `analyst` or `admin`.
+    pub(crate) role: String,
+    /// For an account manager, the `account_manager` value whose customers they see.
+    pub(crate) book: Option<String>,
+}
+
+/// Who is calling.
+#[utoipa::path(get, path = "/api/me", tag = "session",
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn me(caller: Caller) -> Json<Me> {
+    Json(Me {
+        name: caller.user.name.clone(),
+        role: caller.role().code().into(),
+        book: (caller.role() == Role::Manager).then(|| caller.user.book().to_string()),
+    })
+}
+
+/// A kept run.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RunOut {
+    /// The run's id.
+    pub(crate) id: i64,
+    /// The analysis date.
+    pub(crate) as_of: String,
+    /// When it started and finished (RFC 3339).
+    pub(crate) started_at: String,
+    pub(crate) finished_at: String,
+    /// The program and version that made it.
+    pub(crate) tool_version: String,
+    /// Its scheme's name.
+    pub(crate) scheme_name: Option<String>,
+    /// Scored customers.
+    pub(crate) customers: u64,
+    /// Their net revenue.
+    pub(crate) revenue: f64,
+}
+
+impl From<&RunInfo> for RunOut {
+    fn from(r: &RunInfo) -> Self {
+        RunOut {
+            id: r.id,
+            as_of: r.as_of.to_string(),
+            started_at: r.started_at.clone(),
+            finished_at: r.finished_at.clone(),
+            tool_version: r.tool_version.clone(),
+            scheme_name: r.scheme_name.clone(),
+            customers: r.customers,
+            revenue: r.revenue.to_f64(),
+        }
+    }
+}
+
+/// Every kept run, newest first.
+#[utoipa::path(get, path = "/api/runs", tag = "runs",
+    responses((status = 200, body = Vec<RunOut>), (status = 401, body = ErrorBody)))]
+async fn list_runs(State(state): Shared, _caller: Caller) -> Result<Json<Vec<RunOut>>, ApiError> {
+    let runs = state.with_store(|s| Ok(s.runs()?)).await?;
+    Ok(Json(runs.iter().rev().map(RunOut::from).collect()))
+}
+
+/// Customers and revenue in one tier of one dimension.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TierTotalOut {
+    /// The dimension (a scheme's, or `rfm_class`, `rfm_segment`, `abc_class`).
+    pub(crate) dimension: String,
+    /// The tier's code.
+    pub(crate) tier: String,
+    /// Its label in the language asked.
+    pub(crate) label: String,
+    /// Its customers.
+    pub(crate) customers: u64,
+    /// Their net revenue.
+    pub(crate) revenue: f64,
+}
+
+/// A run with its data quality, inputs and tier totals.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RunDetail {
+    pub(crate) run: RunOut,
+    /// The run's summary (counts, totals, validations), as kept.
+    #[schema(value_type = Object)]
+    pub(crate) summary: serde_json::Value,
+    /// Its inputs: role, path, size, digest and row counts (read, accepted, rejected).
+    #[schema(value_type = Vec<Object>)]
+    pub(crate) inputs: serde_json::Value,
+    /// Customers and revenue per tier of every dimension.
+    pub(crate) tiers: Vec<TierTotalOut>,
+}
+
+/// One run: quality, inputs, tier totals.
+#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs",
+    params(("id" = i64, Path, description = "the run's id"), LangQuery),
+    responses((status = 200, body = RunDetail), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn run_detail(
+    State(state): Shared,
+    _caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<LangQuery>,
+) -> Result<Json<RunDetail>, ApiError> {
+    let lang = lang_of(q.lang.as_deref(), &state);
+    let detail = state
+        .with_store(move |s| {
+            let info = s
+                .runs()?
+                .into_iter()
+                .find(|r| r.id == id)
+                .ok_or(ApiError::NotFound {
+                    what: "run",
+                    id: id.to_string(),
+                })?;
+            let docs = s.run_documents(id)?;
+            let scheme = s
+                .scheme_text(id)?
+                .and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok());
+            let tiers = s
+                .tier_totals(id)?
+                .into_iter()
+                .map(|t| TierTotalOut {
+                    label: tier_label(scheme.as_ref(), &t.dimension, &t.tier, lang),
+                    dimension: t.dimension,
+                    tier: t.tier,
+                    customers: t.customers,
+                    revenue: t.revenue.to_f64(),
+                })
+                .collect();
+            Ok(RunDetail {
+                run: RunOut::from(&info),
+                summary: docs.summary,
+                inputs: docs.inputs,
+                tiers,
+            })
+        })
+        .await?;
+    Ok(Json(detail))
+}
+
+/// A tier's label: the scheme's, Stratum's for the built-in dimensions, else its code.
+pub(crate) fn tier_label(
+    scheme: Option<&stratum_core::scheme::SchemeParams>,
+    dimension: &str,
+    tier: &str,
+    lang: Lang,
+) -> String {
+    match scheme.and_then(|s| s.tier_label(dimension, tier)) {
+        Some(l) => l.pick(lang, tier).to_string(),
+        None => stratum_core::history::tier_label(None, dimension, tier, lang),
+    }
+}
+
+/// A customer of the latest run, as lists show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CustomerOut {
+    /// The customer id.
+    pub(crate) id: String,
+    /// The name, from the customer master data.
+    pub(crate) name: Option<String>,
+    /// The account manager.
+    pub(crate) account_manager: Option<String>,
+    /// The industry.
+    pub(crate) industry: Option<String>,
+    /// The lifecycle stage.
+    pub(crate) lifecycle: Option<String>,
+    /// The churn band (`low`, `medium`, `high`) with a lifetime-value model.
+    pub(crate) churn_band: Option<String>,
+    /// The final tier's code (with a scheme).
+    pub(crate) tier: Option<String>,
+    /// Its label in the language asked.
+    pub(crate) tier_label: Option<String>,
+    /// Net revenue.
+    pub(crate) revenue: f64,
+    /// Days since the last purchase.
+    pub(crate) recency_days: i64,
+    /// Purchases.
+    pub(crate) frequency: u64,
+    /// Predicted lifetime value.
+    pub(crate) clv: Option<f64>,
+    /// Probability the customer is still active.
+    pub(crate) p_alive: Option<f64>,
+}
+
+pub(crate) fn customer_out(book: &Book, r: &Row, lang: Lang) -> CustomerOut {
+    let tier = book.tier_of(r);
+    CustomerOut {
+        id: r.code.clone(),
+        name: r.name.clone(),
+        account_manager: book.manager_of(r).map(str::to_string),
+        industry: book.industries.get(r.industry).map(str::to_string),
+        lifecycle: book.lifecycles.get(r.lifecycle).map(str::to_string),
+        churn_band: book.churn.get(r.churn).map(str::to_string),
+        tier: tier.map(str::to_string),
+        tier_label: tier.map(|t| {
+            let dim = book.dimension.as_ref().map_or("", |d| d.0.as_str());
+            tier_label(book.scheme.as_ref(), dim, t, lang)
+        }),
+        revenue: r.monetary.to_f64(),
+        recency_days: r.recency_days,
+        frequency: r.frequency,
+        clv: r.clv,
+        p_alive: r.p_alive,
+    }
+}
+
+/// A customer search.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub(crate) struct CustomerQuery {
+    /// Part of the id or the name, any case.
+    pub(crate) q: Option<String>,
+    /// A final tier's code.
+    pub(crate) tier: Option<String>,
+    /// An account manager.
+    pub(crate) manager: Option<String>,
+    /// An industry.
+    pub(crate) industry: Option<String>,
+    /// A lifecycle stage.
+    pub(crate) lifecycle: Option<String>,
+    /// A churn band.
+    pub(crate) churn: Option<String>,
+    /// `revenue` (default), `recency`, `frequency`, `clv`, `id` or `name`.
+    pub(crate) sort: Option<Sort>,
+    /// `desc` (default) or `asc`.
+    pub(crate) order: Option<String>,
+    /// The page, from 1.
+    pub(crate) page: Option<usize>,
+    /// Customers per page (default 50, at most 500).
+    pub(crate) per_page: Option<usize>,
+    /// `zh` or `en`.
+    pub(crate) lang: Option<String>,
+}
+
+impl CustomerQuery {
+    pub(crate) fn filter(&self, caller: &Caller) -> Filter {
+        let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        Filter {
+            q: given(&self.q),
+            tier: given(&self.tier),
+            manager: given(&self.manager),
+            industry: given(&self.industry),
+            lifecycle: given(&self.lifecycle),
+            churn: given(&self.churn),
+            scope: caller.scope(),
+        }
+    }
+
+    /// (page from 1, per page).
+    pub(crate) fn paging(&self) -> Result<(usize, usize), ApiError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if page == 0 || !(1..=500).contains(&per_page) {
+            return Err(ApiError::BadRequest(format!(
+                "page {page}, per_page {per_page}: pages count from 1, per_page is 1 to 500"
+            )));
+        }
+        Ok((page, per_page))
+    }
+
+    pub(crate) fn descending(&self) -> Result<bool, ApiError> {
+        match self.order.as_deref() {
+            None | Some("desc") => Ok(true),
+            Some("asc") => Ok(false),
+            Some(o) => Err(ApiError::BadRequest(format!(
+                "order `{o}`: expected asc or desc"
+            ))),
+        }
+    }
+}
+
+/// A page of customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CustomerPage {
+    /// The run the customers are of (the latest).
+    pub(crate) run: i64,
+    /// Customers that match, on all pages.
+    pub(crate) total: usize,
+    /// This page, from 1.
+    pub(crate) page: usize,
+    /// Customers per page.
+    pub(crate) per_page: usize,
+    /// The customers of this page.
+    pub(crate) customers: Vec<CustomerOut>,
+}
+
+/// Customers of the latest run: searched, filtered, sorted and paged. An account manager
+/// gets only their own.
+#[utoipa::path(get, path = "/api/customers", tag = "customers", params(CustomerQuery),
+    responses((status = 200, body = CustomerPage), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn list_customers(
+    State(state): Shared,
+    caller: Caller,
+    Query(q): Query<CustomerQuery>,
+) -> Result<Json<CustomerPage>, ApiError> {
+    caller.sees_customers()?;
+    let (page, per_page) = q.paging()?;
+    let descending = q.descending()?;
+    let lang = lang_of(q.lang.as_deref(), &state);
+    let book = state.latest().await?;
+    let filter = q.filter(&caller);
+    let sort = q.sort.unwrap_or(Sort::Revenue);
+    let (total, rows) = book.select(&filter, sort, descending, (page - 1) * per_page, per_page);
+    Ok(Json(CustomerPage {
+        run: book.run.id,
+        total,
+        page,
+        per_page,
+        customers: rows.iter().map(|r| customer_out(&book, r, lang)).collect(),
+    }))
+}
+
+/// A dimension's tier in one run.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DimensionTier {
+    pub(crate) dimension: String,
+    pub(crate) tier: String,
+    pub(crate) label: String,
+}
+
+/// A customer in one run.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HistoryOut {
+    pub(crate) run: i64,
+    pub(crate) as_of: String,
+    /// The tier in each dimension, the final last.
+    pub(crate) tiers: Vec<DimensionTier>,
+    /// Why the final tier, in words.
+    pub(crate) reason: String,
+    pub(crate) recency_days: i64,
+    pub(crate) frequency: u64,
+    pub(crate) revenue: f64,
+    pub(crate) clv: Option<f64>,
+    pub(crate) p_alive: Option<f64>,
+}
+
+/// A customer with their history.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CustomerDetail {
+    pub(crate) customer: CustomerOut,
+    /// Since when (an as-of date) the customer has had their current final tier.
+    pub(crate) in_tier_since: Option<String>,
+    /// In how many runs in a row.
+    pub(crate) runs_in_tier: Option<usize>,
+    /// Every run the customer was scored in, oldest first.
+    pub(crate) history: Vec<HistoryOut>,
+}
+
+pub(crate) fn history_out(
+    h: &CustomerHistory,
+    scheme: Option<&stratum_core::scheme::SchemeParams>,
+    lang: Lang,
+) -> Vec<HistoryOut> {
+    h.entries
+        .iter()
+        .map(|e| HistoryOut {
+            run: e.run,
+            as_of: e.as_of.to_string(),
+            tiers: e
+                .tiers
+                .iter()
+                .map(|(d, t)| DimensionTier {
+                    label: tier_label(scheme, d, t, lang),
+                    dimension: d.clone(),
+                    tier: t.clone(),
+                })
+                .collect(),
+            reason: why::reason_text(e.reason.as_ref(), lang),
+            recency_days: e.recency_days,
+            frequency: e.frequency,
+            revenue: e.monetary.to_f64(),
+            clv: e.clv.map(|c| c.0),
+            p_alive: e.clv.map(|c| c.1),
+        })
+        .collect()
+}
+
+/// The customer `id` of the latest run if the caller may see them (else "not found", the
+/// same answer as for no such customer), with their history.
+pub(crate) async fn visible_customer(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Arc<Book>, CustomerHistory), ApiError> {
+    caller.sees_customers()?;
+    let book = state.latest().await?;
+    let not_found = || ApiError::NotFound {
+        what: "customer",
+        id: id.to_string(),
+    };
+    let row = book.find(id).ok_or_else(not_found)?;
+    if let Some(scope) = caller.scope()
+        && book.manager_of(row) != Some(scope.as_str())
+    {
+        return Err(not_found());
+    }
+    let code = id.to_string();
+    let history = state
+        .with_store(move |s| Ok(s.history(&code)?))
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((book, history))
+}
+
+/// A customer of the latest run with their history, reasons, lifetime value and churn.
+#[utoipa::path(get, path = "/api/customers/{id}", tag = "customers",
+    params(("id" = String, Path, description = "the customer id"), LangQuery),
+    responses((status = 200, body = CustomerDetail), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn customer_detail(
+    State(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Result<Json<CustomerDetail>, ApiError> {
+    let lang = lang_of(q.lang.as_deref(), &state);
+    let (book, history) = visible_customer(&state, &caller, &id).await?;
+    let row = book.find(&id).ok_or(ApiError::NotFound {
+        what: "customer",
+        id: id.clone(),
+    })?;
+    let since = history.in_current_tier();
+    Ok(Json(CustomerDetail {
+        customer: customer_out(&book, row, lang),
+        in_tier_since: since.map(|s| s.0.to_string()),
+        runs_in_tier: since.map(|s| s.1),
+        history: history_out(&history, book.scheme.as_ref(), lang),
+    }))
+}
+
+/// Two runs to compare.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct MigrationsQuery {
+    /// The earlier run (default: the one before `to`).
+    pub(crate) from: Option<i64>,
+    /// The later run (default: the latest).
+    pub(crate) to: Option<i64>,
+    /// The dimension (default: the final dimension of `to`'s scheme, else `rfm_class`).
+    pub(crate) dimension: Option<String>,
+    /// The most movers listed (default 100, at most 10,000).
+    pub(crate) top: Option<usize>,
+    /// `zh` or `en`.
+    pub(crate) lang: Option<String>,
+}
+
+/// A cell of the migration matrix.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CellOut {
+    /// The tier before (none: new customers).
+    pub(crate) from: Option<String>,
+    /// The tier after (none: lost customers).
+    pub(crate) to: Option<String>,
+    pub(crate) customers: u64,
+    pub(crate) revenue_from: f64,
+    pub(crate) revenue_to: f64,
+}
+
+/// A customer who moved.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MoverOut {
+    pub(crate) id: String,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
+    /// `up`, `stable`, `down`, `new` or `lost`.
+    pub(crate) direction: String,
+    pub(crate) revenue_from: f64,
+    pub(crate) revenue_to: f64,
+    /// Why the tier before and after, in words.
+    pub(crate) reason_from: String,
+    pub(crate) reason_to: String,
+}
+
+/// Who moved between two runs.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MigrationsOut {
+    pub(crate) from: RunOut,
+    pub(crate) to: RunOut,
+    pub(crate) dimension: String,
+    /// Customers in both runs who moved up, stayed and moved down.
+    pub(crate) up: u64,
+    pub(crate) stable: u64,
+    pub(crate) down: u64,
+    /// Customers only in the later run, only in the earlier one.
+    pub(crate) new: u64,
+    pub(crate) lost: u64,
+    /// The matrix's non-empty cells.
+    pub(crate) cells: Vec<CellOut>,
+    /// Movers the caller may see (none for a viewer; an account manager's own only), by
+    /// revenue, at most `top`.
+    pub(crate) movers: Vec<MoverOut>,
+    /// How many movers the caller may see in all.
+    pub(crate) movers_total: usize,
+}
+
+/// The migration matrix between two runs and the customers who moved.
+#[utoipa::path(get, path = "/api/migrations", tag = "runs", params(MigrationsQuery),
+    responses((status = 200, body = MigrationsOut), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn migrations(
+    State(state): Shared,
+    caller: Caller,
+    Query(q): Query<MigrationsQuery>,
+) -> Result<Json<MigrationsOut>, ApiError> {
+    let lang = lang_of(q.lang.as_deref(), &state);
+    let top = q.top.unwrap_or(100).min(10_000);
+    let (from, to, dimension) = (q.from, q.to, q.dimension.clone());
+    let m = state
+        .with_store(move |s| {
+            let runs = s.runs()?;
+            let to = match to {
+                Some(t) => t,
+                None => runs.last().ok_or(ApiError::NoRuns)?.id,
+            };
+            let from = match from {
+                Some(f) => f,
+                None => {
+                    runs.iter()
+                        .rev()
+                        .find(|r| r.id < to)
+                        .ok_or_else(|| {
+                            ApiError::BadRequest(format!(
+                                "run {to} has no run before it to compare with"
+                            ))
+                        })?
+                        .id
+                }
+            };
+            Ok(s.migrations(from, to, dimension.as_deref())?)
+        })
+        .await?;
+    // movers are customer rows: none for a viewer, only their own for an account manager
+    let book = match caller.role() {
+        Role::Viewer => None,
+        _ => state.book().await?,
+    };
+    let scope = caller.scope();
+    let visible: Vec<&stratum_store::migrate::Mover> = match (&book, caller.role()) {
+        (None, _) | (_, Role::Viewer) => Vec::new(),
+        (Some(book), _) => m
+            .movers
+            .iter()
+            .filter(|mv| {
+                scope.as_deref().is_none_or(|s| {
+                    book.find(&mv.customer_id)
+                        .is_some_and(|r| book.manager_of(r) == Some(s))
+                })
+            })
+            .collect(),
+    };
+    Ok(Json(MigrationsOut {
+        from: RunOut::from(&m.from),
+        to: RunOut::from(&m.to),
+        dimension: m.dimension.clone(),
+        up: m.counts[0],
+        stable: m.counts[1],
+        down: m.counts[2],
+        new: m.new_and_lost[0],
+        lost: m.new_and_lost[1],
+        cells: m
+            .cells
+            .iter()
+            .map(|c| CellOut {
+                from: c.from.clone(),
+                to: c.to.clone(),
+                customers: c.customers,
+                revenue_from: c.revenue_from.to_f64(),
+                revenue_to: c.revenue_to.to_f64(),
+            })
+            .collect(),
+        movers_total: visible.len(),
+        movers: visible
+            .iter()
+            .take(top)
+            .map(|mv| MoverOut {
+                id: mv.customer_id.clone(),
+                from: mv.from.clone(),
+                to: mv.to.clone(),
+                direction: mv.direction.code().into(),
+                revenue_from: mv.monetary_from.to_f64(),
+                revenue_to: mv.monetary_to.to_f64(),
+                reason_from: why::reason_text(mv.reason_from.as_ref(), lang),
+                reason_to: why::reason_text(mv.reason_to.as_ref(), lang),
+            })
+            .collect(),
+    }))
+}
+
+/// Whose action list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct WorklistQuery {
+    /// The account manager (analysts and admins; an account manager always gets their own).
+    pub(crate) manager: Option<String>,
+    /// `zh` or `en`.
+    pub(crate) lang: Option<String>,
+}
+
+/// A customer to act on.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct WorkItem {
+    pub(crate) customer: CustomerOut,
+    /// When the next follow-up is due: the last purchase plus the tier's follow-up interval.
+    pub(crate) due: Option<String>,
+    /// Days past due at the run's as-of date (negative: days left).
+    pub(crate) overdue_days: Option<i64>,
+    /// The strategy's next step for the tier.
+    pub(crate) next_step: String,
+}
+
+/// An account manager's action list.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Worklist {
+    pub(crate) manager: String,
+    /// The run's as-of date the list is counted at.
+    pub(crate) as_of: String,
+    /// Overdue first (most overdue first), then by due date, then by revenue.
+    pub(crate) items: Vec<WorkItem>,
+}
+
+/// The action list of one account manager, computed from a book.
+pub(crate) fn worklist_of(book: &Book, manager: &str, lang: Lang) -> Worklist {
+    let filter = Filter {
+        scope: Some(manager.to_string()),
+        ..Filter::default()
+    };
+    let (_, rows) = book.select(&filter, Sort::Revenue, true, 0, usize::MAX);
+    let as_of = book.run.as_of;
+    let mut items: Vec<(Option<i64>, WorkItem)> = rows
+        .into_iter()
+        .map(|r| {
+            let strategy = book
+                .tier_of(r)
+                .and_then(|t| book.scheme.as_ref()?.strategy(t));
+            let due = strategy
+                .and_then(|s| s.follow_up_days)
+                .zip(r.last_purchase)
+                .map(|(days, last)| last + chrono::Days::new(u64::from(days)));
+            let overdue = due.map(|d| (as_of - d).num_days());
+            (
+                overdue,
+                WorkItem {
+                    customer: customer_out(book, r, lang),
+                    due: due.map(|d| d.to_string()),
+                    overdue_days: overdue,
+                    next_step: strategy
+                        .map(|s| s.next_step(lang).to_string())
+                        .unwrap_or_default(),
+                },
+            )
+        })
+        .collect();
+    // most overdue first; customers without a due date last (stable: by revenue)
+    items.sort_by_key(|(o, _)| std::cmp::Reverse(o.map_or(i64::MIN, |o| o)));
+    Worklist {
+        manager: manager.to_string(),
+        as_of: as_of.to_string(),
+        items: items.into_iter().map(|(_, w)| w).collect(),
+    }
+}
+
+/// An account manager's customers to act on, overdue first, with each tier's next step.
+#[utoipa::path(get, path = "/api/worklist", tag = "customers", params(WorklistQuery),
+    responses((status = 200, body = Worklist), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn worklist(
+    State(state): Shared,
+    caller: Caller,
+    Query(q): Query<WorklistQuery>,
+) -> Result<Json<Worklist>, ApiError> {
+    caller.sees_customers()?;
+    let lang = lang_of(q.lang.as_deref(), &state);
+    let manager = match caller.scope() {
+        Some(own) => own,
+        None => q.manager.clone().ok_or_else(|| {
+            ApiError::BadRequest("manager: whose action list (an account manager's name)".into())
+        })?,
+    };
+    let book = state.latest().await?;
+    Ok(Json(worklist_of(&book, &manager, lang)))
+}
+
+/// A message of the alerts' outbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AlertOut {
+    pub(crate) id: String,
+    pub(crate) run: i64,
+    /// The alerts that fired, comma separated.
+    pub(crate) alert: String,
+    pub(crate) title: String,
+    pub(crate) recipient: String,
+    pub(crate) channel: String,
+    /// The channel's kind: webhook, wecom, dingtalk, feishu, email or file.
+    pub(crate) kind: String,
+    /// pending, delivered or failed.
+    pub(crate) status: String,
+    pub(crate) attempts: u32,
+    pub(crate) next_attempt_at: String,
+    pub(crate) created_at: String,
+    pub(crate) delivered_at: Option<String>,
+    pub(crate) last_error: Option<String>,
+    /// Customers listed in the digest.
+    pub(crate) customers: usize,
+}
+
+/// The alerts' outbox: every digest, its delivery and the last error (analysts and admins).
+#[utoipa::path(get, path = "/api/alerts", tag = "alerts",
+    responses((status = 200, body = Vec<AlertOut>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn alerts(State(state): Shared, caller: Caller) -> Result<Json<Vec<AlertOut>>, ApiError> {
+    caller.at_least(Role::Analyst)?;
+    let messages = state.with_store(|s| Ok(s.messages()?)).await?;
+    Ok(Json(
+        messages
+            .into_iter()
+            .rev()
+            .map(|m| AlertOut {
+                customers: m.digest.alerts.iter().map(|a| a.customers.len()).sum(),
+                id: m.id,
+                run: m.run,
+                alert: m.digest.alert.clone(),
+                title: m.digest.title.clone(),
+                recipient: m.digest.recipient.clone(),
+                channel: m.channel.name.clone(),
+                kind: m.channel.kind.clone(),
+                status: m.status.code().into(),
+                attempts: m.attempts,
+                next_attempt_at: m.next_attempt_at,
+                created_at: m.created_at,
+                delivered_at: m.delivered_at,
+                last_error: m.last_error,
+            })
+            .collect(),
+    ))
+}
+
+/// A scheme version.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SchemeVersionOut {
+    pub(crate) id: i64,
+    /// The sha256 of the text.
+    pub(crate) hash: String,
+    pub(crate) name: Option<String>,
+    pub(crate) message: String,
+    pub(crate) author: String,
+    pub(crate) created_at: String,
+    /// The scheme file's text (in a single version's detail only).
+    pub(crate) text: Option<String>,
+}
+
+fn version_out(v: stratum_store::SchemeVersion, text: bool) -> SchemeVersionOut {
+    SchemeVersionOut {
+        id: v.id,
+        hash: v.hash,
+        name: v.name,
+        message: v.message,
+        author: v.author,
+        created_at: v.created_at,
+        text: text.then_some(v.text),
+    }
+}
+
+/// Every scheme version, newest first.
+#[utoipa::path(get, path = "/api/schemes", tag = "schemes",
+    responses((status = 200, body = Vec<SchemeVersionOut>), (status = 401, body = ErrorBody)))]
+async fn schemes(
+    State(state): Shared,
+    _caller: Caller,
+) -> Result<Json<Vec<SchemeVersionOut>>, ApiError> {
+    let versions = state.with_store(|s| Ok(s.versions()?)).await?;
+    Ok(Json(
+        versions
+            .into_iter()
+            .rev()
+            .map(|v| version_out(v, false))
+            .collect(),
+    ))
+}
+
+/// One scheme version with its text.
+#[utoipa::path(get, path = "/api/schemes/{id}", tag = "schemes",
+    params(("id" = i64, Path, description = "the version")),
+    responses((status = 200, body = SchemeVersionOut), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn scheme_version(
+    State(state): Shared,
+    _caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<SchemeVersionOut>, ApiError> {
+    let v = state.with_store(move |s| Ok(s.version(id)?)).await?;
+    Ok(Json(version_out(v, true)))
+}
+
+/// A user, as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UserOut {
+    pub(crate) name: String,
+    pub(crate) role: String,
+    /// For an account manager, the `account_manager` value whose customers they see.
+    pub(crate) book: Option<String>,
+    pub(crate) created_at: String,
+    pub(crate) disabled: bool,
+}
+
+impl From<&User> for UserOut {
+    fn from(u: &User) -> Self {
+        UserOut {
+            name: u.name.clone(),
+            role: u.role.code().into(),
+            book: (u.role == Role::Manager).then(|| u.book().to_string()),
+            created_at: u.created_at.clone(),
+            disabled: u.disabled,
+        }
+    }
+}
+
+/// Every user (admins).
+#[utoipa::path(get, path = "/api/users", tag = "admin",
+    responses((status = 200, body = Vec<UserOut>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn list_users(State(state): Shared, caller: Caller) -> Result<Json<Vec<UserOut>>, ApiError> {
+    caller.at_least(Role::Admin)?;
+    let users = state.with_store(|s| Ok(s.users()?)).await?;
+    Ok(Json(users.iter().map(UserOut::from).collect()))
+}
+
+/// A user to add.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct NewUser {
+    pub(crate) name: String,
+    /// `viewer`, `manager`, `analyst` or `admin`.
+    pub(crate) role: String,
+    /// For an account manager: the `account_manager` value of their customers (default:
+    /// their name).
+    pub(crate) book: Option<String>,
+    /// Their password (at least 8 characters); none for a user who uses API tokens only.
+    pub(crate) password: Option<String>,
+}
+
+/// Checks and makes a user: the shared rules of the API, the page and `stratum users add`.
+pub fn make_user(
+    name: &str,
+    role: &str,
+    book: Option<&str>,
+    password: Option<&str>,
+) -> Result<User, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!(
+            "user name `{name}`: 1 to 100 characters, no control characters"
+        )));
+    }
+    let role = Role::parse(role).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "role `{role}`: expected viewer, manager, analyst or admin"
+        ))
+    })?;
+    let password_hash = match password {
+        Some(p) if p.chars().count() < 8 => {
+            return Err(ApiError::BadRequest(
+                "password: at least 8 characters".into(),
+            ));
+        }
+        Some(p) => Some(hash_password(p).map_err(|e| ApiError::Internal(e.to_string()))?),
+        None => None,
+    };
+    Ok(User {
+        name: name.to_string(),
+        role,
+        manager: book
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_string),
+        password_hash,
+        created_at: now(),
+        disabled: false,
+    })
+}
+
+/// Adds a user (admins).
+#[utoipa::path(post, path = "/api/users", tag = "admin", request_body = NewUser,
+    responses((status = 201, body = UserOut), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn add_user(
+    State(state): Shared,
+    caller: Caller,
+    Json(new): Json<NewUser>,
+) -> Result<(StatusCode, Json<UserOut>), ApiError> {
+    caller.at_least(Role::Admin)?;
+    let actor = caller.user.name.clone();
+    let user = state
+        .with_store(move |s| {
+            let user = make_user(
+                &new.name,
+                &new.role,
+                new.book.as_deref(),
+                new.password.as_deref(),
+            )?;
+            s.add_user(&user)?;
+            s.audit(&AuditEntry {
+                at: now(),
+                actor,
+                action: "user.add".into(),
+                detail: format!("{} ({})", user.name, user.role.code()),
+            })?;
+            Ok(user)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(UserOut::from(&user))))
+}
+
+/// An API token, as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TokenOut {
+    pub(crate) id: String,
+    pub(crate) user: String,
+    pub(crate) label: String,
+    pub(crate) created_at: String,
+    pub(crate) revoked_at: Option<String>,
+}
+
+/// Every API token (admins); their secrets are never shown again.
+#[utoipa::path(get, path = "/api/tokens", tag = "admin",
+    responses((status = 200, body = Vec<TokenOut>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn list_tokens(
+    State(state): Shared,
+    caller: Caller,
+) -> Result<Json<Vec<TokenOut>>, ApiError> {
+    caller.at_least(Role::Admin)?;
+    let tokens = state.with_store(|s| Ok(s.tokens()?)).await?;
+    Ok(Json(
+        tokens
+            .into_iter()
+            .map(|t| TokenOut {
+                id: t.id,
+                user: t.user,
+                label: t.label,
+                created_at: t.created_at,
+                revoked_at: t.revoked_at,
+            })
+            .collect(),
+    ))
+}
+
+/// A token to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct NewToken {
+    /// Whose token (the token acts with their role).
+    pub(crate) user: String,
+    /// What it is for.
+    pub(crate) label: String,
+}
+
+/// A token just created: the whole token is shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub id: String,
+    /// The token, for `Authorization: Bearer …`.
+    pub token: String,
+}
+
+/// Creates an API token for a user (admins).
+#[utoipa::path(post, path = "/api/tokens", tag = "admin", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn add_token(
+    State(state): Shared,
+    caller: Caller,
+    Json(new): Json<NewToken>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    caller.at_least(Role::Admin)?;
+    let actor = caller.user.name.clone();
+    let created = state
+        .with_store(move |s| create_token(s, &new.user, &new.label, &actor))
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates a token for `user` labelled `label`, by `actor`, audited.
+pub fn create_token(
+    s: &mut stratum_store::Store,
+    user: &str,
+    label: &str,
+    actor: &str,
+) -> Result<CreatedToken, ApiError> {
+    if s.user(user)?.is_none() {
+        return Err(ApiError::NotFound {
+            what: "user",
+            id: user.to_string(),
+        });
+    }
+    let (id, token) = new_token();
+    s.add_token(
+        &Token {
+            id: id.clone(),
+            user: user.to_string(),
+            label: label.to_string(),
+            created_at: now(),
+            revoked_at: None,
+        },
+        &token_hash(&token),
+    )?;
+    s.audit(&AuditEntry {
+        at: now(),
+        actor: actor.to_string(),
+        action: "token.add".into(),
+        detail: format!("{id} for {user}: {label}"),
+    })?;
+    Ok(CreatedToken { id, token })
+}
+
+/// Revokes an API token (admins).
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "admin",
+    params(("id" = String, Path, description = "the token's id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn revoke_token(
+    State(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.at_least(Role::Admin)?;
+    let actor = caller.user.name.clone();
+    state
+        .with_store(move |s| {
+            s.revoke_token(&id, &now())?;
+            s.audit(&AuditEntry {
+                at: now(),
+                actor,
+                action: "token.revoke".into(),
+                detail: id,
+            })?;
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An entry of the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AuditOut {
+    pub(crate) at: String,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) detail: String,
+}
+
+/// The audit log, newest first (admins).
+#[utoipa::path(get, path = "/api/audit", tag = "admin",
+    responses((status = 200, body = Vec<AuditOut>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn audit_log(State(state): Shared, caller: Caller) -> Result<Json<Vec<AuditOut>>, ApiError> {
+    caller.at_least(Role::Admin)?;
+    let log = state.with_store(|s| Ok(s.audit_log(1000)?)).await?;
+    Ok(Json(
+        log.into_iter()
+            .map(|e| AuditOut {
+                at: e.at,
+                actor: e.actor,
+                action: e.action,
+                detail: e.detail,
+            })
+            .collect(),
+    ))
+}

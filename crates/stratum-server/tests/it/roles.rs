@@ -1,0 +1,323 @@
+//! Who may see what, route by route and role by role, and that nothing leaks.
+
+use super::fixture::fixtures;
+use super::{Auth, call, get};
+
+/// Route, then the status for viewer, account manager (张伟), analyst and admin.
+const MATRIX: &[(&str, &str, [u16; 4])] = &[
+    ("GET", "/api/me", [200, 200, 200, 200]),
+    ("GET", "/api/runs", [200, 200, 200, 200]),
+    ("GET", "/api/runs/2", [200, 200, 200, 200]),
+    ("GET", "/api/runs/99", [404, 404, 404, 404]),
+    ("GET", "/api/customers", [403, 200, 200, 200]),
+    (
+        "GET",
+        "/api/customers?tier=big&sort=recency&order=asc",
+        [403, 200, 200, 200],
+    ),
+    ("GET", "/api/customers?per_page=0", [403, 400, 400, 400]),
+    ("GET", "/api/customers/A", [403, 200, 200, 200]),
+    // another manager's customer, and no such customer: the same answer
+    ("GET", "/api/customers/D", [403, 404, 200, 200]),
+    ("GET", "/api/customers/ZZZ", [403, 404, 404, 404]),
+    ("GET", "/api/migrations", [200, 200, 200, 200]),
+    (
+        "GET",
+        "/api/migrations?from=1&to=2&dimension=abc_class",
+        [200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/migrations?dimension=nope",
+        [400, 400, 400, 400],
+    ),
+    ("GET", "/api/worklist", [403, 200, 400, 400]),
+    (
+        "GET",
+        "/api/worklist?manager=%E6%9D%8E%E5%A8%9C",
+        [403, 200, 200, 200],
+    ),
+    ("GET", "/api/alerts", [403, 403, 200, 200]),
+    ("GET", "/api/schemes", [200, 200, 200, 200]),
+    ("GET", "/api/schemes/1", [200, 200, 200, 200]),
+    ("GET", "/api/users", [403, 403, 403, 200]),
+    ("GET", "/api/tokens", [403, 403, 403, 200]),
+    ("GET", "/api/audit", [403, 403, 403, 200]),
+    ("DELETE", "/api/tokens/st_none", [403, 403, 403, 404]),
+    ("GET", "/", [200, 200, 200, 200]),
+    ("GET", "/customers", [403, 200, 200, 200]),
+    ("GET", "/customers?q=acme", [403, 200, 200, 200]),
+    ("GET", "/customers/A", [403, 200, 200, 200]),
+    ("GET", "/customers/D", [403, 404, 200, 200]),
+    ("GET", "/my", [403, 200, 200, 200]),
+    ("GET", "/migrations", [200, 200, 200, 200]),
+    ("GET", "/healthz", [200, 200, 200, 200]),
+    ("GET", "/readyz", [200, 200, 200, 200]),
+];
+
+#[test]
+fn every_route_answers_each_role_exactly_as_it_may() {
+    for f in fixtures("matrix") {
+        let mut wrong = Vec::new();
+        for (method, path, want) in MATRIX {
+            for (token, want) in f.tokens.iter().zip(want) {
+                let a = call(&f, method, path, Auth::Token(token), None);
+                if a.status != *want {
+                    wrong.push(format!(
+                        "{method} {path} as {token:.12}…: {} (want {want}) {}",
+                        a.status,
+                        a.body.chars().take(120).collect::<String>()
+                    ));
+                }
+            }
+            // without credentials: the API answers 401, pages send to the sign-in page
+            let a = call(&f, method, path, Auth::None, None);
+            let open = matches!(*path, "/healthz" | "/readyz");
+            let want = if open {
+                200
+            } else if path.starts_with("/api") {
+                401
+            } else {
+                303
+            };
+            if a.status != want {
+                wrong.push(format!(
+                    "{method} {path} signed out: {} (want {want})",
+                    a.status
+                ));
+            }
+        }
+        // adding a user: admins only
+        let body = r#"{"name":"new-analyst","role":"analyst","password":"long enough"}"#;
+        for (token, want) in f.tokens.iter().zip([403, 403, 403, 201]) {
+            let a = call(
+                &f,
+                "POST",
+                "/api/users",
+                Auth::Token(token),
+                Some(("application/json", body)),
+            );
+            if a.status != want {
+                wrong.push(format!(
+                    "POST /api/users: {} (want {want}) {}",
+                    a.status, a.body
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+}
+
+#[test]
+fn an_account_manager_sees_only_their_own_customers_everywhere() {
+    for f in fixtures("leak") {
+        let zhang = &f.tokens[1];
+        let list = get(&f, "/api/customers?per_page=500", zhang).json();
+        let ids: Vec<&str> = list["customers"]
+            .as_array()
+            .expect("customers")
+            .iter()
+            .map(|c| c["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(ids, ["A", "B", "C"], "by revenue: 1,500, 1,100, 50");
+        assert_eq!(list["total"], 3);
+        // asking for another manager's book, or searching for their customer, finds nothing
+        for path in [
+            "/api/customers?manager=%E6%9D%8E%E5%A8%9C",
+            "/api/customers?q=acme",
+            "/api/customers?q=D",
+        ] {
+            assert_eq!(get(&f, path, zhang).json()["total"], 0, "{path}");
+        }
+        // migrations: the matrix is for all (aggregates), the movers only theirs
+        let m = get(&f, "/api/migrations", zhang).json();
+        let movers: Vec<&str> = m["movers"]
+            .as_array()
+            .expect("movers")
+            .iter()
+            .map(|x| x["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(movers, ["B"]);
+        assert_eq!(
+            (m["up"].as_u64(), m["down"].as_u64(), m["new"].as_u64()),
+            (Some(1), Some(1), Some(1))
+        );
+        // the worklist is always their own, whatever is asked
+        let w = get(&f, "/api/worklist?manager=%E6%9D%8E%E5%A8%9C", zhang).json();
+        assert_eq!(w["manager"], "张伟");
+        // the other manager sees D and E only
+        let other = get(&f, "/api/customers", &f.other_manager).json();
+        assert_eq!(other["total"], 2);
+        assert_eq!(get(&f, "/api/customers/A", &f.other_manager).status, 404);
+        // pages: no other manager's customer in any list
+        for path in ["/customers", "/customers?q=acme", "/migrations", "/my", "/"] {
+            let page = get(&f, path, zhang);
+            assert_eq!(page.status, 200, "{path}");
+            for foreign in [
+                "/customers/D",
+                "/customers/E",
+                "/customers/F",
+                "Acme",
+                "西部能源",
+            ] {
+                assert!(!page.body.contains(foreign), "{path} shows {foreign}");
+            }
+        }
+        // a viewer sees no customer rows at all: no movers, no links to customers
+        let viewer = &f.tokens[0];
+        let m = get(&f, "/api/migrations", viewer).json();
+        assert_eq!(m["movers"].as_array().map(Vec::len), Some(0));
+        assert_eq!(m["movers_total"], 0);
+        for path in ["/", "/migrations"] {
+            let page = get(&f, path, viewer);
+            assert!(
+                !page.body.contains("/customers/"),
+                "{path} links a customer for a viewer"
+            );
+            for name in ["华东机械", "Acme"] {
+                assert!(
+                    !page.body.contains(name),
+                    "{path} names a customer for a viewer"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn lists_migrations_and_worklists_match_the_figures_worked_by_hand() {
+    for f in fixtures("figures") {
+        let analyst = &f.tokens[2];
+        let list = get(&f, "/api/customers", analyst).json();
+        let ids: Vec<&str> = list["customers"]
+            .as_array()
+            .expect("customers")
+            .iter()
+            .map(|c| c["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(ids, ["D", "A", "B", "E", "F", "C"]);
+        assert_eq!(list["run"], 2);
+        let d = &list["customers"][0];
+        assert_eq!(d["revenue"], 3000.0);
+        assert_eq!(d["tier"], "big");
+        assert_eq!(d["account_manager"], "李娜");
+        assert_eq!(d["name"], "Acme Trading");
+        // filters, search (any case), sort and pages
+        let ids_of = |path: &str| -> Vec<String> {
+            get(&f, path, analyst).json()["customers"]
+                .as_array()
+                .expect("customers")
+                .iter()
+                .map(|c| c["id"].as_str().expect("id").to_string())
+                .collect()
+        };
+        assert_eq!(
+            ids_of("/api/customers?tier=small&order=asc"),
+            ["C", "F", "E"]
+        );
+        assert_eq!(ids_of("/api/customers?q=ACME"), ["D"]);
+        assert_eq!(ids_of("/api/customers?q=%E5%8D%8E"), ["A", "B"], "华");
+        assert_eq!(
+            ids_of("/api/customers?industry=%E7%94%B5%E5%AD%90"),
+            ["B", "F"],
+            "电子"
+        );
+        assert_eq!(
+            ids_of("/api/customers?sort=id&order=asc&per_page=2&page=2"),
+            ["C", "D"]
+        );
+        assert_eq!(
+            ids_of("/api/customers?sort=recency&order=asc&per_page=1"),
+            ["F"],
+            "bought 12 days before"
+        );
+        assert!(ids_of("/api/customers?tier=nope").is_empty());
+        // migrations between the two runs: B up, E down, F new, A C D stable
+        let m = get(&f, "/api/migrations?lang=en", analyst).json();
+        assert_eq!(
+            (m["from"]["id"].as_i64(), m["to"]["id"].as_i64()),
+            (Some(1), Some(2))
+        );
+        assert_eq!(
+            [&m["up"], &m["stable"], &m["down"], &m["new"], &m["lost"]].map(|v| v.as_u64()),
+            [Some(1), Some(3), Some(1), Some(1), Some(0)]
+        );
+        let movers: Vec<(&str, &str)> = m["movers"]
+            .as_array()
+            .expect("movers")
+            .iter()
+            .map(|x| {
+                (
+                    x["id"].as_str().expect("id"),
+                    x["direction"].as_str().expect("dir"),
+                )
+            })
+            .collect();
+        // by the larger of each mover's two revenues: E 1,200 (before), B 1,100 (after), F 400
+        assert_eq!(movers, [("E", "down"), ("B", "up"), ("F", "new")]);
+        // 张伟's worklist at 2025-04-01: A (big, last 2025-01-10, due +30 = 2025-02-09: 51 days
+        // overdue), B (big, last 2025-03-05, due 2025-04-04: 3 days left), C (small, last
+        // 2025-02-01, due +90 = 2025-05-02: 31 days left)
+        let w = get(
+            &f,
+            "/api/worklist?manager=%E5%BC%A0%E4%BC%9F&lang=en",
+            analyst,
+        )
+        .json();
+        let items: Vec<(&str, &str, i64, &str)> = w["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| {
+                (
+                    i["customer"]["id"].as_str().expect("id"),
+                    i["due"].as_str().expect("due"),
+                    i["overdue_days"].as_i64().expect("overdue"),
+                    i["next_step"].as_str().expect("step"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            items,
+            [
+                ("A", "2025-02-09", 51, "visit monthly"),
+                ("B", "2025-04-04", -3, "visit monthly"),
+                ("C", "2025-05-02", -31, "call quarterly"),
+            ]
+        );
+        assert_eq!(w["as_of"], "2025-04-01");
+        // a customer's history: small then big for B, with the rule's reason
+        let b = get(&f, "/api/customers/B?lang=en", analyst).json();
+        let tiers: Vec<&str> = b["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .map(|h| h["tiers"][0]["tier"].as_str().expect("tier"))
+            .collect();
+        assert_eq!(tiers, ["small", "big"]);
+        assert_eq!(b["in_tier_since"], "2025-04-01");
+        assert_eq!(b["runs_in_tier"], 1);
+        assert!(
+            b["history"][1]["reason"]
+                .as_str()
+                .expect("reason")
+                .contains("monetary=1100"),
+            "{}",
+            b["history"][1]["reason"]
+        );
+        assert_eq!(b["customer"]["tier_label"], "Big");
+        // tier totals of run 2: big 3 customers 5,600; small 3 customers 1,150
+        let run = get(&f, "/api/runs/2", &f.tokens[0]).json();
+        let tier = |code: &str| {
+            run["tiers"]
+                .as_array()
+                .expect("tiers")
+                .iter()
+                .find(|t| t["dimension"] == "tier" && t["tier"] == code)
+                .map(|t| (t["customers"].as_u64(), t["revenue"].as_f64()))
+        };
+        assert_eq!(tier("big"), Some((Some(3), Some(5600.0))));
+        assert_eq!(tier("small"), Some((Some(3), Some(1150.0))));
+        assert_eq!(run["inputs"][0]["rows_read"], 9);
+    }
+}
