@@ -143,6 +143,8 @@ fn meta() -> RunMeta {
 #[derive(Debug)]
 pub struct Fixture {
     pub server: Running,
+    /// The store's location.
+    pub url: String,
     /// Tokens of the viewer, the account manager 张伟, the analyst and the admin.
     pub tokens: [String; 4],
     /// Token of the account manager 李娜.
@@ -166,6 +168,7 @@ impl Fixture {
     pub fn around(server: Running, schema: Option<(String, String)>) -> Fixture {
         Fixture {
             server,
+            url: String::new(),
             tokens: Default::default(),
             other_manager: String::new(),
             _dir: None,
@@ -242,6 +245,7 @@ pub fn fixtures(name: &str) -> Vec<Fixture> {
             let server = Server::bind(config).expect("bind").spawn();
             Fixture {
                 server,
+                url,
                 tokens,
                 other_manager,
                 _dir: dir,

@@ -3,6 +3,7 @@
 //! role by role; sign-in, sessions and the form token; the OpenAPI document against every
 //! answer; and figures worked by hand (lists, migrations, worklists).
 
+mod browser;
 mod fixture;
 mod openapi;
 mod roles;
