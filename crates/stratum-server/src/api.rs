@@ -656,6 +656,10 @@ async fn migrations(
 pub(crate) struct WorklistQuery {
     /// The account manager (analysts and admins; an account manager always gets their own).
     pub(crate) manager: Option<String>,
+    /// The page, from 1.
+    pub(crate) page: Option<usize>,
+    /// Customers per page (default 100, at most 1,000).
+    pub(crate) per_page: Option<usize>,
     /// `zh` or `en`.
     pub(crate) lang: Option<String>,
 }
@@ -678,48 +682,58 @@ pub(crate) struct Worklist {
     pub(crate) manager: String,
     /// The run's as-of date the list is counted at.
     pub(crate) as_of: String,
-    /// Overdue first (most overdue first), then by due date, then by revenue.
+    /// The manager's customers.
+    pub(crate) total: usize,
+    /// Of which overdue.
+    pub(crate) overdue: usize,
+    /// This page, from 1.
+    pub(crate) page: usize,
+    /// Customers per page.
+    pub(crate) per_page: usize,
+    /// Overdue first (most overdue first), then by due date; those without a due date last,
+    /// by revenue.
     pub(crate) items: Vec<WorkItem>,
 }
 
-/// The action list of one account manager, computed from a book.
-pub(crate) fn worklist_of(book: &Book, manager: &str, lang: Lang) -> Worklist {
-    let filter = Filter {
-        scope: Some(manager.to_string()),
-        ..Filter::default()
-    };
-    let (_, rows) = book.select(&filter, Sort::Revenue, true, 0, usize::MAX);
-    let as_of = book.run.as_of;
-    let mut items: Vec<(Option<i64>, WorkItem)> = rows
-        .into_iter()
-        .map(|r| {
+/// A page of the action list of one account manager.
+pub(crate) fn worklist_of(
+    book: &Book,
+    manager: &str,
+    lang: Lang,
+    page: usize,
+    per_page: usize,
+) -> Worklist {
+    let list = book.worklist(manager);
+    let items = list
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|&(overdue, i)| {
+            let r = &book.rows[i as usize];
             let strategy = book
                 .tier_of(r)
                 .and_then(|t| book.scheme.as_ref()?.strategy(t));
-            let due = strategy
-                .and_then(|s| s.follow_up_days)
-                .zip(r.last_purchase)
-                .map(|(days, last)| last + chrono::Days::new(u64::from(days)));
-            let overdue = due.map(|d| (as_of - d).num_days());
-            (
-                overdue,
-                WorkItem {
-                    customer: customer_out(book, r, lang),
-                    due: due.map(|d| d.to_string()),
-                    overdue_days: overdue,
-                    next_step: strategy
-                        .map(|s| s.next_step(lang).to_string())
-                        .unwrap_or_default(),
-                },
-            )
+            WorkItem {
+                customer: customer_out(book, r, lang),
+                due: book.due(r).map(|d| d.to_string()),
+                overdue_days: overdue,
+                next_step: strategy
+                    .map(|s| s.next_step(lang).to_string())
+                    .unwrap_or_default(),
+            }
         })
         .collect();
-    // most overdue first; customers without a due date last (stable: by revenue)
-    items.sort_by_key(|(o, _)| std::cmp::Reverse(o.map_or(i64::MIN, |o| o)));
     Worklist {
         manager: manager.to_string(),
-        as_of: as_of.to_string(),
-        items: items.into_iter().map(|(_, w)| w).collect(),
+        as_of: book.run.as_of.to_string(),
+        total: list.len(),
+        overdue: list
+            .iter()
+            .filter(|(o, _)| o.is_some_and(|d| d > 0))
+            .count(),
+        page,
+        per_page,
+        items,
     }
 }
 
@@ -735,6 +749,13 @@ async fn worklist(
 ) -> Result<Json<Worklist>, ApiError> {
     caller.sees_customers()?;
     let lang = lang_of(q.lang.as_deref(), &state);
+    let page = q.page.unwrap_or(1);
+    let per_page = q.per_page.unwrap_or(100);
+    if page == 0 || !(1..=1000).contains(&per_page) {
+        return Err(ApiError::BadRequest(format!(
+            "page {page}, per_page {per_page}: pages count from 1, per_page is 1 to 1000"
+        )));
+    }
     let manager = match caller.scope() {
         Some(own) => own,
         None => q.manager.clone().ok_or_else(|| {
@@ -742,7 +763,7 @@ async fn worklist(
         })?,
     };
     let book = state.latest().await?;
-    Ok(Json(worklist_of(&book, &manager, lang)))
+    Ok(Json(worklist_of(&book, &manager, lang, page, per_page)))
 }
 
 /// A message of the alerts' outbox.

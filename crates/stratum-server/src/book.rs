@@ -3,10 +3,12 @@
 //! over small integer columns). Built once per run from the store's kept profile.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use stratum_core::Money;
 use stratum_core::clv::ChurnBand;
+use stratum_core::history::HistoryView;
 use stratum_core::scheme::{ColumnData, SchemeParams};
 use stratum_store::chunk::date;
 use stratum_store::{RunInfo, Store};
@@ -81,14 +83,40 @@ pub(crate) struct Book {
     pub(crate) scheme: Option<SchemeParams>,
     /// The final dimension's name and tier codes (none without a scheme).
     pub(crate) dimension: Option<(String, Vec<String>)>,
+    /// The customers by net revenue, largest first (ties by id): the default order, so a
+    /// list by revenue is a walk from the start.
     pub(crate) rows: Vec<Row>,
     by_code: HashMap<String, u32>,
     pub(crate) managers: Dict,
     pub(crate) industries: Dict,
     pub(crate) lifecycles: Dict,
     pub(crate) churn: Dict,
-    /// The customers by net revenue, largest first (the default order).
-    by_revenue: Vec<u32>,
+    /// The filters' columns, in the rows' order (a filter reads only the columns it tests).
+    columns: Columns,
+    /// Each account manager's rows (by manager code), in the rows' order.
+    by_manager: Vec<Vec<u32>>,
+    /// Every row's id and name in lowercase, `id \u{1} name \n`, one after the other; a search
+    /// is one substring scan of it.
+    search: String,
+    /// Where each row's text starts in `search`.
+    starts: Vec<u32>,
+    /// The follow-up interval of each final tier (by index), from its strategy.
+    follow_up: Vec<Option<u32>>,
+    /// Worklists worked out so far, by manager code: (days overdue, row), most overdue first.
+    worklists: std::sync::Mutex<HashMap<u32, Arc<Vec<(Option<i64>, u32)>>>>,
+    /// Overviews worked out so far, by language and number of movers listed.
+    pub(crate) overviews:
+        std::sync::Mutex<HashMap<(stratum_core::Lang, usize), Arc<Option<HistoryView>>>>,
+}
+
+/// The filters' columns.
+#[derive(Debug, Default)]
+struct Columns {
+    tier: Vec<u16>,
+    manager: Vec<u32>,
+    industry: Vec<u32>,
+    lifecycle: Vec<u32>,
+    churn: Vec<u32>,
 }
 
 /// The profile columns the book reads.
@@ -125,7 +153,6 @@ impl Book {
         let mut lifecycles = Dict::default();
         let mut churn = Dict::default();
         let mut rows = Vec::with_capacity(kept.rows.len());
-        let mut by_code = HashMap::with_capacity(kept.rows.len());
         for (i, (s, code)) in kept.rows.iter().zip(kept.codes).enumerate() {
             let band = churn_col.and_then(|c| c.get(i)).or_else(|| {
                 let b = s.clv.as_ref()?.churn_band?;
@@ -134,7 +161,6 @@ impl Book {
             let tier = final_index
                 .and_then(|d| s.tiers.get(d).copied())
                 .unwrap_or(u16::MAX);
-            by_code.insert(code.clone(), i as u32);
             rows.push(Row {
                 name: names.and_then(|c| c.get(i)).map(str::to_string),
                 manager: managers.code(managers_col.and_then(|c| c.get(i))),
@@ -151,14 +177,40 @@ impl Book {
                 code,
             });
         }
-        let mut by_revenue: Vec<u32> = (0..rows.len() as u32).collect();
-        by_revenue.sort_by(|&a, &b| {
-            let (ra, rb) = (&rows[a as usize], &rows[b as usize]);
-            rb.monetary
-                .cmp(&ra.monetary)
-                .then_with(|| ra.code.cmp(&rb.code))
+        rows.sort_by(|a, b| {
+            b.monetary
+                .cmp(&a.monetary)
+                .then_with(|| a.code.cmp(&b.code))
         });
         let dimension = final_index.and_then(|d| kept.layout.dimensions.get(d).cloned());
+        let mut columns = Columns::default();
+        let mut by_code = HashMap::with_capacity(rows.len());
+        let mut by_manager: Vec<Vec<u32>> = vec![Vec::new(); managers.values.len()];
+        let mut search = String::new();
+        let mut starts = Vec::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            let i = i as u32;
+            columns.tier.push(r.tier);
+            columns.manager.push(r.manager);
+            columns.industry.push(r.industry);
+            columns.lifecycle.push(r.lifecycle);
+            columns.churn.push(r.churn);
+            by_code.insert(r.code.clone(), i);
+            if let Some(m) = by_manager.get_mut(r.manager as usize) {
+                m.push(i);
+            }
+            starts.push(search.len() as u32);
+            push_key(&mut search, &r.code);
+            search.push('\u{1}');
+            push_key(&mut search, r.name.as_deref().unwrap_or(""));
+            search.push('\n');
+        }
+        let follow_up = dimension.as_ref().map_or(Vec::new(), |(_, tiers)| {
+            tiers
+                .iter()
+                .map(|t| scheme.as_ref()?.strategy(t)?.follow_up_days)
+                .collect()
+        });
         Ok(Book {
             run: kept.info,
             scheme,
@@ -169,11 +221,17 @@ impl Book {
             industries,
             lifecycles,
             churn,
-            by_revenue,
+            columns,
+            by_manager,
+            search,
+            starts,
+            follow_up,
+            worklists: Default::default(),
+            overviews: Default::default(),
         })
     }
 
-    /// The customer with id `code`.
+    /// The row of the customer with id `code`.
     pub(crate) fn find(&self, code: &str) -> Option<&Row> {
         self.by_code
             .get(code)
@@ -193,6 +251,18 @@ impl Book {
         self.managers.get(row.manager)
     }
 
+    /// The rows whose id or name holds `needle` (lowercase), in the rows' order.
+    fn search_hits(&self, needle: &str) -> Vec<u32> {
+        let mut hits: Vec<u32> = Vec::new();
+        for (at, _) in self.search.match_indices(needle) {
+            let row = self.starts.partition_point(|&s| s as usize <= at) as u32 - 1;
+            if hits.last() != Some(&row) {
+                hits.push(row);
+            }
+        }
+        hits
+    }
+
     /// The customers `filter` selects, in `sort` order: the total, and the rows of the page
     /// from `offset` of at most `limit`.
     pub(crate) fn select(
@@ -203,31 +273,45 @@ impl Book {
         offset: usize,
         limit: usize,
     ) -> (usize, Vec<&Row>) {
-        let test = filter.compile(self);
-        let Some(test) = test else {
+        let Some(test) = filter.compile(self) else {
             return (0, Vec::new());
         };
+        // the fewest rows that can match: a search's hits, a manager's book, else all
+        let hits: Vec<u32>;
+        let candidates: &[u32] = if let Some(q) = &test.q {
+            hits = self.search_hits(q);
+            &hits
+        } else if let Some(m) = test.scope.or(test.manager) {
+            self.by_manager.get(m as usize).map_or(&[], Vec::as_slice)
+        } else {
+            hits = (0..self.rows.len() as u32).collect();
+            &hits
+        };
+        let matching = candidates
+            .iter()
+            .copied()
+            .filter(|&i| test.matches(&self.columns, i as usize));
         if sort == Sort::Revenue {
-            // the kept order (largest first), or its reverse
-            let order: Box<dyn Iterator<Item = &u32>> = if descending {
-                Box::new(self.by_revenue.iter())
+            // the rows' own order (largest first), or its reverse
+            let all: Vec<u32> = matching.collect();
+            let total = all.len();
+            let page: Vec<&Row> = if descending {
+                all.iter()
+                    .skip(offset)
+                    .take(limit)
+                    .map(|&i| &self.rows[i as usize])
+                    .collect()
             } else {
-                Box::new(self.by_revenue.iter().rev())
+                all.iter()
+                    .rev()
+                    .skip(offset)
+                    .take(limit)
+                    .map(|&i| &self.rows[i as usize])
+                    .collect()
             };
-            let mut total = 0;
-            let mut page = Vec::with_capacity(limit.min(1000));
-            for &i in order {
-                let row = &self.rows[i as usize];
-                if test.matches(row) {
-                    if total >= offset && page.len() < limit {
-                        page.push(row);
-                    }
-                    total += 1;
-                }
-            }
             return (total, page);
         }
-        let mut hits: Vec<&Row> = self.rows.iter().filter(|r| test.matches(r)).collect();
+        let mut hits: Vec<&Row> = matching.map(|i| &self.rows[i as usize]).collect();
         let total = hits.len();
         let cmp = |a: &&Row, b: &&Row| {
             let o = sort.compare(a, b);
@@ -245,6 +329,56 @@ impl Book {
         }
         hits.sort_unstable_by(cmp);
         (total, hits.split_off(offset))
+    }
+
+    /// Account manager `manager`'s customers to act on: (days overdue at the run's date, row),
+    /// most overdue first, those without a due date last (by revenue); worked out once per
+    /// manager and run.
+    pub(crate) fn worklist(&self, manager: &str) -> Arc<Vec<(Option<i64>, u32)>> {
+        let code = self.managers.find(manager);
+        let Some(rows) = self.by_manager.get(code as usize) else {
+            return Arc::new(Vec::new());
+        };
+        if let Ok(cached) = self.worklists.lock()
+            && let Some(list) = cached.get(&code)
+        {
+            return list.clone();
+        }
+        let as_of = self.run.as_of;
+        let mut list: Vec<(Option<i64>, u32)> = rows
+            .iter()
+            .map(|&i| {
+                let r = &self.rows[i as usize];
+                let due = self.due(r);
+                (due.map(|d| (as_of - d).num_days()), i)
+            })
+            .collect();
+        list.sort_by_key(|(o, _)| std::cmp::Reverse(o.unwrap_or(i64::MIN)));
+        let list = Arc::new(list);
+        if let Ok(mut cached) = self.worklists.lock() {
+            cached.insert(code, list.clone());
+        }
+        list
+    }
+
+    /// When `row`'s next follow-up is due: its last purchase plus its tier's interval.
+    pub(crate) fn due(&self, row: &Row) -> Option<NaiveDate> {
+        let days = self
+            .follow_up
+            .get(usize::from(row.tier))
+            .copied()
+            .flatten()?;
+        row.last_purchase
+            .map(|last| last + chrono::Days::new(u64::from(days)))
+    }
+}
+
+/// Appends `text` in lowercase, without the separators the search text uses.
+fn push_key(out: &mut String, text: &str) {
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c != '\n' && c != '\u{1}' {
+            out.push(c);
+        }
     }
 }
 
@@ -303,7 +437,11 @@ impl Filter {
                 .as_deref()
                 .map(str::trim)
                 .filter(|q| !q.is_empty())
-                .map(str::to_lowercase),
+                .map(|q| {
+                    let mut key = String::new();
+                    push_key(&mut key, q);
+                    key
+                }),
             tier,
             manager: find(&book.managers, &self.manager)?,
             scope: find(&book.managers, &self.scope)?,
@@ -315,28 +453,15 @@ impl Filter {
 }
 
 impl Test {
-    fn matches(&self, r: &Row) -> bool {
-        let is = |want: Option<u32>, have: u32| want.is_none_or(|w| w == have);
-        is(self.scope, r.manager)
-            && is(self.manager, r.manager)
-            && is(self.industry, r.industry)
-            && is(self.lifecycle, r.lifecycle)
-            && is(self.churn, r.churn)
-            && self.tier.is_none_or(|t| t == r.tier)
-            && self.q.as_deref().is_none_or(|q| {
-                contains_lower(&r.code, q)
-                    || r.name.as_deref().is_some_and(|n| contains_lower(n, q))
-            })
+    fn matches(&self, c: &Columns, i: usize) -> bool {
+        let is = |want: Option<u32>, column: &[u32]| want.is_none_or(|w| column.get(i) == Some(&w));
+        is(self.scope, &c.manager)
+            && is(self.manager, &c.manager)
+            && is(self.industry, &c.industry)
+            && is(self.lifecycle, &c.lifecycle)
+            && is(self.churn, &c.churn)
+            && self.tier.is_none_or(|t| c.tier.get(i) == Some(&t))
     }
-}
-
-/// Whether `text` holds `needle` (lowercase), ignoring case.
-fn contains_lower(text: &str, needle: &str) -> bool {
-    if text.is_ascii() && needle.is_ascii() {
-        let (t, n) = (text.as_bytes(), needle.as_bytes());
-        return n.is_empty() || t.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
-    }
-    text.to_lowercase().contains(needle)
 }
 
 /// What a list is ordered by.
@@ -378,11 +503,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn case_is_ignored_in_ascii_and_beyond() {
-        assert!(contains_lower("C00123", "c001"));
-        assert!(contains_lower("Acme GmbH", "gmbh"));
-        assert!(contains_lower("上海华东机械有限公司", "华东"));
-        assert!(!contains_lower("C00123", "c009"));
+    fn search_keys_are_lowercase_without_the_separators() {
+        let mut k = String::new();
+        push_key(&mut k, "Acme\nGmbH\u{1}");
+        assert_eq!(k, "acmegmbh");
+        let mut k = String::new();
+        push_key(&mut k, "上海华东");
+        assert_eq!(k, "上海华东");
     }
 
     #[test]

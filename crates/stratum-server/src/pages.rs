@@ -494,11 +494,28 @@ async fn overview_page(state: &Arc<AppState>, page: &Page) -> Result<OverviewPag
     };
     let lang = w.lang;
     let run = book.run.id;
-    let (view, totals, docs) = state
-        .with_store(move |s| {
-            let view = s.overview(None, None, top, lang)?;
-            Ok((view, s.tier_totals(run)?, s.run_documents(run)?))
-        })
+    // the history is worked out once per run, language and list length
+    let cached = book
+        .overviews
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&(lang, top)).cloned());
+    let view = match cached {
+        Some(v) => v,
+        None => {
+            let v = Arc::new(
+                state
+                    .with_store(move |s| Ok(s.overview(None, None, top, lang)?))
+                    .await?,
+            );
+            if let Ok(mut c) = book.overviews.lock() {
+                c.insert((lang, top), v.clone());
+            }
+            v
+        }
+    };
+    let (totals, docs) = state
+        .with_store(move |s| Ok((s.tier_totals(run)?, s.run_documents(run)?)))
         .await?;
     let mut figures = vec![
         Figure {
@@ -552,7 +569,7 @@ async fn overview_page(state: &Arc<AppState>, page: &Page) -> Result<OverviewPag
         });
     }
     let mut history = String::new();
-    if let Some(view) = &view {
+    if let Some(view) = view.as_ref() {
         let dim_label = book
             .scheme
             .as_ref()
@@ -908,6 +925,7 @@ struct MyPage {
     manager: String,
     managers: Vec<Choice>,
     as_of: String,
+    total: usize,
     overdue: usize,
     items: Vec<WorkRow>,
 }
@@ -940,7 +958,8 @@ async fn my_page(
             .or_else(|| book.managers.sorted().first().map(|m| m.to_string()))
             .unwrap_or_default(),
     };
-    let list = worklist_of(&book, &manager, w.lang);
+    // the first 500: the most overdue (a manager works the list from the top)
+    let list = worklist_of(&book, &manager, w.lang, 1, 500);
     let items: Vec<WorkRow> = list
         .items
         .iter()
@@ -971,6 +990,7 @@ async fn my_page(
         manager,
         managers,
         as_of: list.as_of.clone(),
+        total: list.total,
         overdue,
         items,
     })

@@ -286,6 +286,20 @@ fn lists_migrations_and_worklists_match_the_figures_worked_by_hand() {
             ]
         );
         assert_eq!(w["as_of"], "2025-04-01");
+        assert_eq!(
+            (w["total"].as_u64(), w["overdue"].as_u64()),
+            (Some(3), Some(1))
+        );
+        let second = get(
+            &f,
+            "/api/worklist?manager=%E5%BC%A0%E4%BC%9F&per_page=2&page=2",
+            analyst,
+        )
+        .json();
+        assert_eq!(
+            second["items"][0]["customer"]["id"], "C",
+            "the third most urgent"
+        );
         // a customer's history: small then big for B, with the rule's reason
         let b = get(&f, "/api/customers/B?lang=en", analyst).json();
         let tiers: Vec<&str> = b["history"]
