@@ -103,11 +103,16 @@ pub(crate) struct Book {
     /// The follow-up interval of each final tier (by index), from its strategy.
     follow_up: Vec<Option<u32>>,
     /// Worklists worked out so far, by manager code: (days overdue, row), most overdue first.
-    worklists: std::sync::Mutex<HashMap<u32, Arc<Vec<(Option<i64>, u32)>>>>,
+    worklists: std::sync::Mutex<HashMap<u32, Arc<Work>>>,
     /// Overviews worked out so far, by language and number of movers listed.
-    pub(crate) overviews:
-        std::sync::Mutex<HashMap<(stratum_core::Lang, usize), Arc<Option<HistoryView>>>>,
+    pub(crate) overviews: std::sync::Mutex<HashMap<(stratum_core::Lang, usize), Overview>>,
 }
+
+/// A worklist: (days overdue at the run's date, row), most overdue first.
+pub(crate) type Work = Vec<(Option<i64>, u32)>;
+
+/// An overview's history, once worked out (none without runs).
+pub(crate) type Overview = Arc<Option<HistoryView>>;
 
 /// The filters' columns.
 #[derive(Debug, Default)]
@@ -334,7 +339,7 @@ impl Book {
     /// Account manager `manager`'s customers to act on: (days overdue at the run's date, row),
     /// most overdue first, those without a due date last (by revenue); worked out once per
     /// manager and run.
-    pub(crate) fn worklist(&self, manager: &str) -> Arc<Vec<(Option<i64>, u32)>> {
+    pub(crate) fn worklist(&self, manager: &str) -> Arc<Work> {
         let code = self.managers.find(manager);
         let Some(rows) = self.by_manager.get(code as usize) else {
             return Arc::new(Vec::new());
