@@ -259,7 +259,7 @@ impl Book {
     /// The rows whose id or name holds `needle` (lowercase), in the rows' order.
     fn search_hits(&self, needle: &str) -> Vec<u32> {
         let mut hits: Vec<u32> = Vec::new();
-        for (at, _) in self.search.match_indices(needle) {
+        for at in memchr::memmem::find_iter(self.search.as_bytes(), needle.as_bytes()) {
             let row = self.starts.partition_point(|&s| s as usize <= at) as u32 - 1;
             if hits.last() != Some(&row) {
                 hits.push(row);
@@ -283,38 +283,43 @@ impl Book {
         };
         // the fewest rows that can match: a search's hits, a manager's book, else all
         let hits: Vec<u32>;
-        let candidates: &[u32] = if let Some(q) = &test.q {
+        let candidates: Box<dyn Iterator<Item = u32> + '_> = if let Some(q) = &test.q {
             hits = self.search_hits(q);
-            &hits
+            Box::new(hits.iter().copied())
         } else if let Some(m) = test.scope.or(test.manager) {
-            self.by_manager.get(m as usize).map_or(&[], Vec::as_slice)
+            Box::new(
+                self.by_manager
+                    .get(m as usize)
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
+                    .copied(),
+            )
         } else {
-            hits = (0..self.rows.len() as u32).collect();
-            &hits
+            Box::new(0..self.rows.len() as u32)
         };
-        let matching = candidates
-            .iter()
-            .copied()
-            .filter(|&i| test.matches(&self.columns, i as usize));
+        let matching = candidates.filter(|&i| test.matches(&self.columns, i as usize));
         if sort == Sort::Revenue {
-            // the rows' own order (largest first), or its reverse
+            // the rows' own order (largest first): the page is picked up on the way
+            if descending {
+                let mut total = 0;
+                let mut page = Vec::with_capacity(limit.min(1024));
+                for i in matching {
+                    if total >= offset && page.len() < limit {
+                        page.push(&self.rows[i as usize]);
+                    }
+                    total += 1;
+                }
+                return (total, page);
+            }
             let all: Vec<u32> = matching.collect();
-            let total = all.len();
-            let page: Vec<&Row> = if descending {
-                all.iter()
-                    .skip(offset)
-                    .take(limit)
-                    .map(|&i| &self.rows[i as usize])
-                    .collect()
-            } else {
-                all.iter()
-                    .rev()
-                    .skip(offset)
-                    .take(limit)
-                    .map(|&i| &self.rows[i as usize])
-                    .collect()
-            };
-            return (total, page);
+            let page = all
+                .iter()
+                .rev()
+                .skip(offset)
+                .take(limit)
+                .map(|&i| &self.rows[i as usize])
+                .collect();
+            return (all.len(), page);
         }
         let mut hits: Vec<&Row> = matching.map(|i| &self.rows[i as usize]).collect();
         let total = hits.len();
