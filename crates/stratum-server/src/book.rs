@@ -95,6 +95,12 @@ pub(crate) struct Book {
     columns: Columns,
     /// Each account manager's rows (by manager code), in the rows' order.
     by_manager: Vec<Vec<u32>>,
+    /// Each final tier's, industry's, lifecycle stage's and churn band's rows, in the rows'
+    /// order: a filter walks the shortest list that applies.
+    by_tier: Vec<Vec<u32>>,
+    by_industry: Vec<Vec<u32>>,
+    by_lifecycle: Vec<Vec<u32>>,
+    by_churn: Vec<Vec<u32>>,
     /// Every row's id and name in lowercase, `id \u{1} name \n`, one after the other; a search
     /// is one substring scan of it.
     search: String,
@@ -191,6 +197,11 @@ impl Book {
         let mut columns = Columns::default();
         let mut by_code = HashMap::with_capacity(rows.len());
         let mut by_manager: Vec<Vec<u32>> = vec![Vec::new(); managers.values.len()];
+        let tiers = dimension.as_ref().map_or(0, |d| d.1.len());
+        let mut by_tier: Vec<Vec<u32>> = vec![Vec::new(); tiers];
+        let mut by_industry: Vec<Vec<u32>> = vec![Vec::new(); industries.values.len()];
+        let mut by_lifecycle: Vec<Vec<u32>> = vec![Vec::new(); lifecycles.values.len()];
+        let mut by_churn: Vec<Vec<u32>> = vec![Vec::new(); churn.values.len()];
         let mut search = String::new();
         let mut starts = Vec::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
@@ -201,8 +212,16 @@ impl Book {
             columns.lifecycle.push(r.lifecycle);
             columns.churn.push(r.churn);
             by_code.insert(r.code.clone(), i);
-            if let Some(m) = by_manager.get_mut(r.manager as usize) {
-                m.push(i);
+            for (lists, code) in [
+                (&mut by_manager, r.manager as usize),
+                (&mut by_tier, usize::from(r.tier)),
+                (&mut by_industry, r.industry as usize),
+                (&mut by_lifecycle, r.lifecycle as usize),
+                (&mut by_churn, r.churn as usize),
+            ] {
+                if let Some(list) = lists.get_mut(code) {
+                    list.push(i);
+                }
             }
             starts.push(search.len() as u32);
             push_key(&mut search, &r.code);
@@ -228,6 +247,10 @@ impl Book {
             churn,
             columns,
             by_manager,
+            by_tier,
+            by_industry,
+            by_lifecycle,
+            by_churn,
             search,
             starts,
             follow_up,
@@ -281,19 +304,45 @@ impl Book {
         let Some(test) = filter.compile(self) else {
             return (0, Vec::new());
         };
-        // the fewest rows that can match: a search's hits, a manager's book, else all
+        // the fewest rows that can match: a search's hits, else the shortest list of a value
+        // filtered on, else all
+        let no_test = test.q.is_none()
+            && [
+                test.scope,
+                test.manager,
+                test.industry,
+                test.lifecycle,
+                test.churn,
+            ]
+            .iter()
+            .all(Option::is_none)
+            && test.tier.is_none();
+        if no_test && sort == Sort::Revenue {
+            let n = self.rows.len();
+            let page: Vec<&Row> = if descending {
+                self.rows.iter().skip(offset).take(limit).collect()
+            } else {
+                self.rows.iter().rev().skip(offset).take(limit).collect()
+            };
+            return (n, page);
+        }
         let hits: Vec<u32>;
+        let shortest = [
+            list(&self.by_manager, test.scope),
+            list(&self.by_manager, test.manager),
+            list(&self.by_tier, test.tier.map(u32::from)),
+            list(&self.by_industry, test.industry),
+            list(&self.by_lifecycle, test.lifecycle),
+            list(&self.by_churn, test.churn),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|l| l.len());
         let candidates: Box<dyn Iterator<Item = u32> + '_> = if let Some(q) = &test.q {
             hits = self.search_hits(q);
             Box::new(hits.iter().copied())
-        } else if let Some(m) = test.scope.or(test.manager) {
-            Box::new(
-                self.by_manager
-                    .get(m as usize)
-                    .map_or(&[][..], Vec::as_slice)
-                    .iter()
-                    .copied(),
-            )
+        } else if let Some(l) = shortest {
+            Box::new(l.iter().copied())
         } else {
             Box::new(0..self.rows.len() as u32)
         };
@@ -381,6 +430,11 @@ impl Book {
         row.last_purchase
             .map(|last| last + chrono::Days::new(u64::from(days)))
     }
+}
+
+/// The rows of value `code` in `lists` (none filtered on: `None`).
+fn list(lists: &[Vec<u32>], code: Option<u32>) -> Option<&[u32]> {
+    code.map(|c| lists.get(c as usize).map_or(&[][..], Vec::as_slice))
 }
 
 /// Appends `text` in lowercase, without the separators the search text uses.
