@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The server under load: a store of 1,000,000 demo customers and 24 monthly runs (backfilled from
+# 10,000,000 demo lines with the B2B scheme), served by `stratum serve` (release build), hit on
+# loopback by wrk with 64 connections for each endpoint the issue names. Prints wrk's latency
+# percentiles and requests per second.
+#
+# Usage: bench/server/run.sh [DB]   DB: a SQLite path (default bench/server/data/s.db, built
+# once) or a postgres:// URL to fill. Needs wrk (Debian: apt-get install wrk).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
+cargo build -q --release -p stratum-cli
+bin="${CARGO_TARGET_DIR:-target}/release/stratum"
+data=bench/server/data
+mkdir -p "$data"
+db="${1:-$data/s.db}"
+if [ ! -f "$data/demo/transactions.csv" ]; then
+    "$bin" demo --out "$data/demo" --customer-count 1000000 --line-count 10000000 >/dev/null
+fi
+if [[ "$db" == postgres* ]] || [ ! -f "$db" ]; then
+    echo "== filling $db: 24 monthly runs of up to 1,000,000 customers"
+    time "$bin" backfill --every month --from 2024-01-01 -t "$data/demo/transactions.csv" \
+        -c "$data/demo/customers.csv" --interactions "$data/demo/interactions.csv" \
+        --scheme schemes/b2b.toml --db "$db" -o "$data/backfill" >/dev/null
+    "$bin" users add bench-analyst --role analyst --db "$db" 2>/dev/null
+    "$bin" users add bench-manager --role manager --book 张伟 --db "$db" 2>/dev/null
+fi
+analyst=$("$bin" users token bench-analyst --db "$db" 2>/dev/null)
+manager=$("$bin" users token bench-manager --db "$db" 2>/dev/null)
+port=8471
+STRATUM_LOG=warn "$bin" serve --db "$db" --bind "127.0.0.1:$port" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+base="http://127.0.0.1:$port"
+# the first requests read the latest run into memory and work out the overview's history
+start=$(date +%s.%N)
+curl -sf -o /dev/null -H "Authorization: Bearer $analyst" "$base/api/customers?per_page=1"
+echo "latest run read into memory: $(echo "$(date +%s.%N) - $start" | bc) s"
+start=$(date +%s.%N)
+curl -sf -o /dev/null -H "Authorization: Bearer $analyst" "$base/"
+echo "overview's history worked out: $(echo "$(date +%s.%N) - $start" | bc) s"
+cat > "$data/detail.lua" <<'LUA'
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", string.format("/api/customers/C%07d", math.random(1, 1000000)))
+end
+LUA
+run() {
+    local name=$1 token=$2
+    shift 2
+    echo "== $name"
+    wrk -t2 -c64 -d15s --latency -H "Authorization: Bearer $token" "$@" \
+        | grep -E "^ +(50|90|99)%|Requests/sec|Non-2xx"
+}
+run "customer detail (random of 1M)" "$analyst" -s "$data/detail.lua" "$base"
+run "account manager's worklist" "$manager" "$base/api/worklist"
+run "account manager's customers" "$manager" "$base/api/customers"
+run "overview page" "$analyst" "$base/"
+run "search by name (盛新)" "$analyst" "$base/api/customers?q=%E7%9B%9B%E6%96%B0"
+run "filter: tier and industry" "$analyst" "$base/api/customers?tier=key&industry=%E8%BD%AF%E4%BB%B6"
