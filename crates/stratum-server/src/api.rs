@@ -37,7 +37,8 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(migrations))
         .routes(routes!(worklist))
         .routes(routes!(alerts))
-        .routes(routes!(schemes))
+        .routes(routes!(schemes, publish))
+        .routes(routes!(preview))
         .routes(routes!(scheme_version))
         .routes(routes!(list_users, add_user))
         .routes(routes!(list_tokens, add_token))
@@ -861,6 +862,195 @@ async fn schemes(
             .map(|v| version_out(v, false))
             .collect(),
     ))
+}
+
+/// A scheme to publish.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct NewVersion {
+    /// The scheme file's text (TOML).
+    pub(crate) text: String,
+    /// What changed and why.
+    pub(crate) message: String,
+}
+
+/// A version published.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Published {
+    pub(crate) version: SchemeVersionOut,
+    /// Whether the text is new (a text kept already keeps its first version).
+    pub(crate) new: bool,
+}
+
+/// A scheme file's text, parsed; its error (with the line) is a bad request.
+pub(crate) fn scheme_of_text(text: &str) -> Result<stratum_core::scheme::SchemeParams, ApiError> {
+    stratum_core::scheme::SchemeParams::from_toml(text)
+        .map_err(|e| ApiError::BadRequest(format!("the scheme: {e}")))
+}
+
+/// Publishes a scheme as a version (admins); audited.
+#[utoipa::path(post, path = "/api/schemes", tag = "schemes", request_body = NewVersion,
+    responses((status = 201, body = Published), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn publish(
+    State(state): Shared,
+    caller: Caller,
+    Json(new): Json<NewVersion>,
+) -> Result<(StatusCode, Json<Published>), ApiError> {
+    caller.at_least(Role::Admin)?;
+    if new.message.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "message is empty: say what changed and why".into(),
+        ));
+    }
+    let scheme = scheme_of_text(&new.text)?;
+    let author = caller.user.name.clone();
+    let (version, fresh) = state
+        .with_store(move |s| {
+            let (v, fresh) =
+                s.publish(scheme.text(), scheme.name(), new.message.trim(), &author)?;
+            s.audit(&AuditEntry {
+                at: now(),
+                actor: author,
+                action: "scheme.publish".into(),
+                detail: format!(
+                    "version {} ({}){}",
+                    v.id,
+                    &v.hash[..12.min(v.hash.len())],
+                    if fresh { "" } else { ", a text kept already" }
+                ),
+            })?;
+            Ok((v, fresh))
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Published {
+            version: version_out(version, false),
+            new: fresh,
+        }),
+    ))
+}
+
+/// A draft to preview.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct PreviewRequest {
+    /// The draft scheme's text (TOML).
+    pub(crate) text: String,
+    /// The draft's dimension to compare (default: its final one).
+    pub(crate) dimension: Option<String>,
+    /// The most movers listed (default 100, at most 10,000).
+    pub(crate) top: Option<usize>,
+    /// `zh` or `en`.
+    pub(crate) lang: Option<String>,
+}
+
+/// A tier's size now and with the draft.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PreviewSize {
+    pub(crate) tier: String,
+    pub(crate) customers_now: u64,
+    pub(crate) revenue_now: f64,
+    pub(crate) customers_draft: u64,
+    pub(crate) revenue_draft: f64,
+}
+
+/// A customer the draft would move.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PreviewMoverOut {
+    pub(crate) id: String,
+    pub(crate) from: String,
+    pub(crate) to: String,
+    /// `up`, `stable` or `down`.
+    pub(crate) direction: String,
+    pub(crate) revenue: f64,
+    pub(crate) reason_from: String,
+    pub(crate) reason_to: String,
+}
+
+/// What a draft would do to the latest run's customers; nothing is recorded.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PreviewOut {
+    /// The run previewed on (the latest).
+    pub(crate) run: i64,
+    pub(crate) draft_name: Option<String>,
+    /// The run's dimension and the draft's compared.
+    pub(crate) dimension_now: String,
+    pub(crate) dimension_draft: String,
+    pub(crate) customers: u64,
+    pub(crate) revenue: f64,
+    /// Customers who would change tier, and their revenue.
+    pub(crate) moved: usize,
+    pub(crate) revenue_moved: f64,
+    pub(crate) up: u64,
+    pub(crate) stable: u64,
+    pub(crate) down: u64,
+    pub(crate) sizes: Vec<PreviewSize>,
+    /// The draft's tiers that would be empty.
+    pub(crate) empty: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+    /// The movers, by revenue, at most `top`.
+    pub(crate) movers: Vec<PreviewMoverOut>,
+}
+
+/// Previews a draft scheme on the latest run's kept customers (analysts and admins): the
+/// matrix counts, tier sizes now and with the draft, and who would move with both reasons.
+#[utoipa::path(post, path = "/api/preview", tag = "schemes", request_body = PreviewRequest,
+    responses((status = 200, body = PreviewOut), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn preview(
+    State(state): Shared,
+    caller: Caller,
+    Json(req): Json<PreviewRequest>,
+) -> Result<Json<PreviewOut>, ApiError> {
+    caller.at_least(Role::Analyst)?;
+    let lang = lang_of(req.lang.as_deref(), &state);
+    let top = req.top.unwrap_or(100).min(10_000);
+    let draft = scheme_of_text(&req.text)?;
+    let dimension = req.dimension.clone();
+    let p = state
+        .with_store(move |s| Ok(s.preview(draft, dimension.as_deref(), lang)?))
+        .await?;
+    Ok(Json(PreviewOut {
+        run: p.run.id.unwrap_or_default(),
+        draft_name: p.draft_name.clone(),
+        dimension_now: p.dimensions.0.clone(),
+        dimension_draft: p.dimensions.1.clone(),
+        customers: p.customers,
+        revenue: p.revenue.to_f64(),
+        moved: p.movers.len(),
+        revenue_moved: p.revenue_moved.to_f64(),
+        up: p.matrix.counts[0],
+        stable: p.matrix.counts[1],
+        down: p.matrix.counts[2],
+        sizes: p
+            .sizes
+            .iter()
+            .map(|(tier, cn, rn, cd, rd)| PreviewSize {
+                tier: tier.clone(),
+                customers_now: *cn,
+                revenue_now: rn.to_f64(),
+                customers_draft: *cd,
+                revenue_draft: rd.to_f64(),
+            })
+            .collect(),
+        empty: p.empty.clone(),
+        warnings: p.warnings.clone(),
+        movers: p
+            .movers
+            .iter()
+            .take(top)
+            .map(|m| PreviewMoverOut {
+                id: m.customer_id.clone(),
+                from: m.from.clone(),
+                to: m.to.clone(),
+                direction: m.direction.code().into(),
+                revenue: m.monetary.to_f64(),
+                reason_from: m.reason_from.clone(),
+                reason_to: m.reason_to.clone(),
+            })
+            .collect(),
+    }))
 }
 
 /// One scheme version with its text.

@@ -109,9 +109,9 @@ impl From<StoreError> for ApiError {
                 id,
             },
             StoreError::NoRuns => ApiError::NoRuns,
-            e @ (StoreError::NoDimension { .. } | StoreError::NoProfile(_)) => {
-                ApiError::BadRequest(e.to_string())
-            }
+            e @ (StoreError::NoDimension { .. }
+            | StoreError::NoProfile(_)
+            | StoreError::Draft(_)) => ApiError::BadRequest(e.to_string()),
             e @ StoreError::Exists { .. } => ApiError::Conflict(e.to_string()),
             e @ (StoreError::Sqlite(_) | StoreError::Postgres(_) | StoreError::Io(_)) => {
                 ApiError::Unavailable(e)

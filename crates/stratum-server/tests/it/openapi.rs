@@ -181,5 +181,25 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         401,
         "revoked"
     );
+    // a preview and a version published
+    let draft = super::fixture::SCHEME.replace("monetary >= 1000", "monetary >= 1200");
+    for (path, body) in [
+        ("/api/preview", serde_json::json!({ "text": draft })),
+        ("/api/preview", serde_json::json!({ "text": "not = [toml" })),
+        (
+            "/api/schemes",
+            serde_json::json!({ "text": draft, "message": "higher bar" }),
+        ),
+    ] {
+        let body = body.to_string();
+        let a = call(
+            &f,
+            "POST",
+            path,
+            Auth::Token(&admin),
+            Some(("application/json", &body)),
+        );
+        failures.extend(check(&doc, path, "post", a.status, &a.body).err());
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

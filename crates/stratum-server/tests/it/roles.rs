@@ -335,3 +335,73 @@ fn lists_migrations_and_worklists_match_the_figures_worked_by_hand() {
         assert_eq!(run["inputs"][0]["rows_read"], 9);
     }
 }
+
+#[test]
+fn a_draft_is_previewed_and_a_scheme_published_only_by_who_may() {
+    use super::fixture::SCHEME;
+    for f in fixtures("preview") {
+        // the draft raises big to 1,200: B (1,100) would move down, no one else
+        let draft = SCHEME.replace("monetary >= 1000", "monetary >= 1200");
+        let body = serde_json::json!({ "text": draft, "lang": "en" }).to_string();
+        let json = Some(("application/json", body.as_str()));
+        let statuses: Vec<u16> = f
+            .tokens
+            .iter()
+            .map(|t| call(&f, "POST", "/api/preview", Auth::Token(t), json).status)
+            .collect();
+        assert_eq!(statuses, [403, 403, 200, 200]);
+        let p = call(&f, "POST", "/api/preview", Auth::Token(&f.tokens[2]), json).json();
+        assert_eq!(
+            (
+                p["run"].as_i64(),
+                p["customers"].as_u64(),
+                p["moved"].as_u64()
+            ),
+            (Some(2), Some(6), Some(1))
+        );
+        assert_eq!(p["movers"][0]["id"], "B");
+        assert_eq!(p["movers"][0]["direction"], "down");
+        assert_eq!(p["revenue_moved"], 1100.0);
+        let size = |tier: &str| {
+            p["sizes"]
+                .as_array()
+                .expect("sizes")
+                .iter()
+                .find(|s| s["tier"] == tier)
+                .map(|s| (s["customers_now"].as_u64(), s["customers_draft"].as_u64()))
+        };
+        assert_eq!(size("big"), Some((Some(3), Some(2))));
+        assert_eq!(size("small"), Some((Some(3), Some(4))));
+        // a draft that does not parse says where
+        let bad = serde_json::json!({ "text": "[[dimensions]\nname = 1" }).to_string();
+        let a = call(
+            &f,
+            "POST",
+            "/api/preview",
+            Auth::Token(&f.tokens[2]),
+            Some(("application/json", &bad)),
+        );
+        assert_eq!(a.status, 400);
+        assert!(
+            a.json()["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("line")),
+            "{}",
+            a.body
+        );
+        // publishing: admins only, audited, a new version
+        let body = serde_json::json!({ "text": draft, "message": "big from 1,200" }).to_string();
+        let json = Some(("application/json", body.as_str()));
+        let statuses: Vec<u16> = f
+            .tokens
+            .iter()
+            .map(|t| call(&f, "POST", "/api/schemes", Auth::Token(t), json).status)
+            .collect();
+        assert_eq!(statuses, [403, 403, 403, 201]);
+        let versions = get(&f, "/api/schemes", &f.tokens[0]).json();
+        assert_eq!(versions[0]["message"], "big from 1,200");
+        assert_eq!(versions[0]["author"], "ada");
+        let audit = get(&f, "/api/audit", &f.tokens[3]).json();
+        assert_eq!(audit[0]["action"], "scheme.publish");
+    }
+}
