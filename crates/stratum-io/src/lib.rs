@@ -14,6 +14,7 @@ pub mod clv;
 pub mod demo;
 mod engine;
 pub mod excel;
+pub mod export;
 mod fields;
 pub mod guard;
 pub mod ingest;

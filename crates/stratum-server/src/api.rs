@@ -32,6 +32,7 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(me))
         .routes(routes!(list_runs))
         .routes(routes!(run_detail))
+        .routes(routes!(export))
         .routes(routes!(list_customers))
         .routes(routes!(customer_detail))
         .routes(routes!(migrations))
@@ -202,6 +203,116 @@ async fn run_detail(
         })
         .await?;
     Ok(Json(detail))
+}
+
+/// What to download.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct ExportQuery {
+    /// `csv` (default), `xlsx` or `parquet`.
+    pub(crate) format: Option<String>,
+}
+
+/// A run's tiers as a file: one row per customer (an account manager's own customers only).
+#[utoipa::path(get, path = "/api/runs/{id}/export", tag = "runs",
+    params(("id" = i64, Path, description = "the run's id"), ExportQuery),
+    responses(
+        (status = 200, description = "the tiers of the run's customers: every dimension's tier, the final tier, RFM class and segment, ABC class, recency, frequency, net revenue, CLV, P(alive), the reason",
+            content((String = "text/csv"),
+                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (String = "application/vnd.apache.parquet"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn export(
+    State(state): Shared,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<ExportQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    use stratum_io::export::{ExportFormat, TierRow, cells, header, write};
+    caller.sees_customers()?;
+    let asked = q.format.as_deref().unwrap_or("csv");
+    let format = ExportFormat::parse(asked).ok_or_else(|| {
+        ApiError::BadRequest(format!("format `{asked}`: expected csv, xlsx or parquet"))
+    })?;
+    let scope = caller.scope();
+    let bytes = state
+        .with_store(move |s| {
+            let (_, rows) = s.run_customers(id)?;
+            // an account manager's own customers: by the run's own account_manager column
+            let own: Option<std::collections::HashSet<String>> = match scope {
+                None => None,
+                Some(book) => {
+                    let kept = s.kept_columns(id, Some(&["account_manager".to_string()]))?;
+                    let managers = match kept.profile.column("account_manager") {
+                        Some(stratum_core::scheme::ColumnData::Text(t)) => Some(t),
+                        _ => None,
+                    };
+                    Some(
+                        kept.codes
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| {
+                                managers.and_then(|m| m.get(*i)) == Some(book.as_str())
+                            })
+                            .map(|(_, c)| c.clone())
+                            .collect(),
+                    )
+                }
+            };
+            let rows: Vec<_> = rows
+                .iter()
+                .filter(|(code, _)| own.as_ref().is_none_or(|o| o.contains(code)))
+                .collect();
+            let dimensions: Vec<String> = rows
+                .first()
+                .map(|(_, e)| e.tiers.iter().map(|(d, _)| d.clone()).collect())
+                .unwrap_or_default();
+            let reasons: Vec<String> = rows
+                .iter()
+                .map(|(_, e)| why::reason_text(e.reason.as_ref(), Lang::En))
+                .collect();
+            let table: Vec<TierRow<'_>> = rows
+                .iter()
+                .zip(&reasons)
+                .map(|((code, e), reason)| TierRow {
+                    customer_id: code,
+                    as_of: e.as_of,
+                    tiers: &e.tiers,
+                    final_tier: e.final_tier().unwrap_or_default(),
+                    codes: &e.codes,
+                    recency_days: e.recency_days,
+                    frequency: e.frequency,
+                    monetary: e.monetary,
+                    clv: e.clv,
+                    reason,
+                })
+                .collect();
+            let cells: Vec<_> = table.iter().map(cells).collect();
+            let dir = tempfile::tempdir().map_err(|e| ApiError::Internal(e.to_string()))?;
+            let path = dir.path().join(format.file_name());
+            write(&path, format, &header(&dimensions), &cells)
+                .map_err(|e| ApiError::Internal(format!("export: {e}")))?;
+            std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await?;
+    let name = format
+        .file_name()
+        .replacen("tiers", &format!("tiers-run-{id}"), 1);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                format.media_type().to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// A tier's label: the scheme's, Stratum's for the built-in dimensions, else its code.

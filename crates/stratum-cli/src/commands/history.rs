@@ -742,14 +742,14 @@ fn diff_text(
 
 /// `stratum export`.
 pub fn export(args: ExportArgs) -> Result<()> {
-    let name = match args.format.as_str() {
-        "csv" => "tiers.csv",
-        "xlsx" => "tiers.xlsx",
-        "parquet" => "tiers.parquet",
-        other => {
-            return Err(BadInput(format!("--format {other}: give csv, xlsx or parquet")).into());
-        }
-    };
+    use stratum_io::export::{ExportFormat, TierRow, cells, header, write};
+    let format = ExportFormat::parse(&args.format).ok_or_else(|| {
+        BadInput(format!(
+            "--format {}: give csv, xlsx or parquet",
+            args.format
+        ))
+    })?;
+    let name = format.file_name();
     let mut store = open(&args.db)?;
     let run = match args.run.as_str() {
         "latest" => store
@@ -771,81 +771,32 @@ pub fn export(args: ExportArgs) -> Result<()> {
         .first()
         .map(|(_, e)| e.tiers.iter().map(|(d, _)| d.clone()).collect())
         .unwrap_or_default();
-    let mut header: Vec<String> = vec!["customer_id".into(), "as_of".into()];
-    header.extend(dimensions.iter().cloned());
-    header.extend(
-        [
-            "final_tier",
-            "rfm_class",
-            "rfm_segment",
-            "abc_class",
-            "recency_days",
-            "frequency",
-            "monetary",
-            "clv",
-            "p_alive",
-            "reason",
-        ]
-        .map(String::from),
-    );
-    let texts: Vec<(String, String)> = rows
+    let header = header(&dimensions);
+    let reasons: Vec<String> = rows
         .iter()
-        .map(|(_, e)| {
-            (
-                e.final_tier().unwrap_or_default().to_string(),
-                reason_text(e.reason.as_ref(), Lang::En),
-            )
+        .map(|(_, e)| reason_text(e.reason.as_ref(), Lang::En))
+        .collect();
+    let table: Vec<TierRow<'_>> = rows
+        .iter()
+        .zip(&reasons)
+        .map(|((id, e), reason)| TierRow {
+            customer_id: id,
+            as_of: e.as_of,
+            tiers: &e.tiers,
+            final_tier: e.final_tier().unwrap_or_default(),
+            codes: &e.codes,
+            recency_days: e.recency_days,
+            frequency: e.frequency,
+            monetary: e.monetary,
+            clv: e.clv,
+            reason,
         })
         .collect();
-    let cells: Vec<Vec<Cell<'_>>> = rows
-        .iter()
-        .zip(&texts)
-        .map(|((id, e), (final_tier, reason))| {
-            let mut row = vec![Cell::Text(id), Cell::Date(e.as_of)];
-            row.extend(e.tiers.iter().map(|(_, t)| Cell::Text(t)));
-            let clv = |f: fn(&(f64, f64)) -> f64| {
-                e.clv
-                    .as_ref()
-                    .map_or(Cell::Text(""), |c| Cell::Number(f(c)))
-            };
-            row.extend([
-                Cell::Text(final_tier),
-                Cell::Text(&e.codes[0]),
-                Cell::Text(&e.codes[1]),
-                Cell::Text(&e.codes[2]),
-                Cell::Int(e.recency_days),
-                Cell::Int(e.frequency as i64),
-                Cell::Money(e.monetary),
-                clv(|c| c.0),
-                clv(|c| c.1),
-                Cell::Text(reason),
-            ]);
-            row
-        })
-        .collect();
+    let cells: Vec<_> = table.iter().map(cells).collect();
     let outputs = Outputs::begin(&args.out, &[], &[name])?;
     let path = outputs.dir().join(name);
-    let written = (|| -> Result<()> {
-        if name == "tiers.xlsx" {
-            stratum_io::output::write_table_xlsx(&path, "tiers", &header, cells.iter())
-                .with_context(|| format!("failed to write `{}`", path.display()))
-        } else if name == "tiers.parquet" {
-            stratum_io::parquet_out::write_table_parquet(&path, &header, &cells)
-                .with_context(|| format!("failed to write `{}`", path.display()))
-        } else {
-            let mut w = CsvOut::new(super::ingest::create(&path)?, CsvText::Safe);
-            let write = |w: &mut CsvOut<_>| -> csv::Result<()> {
-                w.texts(&header)?;
-                for row in &cells {
-                    w.cells(row)?;
-                }
-                Ok(())
-            };
-            write(&mut w)
-                .and_then(|()| w.into_inner().map(|_| ()))
-                .with_context(|| format!("failed to write `{}`", path.display()))
-        }
-    })();
+    let written = write(&path, format, &header, &cells)
+        .with_context(|| format!("failed to write `{}`", path.display()));
     outputs.finish(written)?;
     eprintln!(
         "wrote {}: {name} (run {}, as of {}, {} customers)",

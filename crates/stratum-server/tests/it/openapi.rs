@@ -33,6 +33,11 @@ fn check(doc: &Value, template: &str, method: &str, status: u16, body: &str) -> 
     let schema = response_schema(doc, template, method, status).ok_or_else(|| {
         format!("{method} {template}: answer {status} is not documented ({body})")
     })?;
+    let content = &doc["paths"][template][method]["responses"][status.to_string()]["content"];
+    if content.is_object() && content["application/json"].is_null() {
+        // a file (an export): documented, not JSON
+        return Ok(());
+    }
     if status == 204 {
         return if body.is_empty() {
             Ok(())
@@ -105,6 +110,7 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
             continue;
         }
         let concrete = template
+            .replace("/api/runs/{id}/export", "/api/runs/2/export")
             .replace("/api/runs/{id}", "/api/runs/2")
             .replace("/api/customers/{id}", "/api/customers/B")
             .replace("/api/schemes/{id}", "/api/schemes/1");

@@ -37,6 +37,23 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
         "/api/worklist?manager=%E6%9D%8E%E5%A8%9C",
         [403, 200, 200, 200],
     ),
+    ("GET", "/api/runs/2/export", [403, 200, 200, 200]),
+    (
+        "GET",
+        "/api/runs/1/export?format=xlsx",
+        [403, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/runs/2/export?format=parquet",
+        [403, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/runs/2/export?format=json",
+        [403, 400, 400, 400],
+    ),
+    ("GET", "/api/runs/9/export", [403, 404, 404, 404]),
     ("GET", "/api/alerts", [403, 403, 200, 200]),
     ("GET", "/api/schemes", [200, 200, 200, 200]),
     ("GET", "/api/schemes/1", [200, 200, 200, 200]),
@@ -141,6 +158,21 @@ fn an_account_manager_sees_only_their_own_customers_everywhere() {
         assert_eq!(
             (m["up"].as_u64(), m["down"].as_u64(), m["new"].as_u64()),
             (Some(1), Some(1), Some(1))
+        );
+        // an export of a run has their customers only
+        let csv = get(&f, "/api/runs/2/export", zhang).body;
+        let ids: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap_or(""))
+            .collect();
+        assert_eq!(ids.len(), 3, "{csv}");
+        assert!(ids.iter().all(|id| ["A", "B", "C"].contains(id)), "{csv}");
+        let all = get(&f, "/api/runs/2/export", &f.tokens[2]).body;
+        assert_eq!(all.lines().count(), 7, "a header and six customers");
+        assert!(
+            all.starts_with("customer_id,as_of,tier,final_tier,"),
+            "{all}"
         );
         // the worklist is always their own, whatever is asked
         let w = get(&f, "/api/worklist?manager=%E6%9D%8E%E5%A8%9C", zhang).json();
