@@ -946,7 +946,7 @@ pub(crate) struct SchemeVersionOut {
     pub(crate) text: Option<String>,
 }
 
-fn version_out(v: stratum_store::SchemeVersion, text: bool) -> SchemeVersionOut {
+pub(crate) fn version_out(v: stratum_store::SchemeVersion, text: bool) -> SchemeVersionOut {
     SchemeVersionOut {
         id: v.id,
         hash: v.hash,

@@ -39,6 +39,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/customers/{id}", get(customer))
         .route("/my", get(my_customers))
         .route("/migrations", get(migrations))
+        .route("/runs", get(runs))
+        .route("/schemes", get(schemes))
+        .route("/schemes/{id}", get(scheme_text))
+        .route("/schemes/preview", post(preview))
+        .route("/alerts", get(alerts))
 }
 
 /// Words and numbers in the page's language.
@@ -1172,4 +1177,251 @@ async fn migrations_page(
             .collect();
     }
     Ok(out)
+}
+
+/// A kept run, as the runs page lists it.
+pub(crate) struct RunLine {
+    pub(crate) id: i64,
+    pub(crate) as_of: String,
+    pub(crate) finished: String,
+    pub(crate) scheme: String,
+    pub(crate) customers: String,
+    pub(crate) revenue: String,
+    pub(crate) tool: String,
+}
+
+#[derive(Template)]
+#[template(path = "runs.html")]
+struct RunsPage {
+    f: Frame,
+    runs: Vec<RunLine>,
+    quality: Vec<Figure>,
+}
+
+async fn runs(State(state): State<Arc<AppState>>, page: Page) -> Response {
+    let w = page.words.clone();
+    let result = async {
+        let runs = state.with_store(|s| Ok(s.runs()?)).await?;
+        let latest = runs.last().map(|r| r.id);
+        let docs = match latest {
+            Some(id) => Some(state.with_store(move |s| Ok(s.run_documents(id)?)).await?),
+            None => None,
+        };
+        Ok::<_, ApiError>(RunsPage {
+            f: Frame::of(&page, w.t("运行", "Runs")),
+            runs: runs
+                .iter()
+                .rev()
+                .map(|r| RunLine {
+                    id: r.id,
+                    as_of: r.as_of.to_string(),
+                    finished: r.finished_at.clone(),
+                    scheme: r.scheme_name.clone().unwrap_or_default(),
+                    customers: thousands(r.customers),
+                    revenue: w.amount(&r.revenue.to_f64()),
+                    tool: r.tool_version.clone(),
+                })
+                .collect(),
+            quality: docs.map_or(Vec::new(), |d| quality_figures(&d.inputs, &w)),
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
+        Err(e) => error_page(&w, &e),
+    }
+}
+
+/// A scheme version, as listed.
+pub(crate) struct VersionLine {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) message: String,
+    pub(crate) author: String,
+    pub(crate) created_at: String,
+    pub(crate) hash: String,
+}
+
+#[derive(Template)]
+#[template(path = "schemes.html")]
+struct SchemesPage {
+    f: Frame,
+    versions: Vec<VersionLine>,
+    may_preview: bool,
+    draft: String,
+    preview: String,
+    error: Option<String>,
+}
+
+fn version_lines(versions: Vec<stratum_store::SchemeVersion>) -> Vec<VersionLine> {
+    versions
+        .into_iter()
+        .rev()
+        .map(|v| VersionLine {
+            id: v.id,
+            name: v.name.unwrap_or_default(),
+            message: v.message,
+            author: v.author,
+            created_at: v.created_at,
+            hash: v.hash.chars().take(12).collect(),
+        })
+        .collect()
+}
+
+async fn schemes(State(state): State<Arc<AppState>>, page: Page) -> Response {
+    let w = page.words.clone();
+    let versions = state.with_store(|s| Ok(s.versions()?)).await;
+    match versions {
+        Ok(v) => {
+            let draft = v.last().map(|v| v.text.clone()).unwrap_or_default();
+            let p = SchemesPage {
+                f: Frame::of(&page, w.t("分级方案", "Schemes")),
+                versions: version_lines(v),
+                may_preview: page.caller.role() >= Role::Analyst,
+                draft,
+                preview: String::new(),
+                error: None,
+            };
+            render(&p, w.lang, page.path.contains("lang="))
+        }
+        Err(e) => error_page(&w, &e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "scheme.html")]
+struct SchemeTextPage {
+    f: Frame,
+    text: String,
+    message: String,
+}
+
+async fn scheme_text(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Path(id): Path<i64>,
+) -> Response {
+    let w = page.words.clone();
+    match state.with_store(move |s| Ok(s.version(id)?)).await {
+        Ok(v) => {
+            let p = SchemeTextPage {
+                f: Frame::of(
+                    &page,
+                    &format!("{} {}", w.t("方案版本", "Scheme version"), v.id),
+                ),
+                message: format!("{} · {} · {}", v.message, v.author, v.created_at),
+                text: v.text,
+            };
+            render(&p, w.lang, false)
+        }
+        Err(e) => error_page(&w, &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PreviewForm {
+    csrf: String,
+    text: String,
+}
+
+async fn preview(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Form(form): Form<PreviewForm>,
+) -> Response {
+    let w = page.words.clone();
+    if let Err(e) = check_form(&page, &form.csrf).and_then(|()| page.caller.at_least(Role::Analyst))
+    {
+        return error_page(&w, &e);
+    }
+    let versions = match state.with_store(|s| Ok(s.versions()?)).await {
+        Ok(v) => v,
+        Err(e) => return error_page(&w, &e),
+    };
+    let mut p = SchemesPage {
+        f: Frame::of(&page, w.t("分级方案", "Schemes")),
+        versions: version_lines(versions),
+        may_preview: true,
+        draft: form.text.clone(),
+        preview: String::new(),
+        error: None,
+    };
+    let lang = w.lang;
+    let outcome = async {
+        let draft = crate::api::scheme_of_text(&form.text)?;
+        let labels = draft.clone();
+        let view = state
+            .with_store(move |s| Ok(s.preview(draft, None, lang)?))
+            .await?;
+        let dimension = view.dimensions.1.clone();
+        let label = |t: &str| tier_label(Some(&labels), &dimension, t, lang);
+        let (_, _, sections, _) =
+            stratum_io::report::preview_sections(&view, &label, lang, &state.config.currency, "");
+        let mut html = String::new();
+        for section in &sections {
+            html.push_str(&format!(
+                "<h3>{}</h3>",
+                stratum_io::report::chart_esc(&section.title)
+            ));
+            html.push_str(&stratum_io::report::blocks_html(section));
+        }
+        Ok::<_, ApiError>(html)
+    }
+    .await;
+    match outcome {
+        Ok(html) => p.preview = html,
+        Err(e) => p.error = Some(e.to_string()),
+    }
+    render(&p, lang, false)
+}
+
+/// A message of the outbox, as listed.
+pub(crate) struct AlertLine {
+    pub(crate) run: i64,
+    pub(crate) title: String,
+    pub(crate) recipient: String,
+    pub(crate) channel: String,
+    pub(crate) status: String,
+    pub(crate) attempts: u32,
+    pub(crate) when: String,
+    pub(crate) error: String,
+    pub(crate) customers: usize,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    f: Frame,
+    alerts: Vec<AlertLine>,
+}
+
+async fn alerts(State(state): State<Arc<AppState>>, page: Page) -> Response {
+    let w = page.words.clone();
+    if let Err(e) = page.caller.at_least(Role::Analyst) {
+        return error_page(&w, &e);
+    }
+    match state.with_store(|s| Ok(s.messages()?)).await {
+        Ok(messages) => {
+            let p = AlertsPage {
+                f: Frame::of(&page, w.t("预警", "Alerts")),
+                alerts: messages
+                    .into_iter()
+                    .rev()
+                    .map(|m| AlertLine {
+                        run: m.run,
+                        title: m.digest.title.clone(),
+                        recipient: m.digest.recipient.clone(),
+                        channel: format!("{} ({})", m.channel.name, m.channel.kind),
+                        status: m.status.code().into(),
+                        attempts: m.attempts,
+                        when: m.delivered_at.clone().unwrap_or(m.next_attempt_at.clone()),
+                        error: m.last_error.clone().unwrap_or_default(),
+                        customers: m.digest.alerts.iter().map(|a| a.customers.len()).sum(),
+                    })
+                    .collect(),
+            };
+            render(&p, w.lang, page.path.contains("lang="))
+        }
+        Err(e) => error_page(&w, &e),
+    }
 }

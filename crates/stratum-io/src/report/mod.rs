@@ -22,7 +22,7 @@ use crate::quality::QualityReport;
 use crate::tiers::SchemeOutput;
 use chart::esc;
 
-pub use sections::{build, history_section};
+pub use sections::{build, history_section, preview as preview_sections};
 
 /// Everything a report is made of.
 #[derive(Debug)]
@@ -319,6 +319,11 @@ fn table_html(out: &mut String, t: &Table) {
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div>\n");
+}
+
+/// `s` escaped for HTML text.
+pub fn chart_esc(s: &str) -> String {
+    esc(s)
 }
 
 /// The report's styles, for pages that show its sections (the server's dashboard).

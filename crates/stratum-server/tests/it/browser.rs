@@ -258,11 +258,23 @@ fn each_role_signs_in_and_walks_the_dashboard_in_a_real_browser() {
     drop(store);
     let mut problems = Vec::new();
     for (name, pages) in [
-        ("viewer-b", vec!["/", "/migrations"]),
-        ("zhang-b", vec!["/", "/my", "/customers", "/migrations"]),
+        ("viewer-b", vec!["/", "/migrations", "/runs", "/schemes"]),
+        (
+            "zhang-b",
+            vec!["/", "/my", "/customers", "/migrations", "/runs"],
+        ),
         (
             "analyst-b",
-            vec!["/", "/customers", "/my", "/migrations", "/?lang=en"],
+            vec![
+                "/",
+                "/customers",
+                "/my",
+                "/migrations",
+                "/runs",
+                "/schemes",
+                "/alerts",
+                "/?lang=en",
+            ],
         ),
     ] {
         let s = driver.session(1280);
@@ -311,6 +323,19 @@ fn each_role_signs_in_and_walks_the_dashboard_in_a_real_browser() {
             }
             for e in s.console_errors() {
                 problems.push(format!("{name} {page}: console error: {e}"));
+            }
+        }
+        // preview the latest scheme as a draft from the schemes page (analysts)
+        if pages.contains(&"/alerts") {
+            s.go(&f.server.url("/schemes"));
+            s.click("form[action='/schemes/preview'] button");
+            s.leave("/schemes");
+            s.screenshot(&format!("{name}-preview"));
+            if s.count(".figure") < 3 {
+                problems.push(format!("{name}: the preview shows no figures"));
+            }
+            for e in s.console_errors() {
+                problems.push(format!("{name} preview: console error: {e}"));
             }
         }
         // open a customer from the list, where the role lists customers
