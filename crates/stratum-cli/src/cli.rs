@@ -84,7 +84,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub bind: Option<String>,
     /// A TOML config file with a [server] section: bind, lang, currency, secure_cookies,
-    /// session_hours.
+    /// session_hours, uploads (the folder uploaded inputs are kept in; default
+    /// `stratum-uploads` beside the SQLite file), max_upload_mb (default 2048).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Start on a temporary store filled by `backfill` of the demo data (quarterly runs of

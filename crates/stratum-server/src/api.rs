@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use stratum_core::Lang;
@@ -21,16 +21,20 @@ use utoipa_axum::routes;
 
 use crate::auth::{Caller, hash_password, new_token, now, token_hash};
 use crate::book::{Book, Filter, Row, Sort};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::state::AppState;
 
 type Shared = State<Arc<AppState>>;
 
-/// The API's routes.
-pub(crate) fn routes() -> OpenApiRouter<Arc<AppState>> {
+/// The API's routes; uploads up to `max_upload` bytes.
+pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
+    let (schemas, paths, runs) = routes!(list_runs, start_run);
+    let runs = runs.layer(axum::extract::DefaultBodyLimit::max(max_upload));
     OpenApiRouter::new()
         .routes(routes!(me))
-        .routes(routes!(list_runs))
+        .routes((schemas, paths, runs))
+        .routes(routes!(list_jobs))
+        .routes(routes!(job))
         .routes(routes!(run_detail))
         .routes(routes!(export))
         .routes(routes!(list_customers))
@@ -160,13 +164,13 @@ pub(crate) struct RunDetail {
 /// One run: quality, inputs, tier totals.
 #[utoipa::path(get, path = "/api/runs/{id}", tag = "runs",
     params(("id" = i64, Path, description = "the run's id"), LangQuery),
-    responses((status = 200, body = RunDetail), (status = 401, body = ErrorBody),
+    responses((status = 200, body = RunDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 async fn run_detail(
     State(state): Shared,
     _caller: Caller,
-    Path(id): Path<i64>,
-    Query(q): Query<LangQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<LangQuery>,
 ) -> Result<Json<RunDetail>, ApiError> {
     let lang = lang_of(q.lang.as_deref(), &state);
     let detail = state
@@ -205,6 +209,192 @@ async fn run_detail(
     Ok(Json(detail))
 }
 
+/// The form a run is started with (multipart/form-data), as documented.
+#[derive(Debug, ToSchema)]
+pub struct RunUpload {
+    /// The transactions file (CSV in any common encoding, XLSX/XLS, or Parquet).
+    #[schema(value_type = String, format = Binary)]
+    pub transactions: Vec<u8>,
+    /// A customer master file.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub customers: Option<Vec<u8>>,
+    /// An interactions file.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub interactions: Option<Vec<u8>>,
+    /// The analysis date (YYYY-MM-DD; default: the day after the last transaction).
+    pub as_of: Option<String>,
+}
+
+/// The `segment` flag of an uploaded file's field.
+fn flag_of(field: &str) -> Option<&'static str> {
+    match field {
+        "transactions" => Some("--transactions"),
+        "customers" => Some("--customers"),
+        "interactions" => Some("--interactions"),
+        _ => None,
+    }
+}
+
+/// Starts a re-tiering run on uploaded files with the latest published scheme (analysts and
+/// admins). The files are kept as given; the run is recorded as `stratum segment --db` records
+/// it, alerts included. Runs go one at a time; follow one at `/api/jobs/{id}`.
+#[utoipa::path(post, path = "/api/runs", tag = "runs",
+    request_body(content_type = "multipart/form-data", content = RunUpload),
+    responses((status = 202, body = crate::jobs::Job), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+async fn start_run(
+    State(state): Shared,
+    caller: Caller,
+    form: axum::extract::Multipart,
+) -> Result<(StatusCode, Json<crate::jobs::Job>), ApiError> {
+    let job = start_upload(&state, &caller, form).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Keeps the uploaded files and queues their run: the API's and the runs page's. A caller
+/// signed in by a browser session must send the session's form token as a `csrf` field.
+pub(crate) async fn start_upload(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    mut form: axum::extract::Multipart,
+) -> Result<crate::jobs::Job, ApiError> {
+    use tokio::io::AsyncWriteExt;
+    caller.at_least(Role::Analyst)?;
+    let runner = state.config.runner.clone().ok_or_else(|| {
+        ApiError::Conflict(
+            "this server was started without the stratum binary and cannot run".into(),
+        )
+    })?;
+    let io = |e: std::io::Error| ApiError::Internal(format!("upload: {e}"));
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::BadRequest(format!("the upload: {}", e.body_text()))
+    };
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let dir = state.config.uploads.join(format!(
+        "run-{stamp}-{}",
+        &crate::auth::digest(&crate::auth::secret(8))[..8]
+    ));
+    tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+    let mut files: Vec<(&'static str, std::path::PathBuf)> = Vec::new();
+    let mut as_of = None;
+    let mut csrf = None;
+    let result = async {
+        while let Some(mut field) = form.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or("").to_string();
+            if let Some(flag) = flag_of(&name) {
+                if files.iter().any(|(f, _)| *f == flag) {
+                    return Err(ApiError::BadRequest(format!("`{name}` is given twice")));
+                }
+                let file =
+                    crate::jobs::safe_name(field.file_name().unwrap_or(""), &format!("{name}.csv"));
+                let path = dir.join(format!("{name}-{file}"));
+                let mut out = tokio::fs::File::create(&path).await.map_err(io)?;
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    out.write_all(&chunk).await.map_err(io)?;
+                }
+                out.flush().await.map_err(io)?;
+                files.push((flag, path));
+            } else if name == "csrf" {
+                csrf = Some(field.text().await.map_err(bad)?);
+            } else if name == "as_of" {
+                let text = field.text().await.map_err(bad)?.trim().to_string();
+                if !text.is_empty() {
+                    chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+                        ApiError::BadRequest(format!("as_of `{text}`: expected a date, YYYY-MM-DD"))
+                    })?;
+                    as_of = Some(text);
+                }
+            } else {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown field `{name}`: expected transactions, customers, interactions, as_of"
+                )));
+            }
+        }
+        if caller.csrf.is_some() && csrf != caller.csrf {
+            return Err(ApiError::Csrf);
+        }
+        if !files.iter().any(|(f, _)| *f == "--transactions") {
+            return Err(ApiError::BadRequest(
+                "no `transactions` file uploaded".into(),
+            ));
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        // nothing is kept of a refused upload
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        return Err(e);
+    }
+    // the latest published scheme, as a file of the run's folder
+    let scheme = state.with_store(|s| Ok(s.versions()?.pop())).await?;
+    let scheme = match scheme {
+        Some(v) => {
+            let path = dir.join(format!("scheme-v{}.toml", v.id));
+            tokio::fs::write(&path, &v.text).await.map_err(io)?;
+            Some((v.id, path))
+        }
+        None => None,
+    };
+    let input = crate::jobs::JobInput {
+        dir,
+        files,
+        scheme,
+        as_of,
+    };
+    let job = state.jobs.add(&caller.user.name, &input);
+    let actor = caller.user.name.clone();
+    let detail = format!("job {}: {}", job.id, job.inputs.join(", "));
+    state
+        .with_store(move |s| {
+            Ok(s.audit(&AuditEntry {
+                at: now(),
+                actor,
+                action: "run.start".into(),
+                detail,
+            })?)
+        })
+        .await?;
+    let lang = state.config.lang.pick("zh", "en");
+    tokio::spawn(
+        state
+            .jobs
+            .clone()
+            .run(job.id, runner, state.config.db.clone(), lang, input),
+    );
+    Ok(job)
+}
+
+/// The runs started from the server, newest first (analysts and admins).
+#[utoipa::path(get, path = "/api/jobs", tag = "runs",
+    responses((status = 200, body = Vec<crate::jobs::Job>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn list_jobs(
+    State(state): Shared,
+    caller: Caller,
+) -> Result<Json<Vec<crate::jobs::Job>>, ApiError> {
+    caller.at_least(Role::Analyst)?;
+    Ok(Json(state.jobs.all()))
+}
+
+/// A run started from the server: where it stands and what it printed.
+#[utoipa::path(get, path = "/api/jobs/{id}", tag = "runs",
+    params(("id" = u64, Path, description = "the job's number")),
+    responses((status = 200, body = crate::jobs::Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn job(
+    State(state): Shared,
+    caller: Caller,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<crate::jobs::Job>, ApiError> {
+    caller.at_least(Role::Analyst)?;
+    state.jobs.get(id).map(Json).ok_or(ApiError::NotFound {
+        what: "job",
+        id: id.to_string(),
+    })
+}
+
 /// What to download.
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct ExportQuery {
@@ -225,8 +415,8 @@ pub(crate) struct ExportQuery {
 async fn export(
     State(state): Shared,
     caller: Caller,
-    Path(id): Path<i64>,
-    Query(q): Query<ExportQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     use stratum_io::export::{ExportFormat, TierRow, cells, header, write};
@@ -469,7 +659,7 @@ pub(crate) struct CustomerPage {
 async fn list_customers(
     State(state): Shared,
     caller: Caller,
-    Query(q): Query<CustomerQuery>,
+    ApiQuery(q): ApiQuery<CustomerQuery>,
 ) -> Result<Json<CustomerPage>, ApiError> {
     caller.sees_customers()?;
     let (page, per_page) = q.paging()?;
@@ -583,13 +773,13 @@ pub(crate) async fn visible_customer(
 /// A customer of the latest run with their history, reasons, lifetime value and churn.
 #[utoipa::path(get, path = "/api/customers/{id}", tag = "customers",
     params(("id" = String, Path, description = "the customer id"), LangQuery),
-    responses((status = 200, body = CustomerDetail), (status = 401, body = ErrorBody),
+    responses((status = 200, body = CustomerDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn customer_detail(
     State(state): Shared,
     caller: Caller,
-    Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<LangQuery>,
 ) -> Result<Json<CustomerDetail>, ApiError> {
     let lang = lang_of(q.lang.as_deref(), &state);
     let (book, history) = visible_customer(&state, &caller, &id).await?;
@@ -677,7 +867,7 @@ pub(crate) struct MigrationsOut {
 async fn migrations(
     State(state): Shared,
     caller: Caller,
-    Query(q): Query<MigrationsQuery>,
+    ApiQuery(q): ApiQuery<MigrationsQuery>,
 ) -> Result<Json<MigrationsOut>, ApiError> {
     let lang = lang_of(q.lang.as_deref(), &state);
     let top = q.top.unwrap_or(100).min(10_000);
@@ -857,7 +1047,7 @@ pub(crate) fn worklist_of(
 async fn worklist(
     State(state): Shared,
     caller: Caller,
-    Query(q): Query<WorklistQuery>,
+    ApiQuery(q): ApiQuery<WorklistQuery>,
 ) -> Result<Json<Worklist>, ApiError> {
     caller.sees_customers()?;
     let lang = lang_of(q.lang.as_deref(), &state);
@@ -1005,7 +1195,7 @@ pub(crate) fn scheme_of_text(text: &str) -> Result<stratum_core::scheme::SchemeP
 async fn publish(
     State(state): Shared,
     caller: Caller,
-    Json(new): Json<NewVersion>,
+    ApiJson(new): ApiJson<NewVersion>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     caller.at_least(Role::Admin)?;
     if new.message.trim().is_empty() {
@@ -1112,7 +1302,7 @@ pub(crate) struct PreviewOut {
 async fn preview(
     State(state): Shared,
     caller: Caller,
-    Json(req): Json<PreviewRequest>,
+    ApiJson(req): ApiJson<PreviewRequest>,
 ) -> Result<Json<PreviewOut>, ApiError> {
     caller.at_least(Role::Analyst)?;
     let lang = lang_of(req.lang.as_deref(), &state);
@@ -1167,12 +1357,12 @@ async fn preview(
 /// One scheme version with its text.
 #[utoipa::path(get, path = "/api/schemes/{id}", tag = "schemes",
     params(("id" = i64, Path, description = "the version")),
-    responses((status = 200, body = SchemeVersionOut), (status = 401, body = ErrorBody),
+    responses((status = 200, body = SchemeVersionOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 async fn scheme_version(
     State(state): Shared,
     _caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<SchemeVersionOut>, ApiError> {
     let v = state.with_store(move |s| Ok(s.version(id)?)).await?;
     Ok(Json(version_out(v, true)))
@@ -1272,7 +1462,7 @@ pub fn make_user(
 async fn add_user(
     State(state): Shared,
     caller: Caller,
-    Json(new): Json<NewUser>,
+    ApiJson(new): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserOut>), ApiError> {
     caller.at_least(Role::Admin)?;
     let actor = caller.user.name.clone();
@@ -1350,12 +1540,12 @@ pub struct CreatedToken {
 
 /// Creates an API token for a user (admins).
 #[utoipa::path(post, path = "/api/tokens", tag = "admin", request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 401, body = ErrorBody),
+    responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn add_token(
     State(state): Shared,
     caller: Caller,
-    Json(new): Json<NewToken>,
+    ApiJson(new): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     caller.at_least(Role::Admin)?;
     let actor = caller.user.name.clone();
@@ -1406,7 +1596,7 @@ pub fn create_token(
 async fn revoke_token(
     State(state): Shared,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.at_least(Role::Admin)?;
     let actor = caller.user.name.clone();

@@ -165,8 +165,11 @@ pub(crate) async fn caller(parts: &Parts, state: &Arc<AppState>) -> Result<Calle
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    // a page's form carries its token in a field, which the page's handler checks
+        .is_some_and(|v| {
+            v.starts_with("application/x-www-form-urlencoded")
+                || v.starts_with("multipart/form-data")
+        });
+    // a form carries its token in a `csrf` field, which its handler checks
     if !safe && !form {
         let given = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if given != caller.csrf.as_deref() {

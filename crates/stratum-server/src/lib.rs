@@ -15,6 +15,7 @@ pub mod api;
 pub mod auth;
 mod book;
 pub mod error;
+mod jobs;
 mod pages;
 mod state;
 
@@ -79,7 +80,7 @@ struct ApiDoc;
 /// The router of the whole server, and its OpenAPI document.
 pub fn app(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
     let (api, mut doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(api::routes())
+        .merge(api::routes(state.config.max_upload))
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     let components = doc.components.get_or_insert_with(Default::default);

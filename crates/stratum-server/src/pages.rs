@@ -39,7 +39,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/customers/{id}", get(customer))
         .route("/my", get(my_customers))
         .route("/migrations", get(migrations))
-        .route("/runs", get(runs))
+        .route("/runs", get(runs).post(start_run))
         .route("/schemes", get(schemes))
         .route("/schemes/{id}", get(scheme_text))
         .route("/schemes/preview", post(preview))
@@ -1196,6 +1196,53 @@ struct RunsPage {
     f: Frame,
     runs: Vec<RunLine>,
     quality: Vec<Figure>,
+    may_run: bool,
+    can_run: bool,
+    jobs: Vec<JobLine>,
+    busy: bool,
+}
+
+/// A run started from the server, as the runs page lists it.
+pub(crate) struct JobLine {
+    pub(crate) id: u64,
+    pub(crate) state: String,
+    pub(crate) by: String,
+    pub(crate) created: String,
+    pub(crate) inputs: String,
+    pub(crate) run: String,
+    pub(crate) last: String,
+}
+
+fn job_lines(jobs: &[crate::jobs::Job], w: &Words) -> Vec<JobLine> {
+    use crate::jobs::JobState;
+    jobs.iter()
+        .map(|j| JobLine {
+            id: j.id,
+            state: match j.state {
+                JobState::Queued => w.t("排队中", "queued"),
+                JobState::Running => w.t("运行中", "running"),
+                JobState::Succeeded => w.t("已记录", "recorded"),
+                JobState::Failed => w.t("失败", "failed"),
+            }
+            .into(),
+            by: j.started_by.clone(),
+            created: j.created_at.clone(),
+            inputs: j.inputs.join(", "),
+            run: j.run.map_or(String::new(), |r| format!("#{r}")),
+            last: j.log.last().cloned().unwrap_or_default(),
+        })
+        .collect()
+}
+
+async fn start_run(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    form: axum::extract::Multipart,
+) -> Response {
+    match crate::api::start_upload(&state, &page.caller, form).await {
+        Ok(_) => Redirect::to("/runs").into_response(),
+        Err(e) => error_page(&page.words, &e),
+    }
 }
 
 async fn runs(State(state): State<Arc<AppState>>, page: Page) -> Response {
@@ -1203,6 +1250,11 @@ async fn runs(State(state): State<Arc<AppState>>, page: Page) -> Response {
     let result = async {
         let runs = state.with_store(|s| Ok(s.runs()?)).await?;
         let latest = runs.last().map(|r| r.id);
+        let jobs = if page.caller.role() >= Role::Analyst {
+            state.jobs.all()
+        } else {
+            Vec::new()
+        };
         let docs = match latest {
             Some(id) => Some(state.with_store(move |s| Ok(s.run_documents(id)?)).await?),
             None => None,
@@ -1223,6 +1275,15 @@ async fn runs(State(state): State<Arc<AppState>>, page: Page) -> Response {
                 })
                 .collect(),
             quality: docs.map_or(Vec::new(), |d| quality_figures(&d.inputs, &w)),
+            may_run: page.caller.role() >= Role::Analyst,
+            can_run: state.config.runner.is_some(),
+            busy: jobs.iter().any(|j| {
+                matches!(
+                    j.state,
+                    crate::jobs::JobState::Queued | crate::jobs::JobState::Running
+                )
+            }),
+            jobs: job_lines(&jobs, &w),
         })
     }
     .await;

@@ -28,6 +28,13 @@ pub struct ServerConfig {
     pub lang: stratum_core::Lang,
     /// The currency symbol amounts are shown with.
     pub currency: String,
+    /// The `stratum` binary that runs re-tiering started from the server (none: the server
+    /// cannot start runs).
+    pub runner: Option<std::path::PathBuf>,
+    /// Where uploaded inputs are kept, a folder per run started.
+    pub uploads: std::path::PathBuf,
+    /// The largest upload, in bytes.
+    pub max_upload: usize,
 }
 
 impl ServerConfig {
@@ -40,6 +47,9 @@ impl ServerConfig {
             session_hours: 12,
             lang: stratum_core::Lang::Zh,
             currency: String::new(),
+            runner: None,
+            uploads: std::env::temp_dir().join("stratum-uploads"),
+            max_upload: 2 << 30,
         }
     }
 }
@@ -51,6 +61,7 @@ pub struct AppState {
     pool: Mutex<Vec<Store>>,
     book: tokio::sync::Mutex<Option<(Arc<Book>, Instant)>>,
     pub(crate) limiter: Limiter,
+    pub(crate) jobs: Arc<crate::jobs::Jobs>,
 }
 
 /// How long the latest run in memory is taken as the latest before the store is asked again.
@@ -65,6 +76,7 @@ impl AppState {
             pool: Mutex::new(vec![store]),
             book: tokio::sync::Mutex::new(None),
             limiter: Limiter::default(),
+            jobs: Arc::default(),
         }))
     }
 

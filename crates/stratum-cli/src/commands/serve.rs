@@ -35,6 +35,8 @@ struct ServerSection {
     currency: Option<String>,
     secure_cookies: Option<bool>,
     session_hours: Option<i64>,
+    uploads: Option<std::path::PathBuf>,
+    max_upload_mb: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +109,19 @@ pub fn run(args: ServeArgs) -> Result<()> {
             return Err(BadInput(format!("[server] session_hours {h}: 1 to 720")).into());
         }
         config.session_hours = h;
+    }
+    // runs started from the server are this binary's `segment`, in a process of its own
+    config.runner = std::env::current_exe().ok();
+    config.uploads = match (&section.uploads, &demo_dir) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(demo)) => demo.path().join("uploads"),
+        (None, None) if !db.contains("://") => Path::new(&db)
+            .parent()
+            .map_or_else(|| "stratum-uploads".into(), |p| p.join("stratum-uploads")),
+        (None, None) => "stratum-uploads".into(),
+    };
+    if let Some(mb) = section.max_upload_mb {
+        config.max_upload = mb.saturating_mul(1 << 20);
     }
     init_logs();
     let server = Server::bind(config).map_err(|e| BadInput(e.to_string()))?;

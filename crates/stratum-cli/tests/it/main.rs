@@ -10,6 +10,7 @@ mod preview;
 mod report;
 mod scheme;
 mod segment;
+mod serve;
 mod text;
 mod trust;
 

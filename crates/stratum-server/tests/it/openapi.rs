@@ -113,7 +113,8 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
             .replace("/api/runs/{id}/export", "/api/runs/2/export")
             .replace("/api/runs/{id}", "/api/runs/2")
             .replace("/api/customers/{id}", "/api/customers/B")
-            .replace("/api/schemes/{id}", "/api/schemes/1");
+            .replace("/api/schemes/{id}", "/api/schemes/1")
+            .replace("/api/jobs/{id}", "/api/jobs/1");
         let concrete = if concrete == "/api/worklist" {
             "/api/worklist?manager=%E5%BC%A0%E4%BC%9F".to_string()
         } else {
@@ -134,6 +135,8 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         ("/api/customers/{id}", "/api/customers/D", &f.tokens[1]),
         ("/api/alerts", "/api/alerts", &f.tokens[0]),
         ("/api/migrations", "/api/migrations?dimension=nope", &admin),
+        ("/api/runs/{id}", "/api/runs/seven", &admin),
+        ("/api/customers", "/api/customers?page=first", &admin),
     ] {
         let a = call(&f, "GET", path, Auth::Token(token), None);
         if let Err(e) = check(&doc, template, "get", a.status, &a.body) {

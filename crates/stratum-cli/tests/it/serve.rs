@@ -1,0 +1,262 @@
+//! `stratum serve` as users start it: a child process on a free loopback port, runs started by
+//! uploading files through the API (recorded as `segment --db` records them), `stratum users`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::stratum;
+
+/// A `stratum serve` child, killed when dropped.
+struct Serving {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(db: &Path) -> Serving {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stratum"))
+        .args([
+            "serve",
+            "--db",
+            db.to_str().expect("utf-8"),
+            "--bind",
+            "127.0.0.1:0",
+            "--lang",
+            "en",
+        ])
+        .env("STRATUM_LOG", "warn")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let address = loop {
+        let line = lines.next().expect("a line").expect("text");
+        if let Some(rest) = line.split("on http://").nth(1) {
+            break rest.split('/').next().expect("address").to_string();
+        }
+    };
+    // keep reading the server's log so it never blocks on a full pipe
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Serving { child, address }
+}
+
+/// A raw HTTP/1.1 request; the status and body.
+fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<(&str, &[u8])>,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(address).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let (kind, bytes) = body.unwrap_or(("text/plain", b""));
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    );
+    s.write_all(head.as_bytes()).expect("write");
+    s.write_all(bytes).expect("write");
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).expect("read");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    // chunked bodies: the JSON is in one chunk here; take the text between the size lines
+    let body = match body.split_once("\r\n") {
+        Some((size, rest))
+            if usize::from_str_radix(size.trim(), 16).is_ok()
+                && !size.trim().is_empty()
+                && !size.contains('{') =>
+        {
+            rest.rsplit_once("\r\n0\r\n")
+                .map_or(rest.to_string(), |(b, _)| b.trim_end().to_string())
+        }
+        _ => body,
+    };
+    (status, body)
+}
+
+/// A multipart/form-data body of files (field, file name, bytes).
+fn multipart(files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "stratum-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (field, name, bytes) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn a_run_uploaded_to_the_server_is_recorded_as_the_command_line_records_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let demo = dir.join("demo");
+    let run = stratum(
+        &[
+            "demo",
+            "--out",
+            demo.to_str().expect("utf-8"),
+            "--customer-count",
+            "300",
+            "--line-count",
+            "6000",
+        ],
+        dir,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let db = dir.join("stratum.db");
+    let db_text = db.to_str().expect("utf-8");
+    // a store with a published scheme and an analyst with a token
+    let scheme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemes/b2b.toml");
+    let published = stratum(
+        &[
+            "scheme",
+            "publish",
+            scheme.to_str().expect("utf-8"),
+            "-m",
+            "the B2B scheme",
+            "--db",
+            db_text,
+        ],
+        dir,
+    );
+    assert_eq!(published.code, 0, "{}", published.stderr);
+    let added = stratum(
+        &["users", "add", "ann", "--role", "analyst", "--db", db_text],
+        dir,
+    );
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let viewer = stratum(
+        &["users", "add", "vic", "--role", "viewer", "--db", db_text],
+        dir,
+    );
+    assert_eq!(viewer.code, 0, "{}", viewer.stderr);
+    let token = stratum(&["users", "token", "ann", "--db", db_text], dir)
+        .stdout
+        .trim()
+        .to_string();
+    let viewer_token = stratum(&["users", "token", "vic", "--db", db_text], dir)
+        .stdout
+        .trim()
+        .to_string();
+    assert!(token.starts_with("st_"), "{token}");
+    let server = serve(&db);
+    let transactions = std::fs::read(demo.join("transactions.csv")).expect("demo");
+    let customers = std::fs::read(demo.join("customers.csv")).expect("demo");
+    let (kind, body) = multipart(&[
+        ("transactions", "订单 2025.csv", &transactions),
+        ("customers", "../customers.csv", &customers),
+    ]);
+    // a viewer may not start a run
+    let (status, _) = request(
+        &server.address,
+        "POST",
+        "/api/runs",
+        &viewer_token,
+        Some((&kind, &body)),
+    );
+    assert_eq!(status, 403);
+    let (status, job) = request(
+        &server.address,
+        "POST",
+        "/api/runs",
+        &token,
+        Some((&kind, &body)),
+    );
+    assert_eq!(status, 202, "{job}");
+    let job: serde_json::Value = serde_json::from_str(&job).expect("job");
+    assert_eq!(
+        job["inputs"],
+        serde_json::json!(["transactions-订单 2025.csv", "customers-customers.csv"])
+    );
+    assert_eq!(job["scheme_version"], 1);
+    let id = job["id"].as_u64().expect("id");
+    let start = Instant::now();
+    let done = loop {
+        let (_, j) = request(
+            &server.address,
+            "GET",
+            &format!("/api/jobs/{id}"),
+            &token,
+            None,
+        );
+        let j: serde_json::Value = serde_json::from_str(&j).expect("job");
+        if j["state"] == "succeeded" || j["state"] == "failed" {
+            break j;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the run did not finish: {j}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["run"], 1);
+    // the run is in the store as the command line keeps one: its scheme, its inputs
+    let runs = stratum(&["runs", "--db", db_text], dir);
+    assert!(
+        runs.stdout.contains("B2B key accounts") || runs.stderr.contains("B2B key accounts"),
+        "{}{}",
+        runs.stdout,
+        runs.stderr
+    );
+    let (_, detail) = request(&server.address, "GET", "/api/runs/1", &token, None);
+    let detail: serde_json::Value = serde_json::from_str(&detail).expect("run");
+    assert_eq!(detail["run"]["customers"], 300);
+    let roles: Vec<&str> = detail["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .filter_map(|i| i["role"].as_str())
+        .collect();
+    assert!(
+        roles.contains(&"transactions") && roles.contains(&"customers"),
+        "{roles:?}"
+    );
+    // the uploaded files are kept as given, beside the store
+    let kept = std::fs::read_dir(dir.join("stratum-uploads"))
+        .expect("uploads")
+        .count();
+    assert_eq!(kept, 1);
+    // a request without a transactions file is refused and keeps nothing
+    let (kind, body) = multipart(&[("customers", "c.csv", &customers)]);
+    let (status, answer) = request(
+        &server.address,
+        "POST",
+        "/api/runs",
+        &token,
+        Some((&kind, &body)),
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        std::fs::read_dir(dir.join("stratum-uploads"))
+            .expect("uploads")
+            .count(),
+        1
+    );
+}

@@ -1,0 +1,283 @@
+//! Re-tiering runs started from the server: the uploaded files are kept as given in a folder of
+//! their own, and `stratum segment --db …` runs on them with the latest published scheme, in a
+//! process of its own (so requests stay fast while it works, and the run is recorded, alerts
+//! included, exactly as the command line records it). Runs go one at a time, in the order
+//! started; each one's progress (its state and the lines the command printed) is kept in
+//! memory while the server runs.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The most lines of a run's output kept.
+const LOG_LINES: usize = 200;
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for the run before it.
+    Queued,
+    /// Running.
+    Running,
+    /// Recorded.
+    Succeeded,
+    /// Failed: nothing recorded (see the log).
+    Failed,
+}
+
+/// A re-tiering run started from the server.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Job {
+    /// The job's number, from 1 since the server started.
+    pub id: u64,
+    /// Who started it (a user, or `schedule:NAME`).
+    pub started_by: String,
+    pub state: JobState,
+    /// When it was started, began running and finished (RFC 3339).
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// The input files, as named when uploaded.
+    pub inputs: Vec<String>,
+    /// The scheme version it ran with (none: no version published).
+    pub scheme_version: Option<i64>,
+    /// The run it recorded.
+    pub run: Option<i64>,
+    /// The last lines the command printed.
+    pub log: Vec<String>,
+}
+
+/// What a job runs: the files (role flag, path) and where its folder is.
+#[derive(Debug, Clone)]
+pub(crate) struct JobInput {
+    pub(crate) dir: PathBuf,
+    pub(crate) files: Vec<(&'static str, PathBuf)>,
+    pub(crate) scheme: Option<(i64, PathBuf)>,
+    pub(crate) as_of: Option<String>,
+}
+
+/// The jobs of this server.
+#[derive(Debug, Default)]
+pub(crate) struct Jobs {
+    list: Mutex<VecDeque<Job>>,
+    /// One run at a time.
+    running: tokio::sync::Mutex<()>,
+}
+
+/// The most jobs listed (older ones are forgotten; their runs stay in the store).
+const KEPT: usize = 100;
+
+impl Jobs {
+    /// Every job, newest first.
+    pub(crate) fn all(&self) -> Vec<Job> {
+        self.list
+            .lock()
+            .map(|l| l.iter().rev().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Job `id`.
+    pub(crate) fn get(&self, id: u64) -> Option<Job> {
+        self.list.lock().ok()?.iter().find(|j| j.id == id).cloned()
+    }
+
+    fn update(&self, id: u64, f: impl FnOnce(&mut Job)) {
+        if let Ok(mut l) = self.list.lock()
+            && let Some(j) = l.iter_mut().find(|j| j.id == id)
+        {
+            f(j);
+        }
+    }
+
+    /// Queues a job; returns it.
+    pub(crate) fn add(&self, started_by: &str, input: &JobInput) -> Job {
+        let Ok(mut l) = self.list.lock() else {
+            return Job::failed("the job list is unavailable");
+        };
+        let id = l.back().map_or(1, |j| j.id + 1);
+        let job = Job {
+            id,
+            started_by: started_by.to_string(),
+            state: JobState::Queued,
+            created_at: crate::auth::now(),
+            started_at: None,
+            finished_at: None,
+            inputs: input.files.iter().map(|(_, p)| file_name(p)).collect(),
+            scheme_version: input.scheme.as_ref().map(|s| s.0),
+            run: None,
+            log: Vec::new(),
+        };
+        l.push_back(job.clone());
+        while l.len() > KEPT {
+            l.pop_front();
+        }
+        job
+    }
+
+    /// Runs job `id` with `runner` (the `stratum` binary) on store `db`, after the jobs before
+    /// it; records its progress.
+    pub(crate) async fn run(
+        self: Arc<Self>,
+        id: u64,
+        runner: PathBuf,
+        db: String,
+        lang: &'static str,
+        input: JobInput,
+    ) {
+        let _turn = self.running.lock().await;
+        self.update(id, |j| {
+            j.state = JobState::Running;
+            j.started_at = Some(crate::auth::now());
+        });
+        let out = input.dir.join("result");
+        let mut cmd = tokio::process::Command::new(&runner);
+        cmd.arg("segment").arg("--db").arg(&db).arg("-o").arg(&out);
+        cmd.arg("--lang").arg(lang).arg("--no-xlsx");
+        for (flag, path) in &input.files {
+            cmd.arg(flag).arg(path);
+        }
+        if let Some((_, scheme)) = &input.scheme {
+            cmd.arg("--scheme").arg(scheme);
+        }
+        if let Some(as_of) = &input.as_of {
+            cmd.arg("--as-of").arg(as_of);
+        }
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let outcome = match cmd.spawn() {
+            Ok(mut child) => {
+                let stderr = child.stderr.take();
+                let stdout = child.stdout.take();
+                let me = self.clone();
+                let read = |stream: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>| {
+                    let me = me.clone();
+                    async move {
+                        use tokio::io::AsyncBufReadExt;
+                        let Some(s) = stream else { return };
+                        let mut lines = tokio::io::BufReader::new(s).lines();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            // progress bars redraw with carriage returns: keep the last state
+                            let line = line.rsplit('\r').next().unwrap_or("").trim().to_string();
+                            if line.is_empty() {
+                                continue;
+                            }
+                            me.update(id, |j| {
+                                j.log.push(line);
+                                if j.log.len() > LOG_LINES {
+                                    j.log.remove(0);
+                                }
+                            });
+                        }
+                    }
+                };
+                let (a, b) = tokio::join!(
+                    read(
+                        stderr.map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)
+                    ),
+                    read(
+                        stdout.map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)
+                    )
+                );
+                let ((), ()) = (a, b);
+                child.wait().await.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(format!("cannot start `{}`: {e}", runner.display())),
+        };
+        let finished = Some(crate::auth::now());
+        match outcome {
+            Ok(status) if status.success() => {
+                self.update(id, |j| {
+                    j.state = JobState::Succeeded;
+                    j.finished_at = finished;
+                    j.run = j.log.iter().rev().find_map(|l| recorded_run(l));
+                });
+            }
+            Ok(status) => self.update(id, |j| {
+                j.state = JobState::Failed;
+                j.finished_at = finished;
+                j.log.push(format!("the run failed ({status})"));
+            }),
+            Err(e) => self.update(id, |j| {
+                j.state = JobState::Failed;
+                j.finished_at = finished;
+                j.log.push(e);
+            }),
+        }
+        tracing::info!(job = id, "run finished");
+    }
+}
+
+impl Job {
+    fn failed(why: &str) -> Job {
+        Job {
+            id: 0,
+            started_by: String::new(),
+            state: JobState::Failed,
+            created_at: crate::auth::now(),
+            started_at: None,
+            finished_at: None,
+            inputs: Vec::new(),
+            scheme_version: None,
+            run: None,
+            log: vec![why.to_string()],
+        }
+    }
+}
+
+/// The run id in the line `segment --db` prints when it keeps a run (`recorded run 7 → …`,
+/// `已记录运行 7 → …`).
+fn recorded_run(line: &str) -> Option<i64> {
+    let rest = line
+        .strip_prefix("recorded run ")
+        .or_else(|| line.strip_prefix("已记录运行 "))?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// A file's name for display.
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A name safe to keep a file under: its last path part, control characters and separators
+/// replaced, never empty or a dot name.
+pub(crate) fn safe_name(given: &str, fallback: &str) -> String {
+    let last = given.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .map(|c| if c.is_control() || c == ':' { '_' } else { c })
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        fallback.to_string()
+    } else {
+        cleaned.chars().take(120).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_uploaded_name_cannot_leave_its_folder() {
+        assert_eq!(safe_name("../../etc/passwd", "x"), "passwd");
+        assert_eq!(safe_name("C:\\exports\\订单.csv", "x"), "订单.csv");
+        assert_eq!(safe_name("..", "transactions.csv"), "transactions.csv");
+        assert_eq!(safe_name(".hidden", "x"), "hidden");
+        assert_eq!(safe_name("a\nb.csv", "x"), "a_b.csv");
+    }
+
+    #[test]
+    fn the_run_kept_is_read_from_what_segment_prints() {
+        assert_eq!(recorded_run("recorded run 7 → stratum.db"), Some(7));
+        assert_eq!(recorded_run("已记录运行 12 → stratum.db"), Some(12));
+        assert_eq!(recorded_run("wrote demo/result"), None);
+    }
+}
