@@ -85,7 +85,9 @@ pub struct ServeArgs {
     pub bind: Option<String>,
     /// A TOML config file with a [server] section: bind, lang, currency, secure_cookies,
     /// session_hours, uploads (the folder uploaded inputs are kept in; default
-    /// `stratum-uploads` beside the SQLite file), max_upload_mb (default 2048).
+    /// `stratum-uploads` beside the SQLite file), max_upload_mb (default 2048); and
+    /// [[schedules]]: name, cron (e.g. "0 2 1 * *", local time), transactions, customers,
+    /// interactions, scheme (default: the latest published version).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Start on a temporary store filled by `backfill` of the demo data (quarterly runs of

@@ -34,6 +34,8 @@ pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(me))
         .routes((schemas, paths, runs))
         .routes(routes!(list_jobs))
+        .routes(routes!(list_schedules))
+        .routes(routes!(run_schedule))
         .routes(routes!(job))
         .routes(routes!(run_detail))
         .routes(routes!(export))
@@ -393,6 +395,91 @@ async fn job(
         what: "job",
         id: id.to_string(),
     })
+}
+
+/// A schedule and its next occurrence.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ScheduleOut {
+    pub(crate) name: String,
+    /// The cron pattern (minute hour day-of-month month day-of-week, local time).
+    pub(crate) cron: String,
+    /// The next run (RFC 3339, local time).
+    pub(crate) next: Option<String>,
+    /// The source files.
+    pub(crate) transactions: String,
+    pub(crate) customers: Option<String>,
+    pub(crate) interactions: Option<String>,
+    /// The scheme file (none: the latest published version).
+    pub(crate) scheme: Option<String>,
+}
+
+/// The configured schedules (analysts and admins).
+#[utoipa::path(get, path = "/api/schedules", tag = "runs",
+    responses((status = 200, body = Vec<ScheduleOut>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn list_schedules(
+    State(state): Shared,
+    caller: Caller,
+) -> Result<Json<Vec<ScheduleOut>>, ApiError> {
+    caller.at_least(Role::Analyst)?;
+    let now = chrono::Local::now();
+    Ok(Json(
+        state
+            .config
+            .schedules
+            .iter()
+            .map(|s| ScheduleOut {
+                name: s.name.clone(),
+                cron: s.cron.clone(),
+                next: s
+                    .pattern()
+                    .ok()
+                    .and_then(|c| crate::schedules::next_after(&c, &now))
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)),
+                transactions: s.transactions.clone(),
+                customers: s.customers.clone(),
+                interactions: s.interactions.clone(),
+                scheme: s.scheme.as_ref().map(|p| p.display().to_string()),
+            })
+            .collect(),
+    ))
+}
+
+/// Runs a schedule now (admins); audited.
+#[utoipa::path(post, path = "/api/schedules/{name}/run", tag = "runs",
+    params(("name" = String, Path, description = "the schedule's name")),
+    responses((status = 202, body = crate::jobs::Job), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn run_schedule(
+    State(state): Shared,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> Result<(StatusCode, Json<crate::jobs::Job>), ApiError> {
+    caller.at_least(Role::Admin)?;
+    let schedule = state
+        .config
+        .schedules
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .ok_or(ApiError::NotFound {
+            what: "schedule",
+            id: name.clone(),
+        })?;
+    let job = crate::schedules::fire(&state, &schedule, &caller.user.name).await?;
+    let actor = caller.user.name.clone();
+    state
+        .with_store(move |s| {
+            Ok(s.audit(&AuditEntry {
+                at: now(),
+                actor,
+                action: "schedule.run".into(),
+                detail: format!("{name}: job {}", job.id),
+            })?)
+        })
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
 /// What to download.

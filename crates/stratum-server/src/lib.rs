@@ -17,6 +17,7 @@ mod book;
 pub mod error;
 mod jobs;
 mod pages;
+pub mod schedules;
 mod state;
 
 use std::sync::Arc;
@@ -52,6 +53,9 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+    /// A schedule is wrong.
+    #[error(transparent)]
+    Schedule(#[from] schedules::ScheduleError),
     /// The server failed while serving.
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
@@ -152,6 +156,7 @@ pub struct Server {
 impl Server {
     /// Opens the store and listens on `config.bind` (port 0: any free port).
     pub fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        schedules::check(&config.schedules)?;
         let location = config.db.clone();
         let address = config.bind;
         let state = AppState::new(config).map_err(|source| ServerError::Store {
@@ -178,6 +183,7 @@ impl Server {
     ) -> Result<(), ServerError> {
         let listener =
             tokio::net::TcpListener::from_std(self.listener).map_err(ServerError::Serve)?;
+        schedules::start(&self.state);
         let (router, _) = app(self.state);
         axum::serve(
             listener,

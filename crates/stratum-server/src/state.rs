@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub uploads: std::path::PathBuf,
     /// The largest upload, in bytes.
     pub max_upload: usize,
+    /// Scheduled re-tiering runs.
+    pub schedules: Vec<crate::schedules::Schedule>,
 }
 
 impl ServerConfig {
@@ -50,6 +52,7 @@ impl ServerConfig {
             runner: None,
             uploads: std::env::temp_dir().join("stratum-uploads"),
             max_upload: 2 << 30,
+            schedules: Vec::new(),
         }
     }
 }

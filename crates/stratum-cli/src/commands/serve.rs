@@ -39,10 +39,24 @@ struct ServerSection {
     max_upload_mb: Option<usize>,
 }
 
+/// A `[[schedules]]` entry of a config file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleSection {
+    name: String,
+    cron: String,
+    transactions: String,
+    customers: Option<String>,
+    interactions: Option<String>,
+    scheme: Option<std::path::PathBuf>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct ConfigFile {
     #[serde(default)]
     server: ServerSection,
+    #[serde(default)]
+    schedules: Vec<ScheduleSection>,
 }
 
 fn lang_of(flag: &str, v: &str) -> Result<Lang> {
@@ -55,16 +69,16 @@ fn lang_of(flag: &str, v: &str) -> Result<Lang> {
 
 /// Runs `stratum serve`.
 pub fn run(args: ServeArgs) -> Result<()> {
-    let section = match &args.config {
+    let file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
-            let file: ConfigFile = toml::from_str(&text)
-                .map_err(|e| BadInput(format!("{}: {}", path.display(), e.message())))?;
-            file.server
+            toml::from_str::<ConfigFile>(&text)
+                .map_err(|e| BadInput(format!("{}: {}", path.display(), e.message())))?
         }
-        None => ServerSection::default(),
+        None => ConfigFile::default(),
     };
+    let section = file.server;
     let bind_text = args
         .bind
         .clone()
@@ -120,6 +134,18 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .map_or_else(|| "stratum-uploads".into(), |p| p.join("stratum-uploads")),
         (None, None) => "stratum-uploads".into(),
     };
+    config.schedules = file
+        .schedules
+        .into_iter()
+        .map(|s| stratum_server::schedules::Schedule {
+            name: s.name,
+            cron: s.cron,
+            transactions: s.transactions,
+            customers: s.customers,
+            interactions: s.interactions,
+            scheme: s.scheme,
+        })
+        .collect();
     if let Some(mb) = section.max_upload_mb {
         config.max_upload = mb.saturating_mul(1 << 20);
     }

@@ -22,17 +22,21 @@ impl Drop for Serving {
     }
 }
 
-fn serve(db: &Path) -> Serving {
+fn serve(db: &Path, config: Option<&Path>) -> Serving {
+    let mut args = vec![
+        "serve",
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--bind",
+        "127.0.0.1:0",
+        "--lang",
+        "en",
+    ];
+    if let Some(c) = config {
+        args.extend(["--config", c.to_str().expect("utf-8")]);
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_stratum"))
-        .args([
-            "serve",
-            "--db",
-            db.to_str().expect("utf-8"),
-            "--bind",
-            "127.0.0.1:0",
-            "--lang",
-            "en",
-        ])
+        .args(&args)
         .env("STRATUM_LOG", "warn")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -165,7 +169,7 @@ fn a_run_uploaded_to_the_server_is_recorded_as_the_command_line_records_it() {
         .trim()
         .to_string();
     assert!(token.starts_with("st_"), "{token}");
-    let server = serve(&db);
+    let server = serve(&db, None);
     let transactions = std::fs::read(demo.join("transactions.csv")).expect("demo");
     let customers = std::fs::read(demo.join("customers.csv")).expect("demo");
     let (kind, body) = multipart(&[
@@ -259,4 +263,137 @@ fn a_run_uploaded_to_the_server_is_recorded_as_the_command_line_records_it() {
             .count(),
         1
     );
+}
+
+#[test]
+fn a_schedule_runs_now_when_an_admin_asks_and_says_when_it_runs_next() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let demo = dir.join("demo");
+    let run = stratum(
+        &[
+            "demo",
+            "--out",
+            demo.to_str().expect("utf-8"),
+            "--customer-count",
+            "200",
+            "--line-count",
+            "4000",
+        ],
+        dir,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let db = dir.join("stratum.db");
+    let db_text = db.to_str().expect("utf-8");
+    // an empty store: the first run keeps it
+    let added = stratum(
+        &["users", "add", "ada", "--role", "admin", "--db", db_text],
+        dir,
+    );
+    assert_eq!(added.code, 1, "no store yet: {}", added.stderr);
+    let seeded = stratum(
+        &[
+            "segment",
+            "-t",
+            demo.join("transactions.csv").to_str().expect("utf-8"),
+            "--as-of",
+            "2025-06-01",
+            "--db",
+            db_text,
+            "-o",
+            dir.join("first").to_str().expect("utf-8"),
+        ],
+        dir,
+    );
+    assert_eq!(seeded.code, 0, "{}", seeded.stderr);
+    assert_eq!(
+        stratum(
+            &["users", "add", "ada", "--role", "admin", "--db", db_text],
+            dir
+        )
+        .code,
+        0
+    );
+    let admin = stratum(&["users", "token", "ada", "--db", db_text], dir)
+        .stdout
+        .trim()
+        .to_string();
+    let config = dir.join("stratum.toml");
+    let scheme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemes/b2b.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlang = \"en\"\n\n[[schedules]]\nname = \"monthly\"\ncron = \"0 2 1 * *\"\ntransactions = {:?}\ncustomers = {:?}\nscheme = {:?}\n",
+            demo.join("transactions.csv").to_str().expect("utf-8"),
+            demo.join("customers.csv").to_str().expect("utf-8"),
+            scheme.to_str().expect("utf-8"),
+        ),
+    )
+    .expect("config");
+    let server = serve(&db, Some(&config));
+    let (status, list) = request(&server.address, "GET", "/api/schedules", &admin, None);
+    assert_eq!(status, 200, "{list}");
+    let list: serde_json::Value = serde_json::from_str(&list).expect("schedules");
+    let next = list[0]["next"].as_str().expect("next").to_string();
+    assert!(next.contains("-01T02:00:00"), "the 1st at 02:00: {next}");
+    let (status, job) = request(
+        &server.address,
+        "POST",
+        "/api/schedules/monthly/run",
+        &admin,
+        None,
+    );
+    assert_eq!(status, 202, "{job}");
+    let job: serde_json::Value = serde_json::from_str(&job).expect("job");
+    assert_eq!(job["started_by"], "ada");
+    let id = job["id"].as_u64().expect("id");
+    let start = Instant::now();
+    let done = loop {
+        let (_, j) = request(
+            &server.address,
+            "GET",
+            &format!("/api/jobs/{id}"),
+            &admin,
+            None,
+        );
+        let j: serde_json::Value = serde_json::from_str(&j).expect("job");
+        if j["state"] == "succeeded" || j["state"] == "failed" {
+            break j;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the run did not finish: {j}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["run"], 2);
+    let (status, _) = request(
+        &server.address,
+        "POST",
+        "/api/schedules/nope/run",
+        &admin,
+        None,
+    );
+    assert_eq!(status, 404);
+    // a config with a bad pattern does not start
+    std::fs::write(
+        &config,
+        "[[schedules]]\nname = \"x\"\ncron = \"every month\"\ntransactions = \"t.csv\"\n",
+    )
+    .expect("config");
+    let bad = stratum(
+        &[
+            "serve",
+            "--db",
+            db_text,
+            "--bind",
+            "127.0.0.1:0",
+            "--config",
+            config.to_str().expect("utf-8"),
+        ],
+        dir,
+    );
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("schedule `x`"), "{}", bad.stderr);
 }
