@@ -506,7 +506,7 @@ async fn export(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    use stratum_io::export::{ExportFormat, TierRow, cells, header, write};
+    use stratum_io::export::ExportFormat;
     caller.sees_customers()?;
     let asked = q.format.as_deref().unwrap_or("csv");
     let format = ExportFormat::parse(asked).ok_or_else(|| {
@@ -515,61 +515,14 @@ async fn export(
     let scope = caller.scope();
     let bytes = state
         .with_store(move |s| {
-            let (_, rows) = s.run_customers(id)?;
-            // an account manager's own customers: by the run's own account_manager column
-            let own: Option<std::collections::HashSet<String>> = match scope {
-                None => None,
-                Some(book) => {
-                    let kept = s.kept_columns(id, Some(&["account_manager".to_string()]))?;
-                    let managers = match kept.profile.column("account_manager") {
-                        Some(stratum_core::scheme::ColumnData::Text(t)) => Some(t),
-                        _ => None,
-                    };
-                    Some(
-                        kept.codes
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| {
-                                managers.and_then(|m| m.get(*i)) == Some(book.as_str())
-                            })
-                            .map(|(_, c)| c.clone())
-                            .collect(),
-                    )
-                }
-            };
-            let rows: Vec<_> = rows
-                .iter()
-                .filter(|(code, _)| own.as_ref().is_none_or(|o| o.contains(code)))
-                .collect();
-            let dimensions: Vec<String> = rows
-                .first()
-                .map(|(_, e)| e.tiers.iter().map(|(d, _)| d.clone()).collect())
-                .unwrap_or_default();
-            let reasons: Vec<String> = rows
-                .iter()
-                .map(|(_, e)| why::reason_text(e.reason.as_ref(), Lang::En))
-                .collect();
-            let table: Vec<TierRow<'_>> = rows
-                .iter()
-                .zip(&reasons)
-                .map(|((code, e), reason)| TierRow {
-                    customer_id: code,
-                    as_of: e.as_of,
-                    tiers: &e.tiers,
-                    final_tier: e.final_tier().unwrap_or_default(),
-                    codes: &e.codes,
-                    recency_days: e.recency_days,
-                    frequency: e.frequency,
-                    monetary: e.monetary,
-                    clv: e.clv,
-                    reason,
-                })
-                .collect();
-            let cells: Vec<_> = table.iter().map(cells).collect();
             let dir = tempfile::tempdir().map_err(|e| ApiError::Internal(e.to_string()))?;
             let path = dir.path().join(format.file_name());
-            write(&path, format, &header(&dimensions), &cells)
-                .map_err(|e| ApiError::Internal(format!("export: {e}")))?;
+            crate::export::write_run(s, id, scope.as_deref(), format, &path).map_err(
+                |e| match e {
+                    crate::export::RunExportError::Store(e) => ApiError::from(e),
+                    e => ApiError::Internal(format!("export: {e}")),
+                },
+            )?;
             std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))
         })
         .await?;

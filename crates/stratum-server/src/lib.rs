@@ -15,6 +15,7 @@ pub mod api;
 pub mod auth;
 mod book;
 pub mod error;
+pub mod export;
 mod jobs;
 mod pages;
 pub mod schedules;

@@ -742,7 +742,7 @@ fn diff_text(
 
 /// `stratum export`.
 pub fn export(args: ExportArgs) -> Result<()> {
-    use stratum_io::export::{ExportFormat, TierRow, cells, header, write};
+    use stratum_io::export::ExportFormat;
     let format = ExportFormat::parse(&args.format).ok_or_else(|| {
         BadInput(format!(
             "--format {}: give csv, xlsx or parquet",
@@ -763,41 +763,22 @@ pub fn export(args: ExportArgs) -> Result<()> {
             ))
         })?,
     };
-    let (info, rows) = store.run_customers(run).map_err(|e| match e {
-        e @ StoreError::NoRun(_) => anyhow::Error::new(BadInput(e.to_string())),
-        e => anyhow::Error::new(e),
-    })?;
-    let dimensions: Vec<String> = rows
-        .first()
-        .map(|(_, e)| e.tiers.iter().map(|(d, _)| d.clone()).collect())
-        .unwrap_or_default();
-    let header = header(&dimensions);
-    let reasons: Vec<String> = rows
-        .iter()
-        .map(|(_, e)| reason_text(e.reason.as_ref(), Lang::En))
-        .collect();
-    let table: Vec<TierRow<'_>> = rows
-        .iter()
-        .zip(&reasons)
-        .map(|((id, e), reason)| TierRow {
-            customer_id: id,
-            as_of: e.as_of,
-            tiers: &e.tiers,
-            final_tier: e.final_tier().unwrap_or_default(),
-            codes: &e.codes,
-            recency_days: e.recency_days,
-            frequency: e.frequency,
-            monetary: e.monetary,
-            clv: e.clv,
-            reason,
-        })
-        .collect();
-    let cells: Vec<_> = table.iter().map(cells).collect();
+    // a run the store does not have is refused before any folder is made
+    if !store.runs()?.iter().any(|r| r.id == run) {
+        return Err(BadInput(StoreError::NoRun(run).to_string()).into());
+    }
     let outputs = Outputs::begin(&args.out, &[], &[name])?;
     let path = outputs.dir().join(name);
-    let written = write(&path, format, &header, &cells)
-        .with_context(|| format!("failed to write `{}`", path.display()));
-    outputs.finish(written)?;
+    let written = stratum_server::export::write_run(&mut store, run, None, format, &path).map_err(
+        |e| match e {
+            stratum_server::export::RunExportError::Store(e @ StoreError::NoRun(_)) => {
+                anyhow::Error::new(BadInput(e.to_string()))
+            }
+            e => anyhow::Error::new(e).context(format!("failed to write `{}`", path.display())),
+        },
+    );
+    let (info, _) = outputs.finish(written)?;
+
     eprintln!(
         "wrote {}: {name} (run {}, as of {}, {} customers)",
         args.out.display(),

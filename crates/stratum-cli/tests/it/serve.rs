@@ -100,6 +100,29 @@ fn request(
     (status, body)
 }
 
+/// Job `id` once it has succeeded or failed (at most two minutes).
+fn finished(server: &Serving, token: &str, id: u64) -> serde_json::Value {
+    let start = Instant::now();
+    loop {
+        let (_, j) = request(
+            &server.address,
+            "GET",
+            &format!("/api/jobs/{id}"),
+            token,
+            None,
+        );
+        let j: serde_json::Value = serde_json::from_str(&j).expect("job");
+        if j["state"] == "succeeded" || j["state"] == "failed" {
+            return j;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the run did not finish: {j}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A multipart/form-data body of files (field, file name, bytes).
 fn multipart(files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "stratum-test-boundary-7f3a";
@@ -200,25 +223,7 @@ fn a_run_uploaded_to_the_server_is_recorded_as_the_command_line_records_it() {
     );
     assert_eq!(job["scheme_version"], 1);
     let id = job["id"].as_u64().expect("id");
-    let start = Instant::now();
-    let done = loop {
-        let (_, j) = request(
-            &server.address,
-            "GET",
-            &format!("/api/jobs/{id}"),
-            &token,
-            None,
-        );
-        let j: serde_json::Value = serde_json::from_str(&j).expect("job");
-        if j["state"] == "succeeded" || j["state"] == "failed" {
-            break j;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "the run did not finish: {j}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let done = finished(&server, &token, id);
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["run"], 1);
     // the run is in the store as the command line keeps one: its scheme, its inputs
@@ -347,25 +352,7 @@ fn a_schedule_runs_now_when_an_admin_asks_and_says_when_it_runs_next() {
     let job: serde_json::Value = serde_json::from_str(&job).expect("job");
     assert_eq!(job["started_by"], "ada");
     let id = job["id"].as_u64().expect("id");
-    let start = Instant::now();
-    let done = loop {
-        let (_, j) = request(
-            &server.address,
-            "GET",
-            &format!("/api/jobs/{id}"),
-            &admin,
-            None,
-        );
-        let j: serde_json::Value = serde_json::from_str(&j).expect("job");
-        if j["state"] == "succeeded" || j["state"] == "failed" {
-            break j;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "the run did not finish: {j}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let done = finished(&server, &admin, id);
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["run"], 2);
     let (status, _) = request(
