@@ -44,6 +44,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/schemes/{id}", get(scheme_text))
         .route("/schemes/preview", post(preview))
         .route("/alerts", get(alerts))
+        .route("/at-risk", get(at_risk))
 }
 
 /// Words and numbers in the page's language.
@@ -1483,6 +1484,75 @@ async fn alerts(State(state): State<Arc<AppState>>, page: Page) -> Response {
             };
             render(&p, w.lang, page.path.contains("lang="))
         }
+        Err(e) => error_page(&w, &e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "at_risk.html")]
+struct AtRiskPage {
+    f: Frame,
+    /// How the list is chosen, in words.
+    rule: String,
+    total: String,
+    rows: Vec<ListRow>,
+}
+
+/// High-value customers at risk: the scheme's `at_risk` tier, or else the customers with a high
+/// churn band; by revenue; an account manager's own only.
+async fn at_risk(State(state): State<Arc<AppState>>, page: Page) -> Response {
+    let w = page.words.clone();
+    let result = async {
+        page.caller.sees_customers()?;
+        let book = state.latest().await?;
+        let tier = book
+            .scheme
+            .as_ref()
+            .and_then(|s| s.at_risk_tier())
+            .map(str::to_string);
+        let (rule, filter) = match &tier {
+            Some(t) => {
+                let dim = book.dimension.as_ref().map_or("", |d| d.0.as_str());
+                (
+                    format!(
+                        "{} {}",
+                        w.t("方案中的风险等级：", "the scheme's at-risk tier:"),
+                        tier_label(book.scheme.as_ref(), dim, t, w.lang)
+                    ),
+                    crate::book::Filter {
+                        tier: Some(t.clone()),
+                        scope: page.caller.scope(),
+                        ..Default::default()
+                    },
+                )
+            }
+            None => (
+                w.t(
+                    "流失风险高的客户（方案未指定风险等级）",
+                    "customers with a high churn band (the scheme names no at-risk tier)",
+                )
+                .to_string(),
+                crate::book::Filter {
+                    churn: Some("high".into()),
+                    scope: page.caller.scope(),
+                    ..Default::default()
+                },
+            ),
+        };
+        let (total, rows) = book.select(&filter, Sort::Revenue, true, 0, 500);
+        Ok::<_, ApiError>(AtRiskPage {
+            f: Frame::of(&page, w.t("高价值风险客户", "High-value customers at risk")),
+            rule,
+            total: thousands(total as u64),
+            rows: rows
+                .iter()
+                .map(|r| list_row(&customer_out(&book, r, w.lang), &w))
+                .collect(),
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
         Err(e) => error_page(&w, &e),
     }
 }

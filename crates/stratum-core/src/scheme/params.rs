@@ -324,6 +324,11 @@ impl SchemeParams {
         }
     }
 
+    /// The final tier the file names as its high-value customers at risk (`at_risk = "…"`).
+    pub fn at_risk_tier(&self) -> Option<&str> {
+        self.file.at_risk.as_ref().map(|t| t.get_ref().as_str())
+    }
+
     /// The service strategy of final tier `tier`, as the file writes it.
     pub fn strategy(&self, tier: &str) -> Option<&Strategy> {
         self.file.strategies.get(tier).map(|s| s.get_ref())

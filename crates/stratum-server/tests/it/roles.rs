@@ -68,6 +68,7 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/customers/D", [403, 404, 200, 200]),
     ("GET", "/my", [403, 200, 200, 200]),
     ("GET", "/migrations", [200, 200, 200, 200]),
+    ("GET", "/at-risk", [403, 200, 200, 200]),
     ("GET", "/runs", [200, 200, 200, 200]),
     ("GET", "/schemes", [200, 200, 200, 200]),
     ("GET", "/schemes/1", [200, 200, 200, 200]),
@@ -187,7 +188,14 @@ fn an_account_manager_sees_only_their_own_customers_everywhere() {
         assert_eq!(other["total"], 2);
         assert_eq!(get(&f, "/api/customers/A", &f.other_manager).status, 404);
         // pages: no other manager's customer in any list
-        for path in ["/customers", "/customers?q=acme", "/migrations", "/my", "/"] {
+        for path in [
+            "/customers",
+            "/customers?q=acme",
+            "/migrations",
+            "/my",
+            "/",
+            "/at-risk",
+        ] {
             let page = get(&f, path, zhang);
             assert_eq!(page.status, 200, "{path}");
             for foreign in [
