@@ -64,6 +64,7 @@ fn lang_of(asked: Option<&str>, state: &AppState) -> Lang {
 
 /// The language a request may ask for.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct LangQuery {
     /// `zh` or `en` (default: the server's).
     pub(crate) lang: Option<String>,
@@ -248,7 +249,7 @@ fn flag_of(field: &str) -> Option<&'static str> {
 async fn start_run(
     State(state): Shared,
     caller: Caller,
-    form: axum::extract::Multipart,
+    form: crate::error::ApiMultipart,
 ) -> Result<(StatusCode, Json<crate::jobs::Job>), ApiError> {
     let job = start_upload(&state, &caller, form).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
@@ -259,7 +260,7 @@ async fn start_run(
 pub(crate) async fn start_upload(
     state: &Arc<AppState>,
     caller: &Caller,
-    mut form: axum::extract::Multipart,
+    crate::error::ApiMultipart(mut form): crate::error::ApiMultipart,
 ) -> Result<crate::jobs::Job, ApiError> {
     use tokio::io::AsyncWriteExt;
     caller.at_least(Role::Analyst)?;
@@ -484,6 +485,7 @@ async fn run_schedule(
 
 /// What to download.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ExportQuery {
     /// `csv` (default), `xlsx` or `parquet`.
     pub(crate) format: Option<String>,
@@ -613,6 +615,7 @@ pub(crate) fn customer_out(book: &Book, r: &Row, lang: Lang) -> CustomerOut {
 
 /// A customer search.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct CustomerQuery {
     /// Part of the id or the name, any case.
     pub(crate) q: Option<String>,
@@ -627,6 +630,7 @@ pub(crate) struct CustomerQuery {
     /// A churn band.
     pub(crate) churn: Option<String>,
     /// `revenue` (default), `recency`, `frequency`, `clv`, `id` or `name`.
+    #[param(inline)]
     pub(crate) sort: Option<Sort>,
     /// `desc` (default) or `asc`.
     pub(crate) order: Option<String>,
@@ -838,6 +842,7 @@ async fn customer_detail(
 
 /// Two runs to compare.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct MigrationsQuery {
     /// The earlier run (default: the one before `to`).
     pub(crate) from: Option<i64>,
@@ -995,6 +1000,7 @@ async fn migrations(
 
 /// Whose action list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct WorklistQuery {
     /// The account manager (analysts and admins; an account manager always gets their own).
     pub(crate) manager: Option<String>,
@@ -1211,6 +1217,7 @@ pub(crate) struct NewVersion {
     /// The scheme file's text (TOML).
     pub(crate) text: String,
     /// What changed and why.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub(crate) message: String,
 }
 
@@ -1444,13 +1451,16 @@ async fn list_users(State(state): Shared, caller: Caller) -> Result<Json<Vec<Use
 /// A user to add.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewUser {
+    #[schema(min_length = 1, max_length = 100)]
     pub(crate) name: String,
     /// `viewer`, `manager`, `analyst` or `admin`.
+    #[schema(pattern = "^(viewer|manager|analyst|admin)$")]
     pub(crate) role: String,
     /// For an account manager: the `account_manager` value of their customers (default:
     /// their name).
     pub(crate) book: Option<String>,
     /// Their password (at least 8 characters); none for a user who uses API tokens only.
+    #[schema(min_length = 8)]
     pub(crate) password: Option<String>,
 }
 

@@ -1238,7 +1238,7 @@ fn job_lines(jobs: &[crate::jobs::Job], w: &Words) -> Vec<JobLine> {
 async fn start_run(
     State(state): State<Arc<AppState>>,
     page: Page,
-    form: axum::extract::Multipart,
+    form: crate::error::ApiMultipart,
 ) -> Response {
     match crate::api::start_upload(&state, &page.caller, form).await {
         Ok(_) => Redirect::to("/runs").into_response(),

@@ -81,6 +81,25 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         .keys()
         .cloned()
         .collect();
+    // query parameters are documented as such (a path parameter is in the path's template)
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("methods") {
+            for p in op["parameters"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let name = p["name"].as_str().unwrap_or("");
+                let in_path = path.contains(&format!("{{{name}}}"));
+                assert_eq!(
+                    p["in"] == "path",
+                    in_path,
+                    "{method} {path}: parameter {name} is `in: {}`",
+                    p["in"]
+                );
+            }
+        }
+    }
     for expected in [
         "/api/me",
         "/api/runs",
