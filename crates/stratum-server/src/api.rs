@@ -264,11 +264,7 @@ pub(crate) async fn start_upload(
 ) -> Result<crate::jobs::Job, ApiError> {
     use tokio::io::AsyncWriteExt;
     caller.at_least(Role::Analyst)?;
-    let runner = state.config.runner.clone().ok_or_else(|| {
-        ApiError::Conflict(
-            "this server was started without the stratum binary and cannot run".into(),
-        )
-    })?;
+    let runner = crate::jobs::runner(state)?;
     let io = |e: std::io::Error| ApiError::Internal(format!("upload: {e}"));
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::BadRequest(format!("the upload: {}", e.body_text()))
@@ -330,23 +326,7 @@ pub(crate) async fn start_upload(
         let _ = tokio::fs::remove_dir_all(&dir).await;
         return Err(e);
     }
-    // the latest published scheme, as a file of the run's folder
-    let scheme = state.with_store(|s| Ok(s.versions()?.pop())).await?;
-    let scheme = match scheme {
-        Some(v) => {
-            let path = dir.join(format!("scheme-v{}.toml", v.id));
-            tokio::fs::write(&path, &v.text).await.map_err(io)?;
-            Some((v.id, path))
-        }
-        None => None,
-    };
-    let input = crate::jobs::JobInput {
-        dir,
-        files,
-        scheme,
-        as_of,
-    };
-    let job = state.jobs.add(&caller.user.name, &input);
+    let job = crate::jobs::queue(state, &caller.user.name, runner, dir, files, None, as_of).await?;
     let actor = caller.user.name.clone();
     let detail = format!("job {}: {}", job.id, job.inputs.join(", "));
     state
@@ -359,13 +339,6 @@ pub(crate) async fn start_upload(
             })?)
         })
         .await?;
-    let lang = state.config.lang.pick("zh", "en");
-    tokio::spawn(
-        state
-            .jobs
-            .clone()
-            .run(job.id, runner, state.config.db.clone(), lang, input),
-    );
     Ok(job)
 }
 
@@ -947,17 +920,12 @@ async fn migrations(
         _ => state.book().await?,
     };
     let scope = caller.scope();
-    let visible: Vec<&stratum_store::migrate::Mover> = match (&book, caller.role()) {
-        (None, _) | (_, Role::Viewer) => Vec::new(),
-        (Some(book), _) => m
+    let visible: Vec<&stratum_store::migrate::Mover> = match &book {
+        None => Vec::new(),
+        Some(book) => m
             .movers
             .iter()
-            .filter(|mv| {
-                scope.as_deref().is_none_or(|s| {
-                    book.find(&mv.customer_id)
-                        .is_some_and(|r| book.manager_of(r) == Some(s))
-                })
-            })
+            .filter(|mv| book.visible(&mv.customer_id, scope.as_deref()))
             .collect(),
     };
     Ok(Json(MigrationsOut {

@@ -274,6 +274,15 @@ impl Book {
             .map(String::as_str)
     }
 
+    /// Whether customer `code` is one that a caller limited to account manager `scope`'s
+    /// book may see (with no scope: every customer).
+    pub(crate) fn visible(&self, code: &str, scope: Option<&str>) -> bool {
+        scope.is_none_or(|s| {
+            self.find(code)
+                .is_some_and(|r| self.manager_of(r) == Some(s))
+        })
+    }
+
     /// The account manager of `row`.
     pub(crate) fn manager_of(&self, row: &Row) -> Option<&str> {
         self.managers.get(row.manager)

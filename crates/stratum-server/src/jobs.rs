@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::state::AppState;
 use utoipa::ToSchema;
 
 /// The most lines of a run's output kept.
@@ -56,7 +59,8 @@ pub struct Job {
 pub(crate) struct JobInput {
     pub(crate) dir: PathBuf,
     pub(crate) files: Vec<(&'static str, PathBuf)>,
-    pub(crate) scheme: Option<(i64, PathBuf)>,
+    /// The scheme file, and its version when it is a published one.
+    pub(crate) scheme: Option<(Option<i64>, PathBuf)>,
     pub(crate) as_of: Option<String>,
 }
 
@@ -107,7 +111,7 @@ impl Jobs {
             started_at: None,
             finished_at: None,
             inputs: input.files.iter().map(|(_, p)| file_name(p)).collect(),
-            scheme_version: input.scheme.as_ref().map(|s| s.0),
+            scheme_version: input.scheme.as_ref().and_then(|s| s.0),
             run: None,
             log: Vec::new(),
         };
@@ -259,6 +263,56 @@ pub(crate) fn safe_name(given: &str, fallback: &str) -> String {
     } else {
         cleaned.chars().take(120).collect()
     }
+}
+
+/// The `stratum` binary runs are started with, or why the server cannot start one.
+pub(crate) fn runner(state: &AppState) -> Result<PathBuf, ApiError> {
+    state.config.runner.clone().ok_or_else(|| {
+        ApiError::Conflict(
+            "this server was started without the stratum binary and cannot run".into(),
+        )
+    })
+}
+
+/// Queues a run of `files` by `by` with `runner`, its folder `dir`: with `scheme` (a file), else
+/// the latest published scheme written into the folder, else none; started when its turn comes.
+pub(crate) async fn queue(
+    state: &Arc<AppState>,
+    by: &str,
+    runner: PathBuf,
+    dir: PathBuf,
+    files: Vec<(&'static str, PathBuf)>,
+    scheme: Option<PathBuf>,
+    as_of: Option<String>,
+) -> Result<Job, ApiError> {
+    let scheme = match scheme {
+        Some(path) => Some((None, path)),
+        None => match state.with_store(|s| Ok(s.versions()?.pop())).await? {
+            Some(v) => {
+                let path = dir.join(format!("scheme-v{}.toml", v.id));
+                tokio::fs::write(&path, &v.text)
+                    .await
+                    .map_err(|e| ApiError::Internal(format!("the run's scheme: {e}")))?;
+                Some((Some(v.id), path))
+            }
+            None => None,
+        },
+    };
+    let input = JobInput {
+        dir,
+        files,
+        scheme,
+        as_of,
+    };
+    let job = state.jobs.add(by, &input);
+    let lang = state.config.lang.pick("zh", "en");
+    tokio::spawn(
+        state
+            .jobs
+            .clone()
+            .run(job.id, runner, state.config.db.clone(), lang, input),
+    );
+    Ok(job)
 }
 
 #[cfg(test)]

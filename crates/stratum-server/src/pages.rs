@@ -180,10 +180,15 @@ impl Frame {
 
     /// The link to this page in the other language.
     pub(crate) fn other_lang(&self) -> (&'static str, &'static str) {
-        match self.w.lang {
-            Lang::Zh => ("en", "English"),
-            Lang::En => ("zh", "中文"),
-        }
+        other_lang(self.w.lang)
+    }
+}
+
+/// The other language than `lang`: its code and its name in itself.
+fn other_lang(lang: Lang) -> (&'static str, &'static str) {
+    match lang {
+        Lang::Zh => ("en", "English"),
+        Lang::En => ("zh", "中文"),
     }
 }
 
@@ -281,10 +286,7 @@ async fn login_page(
         next: safe_next(q.next.as_deref()),
         error: None,
         style: stratum_io::report::style(),
-        other: match lang {
-            Lang::Zh => ("en", "English"),
-            Lang::En => ("zh", "中文"),
-        },
+        other: other_lang(lang),
     };
     render(
         &page,
@@ -329,10 +331,7 @@ async fn login(
             next: next.clone(),
             error: Some(message),
             style: stratum_io::report::style(),
-            other: match lang {
-                Lang::Zh => ("en", "English"),
-                Lang::En => ("zh", "中文"),
-            },
+            other: other_lang(lang),
         };
         let mut r = render(&page, lang, false);
         *r.status_mut() = status;
@@ -1138,12 +1137,7 @@ async fn migrations_page(
         let visible: Vec<_> = m
             .movers
             .iter()
-            .filter(|mv| {
-                scope.as_deref().is_none_or(|s| {
-                    book.find(&mv.customer_id)
-                        .is_some_and(|r| book.manager_of(r) == Some(s))
-                })
-            })
+            .filter(|mv| book.visible(&mv.customer_id, scope.as_deref()))
             .collect();
         out.movers_total = thousands(visible.len() as u64);
         out.movers = visible

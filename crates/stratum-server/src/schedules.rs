@@ -12,7 +12,7 @@ use chrono::{DateTime, Local, TimeZone};
 use croner::Cron;
 
 use crate::error::ApiError;
-use crate::jobs::{Job, JobInput};
+use crate::jobs::Job;
 use crate::state::AppState;
 
 /// A schedule, as configured.
@@ -88,11 +88,7 @@ pub(crate) async fn fire(
     schedule: &Schedule,
     by: &str,
 ) -> Result<Job, ApiError> {
-    let runner = state.config.runner.clone().ok_or_else(|| {
-        ApiError::Conflict(
-            "this server was started without the stratum binary and cannot run".into(),
-        )
-    })?;
+    let runner = crate::jobs::runner(state)?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
     let dir = state.config.uploads.join(format!(
         "schedule-{}-{stamp}",
@@ -107,32 +103,7 @@ pub(crate) async fn fire(
     if let Some(i) = &schedule.interactions {
         files.push(("--interactions", PathBuf::from(i)));
     }
-    let scheme = match &schedule.scheme {
-        Some(path) => Some((0, path.clone())),
-        None => match state.with_store(|s| Ok(s.versions()?.pop())).await? {
-            Some(v) => {
-                let path = dir.join(format!("scheme-v{}.toml", v.id));
-                tokio::fs::write(&path, &v.text).await.map_err(io)?;
-                Some((v.id, path))
-            }
-            None => None,
-        },
-    };
-    let input = JobInput {
-        dir,
-        files,
-        scheme,
-        as_of: None,
-    };
-    let job = state.jobs.add(by, &input);
-    let lang = state.config.lang.pick("zh", "en");
-    tokio::spawn(
-        state
-            .jobs
-            .clone()
-            .run(job.id, runner, state.config.db.clone(), lang, input),
-    );
-    Ok(job)
+    crate::jobs::queue(state, by, runner, dir, files, schedule.scheme.clone(), None).await
 }
 
 /// Runs every schedule at its occurrences until the server stops.
