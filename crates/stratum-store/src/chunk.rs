@@ -1,7 +1,9 @@
 //! A run's customers in chunks: the customers whose store id falls in one block of
 //! [`CHUNK`] ids, each with every value the run gave it, written with postcard (varints) and
-//! compressed with zstd. A run is one row per chunk; a customer's history reads its chunk of
-//! every run, a comparison of two runs reads their chunks in order.
+//! compressed with zstd. A run is one row per chunk; a comparison of two runs reads their
+//! chunks in order. Since format 2 a chunk is compressed in frames of [`FRAME`] customers
+//! behind a small index, so a customer's history decompresses one frame of its chunk in each
+//! run instead of the whole chunk.
 
 use std::collections::HashMap;
 
@@ -16,6 +18,13 @@ pub const CHUNK: u64 = 1024;
 
 /// The zstd level: fast to write, about as small as the higher levels on this data.
 const LEVEL: i32 = 3;
+
+/// Customers per compressed frame of a chunk (format 2).
+pub const FRAME: usize = 32;
+
+/// The first bytes of a framed chunk (format 2); a format-1 chunk is one zstd frame and
+/// starts with zstd's magic number instead.
+const FRAMED: [u8; 4] = *b"stc2";
 
 /// One customer's values in a run, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,9 +114,13 @@ pub struct StoredClv {
     pub value_tier: u16,
 }
 
-/// The format of the chunks this build writes and reads: 1 since runs keep the values the
-/// rules read; the runs of earlier development builds have none (0).
-pub const FORMAT: u32 = 1;
+/// The format of the chunks this build writes: 2 since chunks are compressed in frames of
+/// [`FRAME`] customers. Format 1 (one frame per chunk) is read as well; the runs of earlier
+/// development builds (0) kept no values for the rules and are refused.
+pub const FORMAT: u32 = 2;
+
+/// The chunk formats this build reads.
+pub const READS: [u32; 2] = [1, 2];
 
 /// The names a run's chunks refer to by index.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -259,18 +272,212 @@ pub enum ChunkError {
     /// The bytes do not decode.
     #[error("a stored chunk does not decode: {0}")]
     Encoding(#[from] postcard::Error),
+    /// The index of a framed chunk does not match its frames.
+    #[error("a stored chunk's index does not match its frames")]
+    Index,
 }
 
-/// Encodes and compresses one chunk's customers.
+/// Encodes and compresses one chunk's customers (ordered by store id), in frames of
+/// [`FRAME`] customers behind an index: the tag, the number of frames (u16), and for each
+/// frame the store id of its first customer (u64) and its compressed length (u32), little
+/// endian.
 pub fn encode(rows: &[Stored]) -> Result<Vec<u8>, ChunkError> {
-    let raw = postcard::to_allocvec(rows)?;
-    Ok(zstd::bulk::compress(&raw, LEVEL)?)
+    let frames = rows
+        .chunks(FRAME)
+        .map(|f| {
+            let mut raw = Vec::new();
+            for s in f {
+                let record = postcard::to_allocvec(s)?;
+                let len = u32::try_from(record.len()).map_err(|_| ChunkError::Index)?;
+                raw.extend_from_slice(&s.id.to_le_bytes());
+                raw.extend_from_slice(&len.to_le_bytes());
+                raw.extend_from_slice(&record);
+            }
+            Ok((f[0].id, zstd::bulk::compress(&raw, LEVEL)?))
+        })
+        .collect::<Result<Vec<_>, ChunkError>>()?;
+    let count = u16::try_from(frames.len()).map_err(|_| ChunkError::Index)?;
+    let mut out =
+        Vec::with_capacity(6 + 12 * frames.len() + frames.iter().map(|f| f.1.len()).sum::<usize>());
+    out.extend_from_slice(&FRAMED);
+    out.extend_from_slice(&count.to_le_bytes());
+    for (first, bytes) in &frames {
+        out.extend_from_slice(&first.to_le_bytes());
+        let len = u32::try_from(bytes.len()).map_err(|_| ChunkError::Index)?;
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+    for (_, bytes) in &frames {
+        out.extend_from_slice(bytes);
+    }
+    Ok(out)
 }
 
-/// Decompresses and decodes one chunk.
+/// What a store hands over of a customer's chunk in one run.
+#[derive(Debug, Clone, Copy)]
+pub enum Piece<'a> {
+    /// The frame that would hold the customer (format 2).
+    Frame(&'a [u8]),
+    /// The whole chunk.
+    Chunk(&'a [u8]),
+}
+
+impl Piece<'_> {
+    /// The customer with store id `id` in this piece.
+    pub fn customer(self, id: u64) -> Result<Option<Stored>, ChunkError> {
+        match self {
+            Piece::Frame(frame) => in_frame(frame, id),
+            Piece::Chunk(chunk) => decode_one(chunk, id),
+        }
+    }
+}
+
+/// The bytes a framed chunk starts with before its index: the tag and the frame count.
+pub const HEAD: usize = 6;
+
+/// The length of a chunk's head and index, from its first [`HEAD`] bytes; `None` for a
+/// format-1 chunk (or fewer bytes).
+pub fn index_len(head: &[u8]) -> Option<usize> {
+    let rest = head.strip_prefix(&FRAMED)?;
+    let count = rest.first_chunk::<2>()?;
+    Some(HEAD + 12 * usize::from(u16::from_le_bytes(*count)))
+}
+
+/// A framed chunk's frames from its head and index (its first [`index_len`] bytes): each
+/// one's first store id and where its bytes are in the chunk.
+fn index(head: &[u8]) -> Result<Vec<(u64, std::ops::Range<usize>)>, ChunkError> {
+    let len = index_len(head).ok_or(ChunkError::Index)?;
+    let mut entries = head.get(HEAD..len).ok_or(ChunkError::Index)?;
+    let mut at = len;
+    let mut out = Vec::with_capacity((len - HEAD) / 12);
+    while let Some((entry, tail)) = entries.split_first_chunk::<12>() {
+        let (first, size) = entry.split_at(8);
+        let first = u64::from_le_bytes(first.try_into().map_err(|_| ChunkError::Index)?);
+        let size = u32::from_le_bytes(size.try_into().map_err(|_| ChunkError::Index)?) as usize;
+        out.push((first, at..at + size));
+        at += size;
+        entries = tail;
+    }
+    Ok(out)
+}
+
+/// Where in a framed chunk the frame that would hold store id `id` is, from the chunk's head
+/// and index; `None` when no frame can hold it.
+pub fn frame_range(head: &[u8], id: u64) -> Result<Option<std::ops::Range<usize>>, ChunkError> {
+    let frames = index(head)?;
+    let at = frames.partition_point(|(first, _)| *first <= id);
+    Ok(at.checked_sub(1).map(|i| frames[i].1.clone()))
+}
+
+/// A framed chunk's frames: each one's first store id and compressed bytes; `None` for a
+/// format-1 chunk.
+fn frames(bytes: &[u8]) -> Result<Option<Vec<(u64, &[u8])>>, ChunkError> {
+    if index_len(bytes).is_none() {
+        return Ok(None);
+    }
+    let frames = index(bytes)?;
+    if frames.last().map_or(index_len(bytes), |f| Some(f.1.end)) != Some(bytes.len()) {
+        return Err(ChunkError::Index);
+    }
+    Ok(Some(
+        frames
+            .into_iter()
+            .map(|(first, r)| (first, &bytes[r]))
+            .collect(),
+    ))
+}
+
+/// The largest frame this build decompresses: far above a chunk of [`CHUNK`] customers.
+const MAX_FRAME: usize = 1 << 28;
+
+thread_local! {
+    /// A decompression context per thread: making one costs more than a small frame's
+    /// decompression.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn decompress(bytes: &[u8]) -> Result<Vec<u8>, ChunkError> {
+    Ok(DECOMPRESSOR.with_borrow_mut(|d| {
+        let d = match d {
+            Some(d) => d,
+            None => d.insert(zstd::bulk::Decompressor::new()?),
+        };
+        d.decompress(bytes, MAX_FRAME)
+    })?)
+}
+
+/// The records of a decompressed frame (format 2): each customer's store id (u64) and the
+/// length (u32) of its postcard bytes, little endian, then the bytes; a customer is decoded
+/// without decoding the others.
+fn records(mut raw: &[u8]) -> impl Iterator<Item = Result<(u64, &[u8]), ChunkError>> {
+    std::iter::from_fn(move || {
+        if raw.is_empty() {
+            return None;
+        }
+        let record = || -> Option<(u64, &[u8], &[u8])> {
+            let (id, rest) = raw.split_first_chunk::<8>()?;
+            let (len, rest) = rest.split_first_chunk::<4>()?;
+            let (bytes, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize)?;
+            Some((u64::from_le_bytes(*id), bytes, rest))
+        };
+        Some(match record() {
+            Some((id, bytes, rest)) => {
+                raw = rest;
+                Ok((id, bytes))
+            }
+            None => {
+                raw = &[];
+                Err(ChunkError::Index)
+            }
+        })
+    })
+}
+
+/// Every customer of a compressed frame (format 2).
+fn decode_frame(bytes: &[u8]) -> Result<Vec<Stored>, ChunkError> {
+    let raw = decompress(bytes)?;
+    records(&raw)
+        .map(|r| Ok(postcard::from_bytes(r?.1)?))
+        .collect()
+}
+
+/// Decompresses and decodes one chunk (of format 1 or 2).
 pub fn decode(bytes: &[u8]) -> Result<Vec<Stored>, ChunkError> {
-    let raw = zstd::stream::decode_all(bytes)?;
-    Ok(postcard::from_bytes(&raw)?)
+    match frames(bytes)? {
+        // format 1: one frame of every customer
+        None => Ok(postcard::from_bytes(&decompress(bytes)?)?),
+        Some(frames) => {
+            let mut rows = Vec::with_capacity(frames.len() * FRAME);
+            for (_, frame) in frames {
+                rows.extend(decode_frame(frame)?);
+            }
+            Ok(rows)
+        }
+    }
+}
+
+/// The customer with store id `id` in one chunk, decompressing only its frame (format 2).
+pub fn decode_one(bytes: &[u8], id: u64) -> Result<Option<Stored>, ChunkError> {
+    if index_len(bytes).is_none() {
+        return Ok(decode(bytes)?.into_iter().find(|s| s.id == id));
+    }
+    match frame_range(bytes, id)? {
+        Some(r) => in_frame(bytes.get(r).ok_or(ChunkError::Index)?, id),
+        None => Ok(None),
+    }
+}
+
+/// The customer with store id `id` in one compressed frame (format 2): only its record is
+/// decoded.
+pub fn in_frame(frame: &[u8], id: u64) -> Result<Option<Stored>, ChunkError> {
+    let raw = decompress(frame)?;
+    for record in records(&raw) {
+        let (at, bytes) = record?;
+        if at == id {
+            return Ok(Some(postcard::from_bytes(bytes)?));
+        }
+    }
+    Ok(None)
 }
 
 /// One profile column of the customers of a chunk, in the smallest form that gives every
@@ -467,6 +674,56 @@ mod tests {
         let bytes = encode(&rows).expect("encode");
         assert_eq!(decode(&bytes).expect("decode"), rows);
         assert!(decode(&bytes[..bytes.len() / 2]).is_err());
+        assert_eq!(
+            decode_one(&bytes, 4095).expect("one"),
+            Some(rows[1].clone())
+        );
+        assert_eq!(decode_one(&bytes, 8).expect("one"), None);
+        assert_eq!(decode_one(&bytes, 6).expect("one"), None);
+        // a chunk of format 1: one zstd frame of every customer
+        let old = zstd::bulk::compress(&postcard::to_allocvec(&rows).expect("postcard"), 3)
+            .expect("zstd");
+        assert_eq!(decode(&old).expect("decode"), rows);
+        assert_eq!(decode_one(&old, 7).expect("one"), Some(rows[0].clone()));
+    }
+
+    #[test]
+    fn a_framed_chunk_finds_each_customer_in_its_frame() {
+        let one = |id: u64| Stored {
+            id,
+            first_purchase: 1,
+            last_purchase: 2,
+            recency_days: id as i64,
+            frequency: 1,
+            monetary: 100 * id as i128,
+            tenure_days: 3,
+            rfm_scores: [1, 2, 3],
+            codes: [0, 0, 0],
+            tiers: vec![0],
+            reason: None,
+            cluster: None,
+            clv: None,
+            values: Vec::new(),
+        };
+        // every other id of one chunk: 512 customers in 16 frames
+        let rows: Vec<Stored> = (0..CHUNK).step_by(2).map(one).collect();
+        let bytes = encode(&rows).expect("encode");
+        let index = frames(&bytes).expect("frames").expect("framed");
+        assert_eq!(index.len(), 512 / FRAME);
+        assert_eq!(index[1].0, 2 * FRAME as u64);
+        assert_eq!(decode(&bytes).expect("decode"), rows);
+        for id in 0..CHUNK {
+            let want = (id % 2 == 0).then(|| one(id));
+            assert_eq!(decode_one(&bytes, id).expect("one"), want, "{id}");
+        }
+        // a damaged index is an error, never a wrong customer
+        let mut bad = bytes.clone();
+        bad[4] = 200;
+        assert!(matches!(decode(&bad), Err(ChunkError::Index)));
+        assert!(matches!(
+            decode_one(&bytes[..100], 3),
+            Err(ChunkError::Index)
+        ));
     }
 
     #[test]

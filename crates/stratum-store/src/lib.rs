@@ -79,7 +79,7 @@ pub enum StoreError {
     /// A run whose customers were written in another chunk format (by a development build
     /// before the format was fixed, or by a newer Stratum).
     #[error(
-        "run {run} was kept in chunk format {found}, this Stratum reads format {known}: record it again, or read it with the Stratum that wrote it"
+        "run {run} was kept in chunk format {found}, this Stratum reads formats 1 to {known}: record it again, or read it with the Stratum that wrote it"
     )]
     ChunkFormat {
         /// The run.
@@ -384,8 +384,14 @@ pub(crate) trait Backend: Send {
     fn ids(&mut self, codes: &[&str]) -> Result<(Vec<u64>, u64), StoreError>;
     /// The text of a run's scheme; `Err(NoRun)` for a run the store does not have.
     fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError>;
-    /// Chunk `chunk` of every run that has it: (run, bytes), oldest run first.
-    fn chunk(&mut self, chunk: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+    /// The chunk of store id `id` in every run that has it, oldest run first: `each` is given
+    /// the run and the part of the chunk read (the customer's frame where the backend can
+    /// read one without the rest, else the whole chunk).
+    fn customer_chunks(
+        &mut self,
+        id: u64,
+        each: &mut dyn FnMut(i64, chunk::Piece<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
     /// Deletes all runs but the newest `keep`; returns how many were deleted.
     fn prune(&mut self, keep: usize) -> Result<usize, StoreError>;
     /// Every chunk of `run`, in chunk order.
@@ -430,6 +436,8 @@ pub(crate) trait Backend: Send {
 /// A store of runs.
 pub struct Store {
     db: Box<dyn Backend>,
+    /// The runs' layouts read so far, by run id (a kept run never changes).
+    layouts: HashMap<i64, (RunInfo, Layout)>,
 }
 
 impl std::fmt::Debug for Store {
@@ -449,7 +457,10 @@ impl Store {
                 Box::new(sqlite_db::SqliteDb::open(std::path::Path::new(location))?)
             };
         db.migrate()?;
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            layouts: HashMap::new(),
+        })
     }
 
     /// Records `run` with `meta`; returns its id. Atomic: on any failure no part of it is kept.
@@ -548,6 +559,16 @@ impl Store {
         self.db.scheme_text(run)
     }
 
+    /// The id of the latest run (`None` without runs): one cheap query.
+    pub fn latest_run_id(&mut self) -> Result<Option<i64>, StoreError> {
+        use access::Value;
+        let rows = self.db.query("SELECT MAX(id) FROM runs", &[])?;
+        Ok(match rows.first().and_then(|r| r.first()) {
+            Some(Value::Int(id)) => Some(*id),
+            _ => None,
+        })
+    }
+
     /// Every run, oldest first.
     pub fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError> {
         Ok(self.db.runs()?.into_iter().map(|(info, _)| info).collect())
@@ -558,23 +579,28 @@ impl Store {
         let Some(id) = self.db.customer(customer_id)? else {
             return Ok(None);
         };
-        let runs: HashMap<i64, (RunInfo, Layout)> = self
-            .db
-            .runs()?
-            .into_iter()
-            .map(|(info, layout)| {
-                let layout = layout_of(info.id, &layout)?;
-                Ok((info.id, (info, layout)))
-            })
-            .collect::<Result<_, StoreError>>()?;
+        let mut found: Vec<(i64, Stored)> = Vec::new();
+        self.db.customer_chunks(id, &mut |run, piece| {
+            if let Some(s) = piece.customer(id)? {
+                found.push((run, s));
+            }
+            Ok(())
+        })?;
+        if found.iter().any(|(run, _)| !self.layouts.contains_key(run)) {
+            self.layouts = self
+                .db
+                .runs()?
+                .into_iter()
+                .map(|(info, layout)| {
+                    let layout = layout_of(info.id, &layout)?;
+                    Ok((info.id, (info, layout)))
+                })
+                .collect::<Result<_, StoreError>>()?;
+        }
         let mut entries = Vec::new();
-        for (run, bytes) in self.db.chunk((id / CHUNK) as i64)? {
-            let Some((info, layout)) = runs.get(&run) else {
-                continue;
-            };
-            let rows = chunk::decode(&bytes)?;
-            if let Some(s) = rows.iter().find(|s| s.id == id) {
-                entries.push(entry(info, layout, s)?);
+        for (run, s) in found {
+            if let Some((info, layout)) = self.layouts.get(&run) {
+                entries.push(entry(info, layout, &s)?);
             }
         }
         entries.sort_by_key(|e| e.run);
@@ -823,7 +849,7 @@ fn entry(info: &RunInfo, layout: &Layout, s: &Stored) -> Result<HistoryEntry, St
 /// build does not read.
 fn layout_of(run: i64, text: &str) -> Result<Layout, StoreError> {
     let layout: Layout = serde_json::from_str(text)?;
-    if layout.format != chunk::FORMAT {
+    if !chunk::READS.contains(&layout.format) {
         return Err(StoreError::ChunkFormat {
             run,
             found: layout.format,

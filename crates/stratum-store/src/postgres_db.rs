@@ -10,6 +10,7 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, GenericClient, NoTls};
 
 use crate::access::Value;
+use crate::chunk::{CHUNK, Piece};
 use crate::schema::{POSTGRES, VERSION_TABLE, latest, pending};
 use crate::sqlite_db::now;
 use crate::{
@@ -284,12 +285,19 @@ impl Backend for PostgresDb {
         Ok(row.map(|r| r.get::<_, i64>(0) as u64))
     }
 
-    fn chunk(&mut self, chunk: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    fn customer_chunks(
+        &mut self,
+        id: u64,
+        each: &mut dyn FnMut(i64, Piece<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let rows = self.client.query(
             "SELECT run, data FROM run_chunks WHERE chunk = $1 ORDER BY run",
-            &[&chunk],
+            &[&((id / CHUNK) as i64)],
         )?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        for r in &rows {
+            each(r.get(0), Piece::Chunk(r.get(1)))?;
+        }
+        Ok(())
     }
 
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {

@@ -8,6 +8,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::access::Value;
+use crate::chunk::{self, CHUNK, Piece};
 use crate::schema::{SQLITE, VERSION_TABLE, latest, pending};
 use crate::{
     Backend, BuildChunks, KnownCustomers, RunInfo, RunRow, SchemeVersion, StoreError, TierTotalRow,
@@ -28,6 +29,9 @@ impl SqliteDb {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // pages read through a memory map instead of copied from the file: a customer's
+        // history reads its chunk of every run (SQLite caps the map at 2 GiB)
+        conn.pragma_update(None, "mmap_size", 1i64 << 31)?;
         Ok(SqliteDb {
             conn,
             known: KnownCustomers::default(),
@@ -273,12 +277,50 @@ impl Backend for SqliteDb {
         Ok(id.map(|i| i as u64))
     }
 
-    fn chunk(&mut self, chunk: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    fn customer_chunks(
+        &mut self,
+        id: u64,
+        each: &mut dyn FnMut(i64, Piece<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // the chunks' rows from the index alone, then of each chunk its index and the one
+        // frame, read in place (a chunk spans about ten overflow pages)
         let mut stmt = self
             .conn
-            .prepare("SELECT run, data FROM run_chunks WHERE chunk = ?1 ORDER BY run")?;
-        let rows = stmt.query_map([chunk], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .prepare_cached("SELECT rowid, run FROM run_chunks WHERE chunk = ?1 ORDER BY run")?;
+        let rows = stmt
+            .query_map([(id / CHUNK) as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(&(first, _)) = rows.first() else {
+            return Ok(());
+        };
+        let mut blob = self
+            .conn
+            .blob_open(rusqlite::MAIN_DB, "run_chunks", "data", first, true)?;
+        let (mut index, mut frame) = (Vec::new(), Vec::new());
+        for (row, run) in rows {
+            blob.reopen(row)?;
+            let mut head = [0u8; chunk::HEAD];
+            let read = blob.read_at(&mut head, 0)?;
+            match chunk::index_len(&head[..read]) {
+                Some(len) => {
+                    index.resize(len, 0);
+                    blob.read_at_exact(&mut index, 0)?;
+                    if let Some(r) = chunk::frame_range(&index, id)? {
+                        frame.resize(r.len(), 0);
+                        blob.read_at_exact(&mut frame, r.start)?;
+                        each(run, Piece::Frame(&frame))?;
+                    }
+                }
+                None => {
+                    frame.resize(blob.len(), 0);
+                    blob.read_at_exact(&mut frame, 0)?;
+                    each(run, Piece::Chunk(&frame))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {

@@ -568,7 +568,7 @@ fn a_run_in_another_chunk_format_is_refused_by_name() {
         store
             .record(&run_at(day(2025, 2, 28)), &meta())
             .expect("record");
-        let old = "UPDATE runs SET layout = REPLACE(layout, '\"format\":1', '\"format\":0')";
+        let old = "UPDATE runs SET layout = REPLACE(layout, '\"format\":2', '\"format\":0')";
         if t.url.starts_with("postgres") {
             let mut client = postgres::Client::connect(&t.url, postgres::NoTls).expect("pg");
             client.batch_execute(old).expect("update");
@@ -584,7 +584,7 @@ fn a_run_in_another_chunk_format_is_refused_by_name() {
                 StoreError::ChunkFormat {
                     run: 1,
                     found: 0,
-                    known: 1
+                    known: 2
                 }
             ),
             "{err:?}"
