@@ -14,6 +14,7 @@ use stratum_store::chunk::date;
 use stratum_store::{RunInfo, Store};
 
 use crate::error::ApiError;
+use crate::grams::Trigrams;
 
 /// No value in a dictionary column.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -101,11 +102,12 @@ pub(crate) struct Book {
     by_industry: Vec<Vec<u32>>,
     by_lifecycle: Vec<Vec<u32>>,
     by_churn: Vec<Vec<u32>>,
-    /// Every row's id and name in lowercase, `id \u{1} name \n`, one after the other; a search
-    /// is one substring scan of it.
+    /// Every row's id and name in lowercase, `id \u{1} name \n`, one after the other.
     search: String,
     /// Where each row's text starts in `search`.
     starts: Vec<u32>,
+    /// The trigrams of `search`: a search reads the rows that have all of its trigrams.
+    grams: Trigrams,
     /// The follow-up interval of each final tier (by index), from its strategy.
     follow_up: Vec<Option<u32>>,
     /// Worklists worked out so far, by manager code: (days overdue, row), most overdue first.
@@ -251,6 +253,7 @@ impl Book {
             by_industry,
             by_lifecycle,
             by_churn,
+            grams: Trigrams::build(search.as_bytes(), &starts),
             search,
             starts,
             follow_up,
@@ -283,6 +286,11 @@ impl Book {
         })
     }
 
+    /// The bytes of the search text and its index.
+    pub(crate) fn search_index_size(&self) -> usize {
+        self.search.len() + 4 * self.starts.len() + self.grams.size()
+    }
+
     /// The account manager of `row`.
     pub(crate) fn manager_of(&self, row: &Row) -> Option<&str> {
         self.managers.get(row.manager)
@@ -290,14 +298,8 @@ impl Book {
 
     /// The rows whose id or name holds `needle` (lowercase), in the rows' order.
     fn search_hits(&self, needle: &str) -> Vec<u32> {
-        let mut hits: Vec<u32> = Vec::new();
-        for at in memchr::memmem::find_iter(self.search.as_bytes(), needle.as_bytes()) {
-            let row = self.starts.partition_point(|&s| s as usize <= at) as u32 - 1;
-            if hits.last() != Some(&row) {
-                hits.push(row);
-            }
-        }
-        hits
+        self.grams
+            .search(self.search.as_bytes(), &self.starts, needle.as_bytes())
     }
 
     /// The customers `filter` selects, in `sort` order: the total, and the rows of the page
