@@ -85,7 +85,9 @@ pub struct ServeArgs {
     pub bind: Option<String>,
     /// A TOML config file with a [server] section: bind, lang, currency, secure_cookies,
     /// session_hours, uploads (the folder uploaded inputs are kept in; default
-    /// `stratum-uploads` beside the SQLite file), max_upload_mb (default 2048); and
+    /// `stratum-uploads` beside the SQLite file), max_upload_mb (default 2048), run_nice (the
+    /// scheduling priority runs started from the server get, 0 to 19, default 10, so requests
+    /// stay fast while one executes); and
     /// [[schedules]]: name, cron (e.g. "0 2 1 * *", local time), transactions, customers,
     /// interactions, scheme (default: the latest published version).
     #[arg(long)]

@@ -128,18 +128,28 @@ impl Jobs {
         self: Arc<Self>,
         id: u64,
         runner: PathBuf,
-        db: String,
-        lang: &'static str,
+        state: Arc<AppState>,
         input: JobInput,
     ) {
         let _turn = self.running.lock().await;
+        let db = &state.config.db;
+        let lang = state.config.lang.pick("zh", "en");
         self.update(id, |j| {
             j.state = JobState::Running;
             j.started_at = Some(crate::auth::now());
         });
         let out = input.dir.join("result");
-        let mut cmd = tokio::process::Command::new(&runner);
-        cmd.arg("segment").arg("--db").arg(&db).arg("-o").arg(&out);
+        let mut cmd = match nice(state.config.run_nice) {
+            Some(nice) => {
+                let mut cmd = tokio::process::Command::new(nice);
+                cmd.arg("-n")
+                    .arg(state.config.run_nice.to_string())
+                    .arg(&runner);
+                cmd
+            }
+            None => tokio::process::Command::new(&runner),
+        };
+        cmd.arg("segment").arg("--db").arg(db).arg("-o").arg(&out);
         cmd.arg("--lang").arg(lang).arg("--no-xlsx");
         for (flag, path) in &input.files {
             cmd.arg(flag).arg(path);
@@ -195,6 +205,10 @@ impl Jobs {
         let finished = Some(crate::auth::now());
         match outcome {
             Ok(status) if status.success() => {
+                // the job is done when its run is what requests see
+                if let Err(e) = state.refresh().await {
+                    tracing::warn!(job = id, "the new run was not read: {e}");
+                }
                 self.update(id, |j| {
                     j.state = JobState::Succeeded;
                     j.finished_at = finished;
@@ -231,6 +245,21 @@ impl Job {
             log: vec![why.to_string()],
         }
     }
+}
+
+/// The `nice` program runs are started through at priority `n` (none for 0, or where the
+/// system has none: the run then shares the processors evenly with the server).
+fn nice(n: i32) -> Option<&'static Path> {
+    static FOUND: std::sync::OnceLock<Option<&'static Path>> = std::sync::OnceLock::new();
+    if n == 0 {
+        return None;
+    }
+    *FOUND.get_or_init(|| {
+        ["/usr/bin/nice", "/bin/nice"]
+            .into_iter()
+            .map(Path::new)
+            .find(|p| p.is_file())
+    })
 }
 
 /// The run id in the line `segment --db` prints when it keeps a run (`recorded run 7 → …`,
@@ -305,13 +334,7 @@ pub(crate) async fn queue(
         as_of,
     };
     let job = state.jobs.add(by, &input);
-    let lang = state.config.lang.pick("zh", "en");
-    tokio::spawn(
-        state
-            .jobs
-            .clone()
-            .run(job.id, runner, state.config.db.clone(), lang, input),
-    );
+    tokio::spawn(state.jobs.clone().run(job.id, runner, state.clone(), input));
     Ok(job)
 }
 

@@ -35,6 +35,9 @@ pub struct ServerConfig {
     pub uploads: std::path::PathBuf,
     /// The largest upload, in bytes.
     pub max_upload: usize,
+    /// How much lower than the server's the scheduling priority of the runs it starts is
+    /// (`nice`, 0 to 19; 0: the same), so requests stay fast while a run executes.
+    pub run_nice: i32,
     /// Scheduled re-tiering runs.
     pub schedules: Vec<crate::schedules::Schedule>,
 }
@@ -52,6 +55,7 @@ impl ServerConfig {
             runner: None,
             uploads: std::env::temp_dir().join("stratum-uploads"),
             max_upload: 2 << 30,
+            run_nice: 10,
             schedules: Vec::new(),
         }
     }
@@ -62,9 +66,29 @@ impl ServerConfig {
 pub struct AppState {
     pub(crate) config: ServerConfig,
     pool: Mutex<Vec<Store>>,
-    book: tokio::sync::Mutex<Option<(Arc<Book>, Instant)>>,
+    book: tokio::sync::Mutex<Latest>,
     pub(crate) limiter: Limiter,
     pub(crate) jobs: Arc<crate::jobs::Jobs>,
+}
+
+/// The latest run held in memory.
+#[derive(Debug)]
+struct Latest {
+    book: Option<Arc<Book>>,
+    /// When the store was last asked for its latest run.
+    checked: Instant,
+    /// Whether the store is being asked (and a newer run read) in the background.
+    checking: bool,
+    /// How many times a run was installed: a check that started before the last install
+    /// does not replace it.
+    generation: u64,
+}
+
+impl Latest {
+    fn install(&mut self, book: Option<Arc<Book>>) {
+        self.book = book;
+        self.generation += 1;
+    }
 }
 
 /// How long the latest run in memory is taken as the latest before the store is asked again.
@@ -77,7 +101,12 @@ impl AppState {
         Ok(Arc::new(AppState {
             config,
             pool: Mutex::new(vec![store]),
-            book: tokio::sync::Mutex::new(None),
+            book: tokio::sync::Mutex::new(Latest {
+                book: None,
+                checked: Instant::now(),
+                checking: false,
+                generation: 0,
+            }),
             limiter: Limiter::default(),
             jobs: Arc::default(),
         }))
@@ -108,31 +137,77 @@ impl AppState {
         .map_err(|e| ApiError::Internal(format!("store task: {e}")))?
     }
 
-    /// The latest run's customers (built on first use and after each new run); `None` when
-    /// the store has no run.
+    /// The latest run's customers; `None` when the store has no run. Read on first use. After
+    /// that, every [`FRESH`] the store is asked for its latest run in the background, and a
+    /// newer one (recorded by another process) is read there too: requests are answered from
+    /// the run held meanwhile, so none waits for the store's answer or for a run being read.
     pub(crate) async fn book(self: &Arc<Self>) -> Result<Option<Arc<Book>>, ApiError> {
-        let mut cached = self.book.lock().await;
-        if let Some((book, at)) = cached.as_ref()
-            && at.elapsed() < FRESH
-        {
-            return Ok(Some(book.clone()));
+        let mut latest = self.book.lock().await;
+        if let Some(book) = latest.book.clone() {
+            if latest.checked.elapsed() >= FRESH && !latest.checking {
+                latest.checking = true;
+                latest.checked = Instant::now();
+                let (me, generation, held) = (self.clone(), latest.generation, book.run.id);
+                tokio::spawn(async move { me.check(generation, held).await });
+            }
+            return Ok(Some(book));
         }
-        let latest = self
-            .with_store(|s| Ok(s.runs()?.last().map(|r| r.id)))
-            .await?;
-        let Some(latest) = latest else {
-            *cached = None;
+        let id = self.with_store(|s| Ok(s.latest_run_id()?)).await?;
+        latest.checked = Instant::now();
+        let Some(id) = id else {
             return Ok(None);
         };
-        if let Some((book, at)) = cached.as_mut()
-            && book.run.id == latest
-        {
-            *at = Instant::now();
-            return Ok(Some(book.clone()));
-        }
-        let book = Arc::new(self.with_store(move |s| Book::load(s, latest)).await?);
-        *cached = Some((book.clone(), Instant::now()));
+        let book = self.read_book(id).await?;
+        latest.install(Some(book.clone()));
         Ok(Some(book))
+    }
+
+    /// Asks the store for its latest run and reads it when it is not run `held`; kept unless
+    /// another was installed since `generation`.
+    async fn check(self: Arc<Self>, generation: u64, held: i64) {
+        let read = match self.with_store(|s| Ok(s.latest_run_id()?)).await {
+            Ok(Some(id)) if id == held => Ok(None),
+            Ok(Some(id)) => self.read_book(id).await.map(|b| Some(Some(b))),
+            // every run deleted
+            Ok(None) => Ok(Some(None)),
+            Err(e) => Err(e),
+        };
+        let mut latest = self.book.lock().await;
+        latest.checking = false;
+        match read {
+            Ok(Some(book)) if latest.generation == generation => latest.install(book),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("the latest run was not read: {e}"),
+        }
+    }
+
+    /// Reads the latest run into memory now (after a run this server started, so the job is
+    /// done only when its run is what every request sees).
+    pub(crate) async fn refresh(self: &Arc<Self>) -> Result<(), ApiError> {
+        let id = self.with_store(|s| Ok(s.latest_run_id()?)).await?;
+        let held = self.book.lock().await.book.as_ref().map(|b| b.run.id);
+        if id != held {
+            let book = match id {
+                Some(id) => Some(self.read_book(id).await?),
+                None => None,
+            };
+            self.book.lock().await.install(book);
+        }
+        Ok(())
+    }
+
+    /// Run `id`'s customers, read from the store.
+    async fn read_book(self: &Arc<Self>, id: i64) -> Result<Arc<Book>, ApiError> {
+        let started = Instant::now();
+        let book = Arc::new(self.with_store(move |s| Book::load(s, id)).await?);
+        tracing::info!(
+            run = id,
+            customers = book.rows.len(),
+            search_index_bytes = book.search_index_size(),
+            seconds = started.elapsed().as_secs_f64(),
+            "latest run read into memory"
+        );
+        Ok(book)
     }
 
     /// [`AppState::book`], or [`ApiError::NoRuns`].

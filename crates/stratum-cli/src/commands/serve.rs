@@ -37,6 +37,7 @@ struct ServerSection {
     session_hours: Option<i64>,
     uploads: Option<std::path::PathBuf>,
     max_upload_mb: Option<usize>,
+    run_nice: Option<i32>,
 }
 
 /// A `[[schedules]]` entry of a config file.
@@ -146,6 +147,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
             scheme: s.scheme,
         })
         .collect();
+    if let Some(n) = section.run_nice {
+        if !(0..=19).contains(&n) {
+            return Err(BadInput(format!("[server] run_nice {n}: 0 to 19")).into());
+        }
+        config.run_nice = n;
+    }
     if let Some(mb) = section.max_upload_mb {
         config.max_upload = mb.saturating_mul(1 << 20);
     }
