@@ -8,6 +8,7 @@
 pub use stratum_core::{format, history};
 
 pub mod cells;
+pub mod changes;
 mod clean;
 pub mod cluster;
 pub mod clv;

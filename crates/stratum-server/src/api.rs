@@ -47,6 +47,7 @@ pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(schemes, publish))
         .routes(routes!(preview))
         .routes(routes!(scheme_version))
+        .routes(routes!(scheme_diff))
         .routes(routes!(list_users, add_user))
         .routes(routes!(list_tokens, add_token))
         .routes(routes!(revoke_token))
@@ -1381,6 +1382,101 @@ async fn scheme_version(
 ) -> Result<Json<SchemeVersionOut>, ApiError> {
     let v = state.with_store(move |s| Ok(s.version(id)?)).await?;
     Ok(Json(version_out(v, true)))
+}
+
+/// Two scheme versions to compare.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DiffQuery {
+    /// The older version (default: the one before `to`).
+    pub(crate) from: Option<i64>,
+    /// The newer version (default: the latest).
+    pub(crate) to: Option<i64>,
+    /// `zh` or `en`.
+    pub(crate) lang: Option<String>,
+}
+
+/// One change between two scheme versions.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChangeOut {
+    /// `+` added, `-` removed, `~` changed.
+    pub(crate) mark: String,
+    /// The change in words: `~ value.gold: monetary >= 1000 → monetary >= 2000`.
+    pub(crate) text: String,
+}
+
+/// What changed from one scheme version to another.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SchemeDiffOut {
+    pub(crate) from: i64,
+    pub(crate) to: i64,
+    /// Dimensions and tiers added or removed, rules rewritten, the tiers' rank and the order
+    /// their rules are tried, the final dimension, and other sections that differ.
+    pub(crate) changes: Vec<ChangeOut>,
+}
+
+/// The changes from version `from` (default: the one before `to`) to version `to` (default:
+/// the latest), as one list in `lang`.
+pub(crate) async fn diff_of(
+    state: &Arc<AppState>,
+    from: Option<i64>,
+    to: Option<i64>,
+    lang: Lang,
+) -> Result<SchemeDiffOut, ApiError> {
+    let versions = state.with_store(|s| Ok(s.versions()?)).await?;
+    let find = |id: i64| {
+        versions
+            .iter()
+            .position(|v| v.id == id)
+            .ok_or(ApiError::NotFound {
+                what: "scheme version",
+                id: id.to_string(),
+            })
+    };
+    let to = match to {
+        Some(id) => find(id)?,
+        None => versions
+            .len()
+            .checked_sub(1)
+            .ok_or_else(|| ApiError::BadRequest("no scheme version is kept yet".into()))?,
+    };
+    let from = match from {
+        Some(id) => find(id)?,
+        None => to.checked_sub(1).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "version {} is the first: name another to compare it with (from)",
+                versions[to].id
+            ))
+        })?,
+    };
+    let (old, new) = (
+        scheme_of_text(&versions[from].text)?,
+        scheme_of_text(&versions[to].text)?,
+    );
+    Ok(SchemeDiffOut {
+        from: versions[from].id,
+        to: versions[to].id,
+        changes: stratum_core::scheme::changes(&old, &new)
+            .iter()
+            .map(|c| ChangeOut {
+                mark: stratum_io::changes::mark(c).to_string(),
+                text: stratum_io::changes::line(c, lang),
+            })
+            .collect(),
+    })
+}
+
+/// What changed between two scheme versions.
+#[utoipa::path(get, path = "/api/schemes/diff", tag = "schemes", params(DiffQuery),
+    responses((status = 200, body = SchemeDiffOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn scheme_diff(
+    State(state): Shared,
+    _caller: Caller,
+    ApiQuery(q): ApiQuery<DiffQuery>,
+) -> Result<Json<SchemeDiffOut>, ApiError> {
+    let lang = lang_of(q.lang.as_deref(), &state);
+    Ok(Json(diff_of(&state, q.from, q.to, lang).await?))
 }
 
 /// A user, as listed.

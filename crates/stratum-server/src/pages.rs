@@ -43,6 +43,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/schemes", get(schemes))
         .route("/schemes/{id}", get(scheme_text))
         .route("/schemes/preview", post(preview))
+        .route("/schemes/diff", get(scheme_diff))
         .route("/alerts", get(alerts))
         .route("/at-risk", get(at_risk))
 }
@@ -1296,6 +1297,8 @@ pub(crate) struct VersionLine {
     pub(crate) author: String,
     pub(crate) created_at: String,
     pub(crate) hash: String,
+    /// Whether an older version is kept (to compare it with).
+    pub(crate) has_previous: bool,
 }
 
 #[derive(Template)]
@@ -1312,8 +1315,10 @@ struct SchemesPage {
 fn version_lines(versions: Vec<stratum_store::SchemeVersion>) -> Vec<VersionLine> {
     versions
         .into_iter()
+        .enumerate()
         .rev()
-        .map(|v| VersionLine {
+        .map(|(i, v)| VersionLine {
+            has_previous: i > 0,
             id: v.id,
             name: v.name.unwrap_or_default(),
             message: v.message,
@@ -1372,6 +1377,65 @@ async fn scheme_text(
         }
         Err(e) => error_page(&w, &e),
     }
+}
+
+/// A change between two versions, as the page lists it.
+struct ChangeLine {
+    class: &'static str,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "scheme_diff.html")]
+struct SchemeDiffPage {
+    f: Frame,
+    versions: Vec<VersionLine>,
+    from: i64,
+    to: i64,
+    changes: Vec<ChangeLine>,
+}
+
+async fn scheme_diff(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Query(q): Query<crate::api::DiffQuery>,
+) -> Response {
+    let w = page.words.clone();
+    let diff = match crate::api::diff_of(&state, q.from, q.to, w.lang).await {
+        Ok(d) => d,
+        Err(e) => return error_page(&w, &e),
+    };
+    let versions = match state.with_store(|s| Ok(s.versions()?)).await {
+        Ok(v) => v,
+        Err(e) => return error_page(&w, &e),
+    };
+    let p = SchemeDiffPage {
+        f: Frame::of(
+            &page,
+            &format!(
+                "{} {} → {}",
+                w.t("方案改动：版本", "Scheme changes: version"),
+                diff.from,
+                diff.to
+            ),
+        ),
+        versions: version_lines(versions),
+        from: diff.from,
+        to: diff.to,
+        changes: diff
+            .changes
+            .into_iter()
+            .map(|c| ChangeLine {
+                class: match c.mark.as_str() {
+                    "+" => "up",
+                    "-" => "down",
+                    _ => "",
+                },
+                text: c.text,
+            })
+            .collect(),
+    };
+    render(&p, w.lang, page.path.contains("lang="))
 }
 
 #[derive(Debug, Deserialize)]

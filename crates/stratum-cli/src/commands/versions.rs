@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use anyhow::Result;
-use stratum_core::scheme::{SchemeChange, SchemeParams, changes};
+use stratum_core::Lang;
+use stratum_core::scheme::{SchemeParams, changes};
 use stratum_store::{Store, StoreError};
 
 use super::history::{open, shown};
@@ -55,7 +56,10 @@ pub fn run(args: SchemeArgs) -> Result<()> {
                 }
             };
             let (old, new) = (scheme(&from)?, scheme(&to)?);
-            print!("{}", changes_text(&changes(&old, &new)));
+            print!(
+                "{}",
+                stratum_io::changes::text(&changes(&old, &new), Lang::En)
+            );
             Ok(())
         }
     }
@@ -141,60 +145,4 @@ fn scheme_of(store: &mut Store, db: &str, what: &str) -> Result<SchemeParams> {
     })?;
     SchemeParams::from_toml(&v.text)
         .map_err(|e| anyhow::anyhow!("scheme version {id} in `{}` does not read: {e}", shown(db)))
-}
-
-/// The changes as lines: `+`/`-` for what was added or removed, `~` for what changed.
-fn changes_text(list: &[SchemeChange]) -> String {
-    if list.is_empty() {
-        return "no changes\n".into();
-    }
-    let rule = |r: &Option<String>| r.clone().unwrap_or_else(|| "(default tier)".into());
-    let mut out = String::new();
-    for c in list {
-        let line = match c {
-            SchemeChange::DimensionAdded(d) => format!("+ dimension {d}"),
-            SchemeChange::DimensionRemoved(d) => format!("- dimension {d}"),
-            SchemeChange::TierAdded {
-                dimension,
-                tier,
-                rule: r,
-            } => format!("+ {dimension}.{tier}: {}", rule(r)),
-            SchemeChange::TierRemoved {
-                dimension,
-                tier,
-                rule: r,
-            } => format!("- {dimension}.{tier}: {}", rule(r)),
-            SchemeChange::RuleChanged {
-                dimension,
-                tier,
-                from,
-                to,
-            } => format!("~ {dimension}.{tier}: {} → {}", rule(from), rule(to)),
-            SchemeChange::OrderChanged {
-                dimension,
-                from,
-                to,
-            } => format!(
-                "~ {dimension} order (best first): {} → {}",
-                from.join(", "),
-                to.join(", ")
-            ),
-            SchemeChange::RuleOrderChanged {
-                dimension,
-                from,
-                to,
-            } => format!(
-                "~ {dimension} rules tried in the order: {} → {}",
-                from.join(", "),
-                to.join(", ")
-            ),
-            SchemeChange::FinalChanged { from, to } => {
-                format!("~ final dimension: {from} → {to}")
-            }
-            SchemeChange::SectionChanged(key) => format!("~ [{key}] changed"),
-        };
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
 }

@@ -111,6 +111,7 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         "/api/alerts",
         "/api/schemes",
         "/api/schemes/{id}",
+        "/api/schemes/diff",
         "/api/users",
         "/api/tokens",
         "/api/tokens/{id}",
@@ -156,6 +157,8 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         ("/api/migrations", "/api/migrations?dimension=nope", &admin),
         ("/api/runs/{id}", "/api/runs/seven", &admin),
         ("/api/customers", "/api/customers?page=first", &admin),
+        ("/api/schemes/diff", "/api/schemes/diff?from=1&to=1", &admin),
+        ("/api/schemes/diff", "/api/schemes/diff?to=99", &admin),
     ] {
         let a = call(&f, "GET", path, Auth::Token(token), None);
         if let Err(e) = check(&doc, template, "get", a.status, &a.body) {

@@ -57,6 +57,9 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/api/alerts", [403, 403, 200, 200]),
     ("GET", "/api/schemes", [200, 200, 200, 200]),
     ("GET", "/api/schemes/1", [200, 200, 200, 200]),
+    ("GET", "/api/schemes/diff", [400, 400, 400, 400]),
+    ("GET", "/api/schemes/diff?from=1&to=1", [200, 200, 200, 200]),
+    ("GET", "/api/schemes/diff?to=99", [404, 404, 404, 404]),
     ("GET", "/api/users", [403, 403, 403, 200]),
     ("GET", "/api/tokens", [403, 403, 403, 200]),
     ("GET", "/api/audit", [403, 403, 403, 200]),
@@ -73,6 +76,7 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/schemes", [200, 200, 200, 200]),
     ("GET", "/schemes/1", [200, 200, 200, 200]),
     ("GET", "/schemes/99", [404, 404, 404, 404]),
+    ("GET", "/schemes/diff?from=1&to=1", [200, 200, 200, 200]),
     ("GET", "/alerts", [403, 403, 200, 200]),
     ("GET", "/healthz", [200, 200, 200, 200]),
     ("GET", "/readyz", [200, 200, 200, 200]),
@@ -448,5 +452,48 @@ fn a_draft_is_previewed_and_a_scheme_published_only_by_who_may() {
         assert_eq!(versions[0]["author"], "ada");
         let audit = get(&f, "/api/audit", &f.tokens[3]).json();
         assert_eq!(audit[0]["action"], "scheme.publish");
+        // what changed, for every role, from the version before (the runs' scheme)
+        let latest = versions[0]["id"].as_i64().expect("id");
+        let first = versions[1]["id"].as_i64().expect("id");
+        for t in &f.tokens {
+            let d = get(&f, "/api/schemes/diff", t).json();
+            assert_eq!(
+                (d["from"].as_i64(), d["to"].as_i64()),
+                (Some(first), Some(latest))
+            );
+            assert_eq!(
+                d["changes"],
+                serde_json::json!([{
+                    "mark": "~",
+                    "text": "~ tier.big: monetary >= 1000 → monetary >= 1200"
+                }])
+            );
+        }
+        let path = format!("/api/schemes/diff?from={latest}&to={first}&lang=zh");
+        let back = get(&f, &path, &f.tokens[0]).json();
+        assert_eq!(
+            back["changes"][0]["text"],
+            "~ tier.big: monetary >= 1200 → monetary >= 1000"
+        );
+        let same = format!("/api/schemes/diff?from={first}&to={first}");
+        assert_eq!(
+            get(&f, &same, &f.tokens[0]).json()["changes"],
+            serde_json::json!([])
+        );
+        let page = call(&f, "GET", "/schemes/diff", Auth::Token(&f.tokens[0]), None);
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body
+                .contains("monetary &#62;= 1000 → monetary &#62;= 1200"),
+            "{}",
+            page.body
+        );
+        let schemes = call(&f, "GET", "/schemes", Auth::Token(&f.tokens[0]), None);
+        assert!(schemes.body.contains(&format!("/schemes/diff?to={latest}")));
+        assert!(
+            !schemes
+                .body
+                .contains(&format!("/schemes/diff?to={first}\""))
+        );
     }
 }
