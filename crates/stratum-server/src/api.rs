@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use stratum_core::Lang;
 use stratum_store::access::{AuditEntry, Role, Token, User};
+use stratum_store::chunk::StoredValue;
 use stratum_store::{CustomerHistory, RunInfo, why};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -41,6 +42,7 @@ pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(export))
         .routes(routes!(list_customers))
         .routes(routes!(customer_detail))
+        .routes(routes!(customer_profile))
         .routes(routes!(migrations))
         .routes(routes!(worklist))
         .routes(routes!(alerts))
@@ -812,6 +814,85 @@ async fn customer_detail(
         runs_in_tier: since.map(|s| s.1),
         history: history_out(&history, book.scheme.as_ref(), lang),
     }))
+}
+
+/// One value of a customer's profile.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ProfileValueOut {
+    pub(crate) column: String,
+    /// The column's name in the asked language.
+    pub(crate) label: String,
+    /// A number, a text, or null (no value).
+    pub(crate) value: serde_json::Value,
+}
+
+/// What the latest run knew of a customer: every feature its scheme could read (orders,
+/// interactions, satisfaction, NPS, complaints), the built-in segments and the master data.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ProfileOut {
+    pub(crate) run: i64,
+    pub(crate) values: Vec<ProfileValueOut>,
+}
+
+/// Customer `id`'s profile in the latest run, if the caller may see them.
+pub(crate) async fn profile_of(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    id: &str,
+    lang: Lang,
+) -> Result<ProfileOut, ApiError> {
+    caller.sees_customers()?;
+    let book = state.latest().await?;
+    let not_found = || ApiError::NotFound {
+        what: "customer",
+        id: id.to_string(),
+    };
+    let row = book.find(id).ok_or_else(not_found)?;
+    if let Some(scope) = caller.scope()
+        && book.manager_of(row) != Some(scope.as_str())
+    {
+        return Err(not_found());
+    }
+    let (run, code) = (book.run.id, id.to_string());
+    let values = state
+        .with_store(move |s| Ok(s.profile(run, &code)?))
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            what: "profile of customer",
+            id: id.to_string(),
+        })?;
+    Ok(ProfileOut {
+        run,
+        values: values
+            .into_iter()
+            .map(|(column, v)| ProfileValueOut {
+                label: stratum_core::labels::column_label(&column, lang).to_string(),
+                value: match v {
+                    StoredValue::Number(x) => serde_json::json!(x),
+                    StoredValue::Text(t) => serde_json::Value::String(t),
+                    StoredValue::Empty => serde_json::Value::Null,
+                },
+                column,
+            })
+            .collect(),
+    })
+}
+
+/// A customer's profile in the latest run: every feature (interactions, satisfaction, NPS and
+/// complaints included), segment and master-data attribute the run kept; 404 for a run kept
+/// without a profile.
+#[utoipa::path(get, path = "/api/customers/{id}/profile", tag = "customers",
+    params(("id" = String, Path, description = "the customer id"), LangQuery),
+    responses((status = 200, body = ProfileOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn customer_profile(
+    State(state): Shared,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<LangQuery>,
+) -> Result<Json<ProfileOut>, ApiError> {
+    let lang = lang_of(q.lang.as_deref(), &state);
+    Ok(Json(profile_of(&state, &caller, &id, lang).await?))
 }
 
 /// Two runs to compare.

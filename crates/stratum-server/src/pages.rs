@@ -818,6 +818,8 @@ struct CustomerPage {
     facts: Vec<Figure>,
     timeline: Vec<TimelineRow>,
     next_step: String,
+    /// The latest run's profile: label, value, column.
+    profile: Vec<Figure>,
 }
 
 async fn customer(
@@ -839,6 +841,27 @@ async fn customer_page(
 ) -> Result<CustomerPage, ApiError> {
     let w = &page.words;
     let (book, history) = visible_customer(state, &page.caller, id).await?;
+    // a run kept without a profile has none to show
+    let profile = match crate::api::profile_of(state, &page.caller, id, w.lang).await {
+        Ok(p) => p.values,
+        Err(ApiError::NotFound { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let profile = profile
+        .into_iter()
+        .map(|v| Figure {
+            note: v.column,
+            label: v.label,
+            value: match v.value {
+                serde_json::Value::Number(x) => x
+                    .as_f64()
+                    .map(stratum_store::why::compact_number)
+                    .unwrap_or_default(),
+                serde_json::Value::String(t) => t,
+                _ => "–".into(),
+            },
+        })
+        .collect();
     let row = book.find(id).ok_or(ApiError::NotFound {
         what: "customer",
         id: id.to_string(),
@@ -913,6 +936,7 @@ async fn customer_page(
         facts,
         timeline,
         next_step,
+        profile,
     })
 }
 

@@ -66,9 +66,27 @@ impl ServerConfig {
 pub struct AppState {
     pub(crate) config: ServerConfig,
     pool: Mutex<Vec<Store>>,
+    /// Store calls at once: more only share the processors, and the latest callers wait
+    /// longest; beyond these, callers queue in order.
+    store_slots: tokio::sync::Semaphore,
     book: tokio::sync::Mutex<Latest>,
     pub(crate) limiter: Limiter,
     pub(crate) jobs: Arc<crate::jobs::Jobs>,
+}
+
+/// The threads a run is read into memory on: all processors but one, so requests keep one
+/// while a new run is read (none: the global pool, when one could not be made).
+fn reading_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores.saturating_sub(1).max(1))
+            .thread_name(|i| format!("stratum-read-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
 }
 
 /// The latest run held in memory.
@@ -86,13 +104,28 @@ struct Latest {
 
 impl Latest {
     fn install(&mut self, book: Option<Arc<Book>>) {
-        self.book = book;
+        let old = std::mem::replace(&mut self.book, book);
         self.generation += 1;
+        // a million customers take a while to free: not on a thread that answers requests
+        if let Some(old) = old {
+            tokio::task::spawn_blocking(move || drop(old));
+        }
     }
 }
 
 /// How long the latest run in memory is taken as the latest before the store is asked again.
 const FRESH: Duration = Duration::from_secs(2);
+
+impl Drop for AppState {
+    /// The store's connections close off the async workers: a PostgreSQL connection waits for
+    /// its closing, which may not block a thread that runs async tasks.
+    fn drop(&mut self) {
+        let stores = self.pool.get_mut().map(std::mem::take).unwrap_or_default();
+        if !stores.is_empty() && tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::spawn(move || drop(stores));
+        }
+    }
+}
 
 impl AppState {
     /// The state of a server on `config`, its store opened once (migrations applied).
@@ -101,6 +134,9 @@ impl AppState {
         Ok(Arc::new(AppState {
             config,
             pool: Mutex::new(vec![store]),
+            store_slots: tokio::sync::Semaphore::new(
+                2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
             book: tokio::sync::Mutex::new(Latest {
                 book: None,
                 checked: Instant::now(),
@@ -117,6 +153,11 @@ impl AppState {
         self: &Arc<Self>,
         f: impl FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        let _slot = self
+            .store_slots
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(format!("store slots: {e}")))?;
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
             let taken = state.pool.lock().ok().and_then(|mut p| p.pop());
@@ -199,7 +240,13 @@ impl AppState {
     /// Run `id`'s customers, read from the store.
     async fn read_book(self: &Arc<Self>, id: i64) -> Result<Arc<Book>, ApiError> {
         let started = Instant::now();
-        let book = Arc::new(self.with_store(move |s| Book::load(s, id)).await?);
+        let book = Arc::new(
+            self.with_store(move |s| match reading_pool() {
+                Some(pool) => pool.install(|| Book::load(s, id)),
+                None => Book::load(s, id),
+            })
+            .await?,
+        );
         tracing::info!(
             run = id,
             customers = book.rows.len(),

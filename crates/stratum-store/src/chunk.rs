@@ -582,6 +582,26 @@ impl StoredColumn {
         Some(())
     }
 
+    /// The value of customer `i` (in the chunk's order): empty past the end.
+    pub fn value(&self, i: usize) -> StoredValue {
+        let number = |x: Option<f64>| x.map_or(StoredValue::Empty, StoredValue::Number);
+        match self {
+            StoredColumn::Whole(v) => number(v.get(i).copied().flatten().map(|k| k as f64)),
+            StoredColumn::Units(v) => number(
+                v.get(i)
+                    .copied()
+                    .flatten()
+                    .map(|k| Money::from_units_i128(i128::from(k)).to_f64()),
+            ),
+            StoredColumn::Number(v) => number(v.get(i).copied().flatten()),
+            StoredColumn::Text { values, codes } => codes
+                .get(i)
+                .and_then(|c| c.checked_sub(1))
+                .and_then(|c| values.get(c as usize))
+                .map_or(StoredValue::Empty, |t| StoredValue::Text(t.clone())),
+        }
+    }
+
     /// The texts (`None` for a number column).
     pub fn texts(&self) -> Option<impl Iterator<Item = Option<&str>>> {
         match self {

@@ -394,6 +394,12 @@ pub(crate) trait Backend: Send {
     ) -> Result<(), StoreError>;
     /// Deletes all runs but the newest `keep`; returns how many were deleted.
     fn prune(&mut self, keep: usize) -> Result<usize, StoreError>;
+    /// Run `run`'s chunk `chunk` and its profile (none for a run kept without one).
+    fn run_chunk(
+        &mut self,
+        run: i64,
+        chunk: i64,
+    ) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>, StoreError>;
     /// Every chunk of `run`, in chunk order.
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError>;
     /// Every profile chunk of `run`, in chunk order (none for a run kept without).
@@ -587,15 +593,7 @@ impl Store {
             Ok(())
         })?;
         if found.iter().any(|(run, _)| !self.layouts.contains_key(run)) {
-            self.layouts = self
-                .db
-                .runs()?
-                .into_iter()
-                .map(|(info, layout)| {
-                    let layout = layout_of(info.id, &layout)?;
-                    Ok((info.id, (info, layout)))
-                })
-                .collect::<Result<_, StoreError>>()?;
+            self.read_layouts()?;
         }
         let mut entries = Vec::new();
         for (run, s) in found {
@@ -608,6 +606,53 @@ impl Store {
             customer_id: customer_id.to_string(),
             entries,
         }))
+    }
+
+    /// `customer_id`'s profile in run `run`: every column the run kept for its rules (features,
+    /// interactions, master-data attributes), in the run's order; `None` when the run did not
+    /// score the customer or kept no profile.
+    pub fn profile(
+        &mut self,
+        run: i64,
+        customer_id: &str,
+    ) -> Result<Option<Vec<(String, StoredValue)>>, StoreError> {
+        let Some(id) = self.db.customer(customer_id)? else {
+            return Ok(None);
+        };
+        let Some((bytes, Some(profile))) = self.db.run_chunk(run, (id / CHUNK) as i64)? else {
+            return Ok(None);
+        };
+        // the profile's rows are the chunk's customers in store-id order
+        let Some(at) = chunk::decode(&bytes)?.iter().position(|s| s.id == id) else {
+            return Ok(None);
+        };
+        if !self.layouts.contains_key(&run) {
+            self.read_layouts()?;
+        }
+        let (_, layout) = self.layouts.get(&run).ok_or(StoreError::NoRun(run))?;
+        let profile = chunk::decode_profile(&profile)?;
+        Ok(Some(
+            layout
+                .profile
+                .iter()
+                .zip(&profile.columns)
+                .map(|((name, _), column)| (name.clone(), column.value(at)))
+                .collect(),
+        ))
+    }
+
+    /// Reads every run's info and layout into the connection's cache.
+    fn read_layouts(&mut self) -> Result<(), StoreError> {
+        self.layouts = self
+            .db
+            .runs()?
+            .into_iter()
+            .map(|(info, layout)| {
+                let layout = layout_of(info.id, &layout)?;
+                Ok((info.id, (info, layout)))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(())
     }
 
     /// Run `run`'s documents: its summary, inputs (as the manifest lists them, with their

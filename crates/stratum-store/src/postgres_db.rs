@@ -300,6 +300,20 @@ impl Backend for PostgresDb {
         Ok(())
     }
 
+    fn run_chunk(
+        &mut self,
+        run: i64,
+        chunk: i64,
+    ) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>, StoreError> {
+        let row = self.client.query_opt(
+            "SELECT c.data, p.data FROM run_chunks c
+             LEFT JOIN run_profiles p ON p.run = c.run AND p.chunk = c.chunk
+             WHERE c.run = $1 AND c.chunk = $2",
+            &[&run, &chunk],
+        )?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {
         let rows = self.client.query(
             "SELECT data FROM run_chunks WHERE run = $1 ORDER BY chunk",

@@ -323,6 +323,21 @@ impl Backend for SqliteDb {
         Ok(())
     }
 
+    fn run_chunk(
+        &mut self,
+        run: i64,
+        chunk: i64,
+    ) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.data, p.data FROM run_chunks c
+             LEFT JOIN run_profiles p ON p.run = c.run AND p.chunk = c.chunk
+             WHERE c.run = ?1 AND c.chunk = ?2",
+        )?;
+        Ok(stmt
+            .query_row([run, chunk], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut stmt = self
             .conn

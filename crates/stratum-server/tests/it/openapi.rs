@@ -106,6 +106,7 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         "/api/runs/{id}",
         "/api/customers",
         "/api/customers/{id}",
+        "/api/customers/{id}/profile",
         "/api/migrations",
         "/api/worklist",
         "/api/alerts",

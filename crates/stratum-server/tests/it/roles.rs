@@ -20,6 +20,8 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
     // another manager's customer, and no such customer: the same answer
     ("GET", "/api/customers/D", [403, 404, 200, 200]),
     ("GET", "/api/customers/ZZZ", [403, 404, 404, 404]),
+    ("GET", "/api/customers/A/profile", [403, 200, 200, 200]),
+    ("GET", "/api/customers/D/profile", [403, 404, 200, 200]),
     ("GET", "/api/migrations", [200, 200, 200, 200]),
     (
         "GET",
@@ -251,6 +253,30 @@ fn lists_migrations_and_worklists_match_the_figures_worked_by_hand() {
         assert_eq!(d["tier"], "big");
         assert_eq!(d["account_manager"], "李娜");
         assert_eq!(d["name"], "Acme Trading");
+        // D's profile in run 2, as kept: its revenue and master data, labelled in Chinese
+        let p = get(&f, "/api/customers/D/profile?lang=zh", analyst).json();
+        assert_eq!(p["run"], 2);
+        let value = |column: &str| {
+            p["values"]
+                .as_array()
+                .expect("values")
+                .iter()
+                .find(|v| v["column"] == column)
+                .map(|v| (v["label"].clone(), v["value"].clone()))
+        };
+        assert_eq!(
+            value("monetary"),
+            Some((serde_json::json!("消费金额"), serde_json::json!(3000.0)))
+        );
+        assert_eq!(
+            value("name"),
+            Some((
+                serde_json::json!("客户名称"),
+                serde_json::json!("Acme Trading")
+            ))
+        );
+        let page = call(&f, "GET", "/customers/D", Auth::Token(analyst), None);
+        assert!(page.body.contains("Acme Trading") && page.body.contains(">消费金额</th>"));
         // filters, search (any case), sort and pages
         let ids_of = |path: &str| -> Vec<String> {
             get(&f, path, analyst).json()["customers"]
