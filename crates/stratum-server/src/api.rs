@@ -38,6 +38,7 @@ pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(list_schedules))
         .routes(routes!(run_schedule))
         .routes(routes!(job))
+        .routes(routes!(job_rejects))
         .routes(routes!(run_detail))
         .routes(routes!(export))
         .routes(routes!(list_customers))
@@ -372,6 +373,47 @@ async fn job(
         what: "job",
         id: id.to_string(),
     })
+}
+
+/// The rows a job's run rejected (`rejects.csv`: file, line, reason, column, value, message,
+/// row), streamed; 404 before it finished or when it rejected none.
+#[utoipa::path(get, path = "/api/jobs/{id}/rejects", tag = "runs",
+    params(("id" = u64, Path, description = "the job")),
+    responses((status = 200, description = "rejects.csv", content_type = "text/csv"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn job_rejects(
+    State(state): Shared,
+    caller: Caller,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    caller.at_least(Role::Analyst)?;
+    let not_found = || ApiError::NotFound {
+        what: "rejected rows of job",
+        id: id.to_string(),
+    };
+    let path = state
+        .jobs
+        .get(id)
+        .and_then(|j| j.rejects())
+        .ok_or_else(not_found)?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| not_found())?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"rejects-job-{id}.csv\""),
+            ),
+        ],
+        axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+    )
+        .into_response())
 }
 
 /// A schedule and its next occurrence.

@@ -52,6 +52,21 @@ pub struct Job {
     pub run: Option<i64>,
     /// The last lines the command printed.
     pub log: Vec<String>,
+    /// Rows of the inputs the run could not use, with file, line, column, value and reason:
+    /// how many (none before it finished), downloadable at `/api/jobs/{id}/rejects`.
+    pub rejected_rows: Option<u64>,
+    /// Where the run wrote its files.
+    #[serde(skip)]
+    pub(crate) result: PathBuf,
+}
+
+impl Job {
+    /// The run's `rejects.csv`, once it has finished with rows rejected.
+    pub(crate) fn rejects(&self) -> Option<PathBuf> {
+        self.rejected_rows
+            .filter(|&n| n > 0)
+            .map(|_| self.result.join("rejects.csv"))
+    }
 }
 
 /// What a job runs: the files (role flag, path) and where its folder is.
@@ -114,6 +129,8 @@ impl Jobs {
             scheme_version: input.scheme.as_ref().and_then(|s| s.0),
             run: None,
             log: Vec::new(),
+            rejected_rows: None,
+            result: input.dir.join("result"),
         };
         l.push_back(job.clone());
         while l.len() > KEPT {
@@ -203,6 +220,12 @@ impl Jobs {
             Err(e) => Err(format!("cannot start `{}`: {e}", runner.display())),
         };
         let finished = Some(crate::auth::now());
+        // the rows rejected: the lines of `rejects.csv` after its header
+        let rejected = tokio::fs::read(out.join("rejects.csv"))
+            .await
+            .ok()
+            .map(|b| memchr::memchr_iter(b'\n', &b).count().saturating_sub(1) as u64);
+        self.update(id, |j| j.rejected_rows = Some(rejected.unwrap_or(0)));
         match outcome {
             Ok(status) if status.success() => {
                 // the job is done when its run is what requests see
@@ -243,6 +266,8 @@ impl Job {
             scheme_version: None,
             run: None,
             log: vec![why.to_string()],
+            rejected_rows: None,
+            result: PathBuf::new(),
         }
     }
 }

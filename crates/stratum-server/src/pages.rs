@@ -1231,6 +1231,8 @@ pub(crate) struct JobLine {
     pub(crate) inputs: String,
     pub(crate) run: String,
     pub(crate) last: String,
+    /// The rows rejected (download link), when any.
+    pub(crate) rejected: Option<u64>,
 }
 
 fn job_lines(jobs: &[crate::jobs::Job], w: &Words) -> Vec<JobLine> {
@@ -1238,6 +1240,7 @@ fn job_lines(jobs: &[crate::jobs::Job], w: &Words) -> Vec<JobLine> {
     jobs.iter()
         .map(|j| JobLine {
             id: j.id,
+            rejected: j.rejected_rows.filter(|&n| n > 0),
             state: match j.state {
                 JobState::Queued => w.t("排队中", "queued"),
                 JobState::Running => w.t("运行中", "running"),

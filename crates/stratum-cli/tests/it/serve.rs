@@ -193,7 +193,24 @@ fn a_run_uploaded_to_the_server_is_recorded_as_the_command_line_records_it() {
         .to_string();
     assert!(token.starts_with("st_"), "{token}");
     let server = serve(&db, None);
-    let transactions = std::fs::read(demo.join("transactions.csv")).expect("demo");
+    // the demo's orders and one line with an impossible date, which the run rejects
+    let mut transactions = std::fs::read_to_string(demo.join("transactions.csv")).expect("demo");
+    let bad: Vec<String> = transactions
+        .lines()
+        .nth(1)
+        .expect("a line")
+        .split(',')
+        .map(|f| {
+            let date = f.len() >= 10 && f.as_bytes()[4] == b'-' && f.as_bytes()[7] == b'-';
+            if date {
+                "2025-13-45".into()
+            } else {
+                f.to_string()
+            }
+        })
+        .collect();
+    transactions.push_str(&(bad.join(",") + "\n"));
+    let transactions = transactions.into_bytes();
     let customers = std::fs::read(demo.join("customers.csv")).expect("demo");
     let (kind, body) = multipart(&[
         ("transactions", "订单 2025.csv", &transactions),
@@ -226,6 +243,15 @@ fn a_run_uploaded_to_the_server_is_recorded_as_the_command_line_records_it() {
     let done = finished(&server, &token, id);
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["run"], 1);
+    // its rejected row, with the reason, for analysts to download
+    assert_eq!(done["rejected_rows"], 1, "{done}");
+    let path = format!("/api/jobs/{id}/rejects");
+    let (status, rejects) = request(&server.address, "GET", &path, &token, None);
+    assert_eq!(status, 200);
+    assert_eq!(rejects.lines().count(), 2, "{rejects}");
+    assert!(rejects.contains("2025-13-45"), "{rejects}");
+    let (status, _) = request(&server.address, "GET", &path, &viewer_token, None);
+    assert_eq!(status, 403);
     // the run is in the store as the command line keeps one: its scheme, its inputs
     let runs = stratum(&["runs", "--db", db_text], dir);
     assert!(
