@@ -10,7 +10,7 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, GenericClient, NoTls};
 
 use crate::access::Value;
-use crate::chunk::{CHUNK, Piece};
+use crate::chunk::{self, CHUNK, Piece};
 use crate::schema::{POSTGRES, VERSION_TABLE, latest, pending};
 use crate::sqlite_db::now;
 use crate::{
@@ -22,6 +22,9 @@ use crate::{
 pub(crate) struct PostgresDb {
     client: Client,
     known: KnownCustomers,
+    /// The statements a customer's history runs, prepared once per connection (a query by
+    /// text is parsed and planned again each time, in a round trip of its own).
+    prepared: HashMap<&'static str, postgres::Statement>,
 }
 
 impl PostgresDb {
@@ -30,7 +33,18 @@ impl PostgresDb {
         Ok(PostgresDb {
             client: Client::connect(url, NoTls)?,
             known: KnownCustomers::default(),
+            prepared: HashMap::new(),
         })
+    }
+
+    /// `sql`, prepared on this connection once.
+    fn prepared(&mut self, sql: &'static str) -> Result<postgres::Statement, StoreError> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.prepared.insert(sql, s.clone());
+        Ok(s)
     }
 }
 
@@ -279,9 +293,8 @@ impl Backend for PostgresDb {
     }
 
     fn customer(&mut self, code: &str) -> Result<Option<u64>, StoreError> {
-        let row = self
-            .client
-            .query_opt("SELECT id FROM customers WHERE code = $1", &[&code])?;
+        let statement = self.prepared("SELECT id FROM customers WHERE code = $1")?;
+        let row = self.client.query_opt(&statement, &[&code])?;
         Ok(row.map(|r| r.get::<_, i64>(0) as u64))
     }
 
@@ -290,12 +303,55 @@ impl Backend for PostgresDb {
         id: u64,
         each: &mut dyn FnMut(i64, Piece<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let rows = self.client.query(
-            "SELECT run, data FROM run_chunks WHERE chunk = $1 ORDER BY run",
-            &[&((id / CHUNK) as i64)],
+        // each chunk's head and index first, then only the customer's frame of each: a chunk's
+        // bytes do not compress, so PostgreSQL keeps them out of line uncompressed and a slice
+        // reads only the pages it asks for
+        let chunk = (id / CHUNK) as i64;
+        let most = (chunk::HEAD + 12 * (CHUNK as usize).div_ceil(chunk::FRAME)) as i32;
+        let statement = self.prepared(
+            "SELECT run, substring(data FROM 1 FOR $2) FROM run_chunks WHERE chunk = $1",
         )?;
-        for r in &rows {
-            each(r.get(0), Piece::Chunk(r.get(1)))?;
+        let heads = self.client.query(&statement, &[&chunk, &most])?;
+        let (mut runs, mut starts, mut lens, mut whole) = (vec![], vec![], vec![], vec![]);
+        for r in &heads {
+            let (run, head): (i64, &[u8]) = (r.get(0), r.get(1));
+            match chunk::index_len(head) {
+                Some(len) if len <= head.len() => {
+                    if let Some(range) = chunk::frame_range(&head[..len], id)? {
+                        let corrupt = || StoreError::Corrupt {
+                            what: "chunk index",
+                            value: format!("{range:?}"),
+                        };
+                        runs.push(run);
+                        starts.push(i32::try_from(range.start + 1).map_err(|_| corrupt())?);
+                        lens.push(i32::try_from(range.len()).map_err(|_| corrupt())?);
+                    }
+                }
+                // format 1, or more frames than this build writes: the whole chunk
+                _ => whole.push(run),
+            }
+        }
+        if !runs.is_empty() {
+            let statement = self.prepared(
+                "SELECT f.run, substring(c.data FROM f.start FOR f.len)
+                 FROM unnest($2::BIGINT[], $3::INT[], $4::INT[]) AS f (run, start, len)
+                 JOIN run_chunks c ON c.run = f.run AND c.chunk = $1",
+            )?;
+            let frames = self
+                .client
+                .query(&statement, &[&chunk, &runs, &starts, &lens])?;
+            for r in &frames {
+                each(r.get(0), Piece::Frame(r.get(1)))?;
+            }
+        }
+        if !whole.is_empty() {
+            let rows = self.client.query(
+                "SELECT run, data FROM run_chunks WHERE chunk = $1 AND run = ANY($2)",
+                &[&chunk, &whole],
+            )?;
+            for r in &rows {
+                each(r.get(0), Piece::Chunk(r.get(1)))?;
+            }
         }
         Ok(())
     }
