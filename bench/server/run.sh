@@ -18,7 +18,9 @@ db="${1:-$data/s.db}"
 if [ ! -f "$data/demo/transactions.csv" ]; then
     "$bin" demo --out "$data/demo" --customer-count 1000000 --line-count 10000000 >/dev/null
 fi
-if [[ "$db" == postgres* ]] || [ ! -f "$db" ]; then
+# filled once: a SQLite file that does not exist yet, a PostgreSQL store without the last run
+if { [[ "$db" == postgres* ]] && ! "$bin" runs --db "$db" 2>/dev/null | grep -q 2026-01-01; } \
+    || { [[ "$db" != postgres* ]] && [ ! -f "$db" ]; }; then
     echo "== filling $db: 24 monthly runs of up to 1,000,000 customers"
     time "$bin" backfill --every month --from 2024-01-01 -t "$data/demo/transactions.csv" \
         -c "$data/demo/customers.csv" --interactions "$data/demo/interactions.csv" \
@@ -59,10 +61,12 @@ run() {
     local name=$1 token=$2
     shift 2
     echo "== $name"
-    wrk -t2 -c64 -d15s --latency -H "Authorization: Bearer $token" "$@" \
+    wrk -t2 -c64 -d${SECONDS_EACH:-15}s --latency -H "Authorization: Bearer $token" "$@" \
         | grep -E "^ +(50|90|99)%|Requests/sec|Non-2xx"
 }
 all() {
+    # connections opened and pages mapped first: what a server that has been up a while has
+    run "warm-up: customer detail (not a figure)" "$analyst" -s "$data/detail.lua" "$base"
     run "customer detail (random of 1M)" "$analyst" -s "$data/detail.lua" "$base"
     run "account manager's worklist" "$manager" "$base/api/worklist"
     run "account manager's customers" "$manager" "$base/api/customers"
@@ -101,7 +105,9 @@ echo "job state: $(state)"
 all
 echo "job state after: $(state) ($(date +%T))"
 while [ "$(state)" = running ]; do sleep 5; done
-echo "job finished: $(state) ($(date +%T))"
+curl -sf -H "Authorization: Bearer $admin" "$base/api/jobs/$job" \
+    | grep -oE '"(state|started_at|finished_at)":"[^"]*"' | tr '\n' ' '
+echo
 kill $server
 wait $server 2>/dev/null || true
 [[ "$served" == "$db" ]] || rm -f "$served" "$served-wal" "$served-shm"

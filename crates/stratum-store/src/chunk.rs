@@ -368,9 +368,8 @@ pub fn frame_range(head: &[u8], id: u64) -> Result<Option<std::ops::Range<usize>
     Ok(at.checked_sub(1).map(|i| frames[i].1.clone()))
 }
 
-/// A framed chunk's frames: each one's first store id and compressed bytes; `None` for a
-/// format-1 chunk.
-fn frames(bytes: &[u8]) -> Result<Option<Vec<(u64, &[u8])>>, ChunkError> {
+/// A framed chunk's frames, compressed; `None` for a format-1 chunk.
+fn frames(bytes: &[u8]) -> Result<Option<Vec<&[u8]>>, ChunkError> {
     if index_len(bytes).is_none() {
         return Ok(None);
     }
@@ -378,12 +377,7 @@ fn frames(bytes: &[u8]) -> Result<Option<Vec<(u64, &[u8])>>, ChunkError> {
     if frames.last().map_or(index_len(bytes), |f| Some(f.1.end)) != Some(bytes.len()) {
         return Err(ChunkError::Index);
     }
-    Ok(Some(
-        frames
-            .into_iter()
-            .map(|(first, r)| (first, &bytes[r]))
-            .collect(),
-    ))
+    Ok(Some(frames.into_iter().map(|(_, r)| &bytes[r]).collect()))
 }
 
 /// The largest frame this build decompresses: far above a chunk of [`CHUNK`] customers.
@@ -448,7 +442,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Stored>, ChunkError> {
         None => Ok(postcard::from_bytes(&decompress(bytes)?)?),
         Some(frames) => {
             let mut rows = Vec::with_capacity(frames.len() * FRAME);
-            for (_, frame) in frames {
+            for frame in frames {
                 rows.extend(decode_frame(frame)?);
             }
             Ok(rows)
@@ -728,9 +722,10 @@ mod tests {
         // every other id of one chunk: 512 customers in 16 frames
         let rows: Vec<Stored> = (0..CHUNK).step_by(2).map(one).collect();
         let bytes = encode(&rows).expect("encode");
-        let index = frames(&bytes).expect("frames").expect("framed");
-        assert_eq!(index.len(), 512 / FRAME);
-        assert_eq!(index[1].0, 2 * FRAME as u64);
+        let head = &bytes[..index_len(&bytes).expect("framed")];
+        let frames = index(head).expect("index");
+        assert_eq!(frames.len(), 512 / FRAME);
+        assert_eq!(frames[1].0, 2 * FRAME as u64);
         assert_eq!(decode(&bytes).expect("decode"), rows);
         for id in 0..CHUNK {
             let want = (id % 2 == 0).then(|| one(id));

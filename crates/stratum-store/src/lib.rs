@@ -384,14 +384,15 @@ pub(crate) trait Backend: Send {
     fn ids(&mut self, codes: &[&str]) -> Result<(Vec<u64>, u64), StoreError>;
     /// The text of a run's scheme; `Err(NoRun)` for a run the store does not have.
     fn scheme_text(&mut self, run: i64) -> Result<Option<String>, StoreError>;
-    /// The chunk of store id `id` in every run that has it, oldest run first: `each` is given
-    /// the run and the part of the chunk read (the customer's frame where the backend can
-    /// read one without the rest, else the whole chunk).
+    /// The chunk of customer `code` in every run that has it: `each` is given the customer's
+    /// store id, the run and the part of the chunk read (the customer's frame where the
+    /// backend can read one without the rest, else the whole chunk). `false` when the store
+    /// has no such customer.
     fn customer_chunks(
         &mut self,
-        id: u64,
-        each: &mut dyn FnMut(i64, chunk::Piece<'_>) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError>;
+        code: &str,
+        each: &mut dyn FnMut(u64, i64, chunk::Piece<'_>) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError>;
     /// Deletes all runs but the newest `keep`; returns how many were deleted.
     fn prune(&mut self, keep: usize) -> Result<usize, StoreError>;
     /// Run `run`'s chunk `chunk` and its profile (none for a run kept without one).
@@ -399,7 +400,7 @@ pub(crate) trait Backend: Send {
         &mut self,
         run: i64,
         chunk: i64,
-    ) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>, StoreError>;
+    ) -> Result<Option<crate::ChunkAndProfile>, StoreError>;
     /// Every chunk of `run`, in chunk order.
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError>;
     /// Every profile chunk of `run`, in chunk order (none for a run kept without).
@@ -438,6 +439,9 @@ pub(crate) trait Backend: Send {
         params: &[access::Value],
     ) -> Result<Vec<Vec<access::Value>>, StoreError>;
 }
+
+/// A run's chunk and its profile (none for a run kept without one), as stored.
+pub(crate) type ChunkAndProfile = (Vec<u8>, Option<Vec<u8>>);
 
 /// A store of runs.
 pub struct Store {
@@ -582,16 +586,18 @@ impl Store {
 
     /// `customer_id`'s history, or `None` when no run scored it.
     pub fn history(&mut self, customer_id: &str) -> Result<Option<CustomerHistory>, StoreError> {
-        let Some(id) = self.db.customer(customer_id)? else {
-            return Ok(None);
-        };
         let mut found: Vec<(i64, Stored)> = Vec::new();
-        self.db.customer_chunks(id, &mut |run, piece| {
-            if let Some(s) = piece.customer(id)? {
-                found.push((run, s));
-            }
-            Ok(())
-        })?;
+        let known = self
+            .db
+            .customer_chunks(customer_id, &mut |id, run, piece| {
+                if let Some(s) = piece.customer(id)? {
+                    found.push((run, s));
+                }
+                Ok(())
+            })?;
+        if !known {
+            return Ok(None);
+        }
         if found.iter().any(|(run, _)| !self.layouts.contains_key(run)) {
             self.read_layouts()?;
         }

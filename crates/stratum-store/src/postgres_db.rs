@@ -300,21 +300,30 @@ impl Backend for PostgresDb {
 
     fn customer_chunks(
         &mut self,
-        id: u64,
-        each: &mut dyn FnMut(i64, Piece<'_>) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        code: &str,
+        each: &mut dyn FnMut(u64, i64, Piece<'_>) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
         // each chunk's head and index first, then only the customer's frame of each: a chunk's
         // bytes do not compress, so PostgreSQL keeps them out of line uncompressed and a slice
         // reads only the pages it asks for
-        let chunk = (id / CHUNK) as i64;
+        // (the customer looked up in the same query)
         let most = (chunk::HEAD + 12 * (CHUNK as usize).div_ceil(chunk::FRAME)) as i32;
         let statement = self.prepared(
-            "SELECT run, substring(data FROM 1 FOR $2) FROM run_chunks WHERE chunk = $1",
+            "SELECT k.id, c.run, substring(c.data FROM 1 FOR $2) FROM customers k
+             LEFT JOIN run_chunks c ON c.chunk = k.id / $3 WHERE k.code = $1",
         )?;
-        let heads = self.client.query(&statement, &[&chunk, &most])?;
+        let heads = self
+            .client
+            .query(&statement, &[&code, &most, &(CHUNK as i64)])?;
+        let Some(id) = heads.first().map(|r| r.get::<_, i64>(0) as u64) else {
+            return Ok(false);
+        };
+        let chunk = (id / CHUNK) as i64;
         let (mut runs, mut starts, mut lens, mut whole) = (vec![], vec![], vec![], vec![]);
         for r in &heads {
-            let (run, head): (i64, &[u8]) = (r.get(0), r.get(1));
+            let (Some(run), Some(head)): (Option<i64>, Option<&[u8]>) = (r.get(1), r.get(2)) else {
+                continue;
+            };
             match chunk::index_len(head) {
                 Some(len) if len <= head.len() => {
                     if let Some(range) = chunk::frame_range(&head[..len], id)? {
@@ -341,7 +350,7 @@ impl Backend for PostgresDb {
                 .client
                 .query(&statement, &[&chunk, &runs, &starts, &lens])?;
             for r in &frames {
-                each(r.get(0), Piece::Frame(r.get(1)))?;
+                each(id, r.get(0), Piece::Frame(r.get(1)))?;
             }
         }
         if !whole.is_empty() {
@@ -350,17 +359,17 @@ impl Backend for PostgresDb {
                 &[&chunk, &whole],
             )?;
             for r in &rows {
-                each(r.get(0), Piece::Chunk(r.get(1)))?;
+                each(id, r.get(0), Piece::Chunk(r.get(1)))?;
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn run_chunk(
         &mut self,
         run: i64,
         chunk: i64,
-    ) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>, StoreError> {
+    ) -> Result<Option<crate::ChunkAndProfile>, StoreError> {
         let row = self.client.query_opt(
             "SELECT c.data, p.data FROM run_chunks c
              LEFT JOIN run_profiles p ON p.run = c.run AND p.chunk = c.chunk

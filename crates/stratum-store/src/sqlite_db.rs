@@ -279,9 +279,12 @@ impl Backend for SqliteDb {
 
     fn customer_chunks(
         &mut self,
-        id: u64,
-        each: &mut dyn FnMut(i64, Piece<'_>) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        code: &str,
+        each: &mut dyn FnMut(u64, i64, Piece<'_>) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
+        let Some(id) = self.customer(code)? else {
+            return Ok(false);
+        };
         // the chunks' rows from the index alone, then of each chunk its index and the one
         // frame, read in place (a chunk spans about ten overflow pages)
         let mut stmt = self
@@ -293,7 +296,7 @@ impl Backend for SqliteDb {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let Some(&(first, _)) = rows.first() else {
-            return Ok(());
+            return Ok(true);
         };
         let mut blob = self
             .conn
@@ -310,24 +313,24 @@ impl Backend for SqliteDb {
                     if let Some(r) = chunk::frame_range(&index, id)? {
                         frame.resize(r.len(), 0);
                         blob.read_at_exact(&mut frame, r.start)?;
-                        each(run, Piece::Frame(&frame))?;
+                        each(id, run, Piece::Frame(&frame))?;
                     }
                 }
                 None => {
                     frame.resize(blob.len(), 0);
                     blob.read_at_exact(&mut frame, 0)?;
-                    each(run, Piece::Chunk(&frame))?;
+                    each(id, run, Piece::Chunk(&frame))?;
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn run_chunk(
         &mut self,
         run: i64,
         chunk: i64,
-    ) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>, StoreError> {
+    ) -> Result<Option<crate::ChunkAndProfile>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.data, p.data FROM run_chunks c
              LEFT JOIN run_profiles p ON p.run = c.run AND p.chunk = c.chunk

@@ -213,6 +213,14 @@ pub fn locations(name: &str) -> Vec<Location> {
     out
 }
 
+/// Records the fixture's run at `as_of` in the store at `url`, as another process would.
+pub fn record_run(url: &str, as_of: NaiveDate) {
+    Store::open(url)
+        .expect("open")
+        .record(&run_at(as_of), &meta())
+        .expect("record");
+}
+
 /// The fixture on every store location.
 pub fn fixtures(name: &str) -> Vec<Fixture> {
     locations(name)

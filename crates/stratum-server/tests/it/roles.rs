@@ -137,6 +137,31 @@ fn every_route_answers_each_role_exactly_as_it_may() {
     }
 }
 
+/// A run recorded by another process is served once read in the background; until then,
+/// requests are answered from the run before, never refused or kept waiting.
+#[test]
+fn a_run_recorded_elsewhere_is_served_once_read() {
+    use std::time::{Duration, Instant};
+    for f in fixtures("newer") {
+        let analyst = &f.tokens[2];
+        assert_eq!(get(&f, "/api/customers", analyst).json()["run"], 2);
+        super::fixture::record_run(&f.url, super::fixture::day(2025, 5, 1));
+        let started = Instant::now();
+        loop {
+            let run = get(&f, "/api/customers", analyst).json()["run"].clone();
+            if run == 3 {
+                break;
+            }
+            assert_eq!(run, 2);
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "run 3 not served after 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 #[test]
 fn an_account_manager_sees_only_their_own_customers_everywhere() {
     for f in fixtures("leak") {
