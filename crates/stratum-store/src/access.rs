@@ -128,6 +128,7 @@ pub(crate) enum Value {
     Null,
     Int(i64),
     Text(String),
+    Bytes(Vec<u8>),
 }
 
 impl From<&str> for Value {

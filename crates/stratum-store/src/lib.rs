@@ -395,12 +395,6 @@ pub(crate) trait Backend: Send {
     ) -> Result<bool, StoreError>;
     /// Deletes all runs but the newest `keep`; returns how many were deleted.
     fn prune(&mut self, keep: usize) -> Result<usize, StoreError>;
-    /// Run `run`'s chunk `chunk` and its profile (none for a run kept without one).
-    fn run_chunk(
-        &mut self,
-        run: i64,
-        chunk: i64,
-    ) -> Result<Option<crate::ChunkAndProfile>, StoreError>;
     /// Every chunk of `run`, in chunk order.
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError>;
     /// Every profile chunk of `run`, in chunk order (none for a run kept without).
@@ -439,9 +433,6 @@ pub(crate) trait Backend: Send {
         params: &[access::Value],
     ) -> Result<Vec<Vec<access::Value>>, StoreError>;
 }
-
-/// A run's chunk and its profile (none for a run kept without one), as stored.
-pub(crate) type ChunkAndProfile = (Vec<u8>, Option<Vec<u8>>);
 
 /// A store of runs.
 pub struct Store {
@@ -625,18 +616,26 @@ impl Store {
         let Some(id) = self.db.customer(customer_id)? else {
             return Ok(None);
         };
-        let Some((bytes, Some(profile))) = self.db.run_chunk(run, (id / CHUNK) as i64)? else {
+        use access::Value;
+        let rows = self.db.query(
+            "SELECT c.data, p.data FROM run_chunks c
+             LEFT JOIN run_profiles p ON p.run = c.run AND p.chunk = c.chunk
+             WHERE c.run = $1 AND c.chunk = $2",
+            &[Value::Int(run), Value::Int((id / CHUNK) as i64)],
+        )?;
+        let Some([Value::Bytes(bytes), Value::Bytes(profile)]) = rows.first().map(Vec::as_slice)
+        else {
             return Ok(None);
         };
         // the profile's rows are the chunk's customers in store-id order
-        let Some(at) = chunk::decode(&bytes)?.iter().position(|s| s.id == id) else {
+        let Some(at) = chunk::decode(bytes)?.iter().position(|s| s.id == id) else {
             return Ok(None);
         };
         if !self.layouts.contains_key(&run) {
             self.read_layouts()?;
         }
         let (_, layout) = self.layouts.get(&run).ok_or(StoreError::NoRun(run))?;
-        let profile = chunk::decode_profile(&profile)?;
+        let profile = chunk::decode_profile(profile)?;
         Ok(Some(
             layout
                 .profile

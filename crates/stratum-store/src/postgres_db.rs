@@ -76,6 +76,9 @@ impl Backend for PostgresDb {
                         } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
                             r.get::<_, Option<String>>(i)
                                 .map_or(Value::Null, Value::Text)
+                        } else if *ty == Type::BYTEA {
+                            r.get::<_, Option<Vec<u8>>>(i)
+                                .map_or(Value::Null, Value::Bytes)
                         } else {
                             return Err(StoreError::Corrupt {
                                 what: "column type",
@@ -365,20 +368,6 @@ impl Backend for PostgresDb {
         Ok(true)
     }
 
-    fn run_chunk(
-        &mut self,
-        run: i64,
-        chunk: i64,
-    ) -> Result<Option<crate::ChunkAndProfile>, StoreError> {
-        let row = self.client.query_opt(
-            "SELECT c.data, p.data FROM run_chunks c
-             LEFT JOIN run_profiles p ON p.run = c.run AND p.chunk = c.chunk
-             WHERE c.run = $1 AND c.chunk = $2",
-            &[&run, &chunk],
-        )?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
-    }
-
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {
         let rows = self.client.query(
             "SELECT data FROM run_chunks WHERE run = $1 ORDER BY chunk",
@@ -518,11 +507,14 @@ impl ToSql for Value {
             Value::Null => Ok(postgres::types::IsNull::Yes),
             Value::Int(n) => n.to_sql(ty, out),
             Value::Text(s) => s.to_sql(ty, out),
+            Value::Bytes(b) => b.to_sql(ty, out),
         }
     }
 
     fn accepts(ty: &Type) -> bool {
-        <i64 as ToSql>::accepts(ty) || <String as ToSql>::accepts(ty)
+        <i64 as ToSql>::accepts(ty)
+            || <String as ToSql>::accepts(ty)
+            || <Vec<u8> as ToSql>::accepts(ty)
     }
 
     postgres::types::to_sql_checked!();

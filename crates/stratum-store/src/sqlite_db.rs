@@ -66,7 +66,7 @@ impl Backend for SqliteDb {
                         ValueRef::Integer(x) => Value::Int(x),
                         ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
                         ValueRef::Real(x) => Value::Text(x.to_string()),
-                        ValueRef::Blob(_) => Value::Null,
+                        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
                     })
                 })
                 .collect()
@@ -326,21 +326,6 @@ impl Backend for SqliteDb {
         Ok(true)
     }
 
-    fn run_chunk(
-        &mut self,
-        run: i64,
-        chunk: i64,
-    ) -> Result<Option<crate::ChunkAndProfile>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT c.data, p.data FROM run_chunks c
-             LEFT JOIN run_profiles p ON p.run = c.run AND p.chunk = c.chunk
-             WHERE c.run = ?1 AND c.chunk = ?2",
-        )?;
-        Ok(stmt
-            .query_row([run, chunk], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
-    }
-
     fn run_chunks(&mut self, run: i64) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut stmt = self
             .conn
@@ -543,6 +528,7 @@ fn bound(v: &Value) -> rusqlite::types::Value {
         Value::Null => rusqlite::types::Value::Null,
         Value::Int(n) => rusqlite::types::Value::Integer(*n),
         Value::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        Value::Bytes(b) => rusqlite::types::Value::Blob(b.clone()),
     }
 }
 
