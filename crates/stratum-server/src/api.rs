@@ -533,7 +533,9 @@ async fn export(
         ApiError::BadRequest(format!("format `{asked}`: expected csv, xlsx or parquet"))
     })?;
     let scope = caller.scope();
-    let bytes = state
+    // written to a temporary file, then sent from it as it is read (the file is removed once
+    // open: it goes when the answer is sent)
+    let file = state
         .with_store(move |s| {
             let dir = tempfile::tempdir().map_err(|e| ApiError::Internal(e.to_string()))?;
             let path = dir.path().join(format.file_name());
@@ -543,9 +545,12 @@ async fn export(
                     e => ApiError::Internal(format!("export: {e}")),
                 },
             )?;
-            std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))
+            std::fs::File::open(&path).map_err(|e| ApiError::Internal(e.to_string()))
         })
         .await?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(file),
+    ));
     let name = format
         .file_name()
         .replacen("tiers", &format!("tiers-run-{id}"), 1);
@@ -560,7 +565,7 @@ async fn export(
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        bytes,
+        body,
     )
         .into_response())
 }
