@@ -112,6 +112,26 @@ impl Jobs {
         }
     }
 
+    /// Keeps the lines `stream` gives in job `id`'s log (its last [`LOG_LINES`]).
+    async fn log_lines(&self, id: u64, stream: Option<impl tokio::io::AsyncRead + Unpin>) {
+        use tokio::io::AsyncBufReadExt;
+        let Some(s) = stream else { return };
+        let mut lines = tokio::io::BufReader::new(s).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            // progress bars redraw with carriage returns: keep the last state
+            let line = line.rsplit('\r').next().unwrap_or("").trim().to_string();
+            if line.is_empty() {
+                continue;
+            }
+            self.update(id, |j| {
+                j.log.push(line);
+                if j.log.len() > LOG_LINES {
+                    j.log.remove(0);
+                }
+            });
+        }
+    }
+
     /// Queues a job; returns it.
     pub(crate) fn add(&self, started_by: &str, input: &JobInput) -> Job {
         let Ok(mut l) = self.list.lock() else {
@@ -184,37 +204,7 @@ impl Jobs {
             Ok(mut child) => {
                 let stderr = child.stderr.take();
                 let stdout = child.stdout.take();
-                let me = self.clone();
-                let read = |stream: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>| {
-                    let me = me.clone();
-                    async move {
-                        use tokio::io::AsyncBufReadExt;
-                        let Some(s) = stream else { return };
-                        let mut lines = tokio::io::BufReader::new(s).lines();
-                        while let Ok(Some(line)) = lines.next_line().await {
-                            // progress bars redraw with carriage returns: keep the last state
-                            let line = line.rsplit('\r').next().unwrap_or("").trim().to_string();
-                            if line.is_empty() {
-                                continue;
-                            }
-                            me.update(id, |j| {
-                                j.log.push(line);
-                                if j.log.len() > LOG_LINES {
-                                    j.log.remove(0);
-                                }
-                            });
-                        }
-                    }
-                };
-                let (a, b) = tokio::join!(
-                    read(
-                        stderr.map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)
-                    ),
-                    read(
-                        stdout.map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)
-                    )
-                );
-                let ((), ()) = (a, b);
+                tokio::join!(self.log_lines(id, stderr), self.log_lines(id, stdout));
                 child.wait().await.map_err(|e| e.to_string())
             }
             Err(e) => Err(format!("cannot start `{}`: {e}", runner.display())),
