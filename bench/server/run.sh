@@ -87,6 +87,9 @@ if [[ "$db" != postgres* ]]; then
     if [ -f "$db-wal" ]; then cp "$db-wal" "$served-wal"; fi
 fi
 cat > "$data/serve.toml" <<TOML
+[server]
+uploads = "$PWD/$data/uploads"
+
 [[schedules]]
 name = "bench"
 cron = "0 3 1 1 *"
