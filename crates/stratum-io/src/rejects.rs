@@ -240,3 +240,49 @@ pub fn file_label(path: &Path) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
 }
+
+/// The rows a `rejects.csv` lists: its records after the header, however many lines each
+/// takes (a rejected row's text may hold line breaks).
+pub fn count_rows(read: impl std::io::Read) -> csv::Result<u64> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(read);
+    let mut record = ByteRecord::new();
+    let mut rows = 0;
+    while reader.read_byte_record(&mut record)? {
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rows_of_a_rejects_file_are_counted_by_record_not_by_line() {
+        let mut w = RejectsWriter::new(Vec::new()).expect("writer");
+        for (line, row) in [(2, "C1,2025-13-45,10"), (5, "C2,\"a\nb\",x")] {
+            w.write_row(&RejectRow {
+                file: "订单.csv".into(),
+                line,
+                reason: RejectReason::BadDate,
+                column: "order_date".into(),
+                value: "2025-13-45".into(),
+                message: "not a date".into(),
+                row: row.into(),
+            })
+            .expect("write");
+        }
+        let bytes = w.finish().expect("finish");
+        assert_eq!(line_count(&bytes), 4, "the second row takes two lines");
+        assert_eq!(count_rows(bytes.as_slice()).expect("count"), 2);
+        let header_only = RejectsWriter::new(Vec::new())
+            .expect("writer")
+            .finish()
+            .expect("finish");
+        assert_eq!(count_rows(header_only.as_slice()).expect("count"), 0);
+    }
+
+    fn line_count(bytes: &[u8]) -> usize {
+        bytes.iter().filter(|&&b| b == b'\n').count()
+    }
+}

@@ -210,11 +210,15 @@ impl Jobs {
             Err(e) => Err(format!("cannot start `{}`: {e}", runner.display())),
         };
         let finished = Some(crate::auth::now());
-        // the rows rejected: the lines of `rejects.csv` after its header
-        let rejected = tokio::fs::read(out.join("rejects.csv"))
-            .await
-            .ok()
-            .map(|b| memchr::memchr_iter(b'\n', &b).count().saturating_sub(1) as u64);
+        // the rows rejected: the records of `rejects.csv` (none when the run wrote none)
+        let rejects = out.join("rejects.csv");
+        let rejected = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(rejects).ok()?;
+            stratum_io::rejects::count_rows(std::io::BufReader::new(file)).ok()
+        })
+        .await
+        .ok()
+        .flatten();
         self.update(id, |j| j.rejected_rows = Some(rejected.unwrap_or(0)));
         match outcome {
             Ok(status) if status.success() => {
