@@ -193,26 +193,31 @@ impl AppState {
             }
             return Ok(Some(book));
         }
-        let id = self.with_store(|s| Ok(s.latest_run_id()?)).await?;
         latest.checked = Instant::now();
-        let Some(id) = id else {
-            return Ok(None);
-        };
-        let book = self.read_book(id).await?;
-        latest.install(Some(book.clone()));
-        Ok(Some(book))
+        let book = self.newer_than(None).await?.flatten();
+        if book.is_some() {
+            latest.install(book.clone());
+        }
+        Ok(book)
     }
 
-    /// Asks the store for its latest run and reads it when it is not run `held`; kept unless
-    /// another was installed since `generation`.
+    /// The store's latest run, read into memory, when it is not run `held`: `None` when it
+    /// is, `Some(None)` when the store has no run (any more).
+    async fn newer_than(
+        self: &Arc<Self>,
+        held: Option<i64>,
+    ) -> Result<Option<Option<Arc<Book>>>, ApiError> {
+        match self.with_store(|s| Ok(s.latest_run_id()?)).await? {
+            id if id == held => Ok(None),
+            Some(id) => Ok(Some(Some(self.read_book(id).await?))),
+            None => Ok(Some(None)),
+        }
+    }
+
+    /// Reads the store's latest run when it is not run `held`; kept unless another was
+    /// installed since `generation`.
     async fn check(self: Arc<Self>, generation: u64, held: i64) {
-        let read = match self.with_store(|s| Ok(s.latest_run_id()?)).await {
-            Ok(Some(id)) if id == held => Ok(None),
-            Ok(Some(id)) => self.read_book(id).await.map(|b| Some(Some(b))),
-            // every run deleted
-            Ok(None) => Ok(Some(None)),
-            Err(e) => Err(e),
-        };
+        let read = self.newer_than(Some(held)).await;
         let mut latest = self.book.lock().await;
         latest.checking = false;
         match read {
@@ -225,13 +230,8 @@ impl AppState {
     /// Reads the latest run into memory now (after a run this server started, so the job is
     /// done only when its run is what every request sees).
     pub(crate) async fn refresh(self: &Arc<Self>) -> Result<(), ApiError> {
-        let id = self.with_store(|s| Ok(s.latest_run_id()?)).await?;
         let held = self.book.lock().await.book.as_ref().map(|b| b.run.id);
-        if id != held {
-            let book = match id {
-                Some(id) => Some(self.read_book(id).await?),
-                None => None,
-            };
+        if let Some(book) = self.newer_than(held).await? {
             self.book.lock().await.install(book);
         }
         Ok(())
