@@ -297,8 +297,9 @@ pub fn encode(rows: &[Stored]) -> Result<Vec<u8>, ChunkError> {
         })
         .collect::<Result<Vec<_>, ChunkError>>()?;
     let count = u16::try_from(frames.len()).map_err(|_| ChunkError::Index)?;
-    let mut out =
-        Vec::with_capacity(6 + 12 * frames.len() + frames.iter().map(|f| f.1.len()).sum::<usize>());
+    let mut out = Vec::with_capacity(
+        HEAD + ENTRY * frames.len() + frames.iter().map(|f| f.1.len()).sum::<usize>(),
+    );
     out.extend_from_slice(&FRAMED);
     out.extend_from_slice(&count.to_le_bytes());
     for (first, bytes) in &frames {
@@ -334,12 +335,18 @@ impl Piece<'_> {
 /// The bytes a framed chunk starts with before its index: the tag and the frame count.
 pub const HEAD: usize = 6;
 
+/// The bytes of one frame's entry in the index: its first store id and its length.
+const ENTRY: usize = 12;
+
+/// The longest head and index of a chunk of [`CHUNK`] customers in frames of [`FRAME`].
+pub const MAX_INDEX: usize = HEAD + ENTRY * (CHUNK as usize).div_ceil(FRAME);
+
 /// The length of a chunk's head and index, from its first [`HEAD`] bytes; `None` for a
 /// format-1 chunk (or fewer bytes).
 pub fn index_len(head: &[u8]) -> Option<usize> {
     let rest = head.strip_prefix(&FRAMED)?;
     let count = rest.first_chunk::<2>()?;
-    Some(HEAD + 12 * usize::from(u16::from_le_bytes(*count)))
+    Some(HEAD + ENTRY * usize::from(u16::from_le_bytes(*count)))
 }
 
 /// A framed chunk's frames from its head and index (its first [`index_len`] bytes): each
@@ -348,8 +355,8 @@ fn index(head: &[u8]) -> Result<Vec<(u64, std::ops::Range<usize>)>, ChunkError> 
     let len = index_len(head).ok_or(ChunkError::Index)?;
     let mut entries = head.get(HEAD..len).ok_or(ChunkError::Index)?;
     let mut at = len;
-    let mut out = Vec::with_capacity((len - HEAD) / 12);
-    while let Some((entry, tail)) = entries.split_first_chunk::<12>() {
+    let mut out = Vec::with_capacity((len - HEAD) / ENTRY);
+    while let Some((entry, tail)) = entries.split_first_chunk::<ENTRY>() {
         let (first, size) = entry.split_at(8);
         let first = u64::from_le_bytes(first.try_into().map_err(|_| ChunkError::Index)?);
         let size = u32::from_le_bytes(size.try_into().map_err(|_| ChunkError::Index)?) as usize;
@@ -461,6 +468,29 @@ pub fn decode_one(bytes: &[u8], id: u64) -> Result<Option<Stored>, ChunkError> {
     }
 }
 
+/// Where store id `id` is among a chunk's customers (in store-id order), decoding no customer
+/// of a framed chunk (every frame but the last holds [`FRAME`]); `None` when it holds no such
+/// customer.
+pub fn position(bytes: &[u8], id: u64) -> Result<Option<usize>, ChunkError> {
+    if index_len(bytes).is_none() {
+        return Ok(decode(bytes)?.iter().position(|s| s.id == id));
+    }
+    let frames = index(bytes)?;
+    let Some(i) = frames
+        .partition_point(|(first, _)| *first <= id)
+        .checked_sub(1)
+    else {
+        return Ok(None);
+    };
+    let raw = decompress(bytes.get(frames[i].1.clone()).ok_or(ChunkError::Index)?)?;
+    for (k, record) in records(&raw).enumerate() {
+        if record?.0 == id {
+            return Ok(Some(i * FRAME + k));
+        }
+    }
+    Ok(None)
+}
+
 /// The customer with store id `id` in one compressed frame (format 2): only its record is
 /// decoded.
 pub fn in_frame(frame: &[u8], id: u64) -> Result<Option<Stored>, ChunkError> {
@@ -494,6 +524,11 @@ pub enum StoredColumn {
     },
 }
 
+/// An amount kept in ten-thousandths.
+fn from_units(k: i64) -> f64 {
+    Money::from_units_i128(i128::from(k)).to_f64()
+}
+
 /// `x` as a whole number, when it is one exactly.
 fn whole(x: f64) -> Option<i64> {
     let k = x as i64;
@@ -504,7 +539,7 @@ fn whole(x: f64) -> Option<i64> {
 fn units(x: f64) -> Option<i64> {
     let k = (x * 10_000.0).round();
     let k = (k.abs() < 9e15).then_some(k as i64)?;
-    (Money::from_units_i128(i128::from(k)).to_f64().to_bits() == x.to_bits()).then_some(k)
+    (from_units(k).to_bits() == x.to_bits()).then_some(k)
 }
 
 impl StoredColumn {
@@ -566,10 +601,7 @@ impl StoredColumn {
     pub fn numbers_into(&self, out: &mut Vec<Option<f64>>) -> Option<()> {
         match self {
             StoredColumn::Whole(v) => out.extend(v.iter().map(|x| x.map(|k| k as f64))),
-            StoredColumn::Units(v) => out.extend(
-                v.iter()
-                    .map(|x| x.map(|k| Money::from_units_i128(i128::from(k)).to_f64())),
-            ),
+            StoredColumn::Units(v) => out.extend(v.iter().map(|x| x.map(from_units))),
             StoredColumn::Number(v) => out.extend_from_slice(v),
             StoredColumn::Text { .. } => return None,
         }
@@ -581,12 +613,7 @@ impl StoredColumn {
         let number = |x: Option<f64>| x.map_or(StoredValue::Empty, StoredValue::Number);
         match self {
             StoredColumn::Whole(v) => number(v.get(i).copied().flatten().map(|k| k as f64)),
-            StoredColumn::Units(v) => number(
-                v.get(i)
-                    .copied()
-                    .flatten()
-                    .map(|k| Money::from_units_i128(i128::from(k)).to_f64()),
-            ),
+            StoredColumn::Units(v) => number(v.get(i).copied().flatten().map(from_units)),
             StoredColumn::Number(v) => number(v.get(i).copied().flatten()),
             StoredColumn::Text { values, codes } => codes
                 .get(i)
@@ -699,6 +726,8 @@ mod tests {
             .expect("zstd");
         assert_eq!(decode(&old).expect("decode"), rows);
         assert_eq!(decode_one(&old, 7).expect("one"), Some(rows[0].clone()));
+        assert_eq!(position(&old, 4095).expect("position"), Some(1));
+        assert_eq!(position(&bytes, 4095).expect("position"), Some(1));
     }
 
     #[test]
@@ -730,6 +759,8 @@ mod tests {
         for id in 0..CHUNK {
             let want = (id % 2 == 0).then(|| one(id));
             assert_eq!(decode_one(&bytes, id).expect("one"), want, "{id}");
+            let at = (id % 2 == 0).then_some(id as usize / 2);
+            assert_eq!(position(&bytes, id).expect("position"), at, "{id}");
         }
         // a damaged index is an error, never a wrong customer
         let mut bad = bytes.clone();

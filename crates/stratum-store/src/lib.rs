@@ -628,7 +628,7 @@ impl Store {
             return Ok(None);
         };
         // the profile's rows are the chunk's customers in store-id order
-        let Some(at) = chunk::decode(bytes)?.iter().position(|s| s.id == id) else {
+        let Some(at) = chunk::position(bytes, id)? else {
             return Ok(None);
         };
         if !self.layouts.contains_key(&run) {

@@ -310,7 +310,7 @@ impl Backend for PostgresDb {
         // bytes do not compress, so PostgreSQL keeps them out of line uncompressed and a slice
         // reads only the pages it asks for
         // (the customer looked up in the same query)
-        let most = (chunk::HEAD + 12 * (CHUNK as usize).div_ceil(chunk::FRAME)) as i32;
+        let most = chunk::MAX_INDEX as i32;
         let statement = self.prepared(
             "SELECT k.id, c.run, substring(c.data FROM 1 FOR $2) FROM customers k
              LEFT JOIN run_chunks c ON c.chunk = k.id / $3 WHERE k.code = $1",
