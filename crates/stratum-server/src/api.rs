@@ -810,6 +810,24 @@ pub(crate) fn history_out(
         .collect()
 }
 
+/// The latest run, if it has customer `id` and the caller may see them; else "not found",
+/// the same answer as for no such customer.
+async fn book_showing(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    id: &str,
+) -> Result<Arc<Book>, ApiError> {
+    caller.sees_customers()?;
+    let book = state.latest().await?;
+    if book.find(id).is_none() || !book.visible(id, caller.scope().as_deref()) {
+        return Err(ApiError::NotFound {
+            what: "customer",
+            id: id.to_string(),
+        });
+    }
+    Ok(book)
+}
+
 /// The customer `id` of the latest run if the caller may see them (else "not found", the
 /// same answer as for no such customer), with their history.
 pub(crate) async fn visible_customer(
@@ -817,18 +835,11 @@ pub(crate) async fn visible_customer(
     caller: &Caller,
     id: &str,
 ) -> Result<(Arc<Book>, CustomerHistory), ApiError> {
-    caller.sees_customers()?;
-    let book = state.latest().await?;
+    let book = book_showing(state, caller, id).await?;
     let not_found = || ApiError::NotFound {
         what: "customer",
         id: id.to_string(),
     };
-    let row = book.find(id).ok_or_else(not_found)?;
-    if let Some(scope) = caller.scope()
-        && book.manager_of(row) != Some(scope.as_str())
-    {
-        return Err(not_found());
-    }
     let code = id.to_string();
     let history = state
         .with_store(move |s| Ok(s.history(&code)?))
@@ -881,48 +892,27 @@ pub(crate) struct ProfileOut {
     pub(crate) values: Vec<ProfileValueOut>,
 }
 
-/// Customer `id`'s profile in the latest run, if the caller may see them.
-pub(crate) async fn profile_of(
+/// Customer `id`'s values in run `run` (of `book`), as kept: column, label in `lang`, value;
+/// `None` for a run kept without a profile.
+pub(crate) async fn profile_values(
     state: &Arc<AppState>,
-    caller: &Caller,
+    book: &Book,
     id: &str,
     lang: Lang,
-) -> Result<ProfileOut, ApiError> {
-    caller.sees_customers()?;
-    let book = state.latest().await?;
-    let not_found = || ApiError::NotFound {
-        what: "customer",
-        id: id.to_string(),
-    };
-    let row = book.find(id).ok_or_else(not_found)?;
-    if let Some(scope) = caller.scope()
-        && book.manager_of(row) != Some(scope.as_str())
-    {
-        return Err(not_found());
-    }
+) -> Result<Option<Vec<(String, String, StoredValue)>>, ApiError> {
     let (run, code) = (book.run.id, id.to_string());
     let values = state
         .with_store(move |s| Ok(s.profile(run, &code)?))
-        .await?
-        .ok_or_else(|| ApiError::NotFound {
-            what: "profile of customer",
-            id: id.to_string(),
-        })?;
-    Ok(ProfileOut {
-        run,
-        values: values
+        .await?;
+    Ok(values.map(|values| {
+        values
             .into_iter()
-            .map(|(column, v)| ProfileValueOut {
-                label: stratum_core::labels::column_label(&column, lang).to_string(),
-                value: match v {
-                    StoredValue::Number(x) => serde_json::json!(x),
-                    StoredValue::Text(t) => serde_json::Value::String(t),
-                    StoredValue::Empty => serde_json::Value::Null,
-                },
-                column,
+            .map(|(column, v)| {
+                let label = stratum_core::labels::column_label(&column, lang).to_string();
+                (column, label, v)
             })
-            .collect(),
-    })
+            .collect()
+    }))
 }
 
 /// A customer's profile in the latest run: every feature (interactions, satisfaction, NPS and
@@ -939,7 +929,28 @@ async fn customer_profile(
     ApiQuery(q): ApiQuery<LangQuery>,
 ) -> Result<Json<ProfileOut>, ApiError> {
     let lang = lang_of(q.lang.as_deref(), &state);
-    Ok(Json(profile_of(&state, &caller, &id, lang).await?))
+    let book = book_showing(&state, &caller, &id).await?;
+    let values = profile_values(&state, &book, &id, lang)
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            what: "profile of customer",
+            id: id.clone(),
+        })?;
+    Ok(Json(ProfileOut {
+        run: book.run.id,
+        values: values
+            .into_iter()
+            .map(|(column, label, v)| ProfileValueOut {
+                column,
+                label,
+                value: match v {
+                    StoredValue::Number(x) => serde_json::json!(x),
+                    StoredValue::Text(t) => serde_json::Value::String(t),
+                    StoredValue::Empty => serde_json::Value::Null,
+                },
+            })
+            .collect(),
+    }))
 }
 
 /// Two runs to compare.
@@ -1543,15 +1554,14 @@ pub(crate) struct SchemeDiffOut {
     pub(crate) changes: Vec<ChangeOut>,
 }
 
-/// The changes from version `from` (default: the one before `to`) to version `to` (default:
-/// the latest), as one list in `lang`.
-pub(crate) async fn diff_of(
-    state: &Arc<AppState>,
+/// The changes among `versions` (oldest first) from version `from` (default: the one before
+/// `to`) to version `to` (default: the latest), as one list in `lang`.
+pub(crate) fn diff_of(
+    versions: &[stratum_store::SchemeVersion],
     from: Option<i64>,
     to: Option<i64>,
     lang: Lang,
 ) -> Result<SchemeDiffOut, ApiError> {
-    let versions = state.with_store(|s| Ok(s.versions()?)).await?;
     let find = |id: i64| {
         versions
             .iter()
@@ -1604,7 +1614,8 @@ async fn scheme_diff(
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> Result<Json<SchemeDiffOut>, ApiError> {
     let lang = lang_of(q.lang.as_deref(), &state);
-    Ok(Json(diff_of(&state, q.from, q.to, lang).await?))
+    let versions = state.with_store(|s| Ok(s.versions()?)).await?;
+    Ok(Json(diff_of(&versions, q.from, q.to, lang)?))
 }
 
 /// A user, as listed.

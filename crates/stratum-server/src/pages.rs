@@ -842,23 +842,16 @@ async fn customer_page(
     let w = &page.words;
     let (book, history) = visible_customer(state, &page.caller, id).await?;
     // a run kept without a profile has none to show
-    let profile = match crate::api::profile_of(state, &page.caller, id, w.lang).await {
-        Ok(p) => p.values,
-        Err(ApiError::NotFound { .. }) => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    let profile = profile
+    let profile = crate::api::profile_values(state, &book, id, w.lang)
+        .await?
+        .unwrap_or_default()
         .into_iter()
-        .map(|v| Figure {
-            note: v.column,
-            label: v.label,
-            value: match v.value {
-                serde_json::Value::Number(x) => x
-                    .as_f64()
-                    .map(stratum_store::why::compact_number)
-                    .unwrap_or_default(),
-                serde_json::Value::String(t) => t,
-                _ => "–".into(),
+        .map(|(column, label, v)| Figure {
+            note: column,
+            label,
+            value: match v {
+                stratum_store::chunk::StoredValue::Empty => "–".into(),
+                v => stratum_store::why::value_text(&v),
             },
         })
         .collect();
@@ -1428,12 +1421,12 @@ async fn scheme_diff(
     Query(q): Query<crate::api::DiffQuery>,
 ) -> Response {
     let w = page.words.clone();
-    let diff = match crate::api::diff_of(&state, q.from, q.to, w.lang).await {
-        Ok(d) => d,
-        Err(e) => return error_page(&w, &e),
-    };
     let versions = match state.with_store(|s| Ok(s.versions()?)).await {
         Ok(v) => v,
+        Err(e) => return error_page(&w, &e),
+    };
+    let diff = match crate::api::diff_of(&versions, q.from, q.to, w.lang) {
+        Ok(d) => d,
         Err(e) => return error_page(&w, &e),
     };
     let p = SchemeDiffPage {
