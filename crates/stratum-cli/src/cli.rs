@@ -553,6 +553,14 @@ pub struct SegmentArgs {
     /// to the columns a scheme's rules can use.
     #[arg(long, requires = "scheme")]
     pub interactions: Option<PathBuf>,
+    /// Opportunities for the sales funnel (CSV/XLSX: opportunity_id, customer_id, owner,
+    /// stage, stage_date, created, amount, status open/won/lost, lost_reason, closed; one row
+    /// per opportunity, or one per stage it entered): writes funnel.csv, funnel_summary.csv and
+    /// opportunities.csv, with conversion, drop-off, days in stage, cycle and win rate, by
+    /// owner, by customer tier and by period. Stages from [funnel] in the config (default:
+    /// lead, qualified, proposal, negotiation).
+    #[arg(long)]
+    pub opportunities: Option<PathBuf>,
     /// Also fit the lifetime-value model ([clv] in the config file; default MBG/NBD in weeks
     /// with Gamma-Gamma): writes clv.csv, clv_by_class.csv and clv_params.json, and gives
     /// scheme rules the columns clv, p_alive, churn_risk, churn_band, expected_purchases_90d

@@ -21,6 +21,8 @@ use stratum_io::values::DecimalMark;
 use crate::BadInput;
 use crate::cli::{ClvArgs, InputArgs, SegmentArgs};
 use stratum_core::clv::{CheckedClvParams, ClvError, ClvParams};
+use stratum_core::funnel::{CheckedFunnelParams, FunnelParams, Grain, Stage};
+use stratum_core::scheme::params::Label;
 
 /// The config file (`stratum.toml`).
 #[derive(Debug, Default, Deserialize)]
@@ -47,6 +49,60 @@ pub struct ConfigFile {
     /// Lifetime-value options.
     #[serde(default)]
     pub clv: ClvConfig,
+    /// The sales funnel's stages.
+    #[serde(default)]
+    pub funnel: FunnelConfig,
+}
+
+/// `[funnel]`: the pipeline's stages, the period opportunities are grouped by and the tiers
+/// whose opportunities are flagged.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelConfig {
+    /// `month` or `quarter` (default).
+    pub period: Option<String>,
+    /// Tier codes (scheme final tiers, or ABC classes without a scheme) flagged as high.
+    #[serde(default)]
+    pub high_tiers: Vec<String>,
+    /// `[[funnel.stages]]`: key, zh, en; first to last.
+    #[serde(default)]
+    pub stages: Vec<StageConfig>,
+}
+
+/// One `[[funnel.stages]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    pub key: String,
+    #[serde(default)]
+    pub zh: String,
+    #[serde(default)]
+    pub en: String,
+}
+
+/// Resolves the funnel's settings.
+pub fn resolve_funnel(cfg: FunnelConfig) -> Result<CheckedFunnelParams> {
+    let grain = match cfg.period.as_deref() {
+        None | Some("quarter") => Grain::Quarter,
+        Some("month") => Grain::Month,
+        Some(other) => bail!(BadInput(format!(
+            "[funnel] period must be `month` or `quarter`, got `{other}`"
+        ))),
+    };
+    FunnelParams {
+        stages: cfg
+            .stages
+            .into_iter()
+            .map(|s| Stage {
+                key: s.key,
+                label: Label { zh: s.zh, en: s.en },
+            })
+            .collect(),
+        grain,
+        high_tiers: cfg.high_tiers,
+    }
+    .check()
+    .map_err(|e| bad(format!("[funnel]: {e}")))
 }
 
 /// `[clv]`: the lifetime-value models (each option defaults as in `stratum clv --help`).
@@ -196,6 +252,7 @@ pub fn clv_settings(args: ClvArgs) -> Result<ClvSettings> {
         output: OutputConfig { lang: cfg_lang, .. },
         customers: _,
         clv,
+        funnel: _,
     } = match &config {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
@@ -324,6 +381,8 @@ pub struct SegmentSettings {
     pub scheme: Option<PathBuf>,
     pub overrides: Option<PathBuf>,
     pub interactions: Option<PathBuf>,
+    /// The opportunities file and the funnel's settings.
+    pub opportunities: Option<(PathBuf, CheckedFunnelParams)>,
     pub clv: Option<CheckedClvParams>,
     /// Write `report.html`.
     pub report: bool,
@@ -593,6 +652,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         scheme,
         overrides,
         interactions,
+        opportunities,
         clv,
         report,
         top,
@@ -608,6 +668,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         output,
         customers: customers_config,
         clv: cfg_clv,
+        funnel: cfg_funnel,
     } = match &config {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
@@ -714,6 +775,10 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         scheme,
         overrides,
         interactions,
+        opportunities: match opportunities {
+            Some(path) => Some((path, resolve_funnel(cfg_funnel)?)),
+            None => None,
+        },
         clv: clv
             .then(|| resolve_clv(ClvConfig::default(), cfg_clv))
             .transpose()?,

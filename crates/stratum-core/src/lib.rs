@@ -27,6 +27,7 @@ pub mod cluster;
 pub mod clv;
 pub mod features;
 pub mod format;
+pub mod funnel;
 pub mod history;
 pub mod interactions;
 pub mod keyset;

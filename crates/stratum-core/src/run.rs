@@ -23,11 +23,13 @@
 
 use chrono::NaiveDate;
 
-use crate::abc::CheckedAbcParams;
+use crate::abc::{AbcClass, CheckedAbcParams};
 use crate::cluster::{ClusterError, Clustering};
 use crate::clv::{CheckedClvParams, ChurnBand, ClvError, ClvModel, Prediction, Summary, ValueTier};
 use crate::features::Features;
+use crate::funnel::{CheckedFunnelParams, FunnelRun, OpportunityLog, TierBasis};
 use crate::interactions::InteractionLog;
+use crate::labels::Labelled;
 use crate::money::Money;
 use crate::rfm::{CheckedRfmParams, RfmClass};
 use crate::scheme::{
@@ -61,6 +63,8 @@ pub struct RunInput<'a> {
     pub overrides: &'a [Override],
     /// Whether to validate the segmentations ([`RunResult::validations`]); on by default.
     pub validate: bool,
+    /// The opportunities and the funnel's settings, for the sales funnel.
+    pub funnel: Option<(&'a OpportunityLog, &'a CheckedFunnelParams)>,
 }
 
 impl std::fmt::Debug for RunInput<'_> {
@@ -74,6 +78,7 @@ impl std::fmt::Debug for RunInput<'_> {
             .field("interactions", &self.interactions.is_some())
             .field("overrides", &self.overrides.len())
             .field("validate", &self.validate)
+            .field("opportunities", &self.funnel.map(|(log, _)| log.len()))
             .finish()
     }
 }
@@ -97,6 +102,7 @@ impl<'a> RunInput<'a> {
             interactions: None,
             overrides: &[],
             validate: true,
+            funnel: None,
         }
     }
 }
@@ -119,6 +125,8 @@ pub struct RunResult {
     pub scheme: Option<SchemeRun>,
     /// How well each segmentation separates the customers (see [`validations`]).
     pub validations: Vec<(String, Validation)>,
+    /// The sales funnel, when opportunities were given.
+    pub funnel: Option<FunnelRun>,
 }
 
 impl RunResult {
@@ -458,6 +466,7 @@ pub fn run(input: RunInput<'_>) -> Result<RunResult, RunError> {
         interactions,
         overrides,
         validate,
+        funnel,
     } = input;
     let tiering = tier(features, rfm, abc);
     let clv = clv.map(|params| fit_clv(&tiering, params, as_of));
@@ -508,6 +517,8 @@ pub fn run(input: RunInput<'_>) -> Result<RunResult, RunError> {
     } else {
         Vec::new()
     };
+    let funnel =
+        funnel.map(|(log, params)| run_funnel(log, params, &tiering, scheme.as_ref(), as_of));
     Ok(RunResult {
         as_of,
         rfm: rfm.clone(),
@@ -516,7 +527,65 @@ pub fn run(input: RunInput<'_>) -> Result<RunResult, RunError> {
         clv,
         scheme,
         validations,
+        funnel,
     })
+}
+
+/// The funnel of `log`, its opportunities grouped by their customer's tier: the scheme's final
+/// tier (high: the tiers named in the settings, else the best ranked), else the ABC class
+/// (high: the classes named, else A).
+fn run_funnel(
+    log: &OpportunityLog,
+    params: &CheckedFunnelParams,
+    tiering: &Tiering,
+    scheme: Option<&SchemeRun>,
+    as_of: NaiveDate,
+) -> FunnelRun {
+    let index: rustc_hash::FxHashMap<&str, usize> = tiering
+        .features
+        .customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.customer_id.as_str(), i))
+        .collect();
+    let named = params.high_tiers();
+    match scheme {
+        Some(s) => {
+            let d = s.checked.final_dimension;
+            let dim = &s.checked.dimensions[d];
+            let high: Vec<bool> = dim
+                .tiers
+                .iter()
+                .zip(&dim.rank)
+                .map(|(t, &rank)| {
+                    if named.is_empty() {
+                        rank == 0
+                    } else {
+                        named.contains(&t.name)
+                    }
+                })
+                .collect();
+            let tier_of = |c: &str| {
+                let t = s.result.assignments[*index.get(c)?].tiers[d];
+                Some((t, high.get(usize::from(t)).copied().unwrap_or(false)))
+            };
+            crate::funnel::funnel(log, params, as_of, TierBasis::Scheme, &tier_of)
+        }
+        None => {
+            let classes = tiering.abc.classes();
+            let tier_of = |c: &str| {
+                let class = classes[*index.get(c)?];
+                let t = AbcClass::ALL.iter().position(|&k| k == class).unwrap_or(0);
+                let high = if named.is_empty() {
+                    class == AbcClass::A
+                } else {
+                    named.iter().any(|n| n == class.code())
+                };
+                Some((t as u16, high))
+            };
+            crate::funnel::funnel(log, params, as_of, TierBasis::Abc, &tier_of)
+        }
+    }
 }
 
 /// Fits the lifetime-value model on all purchases before `as_of` and predicts every scored

@@ -1,11 +1,13 @@
 //! Writing the demo data set.
 //!
 //! [`write_demo`] streams the synthetic data set of
-//! [`stratum_core::synth`] into two UTF-8 CSV files (no BOM):
+//! [`stratum_core::synth`] into UTF-8 CSV files (no BOM):
 //!
 //! * `customers.csv`: `customer_id,name,industry,region,size,signup_date,account_manager`;
 //! * `interactions.csv`: `customer_id,date,type,satisfaction,nps` (visits, calls, tickets,
 //!   complaints, surveys);
+//! * `opportunities.csv`: `opportunity_id,customer_id,owner,stage,stage_date,amount,status,
+//!   lost_reason,closed`, one row per stage entered (the amount, status and close on the last);
 //! * `transactions.csv`: `customer_id,order_id,order_date,amount,channel,category`, dates as
 //!   `YYYY-MM-DD`, amounts in plain decimal notation (`1234.50`, `-200.00`).
 //!
@@ -29,6 +31,20 @@ pub const CUSTOMERS_FILE: &str = "customers.csv";
 pub const INTERACTIONS_FILE: &str = "interactions.csv";
 /// Header of `interactions.csv`.
 pub const INTERACTIONS_HEADER: [&str; 5] = ["customer_id", "date", "type", "satisfaction", "nps"];
+/// File name of the opportunities.
+pub const OPPORTUNITIES_FILE: &str = "opportunities.csv";
+/// Header of `opportunities.csv`.
+pub const OPPORTUNITIES_HEADER: [&str; 9] = [
+    "opportunity_id",
+    "customer_id",
+    "owner",
+    "stage",
+    "stage_date",
+    "amount",
+    "status",
+    "lost_reason",
+    "closed",
+];
 /// Header of `transactions.csv`.
 pub const TRANSACTIONS_HEADER: [&str; 6] = [
     "customer_id",
@@ -71,6 +87,10 @@ pub struct DemoSummary {
     pub path_interactions: PathBuf,
     /// Interactions written.
     pub interactions: usize,
+    /// Path of `opportunities.csv`.
+    pub path_opportunities: PathBuf,
+    /// Opportunities written.
+    pub opportunities: usize,
     /// Size of `transactions.csv` in bytes.
     pub transactions_bytes: u64,
 }
@@ -135,6 +155,15 @@ pub fn write_demo(
         }
     })?;
 
+    let path_opportunities = dir.join(OPPORTUNITIES_FILE);
+    let opportunities = params.opportunities(&customers);
+    write_opportunities(&customers, &opportunities, &path_opportunities).map_err(|source| {
+        DemoWriteError::Write {
+            path: path_opportunities.clone(),
+            source,
+        }
+    })?;
+
     Ok(DemoSummary {
         customers: customers.len(),
         lines: written.lines,
@@ -143,6 +172,8 @@ pub fn write_demo(
         path_transactions,
         path_interactions,
         interactions: interactions.len(),
+        path_opportunities,
+        opportunities: opportunities.len(),
         transactions_bytes: written.bytes,
     })
 }
@@ -164,6 +195,49 @@ fn write_interactions(
             &score(x.satisfaction),
             &score(x.nps),
         ])?;
+    }
+    let buffered = out.into_inner().map_err(|e| e.into_error())?;
+    buffered.into_inner().map_err(|e| e.into_error())?;
+    Ok(())
+}
+
+fn write_opportunities(
+    customers: &[DemoCustomer],
+    opportunities: &[stratum_core::synth::DemoOpportunity],
+    path: &Path,
+) -> io::Result<()> {
+    use stratum_core::synth::DEMO_STAGES;
+    let file = File::create(path)?;
+    let mut out = csv::Writer::from_writer(BufWriter::with_capacity(BUFFER_BYTES, file));
+    out.write_record(OPPORTUNITIES_HEADER)?;
+    for o in opportunities {
+        let customer = match o.customer {
+            Some(i) => customers[i as usize].id.as_str(),
+            None => o.prospect.as_str(),
+        };
+        for (k, (stage, day)) in o.stages.iter().enumerate() {
+            let last = k + 1 == o.stages.len();
+            let amount = if last {
+                o.amount.to_string()
+            } else {
+                String::new()
+            };
+            let closed = match (last, o.closed) {
+                (true, Some(d)) => d.to_string(),
+                _ => String::new(),
+            };
+            out.write_record([
+                o.id.as_str(),
+                customer,
+                o.owner,
+                DEMO_STAGES[*stage],
+                &day.to_string(),
+                &amount,
+                if last { o.status } else { "" },
+                if last { o.lost_reason } else { "" },
+                &closed,
+            ])?;
+        }
     }
     let buffered = out.into_inner().map_err(|e| e.into_error())?;
     buffered.into_inner().map_err(|e| e.into_error())?;

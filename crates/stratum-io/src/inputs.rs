@@ -13,12 +13,14 @@ use stratum_core::scheme::Override;
 use crate::ingest::{LoadError, TransactionOptions};
 use crate::interactions::load_interactions;
 use crate::master::{CustomerTable, MasterQuality, load_customers};
+use crate::opportunities::load_opportunities;
 use crate::overrides::load_overrides;
 use crate::quality::InputQuality;
 use crate::record::{Format, ReadOptions};
 use crate::rejects::RejectsWriter;
 use crate::source::detect_format;
 use crate::transactions::{TransactionQuality, load_transactions_from};
+use stratum_core::funnel::{CheckedFunnelParams, OpportunityLog};
 
 /// What to read.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +41,8 @@ pub struct InputFiles<'a> {
     pub interactions: Option<&'a Path>,
     /// The overrides file.
     pub overrides: Option<&'a Path>,
+    /// The opportunities file, with the funnel's stages.
+    pub opportunities: Option<(&'a Path, &'a CheckedFunnelParams)>,
 }
 
 /// Everything read, with the quality of each input.
@@ -54,6 +58,8 @@ pub struct Inputs {
     pub interactions: Option<(InteractionLog, InputQuality)>,
     /// The overrides and their accounting.
     pub overrides: Option<(Vec<Override>, InputQuality)>,
+    /// The opportunities and their accounting.
+    pub opportunities: Option<(OpportunityLog, InputQuality)>,
 }
 
 /// A text-file option given for an input that is no text file.
@@ -137,11 +143,20 @@ pub fn load_inputs<W: Write>(
         }
         None => None,
     };
+    let opportunities = match files.opportunities {
+        Some((path, params)) => {
+            let (log, counts, columns) =
+                load_opportunities(path, files.customers_read, params, rejects)?;
+            Some((log, quality(path, (counts, columns))))
+        }
+        None => None,
+    };
     Ok(Inputs {
         aggregator,
         transactions,
         master,
         interactions,
         overrides,
+        opportunities,
     })
 }

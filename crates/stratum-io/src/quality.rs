@@ -49,6 +49,8 @@ pub struct QualityReport {
     pub scored_revenue: Money,
     /// The Pareto figures.
     pub pareto: Pareto,
+    /// The opportunities file of the sales funnel, if one was given.
+    pub opportunities: Option<OpportunitiesQuality>,
     /// The tier scheme's inputs and figures, with `--scheme`.
     pub scheme: Option<SchemeQuality>,
 }
@@ -63,6 +65,20 @@ pub struct InputQuality {
     /// Row accounting.
     #[serde(flatten)]
     pub counts: RowCounts,
+}
+
+/// What the sales funnel read and counted.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OpportunitiesQuality {
+    /// The file and its rows.
+    pub input: InputQuality,
+    /// Opportunities counted (created before the analysis date).
+    pub opportunities: usize,
+    /// Opportunities created on or after the analysis date: not counted.
+    pub created_after_as_of: usize,
+    /// Opportunities whose customer is not among the scored customers (prospects, or ids
+    /// written differently): counted, without a tier.
+    pub customers_not_scored: usize,
 }
 
 /// An override that was not applied.
@@ -123,6 +139,8 @@ pub struct QualityInputs<'a> {
     )>,
     /// The overrides' accounting.
     pub overrides: Option<&'a InputQuality>,
+    /// The opportunities' accounting.
+    pub opportunities: Option<&'a InputQuality>,
     /// The scheme file, when the run had a scheme.
     pub scheme_path: Option<&'a std::path::Path>,
     /// Master rows whose signup date cannot be read.
@@ -203,6 +221,15 @@ impl QualityReport {
             master_customers_without_transactions: master_without,
             scored_revenue: tiering.revenue,
             pareto: tiering.abc.pareto(),
+            opportunities: match (inputs.opportunities, &run.funnel) {
+                (Some(q), Some(f)) => Some(OpportunitiesQuality {
+                    input: q.clone(),
+                    opportunities: f.opportunities.len(),
+                    created_after_as_of: f.after_as_of,
+                    customers_not_scored: f.tiers.iter().filter(|t| t.is_none()).count(),
+                }),
+                _ => None,
+            },
             scheme,
             transactions: inputs.transactions,
             customer_master: inputs.master.map(|(_, q)| q),
@@ -223,10 +250,15 @@ impl QualityReport {
         let overrides = scheme
             .and_then(|q| q.overrides.as_ref())
             .map(|q| (q.path.as_path(), &q.counts));
+        let opportunities = self
+            .opportunities
+            .as_ref()
+            .map(|q| (q.input.path.as_path(), &q.input.counts));
         master
             .into_iter()
             .chain(interactions)
             .chain(overrides)
+            .chain(opportunities)
             .collect()
     }
 
@@ -666,6 +698,36 @@ impl QualityReport {
             for w in &sq.warnings {
                 add(&mut out, "分级提示", "tier warning", w.text(lang));
             }
+        }
+        if let Some(q) = &self.opportunities {
+            add(
+                &mut out,
+                "商机文件",
+                "opportunities file",
+                q.input.path.display().to_string(),
+            );
+            add(
+                &mut out,
+                "商机行（读取/接受/重复/拒绝）",
+                "opportunity rows (read/accepted/duplicate/rejected)",
+                row_counts(&q.input.counts),
+            );
+            add(
+                &mut out,
+                "计入漏斗的商机（分析日期及之后创建的未计入）",
+                "opportunities in the funnel (created on or after as-of: not counted)",
+                format!(
+                    "{} ({})",
+                    thousands(q.opportunities as u64),
+                    thousands(q.created_after_as_of as u64)
+                ),
+            );
+            add(
+                &mut out,
+                "客户未评分的商机（无等级）",
+                "opportunities of customers not scored (no tier)",
+                thousands(q.customers_not_scored as u64),
+            );
         }
         out
     }

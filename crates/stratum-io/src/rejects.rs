@@ -55,6 +55,12 @@ pub enum RejectReason {
     BadScore,
     /// A customer summary (frequency, recency, T, monetary) that is not valid.
     BadSummary,
+    /// A row's own id (an opportunity's) is empty.
+    MissingId,
+    /// A stage that is not one of the funnel's stages.
+    UnknownStage,
+    /// A status that is not open, won or lost.
+    BadStatus,
 }
 
 impl RejectReason {
@@ -75,6 +81,9 @@ impl RejectReason {
             RejectReason::MissingTier => "missing_tier",
             RejectReason::BadScore => "bad_score",
             RejectReason::BadSummary => "bad_summary",
+            RejectReason::MissingId => "missing_id",
+            RejectReason::UnknownStage => "unknown_stage",
+            RejectReason::BadStatus => "bad_status",
         }
     }
 }
@@ -97,6 +106,9 @@ impl RejectReason {
             RejectReason::MissingTier => lang.pick("缺少等级", "missing tier"),
             RejectReason::BadScore => lang.pick("评分超出范围", "score out of its scale"),
             RejectReason::BadSummary => lang.pick("客户汇总无效", "invalid customer summary"),
+            RejectReason::MissingId => lang.pick("缺少编号", "missing id"),
+            RejectReason::UnknownStage => lang.pick("阶段未配置", "unknown stage"),
+            RejectReason::BadStatus => lang.pick("状态无法识别", "unreadable status"),
         }
     }
 }

@@ -237,6 +237,10 @@ pub fn write_run(
                 files.extend(write_clv_files(dir, c, rows, &run.quality, s)?.map(String::from));
                 lap("clv outputs");
             }
+            if let Some(f) = &r.funnel {
+                files.extend(write_funnel_files(dir, r, f, s)?.map(String::from));
+                lap("funnel outputs");
+            }
             if s.report {
                 let path = dir.join("report.html");
                 let input = ReportInput {
@@ -251,6 +255,7 @@ pub fn write_run(
                         .and_then(|s| s.clusters.as_ref())
                         .map(|c| (&c.clustering, c.revenue_shares.as_slice())),
                     validations: &r.validations,
+                    funnel: r.funnel.as_ref().map(|f| (r, f)),
                     clv,
                     top: s.top,
                     abc_cuts: (r.abc.a(), r.abc.b()),
@@ -314,6 +319,27 @@ pub fn write_validation_files(
         .map(|(name, v)| serde_json::json!({ "segmentation": name, "validation": v }))
         .collect();
     write_json(&dir.join(names[2]), &json)?;
+    Ok(names)
+}
+
+/// Writes `funnel.csv`, `funnel_summary.csv` and `opportunities.csv`.
+fn write_funnel_files(
+    dir: &Path,
+    r: &RunResult,
+    f: &stratum_core::funnel::FunnelRun,
+    s: &RenderSettings<'_>,
+) -> Result<[&'static str; 3], WriteError> {
+    use crate::funnel::{write_funnel_csv, write_opportunities_csv, write_summary_csv};
+    let names = ["funnel.csv", "funnel_summary.csv", "opportunities.csv"];
+    write_file(&dir.join(names[0]), |w| {
+        write_funnel_csv(w, r, f, s.lang, s.csv_text)
+    })?;
+    write_file(&dir.join(names[1]), |w| {
+        write_summary_csv(w, r, f, s.lang, s.csv_text)
+    })?;
+    write_file(&dir.join(names[2]), |w| {
+        write_opportunities_csv(w, r, f, s.lang, s.csv_text)
+    })?;
     Ok(names)
 }
 

@@ -38,6 +38,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             "transactions.csv",
             "customers.csv",
             "interactions.csv",
+            "opportunities.csv",
             "transactions.parquet",
         ],
     )?;
@@ -71,10 +72,16 @@ pub fn run(args: DemoArgs) -> Result<()> {
         summary.orders,
         path_transactions.display()
     );
+    let path_opportunities = out.join("opportunities.csv");
     eprintln!(
         "wrote {} interactions to {}",
         summary.interactions,
         path_interactions.display()
+    );
+    eprintln!(
+        "wrote {} opportunities to {}",
+        summary.opportunities,
+        path_opportunities.display()
     );
     if parquet {
         eprintln!(
@@ -84,11 +91,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
     if !segment {
         eprintln!(
-            "next: stratum segment --transactions {} --customers {} --out {}\n  (with a tier scheme: add --scheme schemes/b2b.toml --interactions {})",
+            "next: stratum segment --transactions {} --customers {} --out {}\n  (with a tier scheme: add --scheme schemes/b2b.toml --interactions {}; the sales funnel: --opportunities {})",
             path_transactions.display(),
             path_customers.display(),
             out.join("result").display(),
-            path_interactions.display()
+            path_interactions.display(),
+            path_opportunities.display()
         );
         return Ok(());
     }
@@ -102,6 +110,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             ..InputArgs::default()
         },
         interactions: scheme.is_some().then_some(path_interactions),
+        opportunities: Some(path_opportunities),
         scheme,
         clv: true,
         report: true,

@@ -15,6 +15,7 @@ use stratum_io::source::{Format, detect_format};
 use stratum_io::transactions::{LoadError, RowCounts, TransactionOptions, TransactionQuality};
 
 use stratum_core::Features;
+use stratum_core::funnel::OpportunityLog;
 use stratum_core::interactions::InteractionLog;
 use stratum_core::scheme::Override;
 use stratum_io::master::{CustomerTable, MasterQuality};
@@ -40,6 +41,8 @@ pub(crate) struct Loaded {
     pub(crate) interactions: Option<(InteractionLog, InputQuality)>,
     /// The overrides and their accounting.
     pub(crate) overrides: Option<(Vec<Override>, InputQuality)>,
+    /// The opportunities and their accounting.
+    pub(crate) opportunities: Option<(OpportunityLog, InputQuality)>,
     /// The rejects file, in the staging folder.
     pub(crate) rejects_path: PathBuf,
     /// Where the rejects file will be if the run fails, for error messages.
@@ -81,7 +84,7 @@ impl Loaded {
     }
 }
 
-/// Reads the inputs of `s` (the interactions and overrides only when `all`), the rejected rows
+/// Reads the inputs of `s` (the interactions, overrides and opportunities only when `all`), the rejected rows
 /// into the staging folder's `rejects.csv`; `history` keeps every customer's purchase dates
 /// (for lifetime value and the scheme's columns); with `periods` the lines are held back by
 /// period for [`Loaded::periods`].
@@ -112,6 +115,11 @@ pub(crate) fn load(
         customers_id: s.customers_id.as_deref(),
         interactions: s.interactions.as_deref().filter(|_| all),
         overrides: s.overrides.as_deref().filter(|_| all),
+        opportunities: s
+            .opportunities
+            .as_ref()
+            .filter(|_| all)
+            .map(|(p, params)| (p.as_path(), params)),
     };
     let inputs = read_inputs(&files, &mut rejects, &rejects_path)?;
     finish_rejects(rejects, &rejects_path)?;
@@ -120,6 +128,7 @@ pub(crate) fn load(
         master: inputs.master,
         interactions: inputs.interactions,
         overrides: inputs.overrides,
+        opportunities: inputs.opportunities,
         rejects_path,
         shown_rejects,
         aggregator: Some(inputs.aggregator),
@@ -183,6 +192,7 @@ pub(crate) fn read_transactions(
         customers_id: None,
         interactions: None,
         overrides: None,
+        opportunities: None,
     };
     let read = read_inputs(&files, rejects, rejects_path)?;
     Ok((read.aggregator, read.transactions))

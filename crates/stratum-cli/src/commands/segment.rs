@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::Result;
+use stratum_core::funnel::OpportunityLog;
 use stratum_core::interactions::InteractionLog;
 use stratum_core::run::{RunError, RunInput, RunResult};
 use stratum_core::scheme::{Attributes, Override};
@@ -72,6 +73,10 @@ pub(crate) fn run_inputs(s: &SegmentSettings) -> Vec<(&'static str, Option<&Path
             ("customers", s.customers.as_deref()),
             ("interactions", s.interactions.as_deref()),
             ("overrides", s.overrides.as_deref()),
+            (
+                "opportunities",
+                s.opportunities.as_ref().map(|(p, _)| p.as_path()),
+            ),
             ("scheme", s.scheme.as_deref()),
             ("config", s.config.as_deref()),
         ])
@@ -181,6 +186,8 @@ pub(crate) struct RunParts {
     pub(crate) interactions: Option<(InteractionLog, InputQuality)>,
     /// The overrides (none without the file) and their accounting.
     pub(crate) overrides: (Vec<Override>, Option<InputQuality>),
+    /// The opportunities and their accounting.
+    pub(crate) opportunities: Option<(OpportunityLog, InputQuality)>,
 }
 
 impl RunParts {
@@ -201,6 +208,7 @@ impl From<Loaded> for RunParts {
                 Some((list, quality)) => (list, Some(quality)),
                 None => (Vec::new(), None),
             },
+            opportunities: loaded.opportunities,
         }
     }
 }
@@ -235,6 +243,11 @@ pub(crate) fn tier(
         attributes: attributes.map(|a| a as &dyn Attributes),
         interactions: parts.interactions.as_ref().map(|(log, _)| log),
         overrides: &parts.overrides.0,
+        funnel: parts
+            .opportunities
+            .as_ref()
+            .zip(s.opportunities.as_ref())
+            .map(|((log, _), (_, params))| (log, params)),
         ..RunInput::new(features, as_of, &s.rfm, &s.abc)
     };
     let scheme_path = s.scheme.as_deref().unwrap_or(Path::new(""));
@@ -267,6 +280,7 @@ pub(crate) fn tier(
             master: parts.master.as_ref().map(|(t, q)| (t, q.clone())),
             interactions: parts.interactions.as_ref().map(|(log, q)| (log, q)),
             overrides: parts.overrides.1.as_ref(),
+            opportunities: parts.opportunities.as_ref().map(|(_, q)| q),
             scheme_path: s.scheme.as_deref().filter(|_| result.scheme.is_some()),
             signup_dates_unreadable: signup_unreadable,
         },
@@ -297,6 +311,9 @@ pub(crate) fn check_rows(
     if let Some(q) = quality.scheme.as_ref().and_then(|q| q.overrides.as_ref()) {
         outputs.rows("overrides", &q.counts);
     }
+    if let Some(q) = &quality.opportunities {
+        outputs.rows("opportunities", &q.input.counts);
+    }
     check_reject_rate(
         &quality.transactions.counts,
         s.max_reject_rate,
@@ -311,8 +328,11 @@ pub(crate) fn check_rows(
 
 /// The outputs beyond [`OUTPUT_FILES`]: the validation files and those written only with a
 /// scheme or `--clv`; removed before every run like the others.
-const OPTIONAL_FILES: [&str; 12] = [
+const OPTIONAL_FILES: [&str; 15] = [
     "report.html",
+    "funnel.csv",
+    "funnel_summary.csv",
+    "opportunities.csv",
     "clusters.csv",
     "cluster_profiles.csv",
     "validation.csv",

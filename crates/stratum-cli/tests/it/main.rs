@@ -5,6 +5,7 @@ mod clv;
 mod engine_trust;
 mod errors;
 mod exports;
+mod funnel;
 mod history;
 mod preview;
 mod report;

@@ -202,6 +202,7 @@ fn segment_prints_quality_and_tables_and_writes_every_file() {
         "b_customer_share": 0.3,
         "c_customer_share": 0.3
       },
+      "opportunities": null,
       "scheme": null
     }
     "#);

@@ -27,6 +27,7 @@
 
 mod generate;
 mod interactions;
+mod opportunities;
 mod words;
 
 use chrono::{Months, NaiveDate};
@@ -35,6 +36,7 @@ use thiserror::Error;
 use crate::Money;
 
 pub use interactions::{DemoInteraction, INTERACTION_TYPES};
+pub use opportunities::{DEMO_STAGES, DemoOpportunity, LOST_REASONS};
 pub use words::{ACCOUNT_MANAGERS, CATEGORIES, CHANNELS, INDUSTRIES, REGIONS, SIZES};
 
 /// Largest accepted number of customers (the customer list is held in memory, about 200 bytes

@@ -947,6 +947,73 @@ impl Flow {
     }
 }
 
+/// A funnel: one centred bar per step, its width the step's count against the first's, the
+/// count in or beside the bar, and the next-step conversion between two steps.
+pub struct FunnelChart<'a> {
+    /// What the chart shows.
+    pub title: String,
+    /// Per step, top to bottom: its name and count.
+    pub steps: Vec<(String, f64)>,
+    /// Formats a count.
+    pub format: &'a dyn Fn(f64) -> String,
+    /// Formats a conversion share (between steps).
+    pub rate: &'a dyn Fn(f64) -> String,
+}
+
+impl FunnelChart<'_> {
+    /// The chart as an SVG element.
+    pub fn svg(&self) -> String {
+        let width = 760.0;
+        let label_w = self
+            .steps
+            .iter()
+            .map(|(name, _)| text_width(name, FONT))
+            .fold(60.0, f64::max)
+            .min(220.0)
+            + 12.0;
+        let (bar_h, gap) = (30.0, 20.0);
+        let top = 10.0;
+        let height = top + self.steps.len() as f64 * (bar_h + gap);
+        let plot_w = width - label_w - 90.0;
+        let centre = label_w + plot_w / 2.0;
+        let first = self.steps.first().map_or(0.0, |(_, v)| *v).max(1.0);
+        let mut svg = Svg::new(width, height, &self.title);
+        for (i, (name, v)) in self.steps.iter().enumerate() {
+            let y = top + i as f64 * (bar_h + gap);
+            let w = (plot_w * v.max(0.0) / first).max(2.0);
+            let label = (self.format)(*v);
+            svg.text(label_w - 8.0, y + bar_h / 2.0 + 4.0, "end", "label", name);
+            let color = PALETTE[i % PALETTE.len()];
+            svg.rect(
+                centre - w / 2.0,
+                y,
+                w,
+                bar_h,
+                color,
+                &format!("{name}: {label}"),
+            );
+            if w > text_width(&label, 11.0) + 8.0 {
+                svg.text(centre, y + bar_h / 2.0 + 4.0, "middle", "inbar", &label);
+            } else {
+                svg.text(
+                    centre + w / 2.0 + 4.0,
+                    y + bar_h / 2.0 + 4.0,
+                    "start",
+                    "value",
+                    &label,
+                );
+            }
+            if let Some((_, next)) = self.steps.get(i + 1)
+                && *v > 0.0
+            {
+                let text = format!("↓ {}", (self.rate)(next / v));
+                svg.text(centre, y + bar_h + gap / 2.0 + 5.0, "middle", "note", &text);
+            }
+        }
+        svg.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,11 @@ pub struct ReportInput<'a> {
     pub clusters: Option<(&'a Clustering, &'a [f64])>,
     /// The validations: (segmentation name, result).
     pub validations: &'a [(String, Validation)],
+    /// The sales funnel, with the run whose tiers it is grouped by.
+    pub funnel: Option<(
+        &'a stratum_core::run::RunResult,
+        &'a stratum_core::funnel::FunnelRun,
+    )>,
     /// The lifetime-value model and its predictions, when fitted.
     pub clv: Option<&'a ClvRun>,
     /// How many high-value customers at risk to list.

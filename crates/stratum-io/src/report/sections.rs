@@ -10,7 +10,9 @@ use stratum_core::summary::GroupSummary;
 use stratum_core::validate::Validation;
 use stratum_core::{AbcClass, Labelled, Lang, RfmClass};
 
-use super::chart::{Band, Bars, Bins, Flow, HeatMap, Histogram, PALETTE, ParetoCurve, Series};
+use super::chart::{
+    Band, Bars, Bins, Flow, FunnelChart, HeatMap, Histogram, PALETTE, ParetoCurve, Series,
+};
 use super::{Block, ReportInput, Section, Table};
 use crate::format::{number, pct, thousands, wan};
 use crate::history::{
@@ -222,6 +224,9 @@ pub fn build(r: &ReportInput<'_>) -> (String, String, Vec<Section>, String) {
         sections.push(s);
     }
     if let Some(s) = clv(r, &f) {
+        sections.push(s);
+    }
+    if let Some(s) = funnel(r, &f) {
         sections.push(s);
     }
     if !r.validations.is_empty() {
@@ -1298,6 +1303,250 @@ fn test_table(v: &Validation, f: &Fmt<'_>) -> Table {
             .collect(),
         ..Table::default()
     }
+}
+
+/// The sales funnel: headline figures, the funnel chart, the stages, then the groups by owner,
+/// customer tier and period, and the open opportunities of high-tier customers.
+fn funnel(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
+    use crate::funnel::{FunnelGroup, groups, tier_names};
+    use stratum_core::funnel::Status;
+    let (run, fr) = r.funnel?;
+    let a = &fr.all;
+    let stages = fr.params.stages();
+    let rate = |v: Option<f64>| v.map_or_else(|| "–".to_string(), pct);
+    let days = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |d| number(d, 1));
+    let mut blocks = vec![Block::Figures(vec![
+        (
+            f.pick("商机", "opportunities").into(),
+            f.count(a.opportunities),
+            format!(
+                "{} {} · {} {}",
+                f.count(a.open),
+                f.pick("进行中", "open"),
+                f.count(a.lost),
+                f.pick("输单", "lost")
+            ),
+        ),
+        (
+            f.pick("赢单", "won").into(),
+            f.count(a.won),
+            format!("{} {}", f.pick("赢率", "win rate"), rate(a.win_rate())),
+        ),
+        (
+            f.pick("整体转化率", "overall conversion").into(),
+            rate(a.overall_conversion()),
+            f.pick("赢单 / 全部商机", "won / all opportunities").into(),
+        ),
+        (
+            f.pick("赢单金额", "won amount").into(),
+            f.amount(a.won_amount.to_f64()),
+            format!(
+                "{} {}",
+                f.pick("在途", "open pipeline"),
+                f.amount(a.open_amount.to_f64())
+            ),
+        ),
+        (
+            f.pick("平均销售周期", "mean sales cycle").into(),
+            match a.mean_cycle_days() {
+                Some(d) => format!("{} {}", number(d, 1), f.pick("天", "days")),
+                None => "–".into(),
+            },
+            f.pick("创建到赢单", "created to won").into(),
+        ),
+    ])];
+    let names: Vec<String> = stages
+        .iter()
+        .map(|s| s.label.pick(f.lang, &s.key).to_string())
+        .collect();
+    let mut steps: Vec<(String, f64)> = names
+        .iter()
+        .zip(&a.stages)
+        .map(|(n, s)| (n.clone(), s.reached as f64))
+        .collect();
+    steps.push((f.pick("赢单", "Won").into(), a.won as f64));
+    blocks.push(Block::Chart {
+        svg: FunnelChart {
+            title: f.pick("销售漏斗", "Sales funnel").into(),
+            steps,
+            format: &|v| thousands(v as u64),
+            rate: &|v| pct(v),
+        }
+        .svg(),
+        caption: f
+            .pick(
+                "每一层为到达该阶段的商机数（已赢单的商机计入所有阶段；只记录当前阶段的商机计入之前各阶段），箭头为到下一阶段的转化率",
+                "Each step is the opportunities that reached the stage (won ones reach every stage; one recorded only at its current stage counts in the stages before it); the arrows are the next-step conversion",
+            )
+            .into(),
+    });
+    let mut stage_rows = Vec::new();
+    for (i, (name, s)) in names.iter().zip(&a.stages).enumerate() {
+        stage_rows.push(vec![
+            name.clone(),
+            f.count(s.reached),
+            f.count(a.moved_on(i)),
+            rate(a.next_rate(i)),
+            rate(a.cumulative_rate(i)),
+            f.count(s.lost),
+            f.count(s.open),
+            days(s.mean_days()),
+        ]);
+    }
+    blocks.push(Block::Table(Table {
+        header: strings([
+            f.pick("阶段", "stage"),
+            f.pick("到达", "reached"),
+            f.pick("进入下一步", "moved on"),
+            f.pick("下一步转化率", "next-step conversion"),
+            f.pick("累计转化率", "cumulative conversion"),
+            f.pick("在此输单（流失）", "lost here (drop-off)"),
+            f.pick("仍在此阶段", "still open here"),
+            f.pick("平均停留（天）", "mean days in stage"),
+        ]),
+        rows: stage_rows,
+        ..Table::default()
+    }));
+    let all = groups(run, fr, f.lang);
+    let group_table = |dimension: &str, first: &str| -> Table {
+        let chosen: Vec<&FunnelGroup<'_>> =
+            all.iter().filter(|g| g.dimension == dimension).collect();
+        let won: Vec<f64> = chosen
+            .iter()
+            .map(|g| g.figures.won_amount.to_f64())
+            .collect();
+        let (won_header, won_cells) = f.money_column(f.pick("赢单金额", "won amount"), &won);
+        Table {
+            header: vec![
+                first.to_string(),
+                f.pick("商机", "opportunities").into(),
+                f.pick("赢单", "won").into(),
+                f.pick("输单", "lost").into(),
+                f.pick("进行中", "open").into(),
+                f.pick("赢率", "win rate").into(),
+                f.pick("整体转化率", "overall conversion").into(),
+                won_header,
+                f.pick("平均周期（天）", "mean cycle (days)").into(),
+            ],
+            rows: chosen
+                .iter()
+                .zip(won_cells)
+                .map(|(g, won)| {
+                    let x = g.figures;
+                    vec![
+                        g.name.clone(),
+                        f.count(x.opportunities),
+                        f.count(x.won),
+                        f.count(x.lost),
+                        f.count(x.open),
+                        rate(x.win_rate()),
+                        rate(x.overall_conversion()),
+                        won,
+                        days(x.mean_cycle_days()),
+                    ]
+                })
+                .collect(),
+            ..Table::default()
+        }
+    };
+    blocks.push(Block::Heading(f.pick("按负责人", "By owner").into()));
+    blocks.push(Block::Table(group_table(
+        "owner",
+        f.pick("负责人", "owner"),
+    )));
+    blocks.push(Block::Heading(
+        f.pick("按客户等级", "By customer tier").into(),
+    ));
+    blocks.push(Block::Table(group_table(
+        "tier",
+        f.pick("客户等级", "tier"),
+    )));
+    blocks.push(Block::Heading(
+        f.pick("按创建期间", "By period created").into(),
+    ));
+    blocks.push(Block::Table(group_table(
+        "period",
+        f.pick("期间", "period"),
+    )));
+    // the open opportunities of high-tier customers, largest first
+    let mut flagged: Vec<usize> = (0..fr.opportunities.len())
+        .filter(|&i| fr.high[i] && fr.opportunities[i].status == Status::Open)
+        .collect();
+    flagged.sort_by(|&x, &y| {
+        let (ox, oy) = (&fr.opportunities[x], &fr.opportunities[y]);
+        oy.amount.cmp(&ox.amount).then_with(|| ox.id.cmp(&oy.id))
+    });
+    blocks.push(Block::Heading(
+        f.pick(
+            "高等级客户的进行中商机",
+            "Open opportunities of high-tier customers",
+        )
+        .into(),
+    ));
+    if flagged.is_empty() {
+        blocks.push(Block::Text(
+            f.pick(
+                "没有高等级客户的进行中商机。",
+                "No open opportunity of a high-tier customer.",
+            )
+            .into(),
+        ));
+    } else {
+        let shown: Vec<usize> = flagged.iter().copied().take(r.top).collect();
+        let amounts: Vec<f64> = shown
+            .iter()
+            .map(|&i| fr.opportunities[i].amount.to_f64())
+            .collect();
+        let (amount_header, amount_cells) = f.money_column(f.pick("金额", "amount"), &amounts);
+        blocks.push(Block::Table(Table {
+            header: vec![
+                f.pick("商机", "opportunity").into(),
+                f.pick("客户", "customer").into(),
+                f.pick("负责人", "owner").into(),
+                f.pick("客户等级", "tier").into(),
+                f.pick("当前阶段", "stage").into(),
+                amount_header,
+                f.pick("本阶段已停留（天）", "days in stage").into(),
+            ],
+            rows: shown
+                .iter()
+                .zip(amount_cells)
+                .map(|(&i, amount)| {
+                    let o = &fr.opportunities[i];
+                    let stage = &stages[o.current];
+                    vec![
+                        o.id.clone(),
+                        o.customer_id.clone(),
+                        o.owner.clone(),
+                        tier_names(run, fr, fr.tiers[i], f.lang).1,
+                        stage.label.pick(f.lang, &stage.key).to_string(),
+                        amount,
+                        o.entered[o.current].map_or_else(
+                            || "–".into(),
+                            |d| f.count((r.quality.as_of - d).num_days().max(0) as usize),
+                        ),
+                    ]
+                })
+                .collect(),
+            ..Table::default()
+        }));
+        if flagged.len() > shown.len() {
+            blocks.push(Block::Notes(vec![format!(
+                "{} {} {}",
+                f.pick("共", "In all"),
+                f.count(flagged.len()),
+                f.pick(
+                    "个，全部见 opportunities.csv（high_tier = yes）",
+                    "open, all in opportunities.csv (high_tier = yes)"
+                )
+            )]));
+        }
+    }
+    Some(Section {
+        id: "funnel",
+        title: f.pick("销售漏斗", "Sales funnel").into(),
+        blocks,
+    })
 }
 
 fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {

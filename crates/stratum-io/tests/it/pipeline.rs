@@ -45,6 +45,7 @@ fn demo_run(dir: &Path) -> RunResult {
         customers_id: None,
         interactions: Some(&interactions),
         overrides: None,
+        opportunities: None,
     };
     let inputs = load_inputs(&files, &mut rejects, &mut |_, _| {}).expect("inputs");
     assert_eq!(inputs.transactions.counts.rejected, 0);
