@@ -89,7 +89,7 @@ pub struct ServeArgs {
     /// scheduling priority runs started from the server get, 0 to 19, default 10, so requests
     /// stay fast while one executes); and
     /// [[schedules]]: name, cron (e.g. "0 2 1 * *", local time), transactions, customers,
-    /// interactions, scheme (default: the latest published version).
+    /// interactions, opportunities, scheme (default: the latest published version).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Start on a temporary store filled by `backfill` of the demo data (quarterly runs of

@@ -456,7 +456,7 @@ impl OpportunityLog {
 }
 
 /// One stage's figures in a group.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct StageFigures {
     /// Opportunities that reached the stage.
     pub reached: usize,
@@ -478,7 +478,7 @@ impl StageFigures {
 }
 
 /// A group of opportunities' funnel.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FunnelFigures {
     /// Opportunities.
     pub opportunities: usize,
@@ -623,6 +623,142 @@ impl PartialEq for CheckedFunnelParams {
         self.stages == other.stages
             && self.grain == other.grain
             && self.high_tiers == other.high_tiers
+    }
+}
+
+/// A funnel as the history store keeps it with its run and the dashboard shows it: codes and
+/// figures only (tiers by code, periods as `2026-Q3` or `2026-07`), no display language.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FunnelSummary {
+    /// The stages, first to last.
+    pub stages: Vec<StageName>,
+    /// The dimension the tiers are of: the scheme's final dimension, else `abc_class`.
+    pub tier_dimension: String,
+    /// Opportunities created on or after the analysis date (not counted).
+    pub after_as_of: usize,
+    /// Every opportunity.
+    pub all: FunnelFigures,
+    /// By owner.
+    pub by_owner: Vec<GroupFigures>,
+    /// By tier code (empty: customers without a tier), in tier order.
+    pub by_tier: Vec<GroupFigures>,
+    /// By period created.
+    pub by_period: Vec<GroupFigures>,
+    /// The open opportunities of high-tier customers, largest amount first.
+    pub flagged: Vec<FlaggedOpportunity>,
+}
+
+/// A stage's key and names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StageName {
+    /// The key.
+    pub key: String,
+    /// Chinese.
+    pub zh: String,
+    /// English.
+    pub en: String,
+}
+
+impl StageName {
+    /// The name in `lang`, else the other, else the key.
+    pub fn pick(&self, lang: crate::Lang) -> &str {
+        let (first, second) = match lang {
+            crate::Lang::Zh => (&self.zh, &self.en),
+            crate::Lang::En => (&self.en, &self.zh),
+        };
+        [first, second, &self.key]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .map_or("", String::as_str)
+    }
+}
+
+/// One group's figures.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GroupFigures {
+    /// The group: an owner, a tier code or a period.
+    pub group: String,
+    /// Its figures.
+    pub figures: FunnelFigures,
+}
+
+/// An open opportunity of a high-tier customer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FlaggedOpportunity {
+    /// Its id.
+    pub id: String,
+    /// The customer.
+    pub customer_id: String,
+    /// The owner.
+    pub owner: String,
+    /// The customer's tier code.
+    pub tier: String,
+    /// The stage it is at (key).
+    pub stage: String,
+    /// Its amount.
+    pub amount: Money,
+    /// The day it entered the stage, when known.
+    pub entered: Option<NaiveDate>,
+}
+
+impl FunnelRun {
+    /// The summary, tiers of `tier_dimension` named by `tier_code`.
+    pub fn summary(
+        &self,
+        tier_dimension: &str,
+        tier_code: &dyn Fn(u16) -> String,
+    ) -> FunnelSummary {
+        let group = |(g, f): (String, &FunnelFigures)| GroupFigures {
+            group: g,
+            figures: f.clone(),
+        };
+        let stages = self.params.stages();
+        let mut flagged: Vec<FlaggedOpportunity> = self
+            .opportunities
+            .iter()
+            .zip(&self.tiers)
+            .zip(&self.high)
+            .filter(|((o, _), high)| **high && o.status == Status::Open)
+            .map(|((o, t), _)| FlaggedOpportunity {
+                id: o.id.clone(),
+                customer_id: o.customer_id.clone(),
+                owner: o.owner.clone(),
+                tier: t.map(tier_code).unwrap_or_default(),
+                stage: stages[o.current].key.clone(),
+                amount: o.amount,
+                entered: o.entered[o.current],
+            })
+            .collect();
+        flagged.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.id.cmp(&b.id)));
+        FunnelSummary {
+            stages: stages
+                .iter()
+                .map(|s| StageName {
+                    key: s.key.clone(),
+                    zh: s.label.zh.clone(),
+                    en: s.label.en.clone(),
+                })
+                .collect(),
+            tier_dimension: tier_dimension.to_string(),
+            after_as_of: self.after_as_of,
+            all: self.all.clone(),
+            by_owner: self
+                .by_owner
+                .iter()
+                .map(|(o, f)| group((o.clone(), f)))
+                .collect(),
+            by_tier: self
+                .by_tier
+                .iter()
+                .map(|(t, f)| group((t.map(tier_code).unwrap_or_default(), f)))
+                .collect(),
+            by_period: self
+                .by_period
+                .iter()
+                .map(|(p, f)| group((p.to_string(), f)))
+                .collect(),
+            flagged,
+        }
     }
 }
 
@@ -904,6 +1040,44 @@ mod tests {
         assert_eq!(Status::from_text("赢单"), Some(Status::Won));
         assert_eq!(Status::from_text("Closed Lost"), Some(Status::Lost));
         assert_eq!(Status::from_text("maybe"), None);
+    }
+
+    #[test]
+    fn the_summary_flags_open_high_tier_opportunities_and_reads_back_from_json() {
+        let f = run();
+        let summary = f.summary("tier", &|t| ["gold", "silver"][usize::from(t)].to_string());
+        // O1 and O2 are high but closed; none of the open ones (O3 silver, O6 none) is high
+        assert!(summary.flagged.is_empty());
+        let tiers: Vec<(&str, usize)> = summary
+            .by_tier
+            .iter()
+            .map(|g| (g.group.as_str(), g.figures.opportunities))
+            .collect();
+        assert_eq!(tiers, [("gold", 2), ("silver", 1), ("", 3)]);
+        let json = serde_json::to_string(&summary).expect("json");
+        let back: FunnelSummary = serde_json::from_str(&json).expect("read back");
+        assert_eq!(back, summary);
+        // with every customer high, the two open ones are flagged, largest first
+        let all_high = funnel(
+            &log(),
+            &params(),
+            d("2026-05-01"),
+            TierBasis::Scheme,
+            &|_| Some((0, true)),
+        );
+        let flagged: Vec<(String, String)> = all_high
+            .summary("tier", &|_| "gold".into())
+            .flagged
+            .into_iter()
+            .map(|o| (o.id, o.stage))
+            .collect();
+        assert_eq!(
+            flagged,
+            [
+                ("O6".to_string(), "negotiation".to_string()),
+                ("O3".to_string(), "qualified".to_string())
+            ]
+        );
     }
 
     #[test]

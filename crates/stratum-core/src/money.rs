@@ -167,6 +167,14 @@ impl serde::Serialize for Money {
     }
 }
 
+/// Read back from a JSON number in currency units, as [`Money`] is serialised.
+impl<'de> serde::Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(deserializer)?;
+        Money::from_f64(v).ok_or_else(|| serde::de::Error::custom(format!("{v} is not an amount")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

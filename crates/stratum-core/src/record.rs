@@ -174,6 +174,8 @@ pub struct RunSummary<'a> {
     pub clv: Option<&'a ClvGroup>,
     /// Each segmentation's validation.
     pub validations: &'a [(String, Validation)],
+    /// The sales funnel, when opportunities were given.
+    pub funnel: Option<crate::funnel::FunnelSummary>,
 }
 
 /// One scheme dimension's tiers.
@@ -305,6 +307,37 @@ impl RunResult {
             .map(move |i| self.record_explained(i, &explaining))
     }
 
+    /// The dimension a funnel's tiers are of (the scheme's final dimension, else `abc_class`)
+    /// and the code of each tier index.
+    pub fn funnel_tiers(&self) -> (String, Vec<String>) {
+        use crate::funnel::TierBasis;
+        match (self.funnel.as_ref().map(|f| f.basis), &self.scheme) {
+            (Some(TierBasis::Scheme), Some(s)) => {
+                let d = &s.checked.dimensions[s.checked.final_dimension];
+                (
+                    d.name.clone(),
+                    d.tiers.iter().map(|t| t.name.clone()).collect(),
+                )
+            }
+            _ => (
+                "abc_class".into(),
+                AbcClass::ALL.iter().map(|c| c.code().to_string()).collect(),
+            ),
+        }
+    }
+
+    /// The funnel's summary, its tiers named by code ([`RunResult::funnel_tiers`]).
+    pub fn funnel_summary(&self) -> Option<crate::funnel::FunnelSummary> {
+        let f = self.funnel.as_ref()?;
+        let (dimension, codes) = self.funnel_tiers();
+        Some(f.summary(&dimension, &|t| {
+            codes
+                .get(usize::from(t))
+                .cloned()
+                .unwrap_or_else(|| t.to_string())
+        }))
+    }
+
     /// The run's summary.
     pub fn summary(&self) -> RunSummary<'_> {
         let t = &self.tiering;
@@ -333,6 +366,7 @@ impl RunResult {
             }),
             clv: self.clv().map(|c| &c.total),
             validations: &self.validations,
+            funnel: self.funnel_summary(),
         }
     }
 }

@@ -3,13 +3,14 @@
 //! (every group: opportunities, open, won, lost, win rate, overall conversion, amounts, cycle)
 //! and `opportunities.csv` (every opportunity with its customer's tier and the high-tier flag).
 //! Groups: `all`, then by `owner`, by `tier` (the scheme's final tier, else the ABC class) and
-//! by `period` (created in).
+//! by `period` (created in). The groups' files are laid out from the run's
+//! [`FunnelSummary`], as the dashboard shows it.
 
 use std::io::Write;
 
-use stratum_core::funnel::{FunnelFigures, FunnelRun, Status, TierBasis};
-use stratum_core::run::RunResult;
-use stratum_core::{AbcClass, Labelled, Lang};
+use chrono::NaiveDate;
+use stratum_core::Lang;
+use stratum_core::funnel::{FunnelFigures, FunnelRun, FunnelSummary, Status};
 
 use crate::cells::{Cell, CsvOut};
 use crate::output::CsvText;
@@ -22,72 +23,62 @@ pub struct FunnelGroup<'a> {
     pub dimension: &'static str,
     /// The group's code: the owner, the tier's code, the period (empty for `all` and for the
     /// customers without a tier).
-    pub code: String,
+    pub code: &'a str,
     /// The group's name.
     pub name: String,
     /// Its figures.
     pub figures: &'a FunnelFigures,
 }
 
-/// The code and name of tier `t` of the funnel of `run` (`None`: not a scored customer).
-pub fn tier_names(run: &RunResult, f: &FunnelRun, t: Option<u16>, lang: Lang) -> (String, String) {
-    let Some(t) = t else {
-        return (
-            String::new(),
-            lang.pick("无等级（非已评分客户）", "no tier (not a scored customer)")
-                .to_string(),
-        );
-    };
-    match (f.basis, &run.scheme) {
-        (TierBasis::Scheme, Some(s)) => {
-            let dim = &s.checked.dimensions[s.checked.final_dimension];
-            match dim.tiers.get(usize::from(t)) {
-                Some(tier) => (tier.name.clone(), tier.label.pick(lang, &tier.name).into()),
-                None => (t.to_string(), t.to_string()),
-            }
-        }
-        _ => match AbcClass::ALL.get(usize::from(t)) {
-            Some(c) => (c.code().to_string(), c.label(lang).to_string()),
-            None => (t.to_string(), t.to_string()),
-        },
+/// The name of tier `code` (`label` names a tier code; empty: not a scored customer).
+pub fn tier_name(code: &str, label: &dyn Fn(&str) -> String, lang: Lang) -> String {
+    if code.is_empty() {
+        lang.pick("无等级（非已评分客户）", "no tier (not a scored customer)")
+            .to_string()
+    } else {
+        label(code)
     }
 }
 
-/// Every group of the funnel, `all` first, then by owner, tier and period.
-pub fn groups<'a>(run: &RunResult, f: &'a FunnelRun, lang: Lang) -> Vec<FunnelGroup<'a>> {
+/// Every group of the funnel, `all` first, then by owner, tier and period; `label` names a
+/// tier code.
+pub fn groups<'a>(
+    s: &'a FunnelSummary,
+    label: &dyn Fn(&str) -> String,
+    lang: Lang,
+) -> Vec<FunnelGroup<'a>> {
     let mut out = vec![FunnelGroup {
         dimension: "all",
-        code: String::new(),
+        code: "",
         name: lang.pick("全部商机", "all opportunities").into(),
-        figures: &f.all,
+        figures: &s.all,
     }];
-    for (owner, g) in &f.by_owner {
+    for g in &s.by_owner {
         out.push(FunnelGroup {
             dimension: "owner",
-            code: owner.clone(),
-            name: if owner.is_empty() {
+            code: &g.group,
+            name: if g.group.is_empty() {
                 lang.pick("（未分配）", "(unassigned)").into()
             } else {
-                owner.clone()
+                g.group.clone()
             },
-            figures: g,
+            figures: &g.figures,
         });
     }
-    for (t, g) in &f.by_tier {
-        let (code, name) = tier_names(run, f, *t, lang);
+    for g in &s.by_tier {
         out.push(FunnelGroup {
             dimension: "tier",
-            code,
-            name,
-            figures: g,
+            code: &g.group,
+            name: tier_name(&g.group, label, lang),
+            figures: &g.figures,
         });
     }
-    for (p, g) in &f.by_period {
+    for g in &s.by_period {
         out.push(FunnelGroup {
             dimension: "period",
-            code: p.to_string(),
-            name: p.to_string(),
-            figures: g,
+            code: &g.group,
+            name: g.group.clone(),
+            figures: &g.figures,
         });
     }
     out
@@ -116,32 +107,31 @@ pub const FUNNEL_COLUMNS: [&str; 15] = [
 /// the last stage's row, empty on the others).
 pub fn write_funnel_csv<W: Write>(
     out: W,
-    run: &RunResult,
-    f: &FunnelRun,
+    s: &FunnelSummary,
+    label: &dyn Fn(&str) -> String,
     lang: Lang,
     text: CsvText,
 ) -> csv::Result<()> {
     let mut w = CsvOut::new(out, text);
     w.texts(FUNNEL_COLUMNS)?;
-    let stages = f.params.stages();
-    for g in groups(run, f, lang) {
-        for (i, (stage, s)) in stages.iter().zip(&g.figures.stages).enumerate() {
-            let last = i + 1 == stages.len();
+    for g in groups(s, label, lang) {
+        for (i, (stage, x)) in s.stages.iter().zip(&g.figures.stages).enumerate() {
+            let last = i + 1 == s.stages.len();
             w.cells(&[
                 Cell::Text(g.dimension),
-                Cell::Text(&g.code),
+                Cell::Text(g.code),
                 Cell::Text(&g.name),
                 Cell::Int(i as i64 + 1),
                 Cell::Text(&stage.key),
-                Cell::Text(stage.label.pick(lang, &stage.key)),
-                Cell::Int(s.reached as i64),
+                Cell::Text(stage.pick(lang)),
+                Cell::Int(x.reached as i64),
                 Cell::Int(g.figures.moved_on(i) as i64),
                 share(g.figures.next_rate(i)),
                 share(g.figures.cumulative_rate(i)),
-                Cell::Int(s.lost as i64),
-                Cell::Int(s.open as i64),
-                Cell::finite(s.mean_days()),
-                Cell::Int(s.days_known as i64),
+                Cell::Int(x.lost as i64),
+                Cell::Int(x.open as i64),
+                Cell::finite(x.mean_days()),
+                Cell::Int(x.days_known as i64),
                 if last {
                     Cell::Int(g.figures.won as i64)
                 } else {
@@ -180,18 +170,18 @@ pub const SUMMARY_COLUMNS: [&str; 14] = [
 /// Writes `funnel_summary.csv`: one row per group.
 pub fn write_summary_csv<W: Write>(
     out: W,
-    run: &RunResult,
-    f: &FunnelRun,
+    s: &FunnelSummary,
+    label: &dyn Fn(&str) -> String,
     lang: Lang,
     text: CsvText,
 ) -> csv::Result<()> {
     let mut w = CsvOut::new(out, text);
     w.texts(SUMMARY_COLUMNS)?;
-    for g in groups(run, f, lang) {
+    for g in groups(s, label, lang) {
         let x = g.figures;
         w.cells(&[
             Cell::Text(g.dimension),
-            Cell::Text(&g.code),
+            Cell::Text(g.code),
             Cell::Text(&g.name),
             Cell::Int(x.opportunities as i64),
             Cell::Int(x.open as i64),
@@ -229,31 +219,60 @@ pub const OPPORTUNITY_COLUMNS: [&str; 15] = [
     "lost_reason",
 ];
 
+/// How `opportunities.csv` names things: the code of each tier index, a tier code's name, the
+/// analysis date and the language.
+pub struct OpportunityNames<'a> {
+    /// Tier codes by index.
+    pub codes: &'a [String],
+    /// A tier code's name.
+    pub label: &'a dyn Fn(&str) -> String,
+    /// The analysis date.
+    pub as_of: NaiveDate,
+    /// The language.
+    pub lang: Lang,
+}
+
+impl std::fmt::Debug for OpportunityNames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpportunityNames")
+            .field("codes", &self.codes)
+            .field("as_of", &self.as_of)
+            .field("lang", &self.lang)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Writes `opportunities.csv`: every opportunity counted, in id order; `days_in_stage` is,
 /// for an open one, the days from entering its current stage to the analysis date.
 pub fn write_opportunities_csv<W: Write>(
     out: W,
-    run: &RunResult,
     f: &FunnelRun,
-    lang: Lang,
+    names: &OpportunityNames<'_>,
     text: CsvText,
 ) -> csv::Result<()> {
     let mut w = CsvOut::new(out, text);
     w.texts(OPPORTUNITY_COLUMNS)?;
     let stages = f.params.stages();
+    let lang = names.lang;
     for ((o, t), high) in f.opportunities.iter().zip(&f.tiers).zip(&f.high) {
-        let (code, name) = tier_names(run, f, *t, lang);
+        let code = t
+            .and_then(|t| names.codes.get(usize::from(t)))
+            .map_or("", String::as_str);
         let stage = &stages[o.current];
         let waiting = match o.status {
-            Status::Open => o.entered[o.current].map(|d| (run.as_of - d).num_days()),
+            Status::Open => o.entered[o.current].map(|d| (names.as_of - d).num_days()),
             _ => None,
         };
         w.cells(&[
             Cell::Text(&o.id),
             Cell::Text(&o.customer_id),
             Cell::Text(&o.owner),
-            Cell::Text(&code),
-            Cell::Text(if t.is_some() { &name } else { "" }),
+            Cell::Text(code),
+            if code.is_empty() {
+                Cell::Text("")
+            } else {
+                Cell::Owned((names.label)(code))
+            },
             Cell::Text(if *high { "yes" } else { "no" }),
             Cell::Text(o.status.code()),
             Cell::Text(&stage.key),

@@ -165,6 +165,8 @@ pub fn write_run(
     let clv_rows = clv.map(|c| clv_rows(tiering, c));
     // sorted per manager once, for actions/*.csv, actions.xlsx and the workbook
     let actions = output.as_ref().map(action_lists).unwrap_or_default();
+    // the funnel's groups, as the store keeps them: its files and the report draw on them
+    let funnel = r.funnel_summary();
     let xlsx_path = dir.join("stratum.xlsx");
     let (xlsx, rest) = std::thread::scope(|scope| {
         let xlsx = scope.spawn(|| {
@@ -237,8 +239,8 @@ pub fn write_run(
                 files.extend(write_clv_files(dir, c, rows, &run.quality, s)?.map(String::from));
                 lap("clv outputs");
             }
-            if let Some(f) = &r.funnel {
-                files.extend(write_funnel_files(dir, r, f, s)?.map(String::from));
+            if let (Some(f), Some(summary)) = (&r.funnel, &funnel) {
+                files.extend(write_funnel_files(dir, r, f, summary, s)?.map(String::from));
                 lap("funnel outputs");
             }
             if s.report {
@@ -255,7 +257,7 @@ pub fn write_run(
                         .and_then(|s| s.clusters.as_ref())
                         .map(|c| (&c.clustering, c.revenue_shares.as_slice())),
                     validations: &r.validations,
-                    funnel: r.funnel.as_ref().map(|f| (r, f)),
+                    funnel: funnel.as_ref(),
                     clv,
                     top: s.top,
                     abc_cuts: (r.abc.a(), r.abc.b()),
@@ -327,18 +329,30 @@ fn write_funnel_files(
     dir: &Path,
     r: &RunResult,
     f: &stratum_core::funnel::FunnelRun,
+    summary: &stratum_core::funnel::FunnelSummary,
     s: &RenderSettings<'_>,
 ) -> Result<[&'static str; 3], WriteError> {
-    use crate::funnel::{write_funnel_csv, write_opportunities_csv, write_summary_csv};
+    use crate::funnel::{
+        OpportunityNames, write_funnel_csv, write_opportunities_csv, write_summary_csv,
+    };
     let names = ["funnel.csv", "funnel_summary.csv", "opportunities.csv"];
+    let scheme = r.scheme.as_ref().map(|x| &x.checked);
+    let (dimension, codes) = r.funnel_tiers();
+    let label = |t: &str| stratum_core::history::tier_label(scheme, &dimension, t, s.lang);
     write_file(&dir.join(names[0]), |w| {
-        write_funnel_csv(w, r, f, s.lang, s.csv_text)
+        write_funnel_csv(w, summary, &label, s.lang, s.csv_text)
     })?;
     write_file(&dir.join(names[1]), |w| {
-        write_summary_csv(w, r, f, s.lang, s.csv_text)
+        write_summary_csv(w, summary, &label, s.lang, s.csv_text)
     })?;
+    let opportunity_names = OpportunityNames {
+        codes: &codes,
+        label: &label,
+        as_of: r.as_of,
+        lang: s.lang,
+    };
     write_file(&dir.join(names[2]), |w| {
-        write_opportunities_csv(w, r, f, s.lang, s.csv_text)
+        write_opportunities_csv(w, f, &opportunity_names, s.csv_text)
     })?;
     Ok(names)
 }

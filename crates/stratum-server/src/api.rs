@@ -40,6 +40,7 @@ pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(job))
         .routes(routes!(job_rejects))
         .routes(routes!(run_detail))
+        .routes(routes!(crate::funnel::funnel))
         .routes(routes!(export))
         .routes(routes!(list_customers))
         .routes(routes!(customer_detail))
@@ -58,7 +59,7 @@ pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
 }
 
 /// The language asked for, else the server's.
-fn lang_of(asked: Option<&str>, state: &AppState) -> Lang {
+pub(crate) fn lang_of(asked: Option<&str>, state: &AppState) -> Lang {
     match asked {
         Some("en") => Lang::En,
         Some("zh") => Lang::Zh,
@@ -175,7 +176,7 @@ pub(crate) struct RunDetail {
         (status = 404, body = ErrorBody)))]
 async fn run_detail(
     State(state): Shared,
-    _caller: Caller,
+    caller: Caller,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<LangQuery>,
 ) -> Result<Json<RunDetail>, ApiError> {
@@ -205,9 +206,11 @@ async fn run_detail(
                     revenue: t.revenue.to_f64(),
                 })
                 .collect();
+            let mut summary = docs.summary;
+            crate::funnel::visible_json(&mut summary, &caller);
             Ok(RunDetail {
                 run: RunOut::from(&info),
-                summary: docs.summary,
+                summary,
                 inputs: docs.inputs,
                 tiers,
             })
@@ -228,6 +231,9 @@ pub struct RunUpload {
     /// An interactions file.
     #[schema(value_type = Option<String>, format = Binary)]
     pub interactions: Option<Vec<u8>>,
+    /// An opportunities file (the sales funnel).
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub opportunities: Option<Vec<u8>>,
     /// The analysis date (YYYY-MM-DD; default: the day after the last transaction).
     pub as_of: Option<String>,
 }
@@ -238,6 +244,7 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "transactions" => Some("--transactions"),
         "customers" => Some("--customers"),
         "interactions" => Some("--interactions"),
+        "opportunities" => Some("--opportunities"),
         _ => None,
     }
 }
@@ -310,7 +317,7 @@ pub(crate) async fn start_upload(
                 }
             } else {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown field `{name}`: expected transactions, customers, interactions, as_of"
+                    "unknown field `{name}`: expected transactions, customers, interactions, opportunities, as_of"
                 )));
             }
         }
@@ -428,6 +435,7 @@ pub(crate) struct ScheduleOut {
     pub(crate) transactions: String,
     pub(crate) customers: Option<String>,
     pub(crate) interactions: Option<String>,
+    pub(crate) opportunities: Option<String>,
     /// The scheme file (none: the latest published version).
     pub(crate) scheme: Option<String>,
 }
@@ -458,6 +466,7 @@ async fn list_schedules(
                 transactions: s.transactions.clone(),
                 customers: s.customers.clone(),
                 interactions: s.interactions.clone(),
+                opportunities: s.opportunities.clone(),
                 scheme: s.scheme.as_ref().map(|p| p.display().to_string()),
             })
             .collect(),

@@ -44,6 +44,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/schemes/{id}", get(scheme_text))
         .route("/schemes/preview", post(preview))
         .route("/schemes/diff", get(scheme_diff))
+        .route("/funnel", get(funnel))
         .route("/alerts", get(alerts))
         .route("/at-risk", get(at_risk))
 }
@@ -1308,6 +1309,59 @@ async fn runs(State(state): State<Arc<AppState>>, page: Page) -> Response {
         Err(e) => error_page(&w, &e),
     }
 }
+
+#[derive(Template)]
+#[template(path = "funnel.html")]
+struct FunnelPage {
+    f: Frame,
+    runs: Vec<(i64, String)>,
+    run: i64,
+    /// The funnel's section, drawn as the report draws it (empty: the run had none).
+    html: String,
+}
+
+async fn funnel(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Query(q): Query<crate::funnel::FunnelQuery>,
+) -> Response {
+    let w = page.words.clone();
+    let result = async {
+        let runs = state.with_store(|s| Ok(s.runs()?)).await?;
+        let (info, summary, labels) =
+            crate::funnel::read(&state, q.run, &page.caller, w.lang).await?;
+        let html = summary.map_or_else(String::new, |s| {
+            let label = |t: &str| labels.get(t).cloned().unwrap_or_else(|| t.to_string());
+            let section = stratum_io::report::funnel_section(
+                &s,
+                &label,
+                info.as_of,
+                FUNNEL_LISTED,
+                w.lang,
+                &state.config.currency,
+            );
+            stratum_io::report::blocks_html(&section)
+        });
+        Ok::<_, ApiError>(FunnelPage {
+            f: Frame::of(&page, w.t("销售漏斗", "Sales funnel")),
+            runs: runs
+                .iter()
+                .rev()
+                .map(|r| (r.id, r.as_of.to_string()))
+                .collect(),
+            run: info.id,
+            html,
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
+        Err(e) => error_page(&w, &e),
+    }
+}
+
+/// The open opportunities of high-tier customers the funnel page lists.
+const FUNNEL_LISTED: usize = 50;
 
 /// A scheme version, as listed.
 pub(crate) struct VersionLine {

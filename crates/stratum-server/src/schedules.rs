@@ -28,6 +28,8 @@ pub struct Schedule {
     pub customers: Option<String>,
     /// An interactions file.
     pub interactions: Option<String>,
+    /// An opportunities file (the sales funnel).
+    pub opportunities: Option<String>,
     /// A scheme file (default: the latest published version).
     pub scheme: Option<PathBuf>,
 }
@@ -103,6 +105,9 @@ pub(crate) async fn fire(
     if let Some(i) = &schedule.interactions {
         files.push(("--interactions", PathBuf::from(i)));
     }
+    if let Some(o) = &schedule.opportunities {
+        files.push(("--opportunities", PathBuf::from(o)));
+    }
     crate::jobs::queue(state, by, runner, dir, files, schedule.scheme.clone(), None).await
 }
 
@@ -148,6 +153,7 @@ mod tests {
             transactions: "t.csv".into(),
             customers: None,
             interactions: None,
+            opportunities: None,
             scheme: None,
         }
     }

@@ -49,6 +49,7 @@ struct ScheduleSection {
     transactions: String,
     customers: Option<String>,
     interactions: Option<String>,
+    opportunities: Option<String>,
     scheme: Option<std::path::PathBuf>,
 }
 
@@ -144,6 +145,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             transactions: s.transactions,
             customers: s.customers,
             interactions: s.interactions,
+            opportunities: s.opportunities,
             scheme: s.scheme,
         })
         .collect();
@@ -211,6 +213,8 @@ fn fill_demo(dir: &Path) -> Result<String> {
         &path(&data.join("customers.csv")),
         "--interactions",
         &path(&data.join("interactions.csv")),
+        "--opportunities",
+        &path(&data.join("opportunities.csv")),
         "--scheme",
         &path(&scheme),
         "--db",

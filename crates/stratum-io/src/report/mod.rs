@@ -22,7 +22,7 @@ use crate::quality::QualityReport;
 use crate::tiers::SchemeOutput;
 use chart::esc;
 
-pub use sections::{build, history_section, preview as preview_sections};
+pub use sections::{build, funnel_section, history_section, preview as preview_sections};
 
 /// Everything a report is made of.
 #[derive(Debug)]
@@ -41,11 +41,8 @@ pub struct ReportInput<'a> {
     pub clusters: Option<(&'a Clustering, &'a [f64])>,
     /// The validations: (segmentation name, result).
     pub validations: &'a [(String, Validation)],
-    /// The sales funnel, with the run whose tiers it is grouped by.
-    pub funnel: Option<(
-        &'a stratum_core::run::RunResult,
-        &'a stratum_core::funnel::FunnelRun,
-    )>,
+    /// The sales funnel's summary, when opportunities were given.
+    pub funnel: Option<&'a stratum_core::funnel::FunnelSummary>,
     /// The lifetime-value model and its predictions, when fitted.
     pub clv: Option<&'a ClvRun>,
     /// How many high-value customers at risk to list.

@@ -1305,14 +1305,38 @@ fn test_table(v: &Validation, f: &Fmt<'_>) -> Table {
     }
 }
 
-/// The sales funnel: headline figures, the funnel chart, the stages, then the groups by owner,
-/// customer tier and period, and the open opportunities of high-tier customers.
+/// The sales funnel of the report.
 fn funnel(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
-    use crate::funnel::{FunnelGroup, groups, tier_names};
-    use stratum_core::funnel::Status;
-    let (run, fr) = r.funnel?;
+    let s = r.funnel?;
+    let scheme = r.scheme.map(|o| o.scheme);
+    let label = |t: &str| tier_label(scheme, &s.tier_dimension, t, r.lang);
+    Some(funnel_of(s, &label, r.quality.as_of, r.top, f))
+}
+
+/// The sales funnel's section of `s` at `as_of` (the report's, and the dashboard's from the
+/// store): headline figures, the funnel chart, the stages, the groups by owner, customer tier
+/// (named by `label`) and period, and the first `top` open opportunities of high-tier
+/// customers.
+pub fn funnel_section(
+    s: &stratum_core::funnel::FunnelSummary,
+    label: &dyn Fn(&str) -> String,
+    as_of: chrono::NaiveDate,
+    top: usize,
+    lang: Lang,
+    currency: &str,
+) -> Section {
+    funnel_of(s, label, as_of, top, &Fmt { lang, currency })
+}
+
+fn funnel_of(
+    fr: &stratum_core::funnel::FunnelSummary,
+    label: &dyn Fn(&str) -> String,
+    as_of: chrono::NaiveDate,
+    top: usize,
+    f: &Fmt<'_>,
+) -> Section {
+    use crate::funnel::{FunnelGroup, groups, tier_name};
     let a = &fr.all;
-    let stages = fr.params.stages();
     let rate = |v: Option<f64>| v.map_or_else(|| "–".to_string(), pct);
     let days = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |d| number(d, 1));
     let mut blocks = vec![Block::Figures(vec![
@@ -1355,9 +1379,10 @@ fn funnel(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             f.pick("创建到赢单", "created to won").into(),
         ),
     ])];
-    let names: Vec<String> = stages
+    let names: Vec<String> = fr
+        .stages
         .iter()
-        .map(|s| s.label.pick(f.lang, &s.key).to_string())
+        .map(|s| s.pick(f.lang).to_string())
         .collect();
     let mut steps: Vec<(String, f64)> = names
         .iter()
@@ -1407,7 +1432,7 @@ fn funnel(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         rows: stage_rows,
         ..Table::default()
     }));
-    let all = groups(run, fr, f.lang);
+    let all = groups(fr, label, f.lang);
     let group_table = |dimension: &str, first: &str| -> Table {
         let chosen: Vec<&FunnelGroup<'_>> =
             all.iter().filter(|g| g.dimension == dimension).collect();
@@ -1469,13 +1494,6 @@ fn funnel(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         f.pick("期间", "period"),
     )));
     // the open opportunities of high-tier customers, largest first
-    let mut flagged: Vec<usize> = (0..fr.opportunities.len())
-        .filter(|&i| fr.high[i] && fr.opportunities[i].status == Status::Open)
-        .collect();
-    flagged.sort_by(|&x, &y| {
-        let (ox, oy) = (&fr.opportunities[x], &fr.opportunities[y]);
-        oy.amount.cmp(&ox.amount).then_with(|| ox.id.cmp(&oy.id))
-    });
     blocks.push(Block::Heading(
         f.pick(
             "高等级客户的进行中商机",
@@ -1483,7 +1501,7 @@ fn funnel(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
         )
         .into(),
     ));
-    if flagged.is_empty() {
+    if fr.flagged.is_empty() {
         blocks.push(Block::Text(
             f.pick(
                 "没有高等级客户的进行中商机。",
@@ -1492,12 +1510,15 @@ fn funnel(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             .into(),
         ));
     } else {
-        let shown: Vec<usize> = flagged.iter().copied().take(r.top).collect();
-        let amounts: Vec<f64> = shown
-            .iter()
-            .map(|&i| fr.opportunities[i].amount.to_f64())
-            .collect();
+        let shown = &fr.flagged[..fr.flagged.len().min(top)];
+        let amounts: Vec<f64> = shown.iter().map(|o| o.amount.to_f64()).collect();
         let (amount_header, amount_cells) = f.money_column(f.pick("金额", "amount"), &amounts);
+        let stage_name = |key: &str| {
+            fr.stages
+                .iter()
+                .find(|s| s.key == key)
+                .map_or(key.to_string(), |s| s.pick(f.lang).to_string())
+        };
         blocks.push(Block::Table(Table {
             header: vec![
                 f.pick("商机", "opportunity").into(),
@@ -1511,30 +1532,28 @@ fn funnel(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             rows: shown
                 .iter()
                 .zip(amount_cells)
-                .map(|(&i, amount)| {
-                    let o = &fr.opportunities[i];
-                    let stage = &stages[o.current];
+                .map(|(o, amount)| {
                     vec![
                         o.id.clone(),
                         o.customer_id.clone(),
                         o.owner.clone(),
-                        tier_names(run, fr, fr.tiers[i], f.lang).1,
-                        stage.label.pick(f.lang, &stage.key).to_string(),
+                        tier_name(&o.tier, label, f.lang),
+                        stage_name(&o.stage),
                         amount,
-                        o.entered[o.current].map_or_else(
+                        o.entered.map_or_else(
                             || "–".into(),
-                            |d| f.count((r.quality.as_of - d).num_days().max(0) as usize),
+                            |d| f.count((as_of - d).num_days().max(0) as usize),
                         ),
                     ]
                 })
                 .collect(),
             ..Table::default()
         }));
-        if flagged.len() > shown.len() {
+        if fr.flagged.len() > shown.len() {
             blocks.push(Block::Notes(vec![format!(
                 "{} {} {}",
                 f.pick("共", "In all"),
-                f.count(flagged.len()),
+                f.count(fr.flagged.len()),
                 f.pick(
                     "个，全部见 opportunities.csv（high_tier = yes）",
                     "open, all in opportunities.csv (high_tier = yes)"
@@ -1542,11 +1561,11 @@ fn funnel(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {
             )]));
         }
     }
-    Some(Section {
+    Section {
         id: "funnel",
         title: f.pick("销售漏斗", "Sales funnel").into(),
         blocks,
-    })
+    }
 }
 
 fn clv(r: &ReportInput<'_>, f: &Fmt<'_>) -> Option<Section> {

@@ -7,11 +7,17 @@
 //! Tier `big` is revenue ≥ 1,000, else `small`. So in run 2: D 3,000, A 1,500 and B 1,100 are
 //! big; E 700, F 400 and C 50 small; B moved up, E down, F is new.
 //! 张伟 manages A, B, C; 李娜 D and E; F has no manager.
+//!
+//! Both runs have four opportunities (the default stages): O1 of A (张伟) open at the proposal,
+//! 800; O2 of D (李娜) open at the lead, 500; O3 of C (张伟) won 2025-02-04, 300; O4 of a
+//! prospect P (李娜) lost at the lead. Big is the best tier, so O1 and O2 are the open
+//! opportunities of high-tier customers: 张伟 sees O1, 李娜 O2, a viewer neither.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use stratum_core::abc::AbcParams;
+use stratum_core::funnel::{FunnelParams, OpportunityLog, OpportunityRow, Status};
 use stratum_core::run::{RunInput, RunResult, run};
 use stratum_core::scheme::{Attributes, SchemeParams};
 use stratum_core::{Aggregator, FrequencyBasis, Money, RfmParams};
@@ -119,12 +125,52 @@ fn run_at(as_of: NaiveDate) -> RunResult {
         AbcParams::new().check().expect("abc"),
     );
     let master = Master::new();
+    let funnel = FunnelParams::default().check().expect("stages");
+    let opportunities = opportunities();
     let input = RunInput {
         scheme: Some(SchemeParams::from_toml(SCHEME).expect("scheme")),
         attributes: Some(&master),
+        funnel: Some((&opportunities, &funnel)),
         ..RunInput::new(agg.finish(as_of), as_of, &rfm, &abc)
     };
     run(input).expect("run")
+}
+
+/// The opportunities of both runs (see the module's comment).
+fn opportunities() -> OpportunityLog {
+    let row = |id: &str, customer: &str, owner: &str, stage: usize| OpportunityRow {
+        id: id.into(),
+        customer_id: customer.into(),
+        owner: owner.into(),
+        stage: Some(stage),
+        created: Some(day(2025, 1, 5)),
+        ..OpportunityRow::default()
+    };
+    let mut log = OpportunityLog::new();
+    for r in [
+        OpportunityRow {
+            amount: Some(Money::from_major(800)),
+            ..row("O1", "A", "张伟", 2)
+        },
+        OpportunityRow {
+            amount: Some(Money::from_major(500)),
+            ..row("O2", "D", "李娜", 0)
+        },
+        OpportunityRow {
+            amount: Some(Money::from_major(300)),
+            status: Some(Status::Won),
+            closed: Some(day(2025, 2, 4)),
+            ..row("O3", "C", "张伟", 3)
+        },
+        OpportunityRow {
+            status: Some(Status::Lost),
+            closed: Some(day(2025, 1, 20)),
+            ..row("O4", "P", "李娜", 0)
+        },
+    ] {
+        log.add(r);
+    }
+    log
 }
 
 fn meta() -> RunMeta {

@@ -9,6 +9,9 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/api/runs", [200, 200, 200, 200]),
     ("GET", "/api/runs/2", [200, 200, 200, 200]),
     ("GET", "/api/runs/99", [404, 404, 404, 404]),
+    ("GET", "/api/funnel", [200, 200, 200, 200]),
+    ("GET", "/api/funnel?run=1&lang=en", [200, 200, 200, 200]),
+    ("GET", "/api/funnel?run=99", [404, 404, 404, 404]),
     ("GET", "/api/customers", [403, 200, 200, 200]),
     (
         "GET",
@@ -73,6 +76,7 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/customers/D", [403, 404, 200, 200]),
     ("GET", "/my", [403, 200, 200, 200]),
     ("GET", "/migrations", [200, 200, 200, 200]),
+    ("GET", "/funnel", [200, 200, 200, 200]),
     ("GET", "/at-risk", [403, 200, 200, 200]),
     ("GET", "/runs", [200, 200, 200, 200]),
     ("GET", "/schemes", [200, 200, 200, 200]),
@@ -159,6 +163,51 @@ fn a_run_recorded_elsewhere_is_served_once_read() {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+#[test]
+fn the_funnel_shows_every_role_its_figures_and_only_the_opportunities_it_may_see() {
+    for f in fixtures("funnel") {
+        let ids = |token: &str, path: &str| -> Vec<String> {
+            let body = get(&f, path, token).json();
+            let funnel = if path.starts_with("/api/runs/") {
+                body["summary"]["funnel"].clone()
+            } else {
+                body["funnel"].clone()
+            };
+            funnel["flagged"]
+                .as_array()
+                .expect("flagged")
+                .iter()
+                .map(|o| o["id"].as_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        let [viewer, zhang, analyst, admin] = &f.tokens;
+        for path in ["/api/funnel", "/api/runs/2"] {
+            assert!(ids(viewer, path).is_empty(), "{path}");
+            assert_eq!(ids(zhang, path), ["O1"], "{path}");
+            assert_eq!(ids(&f.other_manager, path), ["O2"], "{path}");
+            assert_eq!(ids(analyst, path), ["O1", "O2"], "{path}");
+            assert_eq!(ids(admin, path), ["O1", "O2"], "{path}");
+        }
+        // the figures are the same for everyone: reached 4, 2, 2, 1 then 1 won
+        let body = get(&f, "/api/funnel?lang=zh", viewer).json();
+        let reached: Vec<u64> = body["funnel"]["all"]["stages"]
+            .as_array()
+            .expect("stages")
+            .iter()
+            .map(|s| s["reached"].as_u64().unwrap_or(0))
+            .collect();
+        assert_eq!(reached, [4, 2, 2, 1]);
+        assert_eq!(body["funnel"]["all"]["won"], 1);
+        assert_eq!(body["run"]["id"], 2);
+        assert_eq!(body["tier_labels"]["big"], "大客户");
+        // the page lists the same opportunities as the API
+        let page = get(&f, "/funnel", zhang).body;
+        assert!(page.contains("O1") && !page.contains("O2"), "{page:.200}");
+        let page = get(&f, "/funnel", viewer).body;
+        assert!(page.contains("<svg") && !page.contains("O1"));
     }
 }
 
