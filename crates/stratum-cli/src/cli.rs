@@ -72,6 +72,44 @@ pub enum Command {
     Serve(ServeArgs),
     /// The server's users: add one with a role, list them, create or revoke API tokens.
     Users(UsersArgs),
+    /// Tier review by sales (kept in the store by the server): the agreement rate of a run per
+    /// tier and per account manager, the reviews and disputes, the overrides in force.
+    Review(ReviewArgs),
+}
+
+/// Arguments of `stratum review`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db", global = true)]
+    pub db: String,
+    /// What to show.
+    #[command(subcommand)]
+    pub action: ReviewAction,
+}
+
+/// What `stratum review` shows.
+#[derive(Debug, Subcommand)]
+pub enum ReviewAction {
+    /// The agreement rate of a run: of the customers reviewed (each by their latest review),
+    /// the share whose tier sales agreed with, in all, per tier and per account manager, with
+    /// the disputes approved and rejected.
+    Stats {
+        /// The run: its id, or `latest`.
+        #[arg(long, default_value = "latest")]
+        run: String,
+    },
+    /// The reviews, newest first.
+    List {
+        /// Only the reviews of this status.
+        #[arg(long, value_parser = ["agreed", "pending", "approved", "rejected"])]
+        status: Option<String>,
+        /// Only the reviews of this run.
+        #[arg(long)]
+        run: Option<i64>,
+    },
+    /// The overrides in force: approved disputes, applied by every run kept in the store.
+    Overrides,
 }
 
 /// Arguments of `stratum serve`.

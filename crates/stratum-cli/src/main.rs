@@ -155,5 +155,6 @@ pub(crate) fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Alerts(args) => commands::alerts::run(args),
         cli::Command::Serve(args) => commands::serve::run(args),
         cli::Command::Users(args) => commands::serve::users(args),
+        cli::Command::Review(args) => commands::review::run(args),
     }
 }

@@ -41,6 +41,10 @@ pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(job_rejects))
         .routes(routes!(run_detail))
         .routes(routes!(crate::funnel::funnel))
+        .routes(routes!(crate::review::reviews))
+        .routes(routes!(crate::review::stats))
+        .routes(routes!(crate::review::review_customer))
+        .routes(routes!(crate::review::decision))
         .routes(routes!(export))
         .routes(routes!(list_customers))
         .routes(routes!(customer_detail))
@@ -821,7 +825,7 @@ pub(crate) fn history_out(
 
 /// The latest run, if it has customer `id` and the caller may see them; else "not found",
 /// the same answer as for no such customer.
-async fn book_showing(
+pub(crate) async fn book_showing(
     state: &Arc<AppState>,
     caller: &Caller,
     id: &str,

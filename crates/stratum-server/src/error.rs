@@ -100,6 +100,10 @@ impl From<StoreError> for ApiError {
                 what: "scheme version",
                 id: id.to_string(),
             },
+            StoreError::NoReview(id) => ApiError::NotFound {
+                what: "review",
+                id: id.to_string(),
+            },
             StoreError::NoUser(name) => ApiError::NotFound {
                 what: "user",
                 id: name,

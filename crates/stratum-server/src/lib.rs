@@ -20,6 +20,7 @@ mod funnel;
 mod grams;
 mod jobs;
 mod pages;
+mod review;
 pub mod schedules;
 mod state;
 

@@ -45,6 +45,9 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/schemes/preview", post(preview))
         .route("/schemes/diff", get(scheme_diff))
         .route("/funnel", get(funnel))
+        .route("/customers/{id}/review", post(review_customer))
+        .route("/reviews", get(reviews))
+        .route("/reviews/{id}/decision", post(decide_review))
         .route("/alerts", get(alerts))
         .route("/at-risk", get(at_risk))
 }
@@ -821,6 +824,11 @@ struct CustomerPage {
     next_step: String,
     /// The latest run's profile: label, value, column.
     profile: Vec<Figure>,
+    /// The customer's reviews, newest first.
+    reviews: Vec<crate::review::ReviewOut>,
+    /// The tiers a dispute may propose (code, name), other than the customer's; empty when
+    /// the latest run has no scheme.
+    other_tiers: Vec<(String, String)>,
 }
 
 async fn customer(
@@ -921,6 +929,23 @@ async fn customer_page(
         .and_then(|t| book.scheme.as_ref()?.strategy(t))
         .map(|s| s.next_step(w.lang).to_string())
         .unwrap_or_default();
+    let current = book.tier_of(row).unwrap_or_default().to_string();
+    let other_tiers = book.dimension.as_ref().map_or(Vec::new(), |(dim, tiers)| {
+        tiers
+            .iter()
+            .filter(|t| **t != current)
+            .map(|t| (t.clone(), tier_label(book.scheme.as_ref(), dim, t, w.lang)))
+            .collect()
+    });
+    let filter = stratum_store::review::ReviewFilter {
+        customer: Some(id.to_string()),
+        ..Default::default()
+    };
+    let reviews = crate::review::list(state, &page.caller, filter)
+        .await?
+        .iter()
+        .map(|r| crate::review::review_out(r, Some(&book), w.lang))
+        .collect();
     Ok(CustomerPage {
         f: Frame::of(
             page,
@@ -931,6 +956,8 @@ async fn customer_page(
         timeline,
         next_step,
         profile,
+        reviews,
+        other_tiers,
     })
 }
 
@@ -1351,6 +1378,145 @@ async fn funnel(
                 .collect(),
             run: info.id,
             html,
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
+        Err(e) => error_page(&w, &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReviewForm {
+    csrf: String,
+    verdict: String,
+    #[serde(default)]
+    proposed_tier: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn review_customer(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Path(id): Path<String>,
+    Form(form): Form<ReviewForm>,
+) -> Response {
+    if let Err(e) = check_form(&page, &form.csrf) {
+        return error_page(&page.words, &e);
+    }
+    let input = crate::review::ReviewIn {
+        verdict: form.verdict,
+        proposed_tier: (!form.proposed_tier.is_empty()).then_some(form.proposed_tier),
+        reason: form.reason,
+    };
+    match crate::review::submit(&state, &page.caller, &id, input).await {
+        Ok(_) => Redirect::to(&format!("/customers/{}", path_segment(&id))).into_response(),
+        Err(e) => error_page(&page.words, &e),
+    }
+}
+
+/// `text` as one segment of a URL path.
+fn path_segment(text: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[derive(Debug, Deserialize)]
+struct DecisionForm {
+    csrf: String,
+    /// `approve` or `reject` (the button pressed).
+    decision: String,
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    expires: String,
+}
+
+async fn decide_review(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    if let Err(e) = check_form(&page, &form.csrf) {
+        return error_page(&page.words, &e);
+    }
+    let approve = form.decision == "approve";
+    let input = crate::review::DecisionIn {
+        approve,
+        answer: form.answer,
+        // a rejection has no expiry, whatever the form's date field holds
+        expires: (approve && !form.expires.is_empty()).then_some(form.expires),
+    };
+    match crate::review::decide(&state, &page.caller, id, input).await {
+        Ok(_) => Redirect::to("/reviews").into_response(),
+        Err(e) => error_page(&page.words, &e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reviews.html")]
+struct ReviewsPage {
+    f: Frame,
+    /// Whether the caller decides disputes.
+    approver: bool,
+    /// The latest run's agreement: all, per tier, per manager.
+    run: i64,
+    all: crate::review::AgreementOut,
+    by_tier: Vec<crate::review::AgreementOut>,
+    by_manager: Vec<crate::review::AgreementOut>,
+    pending: Vec<crate::review::ReviewOut>,
+    decided: Vec<crate::review::ReviewOut>,
+}
+
+/// Decided reviews the page lists.
+const DECIDED_LISTED: usize = 100;
+
+async fn reviews(State(state): State<Arc<AppState>>, page: Page) -> Response {
+    let w = page.words.clone();
+    let result = async {
+        let stats = crate::review::run_stats(&state, None).await?;
+        let book = state.latest().await.ok();
+        let stats = crate::review::stats_out(&stats, book.as_deref(), w.lang);
+        let (pending, decided) = if page.caller.role().sees_customers() {
+            let all = crate::review::list(&state, &page.caller, Default::default()).await?;
+            let out = |r: &stratum_store::review::Review| {
+                crate::review::review_out(r, book.as_deref(), w.lang)
+            };
+            use stratum_store::review::ReviewStatus;
+            (
+                all.iter()
+                    .filter(|r| r.status == ReviewStatus::Pending)
+                    .map(out)
+                    .collect(),
+                all.iter()
+                    .filter(|r| r.status != ReviewStatus::Pending)
+                    .take(DECIDED_LISTED)
+                    .map(out)
+                    .collect(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok::<_, ApiError>(ReviewsPage {
+            f: Frame::of(&page, w.t("等级复核", "Tier review")),
+            approver: page.caller.role() >= Role::Analyst,
+            run: stats.run,
+            all: stats.all,
+            by_tier: stats.by_tier,
+            by_manager: stats.by_manager,
+            pending,
+            decided,
         })
     }
     .await;

@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod overview;
 mod postgres_db;
 pub mod preview;
+pub mod review;
 mod schema;
 mod sqlite_db;
 pub mod why;
@@ -103,6 +104,9 @@ pub enum StoreError {
     /// A scheme version id that is not in the store.
     #[error("no scheme version {0} in the store")]
     NoVersion(i64),
+    /// A review id that is not in the store.
+    #[error("no review {0} in the store")]
+    NoReview(i64),
     /// A row that would take a key another row has (a unique constraint).
     #[error("the store already has that key")]
     Conflict,
@@ -364,6 +368,10 @@ pub(crate) type ChunkRow = (i64, i64, Vec<u8>, Option<Vec<u8>>);
 pub(crate) type BuildChunks<'a> = Box<dyn FnOnce(&[u64]) -> Result<Vec<ChunkRow>, StoreError> + 'a>;
 
 /// What a database does for the store.
+/// A statement of [`Backend::execute_all`]: its SQL, its parameters, and whether it must
+/// change a row.
+pub(crate) type Statement<'a> = (&'a str, Vec<access::Value>, bool);
+
 pub(crate) trait Backend: Send {
     /// Applies the migrations not yet applied.
     fn migrate(&mut self) -> Result<(), StoreError>;
@@ -425,6 +433,9 @@ pub(crate) trait Backend: Send {
     /// Runs one statement written for both databases (`$1`, `$2`, … in order of first
     /// appearance); returns the rows it changed. A unique key taken is [`StoreError::Conflict`].
     fn execute(&mut self, sql: &str, params: &[access::Value]) -> Result<u64, StoreError>;
+    /// Runs statements as [`Backend::execute`] does, in one transaction: all of them or, when
+    /// one fails or one marked as required changes no row ([`StoreError::Conflict`]), none.
+    fn execute_all(&mut self, statements: &[Statement<'_>]) -> Result<(), StoreError>;
     /// Runs one query written for both databases; its rows, each column an integer, a text or
     /// null.
     fn query(

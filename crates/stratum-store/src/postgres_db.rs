@@ -58,6 +58,26 @@ impl Backend for PostgresDb {
         }
     }
 
+    fn execute_all(&mut self, statements: &[crate::Statement<'_>]) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        for (sql, params, required) in statements {
+            let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+            let n = match tx.execute(*sql, &params) {
+                Ok(n) => n,
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                    return Err(StoreError::Conflict);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if *required && n == 0 {
+                // dropping the transaction rolls it back
+                return Err(StoreError::Conflict);
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError> {
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
         let rows = self.client.query(sql, &params)?;

@@ -3,7 +3,7 @@
 //! per database.
 
 /// The migrations, in order; the version of each is its position counting from 1.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     // 1: runs, the customers they scored (ids interned once), and each run's customers in
     // compressed chunks of store ids (see `chunk`)
     "CREATE TABLE runs (
@@ -130,6 +130,38 @@ const MIGRATIONS: [&str; 6] = [
         detail TEXT NOT NULL
     );
     CREATE INDEX audit_log_by_time ON audit_log (at, seq);",
+    // 7: tier review by sales: every agreement or dispute of a customer's final tier in a
+    // run, with its decision; and the overrides approved disputes become (one in force per
+    // customer), which the next runs apply
+    "CREATE TABLE reviews (
+        id {serial},
+        run BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        customer TEXT NOT NULL,
+        dimension TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        proposed TEXT,
+        reason TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        manager TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at TEXT,
+        answer TEXT,
+        expires TEXT
+    );
+    CREATE INDEX reviews_by_run ON reviews (run, customer);
+    CREATE INDEX reviews_by_status ON reviews (status, created_at);
+    CREATE TABLE tier_overrides (
+        customer TEXT PRIMARY KEY,
+        tier TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_on TEXT NOT NULL,
+        expires TEXT,
+        review BIGINT
+    );",
 ];
 
 /// A database's spelling of the types that differ.

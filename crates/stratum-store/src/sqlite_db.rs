@@ -54,6 +54,32 @@ impl Backend for SqliteDb {
         }
     }
 
+    fn execute_all(&mut self, statements: &[crate::Statement<'_>]) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (sql, params, required) in statements {
+            let mut stmt = tx.prepare_cached(sql)?;
+            let n = stmt
+                .execute(rusqlite::params_from_iter(params.iter().map(bound)))
+                .map_err(|e| match e {
+                    rusqlite::Error::SqliteFailure(f, _)
+                        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+                    {
+                        StoreError::Conflict
+                    }
+                    e => e.into(),
+                })?;
+            if *required && n == 0 {
+                // dropping the transaction rolls it back
+                return Err(StoreError::Conflict);
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError> {
         use rusqlite::types::ValueRef;
         let mut stmt = self.conn.prepare_cached(sql)?;

@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod outputs;
 pub mod prepare;
 pub mod preview;
+pub mod review;
 pub mod run_text;
 pub mod scheme;
 pub mod segment;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use stratum_core::funnel::OpportunityLog;
 use stratum_core::interactions::InteractionLog;
 use stratum_core::run::{RunError, RunInput, RunResult};
@@ -88,7 +88,7 @@ pub(crate) fn run_inputs(s: &SegmentSettings) -> Vec<(&'static str, Option<&Path
 fn segment(
     s: &SegmentSettings,
     scheme: Option<stratum_core::scheme::SchemeParams>,
-    store: Option<&mut stratum_store::Store>,
+    mut store: Option<&mut stratum_store::Store>,
     outputs: &mut Outputs,
 ) -> Result<(Vec<String>, String, Run)> {
     let mut timer = Timer::new();
@@ -103,7 +103,21 @@ fn segment(
         ..
     } = &loaded;
     let (rejects_path, shown_rejects) = (rejects_path.clone(), shown_rejects.clone());
-    let parts = RunParts::from(loaded);
+    let mut parts = RunParts::from(loaded);
+    // the overrides approved in the store's tier review apply before the file's (a file's
+    // override of the same customer set on the same day or later wins)
+    if let (Some(store), Some(db), true) = (store.as_deref_mut(), &s.db, scheme.is_some()) {
+        let kept = store.overrides().with_context(|| {
+            format!(
+                "failed to read the overrides kept in `{}`",
+                super::history::shown(db)
+            )
+        })?;
+        parts
+            .overrides
+            .0
+            .splice(0..0, kept.into_iter().map(|k| k.item));
+    }
     let attributes = parts.attributes(scheme.is_some());
     if let Some(a) = &attributes {
         warn_shadowed(a);

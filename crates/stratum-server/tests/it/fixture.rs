@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use stratum_core::abc::AbcParams;
 use stratum_core::funnel::{FunnelParams, OpportunityLog, OpportunityRow, Status};
 use stratum_core::run::{RunInput, RunResult, run};
-use stratum_core::scheme::{Attributes, SchemeParams};
+use stratum_core::scheme::{Attributes, Override, SchemeParams};
 use stratum_core::{Aggregator, FrequencyBasis, Money, RfmParams};
 use stratum_server::{Running, Server, ServerConfig};
 use stratum_store::access::Role;
@@ -106,6 +106,11 @@ impl Attributes for Master {
 }
 
 fn run_at(as_of: NaiveDate) -> RunResult {
+    run_with(as_of, &[])
+}
+
+/// The fixture's run at `as_of` with `overrides` applied.
+fn run_with(as_of: NaiveDate, overrides: &[Override]) -> RunResult {
     let lines = [
         ("A", "a1", day(2025, 1, 10), 1_500),
         ("B", "b1", day(2025, 1, 20), 200),
@@ -131,6 +136,7 @@ fn run_at(as_of: NaiveDate) -> RunResult {
         scheme: Some(SchemeParams::from_toml(SCHEME).expect("scheme")),
         attributes: Some(&master),
         funnel: Some((&opportunities, &funnel)),
+        overrides,
         ..RunInput::new(agg.finish(as_of), as_of, &rfm, &abc)
     };
     run(input).expect("run")
@@ -264,6 +270,21 @@ pub fn record_run(url: &str, as_of: NaiveDate) {
     Store::open(url)
         .expect("open")
         .record(&run_at(as_of), &meta())
+        .expect("record");
+}
+
+/// Records the fixture's run at `as_of` in the store at `url` with the overrides the store
+/// keeps, as `stratum segment --db` does.
+pub fn record_next_run(url: &str, as_of: NaiveDate) {
+    let mut store = Store::open(url).expect("open");
+    let overrides: Vec<Override> = store
+        .overrides()
+        .expect("overrides")
+        .into_iter()
+        .map(|k| k.item)
+        .collect();
+    store
+        .record(&run_with(as_of, &overrides), &meta())
         .expect("record");
 }
 

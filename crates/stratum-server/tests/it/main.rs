@@ -6,6 +6,7 @@
 mod browser;
 mod fixture;
 mod openapi;
+mod review;
 mod roles;
 mod sessions;
 

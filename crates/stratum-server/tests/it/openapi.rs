@@ -117,6 +117,11 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         "/api/tokens",
         "/api/tokens/{id}",
         "/api/audit",
+        "/api/funnel",
+        "/api/reviews",
+        "/api/reviews/stats",
+        "/api/customers/{id}/review",
+        "/api/reviews/{id}/decision",
     ] {
         assert!(
             paths.iter().any(|p| p == expected),
@@ -165,6 +170,42 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         if let Err(e) = check(&doc, template, "get", a.status, &a.body) {
             failures.push(e);
         }
+    }
+    // a review: a dispute, its approval, a second decision, a bad dispute
+    let zhang = &f.tokens[1];
+    let dispute = r#"{"verdict":"dispute","proposed_tier":"small","reason":"only one big order"}"#;
+    let a = call(
+        &f,
+        "POST",
+        "/api/customers/B/review",
+        Auth::Token(zhang),
+        Some(("application/json", dispute)),
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    failures.extend(check(&doc, "/api/customers/{id}/review", "post", a.status, &a.body).err());
+    let review = a.json()["id"].as_i64().expect("review id");
+    let a = call(
+        &f,
+        "POST",
+        "/api/customers/B/review",
+        Auth::Token(zhang),
+        Some(("application/json", r#"{"verdict":"dispute"}"#)),
+    );
+    failures.extend(check(&doc, "/api/customers/{id}/review", "post", a.status, &a.body).err());
+    for want in [200, 409] {
+        let a = call(
+            &f,
+            "POST",
+            &format!("/api/reviews/{review}/decision"),
+            Auth::Token(&admin),
+            Some(("application/json", r#"{"approve":true,"answer":"ok"}"#)),
+        );
+        assert_eq!(a.status, want, "{}", a.body);
+        failures.extend(check(&doc, "/api/reviews/{id}/decision", "post", a.status, &a.body).err());
+    }
+    for path in ["/api/reviews", "/api/reviews/stats"] {
+        let a = call(&f, "GET", path, Auth::Token(&admin), None);
+        failures.extend(check(&doc, path, "get", a.status, &a.body).err());
     }
     // changes: a user added, a token created and revoked, a user added twice
     let body = r#"{"name":"sam","role":"manager","book":"张伟"}"#;

@@ -1235,3 +1235,108 @@ fn users_sessions_tokens_and_the_audit_log_are_kept_on_both_databases() {
         assert_eq!(store.audit_log(1).expect("log").len(), 1);
     }
 }
+
+/// Tier review on both databases, worked by hand on the runs of `run_at`: in run 2 (as of
+/// 2025-04-01) A and B are big, C small. 张伟 agrees with A, disputes B (proposing small) and
+/// C (proposing big); the dispute of B is approved until 2026-06-30, that of C rejected; a
+/// second decision is refused. Agreement: 1 of 3; big 1 of 2, small 0 of 1. The next run
+/// applies B's override (small, with the reason) until it expires.
+#[test]
+fn disputes_are_decided_once_and_an_approved_one_is_applied_by_the_next_run() {
+    use stratum_store::review::{Decision, NewReview, ReviewFilter, ReviewStatus, Verdict};
+    for t in stores("reviews") {
+        let mut store = Store::open(&t.url).expect("open");
+        store.record(&run_at(day(2025, 3, 1)), &meta()).expect("run 1");
+        let kept_run = store.record(&run_at(day(2025, 4, 1)), &meta()).expect("run 2");
+        let review = |customer: &str, tier: &str, verdict, proposed: Option<&str>| NewReview {
+            run: kept_run,
+            customer: customer.into(),
+            dimension: "tier".into(),
+            tier: tier.into(),
+            verdict,
+            proposed: proposed.map(String::from),
+            reason: format!("{customer}: what sales sees"),
+            reviewer: "zhang".into(),
+            manager: "张伟".into(),
+            created_at: "2026-12-05T09:00:00Z".into(),
+        };
+        let a = store
+            .add_review(&review("A", "big", Verdict::Agree, None))
+            .expect("a");
+        let b = store
+            .add_review(&review("B", "big", Verdict::Dispute, Some("small")))
+            .expect("b");
+        let c = store
+            .add_review(&review("C", "small", Verdict::Dispute, Some("big")))
+            .expect("c");
+        let pending = store
+            .reviews(&ReviewFilter {
+                status: Some(ReviewStatus::Pending),
+                ..ReviewFilter::default()
+            })
+            .expect("pending");
+        assert_eq!(pending.iter().map(|r| r.id).collect::<Vec<_>>(), [c, b]);
+        let decide = |approve, answer: &str| Decision {
+            approve,
+            by: "ann".into(),
+            at: "2026-12-05T10:00:00Z".into(),
+            answer: answer.into(),
+            expires: approve.then(|| day(2026, 6, 30)),
+        };
+        let approved = store.decide(b, &decide(true, "agreed with sales")).expect("b");
+        assert_eq!(approved.status, ReviewStatus::Approved);
+        assert_eq!(approved.expires, Some(day(2026, 6, 30)));
+        let rejected = store.decide(c, &decide(false, "revenue says small")).expect("c");
+        assert_eq!(rejected.answer.as_deref(), Some("revenue says small"));
+        // decided already, an agreement, no such review
+        assert!(matches!(
+            store.decide(b, &decide(false, "")),
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store.decide(a, &decide(true, "")),
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store.decide(99, &decide(true, "")),
+            Err(StoreError::NoReview(99))
+        ));
+        let kept = store.overrides().expect("overrides");
+        assert_eq!(kept.len(), 1);
+        let o = &kept[0].item;
+        assert_eq!((o.customer_id.as_str(), o.tier.as_str()), ("B", "small"));
+        assert_eq!(
+            o.reason,
+            "B: what sales sees (dispute #2 approved by ann): agreed with sales"
+        );
+        assert_eq!((o.set_on, o.expires), (Some(day(2026, 12, 5)), Some(day(2026, 6, 30))));
+        assert_eq!(kept[0].review, Some(b));
+        let stats = store.review_stats(kept_run).expect("stats");
+        assert_eq!((stats.all.agreed, stats.all.reviewed()), (1, 3));
+        let tiers: Vec<(&str, usize, usize)> = stats
+            .by_tier
+            .iter()
+            .map(|(t, a)| (t.as_str(), a.agreed, a.reviewed()))
+            .collect();
+        assert_eq!(tiers, [("big", 1, 2), ("small", 0, 1)]);
+        // the next run applies the override while it is in force, and not after
+        let overrides: Vec<_> = kept.into_iter().map(|k| k.item).collect();
+        for (as_of, tier) in [(day(2026, 6, 30), "small"), (day(2026, 7, 1), "big")] {
+            let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
+            agg.add("B", Some("b1"), day(2025, 1, 20), Money::from_major(1_100));
+            let (rfm, abc) = (
+                RfmParams::new().check().expect("rfm"),
+                AbcParams::new().check().expect("abc"),
+            );
+            let next = run(RunInput {
+                scheme: Some(SchemeParams::from_toml(SCHEME).expect("scheme")),
+                overrides: &overrides,
+                ..RunInput::new(agg.finish(as_of), as_of, &rfm, &abc)
+            })
+            .expect("run");
+            let s = next.scheme.as_ref().expect("scheme");
+            let t = s.result.assignments[0].tiers[0];
+            assert_eq!(s.checked.dimensions[0].tiers[usize::from(t)].name, tier, "{as_of}");
+        }
+    }
+}
