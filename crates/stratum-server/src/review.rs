@@ -191,7 +191,8 @@ pub(crate) async fn submit(
                         .map_or(String::new(), |p| format!(" → {p}"))
                 ),
             })?;
-            s.review(id)?.ok_or(ApiError::Internal(format!("review {id} not kept")))
+            s.review(id)?
+                .ok_or(ApiError::Internal(format!("review {id} not kept")))
         })
         .await
 }

@@ -549,8 +549,11 @@ mod tests {
             }
         );
         assert_eq!(s.all.rate(), Some(0.25));
-        let tiers: Vec<(&str, Option<f64>)> =
-            s.by_tier.iter().map(|(t, a)| (t.as_str(), a.rate())).collect();
+        let tiers: Vec<(&str, Option<f64>)> = s
+            .by_tier
+            .iter()
+            .map(|(t, a)| (t.as_str(), a.rate()))
+            .collect();
         assert_eq!(tiers, [("big", Some(0.5)), ("small", Some(0.0))]);
         let managers: Vec<(&str, usize, usize)> = s
             .by_manager

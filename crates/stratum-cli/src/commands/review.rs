@@ -16,11 +16,13 @@ pub fn run(args: ReviewArgs) -> Result<()> {
     match args.action {
         ReviewAction::Stats { run } => {
             let run = match run.as_str() {
-                "latest" => store.latest_run_id()?.ok_or_else(|| {
-                    BadInput(format!("no runs in `{}` yet", shown(&args.db)))
-                })?,
+                "latest" => store
+                    .latest_run_id()?
+                    .ok_or_else(|| BadInput(format!("no runs in `{}` yet", shown(&args.db))))?,
                 id => id.parse().map_err(|_| {
-                    BadInput(format!("--run {id}: give a run id (`stratum runs`) or latest"))
+                    BadInput(format!(
+                        "--run {id}: give a run id (`stratum runs`) or latest"
+                    ))
                 })?,
             };
             if !store.runs()?.iter().any(|r| r.id == run) {
@@ -41,8 +43,18 @@ pub fn run(args: ReviewArgs) -> Result<()> {
                 return Ok(());
             }
             let header = [
-                "id", "run", "customer", "tier", "verdict", "proposed", "reviewer", "manager",
-                "status", "decided by", "reason", "answer",
+                "id",
+                "run",
+                "customer",
+                "tier",
+                "verdict",
+                "proposed",
+                "reviewer",
+                "manager",
+                "status",
+                "decided by",
+                "reason",
+                "answer",
             ]
             .map(String::from);
             let rows: Vec<Vec<String>> = reviews
@@ -73,8 +85,10 @@ pub fn run(args: ReviewArgs) -> Result<()> {
                 println!("no overrides in force");
                 return Ok(());
             }
-            let header = ["customer", "tier", "set by", "set on", "expires", "review", "reason"]
-                .map(String::from);
+            let header = [
+                "customer", "tier", "set by", "set on", "expires", "review", "reason",
+            ]
+            .map(String::from);
             let rows: Vec<Vec<String>> = kept
                 .iter()
                 .map(|k| {
@@ -102,7 +116,13 @@ fn stats_text(s: &stratum_store::review::ReviewStats) -> String {
         return format!("run {}: no customer reviewed\n", s.run);
     }
     let header = [
-        "group", "reviewed", "agreed", "disputed", "approved", "rejected", "agreement",
+        "group",
+        "reviewed",
+        "agreed",
+        "disputed",
+        "approved",
+        "rejected",
+        "agreement",
     ]
     .map(String::from);
     let row = |name: String, a: &Agreement| {
@@ -123,5 +143,9 @@ fn stats_text(s: &stratum_store::review::ReviewStats) -> String {
             .iter()
             .map(|(m, a)| row(format!("manager {m}"), a)),
     );
-    format!("run {}: agreement of sales with the tiers\n{}", s.run, table(&header, &rows))
+    format!(
+        "run {}: agreement of sales with the tiers\n{}",
+        s.run,
+        table(&header, &rows)
+    )
 }

@@ -9,6 +9,7 @@ mod funnel;
 mod history;
 mod preview;
 mod report;
+mod review;
 mod scheme;
 mod segment;
 mod serve;

@@ -261,7 +261,15 @@ fn each_role_signs_in_and_walks_the_dashboard_in_a_real_browser() {
         ("viewer-b", vec!["/", "/migrations", "/runs", "/schemes"]),
         (
             "zhang-b",
-            vec!["/", "/my", "/customers", "/migrations", "/runs"],
+            vec![
+                "/",
+                "/my",
+                "/customers",
+                "/migrations",
+                "/runs",
+                "/funnel",
+                "/reviews",
+            ],
         ),
         (
             "analyst-b",
@@ -273,6 +281,8 @@ fn each_role_signs_in_and_walks_the_dashboard_in_a_real_browser() {
                 "/runs",
                 "/schemes",
                 "/alerts",
+                "/funnel",
+                "/reviews",
                 "/?lang=en",
             ],
         ),
@@ -363,6 +373,100 @@ fn each_role_signs_in_and_walks_the_dashboard_in_a_real_browser() {
         .unwrap_or(0);
     if overflow > 0 {
         problems.push(format!("the overview is {overflow}px wider than a phone"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Signs in as `name` in a new window of `driver`.
+fn sign_in<'a>(driver: &'a Driver, f: &super::fixture::Fixture, name: &str) -> Session<'a> {
+    let s = driver.session(1280);
+    s.go(&f.server.url("/login"));
+    s.type_in("input[name=name]", name);
+    s.type_in("input[name=password]", PASSWORD);
+    s.click("button[type=submit]");
+    assert_eq!(s.leave("/login"), "/", "{name} signed in");
+    s
+}
+
+#[test]
+fn a_dispute_raised_and_approved_in_the_browser_is_the_next_run_s_tier() {
+    let Some(driver) = Driver::start() else {
+        assert!(
+            std::env::var_os("STRATUM_BROWSER_TESTS").is_none(),
+            "STRATUM_BROWSER_TESTS is set but chromedriver is not installed"
+        );
+        eprintln!("skipped: no chromedriver (CI installs chromium-driver)");
+        return;
+    };
+    let f = fixtures("browser_review")
+        .into_iter()
+        .next()
+        .expect("sqlite");
+    let mut store = stratum_store::Store::open(&f.url).expect("store");
+    for (name, role, book) in [
+        ("zhang-r", "manager", Some("张伟")),
+        ("director-r", "analyst", None),
+    ] {
+        let user = stratum_server::api::make_user(name, role, book, Some(PASSWORD)).expect("user");
+        store.add_user(&user).expect("add");
+    }
+    drop(store);
+    let mut problems = Vec::new();
+    // the account manager disputes B's tier (big) on B's page, proposing small
+    let zhang = sign_in(&driver, &f, "zhang-r");
+    zhang.go(&f.server.url("/customers/B"));
+    zhang.type_in("#reason", "只下过一次大单，采购已转给竞争对手");
+    zhang.click("#dispute");
+    std::thread::sleep(Duration::from_millis(300));
+    zhang.screenshot("review-disputed");
+    if zhang.count("#reviews .status-pending") != 1 {
+        problems.push("the customer's page shows no pending dispute".to_string());
+    }
+    // the director approves it from the queue
+    let director = sign_in(&driver, &f, "director-r");
+    director.go(&f.server.url("/reviews"));
+    director.screenshot("review-queue");
+    if director.count("#pending tbody tr") != 1 {
+        problems.push("the queue does not list the dispute".to_string());
+    }
+    director.type_in("#pending input[name=answer]", "同意，下次复核再看");
+    director.click("#pending button[value=approve]");
+    std::thread::sleep(Duration::from_millis(300));
+    director.screenshot("review-approved");
+    if director.count("#pending tbody tr") != 0 || director.count("#decided .status-approved") != 1
+    {
+        problems.push("the approved dispute is still waiting, or not listed".to_string());
+    }
+    // the next run applies it; the manager sees the new tier and why on B's page
+    super::fixture::record_next_run(&f.url, super::fixture::day(2025, 5, 1));
+    let start = Instant::now();
+    let page = loop {
+        zhang.go(&f.server.url("/customers/B?lang=en"));
+        let text = zhang
+            .script("return document.body.innerText;")
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if text.contains("#3") || start.elapsed() > Duration::from_secs(20) {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    zhang.screenshot("review-next-run");
+    for want in [
+        "override by zhang-r",
+        "只下过一次大单",
+        "approved by director-r",
+        "Small",
+    ] {
+        if !page.contains(want) {
+            problems.push(format!("B's page after the next run lacks `{want}`"));
+        }
+    }
+    for s in [&zhang, &director] {
+        for e in s.console_errors() {
+            problems.push(format!("console error: {e}"));
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -182,7 +182,16 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         Some(("application/json", dispute)),
     );
     assert_eq!(a.status, 201, "{}", a.body);
-    failures.extend(check(&doc, "/api/customers/{id}/review", "post", a.status, &a.body).err());
+    failures.extend(
+        check(
+            &doc,
+            "/api/customers/{id}/review",
+            "post",
+            a.status,
+            &a.body,
+        )
+        .err(),
+    );
     let review = a.json()["id"].as_i64().expect("review id");
     let a = call(
         &f,
@@ -191,7 +200,16 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         Auth::Token(zhang),
         Some(("application/json", r#"{"verdict":"dispute"}"#)),
     );
-    failures.extend(check(&doc, "/api/customers/{id}/review", "post", a.status, &a.body).err());
+    failures.extend(
+        check(
+            &doc,
+            "/api/customers/{id}/review",
+            "post",
+            a.status,
+            &a.body,
+        )
+        .err(),
+    );
     for want in [200, 409] {
         let a = call(
             &f,
@@ -201,7 +219,16 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
             Some(("application/json", r#"{"approve":true,"answer":"ok"}"#)),
         );
         assert_eq!(a.status, want, "{}", a.body);
-        failures.extend(check(&doc, "/api/reviews/{id}/decision", "post", a.status, &a.body).err());
+        failures.extend(
+            check(
+                &doc,
+                "/api/reviews/{id}/decision",
+                "post",
+                a.status,
+                &a.body,
+            )
+            .err(),
+        );
     }
     for path in ["/api/reviews", "/api/reviews/stats"] {
         let a = call(&f, "GET", path, Auth::Token(&admin), None);

@@ -32,8 +32,14 @@ fn a_dispute_approved_becomes_the_override_of_the_next_run() {
         assert_eq!(b.json()["tier"], "big");
         let id = b.json()["id"].as_i64().expect("id");
         // another manager's customer, a viewer, bad disputes
-        assert_eq!(post(&f, "/api/customers/D/review", zhang, agree).status, 404);
-        assert_eq!(post(&f, "/api/customers/A/review", viewer, agree).status, 403);
+        assert_eq!(
+            post(&f, "/api/customers/D/review", zhang, agree).status,
+            404
+        );
+        assert_eq!(
+            post(&f, "/api/customers/A/review", viewer, agree).status,
+            403
+        );
         for bad in [
             r#"{"verdict":"dispute","proposed_tier":"small"}"#,
             r#"{"verdict":"dispute","proposed_tier":"big","reason":"x"}"#,
@@ -65,7 +71,10 @@ fn a_dispute_approved_becomes_the_override_of_the_next_run() {
         assert_eq!(d.status, 200, "{}", d.body);
         assert_eq!(d.json()["status"], "approved");
         assert_eq!(post(&f, &path, analyst, approve).status, 409);
-        assert_eq!(post(&f, "/api/reviews/99/decision", analyst, approve).status, 404);
+        assert_eq!(
+            post(&f, "/api/reviews/99/decision", analyst, approve).status,
+            404
+        );
         // agreement: every role sees the rates
         let s = get(&f, "/api/reviews/stats?lang=en", viewer).json();
         assert_eq!(s["run"], 2);
@@ -93,6 +102,9 @@ fn a_dispute_approved_becomes_the_override_of_the_next_run() {
         // the history, oldest first: run 3's tier is the override, with its reason
         let reason = detail["history"][2]["reason"].as_str().unwrap_or_default();
         assert!(reason.contains("只下了一次大单"), "{reason}");
-        assert!(reason.contains("张伟") || reason.contains("zhang"), "{reason}");
+        assert!(
+            reason.contains("张伟") || reason.contains("zhang"),
+            "{reason}"
+        );
     }
 }

@@ -846,7 +846,8 @@ fn the_scheme_versions_migration_keeps_the_schemes_of_the_runs_already_kept() {
             .record(&run_at(day(2025, 5, 1)), &meta())
             .expect("record");
         drop(store);
-        let undo = "DROP TABLE audit_log; DROP TABLE api_tokens; DROP TABLE sessions;
+        let undo = "DROP TABLE tier_overrides; DROP TABLE reviews;
+            DROP TABLE audit_log; DROP TABLE api_tokens; DROP TABLE sessions;
             DROP TABLE users;
             DROP TABLE alert_attempts; DROP TABLE alert_outbox; DROP TABLE run_profiles;
             DROP TABLE run_tiers; DROP TABLE scheme_versions;
@@ -1246,8 +1247,12 @@ fn disputes_are_decided_once_and_an_approved_one_is_applied_by_the_next_run() {
     use stratum_store::review::{Decision, NewReview, ReviewFilter, ReviewStatus, Verdict};
     for t in stores("reviews") {
         let mut store = Store::open(&t.url).expect("open");
-        store.record(&run_at(day(2025, 3, 1)), &meta()).expect("run 1");
-        let kept_run = store.record(&run_at(day(2025, 4, 1)), &meta()).expect("run 2");
+        store
+            .record(&run_at(day(2025, 3, 1)), &meta())
+            .expect("run 1");
+        let kept_run = store
+            .record(&run_at(day(2025, 4, 1)), &meta())
+            .expect("run 2");
         let review = |customer: &str, tier: &str, verdict, proposed: Option<&str>| NewReview {
             run: kept_run,
             customer: customer.into(),
@@ -1283,10 +1288,14 @@ fn disputes_are_decided_once_and_an_approved_one_is_applied_by_the_next_run() {
             answer: answer.into(),
             expires: approve.then(|| day(2026, 6, 30)),
         };
-        let approved = store.decide(b, &decide(true, "agreed with sales")).expect("b");
+        let approved = store
+            .decide(b, &decide(true, "agreed with sales"))
+            .expect("b");
         assert_eq!(approved.status, ReviewStatus::Approved);
         assert_eq!(approved.expires, Some(day(2026, 6, 30)));
-        let rejected = store.decide(c, &decide(false, "revenue says small")).expect("c");
+        let rejected = store
+            .decide(c, &decide(false, "revenue says small"))
+            .expect("c");
         assert_eq!(rejected.answer.as_deref(), Some("revenue says small"));
         // decided already, an agreement, no such review
         assert!(matches!(
@@ -1309,7 +1318,10 @@ fn disputes_are_decided_once_and_an_approved_one_is_applied_by_the_next_run() {
             o.reason,
             "B: what sales sees (dispute #2 approved by ann): agreed with sales"
         );
-        assert_eq!((o.set_on, o.expires), (Some(day(2026, 12, 5)), Some(day(2026, 6, 30))));
+        assert_eq!(
+            (o.set_on, o.expires),
+            (Some(day(2026, 12, 5)), Some(day(2026, 6, 30)))
+        );
         assert_eq!(kept[0].review, Some(b));
         let stats = store.review_stats(kept_run).expect("stats");
         assert_eq!((stats.all.agreed, stats.all.reviewed()), (1, 3));
@@ -1336,7 +1348,11 @@ fn disputes_are_decided_once_and_an_approved_one_is_applied_by_the_next_run() {
             .expect("run");
             let s = next.scheme.as_ref().expect("scheme");
             let t = s.result.assignments[0].tiers[0];
-            assert_eq!(s.checked.dimensions[0].tiers[usize::from(t)].name, tier, "{as_of}");
+            assert_eq!(
+                s.checked.dimensions[0].tiers[usize::from(t)].name,
+                tier,
+                "{as_of}"
+            );
         }
     }
 }
