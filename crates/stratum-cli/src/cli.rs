@@ -72,9 +72,31 @@ pub enum Command {
     Serve(ServeArgs),
     /// The server's users: add one with a role, list them, create or revoke API tokens.
     Users(UsersArgs),
+    /// Account managers' scorecards (绩效考核) for a period, from the runs kept at its start
+    /// and end: customers by tier, upgrades and downgrades, top-tier retention, revenue in
+    /// the period and its growth, disputes raised and approved.
+    Scorecards(ScorecardsArgs),
     /// Tier review by sales (kept in the store by the server): the agreement rate of a run per
     /// tier and per account manager, the reviews and disputes, the overrides in force.
     Review(ReviewArgs),
+}
+
+/// Arguments of `stratum scorecards`.
+#[derive(Debug, Args)]
+pub struct ScorecardsArgs {
+    /// The period: a quarter (2026-Q3), a month (2026-07) or a year (2026). The store needs a
+    /// run as of its first day or before and another as of the day after it or before.
+    #[arg(long)]
+    pub period: String,
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db")]
+    pub db: String,
+    /// Also write scorecards.csv and scorecards.xlsx to this folder (created if missing).
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Label language: zh or en.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
 }
 
 /// Arguments of `stratum review`.

@@ -45,6 +45,7 @@ pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(crate::review::stats))
         .routes(routes!(crate::review::review_customer))
         .routes(routes!(crate::review::decision))
+        .routes(routes!(crate::scorecards::scorecards))
         .routes(routes!(export))
         .routes(routes!(list_customers))
         .routes(routes!(customer_detail))

@@ -22,6 +22,7 @@ mod jobs;
 mod pages;
 mod review;
 pub mod schedules;
+pub mod scorecards;
 mod state;
 
 use std::sync::Arc;

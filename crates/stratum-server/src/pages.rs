@@ -47,6 +47,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/funnel", get(funnel))
         .route("/customers/{id}/review", post(review_customer))
         .route("/reviews", get(reviews))
+        .route("/scorecards", get(scorecards))
+        .route("/scorecards/export", get(scorecards_export))
         .route("/reviews/{id}/decision", post(decide_review))
         .route("/alerts", get(alerts))
         .route("/at-risk", get(at_risk))
@@ -1522,6 +1524,178 @@ async fn reviews(State(state): State<Arc<AppState>>, page: Page) -> Response {
     .await;
     match result {
         Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
+        Err(e) => error_page(&w, &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ScorecardPageQuery {
+    period: Option<String>,
+    format: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "scorecards.html")]
+struct ScorecardsPage {
+    f: Frame,
+    period: String,
+    /// The runs compared, in words.
+    runs: String,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    /// Why there is no table (no runs for the period).
+    note: Option<String>,
+}
+
+/// The period shown when none is asked: the last whole quarter before the latest run.
+fn default_period(latest: Option<chrono::NaiveDate>) -> String {
+    use chrono::Datelike;
+    let day = latest.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let (y, q) = (day.year(), (day.month0() / 3) as i32);
+    if q == 0 {
+        format!("{}-Q4", y - 1)
+    } else {
+        format!("{y}-Q{q}")
+    }
+}
+
+/// The scorecards of the asked period (default: [`default_period`]) for the page's caller,
+/// with the tiers' names in the page's language.
+async fn scorecards_of(
+    state: &Arc<AppState>,
+    page: &Page,
+    period: Option<String>,
+) -> Result<
+    (
+        String,
+        Result<
+            (
+                stratum_store::scorecard::Scorecards,
+                Option<stratum_core::scheme::SchemeParams>,
+            ),
+            ApiError,
+        >,
+    ),
+    ApiError,
+> {
+    let period = match period.filter(|p| !p.trim().is_empty()) {
+        Some(p) => p,
+        None => {
+            let runs = state.with_store(|s| Ok(s.runs()?)).await?;
+            default_period(runs.last().map(|r| r.as_of))
+        }
+    };
+    let result = async {
+        let s = crate::scorecards::read(state, &page.caller, &period).await?;
+        let to = s.to.id;
+        let scheme = state
+            .with_store(move |st| Ok(st.scheme_text(to)?))
+            .await?
+            .and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok());
+        Ok((s, scheme))
+    }
+    .await;
+    Ok((period, result))
+}
+
+async fn scorecards(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Query(q): Query<ScorecardPageQuery>,
+) -> Response {
+    let w = page.words.clone();
+    let result = async {
+        let (period, cards) = scorecards_of(&state, &page, q.period).await?;
+        let mut p = ScorecardsPage {
+            f: Frame::of(
+                &page,
+                w.t("客户经理绩效考核", "Account managers' scorecards"),
+            ),
+            period,
+            runs: String::new(),
+            header: Vec::new(),
+            rows: Vec::new(),
+            note: None,
+        };
+        match cards {
+            Ok((s, scheme)) => {
+                let label = |t: &str| tier_label(scheme.as_ref(), &s.dimension, t, w.lang);
+                let (header, rows) = crate::scorecards::table(
+                    &s,
+                    &label,
+                    page.caller.role() != Role::Manager,
+                    w.lang,
+                );
+                p.runs = format!(
+                    "#{} ({} {}) → #{} ({} {})",
+                    s.from.id,
+                    w.t("分析日期", "as of"),
+                    s.from.as_of,
+                    s.to.id,
+                    w.t("分析日期", "as of"),
+                    s.to.as_of
+                );
+                p.header = header;
+                p.rows = rows
+                    .iter()
+                    .map(|r| r.iter().map(stratum_io::cells::Cell::display).collect())
+                    .collect();
+            }
+            Err(ApiError::BadRequest(m)) => p.note = Some(m),
+            Err(e) => return Err(e),
+        }
+        Ok::<_, ApiError>(p)
+    }
+    .await;
+    match result {
+        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
+        Err(e) => error_page(&w, &e),
+    }
+}
+
+/// The scorecards as `scorecards.csv` or `scorecards.xlsx`.
+async fn scorecards_export(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Query(q): Query<ScorecardPageQuery>,
+) -> Response {
+    let w = page.words.clone();
+    let result = async {
+        let (_, cards) = scorecards_of(&state, &page, q.period).await?;
+        let (s, scheme) = cards?;
+        let label = |t: &str| tier_label(scheme.as_ref(), &s.dimension, t, w.lang);
+        let (header, rows) =
+            crate::scorecards::table(&s, &label, page.caller.role() != Role::Manager, w.lang);
+        let xlsx = q.format.as_deref() == Some("xlsx");
+        let bytes =
+            tokio::task::spawn_blocking(move || crate::scorecards::file(&header, &rows, xlsx))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??;
+        let (name, kind) = if xlsx {
+            (
+                "scorecards.xlsx",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        } else {
+            ("scorecards.csv", "text/csv; charset=utf-8")
+        };
+        Ok::<_, ApiError>(
+            (
+                [
+                    (header::CONTENT_TYPE, kind.to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response(),
+        )
+    }
+    .await;
+    match result {
+        Ok(r) => r,
         Err(e) => error_page(&w, &e),
     }
 }

@@ -25,6 +25,7 @@ mod postgres_db;
 pub mod preview;
 pub mod review;
 mod schema;
+pub mod scorecard;
 mod sqlite_db;
 pub mod why;
 
@@ -104,6 +105,18 @@ pub enum StoreError {
     /// A scheme version id that is not in the store.
     #[error("no scheme version {0} in the store")]
     NoVersion(i64),
+    /// A period without a kept run at its start and another at its end.
+    #[error(
+        "no scorecards for {period}: they need a kept run as of {start} or before and a later one as of {end} or before (`stratum backfill --every month` keeps both)"
+    )]
+    NoPeriodRuns {
+        /// The period as given.
+        period: String,
+        /// Its first day.
+        start: NaiveDate,
+        /// The first day after it.
+        end: NaiveDate,
+    },
     /// A review id that is not in the store.
     #[error("no review {0} in the store")]
     NoReview(i64),

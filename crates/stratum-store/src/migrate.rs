@@ -115,7 +115,8 @@ pub(crate) struct Tiers<'a> {
 }
 
 impl Tiers<'_> {
-    fn rank(&self, tier: Option<usize>) -> usize {
+    /// The rank of `tier` (no tier: after every tier).
+    pub(crate) fn rank(&self, tier: Option<usize>) -> usize {
         tier.and_then(|t| self.rank.get(t).copied())
             .unwrap_or(usize::MAX)
     }

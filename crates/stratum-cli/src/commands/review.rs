@@ -149,3 +149,64 @@ fn stats_text(s: &stratum_store::review::ReviewStats) -> String {
         table(&header, &rows)
     )
 }
+
+/// Runs `stratum scorecards`.
+pub fn scorecards(args: crate::cli::ScorecardsArgs) -> Result<()> {
+    use stratum_core::Lang;
+    use stratum_store::scorecard::ScorePeriod;
+    let lang: Lang = args
+        .lang
+        .parse()
+        .map_err(|e| BadInput(format!("--lang: {e}")))?;
+    let period = ScorePeriod::parse(&args.period).ok_or_else(|| {
+        BadInput(format!(
+            "--period {}: give a quarter (2026-Q3), a month (2026-07) or a year (2026)",
+            args.period
+        ))
+    })?;
+    let mut store = open(&args.db)?;
+    let s = store.scorecards(&period).map_err(|e| match e {
+        e @ stratum_store::StoreError::NoPeriodRuns { .. } => {
+            anyhow::Error::new(BadInput(format!("`{}`: {e}", shown(&args.db))))
+        }
+        e => anyhow::Error::new(e),
+    })?;
+    let scheme = store
+        .scheme_text(s.to.id)?
+        .and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok());
+    let label = |t: &str| match scheme.as_ref().and_then(|p| p.tier_label(&s.dimension, t)) {
+        Some(l) => l.pick(lang, t).to_string(),
+        None => stratum_core::history::tier_label(None, &s.dimension, t, lang),
+    };
+    let (header, rows) = stratum_server::scorecards::table(&s, &label, true, lang);
+    println!(
+        "{} {} · {} #{} ({}) → #{} ({})",
+        lang.pick("绩效考核", "scorecards"),
+        s.period.label,
+        lang.pick("比较运行", "runs"),
+        s.from.id,
+        s.from.as_of,
+        s.to.id,
+        s.to.as_of
+    );
+    let shown_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(stratum_io::cells::Cell::display).collect())
+        .collect();
+    print!("{}", table(&header, &shown_rows));
+    if let Some(out) = &args.out {
+        let names = ["scorecards.csv", "scorecards.xlsx"];
+        let outputs = super::outputs::Outputs::begin(out, &[], &names)?;
+        let written = (|| -> Result<Vec<String>> {
+            for (name, xlsx) in [(names[0], false), (names[1], true)] {
+                let bytes = stratum_server::scorecards::file(&header, &rows, xlsx)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                std::fs::write(outputs.dir().join(name), bytes)?;
+            }
+            Ok(names.map(String::from).to_vec())
+        })();
+        let written = outputs.finish(written)?;
+        eprintln!("wrote {}: {}", out.display(), written.join(", "));
+    }
+    Ok(())
+}

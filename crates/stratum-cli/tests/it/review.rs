@@ -108,3 +108,72 @@ fn an_approved_dispute_in_the_store_is_applied_by_the_next_run() {
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("no run 9"), "{}", bad.stderr);
 }
+
+/// `stratum scorecards` on monthly runs of the hand fixture: the total counts the end run's
+/// customers, the files are written, and a period the store cannot cover is refused by name.
+#[test]
+fn scorecards_of_a_quarter_are_printed_and_written() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("stratum.db");
+    let data = fixture("hand.csv");
+    let run = stratum(
+        &[
+            "backfill",
+            "--every",
+            "quarter",
+            "--from",
+            "2025-01-01",
+            "-t",
+            arg(&data),
+            "--db",
+            arg(&db),
+            "--no-xlsx",
+            "-o",
+            arg(&tmp.path().join("bf")),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = tmp.path().join("cards");
+    let cards = stratum(
+        &[
+            "scorecards",
+            "--period",
+            "2025-Q2",
+            "--db",
+            arg(&db),
+            "-o",
+            arg(&out),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(cards.code, 0, "{}", cards.stderr);
+    let runs = stratum(&["runs", "--db", arg(&db)], tmp.path()).stdout;
+    let end_customers = runs
+        .lines()
+        .find(|l| l.contains("2025-07-01"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .expect("the run as of 2025-07-01")
+        .to_string();
+    let total = csv_columns(&out.join("scorecards.csv"), &["manager", "customers"])
+        .into_iter()
+        .find(|r| r[0] == "total")
+        .expect("total");
+    assert_eq!(total[1], end_customers);
+    assert!(out.join("scorecards.xlsx").is_file());
+    let none = stratum(
+        &["scorecards", "--period", "2024-Q1", "--db", arg(&db)],
+        tmp.path(),
+    );
+    assert_ne!(none.code, 0);
+    assert!(
+        none.stderr.contains("no scorecards for 2024-Q1"),
+        "{}",
+        none.stderr
+    );
+    let bad = stratum(
+        &["scorecards", "--period", "Q9", "--db", arg(&db)],
+        tmp.path(),
+    );
+    assert!(bad.stderr.contains("--period Q9"), "{}", bad.stderr);
+}

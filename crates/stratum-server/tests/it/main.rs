@@ -8,6 +8,7 @@ mod fixture;
 mod openapi;
 mod review;
 mod roles;
+mod scorecards;
 mod sessions;
 
 use fixture::Fixture;

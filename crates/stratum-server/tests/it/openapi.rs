@@ -122,6 +122,7 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         "/api/reviews/stats",
         "/api/customers/{id}/review",
         "/api/reviews/{id}/decision",
+        "/api/scorecards",
     ] {
         assert!(
             paths.iter().any(|p| p == expected),
@@ -141,10 +142,10 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
             .replace("/api/customers/{id}", "/api/customers/B")
             .replace("/api/schemes/{id}", "/api/schemes/1")
             .replace("/api/jobs/{id}", "/api/jobs/1");
-        let concrete = if concrete == "/api/worklist" {
-            "/api/worklist?manager=%E5%BC%A0%E4%BC%9F".to_string()
-        } else {
-            concrete
+        let concrete = match concrete.as_str() {
+            "/api/worklist" => "/api/worklist?manager=%E5%BC%A0%E4%BC%9F".to_string(),
+            "/api/scorecards" => "/api/scorecards?period=2025-03".to_string(),
+            _ => concrete,
         };
         for (path, token) in [(concrete.clone(), Some(&admin)), (concrete.clone(), None)] {
             let auth = token.map_or(Auth::None, |t| Auth::Token(t));
@@ -165,6 +166,8 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         ("/api/customers", "/api/customers?page=first", &admin),
         ("/api/schemes/diff", "/api/schemes/diff?from=1&to=1", &admin),
         ("/api/schemes/diff", "/api/schemes/diff?to=99", &admin),
+        ("/api/scorecards", "/api/scorecards?period=2020", &admin),
+        ("/api/scorecards", "/api/scorecards", &admin),
     ] {
         let a = call(&f, "GET", path, Auth::Token(token), None);
         if let Err(e) = check(&doc, template, "get", a.status, &a.body) {

@@ -17,6 +17,12 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/api/reviews?status=maybe", [400, 400, 400, 400]),
     ("GET", "/api/reviews/stats", [200, 200, 200, 200]),
     ("GET", "/api/reviews/stats?run=99", [404, 404, 404, 404]),
+    (
+        "GET",
+        "/api/scorecards?period=2025-03",
+        [200, 200, 200, 200],
+    ),
+    ("GET", "/api/scorecards?period=2020", [400, 400, 400, 400]),
     ("GET", "/api/customers", [403, 200, 200, 200]),
     (
         "GET",
@@ -83,6 +89,13 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/migrations", [200, 200, 200, 200]),
     ("GET", "/funnel", [200, 200, 200, 200]),
     ("GET", "/reviews", [200, 200, 200, 200]),
+    ("GET", "/scorecards", [200, 200, 200, 200]),
+    ("GET", "/scorecards?period=2025-03", [200, 200, 200, 200]),
+    (
+        "GET",
+        "/scorecards/export?period=2025-03&format=xlsx",
+        [200, 200, 200, 200],
+    ),
     ("GET", "/at-risk", [403, 200, 200, 200]),
     ("GET", "/runs", [200, 200, 200, 200]),
     ("GET", "/schemes", [200, 200, 200, 200]),
