@@ -76,9 +76,44 @@ pub enum Command {
     /// and end: customers by tier, upgrades and downgrades, top-tier retention, revenue in
     /// the period and its growth, disputes raised and approved.
     Scorecards(ScorecardsArgs),
+    /// Follow-ups (visits, calls, messages) kept in the store: import them from an
+    /// interactions file, or list them.
+    Followups(FollowupsArgs),
     /// Tier review by sales (kept in the store by the server): the agreement rate of a run per
     /// tier and per account manager, the reviews and disputes, the overrides in force.
     Review(ReviewArgs),
+}
+
+/// Arguments of `stratum followups`.
+#[derive(Debug, Args)]
+pub struct FollowupsArgs {
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db", global = true)]
+    pub db: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: FollowupsAction,
+}
+
+/// What `stratum followups` does.
+#[derive(Debug, Subcommand)]
+pub enum FollowupsAction {
+    /// Import the visits and calls of an interactions file (CSV/XLSX: customer_id, date, type;
+    /// see `segment --interactions`) as follow-ups, each customer, day and kind once however
+    /// often imported; the account manager of each is the latest run's.
+    Import {
+        /// The interactions file.
+        file: PathBuf,
+    },
+    /// List the follow-ups, latest first.
+    List {
+        /// Only this customer's.
+        #[arg(long)]
+        customer: Option<String>,
+        /// Only this account manager's customers'.
+        #[arg(long)]
+        manager: Option<String>,
+    },
 }
 
 /// Arguments of `stratum scorecards`.

@@ -136,6 +136,13 @@ impl InteractionLog {
             .count() as u64
     }
 
+    /// Every interaction with its customer, customer by customer (in no set order).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Interaction)> {
+        self.by_customer
+            .iter()
+            .flat_map(|(c, list)| list.iter().map(move |i| (c.as_str(), i)))
+    }
+
     /// The customers with interactions.
     pub fn customer_ids(&self) -> impl Iterator<Item = &str> {
         self.by_customer.keys().map(String::as_str)

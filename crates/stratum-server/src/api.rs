@@ -46,6 +46,7 @@ pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(crate::review::review_customer))
         .routes(routes!(crate::review::decision))
         .routes(routes!(crate::scorecards::scorecards))
+        .routes(routes!(crate::followups::add, crate::followups::list))
         .routes(routes!(export))
         .routes(routes!(list_customers))
         .routes(routes!(customer_detail))
@@ -1138,8 +1139,11 @@ pub(crate) struct WorklistQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct WorkItem {
     pub(crate) customer: CustomerOut,
-    /// When the next follow-up is due: the last purchase plus the tier's follow-up interval.
+    /// When the next action is due: the tier's follow-up interval after the later of the last
+    /// purchase and the last follow-up.
     pub(crate) due: Option<String>,
+    /// The last follow-up recorded.
+    pub(crate) last_follow_up: Option<String>,
     /// Days past due at the run's as-of date (negative: days left).
     pub(crate) overdue_days: Option<i64>,
     /// The strategy's next step for the tier.
@@ -1186,6 +1190,7 @@ pub(crate) fn worklist_of(
             WorkItem {
                 customer: customer_out(book, r, lang),
                 due: book.due(r).map(|d| d.to_string()),
+                last_follow_up: book.last_follow_up(&r.code).map(|d| d.to_string()),
                 overdue_days: overdue,
                 next_step: strategy
                     .map(|s| s.next_step(lang).to_string())

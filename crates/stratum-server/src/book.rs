@@ -112,6 +112,9 @@ pub(crate) struct Book {
     follow_up: Vec<Option<u32>>,
     /// Worklists worked out so far, by manager code: (days overdue, row), most overdue first.
     worklists: std::sync::Mutex<HashMap<u32, Arc<Work>>>,
+    /// Each customer's last follow-up, by customer id (read with the book, kept up to date
+    /// as follow-ups are recorded).
+    follow_ups: std::sync::RwLock<HashMap<String, NaiveDate>>,
     /// Overviews worked out so far, by language and number of movers listed.
     pub(crate) overviews: std::sync::Mutex<HashMap<(stratum_core::Lang, usize), Overview>>,
 }
@@ -231,6 +234,7 @@ impl Book {
             push_key(&mut search, r.name.as_deref().unwrap_or(""));
             search.push('\n');
         }
+        let follow_ups = store.last_follow_ups(None)?;
         let follow_up = dimension.as_ref().map_or(Vec::new(), |(_, tiers)| {
             tiers
                 .iter()
@@ -258,6 +262,7 @@ impl Book {
             starts,
             follow_up,
             worklists: Default::default(),
+            follow_ups: std::sync::RwLock::new(follow_ups),
             overviews: Default::default(),
         })
     }
@@ -431,15 +436,37 @@ impl Book {
         list
     }
 
-    /// When `row`'s next follow-up is due: its last purchase plus its tier's interval.
+    /// When `row`'s next action is due: its tier's interval after the later of its last
+    /// purchase and last follow-up ([`stratum_store::followup::due`]).
     pub(crate) fn due(&self, row: &Row) -> Option<NaiveDate> {
         let days = self
             .follow_up
             .get(usize::from(row.tier))
             .copied()
             .flatten()?;
-        row.last_purchase
-            .map(|last| last + chrono::Days::new(u64::from(days)))
+        let last = self
+            .follow_ups
+            .read()
+            .ok()
+            .and_then(|m| m.get(&row.code).copied());
+        stratum_store::followup::due(row.last_purchase, last, days)
+    }
+
+    /// Customer `code`'s last follow-up.
+    pub(crate) fn last_follow_up(&self, code: &str) -> Option<NaiveDate> {
+        self.follow_ups.read().ok()?.get(code).copied()
+    }
+
+    /// Notes a follow-up of customer `code` on `day`: their due date moves, and the
+    /// worklists are worked out again.
+    pub(crate) fn note_follow_up(&self, code: &str, day: NaiveDate) {
+        if let Ok(mut m) = self.follow_ups.write() {
+            let last = m.entry(code.to_string()).or_insert(day);
+            *last = (*last).max(day);
+        }
+        if let Ok(mut cached) = self.worklists.lock() {
+            cached.clear();
+        }
     }
 }
 

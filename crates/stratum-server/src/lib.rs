@@ -16,6 +16,7 @@ pub mod auth;
 mod book;
 pub mod error;
 pub mod export;
+pub(crate) mod followups;
 mod funnel;
 mod grams;
 mod jobs;

@@ -46,6 +46,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/schemes/diff", get(scheme_diff))
         .route("/funnel", get(funnel))
         .route("/customers/{id}/review", post(review_customer))
+        .route("/customers/{id}/follow-ups", post(follow_up_customer))
         .route("/reviews", get(reviews))
         .route("/scorecards", get(scorecards))
         .route("/scorecards/export", get(scorecards_export))
@@ -828,6 +829,10 @@ struct CustomerPage {
     profile: Vec<Figure>,
     /// The customer's reviews, newest first.
     reviews: Vec<crate::review::ReviewOut>,
+    /// The customer's follow-ups, latest first.
+    follow_ups: Vec<crate::followups::FollowUpOut>,
+    /// Today, the follow-up form's default day.
+    today: String,
     /// The tiers a dispute may propose (code, name), other than the customer's; empty when
     /// the latest run has no scheme.
     other_tiers: Vec<(String, String)>,
@@ -948,7 +953,14 @@ async fn customer_page(
         .iter()
         .map(|r| crate::review::review_out(r, Some(&book), w.lang))
         .collect();
+    let follow_ups = crate::followups::of_customer(state, &page.caller, id)
+        .await?
+        .iter()
+        .map(crate::followups::FollowUpOut::from)
+        .collect();
     Ok(CustomerPage {
+        today: crate::auth::now().get(..10).unwrap_or_default().to_string(),
+        follow_ups,
         f: Frame::of(
             page,
             &format!("{} {}", out.id, out.name.as_deref().unwrap_or("")),
@@ -967,6 +979,7 @@ async fn customer_page(
 pub(crate) struct WorkRow {
     pub(crate) row: ListRow,
     pub(crate) due: String,
+    pub(crate) last_follow_up: String,
     pub(crate) overdue: Option<i64>,
     pub(crate) next_step: String,
 }
@@ -1019,6 +1032,7 @@ async fn my_page(
         .map(|i| WorkRow {
             row: list_row(&i.customer, w),
             due: i.due.clone().unwrap_or_else(|| "–".into()),
+            last_follow_up: i.last_follow_up.clone().unwrap_or_else(|| "–".into()),
             overdue: i.overdue_days,
             next_step: i.next_step.clone(),
         })
@@ -1386,6 +1400,36 @@ async fn funnel(
     match result {
         Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
         Err(e) => error_page(&w, &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct FollowUpForm {
+    csrf: String,
+    kind: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn follow_up_customer(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Path(id): Path<String>,
+    Form(form): Form<FollowUpForm>,
+) -> Response {
+    if let Err(e) = check_form(&page, &form.csrf) {
+        return error_page(&page.words, &e);
+    }
+    let input = crate::followups::FollowUpIn {
+        kind: form.kind,
+        date: (!form.date.is_empty()).then_some(form.date),
+        note: form.note,
+    };
+    match crate::followups::record(&state, &page.caller, &id, input).await {
+        Ok(_) => Redirect::to(&format!("/customers/{}", path_segment(&id))).into_response(),
+        Err(e) => error_page(&page.words, &e),
     }
 }
 

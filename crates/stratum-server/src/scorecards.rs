@@ -52,6 +52,10 @@ pub(crate) struct ScorecardOut {
     pub(crate) growth: Option<f64>,
     pub(crate) disputes_raised: usize,
     pub(crate) disputes_approved: usize,
+    /// Follow-ups recorded in the period.
+    pub(crate) follow_ups: usize,
+    /// Customers overdue for their next action at the end.
+    pub(crate) overdue_at_end: usize,
 }
 
 impl From<&Scorecard> for ScorecardOut {
@@ -73,6 +77,8 @@ impl From<&Scorecard> for ScorecardOut {
             growth: c.growth(),
             disputes_raised: c.disputes_raised,
             disputes_approved: c.disputes_approved,
+            follow_ups: c.follow_ups,
+            overdue_at_end: c.overdue_at_end,
         }
     }
 }
@@ -202,6 +208,8 @@ pub fn table(
             ("增长", "growth"),
             ("提出异议", "disputes raised"),
             ("异议获批", "disputes approved"),
+            ("期内跟进", "follow-ups"),
+            ("期末逾期客户", "overdue at end"),
         ]
         .map(|(zh, en)| lang.pick(zh, en).to_string()),
     );
@@ -223,6 +231,8 @@ pub fn table(
             share(c.growth()),
             Cell::Int(c.disputes_raised as i64),
             Cell::Int(c.disputes_approved as i64),
+            Cell::Int(c.follow_ups as i64),
+            Cell::Int(c.overdue_at_end as i64),
         ]);
         r
     };

@@ -18,6 +18,7 @@
 
 pub mod access;
 pub mod chunk;
+pub mod followup;
 pub mod migrate;
 pub mod outbox;
 pub mod overview;

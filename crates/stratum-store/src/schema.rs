@@ -3,7 +3,7 @@
 //! per database.
 
 /// The migrations, in order; the version of each is its position counting from 1.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     // 1: runs, the customers they scored (ids interned once), and each run's customers in
     // compressed chunks of store ids (see `chunk`)
     "CREATE TABLE runs (
@@ -162,6 +162,22 @@ const MIGRATIONS: [&str; 7] = [
         expires TEXT,
         review BIGINT
     );",
+    // 8: follow-ups (visits, calls, messages) recorded on the dashboard or imported from an
+    // interactions file (an import once per customer, day and kind)
+    "CREATE TABLE follow_ups (
+        id {serial},
+        customer TEXT NOT NULL,
+        manager TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        day TEXT NOT NULL,
+        note TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        source TEXT NOT NULL
+    );
+    CREATE INDEX follow_ups_by_customer ON follow_ups (customer, day);
+    CREATE INDEX follow_ups_by_manager ON follow_ups (manager, day);
+    CREATE UNIQUE INDEX follow_ups_imported ON follow_ups (customer, day, kind) WHERE source = 'import';",
 ];
 
 /// A database's spelling of the types that differ.

@@ -16,7 +16,10 @@
 //!   top tier at the end; revenue in the period: the book's net revenue at the end less the
 //!   same customers' at the start (new customers from zero), and growth: that over their
 //!   revenue at the start; disputes raised by the manager's customers' reviewers in the period,
-//!   and approved.
+//!   and approved; follow-ups recorded in the period; and customers overdue at the end: those
+//!   of the end book whose next action ([`crate::followup::due`]: their tier's interval after
+//!   the later of their last purchase and their last follow-up before the end) fell due
+//!   before the end.
 
 use std::collections::BTreeMap;
 
@@ -99,6 +102,10 @@ pub struct Scorecard {
     pub disputes_raised: usize,
     /// Of those, approved.
     pub disputes_approved: usize,
+    /// Follow-ups recorded in the period.
+    pub follow_ups: usize,
+    /// Customers of the end book overdue at the end.
+    pub overdue_at_end: usize,
 }
 
 impl Scorecard {
@@ -129,6 +136,8 @@ impl Scorecard {
         self.revenue_in_period += o.revenue_in_period;
         self.disputes_raised += o.disputes_raised;
         self.disputes_approved += o.disputes_approved;
+        self.follow_ups += o.follow_ups;
+        self.overdue_at_end += o.overdue_at_end;
     }
 }
 
@@ -212,6 +221,13 @@ impl Store {
             .collect();
         let mut cards: BTreeMap<String, Scorecard> = BTreeMap::new();
         let n = tiers.len();
+        // each end tier's follow-up interval, and each customer's last follow-up before the end
+        let interval: Vec<Option<u32>> = t_after
+            .names
+            .iter()
+            .map(|t| scheme.as_ref()?.strategy(t)?.follow_up_days)
+            .collect();
+        let last_follow_ups = self.last_follow_ups(Some(period.end))?;
         let mut seen = vec![false; before.rows.len()];
         for (i, s) in after.rows.iter().enumerate() {
             let c = card_of(&mut cards, &m_after[i], n);
@@ -219,6 +235,18 @@ impl Store {
             let t_to = (t_after.pick)(s);
             if let Some(p) = t_to.and_then(|t| place.get(t)) {
                 c.by_tier[*p] += 1;
+            }
+            let due = t_to
+                .and_then(|t| interval.get(t).copied().flatten())
+                .and_then(|days| {
+                    crate::followup::due(
+                        crate::chunk::date(s.last_purchase),
+                        last_follow_ups.get(after.codes[i].as_str()).copied(),
+                        days,
+                    )
+                });
+            if due.is_some_and(|d| d < period.end) {
+                c.overdue_at_end += 1;
             }
             match start.get(after.codes[i].as_str()) {
                 Some(&j) => {
@@ -276,6 +304,14 @@ impl Store {
             if r.status == ReviewStatus::Approved {
                 c.disputes_approved += 1;
             }
+        }
+        let done = self.follow_ups(&crate::followup::FollowUpFilter {
+            from: Some(period.start),
+            until: Some(period.end),
+            ..Default::default()
+        })?;
+        for f in &done {
+            card_of(&mut cards, &f.item.manager, n).follow_ups += 1;
         }
         let mut total = Scorecard {
             by_tier: vec![0; tiers.len()],

@@ -210,3 +210,103 @@ pub fn scorecards(args: crate::cli::ScorecardsArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// Runs `stratum followups`.
+pub fn followups(args: crate::cli::FollowupsArgs) -> Result<()> {
+    use stratum_core::interactions::InteractionKind;
+    use stratum_store::followup::{FollowUpFilter, NewFollowUp};
+    let mut store = open(&args.db)?;
+    match args.action {
+        crate::cli::FollowupsAction::Import { file } => {
+            let mut rejects = stratum_io::rejects::RejectsWriter::new(Vec::new())?;
+            let (log, counts, _) = stratum_io::interactions::load_interactions(
+                &file,
+                &stratum_io::source::ReadOptions::default(),
+                &mut rejects,
+            )
+            .map_err(|e| BadInput(format!("`{}`: {e}", file.display())))?;
+            // each customer's account manager, from the latest run
+            let managers: std::collections::HashMap<String, String> = match store.latest_run_id()? {
+                Some(run) => {
+                    let kept = store.kept_columns(run, Some(&["account_manager".to_string()]))?;
+                    match kept.profile.column("account_manager") {
+                        Some(stratum_core::scheme::ColumnData::Text(t)) => kept
+                            .codes
+                            .iter()
+                            .enumerate()
+                            .map(|(i, c)| (c.clone(), t.get(i).unwrap_or("").to_string()))
+                            .collect(),
+                        _ => Default::default(),
+                    }
+                }
+                None => Default::default(),
+            };
+            let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let mut list: Vec<NewFollowUp> = log
+                .iter()
+                .filter_map(|(c, i)| {
+                    let kind = match i.kind {
+                        InteractionKind::Visit => "visit",
+                        InteractionKind::Call => "call",
+                        _ => return None,
+                    };
+                    Some(NewFollowUp {
+                        customer: c.to_string(),
+                        manager: managers.get(c).cloned().unwrap_or_default(),
+                        kind: kind.into(),
+                        day: i.date,
+                        note: String::new(),
+                        created_by: "import".into(),
+                        created_at: created_at.clone(),
+                    })
+                })
+                .collect();
+            list.sort_by(|a, b| (&a.customer, a.day, &a.kind).cmp(&(&b.customer, b.day, &b.kind)));
+            // the rows that cannot be used, each with its line, column, value and reason
+            let rejected = String::from_utf8_lossy(&rejects.finish()?).into_owned();
+            for line in rejected.lines().skip(1).take(10) {
+                eprintln!("rejected: {line}");
+            }
+            let new = store.import_follow_ups(&list)?;
+            println!(
+                "{} rows read, {} rejected; {} visits and calls, {new} new follow-ups kept in `{}`",
+                counts.rows_read,
+                counts.rejected,
+                list.len(),
+                shown(&args.db)
+            );
+        }
+        crate::cli::FollowupsAction::List { customer, manager } => {
+            let list = store.follow_ups(&FollowUpFilter {
+                customer,
+                manager,
+                ..FollowUpFilter::default()
+            })?;
+            if list.is_empty() {
+                println!("no follow-ups");
+                return Ok(());
+            }
+            let header = [
+                "date", "customer", "manager", "kind", "by", "source", "note",
+            ]
+            .map(String::from);
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|f| {
+                    let i = &f.item;
+                    vec![
+                        i.day.to_string(),
+                        i.customer.clone(),
+                        i.manager.clone(),
+                        i.kind.clone(),
+                        i.created_by.clone(),
+                        f.source.clone(),
+                        i.note.clone(),
+                    ]
+                })
+                .collect();
+            print!("{}", table(&header, &rows));
+        }
+    }
+    Ok(())
+}

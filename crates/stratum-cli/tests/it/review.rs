@@ -101,6 +101,33 @@ fn an_approved_dispute_in_the_store_is_applied_by_the_next_run() {
     ");
     let none = stratum(&["review", "stats", "--db", arg(&db)], tmp.path());
     assert_eq!(none.stdout, "run 2: no customer reviewed\n");
+    // the interactions' visits and calls as follow-ups, once however often imported
+    let interactions = test_fixture("hand_interactions.csv");
+    for new in ["1 new", "0 new"] {
+        let import = stratum(
+            &["followups", "import", arg(&interactions), "--db", arg(&db)],
+            tmp.path(),
+        );
+        assert_eq!(import.code, 0, "{}", import.stderr);
+        assert!(
+            import.stdout.starts_with(&format!(
+                "9 rows read, 4 rejected; 1 visits and calls, {new} follow-ups"
+            )),
+            "{}",
+            import.stdout
+        );
+        let rejected = import
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("rejected: "));
+        assert_eq!(rejected.count(), 4, "{}", import.stderr);
+    }
+    let list = stratum(&["followups", "list", "--db", arg(&db)], tmp.path());
+    assert!(
+        list.stdout.contains("C09") && list.stdout.contains("张伟"),
+        "{}",
+        list.stdout
+    );
     let bad = stratum(
         &["review", "stats", "--run", "9", "--db", arg(&db)],
         tmp.path(),

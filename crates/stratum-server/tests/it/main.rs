@@ -5,6 +5,7 @@
 
 mod browser;
 mod fixture;
+mod followups;
 mod openapi;
 mod review;
 mod roles;

@@ -123,6 +123,7 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         "/api/customers/{id}/review",
         "/api/reviews/{id}/decision",
         "/api/scorecards",
+        "/api/customers/{id}/follow-ups",
     ] {
         assert!(
             paths.iter().any(|p| p == expected),

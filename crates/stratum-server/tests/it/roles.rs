@@ -36,6 +36,8 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/api/customers/ZZZ", [403, 404, 404, 404]),
     ("GET", "/api/customers/A/profile", [403, 200, 200, 200]),
     ("GET", "/api/customers/D/profile", [403, 404, 200, 200]),
+    ("GET", "/api/customers/A/follow-ups", [403, 200, 200, 200]),
+    ("GET", "/api/customers/D/follow-ups", [403, 404, 200, 200]),
     ("GET", "/api/migrations", [200, 200, 200, 200]),
     (
         "GET",

@@ -846,7 +846,7 @@ fn the_scheme_versions_migration_keeps_the_schemes_of_the_runs_already_kept() {
             .record(&run_at(day(2025, 5, 1)), &meta())
             .expect("record");
         drop(store);
-        let undo = "DROP TABLE tier_overrides; DROP TABLE reviews;
+        let undo = "DROP TABLE follow_ups; DROP TABLE tier_overrides; DROP TABLE reviews;
             DROP TABLE audit_log; DROP TABLE api_tokens; DROP TABLE sessions;
             DROP TABLE users;
             DROP TABLE alert_attempts; DROP TABLE alert_outbox; DROP TABLE run_profiles;
@@ -1354,5 +1354,52 @@ fn disputes_are_decided_once_and_an_approved_one_is_applied_by_the_next_run() {
                 "{as_of}"
             );
         }
+    }
+}
+
+/// Follow-ups on both databases: an import keeps each customer, day and kind once however
+/// often it runs (a dashboard record of the same is kept beside it); the last follow-up of each
+/// customer before a day.
+#[test]
+fn follow_ups_are_imported_once_and_the_last_one_is_found() {
+    use stratum_store::followup::{FollowUpFilter, NewFollowUp};
+    for t in stores("follow_ups") {
+        let mut store = Store::open(&t.url).expect("open");
+        let f = |customer: &str, kind: &str, d: NaiveDate| NewFollowUp {
+            customer: customer.into(),
+            manager: "张伟".into(),
+            kind: kind.into(),
+            day: d,
+            note: String::new(),
+            created_by: "import".into(),
+            created_at: "2026-12-05T09:00:00Z".into(),
+        };
+        let list = [
+            f("A", "call", day(2025, 3, 1)),
+            f("A", "visit", day(2025, 3, 1)),
+            f("A", "call", day(2025, 3, 1)),
+            f("B", "call", day(2025, 2, 1)),
+        ];
+        assert_eq!(store.import_follow_ups(&list).expect("import"), 3);
+        assert_eq!(store.import_follow_ups(&list).expect("again"), 0);
+        store
+            .add_follow_up(&f("A", "call", day(2025, 3, 1)))
+            .expect("dashboard");
+        store
+            .add_follow_up(&f("A", "message", day(2025, 4, 2)))
+            .expect("dashboard");
+        let a = store
+            .follow_ups(&FollowUpFilter {
+                customer: Some("A".into()),
+                ..FollowUpFilter::default()
+            })
+            .expect("list");
+        assert_eq!(a.len(), 4);
+        assert_eq!(a[0].item.kind, "message");
+        let last = store.last_follow_ups(Some(day(2025, 4, 1))).expect("last");
+        assert_eq!(last.get("A"), Some(&day(2025, 3, 1)));
+        assert_eq!(last.get("B"), Some(&day(2025, 2, 1)));
+        let all = store.last_follow_ups(None).expect("last");
+        assert_eq!(all.get("A"), Some(&day(2025, 4, 2)));
     }
 }
