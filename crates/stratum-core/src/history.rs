@@ -168,6 +168,35 @@ pub struct HistoryView {
     /// High-value customers (ABC class A in the earlier run) who moved down or were lost, by
     /// revenue.
     pub high_value_down: Vec<MoverView>,
+    /// How far sales agreed with the latest kept run's tiers, when its customers were reviewed.
+    pub agreement: Option<AgreementView>,
+}
+
+/// Sales' agreement with a run's tiers: of the customers reviewed (each by their latest
+/// review), those agreed, in all, per tier and per account manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementView {
+    /// The run reviewed.
+    pub run: i64,
+    /// `("all", "")`, then `("tier", code)` per tier, then `("manager", name)` per manager.
+    pub rows: Vec<AgreementRow>,
+}
+
+/// One group's agreement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementRow {
+    /// `all`, `tier` or `manager`.
+    pub kind: &'static str,
+    /// The tier's code or the manager (empty for all).
+    pub group: String,
+    /// Customers reviewed.
+    pub reviewed: usize,
+    /// Of those, agreed.
+    pub agreed: usize,
+    /// Disputes approved.
+    pub approved: usize,
+    /// Disputes rejected.
+    pub rejected: usize,
 }
 
 impl HistoryView {

@@ -1437,6 +1437,9 @@ async fn follow_up_customer(
 struct ReviewForm {
     csrf: String,
     verdict: String,
+    /// Where to go after (`/my`; default: the customer's page).
+    #[serde(default)]
+    back: String,
     #[serde(default)]
     proposed_tier: String,
     #[serde(default)]
@@ -1457,8 +1460,13 @@ async fn review_customer(
         proposed_tier: (!form.proposed_tier.is_empty()).then_some(form.proposed_tier),
         reason: form.reason,
     };
+    let back = if form.back == "/my" {
+        "/my".to_string()
+    } else {
+        format!("/customers/{}", path_segment(&id))
+    };
     match crate::review::submit(&state, &page.caller, &id, input).await {
-        Ok(_) => Redirect::to(&format!("/customers/{}", path_segment(&id))).into_response(),
+        Ok(_) => Redirect::to(&back).into_response(),
         Err(e) => error_page(&page.words, &e),
     }
 }

@@ -212,7 +212,12 @@ impl Store {
             None => (None, [Vec::new(), Vec::new(), Vec::new()]),
         };
         let [upgrades, downgrades, high_value_down] = movers;
+        let agreement = match kept.last() {
+            Some((info, _)) => crate::review::agreement_view(&self.review_stats(info.id)?),
+            None => None,
+        };
         Ok(Some(HistoryView {
+            agreement,
             dimension,
             tiers,
             runs: sizes,

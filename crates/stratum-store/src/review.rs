@@ -451,6 +451,26 @@ impl Store {
     }
 }
 
+/// `s` as the history view shows it (none without a customer reviewed).
+pub fn agreement_view(s: &ReviewStats) -> Option<stratum_core::history::AgreementView> {
+    use stratum_core::history::{AgreementRow, AgreementView};
+    if s.all.reviewed() == 0 {
+        return None;
+    }
+    let row = |kind: &'static str, group: &str, a: &Agreement| AgreementRow {
+        kind,
+        group: group.to_string(),
+        reviewed: a.reviewed(),
+        agreed: a.agreed,
+        approved: a.approved,
+        rejected: a.rejected,
+    };
+    let mut rows = vec![row("all", "", &s.all)];
+    rows.extend(s.by_tier.iter().map(|(t, a)| row("tier", t, a)));
+    rows.extend(s.by_manager.iter().map(|(m, a)| row("manager", m, a)));
+    Some(AgreementView { run: s.run, rows })
+}
+
 /// The override's reason: the reviewer's, with the dispute and who approved it.
 fn override_reason(review: &Review, d: &Decision) -> String {
     let mut reason = format!(

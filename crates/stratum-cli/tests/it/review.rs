@@ -17,29 +17,28 @@ fn an_approved_dispute_in_the_store_is_applied_by_the_next_run() {
         test_fixture("hand_master.csv"),
         test_fixture("hand_scheme.toml"),
     ];
-    let segment = |out: &str| {
+    let segment = |out: &str, extra: &[&str]| {
         let out = tmp.path().join(out);
-        let run = stratum(
-            &[
-                "segment",
-                "-t",
-                arg(&paths[0]),
-                "-c",
-                arg(&paths[1]),
-                "--scheme",
-                arg(&paths[2]),
-                "--db",
-                arg(&db),
-                "--no-xlsx",
-                "-o",
-                arg(&out),
-            ],
-            tmp.path(),
-        );
+        let mut args = vec![
+            "segment",
+            "-t",
+            arg(&paths[0]),
+            "-c",
+            arg(&paths[1]),
+            "--scheme",
+            arg(&paths[2]),
+            "--db",
+            arg(&db),
+            "--no-xlsx",
+            "-o",
+            arg(&out),
+        ];
+        args.extend_from_slice(extra);
+        let run = stratum(&args, tmp.path());
         assert_eq!(run.code, 0, "{}", run.stderr);
         out
     };
-    segment("first");
+    segment("first", &[]);
     let mut store = Store::open(arg(&db)).expect("store");
     let review = store
         .add_review(&NewReview {
@@ -68,7 +67,13 @@ fn an_approved_dispute_in_the_store_is_applied_by_the_next_run() {
         )
         .expect("approve");
     drop(store);
-    let out = segment("second");
+    let out = segment("second", &["--report"]);
+    // the report shows sales' agreement with the kept run's tiers beside the tests
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(
+        html.contains("Agreement of sales with the tiers (external validation): run #1"),
+        "no agreement in the report"
+    );
     let tiers = csv_columns(
         &out.join("tiers.csv"),
         &["customer_id", "final_tier", "overridden", "reason"],

@@ -1222,6 +1222,53 @@ fn validation(r: &ReportInput<'_>, f: &Fmt<'_>) -> Section {
             blocks.push(Block::Notes(notes));
         }
     }
+    // beside the tests: how far sales agreed with the tiers of the latest kept run
+    if let Some(a) = r.history.and_then(|h| h.agreement.as_ref().map(|a| (h, a))) {
+        let (h, a) = a;
+        let scheme = r.scheme.map(|o| o.scheme);
+        blocks.push(Block::Heading(format!(
+            "{} #{}",
+            f.pick(
+                "销售对等级的认同率（外部验证）：运行",
+                "Agreement of sales with the tiers (external validation): run"
+            ),
+            a.run
+        )));
+        blocks.push(Block::Table(Table {
+            header: strings([
+                f.pick("分组", "group"),
+                f.pick("已复核", "reviewed"),
+                f.pick("认同", "agreed"),
+                f.pick("异议获批", "disputes approved"),
+                f.pick("异议驳回", "disputes rejected"),
+                f.pick("认同率", "agreement"),
+            ]),
+            rows: a
+                .rows
+                .iter()
+                .map(|x| {
+                    let group = match x.kind {
+                        "all" => f.pick("全部", "all").to_string(),
+                        "tier" => format!(
+                            "{} · {}",
+                            f.pick("等级", "tier"),
+                            tier_label(scheme, &h.dimension, &x.group, r.lang)
+                        ),
+                        _ => format!("{} · {}", f.pick("客户经理", "manager"), x.group),
+                    };
+                    vec![
+                        group,
+                        f.count(x.reviewed),
+                        f.count(x.agreed),
+                        f.count(x.approved),
+                        f.count(x.rejected),
+                        pct(x.agreed as f64 / x.reviewed.max(1) as f64),
+                    ]
+                })
+                .collect(),
+            ..Table::default()
+        }));
+    }
     Section {
         id: "validation",
         title: f.pick("分群验证", "Do the segments differ?").into(),

@@ -414,6 +414,13 @@ fn a_dispute_raised_and_approved_in_the_browser_is_the_next_run_s_tier() {
     let mut problems = Vec::new();
     // the account manager disputes B's tier (big) on B's page, proposing small
     let zhang = sign_in(&driver, &f, "zhang-r");
+    // from the list of their customers, agree with the first one's tier
+    zhang.go(&f.server.url("/my"));
+    zhang.click("form.inline button");
+    std::thread::sleep(Duration::from_millis(300));
+    if zhang.path() != "/my" {
+        problems.push(format!("agreeing from the list went to {}", zhang.path()));
+    }
     zhang.go(&f.server.url("/customers/B"));
     zhang.type_in("#reason", "只下过一次大单，采购已转给竞争对手");
     zhang.click("#dispute");
@@ -426,6 +433,15 @@ fn a_dispute_raised_and_approved_in_the_browser_is_the_next_run_s_tier() {
     let director = sign_in(&driver, &f, "director-r");
     director.go(&f.server.url("/reviews"));
     director.screenshot("review-queue");
+    // one agreement and one dispute: agreement 50%
+    let rates = director
+        .script("return document.querySelector('#agreement tbody tr').innerText;")
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    if !rates.contains("50.0%") {
+        problems.push(format!("the agreement row reads `{rates}`"));
+    }
     if director.count("#pending tbody tr") != 1 {
         problems.push("the queue does not list the dispute".to_string());
     }
