@@ -117,6 +117,13 @@ impl From<StoreError> for ApiError {
             | StoreError::NoProfile(_)
             | StoreError::Draft(_)) => ApiError::BadRequest(e.to_string()),
             e @ StoreError::Exists { .. } => ApiError::Conflict(e.to_string()),
+            StoreError::Pool(stratum_store::pool::PoolRefusal::NoCustomer(id)) => {
+                ApiError::NotFound {
+                    what: "customer",
+                    id,
+                }
+            }
+            e @ StoreError::Pool(_) => ApiError::Conflict(e.to_string()),
             e @ (StoreError::Sqlite(_) | StoreError::Postgres(_) | StoreError::Io(_)) => {
                 ApiError::Unavailable(e)
             }

@@ -22,6 +22,7 @@ pub mod followup;
 pub mod migrate;
 pub mod outbox;
 pub mod overview;
+pub mod pool;
 mod postgres_db;
 pub mod preview;
 pub mod review;
@@ -118,6 +119,9 @@ pub enum StoreError {
         /// The first day after it.
         end: NaiveDate,
     },
+    /// A release or claim the pool's rules refuse.
+    #[error(transparent)]
+    Pool(#[from] pool::PoolRefusal),
     /// A review id that is not in the store.
     #[error("no review {0} in the store")]
     NoReview(i64),

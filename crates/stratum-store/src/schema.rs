@@ -3,7 +3,7 @@
 //! per database.
 
 /// The migrations, in order; the version of each is its position counting from 1.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     // 1: runs, the customers they scored (ids interned once), and each run's customers in
     // compressed chunks of store ids (see `chunk`)
     "CREATE TABLE runs (
@@ -178,6 +178,26 @@ const MIGRATIONS: [&str; 8] = [
     CREATE INDEX follow_ups_by_customer ON follow_ups (customer, day);
     CREATE INDEX follow_ups_by_manager ON follow_ups (manager, day);
     CREATE UNIQUE INDEX follow_ups_imported ON follow_ups (customer, day, kind) WHERE source = 'import';",
+    // 9: the public pool: the customers whose owner the pool changed (released: owner '',
+    // claimed: the claimer) or locked, and the log of every release, claim and lock
+    "CREATE TABLE pool_owners (
+        customer TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        since TEXT NOT NULL,
+        locked BIGINT NOT NULL
+    );
+    CREATE TABLE pool_log (
+        seq {serial},
+        at TEXT NOT NULL,
+        day TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        action TEXT NOT NULL,
+        from_owner TEXT NOT NULL,
+        to_owner TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        actor TEXT NOT NULL
+    );
+    CREATE INDEX pool_log_by_customer ON pool_log (customer, seq);",
 ];
 
 /// A database's spelling of the types that differ.

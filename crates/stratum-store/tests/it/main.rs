@@ -846,7 +846,7 @@ fn the_scheme_versions_migration_keeps_the_schemes_of_the_runs_already_kept() {
             .record(&run_at(day(2025, 5, 1)), &meta())
             .expect("record");
         drop(store);
-        let undo = "DROP TABLE follow_ups; DROP TABLE tier_overrides; DROP TABLE reviews;
+        let undo = "DROP TABLE pool_log; DROP TABLE pool_owners; DROP TABLE follow_ups; DROP TABLE tier_overrides; DROP TABLE reviews;
             DROP TABLE audit_log; DROP TABLE api_tokens; DROP TABLE sessions;
             DROP TABLE users;
             DROP TABLE alert_attempts; DROP TABLE alert_outbox; DROP TABLE run_profiles;
@@ -1401,5 +1401,127 @@ fn follow_ups_are_imported_once_and_the_last_one_is_found() {
         assert_eq!(last.get("B"), Some(&day(2025, 2, 1)));
         let all = store.last_follow_ups(None).expect("last");
         assert_eq!(all.get("A"), Some(&day(2025, 4, 2)));
+    }
+}
+
+/// The public pool on both databases, worked by hand on run 2 of `run_at` (as of 2025-04-01:
+/// A big, last purchase 2025-01-10; B big, 2025-03-05; C small, 2025-02-01; no account
+/// manager in the run, so all start in the pool). Rules: N 30 days (big: 60), M 90, warning 7,
+/// at most 3 owned, 2 claims a day, cool-down 30 days.
+/// - 张伟 claims A and B on 04-01; a third claim that day is refused; 李娜 claims C on 04-02.
+/// - A is due on 05-31 (claimed 04-01 + 60, before 04-01 + 90 for the deal): a warning from
+///   05-24. B has a follow-up on 05-01: due 06-30. C (small): 04-02 + 30 = 05-02.
+/// - The release of 05-31 takes A and C, with their reasons; 张伟 may not claim A back
+///   before 06-30.
+#[test]
+fn the_public_pool_releases_claims_and_cools_down_by_its_rules() {
+    use stratum_store::followup::NewFollowUp;
+    use stratum_store::pool::{PoolRefusal, PoolRules, PoolState};
+    for t in stores("pool") {
+        let mut store = Store::open(&t.url).expect("open");
+        store
+            .record(&run_at(day(2025, 4, 1)), &meta())
+            .expect("run");
+        let rules = PoolRules {
+            no_follow_up_days: 30,
+            no_deal_days: 90,
+            warning_days: 7,
+            tiers: [("big".to_string(), (Some(60), None))].into(),
+            max_owned: Some(3),
+            daily_claims: Some(2),
+            cooldown_days: 30,
+            ..PoolRules::default()
+        };
+        let at = "2026-12-05T09:00:00Z";
+        let state = |store: &mut Store, c: &str, d: NaiveDate| {
+            let all = store.pool(&rules, d).expect("pool");
+            let e = all.into_iter().find(|e| e.customer == c).expect(c);
+            (e.owner, e.state, e.release_on)
+        };
+        assert_eq!(state(&mut store, "A", day(2025, 4, 1)).1, PoolState::InPool);
+        let d1 = day(2025, 4, 1);
+        store
+            .pool_claim(&rules, "A", "张伟", d1, at, "zhang")
+            .expect("A");
+        store
+            .pool_claim(&rules, "B", "张伟", d1, at, "zhang")
+            .expect("B");
+        assert!(matches!(
+            store.pool_claim(&rules, "C", "张伟", d1, at, "zhang"),
+            Err(StoreError::Pool(PoolRefusal::Daily { max: 2, .. }))
+        ));
+        assert!(matches!(
+            store.pool_claim(&rules, "A", "李娜", d1, at, "li"),
+            Err(StoreError::Pool(PoolRefusal::NotInPool { .. }))
+        ));
+        store
+            .pool_claim(&rules, "C", "李娜", day(2025, 4, 2), at, "li")
+            .expect("C");
+        store
+            .add_follow_up(&NewFollowUp {
+                customer: "B".into(),
+                manager: "张伟".into(),
+                kind: "visit".into(),
+                day: day(2025, 5, 1),
+                note: String::new(),
+                created_by: "zhang".into(),
+                created_at: at.into(),
+            })
+            .expect("follow-up");
+        assert_eq!(
+            state(&mut store, "A", day(2025, 5, 23)),
+            ("张伟".to_string(), PoolState::Owned, Some(day(2025, 5, 31)))
+        );
+        assert_eq!(
+            state(&mut store, "A", day(2025, 5, 24)).1,
+            PoolState::Warning
+        );
+        assert_eq!(
+            state(&mut store, "B", day(2025, 5, 31)).2,
+            Some(day(2025, 6, 30))
+        );
+        assert_eq!(
+            state(&mut store, "C", day(2025, 5, 31)).2,
+            Some(day(2025, 5, 2))
+        );
+        let released = store
+            .pool_release_due(&rules, day(2025, 5, 31), at)
+            .expect("release");
+        let names: Vec<&str> = released.iter().map(|e| e.customer.as_str()).collect();
+        assert_eq!(names, ["A", "C"]);
+        assert_eq!(
+            state(&mut store, "A", day(2025, 5, 31)).1,
+            PoolState::InPool
+        );
+        assert_eq!(state(&mut store, "B", day(2025, 5, 31)).1, PoolState::Owned);
+        let log = store.pool_log(Some("A"), None).expect("log");
+        assert_eq!(log[0].action, "release");
+        assert_eq!(log[0].from, "张伟");
+        assert_eq!(log[0].reason, "no follow-up for 60 days (last never)");
+        assert_eq!(log[1].action, "claim");
+        match store.pool_claim(&rules, "A", "张伟", day(2025, 6, 10), at, "zhang") {
+            Err(StoreError::Pool(PoolRefusal::Cooldown { until, .. })) => {
+                assert_eq!(until, day(2025, 6, 30));
+            }
+            other => panic!("{other:?}"),
+        }
+        store
+            .pool_claim(&rules, "A", "张伟", day(2025, 6, 30), at, "zhang")
+            .expect("back after the cool-down");
+        // locked: never released
+        store
+            .pool_lock(&rules, "B", true, day(2025, 6, 30), at, "ann")
+            .expect("lock");
+        assert_eq!(
+            state(&mut store, "B", day(2025, 12, 31)).1,
+            PoolState::Exempt
+        );
+        assert!(
+            store
+                .pool_release_due(&rules, day(2025, 12, 31), at)
+                .expect("release")
+                .iter()
+                .all(|e| e.customer != "B")
+        );
     }
 }
