@@ -76,12 +76,84 @@ pub enum Command {
     /// and end: customers by tier, upgrades and downgrades, top-tier retention, revenue in
     /// the period and its growth, disputes raised and approved.
     Scorecards(ScorecardsArgs),
+    /// The public pool (公海): customers not followed up or sold to for too long are released
+    /// to it ([pool] in the config: days per tier, warnings, locks, caps, daily claims and a
+    /// cool-down), and claimed from it; every release and claim is logged.
+    Pool(PoolArgs),
     /// Follow-ups (visits, calls, messages) kept in the store: import them from an
     /// interactions file, or list them.
     Followups(FollowupsArgs),
     /// Tier review by sales (kept in the store by the server): the agreement rate of a run per
     /// tier and per account manager, the reviews and disputes, the overrides in force.
     Review(ReviewArgs),
+}
+
+/// Arguments of `stratum pool`.
+#[derive(Debug, Args)]
+pub struct PoolArgs {
+    /// The history store: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = "stratum.db", global = true)]
+    pub db: String,
+    /// A TOML config file with a [pool] section: no_follow_up_days (N, default 30),
+    /// no_deal_days (M, default 90), warning_days (K, default 7), max_owned, daily_claims,
+    /// cooldown_days (default 30), exempt_tiers, and [pool.tiers.CODE] with a tier's own
+    /// no_follow_up_days and no_deal_days.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// The day the rules are applied at (default: today).
+    #[arg(long, global = true)]
+    pub as_of: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: PoolAction,
+}
+
+/// What `stratum pool` does.
+#[derive(Debug, Subcommand)]
+pub enum PoolAction {
+    /// The customers and where they stand: in the pool, due for release, warned, owned or
+    /// exempt (default: all but the plainly owned).
+    List {
+        /// in_pool, due, warning, owned, exempt or all.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this owner's customers.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Claim a customer from the pool for an account manager.
+    Claim {
+        /// The customer.
+        customer: String,
+        /// The account manager who takes them.
+        #[arg(long)]
+        manager: String,
+    },
+    /// Release every customer due under the rules, or one customer by hand (--customer).
+    Release {
+        /// Release this customer now, whatever the rules say.
+        #[arg(long)]
+        customer: Option<String>,
+        /// Why (with --customer).
+        #[arg(long, default_value = "released by hand")]
+        reason: String,
+    },
+    /// Lock a customer with their owner: never released.
+    Lock {
+        /// The customer.
+        customer: String,
+    },
+    /// Unlock a customer.
+    Unlock {
+        /// The customer.
+        customer: String,
+    },
+    /// The log of releases, claims and locks, newest first.
+    Log {
+        /// Only this customer's.
+        #[arg(long)]
+        customer: Option<String>,
+    },
 }
 
 /// Arguments of `stratum followups`.

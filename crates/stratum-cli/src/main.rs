@@ -157,6 +157,7 @@ pub(crate) fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Users(args) => commands::serve::users(args),
         cli::Command::Review(args) => commands::review::run(args),
         cli::Command::Followups(args) => commands::review::followups(args),
+        cli::Command::Pool(args) => commands::pool::run(args),
         cli::Command::Scorecards(args) => commands::review::scorecards(args),
     }
 }

@@ -52,6 +52,54 @@ pub struct ConfigFile {
     /// The sales funnel's stages.
     #[serde(default)]
     pub funnel: FunnelConfig,
+    /// The public pool's rules (applied after each `segment --db` run when given).
+    pub pool: Option<PoolConfig>,
+}
+
+/// `[pool]`: the public pool's rules (see `stratum pool --help`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    pub no_follow_up_days: Option<u32>,
+    pub no_deal_days: Option<u32>,
+    pub warning_days: Option<u32>,
+    pub max_owned: Option<usize>,
+    pub daily_claims: Option<usize>,
+    pub cooldown_days: Option<u32>,
+    #[serde(default)]
+    pub exempt_tiers: Vec<String>,
+    /// `[pool.tiers.CODE]`: a final tier's own days.
+    #[serde(default)]
+    pub tiers: BTreeMap<String, PoolTierConfig>,
+}
+
+/// `[pool.tiers.CODE]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolTierConfig {
+    pub no_follow_up_days: Option<u32>,
+    pub no_deal_days: Option<u32>,
+}
+
+impl PoolConfig {
+    /// The rules, the defaults where the section is silent.
+    pub fn rules(self) -> stratum_store::pool::PoolRules {
+        let d = stratum_store::pool::PoolRules::default();
+        stratum_store::pool::PoolRules {
+            no_follow_up_days: self.no_follow_up_days.unwrap_or(d.no_follow_up_days),
+            no_deal_days: self.no_deal_days.unwrap_or(d.no_deal_days),
+            warning_days: self.warning_days.unwrap_or(d.warning_days),
+            tiers: self
+                .tiers
+                .into_iter()
+                .map(|(k, v)| (k, (v.no_follow_up_days, v.no_deal_days)))
+                .collect(),
+            exempt_tiers: self.exempt_tiers,
+            max_owned: self.max_owned,
+            daily_claims: self.daily_claims,
+            cooldown_days: self.cooldown_days.unwrap_or(d.cooldown_days),
+        }
+    }
 }
 
 /// `[funnel]`: the pipeline's stages, the period opportunities are grouped by and the tiers
@@ -253,6 +301,7 @@ pub fn clv_settings(args: ClvArgs) -> Result<ClvSettings> {
         customers: _,
         clv,
         funnel: _,
+        pool: _,
     } = match &config {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
@@ -383,6 +432,8 @@ pub struct SegmentSettings {
     pub interactions: Option<PathBuf>,
     /// The opportunities file and the funnel's settings.
     pub opportunities: Option<(PathBuf, CheckedFunnelParams)>,
+    /// The public pool's rules, applied after the run is kept (`--db`).
+    pub pool: Option<stratum_store::pool::PoolRules>,
     pub clv: Option<CheckedClvParams>,
     /// Write `report.html`.
     pub report: bool,
@@ -669,6 +720,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         customers: customers_config,
         clv: cfg_clv,
         funnel: cfg_funnel,
+        pool: cfg_pool,
     } = match &config {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
@@ -775,6 +827,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         scheme,
         overrides,
         interactions,
+        pool: cfg_pool.map(PoolConfig::rules),
         opportunities: match opportunities {
             Some(path) => Some((path, resolve_funnel(cfg_funnel)?)),
             None => None,

@@ -226,6 +226,14 @@ impl Jobs {
                 if let Err(e) = state.refresh().await {
                     tracing::warn!(job = id, "the new run was not read: {e}");
                 }
+                // the pool's rules are applied at each run
+                match crate::pool::release_due(&state).await {
+                    Ok(n) => self.update(id, |j| {
+                        j.log
+                            .push(format!("released {n} customers to the public pool"))
+                    }),
+                    Err(e) => tracing::warn!(job = id, "the pool's release failed: {e}"),
+                }
                 self.update(id, |j| {
                     j.state = JobState::Succeeded;
                     j.finished_at = finished;

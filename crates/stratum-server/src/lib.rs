@@ -21,6 +21,7 @@ mod funnel;
 mod grams;
 mod jobs;
 mod pages;
+mod pool;
 mod review;
 pub mod schedules;
 pub mod scorecards;

@@ -49,6 +49,9 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/customers/{id}/follow-ups", post(follow_up_customer))
         .route("/reviews", get(reviews))
         .route("/scorecards", get(scorecards))
+        .route("/pool", get(pool_page))
+        .route("/pool/{id}/claim", post(pool_claim))
+        .route("/pool/{id}/release", post(pool_release))
         .route("/scorecards/export", get(scorecards_export))
         .route("/reviews/{id}/decision", post(decide_review))
         .route("/alerts", get(alerts))
@@ -1749,6 +1752,98 @@ async fn scorecards_export(
     match result {
         Ok(r) => r,
         Err(e) => error_page(&w, &e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pool.html")]
+struct PoolPage {
+    f: Frame,
+    /// Whether the caller claims for others (analysts and admins).
+    for_others: bool,
+    in_pool: Vec<crate::pool::PoolOut>,
+    at_risk: Vec<crate::pool::PoolOut>,
+    /// Customers in the pool not listed.
+    more: usize,
+}
+
+/// Customers of the pool the page lists.
+const POOL_LISTED: usize = 200;
+
+async fn pool_page(State(state): State<Arc<AppState>>, page: Page) -> Response {
+    let w = page.words.clone();
+    let result = async {
+        let all = crate::pool::entries(&state, &page.caller, None).await?;
+        use stratum_store::pool::PoolState;
+        let in_pool: Vec<_> = all
+            .iter()
+            .filter(|e| e.state == PoolState::InPool)
+            .collect();
+        let mut at_risk: Vec<_> = all
+            .iter()
+            .filter(|e| matches!(e.state, PoolState::Due | PoolState::Warning))
+            .collect();
+        at_risk.sort_by_key(|e| e.release_on);
+        Ok::<_, ApiError>(PoolPage {
+            f: Frame::of(&page, w.t("公海", "Public pool")),
+            for_others: page.caller.role() >= Role::Analyst,
+            more: in_pool.len().saturating_sub(POOL_LISTED),
+            in_pool: in_pool
+                .into_iter()
+                .take(POOL_LISTED)
+                .map(crate::pool::PoolOut::from)
+                .collect(),
+            at_risk: at_risk
+                .into_iter()
+                .take(POOL_LISTED)
+                .map(crate::pool::PoolOut::from)
+                .collect(),
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
+        Err(e) => error_page(&w, &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PoolForm {
+    csrf: String,
+    #[serde(default)]
+    manager: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn pool_claim(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Path(id): Path<String>,
+    Form(form): Form<PoolForm>,
+) -> Response {
+    if let Err(e) = check_form(&page, &form.csrf) {
+        return error_page(&page.words, &e);
+    }
+    let manager = (!form.manager.is_empty()).then_some(form.manager);
+    match crate::pool::claim_for(&state, &page.caller, &id, manager).await {
+        Ok(_) => Redirect::to("/pool").into_response(),
+        Err(e) => error_page(&page.words, &e),
+    }
+}
+
+async fn pool_release(
+    State(state): State<Arc<AppState>>,
+    page: Page,
+    Path(id): Path<String>,
+    Form(form): Form<PoolForm>,
+) -> Response {
+    if let Err(e) = check_form(&page, &form.csrf) {
+        return error_page(&page.words, &e);
+    }
+    match crate::pool::release_by(&state, &page.caller, &id, form.reason).await {
+        Ok(_) => Redirect::to("/pool").into_response(),
+        Err(e) => error_page(&page.words, &e),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod history;
 pub mod ingest;
 pub mod outputs;
+pub mod pool;
 pub mod prepare;
 pub mod preview;
 pub mod review;

@@ -59,6 +59,9 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
     if let (Some(store), Some(db)) = (&mut store, &s.db) {
         let id = super::history::record(store, db, &run.result, &s)?;
         eprintln!("{} {id} → {db}", s.lang.pick("已记录运行", "recorded run"));
+        if let Some(rules) = &s.pool {
+            super::pool::release_after_run(store, db, rules, run.result.as_of, s.lang)?;
+        }
         super::alerts::send_after_run(store, db);
     }
     super::outputs::print_done(&tables, s.lang, &s.out, &written);

@@ -59,6 +59,8 @@ struct ConfigFile {
     server: ServerSection,
     #[serde(default)]
     schedules: Vec<ScheduleSection>,
+    /// The public pool's rules, as `stratum pool --config` reads them.
+    pool: Option<crate::settings::PoolConfig>,
 }
 
 fn lang_of(flag: &str, v: &str) -> Result<Lang> {
@@ -136,6 +138,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .map_or_else(|| "stratum-uploads".into(), |p| p.join("stratum-uploads")),
         (None, None) => "stratum-uploads".into(),
     };
+    if let Some(p) = file.pool {
+        config.pool = p.rules();
+    }
     config.schedules = file
         .schedules
         .into_iter()

@@ -209,3 +209,82 @@ fn scorecards_of_a_quarter_are_printed_and_written() {
     );
     assert!(bad.stderr.contains("--period Q9"), "{}", bad.stderr);
 }
+
+/// `segment --db` with a [pool] section releases the customers due at the run's date; `stratum
+/// pool` lists, claims (refusing a second claim by name) and logs.
+#[test]
+fn a_run_applies_the_pool_and_customers_are_claimed_from_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("stratum.db");
+    let config = tmp.path().join("stratum.toml");
+    std::fs::write(
+        &config,
+        "[pool]\nno_follow_up_days = 30\nno_deal_days = 90\ndaily_claims = 5\n",
+    )
+    .expect("config");
+    let run = stratum(
+        &[
+            "segment",
+            "-t",
+            arg(&fixture("hand.csv")),
+            "-c",
+            arg(&test_fixture("hand_master.csv")),
+            "--scheme",
+            arg(&test_fixture("hand_scheme.toml")),
+            "--config",
+            arg(&config),
+            "--db",
+            arg(&db),
+            "--no-xlsx",
+            "-o",
+            arg(&tmp.path().join("out")),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("released to the pool:"),
+        "{}",
+        run.stderr
+    );
+    let pool = |args: &[&str]| {
+        let mut all = vec!["pool"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&[
+            "--db",
+            arg(&db),
+            "--config",
+            arg(&config),
+            "--as-of",
+            "2025-07-01",
+        ]);
+        stratum(&all, tmp.path())
+    };
+    let due = pool(&["list", "--status", "due"]);
+    assert_eq!(due.code, 0, "{}", due.stderr);
+    assert!(due.stdout.contains("0 due for release"), "{}", due.stdout);
+    // C03 (李娜's, last purchase 2024-12-01) was released by the run
+    let in_pool = pool(&["list", "--status", "in_pool"]).stdout;
+    assert!(in_pool.contains("C03"), "{in_pool}");
+    let claim = pool(&["claim", "C03", "--manager", "张伟"]);
+    assert_eq!(claim.code, 0, "{}", claim.stderr);
+    assert!(
+        claim.stdout.starts_with("张伟 claimed C03"),
+        "{}",
+        claim.stdout
+    );
+    let again = pool(&["claim", "C03", "--manager", "王芳"]);
+    assert_ne!(again.code, 0);
+    assert!(
+        again
+            .stderr
+            .contains("`C03` is not in the pool: 张伟 owns them"),
+        "{}",
+        again.stderr
+    );
+    let log = pool(&["log", "--customer", "C03"]).stdout;
+    assert!(
+        log.contains("claim") && log.contains("release") && log.contains("rules"),
+        "{log}"
+    );
+}

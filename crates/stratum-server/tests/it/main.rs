@@ -7,6 +7,7 @@ mod browser;
 mod fixture;
 mod followups;
 mod openapi;
+mod pool;
 mod review;
 mod roles;
 mod scorecards;

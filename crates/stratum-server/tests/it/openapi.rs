@@ -124,6 +124,9 @@ fn every_route_is_documented_and_every_answer_matches_the_document() {
         "/api/reviews/{id}/decision",
         "/api/scorecards",
         "/api/customers/{id}/follow-ups",
+        "/api/pool",
+        "/api/pool/{id}/claim",
+        "/api/pool/{id}/release",
     ] {
         assert!(
             paths.iter().any(|p| p == expected),

@@ -23,6 +23,9 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
         [200, 200, 200, 200],
     ),
     ("GET", "/api/scorecards?period=2020", [400, 400, 400, 400]),
+    ("GET", "/api/pool", [403, 200, 200, 200]),
+    ("GET", "/api/pool?status=due", [403, 200, 200, 200]),
+    ("GET", "/api/pool?status=soon", [403, 400, 400, 400]),
     ("GET", "/api/customers", [403, 200, 200, 200]),
     (
         "GET",
@@ -92,6 +95,7 @@ const MATRIX: &[(&str, &str, [u16; 4])] = &[
     ("GET", "/funnel", [200, 200, 200, 200]),
     ("GET", "/reviews", [200, 200, 200, 200]),
     ("GET", "/scorecards", [200, 200, 200, 200]),
+    ("GET", "/pool", [403, 200, 200, 200]),
     ("GET", "/scorecards?period=2025-03", [200, 200, 200, 200]),
     (
         "GET",
