@@ -56,6 +56,8 @@ pub(crate) struct ScorecardOut {
     pub(crate) follow_ups: usize,
     /// Customers overdue for their next action at the end.
     pub(crate) overdue_at_end: usize,
+    /// Customers released from the manager to the public pool in the period.
+    pub(crate) lost_to_pool: usize,
 }
 
 impl From<&Scorecard> for ScorecardOut {
@@ -79,6 +81,7 @@ impl From<&Scorecard> for ScorecardOut {
             disputes_approved: c.disputes_approved,
             follow_ups: c.follow_ups,
             overdue_at_end: c.overdue_at_end,
+            lost_to_pool: c.lost_to_pool,
         }
     }
 }
@@ -210,6 +213,7 @@ pub fn table(
             ("异议获批", "disputes approved"),
             ("期内跟进", "follow-ups"),
             ("期末逾期客户", "overdue at end"),
+            ("流失到公海", "lost to the pool"),
         ]
         .map(|(zh, en)| lang.pick(zh, en).to_string()),
     );
@@ -233,6 +237,7 @@ pub fn table(
             Cell::Int(c.disputes_approved as i64),
             Cell::Int(c.follow_ups as i64),
             Cell::Int(c.overdue_at_end as i64),
+            Cell::Int(c.lost_to_pool as i64),
         ]);
         r
     };

@@ -19,7 +19,8 @@
 //!   and approved; follow-ups recorded in the period; and customers overdue at the end: those
 //!   of the end book whose next action ([`crate::followup::due`]: their tier's interval after
 //!   the later of their last purchase and their last follow-up before the end) fell due
-//!   before the end.
+//!   before the end; and customers lost to the public pool in the period (released from the
+//!   manager, by the rules or by hand).
 
 use std::collections::BTreeMap;
 
@@ -106,6 +107,8 @@ pub struct Scorecard {
     pub follow_ups: usize,
     /// Customers of the end book overdue at the end.
     pub overdue_at_end: usize,
+    /// Customers released from the manager to the public pool in the period.
+    pub lost_to_pool: usize,
 }
 
 impl Scorecard {
@@ -138,6 +141,7 @@ impl Scorecard {
         self.disputes_approved += o.disputes_approved;
         self.follow_ups += o.follow_ups;
         self.overdue_at_end += o.overdue_at_end;
+        self.lost_to_pool += o.lost_to_pool;
     }
 }
 
@@ -312,6 +316,13 @@ impl Store {
         })?;
         for f in &done {
             card_of(&mut cards, &f.item.manager, n).follow_ups += 1;
+        }
+        for e in self
+            .pool_log(None, None)?
+            .iter()
+            .filter(|e| e.action == "release" && e.day >= period.start && e.day < period.end)
+        {
+            card_of(&mut cards, &e.from, n).lost_to_pool += 1;
         }
         let mut total = Scorecard {
             by_tier: vec![0; tiers.len()],

@@ -1523,5 +1523,19 @@ fn the_public_pool_releases_claims_and_cools_down_by_its_rules() {
                 .iter()
                 .all(|e| e.customer != "B")
         );
+        // the scorecards of 2025-Q2 count A lost to the pool by 张伟 and C by 李娜 (05-31)
+        store
+            .record(&run_at(day(2025, 7, 1)), &meta())
+            .expect("run");
+        let period = stratum_store::scorecard::ScorePeriod::parse("2025-Q2").expect("period");
+        let cards = store.scorecards(&period).expect("scorecards");
+        let lost: Vec<(&str, usize)> = cards
+            .cards
+            .iter()
+            .filter(|c| c.lost_to_pool > 0)
+            .map(|c| (c.manager.as_str(), c.lost_to_pool))
+            .collect();
+        assert_eq!(lost, [("张伟", 1), ("李娜", 1)]);
+        assert_eq!(cards.total.lost_to_pool, 2);
     }
 }
