@@ -1416,24 +1416,37 @@ struct FollowUpForm {
     note: String,
 }
 
+/// A page form's answer: its form token checked, then `act`; done, to `to`, else the error
+/// page.
+async fn form_answer<T>(
+    page: &Page,
+    csrf: &str,
+    to: &str,
+    act: impl Future<Output = Result<T, ApiError>>,
+) -> Response {
+    if let Err(e) = check_form(page, csrf) {
+        return error_page(&page.words, &e);
+    }
+    match act.await {
+        Ok(_) => Redirect::to(to).into_response(),
+        Err(e) => error_page(&page.words, &e),
+    }
+}
+
 async fn follow_up_customer(
     State(state): State<Arc<AppState>>,
     page: Page,
     Path(id): Path<String>,
     Form(form): Form<FollowUpForm>,
 ) -> Response {
-    if let Err(e) = check_form(&page, &form.csrf) {
-        return error_page(&page.words, &e);
-    }
     let input = crate::followups::FollowUpIn {
         kind: form.kind,
         date: (!form.date.is_empty()).then_some(form.date),
         note: form.note,
     };
-    match crate::followups::record(&state, &page.caller, &id, input).await {
-        Ok(_) => Redirect::to(&format!("/customers/{}", path_segment(&id))).into_response(),
-        Err(e) => error_page(&page.words, &e),
-    }
+    let to = format!("/customers/{}", path_segment(&id));
+    let act = crate::followups::record(&state, &page.caller, &id, input);
+    form_answer(&page, &form.csrf, &to, act).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1455,9 +1468,6 @@ async fn review_customer(
     Path(id): Path<String>,
     Form(form): Form<ReviewForm>,
 ) -> Response {
-    if let Err(e) = check_form(&page, &form.csrf) {
-        return error_page(&page.words, &e);
-    }
     let input = crate::review::ReviewIn {
         verdict: form.verdict,
         proposed_tier: (!form.proposed_tier.is_empty()).then_some(form.proposed_tier),
@@ -1468,10 +1478,8 @@ async fn review_customer(
     } else {
         format!("/customers/{}", path_segment(&id))
     };
-    match crate::review::submit(&state, &page.caller, &id, input).await {
-        Ok(_) => Redirect::to(&back).into_response(),
-        Err(e) => error_page(&page.words, &e),
-    }
+    let act = crate::review::submit(&state, &page.caller, &id, input);
+    form_answer(&page, &form.csrf, &back, act).await
 }
 
 /// `text` as one segment of a URL path.
@@ -1505,9 +1513,6 @@ async fn decide_review(
     Path(id): Path<i64>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    if let Err(e) = check_form(&page, &form.csrf) {
-        return error_page(&page.words, &e);
-    }
     let approve = form.decision == "approve";
     let input = crate::review::DecisionIn {
         approve,
@@ -1515,10 +1520,8 @@ async fn decide_review(
         // a rejection has no expiry, whatever the form's date field holds
         expires: (approve && !form.expires.is_empty()).then_some(form.expires),
     };
-    match crate::review::decide(&state, &page.caller, id, input).await {
-        Ok(_) => Redirect::to("/reviews").into_response(),
-        Err(e) => error_page(&page.words, &e),
-    }
+    let act = crate::review::decide(&state, &page.caller, id, input);
+    form_answer(&page, &form.csrf, "/reviews", act).await
 }
 
 #[derive(Template)]
@@ -1822,14 +1825,9 @@ async fn pool_claim(
     Path(id): Path<String>,
     Form(form): Form<PoolForm>,
 ) -> Response {
-    if let Err(e) = check_form(&page, &form.csrf) {
-        return error_page(&page.words, &e);
-    }
     let manager = (!form.manager.is_empty()).then_some(form.manager);
-    match crate::pool::claim_for(&state, &page.caller, &id, manager).await {
-        Ok(_) => Redirect::to("/pool").into_response(),
-        Err(e) => error_page(&page.words, &e),
-    }
+    let act = crate::pool::claim_for(&state, &page.caller, &id, manager);
+    form_answer(&page, &form.csrf, "/pool", act).await
 }
 
 async fn pool_release(
@@ -1838,13 +1836,8 @@ async fn pool_release(
     Path(id): Path<String>,
     Form(form): Form<PoolForm>,
 ) -> Response {
-    if let Err(e) = check_form(&page, &form.csrf) {
-        return error_page(&page.words, &e);
-    }
-    match crate::pool::release_by(&state, &page.caller, &id, form.reason).await {
-        Ok(_) => Redirect::to("/pool").into_response(),
-        Err(e) => error_page(&page.words, &e),
-    }
+    let act = crate::pool::release_by(&state, &page.caller, &id, form.reason);
+    form_answer(&page, &form.csrf, "/pool", act).await
 }
 
 /// The open opportunities of high-tier customers the funnel page lists.

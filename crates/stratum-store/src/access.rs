@@ -175,11 +175,24 @@ fn corrupt(what: &'static str, value: &str) -> StoreError {
     }
 }
 
-fn text_at(row: &[Value], i: usize, what: &'static str) -> Result<String, StoreError> {
+/// Column `i` of `row` as text; a stored `what` that is not is [`StoreError::Corrupt`].
+pub(crate) fn text_at(row: &[Value], i: usize, what: &'static str) -> Result<String, StoreError> {
     row.get(i)
         .and_then(Value::text)
         .map(str::to_string)
         .ok_or_else(|| corrupt(what, &format!("{:?}", row.get(i))))
+}
+
+/// Column `i` of `row` as an integer; a stored `what` that is not is [`StoreError::Corrupt`].
+pub(crate) fn int_at(row: &[Value], i: usize, what: &'static str) -> Result<i64, StoreError> {
+    row.get(i)
+        .and_then(Value::int)
+        .ok_or_else(|| corrupt(what, &format!("{:?}", row.get(i))))
+}
+
+/// Column `i` of `row` as text, `None` when it is null.
+pub(crate) fn opt_text_at(row: &[Value], i: usize) -> Option<String> {
+    row.get(i).and_then(Value::text).map(str::to_string)
 }
 
 fn user_of(row: &[Value]) -> Result<User, StoreError> {

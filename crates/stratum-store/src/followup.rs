@@ -56,13 +56,7 @@ pub struct FollowUpFilter {
 }
 
 fn text(row: &[Value], i: usize) -> Result<String, StoreError> {
-    match row.get(i) {
-        Some(Value::Text(t)) => Ok(t.clone()),
-        _ => Err(StoreError::Corrupt {
-            what: "follow-up",
-            value: format!("column {i}"),
-        }),
-    }
+    crate::access::text_at(row, i, "follow-up")
 }
 
 fn day_of(row: &[Value], i: usize) -> Result<NaiveDate, StoreError> {
@@ -149,10 +143,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(FollowUp {
-                    id: match r.first() {
-                        Some(Value::Int(n)) => *n,
-                        _ => 0,
-                    },
+                    id: crate::access::int_at(r, 0, "follow-up id")?,
                     item: NewFollowUp {
                         customer: text(r, 1)?,
                         manager: text(r, 2)?,

@@ -196,10 +196,7 @@ struct Owned {
 }
 
 fn text(row: &[Value], i: usize) -> String {
-    match row.get(i) {
-        Some(Value::Text(t)) => t.clone(),
-        _ => String::new(),
-    }
+    crate::access::opt_text_at(row, i).unwrap_or_default()
 }
 
 fn day(text: &str) -> Option<NaiveDate> {

@@ -220,30 +220,15 @@ const REVIEW_COLUMNS: &str = "id, run, customer, dimension, tier, verdict, propo
      reviewer, manager, created_at, status, decided_by, decided_at, answer, expires";
 
 fn text(row: &[Value], i: usize) -> Result<String, StoreError> {
-    match row.get(i) {
-        Some(Value::Text(t)) => Ok(t.clone()),
-        _ => Err(StoreError::Corrupt {
-            what: "review",
-            value: format!("column {i}"),
-        }),
-    }
+    crate::access::text_at(row, i, "review")
 }
 
 fn opt(row: &[Value], i: usize) -> Option<String> {
-    match row.get(i) {
-        Some(Value::Text(t)) => Some(t.clone()),
-        _ => None,
-    }
+    crate::access::opt_text_at(row, i)
 }
 
 fn int(row: &[Value], i: usize) -> Result<i64, StoreError> {
-    match row.get(i) {
-        Some(Value::Int(n)) => Ok(*n),
-        _ => Err(StoreError::Corrupt {
-            what: "review",
-            value: format!("column {i}"),
-        }),
-    }
+    crate::access::int_at(row, i, "review")
 }
 
 fn day(text: Option<String>) -> Result<Option<NaiveDate>, StoreError> {

@@ -25,6 +25,24 @@ pub(crate) fn open(db: &str) -> Result<Store> {
     Store::open(db).with_context(|| format!("failed to open the history store `{}`", shown(db)))
 }
 
+/// The run `--run` names: its id, or `latest`; refused when the store does not have it.
+pub(crate) fn run_of(store: &mut Store, db: &str, text: &str) -> Result<i64> {
+    let run = match text {
+        "latest" => store
+            .latest_run_id()?
+            .ok_or_else(|| BadInput(format!("no runs in `{}` yet", shown(db))))?,
+        id => id.parse().map_err(|_| {
+            BadInput(format!(
+                "--run {id}: give a run id (`stratum runs`) or latest"
+            ))
+        })?,
+    };
+    if !store.runs()?.iter().any(|r| r.id == run) {
+        return Err(BadInput(format!("{} (`{}`)", StoreError::NoRun(run), shown(db))).into());
+    }
+    Ok(run)
+}
+
 /// A store location as it may be printed: a URL's password left out.
 pub(crate) fn shown(db: &str) -> String {
     match (db.find("://"), db.rfind('@')) {
@@ -751,22 +769,8 @@ pub fn export(args: ExportArgs) -> Result<()> {
     })?;
     let name = format.file_name();
     let mut store = open(&args.db)?;
-    let run = match args.run.as_str() {
-        "latest" => store
-            .runs()?
-            .last()
-            .map(|r| r.id)
-            .ok_or_else(|| BadInput(format!("no runs in `{}` yet", shown(&args.db))))?,
-        id => id.parse().map_err(|_| {
-            BadInput(format!(
-                "--run {id}: give a run id (`stratum runs`) or latest"
-            ))
-        })?,
-    };
     // a run the store does not have is refused before any folder is made
-    if !store.runs()?.iter().any(|r| r.id == run) {
-        return Err(BadInput(StoreError::NoRun(run).to_string()).into());
-    }
+    let run = run_of(&mut store, &args.db, &args.run)?;
     let outputs = Outputs::begin(&args.out, &[], &[name])?;
     let path = outputs.dir().join(name);
     let written = stratum_server::export::write_run(&mut store, run, None, format, &path).map_err(

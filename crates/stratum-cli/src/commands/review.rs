@@ -15,19 +15,7 @@ pub fn run(args: ReviewArgs) -> Result<()> {
     let mut store = open(&args.db)?;
     match args.action {
         ReviewAction::Stats { run } => {
-            let run = match run.as_str() {
-                "latest" => store
-                    .latest_run_id()?
-                    .ok_or_else(|| BadInput(format!("no runs in `{}` yet", shown(&args.db))))?,
-                id => id.parse().map_err(|_| {
-                    BadInput(format!(
-                        "--run {id}: give a run id (`stratum runs`) or latest"
-                    ))
-                })?,
-            };
-            if !store.runs()?.iter().any(|r| r.id == run) {
-                return Err(BadInput(format!("no run {run} in `{}`", shown(&args.db))).into());
-            }
+            let run = super::history::run_of(&mut store, &args.db, &run)?;
             let stats = store.review_stats(run)?;
             print!("{}", stats_text(&stats));
         }
