@@ -65,6 +65,8 @@ pub struct RenderSettings<'a> {
     pub rejects_csv: &'a Path,
     /// The history of the store the run is kept in, for the report and the workbook.
     pub history: Option<&'a crate::history::HistoryView>,
+    /// The account managers' scorecards, for the report.
+    pub scorecards: Option<&'a crate::report::ReportTable>,
 }
 
 /// An output that could not be written.
@@ -258,6 +260,7 @@ pub fn write_run(
                         .map(|c| (&c.clustering, c.revenue_shares.as_slice())),
                     validations: &r.validations,
                     funnel: funnel.as_ref(),
+                    scorecards: s.scorecards,
                     clv,
                     top: s.top,
                     abc_cuts: (r.abc.a(), r.abc.b()),

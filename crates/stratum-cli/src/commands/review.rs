@@ -162,10 +162,7 @@ pub fn scorecards(args: crate::cli::ScorecardsArgs) -> Result<()> {
     let scheme = store
         .scheme_text(s.to.id)?
         .and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok());
-    let label = |t: &str| match scheme.as_ref().and_then(|p| p.tier_label(&s.dimension, t)) {
-        Some(l) => l.pick(lang, t).to_string(),
-        None => stratum_core::history::tier_label(None, &s.dimension, t, lang),
-    };
+    let label = |t: &str| tier_name(scheme.as_ref(), &s.dimension, t, lang);
     let (header, rows) = stratum_server::scorecards::table(&s, &label, true, lang);
     println!(
         "{} {} · {} #{} ({}) → #{} ({})",
@@ -297,4 +294,66 @@ pub fn followups(args: crate::cli::FollowupsArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The scorecards of the last whole quarter before `as_of` as the report shows them, when the
+/// store keeps runs at both its ends (else none: the report goes without).
+pub(crate) fn report_scorecards(
+    store: &mut stratum_store::Store,
+    as_of: chrono::NaiveDate,
+    lang: stratum_core::Lang,
+) -> Option<stratum_io::report::ReportTable> {
+    use chrono::Datelike;
+    let q = as_of.month0() / 3;
+    let label = if q == 0 {
+        format!("{}-Q4", as_of.year() - 1)
+    } else {
+        format!("{}-Q{q}", as_of.year())
+    };
+    let period = stratum_store::scorecard::ScorePeriod::parse(&label)?;
+    let s = store.scorecards(&period).ok()?;
+    let scheme = store
+        .scheme_text(s.to.id)
+        .ok()
+        .flatten()
+        .and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok());
+    let label_of = |t: &str| tier_name(scheme.as_ref(), &s.dimension, t, lang);
+    let (header, rows) = stratum_server::scorecards::table(&s, &label_of, true, lang);
+    Some(stratum_io::report::ReportTable {
+        title: format!(
+            "{} {}",
+            lang.pick("客户经理绩效考核", "Account managers' scorecards"),
+            s.period.label
+        ),
+        note: format!(
+            "{} #{} ({}) → #{} ({}); {}",
+            lang.pick("比较保存的运行", "kept runs compared"),
+            s.from.id,
+            s.from.as_of,
+            s.to.id,
+            s.to.as_of,
+            lang.pick(
+                "定义见 stratum scorecards --help 与 README",
+                "definitions in `stratum scorecards --help` and the README"
+            )
+        ),
+        header,
+        rows: rows
+            .iter()
+            .map(|r| r.iter().map(stratum_io::cells::Cell::display).collect())
+            .collect(),
+    })
+}
+
+/// Tier `t` of `dimension` named by `scheme`, else by the built-in segmentations' names.
+fn tier_name(
+    scheme: Option<&stratum_core::scheme::SchemeParams>,
+    dimension: &str,
+    t: &str,
+    lang: stratum_core::Lang,
+) -> String {
+    match scheme.and_then(|p| p.tier_label(dimension, t)) {
+        Some(l) => l.pick(lang, t).to_string(),
+        None => stratum_core::history::tier_label(None, dimension, t, lang),
+    }
 }

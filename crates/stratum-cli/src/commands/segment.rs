@@ -149,7 +149,7 @@ fn segment(
     }
 
     // the report's and the workbook's history: the runs kept, then this one
-    let history = match (store, &s.db) {
+    let (history, scorecards) = match (store, &s.db) {
         (Some(store), Some(db)) if s.report || s.write_xlsx => {
             // a history that cannot be read costs the history section, not the run
             let history =
@@ -164,10 +164,15 @@ fn segment(
                 );
                 None
             });
+            // the report's scorecards: of the last whole quarter the kept runs cover
+            let cards = s
+                .report
+                .then(|| super::review::report_scorecards(store, as_of, s.lang))
+                .flatten();
             timer.lap("history");
-            h
+            (h, cards)
         }
-        _ => None,
+        _ => (None, None),
     };
     let generator = format!("Stratum {}", env!("CARGO_PKG_VERSION"));
     let settings = RenderSettings {
@@ -180,6 +185,7 @@ fn segment(
         generator: &generator,
         rejects_csv: &rejects_path,
         history: history.as_ref(),
+        scorecards: scorecards.as_ref(),
     };
     let written = write_run(&out, &run, &settings, &mut |phase| timer.lap(phase))?;
     run_text::print_notes(&run.result, s.lang);

@@ -193,6 +193,29 @@ fn scorecards_of_a_quarter_are_printed_and_written() {
         .expect("total");
     assert_eq!(total[1], end_customers);
     assert!(out.join("scorecards.xlsx").is_file());
+    // a run's report shows the last whole quarter's scorecards the store keeps
+    let report = stratum(
+        &[
+            "segment",
+            "-t",
+            arg(&data),
+            "--as-of",
+            "2025-07-02",
+            "--db",
+            arg(&db),
+            "--report",
+            "--no-xlsx",
+            "-o",
+            arg(&tmp.path().join("report")),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let html = std::fs::read_to_string(tmp.path().join("report/report.html")).expect("report");
+    assert!(
+        html.contains("Account managers&#39; scorecards 2025-Q2"),
+        "no scorecards in the report"
+    );
     let none = stratum(
         &["scorecards", "--period", "2024-Q1", "--db", arg(&db)],
         tmp.path(),

@@ -43,6 +43,8 @@ pub struct ReportInput<'a> {
     pub validations: &'a [(String, Validation)],
     /// The sales funnel's summary, when opportunities were given.
     pub funnel: Option<&'a stratum_core::funnel::FunnelSummary>,
+    /// The account managers' scorecards of the last whole quarter, when the store has them.
+    pub scorecards: Option<&'a ReportTable>,
     /// The lifetime-value model and its predictions, when fitted.
     pub clv: Option<&'a ClvRun>,
     /// How many high-value customers at risk to list.
@@ -55,6 +57,20 @@ pub struct ReportInput<'a> {
     pub generator: &'a str,
     /// The history of the store's runs, when the run is kept in one (`--db`).
     pub history: Option<&'a HistoryView>,
+}
+
+/// A table made elsewhere for the report (the scorecards, from the store): its title, a note
+/// under it, its header and rows as display text.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReportTable {
+    /// The heading.
+    pub title: String,
+    /// What the figures mean.
+    pub note: String,
+    /// The column headings.
+    pub header: Vec<String>,
+    /// The rows.
+    pub rows: Vec<Vec<String>>,
 }
 
 /// A part of the report with its own heading and table-of-contents entry.

@@ -229,6 +229,20 @@ pub fn build(r: &ReportInput<'_>) -> (String, String, Vec<Section>, String) {
     if let Some(s) = funnel(r, &f) {
         sections.push(s);
     }
+    if let Some(t) = r.scorecards {
+        sections.push(Section {
+            id: "scorecards",
+            title: t.title.clone(),
+            blocks: vec![
+                Block::Table(Table {
+                    header: t.header.clone(),
+                    rows: t.rows.clone(),
+                    ..Table::default()
+                }),
+                Block::Notes(vec![t.note.clone()]),
+            ],
+        });
+    }
     if !r.validations.is_empty() {
         sections.push(validation(r, &f));
     }
