@@ -82,10 +82,31 @@ pub struct PoolTierConfig {
 }
 
 impl PoolConfig {
-    /// The rules, the defaults where the section is silent.
-    pub fn rules(self) -> stratum_store::pool::PoolRules {
+    /// The rules, the defaults where the section is silent; a number of days over a century
+    /// is refused by name.
+    pub fn rules(self) -> Result<stratum_store::pool::PoolRules> {
+        let days = [
+            ("no_follow_up_days", self.no_follow_up_days),
+            ("no_deal_days", self.no_deal_days),
+            ("warning_days", self.warning_days),
+            ("cooldown_days", self.cooldown_days),
+        ]
+        .into_iter()
+        .chain(self.tiers.values().flat_map(|t| {
+            [
+                ("no_follow_up_days", t.no_follow_up_days),
+                ("no_deal_days", t.no_deal_days),
+            ]
+        }));
+        for (name, v) in days {
+            if let Some(v) = v.filter(|&v| v > 36_500) {
+                bail!(BadInput(format!(
+                    "[pool] {name} = {v}: at most 36500 days (leave a tier out of the pool with exempt_tiers)"
+                )));
+            }
+        }
         let d = stratum_store::pool::PoolRules::default();
-        stratum_store::pool::PoolRules {
+        Ok(stratum_store::pool::PoolRules {
             no_follow_up_days: self.no_follow_up_days.unwrap_or(d.no_follow_up_days),
             no_deal_days: self.no_deal_days.unwrap_or(d.no_deal_days),
             warning_days: self.warning_days.unwrap_or(d.warning_days),
@@ -98,7 +119,7 @@ impl PoolConfig {
             max_owned: self.max_owned,
             daily_claims: self.daily_claims,
             cooldown_days: self.cooldown_days.unwrap_or(d.cooldown_days),
-        }
+        })
     }
 }
 
@@ -827,7 +848,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         scheme,
         overrides,
         interactions,
-        pool: cfg_pool.map(PoolConfig::rules),
+        pool: cfg_pool.map(PoolConfig::rules).transpose()?,
         opportunities: match opportunities {
             Some(path) => Some((path, resolve_funnel(cfg_funnel)?)),
             None => None,

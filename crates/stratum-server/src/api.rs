@@ -190,6 +190,7 @@ async fn run_detail(
     ApiQuery(q): ApiQuery<LangQuery>,
 ) -> Result<Json<RunDetail>, ApiError> {
     let lang = lang_of(q.lang.as_deref(), &state);
+    let book = state.latest().await.ok();
     let detail = state
         .with_store(move |s| {
             let info = s
@@ -216,7 +217,7 @@ async fn run_detail(
                 })
                 .collect();
             let mut summary = docs.summary;
-            crate::funnel::visible_json(&mut summary, &caller);
+            crate::funnel::visible_json(&mut summary, &caller, book.as_deref());
             Ok(RunDetail {
                 run: RunOut::from(&info),
                 summary,

@@ -115,6 +115,10 @@ pub(crate) struct Book {
     /// Each customer's last follow-up, by customer id (read with the book, kept up to date
     /// as follow-ups are recorded).
     follow_ups: std::sync::RwLock<HashMap<String, NaiveDate>>,
+    /// The owners the public pool gave customers since the run (empty: in the pool), by
+    /// customer id: read with the book (and applied to its rows), kept up to date as customers
+    /// are claimed and released.
+    owners: std::sync::RwLock<HashMap<String, String>>,
     /// Overviews worked out so far, by language and number of movers listed.
     pub(crate) overviews: std::sync::Mutex<HashMap<(stratum_core::Lang, usize), Overview>>,
 }
@@ -163,6 +167,7 @@ impl Book {
             text("lifecycle"),
             text("churn_band"),
         );
+        let owners = store.pool_owner_map()?;
         let final_index = kept.layout.dimensions.len().checked_sub(1);
         let mut managers = Dict::default();
         let mut industries = Dict::default();
@@ -179,7 +184,13 @@ impl Book {
                 .unwrap_or(u16::MAX);
             rows.push(Row {
                 name: names.and_then(|c| c.get(i)).map(str::to_string),
-                manager: managers.code(managers_col.and_then(|c| c.get(i))),
+                // the pool's owner, when it changed the run's account manager
+                manager: managers.code(
+                    owners
+                        .get(code.as_str())
+                        .map(String::as_str)
+                        .or_else(|| managers_col.and_then(|c| c.get(i))),
+                ),
                 industry: industries.code(industries_col.and_then(|c| c.get(i))),
                 lifecycle: lifecycles.code(lifecycles_col.and_then(|c| c.get(i))),
                 churn: churn.code(band),
@@ -263,6 +274,7 @@ impl Book {
             follow_up,
             worklists: Default::default(),
             follow_ups: std::sync::RwLock::new(follow_ups),
+            owners: std::sync::RwLock::new(owners),
             overviews: Default::default(),
         })
     }
@@ -286,9 +298,36 @@ impl Book {
     /// book may see (with no scope: every customer).
     pub(crate) fn visible(&self, code: &str, scope: Option<&str>) -> bool {
         scope.is_none_or(|s| {
+            // the owner now (the pool's claims included); a customer in the pool is listed
+            // on the pool's page, not opened
             self.find(code)
-                .is_some_and(|r| self.manager_of(r) == Some(s))
+                .is_some_and(|r| self.owner_of(r).is_some_and(|o| o == s))
         })
+    }
+
+    /// The owner of `row`: the pool's since the run, else the run's account manager; `None`
+    /// for a customer in the public pool, or without a manager.
+    pub(crate) fn owner_of(&self, row: &Row) -> Option<String> {
+        let owned = self
+            .owners
+            .read()
+            .ok()
+            .and_then(|m| m.get(&row.code).cloned());
+        match owned {
+            Some(o) => (!o.is_empty()).then_some(o),
+            None => self.manager_of(row).map(str::to_string),
+        }
+    }
+
+    /// Notes that the pool gave customer `code` to `owner` (empty: the pool): who sees them
+    /// and whose worklist they are on change at once.
+    pub(crate) fn note_owner(&self, code: &str, owner: &str) {
+        if let Ok(mut m) = self.owners.write() {
+            m.insert(code.to_string(), owner.to_string());
+        }
+        if let Ok(mut cached) = self.worklists.lock() {
+            cached.clear();
+        }
     }
 
     /// The bytes of the search text and its index.
@@ -411,13 +450,35 @@ impl Book {
     /// manager and run.
     pub(crate) fn worklist(&self, manager: &str) -> Arc<Work> {
         let code = self.managers.find(manager);
-        let Some(rows) = self.by_manager.get(code as usize) else {
-            return Arc::new(Vec::new());
-        };
         if let Ok(cached) = self.worklists.lock()
             && let Some(list) = cached.get(&code)
         {
             return list.clone();
+        }
+        // the manager's rows as the book was read, less those the pool took since, plus those
+        // claimed since
+        let mut rows: Vec<u32> = self
+            .by_manager
+            .get(code as usize)
+            .cloned()
+            .unwrap_or_default();
+        if let Ok(owners) = self.owners.read()
+            && !owners.is_empty()
+        {
+            rows.retain(|&i| {
+                owners
+                    .get(&self.rows[i as usize].code)
+                    .is_none_or(|o| o == manager)
+            });
+            let claimed = owners
+                .iter()
+                .filter(|(_, o)| o.as_str() == manager)
+                .filter_map(|(c, _)| self.by_code.get(c).copied())
+                .filter(|&i| self.manager_of(&self.rows[i as usize]) != Some(manager));
+            rows.extend(claimed);
+        }
+        if rows.is_empty() {
+            return Arc::new(Vec::new());
         }
         let as_of = self.run.as_of;
         let mut list: Vec<(Option<i64>, u32)> = rows

@@ -106,6 +106,14 @@ pub(crate) async fn record(
             .parse()
             .map_err(|_| ApiError::BadRequest(format!("date `{t}`: give a date as YYYY-MM-DD")))?,
     };
+    // a follow-up has happened: not after tomorrow (time zones), not before 1900
+    let today = chrono::Utc::now().date_naive();
+    let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+    if day > today + chrono::Days::new(1) || day < earliest {
+        return Err(ApiError::BadRequest(format!(
+            "date {day}: a follow-up is recorded once it has happened, from 1900 to today"
+        )));
+    }
     let note = input.note.trim().to_string();
     if note.chars().count() > 2000 {
         return Err(ApiError::BadRequest(
@@ -114,7 +122,7 @@ pub(crate) async fn record(
     }
     let item = NewFollowUp {
         customer: id.to_string(),
-        manager: book.manager_of(row).unwrap_or_default().to_string(),
+        manager: book.owner_of(row).unwrap_or_default(),
         kind: input.kind,
         day,
         note,

@@ -1,7 +1,8 @@
 //! The sales funnel of a kept run, as its summary holds it: `GET /api/funnel` and the data of
 //! the `/funnel` page. Everyone signed in sees the funnel's figures (aggregates: by stage,
 //! owner, tier and period); the open opportunities of high-tier customers are customer rows,
-//! so an account manager sees only their own (owner = their book) and a viewer none.
+//! so an account manager sees only those of their own customers (and of prospects they own the
+//! opportunity of) and a viewer none.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{RunOut, tier_label};
 use crate::auth::Caller;
+use crate::book::Book;
 use crate::error::{ApiError, ApiQuery, ErrorBody};
 use crate::state::AppState;
 
@@ -42,23 +44,32 @@ pub(crate) struct FunnelOut {
     pub(crate) tier_labels: BTreeMap<String, String>,
 }
 
-/// Keeps of `s.flagged` what `caller` may see: every one for analysts and admins, an account
-/// manager's own, none for a viewer.
-pub(crate) fn visible(s: &mut FunnelSummary, caller: &Caller) {
+/// Keeps of `s.flagged` what `caller` may see: every one for analysts and admins, none for a
+/// viewer, and for an account manager those of their customers in the latest run's `book`
+/// (an opportunity of a prospect, not in the run: theirs when they own the opportunity).
+pub(crate) fn visible(s: &mut FunnelSummary, caller: &Caller, book: Option<&Book>) {
     if !caller.role().sees_customers() {
         s.flagged.clear();
-    } else if let Some(book) = caller.scope() {
-        s.flagged.retain(|o| o.owner == book);
+    } else if let Some(scope) = caller.scope() {
+        s.flagged.retain(
+            |o| match book.filter(|b| b.find(&o.customer_id).is_some()) {
+                Some(b) => b
+                    .find(&o.customer_id)
+                    .and_then(|r| b.owner_of(r))
+                    .is_some_and(|m| m == scope),
+                None => o.owner == scope,
+            },
+        );
     }
 }
 
 /// [`visible`] on a run summary as kept (JSON), for routes that return it whole.
-pub(crate) fn visible_json(summary: &mut serde_json::Value, caller: &Caller) {
+pub(crate) fn visible_json(summary: &mut serde_json::Value, caller: &Caller, book: Option<&Book>) {
     let Some(funnel) = summary.get_mut("funnel").filter(|f| !f.is_null()) else {
         return;
     };
     if let Ok(mut s) = serde_json::from_value::<FunnelSummary>(funnel.clone()) {
-        visible(&mut s, caller);
+        visible(&mut s, caller, book);
         if let Ok(v) = serde_json::to_value(&s) {
             *funnel = v;
         }
@@ -102,8 +113,9 @@ pub(crate) async fn read(
     };
     let scheme = scheme.and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok());
     let mut labels = BTreeMap::new();
+    let book = state.latest().await.ok();
     if let Some(f) = &mut funnel {
-        visible(f, caller);
+        visible(f, caller, book.as_deref());
         let codes = f
             .by_tier
             .iter()

@@ -226,8 +226,9 @@ impl Jobs {
                 if let Err(e) = state.refresh().await {
                     tracing::warn!(job = id, "the new run was not read: {e}");
                 }
-                // the pool's rules are applied at each run
+                // the pool's rules, when the server has them, are applied at each run
                 match crate::pool::release_due(&state).await {
+                    Ok(0) => {}
                     Ok(n) => self.update(id, |j| {
                         j.log
                             .push(format!("released {n} customers to the public pool"))

@@ -1535,8 +1535,9 @@ struct ReviewsPage {
     all: crate::review::AgreementOut,
     by_tier: Vec<crate::review::AgreementOut>,
     by_manager: Vec<crate::review::AgreementOut>,
-    pending: Vec<crate::review::ReviewOut>,
-    decided: Vec<crate::review::ReviewOut>,
+    /// With the customer's page.
+    pending: Vec<(crate::review::ReviewOut, String)>,
+    decided: Vec<(crate::review::ReviewOut, String)>,
 }
 
 /// Decided reviews the page lists.
@@ -1551,7 +1552,10 @@ async fn reviews(State(state): State<Arc<AppState>>, page: Page) -> Response {
         let (pending, decided) = if page.caller.role().sees_customers() {
             let all = crate::review::list(&state, &page.caller, Default::default()).await?;
             let out = |r: &stratum_store::review::Review| {
-                crate::review::review_out(r, book.as_deref(), w.lang)
+                (
+                    crate::review::review_out(r, book.as_deref(), w.lang),
+                    format!("/customers/{}", path_segment(&r.review.customer)),
+                )
             };
             use stratum_store::review::ReviewStatus;
             (
@@ -1762,12 +1766,25 @@ async fn scorecards_export(
 #[template(path = "pool.html")]
 struct PoolPage {
     f: Frame,
+    /// The server has no [pool] rules.
+    off: bool,
     /// Whether the caller claims for others (analysts and admins).
     for_others: bool,
-    in_pool: Vec<crate::pool::PoolOut>,
-    at_risk: Vec<crate::pool::PoolOut>,
+    /// With the customer's page and the customer id as a path segment.
+    in_pool: Vec<(crate::pool::PoolOut, String, String)>,
+    at_risk: Vec<(crate::pool::PoolOut, String, String)>,
     /// Customers in the pool not listed.
     more: usize,
+}
+
+/// A pool entry as the page lists it, with the customer's page and id as a path segment.
+fn pool_line(e: &stratum_store::pool::PoolEntry) -> (crate::pool::PoolOut, String, String) {
+    let seg = path_segment(&e.customer);
+    (
+        crate::pool::PoolOut::from(e),
+        format!("/customers/{seg}"),
+        seg,
+    )
 }
 
 /// Customers of the pool the page lists.
@@ -1776,6 +1793,17 @@ const POOL_LISTED: usize = 200;
 async fn pool_page(State(state): State<Arc<AppState>>, page: Page) -> Response {
     let w = page.words.clone();
     let result = async {
+        if state.config.pool.is_none() {
+            page.caller.sees_customers()?;
+            return Ok(PoolPage {
+                f: Frame::of(&page, w.t("公海", "Public pool")),
+                off: true,
+                for_others: false,
+                in_pool: Vec::new(),
+                at_risk: Vec::new(),
+                more: 0,
+            });
+        }
         let all = crate::pool::entries(&state, &page.caller, None).await?;
         use stratum_store::pool::PoolState;
         let in_pool: Vec<_> = all
@@ -1789,17 +1817,18 @@ async fn pool_page(State(state): State<Arc<AppState>>, page: Page) -> Response {
         at_risk.sort_by_key(|e| e.release_on);
         Ok::<_, ApiError>(PoolPage {
             f: Frame::of(&page, w.t("公海", "Public pool")),
+            off: false,
             for_others: page.caller.role() >= Role::Analyst,
             more: in_pool.len().saturating_sub(POOL_LISTED),
             in_pool: in_pool
                 .into_iter()
                 .take(POOL_LISTED)
-                .map(crate::pool::PoolOut::from)
+                .map(pool_line)
                 .collect(),
             at_risk: at_risk
                 .into_iter()
                 .take(POOL_LISTED)
-                .map(crate::pool::PoolOut::from)
+                .map(pool_line)
                 .collect(),
         })
     }

@@ -22,13 +22,29 @@ fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-/// Releases the customers due today under the server's rules; how many.
+/// The server's pool rules, or the answer that the pool is off.
+fn rules(state: &AppState) -> Result<stratum_store::pool::PoolRules, ApiError> {
+    state.config.pool.clone().ok_or_else(|| {
+        ApiError::BadRequest(
+            "the public pool is off: give the server's config a [pool] section".into(),
+        )
+    })
+}
+
+/// Releases the customers due today under the server's rules (none without them); how many.
 pub(crate) async fn release_due(state: &Arc<AppState>) -> Result<usize, ApiError> {
-    let rules = state.config.pool.clone();
-    let n = state
-        .with_store(move |s| Ok(s.pool_release_due(&rules, today(), &now())?.len()))
+    let Some(rules) = state.config.pool.clone() else {
+        return Ok(0);
+    };
+    let released = state
+        .with_store(move |s| Ok(s.pool_release_due(&rules, today(), &now())?))
         .await?;
-    Ok(n)
+    if let Ok(book) = state.latest().await {
+        for e in &released {
+            book.note_owner(&e.customer, "");
+        }
+    }
+    Ok(released.len())
 }
 
 /// A customer as the pool sees them.
@@ -87,7 +103,7 @@ pub(crate) async fn entries(
             "status `{s}`: give in_pool, due, warning, owned or exempt"
         )));
     }
-    let rules = state.config.pool.clone();
+    let rules = rules(state)?;
     let mut all = state
         .with_store(move |s| Ok(s.pool(&rules, today())?))
         .await?;
@@ -139,14 +155,19 @@ pub(crate) async fn claim_for(
             ));
         }
     };
-    let (rules, id, actor) = (
-        state.config.pool.clone(),
-        id.to_string(),
-        caller.user.name.clone(),
-    );
-    state
+    let (rules, id, actor) = (rules(state)?, id.to_string(), caller.user.name.clone());
+    let e = state
         .with_store(move |s| Ok(s.pool_claim(&rules, &id, &manager, today(), &now(), &actor)?))
-        .await
+        .await?;
+    note_owner(state, &e).await;
+    Ok(e)
+}
+
+/// Tells the latest run's book who owns `e` now.
+async fn note_owner(state: &Arc<AppState>, e: &PoolEntry) {
+    if let Ok(book) = state.latest().await {
+        book.note_owner(&e.customer, &e.owner);
+    }
 }
 
 /// Claims a customer from the pool, within the owner's cap, the daily limit and the
@@ -183,7 +204,7 @@ pub(crate) async fn release_by(
     reason: String,
 ) -> Result<PoolEntry, ApiError> {
     caller.sees_customers()?;
-    let rules = state.config.pool.clone();
+    let rules = rules(state)?;
     if caller.role() == Role::Manager {
         let book = caller.user.book().to_string();
         let all = entries(state, caller, None).await?;
@@ -200,9 +221,11 @@ pub(crate) async fn release_by(
         reason.trim().chars().take(2000).collect()
     };
     let (id, actor) = (id.to_string(), caller.user.name.clone());
-    state
+    let e = state
         .with_store(move |s| Ok(s.pool_release(&rules, &id, today(), &now(), &actor, &reason)?))
-        .await
+        .await?;
+    note_owner(state, &e).await;
+    Ok(e)
 }
 
 /// Releases a customer to the pool by hand (their owner, analysts and admins).

@@ -170,7 +170,7 @@ pub(crate) async fn submit(
         proposed,
         reason,
         reviewer: caller.user.name.clone(),
-        manager: book.manager_of(row).unwrap_or_default().to_string(),
+        manager: book.owner_of(row).unwrap_or_default(),
         created_at: now(),
     };
     let actor = caller.user.name.clone();

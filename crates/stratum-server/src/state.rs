@@ -40,8 +40,8 @@ pub struct ServerConfig {
     pub run_nice: i32,
     /// Scheduled re-tiering runs.
     pub schedules: Vec<crate::schedules::Schedule>,
-    /// The public pool's rules (the defaults unless the config has a [pool] section).
-    pub pool: stratum_store::pool::PoolRules,
+    /// The public pool's rules (the config's [pool] section); without them the pool is off.
+    pub pool: Option<stratum_store::pool::PoolRules>,
 }
 
 impl ServerConfig {
@@ -59,7 +59,7 @@ impl ServerConfig {
             max_upload: 2 << 30,
             run_nice: 10,
             schedules: Vec::new(),
-            pool: stratum_store::pool::PoolRules::default(),
+            pool: None,
         }
     }
 }

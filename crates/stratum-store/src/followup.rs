@@ -195,7 +195,7 @@ pub fn due(
     interval: u32,
 ) -> Option<NaiveDate> {
     let base = last_purchase.max(last_follow_up)?;
-    Some(base + chrono::Days::new(u64::from(interval)))
+    base.checked_add_days(chrono::Days::new(u64::from(interval)))
 }
 
 #[cfg(test)]

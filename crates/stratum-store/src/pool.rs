@@ -224,6 +224,15 @@ impl Store {
             .collect())
     }
 
+    /// The owners the pool gave customers (empty: in the pool), by customer.
+    pub fn pool_owner_map(&mut self) -> Result<HashMap<String, String>, StoreError> {
+        Ok(self
+            .pool_owners()?
+            .into_iter()
+            .map(|(c, o)| (c, o.owner))
+            .collect())
+    }
+
     /// Every customer of the latest run as the pool sees them at `as_of`, in customer order.
     pub fn pool(
         &mut self,
@@ -283,8 +292,10 @@ impl Store {
                     let (n, m) = rules.tiers.get(&e.tier).copied().unwrap_or((None, None));
                     let n = n.unwrap_or(rules.no_follow_up_days);
                     let m = m.unwrap_or(rules.no_deal_days);
+                    // a day beyond the calendar: never
                     let after = |d: Option<NaiveDate>, days: u32| {
-                        d.max(since).map(|d| d + chrono::Days::new(u64::from(days)))
+                        d.max(since)?
+                            .checked_add_days(chrono::Days::new(u64::from(days)))
                     };
                     let follow = after(last_follow_up, n);
                     let deal = after(last_purchase, m);
@@ -299,7 +310,9 @@ impl Store {
                     match on {
                         Some(on) if on <= as_of => PoolState::Due,
                         Some(on)
-                            if on - chrono::Days::new(u64::from(rules.warning_days)) <= as_of =>
+                            if on
+                                .checked_sub_days(chrono::Days::new(u64::from(rules.warning_days)))
+                                .is_none_or(|w| w <= as_of) =>
                         {
                             PoolState::Warning
                         }
@@ -346,7 +359,7 @@ impl Store {
             })
             .collect();
         for (e, reason) in due.iter().zip(&reasons) {
-            statements.extend(owner_change(&e.customer, "", as_of, false));
+            statements.extend(owner_change(&e.customer, "", Some(as_of), false));
             statements.push(log(
                 at,
                 as_of,
@@ -379,7 +392,7 @@ impl Store {
         if e.locked {
             return Err(PoolRefusal::Locked(customer.into()).into());
         }
-        let mut statements = owner_change(customer, "", as_of, false);
+        let mut statements = owner_change(customer, "", Some(as_of), false);
         statements.push(log(
             at, as_of, customer, "release", &e.owner, "", reason, actor,
         ));
@@ -442,7 +455,10 @@ impl Store {
             .iter()
             .find(|x| x.action == "release" && x.from == manager)
         {
-            let until = r.day + chrono::Days::new(u64::from(rules.cooldown_days));
+            let until = r
+                .day
+                .checked_add_days(chrono::Days::new(u64::from(rules.cooldown_days)))
+                .unwrap_or(NaiveDate::MAX);
             if as_of < until {
                 return Err(PoolRefusal::Cooldown {
                     manager: manager.into(),
@@ -453,7 +469,7 @@ impl Store {
                 .into());
             }
         }
-        let mut statements = owner_change(customer, manager, as_of, false);
+        let mut statements = claim_change(customer, manager, as_of);
         statements.push(log(
             at,
             as_of,
@@ -464,7 +480,18 @@ impl Store {
             "claimed from the pool",
             actor,
         ));
-        self.db.execute_all(&statements)?;
+        match self.db.execute_all(&statements) {
+            // another claim took them first
+            Err(StoreError::Conflict) => {
+                let now = self.pool_entry(rules, customer, as_of)?;
+                return Err(PoolRefusal::NotInPool {
+                    customer: customer.into(),
+                    owner: now.owner,
+                }
+                .into());
+            }
+            r => r?,
+        }
         self.pool_entry(rules, customer, as_of)
     }
 
@@ -482,8 +509,7 @@ impl Store {
         if e.state == PoolState::InPool {
             return Err(PoolRefusal::InPool(customer.into()).into());
         }
-        let since = e.since.unwrap_or(as_of);
-        let mut statements = owner_change(customer, &e.owner, since, locked);
+        let mut statements = owner_change(customer, &e.owner, e.since, locked);
         let action = if locked { "lock" } else { "unlock" };
         statements.push(log(
             at, as_of, customer, action, &e.owner, &e.owner, "", actor,
@@ -539,13 +565,15 @@ impl Store {
     }
 }
 
-/// The statements that make `owner` the owner of `customer` from `since`.
+/// The statements that make `owner` the owner of `customer` from `since` (none: as the run
+/// gave them, the clocks not restarted).
 fn owner_change(
     customer: &str,
     owner: &str,
-    since: NaiveDate,
+    since: Option<NaiveDate>,
     locked: bool,
 ) -> Vec<crate::Statement<'static>> {
+    let since = since.map(|d| d.to_string()).unwrap_or_default();
     vec![
         (
             "DELETE FROM pool_owners WHERE customer = $1",
@@ -557,9 +585,30 @@ fn owner_change(
             vec![
                 customer.into(),
                 owner.into(),
-                since.to_string().as_str().into(),
+                since.as_str().into(),
                 Value::Int(i64::from(locked)),
             ],
+            true,
+        ),
+    ]
+}
+
+/// The statements that give `customer` to `manager` from `day` only if they are still in the
+/// pool when the transaction runs (a claim that lost a race changes no row: a conflict).
+fn claim_change(customer: &str, manager: &str, day: NaiveDate) -> Vec<crate::Statement<'static>> {
+    let day = day.to_string();
+    vec![
+        // a customer the run left without a manager has no row yet
+        (
+            "INSERT INTO pool_owners (customer, owner, since, locked) SELECT $1, '', $2, 0 \
+             WHERE NOT EXISTS (SELECT 1 FROM pool_owners WHERE customer = $1)",
+            vec![customer.into(), day.as_str().into()],
+            false,
+        ),
+        (
+            // placeholders in order of first appearance: SQLite numbers them so
+            "UPDATE pool_owners SET owner = $1, since = $2 WHERE customer = $3 AND owner = ''",
+            vec![manager.into(), day.as_str().into(), customer.into()],
             true,
         ),
     ]

@@ -169,7 +169,13 @@ impl Store {
     /// without a kept run at its start and another at its end.
     pub fn scorecards(&mut self, period: &ScorePeriod) -> Result<Scorecards, StoreError> {
         let runs = self.runs()?;
-        let at = |day: NaiveDate| runs.iter().rev().find(|r| r.as_of <= day).cloned();
+        // the run of the latest analysis date on or before `day` (of those, the last kept)
+        let at = |day: NaiveDate| {
+            runs.iter()
+                .filter(|r| r.as_of <= day)
+                .max_by_key(|r| (r.as_of, r.id))
+                .cloned()
+        };
         let (from, to) = match (at(period.start), at(period.end)) {
             (Some(a), Some(b)) if a.id != b.id => (a, b),
             _ => {

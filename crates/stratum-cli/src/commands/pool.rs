@@ -23,8 +23,8 @@ pub fn run(args: PoolArgs) -> Result<()> {
     let rules = match &args.config {
         Some(path) => read_config(path)?
             .pool
-            .map(|p| p.rules())
-            .ok_or_else(|| BadInput(format!("`{}` has no [pool] section", path.display())))?,
+            .ok_or_else(|| BadInput(format!("`{}` has no [pool] section", path.display())))?
+            .rules()?,
         None => PoolRules::default(),
     };
     let as_of = match &args.as_of {

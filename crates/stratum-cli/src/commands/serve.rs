@@ -139,7 +139,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         (None, None) => "stratum-uploads".into(),
     };
     if let Some(p) = file.pool {
-        config.pool = p.rules();
+        config.pool = Some(p.rules()?);
     }
     config.schedules = file
         .schedules
@@ -162,6 +162,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(mb) = section.max_upload_mb {
         config.max_upload = mb.saturating_mul(1 << 20);
+    }
+    // the demo shows the public pool with the default rules
+    if args.demo && config.pool.is_none() {
+        config.pool = Some(stratum_store::pool::PoolRules::default());
     }
     init_logs();
     let server = Server::bind(config).map_err(|e| BadInput(e.to_string()))?;

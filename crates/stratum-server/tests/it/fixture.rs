@@ -316,7 +316,8 @@ pub fn fixtures(name: &str) -> Vec<Fixture> {
             ];
             let other_manager = token("李娜", Role::Manager, None);
             drop(store);
-            let config = ServerConfig::new(&url, "127.0.0.1:0".parse().expect("addr"));
+            let mut config = ServerConfig::new(&url, "127.0.0.1:0".parse().expect("addr"));
+            config.pool = Some(stratum_store::pool::PoolRules::default());
             let server = Server::bind(config).expect("bind").spawn();
             Fixture {
                 server,

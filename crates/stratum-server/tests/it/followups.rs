@@ -55,6 +55,11 @@ fn a_follow_up_moves_the_due_date_and_counts_in_the_scorecard() {
             post(zhang, "A", r#"{"kind":"visit","date":"soon"}"#).status,
             400
         );
+        // not yet happened, or out of any calendar a clock could run on
+        for date in ["2999-01-01", "+262142-12-31", "1066-10-14"] {
+            let body = format!(r#"{{"kind":"visit","date":"{date}"}}"#);
+            assert_eq!(post(zhang, "A", &body).status, 400, "{date}");
+        }
         let a = item(&worklist(zhang), "A");
         assert_eq!(a["due"], "2025-04-19");
         assert_eq!(a["overdue_days"], -18);

@@ -64,6 +64,17 @@ fn managers_claim_from_the_pool_and_release_their_own() {
             200
         );
         assert_eq!(post(zhang, "/api/pool/A/claim", "{}").status, 409);
+        // the claim moves the customer at once: 李娜 sees A and has it on her worklist, 张伟
+        // neither
+        assert_eq!(get(&f, "/api/customers/A", &f.other_manager).status, 200);
+        assert_eq!(get(&f, "/api/customers/A", zhang).status, 404);
+        let on_list = |token: &str| {
+            get(&f, "/api/worklist?per_page=100", token).json()["items"]
+                .as_array()
+                .is_some_and(|i| i.iter().any(|x| x["customer"]["id"] == "A"))
+        };
+        assert!(on_list(&f.other_manager));
+        assert!(!on_list(zhang));
         // not their customer; a claim for nobody; a customer that is none
         assert_eq!(post(zhang, "/api/pool/D/release", "{}").status, 404);
         assert_eq!(post(analyst, "/api/pool/B/release", "{}").status, 200);
