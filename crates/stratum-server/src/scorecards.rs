@@ -54,6 +54,10 @@ pub(crate) struct ScorecardOut {
     pub(crate) disputes_approved: usize,
     /// Follow-ups recorded in the period.
     pub(crate) follow_ups: usize,
+    /// Of those, made by the day the customer was due.
+    pub(crate) follow_ups_on_time: usize,
+    /// Of those, made after it.
+    pub(crate) follow_ups_late: usize,
     /// Customers overdue for their next action at the end.
     pub(crate) overdue_at_end: usize,
     /// Customers released from the manager to the public pool in the period.
@@ -80,6 +84,8 @@ impl From<&Scorecard> for ScorecardOut {
             disputes_raised: c.disputes_raised,
             disputes_approved: c.disputes_approved,
             follow_ups: c.follow_ups,
+            follow_ups_on_time: c.follow_ups_on_time,
+            follow_ups_late: c.follow_ups_late,
             overdue_at_end: c.overdue_at_end,
             lost_to_pool: c.lost_to_pool,
         }
@@ -212,6 +218,8 @@ pub fn table(
             ("提出异议", "disputes raised"),
             ("异议获批", "disputes approved"),
             ("期内跟进", "follow-ups"),
+            ("按时跟进", "on time"),
+            ("逾期跟进", "late"),
             ("期末逾期客户", "overdue at end"),
             ("流失到公海", "lost to the pool"),
         ]
@@ -236,6 +244,8 @@ pub fn table(
             Cell::Int(c.disputes_raised as i64),
             Cell::Int(c.disputes_approved as i64),
             Cell::Int(c.follow_ups as i64),
+            Cell::Int(c.follow_ups_on_time as i64),
+            Cell::Int(c.follow_ups_late as i64),
             Cell::Int(c.overdue_at_end as i64),
             Cell::Int(c.lost_to_pool as i64),
         ]);

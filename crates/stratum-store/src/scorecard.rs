@@ -16,13 +16,16 @@
 //!   top tier at the end; revenue in the period: the book's net revenue at the end less the
 //!   same customers' at the start (new customers from zero), and growth: that over their
 //!   revenue at the start; disputes raised by the manager's customers' reviewers in the period,
-//!   and approved; follow-ups recorded in the period; and customers overdue at the end: those
+//!   and approved; follow-ups recorded in the period, on time (made by the day the customer
+//!   was due then: their interval after the later of their previous follow-up and their last
+//!   purchase at the start, or their first purchase when new) or late; customers overdue at
+//!   the end: those
 //!   of the end book whose next action ([`crate::followup::due`]: their tier's interval after
 //!   the later of their last purchase and their last follow-up before the end) fell due
 //!   before the end; and customers lost to the public pool in the period (released from the
 //!   manager, by the rules or by hand).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use stratum_core::Money;
@@ -105,6 +108,10 @@ pub struct Scorecard {
     pub disputes_approved: usize,
     /// Follow-ups recorded in the period.
     pub follow_ups: usize,
+    /// Of those, made by the day the customer was due.
+    pub follow_ups_on_time: usize,
+    /// Of those, made after it.
+    pub follow_ups_late: usize,
     /// Customers of the end book overdue at the end.
     pub overdue_at_end: usize,
     /// Customers released from the manager to the public pool in the period.
@@ -140,6 +147,8 @@ impl Scorecard {
         self.disputes_raised += o.disputes_raised;
         self.disputes_approved += o.disputes_approved;
         self.follow_ups += o.follow_ups;
+        self.follow_ups_on_time += o.follow_ups_on_time;
+        self.follow_ups_late += o.follow_ups_late;
         self.overdue_at_end += o.overdue_at_end;
         self.lost_to_pool += o.lost_to_pool;
     }
@@ -315,13 +324,37 @@ impl Store {
                 c.disputes_approved += 1;
             }
         }
-        let done = self.follow_ups(&crate::followup::FollowUpFilter {
-            from: Some(period.start),
+        // every follow-up before the end, oldest first: those of the period count, on time
+        // when made by the day the customer was due then
+        let mut until_end = self.follow_ups(&crate::followup::FollowUpFilter {
             until: Some(period.end),
             ..Default::default()
         })?;
-        for f in &done {
-            card_of(&mut cards, &f.item.manager, n).follow_ups += 1;
+        until_end.reverse();
+        let mut previous: HashMap<&str, NaiveDate> = HashMap::new();
+        for f in &until_end {
+            let customer = f.item.customer.as_str();
+            let prev = previous.insert(customer, f.item.day);
+            if f.item.day < period.start {
+                continue;
+            }
+            let c = card_of(&mut cards, &f.item.manager, n);
+            c.follow_ups += 1;
+            // the customer's due day then: their interval after the later of their previous
+            // follow-up and their last purchase at the start (first purchase when new)
+            let due = end_index.get(customer).and_then(|&i| {
+                let days = (t_after.pick)(&after.rows[i])
+                    .and_then(|t| interval.get(t).copied().flatten())?;
+                let bought = match start.get(customer) {
+                    Some(&j) => crate::chunk::date(before.rows[j].last_purchase),
+                    None => crate::chunk::date(after.rows[i].first_purchase),
+                };
+                crate::followup::due(bought, prev, days)
+            });
+            match due {
+                Some(d) if f.item.day > d => c.follow_ups_late += 1,
+                _ => c.follow_ups_on_time += 1,
+            }
         }
         for e in self
             .pool_log(None, None)?

@@ -70,10 +70,21 @@ fn a_follow_up_moves_the_due_date_and_counts_in_the_scorecard() {
             get(&f, "/api/customers/A/follow-ups", &f.other_manager).status,
             404
         );
+        // a visit to C (small: every 90 days; last purchase 2025-02-01, due 2025-05-02) on
+        // 2025-03-10 is on time; the call to A (due 2025-02-09 at the start) was late
+        let visit_c = r#"{"kind":"visit","date":"2025-03-10"}"#;
+        assert_eq!(post(zhang, "C", visit_c).status, 201);
         let z = card(analyst, "张伟");
         assert_eq!(
             (z["follow_ups"].as_u64(), z["overdue_at_end"].as_u64()),
-            (Some(1), Some(0))
+            (Some(2), Some(0))
+        );
+        assert_eq!(
+            (
+                z["follow_ups_on_time"].as_u64(),
+                z["follow_ups_late"].as_u64()
+            ),
+            (Some(1), Some(1))
         );
         assert_eq!(card(analyst, "李娜")["overdue_at_end"], 1);
         // the customer's page shows it

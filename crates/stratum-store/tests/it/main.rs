@@ -1508,6 +1508,19 @@ fn the_public_pool_releases_claims_and_cools_down_by_its_rules() {
         store
             .pool_claim(&rules, "A", "张伟", day(2025, 6, 30), at, "zhang")
             .expect("back after the cool-down");
+        // 张伟 owns A and B: with a cap of two he may not take C (in the pool since 05-31)
+        let capped = PoolRules {
+            max_owned: Some(2),
+            ..rules.clone()
+        };
+        assert!(matches!(
+            store.pool_claim(&capped, "C", "张伟", day(2025, 7, 1), at, "zhang"),
+            Err(StoreError::Pool(PoolRefusal::Cap {
+                owned: 2,
+                max: 2,
+                ..
+            }))
+        ));
         // locked: never released
         store
             .pool_lock(&rules, "B", true, day(2025, 6, 30), at, "ann")
