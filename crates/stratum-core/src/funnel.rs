@@ -593,7 +593,7 @@ pub enum TierBasis {
 }
 
 /// The funnel of a run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct FunnelRun {
     /// The settings.
     pub params: CheckedFunnelParams,
@@ -616,14 +616,6 @@ pub struct FunnelRun {
     pub by_tier: Vec<(Option<u16>, FunnelFigures)>,
     /// By the period they were created in, in time order.
     pub by_period: Vec<(Period, FunnelFigures)>,
-}
-
-impl PartialEq for CheckedFunnelParams {
-    fn eq(&self, other: &Self) -> bool {
-        self.stages == other.stages
-            && self.grain == other.grain
-            && self.high_tiers == other.high_tiers
-    }
 }
 
 /// A funnel as the history store keeps it with its run and the dashboard shows it: codes and

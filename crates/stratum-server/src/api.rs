@@ -590,7 +590,7 @@ async fn export(
 }
 
 /// A tier's label: the scheme's, Stratum's for the built-in dimensions, else its code.
-pub(crate) fn tier_label(
+pub fn tier_label(
     scheme: Option<&stratum_core::scheme::SchemeParams>,
     dimension: &str,
     tier: &str,

@@ -149,16 +149,28 @@ impl FromRequestParts<Arc<AppState>> for Page {
     }
 }
 
-/// `s` percent-encoded for a query value.
+/// `s` percent-encoded for a query value (slashes kept).
 fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    encode(s, b"/")
+}
+
+/// `text` as one segment of a URL path (slashes encoded too).
+fn path_segment(text: &str) -> String {
+    encode(text, b"")
+}
+
+/// `s` with every byte but the unreserved ones and `keep` percent-encoded.
+fn encode(s: &str, keep: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 /// The frame every page shares.
@@ -247,6 +259,15 @@ struct ErrorPage {
 }
 
 /// An error as a page, with the status the API would answer.
+/// A page's answer: the page rendered in the caller's language (kept when `?lang=` asked for
+/// it), else the error page.
+fn page_answer(result: Result<impl Template, ApiError>, page: &Page) -> Response {
+    match result {
+        Ok(p) => render(&p, page.words.lang, page.path.contains("lang=")),
+        Err(e) => error_page(&page.words, &e),
+    }
+}
+
 fn error_page(w: &Words, e: &ApiError) -> Response {
     let (status, body) = e.answer();
     let page = ErrorPage {
@@ -1350,10 +1371,7 @@ async fn runs(State(state): State<Arc<AppState>>, page: Page) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
-        Err(e) => error_page(&w, &e),
-    }
+    page_answer(result, &page)
 }
 
 #[derive(Template)]
@@ -1400,10 +1418,7 @@ async fn funnel(
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
-        Err(e) => error_page(&w, &e),
-    }
+    page_answer(result, &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -1480,20 +1495,6 @@ async fn review_customer(
     };
     let act = crate::review::submit(&state, &page.caller, &id, input);
     form_answer(&page, &form.csrf, &back, act).await
-}
-
-/// `text` as one segment of a URL path.
-fn path_segment(text: &str) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
 }
 
 #[derive(Debug, Deserialize)]
@@ -1584,10 +1585,7 @@ async fn reviews(State(state): State<Arc<AppState>>, page: Page) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
-        Err(e) => error_page(&w, &e),
-    }
+    page_answer(result, &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -1609,20 +1607,8 @@ struct ScorecardsPage {
     note: Option<String>,
 }
 
-/// The period shown when none is asked: the last whole quarter before the latest run.
-fn default_period(latest: Option<chrono::NaiveDate>) -> String {
-    use chrono::Datelike;
-    let day = latest.unwrap_or_else(|| chrono::Local::now().date_naive());
-    let (y, q) = (day.year(), (day.month0() / 3) as i32);
-    if q == 0 {
-        format!("{}-Q4", y - 1)
-    } else {
-        format!("{y}-Q{q}")
-    }
-}
-
-/// The scorecards of the asked period (default: [`default_period`]) for the page's caller,
-/// with the tiers' names in the page's language.
+/// The scorecards of the asked period (default: the last whole quarter before the latest run,
+/// or today) for the page's caller, with the end run's scheme.
 async fn scorecards_of(
     state: &Arc<AppState>,
     page: &Page,
@@ -1644,19 +1630,13 @@ async fn scorecards_of(
         Some(p) => p,
         None => {
             let runs = state.with_store(|s| Ok(s.runs()?)).await?;
-            default_period(runs.last().map(|r| r.as_of))
+            let day = runs
+                .last()
+                .map_or_else(|| chrono::Local::now().date_naive(), |r| r.as_of);
+            stratum_store::scorecard::ScorePeriod::quarter_before(day).label
         }
     };
-    let result = async {
-        let s = crate::scorecards::read(state, &page.caller, &period).await?;
-        let to = s.to.id;
-        let scheme = state
-            .with_store(move |st| Ok(st.scheme_text(to)?))
-            .await?
-            .and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok());
-        Ok((s, scheme))
-    }
-    .await;
+    let result = crate::scorecards::read(state, &page.caller, &period).await;
     Ok((period, result))
 }
 
@@ -1709,10 +1689,7 @@ async fn scorecards(
         Ok::<_, ApiError>(p)
     }
     .await;
-    match result {
-        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
-        Err(e) => error_page(&w, &e),
-    }
+    page_answer(result, &page)
 }
 
 /// The scorecards as `scorecards.csv` or `scorecards.xlsx`.
@@ -1833,10 +1810,7 @@ async fn pool_page(State(state): State<Arc<AppState>>, page: Page) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
-        Err(e) => error_page(&w, &e),
-    }
+    page_answer(result, &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -2192,8 +2166,5 @@ async fn at_risk(State(state): State<Arc<AppState>>, page: Page) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p, w.lang, page.path.contains("lang=")),
-        Err(e) => error_page(&w, &e),
-    }
+    page_answer(result, &page)
 }

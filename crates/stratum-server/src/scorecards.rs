@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use stratum_core::Lang;
+use stratum_core::scheme::SchemeParams;
 use stratum_store::access::Role;
 use stratum_store::scorecard::{ScorePeriod, Scorecard, Scorecards};
 use utoipa::{IntoParams, ToSchema};
@@ -116,31 +117,35 @@ pub(crate) struct ScorecardsOut {
 }
 
 /// The scorecards of `period` as `caller` may see them.
+/// The scorecards of `period` as `caller` may see them, with the end run's scheme (which
+/// names the tiers).
 pub(crate) async fn read(
     state: &Arc<AppState>,
     caller: &Caller,
     period: &str,
-) -> Result<Scorecards, ApiError> {
+) -> Result<(Scorecards, Option<SchemeParams>), ApiError> {
     let period = ScorePeriod::parse(period).ok_or_else(|| {
         ApiError::BadRequest(format!(
             "period `{period}`: give a quarter (2026-Q3), a month (2026-07) or a year (2026)"
         ))
     })?;
-    let mut cards = state
+    let (mut cards, scheme) = state
         .with_store(move |s| {
-            s.scorecards(&period).map_err(|e| match e {
+            let cards = s.scorecards(&period).map_err(|e| match e {
                 e @ stratum_store::StoreError::NoPeriodRuns { .. } => {
                     ApiError::BadRequest(e.to_string())
                 }
                 e => e.into(),
-            })
+            })?;
+            let text = s.scheme_text(cards.to.id)?;
+            Ok((cards, text.and_then(|t| SchemeParams::from_toml(&t).ok())))
         })
         .await?;
     if caller.role() == Role::Manager {
         let book = caller.user.book().to_string();
         cards.cards.retain(|c| c.manager == book);
     }
-    Ok(cards)
+    Ok((cards, scheme))
 }
 
 /// `s` as the API gives it, tiers named in `lang`.
@@ -178,12 +183,7 @@ pub(crate) async fn scorecards(
     ApiQuery(q): ApiQuery<ScorecardQuery>,
 ) -> Result<Json<ScorecardsOut>, ApiError> {
     let lang = lang_of(q.lang.as_deref(), &state);
-    let s = read(&state, &caller, &q.period).await?;
-    let to = s.to.id;
-    let scheme = state
-        .with_store(move |st| Ok(st.scheme_text(to)?))
-        .await?
-        .and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok());
+    let (s, scheme) = read(&state, &caller, &q.period).await?;
     Ok(Json(out(&s, scheme.as_ref(), &caller, lang)))
 }
 

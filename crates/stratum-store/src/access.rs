@@ -190,6 +190,22 @@ pub(crate) fn int_at(row: &[Value], i: usize, what: &'static str) -> Result<i64,
         .ok_or_else(|| corrupt(what, &format!("{:?}", row.get(i))))
 }
 
+/// A `WHERE` clause of `conditions` (each with one `?`, numbered `$1`, `$2`, … in order) and
+/// their parameters; empty without conditions.
+pub(crate) fn where_of(conditions: Vec<(&str, Value)>) -> (String, Vec<Value>) {
+    let mut clauses = Vec::with_capacity(conditions.len());
+    let mut params = Vec::with_capacity(conditions.len());
+    for (clause, v) in conditions {
+        params.push(v);
+        clauses.push(clause.replace('?', &format!("${}", params.len())));
+    }
+    if clauses.is_empty() {
+        (String::new(), params)
+    } else {
+        (format!(" WHERE {}", clauses.join(" AND ")), params)
+    }
+}
+
 /// Column `i` of `row` as text, `None` when it is null.
 pub(crate) fn opt_text_at(row: &[Value], i: usize) -> Option<String> {
     row.get(i).and_then(Value::text).map(str::to_string)

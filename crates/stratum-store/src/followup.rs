@@ -110,29 +110,20 @@ impl Store {
 
     /// The follow-ups `filter` selects, latest day first.
     pub fn follow_ups(&mut self, filter: &FollowUpFilter) -> Result<Vec<FollowUp>, StoreError> {
-        let mut clauses = Vec::new();
-        let mut params: Vec<Value> = Vec::new();
-        let mut bind = |clause: &str, v: Value| {
-            params.push(v);
-            clauses.push(clause.replace('?', &format!("${}", params.len())));
-        };
-        if let Some(c) = &filter.customer {
-            bind("customer = ?", c.as_str().into());
-        }
-        if let Some(m) = &filter.manager {
-            bind("manager = ?", m.as_str().into());
-        }
-        if let Some(d) = filter.from {
-            bind("day >= ?", d.to_string().as_str().into());
-        }
-        if let Some(d) = filter.until {
-            bind("day < ?", d.to_string().as_str().into());
-        }
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", clauses.join(" AND "))
-        };
+        let (from, until) = (
+            filter.from.map(|d| d.to_string()),
+            filter.until.map(|d| d.to_string()),
+        );
+        let conditions = [
+            filter
+                .customer
+                .as_deref()
+                .map(|c| ("customer = ?", c.into())),
+            filter.manager.as_deref().map(|m| ("manager = ?", m.into())),
+            from.as_deref().map(|d| ("day >= ?", d.into())),
+            until.as_deref().map(|d| ("day < ?", d.into())),
+        ];
+        let (filter, params) = crate::access::where_of(conditions.into_iter().flatten().collect());
         let rows = self.db.query(
             &format!(
                 "SELECT id, customer, manager, kind, day, note, created_by, created_at, source \

@@ -111,6 +111,65 @@ pub struct PoolEntry {
     pub locked: bool,
 }
 
+impl PoolEntry {
+    /// Works out the entry's state, release day and reason under `rules` at `as_of`, from its
+    /// owner, lock, tier, last follow-up, last purchase and since.
+    fn judge(&mut self, rules: &PoolRules, as_of: NaiveDate) {
+        (self.release_on, self.reason) = (None, "");
+        self.state = if self.owner.is_empty() {
+            PoolState::InPool
+        } else if self.locked || rules.exempt_tiers.contains(&self.tier) {
+            PoolState::Exempt
+        } else {
+            let (n, m) = rules.tiers.get(&self.tier).copied().unwrap_or((None, None));
+            let n = n.unwrap_or(rules.no_follow_up_days);
+            let m = m.unwrap_or(rules.no_deal_days);
+            // a day beyond the calendar: never
+            let after = |d: Option<NaiveDate>, days: u32| {
+                d.max(self.since)?
+                    .checked_add_days(chrono::Days::new(u64::from(days)))
+            };
+            let follow = after(self.last_follow_up, n);
+            let deal = after(self.last_purchase, m);
+            let (on, reason) = match (follow, deal) {
+                (Some(f), Some(d)) if d < f => (Some(d), "no_deal"),
+                (Some(f), _) => (Some(f), "no_follow_up"),
+                (None, Some(d)) => (Some(d), "no_deal"),
+                (None, None) => (None, ""),
+            };
+            self.release_on = on;
+            self.reason = reason;
+            match on {
+                Some(on) if on <= as_of => PoolState::Due,
+                Some(on)
+                    if on
+                        .checked_sub_days(chrono::Days::new(u64::from(rules.warning_days)))
+                        .is_none_or(|w| w <= as_of) =>
+                {
+                    PoolState::Warning
+                }
+                _ => PoolState::Owned,
+            }
+        };
+    }
+
+    /// The entry with the pool's change applied: `owner` from `since`, `locked`.
+    fn changed(
+        mut self,
+        owner: &str,
+        since: Option<NaiveDate>,
+        locked: bool,
+        rules: &PoolRules,
+        as_of: NaiveDate,
+    ) -> PoolEntry {
+        self.owner = owner.to_string();
+        self.since = since;
+        self.locked = locked;
+        self.judge(rules, as_of);
+        self
+    }
+}
+
 /// A release or a claim, as logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolEvent {
@@ -284,41 +343,7 @@ impl Store {
                     since,
                     locked,
                 };
-                e.state = if e.owner.is_empty() {
-                    PoolState::InPool
-                } else if locked || rules.exempt_tiers.contains(&e.tier) {
-                    PoolState::Exempt
-                } else {
-                    let (n, m) = rules.tiers.get(&e.tier).copied().unwrap_or((None, None));
-                    let n = n.unwrap_or(rules.no_follow_up_days);
-                    let m = m.unwrap_or(rules.no_deal_days);
-                    // a day beyond the calendar: never
-                    let after = |d: Option<NaiveDate>, days: u32| {
-                        d.max(since)?
-                            .checked_add_days(chrono::Days::new(u64::from(days)))
-                    };
-                    let follow = after(last_follow_up, n);
-                    let deal = after(last_purchase, m);
-                    let (on, reason) = match (follow, deal) {
-                        (Some(f), Some(d)) if d < f => (Some(d), "no_deal"),
-                        (Some(f), _) => (Some(f), "no_follow_up"),
-                        (None, Some(d)) => (Some(d), "no_deal"),
-                        (None, None) => (None, ""),
-                    };
-                    e.release_on = on;
-                    e.reason = reason;
-                    match on {
-                        Some(on) if on <= as_of => PoolState::Due,
-                        Some(on)
-                            if on
-                                .checked_sub_days(chrono::Days::new(u64::from(rules.warning_days)))
-                                .is_none_or(|w| w <= as_of) =>
-                        {
-                            PoolState::Warning
-                        }
-                        _ => PoolState::Owned,
-                    }
-                };
+                e.judge(rules, as_of);
                 e
             })
             .collect();
@@ -334,10 +359,23 @@ impl Store {
         as_of: NaiveDate,
         at: &str,
     ) -> Result<Vec<PoolEntry>, StoreError> {
-        let due: Vec<PoolEntry> = self
-            .pool(rules, as_of)?
-            .into_iter()
+        let all = self.pool(rules, as_of)?;
+        self.pool_release_of(&all, rules, as_of, at)
+    }
+
+    /// [`Store::pool_release_due`] of `all`, the pool as [`Store::pool`] judged it at `as_of`
+    /// (for a caller that reads the rest of it too).
+    pub fn pool_release_of(
+        &mut self,
+        all: &[PoolEntry],
+        rules: &PoolRules,
+        as_of: NaiveDate,
+        at: &str,
+    ) -> Result<Vec<PoolEntry>, StoreError> {
+        let due: Vec<PoolEntry> = all
+            .iter()
             .filter(|e| e.state == PoolState::Due)
+            .cloned()
             .collect();
         let mut statements = Vec::new();
         let reasons: Vec<String> = due
@@ -397,7 +435,7 @@ impl Store {
             at, as_of, customer, "release", &e.owner, "", reason, actor,
         ));
         self.db.execute_all(&statements)?;
-        self.pool_entry(rules, customer, as_of)
+        Ok(e.changed("", Some(as_of), false, rules, as_of))
     }
 
     /// Claims `customer` from the pool for `manager` on `as_of`, within the cap, the daily
@@ -415,7 +453,8 @@ impl Store {
         let e = all
             .iter()
             .find(|e| e.customer == customer)
-            .ok_or_else(|| PoolRefusal::NoCustomer(customer.into()))?;
+            .ok_or_else(|| PoolRefusal::NoCustomer(customer.into()))?
+            .clone();
         if e.state != PoolState::InPool {
             return Err(PoolRefusal::NotInPool {
                 customer: customer.into(),
@@ -492,7 +531,7 @@ impl Store {
             }
             r => r?,
         }
-        self.pool_entry(rules, customer, as_of)
+        Ok(e.changed(manager, Some(as_of), false, rules, as_of))
     }
 
     /// Locks `customer` with their owner (never released) or unlocks them.
@@ -515,7 +554,8 @@ impl Store {
             at, as_of, customer, action, &e.owner, &e.owner, "", actor,
         ));
         self.db.execute_all(&statements)?;
-        self.pool_entry(rules, customer, as_of)
+        let (owner, since) = (e.owner.clone(), e.since);
+        Ok(e.changed(&owner, since, locked, rules, as_of))
     }
 
     fn pool_entry(

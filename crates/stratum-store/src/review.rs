@@ -308,29 +308,16 @@ impl Store {
 
     /// The reviews `filter` selects, newest first.
     pub fn reviews(&mut self, filter: &ReviewFilter) -> Result<Vec<Review>, StoreError> {
-        let mut clauses = Vec::new();
-        let mut params = Vec::new();
-        let mut bind = |clause: &str, v: Value| {
-            params.push(v);
-            clauses.push(clause.replace('?', &format!("${}", params.len())));
-        };
-        if let Some(run) = filter.run {
-            bind("run = ?", Value::Int(run));
-        }
-        if let Some(s) = filter.status {
-            bind("status = ?", s.code().into());
-        }
-        if let Some(m) = &filter.manager {
-            bind("manager = ?", m.as_str().into());
-        }
-        if let Some(c) = &filter.customer {
-            bind("customer = ?", c.as_str().into());
-        }
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", clauses.join(" AND "))
-        };
+        let conditions = [
+            filter.run.map(|r| ("run = ?", Value::Int(r))),
+            filter.status.map(|s| ("status = ?", s.code().into())),
+            filter.manager.as_deref().map(|m| ("manager = ?", m.into())),
+            filter
+                .customer
+                .as_deref()
+                .map(|c| ("customer = ?", c.into())),
+        ];
+        let (filter, params) = crate::access::where_of(conditions.into_iter().flatten().collect());
         let rows = self.db.query(
             &format!("SELECT {REVIEW_COLUMNS} FROM reviews{filter} ORDER BY id DESC"),
             &params,

@@ -75,6 +75,26 @@ impl ScorePeriod {
     }
 }
 
+impl ScorePeriod {
+    /// The last whole quarter before `day`'s quarter (2026-Q3 for a day in October 2026).
+    pub fn quarter_before(day: NaiveDate) -> ScorePeriod {
+        let q = day.month0() / 3;
+        let (year, q) = if q == 0 {
+            (day.year() - 1, 4)
+        } else {
+            (day.year(), q)
+        };
+        let start = NaiveDate::from_ymd_opt(year, 3 * q - 2, 1).unwrap_or(day);
+        ScorePeriod {
+            label: format!("{year}-Q{q}"),
+            start,
+            end: start
+                .checked_add_months(chrono::Months::new(3))
+                .unwrap_or(NaiveDate::MAX),
+        }
+    }
+}
+
 /// One account manager's scorecard.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Scorecard {
@@ -416,6 +436,11 @@ mod tests {
         assert_eq!((m.start, m.end), (d(2026, 12, 1), d(2027, 1, 1)));
         let y = ScorePeriod::parse("2025").expect("year");
         assert_eq!((y.start, y.end), (d(2025, 1, 1), d(2026, 1, 1)));
+        assert_eq!(ScorePeriod::quarter_before(d(2026, 10, 1)), q);
+        assert_eq!(
+            ScorePeriod::quarter_before(d(2027, 2, 3)),
+            ScorePeriod::parse("2026-Q4").expect("quarter")
+        );
         for bad in ["2026-Q5", "2026-13", "Q3", "", "2026-Qx"] {
             assert_eq!(ScorePeriod::parse(bad), None, "{bad}");
         }

@@ -178,17 +178,17 @@ pub(crate) fn release_after_run(
     as_of: NaiveDate,
     lang: Lang,
 ) -> Result<()> {
-    let released = store.pool_release_due(rules, as_of, &now()).map_err(|e| {
-        anyhow::anyhow!(
-            "the run is kept in `{}`, but the pool's release failed: {e}",
-            shown(db)
-        )
-    })?;
-    let warned = store
-        .pool(rules, as_of)?
-        .iter()
-        .filter(|e| e.state == PoolState::Warning)
-        .count();
+    // judged once: the release takes the due, the warned stay
+    let all = store.pool(rules, as_of)?;
+    let released = store
+        .pool_release_of(&all, rules, as_of, &now())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the run is kept in `{}`, but the pool's release failed: {e}",
+                shown(db)
+            )
+        })?;
+    let warned = all.iter().filter(|e| e.state == PoolState::Warning).count();
     eprintln!(
         "{} {} · {} {}",
         lang.pick("释放到公海：", "released to the pool:"),

@@ -162,7 +162,7 @@ pub fn scorecards(args: crate::cli::ScorecardsArgs) -> Result<()> {
     let scheme = store
         .scheme_text(s.to.id)?
         .and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok());
-    let label = |t: &str| tier_name(scheme.as_ref(), &s.dimension, t, lang);
+    let label = |t: &str| stratum_server::api::tier_label(scheme.as_ref(), &s.dimension, t, lang);
     let (header, rows) = stratum_server::scorecards::table(&s, &label, true, lang);
     println!(
         "{} {} · {} #{} ({}) → #{} ({})",
@@ -303,21 +303,15 @@ pub(crate) fn report_scorecards(
     as_of: chrono::NaiveDate,
     lang: stratum_core::Lang,
 ) -> Option<stratum_io::report::ReportTable> {
-    use chrono::Datelike;
-    let q = as_of.month0() / 3;
-    let label = if q == 0 {
-        format!("{}-Q4", as_of.year() - 1)
-    } else {
-        format!("{}-Q{q}", as_of.year())
-    };
-    let period = stratum_store::scorecard::ScorePeriod::parse(&label)?;
+    let period = stratum_store::scorecard::ScorePeriod::quarter_before(as_of);
     let s = store.scorecards(&period).ok()?;
     let scheme = store
         .scheme_text(s.to.id)
         .ok()
         .flatten()
         .and_then(|t| stratum_core::scheme::SchemeParams::from_toml(&t).ok());
-    let label_of = |t: &str| tier_name(scheme.as_ref(), &s.dimension, t, lang);
+    let label_of =
+        |t: &str| stratum_server::api::tier_label(scheme.as_ref(), &s.dimension, t, lang);
     let (header, rows) = stratum_server::scorecards::table(&s, &label_of, true, lang);
     Some(stratum_io::report::ReportTable {
         title: format!(
@@ -343,17 +337,4 @@ pub(crate) fn report_scorecards(
             .map(|r| r.iter().map(stratum_io::cells::Cell::display).collect())
             .collect(),
     })
-}
-
-/// Tier `t` of `dimension` named by `scheme`, else by the built-in segmentations' names.
-fn tier_name(
-    scheme: Option<&stratum_core::scheme::SchemeParams>,
-    dimension: &str,
-    t: &str,
-    lang: stratum_core::Lang,
-) -> String {
-    match scheme.and_then(|p| p.tier_label(dimension, t)) {
-        Some(l) => l.pick(lang, t).to_string(),
-        None => stratum_core::history::tier_label(None, dimension, t, lang),
-    }
 }
