@@ -33,35 +33,45 @@ pub struct GroupSummary<K> {
 /// Summaries of the groups `keys` places customers in, one per key of `order` (groups with no
 /// customers included, so tables always show every class). `rfm` holds each customer's
 /// scores, in the order of `customers`.
-pub fn summarize<K: Copy + PartialEq>(
+pub fn summarize<K: Copy + PartialEq + Sync>(
     customers: &[CustomerFeatures],
     rfm: &[CustomerRfm],
     keys: &[K],
     order: &[K],
 ) -> Vec<GroupSummary<K>> {
+    use rayon::prelude::*;
     let n = customers.len();
     let total: i128 = customers.iter().map(|c| c.monetary.units()).sum();
+    // one pass over the customers (in parallel) into a slot per key: every sum is an integer,
+    // so the figures do not depend on how the pass is split
+    let sums = customers
+        .par_iter()
+        .zip(keys)
+        .zip(rfm)
+        .fold(
+            || vec![Sums::default(); order.len()],
+            |mut sums, ((c, k), r)| {
+                if let Some(slot) = order.iter().position(|o| o == k) {
+                    sums[slot].add(c, r);
+                }
+                sums
+            },
+        )
+        .reduce(
+            || vec![Sums::default(); order.len()],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    x.merge(y);
+                }
+                a
+            },
+        );
     order
         .iter()
-        .map(|&key| {
-            let mut count = 0usize;
-            let mut revenue = Money::ZERO;
-            let mut recency = 0i64;
-            let mut frequency = 0u64;
-            let mut orders = 0u64;
-            let mut scores = [0u64; 3];
-            for ((c, k), r) in customers.iter().zip(keys).zip(rfm) {
-                if *k == key {
-                    count += 1;
-                    revenue += c.monetary;
-                    recency += c.recency_days;
-                    frequency += c.frequency;
-                    orders += c.orders;
-                    scores[0] += u64::from(r.r);
-                    scores[1] += u64::from(r.f);
-                    scores[2] += u64::from(r.m);
-                }
-            }
+        .zip(sums)
+        .map(|(&key, s)| {
+            let count = s.count;
+            let revenue = s.revenue;
             let per = |v: f64| if count == 0 { 0.0 } else { v / count as f64 };
             GroupSummary {
                 key,
@@ -73,16 +83,51 @@ pub fn summarize<K: Copy + PartialEq>(
                 } else {
                     0.0
                 },
-                mean_recency: per(recency as f64),
-                mean_frequency: per(frequency as f64),
+                mean_recency: per(s.recency as f64),
+                mean_frequency: per(s.frequency as f64),
                 mean_monetary: per(revenue.to_f64()),
-                mean_scores: scores.map(|s| per(s as f64)),
-                avg_order_value: if orders == 0 {
+                mean_scores: s.scores.map(|v| per(v as f64)),
+                avg_order_value: if s.orders == 0 {
                     0.0
                 } else {
-                    revenue.to_f64() / orders as f64
+                    revenue.to_f64() / s.orders as f64
                 },
             }
         })
         .collect()
+}
+
+/// A group's integer sums.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    count: usize,
+    revenue: Money,
+    recency: i64,
+    frequency: u64,
+    orders: u64,
+    scores: [u64; 3],
+}
+
+impl Sums {
+    fn add(&mut self, c: &CustomerFeatures, r: &CustomerRfm) {
+        self.count += 1;
+        self.revenue += c.monetary;
+        self.recency += c.recency_days;
+        self.frequency += c.frequency;
+        self.orders += c.orders;
+        self.scores[0] += u64::from(r.r);
+        self.scores[1] += u64::from(r.f);
+        self.scores[2] += u64::from(r.m);
+    }
+
+    fn merge(&mut self, o: &Sums) {
+        self.count += o.count;
+        self.revenue += o.revenue;
+        self.recency += o.recency;
+        self.frequency += o.frequency;
+        self.orders += o.orders;
+        for (a, b) in self.scores.iter_mut().zip(o.scores) {
+            *a += b;
+        }
+    }
 }

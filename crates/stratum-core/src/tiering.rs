@@ -59,14 +59,20 @@ impl Tiering {
 /// Scores and classifies every customer of `features`.
 pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) -> Tiering {
     let customers = &features.customers;
-    let rfm = rfm.fit(customers);
     let monetary: Vec<_> = customers.iter().map(|c| c.monetary).collect();
-    let abc = abc.fit(&monetary);
+    let (rfm, abc) = rayon::join(|| rfm.fit(customers), || abc.fit(&monetary));
     let class_keys: Vec<RfmClass> = rfm.customers().iter().map(|c| c.class).collect();
     let segment_keys: Vec<Segment> = rfm.customers().iter().map(|c| c.segment).collect();
-    let classes = summarize(customers, rfm.customers(), &class_keys, &RfmClass::ALL);
-    let segments = summarize(customers, rfm.customers(), &segment_keys, &Segment::ALL);
-    let abc_classes = summarize(customers, rfm.customers(), abc.classes(), &AbcClass::ALL);
+    let scores = rfm.customers();
+    let ((classes, segments), abc_classes) = rayon::join(
+        || {
+            rayon::join(
+                || summarize(customers, scores, &class_keys, &RfmClass::ALL),
+                || summarize(customers, scores, &segment_keys, &Segment::ALL),
+            )
+        },
+        || summarize(customers, scores, abc.classes(), &AbcClass::ALL),
+    );
     let revenue = monetary.iter().copied().sum();
     Tiering {
         features,

@@ -93,9 +93,19 @@ impl CheckedAbcParams {
     /// ABC classes for customers with the given monetary values.
     pub fn fit(&self, monetary: &[Money]) -> Abc {
         let n = monetary.len();
-        let mut order: Vec<usize> = (0..n).collect();
-        // Largest first; ties keep input order, which the class rule makes irrelevant.
-        order.sort_by(|&i, &j| monetary[j].cmp(&monetary[i]));
+        // Largest first; ties keep input order, which the class rule makes irrelevant. The
+        // values are sorted with their index (in parallel; the index makes every key distinct,
+        // so the order is the stable one), not looked up from the index at every comparison.
+        let order: Vec<usize> = {
+            use rayon::prelude::*;
+            let mut keyed: Vec<(std::cmp::Reverse<i128>, usize)> = monetary
+                .par_iter()
+                .enumerate()
+                .map(|(i, m)| (std::cmp::Reverse(m.units()), i))
+                .collect();
+            keyed.par_sort_unstable();
+            keyed.into_par_iter().map(|(_, i)| i).collect()
+        };
         let total: i128 = monetary
             .iter()
             .filter(|m| m.units() > 0)

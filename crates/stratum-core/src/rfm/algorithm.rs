@@ -113,15 +113,20 @@ impl CheckedRfmParams {
     pub fn fit(&self, customers: &[CustomerFeatures]) -> Rfm {
         let bins = self.bins();
         // "Goodness" keys: larger is better in every dimension.
-        let r_keys: Vec<i64> = customers.iter().map(|c| -c.recency_days).collect();
-        let f_keys: Vec<i64> = customers.iter().map(|c| c.frequency as i64).collect();
-        let m_keys: Vec<i128> = customers.iter().map(|c| c.monetary.units()).collect();
         let (r, f, m) = match self.method() {
-            ScoreMethod::Quantile => (
-                quantile_scores(&r_keys, bins),
-                quantile_scores(&f_keys, bins),
-                quantile_scores(&m_keys, bins),
-            ),
+            ScoreMethod::Quantile => {
+                // the three dimensions at once
+                let ((r, f), m) = rayon::join(
+                    || {
+                        rayon::join(
+                            || quantile_scores(&keys(customers, |c| -c.recency_days), bins),
+                            || quantile_scores(&keys(customers, |c| c.frequency), bins),
+                        )
+                    },
+                    || quantile_scores(&keys(customers, |c| c.monetary.units()), bins),
+                );
+                (r, f, m)
+            }
             ScoreMethod::Thresholds {
                 recency,
                 frequency,
@@ -185,16 +190,43 @@ impl CheckedRfmParams {
     }
 }
 
+/// Every customer's key (in parallel).
+fn keys<K: Send>(
+    customers: &[CustomerFeatures],
+    key: impl Fn(&CustomerFeatures) -> K + Sync + Send,
+) -> Vec<K> {
+    use rayon::prelude::*;
+    customers.par_iter().map(key).collect()
+}
+
 /// `1 + ⌊bins × (number of strictly smaller keys) / n⌋` for every key.
-fn quantile_scores<K: Ord + Copy>(keys: &[K], bins: u8) -> Vec<u8> {
+///
+/// The keys are sorted once (in parallel); one walk of the sorted keys finds the smallest key
+/// of each score (at most `bins` of them), and each customer's score is the number of those
+/// cuts at or below their key: no search per customer.
+fn quantile_scores<K: Ord + Copy + Send + Sync>(keys: &[K], bins: u8) -> Vec<u8> {
+    use rayon::prelude::*;
     let mut sorted = keys.to_vec();
-    sorted.sort_unstable();
-    let n = keys.len() as u128;
-    keys.iter()
-        .map(|k| {
-            let worse = sorted.partition_point(|v| v < k) as u128;
-            (1 + (u128::from(bins) * worse) / n) as u8
-        })
+    sorted.par_sort_unstable();
+    let n = sorted.len() as u128;
+    let score = |worse: usize| (1 + (u128::from(bins) * worse as u128) / n) as u8;
+    // cuts[s - 2]: the smallest key that scores s or more (score 1 needs no cut)
+    let mut cuts: Vec<K> = Vec::with_capacity(usize::from(bins));
+    let mut last = 1u8;
+    for (i, k) in sorted.iter().enumerate() {
+        if i > 0 && sorted[i - 1] == *k {
+            continue;
+        }
+        // `i` keys are strictly smaller than the first of a run of equal keys
+        let s = score(i);
+        // a score may be skipped when a run of equal keys spans a whole bin
+        while last < s {
+            cuts.push(*k);
+            last += 1;
+        }
+    }
+    keys.par_iter()
+        .map(|k| 1 + cuts.iter().take_while(|&cut| cut <= k).count() as u8)
         .collect()
 }
 
@@ -347,6 +379,26 @@ mod tests {
         }
 
         proptest! {
+            /// The cuts give every key the score of the rank rule itself (the count of
+            /// strictly smaller keys by binary search), with many ties and few keys.
+            #[test]
+            fn quantile_scores_equal_the_rank_rule(
+                keys in proptest::collection::vec(-20i64..20, 1..300),
+                bins in 3u8..=5,
+            ) {
+                let mut sorted = keys.clone();
+                sorted.sort_unstable();
+                let n = keys.len() as u128;
+                let by_rule: Vec<u8> = keys
+                    .iter()
+                    .map(|k| {
+                        let worse = sorted.partition_point(|v| v < k) as u128;
+                        (1 + u128::from(bins) * worse / n) as u8
+                    })
+                    .collect();
+                prop_assert_eq!(quantile_scores(&keys, bins), by_rule);
+            }
+
             #[test]
             fn scores_stay_in_range_and_equal_values_score_equally(
                 raw in proptest::collection::vec((1i64..60, 1u64..8, -5i64..40), 1..200),
