@@ -147,6 +147,38 @@ impl fmt::Display for Money {
 }
 
 impl Money {
+    /// Appends the amount as [`Display`](fmt::Display) writes it, without the formatter for
+    /// amounts within ±9.2 × 10^14 (the CSV writers' hot path: four amounts a customer).
+    pub fn push_text(self, out: &mut String) {
+        let Ok(units) = i64::try_from(self.0) else {
+            use fmt::Write as _;
+            let _ = write!(out, "{self}");
+            return;
+        };
+        if units < 0 {
+            out.push('-');
+        }
+        let abs = units.unsigned_abs();
+        let scale = Self::SCALE as u64;
+        let mut buffer = itoa::Buffer::new();
+        out.push_str(buffer.format(abs / scale));
+        out.push('.');
+        let frac = abs % scale;
+        // four decimals, trailing zeros dropped down to two
+        let (value, digits) = if frac % 100 == 0 {
+            (frac / 100, 2)
+        } else if frac % 10 == 0 {
+            (frac / 10, 3)
+        } else {
+            (frac, 4)
+        };
+        let mut div = 10u64.pow(digits - 1);
+        while div > 0 {
+            out.push(char::from(b'0' + (value / div % 10) as u8));
+            div /= 10;
+        }
+    }
+
     /// The amount rounded to whole cents (two decimals), half away from zero.
     pub fn round_cents(self) -> Money {
         let step = Self::SCALE as i128 / 100;
@@ -178,6 +210,18 @@ impl<'de> serde::Deserialize<'de> for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The writers' fast text is Display's, on both sides of the fast path's range.
+        #[test]
+        fn push_text_writes_what_display_writes(units in proptest::num::i128::ANY, small in proptest::num::i64::ANY, digits in 0i64..100_000) {
+            for m in [Money::from_units_i128(units), Money::from_units(small), Money::from_units(digits), Money::from_units(-digits)] {
+                let mut text = String::from("x");
+                m.push_text(&mut text);
+                proptest::prop_assert_eq!(&text[1..], m.to_string());
+            }
+        }
+    }
 
     #[test]
     fn display_keeps_two_to_four_decimals() {

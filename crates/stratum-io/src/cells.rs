@@ -68,8 +68,14 @@ impl Cell<'_> {
                 out.push_str(s);
                 Ok(())
             }
-            Cell::Int(i) => write!(out, "{i}"),
-            Cell::Money(m) => write!(out, "{m}"),
+            Cell::Int(i) => {
+                out.push_str(itoa::Buffer::new().format(*i));
+                Ok(())
+            }
+            Cell::Money(m) => {
+                m.push_text(out);
+                Ok(())
+            }
             Cell::Share(v) => write!(out, "{v:.6}"),
             Cell::Number(v) => write!(out, "{v:.4}"),
             Cell::Date(d) => {

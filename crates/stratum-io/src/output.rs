@@ -63,9 +63,23 @@ pub fn customer_row<'a>(
     master: Option<&'a CustomerTable>,
     lang: Lang,
 ) -> Vec<Cell<'a>> {
+    let mut row = Vec::new();
+    customer_cells(t, i, master, lang, &mut row);
+    row
+}
+
+/// [`customer_row`] into `row` (cleared first), for writers that reuse one row.
+pub fn customer_cells<'a>(
+    t: &'a Tiering,
+    i: usize,
+    master: Option<&'a CustomerTable>,
+    lang: Lang,
+    row: &mut Vec<Cell<'a>>,
+) {
     let c = &t.features.customers[i];
     let r = &t.rfm.customers()[i];
-    let mut row = vec![
+    row.clear();
+    row.extend([
         Cell::Text(&c.customer_id),
         Cell::Date(c.first_purchase),
         Cell::Date(c.last_purchase),
@@ -79,21 +93,23 @@ pub fn customer_row<'a>(
         Cell::Int(i64::from(r.r)),
         Cell::Int(i64::from(r.f)),
         Cell::Int(i64::from(r.m)),
-        Cell::Owned(r.score_code()),
+        match r.score_text() {
+            std::borrow::Cow::Borrowed(code) => Cell::Text(code),
+            std::borrow::Cow::Owned(code) => Cell::Owned(code),
+        },
         Cell::Text(r.class.code()),
         Cell::Text(r.class.label(lang)),
         Cell::Text(r.segment.code()),
         Cell::Text(r.segment.label(lang)),
         Cell::Text(t.abc.classes()[i].code()),
         Cell::Share(t.abc.cumulative_share()[i]),
-    ];
+    ]);
     if let Some(m) = master {
         match m.get(&c.customer_id) {
             Some(values) => row.extend(values.iter().map(|v| Cell::Text(v))),
             None => row.extend(m.attributes.iter().map(|_| Cell::Text(""))),
         }
     }
-    row
 }
 
 /// Writes `customers.csv`.
@@ -118,8 +134,10 @@ pub fn write_customers_csv<W: Write>(
         .par_iter()
         .map(|&from| {
             let mut w = CsvOut::new(Vec::new(), text);
+            let mut row = Vec::new();
             for i in from..(from + block).min(n) {
-                w.cells(&customer_row(t, i, master, lang))?;
+                customer_cells(t, i, master, lang, &mut row);
+                w.cells(&row)?;
             }
             w.into_inner()
         })

@@ -21,7 +21,36 @@ pub struct CustomerRfm {
 impl CustomerRfm {
     /// The three scores as a code such as `"545"`.
     pub fn score_code(&self) -> String {
-        format!("{}{}{}", self.r, self.f, self.m)
+        self.score_text().into_owned()
+    }
+
+    /// [`score_code`](Self::score_code) without an allocation for scores of one digit (every
+    /// score: bins are 3 to 5).
+    pub fn score_text(&self) -> std::borrow::Cow<'static, str> {
+        /// "000" to "999".
+        static CODES: [[u8; 3]; 1000] = {
+            let mut codes = [[0u8; 3]; 1000];
+            let mut i = 0;
+            while i < 1000 {
+                codes[i] = [
+                    b'0' + (i / 100) as u8,
+                    b'0' + (i / 10 % 10) as u8,
+                    b'0' + (i % 10) as u8,
+                ];
+                i += 1;
+            }
+            codes
+        };
+        match (self.r, self.f, self.m) {
+            (r @ 0..=9, f @ 0..=9, m @ 0..=9) => {
+                let code = &CODES[usize::from(r) * 100 + usize::from(f) * 10 + usize::from(m)];
+                match std::str::from_utf8(code) {
+                    Ok(text) => std::borrow::Cow::Borrowed(text),
+                    Err(_) => std::borrow::Cow::Owned(format!("{}{}{}", self.r, self.f, self.m)),
+                }
+            }
+            _ => std::borrow::Cow::Owned(format!("{}{}{}", self.r, self.f, self.m)),
+        }
     }
 }
 
@@ -248,6 +277,27 @@ mod tests {
         // worse counts 0, 1, 1, 3, 4, 5, 6, 7, 8, 9 → 1 + ⌊5w/10⌋ = 1, 1, 1, 2, 3, 3, 4, 4, 5, 5
         let keys = [10, 20, 20, 30, 40, 50, 60, 70, 80, 90];
         assert_eq!(quantile_scores(&keys, 5), [1, 1, 1, 2, 3, 3, 4, 4, 5, 5]);
+    }
+
+    #[test]
+    fn the_score_code_is_the_three_scores() {
+        let class = RfmClass::from_highs(true, true, true);
+        let segment = Segment::from_scores(5, 4, 3, 5);
+        let code = |r, f, m| {
+            CustomerRfm {
+                r,
+                f,
+                m,
+                class,
+                segment,
+            }
+            .score_code()
+        };
+        assert_eq!(code(5, 4, 3), "543");
+        assert_eq!(code(1, 1, 1), "111");
+        assert_eq!(code(0, 9, 0), "090");
+        // scores of two digits are not made by any bins, but still written whole
+        assert_eq!(code(12, 3, 45), "12345");
     }
 
     #[test]
