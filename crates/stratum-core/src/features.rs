@@ -658,38 +658,46 @@ impl Aggregator {
         if acc.first.is_none() && acc.refund_lines == 0 && acc.zero_lines == 0 {
             return Measured::NotYet;
         }
-        let customer_id = String::from(self.id(i));
-        let history = &self.history;
         match (acc.first, acc.last) {
-            (Some(first), Some(last)) => {
-                let frequency = match self.basis {
-                    FrequencyBasis::Orders => acc.orders,
-                    FrequencyBasis::Days => acc.days,
-                };
-                let monetary = acc.gross + acc.refunds;
-                Measured::Scored(CustomerFeatures {
-                    customer_id,
-                    first_purchase: first,
-                    last_purchase: last,
-                    recency_days: (as_of - last).num_days(),
-                    frequency,
-                    orders: acc.orders,
-                    monetary,
-                    gross: acc.gross,
-                    refunds: acc.refunds,
-                    refund_lines: acc.refund_lines,
-                    avg_order_value: monetary.div_count(acc.orders).round_cents(),
-                    tenure_days: (as_of - first).num_days(),
-                    windows: history.as_ref().map(|h| windows(&h[i], as_of)),
-                    days: history.as_ref().map(|h| day_totals(&h[i])),
-                })
-            }
+            (Some(first), Some(last)) => Measured::Scored(self.scored(i, as_of, (first, last))),
             _ => Measured::NoPurchase(NoPurchaseCustomer {
-                customer_id,
+                customer_id: String::from(self.id(i)),
                 refunds: acc.refunds,
                 refund_lines: acc.refund_lines,
                 zero_lines: acc.zero_lines,
             }),
+        }
+    }
+
+    /// The features of customer `i`, whose first and last purchases are `first` and `last`.
+    fn scored(
+        &self,
+        i: usize,
+        as_of: NaiveDate,
+        (first, last): (NaiveDate, NaiveDate),
+    ) -> CustomerFeatures {
+        let acc = &self.accs[i];
+        let history = &self.history;
+        let frequency = match self.basis {
+            FrequencyBasis::Orders => acc.orders,
+            FrequencyBasis::Days => acc.days,
+        };
+        let monetary = acc.gross + acc.refunds;
+        CustomerFeatures {
+            customer_id: String::from(self.id(i)),
+            first_purchase: first,
+            last_purchase: last,
+            recency_days: (as_of - last).num_days(),
+            frequency,
+            orders: acc.orders,
+            monetary,
+            gross: acc.gross,
+            refunds: acc.refunds,
+            refund_lines: acc.refund_lines,
+            avg_order_value: monetary.div_count(acc.orders).round_cents(),
+            tenure_days: (as_of - first).num_days(),
+            windows: history.as_ref().map(|h| windows(&h[i], as_of)),
+            days: history.as_ref().map(|h| day_totals(&h[i])),
         }
     }
 }
@@ -726,13 +734,10 @@ impl ShardedAggregator {
 
     /// The features of every customer as of `as_of`, sorted by customer id.
     pub fn finish(self, as_of: NaiveDate) -> Features {
-        use rayon::prelude::*;
-        let parts: Vec<Features> = self
-            .shards
-            .into_par_iter()
-            .map(|a| a.finish(as_of))
-            .collect();
-        merge(parts, as_of)
+        let order = id_order(&self.shards);
+        let after = self.shards.iter().map(|a| a.lines_after_as_of).sum();
+        let amount = self.shards.iter().map(|a| a.amount_after_as_of).sum();
+        in_order(&self.shards, &order, as_of, (after, amount))
     }
 
     /// With every shard [`Aggregator::in_periods`]: the features at the end of the next
@@ -746,64 +751,89 @@ impl ShardedAggregator {
             .collect();
         let advanced = advanced?;
         let as_of = advanced.first()?.0;
-        let shards = &self.shards;
+        // no customer is added after the lines are read: one sort serves every period
         if self.order.is_none() {
-            // no customer is added after the lines are read: one sort serves every period
-            let mut order: Vec<(u32, u32)> = (shards.iter().enumerate())
-                .flat_map(|(s, a)| (0..a.accs.len() as u32).map(move |i| (s as u32, i)))
-                .collect();
-            let id = |&(s, i): &(u32, u32)| shards[s as usize].id(i as usize);
-            order.par_sort_unstable_by(|a, b| id(a).cmp(id(b)));
-            self.order = Some(order);
+            self.order = Some(id_order(&self.shards));
         }
         let order = self.order.as_deref().unwrap_or_default();
-        let parts: Vec<(Vec<CustomerFeatures>, Vec<NoPurchaseCustomer>)> = order
-            .par_chunks(4096)
-            .map(|chunk| {
-                let (mut scored, mut none) = (Vec::with_capacity(chunk.len()), Vec::new());
-                for &(s, i) in chunk {
-                    match shards[s as usize].measure(i as usize, as_of) {
-                        Measured::Scored(c) => scored.push(c),
-                        Measured::NoPurchase(c) => none.push(c),
-                        Measured::NotYet => {}
-                    }
-                }
-                (scored, none)
-            })
-            .collect();
-        let mut all = Features {
-            as_of: Some(as_of),
-            lines_after_as_of: advanced.iter().map(|a| a.1).sum(),
-            amount_after_as_of: advanced.iter().map(|a| a.2).sum(),
-            ..Features::default()
-        };
-        all.customers.reserve(parts.iter().map(|p| p.0.len()).sum());
-        for (scored, none) in parts {
-            all.customers.extend(scored);
-            all.no_purchase.extend(none);
-        }
-        Some(all)
+        let after = (
+            advanced.iter().map(|a| a.1).sum(),
+            advanced.iter().map(|a| a.2).sum(),
+        );
+        Some(in_order(&self.shards, order, as_of, after))
     }
 }
 
-/// The features of disjoint sets of customers as one, sorted by customer id.
-fn merge(parts: Vec<Features>, as_of: NaiveDate) -> Features {
+/// Every customer of `shards` as (shard, number), sorted by customer id. The sort compares
+/// the ids' first eight bytes as one number and reads the whole ids only when those are equal
+/// (no customer id is copied, and short ids are never read from their shard's text).
+fn id_order(shards: &[Aggregator]) -> Vec<(u32, u32)> {
     use rayon::prelude::*;
-    let mut all = Features {
-        as_of: Some(as_of),
-        ..Features::default()
+    // the first eight bytes, big-endian, padded with zeros: ordered as the ids are, ties and
+    // all (an id that is a prefix of another, or holds NUL bytes, ties and is compared whole)
+    let prefix = |id: &str| {
+        let mut bytes = [0u8; 8];
+        let head = &id.as_bytes()[..id.len().min(8)];
+        bytes[..head.len()].copy_from_slice(head);
+        u64::from_be_bytes(bytes)
     };
-    for p in parts {
-        all.customers.extend(p.customers);
-        all.no_purchase.extend(p.no_purchase);
-        all.lines_after_as_of += p.lines_after_as_of;
-        all.amount_after_as_of += p.amount_after_as_of;
+    let mut keyed: Vec<(u64, u32, u32)> = shards
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(s, a)| {
+            (0..a.accs.len()).map(move |i| (prefix(a.id(i)), s as u32, i as u32))
+        })
+        .collect();
+    let id = |&(_, s, i): &(u64, u32, u32)| shards[s as usize].id(i as usize);
+    keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id(a).cmp(id(b))));
+    keyed.into_par_iter().map(|(_, s, i)| (s, i)).collect()
+}
+
+/// The features at `as_of` of the customers of `shards` in `order` (by id), measured in
+/// parallel straight into place; `after`: the lines after `as_of` and their net amount.
+fn in_order(
+    shards: &[Aggregator],
+    order: &[(u32, u32)],
+    as_of: NaiveDate,
+    (lines_after_as_of, amount_after_as_of): (u64, Money),
+) -> Features {
+    use rayon::prelude::*;
+    // which customers are scored, which have no purchase, which have no line yet: a look at
+    // their state, so the scored ones can be measured into a vector of known length
+    let state = |&(s, i): &(u32, u32)| {
+        let acc = &shards[s as usize].accs[i as usize];
+        match (acc.first, acc.last, acc.refund_lines, acc.zero_lines) {
+            (Some(first), Some(last), _, _) => Some(Some((s, i, first, last))),
+            (_, _, 0, 0) => None,
+            _ => Some(None),
+        }
+    };
+    let scored: Vec<(u32, u32, NaiveDate, NaiveDate)> = order
+        .par_iter()
+        .filter_map(|k| state(k).flatten())
+        .collect();
+    let mut customers = Vec::with_capacity(scored.len());
+    scored
+        .par_iter()
+        .map(|&(s, i, first, last)| shards[s as usize].scored(i as usize, as_of, (first, last)))
+        .collect_into_vec(&mut customers);
+    let no_purchase = order
+        .iter()
+        .filter(|k| matches!(state(k), Some(None)))
+        .filter_map(
+            |&(s, i)| match shards[s as usize].measure(i as usize, as_of) {
+                Measured::NoPurchase(c) => Some(c),
+                _ => None,
+            },
+        )
+        .collect();
+    Features {
+        as_of: Some(as_of),
+        customers,
+        no_purchase,
+        lines_after_as_of,
+        amount_after_as_of,
     }
-    all.customers
-        .par_sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
-    all.no_purchase
-        .sort_unstable_by(|a, b| a.customer_id.cmp(&b.customer_id));
-    all
 }
 
 /// Adds a line to customer `idx`'s daily history, if kept.
@@ -1079,6 +1109,51 @@ mod tests {
         let b = sharded.finish(as_of);
         assert_eq!(a.customers, b.customers);
         assert_eq!(a.no_purchase, b.no_purchase);
+    }
+
+    /// The sharded order compares ids by their first eight bytes first: ids equal there
+    /// (longer ids, one a prefix of another, NUL bytes, several bytes a character) still come
+    /// out in the order of the ids themselves, over shards of different sizes.
+    #[test]
+    fn sharded_ids_sort_as_strings_past_their_first_eight_bytes() {
+        let ids = [
+            "CUST-000012",
+            "CUST-000002",
+            "CUST-0000",
+            "CUST-000",
+            "CUST\0",
+            "CUST\0\0a",
+            "CUST",
+            "客户甲乙",
+            "客户甲",
+            "b",
+            "B",
+            "CUST-0000121",
+            "CUST-00001",
+            "",
+        ];
+        let mut one = Aggregator::new(None, FrequencyBasis::Orders);
+        let mut shards: Vec<Aggregator> = (0..3)
+            .map(|_| Aggregator::new(None, FrequencyBasis::Orders))
+            .collect();
+        for (k, id) in ids.iter().enumerate() {
+            let amount = if k % 5 == 4 { m(-3) } else { m(10 + k as i64) };
+            one.add(id, Some("o"), d("2025-01-01"), amount);
+            shards[k * k % 3].add(id, Some("o"), d("2025-01-01"), amount);
+        }
+        let as_of = d("2025-01-02");
+        let (a, b) = (
+            one.finish(as_of),
+            ShardedAggregator::new(shards).finish(as_of),
+        );
+        assert_eq!(a.customers, b.customers);
+        assert_eq!(a.no_purchase, b.no_purchase);
+        assert_eq!(b.customers.len() + b.no_purchase.len(), ids.len());
+        assert!(
+            b.customers
+                .windows(2)
+                .all(|w| w[0].customer_id < w[1].customer_id)
+        );
     }
 
     #[test]
