@@ -17,6 +17,7 @@ use stratum_io::row_exprs::RowExpressions;
 use stratum_io::source::ReadOptions;
 use stratum_io::transactions::Duplicates;
 use stratum_io::values::DecimalMark;
+use stratum_io::workbook::WorkbookRows;
 
 use crate::BadInput;
 use crate::cli::{ClvArgs, InputArgs, SegmentArgs};
@@ -426,6 +427,18 @@ pub struct OutputConfig {
     pub lang: Option<String>,
     /// The currency symbol shown before amounts in the report and the workbook, e.g. "¥".
     pub currency: Option<String>,
+    /// How many customers the workbook's customer sheets hold: a number or "all".
+    pub xlsx_customers: Option<XlsxCustomers>,
+}
+
+/// `[output] xlsx_customers`: a number or "all".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum XlsxCustomers {
+    /// A number of customers.
+    Count(i64),
+    /// "all".
+    Text(String),
 }
 
 /// Everything `stratum segment` needs, resolved.
@@ -448,6 +461,8 @@ pub struct SegmentSettings {
     pub abc: CheckedAbcParams,
     pub frequency: FrequencyBasis,
     pub write_xlsx: bool,
+    /// How many customers the workbook's customer sheets hold.
+    pub xlsx_customers: WorkbookRows,
     pub scheme: Option<PathBuf>,
     pub overrides: Option<PathBuf>,
     pub interactions: Option<PathBuf>,
@@ -708,6 +723,23 @@ fn resolve_input(
     })
 }
 
+/// The workbook's customer rows: `--xlsx-customers`, else `[output] xlsx_customers`, else
+/// the default.
+fn xlsx_customers_of(flag: Option<String>, config: Option<XlsxCustomers>) -> Result<WorkbookRows> {
+    let (text, whence) = match (flag, config) {
+        (Some(text), _) => (text, "--xlsx-customers"),
+        (None, Some(XlsxCustomers::Count(n))) => (n.to_string(), "[output] xlsx_customers"),
+        (None, Some(XlsxCustomers::Text(text))) => (text, "[output] xlsx_customers"),
+        (None, None) => return Ok(WorkbookRows::DEFAULT),
+    };
+    WorkbookRows::parse(&text).ok_or_else(|| {
+        BadInput(format!(
+            "{whence}: `{text}` is neither a positive number of customers nor `all`"
+        ))
+        .into()
+    })
+}
+
 /// Resolves `stratum segment`'s arguments with the config file.
 pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
     let SegmentArgs {
@@ -721,6 +753,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         class_basis,
         customers_sheet,
         no_xlsx,
+        xlsx_customers,
         scheme,
         overrides,
         interactions,
@@ -757,6 +790,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
     let OutputConfig {
         lang: cfg_lang,
         currency: cfg_currency,
+        xlsx_customers: cfg_xlsx_customers,
     } = output;
     let CustomersConfig {
         encoding: customers_encoding,
@@ -845,6 +879,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         abc,
         frequency,
         write_xlsx: !no_xlsx,
+        xlsx_customers: xlsx_customers_of(xlsx_customers, cfg_xlsx_customers)?,
         scheme,
         overrides,
         interactions,

@@ -55,6 +55,8 @@ pub struct RenderSettings<'a> {
     pub csv_text: CsvText,
     /// Whether to write `stratum.xlsx` and `actions.xlsx`.
     pub workbook: bool,
+    /// How many customers the workbook's customer sheets hold.
+    pub workbook_rows: crate::workbook::WorkbookRows,
     /// Whether to write `report.html`.
     pub report: bool,
     /// How many high-value customers at risk the report lists.
@@ -188,6 +190,7 @@ pub fn write_run(
                 clv: clv_rows.as_ref().map(|(r, t)| (r.as_slice(), t.as_slice())),
                 clv_run: clv,
                 history: s.history,
+                rows: s.workbook_rows,
             };
             write_workbook(&xlsx_path, &input).map_err(|e| WriteError::at(&xlsx_path)(e.into()))
         });

@@ -7,6 +7,7 @@
 //! numbers with formats (amounts with thousands separators and the currency symbol, shares as
 //! percentages, dates as dates).
 
+use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -35,6 +36,81 @@ use crate::tiers::{
 /// A column's header in `lang` (the CSV files keep the codes).
 fn label(code: &str, lang: Lang) -> String {
     stratum_core::labels::column_label(code, lang).to_string()
+}
+
+/// How many customers the workbook's customer sheets hold (customers, tiers, lifetime value,
+/// each account manager's action list) and how many rows its rejects sheet copies. Every
+/// customer is always in `customers.csv` (and `tiers.csv`, `clv.csv`, `actions/*.csv`); a
+/// workbook of a million customer rows is slow to write and to open, and Excel stops at
+/// 1,048,576 rows a sheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkbookRows {
+    /// Every customer (long tables continue on further sheets).
+    All,
+    /// At most this many: all of them when there are no more, else the top ones by net
+    /// revenue (ABC's ranking; by predicted value on the lifetime-value sheet, by priority
+    /// on an action list).
+    Top(usize),
+}
+
+impl WorkbookRows {
+    /// The default: the top 10,000 customers.
+    pub const DEFAULT: WorkbookRows = WorkbookRows::Top(10_000);
+
+    /// `all` or a positive number of rows.
+    pub fn parse(text: &str) -> Option<WorkbookRows> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("all") {
+            return Some(WorkbookRows::All);
+        }
+        let n: usize = text.replace(['_', ','], "").parse().ok()?;
+        (n > 0).then_some(WorkbookRows::Top(n))
+    }
+
+    /// The rows a table of `len` rows keeps.
+    pub fn keep(self, len: usize) -> usize {
+        match self {
+            WorkbookRows::All => len,
+            WorkbookRows::Top(n) => len.min(n),
+        }
+    }
+
+    /// What the workbook holds when `customers` are more than it keeps, and where the rest
+    /// are.
+    /// `lists`: whether the run has action lists.
+    pub fn note(self, customers: usize, lists: bool, lang: Lang) -> Option<String> {
+        let kept = self.keep(customers);
+        (kept < customers).then(|| match (lang, lists) {
+            (Lang::Zh, false) => format!(
+                "工作簿列出净收入最高的 {kept} 位客户（共 {customers} 位）；全部客户见 customers.csv。"
+            ),
+            (Lang::Zh, true) => format!(
+                "工作簿列出净收入最高的 {kept} 位客户（共 {customers} 位），每位经理的行动清单列出前 {kept} 位；全部客户见 customers.csv、tiers.csv 和 actions/ 文件夹。"
+            ),
+            (Lang::En, false) => format!(
+                "This workbook lists the top {kept} of {customers} customers by net revenue; every customer is in customers.csv."
+            ),
+            (Lang::En, true) => format!(
+                "This workbook lists the top {kept} of {customers} customers by net revenue and the first {kept} of each manager's action list; every customer is in customers.csv, tiers.csv and the actions/ folder."
+            ),
+        })
+    }
+
+    /// Whether a table of `len` rows is cut.
+    pub fn cuts(self, len: usize) -> bool {
+        self.keep(len) < len
+    }
+
+    /// The customers of `t` on the customer sheets, by index: all in id order, or when they
+    /// are more than the limit, the top ones by net revenue, highest first.
+    pub fn customers(self, t: &Tiering) -> Vec<u32> {
+        let n = t.features.customers.len();
+        if self.cuts(n) {
+            t.abc.ranking()[..self.keep(n)].to_vec()
+        } else {
+            (0..n as u32).collect()
+        }
+    }
 }
 
 /// What the workbook is made of.
@@ -66,6 +142,8 @@ pub struct WorkbookInput<'a> {
     pub clv_run: Option<&'a stratum_core::run::ClvRun>,
     /// The history of the store the run is kept in: the history sheet.
     pub history: Option<&'a crate::history::HistoryView>,
+    /// How many customers the customer sheets hold.
+    pub rows: WorkbookRows,
 }
 
 /// A table on the summary sheet, for a chart: where its rows are.
@@ -179,15 +257,22 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
         .iter()
         .map(|s| label(s, lang))
         .collect();
+    // the rejects sheet copies the first rows only when the workbook's rows are limited
     let mut records = Vec::new();
-    for record in reader.byte_records() {
-        let record = record.map_err(|e| XlsxError::ParameterError(e.to_string()))?;
-        records.push(record);
+    let mut record = csv::ByteRecord::new();
+    let keep = w.rows.keep(usize::MAX);
+    while records.len() < keep
+        && reader
+            .read_byte_record(&mut record)
+            .map_err(|e| XlsxError::ParameterError(e.to_string()))?
+    {
+        records.push(record.clone());
     }
     // the fixed sheets are named first, with the continuation sheets of long tables
     // ("customers (2)"), so an account manager named like one gets a suffix instead
     let mut taken: HashSet<String> = HashSet::new();
-    let n = t.features.customers.len();
+    let shown = w.rows.customers(t);
+    let n = shown.len();
     let name = |base: &str, rows: usize, taken: &mut HashSet<String>| {
         let name = safe_name(base, taken, NameLimits::SHEET);
         for part in 2..=rows.div_ceil(XLSX_MAX_ROWS) {
@@ -204,9 +289,13 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
     let tiers_sheet = w
         .scheme
         .map(|_| name(lang.pick("等级", "tiers"), n, &mut taken));
-    let clv_sheet = w
-        .clv
-        .map(|(rows, _)| name(lang.pick("客户价值", "clv"), rows.len(), &mut taken));
+    let clv_sheet = w.clv.map(|(rows, _)| {
+        name(
+            lang.pick("客户价值", "clv"),
+            w.rows.keep(rows.len()),
+            &mut taken,
+        )
+    });
     let quality_sheet = name(lang.pick("数据质量", "quality"), 0, &mut taken);
     let rejects_sheet = name(lang.pick("拒绝行", "rejects"), records.len(), &mut taken);
     summary_sheet(&mut book, &summary, w, &f)?;
@@ -225,7 +314,9 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
     widths[0] = 16.0;
     widths[15] = 22.0;
     widths[17] = 22.0;
-    let rows = (0..n).map(|i| customer_row(t, i, w.master, lang));
+    let rows = shown
+        .iter()
+        .map(|&i| customer_row(t, i as usize, w.master, lang));
     write_table(&mut book, &customers_sheet, &header, &widths, rows, &f)?;
 
     let header: Vec<String> = SEGMENT_COLUMNS.iter().map(|s| label(s, lang)).collect();
@@ -257,20 +348,25 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
             sheet,
             &header,
             &widths,
-            (0..n).map(|i| tiers_row(o, i)),
+            shown.iter().map(|&i| tiers_row(o, i as usize)),
             &f,
         )?;
     }
     if let (Some((rows, tiers)), Some(sheet)) = (w.clv, &clv_sheet) {
-        let cells = rows
-            .iter()
-            .zip(tiers)
-            .map(|(p, tier)| clv_row(p, *tier, lang));
+        // when cut, the top customers by predicted value (unusable predictions last)
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        if w.rows.cuts(rows.len()) {
+            let value = |k: usize| Some(rows[k].prediction.clv).filter(|v| v.is_finite());
+            order.sort_by(|&a, &b| value(b).partial_cmp(&value(a)).unwrap_or(Ordering::Equal));
+            order.truncate(w.rows.keep(rows.len()));
+        }
+        let cells = order.iter().map(|&k| clv_row(&rows[k], tiers[k], lang));
         let header: Vec<String> = clv_header().iter().map(|h| label(h, lang)).collect();
         write_table(&mut book, sheet, &header, &[16.0], cells, &f)?;
     }
     let header: Vec<String> = ACTION_COLUMNS.iter().map(|s| label(s, lang)).collect();
     for (manager, rows) in w.actions {
+        let rows = &rows[..w.rows.keep(rows.len())];
         let sheet = name(manager, rows.len(), &mut taken);
         write_table(&mut book, &sheet, &header, &ACTION_WIDTHS, rows.iter(), &f)?;
     }
@@ -349,6 +445,10 @@ fn summary_sheet(
             Cell::Int(q.customers as i64),
         ),
         (
+            lang.pick("工作簿中的客户", "customers in this workbook"),
+            Cell::Int(w.rows.keep(customers.len()) as i64),
+        ),
+        (
             lang.pick("净收入", "net revenue"),
             Cell::Money(q.scored_revenue),
         ),
@@ -402,6 +502,10 @@ fn summary_sheet(
         write_cell(ws, row, 1, value, f)?;
     }
     let mut row = 4 + figures.len() as u32 + 1;
+    if let Some(note) = w.rows.note(customers.len(), w.scheme.is_some(), lang) {
+        ws.write_string(row, 0, note)?;
+        row += 2;
+    }
 
     let mut charts: Vec<Chart> = Vec::new();
     let title = lang.pick("RFM 八类", "RFM classes");

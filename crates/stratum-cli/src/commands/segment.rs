@@ -180,6 +180,7 @@ fn segment(
         currency: &s.currency,
         csv_text: s.csv_text,
         workbook: s.write_xlsx,
+        workbook_rows: s.xlsx_customers,
         report: s.report,
         top: s.top,
         generator: &generator,
@@ -189,6 +190,17 @@ fn segment(
     };
     let written = write_run(&out, &run, &settings, &mut |phase| timer.lap(phase))?;
     run_text::print_notes(&run.result, s.lang);
+    let customers = run.result.tiering.features.customers.len();
+    let lists = run.result.scheme.is_some();
+    if let Some(note) = (s.xlsx_customers.note(customers, lists, s.lang)).filter(|_| s.write_xlsx) {
+        eprintln!(
+            "stratum.xlsx: {note} ({})",
+            s.lang.pick(
+                "--xlsx-customers all 写出全部客户",
+                "--xlsx-customers all writes every customer"
+            )
+        );
+    }
     let tables = run_text::tables(&run, s.lang);
     let files = ["rejects.csv", "quality.json"]
         .into_iter()

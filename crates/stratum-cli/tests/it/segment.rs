@@ -355,6 +355,94 @@ fn the_workbook_reads_back_with_typed_cells() {
     assert_eq!(sheet.height(), 11);
 }
 
+/// `--xlsx-customers 3` on the hand fixture's ten customers: the customer sheet holds the top
+/// three by net revenue (highest first), the summary says so with where the others are, the
+/// run's summary on stderr too; customers.csv keeps all ten. `all` keeps every customer and a
+/// count that is not one is refused, naming it.
+#[test]
+fn the_workbook_holds_the_top_customers_when_asked_for_fewer() {
+    use calamine::{Data, Reader, open_workbook_auto};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = fixture("hand.xlsx");
+    let input = input.to_str().expect("path");
+    let out = tmp.path().join("top");
+    let run = segment(input, &out, &["--xlsx-customers", "3"], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "stratum.xlsx: This workbook lists the top 3 of 10 customers by net revenue; every \
+             customer is in customers.csv. (--xlsx-customers all writes every customer)"
+        ),
+        "{}",
+        run.stderr
+    );
+    // the top three of customers.csv by monetary value
+    let text = std::fs::read_to_string(out.join("customers.csv")).expect("customers.csv");
+    let mut all: Vec<(f64, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[5].parse().expect("monetary"), cells[0].to_string())
+        })
+        .collect();
+    assert_eq!(all.len(), 10);
+    all.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut book = open_workbook_auto(out.join("stratum.xlsx")).expect("open workbook");
+    let sheet = book.worksheet_range("customers").expect("customers sheet");
+    assert_eq!(sheet.height(), 4);
+    let shown: Vec<(f64, String)> = sheet
+        .rows()
+        .skip(1)
+        .map(|r| match (&r[5], &r[0]) {
+            (Data::Float(m), Data::String(id)) => (*m, id.clone()),
+            other => panic!("not a customer row: {other:?}"),
+        })
+        .collect();
+    assert_eq!(shown, all[..3]);
+    let summary = book.worksheet_range("summary").expect("summary sheet");
+    let cells: Vec<String> = summary
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    let at = cells
+        .iter()
+        .position(|c| c == "customers in this workbook")
+        .expect("the figure");
+    assert_eq!(cells[at + 1], "3");
+    assert!(
+        cells
+            .iter()
+            .any(|c| c.starts_with("This workbook lists the top 3 of 10 customers"))
+    );
+
+    let out = tmp.path().join("all");
+    let run = segment(input, &out, &["--xlsx-customers", "all"], tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("stratum.xlsx:"), "{}", run.stderr);
+    let mut book = open_workbook_auto(out.join("stratum.xlsx")).expect("open workbook");
+    assert_eq!(
+        book.worksheet_range("customers").expect("sheet").height(),
+        11
+    );
+
+    for bad in ["0", "many", "1.5"] {
+        let run = segment(
+            input,
+            &tmp.path().join("bad"),
+            &["--xlsx-customers", bad],
+            tmp.path(),
+        );
+        assert_eq!(run.code, 1, "{bad}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("--xlsx-customers: `{bad}` is neither")),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
 #[test]
 fn demo_then_segment_is_deterministic() {
     let tmp = tempfile::tempdir().expect("tempdir");
