@@ -13,7 +13,16 @@ import csv
 import sys
 from statistics import median
 
-TOOL_ORDER = ["stratum", "duckdb", "polars", "pandas"]
+TOOL_ORDER = ["stratum", "stratum-no-xlsx", "duckdb", "polars", "pandas"]
+# the peers the targets compare with: the faster of them, the smaller peak memory of them
+TARGET_PEERS = ["duckdb", "polars"]
+
+
+def shown_size(size: str) -> str:
+    """10000000 as 10,000,000; 10000000:1000000 as 10,000,000 (1,000,000 customers)."""
+    lines, _, customers = size.partition(":")
+    text = f"{int(lines):,}"
+    return f"{text} ({int(customers):,} customers)" if customers else text
 
 
 def read(path: str) -> list:
@@ -33,6 +42,14 @@ def main() -> int:
         "| memory / Stratum | CPU % | runs ok | output |",
         "|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
+    targets = [
+        "",
+        "Against the faster of DuckDB and Polars (wall) and the smaller peak memory of them:",
+        "",
+        "| size | format | faster peer | its wall s | stratum / it | stratum-no-xlsx / it "
+        "| least peer MB | stratum MB | stratum-no-xlsx MB |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for (size, fmt), tools in groups.items():
         medians = {}
         for tool, runs in tools.items():
@@ -45,6 +62,22 @@ def main() -> int:
                     len(ok),
                 )
         ref = medians.get("stratum")
+        peers = [(medians[p][0], p) for p in TARGET_PEERS if p in medians]
+        if peers:
+            peer_wall, peer = min(peers)
+            least_mb = min(medians[p][1] for p in TARGET_PEERS if p in medians)
+
+            def cells(tool):
+                m = medians.get(tool)
+                if not m or peer_wall <= 0:
+                    return ("", "")
+                return (f"{m[0] / peer_wall:.2f}", f"{m[1]:,.0f}")
+
+            (r1, m1), (r2, m2) = cells("stratum"), cells("stratum-no-xlsx")
+            targets.append(
+                f"| {shown_size(size)} | {fmt} | {peer} | {peer_wall:.2f} | {r1} | {r2} "
+                f"| {least_mb:,.0f} | {m1} | {m2} |"
+            )
         for tool in sorted(tools, key=lambda t: TOOL_ORDER.index(t) if t in TOOL_ORDER else 99):
             runs = tools[tool]
             if tool == "stratum":
@@ -55,7 +88,7 @@ def main() -> int:
                 )
             if tool not in medians:
                 lines.append(
-                    f"| {int(size):,} | {fmt} | {tool} | failed | failed | | | | 0/{len(runs)} "
+                    f"| {shown_size(size)} | {fmt} | {tool} | failed | failed | | | | 0/{len(runs)} "
                     f"| {output} |"
                 )
                 continue
@@ -63,10 +96,10 @@ def main() -> int:
             rw = f"{wall / ref[0]:.2f}" if ref and ref[0] > 0 else "n/a"
             rm = f"{mb / ref[1]:.2f}" if ref and ref[1] > 0 else "n/a"
             lines.append(
-                f"| {int(size):,} | {fmt} | {tool} | {wall:.2f} | {mb:,.0f} | {rw} | {rm} "
+                f"| {shown_size(size)} | {fmt} | {tool} | {wall:.2f} | {mb:,.0f} | {rw} | {rm} "
                 f"| {cpu:.0f} | {n_ok}/{len(runs)} | {output} |"
             )
-    print("\n".join(lines))
+    print("\n".join(lines + (targets if len(targets) > 5 else [])))
     return 0
 
 

@@ -4,16 +4,19 @@
 # Usage: bench/run.sh [--sizes "N ..."] [--runs R] [--customers C] [--formats "csv parquet"]
 #                     [--tools "stratum duckdb polars pandas"] [--regen]
 # The same options as environment variables: SIZES, RUNS, CUSTOMERS, FORMATS, TOOLS, REGEN=1.
-#   SIZES      transaction lines per data set              (default "1000000 10000000")
+#   SIZES      data sets: LINES, or LINES:CUSTOMERS          (default "1000000 10000000 10000000:1000000")
 #   RUNS       timed runs per tool, size and format        (default 3; the median is reported)
-#   CUSTOMERS  customers per data set                      (default: lines / 50)
+#   CUSTOMERS  customers of a data set given as LINES     (default: lines / 50)
 #   FORMATS    input formats                               (default "csv parquet")
-#   TOOLS      tools to run; stratum is the reference and always runs (default: all four)
+#   TOOLS      tools to run; stratum is the reference and always runs
+#              (default "stratum stratum-no-xlsx duckdb polars pandas")
 #   REGEN=1    regenerate the data sets even when bench/data/N is up to date
 #   PYTHON     the Python used to create bench/.venv       (default python3)
 #
+# stratum is `stratum segment` as a user runs it (every default output, the workbook too);
+# stratum-no-xlsx the same without the workbook (--no-xlsx).
 # Steps: build Stratum (cargo build --release), create bench/.venv from bench/requirements.txt,
-# generate bench/data/N once per size (stratum demo, seed 42) plus a Parquet copy, run every tool
+# generate bench/data/N (or N-C) once per data set (stratum demo, seed 42) plus a Parquet copy, run every tool
 # RUNS times per size and format under /usr/bin/time -v (tools interleaved inside each run),
 # check every peer's per-customer output against Stratum's (bench/compare.py), print a markdown
 # table and append it with the machine and versions to bench/results/latest.md.
@@ -24,15 +27,15 @@ BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
 SEED=42
 
-SIZES=${SIZES:-"1000000 10000000"}
+SIZES=${SIZES:-"1000000 10000000 10000000:1000000"}
 RUNS=${RUNS:-3}
 CUSTOMERS=${CUSTOMERS:-}
 FORMATS=${FORMATS:-"csv parquet"}
-TOOLS=${TOOLS:-"stratum duckdb polars pandas"}
+TOOLS=${TOOLS:-"stratum stratum-no-xlsx duckdb polars pandas"}
 REGEN=${REGEN:-0}
 PYTHON=${PYTHON:-python3}
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -56,18 +59,23 @@ die() { echo "run.sh: $*" >&2; exit 2; }
 is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
 is_count "$RUNS" || die "RUNS must be a positive integer, got '$RUNS'"
-for n in $SIZES; do is_count "$n" || die "SIZES must be positive integers, got '$n'"; done
+for shape in $SIZES; do
+    is_count "${shape%%:*}" || die "SIZES must be LINES or LINES:CUSTOMERS, got '$shape'"
+    [[ $shape != *:* ]] || is_count "${shape#*:}" || die "SIZES must be LINES or LINES:CUSTOMERS, got '$shape'"
+done
 [[ -z $CUSTOMERS ]] || is_count "$CUSTOMERS" || die "CUSTOMERS must be a positive integer"
 for f in $FORMATS; do [[ $f == csv || $f == parquet ]] || die "unknown format '$f' (csv, parquet)"; done
 PEERS=()
+STRATUMS=(stratum)
 for t in $TOOLS; do
     case $t in
         stratum) ;;
+        stratum-no-xlsx) STRATUMS+=("$t") ;;
         duckdb | polars | pandas) PEERS+=("$t") ;;
-        *) die "unknown tool '$t' (stratum duckdb polars pandas)" ;;
+        *) die "unknown tool '$t' (stratum stratum-no-xlsx duckdb polars pandas)" ;;
     esac
 done
-ALL_TOOLS=(stratum ${PEERS[@]+"${PEERS[@]}"})
+ALL_TOOLS=("${STRATUMS[@]}" ${PEERS[@]+"${PEERS[@]}"})
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (Debian/Ubuntu: apt-get install time)"
 
 log() { printf '\n==> %s\n' "$*" >&2; }
@@ -105,11 +113,8 @@ fi
 echo "$STRATUM_VERSION (commit $GIT_REV)" >&2
 echo "$PY_VERSIONS" >&2
 
-SEGMENT_FLAGS=()
-if "$STRATUM" segment --help 2>/dev/null | grep -q -- '--no-xlsx'; then
-    SEGMENT_FLAGS+=(--no-xlsx)
-fi
-echo "stratum segment extra flags: ${SEGMENT_FLAGS[*]:-(none; --no-xlsx not supported, so Stratum also writes stratum.xlsx)}" >&2
+"$STRATUM" segment --help 2>/dev/null | grep -q -- '--no-xlsx' ||
+    die "this stratum has no --no-xlsx (stratum-no-xlsx needs it)"
 
 # Other work on the machine skews every figure: note the load now and at the end.
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -121,7 +126,7 @@ fi
 # --- 3. data ---------------------------------------------------------------------------------
 
 prepare_data() {
-    local n=$1 c=$2 dir=$BENCH/data/$1
+    local n=$1 c=$2 dir=$3
     local params="customers=$c transactions=$n seed=$SEED parquet=stratum"
     if [[ $REGEN == 1 || ! -f $dir/transactions.csv || $(cat "$dir/.params" 2>/dev/null) != "$params" ]]; then
         log "generating $dir ($params)"
@@ -158,8 +163,10 @@ run_tool() {
     rm -f "$dir/$tool.csv" "$tfile"
     case $tool in
         stratum)
-            cmd=("$STRATUM" segment --transactions "$input" --out "$dir/stratum.d"
-                ${SEGMENT_FLAGS[@]+"${SEGMENT_FLAGS[@]}"})
+            cmd=("$STRATUM" segment --transactions "$input" --out "$dir/stratum.d")
+            ;;
+        stratum-no-xlsx)
+            cmd=("$STRATUM" segment --transactions "$input" --out "$dir/stratum.d" --no-xlsx)
             ;;
         *) cmd=("$PY" "$BENCH/peers/${tool}_job.py" "$input" "$dir/$tool.csv") ;;
     esac
@@ -168,8 +175,8 @@ run_tool() {
     dd if="$input" of=/dev/null bs=8M status=none
     if ! /usr/bin/time -v -o "$tfile" "${cmd[@]}" >"$log" 2>&1; then
         status=failed
-    elif [[ $tool == stratum ]]; then
-        cp "$dir/stratum.d/customers.csv" "$dir/stratum.csv"
+    elif [[ $tool == stratum* ]]; then
+        cp "$dir/stratum.d/customers.csv" "$dir/$tool.csv"
     fi
     [[ -f $dir/$tool.csv ]] || status=failed
     local wall rss cpu
@@ -187,22 +194,31 @@ run_tool() {
     fi
 }
 
-for n in $SIZES; do
-    c=${CUSTOMERS:-$((n / 50))}
-    ((c > 0)) || c=1
-    prepare_data "$n" "$c"
+for shape in $SIZES; do
+    n=${shape%%:*}
+    if [[ $shape == *:* ]]; then
+        c=${shape#*:}
+        name=$n-$c
+    else
+        c=${CUSTOMERS:-$((n / 50))}
+        ((c > 0)) || c=1
+        name=$n
+    fi
+    # the size column: lines, or lines:customers for a data set given with its customers
+    size=$shape
+    prepare_data "$n" "$c" "$BENCH/data/$name"
     for format in $FORMATS; do
-        input=$BENCH/data/$n/transactions.$format
-        dir=$OUT/$n/$format
+        input=$BENCH/data/$name/transactions.$format
+        dir=$OUT/$name/$format
         mkdir -p "$dir"
         log "$n lines, $c customers, $format: $RUNS run(s) of ${ALL_TOOLS[*]}"
         for ((run = 1; run <= RUNS; run++)); do
             for tool in "${ALL_TOOLS[@]}"; do
-                run_tool "$tool" "$input" "$dir" "$run" "$n" "$format"
+                run_tool "$tool" "$input" "$dir" "$run" "$size" "$format"
             done
         done
         log "checking the outputs of the last run against Stratum's ($dir)"
-        for tool in ${PEERS[@]+"${PEERS[@]}"}; do
+        for tool in "${STRATUMS[@]:1}" ${PEERS[@]+"${PEERS[@]}"}; do
             if [[ ! -f $dir/stratum.csv || ! -f $dir/$tool.csv ]]; then
                 status=missing
             elif "$PY" "$BENCH/compare.py" "$dir/stratum.csv" "$dir/$tool.csv" >&2; then
@@ -211,7 +227,7 @@ for n in $SIZES; do
                 status=differs
             fi
             [[ $status == ok ]] || FAILED=1
-            printf '%s\t%s\t%s\t%s\n' "$n" "$format" "$tool" "$status" >>"$CHECKS"
+            printf '%s\t%s\t%s\t%s\n' "$size" "$format" "$tool" "$status" >>"$CHECKS"
         done
     done
 done
@@ -224,7 +240,7 @@ mkdir -p "$BENCH/results"
     echo "## $(date -u '+%Y-%m-%d %H:%M UTC'): SIZES=\"$SIZES\" RUNS=$RUNS FORMATS=\"$FORMATS\" CUSTOMERS=${CUSTOMERS:-lines/50}"
     echo
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "- stratum: $STRATUM_VERSION, commit $GIT_REV; segment flags: ${SEGMENT_FLAGS[*]:-none}"
+    echo "- stratum: $STRATUM_VERSION, commit $GIT_REV; stratum = segment with its default outputs, stratum-no-xlsx = segment --no-xlsx"
     echo "- peers: $PY_VERSIONS"
     echo "- load average (1, 5, 15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
     echo
