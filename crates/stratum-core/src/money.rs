@@ -165,9 +165,9 @@ impl Money {
         out.push('.');
         let frac = abs % scale;
         // four decimals, trailing zeros dropped down to two
-        let (value, digits) = if frac % 100 == 0 {
+        let (value, digits) = if frac.is_multiple_of(100) {
             (frac / 100, 2)
-        } else if frac % 10 == 0 {
+        } else if frac.is_multiple_of(10) {
             (frac / 10, 3)
         } else {
             (frac, 4)
