@@ -194,9 +194,9 @@ fn cdnow_text_files_are_read_as_they_are() {
     assert_eq!(params["transaction_model"]["customers"], 23_500.0);
     // Gamma-Gamma at the maximum of its likelihood on the same log (9,449 customers with a
     // repeat purchase day, exact duplicate lines dropped): an independent fit without
-    // derivatives (bench/clv/gamma_gamma_full_reference.py: scipy's Nelder-Mead, restarted
-    // until it stops moving; Powell from another start agrees to 1e-7) gives p 6.29683181,
-    // q 3.62006161, γ 14.8891254 and log-likelihood −40747.8226655176
+    // derivatives (`bench/clv/gamma_gamma_reference.py CDNOW_master.txt`: scipy's
+    // Nelder-Mead, restarted until it stops moving; Powell from another start agrees to 1e-7)
+    // gives p 6.29683181, q 3.62006161, γ 14.8891254 and log-likelihood −40747.8226655176
     let spend = &params["spend_model"];
     assert_eq!(spend["customers"], 9_449.0);
     let got: Vec<f64> = spend["values"]
