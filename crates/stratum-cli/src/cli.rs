@@ -706,7 +706,8 @@ pub struct SegmentArgs {
     /// How many customers the workbook's customer sheets hold: a number or `all` (default
     /// 10000, or [output] xlsx_customers in the config). With more customers than that, the
     /// workbook lists the top ones by net revenue (by predicted value on the lifetime-value
-    /// sheet, by priority on each action list); every customer is always in customers.csv.
+    /// sheet, by priority on each action list), and the rejects sheet its first rows; every
+    /// customer is always in customers.csv, every rejected row in rejects.csv.
     #[arg(long, value_name = "N|all")]
     pub xlsx_customers: Option<String>,
     /// Worksheet of an Excel customer master file (default: the first; see also [customers]

@@ -75,25 +75,39 @@ impl WorkbookRows {
         }
     }
 
-    /// What the workbook holds when `customers` are more than it keeps, and where the rest
-    /// are.
-    /// `lists`: whether the run has action lists.
-    pub fn note(self, customers: usize, lists: bool, lang: Lang) -> Option<String> {
-        let kept = self.keep(customers);
-        (kept < customers).then(|| match (lang, lists) {
-            (Lang::Zh, false) => format!(
-                "工作簿列出净收入最高的 {kept} 位客户（共 {customers} 位）；全部客户见 customers.csv。"
-            ),
-            (Lang::Zh, true) => format!(
-                "工作簿列出净收入最高的 {kept} 位客户（共 {customers} 位），每位经理的行动清单列出前 {kept} 位；全部客户见 customers.csv、tiers.csv 和 actions/ 文件夹。"
-            ),
-            (Lang::En, false) => format!(
-                "This workbook lists the top {kept} of {customers} customers by net revenue; every customer is in customers.csv."
-            ),
-            (Lang::En, true) => format!(
-                "This workbook lists the top {kept} of {customers} customers by net revenue and the first {kept} of each manager's action list; every customer is in customers.csv, tiers.csv and the actions/ folder."
-            ),
-        })
+    /// What the workbook leaves out of a run of `of` and where it is: `None` when it holds
+    /// every customer and every rejected row.
+    pub fn note(self, of: WorkbookOf, lang: Lang) -> Option<String> {
+        let mut parts = Vec::new();
+        let (kept, customers) = (self.keep(of.customers), of.customers);
+        if kept < customers {
+            parts.push(match lang {
+                Lang::Zh => format!(
+                    "工作簿列出净收入最高的 {kept} 位客户（共 {customers} 位）{}{}；全部客户见 customers.csv{}{}。",
+                    if of.clv { "，客户价值表按预测价值列出" } else { "" },
+                    if of.lists { format!("，每位经理的行动清单列出前 {kept} 位") } else { String::new() },
+                    if of.lists { "、tiers.csv、actions/ 文件夹" } else { "" },
+                    if of.clv { "、clv.csv" } else { "" },
+                ),
+                Lang::En => format!(
+                    "This workbook lists the top {kept} of {customers} customers by net revenue{}{}; every customer is in customers.csv{}{}.",
+                    if of.clv { " (by predicted value on the lifetime-value sheet)" } else { "" },
+                    if of.lists { format!(" and the first {kept} of each manager's action list") } else { String::new() },
+                    if of.lists { ", tiers.csv, the actions/ folder" } else { "" },
+                    if of.clv { ", clv.csv" } else { "" },
+                ),
+            });
+        }
+        let (kept, rejects) = (self.keep(of.rejects), of.rejects);
+        if kept < rejects {
+            parts.push(match lang {
+                Lang::Zh => format!("拒绝行表列出前 {kept} 行（共 {rejects} 行），全部见 rejects.csv。"),
+                Lang::En => format!(
+                    "The rejects sheet holds the first {kept} of {rejects} rejected rows; all are in rejects.csv."
+                ),
+            });
+        }
+        (!parts.is_empty()).then(|| parts.join(" "))
     }
 
     /// Whether a table of `len` rows is cut.
@@ -111,6 +125,19 @@ impl WorkbookRows {
             (0..n as u32).collect()
         }
     }
+}
+
+/// What a run has that the workbook may leave out, for [`WorkbookRows::note`].
+#[derive(Debug, Clone, Copy)]
+pub struct WorkbookOf {
+    /// Scored customers.
+    pub customers: usize,
+    /// Rows of the rejects file.
+    pub rejects: usize,
+    /// Whether the run has action lists (a scheme).
+    pub lists: bool,
+    /// Whether the run has lifetime values.
+    pub clv: bool,
 }
 
 /// What the workbook is made of.
@@ -261,12 +288,15 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
     let mut records = Vec::new();
     let mut record = csv::ByteRecord::new();
     let keep = w.rows.keep(usize::MAX);
-    while records.len() < keep
-        && reader
-            .read_byte_record(&mut record)
-            .map_err(|e| XlsxError::ParameterError(e.to_string()))?
+    let mut rejects = 0usize;
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| XlsxError::ParameterError(e.to_string()))?
     {
-        records.push(record.clone());
+        if records.len() < keep {
+            records.push(record.clone());
+        }
+        rejects += 1;
     }
     // the fixed sheets are named first, with the continuation sheets of long tables
     // ("customers (2)"), so an account manager named like one gets a suffix instead
@@ -298,7 +328,13 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
     });
     let quality_sheet = name(lang.pick("数据质量", "quality"), 0, &mut taken);
     let rejects_sheet = name(lang.pick("拒绝行", "rejects"), records.len(), &mut taken);
-    summary_sheet(&mut book, &summary, w, &f)?;
+    let of = WorkbookOf {
+        customers: t.features.customers.len(),
+        rejects,
+        lists: w.scheme.is_some(),
+        clv: w.clv.is_some(),
+    };
+    summary_sheet(&mut book, &summary, w, of, &f)?;
     if let (Some(h), Some(sheet)) = (w.history, &history_sheet) {
         history_sheet_of(&mut book, sheet, h, w, &f)?;
     }
@@ -411,6 +447,7 @@ fn summary_sheet(
     book: &mut Workbook,
     sheet: &str,
     w: &WorkbookInput<'_>,
+    of: WorkbookOf,
     f: &Formats,
 ) -> Result<(), XlsxError> {
     let lang = w.lang;
@@ -502,7 +539,7 @@ fn summary_sheet(
         write_cell(ws, row, 1, value, f)?;
     }
     let mut row = 4 + figures.len() as u32 + 1;
-    if let Some(note) = w.rows.note(customers.len(), w.scheme.is_some(), lang) {
+    if let Some(note) = w.rows.note(of, lang) {
         ws.write_string(row, 0, note)?;
         row += 2;
     }

@@ -190,9 +190,18 @@ fn segment(
     };
     let written = write_run(&out, &run, &settings, &mut |phase| timer.lap(phase))?;
     run_text::print_notes(&run.result, s.lang);
-    let customers = run.result.tiering.features.customers.len();
-    let lists = run.result.scheme.is_some();
-    if let Some(note) = (s.xlsx_customers.note(customers, lists, s.lang)).filter(|_| s.write_xlsx) {
+    // the rows of rejects.csv: one per rejected row of every input
+    let rejects = std::iter::once(&run.quality.transactions.counts)
+        .chain(run.quality.other_inputs().into_iter().map(|(_, c)| c))
+        .map(|c| c.rejected as usize)
+        .sum();
+    let of = stratum_io::workbook::WorkbookOf {
+        customers: run.result.tiering.features.customers.len(),
+        rejects,
+        lists: run.result.scheme.is_some(),
+        clv: matches!(run.result.clv, Some(Ok(_))),
+    };
+    if let Some(note) = (s.xlsx_customers.note(of, s.lang)).filter(|_| s.write_xlsx) {
         eprintln!(
             "stratum.xlsx: {note} ({})",
             s.lang.pick(

@@ -426,6 +426,26 @@ fn the_workbook_holds_the_top_customers_when_asked_for_fewer() {
         11
     );
 
+    // a file with 7 rejected rows: the rejects sheet holds the first, and says so
+    let bad_rows = fixture("bad_rows.csv");
+    let out = tmp.path().join("rejects");
+    let args = ["--xlsx-customers", "1", "--max-reject-rate", "90%"];
+    let run = segment(bad_rows.to_str().expect("path"), &out, &args, tmp.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let note = "The rejects sheet holds the first 1 of 7 rejected rows; all are in rejects.csv.";
+    assert!(run.stderr.contains(note), "{}", run.stderr);
+    let mut book = open_workbook_auto(out.join("stratum.xlsx")).expect("open workbook");
+    assert_eq!(book.worksheet_range("rejects").expect("sheet").height(), 2);
+    let summary = book.worksheet_range("summary").expect("summary sheet");
+    assert!(
+        summary
+            .rows()
+            .flatten()
+            .any(|c| c.to_string().ends_with(note))
+    );
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).expect("rejects.csv");
+    assert_eq!(rejects.lines().count(), 8);
+
     for bad in ["0", "many", "1.5"] {
         let run = segment(
             input,
