@@ -798,28 +798,22 @@ fn in_order(
     (lines_after_as_of, amount_after_as_of): (u64, Money),
 ) -> Features {
     use rayon::prelude::*;
-    // which customers are scored, which have no purchase, which have no line yet: a look at
-    // their state, so the scored ones can be measured into a vector of known length
-    let state = |&(s, i): &(u32, u32)| {
-        let acc = &shards[s as usize].accs[i as usize];
-        match (acc.first, acc.last, acc.refund_lines, acc.zero_lines) {
-            (Some(first), Some(last), _, _) => Some(Some((s, i, first, last))),
-            (_, _, 0, 0) => None,
-            _ => Some(None),
-        }
-    };
+    let acc = |s: u32, i: u32| &shards[s as usize].accs[i as usize];
+    // the scored customers with their first and last purchase, found first so that they can
+    // be measured into a vector of known length
     let scored: Vec<(u32, u32, NaiveDate, NaiveDate)> = order
         .par_iter()
-        .filter_map(|k| state(k).flatten())
+        .filter_map(|&(s, i)| Some((s, i, acc(s, i).first?, acc(s, i).last?)))
         .collect();
     let mut customers = Vec::with_capacity(scored.len());
     scored
         .par_iter()
         .map(|&(s, i, first, last)| shards[s as usize].scored(i as usize, as_of, (first, last)))
         .collect_into_vec(&mut customers);
+    // the others have no purchase, or no line yet (measured as such without a record built)
     let no_purchase = order
         .iter()
-        .filter(|k| matches!(state(k), Some(None)))
+        .filter(|&&(s, i)| acc(s, i).first.is_none())
         .filter_map(
             |&(s, i)| match shards[s as usize].measure(i as usize, as_of) {
                 Measured::NoPurchase(c) => Some(c),

@@ -262,6 +262,12 @@ impl QualityReport {
             .collect()
     }
 
+    /// The rows rejected from every input: the records of `rejects.csv`.
+    pub fn rejected_rows(&self) -> u64 {
+        let others = self.other_inputs();
+        self.transactions.counts.rejected + others.iter().map(|(_, c)| c.rejected).sum::<u64>()
+    }
+
     /// The transaction file's name, without its folder.
     pub fn file_name(&self) -> String {
         self.transactions

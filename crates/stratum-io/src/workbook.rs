@@ -80,7 +80,7 @@ impl WorkbookRows {
     pub fn note(self, of: WorkbookOf, lang: Lang) -> Option<String> {
         let mut parts = Vec::new();
         let (kept, customers) = (self.keep(of.customers), of.customers);
-        if kept < customers {
+        if self.cuts(customers) {
             parts.push(match lang {
                 Lang::Zh => format!(
                     "工作簿列出净收入最高的 {kept} 位客户（共 {customers} 位）{}{}；全部客户见 customers.csv{}{}。",
@@ -99,7 +99,7 @@ impl WorkbookRows {
             });
         }
         let (kept, rejects) = (self.keep(of.rejects), of.rejects);
-        if kept < rejects {
+        if self.cuts(rejects) {
             parts.push(match lang {
                 Lang::Zh => format!("拒绝行表列出前 {kept} 行（共 {rejects} 行），全部见 rejects.csv。"),
                 Lang::En => format!(
@@ -287,16 +287,13 @@ fn build_workbook(path: &Path, w: &WorkbookInput<'_>) -> Result<(), XlsxError> {
     // the rejects sheet copies the first rows only when the workbook's rows are limited
     let mut records = Vec::new();
     let mut record = csv::ByteRecord::new();
-    let keep = w.rows.keep(usize::MAX);
-    let mut rejects = 0usize;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| XlsxError::ParameterError(e.to_string()))?
+    let rejects = w.quality.rejected_rows() as usize;
+    while records.len() < w.rows.keep(rejects)
+        && reader
+            .read_byte_record(&mut record)
+            .map_err(|e| XlsxError::ParameterError(e.to_string()))?
     {
-        if records.len() < keep {
-            records.push(record.clone());
-        }
-        rejects += 1;
+        records.push(record.clone());
     }
     // the fixed sheets are named first, with the continuation sheets of long tables
     // ("customers (2)"), so an account manager named like one gets a suffix instead
@@ -483,7 +480,7 @@ fn summary_sheet(
         ),
         (
             lang.pick("工作簿中的客户", "customers in this workbook"),
-            Cell::Int(w.rows.keep(customers.len()) as i64),
+            Cell::Int(w.rows.keep(of.customers) as i64),
         ),
         (
             lang.pick("净收入", "net revenue"),

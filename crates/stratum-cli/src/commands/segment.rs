@@ -190,14 +190,9 @@ fn segment(
     };
     let written = write_run(&out, &run, &settings, &mut |phase| timer.lap(phase))?;
     run_text::print_notes(&run.result, s.lang);
-    // the rows of rejects.csv: one per rejected row of every input
-    let rejects = std::iter::once(&run.quality.transactions.counts)
-        .chain(run.quality.other_inputs().into_iter().map(|(_, c)| c))
-        .map(|c| c.rejected as usize)
-        .sum();
     let of = stratum_io::workbook::WorkbookOf {
         customers: run.result.tiering.features.customers.len(),
-        rejects,
+        rejects: run.quality.rejected_rows() as usize,
         lists: run.result.scheme.is_some(),
         clv: matches!(run.result.clv, Some(Ok(_))),
     };

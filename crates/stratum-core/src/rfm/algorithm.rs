@@ -41,16 +41,19 @@ impl CustomerRfm {
             }
             codes
         };
-        match (self.r, self.f, self.m) {
-            (r @ 0..=9, f @ 0..=9, m @ 0..=9) => {
-                let code = &CODES[usize::from(r) * 100 + usize::from(f) * 10 + usize::from(m)];
-                match std::str::from_utf8(code) {
-                    Ok(text) => std::borrow::Cow::Borrowed(text),
-                    Err(_) => std::borrow::Cow::Owned(format!("{}{}{}", self.r, self.f, self.m)),
-                }
-            }
-            _ => std::borrow::Cow::Owned(format!("{}{}{}", self.r, self.f, self.m)),
+        let (r, f, m) = (
+            usize::from(self.r),
+            usize::from(self.f),
+            usize::from(self.m),
+        );
+        if r < 10
+            && f < 10
+            && m < 10
+            && let Ok(text) = std::str::from_utf8(&CODES[r * 100 + f * 10 + m])
+        {
+            return std::borrow::Cow::Borrowed(text);
         }
+        std::borrow::Cow::Owned(format!("{r}{f}{m}"))
     }
 }
 
