@@ -173,6 +173,45 @@ impl Acc {
 
 type FastSet<K> = std::collections::HashSet<K, rustc_hash::FxBuildHasher>;
 
+/// One customer's totals over its lines before `as_of`, aggregated elsewhere (a database
+/// running the same rules, see `stratum-pushdown`): the state [`Aggregator::add`] would reach
+/// from those lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CustomerTotals {
+    /// Date of the first purchase line (amount > 0), if any.
+    pub first_purchase: Option<NaiveDate>,
+    /// Date of the last purchase line, if any.
+    pub last_purchase: Option<NaiveDate>,
+    /// Distinct orders among the purchase lines (a line without an order id is one).
+    pub orders: u64,
+    /// Distinct days of the purchase lines.
+    pub purchase_days: u64,
+    /// Sum of the purchase lines.
+    pub gross: Money,
+    /// Sum of the refund lines (zero or negative).
+    pub refunds: Money,
+    /// Number of refund lines.
+    pub refund_lines: u64,
+    /// Number of zero-amount lines.
+    pub zero_lines: u64,
+    /// The earliest and latest date of any of its lines.
+    pub dates: Option<(NaiveDate, NaiveDate)>,
+}
+
+/// Totals that cannot be added to an aggregator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TotalsError {
+    /// The customer was added already.
+    #[error("customer `{0}` was given twice")]
+    Twice(String),
+    /// The aggregator keeps daily history or periods, which totals do not have.
+    #[error("per-customer totals hold no daily history: this needs the lines themselves")]
+    NeedsLines,
+    /// The totals contradict themselves (a purchase date without purchases, or the reverse).
+    #[error("the totals of customer `{0}` contradict themselves")]
+    Inconsistent(String),
+}
+
 /// Accumulates transaction lines into per-customer state.
 ///
 /// Memory grows with the number of customers plus the number of distinct (customer, order) and
@@ -486,6 +525,61 @@ impl Aggregator {
             return;
         }
         self.apply(idx, order_key, date, amount);
+    }
+
+    /// Adds a customer whose lines were aggregated elsewhere ([`CustomerTotals`]); the
+    /// customer may not have been added before, and the aggregator may keep neither daily
+    /// history nor periods.
+    pub fn add_totals(&mut self, customer_id: &str, t: &CustomerTotals) -> Result<(), TotalsError> {
+        if self.history.is_some() || self.staged.is_some() {
+            return Err(TotalsError::NeedsLines);
+        }
+        let consistent = t.first_purchase.is_some() == t.last_purchase.is_some()
+            && t.first_purchase.is_some() == (t.orders > 0)
+            && (t.dates.is_some() || (t.refund_lines == 0 && t.zero_lines == 0));
+        if !consistent {
+            return Err(TotalsError::Inconsistent(customer_id.to_string()));
+        }
+        let key = customer_key(customer_id);
+        let (entries, text) = (&self.entries, self.id_text.as_bytes());
+        let found = self.index.find(key, |i| {
+            let e = entries[i as usize];
+            e.key == key && text.get(e.span()) == Some(customer_id.as_bytes())
+        });
+        if found.is_some() {
+            return Err(TotalsError::Twice(customer_id.to_string()));
+        }
+        let i = self.accs.len() as u32;
+        self.entries.push(Entry {
+            key,
+            start: self.id_text.len(),
+            len: customer_id.len(),
+        });
+        self.index.insert(key, i, &self.entries);
+        self.id_text.push_str(customer_id);
+        self.accs.push(Acc {
+            first: t.first_purchase,
+            last: t.last_purchase,
+            orders: t.orders,
+            days: t.purchase_days,
+            gross: t.gross,
+            refunds: t.refunds,
+            refund_lines: t.refund_lines,
+            zero_lines: t.zero_lines,
+            last_order: None,
+        });
+        if let Some((first, last)) = t.dates {
+            self.min_date = Some(self.min_date.map_or(first, |d| d.min(first)));
+            self.max_date = Some(self.max_date.map_or(last, |d| d.max(last)));
+        }
+        Ok(())
+    }
+
+    /// Counts lines dated on or after `as_of` that were left out elsewhere (see
+    /// [`Aggregator::add_totals`]), with their net amount.
+    pub fn add_after_as_of(&mut self, lines: u64, amount: Money) {
+        self.lines_after_as_of += lines;
+        self.amount_after_as_of += amount;
     }
 
     /// Adds a line of customer `idx` to its state.
@@ -926,6 +1020,62 @@ mod tests {
 
     fn m(v: i64) -> Money {
         Money::from_major(v)
+    }
+
+    /// Totals aggregated elsewhere finish into the same features as the lines they sum.
+    #[test]
+    fn totals_finish_like_the_lines_they_sum() {
+        let as_of = d("2025-01-01");
+        let mut lines = Aggregator::new(Some(as_of), FrequencyBasis::Orders);
+        lines.add("a", Some("o1"), d("2024-01-05"), m(10));
+        lines.add("a", Some("o1"), d("2024-01-07"), m(5));
+        lines.add("a", None, d("2024-03-01"), m(20));
+        lines.add("a", Some("o2"), d("2024-02-01"), m(-4));
+        lines.add("b", Some("o3"), d("2024-06-01"), m(0));
+        lines.add("b", Some("o4"), d("2024-06-02"), m(-3));
+        lines.add("c", Some("o5"), d("2025-02-01"), m(8));
+        let mut totals = Aggregator::new(Some(as_of), FrequencyBasis::Orders);
+        let a = CustomerTotals {
+            first_purchase: Some(d("2024-01-05")),
+            last_purchase: Some(d("2024-03-01")),
+            orders: 2,
+            purchase_days: 3,
+            gross: m(35),
+            refunds: m(-4),
+            refund_lines: 1,
+            zero_lines: 0,
+            dates: Some((d("2024-01-05"), d("2024-03-01"))),
+        };
+        let b = CustomerTotals {
+            refunds: m(-3),
+            refund_lines: 1,
+            zero_lines: 1,
+            dates: Some((d("2024-06-01"), d("2024-06-02"))),
+            ..CustomerTotals::default()
+        };
+        assert_eq!(totals.add_totals("b", &b), Ok(()));
+        assert_eq!(totals.add_totals("a", &a), Ok(()));
+        assert_eq!(
+            totals.add_totals("a", &a),
+            Err(TotalsError::Twice("a".into()))
+        );
+        let broken = CustomerTotals {
+            orders: 1,
+            ..CustomerTotals::default()
+        };
+        assert_eq!(
+            totals.add_totals("x", &broken),
+            Err(TotalsError::Inconsistent("x".into()))
+        );
+        totals.add_after_as_of(1, m(8));
+        assert_eq!(totals.date_range(), lines.date_range());
+        let (left, right) = (lines.finish(as_of), totals.finish(as_of));
+        assert_eq!(left.customers, right.customers);
+        assert_eq!(left.no_purchase, right.no_purchase);
+        assert_eq!(left.lines_after_as_of, right.lines_after_as_of);
+        assert_eq!(left.amount_after_as_of, right.amount_after_as_of);
+        let mut kept = Aggregator::new(None, FrequencyBasis::Orders).keep_history();
+        assert_eq!(kept.add_totals("a", &a), Err(TotalsError::NeedsLines));
     }
 
     #[test]

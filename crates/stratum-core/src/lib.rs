@@ -45,8 +45,8 @@ pub mod validate;
 
 pub use abc::{AbcClass, AbcParams};
 pub use features::{
-    Aggregator, CustomerFeatures, DayTotal, Features, FrequencyBasis, PeriodSchedule,
-    ShardedAggregator,
+    Aggregator, CustomerFeatures, CustomerTotals, DayTotal, Features, FrequencyBasis,
+    PeriodSchedule, ShardedAggregator, TotalsError,
 };
 pub use labels::{Labelled, Lang};
 pub use money::Money;

@@ -742,6 +742,7 @@ impl ExcelSource {
                 delimiter_byte: None,
                 sheet: Some(sheet),
                 title_rows,
+                database: None,
             },
             blank: 0,
             cells,

@@ -87,6 +87,7 @@ pub fn check_text_options(paths: &[PathBuf], read: &ReadOptions) -> Result<(), T
             if let Some(kind) = format.filter(|_| given).and_then(|f| match f {
                 Format::Excel => Some("workbook"),
                 Format::Parquet => Some("Parquet"),
+                Format::Database => Some("database"),
                 Format::Csv => None,
             }) {
                 return Err(TextOnlyOption {

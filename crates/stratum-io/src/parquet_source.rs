@@ -199,6 +199,7 @@ impl ParquetSource {
                 delimiter_byte: None,
                 sheet: None,
                 title_rows: Vec::new(),
+                database: None,
             },
             blank: 0,
         })

@@ -45,6 +45,8 @@ pub enum Format {
     Excel,
     /// Apache Parquet.
     Parquet,
+    /// A table in a database, aggregated there (`--source URL --table NAME`).
+    Database,
 }
 
 /// What was detected about a file, for the quality report.
@@ -68,6 +70,20 @@ pub struct SourceInfo {
     /// Title lines above the header row that were skipped (a report title such as
     /// `2025年销售明细表` on a line of its own), with their text.
     pub title_rows: Vec<String>,
+    /// The table and the engine that aggregated it, for a database source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseInfo>,
+}
+
+/// Where a database source's lines were aggregated.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DatabaseInfo {
+    /// The engine (`postgresql`, `mysql`).
+    pub engine: String,
+    /// The table.
+    pub table: String,
+    /// The plan that ran, in words.
+    pub plan: String,
 }
 
 /// How many leading rows may be titles before the header row.
@@ -142,6 +158,12 @@ pub enum SourceError {
         path: PathBuf,
         /// What it holds, such as `an html page`.
         content: &'static str,
+    },
+    /// A database table was given where a file is read.
+    #[error("`{path}` is a database table, which is read with --source and --table")]
+    NotAFile {
+        /// The source as shown.
+        path: PathBuf,
     },
     /// The file is a zip archive without a workbook inside.
     #[error("`{path}` is a zip archive but not a workbook; it holds: {entries}")]

@@ -31,6 +31,9 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Box<dyn RecordSource>,
             None => Ok(Box::new(crate::excel::ExcelSource::open(path, options)?)),
         },
         Format::Parquet => Ok(Box::new(crate::parquet_source::ParquetSource::open(path)?)),
+        Format::Database => Err(SourceError::NotAFile {
+            path: path.to_path_buf(),
+        }),
     }
 }
 
@@ -696,6 +699,7 @@ impl CsvSource {
                 delimiter_byte: Some(delimiter),
                 sheet: None,
                 title_rows,
+                database: None,
             },
             pending: pending.into_iter().rev().collect(),
             unclosed,

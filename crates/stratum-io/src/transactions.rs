@@ -247,7 +247,7 @@ fn load_one<W: Write>(
                 fast,
             )
         }
-        Format::Excel => (source::open(path, &options.read)?, None),
+        Format::Excel | Format::Database => (source::open(path, &options.read)?, None),
     };
     let headers = src.headers().to_vec();
     // `[columns] amount = "Quantity * Price"` (or `--map amount=…`) that is no header of the

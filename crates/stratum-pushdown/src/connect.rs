@@ -1,0 +1,205 @@
+//! Connections to the engines: the table's columns, and the rows of a statement streamed as
+//! text.
+
+use postgres::fallible_iterator::FallibleIterator;
+
+use crate::PushdownError;
+use crate::source::{Engine, TableSource};
+use crate::sql::{Column, Kind};
+
+/// What receives each row of a statement: its values as text, `None` for NULL.
+pub(crate) type RowSink<'a> = dyn FnMut(&[Option<String>]) -> Result<(), PushdownError> + 'a;
+
+/// A connection to the source's engine.
+pub(crate) trait Connection {
+    /// The columns of `table` (`schema.table` or a table of the current schema), in order.
+    fn columns(&mut self, table: &str) -> Result<Vec<Column>, PushdownError>;
+    /// Runs `sql`, handing each row's values (as text, `None` for NULL) to `row` as they come.
+    fn each_row(&mut self, sql: &str, row: &mut RowSink<'_>) -> Result<(), PushdownError>;
+}
+
+/// Connects to the source's database; a password missing from the URL is taken from
+/// `PGPASSWORD` (PostgreSQL) or `MYSQL_PWD` (MySQL protocol).
+pub(crate) fn connect(source: &TableSource) -> Result<Box<dyn Connection>, PushdownError> {
+    let failed = |message: String| PushdownError::Connect {
+        url: source.shown_url().to_string(),
+        message,
+    };
+    match source.engine() {
+        Engine::Postgres => {
+            let mut config: postgres::Config = source
+                .url()
+                .parse()
+                .map_err(|e: postgres::Error| failed(e.to_string()))?;
+            if config.get_password().is_none()
+                && let Ok(password) = std::env::var("PGPASSWORD")
+            {
+                config.password(password);
+            }
+            let client = config
+                .connect(postgres::NoTls)
+                .map_err(|e| failed(pg_message(&e)))?;
+            Ok(Box::new(Postgres(client)))
+        }
+        Engine::MySql => {
+            let opts = mysql::Opts::from_url(source.url()).map_err(|e| failed(e.to_string()))?;
+            let mut builder = mysql::OptsBuilder::from_opts(opts.clone());
+            if opts.get_pass().is_none()
+                && let Ok(password) = std::env::var("MYSQL_PWD")
+            {
+                builder = builder.pass(Some(password));
+            }
+            let conn = mysql::Conn::new(builder).map_err(|e| failed(e.to_string()))?;
+            Ok(Box::new(MySql(conn)))
+        }
+    }
+}
+
+/// A PostgreSQL error's own message (the server's, when it sent one).
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => e.to_string(),
+    }
+}
+
+struct Postgres(postgres::Client);
+
+impl Connection for Postgres {
+    fn columns(&mut self, table: &str) -> Result<Vec<Column>, PushdownError> {
+        let (schema, name) = match table.split_once('.') {
+            Some((s, t)) => (Some(s), t),
+            None => (None, table),
+        };
+        let rows = self
+            .0
+            .query(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                 WHERE table_schema = COALESCE($1::text, current_schema()) AND table_name = $2::text \
+                 ORDER BY ordinal_position",
+                &[&schema, &name],
+            )
+            .map_err(|e| PushdownError::Query {
+                message: pg_message(&e),
+            })?;
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get(0).map_err(|e| PushdownError::Query {
+                    message: pg_message(&e),
+                })?;
+                let type_name: String = r.try_get(1).map_err(|e| PushdownError::Query {
+                    message: pg_message(&e),
+                })?;
+                let kind = pg_kind(&type_name);
+                Ok(Column {
+                    name,
+                    type_name,
+                    kind,
+                })
+            })
+            .collect()
+    }
+
+    fn each_row(&mut self, sql: &str, row: &mut RowSink<'_>) -> Result<(), PushdownError> {
+        let query = |e: postgres::Error| PushdownError::Query {
+            message: pg_message(&e),
+        };
+        let mut rows = self
+            .0
+            .query_raw(sql, std::iter::empty::<i32>())
+            .map_err(query)?;
+        let mut values: Vec<Option<String>> = Vec::new();
+        while let Some(r) = rows.next().map_err(query)? {
+            values.clear();
+            for i in 0..r.len() {
+                let v: Option<&str> = r.try_get(i).map_err(query)?;
+                values.push(v.map(str::to_string));
+            }
+            row(&values)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a PostgreSQL `information_schema` data type holds.
+fn pg_kind(type_name: &str) -> Kind {
+    match type_name {
+        "text" | "character varying" | "character" => Kind::Text,
+        "date" => Kind::Date,
+        "timestamp without time zone" | "timestamp with time zone" => Kind::Timestamp,
+        "numeric" | "integer" | "bigint" | "smallint" => Kind::Exact,
+        "real" | "double precision" => Kind::Float,
+        _ => Kind::Other,
+    }
+}
+
+struct MySql(mysql::Conn);
+
+impl Connection for MySql {
+    fn columns(&mut self, table: &str) -> Result<Vec<Column>, PushdownError> {
+        use mysql::prelude::Queryable;
+        let (schema, name) = match table.split_once('.') {
+            Some((s, t)) => (Some(s.to_string()), t.to_string()),
+            None => (None, table.to_string()),
+        };
+        let rows: Vec<(String, String)> = self
+            .0
+            .exec(
+                "SELECT CAST(COLUMN_NAME AS CHAR), CAST(DATA_TYPE AS CHAR) FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? \
+                 ORDER BY ORDINAL_POSITION",
+                (schema, name),
+            )
+            .map_err(|e| PushdownError::Query {
+                message: e.to_string(),
+            })?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, type_name)| {
+                let kind = mysql_kind(&type_name);
+                Column {
+                    name,
+                    type_name,
+                    kind,
+                }
+            })
+            .collect())
+    }
+
+    fn each_row(&mut self, sql: &str, row: &mut RowSink<'_>) -> Result<(), PushdownError> {
+        use mysql::prelude::Queryable;
+        let query = |e: mysql::Error| PushdownError::Query {
+            message: e.to_string(),
+        };
+        let result = self.0.query_iter(sql).map_err(query)?;
+        let mut values: Vec<Option<String>> = Vec::new();
+        for r in result {
+            let mut r = r.map_err(query)?;
+            values.clear();
+            for i in 0..r.len() {
+                let v = r
+                    .take_opt::<Option<String>, _>(i)
+                    .transpose()
+                    .map_err(|e| PushdownError::Query {
+                        message: e.to_string(),
+                    })?
+                    .flatten();
+                values.push(v);
+            }
+            row(&values)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a MySQL `information_schema` data type holds.
+fn mysql_kind(type_name: &str) -> Kind {
+    match type_name.to_ascii_lowercase().as_str() {
+        "char" | "varchar" | "text" | "tinytext" | "mediumtext" | "longtext" => Kind::Text,
+        "date" => Kind::Date,
+        "datetime" | "timestamp" => Kind::Timestamp,
+        "decimal" | "int" | "bigint" | "smallint" | "tinyint" | "mediumint" => Kind::Exact,
+        "float" | "double" => Kind::Float,
+        _ => Kind::Other,
+    }
+}

@@ -1,0 +1,547 @@
+//! Pushdown: the dedupe and the per-customer aggregation of a transaction table run as SQL in
+//! the database that holds it (`--source URL --table NAME`), and one row of base totals per
+//! customer streams back. Stratum then scores, tiers, validates and renders exactly as for a
+//! file: the totals fill the same [`Aggregator`] the file engine fills, so every feature past
+//! the totals (recency, tenure, order value, scores, classes, tiers) has one definition.
+//!
+//! The rules are the file engine's (`stratum_io::transactions`), written as SQL (see [`sql`]):
+//! - **duplicates**: rows equal in every column, as the database types them, are one row (a
+//!   file compares its lines' bytes: `12.5` and `12.50` are two rows there, one in a table
+//!   whose amount is a DECIMAL); `--duplicates keep` keeps them all;
+//! - **ids**: customer and order ids are trimmed of Unicode whitespace (U+3000 included) and
+//!   compared byte for byte (MySQL's collations would ignore case and trailing spaces);
+//! - **rejects**: a line without a date (`missing_date`), dated outside 1900–2100
+//!   (`bad_date`), without an amount (`missing_amount`) or beyond ±100 billion
+//!   (`bad_amount`), in that order; a line with no customer id is an anonymous sale;
+//! - **sums** are DECIMAL sums read back as exact text; a float amount column is refused.
+//!
+//! Supported now: PostgreSQL and the MySQL protocol (MySQL, MariaDB), one node each. Not yet:
+//! ClickHouse, Spark Connect, `--amount`/`--where`/`--refund-when`, text date or amount
+//! columns, and anything that needs each customer's daily history (lifetime value, a tier
+//! scheme's window columns, backfill).
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use stratum_core::{Aggregator, CustomerTotals, Money, ShardedAggregator, TotalsError};
+use stratum_io::mapping::{MappingError, transaction_columns};
+use stratum_io::record::DatabaseInfo;
+use stratum_io::rejects::RejectReason;
+use stratum_io::source::{Format, SourceInfo};
+use stratum_io::transactions::{LineStats, RowCounts, TransactionOptions, TransactionQuality};
+
+mod connect;
+pub mod source;
+pub mod sql;
+
+pub use source::{Engine, TableSource};
+use sql::{CUSTOMER_COLUMNS, Dialect, Kind, QUALITY_COLUMNS, REASONS, Shape};
+
+/// Why a database source could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PushdownError {
+    /// The URL is not one Stratum can use.
+    #[error("--source `{url}`: {message}")]
+    BadUrl {
+        /// The URL, without its password.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An engine Stratum will read, but does not yet.
+    #[error(
+        "--source `{scheme}://…`: this engine is not supported yet; PostgreSQL (postgres://) and the MySQL protocol (mysql://) are"
+    )]
+    NotYet {
+        /// The URL's scheme.
+        scheme: String,
+    },
+    /// The table name is empty or has more than two parts.
+    #[error("--table `{table}`: expected `table` or `schema.table`")]
+    BadTable {
+        /// The name given.
+        table: String,
+    },
+    /// The database could not be reached.
+    #[error("cannot connect to `{url}`: {message}")]
+    Connect {
+        /// The URL, without its password.
+        url: String,
+        /// The engine's or the network's message.
+        message: String,
+    },
+    /// A statement failed.
+    #[error("the database refused a statement: {message}")]
+    Query {
+        /// The engine's message.
+        message: String,
+    },
+    /// The table does not exist (or has no column the connection may see).
+    #[error("no table `{table}` in `{url}`")]
+    NoTable {
+        /// The table.
+        table: String,
+        /// The URL, without its password.
+        url: String,
+    },
+    /// A field could not be mapped to a column.
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    /// A mapped column's type cannot be read by the pushed-down rules.
+    #[error("column `{column}` ({field}) is of type {type_name}; {need}")]
+    ColumnType {
+        /// The column.
+        column: String,
+        /// The field it is mapped to.
+        field: &'static str,
+        /// Its type as the engine names it.
+        type_name: String,
+        /// What would be read.
+        need: &'static str,
+    },
+    /// An option that a database source does not support yet.
+    #[error("{what} is not supported with --source yet; export the table to a file and use -t")]
+    Unsupported {
+        /// The option.
+        what: &'static str,
+    },
+    /// The database returned a value that is not what the statement asks for.
+    #[error("the database returned `{value}` for {column}, which is not {expected}")]
+    BadValue {
+        /// The statement's column.
+        column: &'static str,
+        /// The value.
+        value: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// The totals could not be added.
+    #[error(transparent)]
+    Totals(#[from] TotalsError),
+}
+
+/// What the pushdown of a table will run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The engine.
+    pub engine: Engine,
+    /// The plan in words.
+    pub plan: String,
+    /// How each field was mapped (`field←column`).
+    pub columns: String,
+    /// Statement 1: the row accounting.
+    pub quality_sql: String,
+    /// Statement 2: one row per customer (`:as_of` stands for the date when it is not given).
+    pub customers_sql: String,
+}
+
+impl Plan {
+    /// The plan and both statements as a commented SQL script.
+    pub fn script(&self, source: &TableSource, as_of: Option<NaiveDate>) -> String {
+        let at = match as_of {
+            Some(d) => d.to_string(),
+            None => {
+                "the day after the last accepted line (statement 1's last_date), shown as :as_of"
+                    .into()
+            }
+        };
+        format!(
+            "-- source: {} ({})\n-- plan: {}\n-- columns: {}\n\n-- 1. row accounting (the quality report)\n{};\n\n-- 2. one row per customer, as of {at}\n{};\n",
+            source.shown(),
+            self.engine.name(),
+            self.plan,
+            self.columns,
+            self.quality_sql,
+            self.customers_sql
+        )
+    }
+}
+
+/// The statements a table's pushdown runs, with `as_of` when given; connects to read the
+/// table's columns, runs nothing else.
+pub fn plan(
+    source: &TableSource,
+    options: &TransactionOptions,
+    as_of: Option<NaiveDate>,
+) -> Result<Plan, PushdownError> {
+    check_options(options)?;
+    let mut conn = connect::connect(source)?;
+    let (shape, _, columns) = shape(source, conn.as_mut(), options)?;
+    let d = source.engine().dialect();
+    Ok(Plan {
+        engine: source.engine(),
+        plan: plan_text(source.engine()),
+        columns,
+        quality_sql: shape.quality_sql(d, as_of),
+        customers_sql: shape.customers_sql(d, as_of),
+    })
+}
+
+/// The plan in words.
+fn plan_text(engine: Engine) -> String {
+    let who = match engine {
+        Engine::Postgres => "PostgreSQL",
+        Engine::MySql => "the MySQL-protocol server",
+    };
+    format!(
+        "full pushdown on one node: {who} runs the dedupe and both aggregation levels; one row per customer streams back"
+    )
+}
+
+/// Refuses the options the pushed-down rules do not cover yet.
+fn check_options(options: &TransactionOptions) -> Result<(), PushdownError> {
+    let e = &options.expressions;
+    let refused = [
+        (e.amount.is_some(), "--amount (an amount expression)"),
+        (e.keep.is_some(), "--where"),
+        (e.refund_when.is_some(), "--refund-when"),
+        (
+            options.history,
+            "each customer's daily history (lifetime value, a tier scheme)",
+        ),
+        (options.periods.is_some(), "a backfill's periods"),
+    ];
+    match refused.into_iter().find(|(given, _)| *given) {
+        Some((_, what)) => Err(PushdownError::Unsupported { what }),
+        None => Ok(()),
+    }
+}
+
+/// The table's shape: its columns, mapped as a file's header would be, and checked.
+fn shape(
+    source: &TableSource,
+    conn: &mut dyn connect::Connection,
+    options: &TransactionOptions,
+) -> Result<(Shape, Vec<stratum_io::mapping::MappedColumn>, String), PushdownError> {
+    let columns = conn.columns(source.table())?;
+    if columns.is_empty() {
+        return Err(PushdownError::NoTable {
+            table: source.table().to_string(),
+            url: source.shown_url().to_string(),
+        });
+    }
+    let headers: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    let shown = source.shown();
+    let (cols, mapped) = transaction_columns(Path::new(&shown), &headers, &options.columns, false)?;
+    let amount = cols.amount.ok_or(PushdownError::Unsupported {
+        what: "--amount (an amount expression)",
+    })?;
+    let check = |i: usize, field: &'static str, ok: &[Kind], need: &'static str| {
+        let c = &columns[i];
+        if ok.contains(&c.kind) {
+            Ok(())
+        } else {
+            Err(PushdownError::ColumnType {
+                column: c.name.clone(),
+                field,
+                type_name: c.type_name.clone(),
+                need,
+            })
+        }
+    };
+    check(
+        cols.order_date,
+        "order_date",
+        &[Kind::Date, Kind::Timestamp],
+        "a DATE or TIMESTAMP column is needed (text dates are not read in the database yet)",
+    )?;
+    check(
+        amount,
+        "amount",
+        &[Kind::Exact],
+        "a DECIMAL, NUMERIC or integer column is needed: sums are exact, never floats",
+    )?;
+    let ids = [Kind::Text, Kind::Exact, Kind::Other];
+    check(
+        cols.customer_id,
+        "customer_id",
+        &ids,
+        "a text or integer column is needed",
+    )?;
+    if let Some(o) = cols.order_id {
+        check(o, "order_id", &ids, "a text or integer column is needed")?;
+    }
+    let shown_columns = mapped
+        .iter()
+        .map(|m| format!("{}←{}", m.field, m.header.as_deref().unwrap_or("-")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok((
+        Shape {
+            table: source.table().to_string(),
+            columns,
+            customer_id: cols.customer_id,
+            order_id: cols.order_id,
+            order_date: cols.order_date,
+            amount,
+            keep_duplicates: options.duplicates == stratum_io::transactions::Duplicates::Keep,
+        },
+        mapped,
+        shown_columns,
+    ))
+}
+
+/// Reads the table of `source`: the row accounting and every customer's totals, computed in
+/// the database; lines dated on or after `as_of` are counted apart (by default `as_of` is the
+/// day after the last accepted line, as for a file).
+pub fn load(
+    source: &TableSource,
+    options: &TransactionOptions,
+    as_of: Option<NaiveDate>,
+) -> Result<(ShardedAggregator, TransactionQuality), PushdownError> {
+    check_options(options)?;
+    let mut conn = connect::connect(source)?;
+    let (shape, mapped, _) = shape(source, conn.as_mut(), options)?;
+    let d = source.engine().dialect();
+    let mut first: Option<Vec<Option<String>>> = None;
+    conn.each_row(&shape.quality_sql(d, as_of), &mut |row| {
+        first = Some(row.to_vec());
+        Ok(())
+    })?;
+    let row = first.unwrap_or_default();
+    let (counts, lines, after) = accounting(&row, as_of.is_some())?;
+    let mut aggregator = Aggregator::new(as_of, options.frequency);
+    let until = as_of.or_else(|| lines.last_date.and_then(|d| d.succ_opt()));
+    if let Some(until) = until {
+        conn.each_row(&customers_sql(&shape, d, until), &mut |row| {
+            let (id, totals) = customer(row)?;
+            aggregator.add_totals(id, &totals)?;
+            Ok(())
+        })?;
+    }
+    if let Some((lines_after, amount_after)) = after {
+        aggregator.add_after_as_of(lines_after, amount_after);
+    }
+    let columns_read = {
+        let mut used = vec![shape.customer_id, shape.order_date, shape.amount];
+        used.extend(shape.order_id);
+        used.sort_unstable();
+        used.dedup();
+        used.len()
+    };
+    let quality = TransactionQuality {
+        source: SourceInfo {
+            path: PathBuf::from(source.shown_url()),
+            format: Format::Database,
+            encoding: None,
+            encoding_evidence: None,
+            delimiter: None,
+            delimiter_byte: None,
+            sheet: None,
+            title_rows: Vec::new(),
+            database: Some(DatabaseInfo {
+                engine: source.engine().name().to_string(),
+                table: source.table().to_string(),
+                plan: plan_text(source.engine()),
+            }),
+        },
+        more_sources: Vec::new(),
+        columns: mapped,
+        counts,
+        lines,
+        header_columns: shape.columns.len(),
+        duplicates_rule: options.duplicates,
+        columns_read,
+        expressions: Default::default(),
+    };
+    Ok((ShardedAggregator::new(vec![aggregator]), quality))
+}
+
+fn customers_sql(shape: &Shape, d: Dialect, until: NaiveDate) -> String {
+    shape.customers_sql(d, Some(until))
+}
+
+/// The row accounting, the accepted lines' statistics and, with an explicit `as_of`, the
+/// lines dated on or after it and their net amount.
+type Accounting = (RowCounts, LineStats, Option<(u64, Money)>);
+
+/// The row accounting from the quality statement's row.
+fn accounting(row: &[Option<String>], with_after: bool) -> Result<Accounting, PushdownError> {
+    let cell = |i: usize| row.get(i).and_then(|v| v.as_deref());
+    let count = |i: usize| {
+        count(
+            QUALITY_COLUMNS.get(i).copied().unwrap_or("after_as_of"),
+            cell(i),
+        )
+    };
+    let sum = |i: usize| {
+        sum(
+            QUALITY_COLUMNS.get(i).copied().unwrap_or("after_as_of"),
+            cell(i),
+        )
+    };
+    let date = |i: usize| date(QUALITY_COLUMNS[i], cell(i));
+    let mut counts = RowCounts {
+        rows_read: count(0)?,
+        duplicates: count(1)?,
+        duplicate_amount: sum(2)?,
+        anonymous: count(3)?,
+        anonymous_amount: sum(4)?,
+        rejected: count(5)?,
+        rejected_amount: sum(6)?,
+        accepted: count(11)?,
+        ..RowCounts::default()
+    };
+    let reasons = [
+        RejectReason::MissingDate,
+        RejectReason::BadDate,
+        RejectReason::MissingAmount,
+        RejectReason::BadAmount,
+    ];
+    debug_assert_eq!(reasons.len(), REASONS.len());
+    for (k, reason) in reasons.into_iter().enumerate() {
+        let n = count(7 + k)?;
+        if n > 0 {
+            counts.rejected_by_reason.insert(reason, n);
+        }
+    }
+    let lines = LineStats {
+        purchase_lines: count(12)?,
+        zero_amount_lines: count(13)?,
+        refund_lines: count(14)?,
+        purchase_amount: sum(15)?,
+        refund_amount: sum(16)?,
+        lines_without_order_id: count(17)?,
+        first_date: date(18)?,
+        last_date: date(19)?,
+    };
+    let after = if with_after {
+        Some((count(20)?, sum(21)?))
+    } else {
+        None
+    };
+    Ok((counts, lines, after))
+}
+
+/// One customer's id and totals from the per-customer statement's row.
+fn customer(row: &[Option<String>]) -> Result<(&str, CustomerTotals), PushdownError> {
+    let cell = |i: usize| row.get(i).and_then(|v| v.as_deref());
+    let name = |i: usize| CUSTOMER_COLUMNS[i];
+    let id = cell(0).ok_or(PushdownError::BadValue {
+        column: name(0),
+        value: "NULL".into(),
+        expected: "a customer id",
+    })?;
+    let first_line = date(name(9), cell(9))?;
+    let last_line = date(name(10), cell(10))?;
+    Ok((
+        id,
+        CustomerTotals {
+            first_purchase: date(name(1), cell(1))?,
+            last_purchase: date(name(2), cell(2))?,
+            orders: count(name(3), cell(3))?,
+            purchase_days: count(name(4), cell(4))?,
+            gross: sum(name(5), cell(5))?,
+            refunds: sum(name(6), cell(6))?,
+            refund_lines: count(name(7), cell(7))?,
+            zero_lines: count(name(8), cell(8))?,
+            dates: first_line.zip(last_line),
+        },
+    ))
+}
+
+/// A count (NULL, the SUM of no rows, is 0).
+fn count(column: &'static str, value: Option<&str>) -> Result<u64, PushdownError> {
+    let Some(v) = value else { return Ok(0) };
+    v.trim().parse().map_err(|_| PushdownError::BadValue {
+        column,
+        value: v.to_string(),
+        expected: "a count",
+    })
+}
+
+/// A date as `YYYY-MM-DD` (NULL: none).
+fn date(column: &'static str, value: Option<&str>) -> Result<Option<NaiveDate>, PushdownError> {
+    let Some(v) = value else { return Ok(None) };
+    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| PushdownError::BadValue {
+            column,
+            value: v.to_string(),
+            expected: "a date",
+        })
+}
+
+/// An exact decimal sum (NULL, the SUM of no rows, is 0), to Stratum's four decimals; a
+/// non-zero fifth decimal is refused rather than rounded.
+fn sum(column: &'static str, value: Option<&str>) -> Result<Money, PushdownError> {
+    let Some(v) = value else {
+        return Ok(Money::ZERO);
+    };
+    parse_decimal(v.trim()).ok_or_else(|| PushdownError::BadValue {
+        column,
+        value: v.to_string(),
+        expected: "an exact amount with at most four decimals",
+    })
+}
+
+/// `-123.4500` as money; `None` for anything but an optional sign, digits and an optional
+/// fraction whose digits past the fourth are zeros.
+fn parse_decimal(text: &str) -> Option<Money> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() && frac.is_empty() || !all_digits(int) || !all_digits(frac) {
+        return None;
+    }
+    if frac.len() > 4 && frac.bytes().skip(4).any(|b| b != b'0') {
+        return None;
+    }
+    let scale = i128::from(Money::SCALE);
+    let mut units: i128 = 0;
+    for b in int.bytes() {
+        units = units.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+    }
+    units = units.checked_mul(scale)?;
+    let mut place = scale / 10;
+    for b in frac.bytes().take(4) {
+        units += i128::from(b - b'0') * place;
+        place /= 10;
+    }
+    Some(Money::from_units_i128(if negative {
+        -units
+    } else {
+        units
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_read_exactly() {
+        let m = |t: &str| parse_decimal(t).map(Money::units);
+        assert_eq!(m("123.45"), Some(1_234_500));
+        assert_eq!(m("-0.5"), Some(-5_000));
+        assert_eq!(m("7"), Some(70_000));
+        assert_eq!(m("1.230000"), Some(12_300));
+        assert_eq!(m("1.23456"), None);
+        assert_eq!(m("12e3"), None);
+        assert_eq!(m("-"), None);
+        assert_eq!(m(""), None);
+        assert_eq!(m(".5"), Some(5_000));
+        // far beyond one line's limit: a sum of many
+        assert_eq!(
+            m("123456789012345678.9"),
+            Some(1_234_567_890_123_456_789_000)
+        );
+    }
+
+    #[test]
+    fn options_the_rules_do_not_cover_are_refused_by_name() {
+        let mut o = TransactionOptions::default();
+        assert!(check_options(&o).is_ok());
+        o.expressions.keep = Some("channel = 'web'".into());
+        let e = check_options(&o).err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some(
+                "--where is not supported with --source yet; export the table to a file and use -t"
+            )
+        );
+    }
+}

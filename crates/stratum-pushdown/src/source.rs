@@ -1,0 +1,185 @@
+//! A database source: `--source URL --table NAME`, its engine from the URL's scheme, and the
+//! URL as it may be shown (without its password).
+
+use crate::PushdownError;
+use crate::sql::Dialect;
+
+/// The engines a source URL can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// `postgres://` or `postgresql://`: PostgreSQL (and Citus, which speaks its protocol).
+    Postgres,
+    /// `mysql://` or `mariadb://`: the MySQL protocol (MySQL, MariaDB, Doris, StarRocks).
+    MySql,
+}
+
+impl Engine {
+    /// The engine's name in the quality report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgresql",
+            Engine::MySql => "mysql",
+        }
+    }
+
+    /// The SQL dialect it speaks.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Engine::Postgres => Dialect::Postgres,
+            Engine::MySql => Dialect::MySql,
+        }
+    }
+}
+
+/// A table in a database.
+#[derive(Clone)]
+pub struct TableSource {
+    engine: Engine,
+    /// The URL as given (it may hold a password: never shown).
+    url: String,
+    /// The URL without its password.
+    shown: String,
+    table: String,
+}
+
+impl std::fmt::Debug for TableSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableSource")
+            .field("engine", &self.engine)
+            .field("url", &self.shown)
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+impl TableSource {
+    /// The table `table` of the database at `url`.
+    pub fn new(url: &str, table: &str) -> Result<Self, PushdownError> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| PushdownError::BadUrl {
+            url: redact(url),
+            message: "expected scheme://host/database, such as postgres://user@host:5432/db".into(),
+        })?;
+        let engine = match scheme.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => Engine::Postgres,
+            "mysql" | "mariadb" => Engine::MySql,
+            "clickhouse" | "sc" => {
+                return Err(PushdownError::NotYet {
+                    scheme: scheme.to_string(),
+                });
+            }
+            _ => {
+                return Err(PushdownError::BadUrl {
+                    url: redact(url),
+                    message: format!(
+                        "`{scheme}://` names no engine Stratum reads; use postgres:// or mysql://"
+                    ),
+                });
+            }
+        };
+        if rest.is_empty() {
+            return Err(PushdownError::BadUrl {
+                url: redact(url),
+                message: "the URL names no host".into(),
+            });
+        }
+        let valid_part = |p: &str| !p.is_empty() && !p.contains('\0');
+        if !table.split('.').all(valid_part) || table.split('.').count() > 2 {
+            return Err(PushdownError::BadTable {
+                table: table.to_string(),
+            });
+        }
+        // MariaDB's URL is MySQL's
+        let url = match engine {
+            Engine::MySql => format!("mysql://{rest}"),
+            Engine::Postgres => url.to_string(),
+        };
+        Ok(TableSource {
+            engine,
+            shown: redact(&url),
+            url,
+            table: table.to_string(),
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The table as named.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The URL as it may be shown: without its password.
+    pub fn shown_url(&self) -> &str {
+        &self.shown
+    }
+
+    /// `URL table NAME`, for messages.
+    pub fn shown(&self) -> String {
+        format!("{} table {}", self.shown, self.table)
+    }
+
+    /// The URL with its secrets, for connecting only.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// `url` without the password of its user part (`user:secret@host` → `user@host`).
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    // the password ends at the last '@' of the authority
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let (user_info, host) = authority.split_at(at);
+    let user = user_info.split(':').next().unwrap_or_default();
+    // a query string may hold a password too (`?password=…`)
+    let path = match path.split_once('?') {
+        Some((p, _)) => format!("{p}?…"),
+        None => path.to_string(),
+    };
+    format!("{scheme}://{user}{host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_never_shown() {
+        assert_eq!(
+            redact("postgres://ana:s3cr:et@db.example:5432/sales"),
+            "postgres://ana@db.example:5432/sales"
+        );
+        assert_eq!(
+            redact("mysql://root@127.0.0.1:3306/test?password=x"),
+            "mysql://root@127.0.0.1:3306/test?…"
+        );
+        assert_eq!(redact("postgres://host/db"), "postgres://host/db");
+        let s = TableSource::new("mariadb://u:pw@h/db", "orders").map(|s| s.shown());
+        assert_eq!(s.ok().as_deref(), Some("mysql://u@h/db table orders"));
+        let debug = TableSource::new("postgres://u:pw@h/db", "t").map(|s| format!("{s:?}"));
+        assert!(debug.is_ok_and(|d| !d.contains("pw")));
+    }
+
+    #[test]
+    fn unknown_and_later_engines_are_named() {
+        let e = TableSource::new("clickhouse://h:8123/db", "t").err();
+        assert!(matches!(e, Some(PushdownError::NotYet { .. })));
+        let e = TableSource::new("oracle://h/db", "t").err();
+        assert!(matches!(e, Some(PushdownError::BadUrl { .. })));
+        let e = TableSource::new("postgres://h/db", "a.b.c").err();
+        assert!(matches!(e, Some(PushdownError::BadTable { .. })));
+        let e = TableSource::new("h/db", "t").err();
+        assert!(matches!(e, Some(PushdownError::BadUrl { .. })));
+    }
+}

@@ -1,0 +1,418 @@
+//! The SQL that Stratum pushes down, in each dialect: one statement for the row accounting
+//! (the quality report) and one for the per-customer totals, both over the same three levels:
+//!
+//! 1. **distinct rows**: the table's rows grouped by every column (typed values; text compared
+//!    byte for byte, case and trailing spaces included), with how many copies each has (one
+//!    each with `--duplicates keep`);
+//! 2. **classified**: the mapped columns cleaned by the rules of the file engine (ids trimmed
+//!    of Unicode whitespace, a timestamp's date, the reject reason or none);
+//! 3. **per customer**: the accepted lines dated before `as_of`, one row per customer.
+//!
+//! Every value comes back as text (dates as `YYYY-MM-DD`, sums as exact decimals), so that no
+//! float is ever involved and both dialects read back alike.
+
+use chrono::NaiveDate;
+use stratum_io::values::MAX_AMOUNT;
+
+/// The SQL dialects Stratum writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL (and engines of its protocol, such as Citus).
+    Postgres,
+    /// MySQL's dialect (MySQL, MariaDB; Doris and StarRocks speak it).
+    MySql,
+}
+
+/// What a column holds, as far as the SQL cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text of any length.
+    Text,
+    /// A date.
+    Date,
+    /// A date and time (its date is used).
+    Timestamp,
+    /// An exact number: DECIMAL, NUMERIC or an integer.
+    Exact,
+    /// A floating-point number.
+    Float,
+    /// Anything else (compared as the engine compares it).
+    Other,
+}
+
+/// A column of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Its name.
+    pub name: String,
+    /// The engine's type name.
+    pub type_name: String,
+    /// What it holds.
+    pub kind: Kind,
+}
+
+/// The table and which of its columns hold what.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// The table as named (`schema.table` or `table`).
+    pub table: String,
+    /// Every column, in the table's order.
+    pub columns: Vec<Column>,
+    /// The customer id column.
+    pub customer_id: usize,
+    /// The order id column, if any.
+    pub order_id: Option<usize>,
+    /// The date column.
+    pub order_date: usize,
+    /// The amount column.
+    pub amount: usize,
+    /// Whether identical rows are all kept (`--duplicates keep`).
+    pub keep_duplicates: bool,
+}
+
+/// The reject reasons the SQL can give, as it spells them.
+pub const REASONS: [&str; 4] = ["missing_date", "bad_date", "missing_amount", "bad_amount"];
+
+/// The columns of the quality statement's one row, in order.
+pub const QUALITY_COLUMNS: [&str; 20] = [
+    "rows_read",
+    "duplicates",
+    "duplicate_amount",
+    "anonymous",
+    "anonymous_amount",
+    "rejected",
+    "rejected_amount",
+    "missing_date",
+    "bad_date",
+    "missing_amount",
+    "bad_amount",
+    "accepted",
+    "purchase_lines",
+    "zero_amount_lines",
+    "refund_lines",
+    "purchase_amount",
+    "refund_amount",
+    "lines_without_order_id",
+    "first_date",
+    "last_date",
+];
+
+/// The columns of the per-customer statement's rows, in order.
+pub const CUSTOMER_COLUMNS: [&str; 11] = [
+    "customer_id",
+    "first_purchase",
+    "last_purchase",
+    "orders",
+    "purchase_days",
+    "gross",
+    "refunds",
+    "refund_lines",
+    "zero_lines",
+    "first_line",
+    "last_line",
+];
+
+/// The characters Rust's `char::is_whitespace` (Unicode `White_Space`) removes, which the file
+/// engine trims from ids: U+0009–U+000D, U+0020, U+0085, U+00A0, U+1680, U+2000–U+200A,
+/// U+2028, U+2029, U+202F, U+205F and U+3000 (the full-width space of Chinese text).
+const WHITE_SPACE: [(u32, u32); 10] = [
+    (0x09, 0x0D),
+    (0x20, 0x20),
+    (0x85, 0x85),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+];
+
+impl Dialect {
+    /// `name` as a quoted identifier (`schema.table` quoted part by part).
+    pub fn ident(self, name: &str) -> String {
+        let q = match self {
+            Dialect::Postgres => '"',
+            Dialect::MySql => '`',
+        };
+        let one = |part: &str| {
+            let doubled = part.replace(q, &format!("{q}{q}"));
+            format!("{q}{doubled}{q}")
+        };
+        one(name)
+    }
+
+    /// A table name, `schema.table` or `table`, quoted.
+    pub fn table(self, name: &str) -> String {
+        match name.split_once('.') {
+            Some((schema, table)) => format!("{}.{}", self.ident(schema), self.ident(table)),
+            None => self.ident(name),
+        }
+    }
+
+    /// A date literal.
+    fn date(self, d: NaiveDate) -> String {
+        format!("DATE '{}'", d.format("%Y-%m-%d"))
+    }
+
+    /// An expression as text, for reading back.
+    fn text(self, e: &str) -> String {
+        match self {
+            Dialect::Postgres => format!("CAST({e} AS text)"),
+            Dialect::MySql => format!("CAST({e} AS CHAR)"),
+        }
+    }
+
+    /// A date expression as `YYYY-MM-DD` text.
+    fn date_text(self, e: &str) -> String {
+        match self {
+            Dialect::Postgres => format!("to_char({e}, 'YYYY-MM-DD')"),
+            Dialect::MySql => format!("DATE_FORMAT({e}, '%Y-%m-%d')"),
+        }
+    }
+
+    /// Column `c` at the distinct level: text compared byte for byte.
+    fn distinct_value(self, c: &Column) -> String {
+        let q = self.ident(&c.name);
+        match (self, c.kind) {
+            // PostgreSQL's text equality is byte equality (deterministic collations)
+            (Dialect::Postgres, _) => q,
+            // MySQL's collations ignore case and trailing spaces: compare the UTF-8 bytes
+            (Dialect::MySql, Kind::Text) => format!("CAST(CONVERT({q} USING utf8mb4) AS BINARY)"),
+            (Dialect::MySql, _) => q,
+        }
+    }
+
+    /// An id column (from the distinct level's `name`) as trimmed text, grouped byte for byte.
+    fn id(self, name: &str, c: &Column) -> String {
+        let q = self.ident(name);
+        match self {
+            Dialect::Postgres => {
+                let text = if c.kind == Kind::Text {
+                    q
+                } else {
+                    format!("CAST({q} AS text)")
+                };
+                let set: String = WHITE_SPACE
+                    .iter()
+                    .flat_map(|&(a, b)| a..=b)
+                    .map(|u| format!("\\u{u:04X}"))
+                    .collect();
+                // a NULL id is an empty one: an anonymous sale, a line without an order id
+                format!("COALESCE(btrim({text}, E'{set}'), '')")
+            }
+            Dialect::MySql => {
+                let text = if c.kind == Kind::Text {
+                    format!("CONVERT({q} USING utf8mb4)")
+                } else {
+                    format!("CONVERT(CAST({q} AS CHAR) USING utf8mb4)")
+                };
+                let set: String = WHITE_SPACE
+                    .iter()
+                    .map(|&(a, b)| {
+                        if a == b {
+                            format!("\\\\x{{{a:X}}}")
+                        } else {
+                            format!("\\\\x{{{a:X}}}-\\\\x{{{b:X}}}")
+                        }
+                    })
+                    .collect();
+                format!(
+                    "COALESCE(CAST(REGEXP_REPLACE({text}, '^[{set}]+|[{set}]+$', '') AS BINARY), '')"
+                )
+            }
+        }
+    }
+
+    /// Bytes-compared id text as readable text.
+    fn id_out(self, e: &str) -> String {
+        match self {
+            Dialect::Postgres => e.to_string(),
+            Dialect::MySql => format!("CONVERT({e} USING utf8mb4)"),
+        }
+    }
+}
+
+/// Column names used inside the statements (`c0`, `c1`, …, then these), none of which can
+/// clash with the table's own names, which only appear quoted in the first level.
+fn col(i: usize) -> String {
+    format!("c{i}")
+}
+
+impl Shape {
+    /// Levels 1 and 2 as `WITH` clauses ending in `classified (cid, oid, d, a, copies, reason)`.
+    fn levels(&self, dialect: Dialect) -> String {
+        let d = dialect;
+        let table = d.table(&self.table);
+        let picked: Vec<String> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} AS {}", d.distinct_value(c), col(i)))
+            .collect();
+        let names: Vec<String> = (0..self.columns.len()).map(col).collect();
+        let distinct = if self.keep_duplicates {
+            format!("SELECT {}, 1 AS copies FROM {table}", picked.join(", "))
+        } else {
+            format!(
+                "SELECT {}, COUNT(*) AS copies FROM (SELECT {} FROM {table}) AS source_rows GROUP BY {}",
+                names.join(", "),
+                picked.join(", "),
+                names.join(", ")
+            )
+        };
+        let cid = d.id(&col(self.customer_id), &self.columns[self.customer_id]);
+        let oid = match self.order_id {
+            Some(o) => d.id(&col(o), &self.columns[o]),
+            None => match d {
+                Dialect::Postgres => "CAST('' AS text)".to_string(),
+                Dialect::MySql => "CAST('' AS BINARY)".to_string(),
+            },
+        };
+        let date_col = d.ident(&col(self.order_date));
+        let date = match self.columns[self.order_date].kind {
+            Kind::Timestamp => format!("CAST({date_col} AS DATE)"),
+            _ => date_col,
+        };
+        let a = d.ident(&col(self.amount));
+        let (low, high) = (
+            d.date(NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default()),
+            d.date(NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or_default()),
+        );
+        let max = MAX_AMOUNT;
+        format!(
+            "WITH distinct_rows AS ({distinct}),\n\
+             typed AS (SELECT {cid} AS cid, {oid} AS oid, {date} AS d, {a} AS a, copies FROM distinct_rows),\n\
+             classified AS (SELECT cid, oid, d, a, copies, CASE \
+             WHEN d IS NULL THEN 'missing_date' \
+             WHEN d < {low} OR d > {high} THEN 'bad_date' \
+             WHEN a IS NULL THEN 'missing_amount' \
+             WHEN a > {max} OR a < -{max} THEN 'bad_amount' \
+             END AS reason FROM typed)\n"
+        )
+    }
+
+    /// The row accounting: one row of [`QUALITY_COLUMNS`]; with `as_of`, two more: the lines
+    /// dated on or after it and their net amount.
+    pub fn quality_sql(&self, dialect: Dialect, as_of: Option<NaiveDate>) -> String {
+        let d = dialect;
+        let t = |e: &str| d.text(e);
+        let ok = "reason IS NULL";
+        let accepted = "reason IS NULL AND cid <> ''";
+        let anonymous = "reason IS NULL AND cid = ''";
+        let max = MAX_AMOUNT;
+        let mut cells = vec![
+            t("SUM(copies)"),
+            t("SUM(copies - 1)"),
+            t(&format!(
+                "SUM(CASE WHEN {ok} THEN (copies - 1) * a ELSE 0 END)"
+            )),
+            t(&format!("SUM(CASE WHEN {anonymous} THEN 1 ELSE 0 END)")),
+            t(&format!("SUM(CASE WHEN {anonymous} THEN a ELSE 0 END)")),
+            t("SUM(CASE WHEN reason IS NOT NULL THEN 1 ELSE 0 END)"),
+            // a row rejected for its date still has an amount, when it is readable
+            t(&format!(
+                "SUM(CASE WHEN reason IN ('missing_date', 'bad_date') AND a IS NOT NULL AND a <= {max} AND a >= -{max} THEN a ELSE 0 END)"
+            )),
+        ];
+        cells.extend(
+            REASONS
+                .iter()
+                .map(|r| t(&format!("SUM(CASE WHEN reason = '{r}' THEN 1 ELSE 0 END)"))),
+        );
+        cells.extend([
+            t(&format!("SUM(CASE WHEN {accepted} THEN 1 ELSE 0 END)")),
+            t(&format!(
+                "SUM(CASE WHEN {accepted} AND a > 0 THEN 1 ELSE 0 END)"
+            )),
+            t(&format!(
+                "SUM(CASE WHEN {accepted} AND a = 0 THEN 1 ELSE 0 END)"
+            )),
+            t(&format!(
+                "SUM(CASE WHEN {accepted} AND a < 0 THEN 1 ELSE 0 END)"
+            )),
+            t(&format!(
+                "SUM(CASE WHEN {accepted} AND a > 0 THEN a ELSE 0 END)"
+            )),
+            t(&format!(
+                "SUM(CASE WHEN {accepted} AND a < 0 THEN a ELSE 0 END)"
+            )),
+            t(&format!(
+                "SUM(CASE WHEN {accepted} AND a > 0 AND oid = '' THEN 1 ELSE 0 END)"
+            )),
+            d.date_text(&format!("MIN(CASE WHEN {accepted} THEN d END)")),
+            d.date_text(&format!("MAX(CASE WHEN {accepted} THEN d END)")),
+        ]);
+        if let Some(as_of) = as_of {
+            let at = d.date(as_of);
+            cells.push(t(&format!(
+                "SUM(CASE WHEN {accepted} AND d >= {at} THEN 1 ELSE 0 END)"
+            )));
+            cells.push(t(&format!(
+                "SUM(CASE WHEN {accepted} AND d >= {at} THEN a ELSE 0 END)"
+            )));
+        }
+        format!(
+            "{}SELECT {} FROM classified",
+            self.levels(d),
+            cells.join(",\n  ")
+        )
+    }
+
+    /// One row of [`CUSTOMER_COLUMNS`] per customer with an accepted line dated before
+    /// `as_of` (`None`: the placeholder `:as_of`, for showing the statement before the date
+    /// is known).
+    pub fn customers_sql(&self, dialect: Dialect, as_of: Option<NaiveDate>) -> String {
+        let d = dialect;
+        let t = |e: &str| d.text(e);
+        let cells = [
+            d.id_out("cid"),
+            d.date_text("MIN(CASE WHEN a > 0 THEN d END)"),
+            d.date_text("MAX(CASE WHEN a > 0 THEN d END)"),
+            // distinct order ids among the purchase lines, and each line without one
+            t(
+                "COUNT(DISTINCT CASE WHEN a > 0 AND oid <> '' THEN oid END) + SUM(CASE WHEN a > 0 AND oid = '' THEN 1 ELSE 0 END)",
+            ),
+            t("COUNT(DISTINCT CASE WHEN a > 0 THEN d END)"),
+            t("SUM(CASE WHEN a > 0 THEN a ELSE 0 END)"),
+            t("SUM(CASE WHEN a < 0 THEN a ELSE 0 END)"),
+            t("SUM(CASE WHEN a < 0 THEN 1 ELSE 0 END)"),
+            t("SUM(CASE WHEN a = 0 THEN 1 ELSE 0 END)"),
+            d.date_text("MIN(d)"),
+            d.date_text("MAX(d)"),
+        ];
+        format!(
+            "{}SELECT {} FROM classified WHERE reason IS NULL AND cid <> '' AND d < {} GROUP BY cid",
+            self.levels(d),
+            cells.join(",\n  "),
+            as_of.map_or_else(|| ":as_of".to_string(), |at| d.date(at))
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_with_their_quotes_doubled() {
+        assert_eq!(Dialect::Postgres.ident(r#"a"b"#), r#""a""b""#);
+        assert_eq!(Dialect::MySql.ident("a`b"), "`a``b`");
+        assert_eq!(Dialect::Postgres.table("s.t"), r#""s"."t""#);
+        assert_eq!(Dialect::MySql.table("orders"), "`orders`");
+    }
+
+    #[test]
+    fn the_trimmed_set_is_rusts_white_space() {
+        let set: Vec<char> = WHITE_SPACE
+            .iter()
+            .flat_map(|&(a, b)| a..=b)
+            .filter_map(char::from_u32)
+            .collect();
+        for u in 0..=0x10FFFFu32 {
+            if let Some(c) = char::from_u32(u) {
+                assert_eq!(set.contains(&c), c.is_whitespace(), "U+{u:04X}");
+            }
+        }
+    }
+}

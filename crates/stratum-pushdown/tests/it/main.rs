@@ -1,0 +1,407 @@
+//! Parity: the same transactions, read from a file by the file engine and pushed down to a real
+//! database as SQL, give the same features for every customer and the same row accounting.
+//! PostgreSQL runs when `STRATUM_TEST_DATABASE_URL` is set and the MySQL protocol (MariaDB here)
+//! when `STRATUM_TEST_MYSQL_URL` is; `.ci/run` sets both.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use stratum_core::synth::DemoParams;
+use stratum_core::{Features, FrequencyBasis};
+use stratum_io::demo::write_demo;
+use stratum_io::rejects::RejectReason;
+use stratum_io::rejects::RejectsWriter;
+use stratum_io::transactions::{
+    Duplicates, TransactionOptions, TransactionQuality, load_transactions,
+};
+use stratum_pushdown::{PushdownError, TableSource, load, plan};
+
+const HEADER: &str = "customer_id,order_id,order_date,amount,channel,category";
+
+/// Every case the rules have to agree on, in shuffled date order.
+const ADVERSARIAL: &str = "\
+C001,O1,2024-03-05,100.00,web,a
+C001,O1,2024-03-05,100.00,web,a
+C001,O1,2024-03-04,50.00,web,b
+ C001 ,O2,2024-05-01,20.00,web,a
+c001,O3,2024-05-02,30.00,web,a
+\u{3000}C002\u{3000},O4,2024-01-10,80.00,shop,a
+C002,O4,2024-01-11,5.00,shop,a
+C002,,2024-02-01,7.50,shop,a
+C002,,2024-02-01,7.50,shop,a
+C002,,2024-02-02,7.50,shop,a
+C002, ,2024-02-03,1.00,shop,a
+C003,O5,2024-06-01,-40.00,web,a
+C003,O6,2024-06-02,0.00,web,a
+C004,O7,2024-07-01,0.00,web,a
+C005,O8,2024-08-01,60.00,web,a
+C005,O8,2024-08-01,60.00,web ,a
+C005,O9,2024-12-30,25.00,web,a
+C005,O10,2025-01-15,45.00,web,a
+,O11,2024-04-01,12.00,shop,a
+,O11,2024-04-01,12.00,shop,a
+C006,O12,,10.00,web,a
+C006,O12,,10.00,web,a
+C006,O13,1899-12-31,11.00,web,a
+C006,O14,2024-02-02,,web,a
+C006,O15,2024-02-02,200000000000.00,web,a
+C007,O16,2024-09-09,15.00,web,a
+C007,O17,2024-09-10,-15.00,web,a
+\tC008,O18,2024-10-10,33.00,web,a
+C009,O19,2025-02-01,9.00,web,a
+";
+
+fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn write_adversarial(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("adversarial.csv");
+    let mut f = std::fs::File::create(&path).expect("file");
+    writeln!(f, "{HEADER}").expect("write");
+    f.write_all(ADVERSARIAL.as_bytes()).expect("write");
+    path
+}
+
+fn write_demo_file(dir: &Path) -> std::path::PathBuf {
+    let params = DemoParams::new()
+        .customers(400)
+        .transactions(20_000)
+        .seed(7)
+        .check()
+        .expect("demo params");
+    write_demo(&params, dir, |_| {}).expect("demo files");
+    dir.join("transactions.csv")
+}
+
+fn options(frequency: FrequencyBasis, duplicates: Duplicates) -> TransactionOptions {
+    TransactionOptions {
+        frequency,
+        duplicates,
+        ..TransactionOptions::default()
+    }
+}
+
+/// The file engine's features and accounting.
+fn in_process(
+    path: &Path,
+    options: &TransactionOptions,
+    as_of: Option<NaiveDate>,
+) -> (Features, TransactionQuality) {
+    let mut rejects = RejectsWriter::new(Vec::new()).expect("rejects");
+    let (agg, quality) =
+        load_transactions(path, options, as_of, &mut rejects, &mut |_, _| {}).expect("load file");
+    let at = as_of.or(agg.default_as_of()).expect("an as-of date");
+    (agg.finish(at), quality)
+}
+
+/// The pushed-down features and accounting.
+fn pushed(
+    source: &TableSource,
+    options: &TransactionOptions,
+    as_of: Option<NaiveDate>,
+) -> (Features, TransactionQuality) {
+    let (agg, quality) = load(source, options, as_of).expect("pushdown");
+    let at = as_of.or(agg.default_as_of()).expect("an as-of date");
+    (agg.finish(at), quality)
+}
+
+fn assert_parity(
+    what: &str,
+    file: (Features, TransactionQuality),
+    db: (Features, TransactionQuality),
+) {
+    let ((f, fq), (d, dq)) = (file, db);
+    assert_eq!(f.as_of, d.as_of, "{what}: as of");
+    assert_eq!(f.customers.len(), d.customers.len(), "{what}: customers");
+    for (a, b) in f.customers.iter().zip(&d.customers) {
+        assert_eq!(a, b, "{what}: customer {}", a.customer_id);
+    }
+    assert_eq!(
+        f.no_purchase, d.no_purchase,
+        "{what}: customers without a purchase"
+    );
+    assert_eq!(
+        f.lines_after_as_of, d.lines_after_as_of,
+        "{what}: lines after as-of"
+    );
+    assert_eq!(
+        f.amount_after_as_of, d.amount_after_as_of,
+        "{what}: amount after as-of"
+    );
+    assert_eq!(fq.counts, dq.counts, "{what}: row accounting");
+    assert_eq!(fq.lines, dq.lines, "{what}: line statistics");
+    assert_eq!(fq.columns, dq.columns, "{what}: mapping");
+}
+
+/// The cases of one engine: the demo data and the adversarial file, each with the default
+/// as-of and an explicit one, counting orders and days, dropping and keeping duplicates.
+fn parity_suite(url: &str, engine: &dyn Engine) {
+    let dir = temp();
+    let files = [
+        ("adversarial", write_adversarial(dir.path())),
+        ("demo", write_demo_file(&dir.path().join("demo"))),
+    ];
+    for (name, path) in &files {
+        let table = format!("stratum_parity_{name}_{}", std::process::id());
+        engine.load_csv(url, &table, path);
+        let source = TableSource::new(url, &table).expect("source");
+        let cases = [
+            (FrequencyBasis::Orders, Duplicates::Drop, None),
+            (
+                FrequencyBasis::Orders,
+                Duplicates::Drop,
+                NaiveDate::from_ymd_opt(2025, 1, 1),
+            ),
+            (FrequencyBasis::Days, Duplicates::Drop, None),
+            (
+                FrequencyBasis::Orders,
+                Duplicates::Keep,
+                NaiveDate::from_ymd_opt(2024, 9, 1),
+            ),
+        ];
+        for (frequency, duplicates, as_of) in cases {
+            let o = options(frequency, duplicates);
+            let what = format!("{name} {frequency:?} {duplicates:?} {as_of:?}");
+            assert_parity(
+                &what,
+                in_process(path, &o, as_of),
+                pushed(&source, &o, as_of),
+            );
+        }
+        engine.drop_table(url, &table);
+    }
+}
+
+/// What the adversarial file must give, worked by hand (both paths are held to it).
+fn assert_adversarial_by_hand(db: &(Features, TransactionQuality)) {
+    let (f, q) = db;
+    let c = &q.counts;
+    assert_eq!(c.rows_read, 29);
+    // C001's repeated line, the guest's, C002's order-less line and C006's date-less line
+    assert_eq!(c.duplicates, 4);
+    assert_eq!(c.anonymous, 1);
+    assert_eq!(c.rejected, 4);
+    let by = |r| c.rejected_by_reason.get(&r).copied().unwrap_or(0);
+    assert_eq!(by(RejectReason::MissingDate), 1);
+    assert_eq!(by(RejectReason::BadDate), 1);
+    assert_eq!(by(RejectReason::MissingAmount), 1);
+    assert_eq!(by(RejectReason::BadAmount), 1);
+    assert_eq!(c.accepted, 20);
+    let ids: Vec<&str> = f.customers.iter().map(|c| c.customer_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["C001", "C002", "C005", "C007", "C008", "C009", "c001"]
+    );
+    let c002 = &f.customers[1];
+    // O4 once, and three lines without an order id (the blank one among them)
+    assert_eq!(c002.orders, 4);
+    assert_eq!(c002.gross.to_string(), "101.00");
+    let no_purchase: Vec<&str> = f
+        .no_purchase
+        .iter()
+        .map(|c| c.customer_id.as_str())
+        .collect();
+    assert_eq!(no_purchase, ["C003", "C004"]);
+}
+
+/// Loading a CSV file into an engine's table, as a user's warehouse would hold it.
+trait Engine {
+    fn load_csv(&self, url: &str, table: &str, path: &Path);
+    fn drop_table(&self, url: &str, table: &str);
+    fn create_float_table(&self, url: &str, table: &str);
+}
+
+struct Postgres;
+
+impl Engine for Postgres {
+    fn load_csv(&self, url: &str, table: &str, path: &Path) {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+        client
+            .batch_execute(&format!(
+                "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (customer_id text, order_id text, \
+                 order_date date, amount numeric(14, 2), channel text, category text)"
+            ))
+            .expect("create");
+        let mut w = client
+            .copy_in(&format!(
+                "COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)"
+            ))
+            .expect("copy");
+        w.write_all(&std::fs::read(path).expect("read"))
+            .expect("copy rows");
+        w.finish().expect("copy done");
+    }
+
+    fn drop_table(&self, url: &str, table: &str) {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+        client
+            .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
+            .expect("drop");
+    }
+
+    fn create_float_table(&self, url: &str, table: &str) {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+        client
+            .batch_execute(&format!(
+                "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (customer_id text, order_date date, amount double precision)"
+            ))
+            .expect("create");
+    }
+}
+
+struct MySql;
+
+impl Engine for MySql {
+    fn load_csv(&self, url: &str, table: &str, path: &Path) {
+        use mysql::prelude::Queryable;
+        let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("url")).expect("connect");
+        conn.query_drop(format!("DROP TABLE IF EXISTS {table}"))
+            .expect("drop");
+        // the server's default collation: case-insensitive, trailing spaces ignored
+        conn.query_drop(format!(
+            "CREATE TABLE {table} (customer_id VARCHAR(64), order_id VARCHAR(64), order_date DATE, \
+             amount DECIMAL(14, 2), channel VARCHAR(64), category VARCHAR(64)) CHARACTER SET utf8mb4"
+        ))
+        .expect("create");
+        let mut reader = csv::Reader::from_path(path).expect("csv");
+        let rows: Vec<Vec<mysql::Value>> = reader
+            .records()
+            .map(|r| {
+                r.expect("record")
+                    .iter()
+                    .map(|v| {
+                        if v.is_empty() {
+                            mysql::Value::NULL
+                        } else {
+                            mysql::Value::from(v)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        for chunk in rows.chunks(500) {
+            let marks = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let params: Vec<mysql::Value> = chunk.iter().flatten().cloned().collect();
+            conn.exec_drop(format!("INSERT INTO {table} VALUES {marks}"), params)
+                .expect("insert");
+        }
+    }
+
+    fn drop_table(&self, url: &str, table: &str) {
+        use mysql::prelude::Queryable;
+        let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("url")).expect("connect");
+        conn.query_drop(format!("DROP TABLE IF EXISTS {table}"))
+            .expect("drop");
+    }
+
+    fn create_float_table(&self, url: &str, table: &str) {
+        use mysql::prelude::Queryable;
+        let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("url")).expect("connect");
+        conn.query_drop(format!("DROP TABLE IF EXISTS {table}"))
+            .expect("drop");
+        conn.query_drop(format!(
+            "CREATE TABLE {table} (customer_id VARCHAR(64), order_date DATE, amount DOUBLE)"
+        ))
+        .expect("create");
+    }
+}
+
+fn engines() -> Vec<(String, Box<dyn Engine>)> {
+    let mut out: Vec<(String, Box<dyn Engine>)> = Vec::new();
+    match std::env::var("STRATUM_TEST_DATABASE_URL") {
+        Ok(url) => out.push((url, Box::new(Postgres))),
+        Err(_) => eprintln!("STRATUM_TEST_DATABASE_URL is not set: PostgreSQL skipped"),
+    }
+    match std::env::var("STRATUM_TEST_MYSQL_URL") {
+        Ok(url) => out.push((url, Box::new(MySql))),
+        Err(_) => eprintln!("STRATUM_TEST_MYSQL_URL is not set: MySQL protocol skipped"),
+    }
+    out
+}
+
+#[test]
+fn pushdown_equals_the_file_engine_on_every_engine() {
+    for (url, engine) in engines() {
+        parity_suite(&url, engine.as_ref());
+    }
+}
+
+#[test]
+fn the_adversarial_file_gives_the_hand_worked_figures() {
+    let dir = temp();
+    let path = write_adversarial(dir.path());
+    let o = options(FrequencyBasis::Orders, Duplicates::Drop);
+    assert_adversarial_by_hand(&in_process(&path, &o, None));
+    for (url, engine) in engines() {
+        let table = format!("stratum_hand_{}", std::process::id());
+        engine.load_csv(&url, &table, &path);
+        let source = TableSource::new(&url, &table).expect("source");
+        assert_adversarial_by_hand(&pushed(&source, &o, None));
+        engine.drop_table(&url, &table);
+    }
+}
+
+#[test]
+fn the_plan_names_the_table_and_both_statements() {
+    let dir = temp();
+    let path = write_adversarial(dir.path());
+    for (url, engine) in engines() {
+        let table = format!("stratum_plan_{}", std::process::id());
+        engine.load_csv(&url, &table, &path);
+        let source = TableSource::new(&url, &table).expect("source");
+        let o = options(FrequencyBasis::Orders, Duplicates::Drop);
+        let p = plan(&source, &o, None).expect("plan");
+        let script = p.script(&source, None);
+        assert!(script.contains(&format!("table {table}")), "{script}");
+        assert!(script.contains("full pushdown on one node"), "{script}");
+        assert!(script.contains("GROUP BY cid"), "{script}");
+        assert!(script.contains(":as_of"), "{script}");
+        assert_eq!(
+            p.columns,
+            "customer_id←customer_id, order_id←order_id, order_date←order_date, amount←amount"
+        );
+        let at = NaiveDate::from_ymd_opt(2025, 1, 1);
+        let dated = plan(&source, &o, at).expect("plan").script(&source, at);
+        assert!(dated.contains("DATE '2025-01-01'") && !dated.contains(":as_of"));
+        engine.drop_table(&url, &table);
+    }
+}
+
+#[test]
+fn bad_sources_are_refused_by_name() {
+    let o = options(FrequencyBasis::Orders, Duplicates::Drop);
+    for (url, engine) in engines() {
+        let missing = TableSource::new(&url, "stratum_no_such_table").expect("source");
+        let e = load(&missing, &o, None).err();
+        assert!(matches!(e, Some(PushdownError::NoTable { .. })), "{e:?}");
+        let table = format!("stratum_float_{}", std::process::id());
+        engine.create_float_table(&url, &table);
+        let floats = TableSource::new(&url, &table).expect("source");
+        let e = load(&floats, &o, None).err();
+        assert!(
+            matches!(
+                e,
+                Some(PushdownError::ColumnType {
+                    field: "amount",
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+        engine.drop_table(&url, &table);
+    }
+    // a wrong password is refused, and never shown
+    if let Ok(url) = std::env::var("STRATUM_TEST_MYSQL_URL") {
+        let wrong = url.replacen("://root@", "://nobody:hunter2@", 1);
+        let source = TableSource::new(&wrong, "t").expect("source");
+        let e = load(&source, &o, None).err().map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|m| m.starts_with("cannot connect to `mysql://nobody@")
+                    && !m.contains("hunter2")),
+            "{e:?}"
+        );
+    }
+}
