@@ -67,6 +67,10 @@ pub enum Command {
     /// The alerts' outbox: send the messages due (retrying failed ones on schedule), or list
     /// them with where they stand.
     Alerts(AlertsArgs),
+    /// Show what a database source runs: the plan and, with --print-sql, the two SQL
+    /// statements `segment --source URL --table NAME` pushes down (the row accounting, then
+    /// one row per customer). Connects to read the table's columns; runs nothing else.
+    Pushdown(PushdownArgs),
     /// Serve the history store to the team: an HTTP API (OpenAPI at /api/openapi.json) and a
     /// dashboard in Chinese and English, with roles (admin, analyst, account manager, viewer).
     Serve(ServeArgs),
@@ -667,6 +671,52 @@ pub struct InputArgs {
     pub csv_raw: bool,
 }
 
+/// A transaction table in a database (`--source URL --table NAME`).
+#[derive(Debug, Args, Default, Clone)]
+pub struct TableArgs {
+    /// The database holding the transaction table: postgres://user@host:5432/db or
+    /// mysql://user@host:3306/db.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "table",
+        conflicts_with = "transactions"
+    )]
+    pub source: Option<String>,
+    /// The table of --source: `table` or `schema.table`.
+    #[arg(long, value_name = "NAME", requires = "source")]
+    pub table: Option<String>,
+}
+
+/// Arguments of `stratum pushdown`.
+#[derive(Debug, Args)]
+pub struct PushdownArgs {
+    /// The database holding the transaction table: postgres://user@host:5432/db or
+    /// mysql://user@host:3306/db.
+    #[arg(long, value_name = "URL")]
+    pub source: String,
+    /// The table: `table` or `schema.table`.
+    #[arg(long, value_name = "NAME")]
+    pub table: String,
+    /// Print both SQL statements (the row accounting, then one row per customer) after the
+    /// plan.
+    #[arg(long)]
+    pub print_sql: bool,
+    /// The analysis date (YYYY-MM-DD) written into the per-customer statement; without it
+    /// the statement shows `:as_of` (the run uses the day after the last accepted line).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The config file (`[columns]`, `[input] duplicates`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Map a field to a column, as for files (repeatable).
+    #[arg(long = "map", value_name = "FIELD=COLUMN")]
+    pub map: Vec<String>,
+    /// What to do with identical rows: drop (default) or keep.
+    #[arg(long, value_name = "drop|keep")]
+    pub duplicates: Option<String>,
+}
+
 /// Arguments of `stratum segment` (`Default` for the commands that run it with most flags
 /// unset: `demo --segment`, `cluster`, `validate`).
 #[derive(Debug, Args, Default)]
@@ -674,8 +724,15 @@ pub struct SegmentArgs {
     /// The transaction file(s): CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
     /// Repeat it or give a glob (`-t 'exports/2025-*.csv'`) to read several files of the same
     /// kind as one input; duplicates are judged across them.
-    #[arg(long, short = 't', required = true, num_args = 1..)]
+    #[arg(long, short = 't', required_unless_present = "source", num_args = 1..)]
     pub transactions: Vec<PathBuf>,
+    /// Instead of -t: the database holding the transaction table, where the dedupe and the
+    /// per-customer aggregation run as SQL (one row per customer comes back):
+    /// postgres://user@host:5432/db (PostgreSQL, Citus) or mysql://user@host:3306/db (MySQL,
+    /// MariaDB, Doris, StarRocks). A password in the URL, PGPASSWORD or MYSQL_PWD is never
+    /// printed. `stratum pushdown --print-sql` shows what runs.
+    #[command(flatten)]
+    pub table: TableArgs,
     /// A customer master file; its columns are joined to the results by customer id.
     #[arg(long, short = 'c')]
     pub customers: Option<PathBuf>,

@@ -35,6 +35,8 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             })
             || e.downcast_ref::<SourceError>().is_some_and(source_is_input)
             || e.is::<stratum_io::mapping::MappingError>()
+            || e.downcast_ref::<stratum_pushdown::PushdownError>()
+                .is_some_and(|p| p.is_input())
             || e.downcast_ref::<stratum_io::publish::PublishError>()
                 .is_some_and(|p| p.is_usage())
     });
@@ -153,6 +155,7 @@ pub(crate) fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Scheme(args) => commands::versions::run(args),
         cli::Command::Preview(args) => commands::preview::run(args),
         cli::Command::Alerts(args) => commands::alerts::run(args),
+        cli::Command::Pushdown(args) => commands::pushdown::run(args),
         cli::Command::Serve(args) => commands::serve::run(args),
         cli::Command::Users(args) => commands::serve::users(args),
         cli::Command::Review(args) => commands::review::run(args),

@@ -15,12 +15,12 @@ use stratum_core::{ClassBasis, FrequencyBasis, Lang, RfmParams, ScoreMethod};
 use stratum_io::output::CsvText;
 use stratum_io::row_exprs::RowExpressions;
 use stratum_io::source::ReadOptions;
-use stratum_io::transactions::Duplicates;
+use stratum_io::transactions::{Duplicates, TransactionOptions};
 use stratum_io::values::DecimalMark;
 use stratum_io::workbook::WorkbookRows;
 
 use crate::BadInput;
-use crate::cli::{ClvArgs, InputArgs, SegmentArgs};
+use crate::cli::{ClvArgs, InputArgs, PushdownArgs, SegmentArgs, TableArgs};
 use stratum_core::clv::{CheckedClvParams, ClvError, ClvParams};
 use stratum_core::funnel::{CheckedFunnelParams, FunnelParams, Grain, Stage};
 use stratum_core::scheme::params::Label;
@@ -225,9 +225,13 @@ pub fn resolve_clv(flags: ClvConfig, cfg: ClvConfig) -> Result<CheckedClvParams>
     params.check().map_err(|e| bad(e.to_string()))
 }
 
-/// The transaction files of a run: one, or several of the same kind read as one input.
+/// The transactions of a run: one file, several of the same kind read as one input, or a
+/// table in a database (`--source URL --table NAME`, aggregated there).
 #[derive(Debug, Clone)]
-pub struct TransactionFiles(Vec<PathBuf>);
+pub struct TransactionFiles {
+    paths: Vec<PathBuf>,
+    table: Option<stratum_pushdown::TableSource>,
+}
 
 impl TransactionFiles {
     /// The files named on the command line, each glob pattern (`*`, `?`, `[`) that is not a
@@ -263,27 +267,88 @@ impl TransactionFiles {
         if paths.is_empty() {
             return Err(bad("no transaction file given (-t FILE)".into()));
         }
-        Ok(TransactionFiles(paths))
+        Ok(TransactionFiles { paths, table: None })
     }
 
-    /// The files, in reading order.
+    /// The files of `-t`, or the table of `--source URL --table NAME`.
+    pub fn from_args(paths: Vec<PathBuf>, table: TableArgs) -> Result<Self> {
+        match (table.source, table.table) {
+            (Some(url), Some(name)) => Ok(TransactionFiles {
+                paths: Vec::new(),
+                table: Some(
+                    stratum_pushdown::TableSource::new(&url, &name)
+                        .map_err(|e| bad(e.to_string()))?,
+                ),
+            }),
+            _ => Self::expand(paths),
+        }
+    }
+
+    /// The files, in reading order (none for a table).
     pub fn paths(&self) -> &[PathBuf] {
-        &self.0
+        &self.paths
     }
 
-    /// The files as a user reads them in a message: `a.csv` or `a.csv, b.csv`.
+    /// The database table, when the transactions are one.
+    pub fn table(&self) -> Option<&stratum_pushdown::TableSource> {
+        self.table.as_ref()
+    }
+
+    /// The input as a user reads it in a message: `a.csv`, `a.csv, b.csv` or
+    /// `postgres://user@host/db table orders` (never a password).
     pub fn shown(&self) -> String {
-        self.0
+        if let Some(table) = &self.table {
+            return table.shown();
+        }
+        self.paths
             .iter()
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(", ")
     }
 
-    /// The files as inputs of the run's manifest.
+    /// The files as inputs of the run's manifest (a table is no file: its source is in
+    /// `quality.json`).
     pub fn inputs(&self) -> impl Iterator<Item = (&'static str, Option<&Path>)> {
-        self.0.iter().map(|p| ("transactions", Some(p.as_path())))
+        self.paths
+            .iter()
+            .map(|p| ("transactions", Some(p.as_path())))
     }
+}
+
+/// Everything `stratum pushdown` needs, resolved: the table, how its columns map (`--map`,
+/// `[columns]`) and what is done with duplicates, and the as-of date when given.
+pub fn pushdown_settings(
+    args: PushdownArgs,
+) -> Result<(
+    stratum_pushdown::TableSource,
+    TransactionOptions,
+    Option<NaiveDate>,
+)> {
+    let table = stratum_pushdown::TableSource::new(&args.source, &args.table)
+        .map_err(|e| bad(e.to_string()))?;
+    let config = match &args.config {
+        Some(path) => read_config(path)?,
+        None => ConfigFile::default(),
+    };
+    let flags = InputArgs {
+        config: args.config,
+        map: args.map,
+        duplicates: args.duplicates,
+        ..InputArgs::default()
+    };
+    let input = resolve_input(flags, config.input, config.output.lang, config.columns)?;
+    let as_of = args
+        .as_of
+        .map(|s| parse_cli_date("--as-of", &s))
+        .transpose()?;
+    let options = TransactionOptions {
+        columns: input.columns,
+        duplicates: input.duplicates,
+        expressions: input.expressions,
+        ..TransactionOptions::default()
+    };
+    Ok((table, options, as_of))
 }
 
 /// Everything `stratum clv` needs, resolved.
@@ -744,6 +809,7 @@ fn xlsx_customers_of(flag: Option<String>, config: Option<XlsxCustomers>) -> Res
 pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
     let SegmentArgs {
         transactions,
+        table,
         customers,
         as_of,
         out,
@@ -863,7 +929,7 @@ pub fn segment_settings(args: SegmentArgs) -> Result<SegmentSettings> {
         None => None,
     };
     Ok(SegmentSettings {
-        transactions: TransactionFiles::expand(transactions)?,
+        transactions: TransactionFiles::from_args(transactions, table)?,
         customers,
         as_of,
         out: out.unwrap_or_else(|| PathBuf::from("stratum-segment")),

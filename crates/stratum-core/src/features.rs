@@ -204,10 +204,11 @@ pub enum TotalsError {
     /// The customer was added already.
     #[error("customer `{0}` was given twice")]
     Twice(String),
-    /// The aggregator keeps daily history or periods, which totals do not have.
-    #[error("per-customer totals hold no daily history: this needs the lines themselves")]
+    /// The aggregator holds its lines back by period, which needs the lines themselves.
+    #[error("per-customer totals cannot be held back by period: this needs the lines themselves")]
     NeedsLines,
-    /// The totals contradict themselves (a purchase date without purchases, or the reverse).
+    /// The totals contradict themselves (a purchase date without purchases, days that do not
+    /// add up to the totals).
     #[error("the totals of customer `{0}` contradict themselves")]
     Inconsistent(String),
 }
@@ -232,6 +233,10 @@ pub struct Aggregator {
     days: FastSet<(u32, i32)>,
     /// Per customer (beside `accs`), amounts by day, when history is kept.
     history: Option<Vec<Vec<DayBucket>>>,
+    /// With history: the day of each order's earliest purchase line so far, by (customer
+    /// number, order key), so that an order is a new order of that day whatever the order of
+    /// its lines (about 24 bytes per order).
+    order_days: rustc_hash::FxHashMap<(u32, u64), i32>,
     as_of: Option<NaiveDate>,
     basis: FrequencyBasis,
     max_date: Option<NaiveDate>,
@@ -527,16 +532,26 @@ impl Aggregator {
         self.apply(idx, order_key, date, amount);
     }
 
-    /// Adds a customer whose lines were aggregated elsewhere ([`CustomerTotals`]); the
-    /// customer may not have been added before, and the aggregator may keep neither daily
-    /// history nor periods.
-    pub fn add_totals(&mut self, customer_id: &str, t: &CustomerTotals) -> Result<(), TotalsError> {
-        if self.history.is_some() || self.staged.is_some() {
+    /// Adds a customer whose lines were aggregated elsewhere ([`CustomerTotals`]) and, when
+    /// the aggregator keeps history, its days (each day's net amount and the orders whose
+    /// earliest purchase line is that day, the days without a non-zero line left out). The
+    /// customer may not have been added before, and the aggregator may not hold periods.
+    pub fn add_totals(
+        &mut self,
+        customer_id: &str,
+        t: &CustomerTotals,
+        days: &[DayTotal],
+    ) -> Result<(), TotalsError> {
+        if self.staged.is_some() {
             return Err(TotalsError::NeedsLines);
         }
+        let days_agree = self.history.is_none()
+            || (days.iter().map(|d| d.net).sum::<Money>() == t.gross + t.refunds
+                && days.iter().map(|d| u64::from(d.new_orders)).sum::<u64>() == t.orders);
         let consistent = t.first_purchase.is_some() == t.last_purchase.is_some()
             && t.first_purchase.is_some() == (t.orders > 0)
-            && (t.dates.is_some() || (t.refund_lines == 0 && t.zero_lines == 0));
+            && (t.dates.is_some() || (t.refund_lines == 0 && t.zero_lines == 0))
+            && days_agree;
         if !consistent {
             return Err(TotalsError::Inconsistent(customer_id.to_string()));
         }
@@ -568,6 +583,17 @@ impl Aggregator {
             zero_lines: t.zero_lines,
             last_order: None,
         });
+        if let Some(h) = &mut self.history {
+            h.push(
+                days.iter()
+                    .map(|d| DayBucket {
+                        day: days_from_ce(d.date),
+                        net: d.net,
+                        new_orders: d.new_orders,
+                    })
+                    .collect(),
+            );
+        }
         if let Some((first, last)) = t.dates {
             self.min_date = Some(self.min_date.map_or(first, |d| d.min(first)));
             self.max_date = Some(self.max_date.map_or(last, |d| d.max(last)));
@@ -610,7 +636,37 @@ impl Aggregator {
         if new_order {
             acc.orders += 1;
         }
-        record(&mut self.history, idx, date, amount, u32::from(new_order));
+        // with history, an order is new on the day of its earliest purchase line: a line of
+        // a known order dated before its day moves the order there
+        let new_that_day = match (order_key, &mut self.history) {
+            (Some(key), Some(h)) => {
+                let day = days_from_ce(date);
+                match self.order_days.entry((idx, key)) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(day);
+                        true
+                    }
+                    std::collections::hash_map::Entry::Occupied(mut o) if day < *o.get() => {
+                        let was = o.insert(day);
+                        let days = &mut h[idx as usize];
+                        if let Some(b) = days.iter_mut().find(|b| b.day == was && b.new_orders > 0)
+                        {
+                            b.new_orders -= 1;
+                        }
+                        true
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => false,
+                }
+            }
+            _ => new_order,
+        };
+        record(
+            &mut self.history,
+            idx,
+            date,
+            amount,
+            u32::from(new_that_day),
+        );
         if self.basis == FrequencyBasis::Days && self.days.insert((idx, days_from_ce(date))) {
             acc.days += 1;
         }
@@ -1053,10 +1109,10 @@ mod tests {
             dates: Some((d("2024-06-01"), d("2024-06-02"))),
             ..CustomerTotals::default()
         };
-        assert_eq!(totals.add_totals("b", &b), Ok(()));
-        assert_eq!(totals.add_totals("a", &a), Ok(()));
+        assert_eq!(totals.add_totals("b", &b, &[]), Ok(()));
+        assert_eq!(totals.add_totals("a", &a, &[]), Ok(()));
         assert_eq!(
-            totals.add_totals("a", &a),
+            totals.add_totals("a", &a, &[]),
             Err(TotalsError::Twice("a".into()))
         );
         let broken = CustomerTotals {
@@ -1064,7 +1120,7 @@ mod tests {
             ..CustomerTotals::default()
         };
         assert_eq!(
-            totals.add_totals("x", &broken),
+            totals.add_totals("x", &broken, &[]),
             Err(TotalsError::Inconsistent("x".into()))
         );
         totals.add_after_as_of(1, m(8));
@@ -1074,8 +1130,53 @@ mod tests {
         assert_eq!(left.no_purchase, right.no_purchase);
         assert_eq!(left.lines_after_as_of, right.lines_after_as_of);
         assert_eq!(left.amount_after_as_of, right.amount_after_as_of);
-        let mut kept = Aggregator::new(None, FrequencyBasis::Orders).keep_history();
-        assert_eq!(kept.add_totals("a", &a), Err(TotalsError::NeedsLines));
+        let schedule = PeriodSchedule::new(d("2024-01-01"), 1).expect("schedule");
+        let mut staged = Aggregator::new(None, FrequencyBasis::Orders).in_periods(schedule);
+        assert_eq!(
+            staged.add_totals("a", &a, &[]),
+            Err(TotalsError::NeedsLines)
+        );
+    }
+
+    /// With history, days given with the totals finish like the lines' own days; days that
+    /// do not add up to the totals are refused.
+    #[test]
+    fn totals_with_days_finish_like_the_lines() {
+        let as_of = d("2025-01-01");
+        let mut lines = Aggregator::new(Some(as_of), FrequencyBasis::Orders).keep_history();
+        lines.add("a", Some("o1"), d("2024-03-05"), m(10));
+        lines.add("a", Some("o1"), d("2023-12-20"), m(5));
+        lines.add("a", Some("o2"), d("2024-03-05"), m(-2));
+        let mut totals = Aggregator::new(Some(as_of), FrequencyBasis::Orders).keep_history();
+        let a = CustomerTotals {
+            first_purchase: Some(d("2023-12-20")),
+            last_purchase: Some(d("2024-03-05")),
+            orders: 1,
+            purchase_days: 2,
+            gross: m(15),
+            refunds: m(-2),
+            refund_lines: 1,
+            zero_lines: 0,
+            dates: Some((d("2023-12-20"), d("2024-03-05"))),
+        };
+        let day = |date: &str, net: i64, new_orders: u32| DayTotal {
+            date: d(date),
+            net: m(net),
+            new_orders,
+        };
+        let wrong = [day("2023-12-20", 5, 0), day("2024-03-05", 8, 1)];
+        assert_eq!(
+            totals.add_totals("a", &a, &wrong[..1]),
+            Err(TotalsError::Inconsistent("a".into()))
+        );
+        assert_eq!(totals.add_totals("a", &a, &wrong), Ok(()));
+        let (left, right) = (lines.finish(as_of), totals.finish(as_of));
+        // the order is new on the day of its earliest line, though that line came second
+        let expected = [day("2023-12-20", 5, 1), day("2024-03-05", 8, 0)];
+        assert_eq!(left.customers[0].days.as_deref(), Some(&expected[..]));
+        assert_eq!(left.customers[0].windows.map(|w| w.orders_12m), Some(0));
+        // the totals were given the order on the later day: the features say so
+        assert_eq!(right.customers[0].days.as_deref(), Some(&wrong[..]));
     }
 
     #[test]

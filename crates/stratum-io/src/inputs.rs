@@ -115,6 +115,37 @@ pub fn load_inputs<W: Write>(
         rejects,
         progress,
     )?;
+    let side = load_side_inputs(files, rejects)?;
+    Ok(Inputs {
+        aggregator,
+        transactions,
+        master: side.master,
+        interactions: side.interactions,
+        overrides: side.overrides,
+        opportunities: side.opportunities,
+    })
+}
+
+/// The inputs of a run besides its transactions.
+#[derive(Debug)]
+pub struct SideInputs {
+    /// The customer master and its accounting.
+    pub master: Option<(CustomerTable, MasterQuality)>,
+    /// The interactions and their accounting.
+    pub interactions: Option<(InteractionLog, InputQuality)>,
+    /// The overrides and their accounting.
+    pub overrides: Option<(Vec<Override>, InputQuality)>,
+    /// The opportunities and their accounting.
+    pub opportunities: Option<(OpportunityLog, InputQuality)>,
+}
+
+/// Reads every input but the transactions (the customer master, the interactions, the
+/// overrides and the opportunities, in that order), their rejected rows to `rejects`: for a
+/// run whose transactions come from elsewhere (a database table).
+pub fn load_side_inputs<W: Write>(
+    files: &InputFiles<'_>,
+    rejects: &mut RejectsWriter<W>,
+) -> Result<SideInputs, LoadError> {
     let master = match files.customers {
         Some(path) => Some(load_customers(
             path,
@@ -152,9 +183,7 @@ pub fn load_inputs<W: Write>(
         }
         None => None,
     };
-    Ok(Inputs {
-        aggregator,
-        transactions,
+    Ok(SideInputs {
         master,
         interactions,
         overrides,

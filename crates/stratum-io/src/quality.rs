@@ -270,6 +270,9 @@ impl QualityReport {
 
     /// The transaction file's name, without its folder.
     pub fn file_name(&self) -> String {
+        if let Some(db) = &self.transactions.source.database {
+            return db.table.clone();
+        }
         self.transactions
             .source
             .path
@@ -293,6 +296,25 @@ impl QualityReport {
             } else {
                 String::new()
             };
+            if let Some(db) = &source.database {
+                out.push((
+                    lang.pick("交易表", "transactions table").to_string(),
+                    format!("{} {}", source.path.display(), db.table),
+                ));
+                add(
+                    &mut out,
+                    "格式",
+                    "format",
+                    format!("{} ({})", lang.pick("数据库", "database"), db.engine),
+                );
+                add(
+                    &mut out,
+                    "执行计划",
+                    "plan",
+                    db.plan_text.pick(lang, &db.plan).to_string(),
+                );
+                continue;
+            }
             out.push((
                 format!("{}{n}", lang.pick("交易文件", "transactions file")),
                 source.path.display().to_string(),

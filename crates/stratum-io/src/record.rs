@@ -82,8 +82,10 @@ pub struct DatabaseInfo {
     pub engine: String,
     /// The table.
     pub table: String,
-    /// The plan that ran, in words.
+    /// The plan that ran (`single_node`).
     pub plan: String,
+    /// The plan in words, in Chinese and English.
+    pub plan_text: stratum_core::scheme::params::Label,
 }
 
 /// How many leading rows may be titles before the header row.

@@ -55,12 +55,19 @@ pub(crate) fn connect(source: &TableSource) -> Result<Box<dyn Connection>, Pushd
     }
 }
 
-/// A PostgreSQL error's own message (the server's, when it sent one).
+/// A PostgreSQL error's own message: the server's when it sent one, else the client's with
+/// its causes (`error connecting to server: Connection refused (os error 111)`).
 fn pg_message(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => db.message().to_string(),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_string();
     }
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        message.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    message
 }
 
 struct Postgres(postgres::Client);

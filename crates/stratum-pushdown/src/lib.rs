@@ -15,15 +15,19 @@
 //!   (`bad_amount`), in that order; a line with no customer id is an anonymous sale;
 //! - **sums** are DECIMAL sums read back as exact text; a float amount column is refused.
 //!
+//! When each customer's days are needed (lifetime value, a tier scheme's windows), a row per
+//! customer and day comes back instead, an order counted on the day of its earliest purchase
+//! line (the file engine's rule too).
+//!
 //! Supported now: PostgreSQL and the MySQL protocol (MySQL, MariaDB), one node each. Not yet:
 //! ClickHouse, Spark Connect, `--amount`/`--where`/`--refund-when`, text date or amount
-//! columns, and anything that needs each customer's daily history (lifetime value, a tier
-//! scheme's window columns, backfill).
+//! columns, and a backfill's periods.
 
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use stratum_core::{Aggregator, CustomerTotals, Money, ShardedAggregator, TotalsError};
+use stratum_core::scheme::params::Label;
+use stratum_core::{Aggregator, CustomerTotals, DayTotal, Money, ShardedAggregator, TotalsError};
 use stratum_io::mapping::{MappingError, transaction_columns};
 use stratum_io::record::DatabaseInfo;
 use stratum_io::rejects::RejectReason;
@@ -35,7 +39,7 @@ pub mod source;
 pub mod sql;
 
 pub use source::{Engine, TableSource};
-use sql::{CUSTOMER_COLUMNS, Dialect, Kind, QUALITY_COLUMNS, REASONS, Shape};
+use sql::{CUSTOMER_COLUMNS, DAY_COLUMNS, Kind, QUALITY_COLUMNS, REASONS, Shape};
 
 /// Why a database source could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -120,19 +124,42 @@ pub enum PushdownError {
     Totals(#[from] TotalsError),
 }
 
+impl PushdownError {
+    /// Whether the error is in what the user gave (the URL, the table, a column, an option)
+    /// rather than in the database's answer.
+    pub fn is_input(&self) -> bool {
+        match self {
+            PushdownError::BadUrl { .. }
+            | PushdownError::NotYet { .. }
+            | PushdownError::BadTable { .. }
+            | PushdownError::Connect { .. }
+            | PushdownError::NoTable { .. }
+            | PushdownError::Mapping(_)
+            | PushdownError::ColumnType { .. }
+            | PushdownError::Unsupported { .. } => true,
+            PushdownError::Query { .. }
+            | PushdownError::BadValue { .. }
+            | PushdownError::Totals(_) => false,
+        }
+    }
+}
+
 /// What the pushdown of a table will run.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The engine.
     pub engine: Engine,
-    /// The plan in words.
-    pub plan: String,
+    /// The plan in words, in Chinese and English.
+    pub plan: Label,
     /// How each field was mapped (`field←column`).
     pub columns: String,
     /// Statement 1: the row accounting.
     pub quality_sql: String,
-    /// Statement 2: one row per customer (`:as_of` stands for the date when it is not given).
+    /// Statement 2: one row per customer, or per customer and day when each customer's days
+    /// are needed (`:as_of` stands for the date when it is not given).
     pub customers_sql: String,
+    /// Whether statement 2 gives a row per customer and day.
+    pub per_day: bool,
 }
 
 impl Plan {
@@ -146,12 +173,13 @@ impl Plan {
             }
         };
         format!(
-            "-- source: {} ({})\n-- plan: {}\n-- columns: {}\n\n-- 1. row accounting (the quality report)\n{};\n\n-- 2. one row per customer, as of {at}\n{};\n",
+            "-- source: {} ({})\n-- plan: {}\n-- columns: {}\n\n-- 1. row accounting (the quality report)\n{};\n\n-- 2. one row per customer{}, as of {at}\n{};\n",
             source.shown(),
             self.engine.name(),
-            self.plan,
+            self.plan.en,
             self.columns,
             self.quality_sql,
+            if self.per_day { " and day" } else { "" },
             self.customers_sql
         )
     }
@@ -173,19 +201,31 @@ pub fn plan(
         plan: plan_text(source.engine()),
         columns,
         quality_sql: shape.quality_sql(d, as_of),
-        customers_sql: shape.customers_sql(d, as_of),
+        customers_sql: if options.history {
+            shape.days_sql(d, as_of)
+        } else {
+            shape.customers_sql(d, as_of)
+        },
+        per_day: options.history,
     })
 }
 
-/// The plan in words.
-fn plan_text(engine: Engine) -> String {
-    let who = match engine {
-        Engine::Postgres => "PostgreSQL",
-        Engine::MySql => "the MySQL-protocol server",
+/// The plan's code: one node runs every level (PostgreSQL and the MySQL protocol here;
+/// sharded engines will choose between full pushdown and a merge on the initiator).
+const SINGLE_NODE: &str = "single_node";
+
+/// The plan in words, in Chinese and English.
+fn plan_text(engine: Engine) -> Label {
+    let (zh, en) = match engine {
+        Engine::Postgres => ("PostgreSQL", "PostgreSQL"),
+        Engine::MySql => ("MySQL 协议服务器", "the MySQL-protocol server"),
     };
-    format!(
-        "full pushdown on one node: {who} runs the dedupe and both aggregation levels; one row per customer streams back"
-    )
+    Label {
+        zh: format!("单节点完全下推：{zh}执行去重与两级聚合，每位客户返回一行"),
+        en: format!(
+            "full pushdown on one node: {en} runs the dedupe and both aggregation levels; one row per customer streams back"
+        ),
+    }
 }
 
 /// Refuses the options the pushed-down rules do not cover yet.
@@ -195,10 +235,6 @@ fn check_options(options: &TransactionOptions) -> Result<(), PushdownError> {
         (e.amount.is_some(), "--amount (an amount expression)"),
         (e.keep.is_some(), "--where"),
         (e.refund_when.is_some(), "--refund-when"),
-        (
-            options.history,
-            "each customer's daily history (lifetime value, a tier scheme)",
-        ),
         (options.periods.is_some(), "a backfill's periods"),
     ];
     match refused.into_iter().find(|(given, _)| *given) {
@@ -300,14 +336,36 @@ pub fn load(
     })?;
     let row = first.unwrap_or_default();
     let (counts, lines, after) = accounting(&row, as_of.is_some())?;
-    let mut aggregator = Aggregator::new(as_of, options.frequency);
+    let aggregator = Aggregator::new(as_of, options.frequency);
     let until = as_of.or_else(|| lines.last_date.and_then(|d| d.succ_opt()));
-    if let Some(until) = until {
-        conn.each_row(&customers_sql(&shape, d, until), &mut |row| {
-            let (id, totals) = customer(row)?;
-            aggregator.add_totals(id, &totals)?;
-            Ok(())
-        })?;
+    let mut aggregator = if options.history {
+        aggregator.keep_history()
+    } else {
+        aggregator
+    };
+    match until {
+        Some(until) if options.history => {
+            // rows come by customer: each customer's days are gathered, then added
+            let mut current = DaysOf::default();
+            conn.each_row(&shape.days_sql(d, Some(until)), &mut |row| {
+                let (id, day) = day_row(row)?;
+                if current.id != id {
+                    current.flush(&mut aggregator)?;
+                    current.id = id.to_string();
+                }
+                current.add(day);
+                Ok(())
+            })?;
+            current.flush(&mut aggregator)?;
+        }
+        Some(until) => {
+            conn.each_row(&shape.customers_sql(d, Some(until)), &mut |row| {
+                let (id, totals) = customer(row)?;
+                aggregator.add_totals(id, &totals, &[])?;
+                Ok(())
+            })?;
+        }
+        None => {}
     }
     if let Some((lines_after, amount_after)) = after {
         aggregator.add_after_as_of(lines_after, amount_after);
@@ -332,7 +390,8 @@ pub fn load(
             database: Some(DatabaseInfo {
                 engine: source.engine().name().to_string(),
                 table: source.table().to_string(),
-                plan: plan_text(source.engine()),
+                plan: SINGLE_NODE.to_string(),
+                plan_text: plan_text(source.engine()),
             }),
         },
         more_sources: Vec::new(),
@@ -347,8 +406,90 @@ pub fn load(
     Ok((ShardedAggregator::new(vec![aggregator]), quality))
 }
 
-fn customers_sql(shape: &Shape, d: Dialect, until: NaiveDate) -> String {
-    shape.customers_sql(d, Some(until))
+/// One row of the per-customer-and-day statement.
+#[derive(Debug, Clone, Copy)]
+struct DayRow {
+    date: NaiveDate,
+    gross: Money,
+    refunds: Money,
+    refund_lines: u64,
+    zero_lines: u64,
+    purchase_lines: u64,
+    new_orders: u64,
+}
+
+/// The days of the customer being read, added to the aggregator as totals and days once its
+/// last day has come.
+#[derive(Debug, Default)]
+struct DaysOf {
+    id: String,
+    totals: CustomerTotals,
+    days: Vec<DayTotal>,
+}
+
+impl DaysOf {
+    fn add(&mut self, r: DayRow) {
+        let t = &mut self.totals;
+        if r.purchase_lines > 0 {
+            t.first_purchase = Some(t.first_purchase.map_or(r.date, |d| d.min(r.date)));
+            t.last_purchase = Some(t.last_purchase.map_or(r.date, |d| d.max(r.date)));
+            t.purchase_days += 1;
+        }
+        t.orders += r.new_orders;
+        t.gross += r.gross;
+        t.refunds += r.refunds;
+        t.refund_lines += r.refund_lines;
+        t.zero_lines += r.zero_lines;
+        t.dates = Some(match t.dates {
+            Some((a, b)) => (a.min(r.date), b.max(r.date)),
+            None => (r.date, r.date),
+        });
+        // a day of zero-amount lines alone is no day of the history, as in the file engine
+        if r.purchase_lines + r.refund_lines > 0 {
+            self.days.push(DayTotal {
+                date: r.date,
+                net: r.gross + r.refunds,
+                new_orders: u32::try_from(r.new_orders).unwrap_or(u32::MAX),
+            });
+        }
+    }
+
+    /// Adds the customer read so far, if any, and starts afresh.
+    fn flush(&mut self, aggregator: &mut Aggregator) -> Result<(), PushdownError> {
+        let done = std::mem::take(self);
+        if !done.id.is_empty() {
+            aggregator.add_totals(&done.id, &done.totals, &done.days)?;
+        }
+        Ok(())
+    }
+}
+
+/// One customer's id and one of its days from the per-day statement's row.
+fn day_row(row: &[Option<String>]) -> Result<(&str, DayRow), PushdownError> {
+    let cell = |i: usize| row.get(i).and_then(|v| v.as_deref());
+    let name = |i: usize| DAY_COLUMNS[i];
+    let id = cell(0).ok_or(PushdownError::BadValue {
+        column: name(0),
+        value: "NULL".into(),
+        expected: "a customer id",
+    })?;
+    let date = date(name(1), cell(1))?.ok_or(PushdownError::BadValue {
+        column: name(1),
+        value: "NULL".into(),
+        expected: "a date",
+    })?;
+    Ok((
+        id,
+        DayRow {
+            date,
+            gross: sum(name(2), cell(2))?,
+            refunds: sum(name(3), cell(3))?,
+            refund_lines: count(name(4), cell(4))?,
+            zero_lines: count(name(5), cell(5))?,
+            purchase_lines: count(name(6), cell(6))?,
+            new_orders: count(name(7), cell(7))?,
+        },
+    ))
 }
 
 /// The row accounting, the accepted lines' statistics and, with an explicit `as_of`, the

@@ -136,18 +136,21 @@ pub fn redact(url: &str) -> String {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    // the password ends at the last '@' of the authority
-    let Some(at) = authority.rfind('@') else {
-        return url.to_string();
-    };
-    let (user_info, host) = authority.split_at(at);
-    let user = user_info.split(':').next().unwrap_or_default();
-    // a query string may hold a password too (`?password=…`)
+    // a query string may hold a password too (`?password=…`): none of it is shown
     let path = match path.split_once('?') {
         Some((p, _)) => format!("{p}?…"),
         None => path.to_string(),
     };
-    format!("{scheme}://{user}{host}{path}")
+    // the password ends at the last '@' of the authority
+    let authority = match authority.rfind('@') {
+        Some(at) => {
+            let (user_info, host) = authority.split_at(at);
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{user}{host}")
+        }
+        None => authority.to_string(),
+    };
+    format!("{scheme}://{authority}{path}")
 }
 
 #[cfg(test)]
@@ -165,6 +168,11 @@ mod tests {
             "mysql://root@127.0.0.1:3306/test?…"
         );
         assert_eq!(redact("postgres://host/db"), "postgres://host/db");
+        assert_eq!(redact("mysql://h/db?password=x"), "mysql://h/db?…");
+        assert_eq!(
+            redact("--source=postgres://u:p@h/db"),
+            "--source=postgres://u@h/db"
+        );
         let s = TableSource::new("mariadb://u:pw@h/db", "orders").map(|s| s.shown());
         assert_eq!(s.ok().as_deref(), Some("mysql://u@h/db table orders"));
         let debug = TableSource::new("postgres://u:pw@h/db", "t").map(|s| format!("{s:?}"));

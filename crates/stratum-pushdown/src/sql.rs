@@ -112,6 +112,18 @@ pub const CUSTOMER_COLUMNS: [&str; 11] = [
     "last_line",
 ];
 
+/// The columns of the per-customer-and-day statement's rows, in order.
+pub const DAY_COLUMNS: [&str; 8] = [
+    "customer_id",
+    "day",
+    "gross",
+    "refunds",
+    "refund_lines",
+    "zero_lines",
+    "purchase_lines",
+    "new_orders",
+];
+
 /// The characters Rust's `char::is_whitespace` (Unicode `White_Space`) removes, which the file
 /// engine trims from ids: U+0009–U+000D, U+0020, U+0085, U+00A0, U+1680, U+2000–U+200A,
 /// U+2028, U+2029, U+202F, U+205F and U+3000 (the full-width space of Chinese text).
@@ -386,6 +398,47 @@ impl Shape {
             self.levels(d),
             cells.join(",\n  "),
             as_of.map_or_else(|| ":as_of".to_string(), |at| d.date(at))
+        )
+    }
+}
+
+impl Shape {
+    /// One row of [`DAY_COLUMNS`] per customer and day with an accepted line dated before
+    /// `as_of` (`None`: `:as_of`), ordered by customer then day: what the days a tier
+    /// scheme's windows and lifetime value read are made of. An order is new on the day of
+    /// its earliest purchase line; a purchase line without an order id is an order of its
+    /// own day.
+    pub fn days_sql(&self, dialect: Dialect, as_of: Option<NaiveDate>) -> String {
+        let d = dialect;
+        let t = |e: &str| d.text(e);
+        let at = as_of.map_or_else(|| ":as_of".to_string(), |at| d.date(at));
+        let used = format!("reason IS NULL AND cid <> '' AND d < {at}");
+        let cells = [
+            d.id_out("cid"),
+            d.date_text("day"),
+            t("SUM(gross)"),
+            t("SUM(refunds)"),
+            t("SUM(refund_lines)"),
+            t("SUM(zero_lines)"),
+            t("SUM(purchase_lines)"),
+            t("SUM(new_orders)"),
+        ];
+        format!(
+            "{}SELECT {} FROM (\n\
+             SELECT cid, d AS day, \
+             SUM(CASE WHEN a > 0 THEN a ELSE 0 END) AS gross, \
+             SUM(CASE WHEN a < 0 THEN a ELSE 0 END) AS refunds, \
+             SUM(CASE WHEN a < 0 THEN 1 ELSE 0 END) AS refund_lines, \
+             SUM(CASE WHEN a = 0 THEN 1 ELSE 0 END) AS zero_lines, \
+             SUM(CASE WHEN a > 0 THEN 1 ELSE 0 END) AS purchase_lines, \
+             SUM(CASE WHEN a > 0 AND oid = '' THEN 1 ELSE 0 END) AS new_orders \
+             FROM classified WHERE {used} GROUP BY cid, d\n\
+             UNION ALL\n\
+             SELECT cid, MIN(d), 0, 0, 0, 0, 0, 1 FROM classified \
+             WHERE {used} AND a > 0 AND oid <> '' GROUP BY cid, oid\n\
+             ) AS per_day GROUP BY cid, day ORDER BY cid, day",
+            self.levels(d),
+            cells.join(",\n  "),
         )
     }
 }

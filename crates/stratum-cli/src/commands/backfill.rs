@@ -221,7 +221,7 @@ fn backfill(
                     }
                 };
                 let settings = serde_json::json!({
-                    "command": std::env::args().collect::<Vec<_>>(),
+                    "command": super::outputs::shown_command(),
                     "backfill": { "every": periods.every, "as_of": end.to_string() },
                 });
                 // backfilled history alerts no one: its moves are the past's

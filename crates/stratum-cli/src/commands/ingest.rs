@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use stratum_core::ShardedAggregator;
-use stratum_io::inputs::{InputFiles, Inputs, check_text_options, load_inputs};
+use stratum_io::inputs::{InputFiles, Inputs, check_text_options, load_inputs, load_side_inputs};
 use stratum_io::output::CsvText;
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::source::{Format, detect_format};
@@ -121,7 +121,23 @@ pub(crate) fn load(
             .filter(|_| all)
             .map(|(p, params)| (p.as_path(), params)),
     };
-    let inputs = read_inputs(&files, &mut rejects, &rejects_path)?;
+    let inputs = match s.transactions.table() {
+        // a database table is aggregated where it lives; the other inputs are files
+        Some(table) => {
+            let (aggregator, transactions) = stratum_pushdown::load(table, &options, s.as_of)?;
+            let side = load_side_inputs(&files, &mut rejects)
+                .map_err(|e| with_rejects_path(e, &rejects_path))?;
+            Inputs {
+                aggregator,
+                transactions,
+                master: side.master,
+                interactions: side.interactions,
+                overrides: side.overrides,
+                opportunities: side.opportunities,
+            }
+        }
+        None => read_inputs(&files, &mut rejects, &rejects_path)?,
+    };
     finish_rejects(rejects, &rejects_path)?;
     Ok(Loaded {
         transactions: inputs.transactions,

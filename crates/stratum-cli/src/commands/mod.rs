@@ -12,6 +12,7 @@ pub mod outputs;
 pub mod pool;
 pub mod prepare;
 pub mod preview;
+pub mod pushdown;
 pub mod review;
 pub mod run_text;
 pub mod scheme;

@@ -124,14 +124,27 @@ impl Outputs {
         let inputs = self.inputs();
         RunRecord {
             version: env!("CARGO_PKG_VERSION").to_string(),
-            command: std::env::args_os()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
+            command: shown_command(),
             started: self.started.clone(),
             finished: now(),
             inputs,
         }
     }
+}
+
+/// The command line as the manifest and the history keep it: every URL without its password
+/// (`--source postgres://user:secret@host/db` is kept as `postgres://user@host/db`).
+pub(crate) fn shown_command() -> Vec<String> {
+    std::env::args_os()
+        .map(|a| {
+            let a = a.to_string_lossy();
+            if a.contains("://") {
+                stratum_pushdown::source::redact(&a)
+            } else {
+                a.into_owned()
+            }
+        })
+        .collect()
 }
 
 /// What became of a failed run's output folder: the context of its error, so that the error

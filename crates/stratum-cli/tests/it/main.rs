@@ -8,6 +8,7 @@ mod exports;
 mod funnel;
 mod history;
 mod preview;
+mod pushdown;
 mod report;
 mod review;
 mod scheme;

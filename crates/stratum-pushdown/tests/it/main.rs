@@ -24,6 +24,8 @@ const ADVERSARIAL: &str = "\
 C001,O1,2024-03-05,100.00,web,a
 C001,O1,2024-03-05,100.00,web,a
 C001,O1,2024-03-04,50.00,web,b
+C007,O20,2024-01-02,5.00,web,a
+C007,O20,2023-12-30,6.00,web,a
  C001 ,O2,2024-05-01,20.00,web,a
 c001,O3,2024-05-02,30.00,web,a
 \u{3000}C002\u{3000},O4,2024-01-10,80.00,shop,a
@@ -81,6 +83,11 @@ fn options(frequency: FrequencyBasis, duplicates: Duplicates) -> TransactionOpti
         duplicates,
         ..TransactionOptions::default()
     }
+}
+
+/// With each customer's days (a tier scheme's windows, lifetime value).
+fn with_history(o: TransactionOptions) -> TransactionOptions {
+    TransactionOptions { history: true, ..o }
 }
 
 /// The file engine's features and accounting.
@@ -162,13 +169,17 @@ fn parity_suite(url: &str, engine: &dyn Engine) {
             ),
         ];
         for (frequency, duplicates, as_of) in cases {
-            let o = options(frequency, duplicates);
-            let what = format!("{name} {frequency:?} {duplicates:?} {as_of:?}");
-            assert_parity(
-                &what,
-                in_process(path, &o, as_of),
-                pushed(&source, &o, as_of),
-            );
+            for history in [false, true] {
+                let o = options(frequency, duplicates);
+                let o = if history { with_history(o) } else { o };
+                let what =
+                    format!("{name} {frequency:?} {duplicates:?} {as_of:?} history {history}");
+                assert_parity(
+                    &what,
+                    in_process(path, &o, as_of),
+                    pushed(&source, &o, as_of),
+                );
+            }
         }
         engine.drop_table(url, &table);
     }
@@ -178,7 +189,7 @@ fn parity_suite(url: &str, engine: &dyn Engine) {
 fn assert_adversarial_by_hand(db: &(Features, TransactionQuality)) {
     let (f, q) = db;
     let c = &q.counts;
-    assert_eq!(c.rows_read, 29);
+    assert_eq!(c.rows_read, 31);
     // C001's repeated line, the guest's, C002's order-less line and C006's date-less line
     assert_eq!(c.duplicates, 4);
     assert_eq!(c.anonymous, 1);
@@ -188,7 +199,7 @@ fn assert_adversarial_by_hand(db: &(Features, TransactionQuality)) {
     assert_eq!(by(RejectReason::BadDate), 1);
     assert_eq!(by(RejectReason::MissingAmount), 1);
     assert_eq!(by(RejectReason::BadAmount), 1);
-    assert_eq!(c.accepted, 20);
+    assert_eq!(c.accepted, 22);
     let ids: Vec<&str> = f.customers.iter().map(|c| c.customer_id.as_str()).collect();
     assert_eq!(
         ids,
@@ -204,6 +215,28 @@ fn assert_adversarial_by_hand(db: &(Features, TransactionQuality)) {
         .map(|c| c.customer_id.as_str())
         .collect();
     assert_eq!(no_purchase, ["C003", "C004"]);
+}
+
+/// With history, C007's order O20 is new on 2023-12-30, its earliest line, though that line
+/// comes second in the file (by file order it would be new on 2024-01-02).
+fn assert_earliest_line_rule(db: &(Features, TransactionQuality)) {
+    let c007 = db.0.customers.iter().find(|c| c.customer_id == "C007");
+    let days = c007.and_then(|c| c.days.as_deref()).unwrap_or_default();
+    let new: Vec<(String, u32)> = days
+        .iter()
+        .map(|d| (d.date.to_string(), d.new_orders))
+        .collect();
+    assert_eq!(
+        new,
+        [
+            ("2023-12-30".to_string(), 1),
+            ("2024-01-02".to_string(), 0),
+            ("2024-09-09".to_string(), 1),
+            ("2024-09-10".to_string(), 0),
+        ]
+    );
+    let orders_12m = c007.and_then(|c| c.windows).map(|w| w.orders_12m);
+    assert_eq!(orders_12m, Some(1));
 }
 
 /// Loading a CSV file into an engine's table, as a user's warehouse would hold it.
@@ -333,12 +366,15 @@ fn the_adversarial_file_gives_the_hand_worked_figures() {
     let dir = temp();
     let path = write_adversarial(dir.path());
     let o = options(FrequencyBasis::Orders, Duplicates::Drop);
+    let h = with_history(o.clone());
     assert_adversarial_by_hand(&in_process(&path, &o, None));
+    assert_earliest_line_rule(&in_process(&path, &h, None));
     for (url, engine) in engines() {
         let table = format!("stratum_hand_{}", std::process::id());
         engine.load_csv(&url, &table, &path);
         let source = TableSource::new(&url, &table).expect("source");
         assert_adversarial_by_hand(&pushed(&source, &o, None));
+        assert_earliest_line_rule(&pushed(&source, &h, None));
         engine.drop_table(&url, &table);
     }
 }
