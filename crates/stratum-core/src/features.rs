@@ -155,6 +155,9 @@ struct Acc {
     /// The last order key added: lines of one order usually come together, and a repeat of
     /// it needs no set look-up.
     last_order: Option<u64>,
+    /// With history, the day of `last_order`'s earliest purchase line: a repeat on or after
+    /// it needs no look-up either.
+    last_order_day: i32,
 }
 
 impl Acc {
@@ -168,6 +171,7 @@ impl Acc {
         refund_lines: 0,
         zero_lines: 0,
         last_order: None,
+        last_order_day: 0,
     };
 }
 
@@ -582,6 +586,7 @@ impl Aggregator {
             refund_lines: t.refund_lines,
             zero_lines: t.zero_lines,
             last_order: None,
+            last_order_day: 0,
         });
         if let Some(h) = &mut self.history {
             h.push(
@@ -625,8 +630,9 @@ impl Aggregator {
         acc.gross += amount;
         acc.first = Some(acc.first.map_or(date, |d| d.min(date)));
         acc.last = Some(acc.last.map_or(date, |d| d.max(date)));
+        let repeat = order_key.is_some() && acc.last_order == order_key;
         let new_order = match order_key {
-            Some(key) if acc.last_order == Some(key) => false,
+            Some(_) if repeat => false,
             Some(key) => {
                 acc.last_order = Some(key);
                 self.orders.insert((u64::from(idx), key))
@@ -641,21 +647,27 @@ impl Aggregator {
         let new_that_day = match (order_key, &mut self.history) {
             (Some(key), Some(h)) => {
                 let day = days_from_ce(date);
-                match self.order_days.entry((idx, key)) {
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(day);
-                        true
-                    }
-                    std::collections::hash_map::Entry::Occupied(mut o) if day < *o.get() => {
-                        let was = o.insert(day);
+                if repeat && day >= acc.last_order_day {
+                    false
+                } else if new_order {
+                    self.order_days.insert((idx, key), day);
+                    acc.last_order_day = day;
+                    true
+                } else {
+                    let earliest = self.order_days.entry((idx, key)).or_insert(day);
+                    let was = *earliest;
+                    acc.last_order_day = was.min(day);
+                    if day < was {
+                        *earliest = day;
                         let days = &mut h[idx as usize];
                         if let Some(b) = days.iter_mut().find(|b| b.day == was && b.new_orders > 0)
                         {
                             b.new_orders -= 1;
                         }
                         true
+                    } else {
+                        false
                     }
-                    std::collections::hash_map::Entry::Occupied(_) => false,
                 }
             }
             _ => new_order,
@@ -708,6 +720,9 @@ impl Aggregator {
     /// estimate them saves the set's growing).
     pub fn reserve_orders(&mut self, additional: usize) {
         self.orders.reserve(additional);
+        if self.history.is_some() {
+            self.order_days.reserve(additional);
+        }
     }
 
     /// The earliest and latest line dates used so far.

@@ -116,14 +116,25 @@ pub fn load_inputs<W: Write>(
         progress,
     )?;
     let side = load_side_inputs(files, rejects)?;
-    Ok(Inputs {
-        aggregator,
-        transactions,
-        master: side.master,
-        interactions: side.interactions,
-        overrides: side.overrides,
-        opportunities: side.opportunities,
-    })
+    Ok(Inputs::from_parts(aggregator, transactions, side))
+}
+
+impl Inputs {
+    /// The inputs of a run whose transactions were read apart from the other inputs.
+    pub fn from_parts(
+        aggregator: ShardedAggregator,
+        transactions: TransactionQuality,
+        side: SideInputs,
+    ) -> Self {
+        Inputs {
+            aggregator,
+            transactions,
+            master: side.master,
+            interactions: side.interactions,
+            overrides: side.overrides,
+            opportunities: side.opportunities,
+        }
+    }
 }
 
 /// The inputs of a run besides its transactions.

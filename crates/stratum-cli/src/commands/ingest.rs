@@ -127,14 +127,7 @@ pub(crate) fn load(
             let (aggregator, transactions) = stratum_pushdown::load(table, &options, s.as_of)?;
             let side = load_side_inputs(&files, &mut rejects)
                 .map_err(|e| with_rejects_path(e, &rejects_path))?;
-            Inputs {
-                aggregator,
-                transactions,
-                master: side.master,
-                interactions: side.interactions,
-                overrides: side.overrides,
-                opportunities: side.opportunities,
-            }
+            Inputs::from_parts(aggregator, transactions, side)
         }
         None => read_inputs(&files, &mut rejects, &rejects_path)?,
     };
