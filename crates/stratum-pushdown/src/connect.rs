@@ -14,6 +14,9 @@ pub(crate) type RowSink<'a> = dyn FnMut(&[Option<String>]) -> Result<(), Pushdow
 pub(crate) trait Connection {
     /// The columns of `table` (`schema.table` or a table of the current schema), in order.
     fn columns(&mut self, table: &str) -> Result<Vec<Column>, PushdownError>;
+    /// Starts a read-only transaction on one snapshot, so that both statements read the same
+    /// rows however the table changes meanwhile, and sets what the statements assume.
+    fn begin_snapshot(&mut self) -> Result<(), PushdownError>;
     /// Runs `sql`, handing each row's values (as text, `None` for NULL) to `row` as they come.
     fn each_row(&mut self, sql: &str, row: &mut RowSink<'_>) -> Result<(), PushdownError>;
 }
@@ -73,18 +76,38 @@ fn pg_message(e: &postgres::Error) -> String {
 struct Postgres(postgres::Client);
 
 impl Connection for Postgres {
-    fn columns(&mut self, table: &str) -> Result<Vec<Column>, PushdownError> {
-        let (schema, name) = match table.split_once('.') {
-            Some((s, t)) => (Some(s), t),
-            None => (None, table),
+    fn begin_snapshot(&mut self) -> Result<(), PushdownError> {
+        let query = |e: postgres::Error| PushdownError::Query {
+            message: pg_message(&e),
         };
+        // the trimmed set is written as Unicode escapes, which need a UTF8 server
+        let encoding = self
+            .0
+            .query_one("SHOW server_encoding", &[])
+            .and_then(|r| r.try_get::<_, String>(0))
+            .map_err(query)?;
+        if encoding != "UTF8" {
+            return Err(PushdownError::Unsupported {
+                what: "a PostgreSQL server whose encoding is not UTF8",
+            });
+        }
+        self.0
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .map_err(query)
+    }
+
+    fn columns(&mut self, table: &str) -> Result<Vec<Column>, PushdownError> {
+        // the table as the statements will find it (through search_path when unqualified)
+        let quoted = crate::sql::Dialect::Postgres.table(table);
         let rows = self
             .0
             .query(
                 "SELECT column_name::text, data_type::text FROM information_schema.columns \
-                 WHERE table_schema = COALESCE($1::text, current_schema()) AND table_name = $2::text \
+                 WHERE (table_schema, table_name) = (SELECT n.nspname::text, c.relname::text \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.oid = to_regclass($1::text)) \
                  ORDER BY ordinal_position",
-                &[&schema, &name],
+                &[&quoted],
             )
             .map_err(|e| PushdownError::Query {
                 message: pg_message(&e),
@@ -143,6 +166,20 @@ fn pg_kind(type_name: &str) -> Kind {
 struct MySql(mysql::Conn);
 
 impl Connection for MySql {
+    fn begin_snapshot(&mut self) -> Result<(), PushdownError> {
+        use mysql::prelude::Queryable;
+        let query = |e: mysql::Error| PushdownError::Query {
+            message: e.to_string(),
+        };
+        // the trimmed set's pattern is written with backslash escapes
+        self.0
+            .query_drop("SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')")
+            .map_err(query)?;
+        self.0
+            .query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            .map_err(query)
+    }
+
     fn columns(&mut self, table: &str) -> Result<Vec<Column>, PushdownError> {
         use mysql::prelude::Queryable;
         let (schema, name) = match table.split_once('.') {

@@ -137,9 +137,9 @@ impl PushdownError {
             | PushdownError::Mapping(_)
             | PushdownError::ColumnType { .. }
             | PushdownError::Unsupported { .. } => true,
-            PushdownError::Query { .. }
-            | PushdownError::BadValue { .. }
-            | PushdownError::Totals(_) => false,
+            // a value the rules cannot read is the table's, as a bad line is a file's
+            PushdownError::BadValue { .. } => true,
+            PushdownError::Query { .. } | PushdownError::Totals(_) => false,
         }
     }
 }
@@ -155,11 +155,12 @@ pub struct Plan {
     pub columns: String,
     /// Statement 1: the row accounting.
     pub quality_sql: String,
-    /// Statement 2: one row per customer, or per customer and day when each customer's days
-    /// are needed (`:as_of` stands for the date when it is not given).
+    /// Statement 2: one row per customer (`:as_of` stands for the date when it is not
+    /// given).
     pub customers_sql: String,
-    /// Whether statement 2 gives a row per customer and day.
-    pub per_day: bool,
+    /// Statement 2 when each customer's days are needed (`report`, a tier scheme, `--clv`):
+    /// one row per customer and day, instead.
+    pub days_sql: String,
 }
 
 impl Plan {
@@ -173,14 +174,14 @@ impl Plan {
             }
         };
         format!(
-            "-- source: {} ({})\n-- plan: {}\n-- columns: {}\n\n-- 1. row accounting (the quality report)\n{};\n\n-- 2. one row per customer{}, as of {at}\n{};\n",
+            "-- source: {} ({})\n-- plan: {}\n-- columns: {}\n\n-- 1. row accounting (the quality report)\n{};\n\n-- 2. one row per customer, as of {at}\n{};\n\n-- 2, when each customer's days are needed (report, a tier scheme, --clv): one row per customer and day instead\n{};\n",
             source.shown(),
             self.engine.name(),
             self.plan.en,
             self.columns,
             self.quality_sql,
-            if self.per_day { " and day" } else { "" },
-            self.customers_sql
+            self.customers_sql,
+            self.days_sql
         )
     }
 }
@@ -198,15 +199,11 @@ pub fn plan(
     let d = source.engine().dialect();
     Ok(Plan {
         engine: source.engine(),
-        plan: plan_text(source.engine()),
+        plan: plan_text(source.engine(), false),
         columns,
         quality_sql: shape.quality_sql(d, as_of),
-        customers_sql: if options.history {
-            shape.days_sql(d, as_of)
-        } else {
-            shape.customers_sql(d, as_of)
-        },
-        per_day: options.history,
+        customers_sql: shape.customers_sql(d, as_of),
+        days_sql: shape.days_sql(d, as_of),
     })
 }
 
@@ -214,16 +211,25 @@ pub fn plan(
 /// sharded engines will choose between full pushdown and a merge on the initiator).
 const SINGLE_NODE: &str = "single_node";
 
-/// The plan in words, in Chinese and English.
-fn plan_text(engine: Engine) -> Label {
+/// The plan in words, in Chinese and English; `per_day` when a row per customer and day
+/// comes back.
+fn plan_text(engine: Engine, per_day: bool) -> Label {
     let (zh, en) = match engine {
         Engine::Postgres => ("PostgreSQL", "PostgreSQL"),
         Engine::MySql => ("MySQL 协议服务器", "the MySQL-protocol server"),
     };
+    let (zh_rows, en_rows) = if per_day {
+        (
+            "每位客户每天返回一行",
+            "one row per customer and day streams back",
+        )
+    } else {
+        ("每位客户返回一行", "one row per customer streams back")
+    };
     Label {
-        zh: format!("单节点完全下推：{zh}执行去重与两级聚合，每位客户返回一行"),
+        zh: format!("单节点完全下推：{zh}执行去重与两级聚合，{zh_rows}"),
         en: format!(
-            "full pushdown on one node: {en} runs the dedupe and both aggregation levels; one row per customer streams back"
+            "full pushdown on one node: {en} runs the dedupe and both aggregation levels; {en_rows}"
         ),
     }
 }
@@ -328,6 +334,7 @@ pub fn load(
     check_options(options)?;
     let mut conn = connect::connect(source)?;
     let (shape, mapped, _) = shape(source, conn.as_mut(), options)?;
+    conn.begin_snapshot()?;
     let d = source.engine().dialect();
     let mut first: Option<Vec<Option<String>>> = None;
     conn.each_row(&shape.quality_sql(d, as_of), &mut |row| {
@@ -391,7 +398,7 @@ pub fn load(
                 engine: source.engine().name().to_string(),
                 table: source.table().to_string(),
                 plan: SINGLE_NODE.to_string(),
-                plan_text: plan_text(source.engine()),
+                plan_text: plan_text(source.engine(), options.history),
             }),
         },
         more_sources: Vec::new(),

@@ -127,30 +127,27 @@ impl TableSource {
     }
 }
 
-/// `url` without the password of its user part (`user:secret@host` → `user@host`).
+/// `url` without the password of its user part (`user:secret@host` → `user@host`) and
+/// without its query string (`?password=…`), the driver's way: the user part runs to the
+/// last `@` before the query, whatever it holds (`ana:ab/cd@db` is user `ana`).
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
+    // none of a query string or a fragment is shown
+    let (rest, query) = match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], "?…"),
         None => (rest, ""),
     };
-    // a query string may hold a password too (`?password=…`): none of it is shown
-    let path = match path.split_once('?') {
-        Some((p, _)) => format!("{p}?…"),
-        None => path.to_string(),
-    };
-    // the password ends at the last '@' of the authority
-    let authority = match authority.rfind('@') {
+    let rest = match rest.rfind('@') {
         Some(at) => {
-            let (user_info, host) = authority.split_at(at);
+            let (user_info, host) = rest.split_at(at);
             let user = user_info.split(':').next().unwrap_or_default();
             format!("{user}{host}")
         }
-        None => authority.to_string(),
+        None => rest.to_string(),
     };
-    format!("{scheme}://{authority}{path}")
+    format!("{scheme}://{rest}{query}")
 }
 
 #[cfg(test)]
@@ -169,6 +166,15 @@ mod tests {
         );
         assert_eq!(redact("postgres://host/db"), "postgres://host/db");
         assert_eq!(redact("mysql://h/db?password=x"), "mysql://h/db?…");
+        assert_eq!(redact("mysql://u@h?password=x"), "mysql://u@h?…");
+        assert_eq!(
+            redact("postgres://ana:ab/cd@db:5432/sales"),
+            "postgres://ana@db:5432/sales"
+        );
+        assert_eq!(
+            redact("postgres://ana:p@ss@db/s#x"),
+            "postgres://ana@db/s?…"
+        );
         assert_eq!(
             redact("--source=postgres://u:p@h/db"),
             "--source=postgres://u@h/db"

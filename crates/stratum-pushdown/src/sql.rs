@@ -187,7 +187,12 @@ impl Dialect {
     fn distinct_value(self, c: &Column) -> String {
         let q = self.ident(&c.name);
         match (self, c.kind) {
-            // PostgreSQL's text equality is byte equality (deterministic collations)
+            // text as bytes: the "C" collation (citext and non-deterministic collations
+            // would compare case-insensitively); other types without an equality (json) as
+            // their text
+            (Dialect::Postgres, Kind::Text | Kind::Other) => {
+                format!("CAST({q} AS text) COLLATE \"C\"")
+            }
             (Dialect::Postgres, _) => q,
             // MySQL's collations ignore case and trailing spaces: compare the UTF-8 bytes
             (Dialect::MySql, Kind::Text) => format!("CAST(CONVERT({q} USING utf8mb4) AS BINARY)"),
@@ -211,7 +216,7 @@ impl Dialect {
                     .map(|u| format!("\\u{u:04X}"))
                     .collect();
                 // a NULL id is an empty one: an anonymous sale, a line without an order id
-                format!("COALESCE(btrim({text}, E'{set}'), '')")
+                format!("(COALESCE(btrim({text}, E'{set}'), '')) COLLATE \"C\"")
             }
             Dialect::MySql => {
                 let text = if c.kind == Kind::Text {
@@ -292,12 +297,17 @@ impl Shape {
             d.date(NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or_default()),
         );
         let max = MAX_AMOUNT;
+        // MySQL keeps dates with a zero month or day (`2024-00-10`), which no file date is
+        let zero_dates = match d {
+            Dialect::MySql => " OR MONTH(d) = 0 OR DAYOFMONTH(d) = 0",
+            Dialect::Postgres => "",
+        };
         format!(
             "WITH distinct_rows AS ({distinct}),\n\
-             typed AS (SELECT {cid} AS cid, {oid} AS oid, {date} AS d, {a} AS a, copies FROM distinct_rows),\n\
+             typed AS (SELECT {cid} AS cid, {oid} AS oid, {date} AS d, ROUND({a}, 4) AS a, copies FROM distinct_rows),\n\
              classified AS (SELECT cid, oid, d, a, copies, CASE \
              WHEN d IS NULL THEN 'missing_date' \
-             WHEN d < {low} OR d > {high} THEN 'bad_date' \
+             WHEN d < {low} OR d > {high}{zero_dates} THEN 'bad_date' \
              WHEN a IS NULL THEN 'missing_amount' \
              WHEN a > {max} OR a < -{max} THEN 'bad_amount' \
              END AS reason FROM typed)\n"

@@ -52,6 +52,8 @@ C007,O16,2024-09-09,15.00,web,a
 C007,O17,2024-09-10,-15.00,web,a
 \tC008,O18,2024-10-10,33.00,web,a
 C009,O19,2025-02-01,9.00,web,a
+C010,O21,2024-05-05,0.00001,web,a
+C010,O22,2024-05-06,10.123456,web,a
 ";
 
 fn temp() -> tempfile::TempDir {
@@ -189,7 +191,7 @@ fn parity_suite(url: &str, engine: &dyn Engine) {
 fn assert_adversarial_by_hand(db: &(Features, TransactionQuality)) {
     let (f, q) = db;
     let c = &q.counts;
-    assert_eq!(c.rows_read, 31);
+    assert_eq!(c.rows_read, 33);
     // C001's repeated line, the guest's, C002's order-less line and C006's date-less line
     assert_eq!(c.duplicates, 4);
     assert_eq!(c.anonymous, 1);
@@ -199,12 +201,17 @@ fn assert_adversarial_by_hand(db: &(Features, TransactionQuality)) {
     assert_eq!(by(RejectReason::BadDate), 1);
     assert_eq!(by(RejectReason::MissingAmount), 1);
     assert_eq!(by(RejectReason::BadAmount), 1);
-    assert_eq!(c.accepted, 22);
+    assert_eq!(c.accepted, 24);
     let ids: Vec<&str> = f.customers.iter().map(|c| c.customer_id.as_str()).collect();
     assert_eq!(
         ids,
-        ["C001", "C002", "C005", "C007", "C008", "C009", "c001"]
+        [
+            "C001", "C002", "C005", "C007", "C008", "C009", "C010", "c001"
+        ]
     );
+    // amounts to four decimals, half away from zero: 0.00001 is a zero line
+    let c010 = &f.customers[6];
+    assert_eq!((c010.gross.to_string(), c010.orders), ("10.1235".into(), 1));
     let c002 = &f.customers[1];
     // O4 once, and three lines without an order id (the blank one among them)
     assert_eq!(c002.orders, 4);
@@ -254,7 +261,7 @@ impl Engine for Postgres {
         client
             .batch_execute(&format!(
                 "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (customer_id text, order_id text, \
-                 order_date date, amount numeric(14, 2), channel text, category text)"
+                 order_date date, amount numeric, channel text, category text)"
             ))
             .expect("create");
         let mut w = client
@@ -295,7 +302,7 @@ impl Engine for MySql {
         // the server's default collation: case-insensitive, trailing spaces ignored
         conn.query_drop(format!(
             "CREATE TABLE {table} (customer_id VARCHAR(64), order_id VARCHAR(64), order_date DATE, \
-             amount DECIMAL(14, 2), channel VARCHAR(64), category VARCHAR(64)) CHARACTER SET utf8mb4"
+             amount DECIMAL(24, 6), channel VARCHAR(64), category VARCHAR(64)) CHARACTER SET utf8mb4"
         ))
         .expect("create");
         let mut reader = csv::Reader::from_path(path).expect("csv");
