@@ -674,8 +674,11 @@ pub struct InputArgs {
 /// A transaction table in a database (`--source URL --table NAME`).
 #[derive(Debug, Args, Default, Clone)]
 pub struct TableArgs {
-    /// The database holding the transaction table: postgres://user@host:5432/db or
-    /// mysql://user@host:3306/db.
+    /// Instead of -t: the database holding the transaction table, where the dedupe and the
+    /// per-customer aggregation run as SQL and one row per customer (or per customer and day)
+    /// comes back: postgres://user@host:5432/db (PostgreSQL) or mysql://user@host:3306/db
+    /// (MySQL 8, MariaDB). The password may be in the URL or in PGPASSWORD / MYSQL_PWD; it is
+    /// never printed. `stratum pushdown --print-sql` shows the statements.
     #[arg(
         long,
         value_name = "URL",
@@ -726,11 +729,7 @@ pub struct SegmentArgs {
     /// kind as one input; duplicates are judged across them.
     #[arg(long, short = 't', required_unless_present = "source", num_args = 1..)]
     pub transactions: Vec<PathBuf>,
-    /// Instead of -t: the database holding the transaction table, where the dedupe and the
-    /// per-customer aggregation run as SQL (one row per customer comes back):
-    /// postgres://user@host:5432/db (PostgreSQL, Citus) or mysql://user@host:3306/db (MySQL,
-    /// MariaDB, Doris, StarRocks). A password in the URL, PGPASSWORD or MYSQL_PWD is never
-    /// printed. `stratum pushdown --print-sql` shows what runs.
+    // instead of -t: a table in a database (--source URL --table NAME)
     #[command(flatten)]
     pub table: TableArgs,
     /// A customer master file; its columns are joined to the results by customer id.

@@ -124,6 +124,7 @@ pub(crate) fn load(
     let inputs = match s.transactions.table() {
         // a database table is aggregated where it lives; the other inputs are files
         Some(table) => {
+            refuse_file_options(&s.read)?;
             let (aggregator, transactions) = stratum_pushdown::load(table, &options, s.as_of)?;
             let side = load_side_inputs(&files, &mut rejects)
                 .map_err(|e| with_rejects_path(e, &rejects_path))?;
@@ -142,6 +143,29 @@ pub(crate) fn load(
         shown_rejects,
         aggregator: Some(inputs.aggregator),
     })
+}
+
+/// Refuses the options that say how a transaction file is read when the transactions are a
+/// database table: a table has typed columns, and an option that would change nothing is
+/// an error, not a silence.
+fn refuse_file_options(read: &stratum_io::source::ReadOptions) -> Result<()> {
+    let given = [
+        (read.encoding.is_some(), "--encoding"),
+        (read.delimiter.is_some() || read.whitespace, "--delimiter"),
+        (read.columns.is_some(), "--no-header/--columns"),
+        (read.sheet.is_some(), "--sheet"),
+        (
+            read.decimal != stratum_io::values::DecimalMark::Point,
+            "--decimal-comma",
+        ),
+    ];
+    match given.into_iter().find(|(set, _)| *set) {
+        Some((_, flag)) => Err(BadInput(format!(
+            "{flag} (or its [input] setting) says how a file is read; the transactions come from --source, a table"
+        ))
+        .into()),
+        None => Ok(()),
+    }
 }
 
 /// The rejects file of a run.

@@ -218,6 +218,27 @@ fn what_a_table_cannot_do_yet_is_refused_by_name() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("not supported yet"), "{}", run.stderr);
     let run = stratum(
+        &[
+            "segment",
+            "--source",
+            "postgres://nobody@127.0.0.1:1/none",
+            "--table",
+            "orders",
+            "--encoding",
+            "gb18030",
+            "-o",
+            arg(&out),
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--encoding (or its [input] setting) says how a file is read"),
+        "{}",
+        run.stderr
+    );
+    let run = stratum(
         &["segment", "--source", "postgres://h/db", "-o", arg(&out)],
         dir.path(),
     );
