@@ -280,6 +280,15 @@ pub struct MappedColumn {
     pub explicit: bool,
 }
 
+/// The mapping as a line: `customer_id←客户编号, amount←金额` (`-` for a field not found).
+pub fn shown_mapping(columns: &[MappedColumn]) -> String {
+    columns
+        .iter()
+        .map(|m| format!("{}←{}", m.field, m.header.as_deref().unwrap_or("-")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Finds each of `fields` among `headers`. `explicit` maps field names to header names.
 pub fn resolve(
     path: &Path,

@@ -347,13 +347,12 @@ impl QualityReport {
                 t.source.title_rows.join(" | "),
             );
         }
-        let mapping = t
-            .columns
-            .iter()
-            .map(|m| format!("{}←{}", m.field, m.header.as_deref().unwrap_or("-")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        add(&mut out, "列映射", "columns", mapping);
+        add(
+            &mut out,
+            "列映射",
+            "columns",
+            crate::mapping::shown_mapping(&t.columns),
+        );
         let e = &t.expressions;
         for (zh, en, text) in [
             ("金额表达式", "amount computed as", &e.amount),

@@ -195,12 +195,12 @@ pub fn plan(
 ) -> Result<Plan, PushdownError> {
     check_options(options)?;
     let mut conn = connect::connect(source)?;
-    let (shape, _, columns) = shape(source, conn.as_mut(), options)?;
+    let (shape, mapped) = shape(source, conn.as_mut(), options)?;
     let d = source.engine().dialect();
     Ok(Plan {
         engine: source.engine(),
         plan: plan_text(source.engine(), false),
-        columns,
+        columns: stratum_io::mapping::shown_mapping(&mapped),
         quality_sql: shape.quality_sql(d, as_of),
         customers_sql: shape.customers_sql(d, as_of),
         days_sql: shape.days_sql(d, as_of),
@@ -254,7 +254,7 @@ fn shape(
     source: &TableSource,
     conn: &mut dyn connect::Connection,
     options: &TransactionOptions,
-) -> Result<(Shape, Vec<stratum_io::mapping::MappedColumn>, String), PushdownError> {
+) -> Result<(Shape, Vec<stratum_io::mapping::MappedColumn>), PushdownError> {
     let columns = conn.columns(source.table())?;
     if columns.is_empty() {
         return Err(PushdownError::NoTable {
@@ -303,11 +303,6 @@ fn shape(
     if let Some(o) = cols.order_id {
         check(o, "order_id", &ids, "a text or integer column is needed")?;
     }
-    let shown_columns = mapped
-        .iter()
-        .map(|m| format!("{}←{}", m.field, m.header.as_deref().unwrap_or("-")))
-        .collect::<Vec<_>>()
-        .join(", ");
     Ok((
         Shape {
             table: source.table().to_string(),
@@ -319,7 +314,6 @@ fn shape(
             keep_duplicates: options.duplicates == stratum_io::transactions::Duplicates::Keep,
         },
         mapped,
-        shown_columns,
     ))
 }
 
@@ -333,7 +327,7 @@ pub fn load(
 ) -> Result<(ShardedAggregator, TransactionQuality), PushdownError> {
     check_options(options)?;
     let mut conn = connect::connect(source)?;
-    let (shape, mapped, _) = shape(source, conn.as_mut(), options)?;
+    let (shape, mapped) = shape(source, conn.as_mut(), options)?;
     conn.begin_snapshot()?;
     let d = source.engine().dialect();
     let mut first: Option<Vec<Option<String>>> = None;
