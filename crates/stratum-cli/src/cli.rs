@@ -676,9 +676,11 @@ pub struct InputArgs {
 pub struct TableArgs {
     /// Instead of -t: the database holding the transaction table, where the dedupe and the
     /// per-customer aggregation run as SQL and one row per customer (or per customer and day)
-    /// comes back: postgres://user@host:5432/db (PostgreSQL) or mysql://user@host:3306/db
-    /// (MySQL 8, MariaDB). The password may be in the URL or in PGPASSWORD / MYSQL_PWD; it is
-    /// never printed. `stratum pushdown --print-sql` shows the statements.
+    /// comes back: postgres://user@host:5432/db (PostgreSQL), mysql://user@host:3306/db
+    /// (MySQL 8, MariaDB) or clickhouse://user@host:8123/db (one server or a sharded
+    /// cluster). The password may be in the URL or in PGPASSWORD / MYSQL_PWD /
+    /// CLICKHOUSE_PASSWORD; it is never printed. `stratum pushdown --print-sql` shows the
+    /// statements and the plan.
     #[arg(
         long,
         value_name = "URL",
@@ -694,8 +696,8 @@ pub struct TableArgs {
 /// Arguments of `stratum pushdown`.
 #[derive(Debug, Args)]
 pub struct PushdownArgs {
-    /// The database holding the transaction table: postgres://user@host:5432/db or
-    /// mysql://user@host:3306/db.
+    /// The database holding the transaction table: postgres://user@host:5432/db,
+    /// mysql://user@host:3306/db or clickhouse://user@host:8123/db.
     #[arg(long, value_name = "URL")]
     pub source: String,
     /// The table: `table` or `schema.table`.

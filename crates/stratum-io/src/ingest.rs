@@ -46,6 +46,25 @@ pub struct RowCounts {
 }
 
 impl RowCounts {
+    /// Adds another part's counts (another shard of the same input).
+    pub fn merge(&mut self, o: RowCounts) {
+        self.rows_read += o.rows_read;
+        self.accepted += o.accepted;
+        self.anonymous += o.anonymous;
+        self.anonymous_amount += o.anonymous_amount;
+        self.duplicates += o.duplicates;
+        self.duplicate_amount += o.duplicate_amount;
+        self.filtered += o.filtered;
+        self.filtered_amount += o.filtered_amount;
+        self.filtered_without_amount += o.filtered_without_amount;
+        self.rejected += o.rejected;
+        self.rejected_amount += o.rejected_amount;
+        for (reason, n) in o.rejected_by_reason {
+            *self.rejected_by_reason.entry(reason).or_default() += n;
+        }
+        self.blank_rows += o.blank_rows;
+    }
+
     /// The share of rows read that were anonymous sales.
     pub fn anonymous_share(&self) -> f64 {
         self.anonymous as f64 / self.rows_read.max(1) as f64
@@ -106,7 +125,7 @@ impl LineStats {
     }
 
     /// Adds another part's counts.
-    pub(crate) fn merge(&mut self, o: &LineStats) {
+    pub fn merge(&mut self, o: &LineStats) {
         self.purchase_lines += o.purchase_lines;
         self.zero_amount_lines += o.zero_amount_lines;
         self.refund_lines += o.refund_lines;

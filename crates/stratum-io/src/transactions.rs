@@ -173,21 +173,7 @@ pub fn load_transactions_from<W: Write>(
     q.counts.blank_rows = blank;
     let mut aggs = Vec::with_capacity(shards.len());
     for shard in shards {
-        let c = shard.counts;
-        q.counts.rows_read += c.rows_read;
-        q.counts.accepted += c.accepted;
-        q.counts.anonymous += c.anonymous;
-        q.counts.anonymous_amount += c.anonymous_amount;
-        q.counts.duplicates += c.duplicates;
-        q.counts.duplicate_amount += c.duplicate_amount;
-        q.counts.filtered += c.filtered;
-        q.counts.filtered_amount += c.filtered_amount;
-        q.counts.filtered_without_amount += c.filtered_without_amount;
-        q.counts.rejected += c.rejected;
-        q.counts.rejected_amount += c.rejected_amount;
-        for (reason, n) in c.rejected_by_reason {
-            *q.counts.rejected_by_reason.entry(reason).or_default() += n;
-        }
+        q.counts.merge(shard.counts);
         q.lines.merge(&shard.lines);
         aggs.push(shard.agg);
     }

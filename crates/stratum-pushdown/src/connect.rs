@@ -4,8 +4,9 @@
 use postgres::fallible_iterator::FallibleIterator;
 
 use crate::PushdownError;
+use crate::route::Route;
 use crate::source::{Engine, TableSource};
-use crate::sql::{Column, Kind};
+use crate::sql::{Column, Kind, Shape};
 
 /// What receives each row of a statement: its values as text, `None` for NULL.
 pub(crate) type RowSink<'a> = dyn FnMut(&[Option<String>]) -> Result<(), PushdownError> + 'a;
@@ -19,10 +20,15 @@ pub(crate) trait Connection {
     fn begin_snapshot(&mut self) -> Result<(), PushdownError>;
     /// Runs `sql`, handing each row's values (as text, `None` for NULL) to `row` as they come.
     fn each_row(&mut self, sql: &str, row: &mut RowSink<'_>) -> Result<(), PushdownError>;
+    /// Where the statements over `shape` run: on this node, unless the engine shards it.
+    fn route(&mut self, shape: &Shape) -> Result<Route, PushdownError> {
+        let _ = shape;
+        Ok(Route::single_node())
+    }
 }
 
 /// Connects to the source's database; a password missing from the URL is taken from
-/// `PGPASSWORD` (PostgreSQL) or `MYSQL_PWD` (MySQL protocol).
+/// `PGPASSWORD` (PostgreSQL), `MYSQL_PWD` (MySQL protocol) or `CLICKHOUSE_PASSWORD`.
 pub(crate) fn connect(source: &TableSource) -> Result<Box<dyn Connection>, PushdownError> {
     let failed = |message: String| PushdownError::Connect {
         url: source.shown_url().to_string(),
@@ -54,6 +60,10 @@ pub(crate) fn connect(source: &TableSource) -> Result<Box<dyn Connection>, Pushd
             }
             let conn = mysql::Conn::new(builder).map_err(|e| failed(e.to_string()))?;
             Ok(Box::new(MySql(conn)))
+        }
+        Engine::ClickHouse => {
+            let url = ClickHouseUrl::parse(source.url()).map_err(failed)?;
+            Ok(Box::new(clickhouse(&url, source.shown_url())?))
         }
     }
 }
@@ -125,6 +135,7 @@ impl Connection for Postgres {
                     name,
                     type_name,
                     kind,
+                    scale: 0,
                 })
             })
             .collect()
@@ -205,6 +216,7 @@ impl Connection for MySql {
                     name,
                     type_name,
                     kind,
+                    scale: 0,
                 }
             })
             .collect())
@@ -245,5 +257,367 @@ fn mysql_kind(type_name: &str) -> Kind {
         "decimal" | "int" | "bigint" | "smallint" | "tinyint" | "mediumint" => Kind::Exact,
         "float" | "double" => Kind::Float,
         _ => Kind::Other,
+    }
+}
+
+/// The parts of a `clickhouse://[user[:password]@]host[:port][/database]` URL.
+#[derive(Clone)]
+pub(crate) struct ClickHouseUrl {
+    /// `host:port`, as the URL gives them (port 8123 when none is given).
+    host: String,
+    port: u16,
+    user: Option<String>,
+    password: Option<String>,
+    /// The database the URL names (`default` when none).
+    pub(crate) database: String,
+}
+
+impl std::fmt::Debug for ClickHouseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // never the password
+        f.debug_struct("ClickHouseUrl")
+            .field("address", &self.address())
+            .field("user", &self.user)
+            .field("database", &self.database)
+            .finish()
+    }
+}
+
+impl ClickHouseUrl {
+    /// Reads `url`; the password, when the URL holds none, comes from `CLICKHOUSE_PASSWORD`.
+    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+        let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
+        let host = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or("the URL names no host")?
+            .to_string();
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let user = Some(parsed.username())
+            .filter(|u| !u.is_empty())
+            .map(decode);
+        let password = parsed
+            .password()
+            .map(decode)
+            .or_else(|| std::env::var("CLICKHOUSE_PASSWORD").ok());
+        let database = parsed.path().trim_start_matches('/');
+        let database = if database.is_empty() {
+            "default".to_string()
+        } else {
+            decode(database)
+        };
+        Ok(ClickHouseUrl {
+            host,
+            port: parsed.port().unwrap_or(8123),
+            user,
+            password,
+            database,
+        })
+    }
+
+    /// The same server account at another host (a shard), in database `database`.
+    pub(crate) fn at(&self, host: &str, database: &str) -> Self {
+        ClickHouseUrl {
+            host: host.to_string(),
+            database: database.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// `host:port`, for messages.
+    pub(crate) fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// A ClickHouse server, over HTTP with the official client. ClickHouse has no transactions:
+/// the statements read the table as it is when each runs.
+pub(crate) struct ClickHouse {
+    runtime: tokio::runtime::Runtime,
+    client: clickhouse::Client,
+    url: ClickHouseUrl,
+}
+
+/// Connects to the ClickHouse server `url` names, and checks that it answers.
+pub(crate) fn clickhouse(url: &ClickHouseUrl, shown: &str) -> Result<ClickHouse, PushdownError> {
+    let failed = |message: String| PushdownError::Connect {
+        url: shown.to_string(),
+        message,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| failed(e.to_string()))?;
+    let host = if url.host.contains(':') {
+        format!("[{}]", url.host)
+    } else {
+        url.host.clone()
+    };
+    let mut client = clickhouse::Client::default()
+        .with_url(format!("http://{host}:{}", url.port))
+        .with_database(&url.database);
+    if let Some(user) = &url.user {
+        client = client.with_user(user);
+    }
+    if let Some(password) = &url.password {
+        client = client.with_password(password);
+    }
+    let mut ch = ClickHouse {
+        runtime,
+        client,
+        url: url.clone(),
+    };
+    ch.each_row("SELECT 1", &mut |_| Ok(()))
+        .map_err(|e| match e {
+            PushdownError::Query { message } => failed(message),
+            other => other,
+        })?;
+    Ok(ch)
+}
+
+impl ClickHouse {
+    /// `table` (`database.table` or a table of the URL's database) as its two parts.
+    pub(crate) fn split<'a>(&'a self, table: &'a str) -> (&'a str, &'a str) {
+        table.split_once('.').unwrap_or((&self.url.database, table))
+    }
+
+    /// The values of the rows of `sql`.
+    pub(crate) fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, PushdownError> {
+        let mut out = Vec::new();
+        self.each_row(sql, &mut |r| {
+            out.push(r.to_vec());
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The table's engine and its full definition (`Distributed(cluster, db, table, key)`),
+    /// if the table exists.
+    pub(crate) fn engine_of(
+        &mut self,
+        table: &str,
+    ) -> Result<Option<(String, String)>, PushdownError> {
+        let (db, name) = self.split(table);
+        let sql = format!(
+            "SELECT engine, engine_full FROM system.tables WHERE database = {} AND name = {}",
+            ch_literal(db),
+            ch_literal(name)
+        );
+        let rows = self.rows(&sql)?;
+        Ok(rows.into_iter().next().map(|r| {
+            let cell = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+            (cell(0), cell(1))
+        }))
+    }
+
+    /// The address of each shard of `cluster` (its first replica), in shard order.
+    pub(crate) fn shards(&mut self, cluster: &str) -> Result<Vec<String>, PushdownError> {
+        let sql = format!(
+            "SELECT host_address FROM system.clusters WHERE cluster = {} AND replica_num = 1 ORDER BY shard_num",
+            ch_literal(cluster)
+        );
+        Ok(self
+            .rows(&sql)?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect())
+    }
+}
+
+/// `s` as a ClickHouse string literal.
+pub(crate) fn ch_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+impl Connection for ClickHouse {
+    fn begin_snapshot(&mut self) -> Result<(), PushdownError> {
+        // no transactions: each statement reads the table as it is
+        Ok(())
+    }
+
+    fn route(&mut self, shape: &Shape) -> Result<Route, PushdownError> {
+        let url = self.url.clone();
+        crate::route::clickhouse_route(self, &url, shape)
+    }
+
+    fn columns(&mut self, table: &str) -> Result<Vec<Column>, PushdownError> {
+        if self.engine_of(table)?.is_none() {
+            return Ok(Vec::new());
+        }
+        let (db, name) = self.split(table);
+        let quoted = crate::sql::Dialect::ClickHouse.table(&format!("{db}.{name}"));
+        let rows = self.rows(&format!("DESCRIBE TABLE {quoted}"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let cell = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+                let (name, type_name) = (cell(0), cell(1));
+                let (kind, scale) = clickhouse_kind(&type_name);
+                Column {
+                    name,
+                    type_name,
+                    kind,
+                    scale,
+                }
+            })
+            .collect())
+    }
+
+    fn each_row(&mut self, sql: &str, row: &mut RowSink<'_>) -> Result<(), PushdownError> {
+        use tokio::io::AsyncBufReadExt;
+        let query = |message: String| PushdownError::Query { message };
+        // the client binds `?`; none is meant here
+        let sql = sql.replace('?', "??");
+        let client = &self.client;
+        self.runtime.block_on(async {
+            let mut cursor = client
+                .query(&sql)
+                .fetch_bytes("TabSeparated")
+                .map_err(|e| query(e.to_string()))?;
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let n = cursor
+                    .read_until(b'\n', &mut line)
+                    .await
+                    .map_err(|e| query(clickhouse::error::Error::from(e).to_string()))?;
+                if n == 0 {
+                    return Ok(());
+                }
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                // an error met after the first rows is written into the body
+                if line.starts_with(b"Code: ") && line.windows(13).any(|w| w == b"DB::Exception") {
+                    return Err(query(String::from_utf8_lossy(&line).into_owned()));
+                }
+                row(&tsv_fields(&line))?;
+            }
+        })
+    }
+}
+
+/// The values of a `TabSeparated` row: `\N` is NULL, backslash escapes undone; bytes that
+/// are not UTF-8 are read as U+FFFD.
+fn tsv_fields(line: &[u8]) -> Vec<Option<String>> {
+    line.split(|&b| b == b'\t')
+        .map(|field| {
+            if field == b"\\N" {
+                return None;
+            }
+            let mut out = Vec::with_capacity(field.len());
+            let mut bytes = field.iter();
+            while let Some(&b) = bytes.next() {
+                if b != b'\\' {
+                    out.push(b);
+                    continue;
+                }
+                match bytes.next() {
+                    Some(b't') => out.push(b'\t'),
+                    Some(b'n') => out.push(b'\n'),
+                    Some(b'r') => out.push(b'\r'),
+                    Some(b'b') => out.push(0x08),
+                    Some(b'f') => out.push(0x0C),
+                    Some(b'0') => out.push(0),
+                    Some(&other) => out.push(other),
+                    None => out.push(b'\\'),
+                }
+            }
+            Some(String::from_utf8_lossy(&out).into_owned())
+        })
+        .collect()
+}
+
+/// What a ClickHouse type holds, and its decimal places (`Nullable(…)` and
+/// `LowCardinality(…)` looked through).
+fn clickhouse_kind(type_name: &str) -> (Kind, u32) {
+    let mut t = type_name.trim();
+    for wrapper in ["Nullable(", "LowCardinality("] {
+        if let Some(inner) = t.strip_prefix(wrapper).and_then(|r| r.strip_suffix(')')) {
+            t = inner.trim();
+        }
+    }
+    let base = t.split('(').next().unwrap_or(t);
+    let args: Vec<&str> = t
+        .strip_prefix(base)
+        .and_then(|r| r.strip_prefix('('))
+        .and_then(|r| r.strip_suffix(')'))
+        .map(|r| r.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    match base {
+        "String" | "FixedString" => (Kind::Text, 0),
+        "Date" | "Date32" => (Kind::Date, 0),
+        "DateTime" | "DateTime64" => (Kind::Timestamp, 0),
+        "Decimal" => (
+            Kind::Exact,
+            args.get(1).and_then(|s| s.parse().ok()).unwrap_or(0),
+        ),
+        "Decimal32" | "Decimal64" | "Decimal128" | "Decimal256" => (
+            Kind::Exact,
+            args.first().and_then(|s| s.parse().ok()).unwrap_or(0),
+        ),
+        "Int8" | "Int16" | "Int32" | "Int64" | "Int128" | "Int256" | "UInt8" | "UInt16"
+        | "UInt32" | "UInt64" | "UInt128" | "UInt256" => (Kind::Exact, 0),
+        "Float32" | "Float64" => (Kind::Float, 0),
+        _ => (Kind::Other, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tab_separated_values_are_unescaped() {
+        assert_eq!(
+            tsv_fields(b"\\tC008\t\\N\ta\\\\b\t"),
+            [
+                Some("\tC008".to_string()),
+                None,
+                Some("a\\b".to_string()),
+                Some(String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn clickhouse_types_are_read_through_their_wrappers() {
+        assert_eq!(
+            clickhouse_kind("Nullable(Decimal(24, 6))"),
+            (Kind::Exact, 6)
+        );
+        assert_eq!(clickhouse_kind("Decimal64(2)"), (Kind::Exact, 2));
+        assert_eq!(clickhouse_kind("LowCardinality(String)"), (Kind::Text, 0));
+        assert_eq!(
+            clickhouse_kind("DateTime('Asia/Shanghai')"),
+            (Kind::Timestamp, 0)
+        );
+        assert_eq!(clickhouse_kind("Nullable(Float64)"), (Kind::Float, 0));
+        assert_eq!(clickhouse_kind("UInt64"), (Kind::Exact, 0));
+        assert_eq!(clickhouse_kind("Array(String)"), (Kind::Other, 0));
+    }
+
+    #[test]
+    fn urls_give_host_port_user_and_database() {
+        let u = ClickHouseUrl::parse("clickhouse://ana:p%40ss@10.0.0.1:9123/sales");
+        let u = u.expect("url");
+        assert_eq!(u.address(), "10.0.0.1:9123");
+        assert_eq!(
+            (
+                u.user.as_deref(),
+                u.password.as_deref(),
+                u.database.as_str()
+            ),
+            (Some("ana"), Some("p@ss"), "sales")
+        );
+        let d = ClickHouseUrl::parse("clickhouse://h").expect("url");
+        assert_eq!(
+            (d.address(), d.database.as_str()),
+            ("h:8123".into(), "default")
+        );
     }
 }

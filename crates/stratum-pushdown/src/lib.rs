@@ -35,6 +35,8 @@ use stratum_io::source::{Format, SourceInfo};
 use stratum_io::transactions::{LineStats, RowCounts, TransactionOptions, TransactionQuality};
 
 mod connect;
+use connect::Connection;
+mod route;
 pub mod source;
 pub mod sql;
 
@@ -54,7 +56,7 @@ pub enum PushdownError {
     },
     /// An engine Stratum will read, but does not yet.
     #[error(
-        "--source `{scheme}://…`: this engine is not supported yet; PostgreSQL (postgres://) and the MySQL protocol (mysql://) are"
+        "--source `{scheme}://…`: this engine is not supported yet; PostgreSQL (postgres://), the MySQL protocol (mysql://) and ClickHouse (clickhouse://) are"
     )]
     NotYet {
         /// The URL's scheme.
@@ -151,6 +153,9 @@ pub struct Plan {
     pub engine: Engine,
     /// The plan in words, in Chinese and English.
     pub plan: Label,
+    /// Under full pushdown on a sharded table: each shard (`host:port`), which runs the
+    /// statements on its part of the table; empty when one server runs them.
+    pub shards: Vec<String>,
     /// How each field was mapped (`field←column`).
     pub columns: String,
     /// Statement 1: the row accounting.
@@ -173,8 +178,17 @@ impl Plan {
                     .into()
             }
         };
+        let shards = if self.shards.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "-- each statement runs on each of the {} shards ({}); their rows are added up\n",
+                self.shards.len(),
+                self.shards.join(", ")
+            )
+        };
         format!(
-            "-- source: {} ({})\n-- plan: {}\n-- columns: {}\n\n-- 1. row accounting (the quality report)\n{};\n\n-- 2. one row per customer, as of {at}\n{};\n\n-- 2, when each customer's days are needed (report, a tier scheme, --clv): one row per customer and day instead\n{};\n",
+            "-- source: {} ({})\n-- plan: {}\n{shards}-- columns: {}\n\n-- 1. row accounting (the quality report)\n{};\n\n-- 2. one row per customer, as of {at}\n{};\n\n-- 2, when each customer's days are needed (report, a tier scheme, --clv): one row per customer and day instead\n{};\n",
             source.shown(),
             self.engine.name(),
             self.plan.en,
@@ -196,42 +210,18 @@ pub fn plan(
     check_options(options)?;
     let mut conn = connect::connect(source)?;
     let (shape, mapped) = shape(source, conn.as_mut(), options)?;
+    let route = conn.route(&shape)?;
+    let run = route.statement_shape(&shape);
     let d = source.engine().dialect();
     Ok(Plan {
         engine: source.engine(),
-        plan: plan_text(source.engine(), false),
+        plan: route.layout.text(source.engine(), false),
+        shards: route.shards.iter().map(|s| s.address()).collect(),
         columns: stratum_io::mapping::shown_mapping(&mapped),
-        quality_sql: shape.quality_sql(d, as_of),
-        customers_sql: shape.customers_sql(d, as_of),
-        days_sql: shape.days_sql(d, as_of),
+        quality_sql: run.quality_sql(d, as_of),
+        customers_sql: run.customers_sql(d, as_of),
+        days_sql: run.days_sql(d, as_of),
     })
-}
-
-/// The plan's code: one node runs every level (PostgreSQL and the MySQL protocol here;
-/// sharded engines will choose between full pushdown and a merge on the initiator).
-const SINGLE_NODE: &str = "single_node";
-
-/// The plan in words, in Chinese and English; `per_day` when a row per customer and day
-/// comes back.
-fn plan_text(engine: Engine, per_day: bool) -> Label {
-    let (zh, en) = match engine {
-        Engine::Postgres => ("PostgreSQL", "PostgreSQL"),
-        Engine::MySql => ("MySQL 协议服务器", "the MySQL-protocol server"),
-    };
-    let (zh_rows, en_rows) = if per_day {
-        (
-            "每位客户每天返回一行",
-            "one row per customer and day streams back",
-        )
-    } else {
-        ("每位客户返回一行", "one row per customer streams back")
-    };
-    Label {
-        zh: format!("单节点完全下推：{zh}执行去重与两级聚合，{zh_rows}"),
-        en: format!(
-            "full pushdown on one node: {en} runs the dedupe and both aggregation levels; {en_rows}"
-        ),
-    }
 }
 
 /// Refuses the options the pushed-down rules do not cover yet.
@@ -303,6 +293,7 @@ fn shape(
     if let Some(o) = cols.order_id {
         check(o, "order_id", &ids, "a text or integer column is needed")?;
     }
+    let amount_scale = columns[amount].scale;
     Ok((
         Shape {
             table: source.table().to_string(),
@@ -312,6 +303,7 @@ fn shape(
             order_date: cols.order_date,
             amount,
             keep_duplicates: options.duplicates == stratum_io::transactions::Duplicates::Keep,
+            amount_scale,
         },
         mapped,
     ))
@@ -328,48 +320,67 @@ pub fn load(
     check_options(options)?;
     let mut conn = connect::connect(source)?;
     let (shape, mapped) = shape(source, conn.as_mut(), options)?;
+    let route = conn.route(&shape)?;
     conn.begin_snapshot()?;
     let d = source.engine().dialect();
-    let mut first: Option<Vec<Option<String>>> = None;
-    conn.each_row(&shape.quality_sql(d, as_of), &mut |row| {
-        first = Some(row.to_vec());
-        Ok(())
-    })?;
-    let row = first.unwrap_or_default();
-    let (counts, lines, after) = accounting(&row, as_of.is_some())?;
-    let aggregator = Aggregator::new(as_of, options.frequency);
-    let until = as_of.or_else(|| lines.last_date.and_then(|d| d.succ_opt()));
-    let mut aggregator = if options.history {
-        aggregator.keep_history()
-    } else {
-        aggregator
+    let run = route.statement_shape(&shape);
+    let quality_sql = run.quality_sql(d, as_of);
+    let read_accounting = |c: &mut dyn Connection| {
+        let mut first: Option<Vec<Option<String>>> = None;
+        c.each_row(&quality_sql, &mut |row| {
+            first = Some(row.to_vec());
+            Ok(())
+        })?;
+        accounting(&first.unwrap_or_default(), as_of.is_some())
     };
-    match until {
-        Some(until) if options.history => {
-            // rows come by customer: each customer's days are gathered, then added
-            let mut current = DaysOf::default();
-            conn.each_row(&shape.days_sql(d, Some(until)), &mut |row| {
-                let (id, day) = day_row(row)?;
-                if current.id != id {
-                    current.flush(&mut aggregator)?;
-                    current.id = id.to_string();
-                }
-                current.add(day);
-                Ok(())
-            })?;
-            current.flush(&mut aggregator)?;
+    let parts = if route.shards.is_empty() {
+        vec![read_accounting(conn.as_mut())?]
+    } else {
+        on_shards(&route.shards, read_accounting)?
+    };
+    let (counts, lines, after) = add_up(parts);
+    let until = as_of.or_else(|| lines.last_date.and_then(|d| d.succ_opt()));
+    let fill = |c: &mut dyn Connection| -> Result<Aggregator, PushdownError> {
+        let aggregator = Aggregator::new(as_of, options.frequency);
+        let mut aggregator = if options.history {
+            aggregator.keep_history()
+        } else {
+            aggregator
+        };
+        match until {
+            Some(until) if options.history => {
+                // rows come by customer: each customer's days are gathered, then added
+                let mut current = DaysOf::default();
+                c.each_row(&run.days_sql(d, Some(until)), &mut |row| {
+                    let (id, day) = day_row(row)?;
+                    if current.id != id {
+                        current.flush(&mut aggregator)?;
+                        current.id = id.to_string();
+                    }
+                    current.add(day);
+                    Ok(())
+                })?;
+                current.flush(&mut aggregator)?;
+            }
+            Some(until) => {
+                c.each_row(&run.customers_sql(d, Some(until)), &mut |row| {
+                    let (id, totals) = customer(row)?;
+                    aggregator.add_totals(id, &totals, &[])?;
+                    Ok(())
+                })?;
+            }
+            None => {}
         }
-        Some(until) => {
-            conn.each_row(&shape.customers_sql(d, Some(until)), &mut |row| {
-                let (id, totals) = customer(row)?;
-                aggregator.add_totals(id, &totals, &[])?;
-                Ok(())
-            })?;
-        }
-        None => {}
-    }
-    if let Some((lines_after, amount_after)) = after {
-        aggregator.add_after_as_of(lines_after, amount_after);
+        Ok(aggregator)
+    };
+    let mut aggregators = if route.shards.is_empty() {
+        vec![fill(conn.as_mut())?]
+    } else {
+        // each shard's customers are its own: one aggregator each, filled side by side
+        on_shards(&route.shards, fill)?
+    };
+    if let (Some((lines_after, amount_after)), Some(first)) = (after, aggregators.first_mut()) {
+        first.add_after_as_of(lines_after, amount_after);
     }
     let columns_read = {
         let mut used = vec![shape.customer_id, shape.order_date, shape.amount];
@@ -391,8 +402,8 @@ pub fn load(
             database: Some(DatabaseInfo {
                 engine: source.engine().name().to_string(),
                 table: source.table().to_string(),
-                plan: SINGLE_NODE.to_string(),
-                plan_text: plan_text(source.engine(), options.history),
+                plan: route.layout.code().to_string(),
+                plan_text: route.layout.text(source.engine(), options.history),
             }),
         },
         more_sources: Vec::new(),
@@ -404,7 +415,52 @@ pub fn load(
         columns_read,
         expressions: Default::default(),
     };
-    Ok((ShardedAggregator::new(vec![aggregator]), quality))
+    Ok((ShardedAggregator::new(aggregators), quality))
+}
+
+/// Runs `work` on each shard at once, each on its own connection; the results in shard order.
+fn on_shards<T: Send>(
+    shards: &[connect::ClickHouseUrl],
+    work: impl Fn(&mut dyn Connection) -> Result<T, PushdownError> + Sync,
+) -> Result<Vec<T>, PushdownError> {
+    let n = shards.len();
+    std::thread::scope(|scope| {
+        let work = &work;
+        let running: Vec<_> = shards
+            .iter()
+            .enumerate()
+            .map(|(i, url)| {
+                scope.spawn(move || {
+                    let shown = format!(
+                        "clickhouse://{}/{} (shard {} of {n})",
+                        url.address(),
+                        url.database,
+                        i + 1
+                    );
+                    let mut conn = connect::clickhouse(url, &shown)?;
+                    work(&mut conn)
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// The row accounting of several shards, added up.
+fn add_up(parts: Vec<Accounting>) -> Accounting {
+    let mut total: Accounting = (RowCounts::default(), LineStats::default(), None);
+    for (counts, lines, after) in parts {
+        total.0.merge(counts);
+        total.1.merge(&lines);
+        total.2 = match (total.2, after) {
+            (Some((n, a)), Some((m, b))) => Some((n + m, a + b)),
+            (x, y) => x.or(y),
+        };
+    }
+    total
 }
 
 /// One row of the per-customer-and-day statement.

@@ -11,6 +11,8 @@ pub enum Engine {
     Postgres,
     /// `mysql://` or `mariadb://`: the MySQL protocol (MySQL, MariaDB, Doris, StarRocks).
     MySql,
+    /// `clickhouse://`: ClickHouse over HTTP (port 8123), one server or a sharded cluster.
+    ClickHouse,
 }
 
 impl Engine {
@@ -19,6 +21,7 @@ impl Engine {
         match self {
             Engine::Postgres => "postgresql",
             Engine::MySql => "mysql",
+            Engine::ClickHouse => "clickhouse",
         }
     }
 
@@ -27,6 +30,7 @@ impl Engine {
         match self {
             Engine::Postgres => Dialect::Postgres,
             Engine::MySql => Dialect::MySql,
+            Engine::ClickHouse => Dialect::ClickHouse,
         }
     }
 }
@@ -62,7 +66,8 @@ impl TableSource {
         let engine = match scheme.to_ascii_lowercase().as_str() {
             "postgres" | "postgresql" => Engine::Postgres,
             "mysql" | "mariadb" => Engine::MySql,
-            "clickhouse" | "sc" => {
+            "clickhouse" => Engine::ClickHouse,
+            "sc" => {
                 return Err(PushdownError::NotYet {
                     scheme: scheme.to_string(),
                 });
@@ -71,7 +76,7 @@ impl TableSource {
                 return Err(PushdownError::BadUrl {
                     url: redact(url),
                     message: format!(
-                        "`{scheme}://` names no engine Stratum reads; use postgres:// or mysql://"
+                        "`{scheme}://` names no engine Stratum reads; use postgres://, mysql:// or clickhouse://"
                     ),
                 });
             }
@@ -91,7 +96,7 @@ impl TableSource {
         // MariaDB's URL is MySQL's
         let url = match engine {
             Engine::MySql => format!("mysql://{rest}"),
-            Engine::Postgres => url.to_string(),
+            Engine::Postgres | Engine::ClickHouse => url.to_string(),
         };
         Ok(TableSource {
             engine,
@@ -187,8 +192,12 @@ mod tests {
 
     #[test]
     fn unknown_and_later_engines_are_named() {
-        let e = TableSource::new("clickhouse://h:8123/db", "t").err();
+        let e = TableSource::new("sc://h:15002", "t").err();
         assert!(matches!(e, Some(PushdownError::NotYet { .. })));
+        let s = TableSource::new("clickhouse://u:pw@h:8123/db", "t");
+        assert!(s.is_ok_and(
+            |s| s.engine() == Engine::ClickHouse && s.shown_url() == "clickhouse://u@h:8123/db"
+        ));
         let e = TableSource::new("oracle://h/db", "t").err();
         assert!(matches!(e, Some(PushdownError::BadUrl { .. })));
         let e = TableSource::new("postgres://h/db", "a.b.c").err();

@@ -21,6 +21,8 @@ pub enum Dialect {
     Postgres,
     /// MySQL's dialect (MySQL, MariaDB; Doris and StarRocks speak it).
     MySql,
+    /// ClickHouse's dialect, as old as 18.16 (no `WITH` subqueries: the levels are nested).
+    ClickHouse,
 }
 
 /// What a column holds, as far as the SQL cares.
@@ -49,6 +51,8 @@ pub struct Column {
     pub type_name: String,
     /// What it holds.
     pub kind: Kind,
+    /// Its decimal places, for an exact number (0 for an integer).
+    pub scale: u32,
 }
 
 /// The table and which of its columns hold what.
@@ -68,6 +72,9 @@ pub struct Shape {
     pub amount: usize,
     /// Whether identical rows are all kept (`--duplicates keep`).
     pub keep_duplicates: bool,
+    /// The amount column's decimal places (0 for an integer column), where the dialect
+    /// needs it (ClickHouse rebuilds the amount from its text at this scale).
+    pub amount_scale: u32,
 }
 
 /// The reject reasons the SQL can give, as it spells them.
@@ -143,15 +150,14 @@ const WHITE_SPACE: [(u32, u32); 10] = [
 impl Dialect {
     /// `name` as a quoted identifier (`schema.table` quoted part by part).
     pub fn ident(self, name: &str) -> String {
-        let q = match self {
-            Dialect::Postgres => '"',
-            Dialect::MySql => '`',
-        };
-        let one = |part: &str| {
-            let doubled = part.replace(q, &format!("{q}{q}"));
-            format!("{q}{doubled}{q}")
-        };
-        one(name)
+        match self {
+            Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
+            Dialect::MySql => format!("`{}`", name.replace('`', "``")),
+            // ClickHouse escapes with a backslash inside backquotes
+            Dialect::ClickHouse => {
+                format!("`{}`", name.replace('\\', "\\\\").replace('`', "\\`"))
+            }
+        }
     }
 
     /// A table name, `schema.table` or `table`, quoted.
@@ -164,7 +170,10 @@ impl Dialect {
 
     /// A date literal.
     fn date(self, d: NaiveDate) -> String {
-        format!("DATE '{}'", d.format("%Y-%m-%d"))
+        match self {
+            Dialect::ClickHouse => format!("toDate('{}')", d.format("%Y-%m-%d")),
+            _ => format!("DATE '{}'", d.format("%Y-%m-%d")),
+        }
     }
 
     /// An expression as text, for reading back.
@@ -172,6 +181,7 @@ impl Dialect {
         match self {
             Dialect::Postgres => format!("CAST({e} AS text)"),
             Dialect::MySql => format!("CAST({e} AS CHAR)"),
+            Dialect::ClickHouse => format!("toString({e})"),
         }
     }
 
@@ -180,6 +190,33 @@ impl Dialect {
         match self {
             Dialect::Postgres => format!("to_char({e}, 'YYYY-MM-DD')"),
             Dialect::MySql => format!("DATE_FORMAT({e}, '%Y-%m-%d')"),
+            Dialect::ClickHouse => format!("toString({e})"),
+        }
+    }
+
+    /// How many distinct values of `e` (NULL not counted), 0 when none.
+    fn count_distinct(self, e: &str) -> String {
+        match self {
+            // ClickHouse 18.16 gives NULL for a group whose values are all NULL
+            Dialect::ClickHouse => format!("ifNull(COUNT(DISTINCT {e}), 0)"),
+            _ => format!("COUNT(DISTINCT {e})"),
+        }
+    }
+
+    /// A count literal of the per-day statement's second part (its types must match the
+    /// first part's in ClickHouse).
+    fn count_literal(self, n: u32) -> String {
+        match self {
+            Dialect::ClickHouse => format!("toUInt64({n})"),
+            _ => n.to_string(),
+        }
+    }
+
+    /// A zero sum of the per-day statement's second part, at `scale`.
+    fn zero_sum(self, scale: u32) -> String {
+        match self {
+            Dialect::ClickHouse => format!("toDecimal128(0, {scale})"),
+            _ => "0".to_string(),
         }
     }
 
@@ -197,6 +234,11 @@ impl Dialect {
             // MySQL's collations ignore case and trailing spaces: compare the UTF-8 bytes
             (Dialect::MySql, Kind::Text) => format!("CAST(CONVERT({q} USING utf8mb4) AS BINARY)"),
             (Dialect::MySql, _) => q,
+            // ClickHouse 18.16 crashes grouping by a Decimal128 beside other keys: exact
+            // numbers are grouped by their text, which is one to one at a column's fixed
+            // scale; strings compare as bytes already
+            (Dialect::ClickHouse, Kind::Exact) => format!("toString({q})"),
+            (Dialect::ClickHouse, _) => q,
         }
     }
 
@@ -217,6 +259,20 @@ impl Dialect {
                     .collect();
                 // a NULL id is an empty one: an anonymous sale, a line without an order id
                 format!("(COALESCE(btrim({text}, E'{set}'), '')) COLLATE \"C\"")
+            }
+            Dialect::ClickHouse => {
+                // re2 in UTF-8 mode; the SQL literal doubles each backslash
+                let set: String = WHITE_SPACE
+                    .iter()
+                    .map(|&(a, b)| {
+                        if a == b {
+                            format!("\\\\x{{{a:X}}}")
+                        } else {
+                            format!("\\\\x{{{a:X}}}-\\\\x{{{b:X}}}")
+                        }
+                    })
+                    .collect();
+                format!("replaceRegexpAll(ifNull(toString({q}), ''), '^[{set}]+|[{set}]+$', '')")
             }
             Dialect::MySql => {
                 let text = if c.kind == Kind::Text {
@@ -244,7 +300,7 @@ impl Dialect {
     /// Bytes-compared id text as readable text.
     fn id_out(self, e: &str) -> String {
         match self {
-            Dialect::Postgres => e.to_string(),
+            Dialect::Postgres | Dialect::ClickHouse => e.to_string(),
             Dialect::MySql => format!("CONVERT({e} USING utf8mb4)"),
         }
     }
@@ -257,8 +313,10 @@ fn col(i: usize) -> String {
 }
 
 impl Shape {
-    /// Levels 1 and 2 as `WITH` clauses ending in `classified (cid, oid, d, a, copies, reason)`.
-    fn levels(&self, dialect: Dialect) -> String {
+    /// Levels 1 and 2 ending in `classified (cid, oid, d, a, copies, reason)`: the `WITH`
+    /// clauses to put first and what to select from (`classified`), or, in ClickHouse's
+    /// dialect, no clauses and the levels nested as a subquery.
+    fn levels(&self, dialect: Dialect) -> (String, String) {
         let d = dialect;
         let table = d.table(&self.table);
         let picked: Vec<String> = self
@@ -284,34 +342,74 @@ impl Shape {
             None => match d {
                 Dialect::Postgres => "CAST('' AS text)".to_string(),
                 Dialect::MySql => "CAST('' AS BINARY)".to_string(),
+                Dialect::ClickHouse => "''".to_string(),
             },
         };
         let date_col = d.ident(&col(self.order_date));
-        let date = match self.columns[self.order_date].kind {
-            Kind::Timestamp => format!("CAST({date_col} AS DATE)"),
+        let date = match (self.columns[self.order_date].kind, d) {
+            (Kind::Timestamp, Dialect::ClickHouse) => format!("toDate({date_col})"),
+            (Kind::Timestamp, _) => format!("CAST({date_col} AS DATE)"),
             _ => date_col,
         };
         let a = d.ident(&col(self.amount));
-        let (low, high) = (
-            d.date(NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default()),
-            d.date(NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or_default()),
-        );
-        let max = MAX_AMOUNT;
-        // MySQL keeps dates with a zero month or day (`2024-00-10`), which no file date is
-        let zero_dates = match d {
-            Dialect::MySql => " OR MONTH(d) = 0 OR DAYOFMONTH(d) = 0",
-            Dialect::Postgres => "",
+        let amount = match d {
+            // the amount was grouped as text (see `distinct_value`)
+            Dialect::ClickHouse => format!(
+                "if(isNull({a}), NULL, round(toDecimal128(ifNull({a}, '0'), {}), 4))",
+                self.amount_scale
+            ),
+            _ => format!("ROUND({a}, 4)"),
         };
-        format!(
-            "WITH distinct_rows AS ({distinct}),\n\
-             typed AS (SELECT {cid} AS cid, {oid} AS oid, {date} AS d, ROUND({a}, 4) AS a, copies FROM distinct_rows),\n\
-             classified AS (SELECT cid, oid, d, a, copies, CASE \
+        let max = MAX_AMOUNT;
+        let out_of_range = match d {
+            // MySQL keeps dates with a zero month or day (`2024-00-10`), which no file date is
+            Dialect::MySql | Dialect::Postgres => {
+                let (low, high) = (
+                    d.date(NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default()),
+                    d.date(NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or_default()),
+                );
+                let zero_dates = if d == Dialect::MySql {
+                    " OR MONTH(d) = 0 OR DAYOFMONTH(d) = 0"
+                } else {
+                    ""
+                };
+                format!("d < {low} OR d > {high}{zero_dates}")
+            }
+            // ClickHouse's dates start in 1970; a date it could not store (1899, a typo)
+            // was stored as its zero date, 1970-01-01, which is taken as such
+            Dialect::ClickHouse => format!(
+                "d = toDate(0) OR d > {}",
+                d.date(NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or_default())
+            ),
+        };
+        let typed = format!(
+            "SELECT {cid} AS cid, {oid} AS oid, {date} AS d, {amount} AS a, copies FROM {}",
+            match d {
+                Dialect::ClickHouse => format!("({distinct})"),
+                _ => "distinct_rows".to_string(),
+            }
+        );
+        let classified = format!(
+            "SELECT cid, oid, d, a, copies, CASE \
              WHEN d IS NULL THEN 'missing_date' \
-             WHEN d < {low} OR d > {high}{zero_dates} THEN 'bad_date' \
+             WHEN {out_of_range} THEN 'bad_date' \
              WHEN a IS NULL THEN 'missing_amount' \
              WHEN a > {max} OR a < -{max} THEN 'bad_amount' \
-             END AS reason FROM typed)\n"
-        )
+             END AS reason FROM {}",
+            match d {
+                Dialect::ClickHouse => format!("({typed})"),
+                _ => "typed".to_string(),
+            }
+        );
+        match d {
+            Dialect::ClickHouse => (String::new(), format!("({classified}) AS classified")),
+            _ => (
+                format!(
+                    "WITH distinct_rows AS ({distinct}),\ntyped AS ({typed}),\nclassified AS ({classified})\n"
+                ),
+                "classified".to_string(),
+            ),
+        }
     }
 
     /// The row accounting: one row of [`QUALITY_COLUMNS`]; with `as_of`, two more: the lines
@@ -374,11 +472,8 @@ impl Shape {
                 "SUM(CASE WHEN {accepted} AND d >= {at} THEN a ELSE 0 END)"
             )));
         }
-        format!(
-            "{}SELECT {} FROM classified",
-            self.levels(d),
-            cells.join(",\n  ")
-        )
+        let (with, classified) = self.levels(d);
+        format!("{with}SELECT {} FROM {classified}", cells.join(",\n  "))
     }
 
     /// One row of [`CUSTOMER_COLUMNS`] per customer with an accepted line dated before
@@ -392,10 +487,11 @@ impl Shape {
             d.date_text("MIN(CASE WHEN a > 0 THEN d END)"),
             d.date_text("MAX(CASE WHEN a > 0 THEN d END)"),
             // distinct order ids among the purchase lines, and each line without one
-            t(
-                "COUNT(DISTINCT CASE WHEN a > 0 AND oid <> '' THEN oid END) + SUM(CASE WHEN a > 0 AND oid = '' THEN 1 ELSE 0 END)",
-            ),
-            t("COUNT(DISTINCT CASE WHEN a > 0 THEN d END)"),
+            t(&format!(
+                "{} + SUM(CASE WHEN a > 0 AND oid = '' THEN 1 ELSE 0 END)",
+                d.count_distinct("CASE WHEN a > 0 AND oid <> '' THEN oid END")
+            )),
+            t(&d.count_distinct("CASE WHEN a > 0 THEN d END")),
             t("SUM(CASE WHEN a > 0 THEN a ELSE 0 END)"),
             t("SUM(CASE WHEN a < 0 THEN a ELSE 0 END)"),
             t("SUM(CASE WHEN a < 0 THEN 1 ELSE 0 END)"),
@@ -403,9 +499,9 @@ impl Shape {
             d.date_text("MIN(d)"),
             d.date_text("MAX(d)"),
         ];
+        let (with, classified) = self.levels(d);
         format!(
-            "{}SELECT {} FROM classified WHERE reason IS NULL AND cid <> '' AND d < {} GROUP BY cid",
-            self.levels(d),
+            "{with}SELECT {} FROM {classified} WHERE reason IS NULL AND cid <> '' AND d < {} GROUP BY cid",
             cells.join(",\n  "),
             as_of.map_or_else(|| ":as_of".to_string(), |at| d.date(at))
         )
@@ -413,6 +509,22 @@ impl Shape {
 }
 
 impl Shape {
+    /// How many rows have a customer id that trimming changes (one row, one count).
+    pub fn untrimmed_ids_sql(&self, dialect: Dialect) -> String {
+        let d = dialect;
+        let c = &self.columns[self.customer_id];
+        let raw = match d {
+            Dialect::ClickHouse => format!("ifNull(toString({}), '')", d.ident(&c.name)),
+            _ => format!("COALESCE({}, '')", d.text(&d.ident(&c.name))),
+        };
+        format!(
+            "SELECT {} FROM {} WHERE {raw} <> {}",
+            d.text("COUNT(*)"),
+            d.table(&self.table),
+            d.id(&c.name, c)
+        )
+    }
+
     /// One row of [`DAY_COLUMNS`] per customer and day with an accepted line dated before
     /// `as_of` (`None`: `:as_of`), ordered by customer then day: what the days a tier
     /// scheme's windows and lifetime value read are made of. An order is new on the day of
@@ -433,8 +545,14 @@ impl Shape {
             t("SUM(purchase_lines)"),
             t("SUM(new_orders)"),
         ];
+        let (with, classified) = self.levels(d);
+        let (zero, one, sum0) = (
+            d.count_literal(0),
+            d.count_literal(1),
+            d.zero_sum(self.amount_scale),
+        );
         format!(
-            "{}SELECT {} FROM (\n\
+            "{with}SELECT {} FROM (\n\
              SELECT cid, d AS day, \
              SUM(CASE WHEN a > 0 THEN a ELSE 0 END) AS gross, \
              SUM(CASE WHEN a < 0 THEN a ELSE 0 END) AS refunds, \
@@ -442,12 +560,11 @@ impl Shape {
              SUM(CASE WHEN a = 0 THEN 1 ELSE 0 END) AS zero_lines, \
              SUM(CASE WHEN a > 0 THEN 1 ELSE 0 END) AS purchase_lines, \
              SUM(CASE WHEN a > 0 AND oid = '' THEN 1 ELSE 0 END) AS new_orders \
-             FROM classified WHERE {used} GROUP BY cid, d\n\
+             FROM {classified} WHERE {used} GROUP BY cid, d\n\
              UNION ALL\n\
-             SELECT cid, MIN(d), 0, 0, 0, 0, 0, 1 FROM classified \
+             SELECT cid, MIN(d), {sum0}, {sum0}, {zero}, {zero}, {zero}, {one} FROM {classified} \
              WHERE {used} AND a > 0 AND oid <> '' GROUP BY cid, oid\n\
              ) AS per_day GROUP BY cid, day ORDER BY cid, day",
-            self.levels(d),
             cells.join(",\n  "),
         )
     }

@@ -207,7 +207,7 @@ fn what_a_table_cannot_do_yet_is_refused_by_name() {
         &[
             "segment",
             "--source",
-            "clickhouse://h:8123/db",
+            "sc://h:15002",
             "--table",
             "orders",
             "-o",

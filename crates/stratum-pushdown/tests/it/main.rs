@@ -1,7 +1,10 @@
 //! Parity: the same transactions, read from a file by the file engine and pushed down to a real
 //! database as SQL, give the same features for every customer and the same row accounting.
-//! PostgreSQL runs when `STRATUM_TEST_DATABASE_URL` is set and the MySQL protocol (MariaDB here)
-//! when `STRATUM_TEST_MYSQL_URL` is; `.ci/run` sets both.
+//! PostgreSQL runs when `STRATUM_TEST_DATABASE_URL` is set, the MySQL protocol (MariaDB here)
+//! when `STRATUM_TEST_MYSQL_URL` is, and ClickHouse when `STRATUM_TEST_CLICKHOUSE_URL` is: a
+//! table on one server, and `Distributed` tables over the three shards of the cluster `stratum`
+//! that `.ci/clickhouse-cluster` starts, sharded by customer id and by `rand()`. `.ci/run` sets
+//! all three.
 
 use std::io::Write;
 use std::path::Path;
@@ -251,6 +254,10 @@ trait Engine {
     fn load_csv(&self, url: &str, table: &str, path: &Path);
     fn drop_table(&self, url: &str, table: &str);
     fn create_float_table(&self, url: &str, table: &str);
+    /// Whether the table is spread over shards (its plan is not one node's).
+    fn sharded(&self) -> bool {
+        false
+    }
 }
 
 struct Postgres;
@@ -348,6 +355,157 @@ impl Engine for MySql {
     }
 }
 
+/// ClickHouse over HTTP: `key` `None` for a MergeTree table on the server of the URL, else a
+/// `Distributed` table over a MergeTree table on each shard of the cluster `stratum`, sharded
+/// by `key`.
+struct ClickHouse {
+    key: Option<&'static str>,
+}
+
+/// The HTTP address and database of a `clickhouse://host:port/db` URL.
+fn ch_http(url: &str) -> (String, String) {
+    let rest = url
+        .strip_prefix("clickhouse://")
+        .expect("a clickhouse:// URL");
+    let (host, db) = rest.split_once('/').unwrap_or((rest, "default"));
+    (format!("http://{host}"), db.to_string())
+}
+
+/// Runs `sql` on the server at `http` (`http://host:port`), returning its rows as TSV lines.
+fn ch_query(http: &str, db: &str, sql: &str) -> Vec<String> {
+    use tokio::io::AsyncBufReadExt;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let client = clickhouse::Client::default()
+            .with_url(http)
+            .with_database(db)
+            .with_setting("insert_distributed_sync", "1");
+        let mut cursor = client
+            .query(&sql.replace('?', "??"))
+            .fetch_bytes("TabSeparated")
+            .expect("query");
+        let mut out = Vec::new();
+        let mut lines = (&mut cursor).lines();
+        while let Some(line) = lines
+            .next_line()
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {}", &sql[..sql.len().min(200)]))
+        {
+            out.push(line);
+        }
+        out
+    })
+}
+
+/// The shards of the cluster `stratum` (`host:port`, the URL's port), or none.
+fn ch_shards(url: &str) -> Vec<String> {
+    let (http, db) = ch_http(url);
+    let port = http.rsplit(':').next().unwrap_or("8123").to_string();
+    ch_query(
+        &http,
+        &db,
+        "SELECT host_address FROM system.clusters WHERE cluster = 'stratum' AND replica_num = 1 ORDER BY shard_num",
+    )
+    .into_iter()
+    .map(|h| format!("http://{h}:{port}"))
+    .collect()
+}
+
+const CH_COLUMNS: &str = "(customer_id String, order_id Nullable(String), order_date Nullable(Date), \
+     amount Nullable(Decimal(24, 6)), channel Nullable(String), category Nullable(String))";
+
+/// A CSV field as a TabSeparated value: empty is NULL, except for the customer id.
+fn tsv_value(v: &str, nullable: bool) -> String {
+    if v.is_empty() && nullable {
+        return "\\N".into();
+    }
+    v.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+}
+
+impl Engine for ClickHouse {
+    fn load_csv(&self, url: &str, table: &str, path: &Path) {
+        let (http, db) = ch_http(url);
+        self.drop_table(url, table);
+        match self.key {
+            None => {
+                ch_query(
+                    &http,
+                    &db,
+                    &format!(
+                        "CREATE TABLE {table} {CH_COLUMNS} ENGINE = MergeTree ORDER BY tuple()"
+                    ),
+                );
+            }
+            Some(key) => {
+                for shard in ch_shards(url) {
+                    ch_query(
+                        &shard,
+                        &db,
+                        &format!(
+                            "CREATE TABLE {table}_local {CH_COLUMNS} ENGINE = MergeTree ORDER BY tuple()"
+                        ),
+                    );
+                }
+                ch_query(
+                    &http,
+                    &db,
+                    &format!(
+                        "CREATE TABLE {table} AS {table}_local ENGINE = Distributed(stratum, {db}, {table}_local, {key})"
+                    ),
+                );
+            }
+        }
+        let mut reader = csv::Reader::from_path(path).expect("csv");
+        let mut data = String::new();
+        for r in reader.records() {
+            let r = r.expect("record");
+            let values: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(i, v)| tsv_value(v, i != 0))
+                .collect();
+            data.push_str(&values.join("\t"));
+            data.push('\n');
+        }
+        ch_query(
+            &http,
+            &db,
+            &format!("INSERT INTO {table} FORMAT TabSeparated\n{data}"),
+        );
+    }
+
+    fn drop_table(&self, url: &str, table: &str) {
+        let (http, db) = ch_http(url);
+        ch_query(&http, &db, &format!("DROP TABLE IF EXISTS {table}"));
+        if self.key.is_some() {
+            for shard in ch_shards(url) {
+                ch_query(&shard, &db, &format!("DROP TABLE IF EXISTS {table}_local"));
+            }
+        }
+    }
+
+    fn sharded(&self) -> bool {
+        self.key.is_some()
+    }
+
+    fn create_float_table(&self, url: &str, table: &str) {
+        let (http, db) = ch_http(url);
+        ch_query(&http, &db, &format!("DROP TABLE IF EXISTS {table}"));
+        ch_query(
+            &http,
+            &db,
+            &format!(
+                "CREATE TABLE {table} (customer_id String, order_date Date, amount Float64) ENGINE = MergeTree ORDER BY tuple()"
+            ),
+        );
+    }
+}
+
 fn engines() -> Vec<(String, Box<dyn Engine>)> {
     let mut out: Vec<(String, Box<dyn Engine>)> = Vec::new();
     match std::env::var("STRATUM_TEST_DATABASE_URL") {
@@ -357,6 +515,19 @@ fn engines() -> Vec<(String, Box<dyn Engine>)> {
     match std::env::var("STRATUM_TEST_MYSQL_URL") {
         Ok(url) => out.push((url, Box::new(MySql))),
         Err(_) => eprintln!("STRATUM_TEST_MYSQL_URL is not set: MySQL protocol skipped"),
+    }
+    match std::env::var("STRATUM_TEST_CLICKHOUSE_URL") {
+        Ok(url) => {
+            out.push((url.clone(), Box::new(ClickHouse { key: None })));
+            if ch_shards(&url).len() > 1 {
+                for key in ["cityHash64(customer_id)", "rand()"] {
+                    out.push((url.clone(), Box::new(ClickHouse { key: Some(key) })));
+                }
+            } else {
+                eprintln!("no cluster `stratum` at {url}: sharded ClickHouse tables skipped");
+            }
+        }
+        Err(_) => eprintln!("STRATUM_TEST_CLICKHOUSE_URL is not set: ClickHouse skipped"),
     }
     out
 }
@@ -391,6 +562,10 @@ fn the_plan_names_the_table_and_both_statements() {
     let dir = temp();
     let path = write_adversarial(dir.path());
     for (url, engine) in engines() {
+        if engine.sharded() {
+            // its plans: a_clickhouse_cluster_runs_the_plan_its_sharding_allows
+            continue;
+        }
         let table = format!("stratum_plan_{}", std::process::id());
         engine.load_csv(&url, &table, &path);
         let source = TableSource::new(&url, &table).expect("source");
@@ -407,7 +582,11 @@ fn the_plan_names_the_table_and_both_statements() {
         );
         let at = NaiveDate::from_ymd_opt(2025, 1, 1);
         let dated = plan(&source, &o, at).expect("plan").script(&source, at);
-        assert!(dated.contains("DATE '2025-01-01'") && !dated.contains(":as_of"));
+        assert!(
+            (dated.contains("DATE '2025-01-01'") || dated.contains("toDate('2025-01-01')"))
+                && !dated.contains(":as_of"),
+            "{dated}"
+        );
         engine.drop_table(&url, &table);
     }
 }
@@ -446,5 +625,72 @@ fn bad_sources_are_refused_by_name() {
                     && !m.contains("hunter2")),
             "{e:?}"
         );
+    }
+}
+
+#[test]
+fn a_clickhouse_cluster_runs_the_plan_its_sharding_allows() {
+    let Ok(url) = std::env::var("STRATUM_TEST_CLICKHOUSE_URL") else {
+        eprintln!("STRATUM_TEST_CLICKHOUSE_URL is not set: ClickHouse skipped");
+        return;
+    };
+    let shards = ch_shards(&url).len();
+    if shards < 2 {
+        eprintln!("no cluster `stratum` at {url}: sharded ClickHouse tables skipped");
+        return;
+    }
+    let dir = temp();
+    let demo = write_demo_file(&dir.path().join("demo"));
+    let adversarial = write_adversarial(dir.path());
+    let by_customer = "cityHash64(customer_id)";
+    let full = format!(
+        "full pushdown: table sharded by {by_customer}; each of the {shards} shards runs the dedupe"
+    );
+    let cases = [
+        (Some(by_customer), &demo, "full_pushdown", full.as_str()),
+        // three of its customer ids are padded: one customer's rows may sit on two shards
+        (
+            Some(by_customer),
+            &adversarial,
+            "merge_on_initiator",
+            "but 3 rows have a customer id with whitespace around it",
+        ),
+        (
+            Some("rand()"),
+            &demo,
+            "merge_on_initiator",
+            "sharding key is rand(); every distinct line flows to the initiator",
+        ),
+        (
+            None,
+            &demo,
+            "single_node",
+            "full pushdown on one node: ClickHouse",
+        ),
+    ];
+    let o = options(FrequencyBasis::Orders, Duplicates::Drop);
+    for (key, path, code, words) in cases {
+        let engine = ClickHouse { key };
+        let table = format!("stratum_layout_{}", std::process::id());
+        engine.load_csv(&url, &table, path);
+        let source = TableSource::new(&url, &table).expect("source");
+        let (_, quality) = load(&source, &o, None).expect("pushdown");
+        let db = quality.source.database.expect("database info");
+        assert_eq!(db.plan, code, "{key:?} {}", path.display());
+        assert!(db.plan_text.en.contains(words), "{}", db.plan_text.en);
+        let p = plan(&source, &o, None).expect("plan");
+        assert!(p.plan.en.contains(words), "{}", p.plan.en);
+        let script = p.script(&source, None);
+        if code == "full_pushdown" {
+            // each shard reads its own part: the table under the Distributed one
+            assert_eq!(p.shards.len(), shards);
+            assert!(script.contains(&format!("`{table}_local`")), "{script}");
+        } else {
+            assert!(
+                p.shards.is_empty() && !script.contains("_local"),
+                "{script}"
+            );
+        }
+        engine.drop_table(&url, &table);
     }
 }
