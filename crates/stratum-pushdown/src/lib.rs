@@ -19,11 +19,13 @@
 //! customer and day comes back instead, an order counted on the day of its earliest purchase
 //! line (the file engine's rule too).
 //!
-//! Supported now: PostgreSQL and the MySQL protocol (MySQL, MariaDB), one node each. Not yet:
-//! ClickHouse, Spark Connect, `--amount`/`--where`/`--refund-when`, text date or amount
-//! columns, and a backfill's periods.
+//! Supported now: PostgreSQL and the MySQL protocol (MySQL, MariaDB), one node each, and
+//! ClickHouse, one server or a sharded cluster (see `route` for the plans). Not yet: Spark
+//! Connect, `--amount`/`--where`/`--refund-when`, text date or amount columns, and a
+//! backfill's periods.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use stratum_core::scheme::params::Label;
@@ -317,6 +319,37 @@ pub fn load(
     options: &TransactionOptions,
     as_of: Option<NaiveDate>,
 ) -> Result<(ShardedAggregator, TransactionQuality), PushdownError> {
+    load_streamed(source, options, as_of).map(|(a, q, _)| (a, q))
+}
+
+/// How the rows of a pushdown came back: for benchmarks and `STRATUM_TIMINGS`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Streamed {
+    /// From connecting to the row accounting's answer (the table's shape and plan included).
+    pub accounting: Duration,
+    /// From connecting to the first per-customer (or per-customer-and-day) row, if any came.
+    pub first_row: Option<Duration>,
+    /// Per-customer (or per-customer-and-day) rows received, from every shard.
+    pub rows: u64,
+    /// From connecting to the last row received.
+    pub total: Duration,
+}
+
+impl Streamed {
+    /// Rows per second from the first row to the last.
+    pub fn rate(&self) -> Option<f64> {
+        let span = self.total.checked_sub(self.first_row?)?.as_secs_f64();
+        (span > 0.0).then(|| self.rows as f64 / span)
+    }
+}
+
+/// [`load`], and how the rows came back.
+pub fn load_streamed(
+    source: &TableSource,
+    options: &TransactionOptions,
+    as_of: Option<NaiveDate>,
+) -> Result<(ShardedAggregator, TransactionQuality, Streamed), PushdownError> {
+    let start = Instant::now();
     check_options(options)?;
     let mut conn = connect::connect(source)?;
     let (shape, mapped) = shape(source, conn.as_mut(), options)?;
@@ -339,46 +372,63 @@ pub fn load(
         on_shards(&route.shards, read_accounting)?
     };
     let (counts, lines, after) = add_up(parts);
+    let accounting_done = start.elapsed();
     let until = as_of.or_else(|| lines.last_date.and_then(|d| d.succ_opt()));
-    let fill = |c: &mut dyn Connection| -> Result<Aggregator, PushdownError> {
-        let aggregator = Aggregator::new(as_of, options.frequency);
-        let mut aggregator = if options.history {
-            aggregator.keep_history()
-        } else {
-            aggregator
+    // each part: its aggregator, when its first row came and how many came
+    let fill =
+        |c: &mut dyn Connection| -> Result<(Aggregator, Option<Duration>, u64), PushdownError> {
+            let (mut first, mut rows) = (None, 0u64);
+            let mut came = || {
+                first.get_or_insert_with(|| start.elapsed());
+                rows += 1;
+            };
+            let aggregator = Aggregator::new(as_of, options.frequency);
+            let mut aggregator = if options.history {
+                aggregator.keep_history()
+            } else {
+                aggregator
+            };
+            match until {
+                Some(until) if options.history => {
+                    // rows come by customer: each customer's days are gathered, then added
+                    let mut current = DaysOf::default();
+                    c.each_row(&run.days_sql(d, Some(until)), &mut |row| {
+                        came();
+                        let (id, day) = day_row(row)?;
+                        if current.id != id {
+                            current.flush(&mut aggregator)?;
+                            current.id = id.to_string();
+                        }
+                        current.add(day);
+                        Ok(())
+                    })?;
+                    current.flush(&mut aggregator)?;
+                }
+                Some(until) => {
+                    c.each_row(&run.customers_sql(d, Some(until)), &mut |row| {
+                        came();
+                        let (id, totals) = customer(row)?;
+                        aggregator.add_totals(id, &totals, &[])?;
+                        Ok(())
+                    })?;
+                }
+                None => {}
+            }
+            Ok((aggregator, first, rows))
         };
-        match until {
-            Some(until) if options.history => {
-                // rows come by customer: each customer's days are gathered, then added
-                let mut current = DaysOf::default();
-                c.each_row(&run.days_sql(d, Some(until)), &mut |row| {
-                    let (id, day) = day_row(row)?;
-                    if current.id != id {
-                        current.flush(&mut aggregator)?;
-                        current.id = id.to_string();
-                    }
-                    current.add(day);
-                    Ok(())
-                })?;
-                current.flush(&mut aggregator)?;
-            }
-            Some(until) => {
-                c.each_row(&run.customers_sql(d, Some(until)), &mut |row| {
-                    let (id, totals) = customer(row)?;
-                    aggregator.add_totals(id, &totals, &[])?;
-                    Ok(())
-                })?;
-            }
-            None => {}
-        }
-        Ok(aggregator)
-    };
-    let mut aggregators = if route.shards.is_empty() {
+    let parts = if route.shards.is_empty() {
         vec![fill(conn.as_mut())?]
     } else {
         // each shard's customers are its own: one aggregator each, filled side by side
         on_shards(&route.shards, fill)?
     };
+    let streamed = Streamed {
+        accounting: accounting_done,
+        first_row: parts.iter().filter_map(|p| p.1).min(),
+        rows: parts.iter().map(|p| p.2).sum(),
+        total: start.elapsed(),
+    };
+    let mut aggregators: Vec<Aggregator> = parts.into_iter().map(|p| p.0).collect();
     if let (Some((lines_after, amount_after)), Some(first)) = (after, aggregators.first_mut()) {
         first.add_after_as_of(lines_after, amount_after);
     }
@@ -415,7 +465,7 @@ pub fn load(
         columns_read,
         expressions: Default::default(),
     };
-    Ok((ShardedAggregator::new(aggregators), quality))
+    Ok((ShardedAggregator::new(aggregators), quality, streamed))
 }
 
 /// Runs `work` on each shard at once, each on its own connection; the results in shard order.

@@ -15,7 +15,7 @@ use stratum_core::scheme::params::Label;
 use crate::PushdownError;
 use crate::connect::{ClickHouse, ClickHouseUrl, ch_literal};
 use crate::source::Engine;
-use crate::sql::{Dialect, Shape};
+use crate::sql::Shape;
 
 /// How the table is laid out, as far as the plan cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,7 +167,7 @@ pub(crate) fn clickhouse_route(
         return Ok(Route::merge(key, 0));
     }
     let untrimmed = ch
-        .rows(&shape.untrimmed_ids_sql(Dialect::ClickHouse))?
+        .rows(&shape.untrimmed_ids_sql())?
         .into_iter()
         .next()
         .and_then(|r| r.into_iter().next().flatten())

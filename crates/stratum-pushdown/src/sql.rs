@@ -509,18 +509,16 @@ impl Shape {
 }
 
 impl Shape {
-    /// How many rows have a customer id that trimming changes (one row, one count).
-    pub fn untrimmed_ids_sql(&self, dialect: Dialect) -> String {
-        let d = dialect;
+    /// In ClickHouse's dialect: how many rows have a customer id that trimming changes (one
+    /// row, one count). With none, the raw id is the grouping key, so a table sharded by it
+    /// keeps each customer on one shard.
+    pub fn untrimmed_ids_sql(&self) -> String {
+        let d = Dialect::ClickHouse;
         let c = &self.columns[self.customer_id];
-        let raw = match d {
-            Dialect::ClickHouse => format!("ifNull(toString({}), '')", d.ident(&c.name)),
-            _ => format!("COALESCE({}, '')", d.text(&d.ident(&c.name))),
-        };
         format!(
-            "SELECT {} FROM {} WHERE {raw} <> {}",
-            d.text("COUNT(*)"),
+            "SELECT toString(COUNT(*)) FROM {} WHERE ifNull(toString({}), '') <> {}",
             d.table(&self.table),
+            d.ident(&c.name),
             d.id(&c.name, c)
         )
     }

@@ -125,7 +125,20 @@ pub(crate) fn load(
         // a database table is aggregated where it lives; the other inputs are files
         Some(table) => {
             refuse_file_options(&s.read)?;
-            let (aggregator, transactions) = stratum_pushdown::load(table, &options, s.as_of)?;
+            let (aggregator, transactions, streamed) =
+                stratum_pushdown::load_streamed(table, &options, s.as_of)?;
+            Timer::new().note(&format!(
+                "pushdown: accounting {:.3} s, first customer row {}, {} rows in {:.3} s{}",
+                streamed.accounting.as_secs_f64(),
+                streamed
+                    .first_row
+                    .map_or("none".to_string(), |d| format!("{:.3} s", d.as_secs_f64())),
+                streamed.rows,
+                streamed.total.as_secs_f64(),
+                streamed.rate().map_or(String::new(), |r| format!(
+                    " ({r:.0} rows/s after the first)"
+                )),
+            ));
             let side = load_side_inputs(&files, &mut rejects)
                 .map_err(|e| with_rejects_path(e, &rejects_path))?;
             Inputs::from_parts(aggregator, transactions, side)
@@ -290,6 +303,13 @@ impl Timer {
         Timer {
             on: std::env::var_os("STRATUM_TIMINGS").is_some(),
             last: std::time::Instant::now(),
+        }
+    }
+
+    /// Prints `text` as a timing line, when timings are on.
+    pub(crate) fn note(&self, text: &str) {
+        if self.on {
+            eprintln!("timing: {text}");
         }
     }
 

@@ -15,6 +15,9 @@ pub fn run(args: PushdownArgs) -> Result<()> {
     } else {
         println!("source: {} ({})", table.shown(), plan.engine.name());
         println!("plan: {}", plan.plan.en);
+        if !plan.shards.is_empty() {
+            println!("shards: {}", plan.shards.join(", "));
+        }
         println!("columns: {}", plan.columns);
         println!("(--print-sql shows the statements)");
     }
