@@ -5,7 +5,8 @@
 # Usage: bench/scaleout/clickhouse.sh [LINES:CUSTOMERS ...]     (default 10000000:1000000)
 #   RUNS=N   timed runs of each (default 3; the median is reported)
 # Needs root: the cluster is .ci/clickhouse-cluster (three clickhouse-server processes in network
-# namespaces), started here unless STRATUM_TEST_CLICKHOUSE_URL names a running one.
+# namespaces, user `default` without a password), started here unless STRATUM_TEST_CLICKHOUSE_URL
+# names a running one.
 #
 # Steps, per data set: build Stratum (release); generate bench/data/scaleout-LINES-CUSTOMERS with
 # `stratum demo` (seed 42) once; load its transactions.csv into a `Distributed` table sharded by
@@ -32,7 +33,8 @@ if [ -z "${STRATUM_TEST_CLICKHOUSE_URL:-}" ]; then
 fi
 URL=$STRATUM_TEST_CLICKHOUSE_URL
 HOST=${URL#clickhouse://}
-HOST=${HOST%%:*}
+HOST=${HOST##*@}
+HOST=${HOST%%[:/]*}
 ch() { clickhouse-client --host "$1" --query "$2"; }
 shards=$(ch "$HOST" "SELECT host_address FROM system.clusters WHERE cluster = 'stratum' AND replica_num = 1 ORDER BY shard_num")
 
@@ -99,6 +101,7 @@ for set in "${SETS[@]}"; do
         done
     done
     for tool in file clickhouse; do
+        [ -n "${wall[$tool]:-}" ] || continue
         w=$(echo "${wall[$tool]}" | tr ' ' '\n' | grep . | median)
         r=$(echo "${rss[$tool]}" | tr ' ' '\n' | grep . | median)
         extra="| | | |"

@@ -107,6 +107,14 @@ pub enum PushdownError {
         /// What would be read.
         need: &'static str,
     },
+    /// A column whose name the ClickHouse statements use for their own.
+    #[error(
+        "column `{column}`: ClickHouse applies a query's aliases at every level, and the pushdown's statements name one of their own `{column}`; rename the column or read the table through a view that does"
+    )]
+    ReservedName {
+        /// The column.
+        column: String,
+    },
     /// An option that a database source does not support yet.
     #[error("{what} is not supported with --source yet; export the table to a file and use -t")]
     Unsupported {
@@ -140,6 +148,7 @@ impl PushdownError {
             | PushdownError::NoTable { .. }
             | PushdownError::Mapping(_)
             | PushdownError::ColumnType { .. }
+            | PushdownError::ReservedName { .. }
             | PushdownError::Unsupported { .. } => true,
             // a value the rules cannot read is the table's, as a bad line is a file's
             PushdownError::BadValue { .. } => true,
@@ -296,19 +305,24 @@ fn shape(
         check(o, "order_id", &ids, "a text or integer column is needed")?;
     }
     let amount_scale = columns[amount].scale;
-    Ok((
-        Shape {
-            table: source.table().to_string(),
-            columns,
-            customer_id: cols.customer_id,
-            order_id: cols.order_id,
-            order_date: cols.order_date,
-            amount,
-            keep_duplicates: options.duplicates == stratum_io::transactions::Duplicates::Keep,
-            amount_scale,
-        },
-        mapped,
-    ))
+    let shape = Shape {
+        table: source.table().to_string(),
+        columns,
+        customer_id: cols.customer_id,
+        order_id: cols.order_id,
+        order_date: cols.order_date,
+        amount,
+        keep_duplicates: options.duplicates == stratum_io::transactions::Duplicates::Keep,
+        amount_scale,
+    };
+    if source.engine() == Engine::ClickHouse
+        && let Some(column) = shape.clashing_column()
+    {
+        return Err(PushdownError::ReservedName {
+            column: column.to_string(),
+        });
+    }
+    Ok((shape, mapped))
 }
 
 /// Reads the table of `source`: the row accounting and every customer's totals, computed in

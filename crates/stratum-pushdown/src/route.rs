@@ -33,9 +33,21 @@ pub(crate) enum Layout {
     Merge {
         /// The sharding key, as the table defines it (`none` without one).
         key: String,
-        /// Why: rows whose customer id needs trimming (0: the key is not the customer id).
-        untrimmed: u64,
+        /// Why.
+        why: MergeWhy,
     },
+}
+
+/// Why a sharded table is merged on the initiator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MergeWhy {
+    /// The key is not the customer id column (or a hash of it alone).
+    Key,
+    /// This many rows have a customer id that trimming changes.
+    Untrimmed(u64),
+    /// Two shards share a host: Stratum reaches a shard at the URL's port, so it could not
+    /// tell them apart.
+    SharedHost(String),
 }
 
 /// Where the statements run.
@@ -60,9 +72,9 @@ impl Route {
     }
 
     /// A merge on the server of the URL.
-    fn merge(key: String, untrimmed: u64) -> Self {
+    fn merge(key: String, why: MergeWhy) -> Self {
         Route {
-            layout: Layout::Merge { key, untrimmed },
+            layout: Layout::Merge { key, why },
             ..Route::single_node()
         }
     }
@@ -124,7 +136,10 @@ impl Layout {
                     "full pushdown: table sharded by {key}; each of the {shards} shards runs the dedupe and both aggregation levels on its part, and {en_rows}"
                 ),
             },
-            Layout::Merge { key, untrimmed: 0 } => Label {
+            Layout::Merge {
+                key,
+                why: MergeWhy::Key,
+            } => Label {
                 zh: format!(
                     "在发起节点合并：分片键为 {key}，去重后的每一行都流向发起节点，由它执行两级聚合，{zh_rows}；这无法扩展，请按客户编号分片"
                 ),
@@ -132,7 +147,21 @@ impl Layout {
                     "merge on the initiator: sharding key is {key}; every distinct line flows to the initiator, which runs both aggregation levels, and {en_rows}; this does not scale, shard by customer id"
                 ),
             },
-            Layout::Merge { key, untrimmed } => Label {
+            Layout::Merge {
+                key,
+                why: MergeWhy::SharedHost(host),
+            } => Label {
+                zh: format!(
+                    "在发起节点合并：表按 {key} 分片，但有多个分片位于同一主机 {host}，Stratum 以 URL 的端口访问分片，无法区分它们；去重后的每一行都流向发起节点，{zh_rows}"
+                ),
+                en: format!(
+                    "merge on the initiator: table sharded by {key}, but several shards sit on host {host}, and Stratum reaches a shard at the URL's port, so it cannot tell them apart; every distinct line flows to the initiator, and {en_rows}"
+                ),
+            },
+            Layout::Merge {
+                key,
+                why: MergeWhy::Untrimmed(untrimmed),
+            } => Label {
                 zh: format!(
                     "在发起节点合并：表按 {key} 分片，但有 {untrimmed} 行的客户编号首尾带空白，同一客户的行可能分布在多个分片；去重后的每一行都流向发起节点，{zh_rows}；这无法扩展，请去除表中客户编号首尾的空白"
                 ),
@@ -157,26 +186,36 @@ pub(crate) fn clickhouse_route(
         return Ok(Route::single_node());
     }
     let Some(args) = distributed_args(&full) else {
-        return Ok(Route::merge(full, 0));
+        return Ok(Route::merge(full, MergeWhy::Key));
     };
     let Some(key) = args.key else {
-        return Ok(Route::merge("none".into(), 0));
+        return Ok(Route::merge("none".into(), MergeWhy::Key));
     };
     let customer = &shape.columns[shape.customer_id].name;
-    if key_columns(&key) != [customer.as_str()] {
-        return Ok(Route::merge(key, 0));
+    if !keyed_by(&key, customer) {
+        return Ok(Route::merge(key, MergeWhy::Key));
     }
-    let untrimmed = ch
+    let count = ch
         .rows(&shape.untrimmed_ids_sql())?
         .into_iter()
         .next()
-        .and_then(|r| r.into_iter().next().flatten())
+        .and_then(|r| r.into_iter().next().flatten());
+    let untrimmed = count
+        .as_deref()
         .and_then(|n| n.trim().parse::<u64>().ok())
-        .unwrap_or(0);
+        .ok_or_else(|| crate::PushdownError::BadValue {
+            column: "untrimmed customer ids",
+            value: count.clone().unwrap_or_else(|| "no row".into()),
+            expected: "a count",
+        })?;
     if untrimmed > 0 {
-        return Ok(Route::merge(key, untrimmed));
+        return Ok(Route::merge(key, MergeWhy::Untrimmed(untrimmed)));
     }
     let hosts = ch.shards(&args.cluster)?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(shared) = hosts.iter().find(|h| !seen.insert(h.as_str())) {
+        return Ok(Route::merge(key, MergeWhy::SharedHost(shared.clone())));
+    }
     if hosts.is_empty() {
         return Err(PushdownError::Query {
             message: format!(
@@ -187,10 +226,10 @@ pub(crate) fn clickhouse_route(
         });
     }
     // the database argument may be an expression (currentDatabase()): the table's own then
-    let database = if is_name(&args.database) {
-        args.database
-    } else {
+    let database = if args.database.contains('(') {
         ch.split(&shape.table).0.to_string()
+    } else {
+        args.database
     };
     Ok(Route {
         layout: Layout::FullPushdown {
@@ -267,42 +306,42 @@ fn distributed_args(engine_full: &str) -> Option<DistributedArgs> {
     })
 }
 
-/// Whether `s` is a plain name (no call, no expression).
-fn is_name(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
-}
+/// The deterministic hashes ClickHouse shards by (a key of one of these over the customer id
+/// alone keeps each customer on one shard).
+const HASHES: [&str; 12] = [
+    "cityHash64",
+    "sipHash64",
+    "sipHash128",
+    "halfMD5",
+    "intHash32",
+    "intHash64",
+    "farmHash64",
+    "metroHash64",
+    "murmurHash2_32",
+    "murmurHash2_64",
+    "murmurHash3_32",
+    "murmurHash3_64",
+];
 
-/// The columns an expression reads: its names that are not called (`cityHash64(id)` → `id`),
-/// backquoted names unquoted.
-fn key_columns(key: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let bytes = key.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'`' {
-            let end = key[i + 1..].find('`').map_or(key.len(), |e| i + 1 + e);
-            out.push(&key[i + 1..end]);
-            i = end + 1;
-        } else if c == b'\'' {
-            // a string literal reads no column
-            let end = key[i + 1..].find('\'').map_or(key.len(), |e| i + 1 + e);
-            i = end + 1;
-        } else if c.is_ascii_alphabetic() || c == b'_' {
-            let start = i;
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                i += 1;
-            }
-            let called = key[i..].trim_start().starts_with('(');
-            if !called {
-                out.push(&key[start..i]);
-            }
-        } else {
-            i += 1;
-        }
+/// Whether sharding key `key` puts each customer on one shard: `customer`, or one of
+/// [`HASHES`] of `customer` alone, the column plain or backquoted. Anything else (another
+/// column, a random part, a call Stratum does not know) is not taken on trust.
+fn keyed_by(key: &str, customer: &str) -> bool {
+    let column = |s: &str| {
+        let s = s.trim();
+        s == customer || s.strip_prefix('`').and_then(|r| r.strip_suffix('`')) == Some(customer)
+    };
+    let key = key.trim();
+    if column(key) {
+        return true;
     }
-    out.dedup();
-    out
+    HASHES.iter().any(|h| {
+        key.strip_prefix(h)
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('('))
+            .and_then(|r| r.strip_suffix(')'))
+            .is_some_and(column)
+    })
 }
 
 #[cfg(test)]
@@ -329,25 +368,29 @@ mod tests {
     }
 
     #[test]
-    fn a_key_by_customer_reads_only_the_customer_column() {
-        assert_eq!(key_columns("cityHash64(customer_id)"), ["customer_id"]);
-        assert_eq!(key_columns("rand()"), Vec::<&str>::new());
-        assert_eq!(key_columns("sipHash64(`客户 id`)"), ["客户 id"]);
-        assert_eq!(
-            key_columns("cityHash64(customer_id, order_id)"),
-            ["customer_id", "order_id"]
-        );
-        assert_eq!(
-            key_columns("cityHash64(concat(customer_id, 'x'))"),
-            ["customer_id"]
-        );
+    fn only_a_hash_of_the_customer_column_alone_is_trusted() {
+        let c = "customer_id";
+        assert!(keyed_by("cityHash64(customer_id)", c));
+        assert!(keyed_by(" sipHash64( `customer_id` ) ", c));
+        assert!(keyed_by("customer_id", c));
+        assert!(keyed_by("intHash64(`客户 id`)", "客户 id"));
+        for key in [
+            "rand()",
+            "cityHash64(customer_id, order_id)",
+            "cityHash64(customer_id) + rand() % 2",
+            "cityHash64(concat(customer_id, '\\'', order_id, ''))",
+            "cityHash64(order_id)",
+            "myHash(customer_id)",
+        ] {
+            assert!(!keyed_by(key, c), "{key}");
+        }
     }
 
     #[test]
     fn the_plan_says_why_it_does_not_scale() {
         let merge = Layout::Merge {
             key: "rand()".into(),
-            untrimmed: 0,
+            why: MergeWhy::Key,
         };
         let text = merge.text(Engine::ClickHouse, false).en;
         assert!(

@@ -139,20 +139,21 @@ pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    // none of a query string or a fragment is shown
-    let (rest, query) = match rest.find(['?', '#']) {
-        Some(i) => (&rest[..i], "?…"),
-        None => (rest, ""),
-    };
-    let rest = match rest.rfind('@') {
+    // the user part runs to the last `@`, wherever it is: a password holding an unencoded
+    // `?`, `#` or `/` is hidden whole (a query holding an `@` hides more than it needs to)
+    let (user, host) = match rest.rfind('@') {
         Some(at) => {
-            let (user_info, host) = rest.split_at(at);
-            let user = user_info.split(':').next().unwrap_or_default();
-            format!("{user}{host}")
+            let user = rest[..at].split([':', '?', '#']).next().unwrap_or_default();
+            (format!("{user}@"), &rest[at + 1..])
         }
-        None => rest.to_string(),
+        None => (String::new(), rest),
     };
-    format!("{scheme}://{rest}{query}")
+    // none of a query string or a fragment is shown
+    let (host, query) = match host.find(['?', '#']) {
+        Some(i) => (&host[..i], "?…"),
+        None => (host, ""),
+    };
+    format!("{scheme}://{user}{host}{query}")
 }
 
 #[cfg(test)]
@@ -184,6 +185,11 @@ mod tests {
             redact("--source=postgres://u:p@h/db"),
             "--source=postgres://u@h/db"
         );
+        assert_eq!(
+            redact("clickhouse://ana:p#ss@h/db"),
+            "clickhouse://ana@h/db"
+        );
+        assert_eq!(redact("mysql://ana:a?b@h/db?x=1"), "mysql://ana@h/db?…");
         let s = TableSource::new("mariadb://u:pw@h/db", "orders").map(|s| s.shown());
         assert_eq!(s.ok().as_deref(), Some("mysql://u@h/db table orders"));
         let debug = TableSource::new("postgres://u:pw@h/db", "t").map(|s| format!("{s:?}"));

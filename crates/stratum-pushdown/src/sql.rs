@@ -261,17 +261,8 @@ impl Dialect {
                 format!("(COALESCE(btrim({text}, E'{set}'), '')) COLLATE \"C\"")
             }
             Dialect::ClickHouse => {
-                // re2 in UTF-8 mode; the SQL literal doubles each backslash
-                let set: String = WHITE_SPACE
-                    .iter()
-                    .map(|&(a, b)| {
-                        if a == b {
-                            format!("\\\\x{{{a:X}}}")
-                        } else {
-                            format!("\\\\x{{{a:X}}}-\\\\x{{{b:X}}}")
-                        }
-                    })
-                    .collect();
+                // re2 in UTF-8 mode
+                let set = regex_white_space();
                 format!("replaceRegexpAll(ifNull(toString({q}), ''), '^[{set}]+|[{set}]+$', '')")
             }
             Dialect::MySql => {
@@ -280,16 +271,7 @@ impl Dialect {
                 } else {
                     format!("CONVERT(CAST({q} AS CHAR) USING utf8mb4)")
                 };
-                let set: String = WHITE_SPACE
-                    .iter()
-                    .map(|&(a, b)| {
-                        if a == b {
-                            format!("\\\\x{{{a:X}}}")
-                        } else {
-                            format!("\\\\x{{{a:X}}}-\\\\x{{{b:X}}}")
-                        }
-                    })
-                    .collect();
+                let set = regex_white_space();
                 format!(
                     "COALESCE(CAST(REGEXP_REPLACE({text}, '^[{set}]+|[{set}]+$', '') AS BINARY), '')"
                 )
@@ -303,6 +285,60 @@ impl Dialect {
             Dialect::Postgres | Dialect::ClickHouse => e.to_string(),
             Dialect::MySql => format!("CONVERT({e} USING utf8mb4)"),
         }
+    }
+}
+
+/// The White_Space set as a regular-expression class's inside (`\x{9}-\x{D}\x{20}…`), in a
+/// SQL string literal that doubles each backslash (MySQL's ICU and ClickHouse's re2 read it
+/// alike).
+fn regex_white_space() -> String {
+    WHITE_SPACE
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                format!("\\\\x{{{a:X}}}")
+            } else {
+                format!("\\\\x{{{a:X}}}-\\\\x{{{b:X}}}")
+            }
+        })
+        .collect()
+}
+
+/// The names the statements give their own columns and subqueries. ClickHouse applies a
+/// query's aliases at every level, so a table column of one of these names (or `c0`, `c1`,
+/// …, see [`col`]) would be read as the alias there: such a table is refused by name.
+pub const OWN_NAMES: [&str; 17] = [
+    "copies",
+    "cid",
+    "oid",
+    "d",
+    "a",
+    "reason",
+    "day",
+    "gross",
+    "refunds",
+    "refund_lines",
+    "zero_lines",
+    "purchase_lines",
+    "new_orders",
+    "source_rows",
+    "per_day",
+    "classified",
+    "typed",
+];
+
+impl Shape {
+    /// In ClickHouse's dialect, the first table column whose name the statements use for
+    /// their own (see [`OWN_NAMES`]).
+    pub fn clashing_column(&self) -> Option<&str> {
+        let n = self.columns.len();
+        self.columns.iter().map(|c| c.name.as_str()).find(|name| {
+            OWN_NAMES.contains(name)
+                || name
+                    .strip_prefix('c')
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .is_some_and(|i| i < n && name == &col(i))
+        })
     }
 }
 

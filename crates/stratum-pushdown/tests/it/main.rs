@@ -614,6 +614,27 @@ fn bad_sources_are_refused_by_name() {
         );
         engine.drop_table(&url, &table);
     }
+    // ClickHouse applies a query's names at every level: a column named as one of the
+    // statements' own is refused by name, not read as it
+    if let Ok(url) = std::env::var("STRATUM_TEST_CLICKHOUSE_URL") {
+        let (http, db) = ch_http(&url);
+        let table = format!("stratum_clash_{}", std::process::id());
+        ch_query(&http, &db, &format!("DROP TABLE IF EXISTS {table}"));
+        ch_query(
+            &http,
+            &db,
+            &format!(
+                "CREATE TABLE {table} (customer_id String, order_date Date, amount Decimal(18, 2), gross Decimal(18, 2)) ENGINE = MergeTree ORDER BY tuple()"
+            ),
+        );
+        let source = TableSource::new(&url, &table).expect("source");
+        let e = load(&source, &o, None).err();
+        assert!(
+            matches!(&e, Some(PushdownError::ReservedName { column }) if column == "gross"),
+            "{e:?}"
+        );
+        ch_query(&http, &db, &format!("DROP TABLE IF EXISTS {table}"));
+    }
     // a wrong password is refused, and never shown
     if let Ok(url) = std::env::var("STRATUM_TEST_MYSQL_URL") {
         let wrong = url.replacen("://root@", "://nobody:hunter2@", 1);
