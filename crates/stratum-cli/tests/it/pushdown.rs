@@ -182,67 +182,43 @@ fn what_a_table_cannot_do_yet_is_refused_by_name() {
     // no server needed: the options are checked before connecting, the URL before anything
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("out");
-    let run = stratum(
-        &[
-            "segment",
-            "--source",
-            "postgres://nobody@127.0.0.1:1/none",
-            "--table",
-            "orders",
-            "--where",
-            "channel = 'web'",
-            "-o",
-            arg(&out),
-        ],
-        dir.path(),
-    );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("--where is not supported with --source yet"),
-        "{}",
-        run.stderr
-    );
-    let run = stratum(
-        &[
-            "segment",
-            "--source",
-            "sc://h:15002",
-            "--table",
-            "orders",
-            "-o",
-            arg(&out),
-        ],
-        dir.path(),
-    );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("not supported yet"), "{}", run.stderr);
-    let run = stratum(
-        &[
-            "segment",
-            "--source",
-            "postgres://nobody@127.0.0.1:1/none",
-            "--table",
-            "orders",
-            "--encoding",
-            "gb18030",
-            "-o",
-            arg(&out),
-        ],
-        dir.path(),
-    );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("--encoding (or its [input] setting) says how a file is read"),
-        "{}",
-        run.stderr
-    );
-    let run = stratum(
-        &["segment", "--source", "postgres://h/db", "-o", arg(&out)],
-        dir.path(),
-    );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("--table"), "{}", run.stderr);
+    let unreachable = "postgres://nobody@127.0.0.1:1/none";
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "--source",
+                unreachable,
+                "--table",
+                "orders",
+                "--where",
+                "channel = 'web'",
+            ],
+            "--where is not supported with --source yet",
+        ),
+        (
+            &["--source", "sc://h:15002", "--table", "orders"],
+            "not supported yet",
+        ),
+        (
+            &[
+                "--source",
+                unreachable,
+                "--table",
+                "orders",
+                "--encoding",
+                "gb18030",
+            ],
+            "--encoding (or its [input] setting) says how a file is read",
+        ),
+        (&["--source", "postgres://h/db"], "--table"),
+    ];
+    for (given, message) in cases {
+        let mut args = vec!["segment"];
+        args.extend(given);
+        args.extend(["-o", arg(&out)]);
+        let run = stratum(&args, dir.path());
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains(message), "{}", run.stderr);
+    }
     assert!(!out.exists(), "a refused run writes nothing");
 }
