@@ -260,7 +260,10 @@ pub struct ServeArgs {
     /// scheduling priority runs started from the server get, 0 to 19, default 10, so requests
     /// stay fast while one executes); and
     /// [[schedules]]: name, cron (e.g. "0 2 1 * *", local time), transactions, customers,
-    /// interactions, opportunities, scheme (default: the latest published version).
+    /// interactions, opportunities, scheme (default: the latest published version); instead
+    /// of transactions, source (a database URL, as --source takes it) and table; and
+    /// [[sources]]: name, source, table: database tables a run can be started on from the
+    /// dashboard or `POST /api/runs` (field `source`).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Start on a temporary store filled by `backfill` of the demo data (quarterly runs of
@@ -679,13 +682,16 @@ pub struct TableArgs {
     /// comes back: postgres://user@host:5432/db (PostgreSQL), mysql://user@host:3306/db
     /// (MySQL 8, MariaDB) or clickhouse://user@host:8123/db (one server or a sharded
     /// cluster). The password may be in the URL or in PGPASSWORD / MYSQL_PWD /
-    /// CLICKHOUSE_PASSWORD; it is never printed. `stratum pushdown --print-sql` shows the
-    /// statements and the plan.
+    /// CLICKHOUSE_PASSWORD; it is never printed. The URL may come from $STRATUM_SOURCE
+    /// instead (out of the process list: the server hands it to its runs so). `stratum
+    /// pushdown --print-sql` shows the statements and the plan.
     #[arg(
         long,
         value_name = "URL",
         requires = "table",
-        conflicts_with = "transactions"
+        conflicts_with = "transactions",
+        env = "STRATUM_SOURCE",
+        hide_env_values = true
     )]
     pub source: Option<String>,
     /// The table of --source: `table` or `schema.table`.

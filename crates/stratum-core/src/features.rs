@@ -202,6 +202,45 @@ pub struct CustomerTotals {
     pub dates: Option<(NaiveDate, NaiveDate)>,
 }
 
+/// One customer's accepted lines of one day, aggregated elsewhere (a database running the
+/// same rules, see `stratum-pushdown`): unlike [`CustomerTotals`], days can be held back by
+/// period ([`Aggregator::in_periods`]), so that a backfill can be read from a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayLines {
+    /// The day.
+    pub date: NaiveDate,
+    /// Sum of the day's purchase lines (amount > 0).
+    pub gross: Money,
+    /// Sum of its refund lines (zero or negative).
+    pub refunds: Money,
+    /// Its purchase lines.
+    pub purchase_lines: u64,
+    /// Its refund lines.
+    pub refund_lines: u64,
+    /// Its zero-amount lines.
+    pub zero_lines: u64,
+    /// Orders whose earliest purchase line is on this day (a purchase line without an order
+    /// id is an order of its own).
+    pub new_orders: u64,
+}
+
+impl DayLines {
+    /// Every line of the day.
+    fn lines(&self) -> u64 {
+        self.purchase_lines + self.refund_lines + self.zero_lines
+    }
+
+    /// Whether the figures can come from lines: sums only where there are lines of their
+    /// kind, and no more new orders than purchase lines.
+    fn consistent(&self) -> bool {
+        self.new_orders <= self.purchase_lines
+            && (self.purchase_lines > 0 || self.gross == Money::ZERO)
+            && (self.refund_lines > 0 || self.refunds == Money::ZERO)
+            && !self.gross.is_negative()
+            && self.refunds <= Money::ZERO
+    }
+}
+
 /// Totals that cannot be added to an aggregator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TotalsError {
@@ -258,6 +297,10 @@ struct Staged {
     schedule: PeriodSchedule,
     /// The lines of each period not yet taken, in the order they came.
     periods: Vec<Vec<StagedLine>>,
+    /// The days of each period not yet taken ([`Aggregator::add_day`]), by customer number.
+    days: Vec<Vec<(u32, DayLines)>>,
+    /// Lines of each period (a day counts its lines).
+    lines: Vec<u64>,
     /// Net amount of each period's lines.
     amounts: Vec<Money>,
     /// The next period to take.
@@ -276,6 +319,20 @@ struct StagedLine {
 
 impl StagedLine {
     const HAS_ORDER: u32 = 1 << 31;
+}
+
+impl Staged {
+    /// The period of a line dated `date`, its slots made.
+    fn period(&mut self, date: NaiveDate) -> usize {
+        let period = self.schedule.period_of(date);
+        if self.periods.len() <= period {
+            self.periods.resize_with(period + 1, Vec::new);
+            self.days.resize_with(period + 1, Vec::new);
+            self.lines.resize(period + 1, 0);
+            self.amounts.resize(period + 1, Money::ZERO);
+        }
+        period
+    }
 }
 
 /// Period ends at a fixed number of months apart (a month, a quarter), for re-tiering the
@@ -450,6 +507,8 @@ impl Aggregator {
         self.staged = Some(Staged {
             schedule,
             periods: Vec::new(),
+            days: Vec::new(),
+            lines: Vec::new(),
             amounts: Vec::new(),
             next: 0,
         });
@@ -491,6 +550,25 @@ impl Aggregator {
         }
         self.min_date = Some(self.min_date.map_or(date, |d| d.min(date)));
         self.max_date = Some(self.max_date.map_or(date, |d| d.max(date)));
+        let idx = self.customer_number(customer_id, customer_key);
+        if let Some(staged) = &mut self.staged {
+            let period = staged.period(date);
+            staged.lines[period] += 1;
+            staged.amounts[period] += amount;
+            staged.periods[period].push(StagedLine {
+                amount,
+                order: order_key.unwrap_or(0),
+                customer: idx | order_key.map_or(0, |_| StagedLine::HAS_ORDER),
+                day: days_from_ce(date),
+            });
+            return;
+        }
+        self.apply(idx, order_key, date, amount);
+    }
+
+    /// The number of the customer with this id and key, added if new.
+    #[inline(always)]
+    fn customer_number(&mut self, customer_id: &str, customer_key: u64) -> u32 {
         let (entries, text) = (&self.entries, self.id_text.as_bytes());
         // the stored key first: it settles almost every mismatch without touching the id
         let found = self.index.find(customer_key, |i| {
@@ -500,7 +578,7 @@ impl Aggregator {
                     .get(e.span())
                     .is_some_and(|id| same_bytes(id, customer_id.as_bytes()))
         });
-        let idx = match found {
+        match found {
             Some(i) => i,
             None => {
                 let i = self.accs.len() as u32;
@@ -517,23 +595,64 @@ impl Aggregator {
                 }
                 i
             }
-        };
-        if let Some(staged) = &mut self.staged {
-            let period = staged.schedule.period_of(date);
-            if staged.periods.len() <= period {
-                staged.periods.resize_with(period + 1, Vec::new);
-                staged.amounts.resize(period + 1, Money::ZERO);
-            }
-            staged.amounts[period] += amount;
-            staged.periods[period].push(StagedLine {
-                amount,
-                order: order_key.unwrap_or(0),
-                customer: idx | order_key.map_or(0, |_| StagedLine::HAS_ORDER),
-                day: days_from_ce(date),
-            });
-            return;
         }
-        self.apply(idx, order_key, date, amount);
+    }
+
+    /// Adds one customer's lines of one day, aggregated elsewhere ([`DayLines`]); a customer
+    /// may come with any number of days, in any order, each day once. Days dated on or after
+    /// the aggregator's `as_of` are counted apart; with [`Aggregator::in_periods`] each day is
+    /// held back by its period like a line.
+    pub fn add_day(&mut self, customer_id: &str, day: &DayLines) -> Result<(), TotalsError> {
+        if !day.consistent() {
+            return Err(TotalsError::Inconsistent(customer_id.to_string()));
+        }
+        let date = day.date;
+        if self.as_of.is_some_and(|as_of| date >= as_of) {
+            self.lines_after_as_of += day.lines();
+            self.amount_after_as_of += day.gross + day.refunds;
+            return Ok(());
+        }
+        self.min_date = Some(self.min_date.map_or(date, |d| d.min(date)));
+        self.max_date = Some(self.max_date.map_or(date, |d| d.max(date)));
+        let idx = self.customer_number(customer_id, customer_key(customer_id));
+        match &mut self.staged {
+            Some(staged) => {
+                let period = staged.period(date);
+                staged.lines[period] += day.lines();
+                staged.amounts[period] += day.gross + day.refunds;
+                staged.days[period].push((idx, *day));
+            }
+            None => self.apply_day(idx, day),
+        }
+        Ok(())
+    }
+
+    /// Adds a day of customer `idx` to its state, as its lines would have been.
+    fn apply_day(&mut self, idx: u32, day: &DayLines) {
+        let acc = &mut self.accs[idx as usize];
+        acc.gross += day.gross;
+        acc.refunds += day.refunds;
+        acc.refund_lines += day.refund_lines;
+        acc.zero_lines += day.zero_lines;
+        acc.orders += day.new_orders;
+        if day.purchase_lines > 0 {
+            acc.first = Some(acc.first.map_or(day.date, |d| d.min(day.date)));
+            acc.last = Some(acc.last.map_or(day.date, |d| d.max(day.date)));
+            if self.basis == FrequencyBasis::Days {
+                acc.days += 1;
+            }
+        }
+        // a day of zero-amount lines alone is no day of the history, as for lines
+        if day.purchase_lines + day.refund_lines > 0 {
+            let new_orders = u32::try_from(day.new_orders).unwrap_or(u32::MAX);
+            record(
+                &mut self.history,
+                idx,
+                day.date,
+                day.gross + day.refunds,
+                new_orders,
+            );
+        }
     }
 
     /// Adds a customer whose lines were aggregated elsewhere ([`CustomerTotals`]) and, when
@@ -757,10 +876,14 @@ impl Aggregator {
         let as_of = staged.schedule.end(n)?;
         staged.next += 1;
         let lines = staged.periods.get_mut(n).map(std::mem::take);
+        let days = staged.days.get_mut(n).map(std::mem::take);
         let (mut after, mut amount_after) = (self.lines_after_as_of, self.amount_after_as_of);
-        for (lines, amount) in staged.periods.iter().zip(&staged.amounts).skip(n + 1) {
-            after += lines.len() as u64;
+        for (lines, amount) in staged.lines.iter().zip(&staged.amounts).skip(n + 1) {
+            after += *lines;
             amount_after += *amount;
+        }
+        for (idx, day) in days.unwrap_or_default() {
+            self.apply_day(idx, &day);
         }
         for line in lines.unwrap_or_default() {
             let order = (line.customer & StagedLine::HAS_ORDER != 0).then_some(line.order);
@@ -897,9 +1020,25 @@ impl ShardedAggregator {
         self.date_range().and_then(|(_, last)| last.succ_opt())
     }
 
+    /// The first customer id (in id order) held by two shards, with the two shards' numbers
+    /// (from 0): the shards were to be disjoint, and a customer on two of them would be
+    /// measured twice. The order found serves [`ShardedAggregator::finish`] and the periods.
+    pub fn shared_customer(&mut self) -> Option<(String, usize, usize)> {
+        let shards = &self.shards;
+        let order = self.order.get_or_insert_with(|| id_order(shards));
+        let id = |&(s, i): &(u32, u32)| shards[s as usize].id(i as usize);
+        order.windows(2).find(|w| id(&w[0]) == id(&w[1])).map(|w| {
+            let (a, b) = (w[0].0.min(w[1].0), w[0].0.max(w[1].0));
+            (id(&w[0]).to_string(), a as usize, b as usize)
+        })
+    }
+
     /// The features of every customer as of `as_of`, sorted by customer id.
-    pub fn finish(self, as_of: NaiveDate) -> Features {
-        let order = id_order(&self.shards);
+    pub fn finish(mut self, as_of: NaiveDate) -> Features {
+        let order = match self.order.take() {
+            Some(order) => order,
+            None => id_order(&self.shards),
+        };
         let after = self.shards.iter().map(|a| a.lines_after_as_of).sum();
         let amount = self.shards.iter().map(|a| a.amount_after_as_of).sum();
         in_order(&self.shards, &order, as_of, (after, amount))
@@ -1486,6 +1625,156 @@ mod tests {
         }
     }
 
+    /// A line dated by its place, so that an order's lines can fall on several days and
+    /// periods: customer, order, day offset, amount.
+    type DatedLine = (u8, Option<u8>, u16, i64);
+
+    fn add_dated(agg: &mut Aggregator, lines: &[DatedLine]) {
+        for (c, o, day, a) in lines {
+            let order = o.map(|o| format!("o{o}"));
+            let date = d("2023-11-01") + chrono::Duration::days(i64::from(*day));
+            agg.add(&format!("C{c}"), order.as_deref(), date, m(*a));
+        }
+    }
+
+    /// The lines as a database gives them back, worked out apart from the aggregator: per
+    /// customer and day, the sums and counts, and the orders whose earliest purchase line is
+    /// on that day (a purchase line without an order an order of its own).
+    fn days_of(lines: &[DatedLine]) -> Vec<(String, DayLines)> {
+        use std::collections::BTreeMap;
+        let mut days: BTreeMap<(u8, u16), DayLines> = BTreeMap::new();
+        let mut earliest: BTreeMap<(u8, u8), u16> = BTreeMap::new();
+        for (c, o, day, a) in lines {
+            let date = d("2023-11-01") + chrono::Duration::days(i64::from(*day));
+            let t = days.entry((*c, *day)).or_insert(DayLines {
+                date,
+                gross: Money::ZERO,
+                refunds: Money::ZERO,
+                purchase_lines: 0,
+                refund_lines: 0,
+                zero_lines: 0,
+                new_orders: 0,
+            });
+            match (a.cmp(&0), o) {
+                (std::cmp::Ordering::Greater, order) => {
+                    t.gross += m(*a);
+                    t.purchase_lines += 1;
+                    match order {
+                        Some(o) => {
+                            let e = earliest.entry((*c, *o)).or_insert(*day);
+                            *e = (*e).min(*day);
+                        }
+                        None => t.new_orders += 1,
+                    }
+                }
+                (std::cmp::Ordering::Less, _) => {
+                    t.refunds += m(*a);
+                    t.refund_lines += 1;
+                }
+                (std::cmp::Ordering::Equal, _) => t.zero_lines += 1,
+            }
+        }
+        for ((c, _), day) in earliest {
+            if let Some(t) = days.get_mut(&(c, day)) {
+                t.new_orders += 1;
+            }
+        }
+        // newest first: the aggregator may not depend on the order days come in
+        days.into_iter()
+            .rev()
+            .map(|((c, _), t)| (format!("C{c}"), t))
+            .collect()
+    }
+
+    fn same_features(a: &Features, b: &Features) {
+        assert_eq!(a.as_of, b.as_of);
+        assert_eq!(a.customers, b.customers);
+        assert_eq!(a.no_purchase, b.no_purchase);
+        assert_eq!(a.lines_after_as_of, b.lines_after_as_of);
+        assert_eq!(a.amount_after_as_of, b.amount_after_as_of);
+    }
+
+    proptest::proptest! {
+        /// Days aggregated elsewhere give what their lines give: at one as-of, and held back
+        /// by period at every period end, with history or not, counting orders or days.
+        #[test]
+        fn days_added_equal_their_lines(
+            lines in proptest::collection::vec(
+                (0u8..5, proptest::option::of(0u8..8), 0u16..300, -30i64..100),
+                0..60,
+            ),
+            days_basis in proptest::bool::ANY,
+            history in proptest::bool::ANY,
+        ) {
+            let basis = if days_basis { FrequencyBasis::Days } else { FrequencyBasis::Orders };
+            let new = |as_of| {
+                let a = Aggregator::new(as_of, basis);
+                if history { a.keep_history() } else { a }
+            };
+            let day_rows = days_of(&lines);
+            let as_of = d("2024-05-01");
+            let (mut by_lines, mut by_days) = (new(Some(as_of)), new(Some(as_of)));
+            add_dated(&mut by_lines, &lines);
+            for (id, day) in &day_rows {
+                proptest::prop_assert_eq!(by_days.add_day(id, day), Ok(()));
+            }
+            proptest::prop_assert_eq!(by_lines.date_range(), by_days.date_range());
+            same_features(&by_lines.finish(as_of), &by_days.finish(as_of));
+            let schedule = PeriodSchedule::new(d("2023-12-10"), 1).expect("schedule");
+            let (mut by_lines, mut by_days) =
+                (new(None).in_periods(schedule), new(None).in_periods(schedule));
+            add_dated(&mut by_lines, &lines);
+            for (id, day) in &day_rows {
+                proptest::prop_assert_eq!(by_days.add_day(id, day), Ok(()));
+            }
+            for _ in schedule.ends_through(d("2024-09-01")) {
+                let (a, b) = (by_lines.next_period(), by_days.next_period());
+                same_features(&a.expect("period"), &b.expect("period"));
+            }
+        }
+    }
+
+    #[test]
+    fn days_that_no_lines_could_give_are_refused() {
+        let day = DayLines {
+            date: d("2024-01-01"),
+            gross: m(10),
+            refunds: Money::ZERO,
+            purchase_lines: 1,
+            refund_lines: 0,
+            zero_lines: 0,
+            new_orders: 1,
+        };
+        let mut agg = Aggregator::new(None, FrequencyBasis::Orders);
+        assert_eq!(agg.add_day("a", &day), Ok(()));
+        let broken = [
+            DayLines {
+                new_orders: 2,
+                ..day
+            },
+            DayLines {
+                purchase_lines: 0,
+                new_orders: 0,
+                ..day
+            },
+            DayLines {
+                refunds: m(-1),
+                ..day
+            },
+            DayLines {
+                refunds: m(1),
+                refund_lines: 1,
+                ..day
+            },
+        ];
+        for b in broken {
+            assert_eq!(
+                agg.add_day("x", &b),
+                Err(TotalsError::Inconsistent("x".into()))
+            );
+        }
+    }
+
     proptest::proptest! {
         /// Every period end measured from one read equals a separate aggregator given only the
         /// lines before it, in the same order: features, daily history, lines left out.
@@ -1547,6 +1836,26 @@ mod tests {
             assert_eq!(got.lines_after_as_of, want.lines_after_as_of);
             assert_eq!(got.amount_after_as_of, want.amount_after_as_of);
         }
+    }
+
+    #[test]
+    fn a_customer_on_two_shards_is_found() {
+        let shard = |ids: &[&str]| {
+            let mut a = Aggregator::new(None, FrequencyBasis::Orders);
+            for id in ids {
+                a.add(id, None, d("2024-01-01"), m(5));
+            }
+            a
+        };
+        let mut disjoint = ShardedAggregator::new(vec![shard(&["a", "c"]), shard(&["b", "d"])]);
+        assert_eq!(disjoint.shared_customer(), None);
+        // the order worked out for the check is the one finish uses
+        let ids = disjoint.finish(d("2024-02-01")).customers;
+        let ids: Vec<&str> = ids.iter().map(|c| c.customer_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "d"]);
+        let mut split =
+            ShardedAggregator::new(vec![shard(&["a", "x"]), shard(&["b"]), shard(&["x", "c"])]);
+        assert_eq!(split.shared_customer(), Some(("x".to_string(), 0, 2)));
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub mod validate;
 
 pub use abc::{AbcClass, AbcParams};
 pub use features::{
-    Aggregator, CustomerFeatures, CustomerTotals, DayTotal, Features, FrequencyBasis,
+    Aggregator, CustomerFeatures, CustomerTotals, DayLines, DayTotal, Features, FrequencyBasis,
     PeriodSchedule, ShardedAggregator, TotalsError,
 };
 pub use labels::{Labelled, Lang};

@@ -21,15 +21,14 @@
 //!
 //! Supported now: PostgreSQL and the MySQL protocol (MySQL, MariaDB), one node each, and
 //! ClickHouse, one server or a sharded cluster (see `route` for the plans). Not yet: Spark
-//! Connect, `--amount`/`--where`/`--refund-when`, text date or amount columns, and a
-//! backfill's periods.
+//! Connect, `--amount`/`--where`/`--refund-when`, and text date or amount columns.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use stratum_core::scheme::params::Label;
-use stratum_core::{Aggregator, CustomerTotals, DayTotal, Money, ShardedAggregator, TotalsError};
+use stratum_core::{Aggregator, CustomerTotals, DayLines, Money, ShardedAggregator, TotalsError};
 use stratum_io::mapping::{MappingError, transaction_columns};
 use stratum_io::record::DatabaseInfo;
 use stratum_io::rejects::RejectReason;
@@ -134,6 +133,21 @@ pub enum PushdownError {
     /// The totals could not be added.
     #[error(transparent)]
     Totals(#[from] TotalsError),
+    /// Full pushdown found one customer on two shards: the table's rows are not placed by
+    /// its sharding key, and each shard's part would count that customer apart.
+    #[error(
+        "customer `{customer}` has rows on shard {first} and on shard {second} of table `{table}`: its rows are not all where the sharding key puts them (rows written into the shards' own tables, or shards added without moving rows), so it cannot be aggregated shard by shard; read it through a Distributed table sharded by rand(), which merges on the initiator"
+    )]
+    SplitCustomer {
+        /// The customer id.
+        customer: String,
+        /// The table.
+        table: String,
+        /// The two shards, numbered from 1.
+        first: usize,
+        /// See `first`.
+        second: usize,
+    },
 }
 
 impl PushdownError {
@@ -149,7 +163,8 @@ impl PushdownError {
             | PushdownError::Mapping(_)
             | PushdownError::ColumnType { .. }
             | PushdownError::ReservedName { .. }
-            | PushdownError::Unsupported { .. } => true,
+            | PushdownError::Unsupported { .. }
+            | PushdownError::SplitCustomer { .. } => true,
             // a value the rules cannot read is the table's, as a bad line is a file's
             PushdownError::BadValue { .. } => true,
             PushdownError::Query { .. } | PushdownError::Totals(_) => false,
@@ -242,7 +257,6 @@ fn check_options(options: &TransactionOptions) -> Result<(), PushdownError> {
         (e.amount.is_some(), "--amount (an amount expression)"),
         (e.keep.is_some(), "--where"),
         (e.refund_when.is_some(), "--refund-when"),
-        (options.periods.is_some(), "a backfill's periods"),
     ];
     match refused.into_iter().find(|(given, _)| *given) {
         Some((_, what)) => Err(PushdownError::Unsupported { what }),
@@ -396,27 +410,22 @@ pub fn load_streamed(
                 first.get_or_insert_with(|| start.elapsed());
                 rows += 1;
             };
-            let aggregator = Aggregator::new(as_of, options.frequency);
-            let mut aggregator = if options.history {
-                aggregator.keep_history()
-            } else {
-                aggregator
-            };
+            let mut aggregator = Aggregator::new(as_of, options.frequency);
+            if options.history {
+                aggregator = aggregator.keep_history();
+            }
+            if let Some(schedule) = options.periods {
+                aggregator = aggregator.in_periods(schedule);
+            }
             match until {
-                Some(until) if options.history => {
-                    // rows come by customer: each customer's days are gathered, then added
-                    let mut current = DaysOf::default();
+                // a backfill's days are held back by period, and a history is kept by day
+                Some(until) if options.history || options.periods.is_some() => {
                     c.each_row(&run.days_sql(d, Some(until)), &mut |row| {
                         came();
                         let (id, day) = day_row(row)?;
-                        if current.id != id {
-                            current.flush(&mut aggregator)?;
-                            current.id = id.to_string();
-                        }
-                        current.add(day);
+                        aggregator.add_day(id, &day)?;
                         Ok(())
                     })?;
-                    current.flush(&mut aggregator)?;
                 }
                 Some(until) => {
                     c.each_row(&run.customers_sql(d, Some(until)), &mut |row| {
@@ -479,7 +488,19 @@ pub fn load_streamed(
         columns_read,
         expressions: Default::default(),
     };
-    Ok((ShardedAggregator::new(aggregators), quality, streamed))
+    let mut aggregator = ShardedAggregator::new(aggregators);
+    // full pushdown trusts the sharding key: a customer on two shards is caught here
+    if !route.shards.is_empty()
+        && let Some((customer, first, second)) = aggregator.shared_customer()
+    {
+        return Err(PushdownError::SplitCustomer {
+            customer,
+            table: source.table().to_string(),
+            first: first + 1,
+            second: second + 1,
+        });
+    }
+    Ok((aggregator, quality, streamed))
 }
 
 /// Runs `work` on each shard at once, each on its own connection; the results in shard order.
@@ -527,66 +548,8 @@ fn add_up(parts: Vec<Accounting>) -> Accounting {
     total
 }
 
-/// One row of the per-customer-and-day statement.
-#[derive(Debug, Clone, Copy)]
-struct DayRow {
-    date: NaiveDate,
-    gross: Money,
-    refunds: Money,
-    refund_lines: u64,
-    zero_lines: u64,
-    purchase_lines: u64,
-    new_orders: u64,
-}
-
-/// The days of the customer being read, added to the aggregator as totals and days once its
-/// last day has come.
-#[derive(Debug, Default)]
-struct DaysOf {
-    id: String,
-    totals: CustomerTotals,
-    days: Vec<DayTotal>,
-}
-
-impl DaysOf {
-    fn add(&mut self, r: DayRow) {
-        let t = &mut self.totals;
-        if r.purchase_lines > 0 {
-            t.first_purchase = Some(t.first_purchase.map_or(r.date, |d| d.min(r.date)));
-            t.last_purchase = Some(t.last_purchase.map_or(r.date, |d| d.max(r.date)));
-            t.purchase_days += 1;
-        }
-        t.orders += r.new_orders;
-        t.gross += r.gross;
-        t.refunds += r.refunds;
-        t.refund_lines += r.refund_lines;
-        t.zero_lines += r.zero_lines;
-        t.dates = Some(match t.dates {
-            Some((a, b)) => (a.min(r.date), b.max(r.date)),
-            None => (r.date, r.date),
-        });
-        // a day of zero-amount lines alone is no day of the history, as in the file engine
-        if r.purchase_lines + r.refund_lines > 0 {
-            self.days.push(DayTotal {
-                date: r.date,
-                net: r.gross + r.refunds,
-                new_orders: u32::try_from(r.new_orders).unwrap_or(u32::MAX),
-            });
-        }
-    }
-
-    /// Adds the customer read so far, if any, and starts afresh.
-    fn flush(&mut self, aggregator: &mut Aggregator) -> Result<(), PushdownError> {
-        let done = std::mem::take(self);
-        if !done.id.is_empty() {
-            aggregator.add_totals(&done.id, &done.totals, &done.days)?;
-        }
-        Ok(())
-    }
-}
-
 /// One customer's id and one of its days from the per-day statement's row.
-fn day_row(row: &[Option<String>]) -> Result<(&str, DayRow), PushdownError> {
+fn day_row(row: &[Option<String>]) -> Result<(&str, DayLines), PushdownError> {
     let cell = |i: usize| row.get(i).and_then(|v| v.as_deref());
     let name = |i: usize| DAY_COLUMNS[i];
     let id = cell(0).ok_or(PushdownError::BadValue {
@@ -601,7 +564,7 @@ fn day_row(row: &[Option<String>]) -> Result<(&str, DayRow), PushdownError> {
     })?;
     Ok((
         id,
-        DayRow {
+        DayLines {
             date,
             gross: sum(name(2), cell(2))?,
             refunds: sum(name(3), cell(3))?,

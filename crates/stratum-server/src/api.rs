@@ -36,6 +36,7 @@ pub(crate) fn routes(max_upload: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes((schemas, paths, runs))
         .routes(routes!(list_jobs))
         .routes(routes!(list_schedules))
+        .routes(routes!(list_sources))
         .routes(routes!(run_schedule))
         .routes(routes!(job))
         .routes(routes!(job_rejects))
@@ -232,9 +233,12 @@ async fn run_detail(
 /// The form a run is started with (multipart/form-data), as documented.
 #[derive(Debug, ToSchema)]
 pub struct RunUpload {
-    /// The transactions file (CSV in any common encoding, XLSX/XLS, or Parquet).
-    #[schema(value_type = String, format = Binary)]
-    pub transactions: Vec<u8>,
+    /// The transactions file (CSV in any common encoding, XLSX/XLS, or Parquet); or `source`.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub transactions: Option<Vec<u8>>,
+    /// Instead of a transactions file: the name of a database source of the server's config
+    /// (`GET /api/sources`), whose table is read where it lives.
+    pub source: Option<String>,
     /// A customer master file.
     #[schema(value_type = Option<String>, format = Binary)]
     pub customers: Option<Vec<u8>>,
@@ -259,9 +263,9 @@ fn flag_of(field: &str) -> Option<&'static str> {
     }
 }
 
-/// Starts a re-tiering run on uploaded files with the latest published scheme (analysts and
-/// admins). The files are kept as given; the run is recorded as `stratum segment --db` records
-/// it, alerts included. Runs go one at a time; follow one at `/api/jobs/{id}`.
+/// Starts a re-tiering run on uploaded files, or on a configured database source's table
+/// (`source`), with the latest published scheme (analysts and admins). The files are kept as
+/// given; the run is recorded as `stratum segment --db` records it, alerts included. Runs go one at a time; follow one at `/api/jobs/{id}`.
 #[utoipa::path(post, path = "/api/runs", tag = "runs",
     request_body(content_type = "multipart/form-data", content = RunUpload),
     responses((status = 202, body = crate::jobs::Job), (status = 400, body = ErrorBody),
@@ -297,6 +301,7 @@ pub(crate) async fn start_upload(
     ));
     tokio::fs::create_dir_all(&dir).await.map_err(io)?;
     let mut files: Vec<(&'static str, std::path::PathBuf)> = Vec::new();
+    let mut table = None;
     let mut as_of = None;
     let mut csrf = None;
     let result = async {
@@ -309,12 +314,38 @@ pub(crate) async fn start_upload(
                 let file =
                     crate::jobs::safe_name(field.file_name().unwrap_or(""), &format!("{name}.csv"));
                 let path = dir.join(format!("{name}-{file}"));
+                let chosen = field.file_name().is_some_and(|n| !n.is_empty());
                 let mut out = tokio::fs::File::create(&path).await.map_err(io)?;
+                let mut bytes = 0;
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    bytes += chunk.len();
                     out.write_all(&chunk).await.map_err(io)?;
                 }
                 out.flush().await.map_err(io)?;
-                files.push((flag, path));
+                if chosen || bytes > 0 {
+                    files.push((flag, path));
+                } else {
+                    // a form's file input left empty: no file was given
+                    tokio::fs::remove_file(&path).await.map_err(io)?;
+                }
+            } else if name == "source" {
+                let text = field.text().await.map_err(bad)?.trim().to_string();
+                if !text.is_empty() {
+                    let names = || {
+                        let names: Vec<&str> =
+                            state.config.sources.iter().map(|s| s.name.as_str()).collect();
+                        if names.is_empty() {
+                            "the server's config names none".to_string()
+                        } else {
+                            format!("expected one of {}", names.join(", "))
+                        }
+                    };
+                    let found = state.config.sources.iter().find(|s| s.name == text);
+                    let found = found.ok_or_else(|| {
+                        ApiError::BadRequest(format!("source `{text}`: {}", names()))
+                    })?;
+                    table = Some(found.table.clone());
+                }
             } else if name == "csrf" {
                 csrf = Some(field.text().await.map_err(bad)?);
             } else if name == "as_of" {
@@ -327,17 +358,25 @@ pub(crate) async fn start_upload(
                 }
             } else {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown field `{name}`: expected transactions, customers, interactions, opportunities, as_of"
+                    "unknown field `{name}`: expected transactions, source, customers, interactions, opportunities, as_of"
                 )));
             }
         }
         if caller.csrf.is_some() && csrf != caller.csrf {
             return Err(ApiError::Csrf);
         }
-        if !files.iter().any(|(f, _)| *f == "--transactions") {
-            return Err(ApiError::BadRequest(
-                "no `transactions` file uploaded".into(),
-            ));
+        match (files.iter().any(|(f, _)| *f == "--transactions"), &table) {
+            (false, None) => {
+                return Err(ApiError::BadRequest(
+                    "no `transactions` file uploaded and no `source` named".into(),
+                ));
+            }
+            (true, Some(_)) => {
+                return Err(ApiError::BadRequest(
+                    "a `transactions` file and a `source`: give one".into(),
+                ));
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -347,7 +386,14 @@ pub(crate) async fn start_upload(
         let _ = tokio::fs::remove_dir_all(&dir).await;
         return Err(e);
     }
-    let job = crate::jobs::queue(state, &caller.user.name, runner, dir, files, None, as_of).await?;
+    let input = crate::jobs::JobInput {
+        dir,
+        files,
+        table,
+        scheme: None,
+        as_of,
+    };
+    let job = crate::jobs::queue(state, &caller.user.name, runner, input).await?;
     let actor = caller.user.name.clone();
     let detail = format!("job {}: {}", job.id, job.inputs.join(", "));
     state
@@ -433,6 +479,40 @@ async fn job_rejects(
         .into_response())
 }
 
+/// A database table runs can be started on.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SourceOut {
+    /// Its name, as `POST /api/runs` takes it in `source`.
+    pub(crate) name: String,
+    /// The database, without its password.
+    pub(crate) source: String,
+    /// The table.
+    pub(crate) table: String,
+}
+
+/// The database sources of the server's config (analysts and admins).
+#[utoipa::path(get, path = "/api/sources", tag = "runs",
+    responses((status = 200, body = Vec<SourceOut>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn list_sources(
+    State(state): Shared,
+    caller: Caller,
+) -> Result<Json<Vec<SourceOut>>, ApiError> {
+    caller.at_least(Role::Analyst)?;
+    Ok(Json(
+        state
+            .config
+            .sources
+            .iter()
+            .map(|s| SourceOut {
+                name: s.name.clone(),
+                source: s.table.shown_url.clone(),
+                table: s.table.table.clone(),
+            })
+            .collect(),
+    ))
+}
+
 /// A schedule and its next occurrence.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ScheduleOut {
@@ -441,8 +521,12 @@ pub(crate) struct ScheduleOut {
     pub(crate) cron: String,
     /// The next run (RFC 3339, local time).
     pub(crate) next: Option<String>,
-    /// The source files.
-    pub(crate) transactions: String,
+    /// The transactions file(s) (none when they are a table).
+    pub(crate) transactions: Option<String>,
+    /// The database holding the transactions table, without its password.
+    pub(crate) source: Option<String>,
+    /// That table.
+    pub(crate) table: Option<String>,
     pub(crate) customers: Option<String>,
     pub(crate) interactions: Option<String>,
     pub(crate) opportunities: Option<String>,
@@ -473,7 +557,9 @@ async fn list_schedules(
                     .ok()
                     .and_then(|c| crate::schedules::next_after(&c, &now))
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)),
-                transactions: s.transactions.clone(),
+                transactions: s.source.is_none().then(|| s.transactions.clone()),
+                source: s.source.as_ref().map(|t| t.shown_url.clone()),
+                table: s.source.as_ref().map(|t| t.table.clone()),
                 customers: s.customers.clone(),
                 interactions: s.interactions.clone(),
                 opportunities: s.opportunities.clone(),

@@ -69,11 +69,16 @@ impl Job {
     }
 }
 
+/// The environment variable `segment --source` reads its URL from.
+const SOURCE_VAR: &str = "STRATUM_SOURCE";
+
 /// What a job runs: the files (role flag, path) and where its folder is.
 #[derive(Debug, Clone)]
 pub(crate) struct JobInput {
     pub(crate) dir: PathBuf,
     pub(crate) files: Vec<(&'static str, PathBuf)>,
+    /// The transactions table, when they are one (a schedule's `source`).
+    pub(crate) table: Option<crate::schedules::TableInput>,
     /// The scheme file, and its version when it is a published one.
     pub(crate) scheme: Option<(Option<i64>, PathBuf)>,
     pub(crate) as_of: Option<String>,
@@ -145,7 +150,12 @@ impl Jobs {
             created_at: crate::auth::now(),
             started_at: None,
             finished_at: None,
-            inputs: input.files.iter().map(|(_, p)| file_name(p)).collect(),
+            inputs: input
+                .table
+                .iter()
+                .map(|t| t.shown())
+                .chain(input.files.iter().map(|(_, p)| file_name(p)))
+                .collect(),
             scheme_version: input.scheme.as_ref().and_then(|s| s.0),
             run: None,
             log: Vec::new(),
@@ -190,6 +200,15 @@ impl Jobs {
         cmd.arg("--lang").arg(lang).arg("--no-xlsx");
         for (flag, path) in &input.files {
             cmd.arg(flag).arg(path);
+        }
+        // the URL goes in the run's environment: its password stays out of the process list
+        match &input.table {
+            Some(t) => {
+                cmd.env(SOURCE_VAR, &t.url).arg("--table").arg(&t.table);
+            }
+            None => {
+                cmd.env_remove(SOURCE_VAR);
+            }
         }
         if let Some((_, scheme)) = &input.scheme {
             cmd.arg("--scheme").arg(scheme);
@@ -337,16 +356,13 @@ pub(crate) async fn queue(
     state: &Arc<AppState>,
     by: &str,
     runner: PathBuf,
-    dir: PathBuf,
-    files: Vec<(&'static str, PathBuf)>,
-    scheme: Option<PathBuf>,
-    as_of: Option<String>,
+    mut input: JobInput,
 ) -> Result<Job, ApiError> {
-    let scheme = match scheme {
-        Some(path) => Some((None, path)),
+    input.scheme = match input.scheme {
+        Some(given) => Some(given),
         None => match state.with_store(|s| Ok(s.versions()?.pop())).await? {
             Some(v) => {
-                let path = dir.join(format!("scheme-v{}.toml", v.id));
+                let path = input.dir.join(format!("scheme-v{}.toml", v.id));
                 tokio::fs::write(&path, &v.text)
                     .await
                     .map_err(|e| ApiError::Internal(format!("the run's scheme: {e}")))?;
@@ -354,12 +370,6 @@ pub(crate) async fn queue(
             }
             None => None,
         },
-    };
-    let input = JobInput {
-        dir,
-        files,
-        scheme,
-        as_of,
     };
     let job = state.jobs.add(by, &input);
     tokio::spawn(state.jobs.clone().run(job.id, runner, state.clone(), input));

@@ -1279,6 +1279,8 @@ struct RunsPage {
     quality: Vec<Figure>,
     may_run: bool,
     can_run: bool,
+    /// The database sources a run can read instead of an uploaded file: name, what it is.
+    sources: Vec<(String, String)>,
     jobs: Vec<JobLine>,
     busy: bool,
 }
@@ -1361,6 +1363,12 @@ async fn runs(State(state): State<Arc<AppState>>, page: Page) -> Response {
             quality: docs.map_or(Vec::new(), |d| quality_figures(&d.inputs, &w)),
             may_run: page.caller.role() >= Role::Analyst,
             can_run: state.config.runner.is_some(),
+            sources: state
+                .config
+                .sources
+                .iter()
+                .map(|s| (s.name.clone(), s.table.shown()))
+                .collect(),
             busy: jobs.iter().any(|j| {
                 matches!(
                     j.state,

@@ -1,8 +1,9 @@
 //! Scheduled re-tiering: `[[schedules]]` in the config name a cron pattern (minute, hour, day
 //! of month, month, day of week, in the server's local time) and the source files; at each
-//! occurrence the server runs `stratum segment --db` on the files as they are then, with the
-//! schedule's scheme file or else the latest published scheme, exactly as a run started by
-//! hand (one at a time, alerts sent).
+//! occurrence the server runs `stratum segment --db` on the files as they are then (or on a
+//! database table, `source` and `table`, aggregated where it lives), with the schedule's
+//! scheme file or else the latest published scheme, exactly as a run started by hand (one at
+//! a time, alerts sent).
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -22,8 +23,12 @@ pub struct Schedule {
     pub name: String,
     /// The cron pattern, e.g. `0 2 1 * *` (02:00 on the 1st of every month).
     pub cron: String,
-    /// The transactions file(s): a path or a glob, as `segment -t` takes it.
+    /// The transactions file(s): a path or a glob, as `segment -t` takes it; empty when the
+    /// transactions are a table (`source`).
     pub transactions: String,
+    /// Instead of files: the transactions table in a database, as `segment --source URL
+    /// --table NAME` reads it.
+    pub source: Option<TableInput>,
     /// A customer master file.
     pub customers: Option<String>,
     /// An interactions file.
@@ -32,6 +37,45 @@ pub struct Schedule {
     pub opportunities: Option<String>,
     /// A scheme file (default: the latest published version).
     pub scheme: Option<PathBuf>,
+}
+
+/// A transactions table in a database: the URL (which may hold a password: handed to the run
+/// in its environment, never in its arguments, never shown), the URL as it may be shown, and
+/// the table.
+#[derive(Clone)]
+pub struct TableInput {
+    /// The URL, with its password if it has one.
+    pub url: String,
+    /// The URL without its password.
+    pub shown_url: String,
+    /// The table: `table` or `schema.table`.
+    pub table: String,
+}
+
+impl std::fmt::Debug for TableInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableInput")
+            .field("url", &self.shown_url)
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+/// A database table runs can be started on from the dashboard or `POST /api/runs` (the
+/// config's `[[sources]]`), by its name.
+#[derive(Debug, Clone)]
+pub struct RunSource {
+    /// Its name (unique).
+    pub name: String,
+    /// The table.
+    pub table: TableInput,
+}
+
+impl TableInput {
+    /// `URL table NAME`, without the password.
+    pub fn shown(&self) -> String {
+        format!("{} table {}", self.shown_url, self.table)
+    }
 }
 
 /// A schedule whose pattern does not parse.
@@ -72,8 +116,18 @@ pub fn check(schedules: &[Schedule]) -> Result<(), ScheduleError> {
         if schedules[..i].iter().any(|o| o.name == s.name) {
             return Err(error("two schedules have this name"));
         }
-        if s.transactions.trim().is_empty() {
-            return Err(error("a schedule needs a transactions file"));
+        match (s.transactions.trim().is_empty(), &s.source) {
+            (true, None) => {
+                return Err(error(
+                    "a schedule needs a transactions file, or a source and a table",
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(error(
+                    "a schedule reads a transactions file or a source's table, not both",
+                ));
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -98,7 +152,10 @@ pub(crate) async fn fire(
     ));
     let io = |e: std::io::Error| ApiError::Internal(format!("schedule: {e}"));
     tokio::fs::create_dir_all(&dir).await.map_err(io)?;
-    let mut files = vec![("--transactions", PathBuf::from(&schedule.transactions))];
+    let mut files = Vec::new();
+    if schedule.source.is_none() {
+        files.push(("--transactions", PathBuf::from(&schedule.transactions)));
+    }
     if let Some(c) = &schedule.customers {
         files.push(("--customers", PathBuf::from(c)));
     }
@@ -108,7 +165,14 @@ pub(crate) async fn fire(
     if let Some(o) = &schedule.opportunities {
         files.push(("--opportunities", PathBuf::from(o)));
     }
-    crate::jobs::queue(state, by, runner, dir, files, schedule.scheme.clone(), None).await
+    let input = crate::jobs::JobInput {
+        dir,
+        files,
+        table: schedule.source.clone(),
+        scheme: schedule.scheme.clone().map(|path| (None, path)),
+        as_of: None,
+    };
+    crate::jobs::queue(state, by, runner, input).await
 }
 
 /// Runs every schedule at its occurrences until the server stops.
@@ -151,6 +215,7 @@ mod tests {
             name: name.into(),
             cron: cron.into(),
             transactions: "t.csv".into(),
+            source: None,
             customers: None,
             interactions: None,
             opportunities: None,

@@ -40,6 +40,8 @@ pub struct ServerConfig {
     pub run_nice: i32,
     /// Scheduled re-tiering runs.
     pub schedules: Vec<crate::schedules::Schedule>,
+    /// Database tables runs can be started on, by name.
+    pub sources: Vec<crate::schedules::RunSource>,
     /// The public pool's rules (the config's [pool] section); without them the pool is off.
     pub pool: Option<stratum_store::pool::PoolRules>,
 }
@@ -59,6 +61,7 @@ impl ServerConfig {
             max_upload: 2 << 30,
             run_nice: 10,
             schedules: Vec::new(),
+            sources: Vec::new(),
             pool: None,
         }
     }

@@ -46,11 +46,24 @@ struct ServerSection {
 struct ScheduleSection {
     name: String,
     cron: String,
+    #[serde(default)]
     transactions: String,
+    /// Instead of `transactions`: a database URL and its table (`segment --source --table`).
+    source: Option<String>,
+    table: Option<String>,
     customers: Option<String>,
     interactions: Option<String>,
     opportunities: Option<String>,
     scheme: Option<std::path::PathBuf>,
+}
+
+/// A `[[sources]]` entry: a database table runs can be started on by name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceSection {
+    name: String,
+    source: String,
+    table: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +72,8 @@ struct ConfigFile {
     server: ServerSection,
     #[serde(default)]
     schedules: Vec<ScheduleSection>,
+    #[serde(default)]
+    sources: Vec<SourceSection>,
     /// The public pool's rules, as `stratum pool --config` reads them.
     pool: Option<crate::settings::PoolConfig>,
 }
@@ -144,16 +159,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     config.schedules = file
         .schedules
         .into_iter()
-        .map(|s| stratum_server::schedules::Schedule {
-            name: s.name,
-            cron: s.cron,
-            transactions: s.transactions,
-            customers: s.customers,
-            interactions: s.interactions,
-            opportunities: s.opportunities,
-            scheme: s.scheme,
-        })
-        .collect();
+        .map(schedule)
+        .collect::<Result<_>>()?;
+    config.sources = run_sources(file.sources)?;
     if let Some(n) = section.run_nice {
         if !(0..=19).contains(&n) {
             return Err(BadInput(format!("[server] run_nice {n}: 0 to 19")).into());
@@ -186,6 +194,72 @@ pub fn run(args: ServeArgs) -> Result<()> {
     server.run()?;
     drop(demo_dir);
     Ok(())
+}
+
+/// The `[[sources]]` entries, checked: names given and unique, URLs as `--source` takes them.
+fn run_sources(sections: Vec<SourceSection>) -> Result<Vec<stratum_server::schedules::RunSource>> {
+    let mut sources: Vec<stratum_server::schedules::RunSource> = Vec::new();
+    for s in sections {
+        let name = s.name.trim().to_string();
+        if name.is_empty() {
+            return Err(BadInput("[[sources]]: a source needs a name".into()).into());
+        }
+        if sources.iter().any(|o| o.name == name) {
+            return Err(BadInput(format!("[[sources]]: two sources are named `{name}`")).into());
+        }
+        let checked = stratum_pushdown::TableSource::new(&s.source, &s.table)
+            .map_err(|e| BadInput(format!("source `{name}`: {e}")))?;
+        sources.push(stratum_server::schedules::RunSource {
+            name,
+            table: stratum_server::schedules::TableInput {
+                shown_url: checked.shown_url().to_string(),
+                url: s.source,
+                table: s.table,
+            },
+        });
+    }
+    Ok(sources)
+}
+
+/// A `[[schedules]]` entry as the server runs it; a `source` is checked as `--source` is (its
+/// engine, its table's name) before the server starts.
+fn schedule(s: ScheduleSection) -> Result<stratum_server::schedules::Schedule> {
+    let source = match (s.source, s.table) {
+        (Some(url), Some(table)) => {
+            let checked = stratum_pushdown::TableSource::new(&url, &table)
+                .map_err(|e| BadInput(format!("schedule `{}`: {e}", s.name)))?;
+            Some(stratum_server::schedules::TableInput {
+                shown_url: checked.shown_url().to_string(),
+                url,
+                table,
+            })
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(BadInput(format!(
+                "schedule `{}`: a source needs its table (table = \"orders\")",
+                s.name
+            ))
+            .into());
+        }
+        (None, Some(_)) => {
+            return Err(BadInput(format!(
+                "schedule `{}`: a table needs its source (source = \"postgres://…\")",
+                s.name
+            ))
+            .into());
+        }
+    };
+    Ok(stratum_server::schedules::Schedule {
+        name: s.name,
+        cron: s.cron,
+        transactions: s.transactions,
+        source,
+        customers: s.customers,
+        interactions: s.interactions,
+        opportunities: s.opportunities,
+        scheme: s.scheme,
+    })
 }
 
 /// Structured logs on standard error, filtered by $STRATUM_LOG (default `info`).

@@ -137,6 +137,226 @@ fn a_table_gives_the_run_its_file_gives() {
     drop_table(&url, &table);
 }
 
+/// A history backfilled from a table keeps the runs, tiers and reasons a backfill of the
+/// file keeps: every quarter's run, exported, byte for byte.
+#[test]
+fn a_backfill_from_a_table_keeps_the_runs_its_file_keeps() {
+    let Some((url, with_password)) = server() else {
+        eprintln!("STRATUM_TEST_DATABASE_URL is not set: skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let table = format!("stratum_cli_backfill_{}", std::process::id());
+    let file = demo_table(&url, &table, dir.path());
+    let scheme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemes/b2b.toml");
+    let mut kept = Vec::new();
+    for (name, input) in [
+        ("table", ["--source", &with_password, "--table", &table]),
+        ("file", ["-t", arg(&file), "--scheme", arg(&scheme)]),
+    ] {
+        let (db, out) = (
+            dir.path().join(format!("{name}.db")),
+            dir.path().join(format!("{name}-out")),
+        );
+        let mut args = vec![
+            "backfill",
+            "--every",
+            "quarter",
+            "--from",
+            "2024-01-01",
+            "--db",
+            arg(&db),
+            "-o",
+            arg(&out),
+        ];
+        args.extend(input);
+        if name == "table" {
+            args.extend(["--scheme", arg(&scheme)]);
+        }
+        let run = stratum(&args, dir.path());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        for text in [&run.stdout, &run.stderr] {
+            assert!(!text.contains("pg-s3cret"));
+        }
+        let lines = std::fs::read_to_string(out.join("backfill.csv")).expect("backfill.csv");
+        let runs = lines.lines().count() - 1;
+        assert!(runs >= 4, "{lines}");
+        let mut exports = Vec::new();
+        for id in 1..=runs {
+            let to = dir.path().join(format!("{name}-export-{id}"));
+            let id = id.to_string();
+            let export = stratum(
+                &["export", "--run", &id, "--db", arg(&db), "-o", arg(&to)],
+                dir.path(),
+            );
+            assert_eq!(export.code, 0, "{}", export.stderr);
+            exports.push(std::fs::read(to.join("tiers.csv")).expect("tiers.csv"));
+        }
+        kept.push((lines, exports));
+    }
+    assert_eq!(kept[0].0, kept[1].0, "backfill.csv");
+    for (i, (a, b)) in kept[0].1.iter().zip(&kept[1].1).enumerate() {
+        assert!(a == b, "the export of run {} differs", i + 1);
+    }
+    drop_table(&url, &table);
+}
+
+/// A schedule reads a table, and a run started from the API reads a configured source's: the
+/// server hands the URL to its run in the environment, and shows it without the password.
+#[test]
+fn a_schedule_and_a_started_run_read_a_table() {
+    use super::serve::{finished, multipart, request, serve};
+    let Some((url, with_password)) = server() else {
+        eprintln!("STRATUM_TEST_DATABASE_URL is not set: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let table = format!("stratum_cli_schedule_{}", std::process::id());
+    let file = demo_table(&url, &table, dir);
+    let db = dir.join("stratum.db");
+    let seeded = stratum(
+        &[
+            "segment",
+            "-t",
+            arg(&file),
+            "--db",
+            arg(&db),
+            "-o",
+            arg(&dir.join("first")),
+        ],
+        dir,
+    );
+    assert_eq!(seeded.code, 0, "{}", seeded.stderr);
+    let added = stratum(
+        &["users", "add", "ada", "--role", "admin", "--db", arg(&db)],
+        dir,
+    );
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let admin = stratum(&["users", "token", "ada", "--db", arg(&db)], dir)
+        .stdout
+        .trim()
+        .to_string();
+    let config = dir.join("stratum.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[schedules]]\nname = \"warehouse\"\ncron = \"0 2 1 * *\"\nsource = {with_password:?}\ntable = {table:?}\n\n\
+             [[sources]]\nname = \"sales\"\nsource = {with_password:?}\ntable = {table:?}\n"
+        ),
+    )
+    .expect("config");
+    let server = serve(&db, Some(&config));
+    let (status, list) = request(&server.address, "GET", "/api/schedules", &admin, None);
+    assert_eq!(status, 200, "{list}");
+    assert!(!list.contains("pg-s3cret"), "{list}");
+    let list: serde_json::Value = serde_json::from_str(&list).expect("schedules");
+    assert_eq!(list[0]["table"], table.as_str());
+    assert!(list[0]["transactions"].is_null(), "{list}");
+    let (status, job) = request(
+        &server.address,
+        "POST",
+        "/api/schedules/warehouse/run",
+        &admin,
+        None,
+    );
+    assert_eq!(status, 202, "{job}");
+    let id: serde_json::Value = serde_json::from_str(&job).expect("job");
+    let done = finished(&server, &admin, id["id"].as_u64().expect("id"));
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["run"], 2);
+    assert!(!done.to_string().contains("pg-s3cret"), "{done}");
+    assert!(
+        done["inputs"][0]
+            .as_str()
+            .is_some_and(|i| i.ends_with(&format!("table {table}"))),
+        "{done}"
+    );
+    // the run kept from the table is the run the file gives
+    let (status, run) = request(&server.address, "GET", "/api/runs/2", &admin, None);
+    assert_eq!(status, 200, "{run}");
+    let (status, first) = request(&server.address, "GET", "/api/runs/1", &admin, None);
+    assert_eq!(status, 200, "{first}");
+    let (run, first): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&run).expect("run"),
+        serde_json::from_str(&first).expect("run"),
+    );
+    assert_eq!(run["tiers"], first["tiers"]);
+    // a run started on the configured source, as the runs page's form sends it (its file
+    // input left empty)
+    let (status, sources) = request(&server.address, "GET", "/api/sources", &admin, None);
+    assert_eq!(status, 200, "{sources}");
+    assert!(
+        !sources.contains("pg-s3cret") && sources.contains("\"sales\""),
+        "{sources}"
+    );
+    let (kind, body) = multipart(&[("transactions", "", b""), ("source", "", b"sales")]);
+    let (status, job) = request(
+        &server.address,
+        "POST",
+        "/api/runs",
+        &admin,
+        Some((&kind, &body)),
+    );
+    assert_eq!(status, 202, "{job}");
+    let id: serde_json::Value = serde_json::from_str(&job).expect("job");
+    let done = finished(&server, &admin, id["id"].as_u64().expect("id"));
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["run"], 3);
+    for (parts, message) in [
+        (
+            &[("source", "", &b"nope"[..])][..],
+            "source `nope`: expected one of sales",
+        ),
+        (
+            &[
+                ("transactions", "t.csv", &b"customer_id\n"[..]),
+                ("source", "", &b"sales"[..]),
+            ][..],
+            "give one",
+        ),
+    ] {
+        let (kind, body) = multipart(parts);
+        let (status, answer) = request(
+            &server.address,
+            "POST",
+            "/api/runs",
+            &admin,
+            Some((&kind, &body)),
+        );
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.contains(message), "{answer}");
+    }
+    drop(server);
+    // a source without its table is refused before the server starts
+    std::fs::write(
+        &config,
+        format!("[[schedules]]\nname = \"w\"\ncron = \"0 2 1 * *\"\nsource = {with_password:?}\n"),
+    )
+    .expect("config");
+    let bad = stratum(
+        &[
+            "serve",
+            "--db",
+            arg(&db),
+            "--bind",
+            "127.0.0.1:0",
+            "--config",
+            arg(&config),
+        ],
+        dir,
+    );
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("schedule `w`: a source needs its table"),
+        "{}",
+        bad.stderr
+    );
+    assert!(!bad.stderr.contains("pg-s3cret"), "{}", bad.stderr);
+    drop_table(&url, &table);
+}
+
 #[test]
 fn pushdown_shows_the_plan_and_the_sql_without_running_it() {
     let Some((url, with_password)) = server() else {

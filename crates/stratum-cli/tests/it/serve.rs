@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use super::stratum;
 
 /// A `stratum serve` child, killed when dropped.
-struct Serving {
+pub(super) struct Serving {
     child: Child,
-    address: String,
+    pub(super) address: String,
 }
 
 impl Drop for Serving {
@@ -22,7 +22,7 @@ impl Drop for Serving {
     }
 }
 
-fn serve(db: &Path, config: Option<&Path>) -> Serving {
+pub(super) fn serve(db: &Path, config: Option<&Path>) -> Serving {
     let mut args = vec![
         "serve",
         "--db",
@@ -56,7 +56,7 @@ fn serve(db: &Path, config: Option<&Path>) -> Serving {
 }
 
 /// A raw HTTP/1.1 request; the status and body.
-fn request(
+pub(super) fn request(
     address: &str,
     method: &str,
     path: &str,
@@ -101,7 +101,7 @@ fn request(
 }
 
 /// Job `id` once it has succeeded or failed (at most two minutes).
-fn finished(server: &Serving, token: &str, id: u64) -> serde_json::Value {
+pub(super) fn finished(server: &Serving, token: &str, id: u64) -> serde_json::Value {
     let start = Instant::now();
     loop {
         let (_, j) = request(
@@ -124,7 +124,7 @@ fn finished(server: &Serving, token: &str, id: u64) -> serde_json::Value {
 }
 
 /// A multipart/form-data body of files (field, file name, bytes).
-fn multipart(files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+pub(super) fn multipart(files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "stratum-test-boundary-7f3a";
     let mut body = Vec::new();
     for (field, name, bytes) in files {

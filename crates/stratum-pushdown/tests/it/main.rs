@@ -11,7 +11,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use stratum_core::synth::DemoParams;
-use stratum_core::{Features, FrequencyBasis};
+use stratum_core::{Features, FrequencyBasis, PeriodSchedule};
 use stratum_io::demo::write_demo;
 use stratum_io::rejects::RejectReason;
 use stratum_io::rejects::RejectsWriter;
@@ -119,6 +119,51 @@ fn pushed(
     (agg.finish(at), quality)
 }
 
+/// Every period end of a backfill (quarters from 2024-01-01 to the day after the last line),
+/// from the file engine and from the table: the features and the row accounting.
+fn assert_periods_parity(
+    what: &str,
+    path: &Path,
+    source: &TableSource,
+    options: &TransactionOptions,
+) {
+    let schedule = PeriodSchedule::new(NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"), 3)
+        .expect("schedule");
+    let options = TransactionOptions {
+        periods: Some(schedule),
+        ..options.clone()
+    };
+    let mut rejects = RejectsWriter::new(Vec::new()).expect("rejects");
+    let (mut file, fq) =
+        load_transactions(path, &options, None, &mut rejects, &mut |_, _| {}).expect("load file");
+    let (mut db, dq) = load(source, &options, None).expect("pushdown");
+    assert_eq!(fq.counts, dq.counts, "{what}: row accounting");
+    assert_eq!(fq.lines, dq.lines, "{what}: line statistics");
+    let last = file.default_as_of().expect("a last line");
+    assert_eq!(Some(last), db.default_as_of(), "{what}: last line");
+    let ends = schedule.ends_through(last);
+    assert!(ends.len() >= 4, "{what}: {ends:?}");
+    for end in ends {
+        let (f, d) = (file.next_period(), db.next_period());
+        let (f, d) = (f.expect("a period"), d.expect("a period"));
+        assert_eq!(f.as_of, Some(end), "{what}: period end");
+        let at = format!("{what} as of {end}");
+        assert_eq!(f.customers.len(), d.customers.len(), "{at}: customers");
+        for (a, b) in f.customers.iter().zip(&d.customers) {
+            assert_eq!(a, b, "{at}: customer {}", a.customer_id);
+        }
+        assert_eq!(f.no_purchase, d.no_purchase, "{at}: without a purchase");
+        assert_eq!(
+            f.lines_after_as_of, d.lines_after_as_of,
+            "{at}: lines after"
+        );
+        assert_eq!(
+            f.amount_after_as_of, d.amount_after_as_of,
+            "{at}: amount after"
+        );
+    }
+}
+
 fn assert_parity(
     what: &str,
     file: (Features, TransactionQuality),
@@ -185,6 +230,12 @@ fn parity_suite(url: &str, engine: &dyn Engine) {
                     pushed(&source, &o, as_of),
                 );
             }
+        }
+        for history in [false, true] {
+            let o = options(FrequencyBasis::Orders, Duplicates::Drop);
+            let o = if history { with_history(o) } else { o };
+            let what = format!("{name} backfill by quarter, history {history}");
+            assert_periods_parity(&what, path, &source, &o);
         }
         engine.drop_table(url, &table);
     }
@@ -713,5 +764,39 @@ fn a_clickhouse_cluster_runs_the_plan_its_sharding_allows() {
             );
         }
         engine.drop_table(&url, &table);
+    } // rows written into a shard's own table, away from where the key puts them: the
+    // customer on two shards is caught, not counted twice
+    let engine = ClickHouse {
+        key: Some(by_customer),
+    };
+    let table = format!("stratum_split_{}", std::process::id());
+    engine.load_csv(&url, &table, &demo);
+    let (_, db) = ch_http(&url);
+    let first = ch_query(
+        &ch_shards(&url)[0],
+        &db,
+        &format!("SELECT customer_id FROM {table}_local ORDER BY customer_id LIMIT 1"),
+    );
+    let customer = first.first().expect("a customer on shard 1").clone();
+    ch_query(
+        &ch_shards(&url)[1],
+        &db,
+        &format!(
+            "INSERT INTO {table}_local FORMAT TabSeparated\n{customer}\tSPLIT1\t2025-06-01\t10\tweb\ta\n"
+        ),
+    );
+    let source = TableSource::new(&url, &table).expect("source");
+    match load(&source, &o, None) {
+        Err(e @ PushdownError::SplitCustomer { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!(
+                    "customer `{customer}` has rows on shard 1 and on shard 2"
+                )),
+                "{text}"
+            );
+        }
+        other => panic!("expected the split customer, got {:?}", other.map(|_| ())),
     }
+    engine.drop_table(&url, &table);
 }
