@@ -703,8 +703,13 @@ pub struct TableArgs {
 #[derive(Debug, Args)]
 pub struct PushdownArgs {
     /// The database holding the transaction table: postgres://user@host:5432/db,
-    /// mysql://user@host:3306/db or clickhouse://user@host:8123/db.
-    #[arg(long, value_name = "URL")]
+    /// mysql://user@host:3306/db or clickhouse://user@host:8123/db (or $STRATUM_SOURCE).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "STRATUM_SOURCE",
+        hide_env_values = true
+    )]
     pub source: String,
     /// The table: `table` or `schema.table`.
     #[arg(long, value_name = "NAME")]
