@@ -31,7 +31,7 @@ use stratum_core::scheme::params::Label;
 use stratum_core::{Aggregator, CustomerTotals, DayLines, Money, ShardedAggregator, TotalsError};
 use stratum_io::mapping::{MappingError, transaction_columns};
 use stratum_io::record::DatabaseInfo;
-use stratum_io::rejects::RejectReason;
+use stratum_io::rejects::{RejectReason, RejectRow};
 use stratum_io::source::{Format, SourceInfo};
 use stratum_io::transactions::{LineStats, RowCounts, TransactionOptions, TransactionQuality};
 
@@ -133,6 +133,9 @@ pub enum PushdownError {
     /// The totals could not be added.
     #[error(transparent)]
     Totals(#[from] TotalsError),
+    /// A rejected row could not be written.
+    #[error("cannot write the rejected rows: {0}")]
+    Rejects(#[source] std::io::Error),
     /// Full pushdown found one customer on two shards: the table's rows are not placed by
     /// its sharding key, and each shard's part would count that customer apart.
     #[error(
@@ -167,7 +170,9 @@ impl PushdownError {
             | PushdownError::SplitCustomer { .. } => true,
             // a value the rules cannot read is the table's, as a bad line is a file's
             PushdownError::BadValue { .. } => true,
-            PushdownError::Query { .. } | PushdownError::Totals(_) => false,
+            PushdownError::Query { .. } | PushdownError::Totals(_) | PushdownError::Rejects(_) => {
+                false
+            }
         }
     }
 }
@@ -347,7 +352,7 @@ pub fn load(
     options: &TransactionOptions,
     as_of: Option<NaiveDate>,
 ) -> Result<(ShardedAggregator, TransactionQuality), PushdownError> {
-    load_streamed(source, options, as_of).map(|(a, q, _)| (a, q))
+    load_streamed(source, options, as_of, &mut |_| Ok(())).map(|(a, q, _)| (a, q))
 }
 
 /// How the rows of a pushdown came back: for benchmarks and `STRATUM_TIMINGS`.
@@ -371,11 +376,13 @@ impl Streamed {
     }
 }
 
-/// [`load`], and how the rows came back.
+/// [`load`], and how the rows came back; each rejected row (one per distinct row, as the
+/// accounting counts them) goes to `on_reject`, when there are any.
 pub fn load_streamed(
     source: &TableSource,
     options: &TransactionOptions,
     as_of: Option<NaiveDate>,
+    on_reject: &mut dyn FnMut(&RejectRow) -> std::io::Result<()>,
 ) -> Result<(ShardedAggregator, TransactionQuality, Streamed), PushdownError> {
     let start = Instant::now();
     check_options(options)?;
@@ -401,6 +408,28 @@ pub fn load_streamed(
     };
     let (counts, lines, after) = add_up(parts);
     let accounting_done = start.elapsed();
+    // the rows the accounting rejected, listed only when there are some
+    if counts.rejected > 0 {
+        let sql = run.rejects_sql(d);
+        let mut list = |c: &mut dyn Connection| {
+            c.each_row(&sql, &mut |row| {
+                on_reject(&rejected_row(source, &shape, row)).map_err(PushdownError::Rejects)
+            })
+        };
+        if route.shards.is_empty() {
+            list(conn.as_mut())?;
+        } else {
+            for (i, url) in route.shards.iter().enumerate() {
+                let shown = format!(
+                    "clickhouse://{}/{} (shard {})",
+                    url.address(),
+                    url.database,
+                    i + 1
+                );
+                list(&mut connect::clickhouse(url, &shown)?)?;
+            }
+        }
+    }
     let until = as_of.or_else(|| lines.last_date.and_then(|d| d.succ_opt()));
     // each part: its aggregator, when its first row came and how many came
     let fill =
@@ -532,6 +561,50 @@ fn on_shards<T: Send>(
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
+}
+
+/// A row of the rejects statement (every column as text, then the reason) as a rejected
+/// row: the table for its file, no line number (a table has none), the column at fault.
+fn rejected_row(source: &TableSource, shape: &Shape, row: &[Option<String>]) -> RejectRow {
+    let n = shape.columns.len();
+    let cell = |i: usize| row.get(i).cloned().flatten();
+    let code = cell(n).unwrap_or_default();
+    let reason = [
+        RejectReason::MissingDate,
+        RejectReason::BadDate,
+        RejectReason::MissingAmount,
+        RejectReason::BadAmount,
+    ]
+    .into_iter()
+    .find(|r| r.code() == code)
+    .unwrap_or(RejectReason::BadDate);
+    let at = match reason {
+        RejectReason::MissingDate | RejectReason::BadDate => shape.order_date,
+        _ => shape.amount,
+    };
+    let value = cell(at).unwrap_or_default();
+    let message = match reason {
+        RejectReason::MissingDate => "date is empty".to_string(),
+        RejectReason::MissingAmount => "amount is empty".to_string(),
+        RejectReason::BadAmount => format!(
+            "`{value}` is beyond the largest accepted amount (±{})",
+            stratum_core::format::thousands(stratum_io::values::MAX_AMOUNT as u64)
+        ),
+        _ if source.engine() == Engine::ClickHouse && value.starts_with("1970-01-01") => {
+            format!("`{value}` is ClickHouse's zero date, stored for a date it could not hold")
+        }
+        _ => format!("`{value}` is outside the dates accepted (1900-01-01 to 2100-12-31)"),
+    };
+    let values: Vec<String> = (0..n).map(|i| cell(i).unwrap_or_default()).collect();
+    RejectRow {
+        file: source.table().to_string(),
+        line: 0,
+        reason,
+        column: shape.columns[at].name.clone(),
+        value,
+        message,
+        row: stratum_io::rejects::join_record(&csv::ByteRecord::from(values), b','),
+    }
 }
 
 /// The row accounting of several shards, added up.

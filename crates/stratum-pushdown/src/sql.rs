@@ -352,7 +352,7 @@ impl Shape {
     /// Levels 1 and 2 ending in `classified (cid, oid, d, a, copies, reason)`: the `WITH`
     /// clauses to put first and what to select from (`classified`), or, in ClickHouse's
     /// dialect, no clauses and the levels nested as a subquery.
-    fn levels(&self, dialect: Dialect) -> (String, String) {
+    fn levels(&self, dialect: Dialect, carry: bool) -> (String, String) {
         let d = dialect;
         let table = d.table(&self.table);
         let picked: Vec<String> = self
@@ -418,15 +418,21 @@ impl Shape {
                 d.date(NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or_default())
             ),
         };
+        // the rejected rows' statement carries every column to the end
+        let carried = if carry {
+            format!(", {}", names.join(", "))
+        } else {
+            String::new()
+        };
         let typed = format!(
-            "SELECT {cid} AS cid, {oid} AS oid, {date} AS d, {amount} AS a, copies FROM {}",
+            "SELECT {cid} AS cid, {oid} AS oid, {date} AS d, {amount} AS a, copies{carried} FROM {}",
             match d {
                 Dialect::ClickHouse => format!("({distinct})"),
                 _ => "distinct_rows".to_string(),
             }
         );
         let classified = format!(
-            "SELECT cid, oid, d, a, copies, CASE \
+            "SELECT cid, oid, d, a, copies{carried}, CASE \
              WHEN d IS NULL THEN 'missing_date' \
              WHEN {out_of_range} THEN 'bad_date' \
              WHEN a IS NULL THEN 'missing_amount' \
@@ -446,6 +452,24 @@ impl Shape {
                 "classified".to_string(),
             ),
         }
+    }
+
+    /// The rejected rows, one per distinct row as the accounting counts them: every column of
+    /// the table as text (NULL as NULL), then the reason; in a fixed order.
+    pub fn rejects_sql(&self, dialect: Dialect) -> String {
+        let d = dialect;
+        let names: Vec<String> = (0..self.columns.len()).map(col).collect();
+        let cells: Vec<String> = names.iter().map(|n| d.text(&d.ident(n))).collect();
+        let (with, classified) = self.levels(d, true);
+        format!(
+            "{with}SELECT {}, reason FROM {classified} WHERE reason IS NOT NULL ORDER BY reason, {}",
+            cells.join(", "),
+            names
+                .iter()
+                .map(|n| d.ident(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 
     /// The row accounting: one row of [`QUALITY_COLUMNS`]; with `as_of`, two more: the lines
@@ -508,7 +532,7 @@ impl Shape {
                 "SUM(CASE WHEN {accepted} AND d >= {at} THEN a ELSE 0 END)"
             )));
         }
-        let (with, classified) = self.levels(d);
+        let (with, classified) = self.levels(d, false);
         format!("{with}SELECT {} FROM {classified}", cells.join(",\n  "))
     }
 
@@ -535,7 +559,7 @@ impl Shape {
             d.date_text("MIN(d)"),
             d.date_text("MAX(d)"),
         ];
-        let (with, classified) = self.levels(d);
+        let (with, classified) = self.levels(d, false);
         format!(
             "{with}SELECT {} FROM {classified} WHERE reason IS NULL AND cid <> '' AND d < {} GROUP BY cid",
             cells.join(",\n  "),
@@ -579,7 +603,7 @@ impl Shape {
             t("SUM(purchase_lines)"),
             t("SUM(new_orders)"),
         ];
-        let (with, classified) = self.levels(d);
+        let (with, classified) = self.levels(d, false);
         let (zero, one, sum0) = (
             d.count_literal(0),
             d.count_literal(1),

@@ -126,7 +126,9 @@ pub(crate) fn load(
         Some(table) => {
             refuse_file_options(&s.read)?;
             let (aggregator, transactions, streamed) =
-                stratum_pushdown::load_streamed(table, &options, s.as_of)?;
+                stratum_pushdown::load_streamed(table, &options, s.as_of, &mut |row| {
+                    rejects.write_row(row).map_err(std::io::Error::from)
+                })?;
             Timer::new().note(&format!(
                 "pushdown: accounting {:.3} s, first customer row {}, {} rows in {:.3} s{}",
                 streamed.accounting.as_secs_f64(),

@@ -134,6 +134,35 @@ fn a_table_gives_the_run_its_file_gives() {
             assert!(!text.contains("pg-s3cret"), "{name} shows the password");
         }
     }
+    // a row the table rejects is listed in rejects.csv, as a file's would be
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    client
+        .batch_execute(&format!(
+            "INSERT INTO {table} VALUES ('C9999', 'SO9999', NULL, 12.50, 'web', 'x')"
+        ))
+        .expect("insert");
+    let out = dir.path().join("with-reject");
+    let run = stratum(
+        &[
+            "segment",
+            "--source",
+            &url,
+            "--table",
+            &table,
+            "-o",
+            arg(&out),
+            "--no-xlsx",
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rejects = std::fs::read_to_string(out.join("rejects.csv")).expect("rejects.csv");
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(lines.len(), 2, "{rejects}");
+    assert_eq!(
+        lines[1],
+        format!("{table},0,missing_date,order_date,,date is empty,\"C9999,SO9999,,12.50,web,x\"")
+    );
     drop_table(&url, &table);
 }
 

@@ -18,7 +18,7 @@ use stratum_io::rejects::RejectsWriter;
 use stratum_io::transactions::{
     Duplicates, TransactionOptions, TransactionQuality, load_transactions,
 };
-use stratum_pushdown::{PushdownError, TableSource, load, plan};
+use stratum_pushdown::{PushdownError, TableSource, load, load_streamed, plan};
 
 const HEADER: &str = "customer_id,order_id,order_date,amount,channel,category";
 
@@ -587,6 +587,70 @@ fn engines() -> Vec<(String, Box<dyn Engine>)> {
 fn pushdown_equals_the_file_engine_on_every_engine() {
     for (url, engine) in engines() {
         parity_suite(&url, engine.as_ref());
+    }
+}
+
+/// The rows a table rejects are listed as a file's are: one per distinct row, with its reason
+/// and the column at fault, the whole row beside.
+#[test]
+fn rejected_rows_are_listed_as_the_file_engine_lists_them() {
+    let dir = temp();
+    let path = write_adversarial(dir.path());
+    let o = options(FrequencyBasis::Orders, Duplicates::Drop);
+    let mut rejects = RejectsWriter::new(Vec::new()).expect("rejects");
+    load_transactions(&path, &o, None, &mut rejects, &mut |_, _| {}).expect("load file");
+    let written = rejects.finish().expect("rejects");
+    let mut reader = csv::Reader::from_reader(written.as_slice());
+    let mut from_file: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.expect("record");
+            (r[2].to_string(), r[3].to_string())
+        })
+        .collect();
+    from_file.sort();
+    assert_eq!(
+        from_file,
+        [
+            ("bad_amount", "amount"),
+            ("bad_date", "order_date"),
+            ("missing_amount", "amount"),
+            ("missing_date", "order_date"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    for (url, engine) in engines() {
+        let table = format!("stratum_rejects_{}", std::process::id());
+        engine.load_csv(&url, &table, &path);
+        let source = TableSource::new(&url, &table).expect("source");
+        let mut listed = Vec::new();
+        let (_, quality, _) = load_streamed(&source, &o, None, &mut |row| {
+            listed.push(row.clone());
+            Ok(())
+        })
+        .expect("pushdown");
+        let mut pairs: Vec<(String, String)> = listed
+            .iter()
+            .map(|r| (r.reason.code().to_string(), r.column.clone()))
+            .collect();
+        pairs.sort();
+        assert_eq!(pairs, from_file, "{url}");
+        assert_eq!(listed.len() as u64, quality.counts.rejected);
+        for r in &listed {
+            assert_eq!(r.file, table);
+            assert!(r.row.starts_with("C006,O1"), "{}: {}", url, r.row);
+        }
+        let amount = listed
+            .iter()
+            .find(|r| r.reason.code() == "bad_amount")
+            .expect("bad_amount");
+        assert!(amount.value.starts_with("200000000000"), "{}", amount.value);
+        assert!(
+            amount.message.contains("largest accepted amount"),
+            "{}",
+            amount.message
+        );
+        engine.drop_table(&url, &table);
     }
 }
 
