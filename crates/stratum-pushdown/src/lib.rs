@@ -197,6 +197,8 @@ pub struct Plan {
     /// Statement 2 when each customer's days are needed (`report`, a tier scheme, `--clv`):
     /// one row per customer and day, instead.
     pub days_sql: String,
+    /// Statement 3, run only when statement 1 counts rejected rows: them, for `rejects.csv`.
+    pub rejects_sql: String,
 }
 
 impl Plan {
@@ -219,14 +221,15 @@ impl Plan {
             )
         };
         format!(
-            "-- source: {} ({})\n-- plan: {}\n{shards}-- columns: {}\n\n-- 1. row accounting (the quality report)\n{};\n\n-- 2. one row per customer, as of {at}\n{};\n\n-- 2, when each customer's days are needed (report, a tier scheme, --clv): one row per customer and day instead\n{};\n",
+            "-- source: {} ({})\n-- plan: {}\n{shards}-- columns: {}\n\n-- 1. row accounting (the quality report)\n{};\n\n-- 2. one row per customer, as of {at}\n{};\n\n-- 2, when each customer's days are needed (report, a tier scheme, --clv): one row per customer and day instead\n{};\n\n-- 3. only when statement 1 counts rejected rows: those rows (rejects.csv)\n{};\n",
             source.shown(),
             self.engine.name(),
             self.plan.en,
             self.columns,
             self.quality_sql,
             self.customers_sql,
-            self.days_sql
+            self.days_sql,
+            self.rejects_sql
         )
     }
 }
@@ -252,6 +255,7 @@ pub fn plan(
         quality_sql: run.quality_sql(d, as_of),
         customers_sql: run.customers_sql(d, as_of),
         days_sql: run.days_sql(d, as_of),
+        rejects_sql: run.rejects_sql(d),
     })
 }
 

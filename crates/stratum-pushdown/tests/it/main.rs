@@ -691,6 +691,11 @@ fn the_plan_names_the_table_and_both_statements() {
         assert!(script.contains("full pushdown on one node"), "{script}");
         assert!(script.contains("GROUP BY cid"), "{script}");
         assert!(script.contains(":as_of"), "{script}");
+        assert!(
+            script.contains("-- 3. only when statement 1 counts rejected rows")
+                && script.contains("WHERE reason IS NOT NULL"),
+            "{script}"
+        );
         assert_eq!(
             p.columns,
             "customer_id←customer_id, order_id←order_id, order_date←order_date, amount←amount"
