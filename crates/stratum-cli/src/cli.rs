@@ -680,8 +680,9 @@ pub struct TableArgs {
     /// Instead of -t: the database holding the transaction table, where the dedupe and the
     /// per-customer aggregation run as SQL and one row per customer (or per customer and day)
     /// comes back: postgres://user@host:5432/db (PostgreSQL), mysql://user@host:3306/db
-    /// (MySQL 8, MariaDB) or clickhouse://user@host:8123/db (one server or a sharded
-    /// cluster). The password may be in the URL or in PGPASSWORD / MYSQL_PWD /
+    /// (MySQL 8, MariaDB), clickhouse://user@host:8123/db (one server or a sharded
+    /// cluster) or sc://host:15002 (Spark Connect, in builds with the `spark` feature). The
+    /// password may be in the URL or in PGPASSWORD / MYSQL_PWD /
     /// CLICKHOUSE_PASSWORD; it is never printed. The URL may come from $STRATUM_SOURCE
     /// instead (out of the process list: the server hands it to its runs so). `stratum
     /// pushdown --print-sql` shows the statements and the plan.

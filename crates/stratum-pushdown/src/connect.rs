@@ -65,6 +65,150 @@ pub(crate) fn connect(source: &TableSource) -> Result<Box<dyn Connection>, Pushd
             let url = ClickHouseUrl::parse(source.url()).map_err(failed)?;
             Ok(Box::new(clickhouse(&url, source.shown_url())?))
         }
+        #[cfg(feature = "spark")]
+        Engine::Spark => Ok(Box::new(spark::connect(source.url()).map_err(failed)?)),
+        #[cfg(not(feature = "spark"))]
+        Engine::Spark => Err(PushdownError::NotYet {
+            scheme: "sc".to_string(),
+        }),
+    }
+}
+
+/// Spark Connect, through the Apache client (which runs its own tokio runtime).
+#[cfg(feature = "spark")]
+mod spark {
+    use spark_connect::row::Value;
+    use spark_connect::{SparkSession, SparkSessionBuilder};
+
+    use super::{Connection, RowSink};
+    use crate::PushdownError;
+    use crate::sql::{Column, Dialect, Kind};
+
+    pub(super) struct Spark(SparkSession);
+
+    /// A session on the server at `url` (`sc://host:15002/;params`), checked with a statement.
+    pub(super) fn connect(url: &str) -> Result<Spark, String> {
+        let session = SparkSessionBuilder::new()
+            .remote(url)
+            .get_or_create()
+            .map_err(|e| e.to_string())?;
+        let mut spark = Spark(session);
+        spark
+            .each_row("SELECT 1", &mut |_| Ok(()))
+            .map_err(|e| e.to_string())?;
+        Ok(spark)
+    }
+
+    fn query(e: spark_connect::SparkError) -> PushdownError {
+        PushdownError::Query {
+            message: e.to_string(),
+        }
+    }
+
+    /// A value as the statements read it back: text (they cast every cell to text).
+    fn text(v: &Value) -> Result<Option<String>, PushdownError> {
+        Ok(match v {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Byte(n) => Some(n.to_string()),
+            Value::Short(n) => Some(n.to_string()),
+            Value::Integer(n) => Some(n.to_string()),
+            Value::Long(n) => Some(n.to_string()),
+            Value::Decimal { value, .. } => Some(value.clone()),
+            Value::Date(days) => Some(
+                chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .ok_or_else(|| PushdownError::Query {
+                        message: format!("date {days} days from 1970 is out of range"),
+                    })?,
+            ),
+            other => {
+                return Err(PushdownError::Query {
+                    message: format!("a value Stratum does not read: {other:?}"),
+                });
+            }
+        })
+    }
+
+    /// What a Spark type name holds, and its scale.
+    fn kind(type_name: &str) -> (Kind, u32) {
+        let t = type_name.trim().to_ascii_lowercase();
+        if t == "string" || t.starts_with("varchar") || t.starts_with("char") {
+            return (Kind::Text, 0);
+        }
+        if let Some(args) = t.strip_prefix("decimal(") {
+            let scale = args
+                .trim_end_matches(')')
+                .split(',')
+                .nth(1)
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            return (Kind::Exact, scale);
+        }
+        match t.as_str() {
+            "date" => (Kind::Date, 0),
+            "timestamp" | "timestamp_ntz" => (Kind::Timestamp, 0),
+            "tinyint" | "smallint" | "int" | "bigint" => (Kind::Exact, 0),
+            "float" | "double" => (Kind::Float, 0),
+            _ => (Kind::Other, 0),
+        }
+    }
+
+    impl Connection for Spark {
+        fn begin_snapshot(&mut self) -> Result<(), PushdownError> {
+            // each statement reads the table as it is then; Spark tables have no transactions
+            Ok(())
+        }
+
+        fn columns(&mut self, table: &str) -> Result<Vec<Column>, PushdownError> {
+            let sql = format!("DESCRIBE TABLE {}", Dialect::Spark.table(table));
+            let mut columns = Vec::new();
+            let mut done = false;
+            let described = self.each_row(&sql, &mut |row| {
+                let name = row.first().cloned().flatten().unwrap_or_default();
+                // the columns end where the partitioning's section starts
+                if name.is_empty() || name.starts_with('#') {
+                    done = true;
+                }
+                if !done {
+                    let type_name = row.get(1).cloned().flatten().unwrap_or_default();
+                    let (kind, scale) = kind(&type_name);
+                    columns.push(Column {
+                        name,
+                        type_name,
+                        kind,
+                        scale,
+                    });
+                }
+                Ok(())
+            });
+            match described {
+                Ok(()) => Ok(columns),
+                // no such table: no columns, which the caller names
+                Err(PushdownError::Query { message })
+                    if message.contains("TABLE_OR_VIEW_NOT_FOUND") =>
+                {
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(e),
+            }
+        }
+
+        fn each_row(&mut self, sql: &str, row: &mut RowSink<'_>) -> Result<(), PushdownError> {
+            let df = self.0.sql(sql).map_err(query)?;
+            let rows = df.to_local_iterator(true).map_err(query)?;
+            let mut values = Vec::new();
+            for r in rows {
+                let r = r.map_err(query)?;
+                values.clear();
+                for v in r.values() {
+                    values.push(text(v)?);
+                }
+                row(&values)?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -19,9 +19,10 @@
 //! customer and day comes back instead, an order counted on the day of its earliest purchase
 //! line (the file engine's rule too).
 //!
-//! Supported now: PostgreSQL and the MySQL protocol (MySQL, MariaDB), one node each, and
-//! ClickHouse, one server or a sharded cluster (see `route` for the plans). Not yet: Spark
-//! Connect, `--amount`/`--where`/`--refund-when`, and text date or amount columns.
+//! Supported now: PostgreSQL and the MySQL protocol (MySQL, MariaDB), one node each,
+//! ClickHouse, one server or a sharded cluster (see `route` for the plans), and, with the
+//! `spark` feature, Spark Connect. Not yet: `--amount`/`--where`/`--refund-when`, and text
+//! date or amount columns.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -57,7 +58,7 @@ pub enum PushdownError {
     },
     /// An engine Stratum will read, but does not yet.
     #[error(
-        "--source `{scheme}://…`: this engine is not supported yet; PostgreSQL (postgres://), the MySQL protocol (mysql://) and ClickHouse (clickhouse://) are"
+        "--source `{scheme}://…`: this build reads PostgreSQL (postgres://), the MySQL protocol (mysql://) and ClickHouse (clickhouse://); Spark Connect (sc://) needs a build with the `spark` feature (cargo install --features spark)"
     )]
     NotYet {
         /// The URL's scheme.
@@ -508,7 +509,7 @@ pub fn load_streamed(
             database: Some(DatabaseInfo {
                 engine: source.engine().name().to_string(),
                 table: source.table().to_string(),
-                plan: route.layout.code().to_string(),
+                plan: route.layout.code(source.engine()).to_string(),
                 plan_text: route.layout.text(source.engine(), options.history),
             }),
         },

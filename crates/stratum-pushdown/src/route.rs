@@ -94,9 +94,11 @@ impl Route {
 }
 
 impl Layout {
-    /// The plan's code in the quality report.
-    pub(crate) fn code(&self) -> &'static str {
+    /// The plan's code in the quality report: Spark's one statement runs on the whole
+    /// cluster, which shuffles by customer itself (a full pushdown).
+    pub(crate) fn code(&self, engine: Engine) -> &'static str {
         match self {
+            Layout::SingleNode if engine == Engine::Spark => "full_pushdown",
             Layout::SingleNode => "single_node",
             Layout::FullPushdown { .. } => "full_pushdown",
             Layout::Merge { .. } => "merge_on_initiator",
@@ -120,6 +122,16 @@ impl Layout {
                     Engine::Postgres => ("PostgreSQL", "PostgreSQL"),
                     Engine::MySql => ("MySQL 协议服务器", "the MySQL-protocol server"),
                     Engine::ClickHouse => ("ClickHouse", "ClickHouse"),
+                    Engine::Spark => {
+                        return Label {
+                            zh: format!(
+                                "完全下推：Spark 按客户在执行器间重分区，执行去重与两级聚合，{zh_rows}"
+                            ),
+                            en: format!(
+                                "full pushdown: Spark shuffles the rows by customer across its executors and runs the dedupe and both aggregation levels; {en_rows}"
+                            ),
+                        };
+                    }
                 };
                 Label {
                     zh: format!("单节点完全下推：{zh}执行去重与两级聚合，{zh_rows}"),
@@ -409,6 +421,8 @@ mod tests {
             ),
             "{text}"
         );
-        assert_eq!(full.code(), "full_pushdown");
+        assert_eq!(full.code(Engine::ClickHouse), "full_pushdown");
+        assert_eq!(Layout::SingleNode.code(Engine::Spark), "full_pushdown");
+        assert_eq!(Layout::SingleNode.code(Engine::Postgres), "single_node");
     }
 }

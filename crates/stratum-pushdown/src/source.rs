@@ -13,6 +13,8 @@ pub enum Engine {
     MySql,
     /// `clickhouse://`: ClickHouse over HTTP (port 8123), one server or a sharded cluster.
     ClickHouse,
+    /// `sc://`: Spark Connect (port 15002), which shuffles rows by customer itself.
+    Spark,
 }
 
 impl Engine {
@@ -22,6 +24,7 @@ impl Engine {
             Engine::Postgres => "postgresql",
             Engine::MySql => "mysql",
             Engine::ClickHouse => "clickhouse",
+            Engine::Spark => "spark",
         }
     }
 
@@ -31,6 +34,7 @@ impl Engine {
             Engine::Postgres => Dialect::Postgres,
             Engine::MySql => Dialect::MySql,
             Engine::ClickHouse => Dialect::ClickHouse,
+            Engine::Spark => Dialect::Spark,
         }
     }
 }
@@ -67,6 +71,7 @@ impl TableSource {
             "postgres" | "postgresql" => Engine::Postgres,
             "mysql" | "mariadb" => Engine::MySql,
             "clickhouse" => Engine::ClickHouse,
+            "sc" if cfg!(feature = "spark") => Engine::Spark,
             "sc" => {
                 return Err(PushdownError::NotYet {
                     scheme: scheme.to_string(),
@@ -96,7 +101,7 @@ impl TableSource {
         // MariaDB's URL is MySQL's
         let url = match engine {
             Engine::MySql => format!("mysql://{rest}"),
-            Engine::Postgres | Engine::ClickHouse => url.to_string(),
+            Engine::Postgres | Engine::ClickHouse | Engine::Spark => url.to_string(),
         };
         Ok(TableSource {
             engine,
@@ -148,8 +153,10 @@ pub fn redact(url: &str) -> String {
         }
         None => (String::new(), rest),
     };
-    // none of a query string or a fragment is shown
-    let (host, query) = match host.find(['?', '#']) {
+    // none of a query string, a fragment or Spark Connect's `;key=value` parameters (a
+    // token among them) is shown
+    let (host, query) = match host.find(['?', '#', ';']) {
+        Some(i) if host.as_bytes()[i] == b';' => (&host[..i], ";…"),
         Some(i) => (&host[..i], "?…"),
         None => (host, ""),
     };
@@ -199,7 +206,15 @@ mod tests {
     #[test]
     fn unknown_and_later_engines_are_named() {
         let e = TableSource::new("sc://h:15002", "t").err();
-        assert!(matches!(e, Some(PushdownError::NotYet { .. })));
+        if cfg!(feature = "spark") {
+            assert!(e.is_none());
+        } else {
+            assert!(matches!(e, Some(PushdownError::NotYet { .. })));
+        }
+        assert_eq!(
+            redact("sc://h:15002/;token=s3cret;user_id=ana"),
+            "sc://h:15002/;…"
+        );
         let s = TableSource::new("clickhouse://u:pw@h:8123/db", "t");
         assert!(s.is_ok_and(
             |s| s.engine() == Engine::ClickHouse && s.shown_url() == "clickhouse://u@h:8123/db"

@@ -23,6 +23,8 @@ pub enum Dialect {
     MySql,
     /// ClickHouse's dialect, as old as 18.16 (no `WITH` subqueries: the levels are nested).
     ClickHouse,
+    /// Spark SQL (through Spark Connect).
+    Spark,
 }
 
 /// What a column holds, as far as the SQL cares.
@@ -152,7 +154,7 @@ impl Dialect {
     pub fn ident(self, name: &str) -> String {
         match self {
             Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
-            Dialect::MySql => format!("`{}`", name.replace('`', "``")),
+            Dialect::MySql | Dialect::Spark => format!("`{}`", name.replace('`', "``")),
             // ClickHouse escapes with a backslash inside backquotes
             Dialect::ClickHouse => {
                 format!("`{}`", name.replace('\\', "\\\\").replace('`', "\\`"))
@@ -182,6 +184,7 @@ impl Dialect {
             Dialect::Postgres => format!("CAST({e} AS text)"),
             Dialect::MySql => format!("CAST({e} AS CHAR)"),
             Dialect::ClickHouse => format!("toString({e})"),
+            Dialect::Spark => format!("CAST({e} AS STRING)"),
         }
     }
 
@@ -190,6 +193,7 @@ impl Dialect {
         match self {
             Dialect::Postgres => format!("to_char({e}, 'YYYY-MM-DD')"),
             Dialect::MySql => format!("DATE_FORMAT({e}, '%Y-%m-%d')"),
+            Dialect::Spark => format!("date_format({e}, 'yyyy-MM-dd')"),
             Dialect::ClickHouse => format!("toString({e})"),
         }
     }
@@ -239,6 +243,8 @@ impl Dialect {
             // scale; strings compare as bytes already
             (Dialect::ClickHouse, Kind::Exact) => format!("toString({q})"),
             (Dialect::ClickHouse, _) => q,
+            // Spark compares strings as bytes (UTF8_BINARY) and numbers as typed
+            (Dialect::Spark, _) => q,
         }
     }
 
@@ -265,6 +271,13 @@ impl Dialect {
                 let set = regex_white_space();
                 format!("replaceRegexpAll(ifNull(toString({q}), ''), '^[{set}]+|[{set}]+$', '')")
             }
+            Dialect::Spark => {
+                // Java's regular expressions read `\x{…}` as ClickHouse's re2 does
+                let set = regex_white_space();
+                format!(
+                    "COALESCE(regexp_replace(CAST({q} AS STRING), '^[{set}]+|[{set}]+$', ''), '')"
+                )
+            }
             Dialect::MySql => {
                 let text = if c.kind == Kind::Text {
                     format!("CONVERT({q} USING utf8mb4)")
@@ -282,7 +295,7 @@ impl Dialect {
     /// Bytes-compared id text as readable text.
     fn id_out(self, e: &str) -> String {
         match self {
-            Dialect::Postgres | Dialect::ClickHouse => e.to_string(),
+            Dialect::Postgres | Dialect::ClickHouse | Dialect::Spark => e.to_string(),
             Dialect::MySql => format!("CONVERT({e} USING utf8mb4)"),
         }
     }
@@ -379,6 +392,7 @@ impl Shape {
                 Dialect::Postgres => "CAST('' AS text)".to_string(),
                 Dialect::MySql => "CAST('' AS BINARY)".to_string(),
                 Dialect::ClickHouse => "''".to_string(),
+                Dialect::Spark => "CAST('' AS STRING)".to_string(),
             },
         };
         let date_col = d.ident(&col(self.order_date));
@@ -399,7 +413,7 @@ impl Shape {
         let max = MAX_AMOUNT;
         let out_of_range = match d {
             // MySQL keeps dates with a zero month or day (`2024-00-10`), which no file date is
-            Dialect::MySql | Dialect::Postgres => {
+            Dialect::MySql | Dialect::Postgres | Dialect::Spark => {
                 let (low, high) = (
                     d.date(NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default()),
                     d.date(NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or_default()),

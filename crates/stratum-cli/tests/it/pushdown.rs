@@ -446,7 +446,11 @@ fn what_a_table_cannot_do_yet_is_refused_by_name() {
         ),
         (
             &["--source", "sc://h:15002", "--table", "orders"],
-            "not supported yet",
+            if cfg!(feature = "spark") {
+                "cannot connect to `sc://h:15002`"
+            } else {
+                "Spark Connect (sc://) needs a build with the `spark` feature"
+            },
         ),
         (
             &[

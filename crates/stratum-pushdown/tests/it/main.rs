@@ -557,6 +557,63 @@ impl Engine for ClickHouse {
     }
 }
 
+/// A Spark Connect server (with the `spark` feature): tables are Parquet tables of its
+/// warehouse, loaded from the CSV file through a temporary view (Spark's CSV reader reads an
+/// empty field as NULL: the customer id is given back its empty text, as the other loaders
+/// keep it).
+#[cfg(feature = "spark")]
+struct Spark;
+
+#[cfg(feature = "spark")]
+fn spark_sql(url: &str, statements: &[String]) {
+    let session = spark_connect::SparkSessionBuilder::new()
+        .remote(url)
+        .get_or_create()
+        .expect("a Spark Connect session");
+    for s in statements {
+        let df = session.sql(s).unwrap_or_else(|e| panic!("{e}: {s}"));
+        df.collect().unwrap_or_else(|e| panic!("{e}: {s}"));
+    }
+}
+
+#[cfg(feature = "spark")]
+impl Engine for Spark {
+    fn load_csv(&self, url: &str, table: &str, path: &Path) {
+        let view = format!("{table}_csv");
+        spark_sql(
+            url,
+            &[
+                format!("DROP TABLE IF EXISTS {table}"),
+                format!(
+                    "CREATE OR REPLACE TEMPORARY VIEW {view} USING csv OPTIONS (path '{}', header 'true')",
+                    path.display()
+                ),
+                format!(
+                    "CREATE TABLE {table} USING parquet AS SELECT COALESCE(customer_id, '') AS customer_id, \
+                     order_id, CAST(order_date AS DATE) AS order_date, CAST(amount AS DECIMAL(24, 6)) AS amount, \
+                     channel, category FROM {view}"
+                ),
+            ],
+        );
+    }
+
+    fn drop_table(&self, url: &str, table: &str) {
+        spark_sql(url, &[format!("DROP TABLE IF EXISTS {table}")]);
+    }
+
+    fn create_float_table(&self, url: &str, table: &str) {
+        spark_sql(
+            url,
+            &[
+                format!("DROP TABLE IF EXISTS {table}"),
+                format!(
+                    "CREATE TABLE {table} (customer_id STRING, order_date DATE, amount DOUBLE) USING parquet"
+                ),
+            ],
+        );
+    }
+}
+
 fn engines() -> Vec<(String, Box<dyn Engine>)> {
     let mut out: Vec<(String, Box<dyn Engine>)> = Vec::new();
     match std::env::var("STRATUM_TEST_DATABASE_URL") {
@@ -579,6 +636,11 @@ fn engines() -> Vec<(String, Box<dyn Engine>)> {
             }
         }
         Err(_) => eprintln!("STRATUM_TEST_CLICKHOUSE_URL is not set: ClickHouse skipped"),
+    }
+    #[cfg(feature = "spark")]
+    match std::env::var("STRATUM_TEST_SPARK_URL") {
+        Ok(url) => out.push((url, Box::new(Spark))),
+        Err(_) => eprintln!("STRATUM_TEST_SPARK_URL is not set: Spark skipped"),
     }
     out
 }
@@ -688,7 +750,11 @@ fn the_plan_names_the_table_and_both_statements() {
         let p = plan(&source, &o, None).expect("plan");
         let script = p.script(&source, None);
         assert!(script.contains(&format!("table {table}")), "{script}");
-        assert!(script.contains("full pushdown on one node"), "{script}");
+        assert!(
+            script.contains("full pushdown on one node")
+                || script.contains("full pushdown: Spark shuffles the rows by customer"),
+            "{script}"
+        );
         assert!(script.contains("GROUP BY cid"), "{script}");
         assert!(script.contains(":as_of"), "{script}");
         assert!(
