@@ -683,20 +683,18 @@ pub struct TableArgs {
     /// (MySQL 8, MariaDB), clickhouse://user@host:8123/db (one server or a sharded
     /// cluster) or sc://host:15002 (Spark Connect, in builds with the `spark` feature). The
     /// password may be in the URL or in PGPASSWORD / MYSQL_PWD /
-    /// CLICKHOUSE_PASSWORD; it is never printed. The URL may come from $STRATUM_SOURCE
-    /// instead (out of the process list: the server hands it to its runs so). `stratum
-    /// pushdown --print-sql` shows the statements and the plan.
+    /// CLICKHOUSE_PASSWORD; it is never printed. With --table and no --source, the URL is
+    /// read from $STRATUM_SOURCE (out of the process list: the server hands it to its runs
+    /// so). `stratum pushdown --print-sql` shows the statements and the plan.
     #[arg(
         long,
         value_name = "URL",
         requires = "table",
-        conflicts_with = "transactions",
-        env = "STRATUM_SOURCE",
-        hide_env_values = true
+        conflicts_with = "transactions"
     )]
     pub source: Option<String>,
     /// The table of --source: `table` or `schema.table`.
-    #[arg(long, value_name = "NAME", requires = "source")]
+    #[arg(long, value_name = "NAME", conflicts_with = "transactions")]
     pub table: Option<String>,
 }
 
@@ -741,7 +739,7 @@ pub struct SegmentArgs {
     /// The transaction file(s): CSV (any common encoding and delimiter), XLSX/XLS or Parquet.
     /// Repeat it or give a glob (`-t 'exports/2025-*.csv'`) to read several files of the same
     /// kind as one input; duplicates are judged across them.
-    #[arg(long, short = 't', required_unless_present = "source", num_args = 1..)]
+    #[arg(long, short = 't', required_unless_present_any = ["source", "table"], num_args = 1..)]
     pub transactions: Vec<PathBuf>,
     // instead of -t: a table in a database (--source URL --table NAME)
     #[command(flatten)]

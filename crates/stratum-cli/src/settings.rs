@@ -225,6 +225,9 @@ pub fn resolve_clv(flags: ClvConfig, cfg: ClvConfig) -> Result<CheckedClvParams>
     params.check().map_err(|e| bad(e.to_string()))
 }
 
+/// The environment variable `--table` without `--source` reads the URL from.
+pub const SOURCE_VAR: &str = "STRATUM_SOURCE";
+
 /// The transactions of a run: one file, several of the same kind read as one input, or a
 /// table in a database (`--source URL --table NAME`, aggregated there).
 #[derive(Debug, Clone)]
@@ -272,7 +275,19 @@ impl TransactionFiles {
 
     /// The files of `-t`, or the table of `--source URL --table NAME`.
     pub fn from_args(paths: Vec<PathBuf>, table: TableArgs) -> Result<Self> {
-        match (table.source, table.table) {
+        // --table alone: the URL from the environment, where a server puts it for its runs
+        let source = table.source.or_else(|| {
+            table.table.as_ref()?;
+            std::env::var(SOURCE_VAR)
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+        });
+        if table.table.is_some() && source.is_none() {
+            return Err(bad(format!(
+                "--table needs --source URL (or the URL in the environment variable {SOURCE_VAR})"
+            )));
+        }
+        match (source, table.table) {
             (Some(url), Some(name)) => Ok(TransactionFiles {
                 paths: Vec::new(),
                 table: Some(

@@ -66,7 +66,9 @@ pub(crate) fn connect(source: &TableSource) -> Result<Box<dyn Connection>, Pushd
             Ok(Box::new(clickhouse(&url, source.shown_url())?))
         }
         #[cfg(feature = "spark")]
-        Engine::Spark => Ok(Box::new(spark::connect(source.url()).map_err(failed)?)),
+        Engine::Spark => Ok(Box::new(
+            spark::connect(source.url(), source.shown_url()).map_err(failed)?,
+        )),
         #[cfg(not(feature = "spark"))]
         Engine::Spark => Err(PushdownError::NotYet {
             scheme: "sc".to_string(),
@@ -84,24 +86,52 @@ mod spark {
     use crate::PushdownError;
     use crate::sql::{Column, Dialect, Kind};
 
-    pub(super) struct Spark(SparkSession);
+    pub(super) struct Spark {
+        session: SparkSession,
+        /// The URL, and as it may be shown: the client's messages can quote it.
+        url: String,
+        shown: String,
+    }
 
-    /// A session on the server at `url` (`sc://host:15002/;params`), checked with a statement.
-    pub(super) fn connect(url: &str) -> Result<Spark, String> {
+    /// A session on the server at `url` (`sc://host:15002/;params`), checked with a statement;
+    /// an error's text without the URL's parameters.
+    pub(super) fn connect(url: &str, shown: &str) -> Result<Spark, String> {
         let session = SparkSessionBuilder::new()
             .remote(url)
             .get_or_create()
-            .map_err(|e| e.to_string())?;
-        let mut spark = Spark(session);
+            .map_err(|e| scrub(&e.to_string(), url, shown))?;
+        let mut spark = Spark {
+            session,
+            url: url.to_string(),
+            shown: shown.to_string(),
+        };
         spark
             .each_row("SELECT 1", &mut |_| Ok(()))
             .map_err(|e| e.to_string())?;
         Ok(spark)
     }
 
-    fn query(e: spark_connect::SparkError) -> PushdownError {
-        PushdownError::Query {
-            message: e.to_string(),
+    /// `message` with the URL shown without its parameters, and each parameter's value (a
+    /// token among them) replaced by `…`: the client quotes both in its errors.
+    pub(super) fn scrub(message: &str, url: &str, shown: &str) -> String {
+        let mut out = message.replace(url, shown);
+        let params = url.split_once(';').map_or("", |(_, p)| p);
+        for value in params
+            .split(';')
+            .filter_map(|p| p.split_once('=').map(|kv| kv.1))
+        {
+            if !value.is_empty() {
+                out = out.replace(value, "…");
+            }
+        }
+        out
+    }
+
+    impl Spark {
+        fn query(&self, e: spark_connect::SparkError) -> PushdownError {
+            PushdownError::Query {
+                message: scrub(&e.to_string(), &self.url, &self.shown),
+            }
         }
     }
 
@@ -134,7 +164,8 @@ mod spark {
     /// What a Spark type name holds, and its scale.
     fn kind(type_name: &str) -> (Kind, u32) {
         let t = type_name.trim().to_ascii_lowercase();
-        if t == "string" || t.starts_with("varchar") || t.starts_with("char") {
+        // `string collate utf8_lcase` too: compared as bytes by the statements
+        if t.starts_with("string") || t.starts_with("varchar") || t.starts_with("char") {
             return (Kind::Text, 0);
         }
         if let Some(args) = t.strip_prefix("decimal(") {
@@ -196,11 +227,11 @@ mod spark {
         }
 
         fn each_row(&mut self, sql: &str, row: &mut RowSink<'_>) -> Result<(), PushdownError> {
-            let df = self.0.sql(sql).map_err(query)?;
-            let rows = df.to_local_iterator(true).map_err(query)?;
+            let df = self.session.sql(sql).map_err(|e| self.query(e))?;
+            let rows = df.to_local_iterator(true).map_err(|e| self.query(e))?;
             let mut values = Vec::new();
             for r in rows {
-                let r = r.map_err(query)?;
+                let r = r.map_err(|e| self.query(e))?;
                 values.clear();
                 for v in r.values() {
                     values.push(text(v)?);

@@ -138,17 +138,20 @@ impl TableSource {
 }
 
 /// `url` without the password of its user part (`user:secret@host` → `user@host`) and
-/// without its query string (`?password=…`), the driver's way: the user part runs to the
-/// last `@` before the query, whatever it holds (`ana:ab/cd@db` is user `ana`).
+/// without its query string (`?password=…`), fragment or Spark Connect parameters
+/// (`;token=…`). When an `@` could end a user part or sit in a query or parameter (a
+/// password holding an unencoded `/`, `?`, `#` or `;`, or `?user=a@b`), nothing past the
+/// scheme is shown: `scheme://…`.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    // the user part runs to the last `@`, wherever it is: a password holding an unencoded
-    // `?`, `#` or `/` is hidden whole (a query holding an `@` hides more than it needs to)
     let (user, host) = match rest.rfind('@') {
+        Some(at) if rest[..at].contains(['/', '?', '#', ';']) => {
+            return format!("{scheme}://…");
+        }
         Some(at) => {
-            let user = rest[..at].split([':', '?', '#']).next().unwrap_or_default();
+            let user = rest[..at].split(':').next().unwrap_or_default();
             (format!("{user}@"), &rest[at + 1..])
         }
         None => (String::new(), rest),
@@ -180,10 +183,7 @@ mod tests {
         assert_eq!(redact("postgres://host/db"), "postgres://host/db");
         assert_eq!(redact("mysql://h/db?password=x"), "mysql://h/db?…");
         assert_eq!(redact("mysql://u@h?password=x"), "mysql://u@h?…");
-        assert_eq!(
-            redact("postgres://ana:ab/cd@db:5432/sales"),
-            "postgres://ana@db:5432/sales"
-        );
+        assert_eq!(redact("postgres://ana:ab/cd@db:5432/sales"), "postgres://…");
         assert_eq!(
             redact("postgres://ana:p@ss@db/s#x"),
             "postgres://ana@db/s?…"
@@ -192,11 +192,18 @@ mod tests {
             redact("--source=postgres://u:p@h/db"),
             "--source=postgres://u@h/db"
         );
+        assert_eq!(redact("clickhouse://ana:p#ss@h/db"), "clickhouse://…");
+        assert_eq!(redact("mysql://ana:a?b@h/db?x=1"), "mysql://…");
+        // an `@` in a query or in Spark's parameters: none of it shown
         assert_eq!(
-            redact("clickhouse://ana:p#ss@h/db"),
-            "clickhouse://ana@h/db"
+            redact("postgres://h/db?user=a@b&password=x"),
+            "postgres://…"
         );
-        assert_eq!(redact("mysql://ana:a?b@h/db?x=1"), "mysql://ana@h/db?…");
+        assert_eq!(redact("postgres://h:5432/db?password=a@b"), "postgres://…");
+        assert_eq!(
+            redact("sc://spark.internal/;token=S;user_id=ana@corp.com"),
+            "sc://…"
+        );
         let s = TableSource::new("mariadb://u:pw@h/db", "orders").map(|s| s.shown());
         assert_eq!(s.ok().as_deref(), Some("mysql://u@h/db table orders"));
         let debug = TableSource::new("postgres://u:pw@h/db", "t").map(|s| format!("{s:?}"));

@@ -243,7 +243,9 @@ impl Dialect {
             // scale; strings compare as bytes already
             (Dialect::ClickHouse, Kind::Exact) => format!("toString({q})"),
             (Dialect::ClickHouse, _) => q,
-            // Spark compares strings as bytes (UTF8_BINARY) and numbers as typed
+            // Spark compares strings as bytes (UTF8_BINARY) unless a column has a collation
+            // of its own (`string collate UTF8_LCASE`, Spark 4), and numbers as typed
+            (Dialect::Spark, _) if collated(c) => format!("{q} COLLATE UTF8_BINARY"),
             (Dialect::Spark, _) => q,
         }
     }
@@ -274,9 +276,12 @@ impl Dialect {
             Dialect::Spark => {
                 // Java's regular expressions read `\x{…}` as ClickHouse's re2 does
                 let set = regex_white_space();
-                format!(
-                    "COALESCE(regexp_replace(CAST({q} AS STRING), '^[{set}]+|[{set}]+$', ''), '')"
-                )
+                let text = if collated(c) {
+                    format!("{q} COLLATE UTF8_BINARY")
+                } else {
+                    format!("CAST({q} AS STRING)")
+                };
+                format!("COALESCE(regexp_replace({text}, '^[{set}]+|[{set}]+$', ''), '')")
             }
             Dialect::MySql => {
                 let text = if c.kind == Kind::Text {
@@ -299,6 +304,11 @@ impl Dialect {
             Dialect::MySql => format!("CONVERT({e} USING utf8mb4)"),
         }
     }
+}
+
+/// Whether a Spark column's type carries a collation of its own (`string collate …`).
+fn collated(c: &Column) -> bool {
+    c.type_name.to_ascii_lowercase().contains("collate")
 }
 
 /// The White_Space set as a regular-expression class's inside (`\x{9}-\x{D}\x{20}…`), in a

@@ -40,8 +40,8 @@ struct ServerSection {
     run_nice: Option<i32>,
 }
 
-/// A `[[schedules]]` entry of a config file.
-#[derive(Debug, Deserialize)]
+/// A `[[schedules]]` entry of a config file (no `Debug`: its source may hold a password).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ScheduleSection {
     name: String,
@@ -57,8 +57,9 @@ struct ScheduleSection {
     scheme: Option<std::path::PathBuf>,
 }
 
-/// A `[[sources]]` entry: a database table runs can be started on by name.
-#[derive(Debug, Deserialize)]
+/// A `[[sources]]` entry: a database table runs can be started on by name (no `Debug`: its
+/// source may hold a password).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SourceSection {
     name: String,
@@ -66,7 +67,7 @@ struct SourceSection {
     table: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 struct ConfigFile {
     #[serde(default)]
     server: ServerSection,

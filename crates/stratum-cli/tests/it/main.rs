@@ -43,9 +43,16 @@ pub fn test_fixture(name: &str) -> PathBuf {
 }
 
 pub fn stratum(args: &[&str], tmp: &Path) -> Run {
+    stratum_env(args, tmp, &[])
+}
+
+/// [`stratum`] with `vars` set in its environment.
+pub fn stratum_env(args: &[&str], tmp: &Path, vars: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_stratum"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env_remove("STRATUM_SOURCE")
+        .envs(vars.iter().copied())
         .output()
         .expect("run stratum");
     let clean = |b: &[u8]| {

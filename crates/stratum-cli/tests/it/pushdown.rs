@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{arg, quality_json, stratum};
+use super::{arg, quality_json, stratum, stratum_env};
 
 /// The test server with a password in its URL: trust authentication ignores it, so it must
 /// be dropped from everything the run shows or writes.
@@ -162,6 +162,62 @@ fn a_table_gives_the_run_its_file_gives() {
     assert_eq!(
         lines[1],
         format!("{table},0,missing_date,order_date,,date is empty,\"C9999,SO9999,,12.50,web,x\"")
+    );
+    drop_table(&url, &table);
+}
+
+/// `--table` alone reads the URL from `STRATUM_SOURCE` (as the server's runs do); the variable
+/// set does not get in the way of a file's run, and `--table` without either is refused.
+#[test]
+fn the_url_can_come_from_the_environment() {
+    let Some((url, with_password)) = server() else {
+        eprintln!("STRATUM_TEST_DATABASE_URL is not set: skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let table = format!("stratum_cli_env_{}", std::process::id());
+    let file = demo_table(&url, &table, dir.path());
+    let env = [("STRATUM_SOURCE", with_password.as_str())];
+    let (from_env, from_file) = (dir.path().join("env"), dir.path().join("file"));
+    let run = stratum_env(
+        &[
+            "segment",
+            "--table",
+            &table,
+            "-o",
+            arg(&from_env),
+            "--no-xlsx",
+        ],
+        dir.path(),
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("pg-s3cret"), "{}", run.stderr);
+    let run = stratum_env(
+        &[
+            "segment",
+            "-t",
+            arg(&file),
+            "-o",
+            arg(&from_file),
+            "--no-xlsx",
+        ],
+        dir.path(),
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    same_file(&from_env, &from_file, "customers.csv");
+    let run = stratum(
+        &["segment", "--table", &table, "-o", arg(&from_env)],
+        dir.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "--table needs --source URL (or the URL in the environment variable STRATUM_SOURCE)"
+        ),
+        "{}",
+        run.stderr
     );
     drop_table(&url, &table);
 }
