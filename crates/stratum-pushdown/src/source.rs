@@ -92,6 +92,14 @@ impl TableSource {
                 message: "the URL names no host".into(),
             });
         }
+        if engine == Engine::Spark
+            && let Err(message) = check_spark(rest)
+        {
+            return Err(PushdownError::BadUrl {
+                url: redact(url),
+                message,
+            });
+        }
         let valid_part = |p: &str| !p.is_empty() && !p.contains('\0');
         if !table.split('.').all(valid_part) || table.split('.').count() > 2 {
             return Err(PushdownError::BadTable {
@@ -134,6 +142,46 @@ impl TableSource {
     /// The URL with its secrets, for connecting only.
     pub(crate) fn url(&self) -> &str {
         &self.url
+    }
+}
+
+/// Checks a Spark Connect URL past `sc://` as its client reads it: `host[:port]`, then
+/// optionally `/;key=value;…` (a user or token goes there, never before the host).
+fn check_spark(rest: &str) -> Result<(), String> {
+    let (authority, params) = match rest.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (rest, None),
+    };
+    if authority.is_empty() || authority.contains(['@', ';', '?', '#']) {
+        return Err("expected sc://host:15002 or sc://host:15002/;key=value;…".into());
+    }
+    if let Some((_, port)) = authority.rsplit_once(':')
+        && port.parse::<u16>().is_err()
+    {
+        return Err("the port must be a number (sc://host:15002)".into());
+    }
+    match params {
+        None | Some("") => Ok(()),
+        Some(p) => {
+            let p = p
+                .strip_prefix(';')
+                .ok_or("parameters follow `/;`: sc://host:15002/;key=value")?;
+            // a value may hold `=` (base64 padding); a key is a plain word
+            p.split(';')
+                .filter(|kv| !kv.is_empty())
+                .try_for_each(|kv| match kv.split_once('=') {
+                    Some((k, _))
+                        if !k.is_empty()
+                            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(
+                        "each parameter is key=value: sc://host:15002/;token=…;user_id=…"
+                            .to_string(),
+                    ),
+                })
+        }
     }
 }
 
@@ -208,6 +256,25 @@ mod tests {
         assert_eq!(s.ok().as_deref(), Some("mysql://u@h/db table orders"));
         let debug = TableSource::new("postgres://u:pw@h/db", "t").map(|s| format!("{s:?}"));
         assert!(debug.is_ok_and(|d| !d.contains("pw")));
+    }
+
+    #[test]
+    fn spark_urls_are_checked_as_the_client_reads_them() {
+        assert_eq!(check_spark("h:15002"), Ok(()));
+        assert_eq!(check_spark("h"), Ok(()));
+        assert_eq!(check_spark("h:15002/"), Ok(()));
+        assert_eq!(check_spark("h:15002/;token=abc==;user_id=ana"), Ok(()));
+        for bad in [
+            "h:15002;token=x",
+            "ana@h:15002",
+            "h:port",
+            "h:15002/token=x",
+            "h:15002/;token",
+            "h:15002/;=x",
+            "",
+        ] {
+            assert!(check_spark(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
