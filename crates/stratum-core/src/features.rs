@@ -1035,10 +1035,7 @@ impl ShardedAggregator {
 
     /// The features of every customer as of `as_of`, sorted by customer id.
     pub fn finish(mut self, as_of: NaiveDate) -> Features {
-        let order = match self.order.take() {
-            Some(order) => order,
-            None => id_order(&self.shards),
-        };
+        let order = self.order.take().unwrap_or_else(|| id_order(&self.shards));
         let after = self.shards.iter().map(|a| a.lines_after_as_of).sum();
         let amount = self.shards.iter().map(|a| a.amount_after_as_of).sum();
         in_order(&self.shards, &order, as_of, (after, amount))

@@ -9,7 +9,7 @@ use crate::ingest::TransactionOptions;
 use crate::mapping::TransactionColumns;
 use crate::rejects::RejectReason;
 use crate::row_exprs::RowRules;
-use crate::values::{AmountError, DATE_FORMATS, DecimalMark, MAX_AMOUNT, parse_amount, parse_date};
+use crate::values::{AmountError, DATE_FORMATS, DecimalMark, parse_amount, parse_date};
 
 /// What cleaning a row gives.
 pub(crate) enum Cleaned<'a> {
@@ -241,10 +241,7 @@ fn text_amount<F: Fields + ?Sized>(
         let shown = String::from_utf8_lossy(raw_amount);
         let shown = shown.trim();
         let message = match e {
-            AmountError::OutOfRange => format!(
-                "`{shown}` is beyond the largest accepted amount (±{})",
-                crate::format::thousands(MAX_AMOUNT as u64)
-            ),
+            AmountError::OutOfRange => crate::values::beyond_largest_amount(shown),
             AmountError::Malformed
                 if options.read.decimal == DecimalMark::Point && raw_amount.contains(&b',') =>
             {

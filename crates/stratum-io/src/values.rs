@@ -21,6 +21,14 @@ pub const DATE_FORMATS: &str = "YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, an ISO da
 /// The largest accepted amount, in currency units.
 pub const MAX_AMOUNT: i64 = 100_000_000_000;
 
+/// Why an amount shown as `shown` is rejected for its size (`bad_amount`).
+pub fn beyond_largest_amount(shown: &str) -> String {
+    format!(
+        "`{shown}` is beyond the largest accepted amount (±{})",
+        crate::format::thousands(MAX_AMOUNT as u64)
+    )
+}
+
 /// Why an amount could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AmountError {

@@ -418,20 +418,15 @@ pub fn load_streamed(
         let sql = run.rejects_sql(d);
         let mut list = |c: &mut dyn Connection| {
             c.each_row(&sql, &mut |row| {
-                on_reject(&rejected_row(source, &shape, row)).map_err(PushdownError::Rejects)
+                on_reject(&rejected_row(source, &shape, row)?).map_err(PushdownError::Rejects)
             })
         };
         if route.shards.is_empty() {
             list(conn.as_mut())?;
         } else {
+            // one shard after another: the rows go to one writer
             for (i, url) in route.shards.iter().enumerate() {
-                let shown = format!(
-                    "clickhouse://{}/{} (shard {})",
-                    url.address(),
-                    url.database,
-                    i + 1
-                );
-                list(&mut connect::clickhouse(url, &shown)?)?;
+                list(&mut shard_connection(url, i, route.shards.len())?)?;
             }
         }
     }
@@ -550,13 +545,7 @@ fn on_shards<T: Send>(
             .enumerate()
             .map(|(i, url)| {
                 scope.spawn(move || {
-                    let shown = format!(
-                        "clickhouse://{}/{} (shard {} of {n})",
-                        url.address(),
-                        url.database,
-                        i + 1
-                    );
-                    let mut conn = connect::clickhouse(url, &shown)?;
+                    let mut conn = shard_connection(url, i, n)?;
                     work(&mut conn)
                 })
             })
@@ -568,21 +557,40 @@ fn on_shards<T: Send>(
     })
 }
 
+/// A connection to shard `i` (from 0) of `n`, named so in its errors.
+fn shard_connection(
+    url: &connect::ClickHouseUrl,
+    i: usize,
+    n: usize,
+) -> Result<connect::ClickHouse, PushdownError> {
+    let shown = format!(
+        "clickhouse://{}/{} (shard {} of {n})",
+        url.address(),
+        url.database,
+        i + 1
+    );
+    connect::clickhouse(url, &shown)
+}
+
 /// A row of the rejects statement (every column as text, then the reason) as a rejected
 /// row: the table for its file, no line number (a table has none), the column at fault.
-fn rejected_row(source: &TableSource, shape: &Shape, row: &[Option<String>]) -> RejectRow {
+fn rejected_row(
+    source: &TableSource,
+    shape: &Shape,
+    row: &[Option<String>],
+) -> Result<RejectRow, PushdownError> {
     let n = shape.columns.len();
     let cell = |i: usize| row.get(i).cloned().flatten();
     let code = cell(n).unwrap_or_default();
-    let reason = [
-        RejectReason::MissingDate,
-        RejectReason::BadDate,
-        RejectReason::MissingAmount,
-        RejectReason::BadAmount,
-    ]
-    .into_iter()
-    .find(|r| r.code() == code)
-    .unwrap_or(RejectReason::BadDate);
+    let reason =
+        REASON_KINDS
+            .into_iter()
+            .find(|r| r.code() == code)
+            .ok_or(PushdownError::BadValue {
+                column: "reason",
+                value: code,
+                expected: "a reject reason",
+            })?;
     let at = match reason {
         RejectReason::MissingDate | RejectReason::BadDate => shape.order_date,
         _ => shape.amount,
@@ -591,17 +599,14 @@ fn rejected_row(source: &TableSource, shape: &Shape, row: &[Option<String>]) -> 
     let message = match reason {
         RejectReason::MissingDate => "date is empty".to_string(),
         RejectReason::MissingAmount => "amount is empty".to_string(),
-        RejectReason::BadAmount => format!(
-            "`{value}` is beyond the largest accepted amount (±{})",
-            stratum_core::format::thousands(stratum_io::values::MAX_AMOUNT as u64)
-        ),
+        RejectReason::BadAmount => stratum_io::values::beyond_largest_amount(&value),
         _ if source.engine() == Engine::ClickHouse && value.starts_with("1970-01-01") => {
             format!("`{value}` is ClickHouse's zero date, stored for a date it could not hold")
         }
         _ => format!("`{value}` is outside the dates accepted (1900-01-01 to 2100-12-31)"),
     };
     let values: Vec<String> = (0..n).map(|i| cell(i).unwrap_or_default()).collect();
-    RejectRow {
+    Ok(RejectRow {
         file: source.table().to_string(),
         line: 0,
         reason,
@@ -609,8 +614,16 @@ fn rejected_row(source: &TableSource, shape: &Shape, row: &[Option<String>]) -> 
         value,
         message,
         row: stratum_io::rejects::join_record(&csv::ByteRecord::from(values), b','),
-    }
+    })
 }
+
+/// The reasons of [`REASONS`], in its order.
+const REASON_KINDS: [RejectReason; REASONS.len()] = [
+    RejectReason::MissingDate,
+    RejectReason::BadDate,
+    RejectReason::MissingAmount,
+    RejectReason::BadAmount,
+];
 
 /// The row accounting of several shards, added up.
 fn add_up(parts: Vec<Accounting>) -> Accounting {
@@ -685,14 +698,7 @@ fn accounting(row: &[Option<String>], with_after: bool) -> Result<Accounting, Pu
         accepted: count(11)?,
         ..RowCounts::default()
     };
-    let reasons = [
-        RejectReason::MissingDate,
-        RejectReason::BadDate,
-        RejectReason::MissingAmount,
-        RejectReason::BadAmount,
-    ];
-    debug_assert_eq!(reasons.len(), REASONS.len());
-    for (k, reason) in reasons.into_iter().enumerate() {
+    for (k, reason) in REASON_KINDS.into_iter().enumerate() {
         let n = count(7 + k)?;
         if n > 0 {
             counts.rejected_by_reason.insert(reason, n);

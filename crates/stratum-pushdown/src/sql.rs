@@ -274,14 +274,12 @@ impl Dialect {
                 format!("replaceRegexpAll(ifNull(toString({q}), ''), '^[{set}]+|[{set}]+$', '')")
             }
             Dialect::Spark => {
-                // Java's regular expressions read `\x{…}` as ClickHouse's re2 does
+                // Java's regular expressions read `\x{…}` as ClickHouse's re2 does; a
+                // collated column is binary already (see `distinct_value`)
                 let set = regex_white_space();
-                let text = if collated(c) {
-                    format!("{q} COLLATE UTF8_BINARY")
-                } else {
-                    format!("CAST({q} AS STRING)")
-                };
-                format!("COALESCE(regexp_replace({text}, '^[{set}]+|[{set}]+$', ''), '')")
+                format!(
+                    "COALESCE(regexp_replace(CAST({q} AS STRING), '^[{set}]+|[{set}]+$', ''), '')"
+                )
             }
             Dialect::MySql => {
                 let text = if c.kind == Kind::Text {
@@ -482,17 +480,13 @@ impl Shape {
     /// the table as text (NULL as NULL), then the reason; in a fixed order.
     pub fn rejects_sql(&self, dialect: Dialect) -> String {
         let d = dialect;
-        let names: Vec<String> = (0..self.columns.len()).map(col).collect();
-        let cells: Vec<String> = names.iter().map(|n| d.text(&d.ident(n))).collect();
+        let names: Vec<String> = (0..self.columns.len()).map(|i| d.ident(&col(i))).collect();
+        let cells: Vec<String> = names.iter().map(|n| d.text(n)).collect();
         let (with, classified) = self.levels(d, true);
         format!(
             "{with}SELECT {}, reason FROM {classified} WHERE reason IS NOT NULL ORDER BY reason, {}",
             cells.join(", "),
-            names
-                .iter()
-                .map(|n| d.ident(n))
-                .collect::<Vec<_>>()
-                .join(", ")
+            names.join(", ")
         )
     }
 

@@ -197,6 +197,22 @@ pub fn run(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
+/// A database table of the config (`what` names its entry in errors), checked as `--source
+/// URL --table NAME` is: its engine, its URL, its table's name.
+fn table_input(
+    what: &str,
+    url: String,
+    table: String,
+) -> Result<stratum_server::schedules::TableInput> {
+    let checked = stratum_pushdown::TableSource::new(&url, &table)
+        .map_err(|e| BadInput(format!("{what}: {e}")))?;
+    Ok(stratum_server::schedules::TableInput {
+        shown_url: checked.shown_url().to_string(),
+        url,
+        table,
+    })
+}
+
 /// The `[[sources]]` entries, checked: names given and unique, URLs as `--source` takes them.
 fn run_sources(sections: Vec<SourceSection>) -> Result<Vec<stratum_server::schedules::RunSource>> {
     let mut sources: Vec<stratum_server::schedules::RunSource> = Vec::new();
@@ -208,16 +224,8 @@ fn run_sources(sections: Vec<SourceSection>) -> Result<Vec<stratum_server::sched
         if sources.iter().any(|o| o.name == name) {
             return Err(BadInput(format!("[[sources]]: two sources are named `{name}`")).into());
         }
-        let checked = stratum_pushdown::TableSource::new(&s.source, &s.table)
-            .map_err(|e| BadInput(format!("source `{name}`: {e}")))?;
-        sources.push(stratum_server::schedules::RunSource {
-            name,
-            table: stratum_server::schedules::TableInput {
-                shown_url: checked.shown_url().to_string(),
-                url: s.source,
-                table: s.table,
-            },
-        });
+        let table = table_input(&format!("source `{name}`"), s.source, s.table)?;
+        sources.push(stratum_server::schedules::RunSource { name, table });
     }
     Ok(sources)
 }
@@ -227,13 +235,7 @@ fn run_sources(sections: Vec<SourceSection>) -> Result<Vec<stratum_server::sched
 fn schedule(s: ScheduleSection) -> Result<stratum_server::schedules::Schedule> {
     let source = match (s.source, s.table) {
         (Some(url), Some(table)) => {
-            let checked = stratum_pushdown::TableSource::new(&url, &table)
-                .map_err(|e| BadInput(format!("schedule `{}`: {e}", s.name)))?;
-            Some(stratum_server::schedules::TableInput {
-                shown_url: checked.shown_url().to_string(),
-                url,
-                table,
-            })
+            Some(table_input(&format!("schedule `{}`", s.name), url, table)?)
         }
         (None, None) => None,
         (Some(_), None) => {
