@@ -107,6 +107,47 @@ pub enum ExpressionError {
     },
 }
 
+/// The expressions compiled against a table's columns, for a database to evaluate them as
+/// the file engine does (`stratum-pushdown` writes them in the engine's SQL).
+#[derive(Debug, Clone)]
+pub struct CompiledExpressions {
+    /// `--amount`, with its text.
+    pub amount: Option<(Formula, String)>,
+    /// `--where`.
+    pub keep: Option<Rule>,
+    /// `--refund-when`.
+    pub refund: Option<Rule>,
+    /// Every column an expression reads: its index, what it is read as, and whether the
+    /// amount reads it; in the order the expressions name them.
+    pub columns: Vec<(usize, ColumnType, bool)>,
+}
+
+impl CompiledExpressions {
+    /// Compiles `exprs` against the columns `headers` of `path` (named in errors); `None`
+    /// when there are none.
+    pub fn compile(
+        path: &Path,
+        headers: &[String],
+        exprs: &RowExpressions,
+    ) -> Result<Option<CompiledExpressions>, ExpressionError> {
+        if exprs.is_empty() {
+            return Ok(None);
+        }
+        let r = RowRules::compile(path, headers, exprs)?;
+        Ok(Some(CompiledExpressions {
+            amount: r.amount,
+            keep: r.keep,
+            refund: r.refund,
+            columns: r.columns,
+        }))
+    }
+
+    /// The type column `c` is read as, if an expression reads it.
+    pub fn column_type(&self, c: usize) -> Option<ColumnType> {
+        self.columns.iter().find(|x| x.0 == c).map(|x| x.1)
+    }
+}
+
 /// The expressions compiled against one file's headers.
 #[derive(Debug, Default)]
 pub(crate) struct RowRules {
@@ -323,7 +364,7 @@ impl RowRules {
                 Some(c) => Bad {
                     reason: RejectReason::MissingAmount,
                     column: Some(c),
-                    message: format!("is empty, so the amount `{text}` is empty"),
+                    message: empty_amount(text),
                 },
                 None => Bad {
                     reason: RejectReason::BadAmount,
@@ -338,6 +379,20 @@ impl RowRules {
     pub fn is_refund(&self, row: &FileRow<'_>) -> bool {
         self.refund.as_ref().is_some_and(|r| r.matches(row))
     }
+}
+
+/// Why a computed amount `text` is missing: the column named beside is empty.
+pub fn empty_amount(text: &str) -> String {
+    format!("is empty, so the amount `{text}` is empty")
+}
+
+/// Why a computed amount `text` is rejected when the database computed it (which does not
+/// say which of the two it was).
+pub fn unreadable_amount(text: &str) -> String {
+    format!(
+        "the amount `{text}` divides by zero or is beyond the largest accepted amount (±{})",
+        crate::format::thousands(MAX_AMOUNT as u64)
+    )
 }
 
 fn out_of_range(column: Option<usize>, text: &str) -> Bad {

@@ -21,8 +21,9 @@
 //!
 //! Supported now: PostgreSQL and the MySQL protocol (MySQL, MariaDB), one node each,
 //! ClickHouse, one server or a sharded cluster (see `route` for the plans), and, with the
-//! `spark` feature, Spark Connect. Not yet: `--amount`/`--where`/`--refund-when`, and text
-//! date or amount columns.
+//! `spark` feature, Spark Connect. `--amount`, `--where` and `--refund-when` are written in the
+//! engine's SQL with the file engine's meaning (see `exprs`). Not yet: text date or amount
+//! columns, and text columns read as numbers by an expression.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -38,6 +39,7 @@ use stratum_io::transactions::{LineStats, RowCounts, TransactionOptions, Transac
 
 mod connect;
 use connect::Connection;
+mod exprs;
 mod route;
 pub mod source;
 pub mod sql;
@@ -95,6 +97,23 @@ pub enum PushdownError {
     /// A field could not be mapped to a column.
     #[error(transparent)]
     Mapping(#[from] MappingError),
+    /// An expression (`--amount`, `--where`, `--refund-when`) does not fit the table.
+    #[error(transparent)]
+    Expression(#[from] stratum_io::row_exprs::ExpressionError),
+    /// A column an expression reads cannot be read so in the database.
+    #[error(
+        "column `{column}` is of type {type_name}, which an expression reads as {read_as}; {need}"
+    )]
+    ExpressionColumn {
+        /// The column.
+        column: String,
+        /// Its type as the engine names it.
+        type_name: String,
+        /// What the expression reads it as.
+        read_as: &'static str,
+        /// What would be read.
+        need: &'static str,
+    },
     /// A mapped column's type cannot be read by the pushed-down rules.
     #[error("column `{column}` ({field}) is of type {type_name}; {need}")]
     ColumnType {
@@ -165,6 +184,8 @@ impl PushdownError {
             | PushdownError::Connect { .. }
             | PushdownError::NoTable { .. }
             | PushdownError::Mapping(_)
+            | PushdownError::Expression(_)
+            | PushdownError::ExpressionColumn { .. }
             | PushdownError::ColumnType { .. }
             | PushdownError::ReservedName { .. }
             | PushdownError::Unsupported { .. }
@@ -242,7 +263,6 @@ pub fn plan(
     options: &TransactionOptions,
     as_of: Option<NaiveDate>,
 ) -> Result<Plan, PushdownError> {
-    check_options(options)?;
     let mut conn = connect::connect(source)?;
     let (shape, mapped) = shape(source, conn.as_mut(), options)?;
     let route = conn.route(&shape)?;
@@ -260,20 +280,6 @@ pub fn plan(
     })
 }
 
-/// Refuses the options the pushed-down rules do not cover yet.
-fn check_options(options: &TransactionOptions) -> Result<(), PushdownError> {
-    let e = &options.expressions;
-    let refused = [
-        (e.amount.is_some(), "--amount (an amount expression)"),
-        (e.keep.is_some(), "--where"),
-        (e.refund_when.is_some(), "--refund-when"),
-    ];
-    match refused.into_iter().find(|(given, _)| *given) {
-        Some((_, what)) => Err(PushdownError::Unsupported { what }),
-        None => Ok(()),
-    }
-}
-
 /// The table's shape: its columns, mapped as a file's header would be, and checked.
 fn shape(
     source: &TableSource,
@@ -289,10 +295,22 @@ fn shape(
     }
     let headers: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
     let shown = source.shown();
-    let (cols, mapped) = transaction_columns(Path::new(&shown), &headers, &options.columns, false)?;
-    let amount = cols.amount.ok_or(PushdownError::Unsupported {
-        what: "--amount (an amount expression)",
-    })?;
+    let exprs = stratum_io::row_exprs::CompiledExpressions::compile(
+        Path::new(&shown),
+        &headers,
+        &options.expressions,
+    )?;
+    let computed = exprs.as_ref().is_some_and(|e| e.amount.is_some());
+    let (cols, mapped) =
+        transaction_columns(Path::new(&shown), &headers, &options.columns, computed)?;
+    if let Some(e) = &exprs {
+        exprs::check_columns(e, &columns).map_err(|u| PushdownError::ExpressionColumn {
+            column: u.column,
+            type_name: u.type_name,
+            read_as: u.read_as,
+            need: u.need,
+        })?;
+    }
     let check = |i: usize, field: &'static str, ok: &[Kind], need: &'static str| {
         let c = &columns[i];
         if ok.contains(&c.kind) {
@@ -312,12 +330,14 @@ fn shape(
         &[Kind::Date, Kind::Timestamp],
         "a DATE or TIMESTAMP column is needed (text dates are not read in the database yet)",
     )?;
-    check(
-        amount,
-        "amount",
-        &[Kind::Exact],
-        "a DECIMAL, NUMERIC or integer column is needed: sums are exact, never floats",
-    )?;
+    if let Some(amount) = cols.amount {
+        check(
+            amount,
+            "amount",
+            &[Kind::Exact],
+            "a DECIMAL, NUMERIC or integer column is needed: sums are exact, never floats",
+        )?;
+    }
     let ids = [Kind::Text, Kind::Exact, Kind::Other];
     check(
         cols.customer_id,
@@ -328,16 +348,18 @@ fn shape(
     if let Some(o) = cols.order_id {
         check(o, "order_id", &ids, "a text or integer column is needed")?;
     }
-    let amount_scale = columns[amount].scale;
+    // a computed amount is made a DECIMAL at four places
+    let amount_scale = cols.amount.map_or(4, |a| columns[a].scale);
     let shape = Shape {
         table: source.table().to_string(),
         columns,
         customer_id: cols.customer_id,
         order_id: cols.order_id,
         order_date: cols.order_date,
-        amount,
+        amount: cols.amount,
         keep_duplicates: options.duplicates == stratum_io::transactions::Duplicates::Keep,
         amount_scale,
+        exprs,
     };
     if source.engine() == Engine::ClickHouse
         && let Some(column) = shape.clashing_column()
@@ -390,7 +412,6 @@ pub fn load_streamed(
     on_reject: &mut dyn FnMut(&RejectRow) -> std::io::Result<()>,
 ) -> Result<(ShardedAggregator, TransactionQuality, Streamed), PushdownError> {
     let start = Instant::now();
-    check_options(options)?;
     let mut conn = connect::connect(source)?;
     let (shape, mapped) = shape(source, conn.as_mut(), options)?;
     let route = conn.route(&shape)?;
@@ -485,8 +506,12 @@ pub fn load_streamed(
         first.add_after_as_of(lines_after, amount_after);
     }
     let columns_read = {
-        let mut used = vec![shape.customer_id, shape.order_date, shape.amount];
+        let mut used = vec![shape.customer_id, shape.order_date];
+        used.extend(shape.amount);
         used.extend(shape.order_id);
+        if let Some(e) = &shape.exprs {
+            used.extend(e.columns.iter().map(|c| c.0));
+        }
         used.sort_unstable();
         used.dedup();
         used.len()
@@ -515,7 +540,7 @@ pub fn load_streamed(
         header_columns: shape.columns.len(),
         duplicates_rule: options.duplicates,
         columns_read,
-        expressions: Default::default(),
+        expressions: options.expressions.clone(),
     };
     let mut aggregator = ShardedAggregator::new(aggregators);
     // full pushdown trusts the sharding key: a customer on two shards is caught here
@@ -591,15 +616,29 @@ fn rejected_row(
                 value: code,
                 expected: "a reject reason",
             })?;
+    let formula = shape.exprs.as_ref().and_then(|e| e.amount.as_ref());
+    // a computed amount's fault is the empty column that made it empty, as the file engine
+    // finds it, or its first column
+    let amount_column = || match (formula, &shape.exprs) {
+        (Some((f, _)), Some(exprs)) => f
+            .empty_column(&Cells { row, exprs })
+            .or_else(|| f.columns().first().map(|c| c.0))
+            .unwrap_or(shape.order_date),
+        _ => shape.amount.unwrap_or(shape.order_date),
+    };
     let at = match reason {
         RejectReason::MissingDate | RejectReason::BadDate => shape.order_date,
-        _ => shape.amount,
+        _ => amount_column(),
     };
     let value = cell(at).unwrap_or_default();
-    let message = match reason {
-        RejectReason::MissingDate => "date is empty".to_string(),
-        RejectReason::MissingAmount => "amount is empty".to_string(),
-        RejectReason::BadAmount => stratum_io::values::beyond_largest_amount(&value),
+    let message = match (reason, formula) {
+        (RejectReason::MissingDate, _) => "date is empty".to_string(),
+        (RejectReason::MissingAmount, None) => "amount is empty".to_string(),
+        (RejectReason::MissingAmount, Some((_, text))) => stratum_io::row_exprs::empty_amount(text),
+        (RejectReason::BadAmount, Some((_, text))) => {
+            stratum_io::row_exprs::unreadable_amount(text)
+        }
+        (RejectReason::BadAmount, None) => stratum_io::values::beyond_largest_amount(&value),
         _ if source.engine() == Engine::ClickHouse && value.starts_with("1970-01-01") => {
             format!("`{value}` is ClickHouse's zero date, stored for a date it could not hold")
         }
@@ -615,6 +654,28 @@ fn rejected_row(
         message,
         row: stratum_io::rejects::join_record(&csv::ByteRecord::from(values), b','),
     })
+}
+
+/// A rejected row's cells as the expressions read them (a number as its text says).
+struct Cells<'a> {
+    row: &'a [Option<String>],
+    exprs: &'a stratum_io::row_exprs::CompiledExpressions,
+}
+
+impl stratum_core::scheme::Row for Cells<'_> {
+    fn get(&self, column: usize) -> stratum_core::scheme::Value<'_> {
+        use stratum_core::scheme::{ColumnType, Value};
+        let text = self
+            .row
+            .get(column)
+            .and_then(|v| v.as_deref())
+            .map(str::trim);
+        match (text, self.exprs.column_type(column)) {
+            (None | Some(""), _) => Value::Null,
+            (Some(t), Some(ColumnType::Number)) => t.parse().map_or(Value::Null, Value::Number),
+            (Some(t), _) => Value::Text(t),
+        }
+    }
 }
 
 /// The reasons of [`REASONS`], in its order.
@@ -714,8 +775,11 @@ fn accounting(row: &[Option<String>], with_after: bool) -> Result<Accounting, Pu
         first_date: date(18)?,
         last_date: date(19)?,
     };
+    counts.filtered = count(20)?;
+    counts.filtered_amount = sum(21)?;
+    counts.filtered_without_amount = count(22)?;
     let after = if with_after {
-        Some((count(20)?, sum(21)?))
+        Some((count(23)?, sum(24)?))
     } else {
         None
     };
@@ -837,20 +901,6 @@ mod tests {
         assert_eq!(
             m("123456789012345678.9"),
             Some(1_234_567_890_123_456_789_000)
-        );
-    }
-
-    #[test]
-    fn options_the_rules_do_not_cover_are_refused_by_name() {
-        let mut o = TransactionOptions::default();
-        assert!(check_options(&o).is_ok());
-        o.expressions.keep = Some("channel = 'web'".into());
-        let e = check_options(&o).err().map(|e| e.to_string());
-        assert_eq!(
-            e.as_deref(),
-            Some(
-                "--where is not supported with --source yet; export the table to a file and use -t"
-            )
         );
     }
 }

@@ -12,7 +12,10 @@
 //! float is ever involved and both dialects read back alike.
 
 use chrono::NaiveDate;
+use stratum_io::row_exprs::CompiledExpressions;
 use stratum_io::values::MAX_AMOUNT;
+
+use crate::exprs::Writer;
 
 /// The SQL dialects Stratum writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,20 +73,26 @@ pub struct Shape {
     pub order_id: Option<usize>,
     /// The date column.
     pub order_date: usize,
-    /// The amount column.
-    pub amount: usize,
+    /// The amount column; none when `--amount` computes the amount.
+    pub amount: Option<usize>,
     /// Whether identical rows are all kept (`--duplicates keep`).
     pub keep_duplicates: bool,
     /// The amount column's decimal places (0 for an integer column), where the dialect
-    /// needs it (ClickHouse rebuilds the amount from its text at this scale).
+    /// needs it (ClickHouse rebuilds the amount from its text at this scale); 4 for a
+    /// computed amount.
     pub amount_scale: u32,
+    /// `--amount`, `--where` and `--refund-when`, compiled against the table's columns.
+    pub exprs: Option<CompiledExpressions>,
 }
+
+/// The rows the accounting rejects (`filtered` rows are left out by `--where`, not rejected).
+const REJECTED: &str = "reason IS NOT NULL AND reason <> 'filtered'";
 
 /// The reject reasons the SQL can give, as it spells them.
 pub const REASONS: [&str; 4] = ["missing_date", "bad_date", "missing_amount", "bad_amount"];
 
 /// The columns of the quality statement's one row, in order.
-pub const QUALITY_COLUMNS: [&str; 20] = [
+pub const QUALITY_COLUMNS: [&str; 23] = [
     "rows_read",
     "duplicates",
     "duplicate_amount",
@@ -104,6 +113,9 @@ pub const QUALITY_COLUMNS: [&str; 20] = [
     "lines_without_order_id",
     "first_date",
     "last_date",
+    "filtered",
+    "filtered_amount",
+    "filtered_without_amount",
 ];
 
 /// The columns of the per-customer statement's rows, in order.
@@ -189,7 +201,7 @@ impl Dialect {
     }
 
     /// A date expression as `YYYY-MM-DD` text.
-    fn date_text(self, e: &str) -> String {
+    pub(crate) fn date_text(self, e: &str) -> String {
         match self {
             Dialect::Postgres => format!("to_char({e}, 'YYYY-MM-DD')"),
             Dialect::MySql => format!("DATE_FORMAT({e}, '%Y-%m-%d')"),
@@ -251,7 +263,7 @@ impl Dialect {
     }
 
     /// An id column (from the distinct level's `name`) as trimmed text, grouped byte for byte.
-    fn id(self, name: &str, c: &Column) -> String {
+    pub(crate) fn id(self, name: &str, c: &Column) -> String {
         let q = self.ident(name);
         match self {
             Dialect::Postgres => {
@@ -328,7 +340,7 @@ fn regex_white_space() -> String {
 /// The names the statements give their own columns and subqueries. ClickHouse applies a
 /// query's aliases at every level, so a table column of one of these names (or `c0`, `c1`,
 /// …, see [`col`]) would be read as the alias there: such a table is refused by name.
-pub const OWN_NAMES: [&str; 17] = [
+pub const OWN_NAMES: [&str; 19] = [
     "copies",
     "cid",
     "oid",
@@ -346,6 +358,8 @@ pub const OWN_NAMES: [&str; 17] = [
     "per_day",
     "classified",
     "typed",
+    "amount_empty",
+    "kept",
 ];
 
 impl Shape {
@@ -365,7 +379,7 @@ impl Shape {
 
 /// Column names used inside the statements (`c0`, `c1`, …, then these), none of which can
 /// clash with the table's own names, which only appear quoted in the first level.
-fn col(i: usize) -> String {
+pub(crate) fn col(i: usize) -> String {
     format!("c{i}")
 }
 
@@ -409,14 +423,55 @@ impl Shape {
             (Kind::Timestamp, _) => format!("CAST({date_col} AS DATE)"),
             _ => date_col,
         };
-        let a = d.ident(&col(self.amount));
-        let amount = match d {
-            // the amount was grouped as text (see `distinct_value`)
-            Dialect::ClickHouse => format!(
-                "if(isNull({a}), NULL, round(toDecimal128(ifNull({a}, '0'), {}), 4))",
-                self.amount_scale
-            ),
-            _ => format!("ROUND({a}, 4)"),
+        let writer = self.exprs.as_ref().map(|exprs| Writer {
+            d,
+            columns: &self.columns,
+            exprs,
+        });
+        let refund = writer.as_ref().and_then(|w| {
+            let r = w.exprs.refund.as_ref()?;
+            Some(w.holds(r.tree()))
+        });
+        let computed = writer.as_ref().and_then(|w| w.amount(refund.clone()));
+        let amount = match (computed, self.amount) {
+            (Some(amount), _) => amount,
+            (None, Some(column)) => {
+                let a = d.ident(&col(column));
+                let amount = match d {
+                    // the amount was grouped as text (see `distinct_value`)
+                    Dialect::ClickHouse => format!(
+                        "if(isNull({a}), NULL, round(toDecimal128(ifNull({a}, '0'), {}), 4))",
+                        self.amount_scale
+                    ),
+                    _ => format!("ROUND({a}, 4)"),
+                };
+                match &refund {
+                    // `--refund-when` makes a line a refund unless it is one already
+                    Some(r) => {
+                        format!("CASE WHEN {r} AND {amount} > 0 THEN -({amount}) ELSE {amount} END")
+                    }
+                    None => amount,
+                }
+            }
+            (None, None) => "NULL".to_string(),
+        };
+        // with expressions: whether an empty amount comes from an empty column, and whether
+        // `--where` keeps the row
+        let exprs_columns = match &writer {
+            Some(w) => {
+                let empty = match &w.exprs.amount {
+                    Some((formula, _)) => w.empty(formula.tree()),
+                    None => "(1 = 1)".to_string(),
+                };
+                let kept = match &w.exprs.keep {
+                    Some(rule) => w.holds(rule.tree()),
+                    None => "(1 = 1)".to_string(),
+                };
+                format!(
+                    ", CASE WHEN {empty} THEN 1 ELSE 0 END AS amount_empty, CASE WHEN {kept} THEN 1 ELSE 0 END AS kept"
+                )
+            }
+            None => String::new(),
         };
         let max = MAX_AMOUNT;
         let out_of_range = match d {
@@ -447,18 +502,29 @@ impl Shape {
             String::new()
         };
         let typed = format!(
-            "SELECT {cid} AS cid, {oid} AS oid, {date} AS d, {amount} AS a, copies{carried} FROM {}",
+            "SELECT {cid} AS cid, {oid} AS oid, {date} AS d, {amount} AS a{exprs_columns}, copies{carried} FROM {}",
             match d {
                 Dialect::ClickHouse => format!("({distinct})"),
                 _ => "distinct_rows".to_string(),
             }
         );
+        // a row `--where` does not keep is filtered before anything else of it is judged; an
+        // amount an expression leaves empty is missing when an empty column made it so
+        let (filtered, missing, bad) = if writer.is_some() {
+            (
+                "WHEN kept = 0 THEN 'filtered' ",
+                "a IS NULL AND amount_empty = 1",
+                "a IS NULL OR ",
+            )
+        } else {
+            ("", "a IS NULL", "")
+        };
         let classified = format!(
-            "SELECT cid, oid, d, a, copies{carried}, CASE \
+            "SELECT cid, oid, d, a, copies{carried}, CASE {filtered}\
              WHEN d IS NULL THEN 'missing_date' \
              WHEN {out_of_range} THEN 'bad_date' \
-             WHEN a IS NULL THEN 'missing_amount' \
-             WHEN a > {max} OR a < -{max} THEN 'bad_amount' \
+             WHEN {missing} THEN 'missing_amount' \
+             WHEN {bad}a > {max} OR a < -{max} THEN 'bad_amount' \
              END AS reason FROM {}",
             match d {
                 Dialect::ClickHouse => format!("({typed})"),
@@ -484,7 +550,7 @@ impl Shape {
         let cells: Vec<String> = names.iter().map(|n| d.text(n)).collect();
         let (with, classified) = self.levels(d, true);
         format!(
-            "{with}SELECT {}, reason FROM {classified} WHERE reason IS NOT NULL ORDER BY reason, {}",
+            "{with}SELECT {}, reason FROM {classified} WHERE {REJECTED} ORDER BY reason, {}",
             cells.join(", "),
             names.join(", ")
         )
@@ -499,18 +565,20 @@ impl Shape {
         let accepted = "reason IS NULL AND cid <> ''";
         let anonymous = "reason IS NULL AND cid = ''";
         let max = MAX_AMOUNT;
+        let readable = format!("a IS NOT NULL AND a <= {max} AND a >= -{max}");
         let mut cells = vec![
             t("SUM(copies)"),
-            t("SUM(copies - 1)"),
+            // rows `--where` leaves out are not judged as duplicates
+            t("SUM(CASE WHEN reason = 'filtered' THEN 0 ELSE copies - 1 END)"),
             t(&format!(
                 "SUM(CASE WHEN {ok} THEN (copies - 1) * a ELSE 0 END)"
             )),
             t(&format!("SUM(CASE WHEN {anonymous} THEN 1 ELSE 0 END)")),
             t(&format!("SUM(CASE WHEN {anonymous} THEN a ELSE 0 END)")),
-            t("SUM(CASE WHEN reason IS NOT NULL THEN 1 ELSE 0 END)"),
+            t(&format!("SUM(CASE WHEN {REJECTED} THEN 1 ELSE 0 END)")),
             // a row rejected for its date still has an amount, when it is readable
             t(&format!(
-                "SUM(CASE WHEN reason IN ('missing_date', 'bad_date') AND a IS NOT NULL AND a <= {max} AND a >= -{max} THEN a ELSE 0 END)"
+                "SUM(CASE WHEN reason IN ('missing_date', 'bad_date') AND {readable} THEN a ELSE 0 END)"
             )),
         ];
         cells.extend(
@@ -540,6 +608,14 @@ impl Shape {
             )),
             d.date_text(&format!("MIN(CASE WHEN {accepted} THEN d END)")),
             d.date_text(&format!("MAX(CASE WHEN {accepted} THEN d END)")),
+            // every copy of a filtered row counts, with its amount when it can be read
+            t("SUM(CASE WHEN reason = 'filtered' THEN copies ELSE 0 END)"),
+            t(&format!(
+                "SUM(CASE WHEN reason = 'filtered' AND {readable} THEN copies * a ELSE 0 END)"
+            )),
+            t(&format!(
+                "SUM(CASE WHEN reason = 'filtered' AND (a IS NULL OR a > {max} OR a < -{max}) THEN copies ELSE 0 END)"
+            )),
         ]);
         if let Some(as_of) = as_of {
             let at = d.date(as_of);

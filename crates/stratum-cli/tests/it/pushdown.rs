@@ -498,7 +498,8 @@ fn what_a_table_cannot_do_yet_is_refused_by_name() {
                 "--where",
                 "channel = 'web'",
             ],
-            "--where is not supported with --source yet",
+            // `--where` is written in the table's SQL: the options pass, the server is asked
+            "cannot connect to `postgres://",
         ),
         (
             &["--source", "sc://h:15002", "--table", "orders"],

@@ -444,12 +444,29 @@ pub fn thresholds(sql: &str) -> Vec<Threshold> {
     out
 }
 
+/// An arithmetic operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Arith {
+pub enum Arith {
+    /// `+`
     Add,
+    /// `-`
     Sub,
+    /// `*`
     Mul,
+    /// `/` (by zero: empty)
     Div,
+}
+
+impl Arith {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Arith::Add => "+",
+            Arith::Sub => "-",
+            Arith::Mul => "*",
+            Arith::Div => "/",
+        }
+    }
 }
 
 /// A compiled expression node.
@@ -757,6 +774,155 @@ impl Formula {
     /// division by zero, or when the value is not empty).
     pub fn empty_column(&self, row: &dyn Row) -> Option<usize> {
         empty_column(&self.node, row)
+    }
+}
+
+/// A node of a compiled expression, to translate it (into a database's SQL, say) with the
+/// meaning it has here: [`Term`] tells what it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Tree<'a>(&'a Node);
+
+/// What a [`Tree`] node is. Values are three-valued as in SQL: an empty column, `NULL`, an
+/// operation on an empty operand and a division by zero are empty; a comparison with an empty
+/// value is unknown; `AND`, `OR` and `NOT` follow Kleene's logic, and a condition holds only
+/// when it is true. Text compares by its UTF-8 bytes (code points), numbers as doubles.
+#[derive(Debug, Clone)]
+pub enum Term<'a> {
+    /// Column `i` of the catalog, read as the rule's [`Rule::columns`] say.
+    Column(usize),
+    /// A number.
+    Number(f64),
+    /// Text.
+    Text(&'a str),
+    /// `NULL`.
+    Null,
+    /// `TRUE` or `FALSE`.
+    Bool(bool),
+    /// `l op r`.
+    Arith(Arith, Tree<'a>, Tree<'a>),
+    /// `-e`.
+    Neg(Tree<'a>),
+    /// The first operand that is not empty.
+    Coalesce(Vec<Tree<'a>>),
+    /// `l op r`, a condition.
+    Cmp(Cmp, Tree<'a>, Tree<'a>),
+    /// Every operand true.
+    And(Vec<Tree<'a>>),
+    /// Some operand true.
+    Or(Vec<Tree<'a>>),
+    /// Not.
+    Not(Tree<'a>),
+    /// `e [NOT] IN (list)`.
+    In {
+        /// The value.
+        expr: Tree<'a>,
+        /// The list.
+        list: Vec<Tree<'a>>,
+        /// `NOT IN`.
+        negated: bool,
+    },
+    /// `e [NOT] BETWEEN low AND high`.
+    Between {
+        /// The value.
+        expr: Tree<'a>,
+        /// The low end.
+        low: Tree<'a>,
+        /// The high end.
+        high: Tree<'a>,
+        /// `NOT BETWEEN`.
+        negated: bool,
+    },
+    /// `e IS [NOT] NULL`.
+    IsNull {
+        /// The value.
+        expr: Tree<'a>,
+        /// `IS NOT NULL`.
+        negated: bool,
+    },
+    /// `e [NOT] LIKE pattern` (`%` any run of characters, `_` one, no escape character);
+    /// with `fold_case` (`ILIKE`) the value is lowercased and the pattern is lowercase.
+    Like {
+        /// The value.
+        expr: Tree<'a>,
+        /// The pattern.
+        pattern: &'a str,
+        /// `NOT LIKE`.
+        negated: bool,
+        /// `ILIKE`.
+        fold_case: bool,
+    },
+}
+
+impl<'a> Tree<'a> {
+    /// What this node is.
+    pub fn term(self) -> Term<'a> {
+        let t = Tree;
+        let all = |ops: &'a [Node]| ops.iter().map(Tree).collect::<Vec<_>>();
+        match self.0 {
+            Node::Column(i) => Term::Column(*i),
+            Node::Number(x) => Term::Number(*x),
+            Node::Text(s) => Term::Text(s),
+            Node::Null => Term::Null,
+            Node::Bool(b) => Term::Bool(*b),
+            Node::Arith(op, l, r, _) => Term::Arith(*op, t(l), t(r)),
+            Node::Neg(n, _) => Term::Neg(t(n)),
+            Node::Coalesce(ops, _) => Term::Coalesce(all(ops)),
+            Node::Cmp(op, l, r) => Term::Cmp(*op, t(l), t(r)),
+            Node::And(ops) => Term::And(all(ops)),
+            Node::Or(ops) => Term::Or(all(ops)),
+            Node::Not(n, _) => Term::Not(t(n)),
+            Node::In {
+                expr,
+                list,
+                negated,
+            } => Term::In {
+                expr: t(expr),
+                list: all(list),
+                negated: *negated,
+            },
+            Node::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => Term::Between {
+                expr: t(expr),
+                low: t(low),
+                high: t(high),
+                negated: *negated,
+            },
+            Node::IsNull { expr, negated } => Term::IsNull {
+                expr: t(expr),
+                negated: *negated,
+            },
+            Node::Like {
+                expr,
+                pattern,
+                negated,
+                fold_case,
+            } => Term::Like {
+                expr: t(expr),
+                pattern,
+                negated: *negated,
+                fold_case: *fold_case,
+            },
+        }
+    }
+}
+
+impl Rule {
+    /// The compiled condition, to translate it.
+    pub fn tree(&self) -> Tree<'_> {
+        Tree(&self.node)
+    }
+}
+
+impl Formula {
+    /// The compiled expression, to translate it; [`Formula::empty_column`] says which empty
+    /// value makes it empty (an empty column on the way to the value: through arithmetic, and
+    /// through a `COALESCE` whose operands are all empty).
+    pub fn tree(&self) -> Tree<'_> {
+        Tree(&self.node)
     }
 }
 

@@ -24,8 +24,8 @@ pub use algorithm::{
 pub use changes::{SchemeChange, changes};
 pub use error::{RuleError, RuleErrorKind, SchemeError};
 pub use expr::{
-    Catalog, Clause, Cmp, ColumnType, Formula, KnownValues, MAX_DEPTH, MAX_NESTING, Operand, Row,
-    Rule, Shown, Threshold, Value, thresholds,
+    Arith, Catalog, Clause, Cmp, ColumnType, Formula, KnownValues, MAX_DEPTH, MAX_NESTING, Operand,
+    Row, Rule, Shown, Term, Threshold, Tree, Value, thresholds,
 };
 pub use params::{CheckedScheme, ClusterSpec, Dimension, Label, SchemeParams, Strategy, Tier};
 pub use profile::{

@@ -292,9 +292,34 @@ fn assert_earliest_line_rule(db: &(Features, TransactionQuality)) {
     assert_eq!(orders_12m, Some(1));
 }
 
+/// A column's type in a test table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    Text,
+    Date,
+    Decimal,
+}
+
+/// A test table's columns; the first is the customer id (text, empty rather than NULL).
+type Schema = [(&'static str, Ty)];
+
+/// The columns of the order files.
+const ORDERS: &Schema = &[
+    ("customer_id", Ty::Text),
+    ("order_id", Ty::Text),
+    ("order_date", Ty::Date),
+    ("amount", Ty::Decimal),
+    ("channel", Ty::Text),
+    ("category", Ty::Text),
+];
+
 /// Loading a CSV file into an engine's table, as a user's warehouse would hold it.
 trait Engine {
-    fn load_csv(&self, url: &str, table: &str, path: &Path);
+    fn load_csv(&self, url: &str, table: &str, path: &Path) {
+        self.load_typed(url, table, path, ORDERS);
+    }
+    /// The CSV file `path`, whose columns are `schema`, as table `table`.
+    fn load_typed(&self, url: &str, table: &str, path: &Path, schema: &Schema);
     fn drop_table(&self, url: &str, table: &str);
     fn create_float_table(&self, url: &str, table: &str);
     /// Whether the table is spread over shards (its plan is not one node's).
@@ -306,12 +331,23 @@ trait Engine {
 struct Postgres;
 
 impl Engine for Postgres {
-    fn load_csv(&self, url: &str, table: &str, path: &Path) {
+    fn load_typed(&self, url: &str, table: &str, path: &Path, schema: &Schema) {
         let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+        let columns: Vec<String> = schema
+            .iter()
+            .map(|(name, ty)| {
+                let ty = match ty {
+                    Ty::Text => "text",
+                    Ty::Date => "date",
+                    Ty::Decimal => "numeric",
+                };
+                format!("{name} {ty}")
+            })
+            .collect();
         client
             .batch_execute(&format!(
-                "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (customer_id text, order_id text, \
-                 order_date date, amount numeric, channel text, category text)"
+                "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({})",
+                columns.join(", ")
             ))
             .expect("create");
         let mut w = client
@@ -344,15 +380,26 @@ impl Engine for Postgres {
 struct MySql;
 
 impl Engine for MySql {
-    fn load_csv(&self, url: &str, table: &str, path: &Path) {
+    fn load_typed(&self, url: &str, table: &str, path: &Path, schema: &Schema) {
         use mysql::prelude::Queryable;
         let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("url")).expect("connect");
         conn.query_drop(format!("DROP TABLE IF EXISTS {table}"))
             .expect("drop");
+        let columns: Vec<String> = schema
+            .iter()
+            .map(|(name, ty)| {
+                let ty = match ty {
+                    Ty::Text => "VARCHAR(64)",
+                    Ty::Date => "DATE",
+                    Ty::Decimal => "DECIMAL(24, 6)",
+                };
+                format!("{name} {ty}")
+            })
+            .collect();
         // the server's default collation: case-insensitive, trailing spaces ignored
         conn.query_drop(format!(
-            "CREATE TABLE {table} (customer_id VARCHAR(64), order_id VARCHAR(64), order_date DATE, \
-             amount DECIMAL(24, 6), channel VARCHAR(64), category VARCHAR(64)) CHARACTER SET utf8mb4"
+            "CREATE TABLE {table} ({}) CHARACTER SET utf8mb4",
+            columns.join(", ")
         ))
         .expect("create");
         let mut reader = csv::Reader::from_path(path).expect("csv");
@@ -371,8 +418,9 @@ impl Engine for MySql {
                     .collect()
             })
             .collect();
+        let row = format!("({})", vec!["?"; schema.len()].join(", "));
         for chunk in rows.chunks(500) {
-            let marks = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let marks = vec![row.as_str(); chunk.len()].join(", ");
             let params: Vec<mysql::Value> = chunk.iter().flatten().cloned().collect();
             conn.exec_drop(format!("INSERT INTO {table} VALUES {marks}"), params)
                 .expect("insert");
@@ -457,8 +505,26 @@ fn ch_shards(url: &str) -> Vec<String> {
     .collect()
 }
 
-const CH_COLUMNS: &str = "(customer_id String, order_id Nullable(String), order_date Nullable(Date), \
-     amount Nullable(Decimal(24, 6)), channel Nullable(String), category Nullable(String))";
+/// A schema as ClickHouse columns: the customer id a `String`, the others `Nullable`.
+fn ch_columns(schema: &Schema) -> String {
+    let columns: Vec<String> = schema
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| {
+            let ty = match ty {
+                Ty::Text => "String",
+                Ty::Date => "Date",
+                Ty::Decimal => "Decimal(24, 6)",
+            };
+            if i == 0 {
+                format!("{name} {ty}")
+            } else {
+                format!("{name} Nullable({ty})")
+            }
+        })
+        .collect();
+    format!("({})", columns.join(", "))
+}
 
 /// A CSV field as a TabSeparated value: empty is NULL, except for the customer id.
 fn tsv_value(v: &str, nullable: bool) -> String {
@@ -471,17 +537,16 @@ fn tsv_value(v: &str, nullable: bool) -> String {
 }
 
 impl Engine for ClickHouse {
-    fn load_csv(&self, url: &str, table: &str, path: &Path) {
+    fn load_typed(&self, url: &str, table: &str, path: &Path, schema: &Schema) {
         let (http, db) = ch_http(url);
+        let columns = ch_columns(schema);
         self.drop_table(url, table);
         match self.key {
             None => {
                 ch_query(
                     &http,
                     &db,
-                    &format!(
-                        "CREATE TABLE {table} {CH_COLUMNS} ENGINE = MergeTree ORDER BY tuple()"
-                    ),
+                    &format!("CREATE TABLE {table} {columns} ENGINE = MergeTree ORDER BY tuple()"),
                 );
             }
             Some(key) => {
@@ -490,7 +555,7 @@ impl Engine for ClickHouse {
                         &shard,
                         &db,
                         &format!(
-                            "CREATE TABLE {table}_local {CH_COLUMNS} ENGINE = MergeTree ORDER BY tuple()"
+                            "CREATE TABLE {table}_local {columns} ENGINE = MergeTree ORDER BY tuple()"
                         ),
                     );
                 }
@@ -570,8 +635,18 @@ fn spark_sql(url: &str, statements: &[String]) {
 
 #[cfg(feature = "spark")]
 impl Engine for Spark {
-    fn load_csv(&self, url: &str, table: &str, path: &Path) {
+    fn load_typed(&self, url: &str, table: &str, path: &Path, schema: &Schema) {
         let view = format!("{table}_csv");
+        let columns: Vec<String> = schema
+            .iter()
+            .enumerate()
+            .map(|(i, (name, ty))| match ty {
+                _ if i == 0 => format!("COALESCE({name}, '') AS {name}"),
+                Ty::Text => name.to_string(),
+                Ty::Date => format!("CAST({name} AS DATE) AS {name}"),
+                Ty::Decimal => format!("CAST({name} AS DECIMAL(24, 6)) AS {name}"),
+            })
+            .collect();
         spark_sql(
             url,
             &[
@@ -581,9 +656,8 @@ impl Engine for Spark {
                     path.display()
                 ),
                 format!(
-                    "CREATE TABLE {table} USING parquet AS SELECT COALESCE(customer_id, '') AS customer_id, \
-                     order_id, CAST(order_date AS DATE) AS order_date, CAST(amount AS DECIMAL(24, 6)) AS amount, \
-                     channel, category FROM {view}"
+                    "CREATE TABLE {table} USING parquet AS SELECT {} FROM {view}",
+                    columns.join(", ")
                 ),
             ],
         );
@@ -745,6 +819,182 @@ fn rejected_rows_are_listed_as_the_file_engine_lists_them() {
             "{}",
             amount.message
         );
+        engine.drop_table(&url, &table);
+    }
+}
+
+/// The columns of the file the expressions read.
+const PRICED: &Schema = &[
+    ("customer_id", Ty::Text),
+    ("order_id", Ty::Text),
+    ("order_date", Ty::Date),
+    ("qty", Ty::Decimal),
+    ("price", Ty::Decimal),
+    ("pack", Ty::Decimal),
+    ("status", Ty::Text),
+    ("channel", Ty::Text),
+];
+
+/// Lines whose amount, keeping and sign come from expressions: every case they have to agree
+/// on (the comments say what the file engine makes of each).
+const PRICED_LINES: &str = "\
+customer_id,order_id,order_date,qty,price,pack,status,channel
+C001,O1,2024-03-05,2,10.50,,paid,web
+C001,O1,2024-03-05,2,10.50,,paid,web
+C001,O2,2024-04-01,3,0.000050,1,paid,web
+C001,T3,2024-04-02,1,99,1,paid,web
+C002,O4,2024-01-10,1,80.00,1,return,shop
+C002,O5,2024-01-11,-1,5.00,1,paid,shop
+C002,O6,2024-02-01,,7.50,1,paid,shop
+C002,O7,2024-02-02,1,7.50,0,paid,shop
+C003,O8,2024-06-01,1000000,1000000,1,paid,web
+C003,O9,2024-06-02,1,12.00,1,,web
+C003,O9b,2024-06-02,1,12.00,2,,web
+C003,O10,2024-06-03,1,12.00,2,test,web
+C003,O10,2024-06-03,1,12.00,2,test,web
+C003,O11,2024-06-04,1,13.00,1,test,web
+C004,O12,2024-07-01,1,5,1,PAID,Web
+ C004 ,O13,2024-07-02,2,2.5,1, return ,web 
+C005,O14,,1,10,1,paid,web
+C005,O15,2024-08-01,0,10,1,paid,web
+C006,O16,2024-08-02,1,0.000050,1,paid,web
+C006,O17,2024-08-03,1,-0.000050,1,paid,web
+C006,O18,2024-08-04,7,0.000150,3,paid,web
+,O19,2024-08-04,1,3,1,paid,web
+C007,O20,2024-09-01,1,4,1,paid,app
+C007,O21,2024-09-02,1,5,0,test,app
+C007,O22,2024-09-03,1,6,1,return,app
+C007,O23,2024-09-04,1,6,1,paid,
+C007,O24,2024-09-05,2,3,1,paid,shop
+";
+
+/// The expressions over [`PRICED_LINES`]: a computed amount with a default and a division,
+/// a condition with `NOT` over an unknown, `LIKE`, `IN` and `ILIKE`, a refund rule.
+fn priced_options() -> TransactionOptions {
+    let mut o = options(FrequencyBasis::Orders, Duplicates::Drop);
+    o.expressions = stratum_io::row_exprs::RowExpressions {
+        amount: Some("qty * price / COALESCE(pack, 1)".into()),
+        keep: Some(
+            "NOT (status = 'test' AND pack > 1) AND order_id NOT LIKE 'T%' \
+             AND (channel IN ('web', 'shop') OR channel ILIKE 'WE%')"
+                .into(),
+        ),
+        refund_when: Some("status = 'return' OR qty < 0".into()),
+    };
+    o
+}
+
+/// `--amount`, `--where` and `--refund-when` written in each engine's SQL keep, sign, round and
+/// reject every line as the file engine does; the rejected rows name the same columns.
+#[test]
+fn expressions_mean_in_the_database_what_they_mean_in_a_file() {
+    let dir = temp();
+    let path = dir.path().join("priced.csv");
+    std::fs::write(&path, PRICED_LINES).expect("write");
+    let base = priced_options();
+    let mut rejects = RejectsWriter::new(Vec::new()).expect("rejects");
+    let (agg, fq) =
+        load_transactions(&path, &base, None, &mut rejects, &mut |_, _| {}).expect("load file");
+    // the file engine's figures, worked by hand: the amount first
+    let at = agg.default_as_of().expect("a date");
+    let file = agg.finish(at);
+    let c = &fq.counts;
+    assert_eq!(c.rows_read, 27);
+    // T3; O9b (unknown under NOT); O10 twice; O20 (app); O21, O22 (app); O23 (no channel)
+    assert_eq!(c.filtered, 8);
+    // T3 99, O9b 12/2, O10 6 twice, O20 4, O22 -6 (a refund), O23 6; O21 divides by zero
+    assert_eq!(c.filtered_amount.units(), 1_210_000);
+    assert_eq!(c.filtered_without_amount, 1);
+    assert_eq!(c.duplicates, 1);
+    assert_eq!(c.anonymous, 1);
+    let mut reasons: Vec<(&str, u64)> = c
+        .rejected_by_reason
+        .iter()
+        .map(|(r, n)| (r.code(), *n))
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            ("bad_amount", 2),
+            ("missing_amount", 1),
+            ("missing_date", 1)
+        ]
+    );
+    // (gross, refunds, orders) in ten-thousandths
+    let money = |id: &str| {
+        let f = file.customers.iter().find(|f| f.customer_id == id);
+        f.map(|f| (f.gross.units(), f.refunds.units(), f.orders))
+    };
+    // C001: 21 + 3 × 0.00005 (1.5e-4 in doubles, a hair above the tie: 0.0002)
+    assert_eq!(money("C001"), Some((210_002, 0, 2)));
+    // C002: a refund by status (-80) and one by its negative quantity (-5): no purchase
+    assert_eq!(money("C002"), None);
+    // C003: NOT (NULL AND FALSE) is true and keeps O9; O11 is kept
+    assert_eq!(money("C003"), Some((250_000, 0, 2)));
+    // C004: a Web line kept by ILIKE; a padded ` return ` is a refund
+    assert_eq!(money("C004"), Some((50_000, -50_000, 1)));
+    // C006: ±0.00005 round half away from zero; 7 × 0.00015 / 3 is 3.5 ten-thousandths
+    assert_eq!(money("C006"), Some((1 + 4, -1, 2)));
+    let rejected_columns = |written: Vec<u8>| {
+        let mut reader = csv::Reader::from_reader(written.as_slice());
+        let mut pairs: Vec<(String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.expect("record");
+                (r[2].to_string(), r[3].to_string())
+            })
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let from_file = rejected_columns(rejects.finish().expect("rejects"));
+    assert_eq!(
+        from_file,
+        [
+            ("bad_amount", "qty"),
+            ("bad_amount", "qty"),
+            ("missing_amount", "qty"),
+            ("missing_date", "order_date"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    for (url, engine) in engines() {
+        let table = format!("stratum_priced_{}", std::process::id());
+        engine.load_typed(&url, &table, &path, PRICED);
+        let source = TableSource::new(&url, &table).expect("source");
+        let cases = [
+            (Duplicates::Drop, None, false),
+            (Duplicates::Drop, NaiveDate::from_ymd_opt(2024, 8, 2), true),
+            (Duplicates::Keep, None, true),
+        ];
+        for (duplicates, as_of, history) in cases {
+            let o = TransactionOptions {
+                duplicates,
+                history,
+                ..base.clone()
+            };
+            let what = format!("{url} {duplicates:?} {as_of:?} history {history}");
+            let (d, dq) = pushed(&source, &o, as_of);
+            let (f, fq2) = in_process(&path, &o, as_of);
+            assert_same_features(&what, &f, &d);
+            assert_eq!(fq2.counts, dq.counts, "{what}: row accounting");
+            assert_eq!(fq2.lines, dq.lines, "{what}: line statistics");
+            assert_eq!(fq2.columns_read, dq.columns_read, "{what}: columns read");
+            assert_eq!(dq.expressions, base.expressions, "{what}: expressions");
+        }
+        let mut listed = Vec::new();
+        load_streamed(&source, &base, None, &mut |row| {
+            listed.push(row.clone());
+            Ok(())
+        })
+        .expect("pushdown");
+        let mut pairs: Vec<(String, String)> = listed
+            .iter()
+            .map(|r| (r.reason.code().to_string(), r.column.clone()))
+            .collect();
+        pairs.sort();
+        assert_eq!(pairs, from_file, "{url}: rejected rows");
         engine.drop_table(&url, &table);
     }
 }
