@@ -730,6 +730,15 @@ pub struct PushdownArgs {
     /// What to do with identical rows: drop (default) or keep.
     #[arg(long, value_name = "drop|keep")]
     pub duplicates: Option<String>,
+    /// The line amount as an expression over the table's columns, as for `segment`.
+    #[arg(long, value_name = "EXPR")]
+    pub amount: Option<String>,
+    /// Use only the rows where this condition holds, as for `segment`.
+    #[arg(long = "where", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Lines that are refunds by a rule, as for `segment`.
+    #[arg(long, value_name = "EXPR")]
+    pub refund_when: Option<String>,
 }
 
 /// Arguments of `stratum segment` (`Default` for the commands that run it with most flags

@@ -350,6 +350,9 @@ pub fn pushdown_settings(
         config: args.config,
         map: args.map,
         duplicates: args.duplicates,
+        amount: args.amount,
+        filter: args.filter,
+        refund_when: args.refund_when,
         ..InputArgs::default()
     };
     let input = resolve_input(flags, config.input, config.output.lang, config.columns)?;

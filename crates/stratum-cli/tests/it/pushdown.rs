@@ -442,6 +442,64 @@ fn a_schedule_and_a_started_run_read_a_table() {
     drop_table(&url, &table);
 }
 
+/// `--amount`, `--where` and `--refund-when` on a table give the run they give on its file, and
+/// `stratum pushdown --print-sql` shows them in the statements.
+#[test]
+fn expressions_on_a_table_give_the_run_they_give_on_its_file() {
+    let Some((url, _)) = server() else {
+        eprintln!("STRATUM_TEST_DATABASE_URL is not set: skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let table = format!("stratum_cli_exprs_{}", std::process::id());
+    let file = demo_table(&url, &table, dir.path());
+    let exprs = [
+        "--amount",
+        "amount * 1.07",
+        "--where",
+        "channel <> 'phone' AND category NOT LIKE '办公%'",
+        "--refund-when",
+        "channel = 'distributor' AND amount < 50",
+    ];
+    let (db, from_file) = (dir.path().join("db"), dir.path().join("file"));
+    let run = |input: &[&str], out: &Path| {
+        let mut args = vec!["segment"];
+        args.extend(input);
+        args.extend(exprs);
+        args.extend(["-o", arg(out), "--no-xlsx"]);
+        let run = stratum(&args, dir.path());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    };
+    run(&["--source", &url, "--table", &table], &db);
+    run(&["-t", arg(&file)], &from_file);
+    for name in ["customers.csv", "segments.csv"] {
+        same_file(&db, &from_file, name);
+    }
+    let (q, f) = (quality_json(&db), quality_json(&from_file));
+    for count in ["rows_read", "accepted", "filtered", "filtered_amount", "rejected"] {
+        assert_eq!(
+            q["transactions"][count], f["transactions"][count],
+            "{count}"
+        );
+    }
+    let filtered = q["transactions"]["filtered"].as_u64().unwrap_or_default();
+    assert!(filtered > 1000, "{filtered}");
+    let mut args = vec![
+        "pushdown",
+        "--source",
+        &url,
+        "--table",
+        &table,
+        "--print-sql",
+    ];
+    args.extend(exprs);
+    let shown = stratum(&args, dir.path());
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(shown.stdout.contains("AS kept"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("'办公%'"), "{}", shown.stdout);
+    drop_table(&url, &table);
+}
+
 #[test]
 fn pushdown_shows_the_plan_and_the_sql_without_running_it() {
     let Some((url, with_password)) = server() else {
