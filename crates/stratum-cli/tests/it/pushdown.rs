@@ -476,7 +476,13 @@ fn expressions_on_a_table_give_the_run_they_give_on_its_file() {
         same_file(&db, &from_file, name);
     }
     let (q, f) = (quality_json(&db), quality_json(&from_file));
-    for count in ["rows_read", "accepted", "filtered", "filtered_amount", "rejected"] {
+    for count in [
+        "rows_read",
+        "accepted",
+        "filtered",
+        "filtered_amount",
+        "rejected",
+    ] {
         assert_eq!(
             q["transactions"][count], f["transactions"][count],
             "{count}"

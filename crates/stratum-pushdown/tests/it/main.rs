@@ -983,6 +983,17 @@ fn expressions_mean_in_the_database_what_they_mean_in_a_file() {
             assert_eq!(fq2.columns_read, dq.columns_read, "{what}: columns read");
             assert_eq!(dq.expressions, base.expressions, "{what}: expressions");
         }
+        // the amount a column (`price`), signed and filtered by rules
+        let mut by_column = base.clone();
+        by_column.expressions.amount = None;
+        by_column.columns.insert("amount".into(), "price".into());
+        let what = format!("{url} amount column");
+        let (d, dq) = pushed(&source, &by_column, None);
+        let (f, fq2) = in_process(&path, &by_column, None);
+        assert_same_features(&what, &f, &d);
+        assert_eq!(fq2.counts, dq.counts, "{what}: row accounting");
+        assert_eq!(fq2.lines, dq.lines, "{what}: line statistics");
+        assert!(dq.lines.refund_lines >= 3, "{what}: {:?}", dq.lines);
         let mut listed = Vec::new();
         load_streamed(&source, &base, None, &mut |row| {
             listed.push(row.clone());
