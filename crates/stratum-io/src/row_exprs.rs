@@ -120,6 +120,9 @@ pub struct CompiledExpressions {
     /// Every column an expression reads: its index, what it is read as, and whether the
     /// amount reads it; in the order the expressions name them.
     pub columns: Vec<(usize, ColumnType, bool)>,
+    /// The columns of [`CompiledExpressions::columns`] only tested for emptiness (`IS NULL`),
+    /// whose values are never read.
+    pub untyped: Vec<usize>,
 }
 
 impl CompiledExpressions {
@@ -139,6 +142,7 @@ impl CompiledExpressions {
             keep: r.keep,
             refund: r.refund,
             columns: r.columns,
+            untyped: r.untyped,
         }))
     }
 
@@ -158,6 +162,8 @@ pub(crate) struct RowRules {
     columns: Vec<(usize, ColumnType, bool)>,
     /// The columns `keep` reads (indexes into `columns`).
     keep_columns: Vec<usize>,
+    /// The columns only tested for emptiness.
+    untyped: Vec<usize>,
 }
 
 impl RowRules {
@@ -253,6 +259,9 @@ impl RowRules {
                 }
             }
         }
+        let untyped = (typed.iter())
+            .filter_map(|&(c, ty, _)| ty.is_none().then_some(c))
+            .collect();
         let columns: Vec<(usize, ColumnType, bool)> = typed
             .into_iter()
             .map(|(c, ty, amount)| (c, ty.unwrap_or(ColumnType::Text), amount))
@@ -269,6 +278,7 @@ impl RowRules {
             refund,
             columns,
             keep_columns,
+            untyped,
         })
     }
 

@@ -41,6 +41,10 @@ pub(crate) fn check_columns(
 ) -> Result<(), Unreadable> {
     for &(i, ty, _) in &exprs.columns {
         let c = &columns[i];
+        // a column only tested for emptiness (`IS NULL`) is read as any type
+        if exprs.untyped.contains(&i) {
+            continue;
+        }
         let fits = match ty {
             ColumnType::Number => matches!(c.kind, Kind::Exact | Kind::Float),
             ColumnType::Text => !matches!(c.kind, Kind::Timestamp | Kind::Float),
@@ -81,7 +85,11 @@ impl Writer<'_> {
         let q = self.d.ident(&col(i));
         match self.exprs.column_type(i).unwrap_or(ColumnType::Text) {
             ColumnType::Number => match (self.d, c.kind) {
+                (Dialect::Postgres, Kind::Float) => {
+                    format!("CAST(CAST({q} AS text) AS double precision)")
+                }
                 (Dialect::Postgres, _) => format!("CAST({q} AS double precision)"),
+                (Dialect::MySql, Kind::Float) => format!("(CAST({q} AS CHAR) + 0E0)"),
                 (Dialect::MySql, _) => format!("({q} + 0E0)"),
                 // an exact number was grouped as its text (see `distinct_value`); a decimal's
                 // integer divided by a power of ten is the nearest double while it is below 2⁵³
@@ -89,7 +97,11 @@ impl Writer<'_> {
                     "if(isNull({q}), NULL, toFloat64(toDecimal128(ifNull({q}, '0'), {})))",
                     c.scale
                 ),
+                // a float as its shortest text, as an export writes it (a 4-byte 0.1 is 0.1,
+                // not 0.10000000149)
+                (Dialect::ClickHouse, Kind::Float) => format!("toFloat64(toString({q}))"),
                 (Dialect::ClickHouse, _) => format!("toFloat64({q})"),
+                (Dialect::Spark, Kind::Float) => format!("CAST(CAST({q} AS STRING) AS DOUBLE)"),
                 (Dialect::Spark, _) => format!("CAST({q} AS DOUBLE)"),
             },
             ColumnType::Text => match c.kind {
@@ -116,7 +128,10 @@ impl Writer<'_> {
     /// A text literal as the dialect reads it.
     fn literal(&self, t: &str) -> String {
         match self.d {
-            Dialect::Postgres => format!("'{}'", t.replace('\'', "''")),
+            // E'…' reads the same whatever standard_conforming_strings says
+            Dialect::Postgres => {
+                format!("E'{}'", t.replace('\\', "\\\\").replace('\'', "''"))
+            }
             // backslashes escape in these dialects' string literals
             Dialect::MySql => format!("_utf8mb4'{}'", t.replace('\\', "\\\\").replace('\'', "''")),
             Dialect::ClickHouse | Dialect::Spark => {
@@ -324,11 +339,39 @@ impl Writer<'_> {
                 negated,
             } => {
                 let v = self.value(expr);
-                let each: Vec<String> = list
-                    .into_iter()
-                    .map(|i| known(format!("{v} = {}", self.value(i))))
+                // a list of literals: one IN over those that are not NULL (ClickHouse's IN
+                // skips NULLs), unknown when the value is not found and the list holds a NULL
+                let literals: Option<Vec<Option<String>>> = list
+                    .iter()
+                    .map(|i| match i.term() {
+                        Term::Number(x) => Some(Some(format!("{x:e}"))),
+                        Term::Text(s) => Some(Some(self.text(s))),
+                        Term::Null => Some(None),
+                        _ => None,
+                    })
                     .collect();
-                not(negated, fold(each, "greatest"))
+                let in_list = match literals {
+                    Some(items) => {
+                        let missing = u8::from(items.iter().any(Option::is_none));
+                        let items: Vec<String> = items.into_iter().flatten().collect();
+                        if items.is_empty() {
+                            format!("multiIf(isNull({v}), 1, {missing})")
+                        } else {
+                            format!(
+                                "multiIf(isNull({v}), 1, {v} IN ({}), 2, {missing})",
+                                items.join(", ")
+                            )
+                        }
+                    }
+                    None => {
+                        let each: Vec<String> = list
+                            .into_iter()
+                            .map(|i| known(format!("{v} = {}", self.value(i))))
+                            .collect();
+                        fold(each, "greatest")
+                    }
+                };
+                not(negated, in_list)
             }
             Term::Between {
                 expr,
@@ -375,11 +418,14 @@ impl Writer<'_> {
         let refund = refund
             .map(|r| format!(" WHEN {r} THEN (-{up})"))
             .unwrap_or_default();
+        let zero = self.number(0.0);
+        // NaN (from a float column) and infinities are not numbers to the file engine either:
+        // a bad amount; `floor(y + 0.5)` is `round(y)` but for y within 2⁻⁵⁴ below one half
         Some(format!(
-            "CASE WHEN {x} IS NULL THEN NULL WHEN {x} > {max} OR {x} < -{max} THEN {} \
-             WHEN {x} < {} THEN (-{down}){refund} ELSE {up} END",
+            "CASE WHEN {x} IS NULL THEN NULL \
+             WHEN {x} > {max} OR {x} < -{max} OR {x} * {zero} <> {zero} THEN {} \
+             WHEN {x} < {zero} THEN (-{down}){refund} ELSE {up} END",
             self.beyond(),
-            self.number(0.0)
         ))
     }
 
@@ -450,7 +496,7 @@ mod tests {
         let keep = e.keep.as_ref().expect("where");
         let sql = w.holds(keep.tree());
         assert!(sql.contains("CAST(\"c0\" AS double precision) > CAST('0e0' AS double precision)"));
-        assert!(sql.contains("<> ('test' COLLATE \"C\")"), "{sql}");
+        assert!(sql.contains("<> (E'test' COLLATE \"C\")"), "{sql}");
         assert_eq!(check_columns(&e, &cols), Ok(()));
     }
 
@@ -466,6 +512,41 @@ mod tests {
     }
 
     #[test]
+    fn a_column_only_tested_for_emptiness_is_read_whatever_its_type() {
+        let e = compiled(RowExpressions {
+            keep: Some("at IS NOT NULL".into()),
+            ..RowExpressions::default()
+        });
+        assert_eq!(e.untyped, [3]);
+        assert_eq!(check_columns(&e, &columns()), Ok(()));
+    }
+
+    #[test]
+    fn a_float_is_read_through_its_shortest_text() {
+        let mut cols = columns();
+        cols[1] = Column {
+            name: "price".into(),
+            type_name: "real".into(),
+            kind: Kind::Float,
+            scale: 0,
+        };
+        let e = compiled(RowExpressions {
+            amount: Some("qty * price".into()),
+            ..RowExpressions::default()
+        });
+        let w = Writer {
+            d: Dialect::Postgres,
+            columns: &cols,
+            exprs: &e,
+        };
+        let (formula, _) = e.amount.as_ref().expect("amount");
+        assert_eq!(
+            w.value(formula.tree()),
+            "(CAST(\"c0\" AS double precision) * CAST(CAST(\"c1\" AS text) AS double precision))"
+        );
+    }
+
+    #[test]
     fn clickhouse_conditions_are_kleene_numbers() {
         let e = compiled(RowExpressions {
             keep: Some("NOT (status = 'a' AND qty IN (1, NULL))".into()),
@@ -478,9 +559,19 @@ mod tests {
             exprs: &e,
         };
         let sql = w.holds(e.keep.as_ref().expect("where").tree());
-        assert!(sql.starts_with("((2 - least(ifNull("), "{sql}");
-        assert!(sql.contains("greatest("), "{sql}");
-        assert!(sql.ends_with(" = 2)"), "{sql}");
+        let status = "nullIf(replaceRegexpAll(ifNull(toString(`c2`), '')";
+        let qty = "if(isNull(`c0`), NULL, toFloat64(toDecimal128(ifNull(`c0`, '0'), 0)))";
+        assert!(
+            sql.starts_with(&format!("((2 - least(ifNull(({status}")),
+            "{sql}"
+        );
+        // the list's NULL makes a value not found unknown (1), not false
+        assert!(
+            sql.ends_with(&format!(
+                "multiIf(isNull({qty}), 1, {qty} IN (1e0), 2, 1))) = 2)"
+            )),
+            "{sql}"
+        );
     }
 
     #[test]
@@ -497,7 +588,7 @@ mod tests {
         };
         assert_eq!(w(Dialect::MySql).literal("a\\'b"), "_utf8mb4'a\\\\''b'");
         assert_eq!(w(Dialect::ClickHouse).literal("a\\'b"), "'a\\\\\\'b'");
-        assert_eq!(w(Dialect::Postgres).literal("a\\'b"), "'a\\''b'");
+        assert_eq!(w(Dialect::Postgres).literal("a\\'b"), "E'a\\\\''b'");
         // LIKE has no escape character in the rules: a backslash is itself
         assert_eq!(w(Dialect::Spark).pattern("a\\%"), "'a\\\\\\\\%'");
     }

@@ -340,7 +340,7 @@ fn regex_white_space() -> String {
 /// The names the statements give their own columns and subqueries. ClickHouse applies a
 /// query's aliases at every level, so a table column of one of these names (or `c0`, `c1`,
 /// …, see [`col`]) would be read as the alias there: such a table is refused by name.
-pub const OWN_NAMES: [&str; 19] = [
+pub const OWN_NAMES: [&str; 17] = [
     "copies",
     "cid",
     "oid",
@@ -358,9 +358,10 @@ pub const OWN_NAMES: [&str; 19] = [
     "per_day",
     "classified",
     "typed",
-    "amount_empty",
-    "kept",
 ];
+
+/// The names the statements give their own columns with expressions (see [`OWN_NAMES`]).
+const EXPRESSION_NAMES: [&str; 2] = ["amount_empty", "kept"];
 
 impl Shape {
     /// In ClickHouse's dialect, the first table column whose name the statements use for
@@ -369,6 +370,7 @@ impl Shape {
         let n = self.columns.len();
         self.columns.iter().map(|c| c.name.as_str()).find(|name| {
             OWN_NAMES.contains(name)
+                || (self.exprs.is_some() && EXPRESSION_NAMES.contains(name))
                 || name
                     .strip_prefix('c')
                     .and_then(|i| i.parse::<usize>().ok())

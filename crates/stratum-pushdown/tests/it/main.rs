@@ -896,7 +896,9 @@ fn priced_options() -> TransactionOptions {
         amount: Some("qty * price / COALESCE(pack, 1)".into()),
         keep: Some(
             "NOT (status = 'test' AND pack > 1) AND order_id NOT LIKE 'T%' \
-             AND (channel IN ('web', 'shop') OR channel ILIKE 'WE%')"
+             AND (channel IN ('web', 'shop') OR channel ILIKE 'WE%') \
+             AND NOT (status = 'it''s \\ 100%' AND pack > 5) \
+             AND (order_date BETWEEN '2024-01-01' AND '2025-12-31' OR order_date IS NULL)"
                 .into(),
         ),
         refund_when: Some("status = 'return' OR qty < 0".into()),
