@@ -506,7 +506,7 @@ mod tests {
             keep: Some("at >= '2024-01-01'".into()),
             ..RowExpressions::default()
         });
-        let err = check_columns(&e, &columns()).err().expect("refused");
+        let err = check_columns(&e, &columns()).expect_err("refused");
         assert_eq!(err.column, "at");
         assert_eq!(err.read_as, "text");
     }
