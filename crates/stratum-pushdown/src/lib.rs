@@ -304,12 +304,7 @@ fn shape(
     let (cols, mapped) =
         transaction_columns(Path::new(&shown), &headers, &options.columns, computed)?;
     if let Some(e) = &exprs {
-        exprs::check_columns(e, &columns).map_err(|u| PushdownError::ExpressionColumn {
-            column: u.column,
-            type_name: u.type_name,
-            read_as: u.read_as,
-            need: u.need,
-        })?;
+        exprs::check_columns(e, &columns)?;
     }
     let check = |i: usize, field: &'static str, ok: &[Kind], need: &'static str| {
         let c = &columns[i];
