@@ -644,6 +644,27 @@ pub struct InputArgs {
     /// Amounts use a decimal comma (`1 234,50`).
     #[arg(long)]
     pub decimal_comma: bool,
+    /// `--amount`, `--where`, `--refund-when`.
+    #[command(flatten)]
+    pub expressions: ExpressionArgs,
+    /// Rows identical to an earlier row: drop (default) or keep. Keep them when the export
+    /// lists the same product twice in one order and has no column that tells the lines apart.
+    #[arg(long, value_name = "drop|keep")]
+    pub duplicates: Option<String>,
+    /// Fail when more than this share of the rows of any input is rejected, e.g. 0.05 or 5%
+    /// (default 5%).
+    #[arg(long)]
+    pub max_reject_rate: Option<String>,
+    /// Write CSV text exactly as it is. By default text that a spreadsheet would run as a
+    /// formula (beginning with = + - @, a tab or a carriage return) gets a leading ' (OWASP CSV
+    /// injection); numbers are never changed. For programs that read the CSV files.
+    #[arg(long)]
+    pub csv_raw: bool,
+}
+
+/// The expressions over an input's columns (a file's or a table's).
+#[derive(Debug, Args, Default)]
+pub struct ExpressionArgs {
     /// The line amount as an expression over the file's columns, e.g. "Quantity * Price" or
     /// "数量 * 单价 - COALESCE(折扣, 0)" (+ - * /, parentheses, COALESCE; the language of scheme
     /// rules), instead of an amount column. A value that is not a number rejects the row,
@@ -659,19 +680,6 @@ pub struct InputArgs {
     /// negative amount: a positive amount on such a line counts negative.
     #[arg(long, value_name = "EXPR")]
     pub refund_when: Option<String>,
-    /// Rows identical to an earlier row: drop (default) or keep. Keep them when the export
-    /// lists the same product twice in one order and has no column that tells the lines apart.
-    #[arg(long, value_name = "drop|keep")]
-    pub duplicates: Option<String>,
-    /// Fail when more than this share of the rows of any input is rejected, e.g. 0.05 or 5%
-    /// (default 5%).
-    #[arg(long)]
-    pub max_reject_rate: Option<String>,
-    /// Write CSV text exactly as it is. By default text that a spreadsheet would run as a
-    /// formula (beginning with = + - @, a tab or a carriage return) gets a leading ' (OWASP CSV
-    /// injection); numbers are never changed. For programs that read the CSV files.
-    #[arg(long)]
-    pub csv_raw: bool,
 }
 
 /// A transaction table in a database (`--source URL --table NAME`).
@@ -730,15 +738,9 @@ pub struct PushdownArgs {
     /// What to do with identical rows: drop (default) or keep.
     #[arg(long, value_name = "drop|keep")]
     pub duplicates: Option<String>,
-    /// The line amount as an expression over the table's columns, as for `segment`.
-    #[arg(long, value_name = "EXPR")]
-    pub amount: Option<String>,
-    /// Use only the rows where this condition holds, as for `segment`.
-    #[arg(long = "where", value_name = "EXPR")]
-    pub filter: Option<String>,
-    /// Lines that are refunds by a rule, as for `segment`.
-    #[arg(long, value_name = "EXPR")]
-    pub refund_when: Option<String>,
+    /// `--amount`, `--where`, `--refund-when`, as for `segment`.
+    #[command(flatten)]
+    pub expressions: ExpressionArgs,
 }
 
 /// Arguments of `stratum segment` (`Default` for the commands that run it with most flags

@@ -20,7 +20,7 @@ use stratum_io::values::DecimalMark;
 use stratum_io::workbook::WorkbookRows;
 
 use crate::BadInput;
-use crate::cli::{ClvArgs, InputArgs, PushdownArgs, SegmentArgs, TableArgs};
+use crate::cli::{ClvArgs, ExpressionArgs, InputArgs, PushdownArgs, SegmentArgs, TableArgs};
 use stratum_core::clv::{CheckedClvParams, ClvError, ClvParams};
 use stratum_core::funnel::{CheckedFunnelParams, FunnelParams, Grain, Stage};
 use stratum_core::scheme::params::Label;
@@ -350,9 +350,7 @@ pub fn pushdown_settings(
         config: args.config,
         map: args.map,
         duplicates: args.duplicates,
-        amount: args.amount,
-        filter: args.filter,
-        refund_when: args.refund_when,
+        expressions: args.expressions,
         ..InputArgs::default()
     };
     let input = resolve_input(flags, config.input, config.output.lang, config.columns)?;
@@ -705,9 +703,12 @@ fn resolve_input(
         duplicates,
         max_reject_rate,
         csv_raw,
-        amount,
-        filter,
-        refund_when,
+        expressions:
+            ExpressionArgs {
+                amount,
+                filter,
+                refund_when,
+            },
     } = flags;
     let InputConfig {
         encoding: cfg_encoding,
