@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the per-customer phases of a run at 200,000 customers (2M seeded demo
 //! lines, 10 a customer): the features from the sharded aggregation, the tiers (RFM, ABC and
-//! the group summaries), their validation, and `customers.csv`. Run with
+//! the group summaries), their validation, and `customers.csv` (in memory, and to a file with
+//! its digest worked out as it is written). Run with
 //! `cargo bench -p stratum-io --bench customers`; `bench/run.sh` times whole runs.
 
 use std::hint::black_box;
@@ -10,6 +11,7 @@ use stratum_core::synth::DemoParams;
 use stratum_core::{AbcParams, Lang, RfmParams, ShardedAggregator, tier};
 use stratum_io::demo::write_demo;
 use stratum_io::output::{CsvText, write_customers_csv};
+use stratum_io::publish::DescribedFile;
 use stratum_io::rejects::RejectsWriter;
 use stratum_io::transactions::{TransactionOptions, load_transactions};
 
@@ -64,6 +66,16 @@ fn phases(c: &mut Criterion) {
             let mut out = Vec::with_capacity(32 << 20);
             write_customers_csv(&mut out, &t, None, Lang::En, CsvText::Safe).expect("write");
             black_box(out.len())
+        })
+    });
+    g.bench_function("customers.csv to a file, described, 200k customers", |b| {
+        let out = tempfile::tempdir().expect("tempdir");
+        let path = out.path().join("customers.csv");
+        b.iter(|| {
+            let file = DescribedFile::create(&path).expect("create");
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            write_customers_csv(&mut w, &t, None, Lang::En, CsvText::Safe).expect("write");
+            w.into_inner().expect("flush").finish().expect("finish");
         })
     });
     g.finish();

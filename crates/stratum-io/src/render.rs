@@ -17,6 +17,7 @@ use stratum_core::{Lang, Tiering};
 use crate::clv::{ClvInput, ClvReport, CustomerPrediction, write_clv_by_class_csv, write_clv_csv};
 use crate::master::CustomerTable;
 use crate::output::{CsvText, write_customers_csv, write_segments_csv, write_unscored_csv};
+use crate::publish::DescribedFile;
 use crate::quality::QualityReport;
 use crate::report::{ReportInput, write_report};
 use crate::tiers::{SchemeOutput, SchemeOutputError, action_lists, write_scheme_outputs};
@@ -132,15 +133,22 @@ pub fn create(path: &Path) -> Result<BufWriter<File>, WriteError> {
     Ok(BufWriter::with_capacity(1 << 20, file))
 }
 
-/// Writes a file with `write` into a buffered [`create`]d file, flushed.
+/// Writes a file with `write` into a buffered file, flushed, its description for the
+/// manifest worked out as it is written ([`DescribedFile`]).
 fn write_file<E: Into<WriteFailure>>(
     path: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
+    write: impl FnOnce(&mut BufWriter<DescribedFile>) -> Result<(), E>,
 ) -> Result<(), WriteError> {
-    let mut w = create(path)?;
+    let file = DescribedFile::create(path).map_err(|e| WriteError::at(path)(e.into()))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
     write(&mut w)
         .map_err(Into::into)
-        .and_then(|()| w.flush().map_err(WriteFailure::from))
+        .and_then(|()| {
+            w.into_inner()
+                .map_err(|e| WriteFailure::from(e.into_error()))?
+                .finish()
+                .map_err(WriteFailure::from)
+        })
         .map_err(WriteError::at(path))
 }
 
