@@ -337,24 +337,10 @@ fn write_transactions(
     Ok(written)
 }
 
-/// Appends a CSV field, quoted only when it contains a comma, quote or line break.
+/// Appends a CSV field, quoted only when it contains a comma, quote or line break (as every
+/// CSV file Stratum writes).
 fn push_field(buf: &mut Vec<u8>, field: &str) {
-    let bytes = field.as_bytes();
-    if !bytes
-        .iter()
-        .any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
-    {
-        buf.extend_from_slice(bytes);
-        return;
-    }
-    buf.push(b'"');
-    for &b in bytes {
-        if b == b'"' {
-            buf.push(b'"');
-        }
-        buf.push(b);
-    }
-    buf.push(b'"');
+    crate::cells::push_field(buf, field.as_bytes());
 }
 
 /// Appends `n` in decimal, left-padded with zeros to `width` digits.
