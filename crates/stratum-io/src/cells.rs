@@ -210,6 +210,9 @@ impl<W: Write> CsvOut<W> {
                 Cell::Text(s) => self.text_field(s),
                 Cell::Owned(s) => self.text_field(s),
                 // numbers and dates hold no comma, quote or line break
+                Cell::Int(i) => self
+                    .buf
+                    .extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
                 other => {
                     self.scratch.clear();
                     other.write_text(&mut self.scratch);
@@ -267,18 +270,13 @@ impl<W: Write> CsvOut<W> {
         }
     }
 
-    /// Ends the record begun at `start` of the buffer, of `fields` fields.
+    /// Ends the record begun at `start` of the buffer, of `fields` fields; a record of
+    /// another width than the first is taken back and is an error.
     fn end_record(&mut self, start: usize, fields: usize) -> csv::Result<()> {
-        // a record with nothing in it is one empty field, written as `""` so that it is read
-        // back as a record
-        let fields = fields.max(1);
-        if self.buf.len() == start {
-            self.buf.extend_from_slice(b"\"\"");
-        }
-        self.buf.push(b'\n');
         match self.width {
             None => self.width = Some(fields),
             Some(width) if width != fields && !self.flexible => {
+                self.buf.truncate(start);
                 return Err(std::io::Error::other(format!(
                     "a record of {fields} fields after records of {width}"
                 ))
@@ -286,6 +284,11 @@ impl<W: Write> CsvOut<W> {
             }
             Some(_) => {}
         }
+        // a record with nothing in it is written as `""`, so that it is read back as a record
+        if self.buf.len() == start {
+            self.buf.extend_from_slice(b"\"\"");
+        }
+        self.buf.push(b'\n');
         if self.buf.len() >= FLUSH_AT {
             self.write_out()?;
         }
@@ -320,7 +323,7 @@ impl<W: Write> CsvOut<W> {
 }
 
 impl<W: Write> Drop for CsvOut<W> {
-    /// Flushes what is left, as the `csv` crate's writer does (its errors are lost: call
+    /// Flushes what is left, unless the thread is panicking (its errors are lost: call
     /// [`CsvOut::flush`] to see them).
     fn drop(&mut self) {
         if self.out.is_some() && !std::thread::panicking() {
@@ -478,6 +481,8 @@ mod tests {
         w.cells(&[Cell::Int(1), Cell::Int(2)])
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(w.texts(["a"]).is_err());
+        // taken back: nothing of it is written
+        assert_eq!(w.into_inner().unwrap_or_default(), b"a,b\n1,2\n");
     }
 
     #[test]

@@ -169,9 +169,9 @@ pub fn write_customers_csv<W: Write + Send>(
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the customers.csv writer panicked")));
-        formatted?;
+        // a write that failed (a full disk) is the cause of whatever followed
         written?.flush()?;
-        Ok(())
+        formatted
     })
 }
 

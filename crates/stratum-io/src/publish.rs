@@ -251,6 +251,14 @@ fn take_noted(path: &Path) -> Option<(Digest256, Option<u64>)> {
         .then_some((noted.digest, noted.rows))
 }
 
+/// Drops the notes of files under `dir`.
+fn forget_noted_under(dir: &Path) {
+    let mut all = NOTED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(all) = all.as_mut() {
+        all.retain(|path, _| !path.starts_with(dir));
+    }
+}
+
 /// Whether `path` names a CSV file (whose records the manifest counts).
 fn is_csv(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "csv")
@@ -740,7 +748,7 @@ fn describe_outputs(staging: &Path) -> Result<Vec<ManifestOutput>, PublishError>
                 });
             }
             // one read of the file for its digest and, for a CSV file, its records
-            let mut counter = rel.ends_with(".csv").then(RecordCounter::default);
+            let mut counter = is_csv(&path).then(RecordCounter::default);
             let digest = digest_reading(&path, |block| {
                 if let Some(c) = &mut counter {
                     c.feed(block);
@@ -834,6 +842,9 @@ fn make_staging(dir: &Path, prefix: &str) -> Result<PathBuf, PublishError> {
         let path = dir.join(format!("{prefix}{pid}-{n}"));
         match fs::create_dir(&path) {
             Ok(()) => {
+                // a folder of this name used earlier by this process (dropped unpublished)
+                // may have left notes: none of them is about the new folder's files
+                forget_noted_under(&path);
                 let marker = path.join(STAGING_MARKER);
                 fs::write(&marker, pid.to_string()).map_err(io_err("write", &marker))?;
                 return Ok(path);
