@@ -116,7 +116,7 @@ pub fn customer_cells<'a>(
 ///
 /// Rows are formatted in parallel, a group of blocks at a time, while a thread of its own
 /// writes the group before (writing, and hashing what is written, is one stream: done after
-/// the formatting, it was a fifth of the time at a million customers).
+/// the formatting, it ran on one core while the others waited).
 pub fn write_customers_csv<W: Write + Send>(
     mut out: W,
     t: &Tiering,
@@ -134,7 +134,7 @@ pub fn write_customers_csv<W: Write + Send>(
     let starts: Vec<usize> = (0..n).step_by(block).collect();
     let group = 2 * rayon::current_num_threads().max(1);
     let format = |&from: &usize| -> csv::Result<Vec<u8>> {
-        // room for rows of 192 bytes (a demo row is 150): the block is not copied as it grows
+        // room for rows of 192 bytes (a demo row is 150)
         let rows = (from + block).min(n) - from;
         let mut w = CsvOut::new(Vec::with_capacity(rows * 192), text);
         let mut row = Vec::new();
