@@ -192,8 +192,9 @@ impl<W: Write> CsvOut<W> {
         }
     }
 
-    /// A file whose records may differ in width (a table of several parts).
-    pub fn flexible(out: W, text: CsvText) -> Self {
+    /// A file whose records may differ in width (the tests' tables of several widths).
+    #[cfg(test)]
+    fn flexible(out: W, text: CsvText) -> Self {
         let mut w = CsvOut::new(out, text);
         w.flexible = true;
         w

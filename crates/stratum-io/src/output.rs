@@ -134,9 +134,7 @@ pub fn write_customers_csv<W: Write + Send>(
     let starts: Vec<usize> = (0..n).step_by(block).collect();
     let group = 2 * rayon::current_num_threads().max(1);
     let format = |&from: &usize| -> csv::Result<Vec<u8>> {
-        // room for rows of 192 bytes (a demo row is 150)
-        let rows = (from + block).min(n) - from;
-        let mut w = CsvOut::new(Vec::with_capacity(rows * 192), text);
+        let mut w = CsvOut::new(Vec::new(), text);
         let mut row = Vec::new();
         for i in from..(from + block).min(n) {
             customer_cells(t, i, master, lang, &mut row);

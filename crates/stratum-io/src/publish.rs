@@ -128,15 +128,14 @@ pub struct Digest256 {
 
 /// Reads `path` whole and returns its size and SHA-256.
 pub fn digest_file(path: &Path) -> io::Result<Digest256> {
-    digest_reading(path, |_| {})
+    describe_reading(path, false).map(|(digest, _)| digest)
 }
 
-/// [`digest_file`], handing each block read to `also` as well.
-fn digest_reading(path: &Path, mut also: impl FnMut(&[u8])) -> io::Result<Digest256> {
+/// Reads `path` whole and returns its size, SHA-256 and, when `csv`, its data records.
+fn describe_reading(path: &Path, csv: bool) -> io::Result<(Digest256, Option<u64>)> {
     let mut file = fs::File::open(path)?;
-    let mut hasher = Sha256::new();
+    let mut described = Describing::new(csv);
     let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
     loop {
         let n = match file.read(&mut buf) {
             Ok(0) => break,
@@ -144,14 +143,44 @@ fn digest_reading(path: &Path, mut also: impl FnMut(&[u8])) -> io::Result<Digest
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        size += n as u64;
-        hasher.update(&buf[..n]);
-        also(&buf[..n]);
+        described.feed(&buf[..n]);
     }
-    Ok(Digest256 {
-        size,
-        sha256: hex(&hasher.finalize()),
-    })
+    Ok(described.finish())
+}
+
+/// A file's description worked out from its bytes in order, whether read back or on their
+/// way to the file: its size, SHA-256 and, for a CSV file, its data records.
+#[derive(Debug)]
+struct Describing {
+    hasher: Sha256,
+    size: u64,
+    counter: Option<RecordCounter>,
+}
+
+impl Describing {
+    fn new(csv: bool) -> Self {
+        Describing {
+            hasher: Sha256::new(),
+            size: 0,
+            counter: csv.then(RecordCounter::default),
+        }
+    }
+
+    fn feed(&mut self, block: &[u8]) {
+        self.size += block.len() as u64;
+        self.hasher.update(block);
+        if let Some(c) = &mut self.counter {
+            c.feed(block);
+        }
+    }
+
+    fn finish(self) -> (Digest256, Option<u64>) {
+        let digest = Digest256 {
+            size: self.size,
+            sha256: hex(&self.hasher.finalize()),
+        };
+        (digest, self.counter.map(|c| c.data_records()))
+    }
 }
 
 /// An output file whose description (size, SHA-256 and, for a CSV file, data records) is
@@ -163,9 +192,7 @@ fn digest_reading(path: &Path, mut also: impl FnMut(&[u8])) -> io::Result<Digest
 pub struct DescribedFile {
     file: fs::File,
     path: PathBuf,
-    hasher: Sha256,
-    size: u64,
-    counter: Option<RecordCounter>,
+    described: Describing,
 }
 
 /// A file's description as it was written.
@@ -189,9 +216,7 @@ impl DescribedFile {
         Ok(DescribedFile {
             file: fs::File::create(path)?,
             path: path.to_path_buf(),
-            hasher: Sha256::new(),
-            size: 0,
-            counter: is_csv(path).then(RecordCounter::default),
+            described: Describing::new(is_csv(path)),
         })
     }
 
@@ -199,16 +224,14 @@ impl DescribedFile {
     pub fn finish(mut self) -> io::Result<()> {
         io::Write::flush(&mut self.file)?;
         let meta = self.file.metadata()?;
-        if meta.len() != self.size {
+        if meta.len() != self.described.size {
             return Ok(());
         }
+        let (digest, rows) = self.described.finish();
         let noted = Noted {
             modified: meta.modified()?,
-            digest: Digest256 {
-                size: self.size,
-                sha256: hex(&self.hasher.finalize()),
-            },
-            rows: self.counter.map(|c| c.data_records()),
+            digest,
+            rows,
         };
         let mut all = NOTED.lock().unwrap_or_else(|e| e.into_inner());
         let all = all.get_or_insert_with(Default::default);
@@ -225,12 +248,7 @@ impl DescribedFile {
 impl io::Write for DescribedFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        let written = &buf[..n];
-        self.hasher.update(written);
-        if let Some(c) = &mut self.counter {
-            c.feed(written);
-        }
-        self.size += n as u64;
+        self.described.feed(&buf[..n]);
         Ok(n)
     }
 
@@ -740,22 +758,12 @@ fn describe_outputs(staging: &Path) -> Result<Vec<ManifestOutput>, PublishError>
         .par_iter()
         .map(|rel| {
             let path = staging.join(rel);
-            if let Some((digest, rows)) = take_noted(&path) {
-                return Ok(ManifestOutput {
-                    path: rel.clone(),
-                    digest,
-                    rows,
-                });
-            }
-            // one read of the file for its digest and, for a CSV file, its records
-            let mut counter = is_csv(&path).then(RecordCounter::default);
-            let digest = digest_reading(&path, |block| {
-                if let Some(c) = &mut counter {
-                    c.feed(block);
-                }
-            })
-            .map_err(io_err("read", &path))?;
-            let rows = counter.map(|c| c.data_records());
+            // as written, else one read of the file for its digest and, for a CSV file, its
+            // records
+            let (digest, rows) = match take_noted(&path) {
+                Some(noted) => noted,
+                None => describe_reading(&path, is_csv(&path)).map_err(io_err("read", &path))?,
+            };
             Ok(ManifestOutput {
                 path: rel.clone(),
                 digest,
