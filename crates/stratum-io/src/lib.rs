@@ -19,6 +19,7 @@ pub mod export;
 mod fields;
 pub mod funnel;
 pub mod guard;
+mod hits;
 pub mod ingest;
 pub mod inputs;
 pub mod interactions;
