@@ -794,56 +794,47 @@ pub fn validations(
     use crate::rfm::{RfmClass, Segment};
     use rayon::prelude::*;
     let customers = &tiering.features.customers;
+    // each column in one parallel pass (a pass over a million customers' features reads
+    // 200 MB, and nothing else runs meanwhile)
+    let column = |value: fn(&crate::CustomerFeatures) -> f64| -> Vec<Option<f64>> {
+        customers.par_iter().map(|c| Some(value(c))).collect()
+    };
     let features: FeatureColumns = vec![
-        (
-            "recency_days".into(),
-            customers
-                .iter()
-                .map(|c| Some(c.recency_days as f64))
-                .collect(),
-        ),
-        (
-            "frequency".into(),
-            customers.iter().map(|c| Some(c.frequency as f64)).collect(),
-        ),
-        (
-            "monetary".into(),
-            customers
-                .iter()
-                .map(|c| Some(c.monetary.to_f64()))
-                .collect(),
-        ),
+        ("recency_days".into(), column(|c| c.recency_days as f64)),
+        ("frequency".into(), column(|c| c.frequency as f64)),
+        ("monetary".into(), column(|c| c.monetary.to_f64())),
     ];
     let params = ValidateParams::new().check()?;
     let rfm = tiering.rfm.customers();
-    let index_of = |all: &[&str], code: &str| all.iter().position(|c| *c == code).unwrap_or(0);
+    // a label's place among all of its kind (compared as values, not by their codes' text)
+    fn labels<T: Copy + PartialEq + Sync, L: Sync>(
+        all: &[T],
+        of: &[L],
+        label: impl Fn(&L) -> T + Sync,
+    ) -> Vec<usize> {
+        of.par_iter()
+            .map(|x| all.iter().position(|c| *c == label(x)).unwrap_or(0))
+            .collect()
+    }
+    let codes = |all: &[&str]| all.iter().map(|c| c.to_string()).collect::<Vec<_>>();
     let class_codes: Vec<&str> = RfmClass::ALL.iter().map(|c| c.code()).collect();
     let segment_codes: Vec<&str> = Segment::ALL.iter().map(|c| c.code()).collect();
     let abc_codes: Vec<&str> = AbcClass::ALL.iter().map(|c| c.code()).collect();
     let mut sets: Vec<(String, Vec<usize>, Vec<String>)> = vec![
         (
             "rfm_class".into(),
-            rfm.iter()
-                .map(|r| index_of(&class_codes, r.class.code()))
-                .collect(),
-            class_codes.iter().map(|c| c.to_string()).collect(),
+            labels(&RfmClass::ALL, rfm, |r| r.class),
+            codes(&class_codes),
         ),
         (
             "rfm_segment".into(),
-            rfm.iter()
-                .map(|r| index_of(&segment_codes, r.segment.code()))
-                .collect(),
-            segment_codes.iter().map(|c| c.to_string()).collect(),
+            labels(&Segment::ALL, rfm, |r| r.segment),
+            codes(&segment_codes),
         ),
         (
             "abc_class".into(),
-            tiering
-                .abc
-                .classes()
-                .iter()
-                .map(|c| index_of(&abc_codes, c.code()))
-                .collect(),
-            abc_codes.iter().map(|c| c.to_string()).collect(),
+            labels(&AbcClass::ALL, tiering.abc.classes(), |c| *c),
+            codes(&abc_codes),
         ),
     ];
     if let Some((scheme, result)) = scheme {
