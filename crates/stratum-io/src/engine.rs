@@ -179,7 +179,10 @@ impl Piece {
     /// A piece expected to hold about `rows` records, in the buffers of `kit`.
     fn new(rows: usize, kit: Kit) -> Self {
         let per_shard = rows / SHARDS + rows / (4 * SHARDS) + 16;
-        let Kit { mut lists, mut arena } = kit;
+        let Kit {
+            mut lists,
+            mut arena,
+        } = kit;
         lists.resize_with(SHARDS, Vec::new);
         for list in &mut lists {
             list.reserve(per_shard);
@@ -638,6 +641,7 @@ impl<'a> Engine<'a> {
                 let data = &batch.buf;
                 // Pieces number their lines from 1; the offsets are added once all are parsed.
                 let runaways = &batch.runaways;
+                let quoted = batch.quoted;
                 let kits = self.spares.kits(bounds.len());
                 let ctx = &self.ctx;
                 let results: Vec<Result<Piece, (u64, String)>> = bounds
@@ -646,7 +650,7 @@ impl<'a> Engine<'a> {
                     .map(|((from, to), kit)| {
                         match runaways.binary_search_by_key(&from, |r| r.start) {
                             Ok(i) => Ok(Piece::runaway(&data[from..to], runaways[i], from, ctx)),
-                            Err(_) => parse_piece(&data[from..to], kit, ctx, needed),
+                            Err(_) => parse_piece(&data[from..to], quoted, kit, ctx, needed),
                         }
                     })
                     .collect();
@@ -903,6 +907,8 @@ struct Batch {
     cuts: Vec<usize>,
     runaways: Vec<Runaway>,
     end: usize,
+    /// Whether the batch has a quote anywhere (else no piece needs looking for one).
+    quoted: bool,
 }
 
 /// The reader thread: fills buffers from `file` (taking used ones back from `spare`), cuts each
@@ -940,7 +946,11 @@ fn read_batches(
                 }
             }
         }
-        let Cuts { cuts, runaways } = record_cuts(&buf[..filled], parts, eof, shape);
+        let Cuts {
+            cuts,
+            runaways,
+            quoted,
+        } = record_cuts(&buf[..filled], parts, eof, shape);
         let end = cuts.last().copied().unwrap_or(0);
         if end == 0 && !eof {
             // one record longer than the buffer: read on with a bigger one
@@ -957,6 +967,7 @@ fn read_batches(
             cuts,
             runaways,
             end,
+            quoted,
         };
         if out.send(Ok(batch)).is_err() || eof {
             return;
@@ -972,22 +983,25 @@ pub(crate) enum RunError {
 }
 
 /// Parses one piece of CSV that starts at a record boundary, numbering its lines from 1.
+/// `quoted` is whether its batch has a quote anywhere.
 fn parse_piece(
     bytes: &[u8],
+    quoted: bool,
     kit: Kit,
     ctx: &Context<'_>,
     needed: usize,
 ) -> Result<Piece, (u64, String)> {
-    if is_plain(bytes) {
+    if is_plain(bytes, quoted) {
         return Ok(split_piece(bytes, kit, ctx, needed));
     }
     parse_piece_csv(bytes, kit, ctx, needed)
 }
 
 /// Whether a piece can be split at its newlines and delimiters without a CSV parser: no quote
-/// anywhere, and no carriage return but before a newline. Exports of machine data usually are.
-fn is_plain(bytes: &[u8]) -> bool {
-    memchr::memchr(b'"', bytes).is_none()
+/// anywhere (none in its batch, `quoted` false, or none found), and no carriage return but
+/// before a newline. Exports of machine data usually are.
+fn is_plain(bytes: &[u8], quoted: bool) -> bool {
+    (!quoted || memchr::memchr(b'"', bytes).is_none())
         && memchr::memchr_iter(b'\r', bytes).all(|i| bytes.get(i + 1) == Some(&b'\n'))
 }
 
@@ -1101,7 +1115,8 @@ pub(crate) fn record_cuts(buf: &[u8], parts: usize, eof: bool, shape: Shape) -> 
         cuts: Vec::with_capacity(parts + 1),
     };
     let mut runaways = Vec::new();
-    if memchr::memchr(b'"', buf).is_none() {
+    let quoted = memchr::memchr(b'"', buf).is_some();
+    if !quoted {
         // No quotes: every newline ends a record; jump to the first one past each target.
         while c.next_target < buf.len() {
             // a newline at next_target − 1 already makes a cut at next_target
@@ -1134,7 +1149,11 @@ pub(crate) fn record_cuts(buf: &[u8], parts: usize, eof: bool, shape: Shape) -> 
         cuts.push(end);
     }
     runaways.retain(|r| r.end <= end);
-    Cuts { cuts, runaways }
+    Cuts {
+        cuts,
+        runaways,
+        quoted,
+    }
 }
 
 /// Where a batch is cut, and its records with a runaway quote.
@@ -1142,6 +1161,8 @@ pub(crate) fn record_cuts(buf: &[u8], parts: usize, eof: bool, shape: Shape) -> 
 pub(crate) struct Cuts {
     pub cuts: Vec<usize>,
     pub runaways: Vec<Runaway>,
+    /// Whether the buffer has a quote anywhere.
+    pub quoted: bool,
 }
 
 struct Cutter {

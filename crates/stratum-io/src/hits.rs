@@ -81,9 +81,10 @@ fn block_mask(block: &[u8; 64], a: u8, b: u8) -> u64 {
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn block_mask(block: &[u8; 64], a: u8, b: u8) -> u64 {
-    block.iter().enumerate().fold(0u64, |m, (i, &x)| {
-        m | (u64::from((x == a) | (x == b)) << i)
-    })
+    block
+        .iter()
+        .enumerate()
+        .fold(0u64, |m, (i, &x)| m | (u64::from((x == a) | (x == b)) << i))
 }
 
 impl Iterator for Hits<'_> {

@@ -96,7 +96,9 @@ impl CheckedAbcParams {
         // Largest first; ties keep input order, which the class rule makes irrelevant. The
         // values are sorted with their index (in parallel; the index makes every key distinct,
         // so the order is the stable one), not looked up from the index at every comparison.
-        let order: Vec<usize> = {
+        // (the values travel with their index: the walk below reads them in order, not from
+        // a million scattered places)
+        let keyed: Vec<(std::cmp::Reverse<i128>, usize)> = {
             use rayon::prelude::*;
             let mut keyed: Vec<(std::cmp::Reverse<i128>, usize)> = monetary
                 .par_iter()
@@ -104,7 +106,7 @@ impl CheckedAbcParams {
                 .map(|(i, m)| (std::cmp::Reverse(m.units()), i))
                 .collect();
             keyed.par_sort_unstable();
-            keyed.into_par_iter().map(|(_, i)| i).collect()
+            keyed
         };
         let total: i128 = monetary
             .iter()
@@ -114,10 +116,9 @@ impl CheckedAbcParams {
         let mut classes = vec![AbcClass::C; n];
         let mut cumulative_share = vec![0.0; n];
         let mut before: i128 = 0;
-        let mut prev: Option<(Money, AbcClass)> = None;
-        for &i in &order {
-            let value = monetary[i];
-            if value.units() <= 0 || total == 0 {
+        let mut prev: Option<(i128, AbcClass)> = None;
+        for &(std::cmp::Reverse(value), i) in &keyed {
+            if value <= 0 || total == 0 {
                 break;
             }
             let class = match prev {
@@ -133,16 +134,16 @@ impl CheckedAbcParams {
                     }
                 }
             };
-            before += value.units();
+            before += value;
             classes[i] = class;
             cumulative_share[i] = before as f64 / total as f64;
             prev = Some((value, class));
         }
         let top = n.div_ceil(5);
-        let top_sum: i128 = order
+        let top_sum: i128 = keyed
             .iter()
             .take(top)
-            .map(|&i| monetary[i].units().max(0))
+            .map(|&(std::cmp::Reverse(value), _)| value.max(0))
             .sum();
         let share_of = |c: AbcClass| {
             if n == 0 {
@@ -167,7 +168,7 @@ impl CheckedAbcParams {
             classes,
             cumulative_share,
             pareto,
-            ranking: order.iter().map(|&i| i as u32).collect(),
+            ranking: keyed.iter().map(|&(_, i)| i as u32).collect(),
         }
     }
 }
