@@ -65,7 +65,7 @@ const BATCH_BYTES: usize = 32 << 20;
 const PARQUET_BATCH_ROWS: usize = 1 << 20;
 /// How many rows ahead a shard loads the table slots of the row it will take. Paired whole
 /// runs of 10M lines, against 16: 8 took 0.975 of the time over 1M customers and 0.98 over
-/// 200k; 4 measured as 8, 12 and 32 slower (the lines loaded ahead evicted each other).
+/// 200k; 4 measured as 8, 12 and 32 slower.
 const AHEAD: usize = 8;
 /// Records per batch for other sources.
 const BATCH_RECORDS: usize = 1 << 16;
