@@ -1015,6 +1015,7 @@ fn split_piece(bytes: &[u8], kit: Kit, ctx: &Context<'_>, needed: usize) -> Piec
     // on 10M lines where std took 5% (their category column is Chinese, which takes std off
     // its ASCII fast path)
     let text = simdutf8::basic::from_utf8(bytes).ok();
+    let replacement_free = memchr::memmem::find(bytes, "\u{FFFD}".as_bytes()).is_none();
     let mut bounds: Vec<(u32, u32)> = Vec::with_capacity(16);
     let mut line_no = 0u64;
     let mut line_start = 0usize;
@@ -1046,6 +1047,7 @@ fn split_piece(bytes: &[u8], kit: Kit, ctx: &Context<'_>, needed: usize) -> Piec
                 line,
                 text: text.and_then(|t| t.get(line_start..last)),
                 bounds: &bounds,
+                replacement_free,
             };
             piece.push(line_no, &fields, Some(line), ctx, needed);
         }
