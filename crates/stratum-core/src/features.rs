@@ -820,13 +820,26 @@ impl Aggregator {
             if let (Some(acc), Some(e)) = (self.accs.get(i as usize), self.entries.get(i as usize))
             {
                 prefetch(acc);
-                if let Some(byte) = self.id_text.as_bytes().get(e.start) {
-                    prefetch(byte);
-                }
+                prefetch(e);
             }
             if let Some(order) = order_key {
                 self.orders.warm((u64::from(i), order));
             }
+        }
+    }
+
+    /// The third prefetch, once the customer's entry from [`Aggregator::warm_customer`] has
+    /// arrived: loads the customer's id, which the line's is compared with (reading the entry
+    /// in the second prefetch, before it had arrived, stalled the loop).
+    #[inline]
+    pub fn warm_id(&self, customer_key: u64) {
+        if let Some(e) = self
+            .index
+            .guess(customer_key)
+            .and_then(|i| self.entries.get(i as usize))
+            && let Some(byte) = self.id_text.as_bytes().get(e.start)
+        {
+            prefetch(byte);
         }
     }
 

@@ -410,6 +410,14 @@ impl Shard {
             {
                 self.agg.warm_customer(*key, *order);
             }
+            // and, a quarter of the way, the customer's id, now that its entry is in cache
+            if let Some(Parsed {
+                outcome: Outcome::Accepted { key, .. },
+                ..
+            }) = items.get(i + AHEAD / 4)
+            {
+                self.agg.warm_id(*key);
+            }
             self.counts.rows_read += 1;
             // rows left out by `--where` are not judged as duplicates
             if let Outcome::Filtered { amount } = p.outcome {
