@@ -138,8 +138,8 @@ struct Piece {
 /// The buffers of a piece already absorbed, for a piece of a later batch.
 ///
 /// A batch's pieces hold some 80 bytes a row (45 MB for 32 MiB of CSV): allocated afresh for
-/// every batch, each page of them was a page fault and a page the kernel zeroed, about 5% of
-/// the CPU on 10M lines over 1M customers.
+/// every batch, their pages could be returned and then faulted in and zeroed again. Reused,
+/// 10M lines over 1M customers took 0.98 of the time (paired whole runs).
 #[derive(Default)]
 struct Spares {
     lists: Vec<Vec<Parsed>>,
