@@ -811,7 +811,7 @@ impl Aggregator {
     }
 
     /// The second prefetch, once the index slot from [`Aggregator::warm`] has arrived: loads
-    /// the state and the id of the customer the slot points to, and the order's slot in the
+    /// the state and the entry of the customer the slot points to, and the order's slot in the
     /// order set (a guess: the slot may hold another customer with the same key bits, then
     /// nothing is lost but the hint).
     #[inline]
@@ -911,7 +911,6 @@ impl Aggregator {
         Some((as_of, after, amount_after))
     }
 
-    /// Customer `i`'s id.
     /// Loads the state and the id of customer `i`, which [`Aggregator::scored`] will read a
     /// little later (customers are measured in id order, not in the order they came).
     #[inline]
@@ -924,6 +923,7 @@ impl Aggregator {
         }
     }
 
+    /// Customer `i`'s id.
     fn id(&self, i: usize) -> &str {
         self.entries
             .get(i)

@@ -19,6 +19,7 @@ pub(crate) struct Hits<'a> {
 }
 
 impl<'a> Hits<'a> {
+    /// The positions of `a` and `b` in `bytes`.
     pub(crate) fn new(a: u8, b: u8, bytes: &'a [u8]) -> Self {
         let mut hits = Hits {
             bytes,
@@ -34,11 +35,8 @@ impl<'a> Hits<'a> {
     /// The matches of the block of (at most) 64 bytes at `base`.
     #[inline]
     fn block_mask(&self, base: usize) -> u64 {
-        match self.bytes.get(base..base + 64) {
-            Some(block) => {
-                let block: &[u8; 64] = block.try_into().unwrap_or(&[0; 64]);
-                block_mask(block, self.a, self.b)
-            }
+        match self.bytes.get(base..).and_then(<[u8]>::first_chunk::<64>) {
+            Some(block) => block_mask(block, self.a, self.b),
             None => {
                 // the last, shorter block, padded; the padding's bits are dropped
                 let rest = self.bytes.get(base..).unwrap_or_default();
@@ -53,7 +51,7 @@ impl<'a> Hits<'a> {
 /// Bit `i` set where `block[i]` is `a` or `b`: four compares of 16 bytes (SSE2, part of the
 /// x86-64 baseline). Measured on 64 MB of CSV: 10 ms, against 33 ms for `memchr2_iter` and 53 ms
 /// for the same loop in plain Rust (which the compiler does not make vector compares).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
 #[expect(
     unsafe_code,
@@ -64,7 +62,8 @@ fn block_mask(block: &[u8; 64], a: u8, b: u8) -> u64 {
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
     let mut mask = 0u64;
-    // SAFETY: SSE2 is part of the x86-64 baseline, so its instructions are always there; each
+    // SAFETY: SSE2 is enabled for this target (the cfg above; it is part of the x86-64 baseline
+    // that every x86-64 target but the soft-float ones has), so its instructions are there; each
     // `chunk` is 16 readable bytes, and `_mm_loadu_si128` needs no alignment.
     unsafe {
         let (va, vb) = (_mm_set1_epi8(a as i8), _mm_set1_epi8(b as i8));
@@ -78,7 +77,7 @@ fn block_mask(block: &[u8; 64], a: u8, b: u8) -> u64 {
 }
 
 /// Bit `i` set where `block[i]` is `a` or `b` (other processors: one byte at a time).
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline]
 fn block_mask(block: &[u8; 64], a: u8, b: u8) -> u64 {
     block
@@ -130,12 +129,13 @@ mod tests {
     proptest! {
         #[test]
         fn any_bytes_give_memchr2s_positions(
-            bytes in proptest::collection::vec(prop_oneof![Just(b','), Just(b'\n'), Just(b'\t'), any::<u8>()], 0..400),
-            tab in any::<bool>(),
+            bytes in proptest::collection::vec(prop_oneof![Just(b','), Just(b'\n'), Just(0u8), any::<u8>()], 0..400),
+            a in prop_oneof![Just(b','), Just(0u8), any::<u8>()],
+            b in prop_oneof![Just(b'\n'), any::<u8>()],
         ) {
-            let delimiter = if tab { b'\t' } else { b',' };
-            let want: Vec<usize> = memchr::memchr2_iter(delimiter, b'\n', &bytes).collect();
-            prop_assert_eq!(Hits::new(delimiter, b'\n', &bytes).collect::<Vec<_>>(), want);
+            // any two bytes, a zero (the padding of the last block) and non-ASCII ones too
+            let want: Vec<usize> = memchr::memchr2_iter(a, b, &bytes).collect();
+            prop_assert_eq!(Hits::new(a, b, &bytes).collect::<Vec<_>>(), want);
         }
     }
 }

@@ -95,9 +95,8 @@ impl CheckedAbcParams {
         let n = monetary.len();
         // Largest first; ties keep input order, which the class rule makes irrelevant. The
         // values are sorted with their index (in parallel; the index makes every key distinct,
-        // so the order is the stable one), not looked up from the index at every comparison.
-        // (the values travel with their index: the walk below reads them in order, not from
-        // a million scattered places)
+        // so the order is the stable one), and the walk below reads them from these pairs in
+        // order, not from a million scattered places.
         let keyed: Vec<(std::cmp::Reverse<i128>, usize)> = {
             use rayon::prelude::*;
             let mut keyed: Vec<(std::cmp::Reverse<i128>, usize)> = monetary
