@@ -806,36 +806,25 @@ pub fn validations(
     ];
     let params = ValidateParams::new().check()?;
     let rfm = tiering.rfm.customers();
-    // a label's place among all of its kind (compared as values, not by their codes' text)
-    fn labels<T: Copy + PartialEq + Sync, L: Sync>(
+    // a segmentation: each customer's label as its place among all of its kind (compared as
+    // values, not by their codes' text), and the codes
+    fn set<T: Labelled + Copy + PartialEq + Sync, L: Sync>(
+        name: &str,
         all: &[T],
         of: &[L],
         label: impl Fn(&L) -> T + Sync,
-    ) -> Vec<usize> {
-        of.par_iter()
+    ) -> (String, Vec<usize>, Vec<String>) {
+        let places = of
+            .par_iter()
             .map(|x| all.iter().position(|c| *c == label(x)).unwrap_or(0))
-            .collect()
+            .collect();
+        let codes = all.iter().map(|c| c.code().to_string()).collect();
+        (name.to_string(), places, codes)
     }
-    let codes = |all: &[&str]| all.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-    let class_codes: Vec<&str> = RfmClass::ALL.iter().map(|c| c.code()).collect();
-    let segment_codes: Vec<&str> = Segment::ALL.iter().map(|c| c.code()).collect();
-    let abc_codes: Vec<&str> = AbcClass::ALL.iter().map(|c| c.code()).collect();
     let mut sets: Vec<(String, Vec<usize>, Vec<String>)> = vec![
-        (
-            "rfm_class".into(),
-            labels(&RfmClass::ALL, rfm, |r| r.class),
-            codes(&class_codes),
-        ),
-        (
-            "rfm_segment".into(),
-            labels(&Segment::ALL, rfm, |r| r.segment),
-            codes(&segment_codes),
-        ),
-        (
-            "abc_class".into(),
-            labels(&AbcClass::ALL, tiering.abc.classes(), |c| *c),
-            codes(&abc_codes),
-        ),
+        set("rfm_class", &RfmClass::ALL, rfm, |r| r.class),
+        set("rfm_segment", &Segment::ALL, rfm, |r| r.segment),
+        set("abc_class", &AbcClass::ALL, tiering.abc.classes(), |c| *c),
     ];
     if let Some((scheme, result)) = scheme {
         let fin = &scheme.dimensions[scheme.final_dimension];
