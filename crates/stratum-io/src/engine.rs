@@ -31,7 +31,7 @@
 
 use std::cell::{Cell, OnceCell};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -48,6 +48,7 @@ use crate::hits::Hits;
 use crate::ingest::{Duplicates, LineStats, RowCounts, TransactionOptions};
 use crate::mapping::TransactionColumns;
 use crate::parquet_columns::{Column, GroupReader, ParquetFile, ParquetRow, group_reader};
+use crate::publish::DigestingReader;
 use crate::quotes::{self, Runaway, Shape, unclosed_quote_message};
 use crate::rejects::{Reject, RejectReason, RejectRow};
 use crate::row_exprs::RowRules;
@@ -607,21 +608,26 @@ impl<'a> Engine<'a> {
                 source,
             })
         };
-        let mut file = File::open(path).map_err(io)?;
+        let file = File::open(path).map_err(io)?;
         let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // The file is read from its first byte, once: what comes before the data is read and
+        // passed over (not sought past), so that its digest covers the whole file.
+        let mut file = DigestingReader::new(file, path, self.ctx.options.digests.as_ref());
+        let skip = |file: &mut DigestingReader<File>, bytes: u64| {
+            std::io::copy(&mut file.take(bytes), &mut std::io::sink()).map_err(io)
+        };
         // UTF-8 is read as it is; any other encoding through a decoder to UTF-8, so that the
         // cutting, splitting and line numbers work on the same text in every case.
         let input: Box<dyn Read + Send> = if start.encoding == encoding_rs::UTF_8
             && !start.whitespace
         {
-            file.seek(SeekFrom::Start(start.bom + start.offset))
-                .map_err(io)?;
+            skip(&mut file, start.bom + start.offset)?;
             Box::new(file)
         } else {
             // the offset is in the text as the streaming reader saw it: decoded, with runs
             // of blanks made tabs
             let mut text: Box<dyn Read + Send> = if start.encoding == encoding_rs::UTF_8 {
-                file.seek(SeekFrom::Start(start.bom)).map_err(io)?;
+                skip(&mut file, start.bom)?;
                 Box::new(std::io::BufReader::with_capacity(1 << 20, file))
             } else {
                 Box::new(

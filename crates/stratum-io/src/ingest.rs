@@ -184,6 +184,9 @@ pub struct TransactionOptions {
     /// Hold the lines back by period, to measure every period end from this one read
     /// (`stratum backfill`; see [`stratum_core::Aggregator::in_periods`]).
     pub periods: Option<stratum_core::PeriodSchedule>,
+    /// Where to record the SHA-256 of each CSV file read whole (for the run's manifest, which
+    /// then need not read the file again); `None` hashes nothing.
+    pub digests: Option<crate::publish::ReadDigests>,
 }
 
 /// What to do with rows identical to an earlier row (`--duplicates`).

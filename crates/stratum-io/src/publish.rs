@@ -26,6 +26,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -146,6 +147,63 @@ fn describe_reading(path: &Path, csv: bool) -> io::Result<(Digest256, Option<u64
         described.feed(&buf[..n]);
     }
     Ok(described.finish())
+}
+
+/// Inputs' digests worked out by whatever reads them whole, by path: the engine reads a CSV
+/// file once and hashes its bytes on the way, instead of the manifest reading the file a
+/// second time. A cheap handle; its clones share one list.
+#[derive(Debug, Clone, Default)]
+pub struct ReadDigests(Arc<Mutex<Vec<(PathBuf, Digest256)>>>);
+
+impl ReadDigests {
+    /// The digest of `path` as it was read to its end, if it was.
+    pub fn get(&self, path: &Path) -> Option<Digest256> {
+        let list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        list.iter()
+            .rev()
+            .find(|(p, _)| p == path)
+            .map(|(_, d)| d.clone())
+    }
+
+    fn record(&self, path: PathBuf, digest: Digest256) {
+        let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        list.push((path, digest));
+    }
+}
+
+/// A reader of a whole file, from its first byte, that hashes what it reads and, when it has
+/// read to the end, records the file's digest in a [`ReadDigests`]. Without one it only reads.
+#[derive(Debug)]
+pub struct DigestingReader<R> {
+    inner: R,
+    to: Option<(ReadDigests, PathBuf, Describing)>,
+}
+
+impl<R: Read> DigestingReader<R> {
+    /// Reads `inner`, the file `path` opened at its start, recording its digest in `to`.
+    pub fn new(inner: R, path: &Path, to: Option<&ReadDigests>) -> Self {
+        DigestingReader {
+            inner,
+            to: to.map(|board| (board.clone(), path.to_path_buf(), Describing::new(false))),
+        }
+    }
+}
+
+impl<R: Read> Read for DigestingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            if let Some((_, _, described)) = &mut self.to {
+                described.feed(&buf[..n]);
+            }
+        } else if !buf.is_empty()
+            && let Some((board, path, described)) = self.to.take()
+        {
+            // the end of the file: every byte has been fed
+            board.record(path, described.finish().0);
+        }
+        Ok(n)
+    }
 }
 
 /// A file's description worked out from its bytes in order, whether read back or on their
@@ -1164,5 +1222,38 @@ mod tests {
         assert!(!is_plain_relative("../a.csv"));
         assert!(!is_plain_relative("/etc/passwd"));
         assert!(!is_plain_relative(""));
+    }
+
+    #[test]
+    fn a_file_read_to_its_end_has_its_digest_recorded() {
+        // FIPS 180-2's example: SHA-256("abc")
+        let board = ReadDigests::default();
+        let path = Path::new("abc.csv");
+        let mut r = DigestingReader::new(&b"abc"[..], path, Some(&board));
+        let mut first = [0u8; 2];
+        r.read_exact(&mut first).expect("read");
+        // an empty read is not the end
+        assert_eq!(r.read(&mut []).expect("read"), 0);
+        assert_eq!(board.get(path), None);
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).expect("read");
+        assert_eq!(rest, b"c");
+        assert_eq!(
+            board.get(path),
+            Some(Digest256 {
+                size: 3,
+                sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into(),
+            })
+        );
+        // a file not read to its end is not recorded
+        let mut half = DigestingReader::new(&b"abcdef"[..], Path::new("b.csv"), Some(&board));
+        half.read_exact(&mut first).expect("read");
+        drop(half);
+        assert_eq!(board.get(Path::new("b.csv")), None);
+        // without a list it only reads
+        let mut plain = DigestingReader::new(&b"xyz"[..], path, None);
+        let mut all = Vec::new();
+        plain.read_to_end(&mut all).expect("read");
+        assert_eq!(all, b"xyz");
     }
 }

@@ -114,8 +114,14 @@ fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, Str
             (path.clone(), prepared)
         }
         (Some(files), None) => {
-            let prepared =
-                from_transactions(files, s, &mut rejects, &rejects_path, &shown_rejects)?;
+            let prepared = from_transactions(
+                files,
+                s,
+                outputs.read_digests(),
+                &mut rejects,
+                &rejects_path,
+                &shown_rejects,
+            )?;
             outputs.rows("transactions", prepared.quality.counts());
             (std::path::PathBuf::from(files.shown()), prepared)
         }
@@ -223,6 +229,7 @@ fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, Str
 fn from_transactions(
     files: &crate::settings::TransactionFiles,
     s: &ClvSettings,
+    digests: stratum_io::publish::ReadDigests,
     rejects: &mut Rejects,
     rejects_path: &std::path::Path,
     shown_rejects: &std::path::Path,
@@ -236,6 +243,7 @@ fn from_transactions(
         history: true,
         expressions: s.input.expressions.clone(),
         periods: None,
+        digests: Some(digests),
     };
     let (aggregator, txq) =
         read_transactions(files.paths(), &options, s.as_of, rejects, rejects_path)?;

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use anyhow::Result;
-use stratum_io::publish::{Digest256, ManifestInput, OutputDir, RunRecord, digest_file};
+use stratum_io::publish::{
+    Digest256, ManifestInput, OutputDir, ReadDigests, RunRecord, digest_file,
+};
+use stratum_io::source::{Format, detect_format};
 
 /// A run's output folder, being written.
 #[derive(Debug)]
@@ -17,8 +20,13 @@ pub(crate) struct Outputs {
     started: String,
     inputs: Vec<(&'static str, PathBuf)>,
     /// The inputs' digests, worked out beside the run (they are read once more, from the
-    /// page cache, on another core).
+    /// page cache, on another core), but for `by_engine`'s.
     digests: Option<JoinHandle<Vec<Option<Digest256>>>>,
+    /// The inputs the engine hashes as it reads them (the transactions' CSV files, read whole
+    /// anyway): their digests come from `read`.
+    by_engine: Vec<bool>,
+    /// The digests of the files the engine read to their end.
+    read: ReadDigests,
     /// The digests, once worked out.
     digested: Vec<Option<Digest256>>,
     rows: BTreeMap<&'static str, serde_json::Value>,
@@ -40,13 +48,21 @@ impl Outputs {
             .collect();
         let paths: Vec<&Path> = inputs.iter().map(|(_, p)| p.as_path()).collect();
         let dir = OutputDir::begin(out, &paths, names)?;
-        let to_hash: Vec<PathBuf> = inputs.iter().map(|(_, p)| p.clone()).collect();
+        let by_engine: Vec<bool> = inputs
+            .iter()
+            .map(|(role, p)| *role == "transactions" && matches!(detect_format(p), Ok(Format::Csv)))
+            .collect();
+        let to_hash: Vec<Option<PathBuf>> = inputs
+            .iter()
+            .zip(&by_engine)
+            .map(|((_, p), &engine)| (!engine).then(|| p.clone()))
+            .collect();
         let digests = std::thread::Builder::new()
             .name("input digests".into())
             .spawn(move || {
                 to_hash
                     .iter()
-                    .map(|p| digest_file(p).ok())
+                    .map(|p| p.as_deref().and_then(|p| digest_file(p).ok()))
                     .collect::<Vec<_>>()
             })
             .ok();
@@ -55,9 +71,17 @@ impl Outputs {
             started,
             inputs,
             digests,
+            by_engine,
+            read: ReadDigests::default(),
             digested: Vec::new(),
             rows: BTreeMap::new(),
         })
+    }
+
+    /// Where the engine records the digests of the transactions' CSV files as it reads them
+    /// (see [`TransactionOptions::digests`](stratum_io::ingest::TransactionOptions)).
+    pub(crate) fn read_digests(&self) -> ReadDigests {
+        self.read.clone()
     }
 
     /// The folder the run writes its files into (published at the end).
@@ -105,8 +129,19 @@ impl Outputs {
     /// The inputs as the manifest lists them: path, size, SHA-256 and what became of their
     /// rows (so far).
     pub(crate) fn inputs(&mut self) -> Vec<ManifestInput> {
-        if let Some(digests) = self.digests.take().and_then(|h| h.join().ok()) {
-            self.digested = digests;
+        if let Some(handle) = self.digests.take() {
+            self.digested = handle.join().unwrap_or_default();
+            self.digested.resize(self.inputs.len(), None);
+            // a file the engine did not read to its end (a run that failed, a CSV file read
+            // record by record) is read again now
+            let engine = self
+                .inputs
+                .iter()
+                .zip(&mut self.digested)
+                .zip(&self.by_engine);
+            for ((_, path), digest) in engine.filter(|(_, by_engine)| **by_engine).map(|(x, _)| x) {
+                *digest = self.read.get(path).or_else(|| digest_file(path).ok());
+            }
         }
         self.inputs
             .iter()

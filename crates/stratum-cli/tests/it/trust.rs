@@ -304,6 +304,45 @@ fn the_manifest_lists_every_input_and_output_with_its_digest() {
     assert_eq!(manifest["version"], env!("CARGO_PKG_VERSION"));
 }
 
+/// The engine hashes a CSV file as it reads it: the manifest's digest is the whole file's,
+/// what comes before the data (a byte-order mark, the header) included, in every encoding
+/// and with blanks as the delimiter.
+#[test]
+fn the_manifest_digests_the_whole_transactions_file_in_every_encoding() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let text = fs::read_to_string(fixture("hand.csv")).expect("read");
+    let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+    let chinese = text.replacen("customer_id", "客户编号", 1);
+    let (gb, _, _) = encoding_rs::GB18030.encode(&chinese);
+    let blanks = "customer_id  order_id\torder_date amount\nC01 o1  2025-06-25 10\nC02\to2 2025-06-26   20.5\n";
+    let cases: [(&str, &[u8], &[&str], u64); 3] = [
+        ("bom.csv", &bom, &[], 20),
+        ("gb.csv", &gb, &["--map", "customer_id=客户编号"], 20),
+        (
+            "blanks.txt",
+            blanks.as_bytes(),
+            &["--delimiter", "whitespace"],
+            2,
+        ),
+    ];
+    for (name, bytes, flags, rows) in cases {
+        let input = tmp.path().join(name);
+        fs::write(&input, bytes).expect("write");
+        let out = tmp.path().join(format!("out-{name}"));
+        let args = [["--no-xlsx"].as_slice(), flags].concat();
+        let run = segment(s(&input), &out, &args, tmp.path());
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        let manifest: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).expect("read"))
+                .expect("json");
+        let listed = &manifest["inputs"][0];
+        let whole = stratum_io::publish::digest_file(&input).expect("digest");
+        assert_eq!(listed["size"], bytes.len() as u64, "{name}");
+        assert_eq!(listed["sha256"], whole.sha256, "{name}");
+        assert_eq!(listed["rows"]["rows_read"], rows, "{name}");
+    }
+}
+
 /// `kill -9` in the middle of a large run: the folder holds the previous complete run, and the
 /// next run succeeds and cleans up.
 #[cfg(unix)]
