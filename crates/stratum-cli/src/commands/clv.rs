@@ -229,7 +229,7 @@ fn clv(s: &ClvSettings, outputs: &mut Outputs) -> Result<(Vec<&'static str>, Str
 fn from_transactions(
     files: &crate::settings::TransactionFiles,
     s: &ClvSettings,
-    digests: stratum_io::publish::ReadDigests,
+    digests: Option<stratum_io::publish::ReadDigests>,
     rejects: &mut Rejects,
     rejects_path: &std::path::Path,
     shown_rejects: &std::path::Path,
@@ -243,7 +243,7 @@ fn from_transactions(
         history: true,
         expressions: s.input.expressions.clone(),
         periods: None,
-        digests: Some(digests),
+        digests,
     };
     let (aggregator, txq) =
         read_transactions(files.paths(), &options, s.as_of, rejects, rejects_path)?;

@@ -105,7 +105,7 @@ pub(crate) fn load(
         history,
         expressions: s.expressions.clone(),
         periods,
-        digests: Some(outputs.read_digests()),
+        digests: outputs.read_digests(),
     };
     let files = InputFiles {
         transactions: s.transactions.paths(),

@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use anyhow::Result;
 use stratum_io::publish::{
     Digest256, ManifestInput, OutputDir, ReadDigests, RunRecord, digest_file,
+    hashes_as_fast_as_it_reads,
 };
 use stratum_io::source::{Format, detect_format};
 
@@ -20,10 +21,11 @@ pub(crate) struct Outputs {
     started: String,
     inputs: Vec<(&'static str, PathBuf)>,
     /// The inputs' digests, worked out beside the run (they are read once more, from the
-    /// page cache, on another core), but for `by_engine`'s.
+    /// page cache, on another core), except the `by_engine` ones.
     digests: Option<JoinHandle<Vec<Option<Digest256>>>>,
     /// The inputs the engine hashes as it reads them (the transactions' CSV files, read whole
-    /// anyway): their digests come from `read`.
+    /// anyway, on a processor with SHA-256 instructions): their digests come from `read`.
+    /// Emptied once their digests are in `digested`.
     by_engine: Vec<bool>,
     /// The digests of the files the engine read to their end.
     read: ReadDigests,
@@ -50,7 +52,11 @@ impl Outputs {
         let dir = OutputDir::begin(out, &paths, names)?;
         let by_engine: Vec<bool> = inputs
             .iter()
-            .map(|(role, p)| *role == "transactions" && matches!(detect_format(p), Ok(Format::Csv)))
+            .map(|(role, p)| {
+                *role == "transactions"
+                    && hashes_as_fast_as_it_reads()
+                    && matches!(detect_format(p), Ok(Format::Csv))
+            })
             .collect();
         let to_hash: Vec<Option<PathBuf>> = inputs
             .iter()
@@ -80,8 +86,9 @@ impl Outputs {
 
     /// Where the engine records the digests of the transactions' CSV files as it reads them
     /// (see [`TransactionOptions::digests`](stratum_io::ingest::TransactionOptions)).
-    pub(crate) fn read_digests(&self) -> ReadDigests {
-        self.read.clone()
+    /// `None` when the engine hashes none of the inputs.
+    pub(crate) fn read_digests(&self) -> Option<ReadDigests> {
+        self.by_engine.contains(&true).then(|| self.read.clone())
     }
 
     /// The folder the run writes its files into (published at the end).
@@ -131,16 +138,13 @@ impl Outputs {
     pub(crate) fn inputs(&mut self) -> Vec<ManifestInput> {
         if let Some(handle) = self.digests.take() {
             self.digested = handle.join().unwrap_or_default();
-            self.digested.resize(self.inputs.len(), None);
-            // a file the engine did not read to its end (a run that failed, a CSV file read
-            // record by record) is read again now
-            let engine = self
-                .inputs
-                .iter()
-                .zip(&mut self.digested)
-                .zip(&self.by_engine);
-            for ((_, path), digest) in engine.filter(|(_, by_engine)| **by_engine).map(|(x, _)| x) {
-                *digest = self.read.get(path).or_else(|| digest_file(path).ok());
+        }
+        self.digested.resize(self.inputs.len(), None);
+        // a file the engine did not read to its end (a run that failed on the way) is read
+        // again now, after the run rather than beside it
+        for (i, by_engine) in std::mem::take(&mut self.by_engine).into_iter().enumerate() {
+            if let (true, Some((_, path))) = (by_engine, self.inputs.get(i)) {
+                self.digested[i] = self.read.get(path).or_else(|| digest_file(path).ok());
             }
         }
         self.inputs

@@ -346,3 +346,76 @@ fn first_difference(a: &str, b: &str) -> String {
         |(x, y)| format!("{x}\nvs\n{y}"),
     )
 }
+
+/// The engine hashes each CSV file as it reads it: the digest it records is the whole file's
+/// (what comes before the data included), in small batches and large, through the decoder and
+/// through the blanks reader, for each of several files read as one input; nothing is recorded
+/// when no list is given.
+#[test]
+fn the_engine_records_each_files_digest_as_it_reads_it() {
+    use stratum_io::publish::{ReadDigests, digest_file};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (messy, text) = messy_file(dir.path());
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        path
+    };
+    let bom = write(
+        "bom.csv",
+        &[b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
+    );
+    let gb = write("gb.csv", &encoding_rs::GB18030.encode(&text).0);
+    let blanks = write(
+        "blanks.txt",
+        b"customer_id  order_id\torder_date amount\nC1 o1  2025-06-25 10\nC2\to2 2025-06-26   20.5\n",
+    );
+    let cases: [(&[&std::path::Path], ReadOptions); 4] = [
+        (&[&messy, &bom], ReadOptions::default()),
+        (
+            &[&gb],
+            ReadOptions {
+                encoding: Some(encoding_rs::GB18030),
+                ..ReadOptions::default()
+            },
+        ),
+        (
+            &[&blanks],
+            ReadOptions {
+                whitespace: true,
+                ..ReadOptions::default()
+            },
+        ),
+        (&[&messy], ReadOptions::default()),
+    ];
+    for batch_bytes in [None, Some(4_096)] {
+        for (paths, read) in &cases {
+            let board = ReadDigests::default();
+            let options = TransactionOptions {
+                read: read.clone(),
+                batch_bytes,
+                digests: Some(board.clone()),
+                ..TransactionOptions::default()
+            };
+            let paths: Vec<std::path::PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+            let mut rejects = RejectsWriter::new(Vec::new()).expect("header");
+            stratum_io::transactions::load_transactions_from(
+                &paths,
+                &options,
+                None,
+                &mut rejects,
+                &mut |_, _| {},
+            )
+            .expect("load");
+            for path in &paths {
+                let whole = digest_file(path).expect("digest");
+                assert_eq!(board.get(path), Some(whole), "{}", path.display());
+            }
+        }
+    }
+    // without a list nothing is hashed, and the run is the same
+    let options = TransactionOptions::default();
+    let mut rejects = RejectsWriter::new(Vec::new()).expect("header");
+    load_transactions(&messy, &options, None, &mut rejects, &mut |_, _| {}).expect("load");
+    assert!(options.digests.is_none());
+}
