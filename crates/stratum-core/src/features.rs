@@ -833,10 +833,15 @@ impl Aggregator {
     /// in the second prefetch, before it had arrived, stalled the loop).
     #[inline]
     pub fn warm_id(&self, customer_key: u64) {
-        if let Some(e) = self
-            .index
-            .guess(customer_key)
-            .and_then(|i| self.entries.get(i as usize))
+        if let Some(i) = self.index.guess(customer_key) {
+            self.warm_id_of(i as usize);
+        }
+    }
+
+    /// Loads the id of customer `i`, once its entry is in cache.
+    #[inline]
+    fn warm_id_of(&self, i: usize) {
+        if let Some(e) = self.entries.get(i)
             && let Some(byte) = self.id_text.as_bytes().get(e.start)
         {
             prefetch(byte);
@@ -915,12 +920,10 @@ impl Aggregator {
     /// little later (customers are measured in id order, not in the order they came).
     #[inline]
     fn warm_scored(&self, i: usize) {
-        if let (Some(acc), Some(e)) = (self.accs.get(i), self.entries.get(i)) {
+        if let Some(acc) = self.accs.get(i) {
             prefetch(acc);
-            if let Some(byte) = self.id_text.as_bytes().get(e.start) {
-                prefetch(byte);
-            }
         }
+        self.warm_id_of(i);
     }
 
     /// Customer `i`'s id.

@@ -50,12 +50,11 @@ impl Outputs {
             .collect();
         let paths: Vec<&Path> = inputs.iter().map(|(_, p)| p.as_path()).collect();
         let dir = OutputDir::begin(out, &paths, names)?;
+        let fast = hashes_as_fast_as_it_reads();
         let by_engine: Vec<bool> = inputs
             .iter()
             .map(|(role, p)| {
-                *role == "transactions"
-                    && hashes_as_fast_as_it_reads()
-                    && matches!(detect_format(p), Ok(Format::Csv))
+                fast && *role == "transactions" && matches!(detect_format(p), Ok(Format::Csv))
             })
             .collect();
         let to_hash: Vec<Option<PathBuf>> = inputs
