@@ -21,8 +21,8 @@
 mod stats;
 
 pub use stats::{
-    Anova, Describe, KruskalWallis, Undefined, anova, describe, describe_sorted, kruskal_wallis,
-    kruskal_wallis_pooled, kruskal_wallis_sorted,
+    Anova, Describe, KruskalWallis, PooledRanks, Undefined, anova, describe, describe_sorted,
+    kruskal_wallis, kruskal_wallis_pooled, kruskal_wallis_sorted,
 };
 
 /// The fewest customers a segment needs to take part in the pairwise "do they differ" check.
@@ -250,6 +250,35 @@ pub struct Validation {
     pub pairwise_sample: usize,
 }
 
+/// Refills each feature's segments (`values[f][s]`) with their values in value order, from each
+/// feature's customers in value order (`orders`) and each customer's segment (`segment_of`,
+/// past `k` for none), and ranks each feature's values as they come.
+fn in_value_order<S: Copy + Into<u64>>(
+    segment_of: &[S],
+    values: &mut [Vec<Vec<f64>>],
+    orders: &[Vec<(f64, u32)>],
+    k: usize,
+) -> Vec<Result<KruskalWallis, Undefined>> {
+    values
+        .iter_mut()
+        .zip(orders)
+        .map(|(by, order)| {
+            let mut ranks = PooledRanks::new(k);
+            for seg in by.iter_mut() {
+                seg.clear();
+            }
+            for &(v, i) in order {
+                let seg = segment_of.get(i as usize).map_or(u64::MAX, |&s| s.into());
+                if let Some(list) = usize::try_from(seg).ok().and_then(|s| by.get_mut(s)) {
+                    list.push(v);
+                    ranks.push(v, seg as usize);
+                }
+            }
+            ranks.finish()
+        })
+        .collect()
+}
+
 /// Per segment, the most customers used in the pairwise tests.
 const PAIRWISE_SAMPLE: usize = 5_000;
 
@@ -330,11 +359,17 @@ impl CheckedValidateParams {
                 segments: k,
             });
         }
+        let mut sizes = vec![0usize; k];
+        for l in labels().flatten() {
+            if let Some(s) = sizes.get_mut(l) {
+                *s += 1;
+            }
+        }
         // values[f][s] = feature f's values in segment s
         let mut values: Vec<Vec<Vec<f64>>> = features
             .iter()
             .map(|(_, column)| {
-                let mut by = vec![Vec::new(); k];
+                let mut by: Vec<Vec<f64>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
                 for (l, v) in labels().zip(column) {
                     if let (Some(v), Some(seg)) = (v, l.and_then(|l| by.get_mut(l))) {
                         seg.push(*v);
@@ -343,12 +378,6 @@ impl CheckedValidateParams {
                 by
             })
             .collect();
-        let mut sizes = vec![0usize; k];
-        for l in labels().flatten() {
-            if let Some(s) = sizes.get_mut(l) {
-                *s += 1;
-            }
-        }
         // the sums of ANOVA and the pairwise samples from the values in customer order; then
         // each segment's values are sorted once for the quartiles and every rank test
         let anovas: Vec<Result<Anova, Undefined>> = values
@@ -370,26 +399,20 @@ impl CheckedValidateParams {
             })
             .collect();
         // each segment's values in order, from the shared order of each feature (customers
-        // in no segment left out), and each feature's customers ranked at once
-        // segments as u32 (u32::MAX: none), compact for the lookups in value order
-        let segment_of: Vec<u32> = labels()
-            .map(|l| l.and_then(|l| u32::try_from(l).ok()).unwrap_or(u32::MAX))
-            .collect();
-        let mut ranked = Vec::with_capacity(features.len());
-        for (by, order) in values.iter_mut().zip(&order.0) {
-            let mut pooled = Vec::with_capacity(n);
-            for seg in by.iter_mut() {
-                seg.clear();
-            }
-            for &(v, i) in order {
-                let seg = segment_of.get(i as usize).copied().unwrap_or(u32::MAX) as usize;
-                if let Some(list) = by.get_mut(seg) {
-                    list.push(v);
-                    pooled.push((v, seg));
-                }
-            }
-            ranked.push(kruskal_wallis_pooled(&pooled, k));
-        }
+        // in no segment left out), and each feature's customers ranked as they come; the
+        // segments as one byte each where they fit (a million customers' in 1 MB, not 4: the
+        // look-ups in value order jump across all of them)
+        let ranked: Vec<Result<KruskalWallis, Undefined>> = if k < usize::from(u8::MAX) {
+            let segment_of: Vec<u8> = labels()
+                .map(|l| l.and_then(|l| u8::try_from(l).ok()).unwrap_or(u8::MAX))
+                .collect();
+            in_value_order(&segment_of, &mut values, &order.0, k)
+        } else {
+            let segment_of: Vec<u32> = labels()
+                .map(|l| l.and_then(|l| u32::try_from(l).ok()).unwrap_or(u32::MAX))
+                .collect();
+            in_value_order(&segment_of, &mut values, &order.0, k)
+        };
         for v in sampled.iter_mut().flatten() {
             v.sort_unstable_by(f64::total_cmp);
         }
@@ -487,6 +510,42 @@ mod tests {
                 "segments \"a\" and \"b\" do not differ significantly on any feature",
             ]
         );
+    }
+
+    #[test]
+    fn the_rank_test_equals_the_one_on_the_groups_with_few_and_with_many_segments() {
+        // segments kept in one byte each (3) and in four (300, past a byte's reach); ties,
+        // and customers in no segment
+        for k in [3usize, 300] {
+            let names: Vec<String> = (0..k).map(|s| s.to_string()).collect();
+            let mut labels = Vec::new();
+            let mut x = Vec::new();
+            let mut groups = vec![Vec::new(); k];
+            for i in 0..3_000usize {
+                let v = ((i * 7919) % 101) as f64 + (i % k) as f64 / 10.0;
+                let label = (i % 11 != 0).then_some((i * 31) % k);
+                if let Some(s) = label {
+                    groups[s].push(v);
+                }
+                labels.push(label);
+                x.push(Some(v));
+            }
+            let v = ValidateParams::new()
+                .check()
+                .and_then(|p| p.validate(&labels, &names, &[("x".into(), x)]))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let refs: Vec<&[f64]> = groups.iter().map(Vec::as_slice).collect();
+            let by_groups = kruskal_wallis(&refs).unwrap_or_else(|e| panic!("{e:?}"));
+            let got = v.tests[0]
+                .kruskal_wallis
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            approx::assert_relative_eq!(got.h, by_groups.h, max_relative = 1e-12);
+            assert_eq!(got.df, by_groups.df);
+            // each segment's quartiles from its values in order
+            let mut first = groups[0].clone();
+            first.sort_by(f64::total_cmp);
+            assert_eq!(v.segments[0].features[0], describe_sorted(&first));
+        }
     }
 
     #[test]

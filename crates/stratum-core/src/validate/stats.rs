@@ -191,57 +191,98 @@ pub fn kruskal_wallis_pooled(
     pooled: &[(f64, usize)],
     k: usize,
 ) -> Result<KruskalWallis, Undefined> {
-    let mut sizes = vec![0usize; k];
-    for &(_, g) in pooled {
-        if let Some(s) = sizes.get_mut(g) {
-            *s += 1;
+    let mut ranks = PooledRanks::new(k);
+    for &(value, g) in pooled {
+        ranks.push(value, g);
+    }
+    ranks.finish()
+}
+
+/// [`kruskal_wallis_pooled`] taken as the values come, in order (by [`f64::total_cmp`]), each
+/// with its group, without the list: a pass over values in order ranks them as it goes.
+/// A value of a group past the `k` given takes its rank and counts in no group.
+#[derive(Debug, Clone)]
+pub struct PooledRanks {
+    sizes: Vec<usize>,
+    rank_sums: Vec<f64>,
+    /// Per group, its values in the current run of equal values.
+    counts: Vec<usize>,
+    /// The groups with a value in the current run.
+    touched: Vec<usize>,
+    ties: f64,
+    /// Values ranked before the current run.
+    ranked: usize,
+    /// The current run's value and length.
+    run: (f64, usize),
+}
+
+impl PooledRanks {
+    /// Nothing ranked yet, of `k` groups.
+    pub fn new(k: usize) -> Self {
+        PooledRanks {
+            sizes: vec![0; k],
+            rank_sums: vec![0.0; k],
+            counts: vec![0; k],
+            touched: Vec::with_capacity(k),
+            ties: 0.0,
+            ranked: 0,
+            run: (0.0, 0),
         }
     }
-    if sizes.iter().filter(|&&s| s > 0).count() < 2 {
-        return Err(Undefined::FewerThanTwoGroups);
-    }
-    let total: usize = sizes.iter().sum();
-    let n = total as f64;
-    let mut rank_sums = vec![0.0; k];
-    let mut counts = vec![0usize; k];
-    let mut touched: Vec<usize> = Vec::with_capacity(k);
-    let mut ties = 0.0;
-    let mut ranked = 0usize;
-    let mut start = 0usize;
-    while start < pooled.len() {
-        let value = pooled[start].0;
-        let mut end = start + 1;
+
+    /// The next value in order, of group `g`.
+    #[inline]
+    pub fn push(&mut self, value: f64, g: usize) {
         // NaN equals nothing, not even itself: it is a run of one
-        while end < pooled.len() && pooled[end].0 == value {
-            end += 1;
+        if self.run.1 > 0 && value == self.run.0 {
+            self.run.1 += 1;
+        } else {
+            self.close_run();
+            self.run = (value, 1);
         }
-        for &(_, g) in &pooled[start..end] {
-            if let Some(c) = counts.get_mut(g) {
-                if *c == 0 {
-                    touched.push(g);
-                }
-                *c += 1;
+        if let (Some(c), Some(size)) = (self.counts.get_mut(g), self.sizes.get_mut(g)) {
+            if *c == 0 {
+                self.touched.push(g);
             }
+            *c += 1;
+            *size += 1;
         }
-        let t = end - start;
-        let rank = (2 * ranked + t - 1) as f64 / 2.0 + 1.0;
-        touched.sort_unstable();
-        for &g in &touched {
-            rank_sums[g] += counts[g] as f64 * rank;
-            counts[g] = 0;
-        }
-        touched.clear();
-        ranked += t;
-        let t = t as f64;
-        ties += t * t * t - t;
-        start = end;
     }
-    let sums: Vec<(usize, f64)> = sizes
-        .into_iter()
-        .zip(rank_sums)
-        .filter(|&(s, _)| s > 0)
-        .collect();
-    kruskal_wallis_of(&sums, n, ties)
+
+    /// Ranks the current run of equal values: each of its values takes their mean rank.
+    fn close_run(&mut self) {
+        let t = self.run.1;
+        if t == 0 {
+            return;
+        }
+        let rank = (2 * self.ranked + t - 1) as f64 / 2.0 + 1.0;
+        self.touched.sort_unstable();
+        for &g in &self.touched {
+            self.rank_sums[g] += self.counts[g] as f64 * rank;
+            self.counts[g] = 0;
+        }
+        self.touched.clear();
+        self.ranked += t;
+        let t = t as f64;
+        self.ties += t * t * t - t;
+        self.run.1 = 0;
+    }
+
+    /// The test over the values given.
+    pub fn finish(mut self) -> Result<KruskalWallis, Undefined> {
+        if self.sizes.iter().filter(|&&s| s > 0).count() < 2 {
+            return Err(Undefined::FewerThanTwoGroups);
+        }
+        self.close_run();
+        let n = self.sizes.iter().sum::<usize>() as f64;
+        let sums: Vec<(usize, f64)> = self
+            .sizes
+            .into_iter()
+            .zip(self.rank_sums)
+            .filter(|&(s, _)| s > 0)
+            .collect();
+        kruskal_wallis_of(&sums, n, self.ties)
+    }
 }
 
 /// A sorted copy of `values` (by [`f64::total_cmp`]).
