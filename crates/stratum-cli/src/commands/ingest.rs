@@ -299,6 +299,24 @@ pub(crate) fn no_usable_transactions(
 pub(crate) struct Timer {
     on: bool,
     last: std::time::Instant,
+    cpu: f64,
+}
+
+/// The process's CPU seconds so far (user and system, every thread), from `/proc/self/stat`;
+/// 0 where it cannot be read.
+fn process_cpu() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // the fields after the command's name (in parentheses, which may hold spaces)
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: f64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
 }
 
 impl Timer {
@@ -306,6 +324,7 @@ impl Timer {
         Timer {
             on: std::env::var_os("STRATUM_TIMINGS").is_some(),
             last: std::time::Instant::now(),
+            cpu: process_cpu(),
         }
     }
 
@@ -319,8 +338,14 @@ impl Timer {
     pub(crate) fn lap(&mut self, what: &str) {
         if self.on {
             let now = std::time::Instant::now();
-            eprintln!("timing: {what}: {:.3} s", (now - self.last).as_secs_f64());
+            let cpu = process_cpu();
+            eprintln!(
+                "timing: {what}: {:.3} s (cpu {:.2} s)",
+                (now - self.last).as_secs_f64(),
+                cpu - self.cpu
+            );
             self.last = now;
+            self.cpu = cpu;
         }
     }
 }
