@@ -532,6 +532,10 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// What the order sets are sized for beyond the first batch's share of the file: growing
+    /// a set means doubling it and placing its keys again.
+    const ORDER_MARGIN: f64 = 1.15;
+
     /// Makes room for about `rows` rows in the duplicate sets (capped at 2^28 rows: a wrong
     /// estimate costs memory, not results).
     fn reserve_rows(&mut self, rows: usize) {
@@ -541,19 +545,21 @@ impl<'a> Engine<'a> {
             .for_each(|s| s.seen.reserve(per_shard.saturating_sub(s.seen.len())));
     }
 
-    /// After the first batch, makes room for the whole file: in each shard's order set (and,
-    /// with `seen`, its duplicate set) for `scale` times the keys it holds, capped like
-    /// [`Engine::reserve_rows`] at 2^28 keys a kind in all.
+    /// After the first batch, makes room for the whole file, `scale` times the first batch:
+    /// in each shard's order set (with [`Engine::ORDER_MARGIN`] to spare) and, with `seen`,
+    /// its duplicate set (5% to spare: a file's rows are as many per byte throughout), capped
+    /// like [`Engine::reserve_rows`] at 2^28 keys a kind in all.
     fn reserve_scaled(&mut self, scale: f64, seen: bool) {
-        let room = |held: usize| {
+        let room = |held: usize, scale: f64| {
             let expected = (held as f64 * scale).min(((1u64 << 28) / SHARDS as u64) as f64);
             (expected as usize).saturating_sub(held)
         };
         self.shards.par_iter_mut().for_each(|s| {
             if seen {
-                s.seen.reserve(room(s.seen.len()));
+                s.seen.reserve(room(s.seen.len(), scale * 1.05));
             }
-            s.agg.reserve_orders(room(s.agg.order_count()));
+            s.agg
+                .reserve_orders(room(s.agg.order_count(), scale * Self::ORDER_MARGIN));
         });
     }
 
@@ -716,8 +722,10 @@ impl<'a> Engine<'a> {
                 }
                 let rejects = self.absorb(pieces);
                 if let Some(scale) = scale {
-                    // the duplicate sets were sized before the batch, from its rows
-                    self.reserve_scaled(scale * 1.05, false);
+                    // the duplicate sets were sized before the batch, from its rows; the order
+                    // sets with more to spare (a file's later lines may hold more orders per
+                    // line: at 1M customers a third of the sets doubled at 1.05)
+                    self.reserve_scaled(scale, false);
                 }
                 sink(rejects).map_err(RunError::Rejects)?;
                 done += batch.end as u64;
@@ -826,7 +834,7 @@ impl<'a> Engine<'a> {
                 // sized once the first batch is read (not from the footer alone): each set for
                 // what it holds times the file's rows over the batch's
                 sized = true;
-                self.reserve_scaled(believed_rows as f64 / rows as f64 * 1.05, true);
+                self.reserve_scaled(believed_rows as f64 / rows as f64, true);
             }
             sink(rejects).map_err(RunError::Rejects)?;
             base += rows as u64;

@@ -133,14 +133,21 @@ pub fn write_customers_csv<W: Write + Send>(
     let block = 16_384;
     let starts: Vec<usize> = (0..n).step_by(block).collect();
     let group = 2 * rayon::current_num_threads().max(1);
+    // each block's buffer made as large as the largest block so far at once (grown a row at a
+    // time, a block of 2-3 MB was copied as it doubled, into fresh pages each time)
+    let largest = std::sync::atomic::AtomicUsize::new(block * 128);
     let format = |&from: &usize| -> csv::Result<Vec<u8>> {
-        let mut w = CsvOut::new(Vec::new(), text);
+        use std::sync::atomic::Ordering::Relaxed;
+        let guess = largest.load(Relaxed);
+        let mut w = CsvOut::new(Vec::with_capacity(guess + guess / 16), text);
         let mut row = Vec::new();
         for i in from..(from + block).min(n) {
             customer_cells(t, i, master, lang, &mut row);
             w.cells(&row)?;
         }
-        w.into_inner()
+        let bytes = w.into_inner()?;
+        largest.fetch_max(bytes.len(), Relaxed);
+        Ok(bytes)
     };
     std::thread::scope(|scope| {
         // one group waits while the next is formatted: at most three groups in memory
