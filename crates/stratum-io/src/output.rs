@@ -135,11 +135,16 @@ pub fn write_customers_csv<W: Write + Send>(
     let group = 2 * rayon::current_num_threads().max(1);
     // each block's buffer made as large as the largest block so far at once (grown a row at a
     // time, a block of 2-3 MB was copied as it doubled, into fresh pages each time)
-    let largest = std::sync::atomic::AtomicUsize::new(block * 128);
+    // (before the first, 128 bytes a row)
+    let largest = std::sync::atomic::AtomicUsize::new(0);
     let format = |&from: &usize| -> csv::Result<Vec<u8>> {
         use std::sync::atomic::Ordering::Relaxed;
-        let guess = largest.load(Relaxed);
-        let mut w = CsvOut::new(Vec::with_capacity(guess + guess / 16), text);
+        let rows = (from + block).min(n) - from;
+        let guess = match largest.load(Relaxed) {
+            0 => rows * 128,
+            bytes => bytes + bytes / 16,
+        };
+        let mut w = CsvOut::new(Vec::with_capacity(guess), text);
         let mut row = Vec::new();
         for i in from..(from + block).min(n) {
             customer_cells(t, i, master, lang, &mut row);

@@ -514,9 +514,9 @@ mod tests {
 
     #[test]
     fn the_rank_test_equals_the_one_on_the_groups_with_few_and_with_many_segments() {
-        // segments kept in one byte each (3) and in four (300, past a byte's reach); ties,
-        // and customers in no segment
-        for k in [3usize, 300] {
+        // segments kept in one byte each (3, 254: the most that leave a byte for "none") and
+        // in four (255 on, past a byte's reach); ties, and customers in no segment
+        for k in [3usize, 254, 255, 256, 300] {
             let names: Vec<String> = (0..k).map(|s| s.to_string()).collect();
             let mut labels = Vec::new();
             let mut x = Vec::new();
@@ -539,7 +539,8 @@ mod tests {
             let got = v.tests[0]
                 .kruskal_wallis
                 .unwrap_or_else(|e| panic!("{e:?}"));
-            approx::assert_relative_eq!(got.h, by_groups.h, max_relative = 1e-12);
+            assert_eq!(got.h.to_bits(), by_groups.h.to_bits(), "{k} segments");
+            assert_eq!(got.p.to_bits(), by_groups.p.to_bits(), "{k} segments");
             assert_eq!(got.df, by_groups.df);
             // each segment's quartiles from its values in order
             let mut first = groups[0].clone();
