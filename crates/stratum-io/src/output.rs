@@ -133,20 +133,20 @@ pub fn write_customers_csv<W: Write + Send>(
     let block = 16_384;
     let starts: Vec<usize> = (0..n).step_by(block).collect();
     let group = 2 * rayon::current_num_threads().max(1);
-    // each block's buffer made as large as the largest block so far at once (grown a row at a
-    // time, a block of 2-3 MB was copied as it doubled, into fresh pages each time)
-    // (before the first, 128 bytes a row)
+    // each block's buffer made as large as the largest block so far at once, 128 bytes a row
+    // before the first (grown a row at a time, a block of 2-3 MB was copied as it doubled, into
+    // fresh pages each time)
     let largest = std::sync::atomic::AtomicUsize::new(0);
     let format = |&from: &usize| -> csv::Result<Vec<u8>> {
         use std::sync::atomic::Ordering::Relaxed;
-        let rows = (from + block).min(n) - from;
+        let to = (from + block).min(n);
         let guess = match largest.load(Relaxed) {
-            0 => rows * 128,
+            0 => (to - from) * 128,
             bytes => bytes + bytes / 16,
         };
         let mut w = CsvOut::new(Vec::with_capacity(guess), text);
         let mut row = Vec::new();
-        for i in from..(from + block).min(n) {
+        for i in from..to {
             customer_cells(t, i, master, lang, &mut row);
             w.cells(&row)?;
         }

@@ -269,9 +269,10 @@ fn in_value_order<S: Copy + Into<u64>>(
             }
             for &(v, i) in order {
                 let seg = segment_of.get(i as usize).map_or(u64::MAX, |&s| s.into());
-                if let Some(list) = usize::try_from(seg).ok().and_then(|s| by.get_mut(s)) {
+                let seg = usize::try_from(seg).unwrap_or(usize::MAX);
+                if let Some(list) = by.get_mut(seg) {
                     list.push(v);
-                    ranks.push(v, seg as usize);
+                    ranks.push(v, seg);
                 }
             }
             ranks.finish()
