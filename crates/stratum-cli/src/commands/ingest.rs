@@ -297,25 +297,48 @@ pub(crate) fn no_usable_transactions(
 
 /// Phase timings on stderr when `STRATUM_TIMINGS` is set (for benchmarks and profiling): each
 /// phase's wall time and, where the system tells it, the CPU time of all the process's threads
-/// in it (a phase that keeps both cores busy shows about twice its wall time).
+/// in it (a phase that keeps both cores busy shows about twice its wall time), the part of it
+/// spent in the kernel, and the page faults that did not read a file (fresh memory touched).
 pub(crate) struct Timer {
     on: bool,
     last: std::time::Instant,
-    cpu: Option<f64>,
+    usage: Option<Usage>,
 }
 
-/// The process's CPU seconds so far (user and system, every thread, those ended included), from
-/// `/proc/self/stat`; `None` where it cannot be read. Its figures are in the kernel's user clock
-/// ticks, 100 a second on every architecture Stratum is built for (x86-64, aarch64).
-fn process_cpu() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // the fields after the command's name (in parentheses, which may hold spaces): utime and
-    // stime are the 14th and 15th of the line
-    let (_, rest) = stat.rsplit_once(')')?;
-    let mut fields = rest.split_whitespace().skip(11);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    Some((user + system) as f64 / 100.0)
+/// The process's resource use so far (every thread, those ended included), from
+/// `/proc/self/stat`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Usage {
+    /// CPU time in user mode, in clock ticks.
+    user: u64,
+    /// CPU time in the kernel, in clock ticks.
+    system: u64,
+    /// Page faults served without reading a file (mostly fresh pages zeroed and mapped).
+    minor_faults: u64,
+}
+
+impl Usage {
+    /// The kernel's user clock ticks a second: 100 on every architecture Stratum is built for
+    /// (x86-64, aarch64).
+    const TICKS: f64 = 100.0;
+
+    /// The figures so far; `None` where they cannot be read.
+    fn now() -> Option<Self> {
+        Self::parse(&std::fs::read_to_string("/proc/self/stat").ok()?)
+    }
+
+    fn parse(stat: &str) -> Option<Self> {
+        // the fields after the command's name (in parentheses, which may hold spaces): minflt
+        // is the 10th of the line, utime and stime the 14th and 15th
+        let (_, rest) = stat.rsplit_once(')')?;
+        let fields: Vec<&str> = rest.split_whitespace().take(13).collect();
+        let number = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        Some(Usage {
+            minor_faults: number(7)?,
+            user: number(11)?,
+            system: number(12)?,
+        })
+    }
 }
 
 impl Timer {
@@ -324,7 +347,7 @@ impl Timer {
         Timer {
             on,
             last: std::time::Instant::now(),
-            cpu: if on { process_cpu() } else { None },
+            usage: if on { Usage::now() } else { None },
         }
     }
 
@@ -338,9 +361,18 @@ impl Timer {
     pub(crate) fn lap(&mut self, what: &str) {
         if self.on {
             let now = std::time::Instant::now();
-            let cpu = process_cpu();
-            let spent = match (self.cpu, cpu) {
-                (Some(before), Some(after)) => format!(" (cpu {:.2} s)", after - before),
+            let usage = Usage::now();
+            let spent = match (self.usage, usage) {
+                (Some(before), Some(after)) => {
+                    let user = after.user.saturating_sub(before.user);
+                    let system = after.system.saturating_sub(before.system);
+                    format!(
+                        " (cpu {:.2} s, system {:.2} s, {} page faults)",
+                        (user + system) as f64 / Usage::TICKS,
+                        system as f64 / Usage::TICKS,
+                        after.minor_faults.saturating_sub(before.minor_faults)
+                    )
+                }
                 _ => String::new(),
             };
             eprintln!(
@@ -348,7 +380,7 @@ impl Timer {
                 (now - self.last).as_secs_f64()
             );
             self.last = now;
-            self.cpu = cpu;
+            self.usage = usage;
         }
     }
 }
@@ -369,12 +401,34 @@ mod tests {
 
     #[test]
     #[cfg(target_os = "linux")]
-    fn the_process_cpu_time_is_read_and_does_not_go_back() {
-        let before = process_cpu().unwrap_or_else(|| panic!("no CPU time in /proc/self/stat"));
-        // some work, so that a tick may pass
+    fn the_process_usage_is_read_and_does_not_go_back() {
+        let before = Usage::now().unwrap_or_else(|| panic!("no usage in /proc/self/stat"));
+        // some work and some fresh memory, so that a tick may pass and pages be touched
         let sum: u64 = (0..5_000_000u64).map(|i| i ^ (i >> 3)).sum();
         std::hint::black_box(sum);
-        let after = process_cpu().unwrap_or_else(|| panic!("no CPU time in /proc/self/stat"));
-        assert!(before >= 0.0 && after >= before, "{before} then {after}");
+        std::hint::black_box(vec![1u8; 1 << 22]);
+        let after = Usage::now().unwrap_or_else(|| panic!("no usage in /proc/self/stat"));
+        assert!(after.user >= before.user, "{before:?} then {after:?}");
+        assert!(after.system >= before.system, "{before:?} then {after:?}");
+        assert!(
+            after.minor_faults > before.minor_faults,
+            "{before:?} then {after:?}"
+        );
+    }
+
+    #[test]
+    fn a_stat_line_is_read_by_field_even_with_a_name_of_blanks_and_parentheses() {
+        // the layout of proc(5): pid (comm) state ppid pgrp session tty_nr tpgid flags minflt
+        // cminflt majflt cmajflt utime stime ...
+        let line = "42 (a (b) c) R 1 42 42 0 -1 4194560 1234 0 5 0 250 37 0 0 20 0 3 0";
+        assert_eq!(
+            Usage::parse(line),
+            Some(Usage {
+                user: 250,
+                system: 37,
+                minor_faults: 1234
+            })
+        );
+        assert_eq!(Usage::parse("42 (cut) R 1 42"), None);
     }
 }
