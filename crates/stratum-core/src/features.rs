@@ -66,8 +66,9 @@ pub struct CustomerFeatures {
     /// Days from the first purchase to `as_of`.
     pub tenure_days: i64,
     /// Trailing-window figures, when the aggregator kept daily history
-    /// ([`Aggregator::keep_history`]).
-    pub windows: Option<Windows>,
+    /// ([`Aggregator::keep_history`]). Boxed: a run without history (the default) keeps 48
+    /// bytes less per customer, and every pass over the customers reads a fifth less.
+    pub windows: Option<Box<Windows>>,
     /// Net amount and new orders by day, sorted by date, when the aggregator kept daily
     /// history.
     pub days: Option<Box<[DayTotal]>>,
@@ -1063,7 +1064,7 @@ impl Aggregator {
             refund_lines: rest.refund_lines,
             avg_order_value: monetary.div_count(acc.orders).round_cents(),
             tenure_days: (as_of - first).num_days(),
-            windows: history.as_ref().map(|h| windows(&h[i], as_of)),
+            windows: history.as_ref().map(|h| Box::new(windows(&h[i], as_of))),
             days: history.as_ref().map(|h| day_totals(&h[i])),
         }
     }
@@ -1419,7 +1420,10 @@ mod tests {
         // the order is new on the day of its earliest line, though that line came second
         let expected = [day("2023-12-20", 5, 1), day("2024-03-05", 8, 0)];
         assert_eq!(left.customers[0].days.as_deref(), Some(&expected[..]));
-        assert_eq!(left.customers[0].windows.map(|w| w.orders_12m), Some(0));
+        assert_eq!(
+            left.customers[0].windows.as_ref().map(|w| w.orders_12m),
+            Some(0)
+        );
         // the totals were given the order on the later day: the features say so
         assert_eq!(right.customers[0].days.as_deref(), Some(&wrong[..]));
     }
@@ -1478,8 +1482,8 @@ mod tests {
         agg.add("A", Some("o5"), d("2023-06-30"), m(10));
         let f = agg.finish(d("2025-07-01"));
         assert_eq!(
-            f.customers[0].windows,
-            Some(Windows {
+            f.customers[0].windows.as_deref(),
+            Some(&Windows {
                 revenue_12m: m(110),
                 revenue_prev_12m: m(50),
                 orders_12m: 2,

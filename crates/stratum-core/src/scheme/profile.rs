@@ -658,7 +658,7 @@ pub fn profile(
     let growth: Vec<Option<f64>> = customers
         .iter()
         .map(|c| {
-            let w = c.windows?;
+            let w = c.windows.as_deref()?;
             let prev = money(w.revenue_prev_12m);
             (prev > 0.0).then(|| money(w.revenue_12m) / prev - 1.0)
         })
@@ -692,16 +692,21 @@ pub fn profile(
     p.push("tenure_months", num(&|i| Some(tenure_months[i] as f64)));
     p.push(
         "annual_revenue",
-        num(&|i| customers[i].windows.map(|w| money(w.revenue_12m))),
+        num(&|i| customers[i].windows.as_ref().map(|w| money(w.revenue_12m))),
     );
     p.push(
         "revenue_prev_12m",
-        num(&|i| customers[i].windows.map(|w| money(w.revenue_prev_12m))),
+        num(&|i| {
+            customers[i]
+                .windows
+                .as_ref()
+                .map(|w| money(w.revenue_prev_12m))
+        }),
     );
     p.push("revenue_growth", num(&|i| growth[i]));
     p.push(
         "orders_12m",
-        num(&|i| customers[i].windows.map(|w| w.orders_12m as f64)),
+        num(&|i| customers[i].windows.as_ref().map(|w| w.orders_12m as f64)),
     );
     p.push("repurchase_rate", num(&|i| Some(repurchase[i])));
     let stats: Vec<Option<InteractionStats>> = customers

@@ -329,7 +329,7 @@ fn assert_earliest_line_rule(db: &(Features, TransactionQuality)) {
             ("2024-09-10".to_string(), 0),
         ]
     );
-    let orders_12m = c007.and_then(|c| c.windows).map(|w| w.orders_12m);
+    let orders_12m = c007.and_then(|c| c.windows.as_ref()).map(|w| w.orders_12m);
     assert_eq!(orders_12m, Some(1));
 }
 
