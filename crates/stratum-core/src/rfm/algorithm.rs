@@ -233,33 +233,49 @@ fn keys<K: Send>(
 
 /// `1 + ⌊bins × (number of strictly smaller keys) / n⌋` for every key.
 ///
-/// The keys are sorted once (in parallel); one walk of the sorted keys finds the smallest key
-/// of each score (at most `bins` of them), and each customer's score is the number of those
-/// cuts at or below their key: no search per customer.
+/// Score `s` starts at the smallest key with at least `r = ⌈(s − 1) n / bins⌉` keys strictly
+/// below it: the key of rank `r` when no equal key comes before it, else the next larger key.
+/// Each of these (at most `bins − 1`) is found by selection on what is left above the one
+/// before (linear, not a sort: at a million customers a sort of each dimension was most of the
+/// scoring), and each customer's score is the number of those cuts at or below their key.
 fn quantile_scores<K: Ord + Copy + Send + Sync>(keys: &[K], bins: u8) -> Vec<u8> {
     use rayon::prelude::*;
-    let mut sorted = keys.to_vec();
-    sorted.par_sort_unstable();
-    let n = sorted.len() as u128;
-    let score = |worse: usize| (1 + (u128::from(bins) * worse as u128) / n) as u8;
-    // cuts[s - 2]: the smallest key that scores s or more (score 1 needs no cut)
-    let mut cuts: Vec<K> = Vec::with_capacity(usize::from(bins));
-    let mut last = 1u8;
-    for (i, k) in sorted.iter().enumerate() {
-        if i > 0 && sorted[i - 1] == *k {
-            continue;
-        }
-        // `i` keys are strictly smaller than the first of a run of equal keys
-        let s = score(i);
-        // a score may be skipped when a run of equal keys spans a whole bin
-        while last < s {
-            cuts.push(*k);
-            last += 1;
-        }
-    }
+    let cuts = quantile_cuts(keys, bins);
     keys.par_iter()
         .map(|k| 1 + cuts.iter().take_while(|&cut| cut <= k).count() as u8)
         .collect()
+}
+
+/// `cuts[s - 2]`: the smallest key that scores `s` or more, for each score from 2 that some
+/// key has (score 1 needs no cut; a score may be skipped when a run of equal keys spans a whole
+/// bin, and then its cut is the next one's).
+fn quantile_cuts<K: Ord + Copy>(keys: &[K], bins: u8) -> Vec<K> {
+    let n = keys.len();
+    let mut work = keys.to_vec();
+    let mut cuts: Vec<K> = Vec::with_capacity(usize::from(bins));
+    // `work[..done]` holds keys no larger than any in `work[done..]`
+    let mut done = 0;
+    for s in 2..=u128::from(bins) {
+        let rank = ((s - 1) * n as u128).div_ceil(u128::from(bins)) as usize;
+        let Some(tail) = work.get_mut(done..).filter(|_| rank < n) else {
+            break;
+        };
+        let (_, &mut at, _) = tail.select_nth_unstable(rank - done);
+        // keys strictly below `at`: those before it, less the ones equal to it
+        let below = rank - work[..rank].iter().filter(|&&k| k == at).count();
+        let cut = if below == rank {
+            Some(at)
+        } else {
+            work[rank + 1..].iter().filter(|&&k| k > at).min().copied()
+        };
+        match cut {
+            Some(cut) => cuts.push(cut),
+            // `at` is the largest key: no key scores `s`, nor any higher score
+            None => break,
+        }
+        done = rank;
+    }
+    cuts
 }
 
 /// `1 + (number of cut points at or below the value)`.
@@ -437,8 +453,32 @@ mod tests {
             #[test]
             fn quantile_scores_equal_the_rank_rule(
                 keys in proptest::collection::vec(-20i64..20, 1..300),
-                bins in 3u8..=5,
+                bins in 2u8..=12,
             ) {
+                let mut sorted = keys.clone();
+                sorted.sort_unstable();
+                let n = keys.len() as u128;
+                let by_rule: Vec<u8> = keys
+                    .iter()
+                    .map(|k| {
+                        let worse = sorted.partition_point(|v| v < k) as u128;
+                        (1 + u128::from(bins) * worse / n) as u8
+                    })
+                    .collect();
+                prop_assert_eq!(quantile_scores(&keys, bins), by_rule);
+            }
+
+            /// The same with few ties and more keys than bins by far, and with one key
+            /// repeated over more than a bin among them.
+            #[test]
+            fn quantile_scores_equal_the_rank_rule_with_few_ties(
+                mut keys in proptest::collection::vec(-1_000_000i64..1_000_000, 1..3000),
+                repeated in 0usize..1500,
+                bins in 2u8..=10,
+            ) {
+                let first = keys[0];
+                let len = keys.len();
+                keys.extend(std::iter::repeat_n(first, repeated.min(len)));
                 let mut sorted = keys.clone();
                 sorted.sort_unstable();
                 let n = keys.len() as u128;
