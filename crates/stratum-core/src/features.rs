@@ -66,8 +66,10 @@ pub struct CustomerFeatures {
     /// Days from the first purchase to `as_of`.
     pub tenure_days: i64,
     /// Trailing-window figures, when the aggregator kept daily history
-    /// ([`Aggregator::keep_history`]). Boxed: a run without history (the default) keeps 48
-    /// bytes less per customer, and every pass over the customers reads a fifth less.
+    /// ([`Aggregator::keep_history`]). Boxed: inline they took 64 bytes of every record
+    /// (224 bytes, 160 now), which a run without history (the default) leaves empty and every
+    /// pass over the customers read; with history it is one small allocation per customer
+    /// beside `days`.
     pub windows: Option<Box<Windows>>,
     /// Net amount and new orders by day, sorted by date, when the aggregator kept daily
     /// history.
@@ -199,6 +201,7 @@ impl AccRest {
     /// it does the customers).
     fn of<'a>(acc: &mut Acc, rests: &'a mut Vec<AccRest>) -> &'a mut AccRest {
         if acc.rest == Acc::NO_REST {
+            debug_assert!(rests.len() < Acc::NO_REST as usize);
             acc.rest = rests.len() as u32;
             rests.push(AccRest::default());
         }
@@ -1315,6 +1318,15 @@ pub fn order_key(order_id: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn the_records_read_per_line_and_per_customer_stay_small() {
+        // a customer's running state is one cache line; a measured customer 160 bytes
+        assert_eq!(std::mem::size_of::<Acc>(), 64);
+        assert_eq!(std::mem::align_of::<Acc>(), 64);
+        assert_eq!(std::mem::size_of::<CustomerFeatures>(), 160);
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()

@@ -142,7 +142,7 @@ struct Piece {
 
 /// The buffers of a piece already absorbed, for a piece of a later batch.
 ///
-/// A batch's pieces hold some 72 bytes a row (40 MB for 32 MiB of CSV): allocated afresh for
+/// A batch's pieces hold 64 bytes a row and its customer id (about 40 MB for 32 MiB of CSV): allocated afresh for
 /// every batch, their pages could be returned and then faulted in and zeroed again. Reused,
 /// 10M lines over 1M customers took 0.98 of the time (paired whole runs).
 ///
@@ -1249,6 +1249,13 @@ impl Cutter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_parsed_row_is_64_bytes() {
+        // ten million of them are written and read once each
+        assert_eq!(std::mem::size_of::<Parsed>(), 64);
+    }
 
     fn pieces(buf: &[u8], parts: usize, eof: bool) -> Vec<String> {
         let mut from = 0;

@@ -403,10 +403,12 @@ mod tests {
     #[cfg(target_os = "linux")]
     fn the_process_usage_is_read_and_does_not_go_back() {
         let before = Usage::now().unwrap_or_else(|| panic!("no usage in /proc/self/stat"));
-        // some work and some fresh memory, so that a tick may pass and pages be touched
+        // some work and some fresh memory, so that a tick may pass and pages be touched (64
+        // MiB: above glibc's largest threshold for mapping an allocation of its own, so these
+        // pages are new to the process, never reused)
         let sum: u64 = (0..5_000_000u64).map(|i| i ^ (i >> 3)).sum();
         std::hint::black_box(sum);
-        std::hint::black_box(vec![1u8; 1 << 22]);
+        std::hint::black_box(vec![1u8; 64 << 20]);
         let after = Usage::now().unwrap_or_else(|| panic!("no usage in /proc/self/stat"));
         assert!(after.user >= before.user, "{before:?} then {after:?}");
         assert!(after.system >= before.system, "{before:?} then {after:?}");

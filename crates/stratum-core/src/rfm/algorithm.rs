@@ -236,8 +236,9 @@ fn keys<K: Send>(
 /// Score `s` starts at the smallest key with at least `r = ⌈(s − 1) n / bins⌉` keys strictly
 /// below it: the key of rank `r` when no equal key comes before it, else the next larger key.
 /// Each of these (at most `bins − 1`) is found by selection on what is left above the one
-/// before (linear, not a sort: at a million customers a sort of each dimension was most of the
-/// scoring), and each customer's score is the number of those cuts at or below their key.
+/// before and a count of the keys equal to it below (`bins` passes, not a sort: at a million
+/// customers a sort of each dimension was most of the scoring), and each customer's score is
+/// the number of those cuts at or below their key.
 fn quantile_scores<K: Ord + Copy + Send + Sync>(keys: &[K], bins: u8) -> Vec<u8> {
     use rayon::prelude::*;
     let cuts = quantile_cuts(keys, bins);
@@ -257,10 +258,10 @@ fn quantile_cuts<K: Ord + Copy>(keys: &[K], bins: u8) -> Vec<K> {
     let mut done = 0;
     for s in 2..=u128::from(bins) {
         let rank = ((s - 1) * n as u128).div_ceil(u128::from(bins)) as usize;
-        let Some(tail) = work.get_mut(done..).filter(|_| rank < n) else {
+        if rank >= n {
             break;
-        };
-        let (_, &mut at, _) = tail.select_nth_unstable(rank - done);
+        }
+        let (_, &mut at, _) = work[done..].select_nth_unstable(rank - done);
         // keys strictly below `at`: those before it, less the ones equal to it
         let below = rank - work[..rank].iter().filter(|&&k| k == at).count();
         let cut = if below == rank {
@@ -317,6 +318,16 @@ mod tests {
         assert_eq!(code(0, 9, 0), "090");
         // scores of two digits are not made by any bins, but still written whole
         assert_eq!(code(12, 3, 45), "12345");
+    }
+
+    #[test]
+    fn no_keys_or_one_bin_need_no_cut() {
+        assert_eq!(quantile_scores::<i64>(&[], 5), Vec::<u8>::new());
+        assert_eq!(quantile_scores(&[3, 1, 2], 1), [1, 1, 1]);
+        assert_eq!(quantile_scores(&[7], 5), [1]);
+        // two bins: the lower half scores 1, a run of equal keys stays whole
+        assert_eq!(quantile_scores(&[1, 1, 1, 2], 2), [1, 1, 1, 2]);
+        assert_eq!(quantile_scores(&[5, 5], 2), [1, 1]);
     }
 
     #[test]
