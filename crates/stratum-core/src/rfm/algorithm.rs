@@ -458,6 +458,20 @@ mod tests {
                 .collect()
         }
 
+        /// Each key's score by the rule itself: the count of strictly smaller keys, by binary
+        /// search in a sorted copy.
+        fn by_rank_rule(keys: &[i64], bins: u8) -> Vec<u8> {
+            let mut sorted = keys.to_vec();
+            sorted.sort_unstable();
+            let n = keys.len() as u128;
+            keys.iter()
+                .map(|k| {
+                    let worse = sorted.partition_point(|v| v < k) as u128;
+                    (1 + u128::from(bins) * worse / n) as u8
+                })
+                .collect()
+        }
+
         proptest! {
             /// The cuts give every key the score of the rank rule itself (the count of
             /// strictly smaller keys by binary search), with many ties and few keys.
@@ -466,17 +480,7 @@ mod tests {
                 keys in proptest::collection::vec(-20i64..20, 1..300),
                 bins in 2u8..=12,
             ) {
-                let mut sorted = keys.clone();
-                sorted.sort_unstable();
-                let n = keys.len() as u128;
-                let by_rule: Vec<u8> = keys
-                    .iter()
-                    .map(|k| {
-                        let worse = sorted.partition_point(|v| v < k) as u128;
-                        (1 + u128::from(bins) * worse / n) as u8
-                    })
-                    .collect();
-                prop_assert_eq!(quantile_scores(&keys, bins), by_rule);
+                prop_assert_eq!(quantile_scores(&keys, bins), by_rank_rule(&keys, bins));
             }
 
             /// The same with few ties and more keys than bins by far, and with one key
@@ -490,17 +494,7 @@ mod tests {
                 let first = keys[0];
                 let len = keys.len();
                 keys.extend(std::iter::repeat_n(first, repeated.min(len)));
-                let mut sorted = keys.clone();
-                sorted.sort_unstable();
-                let n = keys.len() as u128;
-                let by_rule: Vec<u8> = keys
-                    .iter()
-                    .map(|k| {
-                        let worse = sorted.partition_point(|v| v < k) as u128;
-                        (1 + u128::from(bins) * worse / n) as u8
-                    })
-                    .collect();
-                prop_assert_eq!(quantile_scores(&keys, bins), by_rule);
+                prop_assert_eq!(quantile_scores(&keys, bins), by_rank_rule(&keys, bins));
             }
 
             #[test]
