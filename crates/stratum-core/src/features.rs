@@ -196,16 +196,22 @@ struct AccRest {
 }
 
 impl AccRest {
-    /// Customer `acc`'s figures in `rests`, made when it has none (at most one per customer:
-    /// `rests` never holds more entries than there are customers, so a `u32` numbers them as
-    /// it does the customers).
-    fn of<'a>(acc: &mut Acc, rests: &'a mut Vec<AccRest>) -> &'a mut AccRest {
+    /// Adds `more` to customer `acc`'s figures in `rests`, made on first need (at most one per
+    /// customer: `rests` never holds more entries than there are customers, so a `u32`
+    /// numbers them as it does the customers); nothing is made for nothing to add.
+    fn add(acc: &mut Acc, rests: &mut Vec<AccRest>, more: AccRest) {
+        if more == AccRest::default() {
+            return;
+        }
         if acc.rest == Acc::NO_REST {
             debug_assert!(rests.len() < Acc::NO_REST as usize);
             acc.rest = rests.len() as u32;
             rests.push(AccRest::default());
         }
-        &mut rests[acc.rest as usize]
+        let rest = &mut rests[acc.rest as usize];
+        rest.refunds += more.refunds;
+        rest.refund_lines += more.refund_lines;
+        rest.zero_lines += more.zero_lines;
     }
 }
 
@@ -667,12 +673,12 @@ impl Aggregator {
     fn apply_day(&mut self, idx: u32, day: &DayLines) {
         let acc = &mut self.accs[idx as usize];
         acc.gross += day.gross;
-        if day.refunds != Money::ZERO || day.refund_lines > 0 || day.zero_lines > 0 {
-            let rest = AccRest::of(acc, &mut self.rests);
-            rest.refunds += day.refunds;
-            rest.refund_lines += day.refund_lines;
-            rest.zero_lines += day.zero_lines;
-        }
+        let more = AccRest {
+            refunds: day.refunds,
+            refund_lines: day.refund_lines,
+            zero_lines: day.zero_lines,
+        };
+        AccRest::add(acc, &mut self.rests, more);
         acc.orders += day.new_orders;
         if day.purchase_lines > 0 {
             acc.first = Some(acc.first.map_or(day.date, |d| d.min(day.date)));
@@ -742,13 +748,12 @@ impl Aggregator {
             gross: t.gross,
             ..Acc::EMPTY
         };
-        if t.refunds != Money::ZERO || t.refund_lines > 0 || t.zero_lines > 0 {
-            *AccRest::of(&mut acc, &mut self.rests) = AccRest {
-                refunds: t.refunds,
-                refund_lines: t.refund_lines,
-                zero_lines: t.zero_lines,
-            };
-        }
+        let rest = AccRest {
+            refunds: t.refunds,
+            refund_lines: t.refund_lines,
+            zero_lines: t.zero_lines,
+        };
+        AccRest::add(&mut acc, &mut self.rests, rest);
         self.accs.push(acc);
         if let Some(h) = &mut self.history {
             h.push(
@@ -780,14 +785,21 @@ impl Aggregator {
     fn apply(&mut self, idx: u32, order_key: Option<u64>, date: NaiveDate, amount: Money) {
         let acc = &mut self.accs[idx as usize];
         if amount.is_negative() {
-            let rest = AccRest::of(acc, &mut self.rests);
-            rest.refunds += amount;
-            rest.refund_lines += 1;
+            let refund = AccRest {
+                refunds: amount,
+                refund_lines: 1,
+                zero_lines: 0,
+            };
+            AccRest::add(acc, &mut self.rests, refund);
             record(&mut self.history, idx, date, amount, 0);
             return;
         }
         if amount == Money::ZERO {
-            AccRest::of(acc, &mut self.rests).zero_lines += 1;
+            let zero = AccRest {
+                zero_lines: 1,
+                ..AccRest::default()
+            };
+            AccRest::add(acc, &mut self.rests, zero);
             return;
         }
         acc.gross += amount;
