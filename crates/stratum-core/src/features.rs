@@ -25,7 +25,7 @@
 use chrono::NaiveDate;
 
 use crate::Money;
-use crate::keyset::{KeySet, filled, prefetch};
+use crate::keyset::{KeySet, drop_aside, filled, prefetch};
 
 /// What `frequency` counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -1133,7 +1133,10 @@ impl ShardedAggregator {
         let order = self.order.take().unwrap_or_else(|| id_order(&self.shards));
         let after = self.shards.iter().map(|a| a.lines_after_as_of).sum();
         let amount = self.shards.iter().map(|a| a.amount_after_as_of).sum();
-        in_order(&self.shards, &order, as_of, (after, amount))
+        let features = in_order(&self.shards, &order, as_of, (after, amount));
+        // the order sets and the customers' state, freed while the run goes on
+        drop_aside(std::mem::take(&mut self.shards));
+        features
     }
 
     /// With every shard [`Aggregator::in_periods`]: the features at the end of the next

@@ -379,7 +379,8 @@ impl Piece {
 /// One shard's running state.
 pub(crate) struct Shard {
     pub agg: Aggregator,
-    seen: KeySet<u128>,
+    /// The hashes of the rows taken (`--duplicates drop`).
+    pub seen: KeySet<u128>,
     pub counts: RowCounts,
     pub lines: LineStats,
     /// Rejected rows with their place in the file: (piece, row within the piece).
