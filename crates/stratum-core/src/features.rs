@@ -1224,16 +1224,24 @@ fn in_order(
             shards[s as usize].scored(i as usize, as_of, (first, last))
         })
         .collect_into_vec(&mut customers);
-    // the others have no purchase, or no line yet (measured as such without a record built)
+    // the others have no purchase, or no line yet (measured as such without a record built);
+    // a pass over every customer's state in id order, that is in no order in memory: in
+    // parallel, loading a state a few customers ahead
     let no_purchase = order
-        .iter()
-        .filter(|&&(s, i)| acc(s, i).first.is_none())
-        .filter_map(
-            |&(s, i)| match shards[s as usize].measure(i as usize, as_of) {
+        .par_iter()
+        .enumerate()
+        .filter_map(|(k, &(s, i))| {
+            if let Some(&(s, i)) = order.get(k + WARM_AHEAD) {
+                prefetch(acc(s, i));
+            }
+            if acc(s, i).first.is_some() {
+                return None;
+            }
+            match shards[s as usize].measure(i as usize, as_of) {
                 Measured::NoPurchase(c) => Some(c),
                 _ => None,
-            },
-        )
+            }
+        })
         .collect();
     Features {
         as_of: Some(as_of),
