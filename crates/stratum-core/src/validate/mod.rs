@@ -253,14 +253,16 @@ pub struct Validation {
 /// Refills each feature's segments (`values[f][s]`) with their values in value order, from each
 /// feature's customers in value order (`orders`) and each customer's segment (`segment_of`,
 /// past `k` for none), and ranks each feature's values as they come.
-fn in_value_order<S: Copy + Into<u64>>(
+fn in_value_order<S: Copy + Into<u64> + Sync>(
     segment_of: &[S],
     values: &mut [Vec<Vec<f64>>],
     orders: &[Vec<(f64, u32)>],
     k: usize,
 ) -> Vec<Result<KruskalWallis, Undefined>> {
+    use rayon::prelude::*;
+    // the features in parallel (each a pass over every customer)
     values
-        .iter_mut()
+        .par_iter_mut()
         .zip(orders)
         .map(|(by, order)| {
             let mut ranks = PooledRanks::new(k);
@@ -301,7 +303,10 @@ impl FeatureOrder {
                         .enumerate()
                         .filter_map(|(i, v)| Some(((*v)?, u32::try_from(i).ok()?)))
                         .collect();
-                    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+                    // each sort in parallel too: three features on two cores left one
+                    // sorting alone (the order of equal values does not matter: they are
+                    // ranked as one run)
+                    pairs.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
                     pairs
                 })
                 .collect(),
