@@ -175,19 +175,30 @@ impl CheckedRfmParams {
                 threshold_scores(customers.iter().map(|c| c.monetary.to_f64()), monetary),
             ),
         };
+        use rayon::prelude::*;
+        // every pass over the customers in parallel: at a million customers each reads 160 MB
+        // of features, and one thread's passes were a tenth of the scoring
         let n = customers.len().max(1) as f64;
-        let mean = |s: &[u8]| s.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let mean = |s: &[u8]| s.par_iter().map(|&v| u64::from(v)).sum::<u64>() as f64 / n;
         let mean_scores = [mean(&r), mean(&f), mean(&m)];
+        // Summed exactly (in any order), divided once.
+        let (recency, frequency, monetary) = customers
+            .par_iter()
+            .map(|c| {
+                (
+                    i128::from(c.recency_days),
+                    i128::from(c.frequency),
+                    i128::from(c.monetary.units()),
+                )
+            })
+            .reduce(|| (0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
         let mean_values = [
-            customers.iter().map(|c| c.recency_days as f64).sum::<f64>() / n,
-            customers.iter().map(|c| c.frequency as f64).sum::<f64>() / n,
-            // Summed exactly, divided once.
-            customers.iter().map(|c| c.monetary.units()).sum::<i128>() as f64
-                / crate::Money::SCALE as f64
-                / n,
+            recency as f64 / n,
+            frequency as f64 / n,
+            monetary as f64 / crate::Money::SCALE as f64 / n,
         ];
         let results = customers
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, c)| {
                 let (rh, fh, mh) = match self.class_basis() {
