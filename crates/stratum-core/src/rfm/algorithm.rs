@@ -188,7 +188,7 @@ impl CheckedRfmParams {
                 (
                     i128::from(c.recency_days),
                     i128::from(c.frequency),
-                    i128::from(c.monetary.units()),
+                    c.monetary.units(),
                 )
             })
             .reduce(|| (0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
