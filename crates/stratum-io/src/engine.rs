@@ -379,8 +379,7 @@ impl Piece {
 /// One shard's running state.
 pub(crate) struct Shard {
     pub agg: Aggregator,
-    /// The hashes of the rows taken (`--duplicates drop`).
-    pub seen: KeySet<u128>,
+    seen: KeySet<u128>,
     pub counts: RowCounts,
     pub lines: LineStats,
     /// Rejected rows with their place in the file: (piece, row within the piece).
@@ -410,6 +409,11 @@ impl Shard {
             lines: LineStats::default(),
             rejects: Vec::new(),
         }
+    }
+
+    /// The hashes of the rows taken (none with `--duplicates keep`), left empty here.
+    pub fn take_seen(&mut self) -> KeySet<u128> {
+        std::mem::take(&mut self.seen)
     }
 
     /// Takes a piece's rows of this shard, in file order, and leaves `items` empty.

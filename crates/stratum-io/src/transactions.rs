@@ -173,11 +173,11 @@ pub fn load_transactions_from<W: Write>(
     q.counts.blank_rows = blank;
     let mut aggs = Vec::with_capacity(shards.len());
     let mut seen = Vec::with_capacity(shards.len());
-    for shard in shards {
+    for mut shard in shards {
+        seen.push(shard.take_seen());
         q.counts.merge(shard.counts);
         q.lines.merge(&shard.lines);
         aggs.push(shard.agg);
-        seen.push(shard.seen);
     }
     // the duplicate sets (about 22 bytes a line read), freed while the run goes on
     stratum_core::keyset::drop_aside(seen);

@@ -304,9 +304,10 @@ impl FeatureOrder {
                         .filter_map(|(i, v)| Some(((*v)?, u32::try_from(i).ok()?)))
                         .collect();
                     // each sort in parallel too: three features on two cores left one
-                    // sorting alone (the order of equal values does not matter: they are
-                    // ranked as one run)
-                    pairs.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+                    // sorting alone. Equal values in customer order, so that the order is
+                    // the same whatever the sort (equal numbers are ranked as one run, but a
+                    // NaN is a run of its own)
+                    pairs.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                     pairs
                 })
                 .collect(),
