@@ -175,9 +175,9 @@ pub(crate) fn filled<T: Clone>(len: usize, value: T) -> Vec<T> {
 /// giving their pages back to the system takes tens of milliseconds that the run need not wait
 /// for (10M lines over 1M customers, paired whole runs: 0.97 of the time).
 ///
-/// One thread frees for the whole process, a value at a time, and at most one more waits for it
-/// (a caller that frees faster than it waits here), so that values freed in a loop never pile
-/// up. Where that thread cannot be started, or has stopped (a panicking `Drop`), `value` is
+/// One thread frees for the whole process, a value at a time, with room for one more value
+/// waiting (a caller that frees faster than that waits here), so that values freed in a loop
+/// never pile up. Where that thread cannot be started, or has stopped (a panicking `Drop`), `value` is
 /// freed here.
 pub fn drop_aside<T: Send + 'static>(value: T) {
     type Freed = Box<dyn Send>;
