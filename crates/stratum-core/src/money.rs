@@ -150,19 +150,48 @@ impl Money {
     /// Appends the amount as [`Display`](fmt::Display) writes it, without the formatter for
     /// amounts within ±9.2 × 10^14 (the CSV writers' hot path: four amounts a customer).
     pub fn push_text(self, out: &mut String) {
-        let Ok(units) = i64::try_from(self.0) else {
-            use fmt::Write as _;
-            let _ = write!(out, "{self}");
-            return;
-        };
-        if units < 0 {
-            out.push('-');
+        let mut buf = [0; Self::TEXT_BYTES];
+        match self.short_text(&mut buf) {
+            Some(text) => out.push_str(text),
+            None => {
+                use fmt::Write as _;
+                let _ = write!(out, "{self}");
+            }
         }
+    }
+
+    /// Appends the amount as [`Money::push_text`] does, to bytes (the CSV writer's buffer,
+    /// without a copy through a `String`).
+    pub fn push_bytes(self, out: &mut Vec<u8>) {
+        let mut buf = [0; Self::TEXT_BYTES];
+        match self.short_text(&mut buf) {
+            Some(text) => out.extend_from_slice(text.as_bytes()),
+            None => {
+                use std::io::Write as _;
+                // writing to a `Vec` cannot fail
+                let _ = write!(out, "{self}");
+            }
+        }
+    }
+
+    /// The longest text of [`Money::short_text`]: a sign, 15 digits, a point, four decimals.
+    const TEXT_BYTES: usize = 24;
+
+    /// The amount's text in `buf`, for amounts within ±9.2 × 10^14 (`None` beyond: the
+    /// formatter writes those).
+    fn short_text(self, buf: &mut [u8; Self::TEXT_BYTES]) -> Option<&str> {
+        let units = i64::try_from(self.0).ok()?;
         let abs = units.unsigned_abs();
         let scale = Self::SCALE as u64;
+        let mut len = 0;
+        if units < 0 {
+            buf[0] = b'-';
+            len = 1;
+        }
         let mut buffer = itoa::Buffer::new();
-        out.push_str(buffer.format(abs / scale));
-        out.push('.');
+        let whole = buffer.format(abs / scale).as_bytes();
+        buf.get_mut(len..len + whole.len())?.copy_from_slice(whole);
+        len += whole.len();
         let frac = abs % scale;
         // four decimals, trailing zeros dropped down to two
         let (value, digits) = if frac.is_multiple_of(100) {
@@ -172,11 +201,15 @@ impl Money {
         } else {
             (frac, 4)
         };
+        *buf.get_mut(len)? = b'.';
+        len += 1;
         let mut div = 10u64.pow(digits - 1);
         while div > 0 {
-            out.push(char::from(b'0' + (value / div % 10) as u8));
+            *buf.get_mut(len)? = b'0' + (value / div % 10) as u8;
+            len += 1;
             div /= 10;
         }
+        std::str::from_utf8(buf.get(..len)?).ok()
     }
 
     /// The amount rounded to whole cents (two decimals), half away from zero.
@@ -219,6 +252,9 @@ mod tests {
                 let mut text = String::from("x");
                 m.push_text(&mut text);
                 proptest::prop_assert_eq!(&text[1..], m.to_string());
+                let mut bytes = b"y".to_vec();
+                m.push_bytes(&mut bytes);
+                proptest::prop_assert_eq!(String::from_utf8_lossy(&bytes[1..]), m.to_string());
             }
         }
     }
