@@ -221,7 +221,9 @@ impl<W: Write> CsvOut<W> {
                 // typed values straight into the buffer: through `scratch` each was copied
                 // again (four amounts, two dates and a share a customer in customers.csv)
                 Cell::Money(m) => m.push_bytes(&mut self.buf),
-                Cell::Date(d) => self.buf.extend_from_slice(date_text(&mut [0; 10], *d).as_bytes()),
+                Cell::Date(d) => self
+                    .buf
+                    .extend_from_slice(date_text(&mut [0; 10], *d).as_bytes()),
                 Cell::Share(v) => {
                     let _ = write!(self.buf, "{v:.6}");
                 }
