@@ -151,9 +151,9 @@ impl Money {
     /// amounts within ±9.2 × 10^14 (the CSV writers' hot path: four amounts a customer).
     pub fn push_text(self, out: &mut String) {
         let mut buf = [0; Self::TEXT_BYTES];
-        match self.short_text(&mut buf) {
-            Some(text) => out.push_str(text),
-            None => {
+        match self.short_text(&mut buf).map(std::str::from_utf8) {
+            Some(Ok(text)) => out.push_str(text),
+            _ => {
                 use fmt::Write as _;
                 let _ = write!(out, "{self}");
             }
@@ -165,7 +165,7 @@ impl Money {
     pub fn push_bytes(self, out: &mut Vec<u8>) {
         let mut buf = [0; Self::TEXT_BYTES];
         match self.short_text(&mut buf) {
-            Some(text) => out.extend_from_slice(text.as_bytes()),
+            Some(text) => out.extend_from_slice(text),
             None => {
                 use std::io::Write as _;
                 // writing to a `Vec` cannot fail
@@ -175,11 +175,11 @@ impl Money {
     }
 
     /// The longest text of [`Money::short_text`]: a sign, 15 digits, a point, four decimals.
-    const TEXT_BYTES: usize = 24;
+    const TEXT_BYTES: usize = 1 + 15 + 1 + 4;
 
-    /// The amount's text in `buf`, for amounts within ±9.2 × 10^14 (`None` beyond: the
-    /// formatter writes those).
-    fn short_text(self, buf: &mut [u8; Self::TEXT_BYTES]) -> Option<&str> {
+    /// The amount's text (ASCII) in `buf`, for amounts within ±9.2 × 10^14 (`None` beyond:
+    /// the formatter writes those).
+    fn short_text(self, buf: &mut [u8; Self::TEXT_BYTES]) -> Option<&[u8]> {
         let units = i64::try_from(self.0).ok()?;
         let abs = units.unsigned_abs();
         let scale = Self::SCALE as u64;
@@ -209,7 +209,7 @@ impl Money {
             len += 1;
             div /= 10;
         }
-        std::str::from_utf8(buf.get(..len)?).ok()
+        buf.get(..len)
     }
 
     /// The amount rounded to whole cents (two decimals), half away from zero.
@@ -257,6 +257,31 @@ mod tests {
                 proptest::prop_assert_eq!(String::from_utf8_lossy(&bytes[1..]), m.to_string());
             }
         }
+    }
+
+    #[test]
+    fn the_fast_text_ends_where_i64_ends() {
+        let edges = [
+            i128::from(i64::MIN) - 1,
+            i128::from(i64::MIN),
+            i128::from(i64::MIN) + 1,
+            i128::from(i64::MAX) - 1,
+            i128::from(i64::MAX),
+            i128::from(i64::MAX) + 1,
+        ];
+        for units in edges {
+            let m = Money::from_units_i128(units);
+            let mut text = String::new();
+            m.push_text(&mut text);
+            let mut bytes = Vec::new();
+            m.push_bytes(&mut bytes);
+            assert_eq!(text, m.to_string(), "{units}");
+            assert_eq!(bytes, m.to_string().into_bytes(), "{units}");
+        }
+        assert_eq!(
+            Money::from_units_i128(i128::from(i64::MIN)).to_string(),
+            "-922337203685477.5808"
+        );
     }
 
     #[test]

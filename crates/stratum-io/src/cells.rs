@@ -79,7 +79,7 @@ impl Cell<'_> {
             Cell::Share(v) => write!(out, "{v:.6}"),
             Cell::Number(v) => write!(out, "{v:.4}"),
             Cell::Date(d) => {
-                out.push_str(&date_text(&mut [0; 10], *d));
+                out.push_str(&String::from_utf8_lossy(&date_bytes(&mut [0; 10], *d)));
                 Ok(())
             }
         };
@@ -89,10 +89,10 @@ impl Cell<'_> {
 /// `d` as `YYYY-MM-DD`, as chrono writes it, without its general formatter (a tenth of the
 /// time; dates are two columns of every customer row): in `buf` for the years 0 to 9999,
 /// by chrono beyond.
-fn date_text(buf: &mut [u8; 10], d: NaiveDate) -> std::borrow::Cow<'_, str> {
+fn date_bytes(buf: &mut [u8; 10], d: NaiveDate) -> std::borrow::Cow<'_, [u8]> {
     let year = d.year();
     if !(0..=9999).contains(&year) {
-        return d.to_string().into();
+        return d.to_string().into_bytes().into();
     }
     let digit = |v: u32| b'0' + (v % 10) as u8;
     let y = year as u32;
@@ -108,7 +108,7 @@ fn date_text(buf: &mut [u8; 10], d: NaiveDate) -> std::borrow::Cow<'_, str> {
         digit(d.day() / 10),
         digit(d.day()),
     ];
-    String::from_utf8_lossy(buf)
+    std::borrow::Cow::Borrowed(buf)
 }
 
 /// How text is written to CSV files.
@@ -221,9 +221,8 @@ impl<W: Write> CsvOut<W> {
                 // typed values straight into the buffer: through `scratch` each was copied
                 // again (four amounts, two dates and a share a customer in customers.csv)
                 Cell::Money(m) => m.push_bytes(&mut self.buf),
-                Cell::Date(d) => self
-                    .buf
-                    .extend_from_slice(date_text(&mut [0; 10], *d).as_bytes()),
+                Cell::Date(d) => self.buf.extend_from_slice(&date_bytes(&mut [0; 10], *d)),
+                // writing to a `Vec` cannot fail
                 Cell::Share(v) => {
                     let _ = write!(self.buf, "{v:.6}");
                 }
@@ -367,6 +366,31 @@ pub(crate) fn push_field(buf: &mut Vec<u8>, field: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_cells_go_into_a_record_as_their_text() {
+        let date = |y| NaiveDate::from_ymd_opt(y, 3, 7).unwrap_or_default();
+        let cells = [
+            Cell::Date(date(2025)),
+            Cell::Date(date(-5)),
+            Cell::Date(date(10_000)),
+            Cell::Money(Money::from_units(-1_234_500)),
+            Cell::Money(Money::from_units(i64::MIN)),
+            Cell::Money(Money::from_units_i128(i128::MAX)),
+            Cell::Share(0.123_456_5),
+            Cell::Share(f64::NAN),
+            Cell::Number(f64::INFINITY),
+            Cell::Number(-2.0 / 3.0),
+            Cell::Int(i64::MIN),
+        ];
+        for cell in cells {
+            assert_eq!(
+                written(CsvText::Raw, std::slice::from_ref(&cell)),
+                format!("{}\n", cell.text()),
+                "{cell:?}"
+            );
+        }
+    }
 
     #[test]
     fn dates_are_written_as_chrono_writes_them() {

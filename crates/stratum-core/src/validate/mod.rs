@@ -321,12 +321,19 @@ impl FeatureOrder {
 /// The widest range of whole values [`counted`] sorts by counting: a count per value.
 const COUNTED_RANGE: u64 = 1 << 16;
 
-/// `pairs` (in customer order) in value order by a counting sort, when every value is a whole
-/// number (not −0.0, which [`f64::total_cmp`] puts before 0) within [`COUNTED_RANGE`]; `None`
-/// otherwise. Stable, so equal values stay in customer order as the sort puts them. Recency
-/// and frequency are such values: at a million customers each took 40–60 ms to sort, and a
-/// count takes a few.
+/// `pairs` in value order by a counting sort, when every value is a whole number (not −0.0,
+/// which [`f64::total_cmp`] puts before 0) within [`COUNTED_RANGE`] and a range not much wider
+/// than their number; `None` otherwise. `pairs` must be in customer order (as
+/// [`FeatureOrder::new`] makes them): the count is stable, so equal values stay in customer
+/// order as the sort puts them. Recency and frequency are such values: at a million customers
+/// each took 40–60 ms to sort, and a count takes a few.
 fn counted(pairs: &[(f64, u32)]) -> Option<Vec<(f64, u32)>> {
+    debug_assert!(pairs.windows(2).all(|w| w[0].1 < w[1].1));
+    if pairs.is_empty() {
+        return Some(Vec::new());
+    }
+    // the cast saturates: 2^63 is taken as i64::MAX (whose float is 2^63), still one key per
+    // value and in their order; beyond, the cast changes the value and it is not counted
     let whole = |v: f64| {
         let i = v as i64;
         ((i as f64).to_bits() == v.to_bits()).then_some(i)
@@ -337,15 +344,13 @@ fn counted(pairs: &[(f64, u32)]) -> Option<Vec<(f64, u32)>> {
         lo = lo.min(i);
         hi = hi.max(i);
     }
-    if pairs.is_empty() {
-        return Some(Vec::new());
-    }
     let span = hi.abs_diff(lo);
-    if span >= COUNTED_RANGE {
+    // a count per value of the range: for a few values far apart a sort is cheaper
+    if span >= COUNTED_RANGE || span > (pairs.len() as u64).saturating_mul(4).max(1024) {
         return None;
     }
     let bucket = |v: f64| (v as i64).abs_diff(lo) as usize;
-    // starts[b]: where value `lo + b` goes next
+    // the number of each value, then summed into where value `lo + b` goes first
     let mut starts = vec![0usize; span as usize + 2];
     for &(v, _) in pairs {
         starts[bucket(v) + 1] += 1;
@@ -564,9 +569,43 @@ mod tests {
     }
 
     #[test]
+    fn whole_values_at_the_ends_of_i64_are_counted_in_order() {
+        let top = 2f64.powi(63);
+        let bottom = -top;
+        for values in [
+            vec![top, top - 1024.0, top, top - 1024.0],
+            vec![bottom + 1024.0, bottom, bottom + 1024.0],
+            vec![7.0],
+        ] {
+            let pairs: Vec<(f64, u32)> = values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (v, i as u32))
+                .collect();
+            let counted = counted(&pairs);
+            assert!(counted.is_some(), "{values:?}");
+            assert_eq!(
+                bits(&counted.unwrap_or_default()),
+                bits(&compared(&pairs)),
+                "{values:?}"
+            );
+        }
+        assert_eq!(counted(&[(bottom, 0), (top, 1)]), None);
+    }
+
+    #[test]
     fn values_counting_cannot_order_as_the_sort_does_are_sorted() {
-        // −0.0 sorts before 0.0; a fraction, a NaN, an infinity or a wide range are not counted
-        for odd in [-0.0, 0.5, f64::NAN, f64::INFINITY, 1e9] {
+        // −0.0 sorts before 0.0; a fraction, a NaN of either sign, an infinity or a wide range
+        // are not counted
+        for odd in [
+            -0.0,
+            0.5,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e9,
+        ] {
             let pairs = [(0.0, 0), (odd, 1), (1.0, 2), (0.0, 3)];
             assert_eq!(counted(&pairs), None, "{odd}");
             let order =
@@ -574,9 +613,18 @@ mod tests {
             assert_eq!(bits(&order.0[0]), bits(&compared(&pairs)), "{odd}");
         }
         assert_eq!(counted(&[]), Some(Vec::new()));
-        // the widest range counted, and one wider
-        assert!(counted(&[(0.0, 0), ((COUNTED_RANGE - 1) as f64, 1)]).is_some());
-        assert!(counted(&[(0.0, 0), (COUNTED_RANGE as f64, 1)]).is_none());
+        // the widest range counted (values enough for it), and one wider; a few values far
+        // apart are sorted
+        let spread = |last: u64| -> Vec<(f64, u32)> {
+            (0..COUNTED_RANGE / 4)
+                .map(|i| ((i * 4) as f64, i as u32))
+                .chain([(last as f64, (COUNTED_RANGE / 4) as u32)])
+                .collect()
+        };
+        assert!(counted(&spread(COUNTED_RANGE - 1)).is_some());
+        assert!(counted(&spread(COUNTED_RANGE)).is_none());
+        assert!(counted(&[(0.0, 0), (1024.0, 1)]).is_some());
+        assert!(counted(&[(0.0, 0), (1025.0, 1)]).is_none());
     }
 
     #[test]
