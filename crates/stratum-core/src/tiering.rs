@@ -59,7 +59,10 @@ impl Tiering {
 /// Scores and classifies every customer of `features`.
 pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) -> Tiering {
     let customers = &features.customers;
-    let monetary: Vec<_> = customers.iter().map(|c| c.monetary).collect();
+    let monetary: Vec<_> = {
+        use rayon::prelude::*;
+        customers.par_iter().map(|c| c.monetary).collect()
+    };
     let (rfm, abc) = rayon::join(|| rfm.fit(customers), || abc.fit(&monetary));
     let class_keys: Vec<RfmClass> = rfm.customers().iter().map(|c| c.class).collect();
     let segment_keys: Vec<Segment> = rfm.customers().iter().map(|c| c.segment).collect();
