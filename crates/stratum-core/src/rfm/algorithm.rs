@@ -144,20 +144,23 @@ impl CheckedRfmParams {
     /// Scores, classes and segments for `customers`.
     pub fn fit(&self, customers: &[CustomerFeatures]) -> Rfm {
         let bins = self.bins();
+        use rayon::prelude::*;
+        // each customer's recency, frequency and amount read once (at a million customers a
+        // pass over the features reads 160 MB): the scores and the means read these columns
+        let (recency, (frequency, monetary)): (Vec<i64>, (Vec<u64>, Vec<crate::Money>)) = customers
+            .par_iter()
+            .map(|c| (c.recency_days, (c.frequency, c.monetary)))
+            .unzip();
         // "Goodness" keys: larger is better in every dimension.
         let (r, f, m) = match self.method() {
             ScoreMethod::Quantile => {
-                use rayon::prelude::*;
-                // the three keys from one pass over the customers (at a million customers a
-                // pass reads 160 MB), then the three dimensions at once
-                let (recency, (frequency, monetary)): (Vec<i64>, (Vec<u64>, Vec<i128>)) = customers
-                    .par_iter()
-                    .map(|c| (-c.recency_days, (c.frequency, c.monetary.units())))
-                    .unzip();
+                let newer: Vec<std::cmp::Reverse<i64>> =
+                    recency.par_iter().map(|&d| std::cmp::Reverse(d)).collect();
+                // the three dimensions at once
                 let ((r, f), m) = rayon::join(
                     || {
                         rayon::join(
-                            || quantile_scores(&recency, bins),
+                            || quantile_scores(&newer, bins),
                             || quantile_scores(&frequency, bins),
                         )
                     },
@@ -166,38 +169,32 @@ impl CheckedRfmParams {
                 (r, f, m)
             }
             ScoreMethod::Thresholds {
-                recency,
-                frequency,
-                monetary,
+                recency: recency_cuts,
+                frequency: frequency_cuts,
+                monetary: monetary_cuts,
             } => (
-                customers
+                recency
                     .iter()
-                    .map(|c| {
-                        let above = recency.iter().filter(|&&t| (c.recency_days as f64) > t);
+                    .map(|&days| {
+                        let above = recency_cuts.iter().filter(|&&t| (days as f64) > t);
                         bins - above.count() as u8
                     })
                     .collect(),
-                threshold_scores(customers.iter().map(|c| c.frequency as f64), frequency),
-                threshold_scores(customers.iter().map(|c| c.monetary.to_f64()), monetary),
+                threshold_scores(frequency.iter().map(|&v| v as f64), frequency_cuts),
+                threshold_scores(monetary.iter().map(|m| m.to_f64()), monetary_cuts),
             ),
         };
-        use rayon::prelude::*;
-        // every pass over the customers in parallel: at a million customers each reads 160 MB
-        // of features, and one thread's passes were a tenth of the scoring
+        // every pass over the customers in parallel: at a million customers one thread's
+        // passes were a tenth of the scoring
         let n = customers.len().max(1) as f64;
         let mean = |s: &[u8]| s.par_iter().map(|&v| u64::from(v)).sum::<u64>() as f64 / n;
         let mean_scores = [mean(&r), mean(&f), mean(&m)];
         // Summed exactly (in any order), divided once.
-        let (recency, frequency, monetary) = customers
-            .par_iter()
-            .map(|c| {
-                (
-                    i128::from(c.recency_days),
-                    i128::from(c.frequency),
-                    c.monetary.units(),
-                )
-            })
-            .reduce(|| (0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+        let (recency, frequency, monetary) = (
+            recency.par_iter().map(|&d| i128::from(d)).sum::<i128>(),
+            frequency.par_iter().map(|&v| i128::from(v)).sum::<i128>(),
+            monetary.par_iter().map(|m| m.units()).sum::<i128>(),
+        );
         let mean_values = [
             recency as f64 / n,
             frequency as f64 / n,
