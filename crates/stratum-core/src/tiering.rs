@@ -3,7 +3,7 @@
 use crate::Money;
 use crate::abc::{Abc, AbcClass, CheckedAbcParams};
 use crate::features::Features;
-use crate::rfm::{CheckedRfmParams, Rfm, RfmClass, Segment};
+use crate::rfm::{CheckedRfmParams, Rfm, RfmClass, RfmColumns, Segment};
 use crate::summary::{GroupSummary, summarize};
 
 /// Every customer's RFM and ABC results and the summaries of each grouping.
@@ -59,11 +59,9 @@ impl Tiering {
 /// Scores and classifies every customer of `features`.
 pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) -> Tiering {
     let customers = &features.customers;
-    let monetary: Vec<_> = {
-        use rayon::prelude::*;
-        customers.par_iter().map(|c| c.monetary).collect()
-    };
-    let (rfm, abc) = rayon::join(|| rfm.fit(customers), || abc.fit(&monetary));
+    // read once for RFM, ABC and the revenue
+    let columns = RfmColumns::of(customers);
+    let (rfm, abc) = rayon::join(|| rfm.fit_columns(&columns), || abc.fit(&columns.monetary));
     let class_keys: Vec<RfmClass> = rfm.customers().iter().map(|c| c.class).collect();
     let segment_keys: Vec<Segment> = rfm.customers().iter().map(|c| c.segment).collect();
     let scores = rfm.customers();
@@ -76,7 +74,7 @@ pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) 
         },
         || summarize(customers, scores, abc.classes(), &AbcClass::ALL),
     );
-    let revenue = monetary.iter().copied().sum();
+    let revenue = columns.monetary.iter().copied().sum();
     Tiering {
         features,
         rfm,

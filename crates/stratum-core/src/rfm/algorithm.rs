@@ -140,17 +140,46 @@ impl Rfm {
     }
 }
 
-impl CheckedRfmParams {
-    /// Scores, classes and segments for `customers`.
-    pub fn fit(&self, customers: &[CustomerFeatures]) -> Rfm {
-        let bins = self.bins();
+/// Each customer's recency, frequency and monetary value, read from the features once (at a
+/// million customers a pass over the features reads 160 MB): RFM's scores and means read
+/// these columns, and the tiering's ABC and revenue the amounts.
+pub(crate) struct RfmColumns {
+    pub recency: Vec<i64>,
+    pub frequency: Vec<u64>,
+    pub monetary: Vec<crate::Money>,
+}
+
+impl RfmColumns {
+    /// The columns of `customers`, in their order.
+    pub fn of(customers: &[CustomerFeatures]) -> Self {
         use rayon::prelude::*;
-        // each customer's recency, frequency and amount read once (at a million customers a
-        // pass over the features reads 160 MB): the scores and the means read these columns
-        let (recency, (frequency, monetary)): (Vec<i64>, (Vec<u64>, Vec<crate::Money>)) = customers
+        let (recency, (frequency, monetary)) = customers
             .par_iter()
             .map(|c| (c.recency_days, (c.frequency, c.monetary)))
             .unzip();
+        RfmColumns {
+            recency,
+            frequency,
+            monetary,
+        }
+    }
+}
+
+impl CheckedRfmParams {
+    /// Scores, classes and segments for `customers`.
+    pub fn fit(&self, customers: &[CustomerFeatures]) -> Rfm {
+        self.fit_columns(&RfmColumns::of(customers))
+    }
+
+    /// [`CheckedRfmParams::fit`] on the customers' columns.
+    pub(crate) fn fit_columns(&self, columns: &RfmColumns) -> Rfm {
+        let bins = self.bins();
+        use rayon::prelude::*;
+        let RfmColumns {
+            recency,
+            frequency,
+            monetary,
+        } = columns;
         // "Goodness" keys: larger is better in every dimension.
         let (r, f, m) = match self.method() {
             ScoreMethod::Quantile => {
@@ -161,10 +190,10 @@ impl CheckedRfmParams {
                     || {
                         rayon::join(
                             || quantile_scores(&newer, bins),
-                            || quantile_scores(&frequency, bins),
+                            || quantile_scores(frequency, bins),
                         )
                     },
-                    || quantile_scores(&monetary, bins),
+                    || quantile_scores(monetary, bins),
                 );
                 (r, f, m)
             }
@@ -186,19 +215,19 @@ impl CheckedRfmParams {
         };
         // every pass over the customers in parallel: at a million customers one thread's
         // passes were a tenth of the scoring
-        let n = customers.len().max(1) as f64;
+        let n = recency.len().max(1) as f64;
         let mean = |s: &[u8]| s.par_iter().map(|&v| u64::from(v)).sum::<u64>() as f64 / n;
         let mean_scores = [mean(&r), mean(&f), mean(&m)];
         // Summed exactly (in any order), divided once.
-        let (recency, frequency, monetary) = (
+        let sums = (
             recency.par_iter().map(|&d| i128::from(d)).sum::<i128>(),
             frequency.par_iter().map(|&v| i128::from(v)).sum::<i128>(),
             monetary.par_iter().map(|m| m.units()).sum::<i128>(),
         );
         let mean_values = [
-            recency as f64 / n,
-            frequency as f64 / n,
-            monetary as f64 / crate::Money::SCALE as f64 / n,
+            sums.0 as f64 / n,
+            sums.1 as f64 / n,
+            sums.2 as f64 / crate::Money::SCALE as f64 / n,
         ];
         // each (R, F, M)'s segment looked up once, not found by rule for each customer
         let side = usize::from(bins) + 1;
@@ -220,10 +249,9 @@ impl CheckedRfmParams {
                 _ => Segment::from_scores(r, f, m, bins),
             }
         };
-        let results = customers
-            .par_iter()
-            .enumerate()
-            .map(|(i, c)| {
+        let results = (0..recency.len())
+            .into_par_iter()
+            .map(|i| {
                 let (rh, fh, mh) = match self.class_basis() {
                     ClassBasis::Scores => (
                         f64::from(r[i]) > mean_scores[0],
@@ -231,9 +259,9 @@ impl CheckedRfmParams {
                         f64::from(m[i]) > mean_scores[2],
                     ),
                     ClassBasis::Values => (
-                        (c.recency_days as f64) < mean_values[0],
-                        (c.frequency as f64) > mean_values[1],
-                        c.monetary.to_f64() > mean_values[2],
+                        (recency[i] as f64) < mean_values[0],
+                        (frequency[i] as f64) > mean_values[1],
+                        monetary[i].to_f64() > mean_values[2],
                     ),
                 };
                 CustomerRfm {

@@ -30,6 +30,7 @@ mod error;
 mod params;
 pub mod segments;
 
+pub(crate) use algorithm::RfmColumns;
 pub use algorithm::{CustomerRfm, MIN_QUANTILE_CUSTOMERS, Rfm, RfmWarning};
 pub use classes::RfmClass;
 pub use error::RfmError;
