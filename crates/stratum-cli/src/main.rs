@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod memory;
 mod progress;
 mod settings;
 mod terminal;
@@ -133,6 +134,21 @@ fn main() -> ExitCode {
 }
 
 pub(crate) fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    // a command that runs once and exits keeps what it frees for its later phases; the server
+    // (and the commands that only talk to a store) keep glibc's defaults
+    if matches!(
+        cli.command,
+        cli::Command::Demo(_)
+            | cli::Command::Segment(_)
+            | cli::Command::Report(_)
+            | cli::Command::Check(_)
+            | cli::Command::Clv(_)
+            | cli::Command::Cluster(_)
+            | cli::Command::Validate(_)
+            | cli::Command::Backfill(_)
+    ) {
+        memory::keep_freed();
+    }
     match cli.command {
         cli::Command::Demo(args) => commands::demo::run(args),
         cli::Command::Segment(args) => commands::segment::run(*args),
