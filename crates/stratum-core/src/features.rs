@@ -25,7 +25,7 @@
 use chrono::NaiveDate;
 
 use crate::Money;
-use crate::keyset::{KeySet, drop_aside, filled, prefetch};
+use crate::keyset::{KeySet, NumberedKey, drop_aside, filled, prefetch};
 
 /// What `frequency` counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -314,7 +314,7 @@ pub struct Aggregator {
     /// The refunds and zero-amount lines of the customers that have any (see [`Acc::rest`]).
     rests: Vec<AccRest>,
     /// (customer number, order key) of every order seen.
-    orders: KeySet<(u64, u64)>,
+    orders: KeySet<NumberedKey>,
     days: FastSet<(u32, i32)>,
     /// Per customer (beside `accs`), amounts by day, when history is kept.
     history: Option<Vec<Vec<DayBucket>>>,
@@ -810,7 +810,7 @@ impl Aggregator {
             Some(_) if repeat => false,
             Some(key) => {
                 acc.last_order = Some(key);
-                self.orders.insert((u64::from(idx), key))
+                self.orders.insert(NumberedKey::new(idx, key))
             }
             None => true,
         };
@@ -879,7 +879,7 @@ impl Aggregator {
                 prefetch(e);
             }
             if let Some(order) = order_key {
-                self.orders.warm((u64::from(i), order));
+                self.orders.warm(NumberedKey::new(i, order));
             }
         }
     }

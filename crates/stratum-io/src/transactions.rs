@@ -7,9 +7,9 @@
 //! - **duplicates**: a row identical to an earlier row is dropped. Rows are recognised by a
 //!   128-bit xxh3 hash: of the raw line (without its line ending, decoded to UTF-8 if the file is in
 //!   another encoding) for a CSV file, so that rows must be byte-identical; of the fields and
-//!   their lengths for Excel and Parquet. Memory is
-//!   about 22 bytes per distinct row in the hash tables, and a false match needs a hash
-//!   collision (probability below 10⁻²⁰ for 10⁹ rows);
+//!   their lengths for Excel and Parquet. The duplicate check keeps 96 of its bits, about 17
+//!   bytes per distinct row in the hash tables, and a false match needs two rows whose hashes
+//!   agree in those 96 bits (probability below 10⁻¹² for 10⁹ rows);
 //! - **anonymous**: a row with a date and an amount but no customer id (a sale to a guest):
 //!   counted with its amount, left out of tiering;
 //! - **rejected**: a row with a missing or unreadable date or amount, text
@@ -179,7 +179,7 @@ pub fn load_transactions_from<W: Write>(
         q.lines.merge(&shard.lines);
         aggs.push(shard.agg);
     }
-    // the duplicate sets (about 22 bytes a line read), freed while the run goes on
+    // the duplicate sets (about 17 bytes a line read), freed while the run goes on
     stratum_core::keyset::drop_aside(seen);
     Ok((ShardedAggregator::new(aggs), q))
 }
