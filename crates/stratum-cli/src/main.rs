@@ -98,6 +98,22 @@ fn main() -> ExitCode {
             };
         }
     };
+    // A command that runs once and exits keeps what it frees for its later phases. The server
+    // (whose `--demo` runs `demo` and `backfill` inside it) and the commands that only talk to
+    // a store keep glibc's defaults. Here, before any other thread exists.
+    if matches!(
+        cli.command,
+        cli::Command::Demo(_)
+            | cli::Command::Segment(_)
+            | cli::Command::Report(_)
+            | cli::Command::Check(_)
+            | cli::Command::Clv(_)
+            | cli::Command::Cluster(_)
+            | cli::Command::Validate(_)
+            | cli::Command::Backfill(_)
+    ) {
+        memory::keep_freed();
+    }
     let outcome = std::panic::catch_unwind(|| run(cli));
     let result = match outcome {
         Ok(result) => result,
@@ -134,21 +150,6 @@ fn main() -> ExitCode {
 }
 
 pub(crate) fn run(cli: cli::Cli) -> anyhow::Result<()> {
-    // a command that runs once and exits keeps what it frees for its later phases; the server
-    // (and the commands that only talk to a store) keep glibc's defaults
-    if matches!(
-        cli.command,
-        cli::Command::Demo(_)
-            | cli::Command::Segment(_)
-            | cli::Command::Report(_)
-            | cli::Command::Check(_)
-            | cli::Command::Clv(_)
-            | cli::Command::Cluster(_)
-            | cli::Command::Validate(_)
-            | cli::Command::Backfill(_)
-    ) {
-        memory::keep_freed();
-    }
     match cli.command {
         cli::Command::Demo(args) => commands::demo::run(args),
         cli::Command::Segment(args) => commands::segment::run(*args),

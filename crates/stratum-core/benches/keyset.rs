@@ -1,20 +1,22 @@
-//! The duplicate-row set at the size where it outgrows the caches: 4M row hashes into one
-//! table (85 MB, allocated in each iteration), inserted with and without the look-ahead
-//! prefetch the engine uses. A regression in `KeySet` or in the prefetch shows up as the two
-//! converging (2026-11-24, this 2-core machine: 108 ms prefetched, 210 ms without).
+//! The duplicate-row set at the size where it outgrows the caches: 4M row keys (96 bits of a
+//! row hash, 12 bytes) into one table (64 MB, allocated in each iteration), inserted with and
+//! without the look-ahead prefetch the engine uses. A regression in `KeySet` or in the
+//! prefetch shows up as the two converging (2026-11-24, this 2-core machine, with the 16-byte
+//! keys of then: 108 ms prefetched, 210 ms without).
 //! Seeded inputs, fixed sizes; run with `cargo bench -p stratum-core --bench keyset`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use stratum_core::keyset::KeySet;
+use stratum_core::keyset::{KeySet, RowKey};
 
 const KEYS: usize = 4_000_000;
 /// As far ahead as the engine prefetches.
 const AHEAD: usize = 16;
 
-/// Seeded, well-mixed 128-bit keys (splitmix64 twice), one in twenty repeated as duplicates are.
-fn keys() -> Vec<u128> {
+/// Seeded, well-mixed keys of 128-bit hashes (splitmix64 twice), one in twenty repeated as
+/// duplicates are.
+fn keys() -> Vec<RowKey> {
     let mut state = 0x5EED_u64;
     let mut next = || {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -23,12 +25,12 @@ fn keys() -> Vec<u128> {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     };
-    let mut out: Vec<u128> = Vec::with_capacity(KEYS);
+    let mut out: Vec<RowKey> = Vec::with_capacity(KEYS);
     for i in 0..KEYS {
         let key = if i % 20 == 19 {
             out[i / 2]
         } else {
-            (u128::from(next()) << 64) | u128::from(next())
+            RowKey::of((u128::from(next()) << 64) | u128::from(next()))
         };
         out.push(key);
     }

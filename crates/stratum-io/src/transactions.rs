@@ -9,7 +9,7 @@
 //!   another encoding) for a CSV file, so that rows must be byte-identical; of the fields and
 //!   their lengths for Excel and Parquet. The duplicate check keeps 96 of its bits, about 17
 //!   bytes per distinct row in the hash tables, and a false match needs two rows whose hashes
-//!   agree in those 96 bits (probability below 10⁻¹² for 10⁹ rows);
+//!   agree in those 96 bits (probability below 10⁻¹¹ for 10⁹ rows);
 //! - **anonymous**: a row with a date and an amount but no customer id (a sale to a guest):
 //!   counted with its amount, left out of tiering;
 //! - **rejected**: a row with a missing or unreadable date or amount, text
