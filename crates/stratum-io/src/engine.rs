@@ -26,8 +26,9 @@
 //! plus per shard the customers' state and, in [`KeySet`]s of 12-byte keys, about 17 bytes per
 //! distinct row (the duplicate hashes) and 18 per distinct (customer, order): the first batch
 //! sizes both sets for the whole file (3/4 full, with 5% to spare for rows and 15% for
-//! orders), and a set that outgrows its estimate doubles (then up to 32 bytes a key); with `frequency = days`, about 12 bytes per
-//! distinct (customer, day). 10M lines of 200,000 customers peak at about 0.5 GB.
+//! orders), and a set that outgrows its estimate doubles (then up to 32 bytes a key); with
+//! `frequency = days`, about 12 bytes per distinct (customer, day). 10M lines of 200,000
+//! customers peak at about 0.5 GB.
 
 use std::cell::{Cell, OnceCell};
 use std::fs::File;
