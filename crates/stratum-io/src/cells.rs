@@ -223,9 +223,7 @@ impl<W: Write> CsvOut<W> {
                 Cell::Money(m) => m.push_bytes(&mut self.buf),
                 Cell::Date(d) => self.buf.extend_from_slice(&date_bytes(&mut [0; 10], *d)),
                 // writing to a `Vec` cannot fail
-                Cell::Share(v) => {
-                    let _ = write!(self.buf, "{v:.6}");
-                }
+                Cell::Share(v) => push_share(&mut self.buf, *v),
                 Cell::Number(v) => {
                     let _ = write!(self.buf, "{v:.4}");
                 }
@@ -345,6 +343,34 @@ impl<W: Write> Drop for CsvOut<W> {
 
 /// Appends one field: as it is, or in quotes (quotes doubled) when it holds a comma, a quote,
 /// `\r` or `\n`.
+/// Appends `{v:.6}` of a share. A share in [0, 1] whose millionths are not within a millionth
+/// of a half is written from its rounded millionths without the formatter (a million shares
+/// in `customers.csv` took about 0.045 CPU-seconds in it): the product `v × 10⁶` is off the
+/// exact one by at most 2⁻³³, so both round to the same integer, as the formatter rounds the
+/// exact decimal value. Anything else (a near tie, −0.0, a value outside [0, 1], NaN) goes
+/// through the formatter.
+fn push_share(buf: &mut Vec<u8>, v: f64) {
+    if v.is_sign_positive() && v <= 1.0 {
+        let scaled = v * 1e6;
+        let whole = scaled.floor();
+        let frac = scaled - whole;
+        if (frac - 0.5).abs() > 1e-6 {
+            // at most 1,000,000: a whole number of millionths
+            let millionths = (whole as u32) + u32::from(frac > 0.5);
+            let mut text = *b"0.000000";
+            text[0] = b'0' + (millionths / 1_000_000) as u8;
+            let mut rest = millionths % 1_000_000;
+            for digit in text[2..].iter_mut().rev() {
+                *digit = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            buf.extend_from_slice(&text);
+            return;
+        }
+    }
+    let _ = write!(buf, "{v:.6}");
+}
+
 pub(crate) fn push_field(buf: &mut Vec<u8>, field: &[u8]) {
     if !field
         .iter()
@@ -366,6 +392,7 @@ pub(crate) fn push_field(buf: &mut Vec<u8>, field: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     #[test]
     fn typed_cells_go_into_a_record_as_their_text() {
@@ -531,7 +558,47 @@ mod tests {
         assert_eq!(file, b"a,b\n");
     }
 
+    #[test]
+    fn shares_are_written_as_the_formatter_writes_them() {
+        let shares = [
+            0.0,
+            -0.0,
+            1.0,
+            0.999_999_5,
+            0.999_999_6,
+            0.000_000_5,
+            0.000_000_4,
+            0.123_456_5,
+            0.745_773,
+            1e-300,
+            f64::MIN_POSITIVE,
+            1.000_000_1,
+            -0.3,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        for v in shares {
+            let mut ours = Vec::new();
+            push_share(&mut ours, v);
+            assert_eq!(String::from_utf8_lossy(&ours), format!("{v:.6}"), "{v:e}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn any_share_is_written_as_the_formatter_writes_it(
+            v in proptest::prop_oneof![
+                0.0..=1.0f64,
+                (0u64..=1_000_000u64, -3i64..=3i64)
+                    .prop_map(|(k, ulps)| f64::from_bits(((k as f64 + 0.5) / 1e6).to_bits().wrapping_add_signed(ulps))),
+                proptest::num::f64::ANY,
+            ]
+        ) {
+            let mut ours = Vec::new();
+            push_share(&mut ours, v);
+            proptest::prop_assert_eq!(String::from_utf8_lossy(&ours), format!("{v:.6}"));
+        }
+
         #[test]
         fn any_text_is_written_as_the_csv_crate_writes_it(
             records in proptest::collection::vec(
