@@ -222,8 +222,8 @@ impl<W: Write> CsvOut<W> {
                 // again (four amounts, two dates and a share a customer in customers.csv)
                 Cell::Money(m) => m.push_bytes(&mut self.buf),
                 Cell::Date(d) => self.buf.extend_from_slice(&date_bytes(&mut [0; 10], *d)),
-                // writing to a `Vec` cannot fail
                 Cell::Share(v) => push_share(&mut self.buf, *v),
+                // writing to a `Vec` cannot fail
                 Cell::Number(v) => {
                     let _ = write!(self.buf, "{v:.4}");
                 }
@@ -341,8 +341,6 @@ impl<W: Write> Drop for CsvOut<W> {
     }
 }
 
-/// Appends one field: as it is, or in quotes (quotes doubled) when it holds a comma, a quote,
-/// `\r` or `\n`.
 /// Appends `{v:.6}` of a share. A share in [0, 1] whose millionths are not within a millionth
 /// of a half is written from its rounded millionths without the formatter (a million shares
 /// in `customers.csv` took about 0.045 CPU-seconds in it): the product `v × 10⁶` is off the
@@ -371,6 +369,8 @@ fn push_share(buf: &mut Vec<u8>, v: f64) {
     let _ = write!(buf, "{v:.6}");
 }
 
+/// Appends one field: as it is, or in quotes (quotes doubled) when it holds a comma, a quote,
+/// `\r` or `\n`.
 pub(crate) fn push_field(buf: &mut Vec<u8>, field: &[u8]) {
     if !field
         .iter()
