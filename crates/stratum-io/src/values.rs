@@ -238,13 +238,30 @@ const CURRENCY_WORDS: [&[u8]; 8] = [
 ];
 
 /// Parses a money amount; `None` when the text is not a number in a recognised form.
+///
+/// Inlined, so that the common form's amount stays in registers: returned through memory, the
+/// 16-byte amount was read back in one load from the callee's two 8-byte writes, which cannot
+/// be forwarded (the load waits for the writes to land).
+#[inline(always)]
 pub fn parse_amount(raw: &[u8], mark: DecimalMark) -> Result<Money, AmountError> {
-    let units = match plain_units(raw, mark) {
-        Some(units) => units,
-        None => parse_units(raw, mark)
-            .ok_or(AmountError::Malformed)?
-            .ok_or(AmountError::OutOfRange)?,
-    };
+    match plain_units(raw, mark) {
+        Some(units) => in_range(units),
+        None => parse_general(raw, mark),
+    }
+}
+
+/// [`parse_amount`] for the forms [`plain_units`] leaves.
+#[inline(never)]
+fn parse_general(raw: &[u8], mark: DecimalMark) -> Result<Money, AmountError> {
+    let units = parse_units(raw, mark)
+        .ok_or(AmountError::Malformed)?
+        .ok_or(AmountError::OutOfRange)?;
+    in_range(units)
+}
+
+/// `units` as an amount, unless beyond [`MAX_AMOUNT`].
+#[inline]
+fn in_range(units: i64) -> Result<Money, AmountError> {
     if units.unsigned_abs() > (MAX_AMOUNT * Money::SCALE) as u64 {
         return Err(AmountError::OutOfRange);
     }
@@ -254,6 +271,7 @@ pub fn parse_amount(raw: &[u8], mark: DecimalMark) -> Result<Money, AmountError>
 /// The amount as most exports write it, `-?digits` with up to four decimals after the decimal
 /// mark and at most [`MAX_AMOUNT`], in one pass; `None` for anything else, which the general
 /// parser reads (with the same result for what this one accepts: tested).
+#[inline]
 fn plain_units(raw: &[u8], mark: DecimalMark) -> Option<i64> {
     let decimal = match mark {
         DecimalMark::Point => b'.',
