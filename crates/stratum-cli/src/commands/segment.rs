@@ -65,6 +65,7 @@ pub fn run_with(s: SegmentSettings) -> Result<()> {
         super::alerts::send_after_run(store, db);
     }
     super::outputs::print_done(&tables, s.lang, &s.out, &written);
+    crate::memory::release(run);
     Ok(())
 }
 
