@@ -442,48 +442,108 @@ impl Entry {
     }
 }
 
-/// The customer index: an open-addressed table of `(key tag, customer number + 1)` packed in a
-/// `u64` (0 is an empty slot), probed linearly from the key's low bits, at most half full.
-/// It replaces a hashbrown table so that a customer's slot can be prefetched, then the slot read
-/// to prefetch the customer's state, before the line is added.
+/// A slot of the [`CustomerIndex`]: a customer's key tag, its number and where its id is in
+/// [`Aggregator::id_text`], so that a line's id is compared with the customer's straight from
+/// the slot (16 bytes, four to a cache line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, align(16))]
+struct Slot {
+    /// The key's top half, whose bits the slot's place does not use: a probe rarely needs the
+    /// customer's id to rule it out.
+    tag: u32,
+    /// The customer number + 1 (0: an empty slot).
+    number: u32,
+    /// Where the id starts in the text, or [`Slot::FAR`] when that is beyond `u32` (then the
+    /// customer's [`Entry`] has it).
+    start: u32,
+    /// The id's length in bytes ([`Slot::FAR`] as for `start`).
+    len: u32,
+}
+
+impl Slot {
+    const FAR: u32 = u32::MAX;
+
+    fn tag(key: u64) -> u32 {
+        (key >> 32) as u32
+    }
+
+    /// The slot of customer `i` with `key`, whose id is at `span` of the text.
+    fn new(key: u64, i: u32, span: std::ops::Range<usize>) -> Self {
+        let near = (
+            u32::try_from(span.start).ok().filter(|&s| s != Self::FAR),
+            u32::try_from(span.len()).ok().filter(|&l| l != Self::FAR),
+        );
+        let (start, len) = match near {
+            (Some(start), Some(len)) => (start, len),
+            _ => (Self::FAR, Self::FAR),
+        };
+        // customer numbers are below 2³² − 1 (an aggregator per shard of 32)
+        Slot {
+            tag: Self::tag(key),
+            number: i + 1,
+            start,
+            len,
+        }
+    }
+
+    /// The customer's number.
+    fn customer(self) -> u32 {
+        self.number.wrapping_sub(1)
+    }
+
+    /// Where the customer's id is in the text, from the slot or from its entry.
+    fn span(self, entries: &[Entry]) -> std::ops::Range<usize> {
+        if self.start == Self::FAR {
+            entries
+                .get(self.customer() as usize)
+                .map_or(0..0, Entry::span)
+        } else {
+            self.start as usize..self.start as usize + self.len as usize
+        }
+    }
+}
+
+/// The customer index: an open-addressed table of [`Slot`]s, probed linearly from the key's
+/// low bits, at most half full. It replaces a hashbrown table so that a customer's slot can be
+/// prefetched, then the slot read to prefetch the customer's state and id, before the line is
+/// added. The slot holds the id's place, so a line needs no look-up of the customer's
+/// [`Entry`] (a cache miss a line when the entries held it).
 #[derive(Debug, Default)]
 struct CustomerIndex {
     /// A power of two long (or empty).
-    slots: Vec<u64>,
+    slots: Vec<Slot>,
     /// Customers in the table.
     len: usize,
 }
 
 impl CustomerIndex {
-    /// The tag kept beside a customer number: the key's top half (whose bits the slot does not
-    /// use), so that a probe rarely needs the customer's entry to rule it out.
-    fn tag(key: u64) -> u64 {
-        key & !u64::from(u32::MAX)
-    }
-
     fn home(&self, key: u64) -> usize {
         key as usize & (self.slots.len().wrapping_sub(1))
     }
 
-    /// The customer numbers in `key`'s probe run whose tag matches, in probe order.
-    fn candidates(&self, key: u64) -> impl Iterator<Item = u32> + '_ {
+    /// The slots in `key`'s probe run whose tag matches, in probe order.
+    fn candidates(&self, key: u64) -> impl Iterator<Item = Slot> + '_ {
         let mask = self.slots.len().wrapping_sub(1);
-        let tag = Self::tag(key);
+        let tag = Slot::tag(key);
         let start = self.home(key);
         (0..self.slots.len())
             .map(move |step| self.slots[(start + step) & mask])
-            .take_while(|&slot| slot != 0)
-            .filter(move |&slot| Self::tag(slot) == tag)
-            .map(|slot| (slot as u32).wrapping_sub(1))
+            .take_while(|slot| slot.number != 0)
+            .filter(move |slot| slot.tag == tag)
     }
 
-    /// The customer with `key` for which `is` holds.
-    fn find(&self, key: u64, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
-        self.candidates(key).find(|&i| is(i))
+    /// The customer with `key` whose id is `id` in `text`.
+    fn find(&self, key: u64, id: &[u8], text: &[u8], entries: &[Entry]) -> Option<u32> {
+        self.candidates(key)
+            .find(|slot| {
+                text.get(slot.span(entries))
+                    .is_some_and(|held| same_bytes(held, id))
+            })
+            .map(Slot::customer)
     }
 
-    /// The first customer whose tag matches `key`'s, for a prefetch.
-    fn guess(&self, key: u64) -> Option<u32> {
+    /// The first slot whose tag matches `key`'s, for a prefetch.
+    fn guess(&self, key: u64) -> Option<Slot> {
         self.candidates(key).next()
     }
 
@@ -493,30 +553,31 @@ impl CustomerIndex {
         }
     }
 
-    /// Adds customer `i` (not in the table) with `key`; `entries` hold every customer's key,
-    /// for growing.
-    fn insert(&mut self, key: u64, i: u32, entries: &[Entry]) {
+    /// Adds customer `i` (not in the table); `entries` hold every customer's key and id span
+    /// (`i`'s among them), for growing.
+    fn insert(&mut self, i: u32, entries: &[Entry]) {
         if (self.len + 1) * 2 > self.slots.len() {
             let size = (self.slots.len() * 2).max(16);
-            self.slots = filled(size, 0);
+            self.slots = filled(size, Slot::default());
             self.len = 0;
             for (j, e) in entries.iter().enumerate() {
                 if j as u32 != i {
-                    self.place(e.key, j as u32);
+                    self.place(Slot::new(e.key, j as u32, e.span()), e.key);
                 }
             }
         }
-        self.place(key, i);
+        if let Some(e) = entries.get(i as usize) {
+            self.place(Slot::new(e.key, i, e.span()), e.key);
+        }
     }
 
-    fn place(&mut self, key: u64, i: u32) {
+    fn place(&mut self, slot: Slot, key: u64) {
         let mask = self.slots.len() - 1;
         let mut at = self.home(key);
-        while self.slots[at] != 0 {
+        while self.slots[at].number != 0 {
             at = (at + 1) & mask;
         }
-        // customer numbers are below 2³² − 1 (an aggregator per shard of 32)
-        self.slots[at] = Self::tag(key) | (u64::from(i) + 1);
+        self.slots[at] = slot;
         self.len += 1;
     }
 }
@@ -611,15 +672,12 @@ impl Aggregator {
     /// The number of the customer with this id and key, added if new.
     #[inline(always)]
     fn customer_number(&mut self, customer_id: &str, customer_key: u64) -> u32 {
-        let (entries, text) = (&self.entries, self.id_text.as_bytes());
-        // the stored key first: it settles almost every mismatch without touching the id
-        let found = self.index.find(customer_key, |i| {
-            let e = entries[i as usize];
-            e.key == customer_key
-                && text
-                    .get(e.span())
-                    .is_some_and(|id| same_bytes(id, customer_id.as_bytes()))
-        });
+        let found = self.index.find(
+            customer_key,
+            customer_id.as_bytes(),
+            self.id_text.as_bytes(),
+            &self.entries,
+        );
         match found {
             Some(i) => i,
             None => {
@@ -629,8 +687,8 @@ impl Aggregator {
                     start: self.id_text.len(),
                     len: customer_id.len(),
                 });
-                self.index.insert(customer_key, i, &self.entries);
                 self.id_text.push_str(customer_id);
+                self.index.insert(i, &self.entries);
                 self.accs.push(Acc::EMPTY);
                 if let Some(h) = &mut self.history {
                     h.push(Vec::new());
@@ -724,11 +782,12 @@ impl Aggregator {
             return Err(TotalsError::Inconsistent(customer_id.to_string()));
         }
         let key = customer_key(customer_id);
-        let (entries, text) = (&self.entries, self.id_text.as_bytes());
-        let found = self.index.find(key, |i| {
-            let e = entries[i as usize];
-            e.key == key && text.get(e.span()) == Some(customer_id.as_bytes())
-        });
+        let found = self.index.find(
+            key,
+            customer_id.as_bytes(),
+            self.id_text.as_bytes(),
+            &self.entries,
+        );
         if found.is_some() {
             return Err(TotalsError::Twice(customer_id.to_string()));
         }
@@ -738,8 +797,8 @@ impl Aggregator {
             start: self.id_text.len(),
             len: customer_id.len(),
         });
-        self.index.insert(key, i, &self.entries);
         self.id_text.push_str(customer_id);
+        self.index.insert(i, &self.entries);
         let mut acc = Acc {
             first: t.first_purchase,
             last: t.last_purchase,
@@ -867,30 +926,23 @@ impl Aggregator {
     }
 
     /// The second prefetch, once the index slot from [`Aggregator::warm`] has arrived: loads
-    /// the state and the entry of the customer the slot points to, and the order's slot in the
+    /// the state and the id of the customer the slot points to, and the order's slot in the
     /// order set (a guess: the slot may hold another customer with the same key bits, then
     /// nothing is lost but the hint).
     #[inline]
     pub fn warm_customer(&self, customer_key: u64, order_key: Option<u64>) {
-        if let Some(i) = self.index.guess(customer_key) {
-            if let (Some(acc), Some(e)) = (self.accs.get(i as usize), self.entries.get(i as usize))
-            {
+        if let Some(slot) = self.index.guess(customer_key) {
+            let i = slot.customer();
+            if let Some(acc) = self.accs.get(i as usize) {
                 prefetch(acc);
-                prefetch(e);
+            }
+            // (an id beyond `u32` of the text is not loaded: its place is in the entries)
+            if let Some(byte) = self.id_text.as_bytes().get(slot.start as usize) {
+                prefetch(byte);
             }
             if let Some(order) = order_key {
                 self.orders.warm(NumberedKey::new(i, order));
             }
-        }
-    }
-
-    /// The third prefetch, once the customer's entry from [`Aggregator::warm_customer`] has
-    /// arrived: loads the customer's id, which the line's is compared with (reading the entry
-    /// in the second prefetch, before it had arrived, stalled the loop).
-    #[inline]
-    pub fn warm_id(&self, customer_key: u64) {
-        if let Some(i) = self.index.guess(customer_key) {
-            self.warm_id_of(i as usize);
         }
     }
 
@@ -1500,6 +1552,31 @@ mod tests {
                 .iter()
                 .all(|c| c.monetary == m(1) && c.orders == 1)
         );
+    }
+
+    #[test]
+    fn an_id_whose_place_does_not_fit_its_slot_is_found_through_its_entry() {
+        // a place or length beyond `u32` (or at its largest value, the marker) is not held in
+        // the slot, whose span then comes from the customer's entry
+        let near = Slot::new(5, 2, 4..7);
+        assert_eq!(near.span(&[]), 4..7);
+        for span in [(1usize << 32)..(1 << 32) + 3, 0..u32::MAX as usize] {
+            let far = Slot::new(5, 2, span);
+            assert_eq!((far.start, far.len), (Slot::FAR, Slot::FAR));
+        }
+        let entry = |start, len| Entry { key: 5, start, len };
+        let entries = [entry(0, 0), entry(0, 0), entry(1, 2)];
+        let far = Slot::new(5, 2, (1 << 32)..(1 << 32) + 2);
+        assert_eq!(far.span(&entries), 1..3);
+        assert_eq!(far.span(&entries[..2]), 0..0, "no entry: no id");
+        let mut index = CustomerIndex {
+            slots: filled(16, Slot::default()),
+            len: 0,
+        };
+        index.place(far, 5);
+        assert_eq!(index.find(5, b"ab", b"xabc", &entries), Some(2));
+        assert_eq!(index.find(5, b"bc", b"xabc", &entries), None);
+        assert_eq!(index.guess(5), Some(far));
     }
 
     #[test]

@@ -431,8 +431,8 @@ impl Shard {
                     }
                 }
             }
-            // and, half-way, the customer's state and order slot, now that its index slot is in
-            // cache
+            // and, half-way, the customer's state, id and order slot, now that its index slot
+            // is in cache
             if let Some(Parsed {
                 outcome:
                     Outcome::Accepted {
@@ -445,14 +445,6 @@ impl Shard {
             }) = items.get(i + AHEAD / 2)
             {
                 self.agg.warm_customer(*key, ordered.then_some(*order));
-            }
-            // and, a quarter of the way, the customer's id, now that its entry is in cache
-            if let Some(Parsed {
-                outcome: Outcome::Accepted { key, .. },
-                ..
-            }) = items.get(i + AHEAD / 4)
-            {
-                self.agg.warm_id(*key);
             }
             self.counts.rows_read += 1;
             // rows left out by `--where` are not judged as duplicates
