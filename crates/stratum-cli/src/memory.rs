@@ -42,7 +42,8 @@ pub(crate) fn release<T>(value: T) {
 const KEEP: libc::c_int = 1 << 30;
 
 /// Keeps the memory the process frees for its later allocations (see the module's text).
-/// Called once by `main`, before any other thread exists; elsewhere than glibc, nothing.
+/// Called once by `main`, before any other thread exists; elsewhere than glibc it only marks
+/// the process as one-shot for [`release`].
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(
     unsafe_code,

@@ -237,7 +237,8 @@ const CURRENCY_WORDS: [&[u8]; 8] = [
     b"USD",
 ];
 
-/// Parses a money amount; `None` when the text is not a number in a recognised form.
+/// Parses a money amount: `Err(Malformed)` when the text is not a number in a recognised
+/// form, `Err(OutOfRange)` beyond ±[`MAX_AMOUNT`].
 ///
 /// Inlined, so that the common form's amount stays in registers: returned through memory, the
 /// 16-byte amount was read back in one load from the callee's two 8-byte writes, which cannot
