@@ -553,22 +553,20 @@ impl CustomerIndex {
         }
     }
 
-    /// Adds customer `i` (not in the table); `entries` hold every customer's key and id span
-    /// (`i`'s among them), for growing.
-    fn insert(&mut self, i: u32, entries: &[Entry]) {
-        if (self.len + 1) * 2 > self.slots.len() {
+    /// Adds the last customer of `entries` (every customer's key and id span, in number
+    /// order), the only one not yet in the table; growing places them all again.
+    fn insert_last(&mut self, entries: &[Entry]) {
+        let placed = if (self.len + 1) * 2 > self.slots.len() {
             let size = (self.slots.len() * 2).max(16);
             self.slots = filled(size, Slot::default());
             self.len = 0;
-            for (j, e) in entries.iter().enumerate() {
-                if j as u32 != i {
-                    self.place(Slot::new(e.key, j as u32, e.span()), e.key);
-                }
-            }
+            0
+        } else {
+            entries.len().saturating_sub(1)
+        };
+        for (j, e) in entries.iter().enumerate().skip(placed) {
+            self.place(Slot::new(e.key, j as u32, e.span()), e.key);
         }
-        // (callers push the customer's entry first: a missing one is a bug, not an input)
-        let e = entries[i as usize];
-        self.place(Slot::new(e.key, i, e.span()), e.key);
     }
 
     fn place(&mut self, slot: Slot, key: u64) {
@@ -688,7 +686,7 @@ impl Aggregator {
                     len: customer_id.len(),
                 });
                 self.id_text.push_str(customer_id);
-                self.index.insert(i, &self.entries);
+                self.index.insert_last(&self.entries);
                 self.accs.push(Acc::EMPTY);
                 if let Some(h) = &mut self.history {
                     h.push(Vec::new());
@@ -791,14 +789,13 @@ impl Aggregator {
         if found.is_some() {
             return Err(TotalsError::Twice(customer_id.to_string()));
         }
-        let i = self.accs.len() as u32;
         self.entries.push(Entry {
             key,
             start: self.id_text.len(),
             len: customer_id.len(),
         });
         self.id_text.push_str(customer_id);
-        self.index.insert(i, &self.entries);
+        self.index.insert_last(&self.entries);
         let mut acc = Acc {
             first: t.first_purchase,
             last: t.last_purchase,
