@@ -24,8 +24,8 @@
 //!
 //! Memory: at most three batches of input (one being read, one being processed, one spare),
 //! plus per shard the customers' state and, in [`KeySet`]s of 12-byte keys, about 17 bytes per
-//! distinct row (the duplicate hashes) and 18 per distinct (customer, order): the first batch
-//! sizes both sets for the whole file (3/4 full, with 5% to spare for rows and 15% for
+//! distinct row (the duplicate hashes) and 18 per distinct (customer, order): the first 32 MiB
+//! size both sets for the whole file (3/4 full, with 5% to spare for rows and 15% for
 //! orders), and a set that outgrows its estimate doubles (then up to 32 bytes a key); with
 //! `frequency = days`, about 12 bytes per distinct (customer, day). 10M lines of 200,000
 //! customers peak at about 0.5 GB.
@@ -61,6 +61,11 @@ const SHARDS: usize = 32;
 /// allocations per file) for 75 MB more peak memory on 10M lines; 64 MiB gained 3% more for
 /// another 160 MB.
 const BATCH_BYTES: usize = 32 << 20;
+/// The first batch of CSV is this much smaller than a full one (4 MiB); each next one is twice
+/// as large, up to a full one, in as many pieces of the same size as a full batch's (so that
+/// the pieces' buffers fit every batch). The work starts as soon as the first is read,
+/// instead of after a whole batch was read and hashed on one core while the others waited.
+const FIRST_BATCH_SHARE: usize = 8;
 /// Rows per batch of a Parquet file (at most a row group): on 10M demo rows, 1Mi took 1.65 s
 /// and 720 MB, 256k 1.87 s and 600 MB, 64k 2.33 s (the shards' tables go cold between
 /// small batches).
@@ -662,6 +667,7 @@ impl<'a> Engine<'a> {
             text
         };
         let batch_bytes = self.ctx.options.batch_bytes.unwrap_or(BATCH_BYTES).max(1);
+        let first_bytes = (batch_bytes / FIRST_BATCH_SHARE).max(1);
         // eight pieces a thread: small enough that an uneven piece does not leave a core idle
         let parts = rayon::current_num_threads().max(1) * 8;
         let shape = Shape {
@@ -675,13 +681,17 @@ impl<'a> Engine<'a> {
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 scope.spawn(move || {
-                    read_batches(input, batch_bytes, parts, shape, &batches, &spare_rx)
+                    let sizes = (first_bytes, batch_bytes);
+                    read_batches(input, sizes, parts, shape, &batches, &spare_rx)
                 });
             });
             let mut line = start.line;
             // decoded text can be longer than the file: progress stops at the file's size
             let mut done = start.bom + start.offset;
-            let mut sized = false;
+            // whether the duplicate sets, then the order sets, are sized for the whole file
+            let (mut rows_sized, mut orders_sized) = (false, false);
+            // bytes of the batches so far, until the order sets are sized
+            let mut sampled = 0u64;
             for batch in batches_rx {
                 let batch = batch.map_err(io)?;
                 let bounds: Vec<(usize, usize)> = std::iter::once(0)
@@ -724,19 +734,30 @@ impl<'a> Engine<'a> {
                         }
                     }
                 }
-                // the first batch sizes the tables for the whole file, from its rows per byte:
-                // no rehashing of millions of keys as they grow
-                let scale = (!sized && batch.end > 0).then(|| total as f64 / batch.end as f64);
-                if let Some(scale) = scale {
-                    sized = true;
+                // The tables are sized for the whole file from the first batches, so that
+                // millions of keys are not placed again as the tables grow. The duplicate sets
+                // from the first batch's rows per byte: a file has as many throughout, and
+                // every shard its share.
+                if !rows_sized && batch.end > 0 {
+                    rows_sized = true;
                     let rows: u64 = pieces.iter().map(|p| u64::from(p.rows)).sum();
+                    let scale = total as f64 / batch.end as f64;
                     self.reserve_rows((rows as f64 * scale * 1.05) as usize);
                 }
+                // The order sets from about a full batch's worth of the file (the first
+                // batches are smaller), each shard from its own orders: a smaller sample
+                // leaves too few orders a shard to go by.
+                if !orders_sized {
+                    sampled += batch.end as u64;
+                }
+                let scale = (!orders_sized && sampled >= (batch_bytes as u64 * 3).div_ceil(4))
+                    .then(|| total as f64 / sampled as f64);
+                orders_sized |= scale.is_some();
                 let rejects = self.absorb(pieces);
                 if let Some(scale) = scale {
-                    // the duplicate sets were sized before the batch, from its rows; the order
-                    // sets with more to spare (a file's later lines may hold more orders per
-                    // line: at 1M customers a third of the sets doubled at 1.05)
+                    // with more to spare than the duplicate sets (a file's later lines may
+                    // hold more orders per line: at 1M customers a third of the sets doubled
+                    // at 1.05)
                     self.reserve_scaled(scale, false);
                 }
                 sink(rejects).map_err(RunError::Rejects)?;
@@ -970,16 +991,22 @@ struct Batch {
 /// after its last complete record, carries the rest over to the next, and sends the batches.
 fn read_batches(
     mut file: Box<dyn Read + Send>,
-    batch_bytes: usize,
+    (first_bytes, batch_bytes): (usize, usize),
     parts: usize,
     shape: Shape,
     out: &mpsc::SyncSender<std::io::Result<Batch>>,
     spare: &mpsc::Receiver<Vec<u8>>,
 ) {
     let mut carry: Vec<u8> = Vec::new();
-    let mut want = batch_bytes;
+    // the batches grow from the first's size to the full one's, doubling
+    let mut size = first_bytes;
+    let mut want = size;
     loop {
-        let mut buf = spare.try_recv().unwrap_or_default();
+        // room for a full batch at once: a buffer grows without being moved (its pages are
+        // touched as it is filled)
+        let mut buf = spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(batch_bytes));
         // a recycled buffer is already initialised: only growth is zero-filled
         if buf.len() < want.max(carry.len() + 1) {
             buf.resize(want.max(carry.len() + 1), 0);
@@ -1005,7 +1032,12 @@ fn read_batches(
             cuts,
             runaways,
             quoted,
-        } = record_cuts(&buf[..filled], parts, eof, shape);
+        } = record_cuts(
+            &buf[..filled],
+            pieces_of(parts, size, batch_bytes),
+            eof,
+            shape,
+        );
         let end = cuts.last().copied().unwrap_or(0);
         if end == 0 && !eof {
             // one record longer than the buffer: read on with a bigger one
@@ -1014,7 +1046,8 @@ fn read_batches(
             want = filled * 2;
             continue;
         }
-        want = batch_bytes;
+        size = size.saturating_mul(2).min(batch_bytes);
+        want = size;
         carry.clear();
         carry.extend_from_slice(&buf[end..filled]);
         let batch = Batch {
@@ -1028,6 +1061,13 @@ fn read_batches(
             return;
         }
     }
+}
+
+/// How many pieces a batch of `size` bytes is cut into: `parts` for a full batch of
+/// `batch_bytes`, as many of the same size for a smaller one (one at least).
+fn pieces_of(parts: usize, size: usize, batch_bytes: usize) -> usize {
+    let pieces = parts as u128 * size as u128 / batch_bytes.max(1) as u128;
+    pieces.clamp(1, parts.max(1) as u128) as usize
 }
 
 /// A failure while running the engine.
@@ -1254,6 +1294,19 @@ mod tests {
     fn a_parsed_row_is_64_bytes() {
         // ten million of them are written and read once each
         assert_eq!(std::mem::size_of::<Parsed>(), 64);
+    }
+
+    #[test]
+    fn smaller_batches_are_cut_into_pieces_of_a_full_batchs_size() {
+        let full = 32 << 20;
+        assert_eq!(pieces_of(16, full, full), 16);
+        assert_eq!(pieces_of(16, full / 8, full), 2);
+        assert_eq!(pieces_of(16, full / 4, full), 4);
+        // never none, and never more than a full batch's (a batch grown for one long record)
+        assert_eq!(pieces_of(16, 1, full), 1);
+        assert_eq!(pieces_of(16, 3 * full, full), 16);
+        assert_eq!(pieces_of(0, full, full), 1);
+        assert_eq!(pieces_of(16, usize::MAX, 1), 16);
     }
 
     fn pieces(buf: &[u8], parts: usize, eof: bool) -> Vec<String> {
