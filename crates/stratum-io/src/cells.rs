@@ -170,7 +170,8 @@ fn is_signed_number(rest: &str) -> bool {
 /// same bytes.
 #[derive(Debug)]
 pub struct CsvOut<W: Write> {
-    /// `None` once taken by [`CsvOut::into_inner`].
+    /// `None` once taken by [`CsvOut::into_inner`], and for records gathered in memory
+    /// ([`CsvOut::in_memory`]).
     out: Option<W>,
     buf: Vec<u8>,
     scratch: String,
@@ -298,7 +299,7 @@ impl<W: Write> CsvOut<W> {
             self.buf.extend_from_slice(b"\"\"");
         }
         self.buf.push(b'\n');
-        if self.buf.len() >= FLUSH_AT {
+        if self.buf.len() >= FLUSH_AT && self.out.is_some() {
             self.write_out()?;
         }
         Ok(())
@@ -328,6 +329,27 @@ impl<W: Write> CsvOut<W> {
         self.out
             .take()
             .ok_or_else(|| std::io::Error::other("the writer was taken already").into())
+    }
+}
+
+impl CsvOut<std::io::Sink> {
+    /// Records gathered in memory, in a buffer of `capacity` bytes to begin with:
+    /// [`CsvOut::into_bytes`] gives them, without copying them through a writer (a
+    /// million-customer `customers.csv` is 150 MB).
+    pub fn in_memory(capacity: usize, text: CsvText) -> Self {
+        CsvOut {
+            out: None,
+            buf: Vec::with_capacity(capacity),
+            scratch: String::new(),
+            text,
+            width: None,
+            flexible: false,
+        }
+    }
+
+    /// The records gathered by [`CsvOut::in_memory`].
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
     }
 }
 
@@ -546,6 +568,25 @@ mod tests {
         assert!(w.texts(["a"]).is_err());
         // taken back: nothing of it is written
         assert_eq!(w.into_inner().unwrap_or_default(), b"a,b\n1,2\n");
+    }
+
+    #[test]
+    fn records_gathered_in_memory_are_the_written_ones() {
+        let rows = [
+            vec![Cell::Text("a,b"), Cell::Int(-3), Cell::Share(0.25)],
+            vec![Cell::Text("=x"), Cell::Int(7), Cell::Share(1.0)],
+        ];
+        // more than a flush's worth, so that the writer's copy was flushed on the way
+        let mut memory = CsvOut::in_memory(16, CsvText::Safe);
+        let mut written = CsvOut::new(Vec::new(), CsvText::Safe);
+        for i in 0..FLUSH_AT / 8 {
+            memory.cells(&rows[i % 2]).expect("record");
+            written.cells(&rows[i % 2]).expect("record");
+        }
+        assert!(memory.cells(&[Cell::Int(1)]).is_err());
+        let memory = memory.into_bytes();
+        assert!(memory.len() > FLUSH_AT);
+        assert_eq!(memory, written.into_inner().expect("flush"));
     }
 
     #[test]

@@ -144,13 +144,13 @@ pub fn write_customers_csv<W: Write + Send>(
             0 => (to - from) * 128,
             bytes => bytes + bytes / 16,
         };
-        let mut w = CsvOut::new(Vec::with_capacity(guess), text);
+        let mut w = CsvOut::in_memory(guess, text);
         let mut row = Vec::new();
         for i in from..to {
             customer_cells(t, i, master, lang, &mut row);
             w.cells(&row)?;
         }
-        let bytes = w.into_inner()?;
+        let bytes = w.into_bytes();
         largest.fetch_max(bytes.len(), Relaxed);
         Ok(bytes)
     };
