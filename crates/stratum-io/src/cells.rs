@@ -307,10 +307,11 @@ impl<W: Write> CsvOut<W> {
 
     /// Hands the buffered bytes to the writer.
     fn write_out(&mut self) -> std::io::Result<()> {
+        // records gathered in memory stay until taken
         if let Some(out) = &mut self.out {
             out.write_all(&self.buf)?;
+            self.buf.clear();
         }
-        self.buf.clear();
         Ok(())
     }
 
@@ -584,6 +585,7 @@ mod tests {
             written.cells(&rows[i % 2]).expect("record");
         }
         assert!(memory.cells(&[Cell::Int(1)]).is_err());
+        memory.flush().expect("nothing to write");
         let memory = memory.into_bytes();
         assert!(memory.len() > FLUSH_AT);
         assert_eq!(memory, written.into_inner().expect("flush"));

@@ -1,7 +1,7 @@
 //! The parallel cleaning and aggregation engine behind `transactions::load_transactions`.
 //!
-//! The input is processed in batches (about 32 MiB of a CSV file, or 64k records of any other
-//! source), each in two parallel phases:
+//! The input is processed in batches (about 32 MiB of a CSV file, the first ones smaller, or
+//! 64k records of any other source), each in two parallel phases:
 //!
 //! 1. **parse and clean**: the batch is cut into pieces at record boundaries (quotes are
 //!    tracked, so a newline inside a quoted field is never a cut); each piece is parsed,
@@ -24,9 +24,10 @@
 //!
 //! Memory: at most three batches of input (one being read, one being processed, one spare),
 //! plus per shard the customers' state and, in [`KeySet`]s of 12-byte keys, about 17 bytes per
-//! distinct row (the duplicate hashes) and 18 per distinct (customer, order): the first 32 MiB
-//! size both sets for the whole file (3/4 full, with 5% to spare for rows and 15% for
-//! orders), and a set that outgrows its estimate doubles (then up to 32 bytes a key); with
+//! distinct row (the duplicate hashes) and 18 per distinct (customer, order): the first batch
+//! sizes the duplicate sets for the whole file, and the first 28 MiB (the first batches, until
+//! they reach three quarters of a full one) the order sets (3/4 full, with 5% to spare for rows
+//! and 15% for orders), and a set that outgrows its estimate doubles (then up to 32 bytes a key); with
 //! `frequency = days`, about 12 bytes per distinct (customer, day). 10M lines of 200,000
 //! customers peak at about 0.5 GB.
 
@@ -549,8 +550,8 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// What the order sets are sized for beyond the first batch's share of the file: growing
-    /// a set means doubling it and placing its keys again.
+    /// What the order sets are sized for beyond the share of the file read when they are sized:
+    /// growing a set means doubling it and placing its keys again.
     const ORDER_MARGIN: f64 = 1.15;
 
     /// Makes room for about `rows` rows in the duplicate sets (capped at 2^28 rows: a wrong
@@ -562,7 +563,7 @@ impl<'a> Engine<'a> {
             .for_each(|s| s.seen.reserve(per_shard.saturating_sub(s.seen.len())));
     }
 
-    /// After the first batch, makes room for the whole file, `scale` times the first batch:
+    /// Once part of the file is read, makes room for the whole file, `scale` times that part:
     /// in each shard's order set (with [`Engine::ORDER_MARGIN`] to spare) and, with `seen`,
     /// its duplicate set (5% to spare: a file's rows are as many per byte throughout), capped
     /// like [`Engine::reserve_rows`] at 2^28 keys a kind in all.
@@ -668,7 +669,8 @@ impl<'a> Engine<'a> {
         };
         let batch_bytes = self.ctx.options.batch_bytes.unwrap_or(BATCH_BYTES).max(1);
         let first_bytes = (batch_bytes / FIRST_BATCH_SHARE).max(1);
-        // eight pieces a thread: small enough that an uneven piece does not leave a core idle
+        // eight pieces a thread in a full batch: small enough that an uneven piece does not
+        // leave a core idle
         let parts = rayon::current_num_threads().max(1) * 8;
         let shape = Shape {
             delimiter: self.ctx.delimiter,
@@ -754,7 +756,8 @@ impl<'a> Engine<'a> {
                     .then(|| total as f64 / sampled as f64);
                 orders_sized |= scale.is_some();
                 let rejects = self.absorb(pieces);
-                if let Some(scale) = scale {
+                // (none once the whole file is read: a file of less than a batch)
+                if let Some(scale) = scale.filter(|&scale| scale > 1.0) {
                     // with more to spare than the duplicate sets (a file's later lines may
                     // hold more orders per line: at 1M customers a third of the sets doubled
                     // at 1.05)
@@ -988,7 +991,9 @@ struct Batch {
 }
 
 /// The reader thread: fills buffers from `file` (taking used ones back from `spare`), cuts each
-/// after its last complete record, carries the rest over to the next, and sends the batches.
+/// after its last complete record, carries the rest over to the next, and sends the batches:
+/// the first of `first_bytes`, each next twice as large, up to `batch_bytes`. A batch is cut
+/// into pieces of a full batch's pieces' size (the last batch into `parts`).
 fn read_batches(
     mut file: Box<dyn Read + Send>,
     (first_bytes, batch_bytes): (usize, usize),
@@ -1002,15 +1007,14 @@ fn read_batches(
     let mut size = first_bytes;
     let mut want = size;
     loop {
-        // room for a full batch at once: a buffer grows without being moved (its pages are
-        // touched as it is filled)
+        // room for a full batch at once: a buffer grows to it without being moved (its pages
+        // are touched as it grows)
         let mut buf = spare
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(batch_bytes));
-        // a recycled buffer is already initialised: only growth is zero-filled
-        if buf.len() < want.max(carry.len() + 1) {
-            buf.resize(want.max(carry.len() + 1), 0);
-        }
+        // a recycled buffer is already initialised: only growth is zero-filled (and one
+        // grown for a long record is cut back to the batch's size)
+        buf.resize(want.max(carry.len() + 1), 0);
         buf[..carry.len()].copy_from_slice(&carry);
         let mut filled = carry.len();
         let mut eof = false;
@@ -1034,7 +1038,11 @@ fn read_batches(
             quoted,
         } = record_cuts(
             &buf[..filled],
-            pieces_of(parts, size, batch_bytes),
+            if eof {
+                parts
+            } else {
+                pieces_of(parts, filled, batch_bytes)
+            },
             eof,
             shape,
         );
@@ -1294,6 +1302,37 @@ mod tests {
     fn a_parsed_row_is_64_bytes() {
         // ten million of them are written and read once each
         assert_eq!(std::mem::size_of::<Parsed>(), 64);
+    }
+
+    #[test]
+    fn batches_double_from_the_first_size_to_the_full_one_and_hold_the_whole_input() {
+        let text: String = (0..200).map(|i| format!("c{i},{}\n", i * 7)).collect();
+        let input: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.clone()));
+        let (tx, rx) = mpsc::sync_channel(1);
+        let (spare_tx, spare_rx) = mpsc::channel();
+        let shape = Shape {
+            delimiter: b',',
+            width: 2,
+        };
+        std::thread::scope(|scope| {
+            scope.spawn(move || read_batches(input, (8, 64), 16, shape, &tx, &spare_rx));
+            let (mut sizes, mut read) = (Vec::new(), Vec::new());
+            for batch in rx {
+                let batch = batch.expect("read");
+                sizes.push(batch.buf.len());
+                read.extend_from_slice(&batch.buf[..batch.end]);
+                // a full batch in 16 pieces, the smaller ones in as many of the same size
+                assert!(
+                    batch.cuts.len() <= 16 * batch.buf.len() / 64 + 1,
+                    "{:?}",
+                    batch.cuts
+                );
+                let _ = spare_tx.send(batch.buf);
+            }
+            assert_eq!(read, text.as_bytes());
+            assert_eq!(sizes[..4], [8, 16, 32, 64]);
+            assert!(sizes[4..].iter().all(|&s| s == 64), "{sizes:?}");
+        });
     }
 
     #[test]

@@ -171,8 +171,9 @@ pub struct TransactionOptions {
     pub columns: BTreeMap<String, String>,
     /// What `frequency` counts.
     pub frequency: FrequencyBasis,
-    /// Bytes of CSV per batch (default 32 MiB; other sources take one record per 256 bytes).
-    /// Results do not depend on it; small values exercise batch boundaries in tests.
+    /// Bytes of CSV per batch (default 32 MiB; the first batch an eighth of it, each next
+    /// twice as large; other sources take one record per 256 bytes). Results do not depend
+    /// on it; small values exercise batch boundaries in tests.
     pub batch_bytes: Option<usize>,
     /// Keep each customer's amounts by day, for the trailing-window features
     /// ([`stratum_core::features::Windows`]) that tier schemes use.
