@@ -299,7 +299,7 @@ impl<W: Write> CsvOut<W> {
             self.buf.extend_from_slice(b"\"\"");
         }
         self.buf.push(b'\n');
-        if self.buf.len() >= FLUSH_AT && self.out.is_some() {
+        if self.buf.len() >= FLUSH_AT {
             self.write_out()?;
         }
         Ok(())

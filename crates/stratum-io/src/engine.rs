@@ -26,9 +26,9 @@
 //! plus per shard the customers' state and, in [`KeySet`]s of 12-byte keys, about 17 bytes per
 //! distinct row (the duplicate hashes) and 18 per distinct (customer, order): the first batch
 //! sizes the duplicate sets for the whole file, and the first 28 MiB (the first batches, until
-//! they reach three quarters of a full one) the order sets (3/4 full, with 5% to spare for rows
-//! and 15% for orders), and a set that outgrows its estimate doubles (then up to 32 bytes a key); with
-//! `frequency = days`, about 12 bytes per distinct (customer, day). 10M lines of 200,000
+//! they reach three quarters of a full one) the order sets (3/4 full, with 5% to spare for
+//! rows and 15% for orders), and a set that outgrows its estimate doubles (then up to 32 bytes
+//! a key); with `frequency = days`, about 12 bytes per distinct (customer, day). 10M lines of 200,000
 //! customers peak at about 0.5 GB.
 
 use std::cell::{Cell, OnceCell};
@@ -668,7 +668,6 @@ impl<'a> Engine<'a> {
             text
         };
         let batch_bytes = self.ctx.options.batch_bytes.unwrap_or(BATCH_BYTES).max(1);
-        let first_bytes = (batch_bytes / FIRST_BATCH_SHARE).max(1);
         // eight pieces a thread in a full batch: small enough that an uneven piece does not
         // leave a core idle
         let parts = rayon::current_num_threads().max(1) * 8;
@@ -683,8 +682,7 @@ impl<'a> Engine<'a> {
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 scope.spawn(move || {
-                    let sizes = (first_bytes, batch_bytes);
-                    read_batches(input, sizes, parts, shape, &batches, &spare_rx)
+                    read_batches(input, batch_bytes, parts, shape, &batches, &spare_rx)
                 });
             });
             let mut line = start.line;
@@ -992,11 +990,12 @@ struct Batch {
 
 /// The reader thread: fills buffers from `file` (taking used ones back from `spare`), cuts each
 /// after its last complete record, carries the rest over to the next, and sends the batches:
-/// the first of `first_bytes`, each next twice as large, up to `batch_bytes`. A batch is cut
-/// into pieces of a full batch's pieces' size (the last batch into `parts`).
+/// the first of an eighth of `batch_bytes` ([`FIRST_BATCH_SHARE`]), each next twice as large,
+/// up to `batch_bytes`. A batch is cut into pieces of a full batch's pieces' size (the last
+/// batch into `parts`).
 fn read_batches(
     mut file: Box<dyn Read + Send>,
-    (first_bytes, batch_bytes): (usize, usize),
+    batch_bytes: usize,
     parts: usize,
     shape: Shape,
     out: &mpsc::SyncSender<std::io::Result<Batch>>,
@@ -1004,7 +1003,7 @@ fn read_batches(
 ) {
     let mut carry: Vec<u8> = Vec::new();
     // the batches grow from the first's size to the full one's, doubling
-    let mut size = first_bytes;
+    let mut size = (batch_bytes / FIRST_BATCH_SHARE).max(1);
     let mut want = size;
     loop {
         // room for a full batch at once: a buffer grows to it without being moved (its pages
@@ -1315,7 +1314,7 @@ mod tests {
             width: 2,
         };
         std::thread::scope(|scope| {
-            scope.spawn(move || read_batches(input, (8, 64), 16, shape, &tx, &spare_rx));
+            scope.spawn(move || read_batches(input, 64, 16, shape, &tx, &spare_rx));
             let (mut sizes, mut read) = (Vec::new(), Vec::new());
             for batch in rx {
                 let batch = batch.expect("read");
