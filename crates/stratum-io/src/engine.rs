@@ -24,12 +24,12 @@
 //!
 //! Memory: at most three batches of input (one being read, one being processed, one spare),
 //! plus per shard the customers' state and, in [`KeySet`]s of 12-byte keys, about 17 bytes per
-//! distinct row (the duplicate hashes) and 18 per distinct (customer, order): the first batch
-//! sizes the duplicate sets for the whole file, and the first 28 MiB (the first batches, until
-//! they reach three quarters of a full one) the order sets (3/4 full, with 5% to spare for
-//! rows and 15% for orders), and a set that outgrows its estimate doubles (then up to 32 bytes
-//! a key); with `frequency = days`, about 12 bytes per distinct (customer, day). 10M lines of 200,000
-//! customers peak at about 0.5 GB.
+//! distinct row (the duplicate hashes) and 18 per distinct (customer, order). The sets are
+//! sized for the whole file, 3/4 full, from its first batches: the duplicate sets from the
+//! first batch (with 5% to spare), the order sets once the batches read reach three quarters
+//! of a full one, 28 MiB (with 15% to spare). A set that outgrows its estimate doubles (then
+//! up to 32 bytes a key). With `frequency = days`, about 12 bytes per distinct (customer,
+//! day). 10M lines of 200,000 customers peak at about 0.5 GB.
 
 use std::cell::{Cell, OnceCell};
 use std::fs::File;
