@@ -793,16 +793,23 @@ pub fn validations(
     use crate::abc::AbcClass;
     use crate::rfm::{RfmClass, Segment};
     use rayon::prelude::*;
-    let customers = &tiering.features.customers;
-    // each column in one parallel pass (a pass over a million customers' features reads
-    // 200 MB, and nothing else runs meanwhile)
-    let column = |value: fn(&crate::CustomerFeatures) -> f64| -> Vec<Option<f64>> {
-        customers.par_iter().map(|c| Some(value(c))).collect()
-    };
+    // the three columns in one parallel pass over the customers' features (at a million
+    // customers a pass reads 160 MB, and nothing else runs meanwhile)
+    let (recency, (frequency, monetary)): (Vec<_>, (Vec<_>, Vec<_>)) = tiering
+        .features
+        .customers
+        .par_iter()
+        .map(|c| {
+            (
+                Some(c.recency_days as f64),
+                (Some(c.frequency as f64), Some(c.monetary.to_f64())),
+            )
+        })
+        .unzip();
     let features: FeatureColumns = vec![
-        ("recency_days".into(), column(|c| c.recency_days as f64)),
-        ("frequency".into(), column(|c| c.frequency as f64)),
-        ("monetary".into(), column(|c| c.monetary.to_f64())),
+        ("recency_days".into(), recency),
+        ("frequency".into(), frequency),
+        ("monetary".into(), monetary),
     ];
     let params = ValidateParams::new().check()?;
     let rfm = tiering.rfm.customers();
