@@ -2,8 +2,9 @@
 //! customers look like on average.
 
 use crate::Money;
+use crate::abc::AbcClass;
 use crate::features::CustomerFeatures;
-use crate::rfm::CustomerRfm;
+use crate::rfm::{CustomerRfm, RfmClass, Segment};
 
 /// The summary of one group of customers (a class, a segment, a tier).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -30,42 +31,65 @@ pub struct GroupSummary<K> {
     pub avg_order_value: f64,
 }
 
-/// Summaries of the groups `keys` places customers in, one per key of `order` (groups with no
-/// customers included, so tables always show every class). `rfm` holds each customer's
-/// scores, in the order of `customers`.
-pub fn summarize<K: Copy + PartialEq + Sync>(
+/// The summaries of the RFM classes, the named segments and the ABC classes, one per class or
+/// segment (groups with no customers included, so tables always show every class), from one
+/// pass over the customers. `rfm` and `abc` hold each customer's results, in the order of
+/// `customers`; `revenue` is the customers' net monetary value.
+pub fn summarize_tiers(
     customers: &[CustomerFeatures],
     rfm: &[CustomerRfm],
-    keys: &[K],
-    order: &[K],
-) -> Vec<GroupSummary<K>> {
+    abc: &[AbcClass],
+    revenue: Money,
+) -> (
+    Vec<GroupSummary<RfmClass>>,
+    Vec<GroupSummary<Segment>>,
+    Vec<GroupSummary<AbcClass>>,
+) {
     use rayon::prelude::*;
-    let n = customers.len();
-    let total: i128 = customers.iter().map(|c| c.monetary.units()).sum();
-    // one pass over the customers (in parallel) into a slot per key: every sum is an integer,
-    // so the figures do not depend on how the pass is split
-    let sums = customers
+    let empty = || {
+        [
+            vec![Sums::default(); RfmClass::ALL.len()],
+            vec![Sums::default(); Segment::ALL.len()],
+            vec![Sums::default(); AbcClass::ALL.len()],
+        ]
+    };
+    // one pass (in parallel) into a slot per group of each grouping (a pass over a million
+    // customers' features reads 160 MB): every sum is an integer, so the figures do not
+    // depend on how the pass is split
+    let [classes, segments, abc_classes] = customers
         .par_iter()
-        .zip(keys)
         .zip(rfm)
-        .fold(
-            || vec![Sums::default(); order.len()],
-            |mut sums, ((c, k), r)| {
-                if let Some(slot) = order.iter().position(|o| o == k) {
-                    sums[slot].add(c, r);
-                }
-                sums
-            },
-        )
-        .reduce(
-            || vec![Sums::default(); order.len()],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(&b) {
-                    x.merge(y);
-                }
-                a
-            },
-        );
+        .zip(abc)
+        .fold(empty, |mut sums, ((c, r), a)| {
+            if let Some(i) = RfmClass::ALL.iter().position(|k| *k == r.class) {
+                sums[0][i].add(c, r);
+            }
+            if let Some(i) = Segment::ALL.iter().position(|k| *k == r.segment) {
+                sums[1][i].add(c, r);
+            }
+            if let Some(i) = AbcClass::ALL.iter().position(|k| k == a) {
+                sums[2][i].add(c, r);
+            }
+            sums
+        })
+        .reduce(empty, |mut a, b| {
+            for (x, y) in a.iter_mut().flatten().zip(b.iter().flatten()) {
+                x.merge(y);
+            }
+            a
+        });
+    let n = customers.len();
+    let total = revenue.units();
+    (
+        groups(&RfmClass::ALL, classes, n, total),
+        groups(&Segment::ALL, segments, n, total),
+        groups(&AbcClass::ALL, abc_classes, n, total),
+    )
+}
+
+/// The summaries of the groups `order`, whose sums are `sums`, among `n` customers worth
+/// `total` units.
+fn groups<K: Copy>(order: &[K], sums: Vec<Sums>, n: usize, total: i128) -> Vec<GroupSummary<K>> {
     order
         .iter()
         .zip(sums)

@@ -4,7 +4,7 @@ use crate::Money;
 use crate::abc::{Abc, AbcClass, CheckedAbcParams};
 use crate::features::Features;
 use crate::rfm::{CheckedRfmParams, Rfm, RfmClass, RfmColumns, Segment};
-use crate::summary::{GroupSummary, summarize};
+use crate::summary::{GroupSummary, summarize_tiers};
 
 /// Every customer's RFM and ABC results and the summaries of each grouping.
 #[derive(Debug, Clone)]
@@ -62,19 +62,9 @@ pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) 
     // read once for RFM, ABC and the revenue
     let columns = RfmColumns::of(customers);
     let (rfm, abc) = rayon::join(|| rfm.fit_columns(&columns), || abc.fit(&columns.monetary));
-    let class_keys: Vec<RfmClass> = rfm.customers().iter().map(|c| c.class).collect();
-    let segment_keys: Vec<Segment> = rfm.customers().iter().map(|c| c.segment).collect();
-    let scores = rfm.customers();
-    let ((classes, segments), abc_classes) = rayon::join(
-        || {
-            rayon::join(
-                || summarize(customers, scores, &class_keys, &RfmClass::ALL),
-                || summarize(customers, scores, &segment_keys, &Segment::ALL),
-            )
-        },
-        || summarize(customers, scores, abc.classes(), &AbcClass::ALL),
-    );
     let revenue = columns.monetary.iter().copied().sum();
+    let (classes, segments, abc_classes) =
+        summarize_tiers(customers, rfm.customers(), abc.classes(), revenue);
     Tiering {
         features,
         rfm,
