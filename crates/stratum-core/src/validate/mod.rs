@@ -372,7 +372,7 @@ impl CheckedValidateParams {
     /// `names`, or `None` for a customer in no segment, left out), `features` are
     /// `(name, value per customer)`; a missing value leaves the customer out of that feature's
     /// figures. Shares are of the customers with a segment.
-    pub fn validate<L: Copy + Into<Option<usize>>>(
+    pub fn validate<L: Copy + Into<Option<usize>> + Sync>(
         &self,
         labels: &[L],
         names: &[String],
@@ -383,7 +383,7 @@ impl CheckedValidateParams {
 
     /// [`validate`](Self::validate) with each feature's customers already in value order
     /// (several segmentations of the same customers share one sort per feature).
-    pub fn validate_ordered<L: Copy + Into<Option<usize>>>(
+    pub fn validate_ordered<L: Copy + Into<Option<usize>> + Sync>(
         &self,
         labels: &[L],
         names: &[String],
@@ -424,39 +424,37 @@ impl CheckedValidateParams {
                 *s += 1;
             }
         }
-        // values[f][s] = feature f's values in segment s
-        let mut values: Vec<Vec<Vec<f64>>> = features
-            .iter()
-            .map(|(_, column)| {
+        // per feature (the features in parallel): values[f][s], feature f's values in segment
+        // s in customer order; the sums of ANOVA from them; and, for the pairwise tests, a
+        // seeded random sample of each segment's values, sorted. Each segment's values are
+        // then put in value order once, for the quartiles and every rank test.
+        use rayon::prelude::*;
+        type PerFeature = (Vec<Vec<f64>>, (Result<Anova, Undefined>, Vec<Vec<f64>>));
+        let (mut values, (anovas, sampled)): (Vec<_>, (Vec<_>, Vec<_>)) = features
+            .par_iter()
+            .map(|(_, column)| -> PerFeature {
                 let mut by: Vec<Vec<f64>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
                 for (l, v) in labels().zip(column) {
                     if let (Some(v), Some(seg)) = (v, l.and_then(|l| by.get_mut(l))) {
                         seg.push(*v);
                     }
                 }
-                by
-            })
-            .collect();
-        // the sums of ANOVA and the pairwise samples from the values in customer order; then
-        // each segment's values are sorted once for the quartiles and every rank test
-        let anovas: Vec<Result<Anova, Undefined>> = values
-            .iter()
-            .map(|by| anova(&by.iter().map(Vec::as_slice).collect::<Vec<_>>()))
-            .collect();
-        // pairwise: a seeded random sample of each segment's values per feature
-        let mut sampled: Vec<Vec<Vec<f64>>> = values
-            .iter()
-            .map(|by| {
-                by.iter()
+                let anova = anova(&by.iter().map(Vec::as_slice).collect::<Vec<_>>());
+                let sampled = by
+                    .iter()
                     .map(|v| {
-                        crate::sampling::sample_indices(v.len(), PAIRWISE_SAMPLE, 42)
-                            .into_iter()
-                            .map(|i| v[i])
-                            .collect()
+                        let mut sample: Vec<f64> =
+                            crate::sampling::sample_indices(v.len(), PAIRWISE_SAMPLE, 42)
+                                .into_iter()
+                                .map(|i| v[i])
+                                .collect();
+                        sample.sort_unstable_by(f64::total_cmp);
+                        sample
                     })
-                    .collect()
+                    .collect();
+                (by, (anova, sampled))
             })
-            .collect();
+            .unzip();
         // each segment's values in order, from the shared order of each feature (customers
         // in no segment left out), and each feature's customers ranked as they come; the
         // segments as one byte each where they fit (a million customers' in 1 MB, not 4: the
@@ -472,9 +470,6 @@ impl CheckedValidateParams {
                 .collect();
             in_value_order(&segment_of, &mut values, &order.0, k)
         };
-        for v in sampled.iter_mut().flatten() {
-            v.sort_unstable_by(f64::total_cmp);
-        }
         let present: Vec<usize> = (0..k).filter(|&s| sizes[s] > 0).collect();
         let segments = present
             .iter()
