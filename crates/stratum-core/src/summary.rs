@@ -34,7 +34,8 @@ pub struct GroupSummary<K> {
 /// The summaries of the RFM classes, the named segments and the ABC classes, one per class or
 /// segment (groups with no customers included, so tables always show every class), from one
 /// pass over the customers. `rfm` and `abc` hold each customer's results, in the order of
-/// `customers`; `revenue` is the customers' net monetary value.
+/// `customers`; `revenue` must be the sum of their monetary values (the denominator of each
+/// group's share of revenue).
 pub fn summarize_tiers(
     customers: &[CustomerFeatures],
     rfm: &[CustomerRfm],
@@ -78,6 +79,7 @@ pub fn summarize_tiers(
             }
             a
         });
+    debug_assert_eq!(revenue, customers.iter().map(|c| c.monetary).sum::<Money>());
     let n = customers.len();
     let total = revenue.units();
     (

@@ -20,7 +20,7 @@
 //! the caches (the duplicate hashes, the orders). A shard prefetches the table slots and the
 //! customer id of the row [`AHEAD`] rows on while it works on the current one, and the
 //! customer's state half-way, so that the cache misses overlap (on 10M lines: wall 1.72 →
-//! 1.33 s, user time 2.7 → 2.05 s).
+//! 1.33 s, user time 2.7 → 2.05 s); and the parsed row itself [`ROWS_AHEAD`] rows on.
 //!
 //! Memory: at most three batches of input (one being read, one being processed, one spare),
 //! plus per shard the customers' state and, in [`KeySet`]s of 12-byte keys, about 17 bytes per
@@ -79,6 +79,10 @@ const PARQUET_BATCH_ROWS: usize = 1 << 20;
 /// runs of 10M lines, against 16: 8 took 0.975 of the time over 1M customers and 0.98 over
 /// 200k; 4 measured as 8, 12 and 32 slower.
 const AHEAD: usize = 8;
+/// How many rows ahead a shard loads the parsed row it will take (ten million rows of 64
+/// bytes, written by the parsing just before): paired whole runs at 1M customers, against not
+/// loading them, wall 0.975; 16 and 64 rows ahead measured the same as 32 (1.005, 0.998).
+const ROWS_AHEAD: usize = 32;
 /// Records per batch for other sources.
 const BATCH_RECORDS: usize = 1 << 16;
 
@@ -431,9 +435,8 @@ impl Shard {
     fn take(&mut self, piece: u32, arena: &str, items: &mut Vec<Parsed>) {
         for (i, p) in items.iter().enumerate() {
             // the rows themselves, written by the parsing just before on either core, are
-            // too many to be in this one's cache: load them further ahead still (paired whole
-            // runs at 1M customers: wall 0.975; 16 or 64 rows ahead measured as 32)
-            if let Some(far) = items.get(i + 4 * AHEAD) {
+            // too many to be in this one's cache: load them further ahead still
+            if let Some(far) = items.get(i + ROWS_AHEAD) {
                 prefetch(far);
             }
             // the tables are far larger than the caches: load the slots of a row a few ahead
@@ -1047,11 +1050,7 @@ fn read_batches(
                 }
             }
         }
-        let Cuts {
-            cuts,
-            runaways,
-            quoted,
-        } = record_cuts(
+        let Cuts { cuts, runaways } = record_cuts(
             &buf[..filled],
             quoted,
             if eof {
@@ -1234,6 +1233,7 @@ fn trim_newline(raw: &[u8]) -> &[u8] {
 /// The last cut is the end of the last complete record, or the end of `buf` at end of file.
 /// `quoted` says whether `buf` holds a quote anywhere (the reader looks as it reads).
 pub(crate) fn record_cuts(buf: &[u8], quoted: bool, parts: usize, eof: bool, shape: Shape) -> Cuts {
+    debug_assert_eq!(quoted, memchr::memchr(b'"', buf).is_some());
     let target = (buf.len() / parts.max(1)).max(1);
     let mut c = Cutter {
         target,
@@ -1275,11 +1275,7 @@ pub(crate) fn record_cuts(buf: &[u8], quoted: bool, parts: usize, eof: bool, sha
         cuts.push(end);
     }
     runaways.retain(|r| r.end <= end);
-    Cuts {
-        cuts,
-        runaways,
-        quoted,
-    }
+    Cuts { cuts, runaways }
 }
 
 /// Where a batch is cut, and its records with a runaway quote.
@@ -1287,8 +1283,6 @@ pub(crate) fn record_cuts(buf: &[u8], quoted: bool, parts: usize, eof: bool, sha
 pub(crate) struct Cuts {
     pub cuts: Vec<usize>,
     pub runaways: Vec<Runaway>,
-    /// Whether the buffer has a quote anywhere.
-    pub quoted: bool,
 }
 
 struct Cutter {
@@ -1376,6 +1370,23 @@ mod tests {
             assert!(batch.quoted);
             assert_eq!(&batch.buf[..batch.end], text.as_bytes());
             assert!(batch.cuts.len() > 1000, "{}", batch.cuts.len());
+            for &cut in &batch.cuts {
+                assert_ne!(
+                    &batch.buf[cut - 2..cut],
+                    b"a\n",
+                    "a cut inside quotes at {cut}"
+                );
+            }
+        });
+        // and the other way round: the quotes in the first read only, none in the last
+        let text = format!("{quoted}{plain}");
+        let input: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.clone()));
+        let (tx, rx) = mpsc::sync_channel(1);
+        let (_spare_tx, spare_rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(move || read_batches(input, batch_bytes, 4096, shape, &tx, &spare_rx));
+            let batch = rx.recv().expect("a batch").expect("read");
+            assert_eq!(&batch.buf[..batch.end], text.as_bytes());
             for &cut in &batch.cuts {
                 assert_ne!(
                     &batch.buf[cut - 2..cut],

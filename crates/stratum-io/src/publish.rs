@@ -318,7 +318,7 @@ impl DescribedFile {
 
 /// The most one write to a described file passes on at once: its description then reads
 /// bytes the kernel's copy has just left in the core's cache (a block of `customers.csv` is
-/// 2-3 MB, more than the cache holds).
+/// 2-3 MB, more than a core's L2 cache holds).
 const WRITE_CHUNK: usize = 128 << 10;
 
 impl io::Write for DescribedFile {

@@ -439,7 +439,7 @@ impl CheckedValidateParams {
                         seg.push(*v);
                     }
                 }
-                let anova = anova(&by.iter().map(Vec::as_slice).collect::<Vec<_>>());
+                let sums = anova(&by.iter().map(Vec::as_slice).collect::<Vec<_>>());
                 let sampled = by
                     .iter()
                     .map(|v| {
@@ -452,7 +452,7 @@ impl CheckedValidateParams {
                         sample
                     })
                     .collect();
-                (by, (anova, sampled))
+                (by, (sums, sampled))
             })
             .unzip();
         // each segment's values in order, from the shared order of each feature (customers
