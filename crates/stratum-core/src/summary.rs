@@ -31,6 +31,13 @@ pub struct GroupSummary<K> {
     pub avg_order_value: f64,
 }
 
+/// The summaries of the RFM classes, the named segments and the ABC classes.
+pub type TierSummaries = (
+    Vec<GroupSummary<RfmClass>>,
+    Vec<GroupSummary<Segment>>,
+    Vec<GroupSummary<AbcClass>>,
+);
+
 /// The summaries of the RFM classes, the named segments and the ABC classes, one per class or
 /// segment (groups with no customers included, so tables always show every class), from one
 /// pass over the customers. `rfm` and `abc` hold each customer's results, in the order of
@@ -41,11 +48,7 @@ pub fn summarize_tiers(
     rfm: &[CustomerRfm],
     abc: &[AbcClass],
     revenue: Money,
-) -> (
-    Vec<GroupSummary<RfmClass>>,
-    Vec<GroupSummary<Segment>>,
-    Vec<GroupSummary<AbcClass>>,
-) {
+) -> TierSummaries {
     use rayon::prelude::*;
     let empty = || {
         [
