@@ -1347,54 +1347,43 @@ mod tests {
 
     #[test]
     fn a_quote_past_the_first_read_of_a_batch_still_keeps_its_newline_uncut() {
+        // `text` read as one batch in 4096 pieces: no cut may fall inside quotes (after `a\n`)
+        fn first_batch_without_a_cut_inside_quotes(text: &str) -> Batch {
+            let input: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.to_string()));
+            let (tx, rx) = mpsc::sync_channel(1);
+            let (_spare_tx, spare_rx) = mpsc::channel();
+            let shape = Shape {
+                delimiter: b',',
+                width: 2,
+            };
+            let batch_bytes = FIRST_BATCH_SHARE * 2 * text.len();
+            std::thread::scope(|scope| {
+                scope.spawn(move || read_batches(input, batch_bytes, 4096, shape, &tx, &spare_rx));
+                let batch = rx.recv().expect("a batch").expect("read");
+                assert_eq!(&batch.buf[..batch.end], text.as_bytes());
+                for &cut in &batch.cuts {
+                    assert_ne!(
+                        &batch.buf[cut - 2..cut],
+                        b"a\n",
+                        "a cut inside quotes at {cut}"
+                    );
+                }
+                batch
+            })
+        }
         // plain records for more than one read, then records with a newline inside quotes:
         // cut as plain text, many of those newlines would be cuts
         let plain: String = (0..READ_CHUNK / 8)
             .map(|i| format!("c{i},{}\n", i % 10))
             .collect();
         let quoted = "q,\"a\nb\"\n".repeat(4096);
-        let text = format!("{plain}{quoted}");
         assert!(plain.len() > READ_CHUNK);
-        let input: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.clone()));
-        let (tx, rx) = mpsc::sync_channel(1);
-        let (_spare_tx, spare_rx) = mpsc::channel();
-        let shape = Shape {
-            delimiter: b',',
-            width: 2,
-        };
-        // one batch of the whole text, in 4096 pieces
-        let batch_bytes = FIRST_BATCH_SHARE * 2 * text.len();
-        std::thread::scope(|scope| {
-            scope.spawn(move || read_batches(input, batch_bytes, 4096, shape, &tx, &spare_rx));
-            let batch = rx.recv().expect("a batch").expect("read");
-            assert!(batch.quoted);
-            assert_eq!(&batch.buf[..batch.end], text.as_bytes());
-            assert!(batch.cuts.len() > 1000, "{}", batch.cuts.len());
-            for &cut in &batch.cuts {
-                assert_ne!(
-                    &batch.buf[cut - 2..cut],
-                    b"a\n",
-                    "a cut inside quotes at {cut}"
-                );
-            }
-        });
+        let batch = first_batch_without_a_cut_inside_quotes(&format!("{plain}{quoted}"));
+        assert!(batch.quoted);
+        assert!(batch.cuts.len() > 1000, "{}", batch.cuts.len());
         // and the other way round: the quotes in the first read only, none in the last
-        let text = format!("{quoted}{plain}");
-        let input: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.clone()));
-        let (tx, rx) = mpsc::sync_channel(1);
-        let (_spare_tx, spare_rx) = mpsc::channel();
-        std::thread::scope(|scope| {
-            scope.spawn(move || read_batches(input, batch_bytes, 4096, shape, &tx, &spare_rx));
-            let batch = rx.recv().expect("a batch").expect("read");
-            assert_eq!(&batch.buf[..batch.end], text.as_bytes());
-            for &cut in &batch.cuts {
-                assert_ne!(
-                    &batch.buf[cut - 2..cut],
-                    b"a\n",
-                    "a cut inside quotes at {cut}"
-                );
-            }
-        });
+        let batch = first_batch_without_a_cut_inside_quotes(&format!("{quoted}{plain}"));
+        assert!(batch.quoted);
     }
 
     #[test]
