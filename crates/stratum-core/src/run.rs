@@ -26,7 +26,7 @@ use chrono::NaiveDate;
 use crate::abc::{AbcClass, CheckedAbcParams};
 use crate::cluster::{ClusterError, Clustering};
 use crate::clv::{CheckedClvParams, ChurnBand, ClvError, ClvModel, Prediction, Summary, ValueTier};
-use crate::features::Features;
+use crate::features::{CustomerFeatures, Features};
 use crate::funnel::{CheckedFunnelParams, FunnelRun, OpportunityLog, TierBasis};
 use crate::interactions::InteractionLog;
 use crate::labels::Labelled;
@@ -36,9 +36,9 @@ use crate::scheme::{
     Attributes, CheckedScheme, ColumnData, Override, Profile, SchemeError, SchemeParams,
     SchemeResult, profile,
 };
-use crate::tiering::{Tiering, tier};
+use crate::tiering::{Tiering, tier_beside};
 use crate::validate::{
-    CheckedValidateParams, FeatureOrder, ValidateError, ValidateParams, Validation,
+    CheckedValidateParams, FeatureOrder, PendingOrder, ValidateError, ValidateParams, Validation,
 };
 
 /// What a run needs: the features of every customer and the checked settings.
@@ -468,7 +468,10 @@ pub fn run(input: RunInput<'_>) -> Result<RunResult, RunError> {
         validate,
         funnel,
     } = input;
-    let tiering = tier(features, rfm, abc);
+    // the validation's features read and put in order while the tiers are computed
+    let (tiering, inputs) = tier_beside(features, rfm, abc, |f| {
+        validate.then(|| ValidationInputs::of(&f.customers))
+    });
     let clv = clv.map(|params| fit_clv(&tiering, params, as_of));
     let scheme = match scheme {
         Some(params) => Some(
@@ -505,8 +508,9 @@ pub fn run(input: RunInput<'_>) -> Result<RunResult, RunError> {
             usize::from(assignments[i].tiers[d])
         }));
     }
-    let validations = if validate {
-        validations(
+    let validations = if let Some(inputs) = inputs {
+        validations_of(
+            inputs,
             &tiering,
             scheme.as_ref().map(|s| (&s.checked, &s.result)),
             scheme
@@ -789,28 +793,62 @@ pub fn validations(
     scheme: Option<(&CheckedScheme, &SchemeResult)>,
     clusters: Option<&Clustering>,
 ) -> Result<Vec<(String, Validation)>, ValidateError> {
+    validations_of(
+        ValidationInputs::of(&tiering.features.customers),
+        tiering,
+        scheme,
+        clusters,
+    )
+}
+
+/// The features every segmentation is validated on (recency, frequency and monetary value)
+/// and the order of each but the monetary value's, which ABC's ranking gives: work that needs
+/// no tiers.
+struct ValidationInputs {
+    features: FeatureColumns,
+    order: PendingOrder,
+}
+
+impl ValidationInputs {
+    /// The position of the monetary value among the features.
+    const MONETARY: usize = 2;
+
+    fn of(customers: &[CustomerFeatures]) -> Self {
+        use rayon::prelude::*;
+        // the three columns in one parallel pass over the customers' features (at a million
+        // customers a pass reads 160 MB)
+        let (recency, (frequency, monetary)): (Vec<_>, (Vec<_>, Vec<_>)) = customers
+            .par_iter()
+            .map(|c| {
+                (
+                    Some(c.recency_days as f64),
+                    (Some(c.frequency as f64), Some(c.monetary.to_f64())),
+                )
+            })
+            .unzip();
+        let features: FeatureColumns = vec![
+            ("recency_days".into(), recency),
+            ("frequency".into(), frequency),
+            ("monetary".into(), monetary),
+        ];
+        debug_assert_eq!(features[Self::MONETARY].0, "monetary");
+        let order = FeatureOrder::all_but(&features, Self::MONETARY);
+        ValidationInputs { features, order }
+    }
+}
+
+/// [`validations`] on inputs read beforehand (beside the tiering).
+fn validations_of(
+    inputs: ValidationInputs,
+    tiering: &Tiering,
+    scheme: Option<(&CheckedScheme, &SchemeResult)>,
+    clusters: Option<&Clustering>,
+) -> Result<Vec<(String, Validation)>, ValidateError> {
     use crate::Labelled;
     use crate::abc::AbcClass;
     use crate::rfm::{RfmClass, Segment};
     use rayon::prelude::*;
-    // the three columns in one parallel pass over the customers' features (at a million
-    // customers a pass reads 160 MB, and nothing else runs meanwhile)
-    let (recency, (frequency, monetary)): (Vec<_>, (Vec<_>, Vec<_>)) = tiering
-        .features
-        .customers
-        .par_iter()
-        .map(|c| {
-            (
-                Some(c.recency_days as f64),
-                (Some(c.frequency as f64), Some(c.monetary.to_f64())),
-            )
-        })
-        .unzip();
-    let features: FeatureColumns = vec![
-        ("recency_days".into(), recency),
-        ("frequency".into(), frequency),
-        ("monetary".into(), monetary),
-    ];
+    let ValidationInputs { features, order } = inputs;
     let params = ValidateParams::new().check()?;
     let rfm = tiering.rfm.customers();
     // a segmentation: each customer's label as its place among all of its kind (compared as
@@ -845,8 +883,9 @@ pub fn validations(
             fin.tiers.iter().map(|t| t.name.clone()).collect(),
         ));
     }
-    // each feature sorted once for every segmentation
-    let order = FeatureOrder::new(&features);
+    // each feature sorted once for every segmentation; the monetary value's order read
+    // from ABC's ranking of it
+    let order = order.with_ranking(&features, tiering.abc.ranking());
     let mut done = sets
         .par_iter()
         .map(|(name, labels, names)| {

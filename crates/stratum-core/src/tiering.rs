@@ -58,14 +58,31 @@ impl Tiering {
 
 /// Scores and classifies every customer of `features`.
 pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) -> Tiering {
+    tier_beside(features, rfm, abc, |_| ()).0
+}
+
+/// [`tier`], with `beside` run on the same features meanwhile: work that needs the features
+/// but not the tiers keeps both cores busy where the tiering leaves one idle (ABC's walk up
+/// the ranking is on one core).
+pub fn tier_beside<R: Send>(
+    features: Features,
+    rfm: &CheckedRfmParams,
+    abc: &CheckedAbcParams,
+    beside: impl FnOnce(&Features) -> R + Send,
+) -> (Tiering, R) {
     let customers = &features.customers;
     // read once for RFM, ABC and the revenue
     let columns = RfmColumns::of(customers);
-    let (rfm, abc) = rayon::join(|| rfm.fit_columns(&columns), || abc.fit(&columns.monetary));
+    // ABC first on this thread: its sort, then its walk on one core, with the RFM scoring
+    // and `beside` left for the other core to take
+    let ((abc, rfm), also) = rayon::join(
+        || rayon::join(|| abc.fit(&columns.monetary), || rfm.fit_columns(&columns)),
+        || beside(&features),
+    );
     let revenue = columns.monetary.iter().copied().sum();
     let (classes, segments, abc_classes) =
         summarize_tiers(customers, rfm.customers(), abc.classes(), revenue);
-    Tiering {
+    let tiering = Tiering {
         features,
         rfm,
         abc,
@@ -73,7 +90,8 @@ pub fn tier(features: Features, rfm: &CheckedRfmParams, abc: &CheckedAbcParams) 
         segments,
         abc_classes,
         revenue,
-    }
+    };
+    (tiering, also)
 }
 
 #[cfg(test)]
