@@ -73,8 +73,8 @@ pub fn tier_beside<R: Send>(
     let customers = &features.customers;
     // read once for RFM, ABC and the revenue
     let columns = RfmColumns::of(customers);
-    // ABC first on this thread: its sort, then its walk on one core, with the RFM scoring
-    // and `beside` left for the other core to take
+    // ABC first on this thread: its sort, then its walk on one core. `beside`, queued first,
+    // is what the other core takes; the RFM scoring goes to whichever core is free first
     let ((abc, rfm), also) = rayon::join(
         || rayon::join(|| abc.fit(&columns.monetary), || rfm.fit_columns(&columns)),
         || beside(&features),

@@ -93,8 +93,9 @@ impl CheckedAbcParams {
     /// ABC classes for customers with the given monetary values.
     pub fn fit(&self, monetary: &[Money]) -> Abc {
         use rayon::prelude::*;
-        // 16-byte keys where every value and index fits them (amounts beyond 92 billion
-        // billion units, or more than 4 billion customers, take the wide ones)
+        // 16-byte keys where every value and index fits them (amounts beyond 9.2 billion
+        // billion units, 922 trillion in money, or more than 4 billion customers take the
+        // wide ones)
         let narrow = u32::try_from(monetary.len()).is_ok()
             && monetary
                 .par_iter()

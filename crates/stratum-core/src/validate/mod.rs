@@ -338,9 +338,9 @@ impl PendingOrder {
     /// customers largest value first, equal values in customer order (as
     /// [`Abc::ranking`](crate::abc::Abc::ranking) holds them for the monetary value it is
     /// computed from). Read backwards, each run of equal values turned back into customer
-    /// order; where `ranking` is not such an order of the customers with a value, the feature
-    /// is sorted. At a million customers the sort took 35–40 ms on both cores. `features`
-    /// must be those the order was begun with.
+    /// order; where [`from_ranking`] finds `ranking` is not such an order, the feature is
+    /// sorted. At a million customers the sort took 35–40 ms on both cores. `features` must
+    /// be those the order was begun with.
     pub(crate) fn with_ranking(
         self,
         features: &[(String, Vec<Option<f64>>)],
@@ -393,9 +393,8 @@ fn sorted(column: &[Option<f64>]) -> Vec<(f64, u32)> {
 /// [`sorted`]'s order of `column` from `ranking`, the customers once each, largest value
 /// first, equal values in customer order (those without a value are passed over); `None` where
 /// `ranking` holds an index out of range, not every customer with a value or values out of
-/// order. (A customer twice in place of
-/// another goes unnoticed: the one caller's ranking is the permutation a sort made, and a debug
-/// build compares the result with the sort's.)
+/// order. (A customer twice in place of another goes unnoticed: the one caller's ranking is
+/// the permutation a sort made, and a debug build compares the result with the sort's.)
 fn from_ranking(column: &[Option<f64>], ranking: &[u32]) -> Option<Vec<(f64, u32)>> {
     use rayon::prelude::*;
     if ranking.par_iter().any(|&i| i as usize >= column.len()) {
@@ -657,26 +656,32 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The order read from a ranking (largest first, ties in customer order) is the sort's,
-        /// for amounts whose floats meet (wide ones) or not, with customers without a value.
+        /// The order read from ABC's ranking of amounts is the sort's of their floats, for
+        /// amounts whose floats meet (wide ones) or not, with customers without a value.
         #[test]
         fn an_order_from_a_ranking_is_the_sorts(
             values in proptest::collection::vec(proptest::option::weighted(0.9, -40i64..40), 0..300),
             wide in proptest::bool::ANY,
         ) {
-            // the money's conversion: wide amounts, a few units apart, share one float
-            let value = |v: i64| {
-                if wide {
-                    ((1i128 << 70) + i128::from(v)) as f64 / 100.0
+            use crate::Money;
+            // wide amounts 50 units apart, about five to a float (floats are 256 units apart
+            // there): several floats, each shared by several amounts
+            let amount = |v: i64| {
+                Money::from_units_i128(if wide {
+                    (1i128 << 60) + 50 * i128::from(v)
                 } else {
-                    v as f64 / 100.0
-                }
+                    i128::from(v)
+                })
             };
-            let column: Vec<Option<f64>> = values.iter().map(|v| v.map(value)).collect();
-            let mut ranking: Vec<u32> = (0..values.len() as u32)
-                .filter(|&i| values[i as usize].is_some())
-                .collect();
-            ranking.sort_by_key(|&i| (std::cmp::Reverse(values[i as usize]), i));
+            let column: Vec<Option<f64>> =
+                values.iter().map(|v| v.map(|v| amount(v).to_f64())).collect();
+            // customers without a value ranked as zero, to be passed over
+            let amounts: Vec<Money> =
+                values.iter().map(|v| v.map_or(Money::ZERO, amount)).collect();
+            let params = crate::abc::AbcParams::new()
+                .check()
+                .map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            let ranking = params.fit(&amounts).ranking().to_vec();
             let from = from_ranking(&column, &ranking);
             proptest::prop_assert_eq!(from.as_deref().map(bits), Some(bits(&sorted(&column))));
             let features = [("x".into(), column.clone())];
