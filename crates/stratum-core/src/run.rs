@@ -786,8 +786,8 @@ pub fn order_index(
 
 /// Validates the RFM classes, the named segments, the ABC classes and, when given, a scheme's
 /// final tiers and a clustering, on recency, frequency and monetary value (the segmentations
-/// in parallel, on one order per feature; the monetary value's read from ABC's ranking). Named `rfm_class`, `rfm_segment`, `abc_class`, the
-/// final dimension's name and `cluster`.
+/// in parallel, on one order per feature; the monetary value's read from ABC's ranking).
+/// Named `rfm_class`, `rfm_segment`, `abc_class`, the final dimension's name and `cluster`.
 pub fn validations(
     tiering: &Tiering,
     scheme: Option<(&CheckedScheme, &SchemeResult)>,

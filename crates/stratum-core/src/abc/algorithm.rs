@@ -135,26 +135,18 @@ impl CheckedAbcParams {
         // of its own: with the choice made per sum the optimiser folded both back into the
         // library call, which took two fifths of the walk (the one part of the fit on one
         // core, 20–30 ms at a million customers).
-        let limits = (self.a(), self.b());
-        if i64::try_from(total).is_ok() {
-            walk(
-                &keyed,
-                total,
-                limits,
-                &mut classes,
-                &mut cumulative_share,
-                |v| v as i64 as f64,
-            );
+        let walk = if i64::try_from(total).is_ok() {
+            walk::<K, true>
         } else {
-            walk(
-                &keyed,
-                total,
-                limits,
-                &mut classes,
-                &mut cumulative_share,
-                |v| v as f64,
-            );
-        }
+            walk::<K, false>
+        };
+        walk(
+            &keyed,
+            total,
+            (self.a(), self.b()),
+            &mut classes,
+            &mut cumulative_share,
+        );
         let top = n.div_ceil(5);
         let top_sum: i128 = keyed.iter().take(top).map(|k| k.value().max(0)).sum();
         let share_of = |c: AbcClass| {
@@ -234,15 +226,16 @@ impl Ranked for Narrow {
 /// Each ranked customer's class and cumulative share, walking `keyed` (values largest first,
 /// with their customer) up to the first value that is not positive: a customer's class is
 /// that of the revenue share before the first customer of its value, against the limits of
-/// A and B. `float` converts a running sum (within 0..=total) to a float.
-fn walk<K: Ranked>(
+/// A and B. `NARROW`: the total fits an `i64`, so every running sum (within 0..=total) is
+/// converted to a float through one.
+fn walk<K: Ranked, const NARROW: bool>(
     keyed: &[K],
     total: i128,
     (a, b): (f64, f64),
     classes: &mut [AbcClass],
     cumulative_share: &mut [f64],
-    float: impl Fn(i128) -> f64,
 ) {
+    let float = |v: i128| if NARROW { v as i64 as f64 } else { v as f64 };
     let total_f = total as f64;
     let mut before: i128 = 0;
     let mut prev: Option<(i128, AbcClass)> = None;
